@@ -1,0 +1,1 @@
+"""The four bounded contexts, and the composition root that runs them (``services.runtime``, ``services.cli``)."""

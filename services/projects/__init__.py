@@ -1,0 +1,1 @@
+"""Delivery: programmes, projects, milestones, progress, RAG, interventions and agreed actions."""

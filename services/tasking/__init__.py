@@ -1,0 +1,1 @@
+"""Coordination: memberships, taskings of district partnerships, lead partners, retasking and decisions."""

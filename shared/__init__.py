@@ -1,0 +1,1 @@
+"""Shared kernel: contracts, envelope, transport, event store, auth and settings every service imports."""

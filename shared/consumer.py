@@ -1,0 +1,183 @@
+"""The consumer runner: upstream topic -> handler, with the upstream position written in the same transaction.
+
+On start it resumes from its own tracking records (one per topic-partition, the offset as notification id), not
+from Kafka's committed offsets. Each event is applied at most once per (aggregate id, version), so the relay's
+redeliveries change nothing. A message that is not a valid event goes to the dead-letter topic and the consumer
+carries on.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import psycopg
+from eventsourcing.persistence import PersistenceError, Tracking
+
+from shared.envelope import Envelope, MalformedMessage, decode
+from shared.readstore import ReadStore, Tx
+from shared.transport import Message, Reader, Transport, TransportError
+
+log = logging.getLogger(__name__)
+
+SEEN_EVENTS_DDL = (
+    "CREATE TABLE IF NOT EXISTS seen_events ("
+    " consumer TEXT NOT NULL, subject TEXT NOT NULL, version INTEGER NOT NULL,"
+    " PRIMARY KEY (consumer, subject, version))"
+)
+
+
+class Handler(Protocol):
+    """Applies one event's effects inside the runner's transaction."""
+
+    def apply(self, tx: Tx, envelope: Envelope) -> None: ...
+
+
+class Rejected(Exception):
+    """A valid message whose event cannot be applied (a broken upstream invariant): dead-lettered with the reason."""
+
+
+@dataclass
+class ConsumerStatus:
+    applied: int = 0
+    duplicates: int = 0
+    dead_lettered: int = 0
+    degraded: str | None = None
+
+
+class ConsumerRunner:
+    def __init__(self, name: str, store: ReadStore, transport: Transport, topic: str, handler: Handler, *,
+                 dead_letter_topic: str, batch_size: int = 500) -> None:
+        self.name = name
+        self.store = store
+        self.transport = transport
+        self.topic = topic
+        self.handler = handler
+        self.dead_letter_topic = dead_letter_topic
+        self.batch_size = batch_size
+        self.status = ConsumerStatus()
+        self._reader: Reader | None = None
+        store.migrate([SEEN_EVENTS_DDL])
+
+    def _tracking_name(self, partition: int) -> str:
+        return f"{self.name}:{self.topic}:{partition}"
+
+    def resume_positions(self) -> dict[int, int]:
+        """The next offset to read per partition, from our own tracking records."""
+        positions: dict[int, int] = {}
+        for partition in self.transport.partitions(self.topic):
+            last = self.store.position(self._tracking_name(partition))
+            positions[partition] = 0 if last is None else last + 1
+        return positions
+
+    def _ensure_reader(self) -> Reader:
+        if self._reader is None:
+            self._reader = self.transport.reader(self.topic, self.resume_positions())
+        return self._reader
+
+    def process_batch(self, timeout: float = 0.2) -> int:
+        """Read and apply one batch; returns the number of messages consumed (including dead-lettered ones)."""
+        messages = self._ensure_reader().poll(self.batch_size, timeout)
+        if not messages:
+            return 0
+        try:
+            self._apply_batch(messages)
+        except Rejected:
+            # One message broke an invariant: apply one by one so that only that one is dead-lettered.
+            for message in messages:
+                try:
+                    self._apply_batch([message])
+                except Rejected as error:
+                    self._dead_letter(message, f"rejected: {error}")
+                    with self.store.transaction() as tx:
+                        tx.record_position(self._tracking(message))
+        return len(messages)
+
+    def _tracking(self, message: Message) -> Tracking:
+        return Tracking(self._tracking_name(message.position.partition), message.position.offset)
+
+    def _apply_batch(self, messages: Sequence[Message]) -> None:
+        decoded: list[tuple[Message, Envelope | None]] = []
+        for message in messages:
+            try:
+                decoded.append((message, decode(message.value)))
+            except MalformedMessage as error:
+                self._dead_letter(message, f"malformed: {error}")
+                decoded.append((message, None))
+        last: dict[int, Message] = {}
+        applied = duplicates = 0
+        with self.store.transaction() as tx:
+            for message, envelope in decoded:
+                last[message.position.partition] = message
+                if envelope is None:
+                    continue
+                if tx.execute(
+                    "INSERT INTO seen_events (consumer, subject, version) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                    (self.name, envelope.subject, envelope.sequence),
+                ) == 0:
+                    duplicates += 1
+                    continue
+                self.handler.apply(tx, envelope)
+                applied += 1
+            for message in last.values():
+                tx.record_position(self._tracking(message))
+        self.status.applied += applied
+        self.status.duplicates += duplicates
+
+    def _dead_letter(self, message: Message, reason: str) -> None:
+        log.warning("dead-lettered a message", extra={"consumer": self.name, "position": str(message.position),
+                                                      "reason": reason[:500]})
+        publisher = self.transport.publisher()
+        try:
+            publisher.publish(
+                self.dead_letter_topic,
+                message.key,
+                message.value,
+                (
+                    ("dlq.reason", reason[:2000].encode()),
+                    ("dlq.topic", message.position.topic.encode()),
+                    ("dlq.partition", str(message.position.partition).encode()),
+                    ("dlq.offset", str(message.position.offset).encode()),
+                    ("dlq.consumer", self.name.encode()),
+                ),
+            )
+            publisher.flush()
+        finally:
+            publisher.close()
+        self.status.dead_lettered += 1
+
+    def run(self, stop: threading.Event) -> None:
+        backoff = 0.1
+        while not stop.is_set():
+            try:
+                self.process_batch()
+                self.status.degraded = None
+                backoff = 0.1
+            except (TransportError, PersistenceError, psycopg.Error, sqlite3.Error, OSError) as error:
+                # Nothing of the failed batch was committed: reopen from our own positions and try again.
+                self.status.degraded = str(error)
+                log.warning("consumer degraded", extra={"consumer": self.name, "error": str(error)})
+                self._reset()
+                stop.wait(backoff)
+                backoff = min(backoff * 2, 5.0)
+            except Exception:
+                log.exception("consumer failed; retrying from its recorded position", extra={"consumer": self.name})
+                self._reset()
+                stop.wait(backoff)
+                backoff = min(backoff * 2, 5.0)
+        self.close()
+
+    def _reset(self) -> None:
+        if self._reader is not None:
+            try:
+                self._reader.close()
+            except Exception:
+                log.exception("closing the reader failed")
+            self._reader = None
+
+    def close(self) -> None:
+        self._reset()

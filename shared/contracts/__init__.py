@@ -1,0 +1,154 @@
+"""Event contracts: each event's fields declared once, as a frozen dataclass registered under its CloudEvent type.
+
+Domain events in a service inherit their contract (``class Added(Aggregate.Created, ObjectiveAdded)``), so the
+stored event, the published message, its JSON Schema and the reporting side's parser share one definition.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, TypeVar
+
+from pydantic import TypeAdapter, ValidationError
+
+__all__ = [
+    "Actor",
+    "ContractError",
+    "Decision",
+    "Fact",
+    "all_contracts",
+    "contract",
+    "contract_of",
+    "contract_type",
+    "from_data",
+    "json_schema",
+    "resolve",
+    "to_data",
+]
+
+SCHEMA_BASE_URI = "urn:partnership:events:"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who made a change: the authenticated user (an opaque subject id), their organisation and role."""
+
+    user_id: str
+    organisation: str
+    role: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Which body decided, at which meeting, on what date, and why."""
+
+    body: str
+    decided_on: date
+    reason: str
+    meeting_id: str | None = None
+    reference: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Fact:
+    """Fields every event carries: the actor, the correlation id of the command, and the decision if any."""
+
+    actor: Actor
+    correlation_id: str
+    decision: Decision | None = None
+
+
+class ContractError(ValueError):
+    """A message's data does not satisfy its event contract."""
+
+
+_REGISTRY: dict[str, type[Fact]] = {}
+F = TypeVar("F", bound=type[Fact])
+
+
+def contract(service: str, version: int = 1) -> Callable[[F], F]:
+    """Register a contract class under the CloudEvent type ``<service>.<ClassName>.v<version>``."""
+
+    def register(cls: F) -> F:
+        type_name = f"{service}.{cls.__name__}.v{version}"
+        if type_name in _REGISTRY:
+            raise RuntimeError(f"event contract {type_name} is declared twice")
+        cls.__contract_type__ = type_name  # type: ignore[attr-defined]
+        cls.__contract_service__ = service  # type: ignore[attr-defined]
+        _REGISTRY[type_name] = cls
+        return cls
+
+    return register
+
+
+def contract_of(event_class: type) -> type[Fact]:
+    """The contract class a domain event class inherits; raises if it has none."""
+    for klass in event_class.__mro__:
+        if "__contract_type__" in klass.__dict__:
+            return klass
+    raise TypeError(f"{event_class.__qualname__} inherits no event contract from shared.contracts")
+
+
+def contract_type(contract_class: type[Fact]) -> str:
+    return str(contract_class.__contract_type__)  # type: ignore[attr-defined]
+
+
+def resolve(type_name: str) -> type[Fact]:
+    try:
+        return _REGISTRY[type_name]
+    except KeyError:
+        raise ContractError(f"unknown event type {type_name!r}") from None
+
+
+def all_contracts() -> Iterator[tuple[str, type[Fact]]]:
+    _load_all()
+    yield from sorted(_REGISTRY.items())
+
+
+_ADAPTERS: dict[type[Fact], TypeAdapter[Any]] = {}
+
+
+def _adapter(cls: type[Fact]) -> TypeAdapter[Any]:
+    adapter = _ADAPTERS.get(cls)
+    if adapter is None:
+        adapter = _ADAPTERS[cls] = TypeAdapter(cls)
+    return adapter
+
+
+def to_data(event: object) -> tuple[str, dict[str, Any]]:
+    """The CloudEvent type and JSON-ready data of a domain event (only its contract's fields)."""
+    cls = contract_of(type(event))
+    values = {f.name: getattr(event, f.name) for f in dataclasses.fields(cls)}
+    data = _adapter(cls).dump_python(cls(**values), mode="json")
+    return contract_type(cls), data
+
+
+def from_data(type_name: str, data: object) -> Fact:
+    """Parse and validate a message's data into its contract; ContractError when it does not fit."""
+    cls = resolve(type_name)
+    try:
+        parsed: Fact = _adapter(cls).validate_python(data)
+    except ValidationError as error:
+        raise ContractError(f"{type_name}: {error.error_count()} invalid field(s): {error}") from error
+    return parsed
+
+
+def json_schema(cls: type[Fact]) -> dict[str, Any]:
+    """The JSON Schema (2020-12) published for partner organisations."""
+    schema = _adapter(cls).json_schema()
+    type_name = contract_type(cls)
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_BASE_URI + type_name,
+        "title": type_name,
+        "description": (cls.__doc__ or "").strip(),
+        **schema,
+    }
+
+
+def _load_all() -> None:
+    # Importing the contract modules registers them; done lazily to keep imports acyclic.
+    from shared.contracts import priorities  # noqa: F401

@@ -1,0 +1,135 @@
+"""The wire format: CloudEvents 1.0, structured JSON mode, one event per Kafka message (key = aggregate id)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from shared.contracts import ContractError, Fact, from_data, to_data
+
+CONTENT_TYPE = "application/cloudevents+json"
+SPEC_VERSION = "1.0"
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """A parsed CloudEvent: who/what/when around one event's contract data."""
+
+    id: str
+    source: str
+    type: str
+    subject: str
+    time: datetime
+    sequence: int
+    data: dict[str, Any]
+    actor: str
+    actororganisation: str
+    actorrole: str
+    correlationid: str
+    decisionref: str | None = None
+
+    @property
+    def aggregate_id(self) -> str:
+        return self.subject
+
+    @property
+    def version(self) -> int:
+        return self.sequence
+
+    def fact(self) -> Fact:
+        """The data as its typed contract (raises ContractError if it does not fit)."""
+        return from_data(self.type, self.data)
+
+
+def wrap(event: Any, source: str) -> Envelope:
+    """Envelope a stored domain event (an eventsourcing event inheriting a contract)."""
+    type_name, data = to_data(event)
+    originator_id: UUID = event.originator_id
+    version: int = event.originator_version
+    decision = event.decision
+    return Envelope(
+        id=f"{originator_id}:{version}",
+        source=source,
+        type=type_name,
+        subject=str(originator_id),
+        time=event.timestamp,
+        sequence=version,
+        data=data,
+        actor=event.actor.user_id,
+        actororganisation=event.actor.organisation,
+        actorrole=event.actor.role,
+        correlationid=event.correlation_id,
+        decisionref=(decision.reference or f"{decision.body}@{decision.decided_on.isoformat()}")
+        if decision
+        else None,
+    )
+
+
+def encode(envelope: Envelope) -> bytes:
+    body: dict[str, Any] = {
+        "specversion": SPEC_VERSION,
+        "id": envelope.id,
+        "source": envelope.source,
+        "type": envelope.type,
+        "subject": envelope.subject,
+        "time": envelope.time.isoformat(),
+        "datacontenttype": "application/json",
+        "sequence": envelope.sequence,
+        "actor": envelope.actor,
+        "actororganisation": envelope.actororganisation,
+        "actorrole": envelope.actorrole,
+        "correlationid": envelope.correlationid,
+        "data": envelope.data,
+    }
+    if envelope.decisionref is not None:
+        body["decisionref"] = envelope.decisionref
+    return json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
+
+
+class MalformedMessage(ValueError):
+    """A message that is not a CloudEvent of a known contract: it belongs on the dead-letter topic."""
+
+
+_REQUIRED = ("id", "source", "type", "subject", "time", "sequence", "data", "actor", "actororganisation",
+             "actorrole", "correlationid")
+
+
+def decode(raw: bytes) -> Envelope:
+    """Parse a message; MalformedMessage (never another error) when it is not a valid event of ours."""
+    try:
+        body = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise MalformedMessage(f"not JSON: {error}") from error
+    if not isinstance(body, dict):
+        raise MalformedMessage("a CloudEvent must be a JSON object")
+    if body.get("specversion") != SPEC_VERSION:
+        raise MalformedMessage(f"specversion must be {SPEC_VERSION!r}")
+    missing = [name for name in _REQUIRED if name not in body]
+    if missing:
+        raise MalformedMessage(f"missing CloudEvent attribute(s): {', '.join(missing)}")
+    if not isinstance(body["data"], dict):
+        raise MalformedMessage("data must be a JSON object")
+    try:
+        envelope = Envelope(
+            id=str(body["id"]),
+            source=str(body["source"]),
+            type=str(body["type"]),
+            subject=str(UUID(str(body["subject"]))),
+            time=datetime.fromisoformat(str(body["time"])),
+            sequence=int(body["sequence"]),
+            data=body["data"],
+            actor=str(body["actor"]),
+            actororganisation=str(body["actororganisation"]),
+            actorrole=str(body["actorrole"]),
+            correlationid=str(body["correlationid"]),
+            decisionref=None if body.get("decisionref") is None else str(body["decisionref"]),
+        )
+        envelope.fact()
+    except (ValueError, TypeError) as error:
+        if isinstance(error, ContractError):
+            raise MalformedMessage(str(error)) from error
+        raise MalformedMessage(f"bad attribute: {error}") from error
+    return envelope

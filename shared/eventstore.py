@@ -1,0 +1,91 @@
+"""Event-store setup: each service is an ``eventsourcing`` Application on PostgreSQL or SQLite, chosen by settings."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date
+from typing import Any, ClassVar
+from uuid import UUID
+
+from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import JSONTranscoder, ProcessRecorder, Transcoding
+
+from shared.contracts import Actor, Decision, Fact
+from shared.settings import Settings
+
+
+class _DateAsISO(Transcoding):
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
+
+
+class _DataclassAsDict(Transcoding):
+    """Stores a small value object (Actor, Decision, ...) as a dict of its fields."""
+
+    def __init__(self, cls: type[Any]) -> None:
+        self.type = cls
+        self.name = cls.__name__.lower()
+
+    def encode(self, obj: Any) -> dict[str, Any]:
+        return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
+
+    def decode(self, data: dict[str, Any]) -> Any:
+        return self.type(**data)
+
+
+VALUE_OBJECTS: list[type[Any]] = [Actor, Decision]
+
+
+class AccountableAggregate(Aggregate):
+    """An aggregate whose every event carries the actor, the correlation id and, where one was taken, the decision."""
+
+    def _happened(self, event_class: type[Fact], context: CommandContext, **fields: Any) -> None:
+        self.trigger_event(
+            event_class,  # type: ignore[arg-type]
+            actor=context.actor,
+            correlation_id=context.correlation_id,
+            **fields,
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class CommandContext:
+    """Who asks, and the correlation id that ties the command to its events, logs and read-model rows."""
+
+    actor: Actor
+    correlation_id: str
+
+
+class ServiceApplication(Application[UUID]):
+    """A bounded context's event store. Its recorder is a process recorder, so policies that react to upstream
+    messages save their events together with the upstream position (exactly-once in effect)."""
+
+    service: ClassVar[str]
+    value_objects: ClassVar[list[type[Any]]] = []
+
+    def __init__(self, settings: Settings) -> None:
+        self.name = self.service
+        self.settings = settings
+        super().__init__(env=settings.store_env(self.service))
+
+    def construct_recorder(self) -> ProcessRecorder:
+        return self.factory.process_recorder()
+
+    @property
+    def process_recorder(self) -> ProcessRecorder:
+        recorder = self.recorder
+        assert isinstance(recorder, ProcessRecorder)
+        return recorder
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(_DateAsISO())
+        for cls in [*VALUE_OBJECTS, *self.value_objects]:
+            transcoder.register(_DataclassAsDict(cls))

@@ -1,0 +1,101 @@
+"""Read-model storage: relational tables beside the ``eventsourcing`` library's tracking records, in one database.
+
+Rows and the upstream position they reflect are written in one transaction, so a consumer that stops anywhere
+resumes exactly after the last message whose effects were committed. The SQL is the subset PostgreSQL and SQLite
+share (``?`` placeholders are translated for psycopg).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from eventsourcing.persistence import InfrastructureFactory, Tracking, TrackingRecorder
+from eventsourcing.utils import Environment
+from psycopg import sql
+
+from shared.settings import Persistence, Settings
+
+
+def ensure_schema(settings: Settings, name: str) -> None:
+    """PostgreSQL schemas are not created by the library; each service owns one."""
+    if settings.persistence is not Persistence.POSTGRES or not settings.database_url:
+        return
+    schema = f"{settings.schema_prefix}{name}"
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+
+
+class Tx:
+    """One open transaction: execute SQL, read rows as dicts, record positions."""
+
+    def __init__(self, cursor: Any, recorder: TrackingRecorder, postgres: bool) -> None:
+        self._cursor = cursor
+        self._recorder = recorder
+        self._postgres = postgres
+
+    def execute(self, statement: str, params: Sequence[Any] = ()) -> int:
+        if self._postgres:
+            statement = statement.replace("?", "%s")
+        self._cursor.execute(statement, tuple(params))
+        return int(self._cursor.rowcount) if self._postgres else int(self._cursor.sqlite_cursor.rowcount)
+
+    def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
+        if not rows:
+            return
+        if self._postgres:
+            statement = statement.replace("?", "%s")
+        self._cursor.executemany(statement, [tuple(r) for r in rows])
+
+    def fetchall(self) -> list[dict[str, Any]]:
+        return [dict(row) for row in self._cursor.fetchall()]
+
+    def fetchone(self) -> dict[str, Any] | None:
+        row = self._cursor.fetchone()
+        return None if row is None else dict(row)
+
+    def query(self, statement: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        self.execute(statement, params)
+        return self.fetchall()
+
+    def record_position(self, tracking: Tracking) -> None:
+        """The library's tracking record, in this transaction (refused unless it moves forward)."""
+        self._recorder._insert_tracking(self._cursor, tracking)  # type: ignore[attr-defined]
+
+
+class ReadStore:
+    """A database (SQLite file or PostgreSQL schema) holding read models and their tracking positions."""
+
+    def __init__(self, settings: Settings, name: str) -> None:
+        ensure_schema(settings, name)
+        self.name = name
+        self.postgres = settings.persistence is Persistence.POSTGRES
+        self.schema = f"{settings.schema_prefix}{name}"
+        factory = InfrastructureFactory.construct(Environment(name, settings.store_env(name)))
+        self._factory = factory
+        self.recorder: TrackingRecorder = factory.tracking_recorder()
+
+    @contextmanager
+    def transaction(self, commit: bool = True) -> Iterator[Tx]:
+        datastore: Any = self.recorder.datastore  # type: ignore[attr-defined]
+        with datastore.transaction(commit=commit) as cursor:
+            if self.postgres:
+                cursor.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(self.schema)))
+            yield Tx(cursor, self.recorder, self.postgres)
+
+    def query(self, statement: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        with self.transaction(commit=False) as tx:
+            return tx.query(statement, params)
+
+    def migrate(self, statements: Sequence[str]) -> None:
+        with self.transaction() as tx:
+            for statement in statements:
+                tx.execute(statement)
+
+    def position(self, tracking_name: str) -> int | None:
+        return self.recorder.max_tracking_id(tracking_name)
+
+    def close(self) -> None:
+        self._factory.close()

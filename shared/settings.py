@@ -1,0 +1,95 @@
+"""One settings class per process, read from the environment (prefix ``PARTNERSHIP_``)."""
+
+from __future__ import annotations
+
+import secrets
+from enum import StrEnum
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Persistence(StrEnum):
+    SQLITE = "sqlite"
+    POSTGRES = "postgres"
+
+
+class TransportKind(StrEnum):
+    EMBEDDED = "embedded"
+    KAFKA = "kafka"
+
+
+class Settings(BaseSettings):
+    """Everything a process needs to know; defaults run the embedded mode."""
+
+    model_config = SettingsConfigDict(env_prefix="PARTNERSHIP_", extra="ignore")
+
+    data_dir: Path = Field(Path("data"), description="Folder of the SQLite stores and the embedded log.")
+    database_url: str | None = Field(
+        None, description="postgresql://user:pass@host:port/db; unset means SQLite files under data_dir."
+    )
+    schema_prefix: str = Field("", description="Prefix of each service's PostgreSQL schema (tests isolate by it).")
+    kafka_bootstrap_servers: str | None = Field(
+        None, description="host:port[,host:port]; unset means the embedded SQLite log."
+    )
+    topic_prefix: str = Field("", description="Prefix of every topic name (tests isolate by it).")
+    jwt_secret: SecretStr | None = Field(None, description="HS256 signing key; required unless embedded.")
+    jwt_issuer: str = "partnership"
+    jwt_audience: str = "partnership-api"
+    partnership_file: Path | None = Field(None, description="Partnership definition (YAML); default Worcestershire.")
+    relay_poll_interval: float = Field(0.01, gt=0, description="Seconds the relay sleeps when its log is idle.")
+    relay_batch_size: int = Field(500, gt=0)
+    consumer_batch_size: int = Field(500, gt=0)
+    log_level: str = "INFO"
+
+    @property
+    def persistence(self) -> Persistence:
+        return Persistence.POSTGRES if self.database_url else Persistence.SQLITE
+
+    @property
+    def transport(self) -> TransportKind:
+        return TransportKind.KAFKA if self.kafka_bootstrap_servers else TransportKind.EMBEDDED
+
+    def topic(self, name: str) -> str:
+        return f"{self.topic_prefix}{name}"
+
+    def store_env(self, service: str) -> dict[str, str]:
+        """The ``eventsourcing`` environment of one service's event store (its own schema or file)."""
+        if self.database_url:
+            url = urlparse(self.database_url)
+            return {
+                "PERSISTENCE_MODULE": "eventsourcing.postgres",
+                "POSTGRES_DBNAME": url.path.lstrip("/") or "postgres",
+                "POSTGRES_HOST": url.hostname or "127.0.0.1",
+                "POSTGRES_PORT": str(url.port or 5432),
+                "POSTGRES_USER": unquote(url.username or "postgres"),
+                "POSTGRES_PASSWORD": unquote(url.password or ""),
+                "POSTGRES_SCHEMA": f"{self.schema_prefix}{service}",
+                "POSTGRES_POOL_SIZE": "10",
+                "POSTGRES_MAX_OVERFLOW": "10",
+                "POSTGRES_CONN_MAX_AGE": "300",
+                "POSTGRES_PRE_PING": "y",
+                "CREATE_TABLE": "y",
+            }
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": str(self.data_dir / f"{service}.sqlite3"),
+            "SQLITE_LOCK_TIMEOUT": "10",
+            "CREATE_TABLE": "y",
+        }
+
+    def signing_key(self) -> str:
+        """The JWT key: from the environment; in the embedded mode only, a generated one kept in data_dir."""
+        if self.jwt_secret is not None:
+            return self.jwt_secret.get_secret_value()
+        if self.transport is TransportKind.KAFKA or self.database_url:
+            raise RuntimeError("PARTNERSHIP_JWT_SECRET must be set outside the embedded mode")
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key_file = self.data_dir / "dev-jwt-secret"
+        if not key_file.exists():
+            key_file.write_text(secrets.token_urlsafe(48))
+            key_file.chmod(0o600)
+        return key_file.read_text().strip()

@@ -1,0 +1,150 @@
+"""The Kafka transport (kafka-python): idempotent producer with acks=all; readers assigned to every partition.
+
+Readers seek to the consumer's own recorded positions, never to Kafka's committed offsets, so that the position
+and the effects of a message commit in one database transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.admin import NewTopic
+from kafka.errors import KafkaError, TopicAlreadyExistsError
+
+from shared.transport import Headers, Message, Position, Publisher, Reader, Transport, TransportError
+
+log = logging.getLogger(__name__)
+
+
+class KafkaTransport(Transport):
+    def __init__(self, bootstrap_servers: str, client_id: str = "partnership") -> None:
+        self._bootstrap = bootstrap_servers.split(",")
+        self._client_id = client_id
+        self._admin: KafkaAdminClient | None = None
+        self._meta: KafkaConsumer | None = None
+
+    def _admin_client(self) -> KafkaAdminClient:
+        if self._admin is None:
+            self._admin = KafkaAdminClient(bootstrap_servers=self._bootstrap, client_id=f"{self._client_id}-admin")
+        return self._admin
+
+    def _metadata_consumer(self) -> KafkaConsumer:
+        if self._meta is None:
+            self._meta = KafkaConsumer(bootstrap_servers=self._bootstrap, client_id=f"{self._client_id}-meta",
+                                       enable_auto_commit=False)
+        return self._meta
+
+    def ensure_topic(self, topic: str, partitions: int = 3) -> None:
+        try:
+            self._admin_client().create_topics([NewTopic(topic, partitions, 1)])
+        except TopicAlreadyExistsError:
+            pass
+        except KafkaError as error:
+            raise TransportError(f"cannot create topic {topic}: {error}") from error
+
+    def partitions(self, topic: str) -> list[int]:
+        consumer = self._metadata_consumer()
+        found = consumer.partitions_for_topic(topic)
+        if not found:
+            self.ensure_topic(topic)
+            consumer.topics()  # refresh metadata after creating the topic
+            found = consumer.partitions_for_topic(topic) or {0}
+        return sorted(found)
+
+    def end_offsets(self, topic: str) -> dict[int, int]:
+        tps = [TopicPartition(topic, p) for p in self.partitions(topic)]
+        ends = self._metadata_consumer().end_offsets(tps)
+        return {tp.partition: int(offset) for tp, offset in ends.items()}
+
+    def publisher(self) -> Publisher:
+        return _KafkaPublisher(self._bootstrap, self._client_id)
+
+    def reader(self, topic: str, start: Mapping[int, int]) -> Reader:
+        return _KafkaReader(self._bootstrap, self._client_id, topic, self.partitions(topic), start)
+
+    def close(self) -> None:
+        if self._admin is not None:
+            self._admin.close()
+        if self._meta is not None:
+            self._meta.close()
+
+
+class _KafkaPublisher(Publisher):
+    def __init__(self, bootstrap: list[str], client_id: str) -> None:
+        self._producer = KafkaProducer(
+            bootstrap_servers=bootstrap,
+            client_id=f"{client_id}-producer",
+            enable_idempotence=True,
+            acks="all",
+            linger_ms=1,
+            max_block_ms=10_000,
+            delivery_timeout_ms=30_000,
+            request_timeout_ms=10_000,
+        )
+        self._futures: list[Any] = []
+
+    def publish(self, topic: str, key: str | None, value: bytes, headers: Headers = ()) -> None:
+        try:
+            future = self._producer.send(
+                topic, value=value, key=None if key is None else key.encode(), headers=list(headers)
+            )
+        except KafkaError as error:
+            raise TransportError(f"cannot send to {topic}: {error}") from error
+        self._futures.append(future)
+
+    def flush(self, timeout: float = 30.0) -> None:
+        futures, self._futures = self._futures, []
+        try:
+            self._producer.flush(timeout=timeout)
+        except KafkaError as error:
+            raise TransportError(f"flush failed: {error}") from error
+        failed = [f.exception for f in futures if f.failed()]
+        if failed:
+            raise TransportError(f"{len(failed)} message(s) not acknowledged: {failed[0]}")
+        if any(not f.is_done for f in futures):
+            raise TransportError("flush returned before every message was acknowledged")
+
+    def close(self) -> None:
+        self._producer.close(timeout=10)
+
+
+class _KafkaReader(Reader):
+    def __init__(self, bootstrap: list[str], client_id: str, topic: str, partitions: list[int],
+                 start: Mapping[int, int]) -> None:
+        self._consumer = KafkaConsumer(
+            bootstrap_servers=bootstrap,
+            client_id=f"{client_id}-reader",
+            group_id=None,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            fetch_max_wait_ms=100,
+            max_partition_fetch_bytes=4 * 1024 * 1024,
+        )
+        tps = [TopicPartition(topic, p) for p in partitions]
+        self._consumer.assign(tps)
+        for tp in tps:
+            self._consumer.seek(tp, start.get(tp.partition, 0))
+
+    def poll(self, max_messages: int, timeout: float) -> Sequence[Message]:
+        try:
+            batches = self._consumer.poll(timeout_ms=int(timeout * 1000), max_records=max_messages)
+        except KafkaError as error:
+            raise TransportError(f"poll failed: {error}") from error
+        messages: list[Message] = []
+        for tp, records in batches.items():
+            for record in records:
+                messages.append(
+                    Message(
+                        Position(tp.topic, tp.partition, record.offset),
+                        None if record.key is None else record.key.decode(errors="replace"),
+                        record.value if record.value is not None else b"",
+                        tuple((name, value or b"") for name, value in record.headers or ()),
+                    )
+                )
+        return messages
+
+    def close(self) -> None:
+        self._consumer.close(autocommit=False)

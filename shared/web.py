@@ -1,0 +1,154 @@
+"""HTTP edge shared by every service: problem+json errors (RFC 9457), bearer authentication, role checks."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import date
+from typing import Annotated, Any
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from shared.auth import AuthenticationError, Principal, Role, TokenService
+from shared.contracts import Decision
+from shared.errors import DomainError, InvalidCommand, NotPermitted
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_BASE = "urn:partnership:problem:"
+
+
+def problem(status: int, code: str, title: str, detail: str | None = None, **extra: Any) -> JSONResponse:
+    body: dict[str, Any] = {"type": PROBLEM_BASE + code, "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    body.update({k: v for k, v in extra.items() if v is not None})
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    # ("body", "title") -> "title": clients name fields, not where FastAPI found them.
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in {"body", "query", "path", "header"}:
+        parts = parts[1:] or parts
+    return ".".join(parts)
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Map every refusal to problem+json once, here."""
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, error: RequestValidationError) -> JSONResponse:
+        errors = [{"field": _field(tuple(e.get("loc", ()))), "message": str(e.get("msg", "")),
+                   "code": str(e.get("type", ""))} for e in error.errors()]
+        fields = ", ".join(sorted({e["field"] for e in errors}))
+        return problem(422, "validation-failed", "The request is not valid", f"Invalid field(s): {fields}",
+                       errors=errors)
+
+    @app.exception_handler(InvalidCommand)
+    async def _invalid(request: Request, error: InvalidCommand) -> JSONResponse:
+        return problem(error.status, error.code, "The command is not valid", error.message,
+                       errors=error.problems or None, **error.details)
+
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, error: DomainError) -> JSONResponse:
+        return problem(error.status, error.code, "The command was refused", error.message, **error.details)
+
+    @app.exception_handler(AuthenticationError)
+    async def _unauthenticated(request: Request, error: AuthenticationError) -> JSONResponse:
+        return problem(401, "unauthenticated", "Authentication required", str(error))
+
+    @app.exception_handler(AggregateNotFoundError)
+    async def _not_found(request: Request, error: AggregateNotFoundError) -> JSONResponse:
+        return problem(404, "not-found", "Not found", "No such record")
+
+    @app.exception_handler(IntegrityError)
+    async def _conflict(request: Request, error: IntegrityError) -> JSONResponse:
+        # Another command saved the same aggregate first: optimistic concurrency, never a lost update.
+        return problem(409, "concurrent-change", "Changed by someone else",
+                       "The record was changed by another command at the same time; reload and retry.")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        return problem(error.status_code, f"http-{error.status_code}", str(error.detail))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, error: Exception) -> JSONResponse:
+        incident = str(uuid.uuid4())
+        log.exception("unexpected error", extra={"incident": incident, "path": request.url.path})
+        return problem(500, "internal", "Internal error", "The error was logged.", incident=incident)
+
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+def current_principal(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise AuthenticationError("a bearer token is required")
+    tokens: TokenService = request.app.state.tokens
+    principal = tokens.verify(credentials.credentials)
+    request.state.principal = principal
+    return principal
+
+
+def require_role(*roles: Role) -> Callable[..., Principal]:
+    """A dependency admitting callers holding one of ``roles`` (default deny)."""
+
+    def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+        if not any(principal.has(role) for role in roles):
+            names = ", ".join(r.value for r in roles)
+            raise NotPermitted(f"This needs one of the roles: {names}.")
+        return principal
+
+    return check
+
+
+def acting_role(principal: Principal, *allowed: Role) -> Role:
+    """The role under which the principal performs a command (the first of ``allowed`` it holds)."""
+    for role in allowed:
+        if principal.has(role):
+            return role
+    raise NotPermitted("No role of yours allows this.")
+
+
+def correlation_id(request: Request) -> str:
+    supplied = request.headers.get("x-correlation-id", "")
+    return supplied[:100] if supplied else str(uuid.uuid4())
+
+
+class StrictModel(BaseModel):
+    """Request bodies refuse unknown fields: a typo must not be silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class DecisionIn(StrictModel):
+    """The decision behind a command: which body, when, why."""
+
+    body: str = Field(min_length=1, max_length=200, examples=["pstg"])
+    decided_on: date
+    reason: str = Field(min_length=3, max_length=4000)
+    meeting_id: str | None = Field(None, max_length=200)
+    reference: str | None = Field(None, max_length=200)
+
+    def to_decision(self) -> Decision:
+        return Decision(body=self.body, decided_on=self.decided_on, reason=self.reason,
+                        meeting_id=self.meeting_id, reference=self.reference)
+
+
+class Created(BaseModel):
+    id: UUID
+    version: int
