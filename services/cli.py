@@ -30,12 +30,12 @@ def run(port: Annotated[int, typer.Option(help="HTTP port")] = 8000,
         host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
         demo: Annotated[bool, typer.Option(help="Load the worked example into an empty store")] = True) -> None:
     """Every service, worker and the GraphQL gateway in one process (embedded default: SQLite, embedded log)."""
-    from services.runtime import System, load_demo_data
+    from services.runtime import System
 
     system = System(_settings())
-    if demo:
-        load_demo_data(system)
     system.start_workers()
+    if demo:
+        system.load_demo_data()
     try:
         uvicorn.run(system.asgi(), host=host, port=port, log_config=None)
     finally:

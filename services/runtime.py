@@ -8,26 +8,24 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
-from datetime import date
 from typing import Any
+from uuid import UUID
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
-from services.priorities.api import create_app as priorities_api
-from services.priorities.application import PrioritiesApplication
 from services.reporting.api import create_app as reporting_api
 from services.reporting.graphql import graphql_router
-from services.reporting.projections import ReportingProjection
+from services.reporting.projections import ReportingProjection, read_model_ddl
 from services.reporting.readmodel import ReportingReadModel
 from shared.auth import TokenService
 from shared.consumer import ConsumerRunner
-from shared.contracts import Actor, Decision
-from shared.contracts.priorities import StrategyLevel
-from shared.eventstore import CommandContext
+from shared.eventstore import ServiceApplication
 from shared.readstore import ReadStore, ensure_schema
 from shared.relay import Relay
+from shared.service import ServiceSpec
 from shared.settings import Settings, TransportKind
 from shared.transport import Transport
 from shared.transport.embedded import EmbeddedTransport
@@ -36,9 +34,18 @@ from shared.web import install_problem_handlers
 
 log = logging.getLogger(__name__)
 
-SERVICES = ("priorities", "tasking", "projects", "reporting")
-EVENT_TOPICS = {"priorities": "priorities.events"}
 TOPIC_PARTITIONS = 3
+
+
+def service_specs() -> dict[str, ServiceSpec]:
+    """The event-sourced services, upstream first (the order the paper's chain runs in)."""
+    from services import priorities
+
+    specs = [priorities.SPEC]
+    return {spec.name: spec for spec in specs}
+
+
+SERVICES = ("priorities", "tasking", "projects", "reporting")
 
 
 def make_transport(settings: Settings) -> Transport:
@@ -61,29 +68,37 @@ class System:
         self.settings = settings
         self.transport = transport or make_transport(settings)
         self.tokens = make_tokens(settings)
-        self.priorities: PrioritiesApplication | None = None
+        self.specs = service_specs()
+        self.applications: dict[str, ServiceApplication] = {}
         self.read_model: ReportingReadModel | None = None
         self.relays: list[Relay] = []
-        self.consumers: list[ConsumerRunner] = []
+        self.consumers: list[Any] = []
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
-        for topic in EVENT_TOPICS.values():
-            self.transport.ensure_topic(settings.topic(topic), TOPIC_PARTITIONS)
-        if "priorities" in services:
-            ensure_schema(settings, "priorities")
-            self.priorities = PrioritiesApplication(settings)
-            self.relays.append(Relay(self.priorities, self.transport, settings.topic(EVENT_TOPICS["priorities"]),
-                                     batch_size=settings.relay_batch_size,
-                                     poll_interval=settings.relay_poll_interval))
+        for spec in self.specs.values():
+            self.transport.ensure_topic(settings.topic(spec.topic), TOPIC_PARTITIONS)
+        for name, spec in self.specs.items():
+            if name not in services:
+                continue
+            ensure_schema(settings, name)
+            app = spec.application(settings)
+            self.applications[name] = app
+            self.relays.append(Relay(app, self.transport, settings.topic(spec.topic),
+                                     batch_size=settings.relay_batch_size, poll_interval=settings.relay_poll_interval))
+            if spec.consumers is not None:
+                self.consumers.extend(spec.consumers(app, settings, self.transport))
         if "reporting" in services:
             store = ReadStore(settings, "reporting")
-            self.read_model = ReportingReadModel(store)
+            self.read_model = ReportingReadModel(store, read_model_ddl())
             projection = ReportingProjection()
-            for topic in EVENT_TOPICS.values():
+            for spec in self.specs.values():
                 self.consumers.append(ConsumerRunner(
-                    "reporting", store, self.transport, settings.topic(topic), projection,
+                    "reporting", store, self.transport, settings.topic(spec.topic), projection,
                     dead_letter_topic=settings.topic("reporting.dlq"), batch_size=settings.consumer_batch_size,
                 ))
+
+    def application(self, name: str) -> Any:
+        return self.applications[name]
 
     # -- workers ---------------------------------------------------------------------------------------------
     def start_workers(self) -> None:
@@ -107,8 +122,8 @@ class System:
 
     def close(self) -> None:
         self.stop_workers()
-        if self.priorities is not None:
-            self.priorities.close()
+        for app in self.applications.values():
+            app.close()
         if self.read_model is not None:
             self.read_model.store.close()
         self.transport.close()
@@ -123,8 +138,9 @@ class System:
 
     def asgi(self) -> FastAPI:
         """One app: each service's REST API under ``/<service>``, GraphQL at ``/graphql``."""
+        names = ", ".join(f"/{n} (docs at /{n}/docs)" for n in self.applications)
         app = FastAPI(title="Partnership governance", version="1.0",
-                      description="REST APIs under /priorities (docs at /priorities/docs); GraphQL at /graphql.")
+                      description=f"REST APIs under {names}; GraphQL at /graphql.")
         app.state.tokens = self.tokens
         install_problem_handlers(app)
 
@@ -134,37 +150,34 @@ class System:
 
         @app.get("/readyz", include_in_schema=False)
         def readyz() -> JSONResponse:
-            body = self.health()
-            return JSONResponse(body, status_code=200)
+            return JSONResponse(self.health(), status_code=200)
 
         if self.read_model is not None:
             app.include_router(graphql_router(self.read_model, self.tokens), prefix="/graphql")
-        if self.priorities is not None:
-            app.mount("/priorities", priorities_api(self.priorities, self.tokens))
+        for name, application in self.applications.items():
+            app.mount(f"/{name}", self.specs[name].create_api(application, self.tokens))
         return app
 
     def reporting_asgi(self) -> FastAPI:
         assert self.read_model is not None
         return reporting_api(self.read_model, self.tokens)
 
+    # -- demo data -------------------------------------------------------------------------------------------
+    def load_demo_data(self, timeout: float = 30.0) -> bool:
+        """The seed's worked example, loaded once into empty stores, service by service (workers must run)."""
+        if any(app.recorder.max_notification_id() is not None for app in self.applications.values()):
+            return False
+        ids: dict[str, UUID] = {}
 
-DEMO_ACTOR = Actor(user_id="demo-loader", organisation="worcestershire-cc", role="partnership_officer")
+        def wait_for(predicate: Callable[[], bool], what: str) -> None:
+            deadline = time.monotonic() + timeout
+            while not predicate():
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"demo data: waited {timeout:.0f}s for {what}")
+                time.sleep(0.05)
 
-
-def load_demo_data(system: System) -> bool:
-    """The seed's worked example (Appendix 4B), loaded once into an empty store. Returns whether it loaded."""
-    app = system.priorities
-    if app is None or app.recorder.max_notification_id() is not None:
-        return False
-    context = CommandContext(DEMO_ACTOR, "demo-data")
-    board = Decision(body="worcestershire-partnership", decided_on=date(2011, 3, 1),
-                     reason="Sustainable Community Strategy agreed by the partnership board")
-    scs = app.add_objective(context, title="A skilled and prosperous economy", level=StrategyLevel.SCS,
-                            strategy="Sustainable Community Strategy", decision=board)
-    economic = Decision(body="pstg", decided_on=date(2011, 4, 12),
-                        reason="County Economic Strategy refines the SCS economic objective")
-    app.add_objective(context, title="Enhance employability levels, removing barriers to employment and "
-                      "improving skills", level=StrategyLevel.COUNTY_STRATEGY, strategy="County Economic Strategy",
-                      parent_id=scs.id, decision=economic)
-    log.info("demo data loaded", extra={"objectives": 2})
-    return True
+        for name, spec in self.specs.items():
+            if spec.load_demo is not None and name in self.applications:
+                spec.load_demo(self.applications[name], ids, wait_for)
+        log.info("demo data loaded", extra={"ids": {k: str(v) for k, v in ids.items()}})
+        return True

@@ -8,17 +8,21 @@ carries on.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 import psycopg
-from eventsourcing.persistence import PersistenceError, Tracking
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError, PersistenceError, Tracking
 
 from shared.envelope import Envelope, MalformedMessage, decode
+from shared.eventstore import ServiceApplication
 from shared.readstore import ReadStore, Tx
 from shared.transport import Message, Reader, Transport, TransportError
 
@@ -49,28 +53,32 @@ class ConsumerStatus:
     degraded: str | None = None
 
 
-class ConsumerRunner:
-    def __init__(self, name: str, store: ReadStore, transport: Transport, topic: str, handler: Handler, *,
-                 dead_letter_topic: str, batch_size: int = 500) -> None:
-        self.name = name
-        self.store = store
-        self.transport = transport
-        self.topic = topic
-        self.handler = handler
-        self.dead_letter_topic = dead_letter_topic
-        self.batch_size = batch_size
-        self.status = ConsumerStatus()
-        self._reader: Reader | None = None
-        store.migrate([SEEN_EVENTS_DDL])
+class _Runner(ABC):
+    """What both runners share: positions per partition, the reader, the dead-letter topic, the run loop."""
+
+    name: str
+    topic: str
+    transport: Transport
+    dead_letter_topic: str
+    batch_size: int
+    status: ConsumerStatus
+    _reader: Reader | None
 
     def _tracking_name(self, partition: int) -> str:
         return f"{self.name}:{self.topic}:{partition}"
+
+    def _tracking(self, message: Message) -> Tracking:
+        return Tracking(self._tracking_name(message.position.partition), message.position.offset)
+
+    @abstractmethod
+    def _last_position(self, tracking_name: str) -> int | None:
+        """The last offset whose effects were committed (each runner reads its own store)."""
 
     def resume_positions(self) -> dict[int, int]:
         """The next offset to read per partition, from our own tracking records."""
         positions: dict[int, int] = {}
         for partition in self.transport.partitions(self.topic):
-            last = self.store.position(self._tracking_name(partition))
+            last = self._last_position(self._tracking_name(partition))
             positions[partition] = 0 if last is None else last + 1
         return positions
 
@@ -79,54 +87,9 @@ class ConsumerRunner:
             self._reader = self.transport.reader(self.topic, self.resume_positions())
         return self._reader
 
+    @abstractmethod
     def process_batch(self, timeout: float = 0.2) -> int:
-        """Read and apply one batch; returns the number of messages consumed (including dead-lettered ones)."""
-        messages = self._ensure_reader().poll(self.batch_size, timeout)
-        if not messages:
-            return 0
-        try:
-            self._apply_batch(messages)
-        except Rejected:
-            # One message broke an invariant: apply one by one so that only that one is dead-lettered.
-            for message in messages:
-                try:
-                    self._apply_batch([message])
-                except Rejected as error:
-                    self._dead_letter(message, f"rejected: {error}")
-                    with self.store.transaction() as tx:
-                        tx.record_position(self._tracking(message))
-        return len(messages)
-
-    def _tracking(self, message: Message) -> Tracking:
-        return Tracking(self._tracking_name(message.position.partition), message.position.offset)
-
-    def _apply_batch(self, messages: Sequence[Message]) -> None:
-        decoded: list[tuple[Message, Envelope | None]] = []
-        for message in messages:
-            try:
-                decoded.append((message, decode(message.value)))
-            except MalformedMessage as error:
-                self._dead_letter(message, f"malformed: {error}")
-                decoded.append((message, None))
-        last: dict[int, Message] = {}
-        applied = duplicates = 0
-        with self.store.transaction() as tx:
-            for message, envelope in decoded:
-                last[message.position.partition] = message
-                if envelope is None:
-                    continue
-                if tx.execute(
-                    "INSERT INTO seen_events (consumer, subject, version) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                    (self.name, envelope.subject, envelope.sequence),
-                ) == 0:
-                    duplicates += 1
-                    continue
-                self.handler.apply(tx, envelope)
-                applied += 1
-            for message in last.values():
-                tx.record_position(self._tracking(message))
-        self.status.applied += applied
-        self.status.duplicates += duplicates
+        """Read and apply one batch; returns the number of messages consumed."""
 
     def _dead_letter(self, message: Message, reason: str) -> None:
         log.warning("dead-lettered a message", extra={"consumer": self.name, "position": str(message.position),
@@ -181,3 +144,134 @@ class ConsumerRunner:
 
     def close(self) -> None:
         self._reset()
+
+
+class ConsumerRunner(_Runner):
+    """Applies upstream events to read-model tables (a ReadStore), one transaction per batch."""
+
+    def __init__(self, name: str, store: ReadStore, transport: Transport, topic: str, handler: Handler, *,
+                 dead_letter_topic: str, batch_size: int = 500) -> None:
+        self.name = name
+        self.store = store
+        self.transport = transport
+        self.topic = topic
+        self.handler = handler
+        self.dead_letter_topic = dead_letter_topic
+        self.batch_size = batch_size
+        self.status = ConsumerStatus()
+        self._reader: Reader | None = None
+        store.migrate([SEEN_EVENTS_DDL])
+
+    def process_batch(self, timeout: float = 0.2) -> int:
+        """Read and apply one batch; returns the number of messages consumed (including dead-lettered ones)."""
+        messages = self._ensure_reader().poll(self.batch_size, timeout)
+        if not messages:
+            return 0
+        try:
+            self._apply_batch(messages)
+        except Rejected:
+            # One message broke an invariant: apply one by one so that only that one is dead-lettered.
+            for message in messages:
+                try:
+                    self._apply_batch([message])
+                except Rejected as error:
+                    self._dead_letter(message, f"rejected: {error}")
+                    with self.store.transaction() as tx:
+                        tx.record_position(self._tracking(message))
+        return len(messages)
+
+    def _apply_batch(self, messages: Sequence[Message]) -> None:
+        decoded: list[tuple[Message, Envelope | None]] = []
+        for message in messages:
+            try:
+                decoded.append((message, decode(message.value)))
+            except MalformedMessage as error:
+                self._dead_letter(message, f"malformed: {error}")
+                decoded.append((message, None))
+        last: dict[int, Message] = {}
+        applied = duplicates = 0
+        with self.store.transaction() as tx:
+            for message, envelope in decoded:
+                last[message.position.partition] = message
+                if envelope is None:
+                    continue
+                if tx.execute(
+                    "INSERT INTO seen_events (consumer, subject, version) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                    (self.name, envelope.subject, envelope.sequence),
+                ) == 0:
+                    duplicates += 1
+                    continue
+                self.handler.apply(tx, envelope)
+                applied += 1
+            for message in last.values():
+                tx.record_position(self._tracking(message))
+        self.status.applied += applied
+        self.status.duplicates += duplicates
+
+    def _last_position(self, tracking_name: str) -> int | None:
+        return self.store.position(tracking_name)
+
+
+class Policy(Protocol):
+    """Reacts to one upstream event with changes to this service's aggregates (returned unsaved).
+
+    It must be idempotent on (aggregate id, version): the relay may deliver an event twice, at two offsets.
+    """
+
+    def react(self, envelope: Envelope) -> Sequence[Aggregate]: ...
+
+
+class PolicyRunner(_Runner):
+    """Upstream topic -> a service's own event store: the reaction's events and the position in one transaction."""
+
+    def __init__(self, name: str, app: ServiceApplication, transport: Transport, topic: str, policy: Policy, *,
+                 dead_letter_topic: str, batch_size: int = 100, retries: int = 5) -> None:
+        self.name = name
+        self.app = app
+        self.transport = transport
+        self.topic = topic
+        self.policy = policy
+        self.dead_letter_topic = dead_letter_topic
+        self.batch_size = batch_size
+        self.retries = retries
+        self.status = ConsumerStatus()
+        self._reader = None
+
+    def _last_position(self, tracking_name: str) -> int | None:
+        return self.app.process_recorder.max_tracking_id(tracking_name)
+
+    def process_batch(self, timeout: float = 0.2) -> int:
+        messages = self._ensure_reader().poll(self.batch_size, timeout)
+        for message in messages:
+            self._process(message)
+        return len(messages)
+
+    def _process(self, message: Message) -> None:
+        tracking = self._tracking(message)
+        try:
+            envelope = decode(message.value)
+        except MalformedMessage as error:
+            self._dead_letter(message, f"malformed: {error}")
+            self._record_only(tracking)
+            return
+        for _attempt in range(self.retries):
+            try:
+                aggregates = self.policy.react(envelope)
+            except Rejected as error:
+                self._dead_letter(message, f"rejected: {error}")
+                self._record_only(tracking)
+                return
+            try:
+                self.app.save_with_tracking(tracking, *aggregates)
+            except IntegrityError:
+                if self.app.process_recorder.has_tracking_id(tracking.application_name, tracking.notification_id):
+                    self.status.duplicates += 1  # already applied before a restart
+                    return
+                continue  # an aggregate changed concurrently: react again on fresh state
+            self.status.applied += 1
+            return
+        raise RuntimeError(f"{self.name}: could not apply {message.position} after {self.retries} attempts")
+
+    def _record_only(self, tracking: Tracking) -> None:
+        with contextlib.suppress(IntegrityError):  # recorded before a restart
+            self.app.process_recorder.insert_tracking(tracking)

@@ -9,7 +9,7 @@ from uuid import UUID
 
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import JSONTranscoder, ProcessRecorder, Transcoding
+from eventsourcing.persistence import JSONTranscoder, ProcessRecorder, Tracking, Transcoding
 
 from shared.contracts import Actor, Decision, Fact
 from shared.settings import Settings
@@ -83,6 +83,18 @@ class ServiceApplication(Application[UUID]):
         recorder = self.recorder
         assert isinstance(recorder, ProcessRecorder)
         return recorder
+
+    def save_with_tracking(self, tracking: Tracking, *aggregates: Aggregate) -> None:
+        """Save the aggregates' new events and the upstream position they answer, in one transaction.
+
+        Raises the library's IntegrityError when that position was already recorded (or an aggregate was
+        changed concurrently): the caller decides which, with ``has_tracking_id``.
+        """
+        events = [event for aggregate in aggregates for event in aggregate.collect_events()]
+        if events:
+            self.events.put(events, tracking=tracking)
+        else:
+            self.process_recorder.insert_tracking(tracking)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

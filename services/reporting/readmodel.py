@@ -1,12 +1,23 @@
-"""Temporal read models: every row knows from when to when it was true, so any question can be asked ``asOf``."""
+"""Temporal read models: every row knows from when to when it was true, so any question can be asked ``asOf``.
+
+This module holds what every reporting module shares: the event log (history of every aggregate), the temporal
+helpers, and the handle on the store. Each context's tables live in its own module (strategy, coordination,
+delivery), listed in ``services.reporting.modules``.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
+from shared.contracts import Fact
+from shared.envelope import Envelope
 from shared.readstore import ReadStore, Tx
+
+Handlers = dict[str, Callable[[Tx, Envelope, Fact], None]]
 
 DDL = [
     "CREATE TABLE IF NOT EXISTS event_log ("
@@ -15,12 +26,6 @@ DDL = [
     " correlation_id TEXT NOT NULL, decision TEXT, data TEXT NOT NULL,"
     " PRIMARY KEY (subject, version))",
     "CREATE INDEX IF NOT EXISTS event_log_time ON event_log (time)",
-    "CREATE TABLE IF NOT EXISTS objectives ("
-    " id TEXT NOT NULL, version INTEGER NOT NULL, title TEXT NOT NULL, level TEXT NOT NULL,"
-    " strategy TEXT NOT NULL, parent_id TEXT, changed_by TEXT NOT NULL, changed_by_organisation TEXT NOT NULL,"
-    " changed_by_role TEXT NOT NULL, decision TEXT, valid_from TEXT NOT NULL, valid_to TEXT,"
-    " PRIMARY KEY (id, version))",
-    "CREATE INDEX IF NOT EXISTS objectives_current ON objectives (valid_to, id)",
 ]
 
 
@@ -32,6 +37,7 @@ def timestamp(moment: datetime) -> str:
 
 
 def as_of_clause(as_of: datetime | None) -> tuple[str, list[Any]]:
+    """The rows true at ``as_of`` (the current rows when None)."""
     if as_of is None:
         return "valid_to IS NULL", []
     at = timestamp(as_of)
@@ -43,24 +49,28 @@ def close_current(tx: Tx, table: str, entity_id: str, at: str) -> None:
     tx.execute(f"UPDATE {table} SET valid_to = ? WHERE id = ? AND valid_to IS NULL", (at, entity_id))
 
 
+def decision_json(fact: Fact) -> str | None:
+    if fact.decision is None:
+        return None
+    return json.dumps(asdict(fact.decision), default=str, sort_keys=True)
+
+
+def log_event(tx: Tx, envelope: Envelope, fact: Fact) -> None:
+    tx.execute(
+        "INSERT INTO event_log (subject, version, type, source, time, actor, actor_organisation, actor_role,"
+        " correlation_id, decision, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (envelope.subject, envelope.sequence, envelope.type, envelope.source, timestamp(envelope.time),
+         envelope.actor, envelope.actororganisation, envelope.actorrole, envelope.correlationid,
+         decision_json(fact), json.dumps(envelope.data, sort_keys=True)),
+    )
+
+
 class ReportingReadModel:
-    """Queries over the reporting read models."""
+    """The reporting store with every module's tables."""
 
-    def __init__(self, store: ReadStore) -> None:
+    def __init__(self, store: ReadStore, ddl: list[str]) -> None:
         self.store = store
-        store.migrate(DDL)
-
-    def objectives(self, as_of: datetime | None = None, level: str | None = None) -> list[dict[str, Any]]:
-        clause, params = as_of_clause(as_of)
-        if level is not None:
-            clause += " AND level = ?"
-            params.append(level)
-        return self.store.query(f"SELECT * FROM objectives WHERE {clause} ORDER BY valid_from, id", params)
-
-    def objective(self, objective_id: str, as_of: datetime | None = None) -> dict[str, Any] | None:
-        clause, params = as_of_clause(as_of)
-        rows = self.store.query(f"SELECT * FROM objectives WHERE id = ? AND {clause}", [objective_id, *params])
-        return rows[0] if rows else None
+        store.migrate([*DDL, *ddl])
 
     def history(self, aggregate_id: str) -> list[dict[str, Any]]:
         rows = self.store.query("SELECT * FROM event_log WHERE subject = ? ORDER BY version", [aggregate_id])
