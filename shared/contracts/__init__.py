@@ -151,4 +151,4 @@ def json_schema(cls: type[Fact]) -> dict[str, Any]:
 
 def _load_all() -> None:
     # Importing the contract modules registers them; done lazily to keep imports acyclic.
-    from shared.contracts import priorities  # noqa: F401
+    from shared.contracts import priorities, tasking  # noqa: F401

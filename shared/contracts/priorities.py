@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
 from enum import StrEnum
 from uuid import UUID
 
@@ -27,3 +29,42 @@ class ObjectiveAdded(Fact):
     level: StrategyLevel
     strategy: str
     parent_id: UUID | None = None
+
+
+@contract(SERVICE)
+@dataclass(frozen=True, kw_only=True)
+class TargetSet(Fact):
+    """A SMART target was set on an objective (the aggregate id is the target's id)."""
+
+    objective_id: UUID
+    metric: str
+    unit: str
+    baseline_value: Decimal
+    baseline_date: date
+    target_value: Decimal
+    deadline: date
+    data_source: str
+    owner_organisation: str
+
+
+@contract(SERVICE)
+@dataclass(frozen=True, kw_only=True)
+class TargetRevised(Fact):
+    """A target was re-baselined or changed, by a decision with a reason; the old values stay in history."""
+
+    metric: str
+    unit: str
+    baseline_value: Decimal
+    baseline_date: date
+    target_value: Decimal
+    deadline: date
+    data_source: str
+    owner_organisation: str
+
+
+@contract(SERVICE)
+@dataclass(frozen=True, kw_only=True)
+class TargetRetired(Fact):
+    """A target was retired (never deleted); no new tasking may be issued against it."""
+
+    reason: str
