@@ -82,3 +82,90 @@ class TaskingCompleted(Fact):
     """The tasking's share was delivered (or its delivery period ended) and it was closed."""
 
     achieved: Decimal
+
+
+@contract(SERVICE)
+@dataclass(frozen=True, kw_only=True)
+class TaskingDeliveryStarted(Fact):
+    """The district partnership started delivering an accepted tasking (projects may now deliver against it)."""
+
+
+# -- memberships: who sits at which table ------------------------------------------------------------------------
+
+
+class BodyKind(StrEnum):
+    """The tables partners sit at: the partnership board, a theme group, a district partnership."""
+
+    PARTNERSHIP_BOARD = "partnership_board"
+    THEME_GROUP = "theme_group"
+    DISTRICT_PARTNERSHIP = "district_partnership"
+
+
+@contract(SERVICE)
+@dataclass(frozen=True, kw_only=True)
+class PartnerJoined(Fact):
+    """A partner organisation joined a body (a district partnership's id is its district's id).
+
+    ``nominated_by`` names the theme group whose representative the partner is, when a theme group supplied it
+    to a district partnership.
+    """
+
+    body: str
+    body_kind: BodyKind
+    organisation: str
+    nominated_by: str | None = None
+
+
+@contract(SERVICE)
+@dataclass(frozen=True, kw_only=True)
+class PartnerLeft(Fact):
+    """A partner organisation left a body; its membership stays in the history."""
+
+    body: str
+    organisation: str
+    reason: str
+
+
+@contract(SERVICE)
+@dataclass(frozen=True, kw_only=True)
+class DistrictsCommitted(Fact):
+    """A county-wide partner declared the districts it commits to (the full list, replacing the previous one)."""
+
+    organisation: str
+    districts: list[str]
+
+
+# -- meetings, decisions and agreed actions ----------------------------------------------------------------------
+
+
+@contract(SERVICE)
+@dataclass(frozen=True, kw_only=True)
+class MeetingHeld(Fact):
+    """A body met on a date with these partner organisations present; decisions taken there reference it."""
+
+    body: str
+    body_kind: BodyKind
+    held_on: date
+    present: list[str]
+    title: str = ""
+
+
+@contract(SERVICE)
+@dataclass(frozen=True, kw_only=True)
+class ActionAgreed(Fact):
+    """An action agreed at a meeting: what, who owns it, by when."""
+
+    meeting_id: UUID
+    body: str
+    description: str
+    owner: str
+    due_on: date
+
+
+@contract(SERVICE)
+@dataclass(frozen=True, kw_only=True)
+class ActionDone(Fact):
+    """The owner reported an agreed action done."""
+
+    done_on: date
+    note: str = ""

@@ -1,0 +1,565 @@
+"""Coordination: taskings of district partnerships, memberships, meetings, decisions and agreed actions.
+
+Pure domain: no I/O. What a rule needs from elsewhere (the known target, the lead partner's membership, the
+meeting behind a decision, the partnership definition) is handed in by the application.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from shared.contracts import Actor, Decision
+from shared.contracts.tasking import (
+    ActionAgreed,
+    ActionDone,
+    BodyKind,
+    CommissioningLevel,
+    DistrictsCommitted,
+    MeetingHeld,
+    PartnerJoined,
+    PartnerLeft,
+    TaskingAccepted,
+    TaskingCompleted,
+    TaskingDeclined,
+    TaskingDeliveryStarted,
+    TaskingIssued,
+    TaskingRetasked,
+    TaskingWithdrawn,
+)
+from shared.errors import InvalidCommand, RuleViolated
+from shared.eventstore import AccountableAggregate, CommandContext
+from shared.partnership import PartnershipDefinition
+
+_IDS = uuid.UUID("6f1d2a8e-3c0b-4f53-9a55-2d1f0c7e9b41")  # namespace of this service's derived ids
+
+
+def derived_id(*parts: str) -> UUID:
+    """A deterministic aggregate id (memberships by body and partner; idempotency keys)."""
+    return uuid.uuid5(_IDS, "\x1f".join(parts))
+
+
+def _fmt(value: Decimal) -> str:
+    """1200 -> '1,200'; 12.5 -> '12.5'."""
+    normal = value.normalize()
+    if normal == normal.to_integral_value():
+        return f"{int(normal):,}"
+    return f"{normal:,f}"
+
+
+# -- upstream facts and the partnership definition ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KnownTarget:
+    """A county target as tasking knows it from ``priorities.events``."""
+
+    id: UUID
+    metric: str
+    unit: str
+    target_value: Decimal
+    deadline: date
+    retired: bool = False
+
+
+class TaskingStatus(StrEnum):
+    ISSUED = "issued"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    IN_DELIVERY = "in_delivery"
+    COMPLETED = "completed"
+    WITHDRAWN = "withdrawn"
+
+
+COUNTED_STATUSES = frozenset({TaskingStatus.ISSUED, TaskingStatus.ACCEPTED, TaskingStatus.IN_DELIVERY,
+                              TaskingStatus.COMPLETED})
+"""The taskings whose shares count against the target (declined and withdrawn ones free their share)."""
+
+
+def body_kind(definition: PartnershipDefinition, body: str) -> BodyKind:
+    """The kind of a body: a board or theme group from the definition, or a district's partnership."""
+    found = definition.body(body)
+    if found is not None:
+        return BodyKind(found.kind)
+    if definition.district(body) is not None:
+        return BodyKind.DISTRICT_PARTNERSHIP
+    raise InvalidCommand(f"No body '{body}' exists in the {definition.name}.",
+                         [{"field": "body", "message": "Unknown body."}])
+
+
+def quorum_of(definition: PartnershipDefinition, body: str) -> int:
+    found = definition.body(body)
+    if found is not None:
+        return found.quorum
+    district = definition.district(body)
+    if district is not None:
+        return district.quorum
+    raise InvalidCommand(f"No body '{body}' exists.", [{"field": "body", "message": "Unknown body."}])
+
+
+def _known_organisation(definition: PartnershipDefinition, organisation: str, field: str) -> None:
+    if definition.organisation(organisation) is None:
+        raise InvalidCommand(f"'{organisation}' is not a partner organisation of the {definition.name}.",
+                             [{"field": field, "message": "Unknown partner organisation."}])
+
+
+def _known_district(definition: PartnershipDefinition, district: str, field: str = "district") -> None:
+    if definition.district(district) is None:
+        raise InvalidCommand(f"'{district}' is not a district of the {definition.name}.",
+                             [{"field": field, "message": "Unknown district."}])
+
+
+def district_name(definition: PartnershipDefinition, district: str) -> str:
+    found = definition.district(district)
+    return found.name if found else district
+
+
+# -- decisions need a quorate meeting of the right body ----------------------------------------------------------
+
+
+def require_quorate_decision(decision: Decision | None, meeting: Meeting | None, members_present: Collection[str],
+                             quorum: int, bodies: Collection[str], *, what: str,
+                             needs_reference: bool = False) -> Decision:
+    """A decision taken at a quorate meeting of one of ``bodies``; refuses anything less, saying why."""
+    if decision is None:
+        raise InvalidCommand(f"{what} needs a decision: which body decided, at which meeting, when and why.",
+                             [{"field": "decision", "message": "Required."}])
+    problems: list[dict[str, str]] = []
+    if needs_reference and not (decision.reference or "").strip():
+        problems.append({"field": "decision.reference", "message": "Give the decision's reference (minute number)."})
+    if not decision.meeting_id:
+        problems.append({"field": "decision.meeting_id", "message": "Name the meeting the decision was taken at."})
+    elif meeting is None:
+        problems.append({"field": "decision.meeting_id", "message": "No such meeting is recorded."})
+    else:
+        if meeting.body != decision.body:
+            problems.append({"field": "decision.body",
+                             "message": f"The meeting was of '{meeting.body}', not '{decision.body}'."})
+        if meeting.held_on != decision.decided_on:
+            problems.append({"field": "decision.decided_on",
+                             "message": f"The meeting was held on {meeting.held_on.isoformat()}."})
+    if problems:
+        raise InvalidCommand(f"{what}: the decision is not valid. " + " ".join(p["message"] for p in problems),
+                             problems)
+    if decision.body not in bodies:
+        raise RuleViolated(f"{what} is decided by {' or '.join(sorted(bodies))}, not by '{decision.body}'.",
+                           body=decision.body)
+    if len(members_present) < quorum:
+        raise RuleViolated(
+            f"The meeting of '{decision.body}' on {decision.decided_on.isoformat()} was not quorate: "
+            f"{len(members_present)} member(s) present, {quorum} needed.",
+            members_present=len(members_present), quorum=quorum,
+        )
+    return decision
+
+
+# -- taskings --------------------------------------------------------------------------------------------------
+
+
+def require_within_target(target: KnownTarget, allocated_elsewhere: Decimal, share: Decimal) -> None:
+    """The shares of one target across districts may not add up to more than the target."""
+    if allocated_elsewhere + share > target.target_value:
+        available = max(target.target_value - allocated_elsewhere, Decimal(0))
+        raise RuleViolated(
+            f"The shares would add up to {_fmt(allocated_elsewhere + share)} {target.unit}, more than the target "
+            f"of {_fmt(target.target_value)}: {_fmt(allocated_elsewhere)} are already tasked, so at most "
+            f"{_fmt(available)} can be given.",
+            target_value=str(target.target_value), already_tasked=str(allocated_elsewhere),
+            requested=str(share), available=str(available),
+        )
+
+
+def _require_assignment(target: KnownTarget, share: Decimal, deadline: date) -> None:
+    problems: list[dict[str, str]] = []
+    if share <= 0:
+        problems.append({"field": "share", "message": "A share must be more than zero."})
+    if deadline > target.deadline:
+        problems.append({"field": "deadline", "message": f"The share's deadline may not be after the target's "
+                                                         f"deadline ({target.deadline.isoformat()})."})
+    if problems:
+        raise InvalidCommand("The share cannot be given: " + " ".join(p["message"] for p in problems), problems)
+
+
+def _require_lead_partner(membership: Membership | None, lead_partner: str, district: str) -> None:
+    if membership is None or not membership.is_member or membership.body != district:
+        raise RuleViolated(f"The lead partner '{lead_partner}' is not a member of the {district} district "
+                           "partnership: it must join before it can be made responsible.",
+                           lead_partner=lead_partner, district=district)
+
+
+def _require_target_open(target: KnownTarget) -> None:
+    if target.retired:
+        raise RuleViolated(f"The target '{target.metric}' is retired: no tasking may be given against it.")
+
+
+class Tasking(AccountableAggregate):
+    """A theme group's tasking of a district partnership with a share of a county target, one lead partner
+    responsible."""
+
+    class Issued(AccountableAggregate.Created, TaskingIssued):
+        pass
+
+    def __init__(self, *, target_id: UUID, theme_group: str, district: str, share: Decimal, unit: str,
+                 deadline: date, lead_partner: str, commissioning_level: CommissioningLevel,
+                 retasked_from: UUID | None, actor: Actor, correlation_id: str, decision: Decision | None) -> None:
+        self.target_id = target_id
+        self.theme_group = theme_group
+        self.district = district
+        self.share = share
+        self.unit = unit
+        self.deadline = deadline
+        self.lead_partner = lead_partner
+        self.commissioning_level = CommissioningLevel(commissioning_level)
+        self.retasked_from = retasked_from
+        self.status = TaskingStatus.ISSUED
+        self.issued_by = actor
+        self.decision = decision
+        self.achieved: Decimal | None = None
+
+    @property
+    def counts_against_target(self) -> bool:
+        return self.status in COUNTED_STATUSES
+
+    @classmethod
+    def issue(cls, context: CommandContext, *, target: KnownTarget, theme_group: str, district: str,
+              share: Decimal, deadline: date, lead_partner: str, commissioning_level: CommissioningLevel,
+              decision: Decision, allocated_elsewhere: Decimal, lead_membership: Membership | None,
+              definition: PartnershipDefinition, retasked_from: UUID | None = None,
+              id: UUID | None = None) -> Tasking:
+        """Task a district partnership with a share of a target; refused beyond the target or its deadline."""
+        _known_district(definition, district)
+        _known_organisation(definition, lead_partner, "lead_partner")
+        _require_target_open(target)
+        _require_assignment(target, share, deadline)
+        require_within_target(target, allocated_elsewhere, share)
+        _require_lead_partner(lead_membership, lead_partner, district)
+        return cls._create(
+            cls.Issued, id=id, actor=context.actor, correlation_id=context.correlation_id, decision=decision,
+            target_id=target.id, theme_group=theme_group, district=district, share=share, unit=target.unit,
+            deadline=deadline, lead_partner=lead_partner, commissioning_level=commissioning_level,
+            retasked_from=retasked_from,
+        )
+
+    # -- the district's answer -----------------------------------------------------------------------------------
+    class Accepted(AccountableAggregate.Event, TaskingAccepted):
+        def apply(self, aggregate: Any) -> None:
+            aggregate.status = TaskingStatus.ACCEPTED
+
+    class Declined(AccountableAggregate.Event, TaskingDeclined):
+        def apply(self, aggregate: Any) -> None:
+            aggregate.status = TaskingStatus.DECLINED
+
+    def _require_status(self, doing: str, *allowed: TaskingStatus) -> None:
+        if self.status not in allowed:
+            raise RuleViolated(f"A tasking that is {self.status.value.replace('_', ' ')} cannot be {doing}.",
+                               status=self.status.value)
+
+    def accept(self, context: CommandContext, decision: Decision | None = None) -> None:
+        self._require_status("accepted", TaskingStatus.ISSUED)
+        self._happened(self.Accepted, context, decision=decision)
+
+    def decline(self, context: CommandContext, reason: str, decision: Decision | None = None) -> None:
+        self._require_status("declined", TaskingStatus.ISSUED)
+        if len(reason.strip()) < 3:
+            raise InvalidCommand("Say why the district declines the tasking.",
+                                 [{"field": "reason", "message": "A reason is required."}])
+        self._happened(self.Declined, context, decision=decision, reason=reason.strip())
+
+    # -- delivery --------------------------------------------------------------------------------------------
+    class DeliveryStarted(AccountableAggregate.Event, TaskingDeliveryStarted):
+        def apply(self, aggregate: Any) -> None:
+            aggregate.status = TaskingStatus.IN_DELIVERY
+
+    class Completed(AccountableAggregate.Event, TaskingCompleted):
+        def apply(self, aggregate: Any) -> None:
+            aggregate.status = TaskingStatus.COMPLETED
+            aggregate.achieved = self.achieved
+
+    class Withdrawn(AccountableAggregate.Event, TaskingWithdrawn):
+        def apply(self, aggregate: Any) -> None:
+            aggregate.status = TaskingStatus.WITHDRAWN
+
+    def start_delivery(self, context: CommandContext) -> None:
+        self._require_status("put into delivery", TaskingStatus.ACCEPTED)
+        self._happened(self.DeliveryStarted, context)
+
+    def complete(self, context: CommandContext, achieved: Decimal, decision: Decision | None = None) -> None:
+        self._require_status("completed", TaskingStatus.IN_DELIVERY)
+        if achieved < 0:
+            raise InvalidCommand("What was achieved cannot be negative.",
+                                 [{"field": "achieved", "message": "Zero or more."}])
+        self._happened(self.Completed, context, decision=decision, achieved=achieved)
+
+    def withdraw(self, context: CommandContext, reason: str, decision: Decision) -> None:
+        self._require_status("withdrawn", TaskingStatus.ISSUED, TaskingStatus.ACCEPTED, TaskingStatus.IN_DELIVERY,
+                             TaskingStatus.DECLINED)
+        if len(reason.strip()) < 3:
+            raise InvalidCommand("Say why the tasking is withdrawn.",
+                                 [{"field": "reason", "message": "A reason is required."}])
+        self._happened(self.Withdrawn, context, decision=decision, reason=reason.strip())
+
+    # -- retasking -------------------------------------------------------------------------------------------
+    class Retasked(AccountableAggregate.Event, TaskingRetasked):
+        def apply(self, aggregate: Any) -> None:
+            if self.district != self.previous_district:
+                aggregate.status = TaskingStatus.ISSUED  # the newly tasked district must accept it
+            aggregate.district = self.district
+            aggregate.lead_partner = self.lead_partner
+            aggregate.share = self.share
+            aggregate.deadline = self.deadline
+
+    def retask(self, context: CommandContext, *, target: KnownTarget, decision: Decision,
+               allocated_elsewhere: Decimal, lead_membership: Membership | None,
+               definition: PartnershipDefinition, district: str | None = None, lead_partner: str | None = None,
+               share: Decimal | None = None, deadline: date | None = None) -> None:
+        """Change the district, the lead partner, the share or the deadline, by a decision with a reason.
+
+        A new district must accept the tasking again; a declined tasking can only be retasked to another district.
+        """
+        self._require_status("retasked", TaskingStatus.ISSUED, TaskingStatus.ACCEPTED, TaskingStatus.IN_DELIVERY,
+                             TaskingStatus.DECLINED)
+        new_district = district or self.district
+        new_lead = lead_partner or self.lead_partner
+        new_share = self.share if share is None else share
+        new_deadline = deadline or self.deadline
+        if (new_district, new_lead, new_share, new_deadline) == (self.district, self.lead_partner, self.share,
+                                                                 self.deadline):
+            raise InvalidCommand("The retasking changes nothing: give a new district, lead partner, share or "
+                                 "deadline.", [{"field": "district", "message": "Nothing changes."}])
+        if self.status is TaskingStatus.DECLINED and new_district == self.district:
+            raise RuleViolated("The district declined this tasking: it can only be retasked to another district.")
+        _known_district(definition, new_district)
+        _known_organisation(definition, new_lead, "lead_partner")
+        _require_assignment(target, new_share, new_deadline)
+        require_within_target(target, allocated_elsewhere, new_share)
+        if (new_district, new_lead) != (self.district, self.lead_partner):
+            _require_lead_partner(lead_membership, new_lead, new_district)
+        self._happened(
+            self.Retasked, context, decision=decision, district=new_district, lead_partner=new_lead,
+            share=new_share, deadline=new_deadline, previous_district=self.district,
+            previous_lead_partner=self.lead_partner, previous_share=self.share, previous_deadline=self.deadline,
+            reason=decision.reason,
+        )
+
+    def transfer_share(self, context: CommandContext, *, target: KnownTarget, decision: Decision, district: str,
+                       lead_partner: str, share: Decimal, deadline: date | None,
+                       lead_membership: Membership | None, definition: PartnershipDefinition,
+                       new_id: UUID | None = None) -> Tasking:
+        """Move part of this tasking's share to another district: this tasking is retasked to the remainder and
+        a new tasking, ``retasked_from`` this one, is issued for the part moved, both under one decision."""
+        self._require_status("retasked", TaskingStatus.ISSUED, TaskingStatus.ACCEPTED, TaskingStatus.IN_DELIVERY)
+        if district == self.district:
+            raise InvalidCommand("The share moves to another district; to change this district's share, retask it.",
+                                 [{"field": "district", "message": "Same district."}])
+        if share >= self.share:
+            raise InvalidCommand(
+                f"Only part of the {_fmt(self.share)} can be moved; to move all of it, retask the district.",
+                [{"field": "share", "message": f"Less than {_fmt(self.share)}."}])
+        remainder = self.share - share
+        moved = Tasking.issue(
+            context, target=target, theme_group=self.theme_group, district=district, share=share,
+            deadline=deadline or self.deadline, lead_partner=lead_partner,
+            commissioning_level=self.commissioning_level, decision=decision,
+            allocated_elsewhere=Decimal(0),  # a transfer leaves the total tasked unchanged
+            lead_membership=lead_membership, definition=definition, retasked_from=self.id, id=new_id,
+        )
+        self._happened(
+            self.Retasked, context, decision=decision, district=self.district, lead_partner=self.lead_partner,
+            share=remainder, deadline=self.deadline, previous_district=self.district,
+            previous_lead_partner=self.lead_partner, previous_share=self.share, previous_deadline=self.deadline,
+            reason=decision.reason,
+        )
+        return moved
+
+
+# -- memberships -----------------------------------------------------------------------------------------------
+
+
+class Membership(AccountableAggregate):
+    """One partner organisation's seat at one body's table (id derived from body and partner)."""
+
+    class Joined(AccountableAggregate.Created, PartnerJoined):
+        pass
+
+    class Rejoined(AccountableAggregate.Event, PartnerJoined):
+        def apply(self, aggregate: Any) -> None:
+            aggregate.is_member = True
+            aggregate.nominated_by = self.nominated_by
+
+    class Left(AccountableAggregate.Event, PartnerLeft):
+        def apply(self, aggregate: Any) -> None:
+            aggregate.is_member = False
+
+    def __init__(self, *, body: str, body_kind: BodyKind, organisation: str, nominated_by: str | None,
+                 actor: Actor, correlation_id: str, decision: Decision | None) -> None:
+        self.body = body
+        self.body_kind = BodyKind(body_kind)
+        self.organisation = organisation
+        self.nominated_by = nominated_by
+        self.is_member = True
+
+    @staticmethod
+    def id_for(body: str, organisation: str) -> UUID:
+        return derived_id("membership", body, organisation)
+
+    @classmethod
+    def join(cls, context: CommandContext, *, existing: Membership | None, body: str, organisation: str,
+             definition: PartnershipDefinition, nominated_by: str | None = None,
+             nominator_membership: Membership | None = None, decision: Decision | None = None) -> Membership:
+        """A partner joins a body; a theme group may nominate one of its own members to a district partnership."""
+        kind = body_kind(definition, body)
+        _known_organisation(definition, organisation, "organisation")
+        if nominated_by is not None:
+            if kind is not BodyKind.DISTRICT_PARTNERSHIP:
+                raise InvalidCommand("Theme groups nominate representatives to district partnerships only.",
+                                     [{"field": "nominated_by", "message": "Only into a district partnership."}])
+            nominator = definition.body(nominated_by)
+            if nominator is None or nominator.kind != BodyKind.THEME_GROUP:
+                raise InvalidCommand(f"'{nominated_by}' is not a theme group.",
+                                     [{"field": "nominated_by", "message": "Unknown theme group."}])
+            if nominator_membership is None or not nominator_membership.is_member:
+                raise RuleViolated(f"'{organisation}' is not a member of {nominator.name}, so it cannot represent "
+                                   "it.", organisation=organisation, theme_group=nominated_by)
+        if existing is not None:
+            if existing.is_member:
+                raise RuleViolated(f"'{organisation}' is already a member of '{body}'.")
+            existing._happened(cls.Rejoined, context, decision=decision, body=body, body_kind=kind,
+                               organisation=organisation, nominated_by=nominated_by)
+            return existing
+        return cls._create(cls.Joined, id=cls.id_for(body, organisation), actor=context.actor,
+                           correlation_id=context.correlation_id, decision=decision, body=body, body_kind=kind,
+                           organisation=organisation, nominated_by=nominated_by)
+
+    def leave(self, context: CommandContext, reason: str, decision: Decision | None = None) -> None:
+        if not self.is_member:
+            raise RuleViolated(f"'{self.organisation}' is not a member of '{self.body}'.")
+        if len(reason.strip()) < 3:
+            raise InvalidCommand("Say why the partner leaves.", [{"field": "reason", "message": "Required."}])
+        self._happened(self.Left, context, decision=decision, body=self.body, organisation=self.organisation,
+                       reason=reason.strip())
+
+
+class Commitment(AccountableAggregate):
+    """The districts a county-wide partner commits to (it cannot resource every district)."""
+
+    class Declared(AccountableAggregate.Created, DistrictsCommitted):
+        pass
+
+    class Redeclared(AccountableAggregate.Event, DistrictsCommitted):
+        def apply(self, aggregate: Any) -> None:
+            aggregate.districts = list(self.districts)
+
+    def __init__(self, *, organisation: str, districts: list[str], actor: Actor, correlation_id: str,
+                 decision: Decision | None) -> None:
+        self.organisation = organisation
+        self.districts = list(districts)
+
+    @staticmethod
+    def id_for(organisation: str) -> UUID:
+        return derived_id("commitment", organisation)
+
+    @classmethod
+    def declare(cls, context: CommandContext, *, existing: Commitment | None, organisation: str,
+                districts: list[str], definition: PartnershipDefinition,
+                decision: Decision | None = None) -> Commitment:
+        found = definition.organisation(organisation)
+        if found is None:
+            _known_organisation(definition, organisation, "organisation")
+        elif not found.county_wide:
+            raise RuleViolated(f"{found.name} is not a county-wide partner: it sits at its own district's table.")
+        for district in districts:
+            _known_district(definition, district, "districts")
+        unique = sorted(set(districts))
+        if existing is not None:
+            if sorted(existing.districts) == unique:
+                raise RuleViolated("The partner already commits to exactly these districts.")
+            existing._happened(cls.Redeclared, context, decision=decision, organisation=organisation,
+                               districts=unique)
+            return existing
+        return cls._create(cls.Declared, id=cls.id_for(organisation), actor=context.actor,
+                           correlation_id=context.correlation_id, decision=decision, organisation=organisation,
+                           districts=unique)
+
+
+# -- meetings and agreed actions -------------------------------------------------------------------------------
+
+
+class Meeting(AccountableAggregate):
+    """A body's meeting on a date, with the partner organisations present; decisions taken there reference it."""
+
+    class Held(AccountableAggregate.Created, MeetingHeld):
+        pass
+
+    def __init__(self, *, body: str, body_kind: BodyKind, held_on: date, present: list[str], title: str,
+                 actor: Actor, correlation_id: str, decision: Decision | None) -> None:
+        self.body = body
+        self.body_kind = BodyKind(body_kind)
+        self.held_on = held_on
+        self.present = list(present)
+        self.title = title
+
+    @classmethod
+    def hold(cls, context: CommandContext, *, body: str, held_on: date, present: list[str], title: str,
+             definition: PartnershipDefinition, id: UUID | None = None) -> Meeting:
+        kind = body_kind(definition, body)
+        if not present:
+            raise InvalidCommand("Record who was present at the meeting.",
+                                 [{"field": "present", "message": "At least one partner."}])
+        for organisation in present:
+            _known_organisation(definition, organisation, "present")
+        if len(set(present)) != len(present):
+            raise InvalidCommand("A partner is listed twice as present.",
+                                 [{"field": "present", "message": "No duplicates."}])
+        return cls._create(cls.Held, id=id, actor=context.actor, correlation_id=context.correlation_id,
+                           decision=None, body=body, body_kind=kind, held_on=held_on, present=list(present),
+                           title=title.strip())
+
+
+class AgreedAction(AccountableAggregate):
+    """An action agreed at a meeting, with an owner and a due date; overdue until done."""
+
+    class Agreed(AccountableAggregate.Created, ActionAgreed):
+        pass
+
+    class Done(AccountableAggregate.Event, ActionDone):
+        def apply(self, aggregate: Any) -> None:
+            aggregate.done_on = self.done_on
+
+    def __init__(self, *, meeting_id: UUID, body: str, description: str, owner: str, due_on: date, actor: Actor,
+                 correlation_id: str, decision: Decision | None) -> None:
+        self.meeting_id = meeting_id
+        self.body = body
+        self.description = description
+        self.owner = owner
+        self.due_on = due_on
+        self.done_on: date | None = None
+
+    @classmethod
+    def agree(cls, context: CommandContext, *, meeting: Meeting, description: str, owner: str, due_on: date,
+              definition: PartnershipDefinition, id: UUID | None = None) -> AgreedAction:
+        _known_organisation(definition, owner, "owner")
+        problems: list[dict[str, str]] = []
+        if len(description.strip()) < 3:
+            problems.append({"field": "description", "message": "Say what was agreed."})
+        if due_on < meeting.held_on:
+            problems.append({"field": "due_on", "message": "Due before the meeting that agreed it."})
+        if problems:
+            raise InvalidCommand("The action cannot be recorded: " + " ".join(p["message"] for p in problems),
+                                 problems)
+        return cls._create(cls.Agreed, id=id, actor=context.actor, correlation_id=context.correlation_id,
+                           decision=None, meeting_id=meeting.id, body=meeting.body,
+                           description=description.strip(), owner=owner, due_on=due_on)
+
+    def is_overdue(self, today: date) -> bool:
+        return self.done_on is None and today > self.due_on
+
+    def mark_done(self, context: CommandContext, done_on: date, note: str = "") -> None:
+        if self.done_on is not None:
+            raise RuleViolated(f"The action was already done on {self.done_on.isoformat()}.")
+        self._happened(self.Done, context, done_on=done_on, note=note.strip())
