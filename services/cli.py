@@ -103,3 +103,7 @@ def contracts(out: Path = Path("contracts/events")) -> None:
 
 def main() -> None:
     cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -23,7 +23,7 @@ from services.reporting.readmodel import ReportingReadModel
 from shared.auth import TokenService
 from shared.consumer import ConsumerRunner
 from shared.eventstore import ServiceApplication
-from shared.readstore import ReadStore, ensure_schema
+from shared.readstore import ReadStore
 from shared.relay import Relay
 from shared.service import ServiceSpec
 from shared.settings import Settings, TransportKind
@@ -80,7 +80,6 @@ class System:
         for name, spec in self.specs.items():
             if name not in services:
                 continue
-            ensure_schema(settings, name)
             app = spec.application(settings)
             self.applications[name] = app
             self.relays.append(Relay(app, self.transport, settings.topic(spec.topic),

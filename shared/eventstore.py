@@ -12,6 +12,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import JSONTranscoder, ProcessRecorder, Tracking, Transcoding
 
 from shared.contracts import Actor, Decision, Fact
+from shared.readstore import schema_setup
 from shared.settings import Settings
 
 
@@ -73,7 +74,8 @@ class ServiceApplication(Application[UUID]):
     def __init__(self, settings: Settings) -> None:
         self.name = self.service
         self.settings = settings
-        super().__init__(env=settings.store_env(self.service))
+        with schema_setup(settings, self.service):
+            super().__init__(env=settings.store_env(self.service))
 
     def construct_recorder(self) -> ProcessRecorder:
         return self.factory.process_recorder()

@@ -28,6 +28,23 @@ def ensure_schema(settings: Settings, name: str) -> None:
         conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
 
 
+@contextmanager
+def schema_setup(settings: Settings, name: str) -> Iterator[None]:
+    """Serialise table creation in one schema: a service's web and worker processes start together, and the
+    library's create-table step is not safe when two processes run it at once."""
+    ensure_schema(settings, name)
+    if settings.persistence is not Persistence.POSTGRES or not settings.database_url:
+        yield
+        return
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        key = f"partnership-setup:{settings.schema_prefix}{name}"
+        conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (key,))
+        try:
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (key,))
+
+
 class Tx:
     """One open transaction: execute SQL, read rows as dicts, record positions."""
 
@@ -69,13 +86,14 @@ class ReadStore:
     """A database (SQLite file or PostgreSQL schema) holding read models and their tracking positions."""
 
     def __init__(self, settings: Settings, name: str) -> None:
-        ensure_schema(settings, name)
         self.name = name
         self.postgres = settings.persistence is Persistence.POSTGRES
         self.schema = f"{settings.schema_prefix}{name}"
-        factory = InfrastructureFactory.construct(Environment(name, settings.store_env(name)))
-        self._factory = factory
-        self.recorder: TrackingRecorder = factory.tracking_recorder()
+        self._settings = settings
+        with schema_setup(settings, name):
+            factory = InfrastructureFactory.construct(Environment(name, settings.store_env(name)))
+            self._factory = factory
+            self.recorder: TrackingRecorder = factory.tracking_recorder()
 
     @contextmanager
     def transaction(self, commit: bool = True) -> Iterator[Tx]:
@@ -90,7 +108,7 @@ class ReadStore:
             return tx.query(statement, params)
 
     def migrate(self, statements: Sequence[str]) -> None:
-        with self.transaction() as tx:
+        with schema_setup(self._settings, self.name), self.transaction() as tx:
             for statement in statements:
                 tx.execute(statement)
 

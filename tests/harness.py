@@ -79,3 +79,69 @@ def running_system(settings: Settings, services: tuple[str, ...] = SERVICES, wor
         yield Harness(system)
     finally:
         system.close()
+
+
+class Process:
+    """One ``partnership`` process (web or worker) with its own environment, killed at the end."""
+
+    def __init__(self, args: list[str], env: dict[str, str], log_path: Path) -> None:
+        import os
+        import subprocess
+        import sys
+
+        self.args = args
+        self.log_path = log_path
+        self._log = log_path.open("ab")
+        full_env = {**os.environ, **env}
+        self.popen = subprocess.Popen([sys.executable, "-m", "services.cli", *args], env=full_env,
+                                      stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def kill(self) -> None:
+        """SIGKILL: no chance to finish a batch or record a position."""
+        import os
+        import signal
+
+        if self.popen.poll() is None:
+            os.killpg(self.popen.pid, signal.SIGKILL)
+            self.popen.wait(10)
+
+    def terminate(self, timeout: float = 15.0) -> None:
+        import os
+        import signal
+        import subprocess
+
+        if self.popen.poll() is None:
+            os.killpg(self.popen.pid, signal.SIGTERM)
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self._log.close()
+
+    def log_tail(self, lines: int = 30) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The environment that gives a child process the same settings."""
+    env = {
+        "PARTNERSHIP_DATA_DIR": str(settings.data_dir),
+        "PARTNERSHIP_SCHEMA_PREFIX": settings.schema_prefix,
+        "PARTNERSHIP_TOPIC_PREFIX": settings.topic_prefix,
+        "PARTNERSHIP_JWT_SECRET": TEST_SECRET,
+        "PARTNERSHIP_RELAY_POLL_INTERVAL": str(settings.relay_poll_interval),
+        "PARTNERSHIP_LOG_LEVEL": "WARNING",
+    }
+    if settings.database_url:
+        env["PARTNERSHIP_DATABASE_URL"] = settings.database_url
+    if settings.kafka_bootstrap_servers:
+        env["PARTNERSHIP_KAFKA_BOOTSTRAP_SERVERS"] = settings.kafka_bootstrap_servers
+    return env

@@ -26,6 +26,8 @@ DDL = [
     " correlation_id TEXT NOT NULL, decision TEXT, data TEXT NOT NULL,"
     " PRIMARY KEY (subject, version))",
     "CREATE INDEX IF NOT EXISTS event_log_time ON event_log (time)",
+    # A counter, not a set: applying an event twice would show, so it also witnesses exactly-once in effect.
+    "CREATE TABLE IF NOT EXISTS event_counts (type TEXT PRIMARY KEY, n INTEGER NOT NULL)",
 ]
 
 
@@ -63,6 +65,10 @@ def log_event(tx: Tx, envelope: Envelope, fact: Fact) -> None:
          envelope.actor, envelope.actororganisation, envelope.actorrole, envelope.correlationid,
          decision_json(fact), json.dumps(envelope.data, sort_keys=True)),
     )
+    tx.execute(
+        "INSERT INTO event_counts (type, n) VALUES (?, 1) ON CONFLICT (type) DO UPDATE SET n = event_counts.n + 1",
+        (envelope.type,),
+    )
 
 
 class ReportingReadModel:
@@ -82,3 +88,7 @@ class ReportingReadModel:
     def event_count(self) -> int:
         rows = self.store.query("SELECT COUNT(*) AS n FROM event_log")
         return int(rows[0]["n"])
+
+    def event_counts(self) -> dict[str, int]:
+        """How many events of each type were applied (each exactly once)."""
+        return {row["type"]: int(row["n"]) for row in self.store.query("SELECT type, n FROM event_counts")}
