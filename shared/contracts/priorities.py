@@ -6,11 +6,24 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
-from uuid import UUID
+from uuid import UUID, uuid5
 
 from shared.contracts import Fact, contract
 
 SERVICE = "priorities"
+
+CHAPTER_NAMESPACE = UUID("5b0c7f64-2f1e-5d8a-9a57-2d3c1f0e6a10")
+REVIEW_NAMESPACE = UUID("0f6e2a4c-7d3b-5e19-8c2a-6b1d9e4f3a21")
+
+
+def chapter_id(district: str) -> UUID:
+    """The id of a district's chapter of the SCS: one per district, the same in every service."""
+    return uuid5(CHAPTER_NAMESPACE, district)
+
+
+def review_id(number: int) -> UUID:
+    """The id of the SCS review with this number (1, 2, ...)."""
+    return uuid5(REVIEW_NAMESPACE, str(number))
 
 
 class StrategyLevel(StrEnum):
@@ -68,3 +81,183 @@ class TargetRetired(Fact):
     """A target was retired (never deleted); no new tasking may be issued against it."""
 
     reason: str
+
+
+# -- objectives: reworded and retired, each by a decision with a reason --------------------------------------------
+
+
+@contract(SERVICE)
+@dataclass(frozen=True, kw_only=True)
+class ObjectiveReworded(Fact):
+    """An objective's statement was reworded by a decision; the previous wording is repeated for the reader."""
+
+    title: str
+    previous_title: str
+
+
+@contract(SERVICE)
+@dataclass(frozen=True, kw_only=True)
+class ObjectiveRetired(Fact):
+    """An objective was retired (never deleted) by a decision; no new target may be set on it."""
+
+    reason: str
+
+
+# -- district chapters and priorities --------------------------------------------------------------------------------
+
+
+class PriorityStatus(StrEnum):
+    """Where a district priority stands."""
+
+    PROPOSED = "proposed"
+    AGREED = "agreed"
+    REJECTED = "rejected"
+    RETIRED = "retired"
+
+
+@contract(SERVICE)
+@dataclass(frozen=True, kw_only=True)
+class PriorityProposed(Fact):
+    """A district partnership proposed a priority issue for its place, linked to an objective."""
+
+    district: str
+    title: str
+    rationale: str
+    objective_id: UUID
+    evidence_refs: tuple[str, ...] = ()
+
+
+@contract(SERVICE)
+@dataclass(frozen=True, kw_only=True)
+class PriorityAgreed(Fact):
+    """The district partnership's board agreed the priority (a decision): it takes one of the district's places."""
+
+    district: str
+
+
+@contract(SERVICE)
+@dataclass(frozen=True, kw_only=True)
+class PriorityRejected(Fact):
+    """The district partnership's board rejected the proposed priority (a decision with a reason)."""
+
+    district: str
+    reason: str
+
+
+@contract(SERVICE)
+@dataclass(frozen=True, kw_only=True)
+class PriorityRetired(Fact):
+    """An agreed priority was retired by a decision; its place in the district's limit is free again."""
+
+    district: str
+    reason: str
+
+
+@contract(SERVICE)
+@dataclass(frozen=True, kw_only=True)
+class PriorityReconfirmed(Fact):
+    """In an SCS review, the district partnership re-confirmed an agreed priority (a decision)."""
+
+    district: str
+    review_id: UUID
+
+
+@contract(SERVICE)
+@dataclass(frozen=True, kw_only=True)
+class DistrictChapterOpened(Fact):
+    """A district's chapter of the SCS was opened: it keeps the district's agreed priorities (at most N at once).
+
+    The chapter's id is ``uuid5(CHAPTER_NAMESPACE, district)``.
+    """
+
+    district: str
+
+
+@contract(SERVICE)
+@dataclass(frozen=True, kw_only=True)
+class ChapterPriorityAgreed(Fact):
+    """An agreed priority took a place in the district's chapter."""
+
+    priority_id: UUID
+    title: str
+
+
+@contract(SERVICE)
+@dataclass(frozen=True, kw_only=True)
+class ChapterPriorityRetired(Fact):
+    """A retired priority left the district's chapter, freeing its place."""
+
+    priority_id: UUID
+    reason: str
+
+
+# -- local evidence -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EvidenceFigure:
+    """One figure in a piece of evidence, e.g. 2,300 people claiming Jobseeker's Allowance."""
+
+    label: str
+    value: Decimal
+    unit: str
+
+
+@contract(SERVICE)
+@dataclass(frozen=True, kw_only=True)
+class EvidenceSubmitted(Fact):
+    """A district submitted local evidence or a consultation outcome, attached to objectives or priorities."""
+
+    district: str
+    title: str
+    summary: str
+    source: str
+    evidence_date: date
+    figures: tuple[EvidenceFigure, ...] = ()
+    objective_ids: tuple[UUID, ...] = ()
+    priority_ids: tuple[UUID, ...] = ()
+
+
+@contract(SERVICE)
+@dataclass(frozen=True, kw_only=True)
+class EvidenceAccepted(Fact):
+    """The county sifted the evidence and accepted it into the evidence base."""
+
+
+@contract(SERVICE)
+@dataclass(frozen=True, kw_only=True)
+class EvidenceNoted(Fact):
+    """The county sifted the evidence and noted it without taking it into the evidence base, with its reason."""
+
+    reason: str
+
+
+# -- SCS review cycle ----------------------------------------------------------------------------------------------
+
+
+@contract(SERVICE)
+@dataclass(frozen=True, kw_only=True)
+class ScsReviewOpened(Fact):
+    """A review of the SCS was opened: every priority agreed at that moment must be re-confirmed or retired in it.
+
+    The review's id is ``uuid5(REVIEW_NAMESPACE, str(number))``: one review of each number, one open at a time.
+    """
+
+    number: int
+    outstanding: tuple[UUID, ...]
+
+
+@contract(SERVICE)
+@dataclass(frozen=True, kw_only=True)
+class ScsReviewPriorityResolved(Fact):
+    """A priority under review was re-confirmed or retired."""
+
+    priority_id: UUID
+    district: str
+    outcome: str
+
+
+@contract(SERVICE)
+@dataclass(frozen=True, kw_only=True)
+class ScsReviewClosed(Fact):
+    """The SCS review was closed once every priority under it was re-confirmed or retired."""
