@@ -122,7 +122,9 @@ def to_data(event: object) -> tuple[str, dict[str, Any]]:
     """The CloudEvent type and JSON-ready data of a domain event (only its contract's fields)."""
     cls = contract_of(type(event))
     values = {f.name: getattr(event, f.name) for f in dataclasses.fields(cls)}
-    data = _adapter(cls).dump_python(cls(**values), mode="json")
+    adapter = _adapter(cls)
+    # Validating first restores types the store's JSON gave back as plain values (enums as str).
+    data = adapter.dump_python(adapter.validate_python(values), mode="json")
     return contract_type(cls), data
 
 
@@ -151,4 +153,4 @@ def json_schema(cls: type[Fact]) -> dict[str, Any]:
 
 def _load_all() -> None:
     # Importing the contract modules registers them; done lazily to keep imports acyclic.
-    from shared.contracts import priorities, tasking  # noqa: F401
+    from shared.contracts import priorities, projects, tasking  # noqa: F401

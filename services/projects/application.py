@@ -1,0 +1,191 @@
+"""Use cases of the projects service on its event store."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import date
+from decimal import Decimal
+from uuid import UUID, uuid4
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError
+
+from services.projects.domain import KnownTasking, Programme, Project, RagThresholds
+from services.projects.policies import KnownTaskings
+from shared.contracts import Decision
+from shared.contracts.projects import (
+    InterventionKind,
+    Milestone,
+    Outcome,
+    OutcomeValue,
+    Rag,
+    ResourceCommitment,
+    Risk,
+    TaskingRef,
+    programme_id,
+)
+from shared.errors import InvalidCommand, NotFound, NotYetKnown, StaleVersion
+from shared.eventstore import CommandContext, ServiceApplication
+from shared.partnership import load
+from shared.readstore import ReadStore
+from shared.settings import Settings
+
+
+class ProjectsApplication(ServiceApplication):
+    """Programmes and projects of every district partnership."""
+
+    service = "projects"
+    value_objects = [TaskingRef, Outcome, Milestone, ResourceCommitment, Risk, OutcomeValue]
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        self.partnership = load(settings.partnership_file)
+        self.thresholds = RagThresholds(Decimal(str(self.partnership.rag.green_within_percent)),
+                                        Decimal(str(self.partnership.rag.amber_within_percent)))
+        self.known_taskings = KnownTaskings(ReadStore(settings, self.service))
+        self.today: Callable[[], date] = date.today
+
+    def close(self) -> None:
+        self.known_taskings.store.close()
+        super().close()
+
+    # -- reading ----------------------------------------------------------------------------------------------------
+    def project(self, project_id: UUID) -> Project:
+        try:
+            found: object = self.repository.get(project_id)
+        except AggregateNotFoundError:
+            raise NotFound(f"No project {project_id}.") from None
+        if not isinstance(found, Project):
+            raise NotFound(f"No project {project_id}.")
+        return found
+
+    def programme(self, district: str) -> Programme | None:
+        try:
+            found: object = self.repository.get(programme_id(district))
+        except AggregateNotFoundError:
+            return None
+        return found if isinstance(found, Programme) else None
+
+    def projects_delivering(self, tasking_id: UUID) -> Iterator[Project]:
+        """Every project (of any district's programme) that delivers or delivered the tasking.
+
+        A withdrawal names no district, and a retasking may move a tasking between districts, so every programme
+        of the partnership is looked at; these are rare events and a partnership has a handful of districts.
+        """
+        for district in self.partnership.districts:
+            programme = self.programme(district.id)
+            if programme is None:
+                continue
+            for project_id in programme.project_ids:
+                project = self.project(UUID(str(project_id)))
+                if tasking_id in project.contributions:
+                    yield project
+
+    def tasking(self, tasking_id: UUID) -> KnownTasking:
+        known = self.known_taskings.get(tasking_id)
+        if known is None:
+            raise NotYetKnown(f"Tasking {tasking_id} is not known to delivery yet; if it was just issued, retry "
+                              "shortly.")
+        return known
+
+    # -- commands ---------------------------------------------------------------------------------------------------
+    def open_project(self, context: CommandContext, *, district: str, title: str, lead_partner: str,
+                     project_manager: str, tasking_ids: Sequence[UUID], outcomes: Sequence[Outcome],
+                     milestones: Sequence[Milestone] = (), resources: Sequence[ResourceCommitment] = (),
+                     risks: Sequence[Risk] = (), decision: Decision | None = None,
+                     project_id: UUID | None = None) -> Project:
+        """Open a project in the district's programme (opened with its first project).
+
+        With ``project_id`` given (derived from an idempotency key) a repeated request returns the first project.
+        """
+        if not tasking_ids:
+            raise InvalidCommand("A project delivers at least one accepted tasking.",
+                                 [{"field": "tasking_ids", "message": "Name the taskings the project delivers."}])
+        if self.partnership.district(district) is None:
+            raise InvalidCommand(f"{district} is not a district of the partnership.",
+                                 [{"field": "district", "message": "Unknown district."}])
+        taskings = [self.tasking(t) for t in dict.fromkeys(tasking_ids)]
+        new_id = project_id or uuid4()
+        for _attempt in range(5):
+            if project_id is not None and (existing := self._existing_project(project_id)) is not None:
+                return existing
+            programme = self.programme(district) or Programme.open(context, id=programme_id(district),
+                                                                   district=district)
+            project = Project.open(context, id=new_id, programme=programme, title=title, lead_partner=lead_partner,
+                                   project_manager=project_manager, taskings=taskings, outcomes=outcomes,
+                                   milestones=milestones, resources=resources, risks=risks, decision=decision)
+            programme.add_project(context, project)
+            try:
+                self.save(programme, project)
+            except IntegrityError:
+                continue  # another project joined the programme at the same time, or this one already exists
+            return project
+        raise StaleVersion("The programme was changed by other commands at the same time; retry.")
+
+    def _existing_project(self, project_id: UUID) -> Project | None:
+        try:
+            return self.project(project_id)
+        except NotFound:
+            return None
+
+    def _change(self, project_id: UUID, expected_version: int | None, change: Callable[[Project], None]) -> Project:
+        project = self.project(project_id)
+        if expected_version is not None and expected_version != project.version:
+            raise StaleVersion(f"The project is at version {project.version}, not {expected_version}: reload it "
+                               "and try again.", current_version=project.version)
+        change(project)
+        self.save(project)
+        return project
+
+    def report_progress(self, context: CommandContext, project_id: UUID, *, reported_on: date,
+                        values: Mapping[str, Decimal], narrative: str, correction: bool = False,
+                        correction_reason: str | None = None, expected_version: int | None = None) -> Project:
+        return self._change(project_id, expected_version, lambda p: p.report_progress(
+            context, reported_on=reported_on, values=values, narrative=narrative, thresholds=self.thresholds,
+            correction=correction, correction_reason=correction_reason))
+
+    def override_rag(self, context: CommandContext, project_id: UUID, *, rag: Rag, reason: str,
+                     expected_version: int | None = None) -> Project:
+        return self._change(project_id, expected_version, lambda p: p.override_rag(context, rag=rag, reason=reason))
+
+    def add_milestone(self, context: CommandContext, project_id: UUID, milestone: Milestone,
+                      expected_version: int | None = None) -> Project:
+        return self._change(project_id, expected_version, lambda p: p.add_milestone(context, milestone))
+
+    def achieve_milestone(self, context: CommandContext, project_id: UUID, *, milestone_id: str,
+                          achieved_on: date, expected_version: int | None = None) -> Project:
+        return self._change(project_id, expected_version, lambda p: p.achieve_milestone(
+            context, milestone_id=milestone_id, achieved_on=achieved_on))
+
+    def commit_resources(self, context: CommandContext, project_id: UUID, commitment: ResourceCommitment,
+                         expected_version: int | None = None) -> Project:
+        return self._change(project_id, expected_version, lambda p: p.commit_resources(context, commitment))
+
+    def record_risk(self, context: CommandContext, project_id: UUID, risk: Risk,
+                    expected_version: int | None = None) -> Project:
+        return self._change(project_id, expected_version, lambda p: p.record_risk(context, risk))
+
+    def intervene(self, context: CommandContext, project_id: UUID, *, kind: InterventionKind, description: str,
+                  decision: Decision | None, expected_version: int | None = None) -> Project:
+        return self._change(project_id, expected_version, lambda p: p.intervene(
+            context, kind=kind, description=description, decision=decision, today=self.today()))
+
+    def defer(self, context: CommandContext, project_id: UUID, *, decision: Decision | None,
+              expected_version: int | None = None) -> Project:
+        return self._change(project_id, expected_version, lambda p: p.defer(context, decision=decision))
+
+    def resume(self, context: CommandContext, project_id: UUID, *, decision: Decision | None,
+               expected_version: int | None = None) -> Project:
+        return self._change(project_id, expected_version, lambda p: p.resume(context, decision=decision))
+
+    def close_project(self, context: CommandContext, project_id: UUID, *, outcome_achieved: str, lessons: str,
+                      decision: Decision | None, expected_version: int | None = None) -> Project:
+        return self._change(project_id, expected_version, lambda p: p.close(
+            context, outcome_achieved=outcome_achieved, lessons=lessons, decision=decision))
+
+    def repoint_contribution(self, context: CommandContext, project_id: UUID, *, from_tasking_id: UUID,
+                             to_tasking_id: UUID, reason: str, decision: Decision | None,
+                             expected_version: int | None = None) -> Project:
+        to = self.tasking(to_tasking_id)
+        return self._change(project_id, expected_version, lambda p: p.repoint_contribution(
+            context, from_tasking_id=from_tasking_id, to=to, reason=reason, decision=decision))

@@ -1,0 +1,659 @@
+"""Delivery: a district's programme and its projects, progress against the trajectory, RAG, interventions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from shared.contracts import Actor, Decision
+from shared.contracts.projects import (
+    ContributionClosed,
+    ContributionRepointed,
+    DirectionOfTravel,
+    InterventionKind,
+    InterventionRecorded,
+    Milestone,
+    MilestoneAchieved,
+    MilestoneAdded,
+    Outcome,
+    OutcomeValue,
+    ProgrammeOpened,
+    ProgressReported,
+    ProjectAddedToProgramme,
+    ProjectClosed,
+    ProjectDeferred,
+    ProjectOpened,
+    ProjectResumed,
+    Rag,
+    RagOverridden,
+    ResourceCommitment,
+    ResourcesCommitted,
+    Risk,
+    RiskRecorded,
+    TaskingRef,
+)
+from shared.errors import InvalidCommand, NotPermitted, RuleViolated
+from shared.eventstore import AccountableAggregate, CommandContext
+
+HUNDRED = Decimal(100)
+STEADY_BAND_POINTS = Decimal(1)
+"""Direction of travel is ``steady`` while the shortfall moved by less than one percentage point."""
+
+
+# -- RAG against the trajectory -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RagThresholds:
+    """From the partnership definition (``rag.green_within_percent`` / ``rag.amber_within_percent``)."""
+
+    green_within_percent: Decimal
+    amber_within_percent: Decimal
+
+    def __post_init__(self) -> None:
+        if not Decimal(0) < self.green_within_percent <= self.amber_within_percent:
+            raise ValueError("RAG thresholds: 0 < green_within_percent <= amber_within_percent")
+
+
+def trajectory_value(outcome: Outcome, on: date) -> Decimal:
+    """The value the straight line from baseline (at its date) to target (at its date) reaches ``on``."""
+    total_days = (outcome.target_date - outcome.baseline_date).days
+    elapsed = min(max((on - outcome.baseline_date).days, 0), total_days)
+    return outcome.baseline_value + (outcome.target_value - outcome.baseline_value) * Decimal(elapsed) / total_days
+
+
+def outcome_shortfall_percent(outcome: Outcome, actual: Decimal, on: date) -> Decimal | None:
+    """How far the change delivered lags the change planned to date, in percent of the planned change.
+
+    shortfall = (planned - delivered) / planned x 100, where planned = trajectory(on) - baseline and
+    delivered = actual - baseline. The same formula serves targets that rise (jobs) and fall (crime): both terms
+    carry the sign of the planned change. Negative means ahead of the trajectory. None when nothing was due yet.
+    """
+    planned = trajectory_value(outcome, on) - outcome.baseline_value
+    if planned == 0:
+        return None
+    delivered = actual - outcome.baseline_value
+    return (planned - delivered) / planned * HUNDRED
+
+
+def assess(outcomes: Sequence[Outcome], actuals: Mapping[str, Decimal], on: date,
+           thresholds: RagThresholds) -> tuple[Rag, Decimal]:
+    """The project's RAG and shortfall at ``on``.
+
+    The project's shortfall is the weighted mean of its outcomes' shortfalls (outcomes with nothing due yet left
+    out; an outcome never reported counts at its baseline). Then:
+    green when shortfall <= green_within_percent, amber when <= amber_within_percent, red beyond.
+    Both thresholds are inclusive: exactly 10 % behind with a 10 % threshold is still green.
+    """
+    weighted = Decimal(0)
+    weights = Decimal(0)
+    for outcome in outcomes:
+        shortfall = outcome_shortfall_percent(outcome, actuals.get(outcome.id, outcome.baseline_value), on)
+        if shortfall is None:
+            continue
+        weighted += shortfall * outcome.weight
+        weights += outcome.weight
+    shortfall = weighted / weights if weights else Decimal(0)
+    return rag_for(shortfall, thresholds), shortfall
+
+
+def rag_for(shortfall_percent: Decimal, thresholds: RagThresholds) -> Rag:
+    if shortfall_percent <= thresholds.green_within_percent:
+        return Rag.GREEN
+    if shortfall_percent <= thresholds.amber_within_percent:
+        return Rag.AMBER
+    return Rag.RED
+
+
+def direction_of_travel(previous_shortfall: Decimal | None, shortfall: Decimal) -> DirectionOfTravel | None:
+    """Improving when the gap to the trajectory closed by a point or more, worsening when it widened as much."""
+    if previous_shortfall is None:
+        return None
+    change = shortfall - previous_shortfall
+    if change <= -STEADY_BAND_POINTS:
+        return DirectionOfTravel.IMPROVING
+    if change >= STEADY_BAND_POINTS:
+        return DirectionOfTravel.WORSENING
+    return DirectionOfTravel.STEADY
+
+
+# -- what delivery knows of taskings ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KnownTasking:
+    """A tasking as the projects service learnt it from ``tasking.events``."""
+
+    id: UUID
+    version: int
+    target_id: UUID
+    district: str
+    lead_partner: str
+    share: Decimal
+    unit: str
+    deadline: date
+    status: str
+
+    @property
+    def accepted(self) -> bool:
+        return self.status == "accepted"
+
+
+class ProjectStatus(StrEnum):
+    OPEN = "open"
+    DEFERRED = "deferred"
+    CLOSED = "closed"
+
+
+def _problem(field_name: str, message: str) -> dict[str, str]:
+    return {"field": field_name, "message": message}
+
+
+def _refuse_if(problems: list[dict[str, str]], what: str) -> None:
+    if problems:
+        raise InvalidCommand(f"{what}: " + " ".join(p["message"] for p in problems), problems)
+
+
+def _require_decision(decision: Decision | None, what: str, *, reference: bool = False) -> Decision:
+    if decision is None or not decision.reason.strip():
+        raise InvalidCommand(f"{what} needs a decision with a reason.",
+                             [_problem("decision", "Say which body decided, when and why.")])
+    if reference and not (decision.reference or "").strip():
+        raise InvalidCommand(f"{what} needs a decision reference.",
+                             [_problem("decision.reference", "Give the decision's reference (e.g. minute number).")])
+    return decision
+
+
+def validate_outcomes(outcomes: Sequence[Outcome], taskings: Mapping[UUID, KnownTasking]) -> list[dict[str, str]]:
+    problems: list[dict[str, str]] = []
+    if not outcomes:
+        problems.append(_problem("outcomes", "A project needs at least one outcome with a measure."))
+    seen: set[str] = set()
+    for index, outcome in enumerate(outcomes):
+        where = f"outcomes.{index}"
+        if not outcome.id.strip() or outcome.id in seen:
+            problems.append(_problem(f"{where}.id", "Each outcome needs its own identifier."))
+        seen.add(outcome.id)
+        tasking = taskings.get(outcome.tasking_id)
+        if tasking is None:
+            problems.append(_problem(f"{where}.tasking_id", "An outcome must count towards one of the project's "
+                                                            "taskings."))
+        elif outcome.unit != tasking.unit:
+            problems.append(_problem(f"{where}.unit", f"The tasking is measured in {tasking.unit}; the outcome "
+                                                      f"contributing to it must be too."))
+        if outcome.target_value == outcome.baseline_value:
+            problems.append(_problem(f"{where}.target_value", "The target must differ from the baseline."))
+        if outcome.target_date <= outcome.baseline_date:
+            problems.append(_problem(f"{where}.target_date", "The target date must come after the baseline date."))
+        if not Decimal(0) < outcome.weight <= Decimal(1):
+            problems.append(_problem(f"{where}.weight", "A weight is the part credited to the tasking: "
+                                                        "more than 0, at most 1."))
+    return problems
+
+
+def _validate_milestone(milestone: Milestone, where: str) -> list[dict[str, str]]:
+    problems = []
+    if not milestone.id.strip():
+        problems.append(_problem(f"{where}.id", "A milestone needs an identifier."))
+    if not milestone.title.strip():
+        problems.append(_problem(f"{where}.title", "A milestone needs a title."))
+    return problems
+
+
+def _validate_resources(commitment: ResourceCommitment, where: str) -> list[dict[str, str]]:
+    problems = []
+    if not commitment.organisation.strip():
+        problems.append(_problem(f"{where}.organisation", "Name the partner committing the resources."))
+    if commitment.money_gbp < 0 or commitment.staff_days < 0:
+        problems.append(_problem(where, "Money and staff days cannot be negative."))
+    elif commitment.money_gbp == 0 and commitment.staff_days == 0:
+        problems.append(_problem(where, "Commit some money or some staff days."))
+    return problems
+
+
+def _validate_risk(risk: Risk, where: str) -> list[dict[str, str]]:
+    problems = []
+    if not risk.id.strip() or not risk.description.strip():
+        problems.append(_problem(f"{where}.description", "A risk needs an identifier and a description."))
+    for name, value in (("likelihood", risk.likelihood), ("impact", risk.impact)):
+        if not 1 <= value <= 5:
+            problems.append(_problem(f"{where}.{name}", f"The {name} is scored from 1 to 5."))
+    if not risk.owner.strip():
+        problems.append(_problem(f"{where}.owner", "A risk needs an owner."))
+    if not risk.mitigation.strip():
+        problems.append(_problem(f"{where}.mitigation", "Say how the risk is mitigated."))
+    return problems
+
+
+@dataclass
+class Report:
+    """One progress report as the project keeps it (in the order recorded)."""
+
+    sequence: int
+    reported_on: date
+    actuals: dict[str, Decimal]
+    rag: Rag
+    shortfall_percent: Decimal
+
+
+@dataclass
+class Contribution:
+    """The project's contribution to one tasking: still counting or closed, and the tasking version seen last."""
+
+    tasking_id: UUID
+    upstream_version: int
+    open: bool = True
+    share: Decimal | None = None
+
+
+# -- the programme --------------------------------------------------------------------------------------------------
+
+
+class Programme(AccountableAggregate):
+    """All delivery activity of one district, managed by its district partnership."""
+
+    class Opened(AccountableAggregate.Created, ProgrammeOpened):
+        pass
+
+    class ProjectAdded(AccountableAggregate.Event, ProjectAddedToProgramme):
+        def apply(self, aggregate: Any) -> None:
+            aggregate.project_ids.append(self.project_id)
+
+    def __init__(self, *, district: str, actor: Actor, correlation_id: str, decision: Decision | None) -> None:
+        self.district = district
+        self.project_ids: list[UUID] = []
+
+    @classmethod
+    def open(cls, context: CommandContext, *, id: UUID, district: str) -> Programme:
+        return cls._create(cls.Opened, id=id, actor=context.actor, correlation_id=context.correlation_id,
+                           decision=None, district=district)
+
+    def add_project(self, context: CommandContext, project: Project) -> None:
+        if project.district != self.district:
+            raise RuleViolated(f"The project delivers {project.district}'s taskings, not {self.district}'s.")
+        self._happened(self.ProjectAdded, context, project_id=project.id, title=project.title)
+
+
+# -- the project ----------------------------------------------------------------------------------------------------
+
+
+class Project(AccountableAggregate):
+    """Delivers (part of) one or more accepted taskings of its district: outcomes, milestones, progress, RAG."""
+
+    class Opened(AccountableAggregate.Created, ProjectOpened):
+        pass
+
+    def __init__(self, *, programme_id: UUID, district: str, title: str, lead_partner: str, project_manager: str,
+                 taskings: Iterable[TaskingRef], outcomes: Iterable[Outcome], milestones: Iterable[Milestone] = (),
+                 resources: Iterable[ResourceCommitment] = (), risks: Iterable[Risk] = (),
+                 actor: Actor, correlation_id: str, decision: Decision | None) -> None:
+        self.programme_id = programme_id
+        self.district = district
+        self.title = title
+        self.lead_partner = lead_partner
+        self.project_manager = project_manager
+        self.contributions: dict[UUID, Contribution] = {
+            UUID(str(ref.tasking_id)): Contribution(UUID(str(ref.tasking_id)), ref.version) for ref in taskings
+        }
+        self.outcomes: dict[str, Outcome] = {o.id: o for o in outcomes}
+        self.milestones: dict[str, Milestone] = {m.id: m for m in milestones}
+        self.milestones_achieved: dict[str, date] = {}
+        self.resources: list[ResourceCommitment] = list(resources)
+        self.risks: dict[str, Risk] = {r.id: r for r in risks}
+        self.reports: list[Report] = []
+        self.rag_override: Rag | None = None
+        self.rag_override_reason: str | None = None
+        self.status = ProjectStatus.OPEN
+        self.flagged: str | None = None
+        self.interventions = 0
+        self.closure: tuple[str, str] | None = None
+
+    # -- opening ----------------------------------------------------------------------------------------------------
+    @classmethod
+    def open(cls, context: CommandContext, *, id: UUID, programme: Programme, title: str, lead_partner: str,
+             project_manager: str, taskings: Sequence[KnownTasking], outcomes: Sequence[Outcome],
+             milestones: Sequence[Milestone] = (), resources: Sequence[ResourceCommitment] = (),
+             risks: Sequence[Risk] = (), decision: Decision | None = None) -> Project:
+        """Open a project in the programme against accepted taskings of the programme's district."""
+        problems: list[dict[str, str]] = []
+        if not title.strip():
+            problems.append(_problem("title", "A project needs a title."))
+        if not lead_partner.strip():
+            problems.append(_problem("lead_partner", "Name the lead partner made responsible."))
+        if not project_manager.strip():
+            problems.append(_problem("project_manager", "Name the project manager."))
+        if not taskings:
+            problems.append(_problem("tasking_ids", "A project delivers at least one accepted tasking."))
+        for tasking in taskings:
+            if not tasking.accepted:
+                problems.append(_problem("tasking_ids", f"Tasking {tasking.id} is {tasking.status}, not accepted: "
+                                                        "delivery is planned only against accepted taskings."))
+            if tasking.district != programme.district:
+                problems.append(_problem("tasking_ids", f"Tasking {tasking.id} is {tasking.district}'s, not "
+                                                        f"{programme.district}'s."))
+        by_id = {t.id: t for t in taskings}
+        problems += validate_outcomes(outcomes, by_id)
+        if len({m.id for m in milestones}) != len(milestones):
+            problems.append(_problem("milestones", "Each milestone needs its own identifier."))
+        for index, milestone in enumerate(milestones):
+            problems += _validate_milestone(milestone, f"milestones.{index}")
+        for index, commitment in enumerate(resources):
+            problems += _validate_resources(commitment, f"resources.{index}")
+        if len({r.id for r in risks}) != len(risks):
+            problems.append(_problem("risks", "Each risk needs its own identifier."))
+        for index, risk in enumerate(risks):
+            problems += _validate_risk(risk, f"risks.{index}")
+        _refuse_if(problems, "The project cannot be opened")
+        return cls._create(
+            cls.Opened, id=id, actor=context.actor, correlation_id=context.correlation_id, decision=decision,
+            programme_id=programme.id, district=programme.district, title=title.strip(),
+            lead_partner=lead_partner.strip(), project_manager=project_manager.strip(),
+            taskings=tuple(TaskingRef(t.id, t.version) for t in taskings), outcomes=tuple(outcomes),
+            milestones=tuple(milestones), resources=tuple(resources), risks=tuple(risks),
+        )
+
+    # -- state ------------------------------------------------------------------------------------------------------
+    @property
+    def latest_report(self) -> Report | None:
+        if not self.reports:
+            return None
+        return max(self.reports, key=lambda r: (r.reported_on, r.sequence))
+
+    @property
+    def derived_rag(self) -> Rag | None:
+        latest = self.latest_report
+        return None if latest is None else latest.rag
+
+    @property
+    def rag(self) -> Rag | None:
+        """The RAG shown: a manual override until the next report, else the one derived from the latest report."""
+        return self.rag_override or self.derived_rag
+
+    def actuals(self) -> dict[str, Decimal]:
+        latest = self.latest_report
+        return dict(latest.actuals) if latest else {}
+
+    def missed_milestones(self, today: date) -> list[str]:
+        return sorted(m.id for m in self.milestones.values()
+                      if m.due_on < today and m.id not in self.milestones_achieved)
+
+    def _require_open(self, what: str) -> None:
+        if self.status is ProjectStatus.CLOSED:
+            raise RuleViolated(f"The project is closed: it accepts no more {what}.")
+
+    def _require_active(self, what: str) -> None:
+        self._require_open(what)
+        if self.status is ProjectStatus.DEFERRED:
+            raise RuleViolated(f"The project is deferred: resume it by a decision before recording {what}.")
+
+    # -- progress ---------------------------------------------------------------------------------------------------
+    class ProgressWasReported(AccountableAggregate.Event, ProgressReported):
+        def apply(self, aggregate: Any) -> None:
+            aggregate.reports.append(Report(
+                sequence=len(aggregate.reports), reported_on=self.reported_on,
+                actuals={v.outcome_id: Decimal(v.value) for v in self.actuals}, rag=Rag(self.rag),
+                shortfall_percent=Decimal(self.shortfall_percent)))
+            aggregate.rag_override = None
+            aggregate.rag_override_reason = None
+
+    def report_progress(self, context: CommandContext, *, reported_on: date, values: Mapping[str, Decimal],
+                        narrative: str, thresholds: RagThresholds, correction: bool = False,
+                        correction_reason: str | None = None) -> None:
+        """Only the lead partner reports; a report dated before the last one must be a correction with a reason."""
+        self._require_active("progress")
+        if context.actor.organisation != self.lead_partner:
+            raise NotPermitted(f"Only the lead partner ({self.lead_partner}) reports this project's progress.")
+        problems: list[dict[str, str]] = []
+        if not values:
+            problems.append(_problem("values", "Report the actual value of at least one outcome."))
+        for outcome_id in values:
+            if outcome_id not in self.outcomes:
+                problems.append(_problem(f"values.{outcome_id}", "The project has no such outcome."))
+        if not narrative.strip():
+            problems.append(_problem("narrative", "Say in a few words what happened since the last report."))
+        if correction and not (correction_reason or "").strip():
+            problems.append(_problem("correction_reason", "A correction needs a reason."))
+        _refuse_if(problems, "The progress report cannot be accepted")
+        latest = self.latest_report
+        if latest is not None and reported_on < latest.reported_on and not correction:
+            raise RuleViolated(
+                f"The last report is dated {latest.reported_on.isoformat()}; a report dated "
+                f"{reported_on.isoformat()} goes back in time. Mark it as a correction, with a reason, if it "
+                "corrects an earlier report.")
+        # What stood at that date before this report, by date then order recorded.
+        earlier = [r for r in self.reports if r.reported_on <= reported_on]
+        base = max(earlier, key=lambda r: (r.reported_on, r.sequence)) if earlier else None
+        actuals = dict(base.actuals) if base else {}
+        actuals.update({k: Decimal(v) for k, v in values.items()})
+        rag, shortfall = assess(list(self.outcomes.values()), actuals, reported_on, thresholds)
+        before = [r for r in self.reports if r.reported_on < reported_on]
+        previous = max(before, key=lambda r: (r.reported_on, r.sequence)) if before else None
+        self._happened(
+            self.ProgressWasReported, context, reported_on=reported_on,
+            values=tuple(OutcomeValue(k, Decimal(v)) for k, v in sorted(values.items())),
+            actuals=tuple(OutcomeValue(k, v) for k, v in sorted(actuals.items())),
+            narrative=narrative.strip(), rag=rag, shortfall_percent=shortfall.quantize(Decimal("0.01")),
+            direction=direction_of_travel(previous.shortfall_percent if previous else None,
+                                          shortfall.quantize(Decimal("0.01"))),
+            correction=correction, correction_reason=(correction_reason or "").strip() or None,
+        )
+
+    class RagWasOverridden(AccountableAggregate.Event, RagOverridden):
+        def apply(self, aggregate: Any) -> None:
+            aggregate.rag_override = Rag(self.rag)
+            aggregate.rag_override_reason = self.reason
+
+    def override_rag(self, context: CommandContext, *, rag: Rag, reason: str) -> None:
+        """A manual RAG needs a reason; it holds until the next progress report."""
+        self._require_open("changes")
+        if not reason.strip():
+            raise InvalidCommand("A manual RAG needs a reason.", [_problem("reason", "Say why the RAG is overridden.")])
+        self._happened(self.RagWasOverridden, context, rag=rag, derived_rag=self.derived_rag, reason=reason.strip())
+
+    # -- milestones, resources, risks -------------------------------------------------------------------------------
+    class MilestoneWasAdded(AccountableAggregate.Event, MilestoneAdded):
+        def apply(self, aggregate: Any) -> None:
+            aggregate.milestones[self.milestone.id] = self.milestone
+
+    def add_milestone(self, context: CommandContext, milestone: Milestone) -> None:
+        self._require_open("milestones")
+        problems = _validate_milestone(milestone, "milestone")
+        if milestone.id in self.milestones:
+            problems.append(_problem("milestone.id", "The project already has a milestone with that identifier."))
+        _refuse_if(problems, "The milestone cannot be added")
+        self._happened(self.MilestoneWasAdded, context, milestone=milestone)
+
+    class MilestoneWasAchieved(AccountableAggregate.Event, MilestoneAchieved):
+        def apply(self, aggregate: Any) -> None:
+            aggregate.milestones_achieved[self.milestone_id] = self.achieved_on
+
+    def achieve_milestone(self, context: CommandContext, *, milestone_id: str, achieved_on: date) -> None:
+        self._require_active("milestones")
+        if milestone_id not in self.milestones:
+            raise InvalidCommand("No such milestone.", [_problem("milestone_id", "The project has no such milestone.")])
+        if milestone_id in self.milestones_achieved:
+            raise RuleViolated(f"Milestone {milestone_id} was already achieved on "
+                               f"{self.milestones_achieved[milestone_id].isoformat()}.")
+        self._happened(self.MilestoneWasAchieved, context, milestone_id=milestone_id, achieved_on=achieved_on)
+
+    class ResourcesWereCommitted(AccountableAggregate.Event, ResourcesCommitted):
+        def apply(self, aggregate: Any) -> None:
+            aggregate.resources.append(self.commitment)
+
+    def commit_resources(self, context: CommandContext, commitment: ResourceCommitment) -> None:
+        self._require_open("resources")
+        _refuse_if(_validate_resources(commitment, "commitment"), "The resources cannot be committed")
+        self._happened(self.ResourcesWereCommitted, context, commitment=commitment)
+
+    class RiskWasRecorded(AccountableAggregate.Event, RiskRecorded):
+        def apply(self, aggregate: Any) -> None:
+            aggregate.risks[self.risk.id] = self.risk
+
+    def record_risk(self, context: CommandContext, risk: Risk) -> None:
+        """Record a new risk, or re-assess one already recorded under the same identifier."""
+        self._require_open("risks")
+        _refuse_if(_validate_risk(risk, "risk"), "The risk cannot be recorded")
+        self._happened(self.RiskWasRecorded, context, risk=risk)
+
+    # -- interventions, deferral, closure ---------------------------------------------------------------------------
+    class InterventionWasRecorded(AccountableAggregate.Event, InterventionRecorded):
+        def apply(self, aggregate: Any) -> None:
+            aggregate.interventions += 1
+            aggregate.flagged = None
+
+    def intervene(self, context: CommandContext, *, kind: InterventionKind, description: str,
+                  decision: Decision | None, today: date) -> None:
+        """The programme manager intervenes when the project is red, missed a milestone or its tasking changed."""
+        self._require_open("interventions")
+        decision = _require_decision(decision, "An intervention", reference=True)
+        if not description.strip():
+            raise InvalidCommand("Describe the intervention.", [_problem("description", "Say what is being done.")])
+        triggers = [f"missed-milestone:{m}" for m in self.missed_milestones(today)]
+        if self.rag is Rag.RED:
+            triggers.insert(0, "red")
+        if self.flagged:
+            triggers.append("tasking-changed")
+        if not triggers:
+            raise RuleViolated("An intervention is for a project that is red, missed a milestone or whose tasking "
+                               "changed; this one is on track.")
+        self._happened(self.InterventionWasRecorded, context, decision=decision, kind=kind,
+                       description=description.strip(), triggers=tuple(triggers))
+
+    class WasDeferred(AccountableAggregate.Event, ProjectDeferred):
+        def apply(self, aggregate: Any) -> None:
+            aggregate.status = ProjectStatus.DEFERRED
+
+    def defer(self, context: CommandContext, *, decision: Decision | None) -> None:
+        """Only a decision with a reason defers a project (e.g. resources redirected); never silently."""
+        self._require_open("changes")
+        decision = _require_decision(decision, "Deferring a project")
+        if self.status is ProjectStatus.DEFERRED:
+            raise RuleViolated("The project is already deferred.")
+        self._happened(self.WasDeferred, context, decision=decision, reason=decision.reason)
+
+    class WasResumed(AccountableAggregate.Event, ProjectResumed):
+        def apply(self, aggregate: Any) -> None:
+            aggregate.status = ProjectStatus.OPEN
+
+    def resume(self, context: CommandContext, *, decision: Decision | None) -> None:
+        self._require_open("changes")
+        decision = _require_decision(decision, "Resuming a project")
+        if self.status is not ProjectStatus.DEFERRED:
+            raise RuleViolated("Only a deferred project can be resumed.")
+        self._happened(self.WasResumed, context, decision=decision, reason=decision.reason)
+
+    class WasClosed(AccountableAggregate.Event, ProjectClosed):
+        def apply(self, aggregate: Any) -> None:
+            aggregate.status = ProjectStatus.CLOSED
+            aggregate.closure = (self.outcome_achieved, self.lessons)
+
+    def close(self, context: CommandContext, *, outcome_achieved: str, lessons: str,
+              decision: Decision | None) -> None:
+        """Close with the outcome achieved and the lessons learnt; a closed project accepts no more progress."""
+        self._require_open("changes")
+        decision = _require_decision(decision, "Closing a project")
+        problems = []
+        if not outcome_achieved.strip():
+            problems.append(_problem("outcome_achieved", "Say what the project achieved."))
+        if not lessons.strip():
+            problems.append(_problem("lessons", "Record the lessons learnt."))
+        _refuse_if(problems, "The project cannot be closed")
+        self._happened(self.WasClosed, context, decision=decision, outcome_achieved=outcome_achieved.strip(),
+                       lessons=lessons.strip(),
+                       final_actuals=tuple(OutcomeValue(k, v) for k, v in sorted(self.actuals().items())))
+
+    # -- contributions to taskings (upstream changes) ---------------------------------------------------------------
+    class ContributionWasRepointed(AccountableAggregate.Event, ContributionRepointed):
+        def apply(self, aggregate: Any) -> None:
+            source = UUID(str(self.from_tasking_id))
+            target = UUID(str(self.to_tasking_id))
+            old = aggregate.contributions.pop(source, None)
+            aggregate.contributions[target] = Contribution(target, self.to_version, True, Decimal(self.share))
+            if source != target:
+                if old is not None:
+                    # The old tasking's version stays known, so a late redelivery of its change is still a duplicate.
+                    aggregate.contributions[source] = Contribution(source, old.upstream_version, False, old.share)
+                aggregate.outcomes = {
+                    k: (o if UUID(str(o.tasking_id)) != source else _repointed(o, target))
+                    for k, o in aggregate.outcomes.items()}
+            if self.upstream_version is not None:
+                aggregate.flagged = self.reason
+            else:
+                aggregate.flagged = None
+
+    class ContributionWasClosed(AccountableAggregate.Event, ContributionClosed):
+        def apply(self, aggregate: Any) -> None:
+            tasking_id = UUID(str(self.tasking_id))
+            old = aggregate.contributions.get(tasking_id)
+            aggregate.contributions[tasking_id] = Contribution(tasking_id, self.upstream_version, False,
+                                                               old.share if old else None)
+            aggregate.flagged = self.reason
+
+    def _reacted(self, tasking_id: UUID, version: int) -> bool:
+        contribution = self.contributions.get(tasking_id)
+        return contribution is None or contribution.upstream_version >= version
+
+    def react_to_retasking(self, context: CommandContext, *, tasking_id: UUID, version: int, district: str,
+                           lead_partner: str, share: Decimal, deadline: date, reason: str,
+                           decision: Decision | None) -> bool:
+        """Within the district, the contribution follows the retasked share; to another district, it closes.
+
+        Idempotent on the tasking's (id, version): a version already taken into account changes nothing.
+        Returns whether the project changed.
+        """
+        if self.status is ProjectStatus.CLOSED or self._reacted(tasking_id, version):
+            return False
+        if district != self.district:
+            self._happened(self.ContributionWasClosed, context, decision=decision, tasking_id=tasking_id,
+                           upstream_version=version,
+                           reason=f"Tasking retasked to {district}: {reason}")
+        else:
+            self._happened(self.ContributionWasRepointed, context, decision=decision, from_tasking_id=tasking_id,
+                           to_tasking_id=tasking_id, to_version=version, share=share, deadline=deadline,
+                           lead_partner=lead_partner, reason=f"Tasking retasked: {reason}",
+                           upstream_version=version)
+        return True
+
+    def react_to_withdrawal(self, context: CommandContext, *, tasking_id: UUID, version: int, reason: str,
+                            decision: Decision | None) -> bool:
+        """A withdrawn tasking's contribution is closed and the project flagged. Idempotent like retasking."""
+        if self.status is ProjectStatus.CLOSED or self._reacted(tasking_id, version):
+            return False
+        self._happened(self.ContributionWasClosed, context, decision=decision, tasking_id=tasking_id,
+                       upstream_version=version, reason=f"Tasking withdrawn: {reason}")
+        return True
+
+    def repoint_contribution(self, context: CommandContext, *, from_tasking_id: UUID, to: KnownTasking,
+                             reason: str, decision: Decision | None) -> None:
+        """The programme manager moves the outcomes of one tasking to another accepted tasking of the district."""
+        self._require_open("changes")
+        decision = _require_decision(decision, "Re-pointing a contribution")
+        problems = []
+        if from_tasking_id not in self.contributions:
+            problems.append(_problem("from_tasking_id", "The project does not deliver that tasking."))
+        if to.id == from_tasking_id or (to.id in self.contributions and self.contributions[to.id].open):
+            problems.append(_problem("to_tasking_id", "The project already delivers that tasking."))
+        if not to.accepted:
+            problems.append(_problem("to_tasking_id", f"Tasking {to.id} is {to.status}, not accepted."))
+        if to.district != self.district:
+            problems.append(_problem("to_tasking_id", f"Tasking {to.id} is {to.district}'s, not {self.district}'s."))
+        for outcome in self.outcomes.values():
+            if UUID(str(outcome.tasking_id)) == from_tasking_id and outcome.unit != to.unit:
+                problems.append(_problem("to_tasking_id", f"Outcome {outcome.id} is in {outcome.unit}; the "
+                                                          f"tasking is in {to.unit}."))
+        _refuse_if(problems, "The contribution cannot be re-pointed")
+        self._happened(self.ContributionWasRepointed, context, decision=decision, from_tasking_id=from_tasking_id,
+                       to_tasking_id=to.id, to_version=to.version, share=to.share, deadline=to.deadline,
+                       lead_partner=to.lead_partner, reason=reason.strip() or decision.reason, upstream_version=None)
+
+
+def _repointed(outcome: Outcome, tasking_id: UUID) -> Outcome:
+    return Outcome(id=outcome.id, tasking_id=tasking_id, metric=outcome.metric, unit=outcome.unit,
+                   baseline_value=outcome.baseline_value, baseline_date=outcome.baseline_date,
+                   target_value=outcome.target_value, target_date=outcome.target_date, weight=outcome.weight)
+
