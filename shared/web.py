@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.auth import AuthenticationError, Principal, Role, TokenService
 from shared.contracts import Decision
-from shared.errors import DomainError, InvalidCommand, NotPermitted
+from shared.errors import DomainError, InvalidCommand, NotPermitted, NotYetKnown
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,10 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def _domain(request: Request, error: DomainError) -> JSONResponse:
-        return problem(error.status, error.code, "The command was refused", error.message, **error.details)
+        response = problem(error.status, error.code, "The command was refused", error.message, **error.details)
+        if isinstance(error, NotYetKnown):  # retryable: tell the client when
+            response.headers["Retry-After"] = str(error.details.get("retry_after", 1))
+        return response
 
     @app.exception_handler(AuthenticationError)
     async def _unauthenticated(request: Request, error: AuthenticationError) -> JSONResponse:

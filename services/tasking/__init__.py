@@ -1,1 +1,18 @@
 """Coordination: memberships, taskings of district partnerships, lead partners, retasking and decisions."""
+
+from __future__ import annotations
+
+from shared.service import ServiceSpec
+
+
+def _spec() -> ServiceSpec:
+    from services.tasking.api import create_app
+    from services.tasking.application import TaskingApplication
+    from services.tasking.demo import load_demo
+    from services.tasking.policies import consumers
+
+    return ServiceSpec(name="tasking", application=TaskingApplication, create_api=create_app,
+                       consumes=("priorities.events",), consumers=consumers, load_demo=load_demo)
+
+
+SPEC = _spec()

@@ -1,0 +1,361 @@
+"""Use cases of the tasking service on its event store, with the targets it knows from ``priorities.events``."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from decimal import Decimal
+from typing import TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError
+
+from services.tasking.domain import (
+    AgreedAction,
+    Commitment,
+    KnownTarget,
+    Meeting,
+    Membership,
+    Tasking,
+    derived_id,
+    quorum_of,
+    require_quorate_decision,
+)
+from shared.contracts import Decision
+from shared.contracts.tasking import BodyKind, CommissioningLevel
+from shared.errors import NotFound, NotYetKnown, StaleVersion
+from shared.eventstore import CommandContext, ServiceApplication
+from shared.partnership import PartnershipDefinition, load
+from shared.readstore import ReadStore
+from shared.settings import Settings
+
+LOCAL_DDL = [
+    # Targets as known from priorities.events (written by the consumer, with its position, in one transaction).
+    "CREATE TABLE IF NOT EXISTS known_targets ("
+    " id TEXT PRIMARY KEY, metric TEXT NOT NULL, unit TEXT NOT NULL, target_value TEXT NOT NULL,"
+    " deadline TEXT NOT NULL, retired INTEGER NOT NULL, version INTEGER NOT NULL)",
+    # Which taskings share a target. Written before the tasking is saved, so it is a superset of the truth:
+    # a row whose tasking was never saved is skipped when the shares are added up.
+    "CREATE TABLE IF NOT EXISTS target_taskings ("
+    " target_id TEXT NOT NULL, tasking_id TEXT NOT NULL, PRIMARY KEY (target_id, tasking_id))",
+]
+
+RETRY_AFTER_SECONDS = 2
+
+A = TypeVar("A", bound=Aggregate)
+
+_process_locks: dict[str, threading.Lock] = {}
+_process_locks_guard = threading.Lock()
+
+
+def _process_lock(key: str) -> threading.Lock:
+    with _process_locks_guard:
+        return _process_locks.setdefault(key, threading.Lock())
+
+
+class TaskingApplication(ServiceApplication):
+    service = "tasking"
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        self.definition: PartnershipDefinition = load(settings.partnership_file)
+        self.local = ReadStore(settings, self.service)
+        self.local.migrate(LOCAL_DDL)
+
+    def close(self) -> None:
+        self.local.close()
+        super().close()
+
+    # -- loading -----------------------------------------------------------------------------------------------
+    def _get(self, aggregate_id: UUID, cls: type[A], what: str) -> A:
+        try:
+            found: object = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            raise NotFound(f"No {what} {aggregate_id} is recorded.") from None
+        if not isinstance(found, cls):
+            raise NotFound(f"No {what} {aggregate_id} is recorded.")
+        return found
+
+    def _find(self, aggregate_id: UUID, cls: type[A]) -> A | None:
+        try:
+            found: object = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        return found if isinstance(found, cls) else None
+
+    @staticmethod
+    def _expect(aggregate: Aggregate, expected_version: int) -> None:
+        if aggregate.version != expected_version:
+            raise StaleVersion(
+                f"The record is at version {aggregate.version}, not {expected_version}: someone changed it since "
+                "you read it. Reload and decide again.",
+                current_version=aggregate.version, expected_version=expected_version,
+            )
+
+    def _save_idempotent(self, created: A, *others: Aggregate) -> A:
+        """Save; when a retried request with the same idempotency key won the race, return what it saved."""
+        try:
+            self.save(created, *others)
+        except IntegrityError:
+            existing = self._find(created.id, type(created))
+            if existing is None:
+                raise
+            return existing
+        return created
+
+    def tasking(self, tasking_id: UUID) -> Tasking:
+        return self._get(tasking_id, Tasking, "tasking")
+
+    def meeting(self, meeting_id: UUID) -> Meeting:
+        return self._get(meeting_id, Meeting, "meeting")
+
+    def action(self, action_id: UUID) -> AgreedAction:
+        return self._get(action_id, AgreedAction, "agreed action")
+
+    def membership(self, body: str, organisation: str) -> Membership | None:
+        return self._find(Membership.id_for(body, organisation), Membership)
+
+    def commitment(self, organisation: str) -> Commitment | None:
+        return self._find(Commitment.id_for(organisation), Commitment)
+
+    # -- upstream targets --------------------------------------------------------------------------------------
+    def known_target(self, target_id: UUID) -> KnownTarget | None:
+        rows = self.local.query("SELECT * FROM known_targets WHERE id = ?", [str(target_id)])
+        if not rows:
+            return None
+        row = rows[0]
+        return KnownTarget(id=UUID(row["id"]), metric=row["metric"], unit=row["unit"],
+                           target_value=Decimal(row["target_value"]), deadline=date.fromisoformat(row["deadline"]),
+                           retired=bool(row["retired"]))
+
+    def target(self, target_id: UUID) -> KnownTarget:
+        target = self.known_target(target_id)
+        if target is None:
+            # The target may have been set a moment ago and its event still be on its way from priorities.
+            raise NotYetKnown(
+                f"The target {target_id} is not known to tasking yet. If it was set just now, its event is still "
+                f"on its way: retry in {RETRY_AFTER_SECONDS} seconds. If it persists, check the target id.",
+                retry_after=RETRY_AFTER_SECONDS,
+            )
+        return target
+
+    def taskings_of_target(self, target_id: UUID) -> list[Tasking]:
+        rows = self.local.query("SELECT tasking_id FROM target_taskings WHERE target_id = ? ORDER BY tasking_id",
+                                [str(target_id)])
+        found = (self._find(UUID(row["tasking_id"]), Tasking) for row in rows)
+        return [tasking for tasking in found if tasking is not None]
+
+    def all_taskings(self) -> list[Tasking]:
+        rows = self.local.query("SELECT tasking_id FROM target_taskings ORDER BY tasking_id")
+        found = (self._find(UUID(row["tasking_id"]), Tasking) for row in rows)
+        return [tasking for tasking in found if tasking is not None]
+
+    def allocated(self, target_id: UUID, excluding: UUID | None = None) -> Decimal:
+        """The shares of a target held by taskings that count (not declined, not withdrawn)."""
+        return sum((t.share for t in self.taskings_of_target(target_id)
+                    if t.counts_against_target and t.id != excluding), Decimal(0))
+
+    @contextmanager
+    def _allocating(self, target_id: UUID) -> Iterator[None]:
+        """One allocation of a target at a time: in this process by a lock, across processes by an advisory lock
+        held for the duration (PostgreSQL), so two theme-group leads cannot both give the last 200 jobs."""
+        with _process_lock(f"{self.local.schema}:{target_id}"):
+            if not self.local.postgres:
+                yield
+                return
+            with self.local.transaction() as tx:
+                key = int.from_bytes(target_id.bytes[:8], "big", signed=True)
+                tx.execute("SELECT pg_advisory_xact_lock(?)", (key,))
+                yield
+
+    def _index(self, target_id: UUID, tasking_id: UUID) -> None:
+        with self.local.transaction() as tx:
+            tx.execute("INSERT INTO target_taskings (target_id, tasking_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                       (str(target_id), str(tasking_id)))
+
+    # -- decisions ---------------------------------------------------------------------------------------------
+    def _decision(self, decision: Decision | None, bodies: set[str], *, what: str,
+                  needs_reference: bool = False) -> Decision:
+        meeting: Meeting | None = None
+        present: set[str] = set()
+        if decision is not None and decision.meeting_id:
+            try:
+                meeting = self._find(UUID(decision.meeting_id), Meeting)
+            except ValueError:
+                meeting = None
+            if meeting is not None:
+                present = {org for org in meeting.present
+                           if (seat := self.membership(meeting.body, org)) is not None and seat.is_member}
+        quorum = quorum_of(self.definition, decision.body) if decision is not None and meeting is not None else 0
+        return require_quorate_decision(decision, meeting, present, quorum, bodies, what=what,
+                                        needs_reference=needs_reference)
+
+    def _tasking_bodies(self, theme_group: str) -> set[str]:
+        boards = {b.id for b in self.definition.bodies if b.kind == BodyKind.PARTNERSHIP_BOARD}
+        return {theme_group, *boards}
+
+    # -- taskings ----------------------------------------------------------------------------------------------
+    def issue(self, context: CommandContext, *, target_id: UUID, theme_group: str, district: str, share: Decimal,
+              deadline: date, lead_partner: str, commissioning_level: CommissioningLevel, decision: Decision | None,
+              idempotency_key: str | None = None) -> Tasking:
+        new_id = derived_id("tasking", context.actor.organisation, idempotency_key) if idempotency_key else None
+        if new_id is not None and (existing := self._find(new_id, Tasking)) is not None:
+            return existing
+        target = self.target(target_id)
+        checked = self._decision(decision, self._tasking_bodies(theme_group), what="A tasking")
+        with self._allocating(target_id):
+            tasking = Tasking.issue(
+                context, target=target, theme_group=theme_group, district=district, share=share, deadline=deadline,
+                lead_partner=lead_partner, commissioning_level=commissioning_level, decision=checked,
+                allocated_elsewhere=self.allocated(target_id), lead_membership=self.membership(district, lead_partner),
+                definition=self.definition, id=new_id,
+            )
+            self._index(target_id, tasking.id)
+            return self._save_idempotent(tasking)
+
+    def _answer(self, tasking_id: UUID, expected_version: int) -> Tasking:
+        tasking = self.tasking(tasking_id)
+        self._expect(tasking, expected_version)
+        return tasking
+
+    def _optional_decision(self, decision: Decision | None, bodies: set[str], what: str) -> Decision | None:
+        return None if decision is None else self._decision(decision, bodies, what=what)
+
+    def accept(self, context: CommandContext, tasking_id: UUID, expected_version: int,
+               decision: Decision | None = None) -> Tasking:
+        tasking = self._answer(tasking_id, expected_version)
+        tasking.accept(context, self._optional_decision(decision, {tasking.district}, "Accepting a tasking"))
+        self.save(tasking)
+        return tasking
+
+    def decline(self, context: CommandContext, tasking_id: UUID, expected_version: int, reason: str,
+                decision: Decision | None = None) -> Tasking:
+        tasking = self._answer(tasking_id, expected_version)
+        tasking.decline(context, reason, self._optional_decision(decision, {tasking.district}, "Declining a tasking"))
+        self.save(tasking)
+        return tasking
+
+    def start_delivery(self, context: CommandContext, tasking_id: UUID, expected_version: int) -> Tasking:
+        tasking = self._answer(tasking_id, expected_version)
+        tasking.start_delivery(context)
+        self.save(tasking)
+        return tasking
+
+    def complete(self, context: CommandContext, tasking_id: UUID, expected_version: int, achieved: Decimal,
+                 decision: Decision | None = None) -> Tasking:
+        tasking = self._answer(tasking_id, expected_version)
+        bodies = {tasking.district, *self._tasking_bodies(tasking.theme_group)}
+        tasking.complete(context, achieved, self._optional_decision(decision, bodies, "Completing a tasking"))
+        self.save(tasking)
+        return tasking
+
+    def withdraw(self, context: CommandContext, tasking_id: UUID, expected_version: int, reason: str,
+                 decision: Decision | None) -> Tasking:
+        tasking = self._answer(tasking_id, expected_version)
+        checked = self._decision(decision, self._tasking_bodies(tasking.theme_group), what="Withdrawing a tasking")
+        tasking.withdraw(context, reason, checked)
+        self.save(tasking)
+        return tasking
+
+    def retask(self, context: CommandContext, tasking_id: UUID, expected_version: int, *, decision: Decision | None,
+               district: str | None = None, lead_partner: str | None = None, share: Decimal | None = None,
+               deadline: date | None = None) -> Tasking:
+        tasking = self._answer(tasking_id, expected_version)
+        checked = self._decision(decision, self._tasking_bodies(tasking.theme_group), what="A retasking",
+                                 needs_reference=True)
+        target = self.target(tasking.target_id)
+        with self._allocating(tasking.target_id):
+            tasking = self._answer(tasking_id, expected_version)
+            new_district = district or tasking.district
+            new_lead = lead_partner or tasking.lead_partner
+            tasking.retask(context, target=target, decision=checked,
+                           allocated_elsewhere=self.allocated(tasking.target_id, excluding=tasking.id),
+                           lead_membership=self.membership(new_district, new_lead), definition=self.definition,
+                           district=district, lead_partner=lead_partner, share=share, deadline=deadline)
+            self.save(tasking)
+        return tasking
+
+    def transfer(self, context: CommandContext, tasking_id: UUID, expected_version: int, *, decision: Decision | None,
+                 district: str, lead_partner: str, share: Decimal, deadline: date | None = None,
+                 idempotency_key: str | None = None) -> tuple[Tasking, Tasking]:
+        """Move part of a share to another district (one decision: the remainder retasked, the part issued)."""
+        new_id = derived_id("transfer", context.actor.organisation, idempotency_key) if idempotency_key else None
+        if new_id is not None and (existing := self._find(new_id, Tasking)) is not None:
+            return self.tasking(tasking_id), existing
+        tasking = self._answer(tasking_id, expected_version)
+        checked = self._decision(decision, self._tasking_bodies(tasking.theme_group), what="A retasking",
+                                 needs_reference=True)
+        target = self.target(tasking.target_id)
+        with self._allocating(tasking.target_id):
+            tasking = self._answer(tasking_id, expected_version)
+            moved = tasking.transfer_share(context, target=target, decision=checked, district=district,
+                                           lead_partner=lead_partner, share=share, deadline=deadline,
+                                           lead_membership=self.membership(district, lead_partner),
+                                           definition=self.definition, new_id=new_id)
+            self._index(tasking.target_id, moved.id)
+            self.save(tasking, moved)  # both or neither: the chain is never half-written
+        return tasking, moved
+
+    # -- memberships -------------------------------------------------------------------------------------------
+    def join(self, context: CommandContext, *, body: str, organisation: str, nominated_by: str | None = None,
+             decision: Decision | None = None) -> Membership:
+        checked = self._optional_decision(decision, {body, nominated_by or body}, "A membership")
+        membership = Membership.join(
+            context, existing=self.membership(body, organisation), body=body, organisation=organisation,
+            definition=self.definition, nominated_by=nominated_by,
+            nominator_membership=self.membership(nominated_by, organisation) if nominated_by else None,
+            decision=checked,
+        )
+        self.save(membership)
+        return membership
+
+    def leave(self, context: CommandContext, *, body: str, organisation: str, expected_version: int, reason: str,
+              decision: Decision | None = None) -> Membership:
+        membership = self.membership(body, organisation)
+        if membership is None:
+            raise NotFound(f"'{organisation}' has never been a member of '{body}'.")
+        self._expect(membership, expected_version)
+        membership.leave(context, reason, self._optional_decision(decision, {body}, "A membership"))
+        self.save(membership)
+        return membership
+
+    def declare_commitment(self, context: CommandContext, *, organisation: str, districts: list[str],
+                           expected_version: int | None = None) -> Commitment:
+        existing = self.commitment(organisation)
+        if existing is not None and expected_version is not None:
+            self._expect(existing, expected_version)
+        commitment = Commitment.declare(context, existing=existing, organisation=organisation, districts=districts,
+                                        definition=self.definition)
+        self.save(commitment)
+        return commitment
+
+    # -- meetings and agreed actions ---------------------------------------------------------------------------
+    def hold_meeting(self, context: CommandContext, *, body: str, held_on: date, present: list[str], title: str = "",
+                     idempotency_key: str | None = None) -> Meeting:
+        new_id = derived_id("meeting", context.actor.organisation, idempotency_key) if idempotency_key else None
+        if new_id is not None and (existing := self._find(new_id, Meeting)) is not None:
+            return existing
+        meeting = Meeting.hold(context, body=body, held_on=held_on, present=present, title=title,
+                               definition=self.definition, id=new_id)
+        return self._save_idempotent(meeting)
+
+    def agree_action(self, context: CommandContext, *, meeting_id: UUID, description: str, owner: str,
+                     due_on: date, idempotency_key: str | None = None) -> AgreedAction:
+        new_id = derived_id("action", context.actor.organisation, idempotency_key) if idempotency_key else None
+        if new_id is not None and (existing := self._find(new_id, AgreedAction)) is not None:
+            return existing
+        action = AgreedAction.agree(context, meeting=self.meeting(meeting_id), description=description, owner=owner,
+                                    due_on=due_on, definition=self.definition, id=new_id)
+        return self._save_idempotent(action)
+
+    def action_done(self, context: CommandContext, action_id: UUID, expected_version: int, done_on: date,
+                    note: str = "") -> AgreedAction:
+        action = self.action(action_id)
+        self._expect(action, expected_version)
+        action.mark_done(context, done_on, note)
+        self.save(action)
+        return action
