@@ -75,7 +75,8 @@ def test_an_objective_added_through_the_api_reaches_graphql_over_kafka_and_postg
         distributed: tuple[str, str]) -> None:
     web, gateway = distributed
     with httpx.Client(timeout=10) as client:
-        response = client.post(f"{web}/priorities/objectives", json=NEW_OBJECTIVE, headers=_bearer("partnership_officer"))
+        response = client.post(f"{web}/priorities/objectives", json=NEW_OBJECTIVE,
+                               headers=_bearer("partnership_officer"))
         assert response.status_code == 201, response.text
         objective_id = response.json()["id"]
         found = wait_until(
@@ -92,7 +93,8 @@ def test_an_objective_added_through_the_api_reaches_graphql_over_kafka_and_postg
 def test_bad_input_is_refused_over_the_distributed_api(distributed: tuple[str, str]) -> None:
     web, _ = distributed
     with httpx.Client(timeout=10) as client:
-        malformed = client.post(f"{web}/priorities/objectives", json={**NEW_OBJECTIVE, "level": "galactic", "title": ""},
+        malformed = client.post(f"{web}/priorities/objectives",
+                                json={**NEW_OBJECTIVE, "level": "galactic", "title": ""},
                                 headers=_bearer("partnership_officer"))
         no_token = client.post(f"{web}/priorities/objectives", json=NEW_OBJECTIVE)
         wrong_role = client.post(f"{web}/priorities/objectives", json=NEW_OBJECTIVE, headers=_bearer("auditor"))

@@ -1,0 +1,122 @@
+"""Session fixtures for a real Kafka broker and PostgreSQL server, started only when a test asks for one.
+
+``KAFKA_BOOTSTRAP_SERVERS`` / ``TEST_POSTGRES_URL`` point the tests at servers run elsewhere instead.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from typing import NoReturn
+from urllib.parse import urlsplit
+
+import pytest
+
+from tools.realservers import KafkaBroker, PostgresServer
+
+
+class ExternalServer:
+    """A server this test run did not start (env override or testcontainers): lifecycle calls skip the test."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def _skip(self, action: str) -> NoReturn:
+        pytest.skip(f"cannot {action} a server provided by {self.source}")
+
+    def start(self) -> NoReturn:
+        self._skip("start")
+
+    def stop(self) -> NoReturn:
+        self._skip("stop")
+
+    def kill(self) -> NoReturn:
+        self._skip("kill")
+
+    def restart(self) -> NoReturn:
+        self._skip("restart")
+
+
+class ExternalKafka(ExternalServer):
+    """A Kafka cluster given by its bootstrap servers."""
+
+    def __init__(self, bootstrap: str, source: str) -> None:
+        super().__init__(source)
+        self.bootstrap = bootstrap
+
+
+class ExternalPostgres(ExternalServer):
+    """A PostgreSQL server given by a URL whose user may create databases."""
+
+    def __init__(self, url: str, source: str) -> None:
+        super().__init__(source)
+        self.url = url
+
+    def url_for(self, dbname: str) -> str:
+        return urlsplit(self.url)._replace(path=f"/{dbname}").geturl()
+
+    def create_database(self, name: str) -> str:
+        import psycopg
+        from psycopg import sql
+
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        return self.url_for(name)
+
+
+@functools.cache
+def _use_testcontainers() -> bool:
+    if os.environ.get("PARTNERSHIP_USE_TESTCONTAINERS") != "1" or shutil.which("docker") is None:
+        return False
+    try:
+        return subprocess.run(["docker", "info"], capture_output=True, timeout=10, check=False).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+@pytest.fixture(scope="session")
+def kafka_broker() -> Iterator[KafkaBroker | ExternalKafka]:
+    """The session's Kafka broker; ``.restart()`` / ``.kill()`` skip the test when it is not ours."""
+    if bootstrap := os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        yield ExternalKafka(bootstrap, "KAFKA_BOOTSTRAP_SERVERS")
+    elif _use_testcontainers():
+        from testcontainers.community.kafka import KafkaContainer
+
+        with KafkaContainer().with_kraft() as container:
+            yield ExternalKafka(container.get_bootstrap_server(), "testcontainers")
+    else:
+        with KafkaBroker() as broker:
+            yield broker
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(kafka_broker: KafkaBroker | ExternalKafka) -> str:
+    """``host:port`` of the session's Kafka broker."""
+    return kafka_broker.bootstrap
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer | ExternalPostgres]:
+    """The session's PostgreSQL server; ``.restart()`` / ``.kill()`` skip the test when it is not ours."""
+    if url := os.environ.get("TEST_POSTGRES_URL"):
+        yield ExternalPostgres(url, "TEST_POSTGRES_URL")
+    elif _use_testcontainers():
+        from testcontainers.community.postgres import PostgresContainer
+
+        with PostgresContainer(
+            "postgres:16", username="partnership", password="partnership", dbname="partnership", driver=None
+        ) as container:
+            yield ExternalPostgres(container.get_connection_url(), "testcontainers")
+    else:
+        with PostgresServer() as server:
+            yield server
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_server: PostgresServer | ExternalPostgres) -> str:
+    """``postgresql://user:password@127.0.0.1:PORT/dbname`` of the session's PostgreSQL server."""
+    return postgres_server.url
