@@ -1,16 +1,33 @@
-"""HTTP API of the priorities service: parse, authorize, call the application, return."""
+"""HTTP API of the priorities service: parse, authorize (role, and district from the token), call the application.
+
+Partnership officers manage the SCS, objectives, targets and reviews and sift evidence; a district coordinator acts
+only for the district in their token; auditors and scrutiny members read. Commands on an existing record take the
+version the client last read (``expected_version`` or ``If-Match``); creates take an ``Idempotency-Key``.
+"""
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, FastAPI, Request, status
+from fastapi import APIRouter, Depends, FastAPI, Header, Request, status
 from pydantic import Field
 
 from services.priorities.application import PrioritiesApplication
+from services.priorities.domain import (
+    DistrictChapter,
+    DistrictPriority,
+    Evidence,
+    Objective,
+    ScsReview,
+    Target,
+    TargetTerms,
+)
 from shared.auth import Principal, Role, TokenService
-from shared.contracts.priorities import StrategyLevel
+from shared.contracts.priorities import EvidenceFigure, PriorityStatus, StrategyLevel
+from shared.errors import InvalidCommand
 from shared.eventstore import CommandContext
 from shared.web import (
     Created,
@@ -20,6 +37,8 @@ from shared.web import (
     install_problem_handlers,
     require_role,
 )
+
+# -- request bodies --------------------------------------------------------------------------------------------------
 
 
 class AddObjective(StrictModel):
@@ -32,6 +51,89 @@ class AddObjective(StrictModel):
     decision: DecisionIn | None = None
 
 
+class Versioned(StrictModel):
+    """A command on an existing record: the version the client last read (or send ``If-Match``)."""
+
+    expected_version: int | None = Field(None, ge=1)
+
+
+class Decided(Versioned):
+    """A change that is a decision: which body, when, why."""
+
+    decision: DecisionIn
+
+
+class RewordObjective(Decided):
+    title: str = Field(min_length=1, max_length=300)
+
+
+class TargetTermsIn(StrictModel):
+    """A SMART target: metric and unit, baseline and its date, target value and deadline, data source and owner."""
+
+    metric: str = Field(max_length=300, examples=["new private-sector jobs"])
+    unit: str = Field(max_length=100, examples=["jobs"])
+    baseline_value: Decimal = Field(allow_inf_nan=False, examples=[0])
+    baseline_date: date = Field(examples=["2011-04-01"])
+    target_value: Decimal = Field(allow_inf_nan=False, examples=[6000])
+    deadline: date = Field(examples=["2016-03-31"])
+    data_source: str = Field(max_length=300, examples=["ONS Business Register and Employment Survey"])
+    owner_organisation: str = Field(max_length=100, examples=["worcestershire-cc"])
+
+    def terms(self) -> TargetTerms:
+        return TargetTerms(metric=self.metric, unit=self.unit, baseline_value=self.baseline_value,
+                           baseline_date=self.baseline_date, target_value=self.target_value, deadline=self.deadline,
+                           data_source=self.data_source, owner_organisation=self.owner_organisation)
+
+
+class SetTarget(TargetTermsIn):
+    objective_id: UUID
+    decision: DecisionIn | None = None
+
+
+class ReviseTarget(TargetTermsIn):
+    expected_version: int | None = Field(None, ge=1)
+    decision: DecisionIn
+
+
+class ProposePriority(StrictModel):
+    title: str = Field(max_length=300, examples=["More private-sector jobs in Worcester"])
+    rationale: str = Field(max_length=4000)
+    objective_id: UUID
+    evidence_refs: list[str] = Field(default_factory=list, max_length=50)
+
+
+class FigureIn(StrictModel):
+    label: str = Field(max_length=200, examples=["Jobseeker's Allowance claimants"])
+    value: Decimal = Field(allow_inf_nan=False, examples=[2300])
+    unit: str = Field(max_length=100, examples=["people"])
+
+
+class SubmitEvidence(StrictModel):
+    title: str = Field(max_length=300)
+    summary: str = Field(max_length=4000)
+    source: str = Field(max_length=300)
+    evidence_date: date
+    figures: list[FigureIn] = Field(default_factory=list, max_length=100)
+    objective_ids: list[UUID] = Field(default_factory=list, max_length=50)
+    priority_ids: list[UUID] = Field(default_factory=list, max_length=50)
+
+
+class AcceptEvidence(Versioned):
+    decision: DecisionIn | None = None
+
+
+class NoteEvidence(Versioned):
+    reason: str = Field(min_length=1, max_length=4000)
+    decision: DecisionIn | None = None
+
+
+class OpenReview(StrictModel):
+    decision: DecisionIn
+
+
+# -- responses -------------------------------------------------------------------------------------------------------
+
+
 class ObjectiveOut(StrictModel):
     id: UUID
     version: int
@@ -39,6 +141,58 @@ class ObjectiveOut(StrictModel):
     level: StrategyLevel
     strategy: str
     parent_id: UUID | None
+    retired: bool
+
+
+class TargetOut(TargetTermsIn):
+    id: UUID
+    version: int
+    objective_id: UUID
+    retired: bool
+
+
+class PriorityOut(StrictModel):
+    id: UUID
+    version: int
+    district: str
+    title: str
+    rationale: str
+    objective_id: UUID
+    evidence_refs: list[str]
+    status: PriorityStatus
+    reconfirmed_in: UUID | None
+
+
+class AgreedPriorityOut(StrictModel):
+    id: UUID
+    title: str
+
+
+class ChapterOut(StrictModel):
+    district: str
+    id: UUID | None
+    version: int
+    limit: int
+    agreed: list[AgreedPriorityOut]
+
+
+class EvidenceOut(StrictModel):
+    id: UUID
+    version: int
+    district: str
+    title: str
+    status: str
+
+
+class ReviewOut(StrictModel):
+    id: UUID
+    version: int
+    number: int
+    open: bool
+    outstanding: list[UUID]
+
+
+# -- dependencies ----------------------------------------------------------------------------------------------------
 
 
 def _app(request: Request) -> PrioritiesApplication:
@@ -47,33 +201,263 @@ def _app(request: Request) -> PrioritiesApplication:
 
 
 Officer = Annotated[Principal, Depends(require_role(Role.PARTNERSHIP_OFFICER))]
+Coordinator = Annotated[Principal, Depends(require_role(Role.DISTRICT_COORDINATOR))]
 Reader = Annotated[Principal, Depends(require_role(*Role))]
 App = Annotated[PrioritiesApplication, Depends(_app)]
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200,
+                                              description="A retried create with the same key returns the first "
+                                                          "result instead of creating again.")]
+IfMatch = Annotated[str | None, Header(alias="If-Match", description="The version last read, e.g. \"3\".")]
+
+
+def _context(principal: Principal, role: Role, request: Request) -> CommandContext:
+    return CommandContext(principal.actor(role), correlation_id(request))
+
+
+def _expected(body: int | None, if_match: str | None) -> int:
+    """The version the command was written against: the body's ``expected_version``, else ``If-Match``."""
+    if body is not None:
+        return body
+    raw = (if_match or "").strip().removeprefix("W/").strip('"')
+    if raw.isdigit() and int(raw) >= 1:
+        return int(raw)
+    raise InvalidCommand("Send the version you last read, as expected_version or an If-Match header.",
+                         [{"field": "expected_version", "message": "The version you last read is required."}])
+
+
+def _version(aggregate: Objective | Target | DistrictPriority | Evidence | ScsReview) -> Created:
+    return Created(id=aggregate.id, version=aggregate.version)
+
 
 router = APIRouter()
 
+# -- objectives ------------------------------------------------------------------------------------------------------
+
 
 @router.post("/objectives", status_code=status.HTTP_201_CREATED, response_model=Created,
-             summary="Add an SCS or county-strategy objective")
-def add_objective(body: AddObjective, principal: Officer, application: App, request: Request) -> Any:
-    context = CommandContext(principal.actor(Role.PARTNERSHIP_OFFICER), correlation_id(request))
+             summary="Add an SCS or county-strategy objective", tags=["objectives"])
+def add_objective(body: AddObjective, principal: Officer, application: App, request: Request,
+                  idempotency_key: IdempotencyKey = None) -> Any:
     objective = application.add_objective(
-        context, title=body.title, level=body.level, strategy=body.strategy, parent_id=body.parent_id,
-        decision=body.decision.to_decision() if body.decision else None,
+        _context(principal, Role.PARTNERSHIP_OFFICER, request), title=body.title, level=body.level,
+        strategy=body.strategy, parent_id=body.parent_id,
+        decision=body.decision.to_decision() if body.decision else None, idempotency_key=idempotency_key,
     )
-    return Created(id=objective.id, version=objective.version)
+    return _version(objective)
 
 
-@router.get("/objectives/{objective_id}", response_model=ObjectiveOut, summary="An objective as it stands")
+@router.get("/objectives/{objective_id}", response_model=ObjectiveOut, summary="An objective as it stands",
+            tags=["objectives"])
 def get_objective(objective_id: UUID, principal: Reader, application: App) -> Any:
     objective = application.objective(objective_id)
     return ObjectiveOut(id=objective.id, version=objective.version, title=objective.title, level=objective.level,
-                        strategy=objective.strategy, parent_id=objective.parent_id)
+                        strategy=objective.strategy, parent_id=objective.parent_id, retired=objective.retired)
+
+
+@router.post("/objectives/{objective_id}/reword", response_model=Created, tags=["objectives"],
+             summary="Reword an objective (a decision with a reason)")
+def reword_objective(objective_id: UUID, body: RewordObjective, principal: Officer, application: App,
+                     request: Request, if_match: IfMatch = None) -> Any:
+    return _version(application.reword_objective(
+        _context(principal, Role.PARTNERSHIP_OFFICER, request), objective_id,
+        expected_version=_expected(body.expected_version, if_match), title=body.title,
+        decision=body.decision.to_decision()))
+
+
+@router.post("/objectives/{objective_id}/retire", response_model=Created, tags=["objectives"],
+             summary="Retire an objective (a decision with a reason; never deleted)")
+def retire_objective(objective_id: UUID, body: Decided, principal: Officer, application: App, request: Request,
+                     if_match: IfMatch = None) -> Any:
+    return _version(application.retire_objective(
+        _context(principal, Role.PARTNERSHIP_OFFICER, request), objective_id,
+        expected_version=_expected(body.expected_version, if_match), decision=body.decision.to_decision()))
+
+
+# -- targets ---------------------------------------------------------------------------------------------------------
+
+
+@router.post("/targets", status_code=status.HTTP_201_CREATED, response_model=Created, tags=["targets"],
+             summary="Set a SMART target on an objective (refused with a message per problem)")
+def set_target(body: SetTarget, principal: Officer, application: App, request: Request,
+               idempotency_key: IdempotencyKey = None) -> Any:
+    return _version(application.set_target(
+        _context(principal, Role.PARTNERSHIP_OFFICER, request), objective_id=body.objective_id, terms=body.terms(),
+        decision=body.decision.to_decision() if body.decision else None, idempotency_key=idempotency_key))
+
+
+@router.get("/targets/{target_id}", response_model=TargetOut, summary="A target as it stands", tags=["targets"])
+def get_target(target_id: UUID, principal: Reader, application: App) -> Any:
+    target = application.target(target_id)
+    return TargetOut(id=target.id, version=target.version, objective_id=target.objective_id,
+                     retired=target.retired, **vars(target.terms))
+
+
+@router.post("/targets/{target_id}/revise", response_model=Created, tags=["targets"],
+             summary="Re-baseline or change a target (a decision with a reason)")
+def revise_target(target_id: UUID, body: ReviseTarget, principal: Officer, application: App, request: Request,
+                  if_match: IfMatch = None) -> Any:
+    return _version(application.revise_target(
+        _context(principal, Role.PARTNERSHIP_OFFICER, request), target_id,
+        expected_version=_expected(body.expected_version, if_match), terms=body.terms(),
+        decision=body.decision.to_decision()))
+
+
+@router.post("/targets/{target_id}/retire", response_model=Created, tags=["targets"],
+             summary="Retire a target (a decision with a reason)")
+def retire_target(target_id: UUID, body: Decided, principal: Officer, application: App, request: Request,
+                  if_match: IfMatch = None) -> Any:
+    return _version(application.retire_target(
+        _context(principal, Role.PARTNERSHIP_OFFICER, request), target_id,
+        expected_version=_expected(body.expected_version, if_match), decision=body.decision.to_decision()))
+
+
+# -- district chapters and priorities --------------------------------------------------------------------------------
+
+
+@router.post("/districts/{district}/priorities", status_code=status.HTTP_201_CREATED, response_model=Created,
+             tags=["district priorities"], summary="Propose a priority for your district")
+def propose_priority(district: str, body: ProposePriority, principal: Coordinator, application: App,
+                     request: Request, idempotency_key: IdempotencyKey = None) -> Any:
+    return _version(application.propose_priority(
+        _context(principal, Role.DISTRICT_COORDINATOR, request), district=district,
+        acting_district=principal.district, title=body.title, rationale=body.rationale,
+        objective_id=body.objective_id, evidence_refs=body.evidence_refs, idempotency_key=idempotency_key))
+
+
+@router.get("/districts/{district}/chapter", response_model=ChapterOut, tags=["district priorities"],
+            summary="A district's chapter: its agreed priorities and the most it may keep at once")
+def get_chapter(district: str, principal: Reader, application: App) -> Any:
+    chapter: DistrictChapter | None = application.chapter(district)
+    agreed = [] if chapter is None else [AgreedPriorityOut(id=i, title=t) for i, t in chapter.agreed.items()]
+    return ChapterOut(district=district, id=None if chapter is None else chapter.id,
+                      version=0 if chapter is None else chapter.version, limit=application.priority_limit,
+                      agreed=agreed)
+
+
+@router.get("/priorities/{priority_id}", response_model=PriorityOut, tags=["district priorities"],
+            summary="A district priority as it stands")
+def get_priority(priority_id: UUID, principal: Reader, application: App) -> Any:
+    p = application.priority(priority_id)
+    return PriorityOut(id=p.id, version=p.version, district=p.district, title=p.title, rationale=p.rationale,
+                       objective_id=p.objective_id, evidence_refs=list(p.evidence_refs), status=p.status,
+                       reconfirmed_in=p.reconfirmed_in)
+
+
+@router.post("/priorities/{priority_id}/agree", response_model=Created, tags=["district priorities"],
+             summary="Record the district board's agreement (409 naming the current ones when the district is full)")
+def agree_priority(priority_id: UUID, body: Decided, principal: Coordinator, application: App, request: Request,
+                   if_match: IfMatch = None) -> Any:
+    return _version(application.agree_priority(
+        _context(principal, Role.DISTRICT_COORDINATOR, request), priority_id,
+        expected_version=_expected(body.expected_version, if_match), acting_district=principal.district,
+        decision=body.decision.to_decision()))
+
+
+@router.post("/priorities/{priority_id}/reject", response_model=Created, tags=["district priorities"],
+             summary="Record the district board's rejection (a decision with a reason)")
+def reject_priority(priority_id: UUID, body: Decided, principal: Coordinator, application: App, request: Request,
+                    if_match: IfMatch = None) -> Any:
+    return _version(application.reject_priority(
+        _context(principal, Role.DISTRICT_COORDINATOR, request), priority_id,
+        expected_version=_expected(body.expected_version, if_match), acting_district=principal.district,
+        decision=body.decision.to_decision()))
+
+
+@router.post("/priorities/{priority_id}/retire", response_model=Created, tags=["district priorities"],
+             summary="Retire an agreed priority, freeing its place")
+def retire_priority(priority_id: UUID, body: Decided, principal: Coordinator, application: App, request: Request,
+                    if_match: IfMatch = None) -> Any:
+    return _version(application.retire_priority(
+        _context(principal, Role.DISTRICT_COORDINATOR, request), priority_id,
+        expected_version=_expected(body.expected_version, if_match), acting_district=principal.district,
+        decision=body.decision.to_decision()))
+
+
+@router.post("/priorities/{priority_id}/reconfirm", response_model=Created, tags=["district priorities"],
+             summary="Re-confirm an agreed priority in the open SCS review")
+def reconfirm_priority(priority_id: UUID, body: Decided, principal: Coordinator, application: App,
+                       request: Request, if_match: IfMatch = None) -> Any:
+    return _version(application.reconfirm_priority(
+        _context(principal, Role.DISTRICT_COORDINATOR, request), priority_id,
+        expected_version=_expected(body.expected_version, if_match), acting_district=principal.district,
+        decision=body.decision.to_decision()))
+
+
+# -- SCS reviews -----------------------------------------------------------------------------------------------------
+
+
+def _review_out(review: ScsReview) -> ReviewOut:
+    return ReviewOut(id=review.id, version=review.version, number=review.number, open=review.is_open,
+                     outstanding=list(review.outstanding))
+
+
+@router.post("/reviews", status_code=status.HTTP_201_CREATED, response_model=ReviewOut, tags=["SCS reviews"],
+             summary="Open an SCS review over every agreed priority")
+def open_review(body: OpenReview, principal: Officer, application: App, request: Request) -> Any:
+    return _review_out(application.start_review(_context(principal, Role.PARTNERSHIP_OFFICER, request),
+                                                decision=body.decision.to_decision()))
+
+
+@router.get("/reviews/{scs_review_id}", response_model=ReviewOut, tags=["SCS reviews"],
+            summary="An SCS review and the priorities still awaiting it")
+def get_review(scs_review_id: UUID, principal: Reader, application: App) -> Any:
+    return _review_out(application.review(scs_review_id))
+
+
+@router.post("/reviews/{scs_review_id}/close", response_model=Created, tags=["SCS reviews"],
+             summary="Close the SCS review (only when every priority is re-confirmed or retired)")
+def close_review(scs_review_id: UUID, body: Decided, principal: Officer, application: App, request: Request,
+                 if_match: IfMatch = None) -> Any:
+    return _version(application.close_review(
+        _context(principal, Role.PARTNERSHIP_OFFICER, request), scs_review_id,
+        expected_version=_expected(body.expected_version, if_match), decision=body.decision.to_decision()))
+
+
+# -- evidence --------------------------------------------------------------------------------------------------------
+
+
+@router.post("/districts/{district}/evidence", status_code=status.HTTP_201_CREATED, response_model=Created,
+             tags=["evidence"], summary="Submit local evidence or a consultation outcome for your district")
+def submit_evidence(district: str, body: SubmitEvidence, principal: Coordinator, application: App,
+                    request: Request, idempotency_key: IdempotencyKey = None) -> Any:
+    return _version(application.submit_evidence(
+        _context(principal, Role.DISTRICT_COORDINATOR, request), district=district,
+        acting_district=principal.district, title=body.title, summary=body.summary, source=body.source,
+        evidence_date=body.evidence_date,
+        figures=[EvidenceFigure(label=f.label, value=f.value, unit=f.unit) for f in body.figures],
+        objective_ids=body.objective_ids, priority_ids=body.priority_ids, idempotency_key=idempotency_key))
+
+
+@router.get("/evidence/{evidence_id}", response_model=EvidenceOut, tags=["evidence"], summary="A piece of evidence")
+def get_evidence(evidence_id: UUID, principal: Reader, application: App) -> Any:
+    e = application.evidence(evidence_id)
+    return EvidenceOut(id=e.id, version=e.version, district=e.district, title=e.title, status=e.status)
+
+
+@router.post("/evidence/{evidence_id}/accept", response_model=Created, tags=["evidence"],
+             summary="Sift: accept the evidence into the evidence base")
+def accept_evidence(evidence_id: UUID, body: AcceptEvidence, principal: Officer, application: App,
+                    request: Request, if_match: IfMatch = None) -> Any:
+    return _version(application.accept_evidence(
+        _context(principal, Role.PARTNERSHIP_OFFICER, request), evidence_id,
+        expected_version=_expected(body.expected_version, if_match),
+        decision=body.decision.to_decision() if body.decision else None))
+
+
+@router.post("/evidence/{evidence_id}/note", response_model=Created, tags=["evidence"],
+             summary="Sift: note the evidence, with the reason it is not taken into the evidence base")
+def note_evidence(evidence_id: UUID, body: NoteEvidence, principal: Officer, application: App, request: Request,
+                  if_match: IfMatch = None) -> Any:
+    return _version(application.note_evidence(
+        _context(principal, Role.PARTNERSHIP_OFFICER, request), evidence_id,
+        expected_version=_expected(body.expected_version, if_match), reason=body.reason,
+        decision=body.decision.to_decision() if body.decision else None))
 
 
 def create_app(application: PrioritiesApplication, tokens: TokenService) -> FastAPI:
     app = FastAPI(title="Priorities service", version="1.0",
-                  description="Strategy: SCS and county-strategy objectives, SMART targets, district priorities.")
+                  description="Strategy: SCS and county-strategy objectives, SMART targets, district chapters and "
+                              "priorities, local evidence and SCS reviews.")
     app.state.application = application
     app.state.tokens = tokens
     install_problem_handlers(app)

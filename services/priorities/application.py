@@ -1,43 +1,298 @@
-"""Use cases of the priorities service on its event store."""
+"""Use cases of the priorities service on its event store: load, ask the domain, save (several aggregates at once
+where one rule spans them, so that either everything or nothing is written)."""
 
 from __future__ import annotations
 
-from uuid import UUID
+from collections.abc import Callable, Iterable
+from datetime import date
+from typing import Any, TypeVar
+from uuid import UUID, uuid5
 
 from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError
 
-from services.priorities.domain import Objective
+from services.priorities.domain import (
+    DistrictChapter,
+    DistrictPriority,
+    Evidence,
+    Objective,
+    ScsReview,
+    Target,
+    TargetRules,
+    TargetTerms,
+    agree_priority,
+    ensure_acts_for,
+    reconfirm_priority,
+    retire_priority,
+)
 from shared.contracts import Decision
-from shared.contracts.priorities import StrategyLevel
-from shared.errors import InvalidCommand
-from shared.eventstore import CommandContext, ServiceApplication
+from shared.contracts.priorities import EvidenceFigure, StrategyLevel, chapter_id, review_id
+from shared.errors import InvalidCommand, NotFound, RuleViolated, StaleVersion
+from shared.eventstore import AccountableAggregate, CommandContext, ServiceApplication
+from shared.partnership import PartnershipDefinition, load
+from shared.settings import Settings
+
+IDEMPOTENCY_NAMESPACE = UUID("9d3a51e2-4b7c-5f08-a6e1-3c2b7d90f4e5")
+
+A = TypeVar("A", bound=AccountableAggregate)
 
 
 class PrioritiesApplication(ServiceApplication):
-    service = "priorities"
+    """The strategy's event store: objectives, targets, district chapters and priorities, evidence, SCS reviews."""
 
+    service = "priorities"
+    value_objects = [EvidenceFigure]
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        self.definition: PartnershipDefinition = load(settings.partnership_file)
+        self.target_rules = TargetRules(units=frozenset(self.definition.units),
+                                        organisations=frozenset(o.id for o in self.definition.organisations))
+
+    @property
+    def priority_limit(self) -> int:
+        return self.definition.max_agreed_priorities_per_district
+
+    # -- objectives ----------------------------------------------------------------------------------------------
     def add_objective(self, context: CommandContext, *, title: str, level: StrategyLevel, strategy: str,
-                      parent_id: UUID | None = None, decision: Decision | None = None) -> Objective:
-        parent: Objective | None = None
-        if parent_id is not None:
-            try:
-                found: object = self.repository.get(parent_id)
-            except AggregateNotFoundError:
-                raise InvalidCommand(
-                    f"No objective {parent_id} exists to sit under.",
-                    [{"field": "parent_id", "message": "No such objective."}],
-                ) from None
-            if not isinstance(found, Objective):
-                raise InvalidCommand("The parent is not an objective.",
-                                     [{"field": "parent_id", "message": "Not an objective."}])
-            parent = found
-        objective = Objective.add(context, title=title, level=level, strategy=strategy, parent=parent,
-                                  decision=decision)
+                      parent_id: UUID | None = None, decision: Decision | None = None,
+                      idempotency_key: str | None = None) -> Objective:
+        def add(new_id: UUID | None) -> Objective:
+            parent = None if parent_id is None else self._objective_for("parent_id", parent_id)
+            return Objective.add(context, title=title, level=level, strategy=strategy, parent=parent,
+                                 decision=decision, id=new_id)
+
+        return self._create_once("objective", context, idempotency_key, Objective, add)
+
+    def reword_objective(self, context: CommandContext, objective_id: UUID, *, expected_version: int, title: str,
+                         decision: Decision | None) -> Objective:
+        objective = self._at(self.objective(objective_id), expected_version)
+        objective.reword(context, title=title, decision=decision)
+        self.save(objective)
+        return objective
+
+    def retire_objective(self, context: CommandContext, objective_id: UUID, *, expected_version: int,
+                         decision: Decision | None) -> Objective:
+        objective = self._at(self.objective(objective_id), expected_version)
+        objective.retire(context, decision=decision)
         self.save(objective)
         return objective
 
     def objective(self, objective_id: UUID) -> Objective:
-        found: object = self.repository.get(objective_id)
-        if not isinstance(found, Objective):
-            raise AggregateNotFoundError(objective_id)
+        return self._get(objective_id, Objective, "objective")
+
+    # -- targets ---------------------------------------------------------------------------------------------------
+    def set_target(self, context: CommandContext, *, objective_id: UUID, terms: TargetTerms,
+                   decision: Decision | None = None, idempotency_key: str | None = None) -> Target:
+        def set_(new_id: UUID | None) -> Target:
+            objective = self._objective_for("objective_id", objective_id)
+            return Target.set(context, objective=objective, terms=terms, rules=self.target_rules,
+                              decision=decision, id=new_id)
+
+        return self._create_once("target", context, idempotency_key, Target, set_)
+
+    def revise_target(self, context: CommandContext, target_id: UUID, *, expected_version: int, terms: TargetTerms,
+                      decision: Decision | None) -> Target:
+        target = self._at(self.target(target_id), expected_version)
+        target.revise(context, terms=terms, rules=self.target_rules, decision=decision)
+        self.save(target)
+        return target
+
+    def retire_target(self, context: CommandContext, target_id: UUID, *, expected_version: int,
+                      decision: Decision | None) -> Target:
+        target = self._at(self.target(target_id), expected_version)
+        target.retire(context, decision=decision)
+        self.save(target)
+        return target
+
+    def target(self, target_id: UUID) -> Target:
+        return self._get(target_id, Target, "target")
+
+    # -- district priorities -----------------------------------------------------------------------------------------
+    def propose_priority(self, context: CommandContext, *, district: str, acting_district: str | None, title: str,
+                         rationale: str, objective_id: UUID, evidence_refs: Iterable[str] = (),
+                         idempotency_key: str | None = None) -> DistrictPriority:
+        ensure_acts_for(district, acting_district)
+        self._known_district(district)
+
+        def propose(new_id: UUID | None) -> DistrictPriority:
+            objective = self._objective_for("objective_id", objective_id)
+            return DistrictPriority.propose(context, district=district, acting_district=acting_district, title=title,
+                                            rationale=rationale, objective=objective, evidence_refs=evidence_refs,
+                                            id=new_id)
+
+        return self._create_once("priority", context, idempotency_key, DistrictPriority, propose)
+
+    def agree_priority(self, context: CommandContext, priority_id: UUID, *, expected_version: int,
+                       acting_district: str | None, decision: Decision | None) -> DistrictPriority:
+        """Agree a proposed priority: the priority and its district's chapter are saved together, or neither."""
+        priority = self._at(self.priority(priority_id), expected_version)
+        ensure_acts_for(priority.district, acting_district)
+        chapter = self.chapter(priority.district) or DistrictChapter.open(context, district=priority.district)
+        agree_priority(context, priority, chapter, acting_district=acting_district, decision=decision,
+                       limit=self.priority_limit)
+        self.save(priority, chapter)
+        return priority
+
+    def reject_priority(self, context: CommandContext, priority_id: UUID, *, expected_version: int,
+                        acting_district: str | None, decision: Decision | None) -> DistrictPriority:
+        priority = self._at(self.priority(priority_id), expected_version)
+        priority.reject(context, acting_district=acting_district, decision=decision)
+        self.save(priority)
+        return priority
+
+    def retire_priority(self, context: CommandContext, priority_id: UUID, *, expected_version: int,
+                        acting_district: str | None, decision: Decision | None) -> DistrictPriority:
+        priority = self._at(self.priority(priority_id), expected_version)
+        ensure_acts_for(priority.district, acting_district)
+        chapter = self.chapter(priority.district)
+        if chapter is None:
+            raise RuleViolated(f"The priority '{priority.title}' was never agreed: there is nothing to retire.")
+        review = self.open_review()
+        retire_priority(context, priority, chapter, review, acting_district=acting_district, decision=decision)
+        self.save(*(a for a in (priority, chapter, review) if a is not None))
+        return priority
+
+    def reconfirm_priority(self, context: CommandContext, priority_id: UUID, *, expected_version: int,
+                           acting_district: str | None, decision: Decision | None) -> DistrictPriority:
+        priority = self._at(self.priority(priority_id), expected_version)
+        ensure_acts_for(priority.district, acting_district)
+        review = self.open_review()
+        if review is None:
+            raise RuleViolated("No SCS review is open: priorities are re-confirmed in a review.")
+        reconfirm_priority(context, priority, review, acting_district=acting_district, decision=decision)
+        self.save(priority, review)
+        return priority
+
+    def priority(self, priority_id: UUID) -> DistrictPriority:
+        return self._get(priority_id, DistrictPriority, "district priority")
+
+    def chapter(self, district: str) -> DistrictChapter | None:
+        """The district's chapter of the SCS, or None while it has never agreed a priority."""
+        self._known_district(district)
+        return self._find(chapter_id(district), DistrictChapter)
+
+    # -- SCS reviews -------------------------------------------------------------------------------------------------
+    def latest_review(self) -> ScsReview | None:
+        # Reviews are numbered 1, 2, ... with ids derived from the number: a handful in a partnership's life.
+        latest: ScsReview | None = None
+        number = 1
+        while (found := self._find(review_id(number), ScsReview)) is not None:
+            latest, number = found, number + 1
+        return latest
+
+    def open_review(self) -> ScsReview | None:
+        latest = self.latest_review()
+        return latest if latest is not None and latest.is_open else None
+
+    def start_review(self, context: CommandContext, *, decision: Decision | None) -> ScsReview:
+        """Open the next SCS review over every priority agreed now, in every district."""
+        previous = self.latest_review()
+        agreed = [pid for d in self.definition.districts if (c := self.chapter(d.id)) is not None for pid in c.agreed]
+        review = ScsReview.open(context, number=1 if previous is None else previous.number + 1, previous=previous,
+                                agreed_priorities=agreed, decision=decision)
+        self.save(review)
+        return review
+
+    def close_review(self, context: CommandContext, scs_review_id: UUID, *, expected_version: int,
+                     decision: Decision | None) -> ScsReview:
+        review = self._at(self.review(scs_review_id), expected_version)
+        review.close(context, decision=decision)
+        self.save(review)
+        return review
+
+    def review(self, scs_review_id: UUID) -> ScsReview:
+        return self._get(scs_review_id, ScsReview, "SCS review")
+
+    # -- evidence ----------------------------------------------------------------------------------------------------
+    def submit_evidence(self, context: CommandContext, *, district: str, acting_district: str | None, title: str,
+                        summary: str, source: str, evidence_date: date, figures: Iterable[EvidenceFigure] = (),
+                        objective_ids: Iterable[UUID] = (), priority_ids: Iterable[UUID] = (),
+                        idempotency_key: str | None = None) -> Evidence:
+        ensure_acts_for(district, acting_district)
+        self._known_district(district)
+        objectives, priorities = list(objective_ids), list(priority_ids)
+
+        def submit(new_id: UUID | None) -> Evidence:
+            for objective_id in objectives:
+                self._objective_for("objective_ids", objective_id)
+            for priority_id in priorities:
+                priority = self._find(priority_id, DistrictPriority)
+                if priority is None or priority.district != district:
+                    raise InvalidCommand(f"No priority {priority_id} of the {district} district exists.",
+                                         [{"field": "priority_ids", "message": "No such priority of this district."}])
+            return Evidence.submit(context, district=district, acting_district=acting_district, title=title,
+                                   summary=summary, source=source, evidence_date=evidence_date, figures=figures,
+                                   objective_ids=objectives, priority_ids=priorities, id=new_id)
+
+        return self._create_once("evidence", context, idempotency_key, Evidence, submit)
+
+    def accept_evidence(self, context: CommandContext, evidence_id: UUID, *, expected_version: int,
+                        decision: Decision | None = None) -> Evidence:
+        evidence = self._at(self.evidence(evidence_id), expected_version)
+        evidence.accept(context, decision=decision)
+        self.save(evidence)
+        return evidence
+
+    def note_evidence(self, context: CommandContext, evidence_id: UUID, *, expected_version: int, reason: str,
+                      decision: Decision | None = None) -> Evidence:
+        evidence = self._at(self.evidence(evidence_id), expected_version)
+        evidence.note(context, reason=reason, decision=decision)
+        self.save(evidence)
+        return evidence
+
+    def evidence(self, evidence_id: UUID) -> Evidence:
+        return self._get(evidence_id, Evidence, "evidence")
+
+    # -- plumbing ----------------------------------------------------------------------------------------------------
+    def _create_once(self, kind: str, context: CommandContext, key: str | None, cls: type[A],
+                     create: Callable[[UUID | None], A]) -> A:
+        """Create and save; with an idempotency key, the aggregate's id derives from (kind, user, key), so a retried
+        request finds the first result (even after a restart, or when the retry races the original)."""
+        if key is None:
+            aggregate = create(None)
+            self.save(aggregate)
+            return aggregate
+        new_id = uuid5(IDEMPOTENCY_NAMESPACE, f"{kind}:{context.actor.user_id}:{key}")
+        existing = self._find(new_id, cls)
+        if existing is not None:
+            return existing
+        aggregate = create(new_id)
+        try:
+            self.save(aggregate)
+        except IntegrityError:
+            return self._get(new_id, cls, kind)
+        return aggregate
+
+    def _find(self, aggregate_id: UUID, cls: type[A]) -> A | None:
+        try:
+            found: Any = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        return found if isinstance(found, cls) else None
+
+    def _get(self, aggregate_id: UUID, cls: type[A], what: str) -> A:
+        found = self._find(aggregate_id, cls)
+        if found is None:
+            raise NotFound(f"No {what} {aggregate_id} exists.")
         return found
+
+    def _objective_for(self, field: str, objective_id: UUID) -> Objective:
+        found = self._find(objective_id, Objective)
+        if found is None:
+            raise InvalidCommand(f"No objective {objective_id} exists.",
+                                 [{"field": field, "message": "No such objective."}])
+        return found
+
+    def _known_district(self, district: str) -> None:
+        if self.definition.district(district) is None:
+            known = ", ".join(d.id for d in self.definition.districts)
+            raise NotFound(f"'{district}' is not a district of the {self.definition.name} (known: {known}).")
+
+    @staticmethod
+    def _at(aggregate: A, expected_version: int) -> A:
+        """Optimistic concurrency: the command was written against ``expected_version``; a newer one is a 409."""
+        if aggregate.version != expected_version:
+            raise StaleVersion(f"It has changed since you read it (now version {aggregate.version}, you sent "
+                               f"{expected_version}): reload and try again.", current_version=aggregate.version)
+        return aggregate

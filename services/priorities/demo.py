@@ -1,17 +1,22 @@
-"""The seed's worked example (Appendix 4B), strategy part: SCS objective -> County Economic Strategy objective."""
+"""The seed's worked example (Appendix 4B), strategy part: SCS objective -> County Economic Strategy objectives ->
+the county target of 6,000 new private-sector jobs, and Worcester's district priority and evidence behind it."""
 
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from uuid import UUID
 
 from services.priorities.application import PrioritiesApplication
+from services.priorities.domain import TargetTerms
 from shared.contracts import Actor, Decision
-from shared.contracts.priorities import StrategyLevel
+from shared.contracts.priorities import EvidenceFigure, StrategyLevel
 from shared.eventstore import CommandContext
 from shared.service import WaitFor
 
 DEMO_OFFICER = Actor(user_id="demo-loader", organisation="worcestershire-cc", role="partnership_officer")
+DEMO_WORCESTER = Actor(user_id="demo-worcester-coordinator", organisation="worcester-city-council",
+                       role="district_coordinator")
 
 
 def load_demo(app: PrioritiesApplication, ids: dict[str, UUID], wait_for: WaitFor) -> None:
@@ -28,3 +33,37 @@ def load_demo(app: PrioritiesApplication, ids: dict[str, UUID], wait_for: WaitFo
         level=StrategyLevel.COUNTY_STRATEGY, strategy="County Economic Strategy", parent_id=scs.id,
         decision=economic)
     ids["county_objective"] = county.id
+    jobs = app.add_objective(context, title="Create jobs in the private sector",
+                             level=StrategyLevel.COUNTY_STRATEGY, strategy="County Economic Strategy",
+                             parent_id=county.id, decision=economic)
+    ids["jobs_objective"] = jobs.id
+    target = app.set_target(
+        context, objective_id=jobs.id,
+        terms=TargetTerms(metric="new private-sector jobs", unit="jobs", baseline_value=Decimal(0),
+                          baseline_date=date(2011, 4, 1), target_value=Decimal(6000), deadline=date(2016, 3, 31),
+                          data_source="ONS Business Register and Employment Survey",
+                          owner_organisation="worcestershire-cc"),
+        decision=Decision(body="pstg", decided_on=date(2011, 4, 12),
+                          reason="The Place Shaping Theme Group sets the county target for new private-sector jobs"))
+    ids["jobs_target"] = target.id
+
+    worcester = CommandContext(DEMO_WORCESTER, "demo-data")
+    alliance = Decision(body="worcester-alliance", decided_on=date(2011, 5, 18),
+                        reason="Private-sector jobs are the city's first priority, on the claimant-count evidence")
+    priority = app.propose_priority(
+        worcester, district="worcester", acting_district="worcester",
+        title="More private-sector jobs in Worcester",
+        rationale="Unemployment in the city has risen faster than in the county since 2008; the city centre and "
+                  "the technology park can take new employers.",
+        objective_id=jobs.id, evidence_refs=["Worcester claimant count, April 2011"])
+    app.agree_priority(worcester, priority.id, expected_version=priority.version, acting_district="worcester",
+                       decision=alliance)
+    ids["worcester_priority"] = priority.id
+    evidence = app.submit_evidence(
+        worcester, district="worcester", acting_district="worcester", title="Worcester claimant count, April 2011",
+        summary="Jobseeker's Allowance claimants in the city rose by a third between 2008 and 2011.",
+        source="ONS claimant count (NOMIS)", evidence_date=date(2011, 4, 14),
+        figures=[EvidenceFigure(label="Jobseeker's Allowance claimants", value=Decimal(2300), unit="people")],
+        objective_ids=[jobs.id], priority_ids=[priority.id])
+    app.accept_evidence(context, evidence.id, expected_version=evidence.version)
+    ids["worcester_evidence"] = evidence.id
