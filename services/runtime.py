@@ -39,9 +39,9 @@ TOPIC_PARTITIONS = 3
 
 def service_specs() -> dict[str, ServiceSpec]:
     """The event-sourced services, upstream first (the order the paper's chain runs in)."""
-    from services import priorities, tasking
+    from services import priorities, projects, tasking
 
-    specs = [priorities.SPEC, tasking.SPEC]
+    specs = [priorities.SPEC, tasking.SPEC, projects.SPEC]
     return {spec.name: spec for spec in specs}
 
 

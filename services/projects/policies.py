@@ -93,6 +93,9 @@ class KnownTaskings:
                  fact.district, tasking_id, envelope.sequence),
             )
         else:
+            # Other tasking events (e.g. delivery started) only move the version delivery knows.
+            tx.execute("UPDATE known_taskings SET version = ? WHERE id = ? AND version < ?",
+                       (envelope.sequence, tasking_id, envelope.sequence))
             return
         if changed == 0:
             log.warning("tasking event for a tasking not known here (or older than known)",

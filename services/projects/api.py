@@ -1,0 +1,470 @@
+"""HTTP API of the projects service: parse, authorize (role and organisation or district), call the application."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any
+from uuid import UUID, uuid5
+
+from fastapi import APIRouter, Depends, FastAPI, Header, Request, status
+from pydantic import BaseModel, Field
+
+from services.projects.application import ProjectsApplication
+from services.projects.domain import Project
+from shared.auth import Principal, Role, TokenService
+from shared.contracts import Decision
+from shared.contracts.projects import (
+    InterventionKind,
+    Milestone,
+    Outcome,
+    Rag,
+    ResourceCommitment,
+    Risk,
+)
+from shared.errors import InvalidCommand, NotFound, NotPermitted
+from shared.eventstore import CommandContext
+from shared.web import Created, DecisionIn, StrictModel, correlation_id, install_problem_handlers, require_role
+
+IDEMPOTENCY_NAMESPACE = UUID("3c1f6a2e-8b4d-5e7f-9a0b-2d4c6e8f1a3b")
+
+
+# -- request bodies -------------------------------------------------------------------------------------------------
+
+
+class OutcomeIn(StrictModel):
+    """A measure the project delivers, counting towards one of its taskings' share."""
+
+    id: str = Field(min_length=1, max_length=100, examples=["jobs"])
+    tasking_id: UUID
+    metric: str = Field(min_length=1, max_length=300, examples=["new private-sector jobs"])
+    unit: str = Field(min_length=1, max_length=50, examples=["jobs"])
+    baseline_value: Decimal
+    baseline_date: date
+    target_value: Decimal
+    target_date: date
+    weight: Decimal = Field(Decimal(1), description="Part of the result credited to the tasking (0 < w <= 1).")
+
+    def to_outcome(self) -> Outcome:
+        return Outcome(id=self.id, tasking_id=self.tasking_id, metric=self.metric, unit=self.unit,
+                       baseline_value=self.baseline_value, baseline_date=self.baseline_date,
+                       target_value=self.target_value, target_date=self.target_date, weight=self.weight)
+
+
+class MilestoneIn(StrictModel):
+    id: str = Field(min_length=1, max_length=100)
+    title: str = Field(min_length=1, max_length=300)
+    due_on: date
+
+    def to_milestone(self) -> Milestone:
+        return Milestone(self.id, self.title, self.due_on)
+
+
+class ResourcesIn(StrictModel):
+    organisation: str = Field(min_length=1, max_length=100)
+    money_gbp: Decimal = Decimal(0)
+    staff_days: Decimal = Decimal(0)
+    note: str = Field("", max_length=1000)
+
+    def to_commitment(self) -> ResourceCommitment:
+        return ResourceCommitment(self.organisation, self.money_gbp, self.staff_days, self.note)
+
+
+class RiskIn(StrictModel):
+    id: str = Field(min_length=1, max_length=100)
+    description: str = Field(min_length=1, max_length=2000)
+    likelihood: int
+    impact: int
+    owner: str = Field(min_length=1, max_length=200)
+    mitigation: str = Field(min_length=1, max_length=2000)
+
+    def to_risk(self) -> Risk:
+        return Risk(self.id, self.description, self.likelihood, self.impact, self.owner, self.mitigation)
+
+
+class OpenProject(StrictModel):
+    """Open a project in your district's programme against accepted taskings."""
+
+    title: str = Field(min_length=1, max_length=300)
+    lead_partner: str = Field(min_length=1, max_length=100, examples=["worcester-college"])
+    project_manager: str = Field(min_length=1, max_length=200, description="The project manager's user id.")
+    tasking_ids: list[UUID] = Field(min_length=1)
+    outcomes: list[OutcomeIn] = Field(min_length=1)
+    milestones: list[MilestoneIn] = []
+    resources: list[ResourcesIn] = []
+    risks: list[RiskIn] = []
+    decision: DecisionIn | None = None
+
+
+class Versioned(StrictModel):
+    expected_version: int | None = Field(None, description="The version you read (or send If-Match).")
+
+
+class ReportProgress(Versioned):
+    reported_on: date
+    values: dict[str, Decimal] = Field(min_length=1, description="Actual value per outcome id.")
+    narrative: str = Field(min_length=1, max_length=4000)
+    correction: bool = False
+    correction_reason: str | None = Field(None, max_length=2000)
+
+
+class OverrideRag(Versioned):
+    rag: Rag
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class AddMilestone(Versioned):
+    milestone: MilestoneIn
+
+
+class AchieveMilestone(Versioned):
+    achieved_on: date
+
+
+class CommitResources(Versioned):
+    commitment: ResourcesIn
+
+
+class RecordRisk(Versioned):
+    risk: RiskIn
+
+
+class Intervene(Versioned):
+    kind: InterventionKind
+    description: str = Field(min_length=1, max_length=4000)
+    decision: DecisionIn
+
+
+class ByDecision(Versioned):
+    decision: DecisionIn
+
+
+class CloseProject(Versioned):
+    outcome_achieved: str = Field(min_length=1, max_length=4000)
+    lessons: str = Field(min_length=1, max_length=8000)
+    decision: DecisionIn
+
+
+class RepointContribution(Versioned):
+    from_tasking_id: UUID
+    to_tasking_id: UUID
+    reason: str = Field("", max_length=2000)
+    decision: DecisionIn
+
+
+# -- responses ------------------------------------------------------------------------------------------------------
+
+
+class ContributionOut(BaseModel):
+    tasking_id: UUID
+    tasking_version: int
+    open: bool
+    share: Decimal | None
+
+
+class MilestoneOut(BaseModel):
+    id: str
+    title: str
+    due_on: date
+    achieved_on: date | None
+
+
+class RiskOut(BaseModel):
+    id: str
+    description: str
+    likelihood: int
+    impact: int
+    score: int
+    owner: str
+    mitigation: str
+
+
+class ProjectOut(BaseModel):
+    id: UUID
+    version: int
+    programme_id: UUID
+    district: str
+    title: str
+    lead_partner: str
+    project_manager: str
+    status: str
+    rag: Rag | None
+    derived_rag: Rag | None
+    rag_override_reason: str | None
+    last_reported_on: date | None
+    flagged: str | None
+    contributions: list[ContributionOut]
+    outcomes: list[dict[str, Any]]
+    actuals: dict[str, Decimal]
+    milestones: list[MilestoneOut]
+    resources: list[dict[str, Any]]
+    risks: list[RiskOut]
+    interventions: int
+
+    @staticmethod
+    def of(project: Project) -> ProjectOut:
+        latest = project.latest_report
+        return ProjectOut(
+            id=project.id, version=project.version, programme_id=project.programme_id, district=project.district,
+            title=project.title, lead_partner=project.lead_partner, project_manager=project.project_manager,
+            status=project.status.value, rag=project.rag, derived_rag=project.derived_rag,
+            rag_override_reason=project.rag_override_reason,
+            last_reported_on=latest.reported_on if latest else None, flagged=project.flagged,
+            contributions=[ContributionOut(tasking_id=c.tasking_id, tasking_version=c.upstream_version, open=c.open,
+                                           share=c.share) for c in project.contributions.values()],
+            outcomes=[vars(o) | {"tasking_id": str(o.tasking_id)} for o in project.outcomes.values()],
+            actuals=project.actuals(),
+            milestones=[MilestoneOut(id=m.id, title=m.title, due_on=m.due_on,
+                                     achieved_on=project.milestones_achieved.get(m.id))
+                        for m in project.milestones.values()],
+            resources=[vars(r) for r in project.resources],
+            risks=[RiskOut(id=r.id, description=r.description, likelihood=r.likelihood, impact=r.impact,
+                           score=r.likelihood * r.impact, owner=r.owner, mitigation=r.mitigation)
+                   for r in project.risks.values()],
+            interventions=project.interventions,
+        )
+
+
+class ProgrammeOut(BaseModel):
+    id: UUID
+    version: int
+    district: str
+    project_ids: list[UUID]
+
+
+class KnownTaskingOut(BaseModel):
+    id: UUID
+    version: int
+    target_id: UUID
+    district: str
+    lead_partner: str
+    share: Decimal
+    unit: str
+    deadline: date
+    status: str
+
+
+# -- dependencies and authorization ---------------------------------------------------------------------------------
+
+
+def _app(request: Request) -> ProjectsApplication:
+    application: ProjectsApplication = request.app.state.application
+    return application
+
+
+Reader = Annotated[Principal, Depends(require_role(*Role))]
+Manager = Annotated[Principal, Depends(require_role(Role.PROGRAMME_MANAGER))]
+Partner = Annotated[Principal, Depends(require_role(Role.PARTNER_OFFICER))]
+ManagerOrPartner = Annotated[Principal, Depends(require_role(Role.PROGRAMME_MANAGER, Role.PARTNER_OFFICER))]
+App = Annotated[ProjectsApplication, Depends(_app)]
+IfMatch = Annotated[str | None, Header(alias="If-Match")]
+
+
+def _manages(principal: Principal, district: str) -> bool:
+    return principal.has(Role.PROGRAMME_MANAGER) and principal.district == district
+
+
+def _require_manager_of(principal: Principal, district: str) -> None:
+    if not _manages(principal, district):
+        raise NotPermitted(f"Only {district}'s programme manager may do this.")
+
+
+def _context(principal: Principal, role: Role, request: Request) -> CommandContext:
+    return CommandContext(principal.actor(role), correlation_id(request))
+
+
+def _expected(body: Versioned, if_match: str | None) -> int | None:
+    if body.expected_version is not None:
+        return body.expected_version
+    if if_match:
+        raw = if_match.strip().removeprefix("W/").strip('"')
+        try:
+            return int(raw)
+        except ValueError:
+            raise InvalidCommand("If-Match must carry the version you read.",
+                                 [{"field": "If-Match", "message": "Send the project's version, e.g. \"3\"."}],
+                                 ) from None
+    return None
+
+
+def _decision(body: DecisionIn | None) -> Decision | None:
+    return body.to_decision() if body else None
+
+
+router = APIRouter()
+
+
+@router.post("/projects", status_code=status.HTTP_201_CREATED, response_model=Created,
+             summary="Open a project in your district's programme against accepted taskings")
+def open_project(body: OpenProject, principal: Manager, application: App, request: Request,
+                 idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
+                 ) -> Any:
+    if not principal.district:
+        raise NotPermitted("Your token names no district: only a district's programme manager opens projects.")
+    project_id = uuid5(IDEMPOTENCY_NAMESPACE, f"{principal.organisation}:{idempotency_key}") \
+        if idempotency_key else None
+    project = application.open_project(
+        _context(principal, Role.PROGRAMME_MANAGER, request), district=principal.district, title=body.title,
+        lead_partner=body.lead_partner, project_manager=body.project_manager, tasking_ids=body.tasking_ids,
+        outcomes=[o.to_outcome() for o in body.outcomes], milestones=[m.to_milestone() for m in body.milestones],
+        resources=[r.to_commitment() for r in body.resources], risks=[r.to_risk() for r in body.risks],
+        decision=_decision(body.decision), project_id=project_id,
+    )
+    return Created(id=project.id, version=project.version)
+
+
+@router.get("/projects/{project_id}", response_model=ProjectOut, summary="A project as it stands")
+def get_project(project_id: UUID, principal: Reader, application: App) -> Any:
+    return ProjectOut.of(application.project(project_id))
+
+
+@router.get("/programmes/{district}", response_model=ProgrammeOut, summary="A district's programme")
+def get_programme(district: str, principal: Reader, application: App) -> Any:
+    programme = application.programme(district)
+    if programme is None:
+        raise NotFound(f"{district} has no programme yet.")
+    return ProgrammeOut(id=programme.id, version=programme.version, district=programme.district,
+                        project_ids=[UUID(str(p)) for p in programme.project_ids])
+
+
+@router.get("/taskings/{tasking_id}", response_model=KnownTaskingOut,
+            summary="A tasking as delivery knows it (from tasking.events)")
+def get_tasking(tasking_id: UUID, principal: Reader, application: App) -> Any:
+    known = application.tasking(tasking_id)
+    return KnownTaskingOut(**vars(known))
+
+
+@router.post("/projects/{project_id}/progress", response_model=ProjectOut,
+             summary="Report actual values at a date (the lead partner's people)")
+def report_progress(project_id: UUID, body: ReportProgress, principal: Partner, application: App,
+                    request: Request, if_match: IfMatch = None) -> Any:
+    project = application.project(project_id)
+    if principal.organisation != project.lead_partner:
+        raise NotPermitted(f"Only the lead partner ({project.lead_partner}) reports this project's progress.")
+    return ProjectOut.of(application.report_progress(
+        _context(principal, Role.PARTNER_OFFICER, request), project_id, reported_on=body.reported_on,
+        values=body.values, narrative=body.narrative, correction=body.correction,
+        correction_reason=body.correction_reason, expected_version=_expected(body, if_match)))
+
+
+@router.post("/projects/{project_id}/rag-override", response_model=ProjectOut,
+             summary="Override the derived RAG, with a reason, until the next report")
+def override_rag(project_id: UUID, body: OverrideRag, principal: Manager, application: App, request: Request,
+                 if_match: IfMatch = None) -> Any:
+    _require_manager_of(principal, application.project(project_id).district)
+    return ProjectOut.of(application.override_rag(
+        _context(principal, Role.PROGRAMME_MANAGER, request), project_id, rag=body.rag, reason=body.reason,
+        expected_version=_expected(body, if_match)))
+
+
+@router.post("/projects/{project_id}/milestones", response_model=ProjectOut, summary="Add a milestone (re-plan)")
+def add_milestone(project_id: UUID, body: AddMilestone, principal: Manager, application: App, request: Request,
+                  if_match: IfMatch = None) -> Any:
+    _require_manager_of(principal, application.project(project_id).district)
+    return ProjectOut.of(application.add_milestone(
+        _context(principal, Role.PROGRAMME_MANAGER, request), project_id, body.milestone.to_milestone(),
+        expected_version=_expected(body, if_match)))
+
+
+def _lead_or_manager(principal: Principal, project: Project) -> Role:
+    if _manages(principal, project.district):
+        return Role.PROGRAMME_MANAGER
+    if principal.has(Role.PARTNER_OFFICER) and principal.organisation == project.lead_partner:
+        return Role.PARTNER_OFFICER
+    raise NotPermitted(f"Only the lead partner ({project.lead_partner}) or {project.district}'s programme manager "
+                       "may do this.")
+
+
+@router.post("/projects/{project_id}/milestones/{milestone_id}/achieved", response_model=ProjectOut,
+             summary="Record a milestone as achieved")
+def achieve_milestone(project_id: UUID, milestone_id: str, body: AchieveMilestone, principal: ManagerOrPartner,
+                      application: App, request: Request, if_match: IfMatch = None) -> Any:
+    role = _lead_or_manager(principal, application.project(project_id))
+    return ProjectOut.of(application.achieve_milestone(
+        _context(principal, role, request), project_id, milestone_id=milestone_id, achieved_on=body.achieved_on,
+        expected_version=_expected(body, if_match)))
+
+
+@router.post("/projects/{project_id}/resources", response_model=ProjectOut,
+             summary="Commit your organisation's resources (money, staff days)")
+def commit_resources(project_id: UUID, body: CommitResources, principal: ManagerOrPartner, application: App,
+                     request: Request, if_match: IfMatch = None) -> Any:
+    project = application.project(project_id)
+    if _manages(principal, project.district):
+        role = Role.PROGRAMME_MANAGER
+    elif principal.has(Role.PARTNER_OFFICER) and principal.organisation == body.commitment.organisation:
+        role = Role.PARTNER_OFFICER
+    else:
+        raise NotPermitted("A partner commits only its own organisation's resources.")
+    return ProjectOut.of(application.commit_resources(
+        _context(principal, role, request), project_id, body.commitment.to_commitment(),
+        expected_version=_expected(body, if_match)))
+
+
+@router.post("/projects/{project_id}/risks", response_model=ProjectOut, summary="Record or re-assess a risk")
+def record_risk(project_id: UUID, body: RecordRisk, principal: ManagerOrPartner, application: App,
+                request: Request, if_match: IfMatch = None) -> Any:
+    role = _lead_or_manager(principal, application.project(project_id))
+    return ProjectOut.of(application.record_risk(
+        _context(principal, role, request), project_id, body.risk.to_risk(),
+        expected_version=_expected(body, if_match)))
+
+
+@router.post("/projects/{project_id}/interventions", response_model=ProjectOut,
+             summary="Intervene in a red project, one that missed a milestone or whose tasking changed")
+def intervene(project_id: UUID, body: Intervene, principal: Manager, application: App, request: Request,
+              if_match: IfMatch = None) -> Any:
+    _require_manager_of(principal, application.project(project_id).district)
+    return ProjectOut.of(application.intervene(
+        _context(principal, Role.PROGRAMME_MANAGER, request), project_id, kind=body.kind,
+        description=body.description, decision=body.decision.to_decision(),
+        expected_version=_expected(body, if_match)))
+
+
+@router.post("/projects/{project_id}/deferral", response_model=ProjectOut, summary="Defer a project by a decision")
+def defer(project_id: UUID, body: ByDecision, principal: Manager, application: App, request: Request,
+          if_match: IfMatch = None) -> Any:
+    _require_manager_of(principal, application.project(project_id).district)
+    return ProjectOut.of(application.defer(_context(principal, Role.PROGRAMME_MANAGER, request), project_id,
+                                           decision=body.decision.to_decision(),
+                                           expected_version=_expected(body, if_match)))
+
+
+@router.post("/projects/{project_id}/resumption", response_model=ProjectOut, summary="Resume a deferred project")
+def resume(project_id: UUID, body: ByDecision, principal: Manager, application: App, request: Request,
+           if_match: IfMatch = None) -> Any:
+    _require_manager_of(principal, application.project(project_id).district)
+    return ProjectOut.of(application.resume(_context(principal, Role.PROGRAMME_MANAGER, request), project_id,
+                                            decision=body.decision.to_decision(),
+                                            expected_version=_expected(body, if_match)))
+
+
+@router.post("/projects/{project_id}/closure", response_model=ProjectOut,
+             summary="Close with the outcome achieved and the lessons learnt")
+def close_project(project_id: UUID, body: CloseProject, principal: Manager, application: App, request: Request,
+                  if_match: IfMatch = None) -> Any:
+    _require_manager_of(principal, application.project(project_id).district)
+    return ProjectOut.of(application.close_project(
+        _context(principal, Role.PROGRAMME_MANAGER, request), project_id, outcome_achieved=body.outcome_achieved,
+        lessons=body.lessons, decision=body.decision.to_decision(), expected_version=_expected(body, if_match)))
+
+
+@router.post("/projects/{project_id}/contributions/repoint", response_model=ProjectOut,
+             summary="Move a project's outcomes from one tasking to another accepted tasking of the district")
+def repoint_contribution(project_id: UUID, body: RepointContribution, principal: Manager, application: App,
+                         request: Request, if_match: IfMatch = None) -> Any:
+    _require_manager_of(principal, application.project(project_id).district)
+    return ProjectOut.of(application.repoint_contribution(
+        _context(principal, Role.PROGRAMME_MANAGER, request), project_id, from_tasking_id=body.from_tasking_id,
+        to_tasking_id=body.to_tasking_id, reason=body.reason, decision=body.decision.to_decision(),
+        expected_version=_expected(body, if_match)))
+
+
+def create_app(application: ProjectsApplication, tokens: TokenService) -> FastAPI:
+    app = FastAPI(title="Projects service", version="1.0",
+                  description="Delivery: programmes, projects, progress against the trajectory, RAG, interventions.")
+    app.state.application = application
+    app.state.tokens = tokens
+    install_problem_handlers(app)
+    app.include_router(router)
+    return app
