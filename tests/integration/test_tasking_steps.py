@@ -89,3 +89,94 @@ def issue(h: Harness, target_id: uuid.UUID, decision: dict[str, Any], *, distric
         "target_id": str(target_id), "district": district, "share": str(share), "deadline": "2013-03-31",
         "lead_partner": lead_partner, "commissioning_level": "district", "decision": decision,
     }, headers=headers(h, PSTG_LEAD, **extra))
+
+
+def set_target_through_priorities(h: Harness) -> uuid.UUID:
+    """The 6,000 jobs target, set through the priorities service's own REST API (it publishes TargetSet)."""
+    officer = headers(h, OFFICER)
+    scs = h.client.post("/priorities/objectives", json={
+        "title": "A skilled and prosperous economy", "level": "scs", "strategy": "Sustainable Community Strategy",
+    }, headers=officer)
+    assert scs.status_code == 201, scs.text
+    county = h.client.post("/priorities/objectives", json={
+        "title": "Create jobs in the private sector", "level": "county_strategy",
+        "strategy": "County Economic Strategy", "parent_id": scs.json()["id"],
+    }, headers=officer)
+    assert county.status_code == 201, county.text
+    target = h.client.post("/priorities/targets", json={
+        "objective_id": county.json()["id"], "metric": "new private-sector jobs", "unit": "jobs",
+        "baseline_value": "0", "baseline_date": "2011-04-01", "target_value": "6000", "deadline": "2016-03-31",
+        "data_source": "ONS Business Register and Employment Survey", "owner_organisation": "worcestershire-cc",
+    }, headers=officer)
+    assert target.status_code == 201, target.text
+    return uuid.UUID(target.json()["id"])
+
+
+MAY = date(2011, 5, 10)
+JUNE = date(2011, 6, 14)
+WHY = "Wychavon's new business park can host 200 of the jobs sooner than the city"
+
+
+def worked_example(h: Harness, target_id: uuid.UUID) -> dict[str, Any]:
+    """PSTG tasks Worcester with 1,200 of the 6,000 jobs, Worcester accepts, PSTG moves 200 to Wychavon."""
+    seat_the_tables(h)
+    may = pstg_decision(meeting(h, "pstg", MAY, PSTG_PRESENT, PSTG_LEAD), MAY,
+                        "Worcester's share of the county jobs target", "PSTG/2011/05/3")
+    issued = issue(h, target_id, may, key="pstg-2011-05-worcester")
+    assert issued.status_code == 201, issued.text
+    worcester = issued.json()["id"]
+    accepted = h.client.post(f"/tasking/taskings/{worcester}/accept", json={"expected_version": 1},
+                             headers=headers(h, WORCESTER))
+    assert accepted.status_code == 200, accepted.text
+    june = pstg_decision(meeting(h, "pstg", JUNE, PSTG_PRESENT, PSTG_LEAD), JUNE, WHY, "PSTG/2011/06/7")
+    moved = h.client.post(f"/tasking/taskings/{worcester}/transfer", json={
+        "expected_version": 2, "district": "wychavon", "lead_partner": "wychavon-dc", "share": "200",
+        "decision": june}, headers=headers(h, PSTG_LEAD, **{"Idempotency-Key": "pstg-2011-06-wychavon"}))
+    assert moved.status_code == 201, moved.text
+    return {"worcester": worcester, "wychavon": moved.json()["issued"]["id"]}
+
+
+CHAIN_QUERY = """
+query($id: ID!) {
+  retaskingChain(taskingId: $id) {
+    root taskings
+    origin { district share }
+    steps { summary before { district share } after { taskingId district share leadPartner }
+            decision { body decidedOn reason reference meetingId } decidedBy { userId organisation role } }
+  }
+  taskings { id district share status leadPartner retaskedFrom decision { body decidedOn reason } }
+}
+"""
+
+EXPECTED_SUMMARY = ("Worcester 1,200 -> Worcester 1,000 + Wychavon 200, decided by Place Shaping Theme Group (pstg) "
+                    f"on 2011-06-14 because {WHY} [PSTG/2011/06/7]")
+
+
+def chain_shown(h: Harness, ids: dict[str, Any]) -> dict[str, Any] | None:
+    """The GraphQL answer once both assignments of the retasking have reached the read models."""
+    body = h.graphql(CHAIN_QUERY, {"id": ids["wychavon"]})
+    assert "errors" not in body, body
+    data: dict[str, Any] = body["data"]
+    steps = data["retaskingChain"]["steps"]
+    if len(steps) == 1 and len(steps[0]["after"]) == 2 and len(data["taskings"]) == 2:
+        return data
+    return None
+
+
+def assert_both_assignments_shown(data: dict[str, Any], ids: dict[str, Any]) -> None:
+    chain = data["retaskingChain"]
+    assert chain["root"] == ids["worcester"]
+    assert chain["origin"] == [{"district": "worcester", "share": "1200"}]
+    step = chain["steps"][0]
+    assert step["summary"] == EXPECTED_SUMMARY
+    assert step["before"] == [{"district": "worcester", "share": "1200"}]
+    assert sorted((a["district"], a["share"]) for a in step["after"]) == [("worcester", "1000"), ("wychavon", "200")]
+    assert step["decision"]["body"] == "pstg" and step["decision"]["decidedOn"] == "2011-06-14"
+    assert step["decision"]["reason"] == WHY and step["decision"]["reference"] == "PSTG/2011/06/7"
+    assert step["decidedBy"] == {"userId": "user-theme_group_lead", "organisation": "worcestershire-cc",
+                                 "role": "theme_group_lead"}
+    by_district = {t["district"]: t for t in data["taskings"]}
+    assert (by_district["worcester"]["share"], by_district["worcester"]["status"]) == ("1000", "accepted")
+    assert (by_district["wychavon"]["share"], by_district["wychavon"]["status"]) == ("200", "issued")
+    assert by_district["wychavon"]["retaskedFrom"] == ids["worcester"]
+    assert by_district["wychavon"]["leadPartner"] == "wychavon-dc"
