@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what the tests need from Debian's packages when it is missing: PostgreSQL, Java 17, Maven.
+set -euo pipefail
+
+missing=()
+if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 && ! command -v pg_ctl >/dev/null 2>&1; then
+  missing+=(postgresql)
+fi
+command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null 2>&1 || missing+=(maven)
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+echo "installing from Debian's packages: ${missing[*]}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# Debian's package starts a cluster of its own on port 5432; the tests start their own, so stop it.
+if [[ " ${missing[*]} " == *" postgresql "* ]] && command -v pg_ctlcluster >/dev/null 2>&1; then
+  $SUDO service postgresql stop >/dev/null 2>&1 || true
+fi
