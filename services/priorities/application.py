@@ -3,13 +3,14 @@ where one rule spans them, so that either everything or nothing is written)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Any, TypeVar
 from uuid import UUID, uuid5
 
 from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, Recording
 
 from services.priorities.domain import (
     DistrictChapter,
@@ -32,6 +33,8 @@ from shared.eventstore import AccountableAggregate, CommandContext, ServiceAppli
 from shared.partnership import PartnershipDefinition, load
 from shared.settings import Settings
 
+log = logging.getLogger(__name__)
+
 IDEMPOTENCY_NAMESPACE = UUID("9d3a51e2-4b7c-5f08-a6e1-3c2b7d90f4e5")
 
 A = TypeVar("A", bound=AccountableAggregate)
@@ -48,6 +51,18 @@ class PrioritiesApplication(ServiceApplication):
         self.definition: PartnershipDefinition = load(settings.partnership_file)
         self.target_rules = TargetRules(units=frozenset(self.definition.units),
                                         organisations=frozenset(o.id for o in self.definition.organisations))
+
+    def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
+        """Save, then log each recorded event: one line with its aggregate, actor and correlation id."""
+        recordings = super().save(*objs, **kwargs)
+        for recording in recordings:
+            event: Any = recording.domain_event
+            log.info("event recorded", extra={
+                "event": type(event).__qualname__, "aggregate_id": str(event.originator_id),
+                "version": event.originator_version, "correlation_id": event.correlation_id,
+                "actor": event.actor.user_id, "actor_organisation": event.actor.organisation,
+                "actor_role": event.actor.role})
+        return recordings
 
     @property
     def priority_limit(self) -> int:
