@@ -97,7 +97,7 @@ class OpenProject(StrictModel):
 
 
 class Versioned(StrictModel):
-    expected_version: int | None = Field(None, description="The version you read (or send If-Match).")
+    expected_version: int | None = Field(None, ge=1, description="The version you read (or send If-Match).")
 
 
 class ReportProgress(Versioned):
@@ -273,7 +273,8 @@ def _context(principal: Principal, role: Role, request: Request) -> CommandConte
     return CommandContext(principal.actor(role), correlation_id(request))
 
 
-def _expected(body: Versioned, if_match: str | None) -> int | None:
+def _expected(body: Versioned, if_match: str | None) -> int:
+    """The version the client read: a command on a project it has not seen would risk a lost update."""
     if body.expected_version is not None:
         return body.expected_version
     if if_match:
@@ -281,10 +282,9 @@ def _expected(body: Versioned, if_match: str | None) -> int | None:
         try:
             return int(raw)
         except ValueError:
-            raise InvalidCommand("If-Match must carry the version you read.",
-                                 [{"field": "If-Match", "message": "Send the project's version, e.g. \"3\"."}],
-                                 ) from None
-    return None
+            pass
+    raise InvalidCommand("Say which version of the project you read: expected_version in the body or an If-Match "
+                         "header.", [{"field": "expected_version", "message": "Required."}])
 
 
 def _decision(body: DecisionIn | None) -> Decision | None:

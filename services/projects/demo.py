@@ -67,8 +67,8 @@ def load_demo(app: ProjectsApplication, ids: dict[str, UUID], wait_for: WaitFor)
     ids["business_park_project"] = park.id
     college, chamber = CommandContext(COLLEGE, "demo-data"), CommandContext(CHAMBER, "demo-data")
     app.achieve_milestone(college, academy.id, milestone_id="premises", achieved_on=date(2012, 8, 28))
-    app.report_progress(college, academy.id, reported_on=date(2012, 10, 1), values={"jobs": Decimal(110)},
-                        narrative="First 110 apprentices placed with manufacturers")
+    app.report_progress(college, academy.id, reported_on=date(2012, 10, 1), values={"jobs": Decimal(115)},
+                        narrative="First 115 apprentices placed with manufacturers")
     app.report_progress(college, academy.id, reported_on=date(2013, 4, 1), values={"jobs": Decimal(240)},
                         narrative="Second intake placed; on course")
     app.report_progress(chamber, park.id, reported_on=date(2012, 10, 1), values={"jobs": Decimal(60)},

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from services.reporting.modules import READ_MODELS
-from services.reporting.readmodel import Handlers, log_event
+from services.reporting.readmodel import log_event
+from shared.contracts import Fact
 from shared.envelope import Envelope
 from shared.readstore import Tx
 
@@ -12,15 +15,16 @@ class ReportingProjection:
     """Applied by the consumer runner inside its transaction, once per (aggregate id, version)."""
 
     def __init__(self) -> None:
-        self._handlers: Handlers = {}
+        # Several modules may read one event type (e.g. delivery's roll-up keeps its own shares of targets).
+        self._handlers: dict[str, list[Callable[[Tx, Envelope, Fact], None]]] = {}
         for module in READ_MODELS:
-            self._handlers.update(module.HANDLERS)
+            for type_name, handler in module.HANDLERS.items():
+                self._handlers.setdefault(type_name, []).append(handler)
 
     def apply(self, tx: Tx, envelope: Envelope) -> None:
         fact = envelope.fact()
         log_event(tx, envelope, fact)
-        handler = self._handlers.get(envelope.type)
-        if handler is not None:
+        for handler in self._handlers.get(envelope.type, ()):
             handler(tx, envelope, fact)
 
 

@@ -94,6 +94,9 @@ def test_projects_are_opened_reported_and_intervened_through_the_api(harness: Ha
     college = h.headers("partner_officer", "worcester-college")
     chamber = h.headers("partner_officer", "chamber-of-commerce")
     progress = {"reported_on": "2013-04-01", "values": {"jobs": "100"}, "narrative": "Slow start"}
+    unversioned = h.client.post(f"/projects/projects/{project_id}/progress", json=progress, headers=college)
+    assert unversioned.status_code == 422 and unversioned.json()["errors"][0]["field"] == "expected_version"
+    progress["expected_version"] = 1
     assert h.client.post(f"/projects/projects/{project_id}/progress", json=progress, headers=chamber).status_code \
         == 403
     for role in ("auditor", "scrutiny_member"):
@@ -109,10 +112,11 @@ def test_projects_are_opened_reported_and_intervened_through_the_api(harness: Ha
     assert stale.json()["type"].endswith("stale-version")
 
     back = h.client.post(f"/projects/projects/{project_id}/progress", headers=college,
-                         json={**progress, "reported_on": "2013-01-01"})
+                         json={**progress, "reported_on": "2013-01-01", "expected_version": 2})
     assert back.status_code == 409 and "correction" in back.json()["detail"]
 
-    intervention = {"kind": "extra_resources", "description": "Second recruiter", "decision": ALLIANCE}
+    intervention = {"kind": "extra_resources", "description": "Second recruiter", "decision": ALLIANCE,
+                    "expected_version": 2}
     elsewhere = h.client.post(f"/projects/projects/{project_id}/interventions", json=intervention,
                               headers=manager(h, "redditch"))
     assert elsewhere.status_code == 403
