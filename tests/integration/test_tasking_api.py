@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -157,3 +158,18 @@ def test_a_partner_officer_sees_its_own_commitments_only(h: Harness) -> None:
     assert h.client.get(f"/tasking/taskings/{tasking_id}", headers=college).status_code == 403
     assert h.client.get("/tasking/commitments?organisation=worcester-city-council",
                         headers=college).status_code == 403
+
+
+def test_two_leads_cannot_both_give_the_last_shares_at_the_same_time(h: Harness) -> None:
+    target, decision = _ready(h)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(lambda n: issue(h, target, decision, share=2000).status_code, range(4)))
+    assert sorted(answers) == [201, 201, 201, 409]
+    allocation = h.client.get(f"/tasking/targets/{target}/allocation", headers=h.headers("auditor")).json()
+    assert allocation["tasked"] == "6000"
+
+
+def test_the_openapi_document_lists_the_tasking_endpoints(h: Harness) -> None:
+    paths = h.client.get("/tasking/openapi.json").json()["paths"]
+    assert {"/taskings", "/taskings/{tasking_id}/retask", "/taskings/{tasking_id}/transfer", "/memberships",
+            "/meetings", "/meetings/{meeting_id}/actions"} <= set(paths)
