@@ -141,7 +141,8 @@ class KnownTasking:
 
     @property
     def accepted(self) -> bool:
-        return self.status == "accepted"
+        """Accepted by the district (delivery may have started): projects may be opened against it."""
+        return self.status in ("accepted", "in_delivery")
 
 
 class ProjectStatus(StrEnum):

@@ -29,6 +29,7 @@ from shared.contracts.tasking import (
     TaskingAccepted,
     TaskingCompleted,
     TaskingDeclined,
+    TaskingDeliveryStarted,
     TaskingIssued,
     TaskingRetasked,
     TaskingWithdrawn,
@@ -79,8 +80,8 @@ class KnownTaskings:
                  fact.lead_partner, str(fact.share), fact.unit, fact.deadline.isoformat()),
             )
             return
-        status = {TaskingAccepted: "accepted", TaskingDeclined: "declined", TaskingWithdrawn: "withdrawn",
-                  TaskingCompleted: "completed"}.get(type(fact))
+        status = {TaskingAccepted: "accepted", TaskingDeliveryStarted: "in_delivery", TaskingDeclined: "declined",
+                  TaskingWithdrawn: "withdrawn", TaskingCompleted: "completed"}.get(type(fact))
         if status is not None:
             changed = tx.execute("UPDATE known_taskings SET status = ?, version = ? WHERE id = ? AND version < ?",
                                  (status, envelope.sequence, tasking_id, envelope.sequence))
@@ -93,7 +94,7 @@ class KnownTaskings:
                  fact.district, tasking_id, envelope.sequence),
             )
         else:
-            # Other tasking events (e.g. delivery started) only move the version delivery knows.
+            # Other tasking events only move the version delivery knows.
             tx.execute("UPDATE known_taskings SET version = ? WHERE id = ? AND version < ?",
                        (envelope.sequence, tasking_id, envelope.sequence))
             return

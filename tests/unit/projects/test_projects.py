@@ -49,6 +49,10 @@ def test_a_project_is_opened_against_an_accepted_tasking_of_its_district(project
     assert next(iter(project.contributions.values())).upstream_version == 2
 
 
+def test_a_tasking_in_delivery_is_still_accepted() -> None:
+    assert open_project(tasking(status="in_delivery")).status is ProjectStatus.OPEN
+
+
 def test_a_project_cannot_deliver_a_tasking_that_was_not_accepted() -> None:
     with pytest.raises(InvalidCommand, match="not accepted"):
         open_project(tasking(status="issued"))
