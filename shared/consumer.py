@@ -189,24 +189,39 @@ class ConsumerRunner(_Runner):
                 self._dead_letter(message, f"malformed: {error}")
                 decoded.append((message, None))
         last: dict[int, Message] = {}
-        applied = duplicates = 0
+        for message, _ in decoded:
+            last[message.position.partition] = message
+        envelopes = [e for _, e in decoded if e is not None]
         with self.store.transaction() as tx:
-            for message, envelope in decoded:
-                last[message.position.partition] = message
-                if envelope is None:
-                    continue
-                if tx.execute(
-                    "INSERT INTO seen_events (consumer, subject, version) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                    (self.name, envelope.subject, envelope.sequence),
-                ) == 0:
-                    duplicates += 1
-                    continue
-                self.handler.apply(tx, envelope)
-                applied += 1
+            fresh = self._first_sightings(tx, envelopes)
+            if getattr(self.handler, "pipelined", False):
+                with tx.pipeline():
+                    for envelope in fresh:
+                        self.handler.apply(tx, envelope)
+            else:
+                for envelope in fresh:
+                    self.handler.apply(tx, envelope)
             for message in last.values():
                 tx.record_position(self._tracking(message))
-        self.status.applied += applied
-        self.status.duplicates += duplicates
+        self.status.applied += len(fresh)
+        self.status.duplicates += len(envelopes) - len(fresh)
+
+    def _first_sightings(self, tx: Tx, envelopes: list[Envelope]) -> list[Envelope]:
+        """The envelopes not applied before, in order: one statement marks the whole batch as seen."""
+        unique: dict[tuple[str, int], Envelope] = {}
+        for envelope in envelopes:
+            unique.setdefault((envelope.subject, envelope.sequence), envelope)  # redelivered within the batch
+        if not unique:
+            return []
+        rows = ", ".join("(?, ?, ?)" for _ in unique)
+        params = [value for subject, version in unique for value in (self.name, subject, version)]
+        inserted = tx.query(
+            f"INSERT INTO seen_events (consumer, subject, version) VALUES {rows} "
+            "ON CONFLICT DO NOTHING RETURNING subject, version",
+            params,
+        )
+        new = {(row["subject"], int(row["version"])) for row in inserted}
+        return [envelope for key, envelope in unique.items() if key in new]
 
     def _last_position(self, tracking_name: str) -> int | None:
         return self.store.position(tracking_name)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -30,6 +30,7 @@ class Envelope:
     actorrole: str
     correlationid: str
     decisionref: str | None = None
+    parsed: Fact | None = field(default=None, compare=False, repr=False)
 
     @property
     def aggregate_id(self) -> str:
@@ -41,6 +42,8 @@ class Envelope:
 
     def fact(self) -> Fact:
         """The data as its typed contract (raises ContractError if it does not fit)."""
+        if self.parsed is not None:
+            return self.parsed
         return from_data(self.type, self.data)
 
 
@@ -127,7 +130,7 @@ def decode(raw: bytes) -> Envelope:
             correlationid=str(body["correlationid"]),
             decisionref=None if body.get("decisionref") is None else str(body["decisionref"]),
         )
-        envelope.fact()
+        envelope = replace(envelope, parsed=envelope.fact())  # validated once, kept for the handlers
     except (ValueError, TypeError) as error:
         if isinstance(error, ContractError):
             raise MalformedMessage(str(error)) from error

@@ -77,6 +77,16 @@ class Tx:
         self.execute(statement, params)
         return self.fetchall()
 
+    @contextmanager
+    def pipeline(self) -> Iterator[None]:
+        """Send the statements inside without waiting for each reply (PostgreSQL pipeline mode). Inside it,
+        ``execute`` returns no row count; a fetch waits for the replies so far."""
+        if not self._postgres:
+            yield
+            return
+        with self._cursor.connection.pipeline():
+            yield
+
     def record_position(self, tracking: Tracking) -> None:
         """The library's tracking record, in this transaction (refused unless it moves forward)."""
         self._recorder._insert_tracking(self._cursor, tracking)  # type: ignore[attr-defined]

@@ -14,6 +14,9 @@ from shared.readstore import Tx
 class ReportingProjection:
     """Applied by the consumer runner inside its transaction, once per (aggregate id, version)."""
 
+    # The runner may send our statements pipelined: handlers read with queries, never with row counts.
+    pipelined = True
+
     def __init__(self) -> None:
         # Several modules may read one event type (e.g. delivery's roll-up keeps its own shares of targets).
         self._handlers: dict[str, list[Callable[[Tx, Envelope, Fact], None]]] = {}
