@@ -6,7 +6,7 @@ The target and the tasking come through the priorities and tasking services' own
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +105,7 @@ def delivery_story(h: Harness) -> None:
     red = report(h, park_id, CHAMBER, "2013-04-01", 150).json()
     assert (red["rag"], red["actuals"]) == ("red", {"jobs": "150"})
 
+    before_intervention = datetime.now(UTC)
     intervened = h.client.post(f"/projects/projects/{park_id}/interventions", headers=manager, json={
         "kind": "extra_resources", "description": "Council funds an inward-investment officer", "decision": ALLIANCE,
         "expected_version": 3})
@@ -129,6 +130,9 @@ def delivery_story(h: Harness) -> None:
     assert data["interventions"][0]["kind"] == "extra_resources"
     assert data["interventions"][0]["triggers"] == ["red", "missed-milestone:start"]
     assert data["overdueMilestones"] == [{"projectTitle": "Blackpole business park", "milestoneId": "start"}]
+    then = h.graphql("""query($at: DateTime!) { interventions(asOf: $at) { kind }
+                        programmes(asOf: $at) { red interventions } }""", {"at": before_intervention.isoformat()})
+    assert then["data"] == {"interventions": [], "programmes": [{"red": 1, "interventions": 0}]}
     assert data["interventions"][0]["decision"]["reference"] == "WA-2013-04-5"
 
     # PSTG reduces Worcester's share: both projects are flagged, their contribution re-pointed, exactly once.
