@@ -93,7 +93,7 @@ def test_projects_are_opened_reported_and_intervened_through_the_api(harness: Ha
 
     college = h.headers("partner_officer", "worcester-college")
     chamber = h.headers("partner_officer", "chamber-of-commerce")
-    progress = {"reported_on": "2013-04-01", "values": {"jobs": "100"}, "narrative": "Slow start"}
+    progress: dict[str, Any] = {"reported_on": "2013-04-01", "values": {"jobs": "100"}, "narrative": "Slow start"}
     unversioned = h.client.post(f"/projects/projects/{project_id}/progress", json=progress, headers=college)
     assert unversioned.status_code == 422 and unversioned.json()["errors"][0]["field"] == "expected_version"
     progress["expected_version"] = 1

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from services.projects.domain import Project
 from shared.contracts.projects import InterventionKind
 from tests.unit.projects.conftest import BOARD, MANAGER, open_project, tasking
 
-RETASK = dict(lead_partner="chamber-of-commerce", share=Decimal(900), deadline=date(2014, 9, 30),
+RETASK: dict[str, Any] = dict(lead_partner="chamber-of-commerce", share=Decimal(900), deadline=date(2014, 9, 30),
               reason="Share reduced after the PSTG review", decision=None)
 
 
