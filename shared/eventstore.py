@@ -9,8 +9,10 @@ from uuid import UUID
 
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import JSONTranscoder, ProcessRecorder, Tracking, Transcoding
+from eventsourcing.persistence import EventStore, JSONTranscoder, Mapper, ProcessRecorder, Tracking, Transcoding
 
+from shared.audit.chain import ChainedEventStore, ChainedMapper
+from shared.audit.checkpoint import Checkpointer
 from shared.contracts import Actor, Decision, Fact
 from shared.readstore import schema_setup
 from shared.settings import Settings
@@ -79,6 +81,15 @@ class ServiceApplication(Application[UUID]):
 
     def construct_recorder(self) -> ProcessRecorder:
         return self.factory.process_recorder()
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        # Stored events carry a hash chain (shared.audit.chain); the mapper strips its header when reading.
+        return ChainedMapper(self.construct_transcoder())
+
+    def construct_event_store(self) -> EventStore[UUID]:
+        assert isinstance(self.mapper, ChainedMapper)
+        self.checkpointer = Checkpointer.for_service(self.service, self.recorder, self.settings)
+        return ChainedEventStore(self.mapper, self.recorder, on_recorded=self.checkpointer.after_recorded)
 
     @property
     def process_recorder(self) -> ProcessRecorder:

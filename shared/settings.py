@@ -43,6 +43,13 @@ class Settings(BaseSettings):
     relay_batch_size: int = Field(500, gt=0)
     consumer_batch_size: int = Field(500, gt=0)
     log_level: str = "INFO"
+    audit_signing_key: SecretStr | None = Field(
+        None, description="Ed25519 private key (64 hex digits) signing audit checkpoints; generated only if embedded."
+    )
+    audit_public_key: str | None = Field(
+        None, description="Published Ed25519 public key (64 hex digits) that verify trusts; default: the signing key's."
+    )
+    audit_checkpoint_every: int = Field(1000, ge=0, description="Events between automatic checkpoints (0: none).")
 
     @property
     def persistence(self) -> Persistence:
@@ -93,3 +100,17 @@ class Settings(BaseSettings):
             key_file.write_text(secrets.token_urlsafe(48))
             key_file.chmod(0o600)
         return key_file.read_text().strip()
+
+    def audit_signing_seed(self) -> bytes | None:
+        """The checkpoint signing key's 32-byte seed: from the environment; in the embedded mode only, a generated
+        one kept in data_dir; None (no checkpoints) when it is not set outside the embedded mode."""
+        if self.audit_signing_key is not None:
+            return bytes.fromhex(self.audit_signing_key.get_secret_value().strip())
+        if self.transport is TransportKind.KAFKA or self.database_url:
+            return None
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key_file = self.data_dir / "dev-audit-signing-key"
+        if not key_file.exists():
+            key_file.write_text(secrets.token_hex(32))
+            key_file.chmod(0o600)
+        return bytes.fromhex(key_file.read_text().strip())
