@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from services.reporting.api import create_app as reporting_api
-from services.reporting.graphql import graphql_router
+from services.reporting.api import reporting_router
 from services.reporting.projections import ReportingProjection, read_model_ddl
 from services.reporting.readmodel import ReportingReadModel
 from shared.auth import TokenService
@@ -152,14 +152,14 @@ class System:
             return JSONResponse(self.health(), status_code=200)
 
         if self.read_model is not None:
-            app.include_router(graphql_router(self.read_model, self.tokens), prefix="/graphql")
+            app.include_router(reporting_router(self.read_model, self.tokens, self.settings))
         for name, application in self.applications.items():
             app.mount(f"/{name}", self.specs[name].create_api(application, self.tokens))
         return app
 
     def reporting_asgi(self) -> FastAPI:
         assert self.read_model is not None
-        return reporting_api(self.read_model, self.tokens)
+        return reporting_api(self.read_model, self.tokens, self.settings)
 
     # -- demo data -------------------------------------------------------------------------------------------
     def load_demo_data(self, timeout: float = 30.0) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlparse
 
 from pydantic import Field, SecretStr
@@ -43,6 +44,19 @@ class Settings(BaseSettings):
     relay_batch_size: int = Field(500, gt=0)
     consumer_batch_size: int = Field(500, gt=0)
     log_level: str = "INFO"
+    consumer_groups: bool = Field(
+        False, description="Share each topic's partitions among a worker's replicas (Kafka consumer groups)."
+    )
+    kafka_security_protocol: str = Field("PLAINTEXT", description="PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL.")
+    kafka_sasl_mechanism: str | None = Field(None, description="e.g. SCRAM-SHA-512 (a Strimzi scram KafkaUser).")
+    kafka_username: str | None = None
+    kafka_password: SecretStr | None = None
+    kafka_ssl_cafile: Path | None = Field(None, description="CA certificate of the brokers' TLS listener.")
+    service_urls: dict[str, str] = Field(
+        default_factory=dict,
+        description='Base URL of each service\'s REST API for the gateway\'s mutations, as JSON, e.g. '
+                    '{"priorities": "http://priorities:8000"}; a service not named is called in-process (embedded).',
+    )
     audit_signing_key: SecretStr | None = Field(
         None, description="Ed25519 private key (64 hex digits) signing audit checkpoints; generated only if embedded."
     )
@@ -61,6 +75,19 @@ class Settings(BaseSettings):
 
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}{name}"
+
+    def kafka_client_config(self) -> dict[str, Any]:
+        """Security settings for every Kafka client (none on a plaintext listener)."""
+        config: dict[str, Any] = {}
+        if self.kafka_security_protocol != "PLAINTEXT":
+            config["security_protocol"] = self.kafka_security_protocol
+        if self.kafka_sasl_mechanism:
+            config["sasl_mechanism"] = self.kafka_sasl_mechanism
+            config["sasl_plain_username"] = self.kafka_username
+            config["sasl_plain_password"] = self.kafka_password.get_secret_value() if self.kafka_password else None
+        if self.kafka_ssl_cafile is not None:
+            config["ssl_cafile"] = str(self.kafka_ssl_cafile)
+        return config
 
     def store_env(self, service: str) -> dict[str, str]:
         """The ``eventsourcing`` environment of one service's event store (its own schema or file)."""

@@ -1,16 +1,26 @@
-"""GraphQL types every reporting module shares: actor, decision, the permission check, the read-model handle."""
+"""GraphQL parts every reporting module shares: actor, decision, the permission check, the read-model handle,
+errors with codes, cursor connections and per-request dataloaders."""
 
 from __future__ import annotations
 
+import base64
 import json
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import strawberry
+from graphql import GraphQLError
+from strawberry.dataloader import DataLoader
 from strawberry.permission import BasePermission
 from strawberry.types import Info
 
 from services.reporting.readmodel import ReportingReadModel
+from shared.readstore import ReadStore
+
+K = TypeVar("K")
+V = TypeVar("V")
+R = TypeVar("R")
 
 
 class IsAuthenticated(BasePermission):
@@ -52,3 +62,116 @@ def moment(raw: str | None) -> datetime | None:
 def read_model(info: Info) -> ReportingReadModel:
     model: ReportingReadModel = info.context["model"]
     return model
+
+
+# -- errors with codes -------------------------------------------------------------------------------------------
+
+
+class GatewayError(GraphQLError):
+    """A refusal the client can act on, with a machine-readable ``extensions.code`` (e.g. BAD_USER_INPUT)."""
+
+    def __init__(self, message: str, code: str, **extensions: Any) -> None:
+        super().__init__(message, extensions={"code": code, **extensions})
+
+
+def bad_input(message: str, argument: str | None = None) -> GatewayError:
+    return GatewayError(message, "BAD_USER_INPUT", **({"argument": argument} if argument else {}))
+
+
+# -- cursor connections ------------------------------------------------------------------------------------------
+
+DEFAULT_PAGE = 50
+MAX_PAGE = 500
+
+T = TypeVar("T")
+
+
+@strawberry.type(description="Where a page ends and whether more follow (Relay cursor connections).")
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.type
+class Edge(Generic[T]):
+    cursor: str
+    node: T
+
+
+@strawberry.type(description="One page of a list: edges with opaque cursors; pass pageInfo.endCursor as `after`.")
+class Connection(Generic[T]):
+    edges: list[Edge[T]]
+    page_info: PageInfo
+    total_count: int
+
+    @strawberry.field(description="The nodes of this page, without their cursors.")
+    def nodes(self) -> list[T]:
+        return [edge.node for edge in self.edges]
+
+
+def encode_cursor(key: Sequence[Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(list(key), default=str).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> list[Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        value = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise bad_input("`after` is not a cursor this API gave out", "after") from error
+    if not isinstance(value, list):
+        raise bad_input("`after` is not a cursor this API gave out", "after")
+    return value
+
+
+def page_size(first: int | None) -> int:
+    if first is None:
+        return DEFAULT_PAGE
+    if first < 0 or first > MAX_PAGE:
+        raise bad_input(f"`first` must be between 0 and {MAX_PAGE}", "first")
+    return first
+
+
+def _comparable(key: Sequence[Any]) -> list[Any]:
+    # None sorts first, and keys round-trip through JSON: compare them in one normal form.
+    return [(0, "") if part is None else (1, part) for part in key]
+
+
+def paginate(rows: Sequence[R], key: Callable[[R], Sequence[Any]], node: Callable[[R], T],
+             first: int | None, after: str | None) -> Connection[T]:
+    """A page of ``rows`` (already in ``key`` order) after the row whose key the cursor holds (keyset paging:
+    a page does not shift when rows are added before it)."""
+    size = page_size(first)
+    start = 0
+    if after is not None:
+        bound = _comparable(decode_cursor(after))
+        start = next((i for i, row in enumerate(rows) if _comparable(json.loads(json.dumps(
+            list(key(row)), default=str))) > bound), len(rows))
+    chosen = rows[start:start + size]
+    edges = [Edge(cursor=encode_cursor(key(row)), node=node(row)) for row in chosen]
+    return Connection(
+        edges=edges, total_count=len(rows),
+        page_info=PageInfo(has_next_page=start + size < len(rows), has_previous_page=start > 0,
+                           start_cursor=edges[0].cursor if edges else None,
+                           end_cursor=edges[-1].cursor if edges else None),
+    )
+
+
+# -- dataloaders (one set per request) ---------------------------------------------------------------------------
+
+
+def loader(info: Info, name: str, batch: Callable[[ReadStore, list[K]], Sequence[V]]) -> DataLoader[K, V]:
+    """The request's DataLoader called ``name``: every ``load(key)`` of one resolution step becomes one ``batch``
+    call (one query for all the keys), so a nested field costs one query per level, not one per parent."""
+    loaders: dict[str, DataLoader[Any, Any]] = info.context.setdefault("loaders", {})
+    if name not in loaders:
+        store = read_model(info).store
+
+        async def load(keys: list[K]) -> Sequence[V]:
+            return batch(store, keys)
+
+        loaders[name] = DataLoader(load_fn=load)
+    found: DataLoader[K, V] = loaders[name]
+    return found

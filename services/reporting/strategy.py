@@ -13,7 +13,15 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from services.reporting.graphql_common import Actor, Decision, IsAuthenticated, decision_from, moment, read_model
+from services.reporting.graphql_common import (
+    Actor,
+    Decision,
+    IsAuthenticated,
+    decision_from,
+    loader,
+    moment,
+    read_model,
+)
 from services.reporting.readmodel import Handlers, as_of_clause, close_current, decision_json, timestamp
 from shared.contracts import Fact, contract_type
 from shared.contracts.priorities import (
@@ -306,6 +314,39 @@ def scs_reviews(store: ReadStore, as_of: datetime | None = None) -> list[dict[st
     return _rows(store, "scs_reviews", as_of)
 
 
+def _grouped(store: ReadStore, table: str, column: str, keys: list[tuple[Any, ...]]) -> list[list[dict[str, Any]]]:
+    """Rows of ``table`` whose ``column`` is the first part of each key ``(value, as_of, status?)``: one query per
+    distinct (as_of, status) among the keys, so a nested field costs one query per level, not one per parent."""
+    found: dict[tuple[Any, ...], list[dict[str, Any]]] = {key: [] for key in keys}
+    variants: dict[tuple[Any, ...], set[Any]] = {}
+    for key in keys:
+        variants.setdefault(key[1:], set()).add(key[0])
+    for variant, values in variants.items():
+        clause, params = as_of_clause(variant[0])
+        if len(variant) > 1 and variant[1] is not None:
+            clause += " AND status = ?"
+            params.append(variant[1])
+        marks = ", ".join("?" for _ in values)
+        rows = store.query(f"SELECT * FROM {table} WHERE {clause} AND {column} IN ({marks}) ORDER BY added_at, id",
+                           [*params, *values])
+        for row in rows:
+            found[(row[column], *variant)].append(row)
+    return [found[key] for key in keys]
+
+
+def _children_of(store: ReadStore, keys: list[tuple[str, datetime | None]]) -> list[list[dict[str, Any]]]:
+    return _grouped(store, "objectives", "parent_id", list(keys))
+
+
+def _targets_of(store: ReadStore, keys: list[tuple[str, datetime | None, str | None]]) -> list[list[dict[str, Any]]]:
+    return _grouped(store, "targets", "objective_id", list(keys))
+
+
+def _priorities_of(store: ReadStore, keys: list[tuple[str, datetime | None, str | None]]
+                   ) -> list[list[dict[str, Any]]]:
+    return _grouped(store, "district_priorities", "district", list(keys))
+
+
 # -- GraphQL types ---------------------------------------------------------------------------------------------------
 
 
@@ -363,13 +404,14 @@ class Objective:
     as_of: strawberry.Private[datetime | None] = None
 
     @strawberry.field(description="The objectives directly under this one.")
-    def children(self, info: Info) -> list[Objective]:
-        rows = objective_children(read_model(info).store, str(self.id), self.as_of)
+    async def children(self, info: Info) -> list[Objective]:
+        rows = await loader(info, "objective_children", _children_of).load((str(self.id), self.as_of))
         return [Objective.from_row(r, self.as_of) for r in rows]
 
     @strawberry.field(description="The targets set on this objective (all, or those with the given status).")
-    def targets(self, info: Info, status: str | None = None) -> list[Target]:
-        return [Target.from_row(r) for r in targets(read_model(info).store, self.as_of, str(self.id), status)]
+    async def targets(self, info: Info, status: str | None = None) -> list[Target]:
+        rows = await loader(info, "objective_targets", _targets_of).load((str(self.id), self.as_of, status))
+        return [Target.from_row(r) for r in rows]
 
     @staticmethod
     def from_row(row: dict[str, Any], as_of: datetime | None = None) -> Objective:
@@ -421,8 +463,8 @@ class DistrictChapter:
     as_of: strawberry.Private[datetime | None] = None
 
     @strawberry.field(description="The district's priorities (all, or those with the given status).")
-    def priorities(self, info: Info, status: str | None = None) -> list[DistrictPriority]:
-        rows = district_priorities(read_model(info).store, self.as_of, self.district, status)
+    async def priorities(self, info: Info, status: str | None = None) -> list[DistrictPriority]:
+        rows = await loader(info, "district_priorities", _priorities_of).load((self.district, self.as_of, status))
         return [DistrictPriority.from_row(r) for r in rows]
 
     @staticmethod
