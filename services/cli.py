@@ -11,12 +11,14 @@ from typing import Annotated
 import typer
 import uvicorn
 
+from services.audit.cli import audit
 from shared import logs
 from shared.auth import Role
 from shared.contracts import all_contracts, json_schema
 from shared.settings import Settings
 
 cli = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+cli.add_typer(audit, name="audit", help="Auditors: export, verify, history, state, replay, decisions.")
 
 
 def _settings() -> Settings:

@@ -3,17 +3,29 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from datetime import date
 from typing import Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import EventStore, JSONTranscoder, Mapper, ProcessRecorder, Tracking, Transcoding
+from eventsourcing.persistence import (
+    DatetimeAsISO,
+    DecimalAsStr,
+    EventStore,
+    JSONTranscoder,
+    Mapper,
+    ProcessRecorder,
+    Tracking,
+    Transcoding,
+    UUIDAsHex,
+)
 
 from shared.audit.chain import ChainedEventStore, ChainedMapper
 from shared.audit.checkpoint import Checkpointer
 from shared.contracts import Actor, Decision, Fact
+from shared.contracts.personal import SealedPersonalData
 from shared.readstore import schema_setup
 from shared.settings import Settings
 
@@ -43,7 +55,17 @@ class _DataclassAsDict(Transcoding):
         return self.type(**data)
 
 
-VALUE_OBJECTS: list[type[Any]] = [Actor, Decision]
+VALUE_OBJECTS: list[type[Any]] = [Actor, Decision, SealedPersonalData]
+
+
+def service_transcoder(value_objects: Sequence[type[Any]] = ()) -> JSONTranscoder:
+    """The transcoder of a service's stored events: what an auditor needs to read them without the service."""
+    transcoder = JSONTranscoder()
+    for transcoding in (UUIDAsHex(), DecimalAsStr(), DatetimeAsISO(), _DateAsISO()):
+        transcoder.register(transcoding)
+    for cls in [*VALUE_OBJECTS, *value_objects]:
+        transcoder.register(_DataclassAsDict(cls))
+    return transcoder
 
 
 class AccountableAggregate(Aggregate):

@@ -15,7 +15,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, FastAPI, Header, Request, status
 from pydantic import Field
 
-from services.priorities.application import PrioritiesApplication
+from services.priorities.application import PersonalDetails, PrioritiesApplication
 from services.priorities.domain import (
     DistrictChapter,
     DistrictPriority,
@@ -108,6 +108,13 @@ class FigureIn(StrictModel):
     unit: str = Field(max_length=100, examples=["people"])
 
 
+class ContactIn(StrictModel):
+    person_id: str = Field(min_length=1, max_length=200, description="An opaque id of the person (no personal data)")
+    name: str | None = Field(None, max_length=200)
+    email: str | None = Field(None, max_length=320)
+    phone: str | None = Field(None, max_length=50)
+
+
 class SubmitEvidence(StrictModel):
     title: str = Field(max_length=300)
     summary: str = Field(max_length=4000)
@@ -116,6 +123,7 @@ class SubmitEvidence(StrictModel):
     figures: list[FigureIn] = Field(default_factory=list, max_length=100)
     objective_ids: list[UUID] = Field(default_factory=list, max_length=50)
     priority_ids: list[UUID] = Field(default_factory=list, max_length=50)
+    contact: ContactIn | None = Field(None, description="Who to ask about it: personal data, stored erasably.")
 
 
 class AcceptEvidence(Versioned):
@@ -425,7 +433,8 @@ def submit_evidence(district: str, body: SubmitEvidence, principal: Coordinator,
         acting_district=principal.district, title=body.title, summary=body.summary, source=body.source,
         evidence_date=body.evidence_date,
         figures=[EvidenceFigure(label=f.label, value=f.value, unit=f.unit) for f in body.figures],
-        objective_ids=body.objective_ids, priority_ids=body.priority_ids, idempotency_key=idempotency_key))
+        objective_ids=body.objective_ids, priority_ids=body.priority_ids, idempotency_key=idempotency_key,
+        contact=None if body.contact is None else PersonalDetails(**body.contact.model_dump())))
 
 
 @router.get("/evidence/{evidence_id}", response_model=EvidenceOut, tags=["evidence"], summary="A piece of evidence")

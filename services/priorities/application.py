@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, TypeVar
 from uuid import UUID, uuid5
@@ -26,7 +27,10 @@ from services.priorities.domain import (
     reconfirm_priority,
     retire_priority,
 )
+from shared.audit.checkpoint import schema_of
+from shared.audit.vault import PersonalDataVault, PersonErased
 from shared.contracts import Decision
+from shared.contracts.personal import SealedPersonalData
 from shared.contracts.priorities import EvidenceFigure, StrategyLevel, chapter_id, review_id
 from shared.errors import InvalidCommand, NotFound, RuleViolated, StaleVersion
 from shared.eventstore import AccountableAggregate, CommandContext, ServiceApplication
@@ -34,6 +38,16 @@ from shared.partnership import PartnershipDefinition, load
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
+
+@dataclass(frozen=True)
+class PersonalDetails:
+    """A person's details as given in a command: sealed before they reach an event."""
+
+    person_id: str
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+
 
 IDEMPOTENCY_NAMESPACE = UUID("9d3a51e2-4b7c-5f08-a6e1-3c2b7d90f4e5")
 
@@ -48,6 +62,7 @@ class PrioritiesApplication(ServiceApplication):
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)
+        self._vault: PersonalDataVault | None = None
         self.definition: PartnershipDefinition = load(settings.partnership_file)
         self.target_rules = TargetRules(units=frozenset(self.definition.units),
                                         organisations=frozenset(o.id for o in self.definition.organisations))
@@ -223,10 +238,11 @@ class PrioritiesApplication(ServiceApplication):
     def submit_evidence(self, context: CommandContext, *, district: str, acting_district: str | None, title: str,
                         summary: str, source: str, evidence_date: date, figures: Iterable[EvidenceFigure] = (),
                         objective_ids: Iterable[UUID] = (), priority_ids: Iterable[UUID] = (),
-                        idempotency_key: str | None = None) -> Evidence:
+                        contact: PersonalDetails | None = None, idempotency_key: str | None = None) -> Evidence:
         ensure_acts_for(district, acting_district)
         self._known_district(district)
         objectives, priorities = list(objective_ids), list(priority_ids)
+        sealed = None if contact is None else self._seal(contact)
 
         def submit(new_id: UUID | None) -> Evidence:
             for objective_id in objectives:
@@ -238,7 +254,7 @@ class PrioritiesApplication(ServiceApplication):
                                          [{"field": "priority_ids", "message": "No such priority of this district."}])
             return Evidence.submit(context, district=district, acting_district=acting_district, title=title,
                                    summary=summary, source=source, evidence_date=evidence_date, figures=figures,
-                                   objective_ids=objectives, priority_ids=priorities, id=new_id)
+                                   objective_ids=objectives, priority_ids=priorities, contact=sealed, id=new_id)
 
         return self._create_once("evidence", context, idempotency_key, Evidence, submit)
 
@@ -258,6 +274,20 @@ class PrioritiesApplication(ServiceApplication):
 
     def evidence(self, evidence_id: UUID) -> Evidence:
         return self._get(evidence_id, Evidence, "evidence")
+
+    @property
+    def vault(self) -> PersonalDataVault:
+        """Per-person keys for personal data in events (crypto-shredding: docs/audit.md)."""
+        if self._vault is None:
+            self._vault = PersonalDataVault(self.recorder, schema_of(self.settings, self.service))
+        return self._vault
+
+    def _seal(self, contact: PersonalDetails) -> SealedPersonalData:
+        fields = {k: v for k, v in (("name", contact.name), ("email", contact.email), ("phone", contact.phone)) if v}
+        try:
+            return self.vault.seal(contact.person_id, fields)
+        except PersonErased as error:
+            raise RuleViolated(str(error)) from error
 
     # -- plumbing ----------------------------------------------------------------------------------------------------
     def _create_once(self, kind: str, context: CommandContext, key: str | None, cls: type[A],

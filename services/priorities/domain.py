@@ -10,6 +10,7 @@ from decimal import Decimal
 from uuid import UUID
 
 from shared.contracts import Actor, Decision
+from shared.contracts.personal import SealedPersonalData
 from shared.contracts.priorities import (
     ChapterPriorityAgreed,
     ChapterPriorityRetired,
@@ -530,7 +531,7 @@ class Evidence(AccountableAggregate):
     def submit(cls, context: CommandContext, *, district: str, acting_district: str | None, title: str,
                summary: str, source: str, evidence_date: date, figures: Iterable[EvidenceFigure] = (),
                objective_ids: Iterable[UUID] = (), priority_ids: Iterable[UUID] = (),
-               id: UUID | None = None) -> Evidence:
+               contact: SealedPersonalData | None = None, id: UUID | None = None) -> Evidence:
         """A district coordinator submits evidence for their own district, attached to objectives or priorities."""
         ensure_acts_for(district, acting_district)
         title, summary, source = title.strip(), summary.strip(), source.strip()
@@ -551,7 +552,7 @@ class Evidence(AccountableAggregate):
         return cls._create(cls.Submitted, id=id, actor=context.actor, correlation_id=context.correlation_id,
                            district=district, title=title, summary=summary, source=source,
                            evidence_date=evidence_date, figures=figures, objective_ids=objectives,
-                           priority_ids=priorities)
+                           priority_ids=priorities, contact=contact)
 
     def accept(self, context: CommandContext, *, decision: Decision | None = None) -> None:
         """The county accepts the evidence into the evidence base."""

@@ -9,6 +9,7 @@ from enum import StrEnum
 from uuid import UUID, uuid5
 
 from shared.contracts import Fact, contract
+from shared.contracts.personal import SealedPersonalData
 
 SERVICE = "priorities"
 
@@ -216,6 +217,8 @@ class EvidenceSubmitted(Fact):
     figures: tuple[EvidenceFigure, ...] = ()
     objective_ids: tuple[UUID, ...] = ()
     priority_ids: tuple[UUID, ...] = ()
+    contact: SealedPersonalData | None = None
+    """Who to ask about it (name, e-mail, phone), sealed under that person's key: erasable (docs/audit.md)."""
 
 
 @contract(SERVICE)

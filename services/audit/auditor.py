@@ -1,0 +1,254 @@
+"""The auditor's view of every service's event store: export, verify, history, state as of a time, completeness.
+
+It reads the stores themselves (not the read models, which are derived and could be rebuilt), with small
+connection pools, and never writes an event. Services are read through their own event classes and
+transcodings, found from the composition root's service list.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cached_property
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import ApplicationRecorder, InfrastructureFactory, Notification, StoredEvent
+from eventsourcing.utils import Environment
+from pydantic_core import to_jsonable_python
+
+from shared.audit.chain import ChainedMapper, link_of
+from shared.audit.checkpoint import Checkpoint, CheckpointLog, private_key, schema_of, trusted_public_key
+from shared.audit.decisions import DECISION_REQUIRED
+from shared.audit.vault import PersonalDataVault, open_personal_data
+from shared.audit.verify import Report, verify_log
+from shared.contracts import to_data
+from shared.errors import NotFound
+from shared.eventstore import service_transcoder
+from shared.readstore import schema_setup
+from shared.settings import Settings
+
+log = logging.getLogger(__name__)
+
+PAGE = 2000
+Progress = Callable[[int], None]
+
+
+def _moment(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+class ServiceLog:
+    """One service's event store, read-only: its events, checkpoints and personal-data vault."""
+
+    def __init__(self, settings: Settings, service: str, value_objects: list[type[Any]]) -> None:
+        self.service = service
+        self.settings = settings
+        env = {**settings.store_env(service), "POSTGRES_POOL_SIZE": "1", "POSTGRES_MAX_OVERFLOW": "4"}
+        with schema_setup(settings, service):
+            self._factory = InfrastructureFactory.construct(Environment(service, env))
+            self.recorder: ApplicationRecorder = self._factory.application_recorder()
+        self.mapper = ChainedMapper(service_transcoder(value_objects))
+        self.schema = schema_of(settings, service)
+        self.checkpoint_log = CheckpointLog(service, self.recorder, self.schema)
+
+    @cached_property
+    def vault(self) -> PersonalDataVault:
+        return PersonalDataVault(self.recorder, self.schema)
+
+    def head(self) -> int:
+        return self.recorder.max_notification_id() or 0
+
+    def notifications(self, progress: Progress | None = None) -> Iterator[Notification]:
+        position = 0
+        while page := self.recorder.select_notifications(start=position, limit=PAGE, inclusive_of_start=False):
+            yield from page
+            position = page[-1].id
+            if progress is not None:
+                progress(len(page))
+
+    def stored_events(self, aggregate_id: UUID) -> list[StoredEvent]:
+        return list(self.recorder.select_events(aggregate_id))
+
+    def record(self, stored: StoredEvent, position: int | None = None) -> dict[str, Any]:
+        """One event as an auditor reads it: who, when, which decision, what (personal data opened or erased)."""
+        event: Any = self.mapper.to_domain_event(stored)
+        type_name, data = to_data(event)
+        link = link_of(stored.state)
+        actor = event.actor
+        return {
+            "service": self.service, "position": position, "aggregate_id": str(stored.originator_id),
+            "version": stored.originator_version, "type": type_name, "topic": stored.topic,
+            "time": _moment(event.timestamp).isoformat(),
+            "actor": {"user_id": actor.user_id, "organisation": actor.organisation, "role": actor.role,
+                      "erased": actor.user_id in self.erased},
+            "correlation_id": event.correlation_id,
+            "decision": data.pop("decision", None),
+            "data": open_personal_data({k: v for k, v in data.items() if k not in ("actor", "correlation_id")},
+                                       self.vault),
+            "prev_hash": None if link is None else link.prev_hex.decode(),
+            "hash": None if link is None else link.own_hex.decode(),
+        }
+
+    @cached_property
+    def erased(self) -> set[str]:
+        return self.vault.erased()
+
+    def close(self) -> None:
+        self._factory.close()
+
+
+@dataclass(frozen=True)
+class MissingDecision:
+    """A state change that should carry a decision reference and does not."""
+
+    service: str
+    aggregate_id: str
+    version: int
+    type: str
+    time: str
+    actor: dict[str, Any]
+
+
+class Auditor:
+    """Every service's log, for the auditor's commands, REST endpoints and GraphQL fields."""
+
+    def __init__(self, settings: Settings, services: tuple[str, ...] | None = None) -> None:
+        from services.runtime import service_specs
+
+        self.settings = settings
+        specs = service_specs()
+        self.logs: dict[str, ServiceLog] = {
+            name: ServiceLog(settings, name, list(getattr(spec.application, "value_objects", [])))
+            for name, spec in specs.items() if services is None or name in services
+        }
+
+    def close(self) -> None:
+        for service_log in self.logs.values():
+            service_log.close()
+
+    def log_of(self, service: str) -> ServiceLog:
+        try:
+            return self.logs[service]
+        except KeyError:
+            raise NotFound(f"No service {service!r} (known: {', '.join(self.logs)}).") from None
+
+    # -- export ----------------------------------------------------------------------------------------------
+    def export(self, service: str | None = None, aggregate_id: UUID | None = None,
+               progress: Progress | None = None) -> Iterator[dict[str, Any]]:
+        """The full history, event by event in log order (of one service, or of one aggregate)."""
+        if aggregate_id is not None:
+            found, events = self._find(aggregate_id)
+            yield from (found.record(e) for e in events)
+            return
+        for name in [service] if service else list(self.logs):
+            service_log = self.log_of(name)
+            for notification in service_log.notifications(progress):
+                yield service_log.record(notification, notification.id)
+
+    def _find(self, aggregate_id: UUID) -> tuple[ServiceLog, list[StoredEvent]]:
+        for service_log in self.logs.values():
+            events = service_log.stored_events(aggregate_id)
+            if events:
+                return service_log, events
+        raise NotFound(f"No aggregate {aggregate_id} in any service's event store.")
+
+    # -- history and state -------------------------------------------------------------------------------------
+    def history(self, aggregate_id: UUID) -> list[dict[str, Any]]:
+        """Every event of one aggregate: when, who, which decision, what changed (in words and as JSON)."""
+        found, events = self._find(aggregate_id)
+        entries: list[dict[str, Any]] = []
+        aggregate: Any = None
+        before: dict[str, Any] = {}
+        for stored in events:
+            entry = found.record(stored)
+            aggregate = found.mapper.to_domain_event(stored).mutate(aggregate)
+            after = _state_of(aggregate)
+            entry["changes"] = {k: {"from": before.get(k), "to": v} for k, v in after.items()
+                                if k not in ("id", "version", "created_on", "modified_on") and before.get(k) != v}
+            entry["text"] = _in_words(entry)
+            entries.append(entry)
+            before = after
+        return entries
+
+    def state(self, aggregate_id: UUID, as_of: datetime) -> dict[str, Any]:
+        """The aggregate as it was at ``as_of``: its events up to then, replayed."""
+        found, events = self._find(aggregate_id)
+        at = _moment(as_of)
+        aggregate: Any = None
+        for stored in events:
+            event: Any = found.mapper.to_domain_event(stored)
+            if _moment(event.timestamp) > at:
+                break
+            aggregate = event.mutate(aggregate)
+        if aggregate is None:
+            raise NotFound(f"{aggregate_id} did not exist yet at {at.isoformat()}.")
+        return {"service": found.service, "type": type(aggregate).__qualname__, "as_of": at.isoformat(),
+                **_state_of(aggregate)}
+
+    # -- verification ------------------------------------------------------------------------------------------
+    def verify(self, service: str | None = None, public_key: str | None = None,
+               progress: Progress | None = None) -> list[Report]:
+        key = public_key or trusted_public_key(self.settings)
+        reports = []
+        for name in [service] if service else list(self.logs):
+            service_log = self.log_of(name)
+            reports.append(verify_log(name, service_log.recorder, service_log.checkpoint_log.all(), key, progress))
+        return reports
+
+    def checkpoints(self, service: str) -> list[Checkpoint]:
+        return self.log_of(service).checkpoint_log.all()
+
+    def checkpoint(self, service: str) -> Checkpoint | None:
+        """Sign the service's log head now (the one write an auditor may ask for: it adds, never changes)."""
+        seed = self.settings.audit_signing_seed()
+        if seed is None:
+            raise RuntimeError("PARTNERSHIP_AUDIT_SIGNING_KEY is not set: checkpoints cannot be signed")
+        return self.log_of(service).checkpoint_log.write(private_key(seed))
+
+    def head(self) -> dict[str, int]:
+        return {name: service_log.head() for name, service_log in self.logs.items()}
+
+    # -- decision completeness ---------------------------------------------------------------------------------
+    def missing_decisions(self, progress: Progress | None = None) -> list[MissingDecision]:
+        """Every state change of a type in ``DECISION_REQUIRED`` that carries no decision."""
+        missing: list[MissingDecision] = []
+        for service_log in self.logs.values():
+            for notification in service_log.notifications(progress):
+                event: Any = service_log.mapper.to_domain_event(notification)
+                type_name, _ = to_data(event)
+                if type_name in DECISION_REQUIRED and event.decision is None:
+                    actor = event.actor
+                    missing.append(MissingDecision(
+                        service_log.service, str(notification.originator_id), notification.originator_version,
+                        type_name, _moment(event.timestamp).isoformat(),
+                        {"user_id": actor.user_id, "organisation": actor.organisation, "role": actor.role}))
+        return missing
+
+
+def _state_of(aggregate: Any) -> dict[str, Any]:
+    public = {k: v for k, v in vars(aggregate).items() if not k.startswith("_")}
+    values = {"id": aggregate.id, "version": aggregate.version, "created_on": aggregate.created_on,
+              "modified_on": aggregate.modified_on, **public}
+    state: dict[str, Any] = to_jsonable_python(values, fallback=str)
+    return state
+
+
+def _in_words(entry: dict[str, Any]) -> str:
+    actor = entry["actor"]
+    who = f"{'an erased person' if actor['erased'] else actor['user_id']} ({actor['role']}, {actor['organisation']})"
+    what = entry["type"].split(".")[1]
+    text = f"{entry['time']}: version {entry['version']}, {what}, by {who}"
+    decision = entry["decision"]
+    if decision:
+        text += (f"; decided by {decision['body']} on {decision['decided_on']}"
+                 f"{' at meeting ' + decision['meeting_id'] if decision.get('meeting_id') else ''}"
+                 f"{' (ref ' + decision['reference'] + ')' if decision.get('reference') else ''}"
+                 f": {decision['reason']}")
+    changes = entry.get("changes") or {}
+    if changes:
+        text += "; changed " + ", ".join(f"{k} from {v['from']!r} to {v['to']!r}" if v["from"] is not None
+                                         else f"{k} to {v['to']!r}" for k, v in changes.items())
+    return text

@@ -1,0 +1,209 @@
+"""``partnership audit ...``: the auditor's commands. They read; only ``checkpoint`` (adds a signed digest) and
+``erase`` (destroys a person's key) write, and neither changes an event."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+from uuid import UUID
+
+import typer
+from tqdm import tqdm
+
+from services.audit.auditor import Auditor
+from shared.errors import NotFound
+from shared.settings import Settings
+
+audit = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+
+ServiceOption = Annotated[str | None, typer.Option("--service", "-s", help="One service (default: every service)")]
+
+
+def _settings() -> Settings:
+    from shared import logs
+
+    settings = Settings()
+    logs.configure(settings.log_level)
+    return settings
+
+
+@contextmanager
+def _auditor() -> Iterator[Auditor]:
+    auditor = Auditor(_settings())
+    try:
+        yield auditor
+    except NotFound as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(2) from error
+    finally:
+        auditor.close()
+
+
+@contextmanager
+def _progress(total: int, what: str) -> Iterator[Callable[[int], None]]:
+    with tqdm(total=total, desc=what, unit="event", file=sys.stderr, disable=None) as bar:
+        yield bar.update
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str, ensure_ascii=False)
+
+
+@audit.command()
+def export(service: ServiceOption = None,
+           aggregate: Annotated[UUID | None, typer.Option(help="Only this aggregate's events")] = None,
+           source: Annotated[str, typer.Option(help="store (the event stores) or kafka (the topics)")] = "store",
+           out: Annotated[Path | None, typer.Option(help="File to write (default: standard output)")] = None) -> None:
+    """The full history as JSON Lines: of every service, of one service, or of one aggregate."""
+    stream = out.open("w", encoding="utf-8") if out else sys.stdout
+    try:
+        if source == "kafka":
+            _export_topics(service, aggregate, stream)
+            return
+        if source != "store":
+            raise typer.BadParameter("source must be store or kafka")
+        with _auditor() as auditor:
+            heads = auditor.head()
+            total = heads.get(service, 0) if service else sum(heads.values())
+            with _progress(0 if aggregate else total, "export") as progress:
+                for record in auditor.export(service, aggregate, progress):
+                    stream.write(_json(record) + "\n")
+    finally:
+        if out:
+            stream.close()
+
+
+def _export_topics(service: str | None, aggregate: UUID | None, stream: Any) -> None:
+    from services.runtime import make_transport, service_specs
+
+    settings = _settings()
+    transport = make_transport(settings)
+    try:
+        for name in [service] if service else list(service_specs()):
+            topic = settings.topic(f"{name}.events")
+            ends = transport.end_offsets(topic)
+            reader = transport.reader(topic, dict.fromkeys(ends, 0))
+            remaining = sum(ends.values())
+            with _progress(remaining, f"export {topic}") as progress:
+                while remaining > 0:
+                    messages = reader.poll(500, 1.0)
+                    for message in messages:
+                        if message.position.offset >= ends.get(message.position.partition, 0):
+                            continue
+                        remaining -= 1
+                        body = json.loads(message.value)
+                        if aggregate is None or body.get("subject") == str(aggregate):
+                            stream.write(_json({"topic": topic, "partition": message.position.partition,
+                                                "offset": message.position.offset, "event": body}) + "\n")
+                    progress(len(messages))
+            reader.close()
+    finally:
+        transport.close()
+
+
+@audit.command()
+def verify(service: ServiceOption = None,
+           public_key: Annotated[str | None, typer.Option(help="The published checkpoint key (64 hex digits)")] = None
+           ) -> None:
+    """Recompute every hash chain and checkpoint; exit 1 naming the first bad event and why."""
+    with _auditor() as auditor:
+        heads = auditor.head()
+        with _progress(heads.get(service, 0) if service else sum(heads.values()), "verify") as progress:
+            reports = auditor.verify(service, public_key, progress)
+    problems = [p for r in reports for p in r.problems]
+    for report in reports:
+        typer.echo(f"{report.service}: {report.events} events in {report.aggregates} aggregates, "
+                   f"{report.checkpoints} signed checkpoints covering {report.events_under_checkpoint} events: "
+                   f"{'intact' if report.ok else f'{len(report.problems)} problem(s)'}")
+    if problems:
+        typer.echo(f"FAILED. First bad event: {problems[0]}", err=True)
+        for problem in problems[1:20]:
+            typer.echo(f"  also: {problem}", err=True)
+        raise typer.Exit(1)
+    typer.echo("verified: every chain and checkpoint is intact")
+
+
+@audit.command()
+def history(aggregate_id: UUID, as_json: Annotated[bool, typer.Option("--json", help="JSON Lines only")] = False
+            ) -> None:
+    """Every event of one aggregate: when, who, which decision, what changed (in words, then as JSON)."""
+    with _auditor() as auditor:
+        for entry in auditor.history(aggregate_id):
+            if not as_json:
+                typer.echo(entry["text"])
+            typer.echo(_json(entry))
+
+
+@audit.command()
+def state(aggregate_id: UUID, as_of: Annotated[datetime, typer.Option("--as-of", help="ISO time (UTC if no zone)")]
+          ) -> None:
+    """The aggregate as it was at a time: its events up to then, replayed."""
+    with _auditor() as auditor:
+        typer.echo(json.dumps(auditor.state(aggregate_id, as_of), indent=2, sort_keys=True, default=str))
+
+
+@audit.command()
+def replay(until: Annotated[datetime, typer.Option(help="ISO time (UTC if no zone): events after it are left out")],
+           query: Annotated[str, typer.Option(help="A GraphQL query to answer from the rebuilt read models")] =
+           "{ __typename }") -> None:
+    """Rebuild the reporting read models as of a time into a fresh store and print a GraphQL answer from them."""
+    from services.audit.replay import replay_until
+
+    with _auditor() as auditor:
+        heads = auditor.head()
+        with _progress(sum(heads.values()), "replay") as progress:
+            answer = replay_until(auditor, until, query, progress=progress)
+    typer.echo(json.dumps(answer, indent=2, sort_keys=True, default=str))
+    if answer.get("errors"):
+        raise typer.Exit(1)
+
+
+@audit.command()
+def decisions() -> None:
+    """Decision completeness: every state change that should carry a decision reference and does not (exit 1)."""
+    with _auditor() as auditor:
+        heads = auditor.head()
+        with _progress(sum(heads.values()), "decisions") as progress:
+            missing = auditor.missing_decisions(progress)
+    for item in missing:
+        typer.echo(_json(item.__dict__))
+    typer.echo(f"{len(missing)} state change(s) without the decision they need", err=True)
+    if missing:
+        raise typer.Exit(1)
+
+
+@audit.command()
+def checkpoint(service: ServiceOption = None) -> None:
+    """Sign each service's log head now (adds a checkpoint; changes no event)."""
+    with _auditor() as auditor:
+        for name in [service] if service else list(auditor.logs):
+            written = auditor.checkpoint(name)
+            typer.echo(f"{name}: " + ("nothing new since the last checkpoint" if written is None else
+                                      f"checkpoint #{written.sequence} at position {written.position} "
+                                      f"({written.events} events), digest {written.log_digest}"))
+
+
+@audit.command("public-key")
+def public_key() -> None:
+    """The Ed25519 public key that checkpoints are signed with (publish it; verify trusts it)."""
+    from shared.audit.checkpoint import trusted_public_key
+
+    key = trusted_public_key(_settings())
+    if key is None:
+        typer.echo("no audit signing key is configured", err=True)
+        raise typer.Exit(1)
+    typer.echo(key)
+
+
+@audit.command()
+def erase(person_id: str, reason: Annotated[str, typer.Option(help="Why (e.g. the erasure request's reference)")],
+          service: Annotated[str, typer.Option(help="The service holding the person's data")] = "priorities") -> None:
+    """Erase a person's personal data by destroying their key (events, hashes and decisions stay intact)."""
+    with _auditor() as auditor:
+        erasure = auditor.log_of(service).vault.erase(person_id, reason)
+    typer.echo(f"{erasure.person_id}: personal data erased at {erasure.erased_at} ({erasure.reason})")
