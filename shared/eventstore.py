@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from datetime import date
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import Application
@@ -26,8 +26,11 @@ from shared.audit.chain import ChainedEventStore, ChainedMapper
 from shared.audit.checkpoint import Checkpointer
 from shared.contracts import Actor, Decision, Fact
 from shared.contracts.personal import SealedPersonalData
+from shared.errors import StaleVersion
 from shared.readstore import schema_setup
 from shared.settings import Settings
+
+A = TypeVar("A", bound=Aggregate)
 
 
 class _DateAsISO(Transcoding):
@@ -118,6 +121,17 @@ class ServiceApplication(Application[UUID]):
         recorder = self.recorder
         assert isinstance(recorder, ProcessRecorder)
         return recorder
+
+    @staticmethod
+    def at_version(aggregate: A, expected_version: int) -> A:
+        """Optimistic concurrency: the command was written against ``expected_version``; a newer one is a 409."""
+        if aggregate.version != expected_version:
+            raise StaleVersion(
+                f"It has changed since you read it (now version {aggregate.version}, you sent {expected_version}):"
+                " reload and decide again.",
+                current_version=aggregate.version, expected_version=expected_version,
+            )
+        return aggregate
 
     def save_with_tracking(self, tracking: Tracking, *aggregates: Aggregate) -> None:
         """Save the aggregates' new events and the upstream position they answer, in one transaction.

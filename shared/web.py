@@ -11,7 +11,7 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from shared.auth import AuthenticationError, Principal, Role, TokenService
 from shared.contracts import Decision
 from shared.errors import DomainError, InvalidCommand, NotPermitted, NotYetKnown
+from shared.eventstore import CommandContext
 
 log = logging.getLogger(__name__)
 
@@ -155,3 +156,27 @@ class DecisionIn(StrictModel):
 class Created(BaseModel):
     id: UUID
     version: int
+
+
+IfMatch = Annotated[str | None, Header(alias="If-Match", max_length=50,
+                                       description='The version last read, e.g. "3".')]
+IdempotencyKey = Annotated[str | None, Header(
+    alias="Idempotency-Key", max_length=200,
+    description="A retried create with the same key returns the first result.")]
+
+
+def command_context(principal: Principal, role: Role, request: Request) -> CommandContext:
+    """Who asks, under which role, and the correlation id of this request."""
+    return CommandContext(principal.actor(role), correlation_id(request))
+
+
+def expected_version(body_value: int | None, if_match: str | None) -> int:
+    """The version a command was written against: the body's ``expected_version``, else ``If-Match``."""
+    if body_value is not None:
+        return body_value
+    raw = (if_match or "").strip().removeprefix("W/").strip('"')
+    if raw.isdigit() and int(raw) >= 1:
+        return int(raw)
+    raise InvalidCommand("Send the version you last read, as expected_version in the body or an If-Match header.",
+                         [{"field": "expected_version", "message": "The version you last read is required."}])
+

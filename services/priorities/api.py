@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Request, status
+from fastapi import APIRouter, Depends, FastAPI, Request, status
 from pydantic import Field
 
 from services.priorities.application import PersonalDetails, PrioritiesApplication
@@ -27,13 +27,14 @@ from services.priorities.domain import (
 )
 from shared.auth import Principal, Role, TokenService
 from shared.contracts.priorities import EvidenceFigure, PriorityStatus, StrategyLevel
-from shared.errors import InvalidCommand
-from shared.eventstore import CommandContext
 from shared.web import (
     Created,
     DecisionIn,
+    IdempotencyKey,
+    IfMatch,
     StrictModel,
-    correlation_id,
+    command_context,
+    expected_version,
     install_problem_handlers,
     require_role,
 )
@@ -212,25 +213,10 @@ Officer = Annotated[Principal, Depends(require_role(Role.PARTNERSHIP_OFFICER))]
 Coordinator = Annotated[Principal, Depends(require_role(Role.DISTRICT_COORDINATOR))]
 Reader = Annotated[Principal, Depends(require_role(*Role))]
 App = Annotated[PrioritiesApplication, Depends(_app)]
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200,
-                                              description="A retried create with the same key returns the first "
-                                                          "result instead of creating again.")]
-IfMatch = Annotated[str | None, Header(alias="If-Match", description="The version last read, e.g. \"3\".")]
 
 
-def _context(principal: Principal, role: Role, request: Request) -> CommandContext:
-    return CommandContext(principal.actor(role), correlation_id(request))
 
 
-def _expected(body: int | None, if_match: str | None) -> int:
-    """The version the command was written against: the body's ``expected_version``, else ``If-Match``."""
-    if body is not None:
-        return body
-    raw = (if_match or "").strip().removeprefix("W/").strip('"')
-    if raw.isdigit() and int(raw) >= 1:
-        return int(raw)
-    raise InvalidCommand("Send the version you last read, as expected_version or an If-Match header.",
-                         [{"field": "expected_version", "message": "The version you last read is required."}])
 
 
 def _version(aggregate: Objective | Target | DistrictPriority | Evidence | ScsReview) -> Created:
@@ -247,7 +233,7 @@ router = APIRouter()
 def add_objective(body: AddObjective, principal: Officer, application: App, request: Request,
                   idempotency_key: IdempotencyKey = None) -> Any:
     objective = application.add_objective(
-        _context(principal, Role.PARTNERSHIP_OFFICER, request), title=body.title, level=body.level,
+        command_context(principal, Role.PARTNERSHIP_OFFICER, request), title=body.title, level=body.level,
         strategy=body.strategy, parent_id=body.parent_id,
         decision=body.decision.to_decision() if body.decision else None, idempotency_key=idempotency_key,
     )
@@ -267,8 +253,8 @@ def get_objective(objective_id: UUID, principal: Reader, application: App) -> An
 def reword_objective(objective_id: UUID, body: RewordObjective, principal: Officer, application: App,
                      request: Request, if_match: IfMatch = None) -> Any:
     return _version(application.reword_objective(
-        _context(principal, Role.PARTNERSHIP_OFFICER, request), objective_id,
-        expected_version=_expected(body.expected_version, if_match), title=body.title,
+        command_context(principal, Role.PARTNERSHIP_OFFICER, request), objective_id,
+        expected_version=expected_version(body.expected_version, if_match), title=body.title,
         decision=body.decision.to_decision()))
 
 
@@ -277,8 +263,8 @@ def reword_objective(objective_id: UUID, body: RewordObjective, principal: Offic
 def retire_objective(objective_id: UUID, body: Decided, principal: Officer, application: App, request: Request,
                      if_match: IfMatch = None) -> Any:
     return _version(application.retire_objective(
-        _context(principal, Role.PARTNERSHIP_OFFICER, request), objective_id,
-        expected_version=_expected(body.expected_version, if_match), decision=body.decision.to_decision()))
+        command_context(principal, Role.PARTNERSHIP_OFFICER, request), objective_id,
+        expected_version=expected_version(body.expected_version, if_match), decision=body.decision.to_decision()))
 
 
 # -- targets ---------------------------------------------------------------------------------------------------------
@@ -289,7 +275,8 @@ def retire_objective(objective_id: UUID, body: Decided, principal: Officer, appl
 def set_target(body: SetTarget, principal: Officer, application: App, request: Request,
                idempotency_key: IdempotencyKey = None) -> Any:
     return _version(application.set_target(
-        _context(principal, Role.PARTNERSHIP_OFFICER, request), objective_id=body.objective_id, terms=body.terms(),
+        command_context(principal, Role.PARTNERSHIP_OFFICER, request), objective_id=body.objective_id,
+        terms=body.terms(),
         decision=body.decision.to_decision() if body.decision else None, idempotency_key=idempotency_key))
 
 
@@ -305,8 +292,8 @@ def get_target(target_id: UUID, principal: Reader, application: App) -> Any:
 def revise_target(target_id: UUID, body: ReviseTarget, principal: Officer, application: App, request: Request,
                   if_match: IfMatch = None) -> Any:
     return _version(application.revise_target(
-        _context(principal, Role.PARTNERSHIP_OFFICER, request), target_id,
-        expected_version=_expected(body.expected_version, if_match), terms=body.terms(),
+        command_context(principal, Role.PARTNERSHIP_OFFICER, request), target_id,
+        expected_version=expected_version(body.expected_version, if_match), terms=body.terms(),
         decision=body.decision.to_decision()))
 
 
@@ -315,8 +302,8 @@ def revise_target(target_id: UUID, body: ReviseTarget, principal: Officer, appli
 def retire_target(target_id: UUID, body: Decided, principal: Officer, application: App, request: Request,
                   if_match: IfMatch = None) -> Any:
     return _version(application.retire_target(
-        _context(principal, Role.PARTNERSHIP_OFFICER, request), target_id,
-        expected_version=_expected(body.expected_version, if_match), decision=body.decision.to_decision()))
+        command_context(principal, Role.PARTNERSHIP_OFFICER, request), target_id,
+        expected_version=expected_version(body.expected_version, if_match), decision=body.decision.to_decision()))
 
 
 # -- district chapters and priorities --------------------------------------------------------------------------------
@@ -327,7 +314,7 @@ def retire_target(target_id: UUID, body: Decided, principal: Officer, applicatio
 def propose_priority(district: str, body: ProposePriority, principal: Coordinator, application: App,
                      request: Request, idempotency_key: IdempotencyKey = None) -> Any:
     return _version(application.propose_priority(
-        _context(principal, Role.DISTRICT_COORDINATOR, request), district=district,
+        command_context(principal, Role.DISTRICT_COORDINATOR, request), district=district,
         acting_district=principal.district, title=body.title, rationale=body.rationale,
         objective_id=body.objective_id, evidence_refs=body.evidence_refs, idempotency_key=idempotency_key))
 
@@ -356,8 +343,8 @@ def get_priority(priority_id: UUID, principal: Reader, application: App) -> Any:
 def agree_priority(priority_id: UUID, body: Decided, principal: Coordinator, application: App, request: Request,
                    if_match: IfMatch = None) -> Any:
     return _version(application.agree_priority(
-        _context(principal, Role.DISTRICT_COORDINATOR, request), priority_id,
-        expected_version=_expected(body.expected_version, if_match), acting_district=principal.district,
+        command_context(principal, Role.DISTRICT_COORDINATOR, request), priority_id,
+        expected_version=expected_version(body.expected_version, if_match), acting_district=principal.district,
         decision=body.decision.to_decision()))
 
 
@@ -366,8 +353,8 @@ def agree_priority(priority_id: UUID, body: Decided, principal: Coordinator, app
 def reject_priority(priority_id: UUID, body: Decided, principal: Coordinator, application: App, request: Request,
                     if_match: IfMatch = None) -> Any:
     return _version(application.reject_priority(
-        _context(principal, Role.DISTRICT_COORDINATOR, request), priority_id,
-        expected_version=_expected(body.expected_version, if_match), acting_district=principal.district,
+        command_context(principal, Role.DISTRICT_COORDINATOR, request), priority_id,
+        expected_version=expected_version(body.expected_version, if_match), acting_district=principal.district,
         decision=body.decision.to_decision()))
 
 
@@ -376,8 +363,8 @@ def reject_priority(priority_id: UUID, body: Decided, principal: Coordinator, ap
 def retire_priority(priority_id: UUID, body: Decided, principal: Coordinator, application: App, request: Request,
                     if_match: IfMatch = None) -> Any:
     return _version(application.retire_priority(
-        _context(principal, Role.DISTRICT_COORDINATOR, request), priority_id,
-        expected_version=_expected(body.expected_version, if_match), acting_district=principal.district,
+        command_context(principal, Role.DISTRICT_COORDINATOR, request), priority_id,
+        expected_version=expected_version(body.expected_version, if_match), acting_district=principal.district,
         decision=body.decision.to_decision()))
 
 
@@ -386,8 +373,8 @@ def retire_priority(priority_id: UUID, body: Decided, principal: Coordinator, ap
 def reconfirm_priority(priority_id: UUID, body: Decided, principal: Coordinator, application: App,
                        request: Request, if_match: IfMatch = None) -> Any:
     return _version(application.reconfirm_priority(
-        _context(principal, Role.DISTRICT_COORDINATOR, request), priority_id,
-        expected_version=_expected(body.expected_version, if_match), acting_district=principal.district,
+        command_context(principal, Role.DISTRICT_COORDINATOR, request), priority_id,
+        expected_version=expected_version(body.expected_version, if_match), acting_district=principal.district,
         decision=body.decision.to_decision()))
 
 
@@ -402,7 +389,7 @@ def _review_out(review: ScsReview) -> ReviewOut:
 @router.post("/reviews", status_code=status.HTTP_201_CREATED, response_model=ReviewOut, tags=["SCS reviews"],
              summary="Open an SCS review over every agreed priority")
 def open_review(body: OpenReview, principal: Officer, application: App, request: Request) -> Any:
-    return _review_out(application.start_review(_context(principal, Role.PARTNERSHIP_OFFICER, request),
+    return _review_out(application.start_review(command_context(principal, Role.PARTNERSHIP_OFFICER, request),
                                                 decision=body.decision.to_decision()))
 
 
@@ -417,8 +404,8 @@ def get_review(scs_review_id: UUID, principal: Reader, application: App) -> Any:
 def close_review(scs_review_id: UUID, body: Decided, principal: Officer, application: App, request: Request,
                  if_match: IfMatch = None) -> Any:
     return _version(application.close_review(
-        _context(principal, Role.PARTNERSHIP_OFFICER, request), scs_review_id,
-        expected_version=_expected(body.expected_version, if_match), decision=body.decision.to_decision()))
+        command_context(principal, Role.PARTNERSHIP_OFFICER, request), scs_review_id,
+        expected_version=expected_version(body.expected_version, if_match), decision=body.decision.to_decision()))
 
 
 # -- evidence --------------------------------------------------------------------------------------------------------
@@ -429,7 +416,7 @@ def close_review(scs_review_id: UUID, body: Decided, principal: Officer, applica
 def submit_evidence(district: str, body: SubmitEvidence, principal: Coordinator, application: App,
                     request: Request, idempotency_key: IdempotencyKey = None) -> Any:
     return _version(application.submit_evidence(
-        _context(principal, Role.DISTRICT_COORDINATOR, request), district=district,
+        command_context(principal, Role.DISTRICT_COORDINATOR, request), district=district,
         acting_district=principal.district, title=body.title, summary=body.summary, source=body.source,
         evidence_date=body.evidence_date,
         figures=[EvidenceFigure(label=f.label, value=f.value, unit=f.unit) for f in body.figures],
@@ -448,8 +435,8 @@ def get_evidence(evidence_id: UUID, principal: Reader, application: App) -> Any:
 def accept_evidence(evidence_id: UUID, body: AcceptEvidence, principal: Officer, application: App,
                     request: Request, if_match: IfMatch = None) -> Any:
     return _version(application.accept_evidence(
-        _context(principal, Role.PARTNERSHIP_OFFICER, request), evidence_id,
-        expected_version=_expected(body.expected_version, if_match),
+        command_context(principal, Role.PARTNERSHIP_OFFICER, request), evidence_id,
+        expected_version=expected_version(body.expected_version, if_match),
         decision=body.decision.to_decision() if body.decision else None))
 
 
@@ -458,8 +445,8 @@ def accept_evidence(evidence_id: UUID, body: AcceptEvidence, principal: Officer,
 def note_evidence(evidence_id: UUID, body: NoteEvidence, principal: Officer, application: App, request: Request,
                   if_match: IfMatch = None) -> Any:
     return _version(application.note_evidence(
-        _context(principal, Role.PARTNERSHIP_OFFICER, request), evidence_id,
-        expected_version=_expected(body.expected_version, if_match), reason=body.reason,
+        command_context(principal, Role.PARTNERSHIP_OFFICER, request), evidence_id,
+        expected_version=expected_version(body.expected_version, if_match), reason=body.reason,
         decision=body.decision.to_decision() if body.decision else None))
 
 

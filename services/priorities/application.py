@@ -32,7 +32,7 @@ from shared.audit.vault import PersonalDataVault, PersonErased
 from shared.contracts import Decision
 from shared.contracts.personal import SealedPersonalData
 from shared.contracts.priorities import EvidenceFigure, StrategyLevel, chapter_id, review_id
-from shared.errors import InvalidCommand, NotFound, RuleViolated, StaleVersion
+from shared.errors import InvalidCommand, NotFound, RuleViolated
 from shared.eventstore import AccountableAggregate, CommandContext, ServiceApplication
 from shared.partnership import PartnershipDefinition, load
 from shared.settings import Settings
@@ -96,14 +96,14 @@ class PrioritiesApplication(ServiceApplication):
 
     def reword_objective(self, context: CommandContext, objective_id: UUID, *, expected_version: int, title: str,
                          decision: Decision | None) -> Objective:
-        objective = self._at(self.objective(objective_id), expected_version)
+        objective = self.at_version(self.objective(objective_id), expected_version)
         objective.reword(context, title=title, decision=decision)
         self.save(objective)
         return objective
 
     def retire_objective(self, context: CommandContext, objective_id: UUID, *, expected_version: int,
                          decision: Decision | None) -> Objective:
-        objective = self._at(self.objective(objective_id), expected_version)
+        objective = self.at_version(self.objective(objective_id), expected_version)
         objective.retire(context, decision=decision)
         self.save(objective)
         return objective
@@ -123,14 +123,14 @@ class PrioritiesApplication(ServiceApplication):
 
     def revise_target(self, context: CommandContext, target_id: UUID, *, expected_version: int, terms: TargetTerms,
                       decision: Decision | None) -> Target:
-        target = self._at(self.target(target_id), expected_version)
+        target = self.at_version(self.target(target_id), expected_version)
         target.revise(context, terms=terms, rules=self.target_rules, decision=decision)
         self.save(target)
         return target
 
     def retire_target(self, context: CommandContext, target_id: UUID, *, expected_version: int,
                       decision: Decision | None) -> Target:
-        target = self._at(self.target(target_id), expected_version)
+        target = self.at_version(self.target(target_id), expected_version)
         target.retire(context, decision=decision)
         self.save(target)
         return target
@@ -156,7 +156,7 @@ class PrioritiesApplication(ServiceApplication):
     def agree_priority(self, context: CommandContext, priority_id: UUID, *, expected_version: int,
                        acting_district: str | None, decision: Decision | None) -> DistrictPriority:
         """Agree a proposed priority: the priority and its district's chapter are saved together, or neither."""
-        priority = self._at(self.priority(priority_id), expected_version)
+        priority = self.at_version(self.priority(priority_id), expected_version)
         ensure_acts_for(priority.district, acting_district)
         chapter = self.chapter(priority.district) or DistrictChapter.open(context, district=priority.district)
         agree_priority(context, priority, chapter, acting_district=acting_district, decision=decision,
@@ -166,14 +166,14 @@ class PrioritiesApplication(ServiceApplication):
 
     def reject_priority(self, context: CommandContext, priority_id: UUID, *, expected_version: int,
                         acting_district: str | None, decision: Decision | None) -> DistrictPriority:
-        priority = self._at(self.priority(priority_id), expected_version)
+        priority = self.at_version(self.priority(priority_id), expected_version)
         priority.reject(context, acting_district=acting_district, decision=decision)
         self.save(priority)
         return priority
 
     def retire_priority(self, context: CommandContext, priority_id: UUID, *, expected_version: int,
                         acting_district: str | None, decision: Decision | None) -> DistrictPriority:
-        priority = self._at(self.priority(priority_id), expected_version)
+        priority = self.at_version(self.priority(priority_id), expected_version)
         ensure_acts_for(priority.district, acting_district)
         chapter = self.chapter(priority.district)
         if chapter is None:
@@ -185,7 +185,7 @@ class PrioritiesApplication(ServiceApplication):
 
     def reconfirm_priority(self, context: CommandContext, priority_id: UUID, *, expected_version: int,
                            acting_district: str | None, decision: Decision | None) -> DistrictPriority:
-        priority = self._at(self.priority(priority_id), expected_version)
+        priority = self.at_version(self.priority(priority_id), expected_version)
         ensure_acts_for(priority.district, acting_district)
         review = self.open_review()
         if review is None:
@@ -226,7 +226,7 @@ class PrioritiesApplication(ServiceApplication):
 
     def close_review(self, context: CommandContext, scs_review_id: UUID, *, expected_version: int,
                      decision: Decision | None) -> ScsReview:
-        review = self._at(self.review(scs_review_id), expected_version)
+        review = self.at_version(self.review(scs_review_id), expected_version)
         review.close(context, decision=decision)
         self.save(review)
         return review
@@ -260,14 +260,14 @@ class PrioritiesApplication(ServiceApplication):
 
     def accept_evidence(self, context: CommandContext, evidence_id: UUID, *, expected_version: int,
                         decision: Decision | None = None) -> Evidence:
-        evidence = self._at(self.evidence(evidence_id), expected_version)
+        evidence = self.at_version(self.evidence(evidence_id), expected_version)
         evidence.accept(context, decision=decision)
         self.save(evidence)
         return evidence
 
     def note_evidence(self, context: CommandContext, evidence_id: UUID, *, expected_version: int, reason: str,
                       decision: Decision | None = None) -> Evidence:
-        evidence = self._at(self.evidence(evidence_id), expected_version)
+        evidence = self.at_version(self.evidence(evidence_id), expected_version)
         evidence.note(context, reason=reason, decision=decision)
         self.save(evidence)
         return evidence
@@ -334,10 +334,3 @@ class PrioritiesApplication(ServiceApplication):
             known = ", ".join(d.id for d in self.definition.districts)
             raise NotFound(f"'{district}' is not a district of the {self.definition.name} (known: {known}).")
 
-    @staticmethod
-    def _at(aggregate: A, expected_version: int) -> A:
-        """Optimistic concurrency: the command was written against ``expected_version``; a newer one is a 409."""
-        if aggregate.version != expected_version:
-            raise StaleVersion(f"It has changed since you read it (now version {aggregate.version}, you sent "
-                               f"{expected_version}): reload and try again.", current_version=aggregate.version)
-        return aggregate

@@ -22,9 +22,17 @@ from shared.contracts.projects import (
     ResourceCommitment,
     Risk,
 )
-from shared.errors import InvalidCommand, NotFound, NotPermitted
-from shared.eventstore import CommandContext
-from shared.web import Created, DecisionIn, StrictModel, correlation_id, install_problem_handlers, require_role
+from shared.errors import NotFound, NotPermitted
+from shared.web import (
+    Created,
+    DecisionIn,
+    IfMatch,
+    StrictModel,
+    command_context,
+    expected_version,
+    install_problem_handlers,
+    require_role,
+)
 
 IDEMPOTENCY_NAMESPACE = UUID("3c1f6a2e-8b4d-5e7f-9a0b-2d4c6e8f1a3b")
 
@@ -257,7 +265,6 @@ Manager = Annotated[Principal, Depends(require_role(Role.PROGRAMME_MANAGER))]
 Partner = Annotated[Principal, Depends(require_role(Role.PARTNER_OFFICER))]
 ManagerOrPartner = Annotated[Principal, Depends(require_role(Role.PROGRAMME_MANAGER, Role.PARTNER_OFFICER))]
 App = Annotated[ProjectsApplication, Depends(_app)]
-IfMatch = Annotated[str | None, Header(alias="If-Match")]
 
 
 def _manages(principal: Principal, district: str) -> bool:
@@ -269,22 +276,8 @@ def _require_manager_of(principal: Principal, district: str) -> None:
         raise NotPermitted(f"Only {district}'s programme manager may do this.")
 
 
-def _context(principal: Principal, role: Role, request: Request) -> CommandContext:
-    return CommandContext(principal.actor(role), correlation_id(request))
 
 
-def _expected(body: Versioned, if_match: str | None) -> int:
-    """The version the client read: a command on a project it has not seen would risk a lost update."""
-    if body.expected_version is not None:
-        return body.expected_version
-    if if_match:
-        raw = if_match.strip().removeprefix("W/").strip('"')
-        try:
-            return int(raw)
-        except ValueError:
-            pass
-    raise InvalidCommand("Say which version of the project you read: expected_version in the body or an If-Match "
-                         "header.", [{"field": "expected_version", "message": "Required."}])
 
 
 def _decision(body: DecisionIn | None) -> Decision | None:
@@ -304,7 +297,7 @@ def open_project(body: OpenProject, principal: Manager, application: App, reques
     project_id = uuid5(IDEMPOTENCY_NAMESPACE, f"{principal.organisation}:{idempotency_key}") \
         if idempotency_key else None
     project = application.open_project(
-        _context(principal, Role.PROGRAMME_MANAGER, request), district=principal.district, title=body.title,
+        command_context(principal, Role.PROGRAMME_MANAGER, request), district=principal.district, title=body.title,
         lead_partner=body.lead_partner, project_manager=body.project_manager, tasking_ids=body.tasking_ids,
         outcomes=[o.to_outcome() for o in body.outcomes], milestones=[m.to_milestone() for m in body.milestones],
         resources=[r.to_commitment() for r in body.resources], risks=[r.to_risk() for r in body.risks],
@@ -342,9 +335,9 @@ def report_progress(project_id: UUID, body: ReportProgress, principal: Partner, 
     if principal.organisation != project.lead_partner:
         raise NotPermitted(f"Only the lead partner ({project.lead_partner}) reports this project's progress.")
     return ProjectOut.of(application.report_progress(
-        _context(principal, Role.PARTNER_OFFICER, request), project_id, reported_on=body.reported_on,
+        command_context(principal, Role.PARTNER_OFFICER, request), project_id, reported_on=body.reported_on,
         values=body.values, narrative=body.narrative, correction=body.correction,
-        correction_reason=body.correction_reason, expected_version=_expected(body, if_match)))
+        correction_reason=body.correction_reason, expected_version=expected_version(body.expected_version, if_match)))
 
 
 @router.post("/projects/{project_id}/rag-override", response_model=ProjectOut,
@@ -353,8 +346,8 @@ def override_rag(project_id: UUID, body: OverrideRag, principal: Manager, applic
                  if_match: IfMatch = None) -> Any:
     _require_manager_of(principal, application.project(project_id).district)
     return ProjectOut.of(application.override_rag(
-        _context(principal, Role.PROGRAMME_MANAGER, request), project_id, rag=body.rag, reason=body.reason,
-        expected_version=_expected(body, if_match)))
+        command_context(principal, Role.PROGRAMME_MANAGER, request), project_id, rag=body.rag, reason=body.reason,
+        expected_version=expected_version(body.expected_version, if_match)))
 
 
 @router.post("/projects/{project_id}/milestones", response_model=ProjectOut, summary="Add a milestone (re-plan)")
@@ -362,8 +355,8 @@ def add_milestone(project_id: UUID, body: AddMilestone, principal: Manager, appl
                   if_match: IfMatch = None) -> Any:
     _require_manager_of(principal, application.project(project_id).district)
     return ProjectOut.of(application.add_milestone(
-        _context(principal, Role.PROGRAMME_MANAGER, request), project_id, body.milestone.to_milestone(),
-        expected_version=_expected(body, if_match)))
+        command_context(principal, Role.PROGRAMME_MANAGER, request), project_id, body.milestone.to_milestone(),
+        expected_version=expected_version(body.expected_version, if_match)))
 
 
 def _lead_or_manager(principal: Principal, project: Project) -> Role:
@@ -381,8 +374,8 @@ def achieve_milestone(project_id: UUID, milestone_id: str, body: AchieveMileston
                       application: App, request: Request, if_match: IfMatch = None) -> Any:
     role = _lead_or_manager(principal, application.project(project_id))
     return ProjectOut.of(application.achieve_milestone(
-        _context(principal, role, request), project_id, milestone_id=milestone_id, achieved_on=body.achieved_on,
-        expected_version=_expected(body, if_match)))
+        command_context(principal, role, request), project_id, milestone_id=milestone_id, achieved_on=body.achieved_on,
+        expected_version=expected_version(body.expected_version, if_match)))
 
 
 @router.post("/projects/{project_id}/resources", response_model=ProjectOut,
@@ -397,8 +390,8 @@ def commit_resources(project_id: UUID, body: CommitResources, principal: Manager
     else:
         raise NotPermitted("A partner commits only its own organisation's resources.")
     return ProjectOut.of(application.commit_resources(
-        _context(principal, role, request), project_id, body.commitment.to_commitment(),
-        expected_version=_expected(body, if_match)))
+        command_context(principal, role, request), project_id, body.commitment.to_commitment(),
+        expected_version=expected_version(body.expected_version, if_match)))
 
 
 @router.post("/projects/{project_id}/risks", response_model=ProjectOut, summary="Record or re-assess a risk")
@@ -406,8 +399,8 @@ def record_risk(project_id: UUID, body: RecordRisk, principal: ManagerOrPartner,
                 request: Request, if_match: IfMatch = None) -> Any:
     role = _lead_or_manager(principal, application.project(project_id))
     return ProjectOut.of(application.record_risk(
-        _context(principal, role, request), project_id, body.risk.to_risk(),
-        expected_version=_expected(body, if_match)))
+        command_context(principal, role, request), project_id, body.risk.to_risk(),
+        expected_version=expected_version(body.expected_version, if_match)))
 
 
 @router.post("/projects/{project_id}/interventions", response_model=ProjectOut,
@@ -416,27 +409,27 @@ def intervene(project_id: UUID, body: Intervene, principal: Manager, application
               if_match: IfMatch = None) -> Any:
     _require_manager_of(principal, application.project(project_id).district)
     return ProjectOut.of(application.intervene(
-        _context(principal, Role.PROGRAMME_MANAGER, request), project_id, kind=body.kind,
+        command_context(principal, Role.PROGRAMME_MANAGER, request), project_id, kind=body.kind,
         description=body.description, decision=body.decision.to_decision(),
-        expected_version=_expected(body, if_match)))
+        expected_version=expected_version(body.expected_version, if_match)))
 
 
 @router.post("/projects/{project_id}/deferral", response_model=ProjectOut, summary="Defer a project by a decision")
 def defer(project_id: UUID, body: ByDecision, principal: Manager, application: App, request: Request,
           if_match: IfMatch = None) -> Any:
     _require_manager_of(principal, application.project(project_id).district)
-    return ProjectOut.of(application.defer(_context(principal, Role.PROGRAMME_MANAGER, request), project_id,
+    return ProjectOut.of(application.defer(command_context(principal, Role.PROGRAMME_MANAGER, request), project_id,
                                            decision=body.decision.to_decision(),
-                                           expected_version=_expected(body, if_match)))
+                                           expected_version=expected_version(body.expected_version, if_match)))
 
 
 @router.post("/projects/{project_id}/resumption", response_model=ProjectOut, summary="Resume a deferred project")
 def resume(project_id: UUID, body: ByDecision, principal: Manager, application: App, request: Request,
            if_match: IfMatch = None) -> Any:
     _require_manager_of(principal, application.project(project_id).district)
-    return ProjectOut.of(application.resume(_context(principal, Role.PROGRAMME_MANAGER, request), project_id,
+    return ProjectOut.of(application.resume(command_context(principal, Role.PROGRAMME_MANAGER, request), project_id,
                                             decision=body.decision.to_decision(),
-                                            expected_version=_expected(body, if_match)))
+                                            expected_version=expected_version(body.expected_version, if_match)))
 
 
 @router.post("/projects/{project_id}/closure", response_model=ProjectOut,
@@ -445,8 +438,9 @@ def close_project(project_id: UUID, body: CloseProject, principal: Manager, appl
                   if_match: IfMatch = None) -> Any:
     _require_manager_of(principal, application.project(project_id).district)
     return ProjectOut.of(application.close_project(
-        _context(principal, Role.PROGRAMME_MANAGER, request), project_id, outcome_achieved=body.outcome_achieved,
-        lessons=body.lessons, decision=body.decision.to_decision(), expected_version=_expected(body, if_match)))
+        command_context(principal, Role.PROGRAMME_MANAGER, request), project_id, outcome_achieved=body.outcome_achieved,
+        lessons=body.lessons, decision=body.decision.to_decision(),
+        expected_version=expected_version(body.expected_version, if_match)))
 
 
 @router.post("/projects/{project_id}/contributions/repoint", response_model=ProjectOut,
@@ -455,9 +449,9 @@ def repoint_contribution(project_id: UUID, body: RepointContribution, principal:
                          request: Request, if_match: IfMatch = None) -> Any:
     _require_manager_of(principal, application.project(project_id).district)
     return ProjectOut.of(application.repoint_contribution(
-        _context(principal, Role.PROGRAMME_MANAGER, request), project_id, from_tasking_id=body.from_tasking_id,
+        command_context(principal, Role.PROGRAMME_MANAGER, request), project_id, from_tasking_id=body.from_tasking_id,
         to_tasking_id=body.to_tasking_id, reason=body.reason, decision=body.decision.to_decision(),
-        expected_version=_expected(body, if_match)))
+        expected_version=expected_version(body.expected_version, if_match)))
 
 
 def create_app(application: ProjectsApplication, tokens: TokenService) -> FastAPI:

@@ -130,9 +130,8 @@ class ProjectsApplication(ServiceApplication):
 
     def _change(self, project_id: UUID, expected_version: int | None, change: Callable[[Project], None]) -> Project:
         project = self.project(project_id)
-        if expected_version is not None and expected_version != project.version:
-            raise StaleVersion(f"The project is at version {project.version}, not {expected_version}: reload it "
-                               "and try again.", current_version=project.version)
+        if expected_version is not None:
+            self.at_version(project, expected_version)
         change(project)
         self.save(project)
         return project

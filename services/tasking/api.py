@@ -8,16 +8,25 @@ from decimal import Decimal
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Request, status
+from fastapi import APIRouter, Depends, FastAPI, Request, status
 from pydantic import BaseModel, Field
 
 from services.tasking.application import TaskingApplication
 from services.tasking.domain import AgreedAction, Meeting, Membership, Tasking, body_kind
 from shared.auth import Principal, Role, TokenService
 from shared.contracts.tasking import BodyKind, CommissioningLevel
-from shared.errors import InvalidCommand, NotFound, NotPermitted
-from shared.eventstore import CommandContext
-from shared.web import Created, DecisionIn, StrictModel, correlation_id, install_problem_handlers, require_role
+from shared.errors import NotFound, NotPermitted
+from shared.web import (
+    Created,
+    DecisionIn,
+    IdempotencyKey,
+    IfMatch,
+    StrictModel,
+    command_context,
+    expected_version,
+    install_problem_handlers,
+    require_role,
+)
 
 # -- bodies ------------------------------------------------------------------------------------------------------
 
@@ -234,24 +243,10 @@ Lead = Annotated[Principal, Depends(require_role(Role.THEME_GROUP_LEAD))]
 Coordinator = Annotated[Principal, Depends(require_role(Role.DISTRICT_COORDINATOR))]
 Writer = Annotated[Principal, Depends(require_role(Role.PARTNERSHIP_OFFICER, Role.THEME_GROUP_LEAD,
                                                    Role.DISTRICT_COORDINATOR, Role.PARTNER_OFFICER))]
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
-IfMatch = Annotated[str | None, Header(alias="If-Match", max_length=50)]
 
 
-def _context(principal: Principal, role: Role, request: Request) -> CommandContext:
-    return CommandContext(principal.actor(role), correlation_id(request))
 
 
-def _expected(body: Versioned, if_match: str | None) -> int:
-    if body.expected_version is not None:
-        return body.expected_version
-    if if_match:
-        try:
-            return int(if_match.strip().strip('W/').strip('"'))
-        except ValueError:
-            pass
-    raise InvalidCommand("Say which version you read: expected_version in the body or an If-Match header.",
-                         [{"field": "expected_version", "message": "Required."}])
 
 
 def _own_theme_group(principal: Principal, tasking: Tasking) -> None:
@@ -298,7 +293,7 @@ def issue_tasking(body: IssueTasking, principal: Lead, application: App, request
     if not principal.theme_group:
         raise NotPermitted("Your token names no theme group to task on behalf of.")
     tasking = application.issue(
-        _context(principal, Role.THEME_GROUP_LEAD, request), target_id=body.target_id,
+        command_context(principal, Role.THEME_GROUP_LEAD, request), target_id=body.target_id,
         theme_group=principal.theme_group, district=body.district, share=body.share, deadline=body.deadline,
         lead_partner=body.lead_partner, commissioning_level=body.commissioning_level,
         decision=body.decision.to_decision(), idempotency_key=idempotency_key,
@@ -317,8 +312,9 @@ def get_tasking(tasking_id: UUID, principal: Reader, application: App) -> Any:
 def accept(tasking_id: UUID, body: Answer, principal: Coordinator, application: App, request: Request,
            if_match: IfMatch = None) -> Any:
     _own_district(principal, application.tasking(tasking_id).district)
-    tasking = application.accept(_context(principal, Role.DISTRICT_COORDINATOR, request), tasking_id,
-                                 _expected(body, if_match), body.decision.to_decision() if body.decision else None)
+    tasking = application.accept(command_context(principal, Role.DISTRICT_COORDINATOR, request), tasking_id,
+                                 expected_version(body.expected_version, if_match),
+                                 body.decision.to_decision() if body.decision else None)
     return Created(id=tasking.id, version=tasking.version)
 
 
@@ -326,8 +322,8 @@ def accept(tasking_id: UUID, body: Answer, principal: Coordinator, application: 
 def decline(tasking_id: UUID, body: Decline, principal: Coordinator, application: App, request: Request,
             if_match: IfMatch = None) -> Any:
     _own_district(principal, application.tasking(tasking_id).district)
-    tasking = application.decline(_context(principal, Role.DISTRICT_COORDINATOR, request), tasking_id,
-                                  _expected(body, if_match), body.reason,
+    tasking = application.decline(command_context(principal, Role.DISTRICT_COORDINATOR, request), tasking_id,
+                                  expected_version(body.expected_version, if_match), body.reason,
                                   body.decision.to_decision() if body.decision else None)
     return Created(id=tasking.id, version=tasking.version)
 
@@ -336,8 +332,8 @@ def decline(tasking_id: UUID, body: Decline, principal: Coordinator, application
 def start_delivery(tasking_id: UUID, body: Versioned, principal: Coordinator, application: App, request: Request,
                    if_match: IfMatch = None) -> Any:
     _own_district(principal, application.tasking(tasking_id).district)
-    tasking = application.start_delivery(_context(principal, Role.DISTRICT_COORDINATOR, request), tasking_id,
-                                         _expected(body, if_match))
+    tasking = application.start_delivery(command_context(principal, Role.DISTRICT_COORDINATOR, request), tasking_id,
+                                         expected_version(body.expected_version, if_match))
     return Created(id=tasking.id, version=tasking.version)
 
 
@@ -345,8 +341,8 @@ def start_delivery(tasking_id: UUID, body: Versioned, principal: Coordinator, ap
 def complete(tasking_id: UUID, body: Complete, principal: Coordinator, application: App, request: Request,
              if_match: IfMatch = None) -> Any:
     _own_district(principal, application.tasking(tasking_id).district)
-    tasking = application.complete(_context(principal, Role.DISTRICT_COORDINATOR, request), tasking_id,
-                                   _expected(body, if_match), body.achieved,
+    tasking = application.complete(command_context(principal, Role.DISTRICT_COORDINATOR, request), tasking_id,
+                                   expected_version(body.expected_version, if_match), body.achieved,
                                    body.decision.to_decision() if body.decision else None)
     return Created(id=tasking.id, version=tasking.version)
 
@@ -355,8 +351,9 @@ def complete(tasking_id: UUID, body: Complete, principal: Coordinator, applicati
 def withdraw(tasking_id: UUID, body: Withdraw, principal: Lead, application: App, request: Request,
              if_match: IfMatch = None) -> Any:
     _own_theme_group(principal, application.tasking(tasking_id))
-    tasking = application.withdraw(_context(principal, Role.THEME_GROUP_LEAD, request), tasking_id,
-                                   _expected(body, if_match), body.reason, body.decision.to_decision())
+    tasking = application.withdraw(command_context(principal, Role.THEME_GROUP_LEAD, request), tasking_id,
+                                   expected_version(body.expected_version, if_match), body.reason,
+                                   body.decision.to_decision())
     return Created(id=tasking.id, version=tasking.version)
 
 
@@ -365,8 +362,9 @@ def withdraw(tasking_id: UUID, body: Withdraw, principal: Lead, application: App
 def retask(tasking_id: UUID, body: Retask, principal: Lead, application: App, request: Request,
            if_match: IfMatch = None) -> Any:
     _own_theme_group(principal, application.tasking(tasking_id))
-    tasking = application.retask(_context(principal, Role.THEME_GROUP_LEAD, request), tasking_id,
-                                 _expected(body, if_match), decision=body.decision.to_decision(),
+    tasking = application.retask(command_context(principal, Role.THEME_GROUP_LEAD, request), tasking_id,
+                                 expected_version(body.expected_version, if_match),
+                                 decision=body.decision.to_decision(),
                                  district=body.district, lead_partner=body.lead_partner, share=body.share,
                                  deadline=body.deadline)
     return Created(id=tasking.id, version=tasking.version)
@@ -378,7 +376,8 @@ def transfer(tasking_id: UUID, body: Transfer, principal: Lead, application: App
              if_match: IfMatch = None, idempotency_key: IdempotencyKey = None) -> Any:
     _own_theme_group(principal, application.tasking(tasking_id))
     retasked, issued = application.transfer(
-        _context(principal, Role.THEME_GROUP_LEAD, request), tasking_id, _expected(body, if_match),
+        command_context(principal, Role.THEME_GROUP_LEAD, request), tasking_id,
+        expected_version(body.expected_version, if_match),
         decision=body.decision.to_decision(), district=body.district, lead_partner=body.lead_partner,
         share=body.share, deadline=body.deadline, idempotency_key=idempotency_key,
     )
@@ -429,7 +428,8 @@ def join(body: Join, principal: Writer, application: App, request: Request) -> A
         role = Role.THEME_GROUP_LEAD  # a theme group supplies its representatives to district partnerships
     else:
         role = _body_role(principal, body.body, application)
-    membership = application.join(_context(principal, role, request), body=body.body, organisation=body.organisation,
+    membership = application.join(command_context(principal, role, request), body=body.body,
+                                  organisation=body.organisation,
                                   nominated_by=body.nominated_by,
                                   decision=body.decision.to_decision() if body.decision else None)
     return Created(id=membership.id, version=membership.version)
@@ -447,8 +447,9 @@ def get_membership(body: str, organisation: str, principal: Reader, application:
 def leave(body: str, organisation: str, payload: Leave, principal: Writer, application: App, request: Request,
           if_match: IfMatch = None) -> Any:
     role = _body_role(principal, body, application)
-    membership = application.leave(_context(principal, role, request), body=body, organisation=organisation,
-                                   expected_version=_expected(payload, if_match), reason=payload.reason,
+    membership = application.leave(command_context(principal, role, request), body=body, organisation=organisation,
+                                   expected_version=expected_version(payload.expected_version, if_match),
+                                   reason=payload.reason,
                                    decision=payload.decision.to_decision() if payload.decision else None)
     return Created(id=membership.id, version=membership.version)
 
@@ -464,8 +465,8 @@ def declare_commitment(organisation: str, body: DeclareCommitment, principal: Wr
     else:
         raise NotPermitted("A partner declares its own commitments (or the partnership officer records them).")
     expected = body.expected_version if body.expected_version is not None else (
-        _expected(body, if_match) if if_match else None)
-    commitment = application.declare_commitment(_context(principal, role, request), organisation=organisation,
+        expected_version(body.expected_version, if_match) if if_match else None)
+    commitment = application.declare_commitment(command_context(principal, role, request), organisation=organisation,
                                                 districts=body.districts, expected_version=expected)
     return Created(id=commitment.id, version=commitment.version)
 
@@ -478,7 +479,7 @@ def declare_commitment(organisation: str, body: DeclareCommitment, principal: Wr
 def hold_meeting(body: HoldMeeting, principal: Writer, application: App, request: Request,
                  idempotency_key: IdempotencyKey = None) -> Any:
     role = _body_role(principal, body.body, application)
-    meeting = application.hold_meeting(_context(principal, role, request), body=body.body, held_on=body.held_on,
+    meeting = application.hold_meeting(command_context(principal, role, request), body=body.body, held_on=body.held_on,
                                        present=body.present, title=body.title, idempotency_key=idempotency_key)
     return Created(id=meeting.id, version=meeting.version)
 
@@ -493,7 +494,7 @@ def get_meeting(meeting_id: UUID, principal: Reader, application: App) -> Any:
 def agree_action(meeting_id: UUID, body: AgreeAction, principal: Writer, application: App, request: Request,
                  idempotency_key: IdempotencyKey = None) -> Any:
     role = _body_role(principal, application.meeting(meeting_id).body, application)
-    action = application.agree_action(_context(principal, role, request), meeting_id=meeting_id,
+    action = application.agree_action(command_context(principal, role, request), meeting_id=meeting_id,
                                       description=body.description, owner=body.owner, due_on=body.due_on,
                                       idempotency_key=idempotency_key)
     return Created(id=action.id, version=action.version)
@@ -512,7 +513,8 @@ def action_done(action_id: UUID, body: MarkDone, principal: Writer, application:
         role = Role.PARTNER_OFFICER
     else:
         role = _body_role(principal, action.body, application)
-    action = application.action_done(_context(principal, role, request), action_id, _expected(body, if_match),
+    action = application.action_done(command_context(principal, role, request), action_id,
+                                     expected_version(body.expected_version, if_match),
                                      body.done_on, body.note)
     return Created(id=action.id, version=action.version)
 

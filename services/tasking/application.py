@@ -27,7 +27,7 @@ from services.tasking.domain import (
 )
 from shared.contracts import Decision
 from shared.contracts.tasking import BodyKind, CommissioningLevel
-from shared.errors import NotFound, NotYetKnown, StaleVersion
+from shared.errors import NotFound, NotYetKnown
 from shared.eventstore import CommandContext, ServiceApplication
 from shared.partnership import PartnershipDefinition, load
 from shared.readstore import ReadStore
@@ -87,14 +87,6 @@ class TaskingApplication(ServiceApplication):
             return None
         return found if isinstance(found, cls) else None
 
-    @staticmethod
-    def _expect(aggregate: Aggregate, expected_version: int) -> None:
-        if aggregate.version != expected_version:
-            raise StaleVersion(
-                f"The record is at version {aggregate.version}, not {expected_version}: someone changed it since "
-                "you read it. Reload and decide again.",
-                current_version=aggregate.version, expected_version=expected_version,
-            )
 
     def _save_idempotent(self, created: A, *others: Aggregate) -> A:
         """Save; when a retried request with the same idempotency key won the race, return what it saved."""
@@ -219,7 +211,7 @@ class TaskingApplication(ServiceApplication):
 
     def _answer(self, tasking_id: UUID, expected_version: int) -> Tasking:
         tasking = self.tasking(tasking_id)
-        self._expect(tasking, expected_version)
+        self.at_version(tasking, expected_version)
         return tasking
 
     def _optional_decision(self, decision: Decision | None, bodies: set[str], what: str) -> Decision | None:
@@ -318,7 +310,7 @@ class TaskingApplication(ServiceApplication):
         membership = self.membership(body, organisation)
         if membership is None:
             raise NotFound(f"'{organisation}' has never been a member of '{body}'.")
-        self._expect(membership, expected_version)
+        self.at_version(membership, expected_version)
         membership.leave(context, reason, self._optional_decision(decision, {body}, "A membership"))
         self.save(membership)
         return membership
@@ -327,7 +319,7 @@ class TaskingApplication(ServiceApplication):
                            expected_version: int | None = None) -> Commitment:
         existing = self.commitment(organisation)
         if existing is not None and expected_version is not None:
-            self._expect(existing, expected_version)
+            self.at_version(existing, expected_version)
         commitment = Commitment.declare(context, existing=existing, organisation=organisation, districts=districts,
                                         definition=self.definition)
         self.save(commitment)
@@ -355,7 +347,7 @@ class TaskingApplication(ServiceApplication):
     def action_done(self, context: CommandContext, action_id: UUID, expected_version: int, done_on: date,
                     note: str = "") -> AgreedAction:
         action = self.action(action_id)
-        self._expect(action, expected_version)
+        self.at_version(action, expected_version)
         action.mark_done(context, done_on, note)
         self.save(action)
         return action
