@@ -20,7 +20,7 @@ from strawberry.scalars import JSON
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext, Info
 
-from services.reporting import connections, directory
+from services.reporting import changes, connections, directory
 from services.reporting.graphql_common import Actor, Decision, IsAuthenticated, decision_from, read_model
 from services.reporting.graphql_limits import QueryLimits, add_codes
 from services.reporting.modules import READ_MODELS
@@ -65,7 +65,7 @@ class GatewaySchema(strawberry.Schema):
         super().process_errors(errors, execution_context)
 
 
-Query = merge_types("Query", (HistoryQuery, directory.Query, connections.Query,
+Query = merge_types("Query", (HistoryQuery, directory.Query, connections.Query, changes.Query,
                               *(module.Query for module in READ_MODELS)))
 schema = GatewaySchema(query=Query, mutation=Mutation, extensions=[
     partial(MaxTokensLimiter, max_token_count=5_000),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from services.reporting import changes
 from services.reporting.modules import READ_MODELS
 from services.reporting.readmodel import log_event
 from shared.contracts import Fact
@@ -32,4 +33,4 @@ class ReportingProjection:
 
 
 def read_model_ddl() -> list[str]:
-    return [statement for module in READ_MODELS for statement in module.DDL]
+    return [*(statement for module in READ_MODELS for statement in module.DDL), *changes.DDL]

@@ -1,0 +1,259 @@
+"""What changed between two moments: every entity added, retired or changed in the period, its values before and
+after, who changed it and under which decision ("what is different since the last committee?").
+
+The temporal tables make this a query over ``valid_from``: an entity changed in (from, to] if one of its rows
+became valid then; its row valid at ``from`` is the before, its row valid at ``to`` the after. Who changed it and
+under which decision come from the event log (the event that made each row, by aggregate id and version).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Annotated, Any
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from services.reporting.graphql_common import (
+    Actor,
+    Connection,
+    Decision,
+    IsAuthenticated,
+    bad_input,
+    decision_from,
+    paginate,
+    read_model,
+)
+from services.reporting.readmodel import timestamp
+from shared.readstore import ReadStore
+
+
+@dataclass(frozen=True)
+class Tracked:
+    """A temporal table whose entities a committee follows."""
+
+    table: str
+    entity: str
+    label: str  # a format string over the row's columns
+    districts: tuple[str, ...] = ()  # columns naming the district(s) it concerns; none = county-wide
+    groups: tuple[str, ...] = ()  # columns naming the theme group / body it concerns
+
+
+TRACKED = (
+    Tracked("objectives", "objective", "{title}"),
+    Tracked("targets", "target", "{metric}"),
+    Tracked("district_chapters", "district chapter", "{district}", districts=("district",)),
+    Tracked("district_priorities", "district priority", "{title}", districts=("district",)),
+    Tracked("evidence", "evidence", "{title}", districts=("district",)),
+    Tracked("scs_reviews", "SCS review", "SCS review {number}"),
+    Tracked("taskings", "tasking", "{district}: {share} {unit}", districts=("district",), groups=("theme_group",)),
+    Tracked("memberships", "membership", "{organisation} at {body}", districts=("body",), groups=("body",)),
+    Tracked("agreed_actions", "agreed action", "{description}", districts=("body",), groups=("body",)),
+    Tracked("district_commitments", "district commitment", "{organisation}"),
+    Tracked("delivery_projects", "project", "{title}", districts=("district",)),
+)
+
+DDL = [f"CREATE INDEX IF NOT EXISTS {t.table}_valid_from ON {t.table} (valid_from)" for t in TRACKED]
+
+_META = {"id", "version", "changed_by", "changed_by_organisation", "changed_by_role", "decision", "added_at",
+         "valid_from", "valid_to", "opened_at"}
+_ENDED = {"retired", "withdrawn", "closed", "declined", "rejected"}
+_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class Scope:
+    """A committee's scope: the whole county (both empty), or some districts and/or theme groups. County-wide
+    entities (objectives, targets, reviews) are in every scope."""
+
+    districts: frozenset[str] = frozenset()
+    theme_groups: frozenset[str] = frozenset()
+
+    @property
+    def county(self) -> bool:
+        return not self.districts and not self.theme_groups
+
+    def covers(self, tracked: Tracked, row: dict[str, Any]) -> bool:
+        if self.county or not (tracked.districts or tracked.groups):
+            return True
+        return any(row.get(c) in self.districts for c in tracked.districts) or any(
+            row.get(c) in self.theme_groups for c in tracked.groups)
+
+
+def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start:start + _CHUNK]
+
+
+def _valid_at(store: ReadStore, table: str, ids: Sequence[str], at: str) -> dict[str, dict[str, Any]]:
+    rows: dict[str, dict[str, Any]] = {}
+    for chunk in _chunks(ids):
+        marks = ", ".join("?" for _ in chunk)
+        for row in store.query(f"SELECT * FROM {table} WHERE id IN ({marks}) AND valid_from <= ?"
+                               " AND (valid_to IS NULL OR valid_to > ?)", [*chunk, at, at]):
+            rows[row["id"]] = row
+    return rows
+
+
+def _events(store: ReadStore, keys: set[tuple[str, int]]) -> dict[tuple[str, int], dict[str, Any]]:
+    subjects = sorted({subject for subject, _ in keys})
+    found: dict[tuple[str, int], dict[str, Any]] = {}
+    for chunk in _chunks(subjects):
+        marks = ", ".join("?" for _ in chunk)
+        for row in store.query("SELECT subject, version, type, time, actor, actor_organisation, actor_role, decision"
+                               f" FROM event_log WHERE subject IN ({marks})", list(chunk)):
+            if (row["subject"], row["version"]) in keys:
+                found[(row["subject"], row["version"])] = row
+    return found
+
+
+def _values(row: dict[str, Any] | None) -> dict[str, Any] | None:
+    if row is None:
+        return None
+    return {k: v for k, v in row.items() if k not in _META}
+
+
+def _kind(before: dict[str, Any] | None, after: dict[str, Any]) -> str:
+    if before is None:
+        return "added"
+    ended_before = before.get("status") in _ENDED or before.get("is_member") == 0
+    ended_after = after.get("status") in _ENDED or after.get("is_member") == 0
+    return "retired" if ended_after and not ended_before else "changed"
+
+
+def changes(store: ReadStore, start: datetime, end: datetime, scope: Scope | None = None) -> list[dict[str, Any]]:
+    """Every tracked entity added, retired or changed in (start, end], in the order of its last change."""
+    if timestamp(start) >= timestamp(end):
+        raise ValueError("the period ends before it starts")
+    scope = scope or Scope()
+    at_start, at_end = timestamp(start), timestamp(end)
+    found: list[dict[str, Any]] = []
+    for tracked in TRACKED:
+        revisions = store.query(f"SELECT id, version, valid_from FROM {tracked.table}"
+                                " WHERE valid_from > ? AND valid_from <= ? ORDER BY valid_from, version",
+                                [at_start, at_end])
+        if not revisions:
+            continue
+        ids = sorted({r["id"] for r in revisions})
+        before, after = _valid_at(store, tracked.table, ids, at_start), _valid_at(store, tracked.table, ids, at_end)
+        events = _events(store, {(r["id"], r["version"]) for r in revisions})
+        by_id: dict[str, list[dict[str, Any]]] = {}
+        for revision in revisions:
+            by_id.setdefault(revision["id"], []).append(revision)
+        for entity_id in ids:
+            now = after.get(entity_id)
+            if now is None or not scope.covers(tracked, now):
+                continue
+            then = before.get(entity_id)
+            old, new = _values(then), _values(now)
+            assert new is not None
+            fields = sorted(k for k in new if old is None or old.get(k) != new.get(k))
+            if old is not None and not fields:
+                continue  # a new version that changed nothing a committee sees (e.g. a milestone added)
+            steps = [events[key] for r in by_id[entity_id] if (key := (r["id"], r["version"])) in events]
+            found.append({
+                "entity": tracked.entity, "id": entity_id, "label": _label(tracked, now), "kind": _kind(then, now),
+                "fields": fields, "before": old, "after": new, "steps": steps,
+                "district": next((now[c] for c in tracked.districts if c == "district"), None),
+                "first_changed_at": by_id[entity_id][0]["valid_from"],
+                "last_changed_at": by_id[entity_id][-1]["valid_from"],
+            })
+    found.sort(key=lambda c: (c["last_changed_at"], c["entity"], c["id"]))
+    return found
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _label(tracked: Tracked, row: dict[str, Any]) -> str:
+    try:
+        return tracked.label.format(**row)
+    except (KeyError, IndexError):
+        return str(row.get("id"))
+
+
+# -- GraphQL -----------------------------------------------------------------------------------------------------
+
+
+@strawberry.enum(description="What happened to an entity in the period.")
+class ChangeKind(Enum):
+    ADDED = "added"
+    RETIRED = "retired"
+    CHANGED = "changed"
+
+
+@strawberry.type(description="One change that made a row of the entity: when, who, under which decision.")
+class ChangeStep:
+    version: int
+    type: str
+    at: datetime
+    by: Actor
+    decision: Decision | None
+
+
+@strawberry.type(description="An entity added, retired or changed in the period, with its values before and after.")
+class Change:
+    entity: str
+    id: strawberry.ID
+    label: str
+    kind: ChangeKind
+    fields: list[str]
+    before: JSON | None
+    after: JSON
+    district: str | None
+    first_changed_at: datetime
+    last_changed_at: datetime
+    steps: list[ChangeStep]
+
+    @strawberry.field(description="Everyone who changed it in the period.")
+    def changed_by(self) -> list[Actor]:
+        unique = {(s.by.user_id, s.by.organisation, s.by.role): s.by for s in self.steps}
+        return list(unique.values())
+
+    @strawberry.field(description="The decisions under which it changed in the period.")
+    def decisions(self) -> list[Decision]:
+        return [s.decision for s in self.steps if s.decision is not None]
+
+    @staticmethod
+    def from_dict(row: dict[str, Any]) -> Change:
+        return Change(
+            entity=row["entity"], id=strawberry.ID(row["id"]), label=row["label"], kind=ChangeKind(row["kind"]),
+            fields=row["fields"], before=row["before"], after=row["after"], district=row["district"],
+            first_changed_at=datetime.fromisoformat(row["first_changed_at"]),
+            last_changed_at=datetime.fromisoformat(row["last_changed_at"]),
+            steps=[ChangeStep(version=s["version"], type=s["type"], at=datetime.fromisoformat(s["time"]),
+                              by=Actor(user_id=s["actor"], organisation=s["actor_organisation"],
+                                       role=s["actor_role"]),
+                              decision=decision_from(s["decision"]))
+                   for s in row["steps"]])
+
+
+@strawberry.input(description="A committee's scope: some districts and/or theme groups (empty: the whole county).")
+class ScopeInput:
+    districts: list[str] | None = None
+    theme_groups: list[str] | None = None
+
+    def to_scope(self) -> Scope:
+        return Scope(frozenset(self.districts or ()), frozenset(self.theme_groups or ()))
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(permission_classes=[IsAuthenticated],
+                      description="Every entity added, retired or changed after `from` up to `to` (default now), "
+                                  "with values before and after, who changed it and under which decision.")
+    def changes(self, info: Info, from_: Annotated[datetime, strawberry.argument(name="from")],
+                to: datetime | None = None, scope: ScopeInput | None = None, entity: str | None = None,
+                first: int | None = None, after: str | None = None) -> Connection[Change]:
+        start, end = _utc(from_), _utc(to or datetime.now(UTC))
+        if start >= end:
+            raise bad_input("the period ends before it starts: `to` must be after `from`", "to")
+        rows = changes(read_model(info).store, start, end, scope.to_scope() if scope else None)
+        if entity is not None:
+            rows = [r for r in rows if r["entity"] == entity]
+        return paginate(rows, lambda r: (r["last_changed_at"], r["entity"], r["id"]), Change.from_dict, first, after)
