@@ -45,9 +45,9 @@ bench: $(STAMP)
 	./scripts/ensure-system-packages.sh
 	$(BIN)/python -m bench.walking_skeleton
 
-## contracts: regenerate the published JSON Schemas of every event type
+## contracts: regenerate the published contracts (event JSON Schemas, AsyncAPI, OpenAPI, GraphQL SDL)
 contracts: $(STAMP)
-	$(BIN)/partnership contracts --out contracts/events
+	$(BIN)/partnership contracts --out contracts
 
 clean:
 	rm -rf $(VENV) data .mypy_cache .ruff_cache .pytest_cache

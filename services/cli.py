@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import signal
 import threading
 from pathlib import Path
@@ -14,7 +13,6 @@ import uvicorn
 from services.audit.cli import audit
 from shared import logs
 from shared.auth import Role
-from shared.contracts import all_contracts, json_schema
 from shared.settings import Settings
 
 cli = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
@@ -95,12 +93,16 @@ def token(user: Annotated[str, typer.Option(help="Subject id of the user (no per
 
 
 @cli.command()
-def contracts(out: Path = Path("contracts/events")) -> None:
-    """Write the JSON Schema of every event type (what partner organisations validate against)."""
-    out.mkdir(parents=True, exist_ok=True)
-    for type_name, cls in all_contracts():
-        (out / f"{type_name}.schema.json").write_text(json.dumps(json_schema(cls), indent=2, sort_keys=True) + "\n")
-        typer.echo(type_name)
+def contracts(out: Path = Path("contracts")) -> None:
+    """Regenerate the published contracts: event JSON Schemas, AsyncAPI, OpenAPI per service, GraphQL SDL."""
+    from services.partners.contracts import IncompatibleChange, write
+
+    try:
+        for relative in write(out):
+            typer.echo(out / relative)
+    except IncompatibleChange as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(1) from error
 
 
 def main() -> None:

@@ -1,0 +1,205 @@
+"""The published contracts, generated from the single definitions: what partner organisations build against.
+
+``partnership contracts`` (``make contracts``) writes, under ``contracts/``:
+
+- ``events/<service>.<Event>.v<n>.schema.json``: the JSON Schema (2020-12) of each event type and version;
+- ``asyncapi.yaml``: AsyncAPI 3.0, every topic, its key and its messages (CloudEvents whose ``data`` is one of the
+  event schemas);
+- ``openapi/<service>.json``: the OpenAPI document of each service's REST API, and ``openapi/system.json`` for the
+  routes of the process itself (the OAuth2 token endpoint, the open-data feed, GraphQL, health);
+- ``schema.graphql``: the GraphQL SDL of the gateway.
+
+A published event schema is not overwritten by an incompatible one (see ``compatibility``): a change that removes or
+retypes a field needs a new version of the event.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from services.partners.compatibility import incompatibilities
+from shared.contracts import all_contracts, json_schema
+from shared.settings import Settings
+
+ASYNCAPI_VERSION = "3.0.0"
+KAFKA_BINDING_VERSION = "0.5.0"
+_SIGNING_KEY = "contract-generation-only-key-0123456789abcdef"
+
+
+class IncompatibleChange(RuntimeError):
+    """An event schema changed incompatibly within its published version."""
+
+    def __init__(self, problems: dict[str, list[str]]) -> None:
+        self.problems = problems
+        lines = [f"{name}: {problem}" for name, found in sorted(problems.items()) for problem in found]
+        super().__init__("incompatible change(s) to published event schemas; declare a new version of the event "
+                         "(@contract(SERVICE, version=n + 1)) with an upcaster instead:\n  " + "\n  ".join(lines))
+
+
+def _json(document: Any) -> str:
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def event_schemas() -> dict[str, dict[str, Any]]:
+    """The JSON Schema of every event type and version, by CloudEvent type."""
+    return {type_name: json_schema(cls) for type_name, cls in all_contracts()}
+
+
+def _cloud_event_schema() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "description": "A CloudEvent 1.0 in structured JSON mode. `subject` is the aggregate id (also the Kafka key), "
+                       "`sequence` the aggregate's version: one aggregate's events arrive in order, and a consumer "
+                       "that saw (subject, sequence) before may skip it (messages can be delivered twice).",
+        "required": ["specversion", "id", "source", "type", "subject", "time", "sequence", "datacontenttype",
+                     "actor", "actororganisation", "actorrole", "correlationid", "data"],
+        "properties": {
+            "specversion": {"const": "1.0"},
+            "id": {"type": "string", "description": "<subject>:<sequence>, unique per event."},
+            "source": {"type": "string", "description": "The publishing service, e.g. /services/projects."},
+            "type": {"type": "string", "description": "<service>.<Event>.v<version>: names the data's schema."},
+            "subject": {"type": "string", "format": "uuid", "description": "The aggregate id."},
+            "time": {"type": "string", "format": "date-time"},
+            "sequence": {"type": "integer", "minimum": 1, "description": "The aggregate's version."},
+            "datacontenttype": {"const": "application/json"},
+            "actor": {"type": "string", "description": "Opaque id of the user, or client:<id> for a partner system."},
+            "actororganisation": {"type": "string"},
+            "actorrole": {"type": "string"},
+            "correlationid": {"type": "string", "description": "Ties the command to its events and logs."},
+            "decisionref": {"type": "string", "description": "The decision's reference, or body@date."},
+            "data": {"type": "object"},
+        },
+    }
+
+
+def asyncapi(topics: dict[str, str], schemas: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """AsyncAPI 3.0: ``topics`` maps each service to its topic; every event type is a message of its service's."""
+    channels: dict[str, Any] = {}
+    operations: dict[str, Any] = {}
+    messages: dict[str, Any] = {}
+    for service, topic in topics.items():
+        names = [name for name in schemas if name.split(".", 1)[0] == service]
+        for name in names:
+            schema = schemas[name]
+            messages[name] = {
+                "name": name,
+                "title": schema["title"],
+                "summary": schema.get("description") or name,
+                "contentType": "application/cloudevents+json",
+                "correlationId": {"location": "$message.payload#/correlationid"},
+                "bindings": {"kafka": {
+                    "key": {"type": "string", "format": "uuid",
+                            "description": "The aggregate id (the CloudEvent subject): one aggregate, one partition."},
+                    "bindingVersion": KAFKA_BINDING_VERSION,
+                }},
+                "payload": {"allOf": [
+                    {"$ref": "#/components/schemas/CloudEvent"},
+                    {"type": "object", "properties": {"type": {"const": name},
+                                                      "data": {"$ref": f"./events/{name}.schema.json"}}},
+                ]},
+            }
+        channels[topic] = {
+            "address": topic,
+            "title": f"{service} events",
+            "description": f"Every event of the {service} service, in commit order per aggregate; key = aggregate id; "
+                           "kept for ever (the log is the record). Partners read it with a consumer group "
+                           "(group id prefix partner.<client id>.) and the ACLs their client is granted.",
+            "messages": {name: {"$ref": f"#/components/messages/{name}"} for name in names},
+            "bindings": {"kafka": {"topic": topic, "partitions": 3, "bindingVersion": KAFKA_BINDING_VERSION}},
+        }
+        operations[f"{service}Events"] = {
+            "action": "send",
+            "title": f"The {service} service publishes its events",
+            "channel": {"$ref": f"#/channels/{topic}"},
+            "messages": [{"$ref": f"#/channels/{topic}/messages/{name}"} for name in names],
+        }
+    return {
+        "asyncapi": ASYNCAPI_VERSION,
+        "info": {
+            "title": "Partnership governance events",
+            "version": "1.0.0",
+            "description": "The topics partner organisations may follow. Each message is a CloudEvent whose data "
+                           "is one of the published JSON Schemas (contracts/events). A schema changes within its "
+                           "version only by optional additions; anything else is a new version (a new type).",
+        },
+        "defaultContentType": "application/cloudevents+json",
+        "servers": {
+            "kafka": {"host": "kafka:9092", "protocol": "kafka",
+                      "description": "The partnership's Kafka cluster (SASL/SCRAM over TLS outside the cluster)."},
+        },
+        "channels": channels,
+        "operations": operations,
+        "components": {"schemas": {"CloudEvent": _cloud_event_schema()}, "messages": messages},
+    }
+
+
+def _rest_and_graphql() -> Iterator[tuple[str, str]]:
+    """The OpenAPI documents and the GraphQL SDL, from a system built (not started) on throwaway embedded stores."""
+    from services.reporting.graphql import schema
+    from services.runtime import System
+
+    with tempfile.TemporaryDirectory(prefix="contracts-") as data_dir:
+        system = System(Settings(data_dir=Path(data_dir), jwt_secret=_SIGNING_KEY))
+        try:
+            for name, application in system.applications.items():
+                api = system.specs[name].create_api(application, system.tokens)
+                yield f"openapi/{name}.json", _json(api.openapi())
+            yield "openapi/reporting.json", _json(system.reporting_asgi().openapi())
+            yield "openapi/system.json", _json(system.asgi().openapi())
+        finally:
+            system.close()
+    yield "schema.graphql", schema.as_str() + "\n"
+
+
+def render(published: Path | None = None) -> dict[str, str]:
+    """Every contract file's path (relative to the contracts folder) and content.
+
+    With ``published`` (the committed folder), refuses an event schema that changed incompatibly within its version.
+    """
+    from services.runtime import service_specs
+
+    schemas = event_schemas()
+    if published is not None:
+        check_compatible(published, schemas)
+    files = {f"events/{name}.schema.json": _json(schema) for name, schema in schemas.items()}
+    topics = {spec.name: spec.topic for spec in service_specs().values()}
+    files["asyncapi.yaml"] = yaml.safe_dump(asyncapi(topics, schemas), sort_keys=False, allow_unicode=True,
+                                            width=120)
+    files.update(_rest_and_graphql())
+    return files
+
+
+def check_compatible(published: Path, schemas: dict[str, dict[str, Any]] | None = None) -> None:
+    """Raise IncompatibleChange when a published event type is gone or its schema changed incompatibly."""
+    current = schemas if schemas is not None else event_schemas()
+    problems: dict[str, list[str]] = {}
+    for path in sorted((published / "events").glob("*.schema.json")):
+        name = path.name.removesuffix(".schema.json")
+        if name not in current:
+            problems[name] = ["the published event type is no longer declared (keep it, or its upcaster)"]
+            continue
+        found = incompatibilities(json.loads(path.read_text()), current[name])
+        if found:
+            problems[name] = found
+    if problems:
+        raise IncompatibleChange(problems)
+
+
+def write(out: Path) -> list[str]:
+    """Regenerate every contract under ``out``; files no longer generated are removed. Returns the paths written."""
+    files = render(out if out.exists() else None)
+    for stale in [p for p in out.rglob("*") if p.is_file() and str(p.relative_to(out)) not in files]:
+        if stale.suffix in {".json", ".yaml", ".graphql"}:
+            stale.unlink()
+    for relative, content in files.items():
+        path = out / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists() or path.read_text() != content:
+            path.write_text(content)
+    return sorted(files)
