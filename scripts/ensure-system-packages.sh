@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what the tests need from Debian's packages when it is missing: PostgreSQL, Java 17, Maven.
+# Installs what the tests need from Debian's packages when it is missing: PostgreSQL, Java 17, Maven, Chromium
+# and poppler-utils.
 set -euo pipefail
 
 missing=()
@@ -8,6 +9,9 @@ if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 && ! command -v pg_ctl 
 fi
 command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || missing+=(maven)
+# The scrutiny-pack tests render the HTML pack in a headless browser and the PDF with pdftoppm.
+command -v chromium >/dev/null 2>&1 || missing+=(chromium fonts-dejavu-core)
+command -v pdftoppm >/dev/null 2>&1 || missing+=(poppler-utils)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

@@ -11,6 +11,7 @@ import typer
 import uvicorn
 
 from services.audit.cli import audit
+from services.reporting.commands import report_cli
 from shared import logs
 from shared.auth import Role
 from shared.settings import Settings
@@ -103,6 +104,9 @@ def contracts(out: Path = Path("contracts")) -> None:
     except IncompatibleChange as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(1) from error
+
+
+cli.add_typer(report_cli, name="report")
 
 
 def main() -> None:

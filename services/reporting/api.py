@@ -2,19 +2,75 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI
+from datetime import date, datetime
+from typing import Annotated, Literal
 
+from fastapi import APIRouter, Depends, FastAPI, Query
+from fastapi.responses import HTMLResponse, Response
+
+from services.reporting.changes import Scope
 from services.reporting.graphql import graphql_router
+from services.reporting.pack_render import TABLES, to_csv, to_csv_zip, to_html, to_pdf
+from services.reporting.packs import PackRequest, build_pack
 from services.reporting.readmodel import ReportingReadModel
-from shared.auth import TokenService
+from shared.auth import Principal, Role, TokenService
+from shared.errors import InvalidCommand
 from shared.settings import Settings
-from shared.web import install_problem_handlers
+from shared.web import install_problem_handlers, require_role
+
+PackReader = Annotated[Principal, Depends(require_role(Role.SCRUTINY_MEMBER, Role.AUDITOR,
+                                                         Role.PARTNERSHIP_OFFICER))]
+
+
+def reports_router(model: ReportingReadModel) -> APIRouter:
+    router = APIRouter(prefix="/reports", tags=["scrutiny packs"])
+
+    @router.get("/scrutiny", summary="A scrutiny pack for a committee, its scope and a period",
+                response_class=Response,
+                responses={200: {"content": {"text/html": {}, "application/pdf": {}, "text/csv": {},
+                                             "application/zip": {}},
+                                 "description": "The pack: an HTML page, a PDF, one CSV table or a ZIP of all"}})
+    def scrutiny_pack(
+        principal: PackReader,
+        start: Annotated[date, Query(alias="from", description="First day of the period (business date)")],
+        end: Annotated[date, Query(alias="to", description="Last day of the period (business date)")],
+        committee: Annotated[str, Query(max_length=200)] = "Scrutiny committee",
+        district: Annotated[list[str] | None, Query(description="Districts in scope (none: the county)")] = None,
+        theme_group: Annotated[list[str] | None, Query(alias="themeGroup")] = None,
+        as_of: Annotated[datetime | None, Query(alias="asOf", description="Read the records as they stood then")]
+        = None,
+        previous: Annotated[datetime | None, Query(description="When the previous pack was produced")] = None,
+        format: Literal["html", "pdf", "csv"] = "html",
+        table: Annotated[str | None, Query(description=f"For csv, one table: {', '.join(TABLES)}")] = None,
+    ) -> Response:
+        if start > end:
+            raise InvalidCommand("The period ends before it starts.",
+                                 [{"field": "to", "message": "must not be before `from`"}])
+        if table is not None and table not in TABLES:
+            raise InvalidCommand(f"No table '{table}'.", [{"field": "table", "message": f"one of {', '.join(TABLES)}"}])
+        pack = build_pack(model.store, PackRequest(
+            committee=committee, start=start, end=end, as_of=as_of, previous=previous,
+            scope=Scope(frozenset(district or ()), frozenset(theme_group or ()))))
+        name = f"scrutiny-pack-{start}-{end}"
+        if format == "pdf":
+            return Response(to_pdf(pack), media_type="application/pdf",
+                            headers={"content-disposition": f'inline; filename="{name}.pdf"'})
+        if format == "csv":
+            if table is not None:
+                return Response(to_csv(pack, table), media_type="text/csv; charset=utf-8",
+                                headers={"content-disposition": f'attachment; filename="{name}-{table}.csv"'})
+            return Response(to_csv_zip(pack), media_type="application/zip",
+                            headers={"content-disposition": f'attachment; filename="{name}-csv.zip"'})
+        return HTMLResponse(to_html(pack))
+
+    return router
 
 
 def reporting_router(model: ReportingReadModel, tokens: TokenService, settings: Settings) -> APIRouter:
     """Everything the reporting service serves, for the embedded app and the gateway process alike."""
     router = APIRouter()
     router.include_router(graphql_router(model, tokens, settings.service_urls), prefix="/graphql")
+    router.include_router(reports_router(model))
     return router
 
 

@@ -1,0 +1,75 @@
+"""``partnership report ...`` and ``partnership readmodel ...``: scrutiny packs from the command line, and the
+read-model rebuild with its comparison."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from services.reporting.changes import Scope
+from shared import logs
+from shared.settings import Settings
+
+report_cli = typer.Typer(no_args_is_help=True, add_completion=False, help="Reports for scrutiny committees.")
+
+
+def _settings() -> Settings:
+    settings = Settings()
+    logs.configure(settings.log_level)
+    return settings
+
+
+@report_cli.command("scrutiny")
+def scrutiny(
+    start: Annotated[datetime, typer.Option("--from", formats=["%Y-%m-%d"], help="First day of the period")],
+    end: Annotated[datetime, typer.Option("--to", formats=["%Y-%m-%d"], help="Last day of the period")],
+    committee: Annotated[str, typer.Option(help="The committee's name, printed on the pack")] = "Scrutiny committee",
+    district: Annotated[list[str] | None, typer.Option(help="A district in scope (repeat; none: the county)")]
+    = None,
+    theme_group: Annotated[list[str] | None, typer.Option(help="A theme group in scope (repeat)")] = None,
+    as_of: Annotated[str | None, typer.Option(help="Read the records as they stood then (ISO date-time)")] = None,
+    previous: Annotated[str | None, typer.Option(help="When the previous pack was produced (ISO date-time)")]
+    = None,
+    out: Annotated[Path, typer.Option(help="Folder to write pack.html, pack.pdf and the CSV files to")]
+    = Path("scrutiny-pack"),
+    formats: Annotated[str, typer.Option("--format", help="Any of html,pdf,csv")] = "html,pdf,csv",
+) -> None:
+    """Write a scrutiny pack (HTML page, PDF, CSV tables) for a committee, its scope and a period."""
+    from services.reporting.pack_render import TABLES, to_csv, to_html, to_pdf
+    from services.reporting.packs import PackRequest, build_pack
+    from services.reporting.projections import read_model_ddl
+    from services.reporting.readmodel import ReportingReadModel
+    from shared.readstore import ReadStore
+
+    wanted = {f.strip() for f in formats.split(",") if f.strip()}
+    if not wanted <= {"html", "pdf", "csv"}:
+        raise typer.BadParameter("formats are html, pdf and csv", param_hint="--format")
+    request = PackRequest(
+        committee=committee, start=start.date(), end=end.date(),
+        scope=Scope(frozenset(district or ()), frozenset(theme_group or ())),
+        as_of=datetime.fromisoformat(as_of) if as_of else None,
+        previous=datetime.fromisoformat(previous) if previous else None)
+    if request.start > request.end:
+        raise typer.BadParameter("the period ends before it starts", param_hint="--to")
+    store = ReadStore(_settings(), "reporting")
+    try:
+        model = ReportingReadModel(store, read_model_ddl())
+        pack = build_pack(model.store, request)
+    finally:
+        store.close()
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    if "html" in wanted:
+        (out / "pack.html").write_text(to_html(pack))
+        written.append("pack.html")
+    if "pdf" in wanted:
+        (out / "pack.pdf").write_bytes(to_pdf(pack))
+        written.append("pack.pdf")
+    if "csv" in wanted:
+        for table in TABLES:
+            (out / f"{table}.csv").write_text(to_csv(pack, table))
+            written.append(f"{table}.csv")
+    typer.echo(f"{out}: {', '.join(written)}")
