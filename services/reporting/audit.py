@@ -1,0 +1,78 @@
+"""GraphQL fields for auditors: verification of every service's hash chains and checkpoints, and the
+store-side history of an aggregate (from the event stores themselves, with hashes), via ``services.audit``."""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any
+from uuid import UUID
+
+import strawberry
+from strawberry.permission import BasePermission
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from services.audit.auditor import Auditor
+from services.reporting.graphql_common import read_model
+from services.reporting.readmodel import Handlers, ReportingReadModel
+from shared.auth import Role
+
+DDL: list[str] = []
+HANDLERS: Handlers = {}
+
+_AUDITORS: weakref.WeakKeyDictionary[ReportingReadModel, Auditor] = weakref.WeakKeyDictionary()
+
+
+class IsAuditor(BasePermission):
+    message = "Only an auditor may verify the event stores."
+    error_extensions = {"code": "FORBIDDEN"}
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        principal = info.context.get("principal")
+        return principal is not None and principal.has(Role.AUDITOR)
+
+
+def _auditor(info: Info) -> Auditor:
+    model = read_model(info)
+    if model not in _AUDITORS:
+        _AUDITORS[model] = Auditor(model.store._settings)  # the settings the reporting store was built from
+    return _AUDITORS[model]
+
+
+@strawberry.type
+class ServiceVerification:
+    service: str
+    events: int
+    aggregates: int
+    checkpoints: int
+    events_under_checkpoint: int
+    intact: bool
+
+
+@strawberry.type
+class Verification:
+    intact: bool
+    first_bad_event: str | None
+    problems: list[str]
+    services: list[ServiceVerification]
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(permission_classes=[IsAuditor],
+                      description="Recompute every service's hash chains and signed checkpoints (auditors only).")
+    def audit_verification(self, info: Info, service: str | None = None) -> Verification:
+        reports = _auditor(info).verify(service)
+        problems = [str(p) for r in reports for p in r.problems]
+        return Verification(intact=not problems, first_bad_event=problems[0] if problems else None,
+                            problems=problems[:100],
+                            services=[ServiceVerification(service=r.service, events=r.events, aggregates=r.aggregates,
+                                                          checkpoints=r.checkpoints,
+                                                          events_under_checkpoint=r.events_under_checkpoint,
+                                                          intact=r.ok) for r in reports])
+
+    @strawberry.field(permission_classes=[IsAuditor],
+                      description="Every stored event of one aggregate with its hashes and what changed (auditors).")
+    def audit_history(self, info: Info, aggregate_id: strawberry.ID) -> JSON:
+        history: Any = _auditor(info).history(UUID(str(aggregate_id)))
+        return history  # type: ignore[no-any-return]
