@@ -99,7 +99,7 @@ class ReadStore:
         self.name = name
         self.postgres = settings.persistence is Persistence.POSTGRES
         self.schema = f"{settings.schema_prefix}{name}"
-        self._settings = settings
+        self.settings = settings
         with schema_setup(settings, name):
             factory = InfrastructureFactory.construct(Environment(name, settings.store_env(name)))
             self._factory = factory
@@ -118,7 +118,7 @@ class ReadStore:
             return tx.query(statement, params)
 
     def migrate(self, statements: Sequence[str]) -> None:
-        with schema_setup(self._settings, self.name), self.transaction() as tx:
+        with schema_setup(self.settings, self.name), self.transaction() as tx:
             for statement in statements:
                 tx.execute(statement)
 

@@ -35,7 +35,7 @@ class IsAuditor(BasePermission):
 def _auditor(info: Info) -> Auditor:
     model = read_model(info)
     if model not in _AUDITORS:
-        _AUDITORS[model] = Auditor(model.store._settings)  # the settings the reporting store was built from
+        _AUDITORS[model] = Auditor(model.store.settings)  # the settings the reporting store was built from
     return _AUDITORS[model]
 
 
