@@ -20,7 +20,7 @@ from services.reporting.api import create_app as reporting_api
 from services.reporting.api import reporting_router
 from services.reporting.projections import ReportingProjection, read_model_ddl
 from services.reporting.readmodel import ReportingReadModel
-from shared.auth import TokenService
+from shared.auth import TokenService, oauth_router
 from shared.consumer import ConsumerRunner
 from shared.eventstore import ServiceApplication
 from shared.readstore import ReadStore
@@ -151,6 +151,7 @@ class System:
         def readyz() -> JSONResponse:
             return JSONResponse(self.health(), status_code=200)
 
+        app.include_router(oauth_router(self.settings, self.tokens))  # partner systems' client credentials
         if self.read_model is not None:
             app.include_router(reporting_router(self.read_model, self.tokens, self.settings))
         for name, application in self.applications.items():

@@ -1,15 +1,29 @@
-"""Authentication (JWT bearer tokens: issuer, audience, roles, organisation) and the roles of the partnership."""
+"""Authentication (JWT bearer tokens: issuer, audience, roles, organisation), the roles of the partnership, and
+OAuth2 client credentials (RFC 6749 section 4.4) for partner organisations' systems."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
+import hmac
+import secrets
 import time
 import uuid
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote
 
 import jwt
+import yaml
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
 
 from shared.contracts import Actor
+from shared.settings import Settings
 
 ALGORITHMS = ["HS256"]
 
@@ -41,9 +55,15 @@ class Principal:
     district: str | None = None
     theme_group: str | None = None
     client_id: str | None = None
+    queries: frozenset[str] | None = None
+    """For a partner system's token: the GraphQL queries its client is granted (None: not restricted)."""
 
     def has(self, role: Role) -> bool:
         return role in self.roles
+
+    def may_query(self, name: str) -> bool:
+        """May the caller run the GraphQL query ``name``? People: by role; a partner system: only if granted."""
+        return self.queries is None or name in self.queries
 
     def actor(self, role: Role) -> Actor:
         return Actor(user_id=self.user_id, organisation=self.organisation, role=role.value)
@@ -60,7 +80,8 @@ class TokenService:
         self.audience = audience
 
     def mint(self, user_id: str, organisation: str, roles: list[str], *, district: str | None = None,
-             theme_group: str | None = None, ttl_seconds: int = 3600) -> str:
+             theme_group: str | None = None, ttl_seconds: int = 3600, client_id: str | None = None,
+             queries: Iterable[str] | None = None, scope: str | None = None) -> str:
         now = int(time.time())
         claims: dict[str, object] = {
             "sub": user_id, "org": organisation, "roles": roles, "iss": self.issuer, "aud": self.audience,
@@ -70,6 +91,11 @@ class TokenService:
             claims["district"] = district
         if theme_group:
             claims["theme_group"] = theme_group
+        if client_id:
+            claims["client_id"] = client_id
+            claims["queries"] = sorted(queries or ())
+        if scope is not None:
+            claims["scope"] = scope
         return jwt.encode(claims, self._key, algorithm="HS256")
 
     def verify(self, token: str) -> Principal:
@@ -89,8 +115,183 @@ class TokenService:
         org = claims.get("org")
         if not isinstance(org, str) or not org:
             raise AuthenticationError("invalid token: no organisation claim")
+        client_id = claims.get("client_id")
+        queries: frozenset[str] | None = None
+        if client_id is not None:
+            # A partner system acts as ``client:<id>``: that is the actor every one of its writes records.
+            if str(claims["sub"]) != client_subject(str(client_id)):
+                raise AuthenticationError("invalid token: a client token's subject must be client:<client_id>")
+            queries = frozenset(str(q) for q in claims.get("queries") or [])
         return Principal(
             user_id=str(claims["sub"]), organisation=org, roles=frozenset(roles),
             district=claims.get("district"), theme_group=claims.get("theme_group"),
-            client_id=claims.get("client_id"),
+            client_id=client_id, queries=queries,
         )
+
+
+# -- OAuth2 client credentials for partner systems ---------------------------------------------------------------
+
+
+def client_subject(client_id: str) -> str:
+    """The token subject (and so the recorded actor) of a partner system: ``client:<client id>``."""
+    return f"client:{client_id}"
+
+
+_SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
+
+
+def hash_secret(secret: str, *, salt: bytes | None = None) -> str:
+    """A client secret as kept at rest: ``scrypt$n$r$p$salt$hash`` (base64), never the secret itself."""
+    salt = salt or secrets.token_bytes(16)
+    digest = hashlib.scrypt(secret.encode(), salt=salt, n=_SCRYPT_N, r=_SCRYPT_R, p=_SCRYPT_P, dklen=32)
+    encoded = [base64.b64encode(part).decode() for part in (salt, digest)]
+    return f"scrypt${_SCRYPT_N}${_SCRYPT_R}${_SCRYPT_P}${encoded[0]}${encoded[1]}"
+
+
+def secret_matches(secret: str, hashed: str) -> bool:
+    try:
+        scheme, n, r, p, salt, expected = hashed.split("$")
+        if scheme != "scrypt":
+            return False
+        digest = hashlib.scrypt(secret.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p),
+                                dklen=len(base64.b64decode(expected)))
+    except (ValueError, binascii.Error):
+        return False
+    return hmac.compare_digest(digest, base64.b64decode(expected))
+
+
+@dataclass(frozen=True)
+class PartnerClient:
+    """A partner organisation's system: its organisation, the roles it may act in, what it may read."""
+
+    client_id: str
+    organisation: str
+    roles: frozenset[Role]
+    secret_hash: str = field(repr=False)
+    district: str | None = None
+    queries: frozenset[str] = frozenset()
+    """GraphQL queries the client may run (root field names)."""
+    topics: frozenset[str] = frozenset()
+    """Topics the client may read (granted as Kafka ACLs to its Kafka user and consumer groups)."""
+
+
+class ClientRegistry:
+    """The partner clients, from the clients file (``PARTNERSHIP_PARTNER_CLIENTS_FILE``) and, for clients the file
+    lists without a hash, secrets from the environment (``PARTNERSHIP_PARTNER_CLIENT_SECRETS``), hashed on load."""
+
+    def __init__(self, clients: Iterable[PartnerClient] = ()) -> None:
+        self._clients = {client.client_id: client for client in clients}
+        self._dummy = hash_secret(secrets.token_urlsafe(16))
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ClientRegistry:
+        if settings.partner_clients_file is None:
+            return cls()
+        return cls.from_file(settings.partner_clients_file,
+                             {k: v.get_secret_value() for k, v in settings.partner_client_secrets.items()})
+
+    @classmethod
+    def from_file(cls, path: Path, secrets_from_environment: dict[str, str] | None = None) -> ClientRegistry:
+        document = yaml.safe_load(path.read_text()) or {}
+        given = secrets_from_environment or {}
+        clients = []
+        for entry in document.get("clients", []):
+            client_id = str(entry["client_id"])
+            secret_hash = entry.get("secret_hash")
+            if not secret_hash:
+                if client_id not in given:
+                    raise ValueError(f"partner client {client_id}: no secret_hash in {path} and no secret in the "
+                                     "environment")
+                secret_hash = hash_secret(given[client_id])
+            clients.append(PartnerClient(
+                client_id=client_id, organisation=str(entry["organisation"]),
+                roles=frozenset(Role(r) for r in entry.get("roles", [Role.PARTNER_OFFICER.value])),
+                secret_hash=str(secret_hash), district=entry.get("district"),
+                queries=frozenset(entry.get("queries", [])), topics=frozenset(entry.get("topics", [])),
+            ))
+        return cls(clients)
+
+    def __iter__(self) -> Any:
+        return iter(self._clients.values())
+
+    def authenticate(self, client_id: str, secret: str) -> PartnerClient | None:
+        """The client whose id and secret these are; None otherwise (in the same time for an unknown id)."""
+        client = self._clients.get(client_id)
+        matches = secret_matches(secret, client.secret_hash if client else self._dummy)
+        return client if client is not None and matches else None
+
+
+def _oauth_error(status: int, error: str, description: str, *, basic: bool = False) -> JSONResponse:
+    headers = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Basic realm="partnership"' if basic else 'Bearer realm="partnership"'
+    return JSONResponse({"error": error, "error_description": description}, status_code=status, headers=headers)
+
+
+_TOKEN_FORM = {
+    "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
+        "type": "object", "required": ["grant_type"],
+        "properties": {
+            "grant_type": {"type": "string", "enum": ["client_credentials"]},
+            "scope": {"type": "string", "description": "Space-separated roles wanted (default: all the client's)."},
+            "client_id": {"type": "string", "description": "Only when not using HTTP Basic authentication."},
+            "client_secret": {"type": "string", "description": "Only when not using HTTP Basic authentication."},
+        }}}}},
+    "responses": {"200": {"description": "An access token", "content": {"application/json": {"schema": {
+        "type": "object", "required": ["access_token", "token_type", "expires_in"],
+        "properties": {"access_token": {"type": "string"}, "token_type": {"const": "Bearer"},
+                       "expires_in": {"type": "integer"}, "scope": {"type": "string"}}}}}},
+        "400": {"description": "invalid_request, unsupported_grant_type or invalid_scope (RFC 6749 section 5.2)"},
+        "401": {"description": "invalid_client"}},
+}
+
+
+def oauth_router(settings: Settings, tokens: TokenService, registry: ClientRegistry | None = None) -> APIRouter:
+    """``POST /oauth/token``: the client credentials grant for partner systems (RFC 6749 section 4.4)."""
+    clients = registry if registry is not None else ClientRegistry.from_settings(settings)
+    router = APIRouter()
+
+    @router.post("/oauth/token", tags=["partners"], include_in_schema=True, openapi_extra=_TOKEN_FORM,
+                 summary="A partner system's access token (OAuth2 client credentials)")
+    async def token(request: Request) -> JSONResponse:
+        if request.headers.get("content-type", "").split(";")[0].strip() != "application/x-www-form-urlencoded":
+            return _oauth_error(400, "invalid_request", "Send the parameters form-encoded.")
+        try:
+            form = parse_qs((await request.body()).decode(), keep_blank_values=True, strict_parsing=False)
+        except UnicodeDecodeError:
+            return _oauth_error(400, "invalid_request", "The body is not UTF-8.")
+        if any(len(values) > 1 for values in form.values()):
+            return _oauth_error(400, "invalid_request", "A parameter was sent more than once.")
+        params = {name: values[0] for name, values in form.items()}
+        grant_type = params.get("grant_type")
+        if not grant_type:
+            return _oauth_error(400, "invalid_request", "grant_type is required.")
+        if grant_type != "client_credentials":
+            return _oauth_error(400, "unsupported_grant_type", "Only client_credentials is supported.")
+        basic = request.headers.get("authorization", "")
+        if basic.lower().startswith("basic "):
+            if "client_secret" in params:
+                return _oauth_error(400, "invalid_request", "Use one way of authenticating the client.")
+            try:
+                raw_id, _, raw_secret = base64.b64decode(basic[6:].strip(), validate=True).decode().partition(":")
+            except (binascii.Error, UnicodeDecodeError):
+                return _oauth_error(401, "invalid_client", "Malformed Basic credentials.", basic=True)
+            client_id, secret = unquote(raw_id), unquote(raw_secret)
+        else:
+            client_id, secret = params.get("client_id", ""), params.get("client_secret", "")
+        client = clients.authenticate(client_id, secret) if client_id and secret else None
+        if client is None:
+            return _oauth_error(401, "invalid_client", "Unknown client or wrong secret.", basic=bool(basic))
+        wanted = params.get("scope", "").split()
+        granted = {role.value for role in client.roles}
+        if any(scope not in granted for scope in wanted):
+            return _oauth_error(400, "invalid_scope", f"The client may ask only for: {' '.join(sorted(granted))}.")
+        roles = sorted(wanted or granted)
+        ttl = settings.partner_token_ttl
+        access_token = tokens.mint(client_subject(client.client_id), client.organisation, roles,
+                                   district=client.district, ttl_seconds=ttl, client_id=client.client_id,
+                                   queries=client.queries, scope=" ".join(roles))
+        return JSONResponse({"access_token": access_token, "token_type": "Bearer", "expires_in": ttl,
+                             "scope": " ".join(roles)}, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+
+    return router

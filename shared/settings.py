@@ -64,6 +64,14 @@ class Settings(BaseSettings):
         None, description="Published Ed25519 public key (64 hex digits) that verify trusts; default: the signing key's."
     )
     audit_checkpoint_every: int = Field(1000, ge=0, description="Events between automatic checkpoints (0: none).")
+    partner_clients_file: Path | None = Field(
+        None, description="Partner systems' OAuth2 clients (YAML): organisation, roles, grants, hashed secret."
+    )
+    partner_client_secrets: dict[str, SecretStr] = Field(
+        default_factory=dict, description='Secrets of clients the file lists without a hash, as JSON '
+                                          '{"client id": "secret"}; hashed when loaded, never stored.'
+    )
+    partner_token_ttl: int = Field(3600, gt=0, description="Seconds a partner system's access token lasts.")
 
     @property
     def persistence(self) -> Persistence:

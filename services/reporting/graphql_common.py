@@ -28,7 +28,11 @@ class IsAuthenticated(BasePermission):
     error_extensions = {"code": "UNAUTHENTICATED"}
 
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        return info.context.get("principal") is not None
+        principal = info.context.get("principal")
+        if principal is not None and info.path.prev is None and not principal.may_query(info.field_name):
+            # A partner system runs only the queries its client is granted (shared.auth.PartnerClient.queries).
+            raise GatewayError(f"Your client is not granted the query {info.field_name}.", "FORBIDDEN")
+        return principal is not None
 
 
 @strawberry.type
