@@ -14,17 +14,19 @@ from typing import Any
 from uuid import UUID
 
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from services.reporting.api import create_app as reporting_api
 from services.reporting.api import reporting_router
 from services.reporting.projections import ReportingProjection, read_model_ddl
 from services.reporting.readmodel import ReportingReadModel
+from shared import metrics, tracing
 from shared.auth import TokenService, oauth_router
 from shared.consumer import ConsumerRunner
 from shared.eventstore import ServiceApplication
+from shared.health import Readiness
 from shared.readstore import ReadStore
-from shared.relay import Relay
+from shared.relay import AdvisoryLockLeadership, Relay
 from shared.service import ServiceSpec
 from shared.settings import Settings, TransportKind
 from shared.transport import Transport
@@ -51,9 +53,17 @@ SERVICES = ("priorities", "tasking", "projects", "reporting")
 def make_transport(settings: Settings) -> Transport:
     if settings.transport is TransportKind.KAFKA:
         assert settings.kafka_bootstrap_servers
-        return KafkaTransport(settings.kafka_bootstrap_servers)
+        return KafkaTransport(settings.kafka_bootstrap_servers, consumer_groups=settings.consumer_groups,
+                              **settings.kafka_client_config())
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     return EmbeddedTransport(settings.data_dir / "log.sqlite3")
+
+
+def relay_leadership(settings: Settings, topic: str) -> AdvisoryLockLeadership | None:
+    """On PostgreSQL, a worker's replicas elect one relay per topic (an advisory lock); embedded: one process."""
+    if not settings.database_url:
+        return None
+    return AdvisoryLockLeadership(settings.database_url, f"partnership-relay:{settings.schema_prefix}{topic}")
 
 
 def make_tokens(settings: Settings) -> TokenService:
@@ -83,7 +93,8 @@ class System:
             app = spec.application(settings)
             self.applications[name] = app
             self.relays.append(Relay(app, self.transport, settings.topic(spec.topic),
-                                     batch_size=settings.relay_batch_size, poll_interval=settings.relay_poll_interval))
+                                     batch_size=settings.relay_batch_size, poll_interval=settings.relay_poll_interval,
+                                     leadership=relay_leadership(settings, settings.topic(spec.topic))))
             if spec.consumers is not None:
                 self.consumers.extend(spec.consumers(app, settings, self.transport))
         if "reporting" in services:
@@ -95,6 +106,9 @@ class System:
                     "reporting", store, self.transport, settings.topic(spec.topic), projection,
                     dead_letter_topic=settings.topic("reporting.dlq"), batch_size=settings.consumer_batch_size,
                 ))
+        self._unregister_metrics = metrics.register(metrics.SystemCollector(lambda: self.relays,
+                                                                            lambda: self.consumers))
+        self._readiness: list[Readiness] = []
 
     def application(self, name: str) -> Any:
         return self.applications[name]
@@ -121,6 +135,9 @@ class System:
 
     def close(self) -> None:
         self.stop_workers()
+        self._unregister_metrics()
+        for readiness in self._readiness:
+            readiness.close()
         for app in self.applications.values():
             app.close()
         if self.read_model is not None:
@@ -129,7 +146,8 @@ class System:
 
     # -- web -------------------------------------------------------------------------------------------------
     def health(self) -> dict[str, Any]:
-        relays = {r.topic: {"published": r.status.published, "degraded": r.status.degraded} for r in self.relays}
+        relays = {r.topic: {"published": r.status.published, "degraded": r.status.degraded,
+                            "leader": r.status.leader} for r in self.relays}
         consumers = {f"{c.name}:{c.topic}": {"applied": c.status.applied, "dead_lettered": c.status.dead_lettered,
                                               "degraded": c.status.degraded} for c in self.consumers}
         degraded = any(r.status.degraded for r in self.relays) or any(c.status.degraded for c in self.consumers)
@@ -142,15 +160,7 @@ class System:
                       description=f"REST APIs under {names}; GraphQL at /graphql.")
         app.state.tokens = self.tokens
         install_problem_handlers(app)
-
-        @app.get("/healthz", include_in_schema=False)
-        def healthz() -> dict[str, str]:
-            return {"status": "ok"}
-
-        @app.get("/readyz", include_in_schema=False)
-        def readyz() -> JSONResponse:
-            return JSONResponse(self.health(), status_code=200)
-
+        self.install_operations(app, "web" if not self._threads else "embedded")
         app.include_router(oauth_router(self.settings, self.tokens))  # partner systems' client credentials
         if self.read_model is not None:
             app.include_router(reporting_router(self.read_model, self.tokens, self.settings))
@@ -160,24 +170,80 @@ class System:
 
     def reporting_asgi(self) -> FastAPI:
         assert self.read_model is not None
-        return reporting_api(self.read_model, self.tokens, self.settings)
+        app = reporting_api(self.read_model, self.tokens, self.settings)
+        self.install_operations(app, "web")
+        return app
+
+    def worker_asgi(self) -> FastAPI:
+        """The worker's own small HTTP surface: liveness, readiness and metrics for its relays and consumers."""
+        app = FastAPI(title="Partnership worker", docs_url=None, redoc_url=None, openapi_url=None)
+        self.install_operations(app, "worker")
+        return app
+
+    # -- operations ------------------------------------------------------------------------------------------
+    def _check_database(self) -> None:
+        for application in self.applications.values():
+            application.recorder.max_notification_id()
+        if self.read_model is not None:
+            self.read_model.store.query("SELECT 1 AS up")
+
+    def _check_broker(self) -> None:
+        # A topic this process may describe under ACLs: its own, or (reporting) the first it reads.
+        spec = self.specs[next(iter(self.applications))] if self.applications else next(iter(self.specs.values()))
+        self.transport.end_offsets(self.settings.topic(spec.topic))
+
+    def install_operations(self, app: FastAPI, role: str) -> None:
+        """``/healthz`` (liveness), ``/readyz`` (readiness on real checks), ``/metrics``, request metrics,
+        correlation ids and tracing. A web process needs its database to be ready; the broker is reported but
+        not required (commands are stored and published when it returns). A worker needs both."""
+        required = {"database"} if role == "web" else {"database", "broker"}
+        readiness = Readiness({"database": self._check_database, "broker": self._check_broker}, required)
+        self._readiness.append(readiness)
+
+        @app.get("/healthz", include_in_schema=False)
+        def healthz() -> JSONResponse:
+            dead = [t.name for t in self._threads if not t.is_alive()] if role != "web" else []
+            if dead:  # a worker loop that ended on its own will not recover: let the orchestrator restart us
+                return JSONResponse({"status": "failed", "stopped": dead}, status_code=500)
+            return JSONResponse({"status": "ok"})
+
+        @app.get("/readyz", include_in_schema=False)
+        def readyz() -> JSONResponse:
+            ready, checks = readiness.run()
+            body = {**self.health(), "checks": checks}
+            if not ready:
+                body["status"] = "unavailable"
+            return JSONResponse(body, status_code=200 if ready else 503)
+
+        @app.get("/metrics", include_in_schema=False)
+        def prometheus() -> Response:
+            content, content_type = metrics.exposition()
+            return Response(content, media_type=content_type)
+
+        app.add_middleware(metrics.RequestMetrics, on_request=tracing.request_span)
 
     # -- demo data -------------------------------------------------------------------------------------------
     def load_demo_data(self, timeout: float = 30.0) -> bool:
         """The seed's worked example, loaded once into empty stores, service by service (workers must run)."""
-        if any(app.recorder.max_notification_id() is not None for app in self.applications.values()):
-            return False
-        ids: dict[str, UUID] = {}
+        return load_demo(self.specs, self.applications, timeout)
 
-        def wait_for(predicate: Callable[[], bool], what: str) -> None:
-            deadline = time.monotonic() + timeout
-            while not predicate():
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"demo data: waited {timeout:.0f}s for {what}")
-                time.sleep(0.05)
 
-        for name, spec in self.specs.items():
-            if spec.load_demo is not None and name in self.applications:
-                spec.load_demo(self.applications[name], ids, wait_for)
-        log.info("demo data loaded", extra={"ids": {k: str(v) for k, v in ids.items()}})
-        return True
+def load_demo(specs: dict[str, ServiceSpec], applications: dict[str, ServiceApplication], timeout: float) -> bool:
+    """Load the worked example through the applications (upstream first) unless a store holds events already.
+    Workers (here or in other processes) carry each service's facts downstream while this waits for them."""
+    if any(app.recorder.max_notification_id() is not None for app in applications.values()):
+        return False
+    ids: dict[str, UUID] = {}
+
+    def wait_for(predicate: Callable[[], bool], what: str) -> None:
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"demo data: waited {timeout:.0f}s for {what}")
+            time.sleep(0.05)
+
+    for name, spec in specs.items():
+        if spec.load_demo is not None and name in applications:
+            spec.load_demo(applications[name], ids, wait_for)
+    log.info("demo data loaded", extra={"ids": {k: str(v) for k, v in ids.items()}})
+    return True

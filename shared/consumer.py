@@ -4,6 +4,12 @@ On start it resumes from its own tracking records (one per topic-partition, the 
 from Kafka's committed offsets. Each event is applied at most once per (aggregate id, version), so the relay's
 redeliveries change nothing. A message that is not a valid event goes to the dead-letter topic and the consumer
 carries on.
+
+Scaling: with consumer groups on (``PARTNERSHIP_CONSUMER_GROUPS``), the replicas of one worker share the
+partitions of each topic through a Kafka consumer group named ``<consumer>.<topic>``; Kafka only assigns the
+partitions (no offsets are committed there), and each replica seeks the partitions it is given to the positions
+recorded in the database. During a rebalance two replicas may briefly hold one partition: both try to write the
+same tracking record, the database lets one commit, the other's transaction fails and it re-reads its positions.
 """
 
 from __future__ import annotations
@@ -12,15 +18,17 @@ import contextlib
 import logging
 import sqlite3
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 import psycopg
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, PersistenceError, Tracking
 
+from shared import logs, metrics, tracing
 from shared.envelope import Envelope, MalformedMessage, decode
 from shared.eventstore import ServiceApplication
 from shared.readstore import ReadStore, Tx
@@ -51,6 +59,8 @@ class ConsumerStatus:
     duplicates: int = 0
     dead_lettered: int = 0
     degraded: str | None = None
+    last_event_time: float | None = None
+    next_offsets: dict[int, int] = field(default_factory=dict)
 
 
 class _Runner(ABC):
@@ -82,10 +92,34 @@ class _Runner(ABC):
             positions[partition] = 0 if last is None else last + 1
         return positions
 
+    def _positions_of(self, partitions: Sequence[int]) -> dict[int, int]:
+        """The next offset to read of each of ``partitions`` (those a consumer group assigned to us)."""
+        positions: dict[int, int] = {}
+        for partition in partitions:
+            last = self._last_position(self._tracking_name(partition))
+            positions[partition] = 0 if last is None else last + 1
+        self.status.next_offsets = dict(positions)
+        return positions
+
     def _ensure_reader(self) -> Reader:
         if self._reader is None:
-            self._reader = self.transport.reader(self.topic, self.resume_positions())
+            self._reader = self.transport.group_reader(self.topic, f"{self.name}.{self.topic}", self._positions_of)
         return self._reader
+
+    def _committed(self, messages: Sequence[Message], applied: Sequence[Envelope]) -> None:
+        """Bookkeeping after a batch committed: in-memory positions (for lag) and the projection lag."""
+        for message in messages:
+            self.status.next_offsets[message.position.partition] = message.position.offset + 1
+        if applied:
+            newest = max(envelope.time.timestamp() for envelope in applied)
+            self.status.last_event_time = max(newest, self.status.last_event_time or newest)
+            metrics.PROJECTION_LAG.labels(self.name, self.topic).observe(max(time.time() - newest, 0.0))
+
+    def lag(self) -> dict[int, int]:
+        """Messages not yet applied, per partition this replica reads (all of them without consumer groups)."""
+        ends = self.transport.end_offsets(self.topic)
+        known = dict(self.status.next_offsets)
+        return {p: max(end - known[p], 0) for p, end in ends.items() if p in known}
 
     @abstractmethod
     def process_batch(self, timeout: float = 0.2) -> int:
@@ -112,6 +146,7 @@ class _Runner(ABC):
         finally:
             publisher.close()
         self.status.dead_lettered += 1
+        metrics.CONSUMER_DEAD_LETTERED.labels(self.name, self.topic).inc()
 
     def run(self, stop: threading.Event) -> None:
         backoff = 0.1
@@ -123,11 +158,13 @@ class _Runner(ABC):
             except (TransportError, PersistenceError, psycopg.Error, sqlite3.Error, OSError) as error:
                 # Nothing of the failed batch was committed: reopen from our own positions and try again.
                 self.status.degraded = str(error)
+                metrics.CONSUMER_ERRORS.labels(self.name, self.topic).inc()
                 log.warning("consumer degraded", extra={"consumer": self.name, "error": str(error)})
                 self._reset()
                 stop.wait(backoff)
                 backoff = min(backoff * 2, 5.0)
             except Exception:
+                metrics.CONSUMER_ERRORS.labels(self.name, self.topic).inc()
                 log.exception("consumer failed; retrying from its recorded position", extra={"consumer": self.name})
                 self._reset()
                 stop.wait(backoff)
@@ -178,6 +215,7 @@ class ConsumerRunner(_Runner):
                     self._dead_letter(message, f"rejected: {error}")
                     with self.store.transaction() as tx:
                         tx.record_position(self._tracking(message))
+                    self._committed([message], [])
         return len(messages)
 
     def _apply_batch(self, messages: Sequence[Message]) -> None:
@@ -192,19 +230,35 @@ class ConsumerRunner(_Runner):
         for message, _ in decoded:
             last[message.position.partition] = message
         envelopes = [e for _, e in decoded if e is not None]
+        headers = {id(e): m.headers for m, e in decoded if e is not None} if tracing.enabled() else {}
         with self.store.transaction() as tx:
             fresh = self._first_sightings(tx, envelopes)
             if getattr(self.handler, "pipelined", False):
                 with tx.pipeline():
-                    for envelope in fresh:
-                        self.handler.apply(tx, envelope)
+                    self._apply_all(tx, fresh, headers)
             else:
-                for envelope in fresh:
-                    self.handler.apply(tx, envelope)
+                self._apply_all(tx, fresh, headers)
             for message in last.values():
                 tx.record_position(self._tracking(message))
         self.status.applied += len(fresh)
         self.status.duplicates += len(envelopes) - len(fresh)
+        metrics.CONSUMER_APPLIED.labels(self.name, self.topic).inc(len(fresh))
+        if len(envelopes) > len(fresh):
+            metrics.CONSUMER_DUPLICATES.labels(self.name, self.topic).inc(len(envelopes) - len(fresh))
+        self._committed(messages, fresh)
+
+    def _apply_all(self, tx: Tx, envelopes: Sequence[Envelope], headers: dict[int, Any]) -> None:
+        if not tracing.enabled():
+            for envelope in envelopes:
+                self.handler.apply(tx, envelope)
+            return
+        for envelope in envelopes:
+            token = logs.correlation_id.set(envelope.correlationid)
+            try:
+                with tracing.applying(self.name, headers.get(id(envelope), ()), envelope):
+                    self.handler.apply(tx, envelope)
+            finally:
+                logs.correlation_id.reset(token)
 
     def _first_sightings(self, tx: Tx, envelopes: list[Envelope]) -> list[Envelope]:
         """The envelopes not applied before, in order: one statement marks the whole batch as seen."""
@@ -268,22 +322,36 @@ class PolicyRunner(_Runner):
         except MalformedMessage as error:
             self._dead_letter(message, f"malformed: {error}")
             self._record_only(tracking)
+            self._committed([message], [])
             return
+        token = logs.correlation_id.set(envelope.correlationid)
+        try:
+            with tracing.applying(self.name, message.headers, envelope):
+                self._react(message, tracking, envelope)
+        finally:
+            logs.correlation_id.reset(token)
+
+    def _react(self, message: Message, tracking: Tracking, envelope: Envelope) -> None:
         for _attempt in range(self.retries):
             try:
                 aggregates = self.policy.react(envelope)
             except Rejected as error:
                 self._dead_letter(message, f"rejected: {error}")
                 self._record_only(tracking)
+                self._committed([message], [])
                 return
             try:
                 self.app.save_with_tracking(tracking, *aggregates)
             except IntegrityError:
                 if self.app.process_recorder.has_tracking_id(tracking.application_name, tracking.notification_id):
                     self.status.duplicates += 1  # already applied before a restart
+                    metrics.CONSUMER_DUPLICATES.labels(self.name, self.topic).inc()
+                    self._committed([message], [])
                     return
                 continue  # an aggregate changed concurrently: react again on fresh state
             self.status.applied += 1
+            metrics.CONSUMER_APPLIED.labels(self.name, self.topic).inc()
+            self._committed([message], [envelope])
             return
         raise RuntimeError(f"{self.name}: could not apply {message.position} after {self.retries} attempts")
 

@@ -5,9 +5,15 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from contextvars import ContextVar
 from datetime import UTC, datetime
 
+from opentelemetry import trace
+
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+
+correlation_id: ContextVar[str | None] = ContextVar("correlation_id", default=None)
+"""The correlation id of the request or event being handled; every log line written meanwhile carries it."""
 
 
 class JsonFormatter(logging.Formatter):
@@ -19,6 +25,12 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
         }
         entry.update({k: v for k, v in record.__dict__.items() if k not in _STANDARD})
+        if "correlation_id" not in entry and (current := correlation_id.get()) is not None:
+            entry["correlation_id"] = current
+        span = trace.get_current_span().get_span_context()
+        if span.is_valid:
+            entry.setdefault("trace_id", format(span.trace_id, "032x"))
+            entry.setdefault("span_id", format(span.span_id, "016x"))
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str)

@@ -2,17 +2,27 @@
 
 It records its position only after the broker acknowledged the batch, so a crash in between publishes the
 batch again (at-least-once); consumers are idempotent on (aggregate id, version).
+
+Single writer: when a service's worker runs as several replicas, one relay publishes and the others stand by.
+On PostgreSQL the leader holds a session-level advisory lock (``pg_try_advisory_lock``) on a connection of its
+own; if that process dies or its connection drops, the lock is released and a standby takes over within its
+poll interval, re-reading the position from the tracking record. A deposed leader may publish one batch that
+its successor publishes again: that is the ordinary at-least-once redelivery the consumers already absorb.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Protocol
 
+import psycopg
 from eventsourcing.persistence import Tracking
 
+from shared import metrics, tracing
 from shared.envelope import encode, wrap
 from shared.eventstore import ServiceApplication
 from shared.transport import Publisher, Transport, TransportError
@@ -26,14 +36,67 @@ class RelayStatus:
     position: int = 0
     degraded: str | None = None
     last_error_at: float | None = None
+    leader: bool = False
     extra: dict[str, str] = field(default_factory=dict)
+
+
+class Leadership(Protocol):
+    """Who may publish: ``acquire`` is called before every batch and must be cheap when already held."""
+
+    def acquire(self) -> bool: ...
+
+    def release(self) -> None: ...
+
+
+class SoleWriter:
+    """One process owns the store (SQLite, the embedded mode): always the leader."""
+
+    def acquire(self) -> bool:
+        return True
+
+    def release(self) -> None:
+        pass
+
+
+class AdvisoryLockLeadership:
+    """Leader election on PostgreSQL: a session-level advisory lock, held on a connection of its own."""
+
+    def __init__(self, database_url: str, key: str) -> None:
+        self.database_url = database_url
+        self.key = key
+        self._conn: psycopg.Connection[tuple[object, ...]] | None = None
+        self._held = False
+
+    def acquire(self) -> bool:
+        try:
+            if self._conn is None or self._conn.closed:
+                self._conn = psycopg.connect(self.database_url, autocommit=True, connect_timeout=5)
+                self._held = False
+            if self._held:
+                self._conn.execute("SELECT 1")  # the session, and so the lock, is still there
+                return True
+            row = self._conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (self.key,)).fetchone()
+            self._held = bool(row and row[0])
+            return self._held
+        except psycopg.Error as error:
+            log.warning("relay leadership lost", extra={"key": self.key, "error": str(error)[:300]})
+            self.release()
+            return False
+
+    def release(self) -> None:
+        self._held = False
+        if self._conn is not None:
+            with contextlib.suppress(psycopg.Error):
+                self._conn.close()  # closing the session releases the lock
+            self._conn = None
 
 
 class Relay:
     """Notification log -> ``<service>.events``, resumable from its own tracking record."""
 
     def __init__(self, app: ServiceApplication, transport: Transport, topic: str, *, batch_size: int = 500,
-                 poll_interval: float = 0.01) -> None:
+                 poll_interval: float = 0.01, leadership: Leadership | None = None,
+                 standby_interval: float = 1.0) -> None:
         self.app = app
         self.transport = transport
         self.topic = topic
@@ -41,6 +104,8 @@ class Relay:
         self.batch_size = batch_size
         self.poll_interval = poll_interval
         self.status = RelayStatus()
+        self.leadership: Leadership = leadership or SoleWriter()
+        self.standby_interval = standby_interval
         self._publisher: Publisher | None = None
         self._position: int | None = None
 
@@ -62,19 +127,44 @@ class Relay:
         for notification in notifications:
             event = self.app.mapper.to_domain_event(notification)
             envelope = wrap(event, source=f"/services/{self.app.service}")
-            self._publisher.publish(self.topic, envelope.subject, encode(envelope))
+            with tracing.publishing(self.topic, envelope) as headers:
+                self._publisher.publish(self.topic, envelope.subject, encode(envelope), headers)
         self._publisher.flush()
         last = notifications[-1].id
         self.app.process_recorder.insert_tracking(Tracking(self.tracking_name, last))
         self._position = last
         self.status.published += len(notifications)
         self.status.position = last
+        metrics.RELAY_PUBLISHED.labels(self.topic).inc(len(notifications))
         return len(notifications)
+
+    def backlog(self) -> int:
+        """Events stored but not yet published (as far as the recorded position says)."""
+        newest = self.app.recorder.max_notification_id() or 0
+        published = self.app.process_recorder.max_tracking_id(self.tracking_name) or 0
+        return max(newest - published, 0)
+
+    def _lead(self, stop: threading.Event) -> bool:
+        """True when this process may publish; a standby waits and re-reads the position when it takes over."""
+        if self.leadership.acquire():
+            if not self.status.leader:
+                self.status.leader = True
+                self._position = None  # another leader may have moved it
+                log.info("relay leads", extra={"topic": self.topic})
+            return True
+        if self.status.leader:
+            log.warning("relay no longer leads", extra={"topic": self.topic})
+        self.status.leader = False
+        self._reset_publisher()
+        stop.wait(self.standby_interval)
+        return False
 
     def run(self, stop: threading.Event) -> None:
         backoff = 0.1
         while not stop.is_set():
             try:
+                if not self._lead(stop):
+                    continue
                 if self.publish_batch() == 0:
                     stop.wait(self.poll_interval)
                 self.status.degraded = None
@@ -83,12 +173,14 @@ class Relay:
                 # The broker is away: commands are still accepted (they are in our store); retry with backoff.
                 self.status.degraded = str(error)
                 self.status.last_error_at = time.time()
+                metrics.RELAY_ERRORS.labels(self.topic).inc()
                 log.warning("relay degraded", extra={"topic": self.topic, "error": str(error)})
                 self._reset_publisher()
                 stop.wait(backoff)
                 backoff = min(backoff * 2, 5.0)
             except Exception:
                 log.exception("relay failed; retrying", extra={"topic": self.topic})
+                metrics.RELAY_ERRORS.labels(self.topic).inc()
                 self._reset_publisher()
                 self._position = None
                 stop.wait(backoff)
@@ -105,3 +197,5 @@ class Relay:
 
     def close(self) -> None:
         self._reset_publisher()
+        self.leadership.release()
+        self.status.leader = False

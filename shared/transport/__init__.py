@@ -7,7 +7,7 @@ Nothing else in the code knows which one it has.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 Headers = tuple[tuple[str, bytes], ...]
@@ -74,6 +74,11 @@ class Transport(ABC):
     @abstractmethod
     def reader(self, topic: str, start: Mapping[int, int]) -> Reader:
         """A reader from ``start[partition]`` (missing partitions start at 0)."""
+
+    def group_reader(self, topic: str, group: str, positions: Callable[[Sequence[int]], Mapping[int, int]]) -> Reader:
+        """A reader of the partitions this process is given, each from ``positions(partitions)``: here all of
+        them; Kafka with consumer groups on shares them among the members of ``group``."""
+        return self.reader(topic, positions(self.partitions(topic)))
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release shared resources."""

@@ -1,18 +1,25 @@
 """The Kafka transport (kafka-python): idempotent producer with acks=all; readers assigned to every partition.
 
 Readers seek to the consumer's own recorded positions, never to Kafka's committed offsets, so that the position
-and the effects of a message commit in one database transaction.
+and the effects of a message commit in one database transaction. With consumer groups on, a group only decides
+which member reads which partition; the member seeks each partition it is given to its recorded position.
+Extra client settings (TLS, SASL for a Strimzi ``KafkaUser``) are passed to every client.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import ConsumerRebalanceListener, KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
-from kafka.errors import KafkaError, TopicAlreadyExistsError
+from kafka.errors import (
+    ClusterAuthorizationFailedError,
+    KafkaError,
+    TopicAlreadyExistsError,
+    TopicAuthorizationFailedError,
+)
 
 from shared.transport import Headers, Message, Position, Publisher, Reader, Transport, TransportError
 
@@ -20,21 +27,25 @@ log = logging.getLogger(__name__)
 
 
 class KafkaTransport(Transport):
-    def __init__(self, bootstrap_servers: str, client_id: str = "partnership") -> None:
+    def __init__(self, bootstrap_servers: str, client_id: str = "partnership", *, consumer_groups: bool = False,
+                 **client_config: Any) -> None:
         self._bootstrap = bootstrap_servers.split(",")
         self._client_id = client_id
+        self._groups = consumer_groups
+        self._config = client_config
         self._admin: KafkaAdminClient | None = None
         self._meta: KafkaConsumer | None = None
 
     def _admin_client(self) -> KafkaAdminClient:
         if self._admin is None:
-            self._admin = KafkaAdminClient(bootstrap_servers=self._bootstrap, client_id=f"{self._client_id}-admin")
+            self._admin = KafkaAdminClient(bootstrap_servers=self._bootstrap, client_id=f"{self._client_id}-admin",
+                                           **self._config)
         return self._admin
 
     def _metadata_consumer(self) -> KafkaConsumer:
         if self._meta is None:
             self._meta = KafkaConsumer(bootstrap_servers=self._bootstrap, client_id=f"{self._client_id}-meta",
-                                       enable_auto_commit=False)
+                                       enable_auto_commit=False, **self._config)
         return self._meta
 
     def ensure_topic(self, topic: str, partitions: int = 3) -> None:
@@ -42,6 +53,9 @@ class KafkaTransport(Transport):
             self._admin_client().create_topics([NewTopic(topic, partitions, 1)])
         except TopicAlreadyExistsError:
             pass
+        except (TopicAuthorizationFailedError, ClusterAuthorizationFailedError):
+            # Under ACLs topics are created by their operator (Strimzi KafkaTopic), not by the services.
+            log.debug("not permitted to create topic; expecting it to exist", extra={"topic": topic})
         except KafkaError as error:
             raise TransportError(f"cannot create topic {topic}: {error}") from error
 
@@ -60,10 +74,16 @@ class KafkaTransport(Transport):
         return {tp.partition: int(offset) for tp, offset in ends.items()}
 
     def publisher(self) -> Publisher:
-        return _KafkaPublisher(self._bootstrap, self._client_id)
+        return _KafkaPublisher(self._bootstrap, self._client_id, self._config)
 
     def reader(self, topic: str, start: Mapping[int, int]) -> Reader:
-        return _KafkaReader(self._bootstrap, self._client_id, topic, self.partitions(topic), start)
+        return _KafkaReader(self._bootstrap, self._client_id, topic, self.partitions(topic), start, self._config)
+
+    def group_reader(self, topic: str, group: str, positions: Callable[[Sequence[int]], Mapping[int, int]]) -> Reader:
+        if not self._groups:
+            return super().group_reader(topic, group, positions)
+        self.partitions(topic)  # the topic exists before we subscribe
+        return _KafkaGroupReader(self._bootstrap, self._client_id, topic, group, positions, self._config)
 
     def close(self) -> None:
         if self._admin is not None:
@@ -73,7 +93,7 @@ class KafkaTransport(Transport):
 
 
 class _KafkaPublisher(Publisher):
-    def __init__(self, bootstrap: list[str], client_id: str) -> None:
+    def __init__(self, bootstrap: list[str], client_id: str, config: Mapping[str, Any]) -> None:
         self._producer = KafkaProducer(
             bootstrap_servers=bootstrap,
             client_id=f"{client_id}-producer",
@@ -83,6 +103,7 @@ class _KafkaPublisher(Publisher):
             max_block_ms=10_000,
             delivery_timeout_ms=30_000,
             request_timeout_ms=10_000,
+            **config,
         )
         self._futures: list[Any] = []
 
@@ -113,7 +134,7 @@ class _KafkaPublisher(Publisher):
 
 class _KafkaReader(Reader):
     def __init__(self, bootstrap: list[str], client_id: str, topic: str, partitions: list[int],
-                 start: Mapping[int, int]) -> None:
+                 start: Mapping[int, int], config: Mapping[str, Any]) -> None:
         self._consumer = KafkaConsumer(
             bootstrap_servers=bootstrap,
             client_id=f"{client_id}-reader",
@@ -122,6 +143,7 @@ class _KafkaReader(Reader):
             auto_offset_reset="earliest",
             fetch_max_wait_ms=100,
             max_partition_fetch_bytes=4 * 1024 * 1024,
+            **config,
         )
         tps = [TopicPartition(topic, p) for p in partitions]
         self._consumer.assign(tps)
@@ -148,3 +170,41 @@ class _KafkaReader(Reader):
 
     def close(self) -> None:
         self._consumer.close(autocommit=False)
+
+
+class _SeekToRecorded(ConsumerRebalanceListener):  # type: ignore[misc]
+    """On every assignment, start each partition we are given at the position our database recorded."""
+
+    def __init__(self, consumer: KafkaConsumer, positions: Callable[[Sequence[int]], Mapping[int, int]]) -> None:
+        self._consumer = consumer
+        self._positions = positions
+
+    def on_partitions_revoked(self, revoked: Any) -> None:
+        log.info("partitions revoked", extra={"partitions": sorted(tp.partition for tp in revoked)})
+
+    def on_partitions_assigned(self, assigned: Any) -> None:
+        tps = sorted(assigned, key=lambda tp: tp.partition)
+        start = self._positions([tp.partition for tp in tps])
+        for tp in tps:
+            self._consumer.seek(tp, start.get(tp.partition, 0))
+        log.info("partitions assigned", extra={"partitions": [tp.partition for tp in tps]})
+
+
+class _KafkaGroupReader(_KafkaReader):
+    """A member of a consumer group: Kafka assigns the partitions, our database says where to start."""
+
+    def __init__(self, bootstrap: list[str], client_id: str, topic: str, group: str,
+                 positions: Callable[[Sequence[int]], Mapping[int, int]], config: Mapping[str, Any]) -> None:
+        self._consumer = KafkaConsumer(
+            bootstrap_servers=bootstrap,
+            client_id=f"{client_id}-member",
+            group_id=group,
+            enable_auto_commit=False,  # offsets live in our database, with the effects
+            auto_offset_reset="earliest",
+            fetch_max_wait_ms=100,
+            max_partition_fetch_bytes=4 * 1024 * 1024,
+            session_timeout_ms=10_000,
+            heartbeat_interval_ms=1_000,
+            **config,
+        )
+        self._consumer.subscribe([topic], listener=_SeekToRecorded(self._consumer, positions))
