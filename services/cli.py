@@ -12,7 +12,7 @@ import uvicorn
 
 from services.audit.cli import audit
 from services.reporting.commands import readmodel_cli, report_cli
-from shared import logs
+from shared import logs, tracing
 from shared.auth import Role
 from shared.settings import Settings
 
@@ -33,10 +33,12 @@ def run(port: Annotated[int, typer.Option(help="HTTP port")] = 8000,
     """Every service, worker and the GraphQL gateway in one process (embedded default: SQLite, embedded log)."""
     from services.runtime import System
 
+    tracing.configure("all")
     system = System(_settings())
     system.start_workers()
     if demo:
         system.load_demo_data()
+    _on_termination(threading.Event())  # uvicorn re-raises SIGTERM after its graceful stop: close first
     try:
         uvicorn.run(system.asgi(), host=host, port=port, log_config=None)
     finally:
@@ -50,8 +52,10 @@ def serve(service: str, port: int = 8000, host: str = "0.0.0.0") -> None:
 
     if service not in SERVICES:
         raise typer.BadParameter(f"service must be one of {', '.join(SERVICES)}")
+    tracing.configure(service)
     system = System(_settings(), services=(service,))
     app = system.reporting_asgi() if service == "reporting" else system.asgi()
+    _on_termination(threading.Event())
     try:
         uvicorn.run(app, host=host, port=port, log_config=None)
     finally:
@@ -64,20 +68,59 @@ def gateway(port: int = 8000, host: str = "0.0.0.0") -> None:
     serve("reporting", port=port, host=host)
 
 
+def _on_termination(stop: threading.Event) -> None:
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+
+
 @cli.command()
-def worker(service: str) -> None:
+def worker(service: str,
+           port: Annotated[int, typer.Option(help="Port of /healthz, /readyz and /metrics (0: none)")] = 0,
+           host: str = "0.0.0.0") -> None:
     """One service's worker: its relay (own log -> own topic) and its consumers (upstream topics)."""
     from services.runtime import SERVICES, System
 
     if service not in SERVICES:
         raise typer.BadParameter(f"service must be one of {', '.join(SERVICES)}")
+    tracing.configure(service)
     system = System(_settings(), services=(service,))
     stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
+    _on_termination(stop)
     system.start_workers()
+    server: uvicorn.Server | None = None
+    if port:
+        server = uvicorn.Server(uvicorn.Config(system.worker_asgi(), host=host, port=port, log_config=None))
+        threading.Thread(target=server.run, name="worker-http", daemon=True).start()
     stop.wait()
+    if server is not None:
+        server.should_exit = True
     system.close()  # workers finish their batch and record their position first
+    tracing.shutdown()
+
+
+@cli.command()
+def demo(database: Annotated[list[str] | None, typer.Option(
+            help="SERVICE=URL for a service whose database is not PARTNERSHIP_DATABASE_URL (repeatable)",
+            envvar="PARTNERSHIP_DEMO_DATABASES")] = None,
+         timeout: Annotated[float, typer.Option(help="Seconds to wait for each upstream fact")] = 120.0) -> None:
+    """Load the worked example into empty stores of a running system (its workers carry it downstream); once."""
+    from services.runtime import load_demo, service_specs
+
+    settings = _settings()
+    urls = dict(item.split("=", 1) for item in database or [])
+    specs = service_specs()
+    unknown = set(urls) - set(specs)
+    if unknown:
+        raise typer.BadParameter(f"no such service: {', '.join(sorted(unknown))}")
+    applications = {name: spec.application(settings.model_copy(update={"database_url": urls.get(name,
+                                                                        settings.database_url)}))
+                    for name, spec in specs.items()}
+    try:
+        loaded = load_demo(specs, applications, timeout)
+    finally:
+        for application in applications.values():
+            application.close()
+    typer.echo("demo data loaded" if loaded else "stores already hold events: demo data not loaded again")
 
 
 @cli.command()
