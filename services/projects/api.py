@@ -10,6 +10,7 @@ from uuid import UUID, uuid5
 from fastapi import APIRouter, Depends, FastAPI, Header, Request, status
 from pydantic import BaseModel, Field
 
+from services.projects import bulk
 from services.projects.application import ProjectsApplication
 from services.projects.domain import Project
 from shared.auth import Principal, Role, TokenService
@@ -461,4 +462,5 @@ def create_app(application: ProjectsApplication, tokens: TokenService) -> FastAP
     app.state.tokens = tokens
     install_problem_handlers(app)
     app.include_router(router)
+    app.include_router(bulk.router)  # partner systems' bulk progress upload
     return app

@@ -1,0 +1,291 @@
+"""Bulk progress upload: a partner system sends many progress reports at once, as CSV or JSON.
+
+Nothing is half-applied: every row is parsed, authorized and checked against its project (rows of one project in
+order, each on the state the rows before it left) before anything is stored; then every report is saved in one
+transaction, or none is. The answer is a report per row: accepted (with the project's new version and RAG), or
+refused with the reasons in words a partnership officer understands.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from services.projects.application import ProjectsApplication
+from services.projects.domain import Project
+from shared.auth import Principal, Role
+from shared.errors import DomainError, InvalidCommand, NotPermitted
+from shared.eventstore import CommandContext
+from shared.web import PROBLEM_BASE, PROBLEM_JSON, correlation_id, require_role
+
+MAX_ROWS = 10_000
+MAX_BYTES = 5_000_000
+CSV_COLUMNS = ("project_id", "reported_on", "outcome_id", "value", "narrative")
+OPTIONAL_CSV_COLUMNS = ("correction", "correction_reason", "expected_version")
+
+
+@dataclass
+class Row:
+    """One progress report of one project, as uploaded (``number`` counts data rows from 1)."""
+
+    number: int
+    project_id: UUID | None = None
+    reported_on: date | None = None
+    values: dict[str, Decimal] = field(default_factory=dict)
+    narrative: str = ""
+    correction: bool = False
+    correction_reason: str | None = None
+    expected_version: int | None = None
+    reasons: list[str] = field(default_factory=list)
+
+
+class RowOutcome(BaseModel):
+    row: int
+    project_id: UUID | None
+    status: str
+    """``accepted`` (stored), ``valid`` (would have been accepted; nothing stored because another row was refused)
+    or ``refused``."""
+    reasons: list[str] = []
+    version: int | None = None
+    rag: str | None = None
+
+
+class BulkReport(BaseModel):
+    upload_id: str
+    """The correlation id every stored report of this upload carries."""
+    applied: bool
+    accepted: int
+    refused: int
+    rows: list[RowOutcome]
+
+
+# -- parsing --------------------------------------------------------------------------------------------------------
+
+
+def _flag(raw: Any) -> bool | None:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw or "").strip().lower()
+    if text in ("", "false", "no", "0", "n"):
+        return False
+    if text in ("true", "yes", "1", "y"):
+        return True
+    return None
+
+
+def _fill(row: Row, raw: dict[str, Any]) -> Row:
+    """Parse the fields of one row, noting each problem as a reason."""
+    try:
+        row.project_id = UUID(str(raw.get("project_id") or "").strip())
+    except ValueError:
+        row.reasons.append("project_id is not a project id (a UUID).")
+    try:
+        row.reported_on = date.fromisoformat(str(raw.get("reported_on") or "").strip())
+    except ValueError:
+        row.reasons.append("reported_on is not a date (YYYY-MM-DD).")
+    values = raw.get("values")
+    if values is None and raw.get("outcome_id") not in (None, ""):
+        values = {str(raw["outcome_id"]).strip(): raw.get("value")}
+    if not isinstance(values, dict) or not values:
+        row.reasons.append("Give the outcome and its actual value (outcome_id and value, or values).")
+    else:
+        for outcome_id, value in values.items():
+            try:
+                number = Decimal(str(value).strip())
+                if not number.is_finite():
+                    raise InvalidOperation
+                row.values[str(outcome_id)] = number
+            except (InvalidOperation, ValueError):
+                row.reasons.append(f"The value of {outcome_id} is not a number.")
+    row.narrative = str(raw.get("narrative") or "").strip()
+    correction = _flag(raw.get("correction"))
+    if correction is None:
+        row.reasons.append("correction is true or false.")
+    row.correction = bool(correction)
+    row.correction_reason = str(raw.get("correction_reason") or "").strip() or None
+    expected = raw.get("expected_version")
+    if expected not in (None, ""):
+        try:
+            row.expected_version = int(str(expected).strip())
+        except ValueError:
+            row.reasons.append("expected_version is a whole number.")
+    return row
+
+
+def parse_csv(text: str) -> list[Row]:
+    """One row per outcome value: project_id, reported_on, outcome_id, value, narrative (+ optional columns)."""
+    reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff")))
+    columns = [c.strip() for c in reader.fieldnames or []]
+    missing = [c for c in CSV_COLUMNS if c not in columns]
+    if missing:
+        raise InvalidCommand(f"The CSV lacks the column(s): {', '.join(missing)}.",
+                             [{"field": c, "message": "Required column."} for c in missing])
+    unknown = [c for c in columns if c not in CSV_COLUMNS + OPTIONAL_CSV_COLUMNS]
+    if unknown:
+        raise InvalidCommand(f"The CSV has unknown column(s): {', '.join(unknown)}.",
+                             [{"field": c, "message": "Unknown column."} for c in unknown])
+    rows = []
+    for number, raw in enumerate(reader, start=1):
+        cleaned = {(k or "").strip(): v for k, v in raw.items()}
+        if None in raw or "" in cleaned:
+            rows.append(Row(number, reasons=["The row has more cells than the header has columns."]))
+            continue
+        rows.append(_fill(Row(number), cleaned))
+    return rows
+
+
+def parse_json(text: str) -> list[Row]:
+    """``{"rows": [...]}`` or a list; a row has ``values`` ({outcome id: value}) or ``outcome_id`` and ``value``."""
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InvalidCommand(f"The body is not JSON: {error.msg} at line {error.lineno}.") from error
+    items = document.get("rows") if isinstance(document, dict) else document
+    if not isinstance(items, list):
+        raise InvalidCommand("Send a list of rows, or an object with a list in rows.",
+                             [{"field": "rows", "message": "A list of progress reports."}])
+    allowed = {*CSV_COLUMNS, *OPTIONAL_CSV_COLUMNS, "values"}
+    rows = []
+    for number, raw in enumerate(items, start=1):
+        if not isinstance(raw, dict):
+            rows.append(Row(number, reasons=["A row is an object."]))
+            continue
+        row = _fill(Row(number), raw)
+        row.reasons += [f"Unknown field {name}." for name in sorted(raw.keys() - allowed)]
+        rows.append(row)
+    return rows
+
+
+# -- validating and applying ----------------------------------------------------------------------------------------
+
+
+def _reasons(error: DomainError) -> list[str]:
+    if isinstance(error, InvalidCommand) and error.problems:
+        return [p["message"] for p in error.problems]
+    return [error.message]
+
+
+def report_in_bulk(application: ProjectsApplication, context: CommandContext, rows: list[Row]) -> BulkReport:
+    """Check every row on the projects as they stand, then save every report in one transaction, or none."""
+    if not rows:
+        raise InvalidCommand("The upload has no rows.", [{"field": "rows", "message": "Send at least one row."}])
+    if len(rows) > MAX_ROWS:
+        raise InvalidCommand(f"An upload has at most {MAX_ROWS} rows; split it.")
+    projects: dict[UUID, Project | None] = {}
+    outcomes: list[RowOutcome] = []
+    for row in rows:
+        project = None
+        if not row.reasons and row.project_id is not None:
+            if row.project_id not in projects:
+                try:
+                    projects[row.project_id] = application.project(row.project_id)
+                except DomainError as error:
+                    projects[row.project_id] = None
+                    row.reasons += _reasons(error)
+            project = projects[row.project_id]
+            if project is None and not row.reasons:
+                row.reasons.append(f"No project {row.project_id}.")
+        if project is not None and not row.reasons:
+            _check_and_apply(application, context, project, row)
+        outcomes.append(RowOutcome(row=row.number, project_id=row.project_id,
+                                   status="refused" if row.reasons else "valid", reasons=row.reasons,
+                                   version=project.version if project is not None and not row.reasons else None,
+                                   rag=project.rag.value if project is not None and not row.reasons and project.rag
+                                   else None))
+    refused = sum(1 for o in outcomes if o.status == "refused")
+    if refused:
+        for outcome in outcomes:
+            outcome.version = outcome.rag = None
+        return BulkReport(upload_id=context.correlation_id, applied=False, accepted=0, refused=refused,
+                          rows=outcomes)
+    application.save(*(p for p in projects.values() if p is not None))  # one transaction: all, or none
+    for outcome in outcomes:
+        outcome.status = "accepted"
+    return BulkReport(upload_id=context.correlation_id, applied=True, accepted=len(outcomes), refused=0,
+                      rows=outcomes)
+
+
+def _check_and_apply(application: ProjectsApplication, context: CommandContext, project: Project, row: Row) -> None:
+    if context.actor.organisation != project.lead_partner:
+        row.reasons.append(f"Only the lead partner ({project.lead_partner}) reports this project's progress.")
+        return
+    if row.expected_version is not None and row.expected_version != project.version:
+        row.reasons.append(f"The project is at version {project.version}, not {row.expected_version}: it changed "
+                           "since you read it.")
+        return
+    assert row.reported_on is not None
+    try:
+        project.report_progress(context, reported_on=row.reported_on, values=row.values, narrative=row.narrative,
+                                thresholds=application.thresholds, correction=row.correction,
+                                correction_reason=row.correction_reason)
+    except DomainError as error:  # the aggregate checks before it records: a refused row changed nothing
+        row.reasons += _reasons(error)
+
+
+# -- HTTP -----------------------------------------------------------------------------------------------------------
+
+
+def _application(request: Request) -> ProjectsApplication:
+    application: ProjectsApplication = request.app.state.application
+    return application
+
+
+router = APIRouter()
+
+_BODY = {
+    "requestBody": {"required": True, "content": {
+        "text/csv": {"schema": {"type": "string"}, "example": (
+            "project_id,reported_on,outcome_id,value,narrative,expected_version\n"
+            "0b6f9a52-5d1e-4c5e-9a43-0e1f3c2b7d11,2013-04-01,jobs,150,Cohort 1 placed,3\n")},
+        "application/json": {"schema": {"type": "object", "properties": {"rows": {"type": "array", "items": {
+            "type": "object", "required": ["project_id", "reported_on", "values", "narrative"],
+            "properties": {"project_id": {"type": "string", "format": "uuid"},
+                           "reported_on": {"type": "string", "format": "date"},
+                           "values": {"type": "object", "additionalProperties": {"type": "string"}},
+                           "narrative": {"type": "string"}, "correction": {"type": "boolean"},
+                           "correction_reason": {"type": "string"}, "expected_version": {"type": "integer"}}}}}}},
+    }},
+    "responses": {"422": {"description": "Some rows were refused; nothing was stored. The report says why, per row.",
+                          "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/BulkReport"}}}}},
+}
+
+
+@router.post("/progress/bulk", response_model=BulkReport, openapi_extra=_BODY, tags=["partners"],
+             summary="Report progress of many projects at once (CSV or JSON): all rows stored, or none")
+async def upload_progress(request: Request,
+                          principal: Annotated[Principal, Depends(require_role(Role.PARTNER_OFFICER))],
+                          application: Annotated[ProjectsApplication, Depends(_application)]) -> Any:
+    raw = await request.body()
+    if len(raw) > MAX_BYTES:
+        raise InvalidCommand(f"An upload is at most {MAX_BYTES // 1_000_000} MB; split it.")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InvalidCommand("The upload is not UTF-8 text.") from error
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind == "text/csv":
+        rows = parse_csv(text)
+    elif kind == "application/json":
+        rows = parse_json(text)
+    else:
+        raise InvalidCommand("Send the rows as text/csv or application/json.")
+    if not principal.organisation:
+        raise NotPermitted("Your token names no organisation.")
+    context = CommandContext(principal.actor(Role.PARTNER_OFFICER), correlation_id(request))
+    report = report_in_bulk(application, context, rows)
+    if report.applied:
+        return report
+    body = {"type": PROBLEM_BASE + "bulk-refused", "title": "Rows were refused; nothing was stored",
+            "status": 422, "detail": f"{report.refused} of {len(report.rows)} row(s) refused: correct them and send "
+                                     "the whole upload again.", **report.model_dump(mode="json")}
+    return JSONResponse(body, status_code=422, media_type=PROBLEM_JSON)
