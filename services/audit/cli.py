@@ -207,3 +207,31 @@ def erase(person_id: str, reason: Annotated[str, typer.Option(help="Why (e.g. th
     with _auditor() as auditor:
         erasure = auditor.log_of(service).vault.erase(person_id, reason)
     typer.echo(f"{erasure.person_id}: personal data erased at {erasure.erased_at} ({erasure.reason})")
+
+
+@audit.command()
+def reconcile(
+        wait: Annotated[float, typer.Option(help="Seconds to let the system converge before a difference counts")]
+        = 0.0,
+        as_json: Annotated[bool, typer.Option("--json", help="The report as JSON")] = False) -> None:
+    """Compare every service's event store with its topic and with every read model (counts, ids, versions, a
+    digest per aggregate); print the differences and exit 1 when there is any."""
+    from services.audit.reconcile import reconcile as run_reconciliation
+
+    report = run_reconciliation(_settings(), wait=wait)
+    if as_json:
+        typer.echo(json.dumps(report.as_dict(), indent=2, sort_keys=True))
+    else:
+        counts = report.counts
+        for service, events in counts.get("events", {}).items():
+            typer.echo(f"{service}: {events} events in {counts['aggregates'][service]} aggregates, "
+                       f"digest {counts['store_digest'][service]}")
+        typer.echo(f"topics: {counts.get('topic_messages')} messages, redeliveries {counts.get('topic_redeliveries')}")
+        typer.echo(f"reporting event_log: {counts.get('event_log')} events; dead letters: {counts.get('dead_letters')}")
+        for difference in report.differences:
+            typer.echo(f"DIFFERENCE {difference}", err=True)
+    if not report.ok:
+        typer.echo(f"{len(report.differences)} difference(s)", err=True)
+        raise typer.Exit(1)
+    if not as_json:
+        typer.echo("reconciled: every stored event is on its topic and in every read model, once")
