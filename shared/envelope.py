@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from shared.contracts import ContractError, Fact, from_data, to_data
+from shared.contracts import ContractError, Fact, contract_type, from_data, to_data
 
 CONTENT_TYPE = "application/cloudevents+json"
 SPEC_VERSION = "1.0"
@@ -130,7 +130,8 @@ def decode(raw: bytes) -> Envelope:
             correlationid=str(body["correlationid"]),
             decisionref=None if body.get("decisionref") is None else str(body["decisionref"]),
         )
-        envelope = replace(envelope, parsed=envelope.fact())  # validated once, kept for the handlers
+        parsed = envelope.fact()  # validated once, kept for the handlers; a superseded version is upcast
+        envelope = replace(envelope, type=contract_type(type(parsed)), parsed=parsed)
     except (ValueError, TypeError) as error:
         if isinstance(error, ContractError):
             raise MalformedMessage(str(error)) from error

@@ -24,6 +24,7 @@ from pydantic import BaseModel
 from services.projects.application import ProjectsApplication
 from services.projects.domain import Project
 from shared.auth import Principal, Role
+from shared.contracts.projects import Submission
 from shared.errors import DomainError, InvalidCommand, NotPermitted
 from shared.eventstore import CommandContext
 from shared.web import PROBLEM_BASE, PROBLEM_JSON, correlation_id, require_role
@@ -227,7 +228,7 @@ def _check_and_apply(application: ProjectsApplication, context: CommandContext, 
     try:
         project.report_progress(context, reported_on=row.reported_on, values=row.values, narrative=row.narrative,
                                 thresholds=application.thresholds, correction=row.correction,
-                                correction_reason=row.correction_reason)
+                                correction_reason=row.correction_reason, submitted_via=Submission.BULK_UPLOAD)
     except DomainError as error:  # the aggregate checks before it records: a refused row changed nothing
         row.reasons += _reasons(error)
 

@@ -35,7 +35,9 @@ from shared.contracts.projects import (
     ResourcesCommitted,
     Risk,
     RiskRecorded,
+    Submission,
     TaskingRef,
+    progress_reported_v1_to_v2,
 )
 from shared.errors import InvalidCommand, NotPermitted, RuleViolated
 from shared.eventstore import AccountableAggregate, CommandContext
@@ -394,6 +396,13 @@ class Project(AccountableAggregate):
 
     # -- progress ---------------------------------------------------------------------------------------------------
     class ProgressWasReported(AccountableAggregate.Event, ProgressReported):
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Reports stored before v2 came through the API (bulk uploads came with v2)."""
+            state["submitted_via"] = progress_reported_v1_to_v2({})["submitted_via"]
+
         def apply(self, aggregate: Any) -> None:
             aggregate.reports.append(Report(
                 sequence=len(aggregate.reports), reported_on=self.reported_on,
@@ -404,7 +413,7 @@ class Project(AccountableAggregate):
 
     def report_progress(self, context: CommandContext, *, reported_on: date, values: Mapping[str, Decimal],
                         narrative: str, thresholds: RagThresholds, correction: bool = False,
-                        correction_reason: str | None = None) -> None:
+                        correction_reason: str | None = None, submitted_via: Submission = Submission.API) -> None:
         """Only the lead partner reports; a report dated before the last one must be a correction with a reason."""
         self._require_active("progress")
         if context.actor.organisation != self.lead_partner:
@@ -442,6 +451,7 @@ class Project(AccountableAggregate):
             direction=direction_of_travel(previous.shortfall_percent if previous else None,
                                           shortfall.quantize(Decimal("0.01"))),
             correction=correction, correction_reason=(correction_reason or "").strip() or None,
+            submitted_via=submitted_via,
         )
 
     class RagWasOverridden(AccountableAggregate.Event, RagOverridden):

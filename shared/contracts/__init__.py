@@ -26,6 +26,7 @@ __all__ = [
     "from_data",
     "json_schema",
     "resolve",
+    "superseded",
     "to_data",
 ]
 
@@ -66,6 +67,7 @@ class ContractError(ValueError):
 
 
 _REGISTRY: dict[str, type[Fact]] = {}
+_UPCASTERS: dict[str, tuple[str, Callable[[dict[str, Any]], dict[str, Any]]]] = {}
 F = TypeVar("F", bound=type[Fact])
 
 
@@ -79,6 +81,28 @@ def contract(service: str, version: int = 1) -> Callable[[F], F]:
         cls.__contract_type__ = type_name  # type: ignore[attr-defined]
         cls.__contract_service__ = service  # type: ignore[attr-defined]
         _REGISTRY[type_name] = cls
+        return cls
+
+    return register
+
+
+def superseded(service: str, name: str, version: int,
+               upcast: Callable[[dict[str, Any]], dict[str, Any]]) -> Callable[[F], F]:
+    """Keep a superseded version of an event, frozen as it was published (its schema stays published): data of
+    ``<service>.<name>.v<version>`` is upcast to the next version's by ``upcast`` when read (``from_data``).
+
+    The stored events of that version are upcast by the domain event's own ``upcast_v<n>_v<n+1>`` (the library's
+    ``class_version`` mechanism); this is the same step for messages already published.
+    """
+
+    def register(cls: F) -> F:
+        type_name = f"{service}.{name}.v{version}"
+        if type_name in _REGISTRY:
+            raise RuntimeError(f"event contract {type_name} is declared twice")
+        cls.__contract_type__ = type_name  # type: ignore[attr-defined]
+        cls.__contract_service__ = service  # type: ignore[attr-defined]
+        _REGISTRY[type_name] = cls
+        _UPCASTERS[type_name] = (f"{service}.{name}.v{version + 1}", upcast)
         return cls
 
     return register
@@ -129,7 +153,11 @@ def to_data(event: object) -> tuple[str, dict[str, Any]]:
 
 
 def from_data(type_name: str, data: object) -> Fact:
-    """Parse and validate a message's data into its contract; ContractError when it does not fit."""
+    """Parse and validate a message's data into its contract (a superseded version is upcast to the current one);
+    ContractError when it does not fit."""
+    while type_name in _UPCASTERS and isinstance(data, dict):
+        type_name, upcast = _UPCASTERS[type_name]
+        data = upcast(dict(data))
     cls = resolve(type_name)
     try:
         parsed: Fact = _adapter(cls).validate_python(data)

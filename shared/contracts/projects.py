@@ -6,9 +6,12 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 from uuid import UUID, uuid5
 
-from shared.contracts import Fact, contract
+from pydantic import ConfigDict
+
+from shared.contracts import Fact, contract, superseded
 
 SERVICE = "projects"
 
@@ -143,13 +146,22 @@ class ProjectOpened(Fact):
     risks: tuple[Risk, ...] = ()
 
 
-@contract(SERVICE)
+class Submission(StrEnum):
+    """How a progress report reached the partnership."""
+
+    API = "api"  # one report through the REST API (or a GraphQL mutation forwarded to it)
+    BULK_UPLOAD = "bulk_upload"  # a row of a partner system's bulk upload
+
+
+@contract(SERVICE, version=2)
 @dataclass(frozen=True, kw_only=True)
 class ProgressReported(Fact):
     """The lead partner reported actual values at a date, with a narrative; RAG and direction derived then.
 
     ``actuals`` is every outcome's value standing at ``reported_on`` (reported now, or carried from earlier);
-    ``shortfall_percent`` is how far they lag the trajectory (negative when ahead).
+    ``shortfall_percent`` is how far they lag the trajectory (negative when ahead). ``submitted_via`` (new in v2)
+    says how the report came: one through the API, or a row of a partner system's bulk upload; every v1 report
+    came through the API.
     """
 
     reported_on: date
@@ -161,6 +173,12 @@ class ProgressReported(Fact):
     direction: DirectionOfTravel | None = None
     correction: bool = False
     correction_reason: str | None = None
+    submitted_via: Submission
+
+
+def progress_reported_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """Before bulk uploads existed every report came through the API."""
+    return {**data, "submitted_via": Submission.API.value}
 
 
 @contract(SERVICE)
@@ -264,3 +282,28 @@ class ContributionClosed(Fact):
     tasking_id: UUID
     upstream_version: int
     reason: str
+
+
+# -- superseded versions, frozen as published (their schemas stay in contracts/events) ------------------------------
+
+
+@superseded(SERVICE, "ProgressReported", version=1, upcast=progress_reported_v1_to_v2)
+@dataclass(frozen=True, kw_only=True)
+class ProgressReportedV1(Fact):
+    """The lead partner reported actual values at a date, with a narrative; RAG and direction derived then.
+
+    ``actuals`` is every outcome's value standing at ``reported_on`` (reported now, or carried from earlier);
+    ``shortfall_percent`` is how far they lag the trajectory (negative when ahead).
+    """
+
+    reported_on: date
+    values: tuple[OutcomeValue, ...]
+    actuals: tuple[OutcomeValue, ...]
+    narrative: str
+    rag: Rag
+    shortfall_percent: Decimal
+    direction: DirectionOfTravel | None = None
+    correction: bool = False
+    correction_reason: str | None = None
+
+    __pydantic_config__ = ConfigDict(title="ProgressReported")  # the title it was published with
