@@ -15,6 +15,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, FastAPI, Request, status
 from pydantic import Field
 
+from services.priorities import publication
 from services.priorities.application import PersonalDetails, PrioritiesApplication
 from services.priorities.domain import (
     DistrictChapter,
@@ -458,4 +459,5 @@ def create_app(application: PrioritiesApplication, tokens: TokenService) -> Fast
     app.state.tokens = tokens
     install_problem_handlers(app)
     app.include_router(router)
+    app.include_router(publication.router)  # release of performance figures for open data
     return app

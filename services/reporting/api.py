@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from services.reporting.changes import Scope
 from services.reporting.graphql import graphql_router
+from services.reporting.opendata import open_data_router
 from services.reporting.pack_render import TABLES, to_csv, to_csv_zip, to_html, to_pdf
 from services.reporting.packs import PackRequest, build_pack
 from services.reporting.readmodel import ReportingReadModel
@@ -71,6 +72,7 @@ def reporting_router(model: ReportingReadModel, tokens: TokenService, settings: 
     router = APIRouter()
     router.include_router(graphql_router(model, tokens, settings.service_urls), prefix="/graphql")
     router.include_router(reports_router(model))
+    router.include_router(open_data_router(model))  # public, no token: docs/open-data.md
     return router
 
 

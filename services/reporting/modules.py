@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from services.reporting import audit, coordination, delivery, strategy
+from services.reporting import audit, coordination, delivery, opendata, strategy
 
-READ_MODELS: tuple[ModuleType, ...] = (strategy, coordination, delivery, audit)
+READ_MODELS: tuple[ModuleType, ...] = (strategy, coordination, delivery, audit, opendata)

@@ -264,3 +264,17 @@ class ScsReviewPriorityResolved(Fact):
 @dataclass(frozen=True, kw_only=True)
 class ScsReviewClosed(Fact):
     """The SCS review was closed once every priority under it was re-confirmed or retired."""
+
+
+PUBLICATION_RECORD_ID = uuid5(CHAPTER_NAMESPACE, "publication-record")
+"""The one record of the partnership's releases of performance figures for public display."""
+
+
+@contract(SERVICE)
+@dataclass(frozen=True, kw_only=True)
+class PerformanceReleased(Fact):
+    """The partnership released a period's performance figures for public display (the open-data feed), by a
+    decision: approval before publication. Figures of a period not released are never published."""
+
+    starts_on: date
+    ends_on: date
