@@ -85,6 +85,7 @@ class System:
         self.consumers: list[Any] = []
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._closers: list[Callable[[], None]] = []
         for spec in self.specs.values():
             self.transport.ensure_topic(settings.topic(spec.topic), TOPIC_PARTITIONS)
         for name, spec in self.specs.items():
@@ -142,6 +143,8 @@ class System:
             app.close()
         if self.read_model is not None:
             self.read_model.store.close()
+        for closer in self._closers:
+            closer()
         self.transport.close()
 
     # -- web -------------------------------------------------------------------------------------------------
@@ -166,13 +169,25 @@ class System:
             app.include_router(reporting_router(self.read_model, self.tokens, self.settings))
         for name, application in self.applications.items():
             app.mount(f"/{name}", self.specs[name].create_api(application, self.tokens))
+        if self.read_model is not None:
+            self._mount_audit(app)
         return app
 
     def reporting_asgi(self) -> FastAPI:
         assert self.read_model is not None
         app = reporting_api(self.read_model, self.tokens, self.settings)
         self.install_operations(app, "web")
+        self._mount_audit(app)
         return app
+
+    def _mount_audit(self, app: FastAPI) -> None:
+        """The auditor's REST surface at ``/audit``: it reads every service's own store, read-only."""
+        from services.audit.api import create_api as audit_api
+        from services.audit.auditor import Auditor
+
+        auditor = Auditor(self.settings)
+        self._closers.append(auditor.close)
+        app.mount("/audit", audit_api(auditor, self.tokens))
 
     def worker_asgi(self) -> FastAPI:
         """The worker's own small HTTP surface: liveness, readiness and metrics for its relays and consumers."""
