@@ -57,7 +57,15 @@ TRACKED = (
     Tracked("delivery_projects", "project", "{title}", districts=("district",)),
 )
 
-DDL = [f"CREATE INDEX IF NOT EXISTS {t.table}_valid_from ON {t.table} (valid_from)" for t in TRACKED]
+# Tables whose entities change by closing the open row and inserting the next (``close_current``).
+OPEN_ROWS = (*(t.table for t in TRACKED), "delivery_outcomes", "delivery_milestones", "delivery_targets",
+             "delivery_taskings")
+
+DDL = [
+    *(f"CREATE INDEX IF NOT EXISTS {t.table}_valid_from ON {t.table} (valid_from)" for t in TRACKED),
+    # The open row of an entity in one step, however many versions it has (every handler reads and closes it).
+    *(f"CREATE INDEX IF NOT EXISTS {table}_open ON {table} (id) WHERE valid_to IS NULL" for table in OPEN_ROWS),
+]
 
 _META = {"id", "version", "changed_by", "changed_by_organisation", "changed_by_role", "decision", "added_at",
          "valid_from", "valid_to", "opened_at"}

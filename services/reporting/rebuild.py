@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -104,19 +105,59 @@ def _scratch_database() -> sqlite3.Connection:
     return connection
 
 
+class Replay:
+    """Events applied by the projection's own handlers to an in-memory database, then loaded into a store."""
+
+    def __init__(self, store_name: str) -> None:
+        self.report = RebuildReport(store=store_name)
+        self._scratch = _scratch_database()
+        self._tx = _ScratchTx(self._scratch)
+        self._projection = ReportingProjection()
+        self._seen: set[tuple[str, int]] = set()
+        self.positions: dict[tuple[str, int], int] = {}
+        self._scratch.execute("BEGIN")
+
+    def apply(self, value: bytes) -> None:
+        """One message as the live consumer would apply it (a redelivered copy or a malformed one changes nothing)."""
+        report, tx = self.report, self._tx
+        try:
+            envelope = decode(value)
+        except MalformedMessage as error:
+            report.skipped.append(f"malformed: {error}")
+            return
+        key = (envelope.subject, envelope.sequence)
+        if key in self._seen:
+            report.duplicates += 1
+            return
+        tx.execute("SAVEPOINT event")
+        try:
+            self._projection.apply(tx, envelope)
+        except Rejected as error:
+            tx.execute("ROLLBACK TO event")
+            report.skipped.append(f"rejected: {error}")
+        else:
+            self._seen.add(key)
+            report.events += 1
+        tx.execute("RELEASE event")
+
+    def load(self, settings: Settings, *, progress: bool = True) -> None:
+        """Drop the target store and bulk-load every table, the seen events and the positions, in one transaction."""
+        self._scratch.execute("COMMIT")
+        drop_store(settings, self.report.store)
+        target = ReadStore(settings, self.report.store)
+        try:
+            target.migrate([*EVENT_LOG_DDL, *read_model_ddl(), SEEN_EVENTS_DDL])
+            _load(self._scratch, target, self._seen, self.positions, self.report, progress)
+        finally:
+            target.close()
+            self._scratch.close()
+
+
 def rebuild(settings: Settings, transport: Transport, into: str, *, progress: bool = True,
             poll_size: int = 5000) -> RebuildReport:
     """Drop the store ``into`` and replay every topic from its start into it; returns what was done."""
-    import time
-
     started = time.perf_counter()
-    report = RebuildReport(store=into)
-    scratch = _scratch_database()
-    tx = _ScratchTx(scratch)
-    projection = ReportingProjection()
-    seen: set[tuple[str, int]] = set()
-    positions: dict[tuple[str, int], int] = {}
-    scratch.execute("BEGIN")
+    replay = Replay(into)
     for name in TOPICS:
         topic = settings.topic(name)
         ends = {p: e for p, e in transport.end_offsets(topic).items() if e > 0}
@@ -133,48 +174,18 @@ def rebuild(settings: Settings, transport: Transport, into: str, *, progress: bo
                     if offset >= ends.get(partition, 0):
                         continue  # arrived after the rebuild started: the live consumer's business
                     done[partition] = offset + 1
-                    positions[(topic, partition)] = offset
-                    _apply(tx, projection, message.value, seen, report)
+                    replay.positions[(topic, partition)] = offset
+                    replay.apply(message.value)
                 bar.update(len(messages))
         finally:
             reader.close()
             bar.close()
-    scratch.execute("COMMIT")
-    report.replay_seconds = time.perf_counter() - started
-    drop_store(settings, into)
-    target = ReadStore(settings, into)
-    try:
-        target.migrate([*EVENT_LOG_DDL, *read_model_ddl(), SEEN_EVENTS_DDL])
-        _load(scratch, target, seen, positions, report, progress)
-    finally:
-        target.close()
-        scratch.close()
+    replay.report.replay_seconds = time.perf_counter() - started
+    replay.load(settings, progress=progress)
+    report = replay.report
     report.seconds = time.perf_counter() - started
     log.info("read models rebuilt", extra={"store": into, "events": report.events, "seconds": report.seconds})
     return report
-
-
-def _apply(tx: _ScratchTx, projection: ReportingProjection, value: bytes, seen: set[tuple[str, int]],
-           report: RebuildReport) -> None:
-    try:
-        envelope = decode(value)
-    except MalformedMessage as error:
-        report.skipped.append(f"malformed: {error}")
-        return
-    key = (envelope.subject, envelope.sequence)
-    if key in seen:
-        report.duplicates += 1
-        return
-    tx.execute("SAVEPOINT event")
-    try:
-        projection.apply(tx, envelope)
-    except Rejected as error:
-        tx.execute("ROLLBACK TO event")
-        report.skipped.append(f"rejected: {error}")
-    else:
-        seen.add(key)
-        report.events += 1
-    tx.execute("RELEASE event")
 
 
 def _load(scratch: sqlite3.Connection, target: ReadStore, seen: set[tuple[str, int]],

@@ -1,0 +1,99 @@
+"""Benchmark: the read-model rebuild against the raw kafka-python consume rate, on real Kafka and PostgreSQL.
+
+A synthetic history (``bench.reporting_history``: objectives, targets, taskings, projects, monthly progress reports)
+is published to the three topics. Baseline: a plain KafkaConsumer reading all of it from the start, in this
+process. Then ``partnership readmodel rebuild`` (``services.reporting.rebuild.rebuild``) replays it into a fresh
+PostgreSQL schema; its rate counts everything (replay and bulk load). For comparison, the per-event path (the live
+consumer, ``ConsumerRunner``) replays the first ``--per-event`` events into another fresh schema.
+Aim: the rebuild at least half the raw consume rate.
+
+Run: ``python -m bench.reporting_rebuild [--events 100000] [--per-event 20000]``.
+Uses KAFKA_BOOTSTRAP_SERVERS / TEST_POSTGRES_URL when set, else starts both on loopback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+from kafka import KafkaConsumer, TopicPartition
+
+from bench.reporting_history import generate, publish
+from bench.walking_skeleton import real_servers
+from services.reporting.projections import ReportingProjection, read_model_ddl
+from services.reporting.readmodel import ReportingReadModel
+from services.reporting.rebuild import TOPICS, rebuild
+from shared.consumer import ConsumerRunner
+from shared.readstore import ReadStore
+from shared.transport.kafka import KafkaTransport
+from tests.harness import settings_for
+
+
+def raw_consume_rate(kafka: str, topics: list[str], expected: int) -> float:
+    consumer = KafkaConsumer(bootstrap_servers=kafka, group_id=None, enable_auto_commit=False,
+                             max_partition_fetch_bytes=8 * 1024 * 1024)
+    partitions = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
+    consumer.assign(partitions)
+    consumer.seek_to_beginning()
+    count = 0
+    started = time.perf_counter()
+    while count < expected:
+        for records in consumer.poll(timeout_ms=500, max_records=5000).values():
+            count += len(records)
+    rate = count / (time.perf_counter() - started)
+    consumer.close()
+    return rate
+
+
+def per_event_rate(settings: object, transport: KafkaTransport, limit: int) -> float:
+    from shared.settings import Settings
+
+    assert isinstance(settings, Settings)
+    store = ReadStore(settings, "reporting_per_event")
+    ReportingReadModel(store, read_model_ddl())
+    projection = ReportingProjection()
+    runner = ConsumerRunner("reporting", store, transport, settings.topic("projects.events"), projection,
+                            dead_letter_topic=settings.topic("reporting.dlq"), batch_size=500)
+    done = 0
+    started = time.perf_counter()
+    while done < limit:
+        done += runner.process_batch(timeout=1.0)
+    rate = done / (time.perf_counter() - started)
+    runner.close()
+    store.close()
+    return rate
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--per-event", type=int, default=20_000, help="events for the per-event path (0: skip)")
+    args = parser.parse_args()
+    with real_servers() as (kafka, postgres), tempfile.TemporaryDirectory() as tmp:
+        settings = settings_for(data_dir=Path(tmp), postgres_url=postgres, kafka=kafka)
+        transport = KafkaTransport(kafka)
+        history = generate(args.events)
+        publish(history, transport, settings.topic_prefix)
+        topics = [settings.topic(t) for t in TOPICS]
+        raw = raw_consume_rate(kafka, topics, history.count)
+        report = rebuild(settings, transport, "reporting", progress=False)
+        replay_only = report.events / report.replay_seconds
+        per_event = per_event_rate(settings, transport, min(args.per_event, history.count)) \
+            if args.per_event else None
+        transport.close()
+    ratio = report.rate / raw
+    print(f"history: {history.count:,} events ({', '.join(f'{k} {len(v):,}' for k, v in history.events.items())})")
+    print(f"raw kafka-python consume: {raw:,.0f} msgs/s")
+    print(f"rebuild (replay + bulk load into PostgreSQL): {report.rate:,.0f} events/s "
+          f"({report.seconds:.1f} s; replay alone {replay_only:,.0f} events/s, "
+          f"{sum(report.rows.values()):,} rows loaded)")
+    if per_event is not None:
+        print(f"per-event path (live consumer, PostgreSQL): {per_event:,.0f} events/s "
+              f"(rebuild is {report.rate / per_event:.1f}x faster)")
+    print(f"ratio rebuild / raw consume: {ratio:.2f}; aim >= 0.5: {'met' if ratio >= 0.5 else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()
