@@ -146,8 +146,11 @@ class Replay:
         drop_store(settings, self.report.store)
         target = ReadStore(settings, self.report.store)
         try:
-            target.migrate([*EVENT_LOG_DDL, *read_model_ddl(), SEEN_EVENTS_DDL])
+            ddl = [*EVENT_LOG_DDL, *read_model_ddl(), SEEN_EVENTS_DDL]
+            indexes = [statement for statement in ddl if statement.startswith("CREATE INDEX")]
+            target.migrate([statement for statement in ddl if statement not in indexes])
             _load(self._scratch, target, self._seen, self.positions, self.report, progress)
+            target.migrate(indexes)  # built once over the loaded rows, not row by row during the load
         finally:
             target.close()
             self._scratch.close()
