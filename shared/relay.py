@@ -61,22 +61,30 @@ class SoleWriter:
 class AdvisoryLockLeadership:
     """Leader election on PostgreSQL: a session-level advisory lock, held on a connection of its own."""
 
-    def __init__(self, database_url: str, key: str) -> None:
+    def __init__(self, database_url: str, key: str, check_interval: float = 1.0) -> None:
         self.database_url = database_url
         self.key = key
+        self.check_interval = check_interval
         self._conn: psycopg.Connection[tuple[object, ...]] | None = None
         self._held = False
+        self._checked_at = 0.0
 
     def acquire(self) -> bool:
         try:
             if self._conn is None or self._conn.closed:
                 self._conn = psycopg.connect(self.database_url, autocommit=True, connect_timeout=5)
                 self._held = False
+            now = time.monotonic()
             if self._held:
-                self._conn.execute("SELECT 1")  # the session, and so the lock, is still there
+                # The session, and so the lock, is still there (checked at most once per interval: an idle relay
+                # polls often, and a deposed leader publishing one more batch is ordinary at-least-once delivery).
+                if now - self._checked_at >= self.check_interval:
+                    self._conn.execute("SELECT 1")
+                    self._checked_at = now
                 return True
             row = self._conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (self.key,)).fetchone()
             self._held = bool(row and row[0])
+            self._checked_at = now
             return self._held
         except psycopg.Error as error:
             log.warning("relay leadership lost", extra={"key": self.key, "error": str(error)[:300]})
