@@ -66,13 +66,15 @@ class ConsumerStatus:
 class _Runner(ABC):
     """What both runners share: positions per partition, the reader, the dead-letter topic, the run loop."""
 
-    name: str
-    topic: str
-    transport: Transport
-    dead_letter_topic: str
-    batch_size: int
-    status: ConsumerStatus
-    _reader: Reader | None
+    def __init__(self, name: str, transport: Transport, topic: str, *, dead_letter_topic: str,
+                 batch_size: int) -> None:
+        self.name = name
+        self.transport = transport
+        self.topic = topic
+        self.dead_letter_topic = dead_letter_topic
+        self.batch_size = batch_size
+        self.status = ConsumerStatus()
+        self._reader: Reader | None = None
 
     def _tracking_name(self, partition: int) -> str:
         return f"{self.name}:{self.topic}:{partition}"
@@ -188,15 +190,9 @@ class ConsumerRunner(_Runner):
 
     def __init__(self, name: str, store: ReadStore, transport: Transport, topic: str, handler: Handler, *,
                  dead_letter_topic: str, batch_size: int = 500) -> None:
-        self.name = name
+        super().__init__(name, transport, topic, dead_letter_topic=dead_letter_topic, batch_size=batch_size)
         self.store = store
-        self.transport = transport
-        self.topic = topic
         self.handler = handler
-        self.dead_letter_topic = dead_letter_topic
-        self.batch_size = batch_size
-        self.status = ConsumerStatus()
-        self._reader: Reader | None = None
         store.migrate([SEEN_EVENTS_DDL])
 
     def process_batch(self, timeout: float = 0.2) -> int:
@@ -295,16 +291,10 @@ class PolicyRunner(_Runner):
 
     def __init__(self, name: str, app: ServiceApplication, transport: Transport, topic: str, policy: Policy, *,
                  dead_letter_topic: str, batch_size: int = 100, retries: int = 5) -> None:
-        self.name = name
+        super().__init__(name, transport, topic, dead_letter_topic=dead_letter_topic, batch_size=batch_size)
         self.app = app
-        self.transport = transport
-        self.topic = topic
         self.policy = policy
-        self.dead_letter_topic = dead_letter_topic
-        self.batch_size = batch_size
         self.retries = retries
-        self.status = ConsumerStatus()
-        self._reader = None
 
     def _last_position(self, tracking_name: str) -> int | None:
         return self.app.process_recorder.max_tracking_id(tracking_name)

@@ -23,6 +23,7 @@ import tempfile
 import threading
 import time
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -235,7 +236,44 @@ _LOG4J2_XML = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
-class KafkaBroker:
+class _LocalServer(ABC):
+    """What both servers share: a work directory they may own, an atexit hook, and the context-manager lifecycle."""
+
+    work_dir: Path
+    _owns_work_dir: bool
+    _atexit_registered: bool
+
+    @abstractmethod
+    def start(self) -> Self:
+        """Start the server and wait until it answers."""
+
+    @abstractmethod
+    def stop(self, timeout: float = 20.0) -> None:
+        """Stop the server; its data stays for a later start."""
+
+    def close(self) -> None:
+        """Stop the server and delete the work directory if this object created it."""
+        self.stop()
+        if self._atexit_registered:
+            atexit.unregister(self.close)
+            self._atexit_registered = False
+        if self._owns_work_dir:
+            shutil.rmtree(self.work_dir, ignore_errors=True)
+
+    def __enter__(self) -> Self:
+        try:
+            return self.start()
+        except BaseException:
+            self.close()
+            raise
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+class KafkaBroker(_LocalServer):
     """A single-node KRaft Kafka broker (combined broker+controller) on 127.0.0.1, run as a JVM subprocess.
 
     Ports and the log directory stay fixed for the object's lifetime, so ``restart()`` keeps all data.
@@ -362,27 +400,6 @@ class KafkaBroker:
         """Stop gracefully and start again on the same ports and log directory."""
         self.stop()
         return self.start()
-
-    def close(self) -> None:
-        """Stop the broker and delete the work directory if this object created it."""
-        self.stop()
-        if self._atexit_registered:
-            atexit.unregister(self.close)
-            self._atexit_registered = False
-        if self._owns_work_dir:
-            shutil.rmtree(self.work_dir, ignore_errors=True)
-
-    def __enter__(self) -> Self:
-        try:
-            return self.start()
-        except BaseException:
-            self.close()
-            raise
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"KafkaBroker(bootstrap={self.bootstrap!r}, work_dir={str(self.work_dir)!r}, pid={self.pid})"
@@ -602,7 +619,7 @@ def find_postgres_bindir() -> Path:
     )
 
 
-class PostgresServer:
+class PostgresServer(_LocalServer):
     """A throwaway PostgreSQL cluster on 127.0.0.1 (initdb + pg_ctl), tuned for speed rather than durability.
 
     The superuser ``user``/``password`` owns database ``dbname``; ``restart()`` keeps the data directory.
@@ -745,27 +762,6 @@ class PostgresServer:
         """Stop (fast) and start again on the same port and data directory."""
         self.stop()
         return self.start()
-
-    def close(self) -> None:
-        """Stop the server and delete the work directory if this object created it."""
-        self.stop()
-        if self._atexit_registered:
-            atexit.unregister(self.close)
-            self._atexit_registered = False
-        if self._owns_work_dir:
-            shutil.rmtree(self.work_dir, ignore_errors=True)
-
-    def __enter__(self) -> Self:
-        try:
-            return self.start()
-        except BaseException:
-            self.close()
-            raise
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"PostgresServer(url={self.url!r}, work_dir={str(self.work_dir)!r})"
