@@ -37,7 +37,7 @@ from shared.errors import DomainError
 log = logging.getLogger(__name__)
 
 MAX_DEPTH = 10
-MAX_COST = 25_000
+MAX_COST = 50_000  # the worked example's three-level objectives tree with targets costs ~31,000
 LIST_ESTIMATE = 10
 
 
