@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -70,6 +71,7 @@ DDL = [
     " unit TEXT NOT NULL, baseline_value TEXT NOT NULL, baseline_date TEXT NOT NULL, target_value TEXT NOT NULL,"
     " target_date TEXT NOT NULL, weight TEXT NOT NULL, actual TEXT, counting INTEGER NOT NULL, " + _TEMPORAL,
     "CREATE INDEX IF NOT EXISTS delivery_outcomes_tasking ON delivery_outcomes (tasking_id, valid_to)",
+    "CREATE INDEX IF NOT EXISTS delivery_outcomes_project ON delivery_outcomes (project_id) WHERE valid_to IS NULL",
     "CREATE TABLE IF NOT EXISTS delivery_milestones (id TEXT NOT NULL, version INTEGER NOT NULL,"
     " project_id TEXT NOT NULL, milestone_id TEXT NOT NULL, title TEXT NOT NULL, due_on TEXT NOT NULL,"
     " achieved_on TEXT, " + _TEMPORAL,
@@ -82,6 +84,9 @@ DDL = [
     " district TEXT NOT NULL, kind TEXT NOT NULL, description TEXT NOT NULL, triggers TEXT NOT NULL,"
     " decision TEXT, actor TEXT NOT NULL, actor_organisation TEXT NOT NULL, recorded_at TEXT NOT NULL,"
     " PRIMARY KEY (project_id, version))",
+    # An entity's row as of any moment in one index probe (see ``_as_of``), however many versions it has.
+    *(f"CREATE INDEX IF NOT EXISTS {table}_as_of ON {table} (id, valid_from)" for table in (
+        "delivery_targets", "delivery_taskings", "delivery_projects", "delivery_outcomes", "delivery_milestones")),
 ]
 
 
@@ -303,14 +308,37 @@ LIVE_TASKING_STATUSES = ("issued", "accepted", "in_delivery", "completed")
 """Taskings whose share still counts towards the target (declined and withdrawn ones do not)."""
 
 
+def _as_of(table: str, as_of: datetime | None, where: str = "", params: Sequence[Any] = (),
+           entities: str = "", entity_params: Sequence[Any] = ()) -> tuple[str, list[Any]]:
+    """``SELECT r.* FROM table r ...``: each entity's row valid at ``as_of`` (its open row when None), ``where``
+    (over ``r``) applied to it; ``entities`` (over ``e``, its open row) narrows the entities looked at first.
+
+    Every entity of these tables has exactly one open row (a change closes a row and inserts the next), so the
+    entities are found through the open rows' index, and each one's row as of then with one probe of the
+    ``(id, valid_from)`` index: the latest that became valid by then, kept if still valid then (of two rows that
+    became valid at the same moment, the closed one is not). A plain ``valid_from <= t AND (valid_to IS NULL OR
+    valid_to > t)`` reads every version of every entity up to then."""
+    if as_of is None:
+        clause = f"r.valid_to IS NULL{entities.replace('e.', 'r.')}{where}"
+        return f"SELECT r.* FROM {table} r WHERE {clause}", [*entity_params, *params]
+    at = timestamp(as_of)
+    return (f"SELECT r.* FROM {table} e JOIN {table} r ON r.id = e.id AND r.valid_from = (SELECT MAX(m.valid_from)"
+            f" FROM {table} m WHERE m.id = e.id AND m.valid_from <= ?) WHERE e.valid_to IS NULL{entities}"
+            f" AND r.valid_from <= ? AND (r.valid_to IS NULL OR r.valid_to > ?){where}",
+            [at, *entity_params, at, at, *params])
+
+
 def projects(store: ReadStore, as_of: datetime | None = None, district: str | None = None,
              status: str | None = None) -> list[dict[str, Any]]:
-    clause, params = as_of_clause(as_of)
+    where, params = "", []
     for column, value in (("district", district), ("status", status)):
         if value is not None:
-            clause += f" AND {column} = ?"
+            where += f" AND r.{column} = ?"
             params.append(value)
-    return store.query(f"SELECT * FROM delivery_projects WHERE {clause} ORDER BY district, opened_at, id", params)
+    # A project's district never changes (no event moves it), so its open row says which entities to look at.
+    entities, entity_params = (" AND e.district = ?", [district]) if district is not None and as_of else ("", [])
+    query, values = _as_of("delivery_projects", as_of, where, params, entities, entity_params)
+    return store.query(f"{query} ORDER BY r.district, r.opened_at, r.id", values)
 
 
 def programmes(store: ReadStore, as_of: datetime | None = None,
@@ -372,15 +400,15 @@ def overdue_milestones(store: ReadStore, on: date, as_of: datetime | None = None
 
 
 def outcomes(store: ReadStore, project_id: str, as_of: datetime | None = None) -> list[dict[str, Any]]:
-    clause, params = as_of_clause(as_of)
-    return store.query(f"SELECT * FROM delivery_outcomes WHERE project_id = ? AND {clause} ORDER BY outcome_id",
-                       [project_id, *params])
+    # An outcome's project never changes, so its open row names the project it had at any time.
+    query, values = _as_of("delivery_outcomes", as_of, entities=" AND e.project_id = ?", entity_params=[project_id])
+    return store.query(f"{query} ORDER BY r.outcome_id", values)
 
 
 def milestones(store: ReadStore, project_id: str, as_of: datetime | None = None) -> list[dict[str, Any]]:
-    clause, params = as_of_clause(as_of)
-    return store.query(f"SELECT * FROM delivery_milestones WHERE project_id = ? AND {clause} ORDER BY due_on",
-                       [project_id, *params])
+    query, values = _as_of("delivery_milestones", as_of, entities=" AND e.project_id = ?",
+                           entity_params=[project_id])
+    return store.query(f"{query} ORDER BY r.due_on", values)
 
 
 def credit(outcome: dict[str, Any]) -> Decimal:
@@ -390,20 +418,26 @@ def credit(outcome: dict[str, Any]) -> Decimal:
     return Decimal(outcome["weight"]) * (Decimal(outcome["actual"]) - Decimal(outcome["baseline_value"]))
 
 
-def rollups(store: ReadStore, as_of: datetime | None = None, target_id: str | None = None) -> list[dict[str, Any]]:
-    """Actual against target: projects -> district shares (taskings) -> county target."""
-    clause, params = as_of_clause(as_of)
-    target_rows = store.query(
-        f"SELECT * FROM delivery_targets WHERE {clause}" + (" AND id = ?" if target_id else "") + " ORDER BY id",
-        [*params, *([target_id] if target_id else [])])
+def rollups(store: ReadStore, as_of: datetime | None = None, target_id: str | None = None, *,
+            with_projects: bool = True) -> list[dict[str, Any]]:
+    """Actual against target: projects -> district shares (taskings) -> county target.
+
+    ``with_projects=False`` leaves each share's ``projects`` empty and reads no project rows: an outcome's project
+    exists whenever the outcome does (both come from the project's opening and rows are never removed), so the
+    actuals are the same."""
+    query, values = _as_of("delivery_targets", as_of, entities=" AND e.id = ?" if target_id else "",
+                           entity_params=[target_id] if target_id else [])
+    target_rows = store.query(f"{query} ORDER BY r.id", values)
     if not target_rows:
         return []
     wanted = ", ".join("?" for _ in target_rows)
-    tasking_rows = store.query(
-        f"SELECT * FROM delivery_taskings WHERE {clause} AND target_id IN ({wanted}) ORDER BY district, id",
-        [*params, *(t["id"] for t in target_rows)])
-    project_rows = {p["id"]: p for p in projects(store, as_of)}
-    outcome_rows = store.query(f"SELECT * FROM delivery_outcomes WHERE {clause}", params)
+    query, values = _as_of("delivery_taskings", as_of, f" AND r.target_id IN ({wanted})",
+                           [t["id"] for t in target_rows])
+    tasking_rows = store.query(f"{query} ORDER BY r.district, r.id", values)
+    project_rows = {p["id"]: p for p in projects(store, as_of)} if with_projects else {}
+    rank = {project_id: n for n, project_id in enumerate(project_rows)}  # a share's projects in opening order
+    query, values = _as_of("delivery_outcomes", as_of)
+    outcome_rows = store.query(query, values)
     by_tasking: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for outcome in outcome_rows:
         by_tasking[outcome["tasking_id"]].append(outcome)
@@ -411,19 +445,28 @@ def rollups(store: ReadStore, as_of: datetime | None = None, target_id: str | No
     for tasking in tasking_rows:
         contributions: dict[str, dict[str, Any]] = {}
         for outcome in by_tasking.get(tasking["id"], []):
-            project = project_rows.get(outcome["project_id"])
-            if project is None or not outcome["counting"]:
+            if not outcome["counting"]:
                 continue
-            entry = contributions.setdefault(project["id"], {
-                "project_id": project["id"], "title": project["title"], "rag": project["rag"],
-                "status": project["status"], "lead_partner": project["lead_partner"], "contribution": Decimal(0)})
+            entry = contributions.get(outcome["project_id"])
+            if entry is None:
+                if with_projects:
+                    project = project_rows.get(outcome["project_id"])
+                    if project is None:
+                        continue
+                    entry = {"project_id": project["id"], "title": project["title"], "rag": project["rag"],
+                             "status": project["status"], "lead_partner": project["lead_partner"]}
+                else:
+                    entry = {"project_id": outcome["project_id"]}
+                entry["contribution"] = Decimal(0)
+                contributions[outcome["project_id"]] = entry
             entry["contribution"] += credit(outcome)
         actual = sum((c["contribution"] for c in contributions.values()), Decimal(0))
         share = Decimal(tasking["share"])
         shares_by_target[tasking["target_id"]].append({
             "tasking_id": tasking["id"], "district": tasking["district"], "lead_partner": tasking["lead_partner"],
             "status": tasking["status"], "share": share, "deadline": tasking["deadline"], "actual": actual,
-            "percent_of_share": _percent(actual, share), "projects": list(contributions.values())})
+            "percent_of_share": _percent(actual, share),
+            "projects": sorted(contributions.values(), key=lambda c: rank[c["project_id"]]) if with_projects else []})
     result = []
     for target in target_rows:
         shares = shares_by_target.get(target["id"], [])
@@ -700,9 +743,8 @@ class Query:
     @strawberry.field(permission_classes=[IsAuthenticated])
     def delivery_project(self, info: Info, id: strawberry.ID,
                          as_of: datetime | None = None) -> DeliveryProject | None:
-        clause, params = as_of_clause(as_of)
-        rows = read_model(info).store.query(f"SELECT * FROM delivery_projects WHERE id = ? AND {clause}",
-                                            [str(id), *params])
+        query, values = _as_of("delivery_projects", as_of, entities=" AND e.id = ?", entity_params=[str(id)])
+        rows = read_model(info).store.query(query, values)
         return DeliveryProject.from_row(rows[0], as_of) if rows else None
 
     @strawberry.field(permission_classes=[IsAuthenticated], description="How many projects in each status.")
@@ -740,11 +782,19 @@ class Query:
                       description="Actual against target: projects -> district shares -> county target.")
     def delivery_rollups(self, info: Info, as_of: datetime | None = None,
                          target_id: strawberry.ID | None = None) -> list[TargetRollup]:
-        rows = rollups(read_model(info).store, as_of, str(target_id) if target_id else None)
+        rows = rollups(read_model(info).store, as_of, str(target_id) if target_id else None,
+                       with_projects=_selects(info.selected_fields, "projects"))
         return [TargetRollup.from_dict(r) for r in rows]
 
     @strawberry.field(permission_classes=[IsAuthenticated])
     def delivery_rollup(self, info: Info, target_id: strawberry.ID,
                         as_of: datetime | None = None) -> TargetRollup | None:
-        rows = rollups(read_model(info).store, as_of, str(target_id))
+        rows = rollups(read_model(info).store, as_of, str(target_id),
+                       with_projects=_selects(info.selected_fields, "projects"))
         return TargetRollup.from_dict(rows[0]) if rows else None
+
+
+def _selects(selections: Sequence[Any], name: str) -> bool:
+    """Whether the query asks for a field called ``name`` anywhere below (through fragments too)."""
+    return any(getattr(s, "name", None) == name or _selects(getattr(s, "selections", ()), name)
+               for s in selections)
