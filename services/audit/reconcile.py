@@ -150,7 +150,7 @@ class Reconciler:
         self.system.close()
 
     # -- the truth ---------------------------------------------------------------------------------------------
-    def _store_facts(self) -> dict[str, ServiceFacts]:
+    def store_facts(self) -> dict[str, ServiceFacts]:
         facts: dict[str, ServiceFacts] = {}
         for name, app in self.system.applications.items():
             spec = self.system.specs[name]
@@ -170,7 +170,7 @@ class Reconciler:
     # -- the whole check ---------------------------------------------------------------------------------------
     def run(self) -> Report:
         report = Report()
-        facts = self._store_facts()
+        facts = self.store_facts()
         by_topic = {f.topic: f for f in facts.values()}
         every_event: dict[Key, str] = {k: d for f in facts.values() for k, d in f.events.items()}
         report.counts["events"] = {name: len(f.events) for name, f in facts.items()}
