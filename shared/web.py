@@ -9,8 +9,11 @@ from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
 
+import psycopg
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import InterfaceError as PersistenceInterfaceError
+from eventsourcing.persistence import OperationalError as PersistenceOperationalError
 from fastapi import Depends, FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -82,6 +85,20 @@ def install_problem_handlers(app: FastAPI) -> None:
         # Another command saved the same aggregate first: optimistic concurrency, never a lost update.
         return problem(409, "concurrent-change", "Changed by someone else",
                        "The record was changed by another command at the same time; reload and retry.")
+
+    @app.exception_handler(PersistenceOperationalError)
+    @app.exception_handler(PersistenceInterfaceError)
+    @app.exception_handler(psycopg.OperationalError)
+    @app.exception_handler(psycopg.InterfaceError)
+    async def _store_unavailable(request: Request, error: Exception) -> JSONResponse:
+        # The database is restarting or unreachable. A connection lost during a commit leaves the outcome unknown,
+        # so the client retries: a create with the same Idempotency-Key, a change with the version it read.
+        log.warning("store unavailable", extra={"path": request.url.path, "error": type(error).__name__})
+        response = problem(503, "store-unavailable", "Temporarily unavailable",
+                           "The records could not be reached just now. Retry shortly: a retried create with the same "
+                           "Idempotency-Key, or a change with the version you read, is never applied twice.")
+        response.headers["Retry-After"] = "1"
+        return response
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
