@@ -98,9 +98,12 @@ def _insert(tx: Tx, table: str, row: dict[str, Any]) -> None:
     tx.execute(f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' for _ in row)})", list(row.values()))
 
 
-def _revise(tx: Tx, table: str, entity_id: str, envelope: Envelope, **changes: Any) -> dict[str, Any] | None:
-    """Close the entity's current row and insert its next version with ``changes`` (nothing if it is unknown)."""
-    rows = tx.query(f"SELECT * FROM {table} WHERE id = ? AND valid_to IS NULL", [entity_id])
+def _revise(tx: Tx, table: str, entity_id: str, envelope: Envelope, current: dict[str, Any] | None = None,
+            **changes: Any) -> dict[str, Any] | None:
+    """Close the entity's current row and insert its next version with ``changes`` (nothing if it is unknown).
+    ``current``: its open row, when the caller has just read it."""
+    rows = [current] if current is not None else tx.query(f"SELECT * FROM {table} WHERE id = ? AND valid_to IS NULL",
+                                                          [entity_id])
     if not rows:
         return None
     at = timestamp(envelope.time)
@@ -109,6 +112,24 @@ def _revise(tx: Tx, table: str, entity_id: str, envelope: Envelope, **changes: A
     row = {**rows[0], **changes, "version": envelope.sequence, "valid_from": at, "valid_to": None}
     _insert(tx, table, row)
     return row
+
+
+_OUTCOME_COLUMNS = ("id", "version", "project_id", "outcome_id", "tasking_id", "metric", "unit", "baseline_value",
+                    "baseline_date", "target_value", "target_date", "weight", "actual", "counting", "valid_from",
+                    "valid_to")
+
+
+def _revise_outcome(tx: Tx, outcome_id: str, envelope: Envelope, **changes: Any) -> None:
+    """``_revise`` of an outcome without reading it first (two statements the database runs on its own, so a
+    pipelined batch does not wait for a reply): close the open row, then copy the row just closed (the highest
+    version closed at this moment) as the next version with ``changes``; nothing if the outcome is unknown."""
+    at = timestamp(envelope.time)
+    close_current(tx, "delivery_outcomes", outcome_id, at)
+    values = {**changes, "version": envelope.sequence, "valid_from": at, "valid_to": None}
+    select = ", ".join("?" if column in values else column for column in _OUTCOME_COLUMNS)
+    tx.execute(f"INSERT INTO delivery_outcomes ({', '.join(_OUTCOME_COLUMNS)}) SELECT {select} FROM delivery_outcomes"
+               " WHERE id = ? AND valid_to = ? ORDER BY version DESC LIMIT 1",
+               [*(values[c] for c in _OUTCOME_COLUMNS if c in values), outcome_id, at])
 
 
 def _target_set(tx: Tx, envelope: Envelope, fact: Fact) -> None:
@@ -194,14 +215,15 @@ def _progress_reported(tx: Tx, envelope: Envelope, fact: Fact) -> None:
     last = project[0]["last_reported_on"]
     if last is not None and fact.reported_on.isoformat() < last:
         # A correction of an earlier report: the latest report still stands; any manual RAG has expired.
-        _revise(tx, "delivery_projects", envelope.subject, envelope, rag=project[0]["derived_rag"],
+        _revise(tx, "delivery_projects", envelope.subject, envelope, project[0], rag=project[0]["derived_rag"],
                 rag_override_reason=None)
         return
-    _revise(tx, "delivery_projects", envelope.subject, envelope, rag=fact.rag.value, derived_rag=fact.rag.value,
-            rag_override_reason=None, direction=fact.direction.value if fact.direction else None,
+    _revise(tx, "delivery_projects", envelope.subject, envelope, project[0], rag=fact.rag.value,
+            derived_rag=fact.rag.value, rag_override_reason=None,
+            direction=fact.direction.value if fact.direction else None,
             shortfall_percent=str(fact.shortfall_percent), last_reported_on=fact.reported_on.isoformat())
     for value in fact.actuals:
-        _revise(tx, "delivery_outcomes", f"{envelope.subject}:{value.outcome_id}", envelope, actual=str(value.value))
+        _revise_outcome(tx, f"{envelope.subject}:{value.outcome_id}", envelope, actual=str(value.value))
 
 
 def _rag_overridden(tx: Tx, envelope: Envelope, fact: Fact) -> None:
@@ -224,19 +246,17 @@ def _milestone_achieved(tx: Tx, envelope: Envelope, fact: Fact) -> None:
 
 def _resources_committed(tx: Tx, envelope: Envelope, fact: Fact) -> None:
     assert isinstance(fact, ResourcesCommitted)
-    rows = tx.query("SELECT committed_gbp, committed_staff_days FROM delivery_projects WHERE id = ?"
-                    " AND valid_to IS NULL", [envelope.subject])
+    rows = tx.query("SELECT * FROM delivery_projects WHERE id = ? AND valid_to IS NULL", [envelope.subject])
     if rows:
-        _revise(tx, "delivery_projects", envelope.subject, envelope,
+        _revise(tx, "delivery_projects", envelope.subject, envelope, rows[0],
                 committed_gbp=str(Decimal(rows[0]["committed_gbp"]) + fact.commitment.money_gbp),
                 committed_staff_days=str(Decimal(rows[0]["committed_staff_days"]) + fact.commitment.staff_days))
 
 
 def _intervention_recorded(tx: Tx, envelope: Envelope, fact: Fact) -> None:
     assert isinstance(fact, InterventionRecorded)
-    rows = tx.query("SELECT interventions FROM delivery_projects WHERE id = ? AND valid_to IS NULL",
-                    [envelope.subject])
-    project = _revise(tx, "delivery_projects", envelope.subject, envelope, flagged=None,
+    rows = tx.query("SELECT * FROM delivery_projects WHERE id = ? AND valid_to IS NULL", [envelope.subject])
+    project = _revise(tx, "delivery_projects", envelope.subject, envelope, rows[0], flagged=None,
                       interventions=rows[0]["interventions"] + 1) if rows else None
     _insert(tx, "delivery_interventions", {
         "project_id": envelope.subject, "version": envelope.sequence,
@@ -264,7 +284,7 @@ def _outcomes_of(tx: Tx, project_id: str, tasking_id: str) -> list[dict[str, Any
 def _contribution_repointed(tx: Tx, envelope: Envelope, fact: Fact) -> None:
     assert isinstance(fact, ContributionRepointed)
     for row in _outcomes_of(tx, envelope.subject, str(fact.from_tasking_id)):
-        _revise(tx, "delivery_outcomes", row["id"], envelope, tasking_id=str(fact.to_tasking_id), counting=1)
+        _revise_outcome(tx, row["id"], envelope, tasking_id=str(fact.to_tasking_id), counting=1)
     _revise(tx, "delivery_projects", envelope.subject, envelope,
             flagged=fact.reason if fact.upstream_version is not None else None)
 
@@ -272,7 +292,7 @@ def _contribution_repointed(tx: Tx, envelope: Envelope, fact: Fact) -> None:
 def _contribution_closed(tx: Tx, envelope: Envelope, fact: Fact) -> None:
     assert isinstance(fact, ContributionClosed)
     for row in _outcomes_of(tx, envelope.subject, str(fact.tasking_id)):
-        _revise(tx, "delivery_outcomes", row["id"], envelope, counting=0)
+        _revise_outcome(tx, row["id"], envelope, counting=0)
     _revise(tx, "delivery_projects", envelope.subject, envelope, flagged=fact.reason)
 
 
@@ -309,7 +329,7 @@ LIVE_TASKING_STATUSES = ("issued", "accepted", "in_delivery", "completed")
 
 
 def _as_of(table: str, as_of: datetime | None, where: str = "", params: Sequence[Any] = (),
-           entities: str = "", entity_params: Sequence[Any] = ()) -> tuple[str, list[Any]]:
+           entities: str = "", entity_params: Sequence[Any] = (), columns: str = "r.*") -> tuple[str, list[Any]]:
     """``SELECT r.* FROM table r ...``: each entity's row valid at ``as_of`` (its open row when None), ``where``
     (over ``r``) applied to it; ``entities`` (over ``e``, its open row) narrows the entities looked at first.
 
@@ -320,10 +340,11 @@ def _as_of(table: str, as_of: datetime | None, where: str = "", params: Sequence
     valid_to > t)`` reads every version of every entity up to then."""
     if as_of is None:
         clause = f"r.valid_to IS NULL{entities.replace('e.', 'r.')}{where}"
-        return f"SELECT r.* FROM {table} r WHERE {clause}", [*entity_params, *params]
+        return f"SELECT {columns} FROM {table} r WHERE {clause}", [*entity_params, *params]
     at = timestamp(as_of)
-    return (f"SELECT r.* FROM {table} e JOIN {table} r ON r.id = e.id AND r.valid_from = (SELECT MAX(m.valid_from)"
-            f" FROM {table} m WHERE m.id = e.id AND m.valid_from <= ?) WHERE e.valid_to IS NULL{entities}"
+    return (f"SELECT {columns} FROM {table} e JOIN {table} r ON r.id = e.id"
+            f" AND r.valid_from = (SELECT MAX(m.valid_from) FROM {table} m WHERE m.id = e.id AND m.valid_from <= ?)"
+            f" WHERE e.valid_to IS NULL{entities}"
             f" AND r.valid_from <= ? AND (r.valid_to IS NULL OR r.valid_to > ?){where}",
             [at, *entity_params, at, at, *params])
 
@@ -434,9 +455,14 @@ def rollups(store: ReadStore, as_of: datetime | None = None, target_id: str | No
     query, values = _as_of("delivery_taskings", as_of, f" AND r.target_id IN ({wanted})",
                            [t["id"] for t in target_rows])
     tasking_rows = store.query(f"{query} ORDER BY r.district, r.id", values)
-    project_rows = {p["id"]: p for p in projects(store, as_of)} if with_projects else {}
+    project_rows: dict[str, dict[str, Any]] = {}
+    if with_projects:
+        query, values = _as_of("delivery_projects", as_of,
+                               columns="r.id, r.title, r.rag, r.status, r.lead_partner")
+        project_rows = {p["id"]: p for p in store.query(f"{query} ORDER BY r.district, r.opened_at, r.id", values)}
     rank = {project_id: n for n, project_id in enumerate(project_rows)}  # a share's projects in opening order
-    query, values = _as_of("delivery_outcomes", as_of)
+    query, values = _as_of("delivery_outcomes", as_of, columns="r.project_id, r.tasking_id, r.counting, r.actual,"
+                           " r.weight, r.baseline_value")
     outcome_rows = store.query(query, values)
     by_tasking: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for outcome in outcome_rows:

@@ -101,6 +101,10 @@ def _scratch_database() -> sqlite3.Connection:
     connection = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
     connection.row_factory = sqlite3.Row
     for statement in (*EVENT_LOG_DDL, *read_model_ddl(), SEEN_EVENTS_DDL):
+        # Of the indexes, only those on open rows serve the handlers (they read and close an entity's open row);
+        # the others serve queries, and the target store builds them once after the load.
+        if statement.startswith("CREATE INDEX") and "WHERE valid_to IS NULL" not in statement:
+            continue
         connection.execute(statement)
     return connection
 
