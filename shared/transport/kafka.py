@@ -8,8 +8,9 @@ Extra client settings (TLS, SASL for a Strimzi ``KafkaUser``) are passed to ever
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from kafka import ConsumerRebalanceListener, KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
@@ -32,7 +33,8 @@ class KafkaTransport(Transport):
         self._bootstrap = bootstrap_servers.split(",")
         self._client_id = client_id
         self._groups = consumer_groups
-        self._config = client_config
+        # A broker that returns is found within a second (kafka-python backs off up to 30 s by default).
+        self._config = {"reconnect_backoff_max_ms": 1000, **client_config}
         self._admin: KafkaAdminClient | None = None
         self._meta: KafkaConsumer | None = None
 
@@ -60,36 +62,52 @@ class KafkaTransport(Transport):
             raise TransportError(f"cannot create topic {topic}: {error}") from error
 
     def partitions(self, topic: str) -> list[int]:
-        consumer = self._metadata_consumer()
-        found = consumer.partitions_for_topic(topic)
-        if not found:
-            self.ensure_topic(topic)
-            consumer.topics()  # refresh metadata after creating the topic
-            found = consumer.partitions_for_topic(topic) or {0}
-        return sorted(found)
+        with _unavailable(f"partitions of {topic}"):
+            consumer = self._metadata_consumer()
+            found = consumer.partitions_for_topic(topic)
+            if not found:
+                self.ensure_topic(topic)
+                consumer.topics()  # refresh metadata after creating the topic
+                found = consumer.partitions_for_topic(topic) or {0}
+            return sorted(found)
 
     def end_offsets(self, topic: str) -> dict[int, int]:
         tps = [TopicPartition(topic, p) for p in self.partitions(topic)]
-        ends = self._metadata_consumer().end_offsets(tps)
+        with _unavailable(f"end offsets of {topic}"):
+            ends = self._metadata_consumer().end_offsets(tps)
         return {tp.partition: int(offset) for tp, offset in ends.items()}
 
     def publisher(self) -> Publisher:
-        return _KafkaPublisher(self._bootstrap, self._client_id, self._config)
+        with _unavailable("producer"):
+            return _KafkaPublisher(self._bootstrap, self._client_id, self._config)
 
     def reader(self, topic: str, start: Mapping[int, int]) -> Reader:
-        return _KafkaReader(self._bootstrap, self._client_id, topic, self.partitions(topic), start, self._config)
+        partitions = self.partitions(topic)
+        with _unavailable(f"reader of {topic}"):
+            return _KafkaReader(self._bootstrap, self._client_id, topic, partitions, start, self._config)
 
     def group_reader(self, topic: str, group: str, positions: Callable[[Sequence[int]], Mapping[int, int]]) -> Reader:
         if not self._groups:
             return super().group_reader(topic, group, positions)
         self.partitions(topic)  # the topic exists before we subscribe
-        return _KafkaGroupReader(self._bootstrap, self._client_id, topic, group, positions, self._config)
+        with _unavailable(f"group reader of {topic}"):
+            return _KafkaGroupReader(self._bootstrap, self._client_id, topic, group, positions, self._config)
 
     def close(self) -> None:
         if self._admin is not None:
             self._admin.close()
         if self._meta is not None:
             self._meta.close()
+
+
+@contextlib.contextmanager
+def _unavailable(what: str) -> Iterator[None]:
+    """A client that cannot reach the broker (e.g. cannot bootstrap) is the transport being away, like a failed
+    send: the relay and the consumers report themselves degraded and retry with backoff."""
+    try:
+        yield
+    except KafkaError as error:
+        raise TransportError(f"{what}: {error}") from error
 
 
 class _KafkaPublisher(Publisher):
