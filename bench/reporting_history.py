@@ -64,7 +64,7 @@ class History:
 
 def _progress(**fields: Any) -> ProgressReported:
     if "submitted_via" in {f.name for f in dataclasses.fields(ProgressReported)}:  # version 2 of the contract
-        fields["submitted_via"] = project_contracts.Submission.API  # type: ignore[attr-defined]
+        fields["submitted_via"] = project_contracts.Submission.API
     return ProgressReported(**fields)
 
 

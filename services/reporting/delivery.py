@@ -446,6 +446,12 @@ def rollups(store: ReadStore, as_of: datetime | None = None, target_id: str | No
     ``with_projects=False`` leaves each share's ``projects`` empty and reads no project rows: an outcome's project
     exists whenever the outcome does (both come from the project's opening and rows are never removed), so the
     actuals are the same."""
+    with store.transaction(commit=False) as tx:  # its four queries in one transaction: fewer round trips
+        return _rollups(tx, as_of, target_id, with_projects)
+
+
+def _rollups(store: Tx, as_of: datetime | None, target_id: str | None,
+             with_projects: bool) -> list[dict[str, Any]]:
     query, values = _as_of("delivery_targets", as_of, entities=" AND e.id = ?" if target_id else "",
                            entity_params=[target_id] if target_id else [])
     target_rows = store.query(f"{query} ORDER BY r.id", values)
