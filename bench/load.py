@@ -1,0 +1,322 @@
+"""Load: a mixed workload through every service at a set rate for a set time, on real Kafka and PostgreSQL, with each
+service's web and worker as separate processes (``partnership serve`` / ``partnership worker``, as deployed).
+
+The workload is ``bench.workload``'s journeys (objective and target, tasking and its acceptance, project and
+progress, rewording, withdrawal: every service's commands, each waiting for the upstream facts it needs) plus
+reads (REST views and GraphQL history and connections) at ``--reads`` per command. Commands are issued open-loop
+at ``--rate`` per second (a retry of a command refused as not-yet-known counts as one), by a pool of client
+threads.
+
+Prints: command latency p50/p99 (HTTP round trip of accepted commands), end-to-end lag p50/p99 (from a command's
+acceptance to its event in the reporting read model that GraphQL serves; polled every 10 ms), errors, and the
+reconciliation of every store, topic and read model after the run (``partnership audit reconcile``). Exit 1 when
+anything accepted is missing or reconciliation finds a difference.
+
+Run: ``python -m bench.load [--rate 50] [--duration 60] [--reads 1.0]``. Uses KAFKA_BOOTSTRAP_SERVERS /
+TEST_POSTGRES_URL when set, else starts both on loopback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.walking_skeleton import real_servers
+from bench.workload import Accepted, Workload, percentile
+from services.audit.reconcile import Reconciler
+from services.runtime import make_tokens
+from shared.readstore import ReadStore
+from shared.settings import Settings
+from tests.harness import Process, free_port, settings_env, settings_for, wait_until
+
+SERVICES = ("priorities", "tasking", "projects")
+
+
+@dataclass
+class Result:
+    rate: float
+    duration: float
+    reads_per_command: float
+    commands_attempted: int = 0
+    commands_accepted: int = 0
+    commands_per_second: float = 0.0
+    not_yet_known: int = 0
+    command_errors: int = 0
+    refused: dict[str, int] = field(default_factory=dict)
+    reads: int = 0
+    read_errors: int = 0
+    latency_p50_ms: float = 0.0
+    latency_p99_ms: float = 0.0
+    lag_p50_ms: float = 0.0
+    lag_p99_ms: float = 0.0
+    lag_max_ms: float = 0.0
+    behind: int = 0
+    """Commands issued late because every client thread was busy (the system could not keep the rate)."""
+    journeys_done: int = 0
+    lost: int = 0
+    reconciled: bool = False
+    differences: list[str] = field(default_factory=list)
+    events: dict[str, int] = field(default_factory=dict)
+    redeliveries: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.reconciled and self.lost == 0
+
+
+class Routed:
+    """One HTTP client per process: ``/priorities/...`` to the priorities web process, ``/graphql`` to the gateway."""
+
+    def __init__(self, urls: dict[str, str]) -> None:
+        limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+        self._clients = {name: httpx.Client(base_url=url, timeout=30.0, limits=limits) for name, url in urls.items()}
+
+    def _client(self, path: str) -> httpx.Client:
+        first = path.strip("/").split("/", 1)[0]
+        return self._clients.get(first) or self._clients["reporting"]
+
+    def post(self, url: str, *, json: Any = None, headers: Any = None) -> httpx.Response:
+        return self._client(url).post(url, json=json, headers=headers)
+
+    def get(self, url: str, *, headers: Any = None) -> httpx.Response:
+        return self._client(url).get(url, headers=headers)
+
+    def close(self) -> None:
+        for client in self._clients.values():
+            client.close()
+
+
+class LagProbe:
+    """Polls the reporting read model for accepted commands' events; lag = first seen - accepted."""
+
+    def __init__(self, settings: Settings, accepted: list[Accepted]) -> None:
+        self.store = ReadStore(settings, "reporting")
+        self.accepted = accepted
+        self.lags: list[float] = []
+        self._next = 0
+        self._pending: dict[tuple[str, int], float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="lag-probe", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.01):
+            try:
+                self.poll()
+            except Exception:
+                continue  # the table may not exist yet
+
+    def poll(self) -> None:
+        new = self.accepted[self._next:]
+        self._next += len(new)
+        for item in new:
+            self._pending[(item.aggregate_id, item.version)] = item.at
+        if not self._pending:
+            return
+        subjects = sorted({subject for subject, _ in self._pending})
+        now = time.time()
+        for start in range(0, len(subjects), 500):
+            chunk = subjects[start:start + 500]
+            rows = self.store.query(
+                f"SELECT subject, version FROM event_log WHERE subject IN ({', '.join('?' for _ in chunk)})", chunk)
+            for row in rows:
+                at = self._pending.pop((row["subject"], int(row["version"])), None)
+                if at is not None:
+                    self.lags.append(max(now - at, 0.0))
+
+    def stop(self, drain: float = 30.0) -> int:
+        deadline = time.monotonic() + drain
+        while self._pending and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self._stop.set()
+        self._thread.join(5)
+        self.store.close()
+        return len(self._pending)
+
+
+@contextmanager
+def deployed(settings: Settings, work: Path) -> Iterator[Routed]:
+    """Each service's web process and worker process, plus the GraphQL gateway, as ``partnership`` processes."""
+    # Eight processes with a few stores each: small pools keep them within the server's connection limit.
+    env = {**settings_env(settings), "PARTNERSHIP_LOG_LEVEL": "WARNING", "PARTNERSHIP_POSTGRES_POOL_SIZE": "2",
+           "PARTNERSHIP_POSTGRES_MAX_OVERFLOW": "6"}
+    ports = {name: free_port() for name in (*SERVICES, "reporting")}
+    processes: list[Process] = []
+    try:
+        for name, port in ports.items():
+            processes.append(Process(["serve", name, "--port", str(port), "--host", "127.0.0.1"], env,
+                                     work / f"web-{name}.log"))
+            processes.append(Process(["worker", name], env, work / f"worker-{name}.log"))
+        for name, port in ports.items():
+            url = f"http://127.0.0.1:{port}/readyz"
+            wait_until(lambda u=url: _ready(u), 120, f"{name}'s web process")  # type: ignore[misc]
+        routed = Routed({name: f"http://127.0.0.1:{port}" for name, port in ports.items()})
+        try:
+            yield routed
+        finally:
+            routed.close()
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            if process.popen.returncode not in (0, None, -15):
+                print(f"{process.args} exited {process.popen.returncode}:\n{process.log_tail()}", file=sys.stderr)
+
+
+def _ready(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def run(kafka: str, postgres: str, *, rate: float, duration: float, reads: float = 1.0, threads: int = 32,
+        work: Path | None = None, quiet: bool = False) -> Result:
+    """Drive the deployed system; return the figures (and whether everything reconciled)."""
+    with ExitStack() as stack:
+        if work is None:
+            work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="partnership-load-")))
+        settings = settings_for(data_dir=work, postgres_url=postgres, kafka=kafka)
+        tokens = make_tokens(settings)
+        result = Result(rate=rate, duration=duration, reads_per_command=reads)
+
+        def mint(who: dict[str, str]) -> dict[str, str]:
+            token = tokens.mint(f"load-{who['role']}", who["org"], [who["role"]], district=who.get("district"),
+                                theme_group=who.get("theme_group"))
+            return {"authorization": f"Bearer {token}"}
+
+        client = stack.enter_context(deployed(settings, work))
+        workload = Workload(client, mint, concurrency=max(16, int(rate * 3)))
+        workload.prepare()
+        probe = LagProbe(settings, workload.stats.accepted)
+        probe.start()
+        pool = stack.enter_context(ThreadPoolExecutor(max_workers=threads, thread_name_prefix="client"))
+        busy = threading.Semaphore(threads)
+        attempted = 0
+        read_credit = 0.0
+
+        def issue(kind: str) -> None:
+            try:
+                if kind == "command":
+                    workload.command()
+                else:
+                    workload.read()
+            finally:
+                busy.release()
+
+        started = time.monotonic()
+        tick = 1.0 / rate
+        next_at = started
+        while (now := time.monotonic()) < started + duration:
+            if now < next_at:
+                time.sleep(min(next_at - now, 0.005))
+                continue
+            next_at += tick
+            kinds = ["command"]
+            read_credit += reads
+            while read_credit >= 1.0:
+                kinds.append("read")
+                read_credit -= 1.0
+            for kind in kinds:
+                if not busy.acquire(blocking=False):
+                    result.behind += 1
+                    busy.acquire()
+                if kind == "command":
+                    attempted += 1
+                pool.submit(issue, kind)
+            if not quiet and attempted % max(int(rate * 10), 1) == 0:
+                stats = workload.stats
+                print(f"  {now - started:5.0f}s: {stats.accepted_commands} accepted, {stats.not_yet_known} "
+                      f"not yet known, {sum(stats.failed.values())} errors, {stats.reads} reads", flush=True)
+        elapsed = time.monotonic() - started
+        pool.shutdown(wait=True)
+        unseen = probe.stop()
+
+        stats = workload.stats
+        result.commands_attempted = attempted
+        result.commands_accepted = stats.accepted_commands
+        result.commands_per_second = round(stats.accepted_commands / elapsed, 1)
+        result.not_yet_known = stats.not_yet_known
+        result.command_errors = sum(stats.failed.values())
+        result.refused = dict(stats.refused)
+        result.reads, result.read_errors = stats.reads, stats.read_errors
+        result.journeys_done = stats.journeys_done
+        ms = 1000.0
+        result.latency_p50_ms = round(percentile(stats.latencies, 50) * ms, 1)
+        result.latency_p99_ms = round(percentile(stats.latencies, 99) * ms, 1)
+        if probe.lags:
+            result.lag_p50_ms = round(percentile(probe.lags, 50) * ms, 1)
+            result.lag_p99_ms = round(percentile(probe.lags, 99) * ms, 1)
+            result.lag_max_ms = round(max(probe.lags) * ms, 1)
+
+        reconciler = Reconciler(settings)
+        try:
+            report = reconciler.run()
+            deadline = time.monotonic() + 60
+            while not report.ok and time.monotonic() < deadline:
+                time.sleep(1.0)
+                report = reconciler.run()
+            stored = {key for facts in reconciler.store_facts().values() for key in facts.events}
+        finally:
+            reconciler.close()
+        result.lost = sum(1 for a in stats.accepted if (a.aggregate_id, a.version) not in stored)
+        result.reconciled = report.ok
+        result.differences = [str(d) for d in report.differences]
+        result.events = report.counts.get("events", {})
+        result.redeliveries = report.counts.get("topic_redeliveries", {})
+        if unseen and report.ok:
+            result.differences.append(f"{unseen} accepted event(s) not seen by the lag probe in time")
+        return result
+
+
+def report_text(result: Result) -> str:
+    lines = [
+        f"load: {result.rate:g} commands/s offered for {result.duration:g}s, {result.reads_per_command:g} reads per "
+        f"command",
+        f"  commands: {result.commands_attempted} issued, {result.commands_accepted} accepted "
+        f"({result.commands_per_second}/s), {result.not_yet_known} refused as not yet known and retried, "
+        f"{result.command_errors} errors, refused {result.refused or 'none'}; {result.journeys_done} journeys done",
+        f"  reads: {result.reads} ({result.read_errors} errors); issued late (clients all busy): {result.behind}",
+        f"  command latency: p50 {result.latency_p50_ms} ms, p99 {result.latency_p99_ms} ms",
+        f"  end-to-end lag (accepted -> reporting read model): p50 {result.lag_p50_ms} ms, p99 {result.lag_p99_ms} ms, "
+        f"max {result.lag_max_ms} ms",
+        f"  reconciliation: {'no difference' if result.reconciled else 'DIFFERENCES'}; events {result.events}; "
+        f"topic redeliveries {result.redeliveries}; accepted but missing: {result.lost}",
+        *(f"  DIFFERENCE {d}" for d in result.differences),
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rate", type=float, default=50.0, help="commands per second offered")
+    parser.add_argument("--duration", type=float, default=60.0, help="seconds")
+    parser.add_argument("--reads", type=float, default=1.0, help="reads per command")
+    parser.add_argument("--threads", type=int, default=32, help="client threads")
+    parser.add_argument("--json", action="store_true", help="also print the figures as one JSON line")
+    args = parser.parse_args(argv)
+    with real_servers() as (kafka, postgres):
+        result = run(kafka, postgres, rate=args.rate, duration=args.duration, reads=args.reads, threads=args.threads)
+    print(report_text(result))
+    if args.json:
+        print(json.dumps(asdict(result), sort_keys=True))
+    return 0 if result.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
