@@ -72,6 +72,8 @@ class Settings(BaseSettings):
                                           '{"client id": "secret"}; hashed when loaded, never stored.'
     )
     partner_token_ttl: int = Field(3600, gt=0, description="Seconds a partner system's access token lasts.")
+    postgres_pool_size: int = Field(10, ge=1, description="Connections each store of a process keeps open.")
+    postgres_max_overflow: int = Field(10, ge=0, description="Extra connections a store may open under load.")
 
     @property
     def persistence(self) -> Persistence:
@@ -109,8 +111,8 @@ class Settings(BaseSettings):
                 "POSTGRES_USER": unquote(url.username or "postgres"),
                 "POSTGRES_PASSWORD": unquote(url.password or ""),
                 "POSTGRES_SCHEMA": f"{self.schema_prefix}{service}",
-                "POSTGRES_POOL_SIZE": "10",
-                "POSTGRES_MAX_OVERFLOW": "10",
+                "POSTGRES_POOL_SIZE": str(self.postgres_pool_size),
+                "POSTGRES_MAX_OVERFLOW": str(self.postgres_max_overflow),
                 "POSTGRES_CONN_MAX_AGE": "300",
                 "POSTGRES_PRE_PING": "y",
                 "CREATE_TABLE": "y",
