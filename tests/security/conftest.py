@@ -1,0 +1,36 @@
+"""Shared by the security tests: one embedded system (SQLite, embedded log) with its workers, and a way to put
+counts in the test report whether or not output is captured."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from services.runtime import System
+from tests.harness import Harness, settings_for
+
+
+@pytest.fixture(scope="module")
+def harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
+    system = System(settings_for(data_dir=Path(tmp_path_factory.mktemp("security"))))
+    system.start_workers()
+    try:
+        yield Harness(system)
+    finally:
+        system.close()
+
+
+@pytest.fixture
+def say(pytestconfig: pytest.Config) -> object:
+    """Write a line to the terminal report (counts of what was tried)."""
+    reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
+
+    def write(text: str) -> None:
+        if reporter is not None:
+            reporter.write_line(f"\n{text}")
+        else:
+            print(text)
+
+    return write
