@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from collections.abc import Callable
@@ -49,8 +50,77 @@ def _field(loc: tuple[Any, ...]) -> str:
     return ".".join(parts)
 
 
+MAX_BODY_BYTES = 1_048_576
+"""A command or a query is a few kilobytes; bulk uploads (paths ending ``/bulk``) may send up to MAX_BULK_BYTES."""
+MAX_BULK_BYTES = 6_000_000
+JSON_TYPES = ("application/json",)
+
+
+class BodyGuard:
+    """Refuses, before any parsing, a body larger than the path allows (413) and a body that is not JSON where only
+    JSON is read (415; form-encoded only at ``/oauth/token``, CSV only at bulk uploads). Pure ASGI, streaming-safe:
+    a body without a length is counted as it arrives."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE"):
+            await self.app(scope, receive, send)
+            return
+        path: str = scope.get("path", "")
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        bulk = path.endswith("/bulk")
+        limit = MAX_BULK_BYTES if bulk else MAX_BODY_BYTES
+        length = headers.get("content-length", "")
+        has_body = (length.isdigit() and int(length) > 0) or "transfer-encoding" in headers
+        if length.isdigit() and int(length) > limit:
+            await self._refuse(send, 413, "body-too-large", "The request body is too large",
+                               f"At most {limit:,} bytes may be sent here.")
+            return
+        kind = headers.get("content-type", "").split(";")[0].strip().lower()
+        allowed = kind in JSON_TYPES or kind.endswith("+json") or (bulk and kind == "text/csv") or (
+            path.endswith("/oauth/token") and kind == "application/x-www-form-urlencoded")
+        if has_body and not allowed:
+            await self._refuse(send, 415, "unsupported-media-type", "Unsupported content type",
+                               f"Send the body as application/json, not {kind or 'without a content type'}.")
+            return
+        received = 0
+        started = refused = False
+
+        async def counted() -> Any:
+            nonlocal received, refused
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit and not refused:
+                    refused = True
+                    if not started:
+                        await self._refuse(send, 413, "body-too-large", "The request body is too large",
+                                           f"At most {limit:,} bytes may be sent here.")
+                    return {"type": "http.disconnect"}  # the application stops reading; its answer is dropped
+            return message
+
+        async def tracked(message: Any) -> None:
+            nonlocal started
+            if refused:
+                return
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        await self.app(scope, counted, tracked)
+
+    @staticmethod
+    async def _refuse(send: Any, status: int, code: str, title: str, detail: str) -> None:
+        body = json.dumps({"type": PROBLEM_BASE + code, "title": title, "status": status, "detail": detail}).encode()
+        headers = [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
 def install_problem_handlers(app: FastAPI) -> None:
-    """Map every refusal to problem+json once, here."""
+    """Map every refusal to problem+json once, here; refuse oversized and non-JSON bodies before parsing."""
+    app.add_middleware(BodyGuard)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, error: RequestValidationError) -> JSONResponse:
