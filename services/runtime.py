@@ -67,7 +67,8 @@ def relay_leadership(settings: Settings, topic: str) -> AdvisoryLockLeadership |
 
 
 def make_tokens(settings: Settings) -> TokenService:
-    return TokenService(settings.signing_key(), settings.jwt_issuer, settings.jwt_audience)
+    return TokenService(settings.signing_key(), settings.jwt_issuer, settings.jwt_audience,
+                        [secret.get_secret_value() for secret in settings.jwt_previous_secrets])
 
 
 class System:

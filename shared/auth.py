@@ -69,13 +69,22 @@ class Principal:
         return Actor(user_id=self.user_id, organisation=self.organisation, role=role.value)
 
 
+def key_id(key: str) -> str:
+    """A token's ``kid``: names which signing key made it without revealing anything usable about the key."""
+    return hashlib.sha256(b"partnership-jwt-kid:" + key.encode()).hexdigest()[:16]
+
+
 class TokenService:
     """Verifies and (for local use) mints tokens with one symmetric key."""
 
-    def __init__(self, key: str, issuer: str, audience: str) -> None:
-        if len(key) < 32:
-            raise ValueError("the JWT signing key must be at least 32 characters")
+    def __init__(self, key: str, issuer: str, audience: str, previous_keys: Iterable[str] = ()) -> None:
+        """``key`` signs new tokens; tokens signed with ``previous_keys`` are still accepted (key rotation: deploy
+        the new key with the old one as previous, wait for the old tokens to expire, then drop it)."""
+        for candidate in (key, *previous_keys):
+            if len(candidate) < 32:
+                raise ValueError("a JWT signing key must be at least 32 characters")
         self._key = key
+        self._keys = {key_id(k): k for k in (*previous_keys, key)}  # the current key wins a (theoretical) clash
         self.issuer = issuer
         self.audience = audience
 
@@ -96,16 +105,28 @@ class TokenService:
             claims["queries"] = sorted(queries or ())
         if scope is not None:
             claims["scope"] = scope
-        return jwt.encode(claims, self._key, algorithm="HS256")
+        return jwt.encode(claims, self._key, algorithm="HS256", headers={"kid": key_id(self._key)})
 
     def verify(self, token: str) -> Principal:
         try:
-            claims = jwt.decode(
-                token, self._key, algorithms=ALGORITHMS, audience=self.audience, issuer=self.issuer,
-                options={"require": ["exp", "iat", "sub", "iss", "aud"]},
-            )
+            kid = jwt.get_unverified_header(token).get("kid")
         except jwt.PyJWTError as error:
             raise AuthenticationError(f"invalid token: {error}") from error
+        # The key the token names first (a token without a kid was minted before kids: try every key).
+        keys = [self._keys[kid]] if isinstance(kid, str) and kid in self._keys else list(self._keys.values())
+        claims: dict[str, Any] = {}
+        for n, key in enumerate(keys):
+            try:
+                claims = jwt.decode(
+                    token, key, algorithms=ALGORITHMS, audience=self.audience, issuer=self.issuer,
+                    options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+                )
+                break
+            except jwt.InvalidSignatureError as error:
+                if n == len(keys) - 1:
+                    raise AuthenticationError(f"invalid token: {error}") from error
+            except jwt.PyJWTError as error:
+                raise AuthenticationError(f"invalid token: {error}") from error
         roles: set[Role] = set()
         for name in claims.get("roles") or []:
             try:

@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     )
     topic_prefix: str = Field("", description="Prefix of every topic name (tests isolate by it).")
     jwt_secret: SecretStr | None = Field(None, description="HS256 signing key; required unless embedded.")
+    jwt_previous_secrets: list[SecretStr] = Field(
+        default_factory=list, description='Keys that signed tokens still in use, as JSON ["old key"]: accepted, '
+                                          'never used to sign (key rotation without downtime).')
     jwt_issuer: str = "partnership"
     jwt_audience: str = "partnership-api"
     partnership_file: Path | None = Field(None, description="Partnership definition (YAML); default Worcestershire.")
