@@ -75,8 +75,10 @@ class Settings(BaseSettings):
                                           '{"client id": "secret"}; hashed when loaded, never stored.'
     )
     partner_token_ttl: int = Field(3600, gt=0, description="Seconds a partner system's access token lasts.")
-    postgres_pool_size: int = Field(10, ge=1, description="Connections each store of a process keeps open.")
-    postgres_max_overflow: int = Field(10, ge=0, description="Extra connections a store may open under load.")
+    # A pool opens its kept connections at start: a process has several stores and a deployment several processes,
+    # so keep few open and let each store grow under load (same peak, 20 per store, as before).
+    postgres_pool_size: int = Field(2, ge=1, description="Connections each store of a process keeps open.")
+    postgres_max_overflow: int = Field(18, ge=0, description="Extra connections a store may open under load.")
 
     @property
     def persistence(self) -> Persistence:
