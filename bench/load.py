@@ -53,6 +53,7 @@ class Result:
     commands_accepted: int = 0
     commands_per_second: float = 0.0
     not_yet_known: int = 0
+    concurrent_changes: int = 0
     command_errors: int = 0
     refused: dict[str, int] = field(default_factory=dict)
     reads: int = 0
@@ -251,6 +252,7 @@ def run(kafka: str, postgres: str, *, rate: float, duration: float, reads: float
         result.commands_accepted = stats.accepted_commands
         result.commands_per_second = round(stats.accepted_commands / elapsed, 1)
         result.not_yet_known = stats.not_yet_known
+        result.concurrent_changes = stats.concurrent_changes
         result.command_errors = sum(stats.failed.values())
         result.refused = dict(stats.refused)
         result.reads, result.read_errors = stats.reads, stats.read_errors
@@ -289,7 +291,8 @@ def report_text(result: Result) -> str:
         f"command",
         f"  commands: {result.commands_attempted} issued, {result.commands_accepted} accepted "
         f"({result.commands_per_second}/s), {result.not_yet_known} refused as not yet known and retried, "
-        f"{result.command_errors} errors, refused {result.refused or 'none'}; {result.journeys_done} journeys done",
+        f"{result.concurrent_changes} retried after a concurrent change, {result.command_errors} errors, "
+        f"refused {result.refused or 'none'}; {result.journeys_done} journeys done",
         f"  reads: {result.reads} ({result.read_errors} errors); issued late (clients all busy): {result.behind}",
         f"  command latency: p50 {result.latency_p50_ms} ms, p99 {result.latency_p99_ms} ms",
         f"  end-to-end lag (accepted -> reporting read model): p50 {result.lag_p50_ms} ms, p99 {result.lag_p99_ms} ms, "

@@ -71,6 +71,7 @@ class Stats:
     reads: int = 0
     read_errors: int = 0
     not_yet_known: int = 0
+    concurrent_changes: int = 0
     refused: Counter[str] = field(default_factory=Counter)
     failed: Counter[str] = field(default_factory=Counter)
     latencies: list[float] = field(default_factory=list)
@@ -276,6 +277,12 @@ class Workload:
                     self.stats.not_yet_known += 1
                 self.stats.examples.setdefault(f"{step.name}: {status}", _text(response))
                 journey.not_before = time.monotonic() + 0.05
+            elif status == 409 and "concurrent-change" in _text(response) and journey.attempts < 2000:
+                # Another command saved the same aggregate first (two projects opened at once in one district's
+                # programme): nothing was stored, so the same request is sent again.
+                journey.attempts += 1
+                self.stats.concurrent_changes += 1
+                journey.not_before = time.monotonic() + 0.01
             elif status == 409 and journey.ambiguous > 0:
                 # A retry after an ambiguous failure may find its own first attempt already applied.
                 self.stats.refused[f"{step.name}: 409 after a retry"] += 1

@@ -21,8 +21,10 @@ pytestmark = [pytest.mark.chaos, pytest.mark.timeout(300)]
 
 def test_commands_are_accepted_while_the_broker_is_down_and_flow_on_when_it_returns(
         tmp_path: Path, kafka_broker: Any, kafka_bootstrap: str, postgres_url: str) -> None:
-    settings = settings_for(data_dir=tmp_path, postgres_url=postgres_url, kafka=kafka_bootstrap)
-    env = settings_env(settings)
+    # Five processes (and a reconciler) of a few stores each: small pools stay within the server's 200 connections.
+    settings = settings_for(data_dir=tmp_path, postgres_url=postgres_url, kafka=kafka_bootstrap,
+                            postgres_pool_size=2, postgres_max_overflow=8)
+    env = {**settings_env(settings), "PARTNERSHIP_POSTGRES_POOL_SIZE": "2", "PARTNERSHIP_POSTGRES_MAX_OVERFLOW": "6"}
     port = free_port()
     with running_system(settings, workers=False) as h:
         workers = [Process(["worker", "priorities", "--port", str(port)], env, tmp_path / "priorities.log"),

@@ -83,8 +83,10 @@ def mint_for(h: Harness) -> Any:
 def test_nothing_accepted_is_lost_or_doubled_when_workers_brokers_and_databases_die(
         tmp_path: Path, kafka_broker: Any, postgres_server: Any, kafka_bootstrap: str, postgres_url: str) -> None:
     settings = settings_for(data_dir=tmp_path, postgres_url=postgres_url, kafka=kafka_bootstrap,
-                            consumer_batch_size=50, relay_batch_size=50)
+                            consumer_batch_size=50, relay_batch_size=50, postgres_pool_size=2,
+                            postgres_max_overflow=8)  # small pools: five processes and a reconciler share 200
     env = {**settings_env(settings), "PARTNERSHIP_CONSUMER_BATCH_SIZE": "50", "PARTNERSHIP_RELAY_BATCH_SIZE": "50",
+           "PARTNERSHIP_POSTGRES_POOL_SIZE": "2", "PARTNERSHIP_POSTGRES_MAX_OVERFLOW": "6",
            "PARTNERSHIP_LOG_LEVEL": "INFO"}  # a first line soon after start tells the killer the worker is up
     chance = random.Random()
     seed = chance.randrange(1 << 30)

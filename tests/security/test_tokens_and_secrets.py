@@ -9,6 +9,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import jwt
 import pytest
@@ -44,8 +45,8 @@ def test_bad_tokens_are_refused(harness: Harness, say: Callable[[str], None]) ->
         "wrongly signed": jwt.encode(_claims(), "another-key-that-is-long-enough-0123456789", algorithm="HS256"),
         "wrong audience": jwt.encode(_claims(aud="some-other-api"), TEST_SECRET, algorithm="HS256"),
         "wrong issuer": jwt.encode(_claims(iss="someone-else"), TEST_SECRET, algorithm="HS256"),
-        "alg none": jwt.encode(_claims(), None, algorithm="none"),
-        "alg none, kid of the real key": jwt.encode(_claims(), None, algorithm="none",
+        "alg none": jwt.encode(_claims(), None, algorithm="none"),  # type: ignore[arg-type]
+        "alg none, kid of the real key": jwt.encode(_claims(), None, algorithm="none",  # type: ignore[arg-type]
                                                     headers={"kid": "0" * 16}),
         "HS512 with the right key": jwt.encode(_claims(), TEST_SECRET, algorithm="HS512"),
         "no expiry": jwt.encode(_claims(exp=None), TEST_SECRET, algorithm="HS256"),
@@ -114,7 +115,7 @@ def test_no_secret_appears_in_logs_or_error_bodies(tmp_path: Path, captured_logs
         token = h.token("partnership_officer")
         secrets.append(token)
         bearer = {"authorization": f"Bearer {token}"}
-        requests = [
+        requests: list[tuple[str, str, dict[str, Any]]] = [
             ("post", "/priorities/objectives", {"json": BODY, "headers": bearer}),
             ("post", "/priorities/objectives", {"json": {**BODY, "extra": 1}, "headers": bearer}),
             ("post", "/priorities/objectives", {"content": b"{", "headers": {**bearer,
