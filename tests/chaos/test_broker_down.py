@@ -5,6 +5,7 @@ says its relay is degraded, and when the broker returns the relay catches up by 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,8 @@ pytestmark = [pytest.mark.chaos, pytest.mark.timeout(300)]
 
 
 def test_commands_are_accepted_while_the_broker_is_down_and_flow_on_when_it_returns(
-        tmp_path: Path, kafka_broker: Any, kafka_bootstrap: str, postgres_url: str) -> None:
+        tmp_path: Path, kafka_broker: Any, kafka_bootstrap: str, postgres_url: str,
+        say: Callable[[str], None]) -> None:
     # Five processes (and a reconciler) of a few stores each: small pools stay within the server's 200 connections.
     settings = settings_for(data_dir=tmp_path, postgres_url=postgres_url, kafka=kafka_bootstrap,
                             postgres_pool_size=2, postgres_max_overflow=8)
@@ -71,7 +73,7 @@ def test_commands_are_accepted_while_the_broker_is_down_and_flow_on_when_it_retu
             recovered = wait_until(lambda: (r := ready()) is not None and r.status_code == 200 and r, 60,
                                    "the relay to recover")
             assert not recovered.json()["relays"][topic]["degraded"]
-            print(f"\nbroker down {down_for:.1f}s: {accepted_down} commands accepted meanwhile, relay reported "
+            say(f"broker down {down_for:.1f}s: {accepted_down} commands accepted meanwhile, relay reported "
                   f"degraded; after the broker returned the read models converged in {caught_up:.1f}s "
                   f"({report.counts['events']})")
         finally:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -81,7 +81,8 @@ def mint_for(h: Harness) -> Any:
 
 
 def test_nothing_accepted_is_lost_or_doubled_when_workers_brokers_and_databases_die(
-        tmp_path: Path, kafka_broker: Any, postgres_server: Any, kafka_bootstrap: str, postgres_url: str) -> None:
+        tmp_path: Path, kafka_broker: Any, postgres_server: Any, kafka_bootstrap: str, postgres_url: str,
+        say: Callable[[str], None]) -> None:
     settings = settings_for(data_dir=tmp_path, postgres_url=postgres_url, kafka=kafka_bootstrap,
                             consumer_batch_size=50, relay_batch_size=50, postgres_pool_size=2,
                             postgres_max_overflow=8)  # small pools: five processes and a reconciler share 200
@@ -174,7 +175,7 @@ def test_nothing_accepted_is_lost_or_doubled_when_workers_brokers_and_databases_
                 process.terminate()
 
     lost = [a for a in stats.accepted if (a.aggregate_id, a.version) not in stored]
-    print(f"\nfault suite (seed {seed}): {sum(kills.values())} SIGKILLs of workers {kills}, "
+    say(f"fault suite (seed {seed}): {sum(kills.values())} SIGKILLs of workers {kills}, "
           f"restarts {restarts}, {stats.accepted_commands} commands accepted {dict(stats.commands)}, "
           f"{stats.journeys_done} journeys done, {stats.not_yet_known} retried as not yet known, "
           f"{sum(stats.failed.values())} failed during outages {dict(stats.failed)}, "

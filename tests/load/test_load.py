@@ -3,6 +3,7 @@ service's own web and worker processes on real Kafka and PostgreSQL; nothing acc
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,10 +16,11 @@ RATE = 20.0
 SECONDS = 60.0
 
 
-def test_a_minute_of_mixed_load_loses_nothing(tmp_path: Path, kafka_bootstrap: str, postgres_url: str) -> None:
+def test_a_minute_of_mixed_load_loses_nothing(tmp_path: Path, kafka_bootstrap: str, postgres_url: str,
+                                              say: Callable[[str], None]) -> None:
     result = run(kafka_bootstrap, postgres_url, rate=RATE, duration=SECONDS, reads=1.0, threads=16, work=tmp_path,
                  quiet=True)
-    print("\n" + report_text(result))
+    say(report_text(result))
     assert result.reconciled, result.differences
     assert result.lost == 0
     assert result.command_errors == 0 and not result.refused, result.refused

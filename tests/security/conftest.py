@@ -23,14 +23,11 @@ def harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
 
 
 @pytest.fixture
-def say(pytestconfig: pytest.Config) -> object:
-    """Write a line to the terminal report (counts of what was tried)."""
-    reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
+def say(capsys: pytest.CaptureFixture[str]) -> object:
+    """Print a line past output capture, so counts of what was tried are in every test run's output."""
 
     def write(text: str) -> None:
-        if reporter is not None:
-            reporter.write_line(f"\n{text}")
-        else:
-            print(text)
+        with capsys.disabled():
+            print(f"\n{text}", flush=True)
 
     return write
