@@ -66,7 +66,7 @@ class _ScratchTx(Tx):
         yield
 
     def record_position(self, tracking: Tracking) -> None:
-        raise NotImplementedError("positions are written to the target store after the replay")
+        raise RuntimeError("a rebuild writes positions to the target store after the replay, never mid-replay")
 
 
 @dataclass
