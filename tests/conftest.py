@@ -120,3 +120,11 @@ def postgres_server() -> Iterator[PostgresServer | ExternalPostgres]:
 def postgres_url(postgres_server: PostgresServer | ExternalPostgres) -> str:
     """``postgresql://user:password@127.0.0.1:PORT/dbname`` of the session's PostgreSQL server."""
     return postgres_server.url
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """kafka-python's background threads may still log (the broker they knew has stopped) after pytest closed its
+    capture streams; without this, each such line prints a '--- Logging error ---' traceback after the summary."""
+    import logging
+
+    logging.raiseExceptions = False
