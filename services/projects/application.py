@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
@@ -9,6 +10,7 @@ from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
+from eventsourcing.utils import get_topic
 
 from services.projects.domain import KnownTasking, Programme, Project, RagThresholds
 from services.projects.policies import KnownTaskings
@@ -44,6 +46,7 @@ class ProjectsApplication(ServiceApplication):
                                         Decimal(str(self.partnership.rag.amber_within_percent)))
         self.known_taskings = KnownTaskings(ReadStore(settings, self.service))
         self.today: Callable[[], date] = date.today
+        self.delivery_index = DeliveryIndex(self)
 
     def close(self) -> None:
         self.known_taskings.store.close()
@@ -69,17 +72,13 @@ class ProjectsApplication(ServiceApplication):
     def projects_delivering(self, tasking_id: UUID) -> Iterator[Project]:
         """Every project (of any district's programme) that delivers or delivered the tasking.
 
-        A withdrawal names no district, and a retasking may move a tasking between districts, so every programme
-        of the partnership is looked at; these are rare events and a partnership has a handful of districts.
+        A withdrawal names no district, and a retasking may move a tasking between districts, so the candidates come
+        from every programme: the projects that ever took the tasking on, as this store's own log says.
         """
-        for district in self.partnership.districts:
-            programme = self.programme(district.id)
-            if programme is None:
-                continue
-            for project_id in programme.project_ids:
-                project = self.project(UUID(str(project_id)))
-                if tasking_id in project.contributions:
-                    yield project
+        for project_id in self.delivery_index.projects_taking_on(tasking_id):
+            project = self.project(project_id)
+            if tasking_id in project.contributions:
+                yield project
 
     def tasking(self, tasking_id: UUID) -> KnownTasking:
         known = self.known_taskings.get(tasking_id)
@@ -188,3 +187,43 @@ class ProjectsApplication(ServiceApplication):
         to = self.tasking(to_tasking_id)
         return self._change(project_id, expected_version, lambda p: p.repoint_contribution(
             context, from_tasking_id=from_tasking_id, to=to, reason=reason, decision=decision))
+
+
+class DeliveryIndex:
+    """Which projects ever took a tasking on, read from this service's own notification log.
+
+    A retasking or withdrawal then loads just the projects delivering the tasking instead of every project of every
+    programme (which grows with the partnership's history). Only two events give a project a tasking (opening it, and
+    re-pointing a contribution to another tasking); the log is read incrementally from where the index left off, and
+    the notification order is commit order, so nothing committed before a reaction is missed. The index is a
+    superset: callers check the project's current contributions.
+    """
+
+    _PAGE = 1000
+
+    def __init__(self, app: ProjectsApplication) -> None:
+        self.app = app
+        self.position = 0
+        self.projects: dict[UUID, set[UUID]] = {}
+        self.topics = [get_topic(Project.Opened), get_topic(Project.ContributionWasRepointed)]
+        self.lock = threading.Lock()
+
+    def projects_taking_on(self, tasking_id: UUID) -> list[UUID]:
+        with self.lock:
+            self._catch_up()
+            return sorted(self.projects.get(tasking_id, ()))
+
+    def _catch_up(self) -> None:
+        while page := self.app.recorder.select_notifications(start=self.position, limit=self._PAGE,
+                                                              topics=self.topics, inclusive_of_start=False):
+            for notification in page:
+                event = self.app.mapper.to_domain_event(notification)
+                if isinstance(event, Project.Opened):
+                    taken_on = [UUID(str(ref.tasking_id)) for ref in event.taskings]
+                elif isinstance(event, Project.ContributionWasRepointed):
+                    taken_on = [UUID(str(event.to_tasking_id))]
+                else:
+                    continue
+                for tasking_id in taken_on:
+                    self.projects.setdefault(tasking_id, set()).add(event.originator_id)
+            self.position = page[-1].id
