@@ -71,8 +71,18 @@ def measure_lag(tmp: Path, kafka: str, postgres: str, rate: float, commands: int
     token = system.tokens.mint("bench", "worcestershire-cc", ["partnership_officer"], ttl_seconds=3600)
     url = f"http://127.0.0.1:{port}/priorities/objectives"
     accepted: dict[str, float] = {}
+    latencies: list[float] = []
+    on_topic: dict[str, float] = {}
     visible: dict[str, float] = {}
     done = threading.Event()
+
+    def tail(consumer: KafkaConsumer) -> None:
+        # Where the lag goes: when each event reached the topic (the relay's part) vs the read model (the projection's).
+        while not done.is_set():
+            for records in consumer.poll(timeout_ms=50).values():
+                now = time.perf_counter()
+                for record in records:
+                    on_topic.setdefault(record.key.decode(), now)
 
     def watch() -> None:
         while not done.is_set():
@@ -91,15 +101,26 @@ def measure_lag(tmp: Path, kafka: str, postgres: str, rate: float, commands: int
             wait_until(lambda: _up(client, f"http://127.0.0.1:{port}/healthz"), 60, "the web process")
             for n in range(20):  # warm up connections and caches
                 client.post(url, json={"title": f"warm-up {n}", "level": "scs", "strategy": "SCS"})
+            topic = settings.topic("priorities.events")
+            consumer = KafkaConsumer(bootstrap_servers=kafka, group_id=None, enable_auto_commit=False,
+                                     fetch_max_wait_ms=100)
+            partitions = consumer.partitions_for_topic(topic) or set()
+            consumer.assign([TopicPartition(topic, p) for p in partitions])
+            consumer.seek_to_end()
+            consumer.poll(timeout_ms=100)
             watcher = threading.Thread(target=watch, daemon=True)
             watcher.start()
+            tailer = threading.Thread(target=tail, args=(consumer,), daemon=True)
+            tailer.start()
             interval = 1.0 / rate
             errors: list[int] = []
 
             def send(n: int) -> None:
+                sent = time.perf_counter()
                 response = client.post(url, json={"title": f"objective {n}", "level": "scs", "strategy": "SCS"})
                 if response.status_code == 201:
-                    accepted[response.json()["id"]] = time.perf_counter()
+                    accepted[response.json()["id"]] = now = time.perf_counter()
+                    latencies.append((now - sent) * 1000)
                 else:
                     errors.append(response.status_code)
 
@@ -115,14 +136,21 @@ def measure_lag(tmp: Path, kafka: str, postgres: str, rate: float, commands: int
             wait_until(lambda: all(i in visible for i in accepted), 60, "every command in the read model")
             done.set()
             watcher.join()
+            tailer.join()
+            consumer.close()
     finally:
         for process in processes:
             process.terminate()
         store.close()
         system.close()
     lags = [(visible[i] - t) * 1000 for i, t in accepted.items()]
+    relayed = [(on_topic[i] - t) * 1000 for i, t in accepted.items() if i in on_topic]
+    projected = [(visible[i] - on_topic[i]) * 1000 for i in accepted if i in on_topic]
     return {"commands": len(accepted), "errors": len(errors), "achieved_rate": len(accepted) / elapsed,
-            "p50_ms": statistics.median(lags), "p99_ms": percentile(lags, 99), "max_ms": max(lags)}
+            "p50_ms": statistics.median(lags), "p99_ms": percentile(lags, 99), "max_ms": max(lags),
+            "command_p50_ms": statistics.median(latencies), "command_p99_ms": percentile(latencies, 99),
+            "relayed_p50_ms": statistics.median(relayed), "relayed_p99_ms": percentile(relayed, 99),
+            "projected_p50_ms": statistics.median(projected), "projected_p99_ms": percentile(projected, 99)}
 
 
 def _up(client: httpx.Client, url: str) -> bool:
@@ -187,6 +215,11 @@ def main() -> None:
         print(f"end-to-end lag over {lag['commands']:.0f} commands at {lag['achieved_rate']:.0f} commands/s "
               f"(asked {args.rate:.0f}/s, {lag['errors']:.0f} errors): p50 {lag['p50_ms']:.1f} ms, "
               f"p99 {lag['p99_ms']:.1f} ms, max {lag['max_ms']:.1f} ms")
+        print(f"  command latency (request -> 201): p50 {lag['command_p50_ms']:.1f} ms, "
+              f"p99 {lag['command_p99_ms']:.1f} ms")
+        print(f"  201 -> on the topic (relay): p50 {lag['relayed_p50_ms']:.1f} ms, p99 {lag['relayed_p99_ms']:.1f} ms;"
+              f" topic -> read model (projection): p50 {lag['projected_p50_ms']:.1f} ms, "
+              f"p99 {lag['projected_p99_ms']:.1f} ms")
         met = lag["p99_ms"] <= 100 and lag["achieved_rate"] >= 0.95 * args.rate and lag["errors"] == 0
         print(f"aim p99 <= 100 ms at {args.rate:.0f} commands/s: {'met' if met else 'NOT met'}")
         replay = measure_replay(Path(tmp) / "replay", kafka, postgres, args.preload)

@@ -27,6 +27,7 @@ from shared.audit.checkpoint import Checkpointer
 from shared.contracts import Actor, Decision, Fact
 from shared.contracts.personal import SealedPersonalData
 from shared.errors import StaleVersion
+from shared.pgpool import check_pool_cheaply
 from shared.readstore import schema_setup
 from shared.settings import Settings
 
@@ -103,6 +104,7 @@ class ServiceApplication(Application[UUID]):
         self.settings = settings
         with schema_setup(settings, self.service):
             super().__init__(env=settings.store_env(self.service))
+        check_pool_cheaply(self.recorder)
 
     def construct_recorder(self) -> ProcessRecorder:
         return self.factory.process_recorder()

@@ -16,6 +16,7 @@ from eventsourcing.persistence import InfrastructureFactory, Tracking, TrackingR
 from eventsourcing.utils import Environment
 from psycopg import sql
 
+from shared.pgpool import check_pool_cheaply
 from shared.settings import Persistence, Settings
 
 
@@ -127,6 +128,7 @@ class ReadStore:
             factory = InfrastructureFactory.construct(Environment(name, settings.store_env(name)))
             self._factory = factory
             self.recorder: TrackingRecorder = factory.tracking_recorder()
+        check_pool_cheaply(self.recorder)
 
     @contextmanager
     def transaction(self, commit: bool = True) -> Iterator[Tx]:
