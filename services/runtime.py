@@ -26,7 +26,7 @@ from shared.consumer import ConsumerRunner
 from shared.eventstore import ServiceApplication
 from shared.health import Readiness
 from shared.readstore import ReadStore
-from shared.relay import AdvisoryLockLeadership, Relay
+from shared.relay import AdvisoryLockLeadership, Relay, StoredSignal
 from shared.service import ServiceSpec
 from shared.settings import Settings, TransportKind
 from shared.transport import Transport
@@ -66,6 +66,13 @@ def relay_leadership(settings: Settings, topic: str) -> AdvisoryLockLeadership |
     return AdvisoryLockLeadership(settings.database_url, f"partnership-relay:{settings.schema_prefix}{topic}")
 
 
+def stored_signal(settings: Settings, app: ServiceApplication) -> StoredSignal | None:
+    """On PostgreSQL the relay waits for the store's commit announcements; embedded, it polls its log."""
+    if not settings.database_url:
+        return None
+    return StoredSignal(settings.database_url, app.stored_channel)
+
+
 def make_tokens(settings: Settings) -> TokenService:
     return TokenService(settings.signing_key(), settings.jwt_issuer, settings.jwt_audience,
                         [secret.get_secret_value() for secret in settings.jwt_previous_secrets])
@@ -96,7 +103,8 @@ class System:
             self.applications[name] = app
             self.relays.append(Relay(app, self.transport, settings.topic(spec.topic),
                                      batch_size=settings.relay_batch_size, poll_interval=settings.relay_poll_interval,
-                                     leadership=relay_leadership(settings, settings.topic(spec.topic))))
+                                     leadership=relay_leadership(settings, settings.topic(spec.topic)),
+                                     signal=stored_signal(settings, app)))
             if spec.consumers is not None:
                 self.consumers.extend(spec.consumers(app, settings, self.transport))
         if "reporting" in services:

@@ -21,6 +21,7 @@ from eventsourcing.persistence import (
     Transcoding,
     UUIDAsHex,
 )
+from psycopg import sql
 
 from shared.audit.chain import ChainedEventStore, ChainedMapper
 from shared.audit.checkpoint import Checkpointer
@@ -29,7 +30,7 @@ from shared.contracts.personal import SealedPersonalData
 from shared.errors import StaleVersion
 from shared.pgpool import check_pool_cheaply
 from shared.readstore import schema_setup
-from shared.settings import Settings
+from shared.settings import Persistence, Settings
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -92,6 +93,11 @@ class CommandContext:
     correlation_id: str
 
 
+def stored_channel(settings: Settings, service: str) -> str:
+    """The channel name (PostgreSQL identifiers are at most 63 bytes)."""
+    return f"{settings.schema_prefix}{service}_stored"[-63:]
+
+
 class ServiceApplication(Application[UUID]):
     """A bounded context's event store. Its recorder is a process recorder, so policies that react to upstream
     messages save their events together with the upstream position (exactly-once in effect)."""
@@ -104,7 +110,31 @@ class ServiceApplication(Application[UUID]):
         self.settings = settings
         with schema_setup(settings, self.service):
             super().__init__(env=settings.store_env(self.service))
+            if settings.persistence is Persistence.POSTGRES:
+                self._announce_stored_events()
         check_pool_cheaply(self.recorder)
+
+    @property
+    def stored_channel(self) -> str:
+        """The PostgreSQL channel on which each commit of new events is announced (for the relay)."""
+        return stored_channel(self.settings, self.service)
+
+    def _announce_stored_events(self) -> None:
+        # NOTIFY is transactional: the relay hears of events when they are committed, never before, and one
+        # announcement per statement is enough (the relay reads everything after its position).
+        recorder: Any = self.recorder
+        schema = sql.Identifier(f"{self.settings.schema_prefix}{self.service}")
+        function = sql.SQL("{}.announce_stored_events").format(schema)
+        with recorder.datastore.transaction(commit=True) as cursor:
+            cursor.execute(sql.SQL(
+                "CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS"
+                " $$ BEGIN PERFORM pg_notify(TG_ARGV[0], ''); RETURN NULL; END $$"
+            ).format(function=function))
+            cursor.execute(sql.SQL(
+                "CREATE OR REPLACE TRIGGER announce_stored_events AFTER INSERT ON {schema}.{table}"
+                " FOR EACH STATEMENT EXECUTE FUNCTION {function}({channel})"
+            ).format(schema=schema, table=sql.Identifier(recorder.events_table_name), function=function,
+                     channel=sql.Literal(self.stored_channel)))
 
     def construct_recorder(self) -> ProcessRecorder:
         return self.factory.process_recorder()

@@ -21,6 +21,7 @@ from typing import Protocol
 
 import psycopg
 from eventsourcing.persistence import Tracking
+from psycopg import sql
 
 from shared import metrics, tracing
 from shared.envelope import encode, wrap
@@ -99,12 +100,47 @@ class AdvisoryLockLeadership:
             self._conn = None
 
 
+class StoredSignal:
+    """Hears the store announce each commit of new events (``LISTEN`` on a connection of its own).
+
+    The relay waits on it instead of polling its log every few milliseconds: it publishes as soon as a command's
+    transaction commits and costs nothing while the service is idle. A look at the log every ``fallback`` seconds
+    covers a lost connection; while the connection is down the relay polls at that interval.
+    """
+
+    def __init__(self, database_url: str, channel: str, fallback: float = 0.25) -> None:
+        self.database_url = database_url
+        self.channel = channel
+        self.fallback = fallback
+        self._conn: psycopg.Connection[tuple[object, ...]] | None = None
+
+    def wait(self, stop: threading.Event) -> None:
+        """Return when new events may have been committed (or ``fallback`` seconds passed)."""
+        try:
+            if self._conn is None or self._conn.closed:
+                self._conn = psycopg.connect(self.database_url, autocommit=True, connect_timeout=5)
+                self._conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.channel)))
+                return  # events committed before we listened are read now
+            for _ in self._conn.notifies(timeout=self.fallback, stop_after=1):
+                pass
+        except psycopg.Error as error:
+            log.warning("relay signal lost; polling", extra={"channel": self.channel, "error": str(error)[:300]})
+            self.close()
+            stop.wait(self.fallback)
+
+    def close(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(psycopg.Error):
+                self._conn.close()
+            self._conn = None
+
+
 class Relay:
     """Notification log -> ``<service>.events``, resumable from its own tracking record."""
 
     def __init__(self, app: ServiceApplication, transport: Transport, topic: str, *, batch_size: int = 500,
                  poll_interval: float = 0.01, leadership: Leadership | None = None,
-                 standby_interval: float = 1.0) -> None:
+                 standby_interval: float = 1.0, signal: StoredSignal | None = None) -> None:
         self.app = app
         self.transport = transport
         self.topic = topic
@@ -114,6 +150,7 @@ class Relay:
         self.status = RelayStatus()
         self.leadership: Leadership = leadership or SoleWriter()
         self.standby_interval = standby_interval
+        self.signal = signal
         self._publisher: Publisher | None = None
         self._position: int | None = None
 
@@ -174,7 +211,10 @@ class Relay:
                 if not self._lead(stop):
                     continue
                 if self.publish_batch() == 0:
-                    stop.wait(self.poll_interval)
+                    if self.signal is not None:
+                        self.signal.wait(stop)
+                    else:
+                        stop.wait(self.poll_interval)
                 self.status.degraded = None
                 backoff = 0.1
             except TransportError as error:
@@ -206,4 +246,6 @@ class Relay:
     def close(self) -> None:
         self._reset_publisher()
         self.leadership.release()
+        if self.signal is not None:
+            self.signal.close()
         self.status.leader = False
