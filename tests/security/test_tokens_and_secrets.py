@@ -14,7 +14,7 @@ from typing import Any
 import jwt
 import pytest
 
-from shared.auth import TokenService
+from shared.auth import AuthenticationError, TokenService
 from shared.logs import JsonFormatter
 from tests.harness import TEST_SECRET, Harness, running_system, settings_for
 
@@ -149,3 +149,16 @@ def test_no_secret_appears_in_logs_or_error_bodies(tmp_path: Path, captured_logs
             assert secret[:24] not in text, f"part of a secret ({secret[:6]}...) appears in the {where}"
     say(f"secrets: {len(secrets)} secrets and tokens searched for in {len(logs.splitlines())} log lines and "
         f"{len(bodies)} responses: none found")
+
+
+def test_a_remembered_token_is_refused_once_it_expires_and_a_tampered_one_never_passes() -> None:
+    tokens = TokenService(NEW_KEY, "partnership", "partnership-api")
+    token = tokens.mint("officer-1", "worcestershire-cc", ["partnership_officer"], ttl_seconds=1)
+    assert tokens.verify(token).user_id == "officer-1"
+    assert tokens.verify(token).user_id == "officer-1"  # from the verified tokens
+    header, payload, signature = token.split(".")
+    with pytest.raises(AuthenticationError):
+        tokens.verify(f"{header}.{payload}.{signature[:-2]}AA")
+    time.sleep(max(0.0, jwt.decode(token, options={"verify_signature": False})["exp"] - time.time()) + 1.1)
+    with pytest.raises(AuthenticationError, match="expired"):
+        tokens.verify(token)
