@@ -33,6 +33,7 @@ from typing import Any
 
 import httpx
 
+from bench.lean_http import LeanClient, LeanResponse
 from bench.walking_skeleton import real_servers
 from bench.workload import Accepted, Workload, percentile
 from services.audit.reconcile import Reconciler
@@ -81,17 +82,16 @@ class Routed:
     """One HTTP client per process: ``/priorities/...`` to the priorities web process, ``/graphql`` to the gateway."""
 
     def __init__(self, urls: dict[str, str]) -> None:
-        limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
-        self._clients = {name: httpx.Client(base_url=url, timeout=30.0, limits=limits) for name, url in urls.items()}
+        self._clients = {name: LeanClient(url, timeout=30.0) for name, url in urls.items()}
 
-    def _client(self, path: str) -> httpx.Client:
+    def _client(self, path: str) -> LeanClient:
         first = path.strip("/").split("/", 1)[0]
         return self._clients.get(first) or self._clients["reporting"]
 
-    def post(self, url: str, *, json: Any = None, headers: Any = None) -> httpx.Response:
+    def post(self, url: str, *, json: Any = None, headers: Any = None) -> LeanResponse:
         return self._client(url).post(url, json=json, headers=headers)
 
-    def get(self, url: str, *, headers: Any = None) -> httpx.Response:
+    def get(self, url: str, *, headers: Any = None) -> LeanResponse:
         return self._client(url).get(url, headers=headers)
 
     def close(self) -> None:

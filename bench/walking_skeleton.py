@@ -23,9 +23,9 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import httpx
 from kafka import KafkaConsumer, TopicPartition
 
+from bench.lean_http import LeanClient
 from services.reporting.projections import ReportingProjection, read_model_ddl
 from services.reporting.readmodel import ReportingReadModel
 from services.runtime import System
@@ -96,8 +96,7 @@ def measure_lag(tmp: Path, kafka: str, postgres: str, rate: float, commands: int
             time.sleep(0.002)
 
     try:
-        limits = httpx.Limits(max_connections=32, max_keepalive_connections=32)
-        with httpx.Client(timeout=10, headers={"authorization": f"Bearer {token}"}, limits=limits) as client:
+        with contextlib.closing(LeanClient(timeout=10, headers={"authorization": f"Bearer {token}"})) as client:
             wait_until(lambda: _up(client, f"http://127.0.0.1:{port}/healthz"), 60, "the web process")
             for n in range(20):  # warm up connections and caches
                 client.post(url, json={"title": f"warm-up {n}", "level": "scs", "strategy": "SCS"})
@@ -153,10 +152,10 @@ def measure_lag(tmp: Path, kafka: str, postgres: str, rate: float, commands: int
             "projected_p50_ms": statistics.median(projected), "projected_p99_ms": percentile(projected, 99)}
 
 
-def _up(client: httpx.Client, url: str) -> bool:
+def _up(client: LeanClient, url: str) -> bool:
     try:
         return client.get(url).status_code == 200
-    except httpx.HTTPError:
+    except OSError:
         return False
 
 
