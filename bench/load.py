@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import threading
@@ -33,6 +34,7 @@ from typing import Any
 
 import httpx
 
+from bench import cpu
 from bench.lean_http import LeanClient, LeanResponse
 from bench.walking_skeleton import real_servers
 from bench.workload import Accepted, Workload, percentile
@@ -72,6 +74,9 @@ class Result:
     differences: list[str] = field(default_factory=list)
     events: dict[str, int] = field(default_factory=dict)
     redeliveries: dict[str, int] = field(default_factory=dict)
+    cpu_seconds: dict[str, float] = field(default_factory=dict)
+    """CPU time of each part of the system (and the load generator) while the load ran."""
+    machine_cores_busy: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -219,6 +224,7 @@ def run(kafka: str, postgres: str, *, rate: float, duration: float, reads: float
             finally:
                 busy.release()
 
+        cpu_before = cpu.snapshot()
         started = time.monotonic()
         tick = 1.0 / rate
         next_at = started
@@ -244,6 +250,9 @@ def run(kafka: str, postgres: str, *, rate: float, duration: float, reads: float
                 print(f"  {now - started:5.0f}s: {stats.accepted_commands} accepted, {stats.not_yet_known} "
                       f"not yet known, {sum(stats.failed.values())} errors, {stats.reads} reads", flush=True)
         elapsed = time.monotonic() - started
+        result.cpu_seconds = {part: round(seconds, 1) for part, seconds in
+                              cpu.cpu_seconds(cpu_before, cpu.snapshot()).items()}
+        result.machine_cores_busy = round(sum(result.cpu_seconds.values()) / elapsed, 2)
         pool.shutdown(wait=True)
         unseen = probe.stop()
 
@@ -301,6 +310,11 @@ def report_text(result: Result) -> str:
         f"topic redeliveries {result.redeliveries}; accepted but missing: {result.lost}",
         *(f"  DIFFERENCE {d}" for d in result.differences),
     ]
+    if result.cpu_seconds and result.commands_accepted:
+        per_command = ", ".join(f"{part} {seconds * 1000 / result.commands_accepted:.1f}"
+                                for part, seconds in result.cpu_seconds.items())
+        lines.append(f"  CPU: {result.machine_cores_busy} of the machine's {os.cpu_count()} cores busy; CPU ms per "
+                     f"accepted command (with its share of reads): {per_command}")
     return "\n".join(lines)
 
 

@@ -1,0 +1,60 @@
+"""Where the machine's CPU goes during a benchmark: CPU time per part of the system, from /proc.
+
+Each process is classified by its command line: a service's web or worker process (``partnership serve|worker``),
+the Kafka broker, PostgreSQL (the postmaster and every backend), and the benchmark's own process (the load
+generator). A process that ends inside the window counts only up to its last snapshot.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _part(pid: int) -> str | None:
+    try:
+        args = (Path("/proc") / str(pid) / "cmdline").read_bytes().split(b"\0")
+        comm = (Path("/proc") / str(pid) / "comm").read_text().strip()
+    except OSError:
+        return None
+    words = [a.decode(errors="replace") for a in args if a]
+    if pid == os.getpid():
+        return "load generator"
+    if "services.cli" in words or any(w.endswith("/partnership") for w in words):
+        for verb in ("serve", "worker"):
+            if verb in words and words.index(verb) + 1 < len(words):
+                return f"{'web' if verb == 'serve' else 'worker'} {words[words.index(verb) + 1]}"
+    if "kafka.Kafka" in words:
+        return "kafka"
+    if comm == "postgres" or comm.startswith("postgres"):
+        return "postgresql"
+    return None
+
+
+def snapshot() -> dict[int, tuple[str, int]]:
+    """CPU ticks (user + system) of every process of the system, by pid."""
+    seen: dict[int, tuple[str, int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        pid = int(entry.name)
+        part = _part(pid)
+        if part is None:
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        seen[pid] = (part, int(fields[11]) + int(fields[12]))  # utime, stime (fields 14 and 15 of stat)
+    return seen
+
+
+def cpu_seconds(before: dict[int, tuple[str, int]], after: dict[int, tuple[str, int]]) -> dict[str, float]:
+    """CPU seconds each part used between two snapshots (a process new in ``after`` counts from zero)."""
+    used: dict[str, float] = {}
+    for pid, (part, ticks) in after.items():
+        start = before.get(pid, (part, 0))[1]
+        used[part] = used.get(part, 0.0) + max(ticks - start, 0) / TICKS
+    return dict(sorted(used.items(), key=lambda item: -item[1]))
