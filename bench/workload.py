@@ -74,7 +74,8 @@ class Stats:
     concurrent_changes: int = 0
     refused: Counter[str] = field(default_factory=Counter)
     applied_before_retry: Counter[str] = field(default_factory=Counter)
-    """Retries answered 409 stale because an earlier, unacknowledged attempt of the same command was applied."""
+    """Resends answered 409 stale because an earlier attempt whose outcome was unknown (503, dropped connection) had
+    been applied."""
     failed: Counter[str] = field(default_factory=Counter)
     latencies: list[float] = field(default_factory=list)
     accepted: list[Accepted] = field(default_factory=list)
@@ -280,16 +281,15 @@ class Workload:
                 self.stats.examples.setdefault(f"{step.name}: {status}", _text(response))
                 journey.not_before = time.monotonic() + 0.05
             elif status == 409 and "concurrent-change" in _text(response) and journey.attempts < 2000:
-                # Usually another command saved the same aggregate first (two projects opened at once in one
-                # district's programme) and nothing was stored. But while the database restarts, the event-store
-                # library retries an insert whose commit landed unacknowledged and meets its own write: so the
-                # outcome is ambiguous, and the same request is sent again.
+                # Another command saved the same aggregate first (two projects opened at once in one district's
+                # programme): nothing of this request was stored, so it is sent again. (A retried insert that meets
+                # its own unacknowledged commit is recognised by the event store and answered as done.)
                 journey.attempts += 1
-                journey.ambiguous += 1
                 self.stats.concurrent_changes += 1
                 journey.not_before = time.monotonic() + 0.01
             elif status == 409 and journey.ambiguous > 0:
-                # A retry after an ambiguous outcome finds its own first attempt already applied.
+                # A resend after an ambiguous outcome (a 503 while the database restarted, a dropped connection)
+                # finds its own first attempt already applied.
                 self.stats.applied_before_retry[step.name] += 1
                 self._advance(journey)
             elif status == 0 or status >= 500:

@@ -169,7 +169,8 @@ class ServiceApplication(Application[UUID]):
         """Save the aggregates' new events and the upstream position they answer, in one transaction.
 
         Raises the library's IntegrityError when that position was already recorded (or an aggregate was
-        changed concurrently): the caller decides which, with ``has_tracking_id``.
+        changed concurrently): the caller decides which, with ``has_tracking_id``. A retried insert that meets this
+        very write, committed unacknowledged, is no error (``ChainedEventStore``).
         """
         events = [event for aggregate in aggregates for event in aggregate.collect_events()]
         if events:

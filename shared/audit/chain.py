@@ -15,6 +15,7 @@ specification.
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -24,11 +25,16 @@ from uuid import UUID
 from eventsourcing.persistence import (
     AggregateRecorder,
     EventStore,
+    IntegrityError,
     Mapper,
     Notification,
     Recording,
     StoredEvent,
+    Tracking,
+    TrackingRecorder,
 )
+
+log = logging.getLogger(__name__)
 
 GENESIS = bytes(32)
 MAGIC = b"#audit1 "
@@ -133,7 +139,11 @@ class ChainedMapper(Mapper[UUID]):
 
 class ChainedEventStore(EventStore[UUID]):
     """Stores events with their chain header: the predecessor's hash comes from the same batch, the head cache,
-    or (once) the store; ``on_recorded`` hears the notification ids of every committed batch."""
+    or (once) the store; ``on_recorded`` hears the notification ids of every committed batch.
+
+    A write refused as a conflict whose positions already hold exactly these events (same bytes, so the same chain
+    hashes) is our own: the recorder retried an insert whose COMMIT landed while its acknowledgement was lost (a
+    database restart). It counts as done, so a command applied once is never reported as a concurrent change."""
 
     def __init__(self, mapper: ChainedMapper, recorder: AggregateRecorder,
                  on_recorded: Callable[[Sequence[int]], None] | None = None) -> None:
@@ -151,7 +161,16 @@ class ChainedEventStore(EventStore[UUID]):
             in_batch[(str(event.originator_id), event.originator_version)] = own
             stored.append(StoredEvent(originator_id=event.originator_id, originator_version=event.originator_version,
                                       topic=event.topic, state=state))
-        notification_ids = self.recorder.insert_events(stored, **kwargs)
+        try:
+            notification_ids = self.recorder.insert_events(stored, **kwargs)
+        except IntegrityError:
+            if not self._already_recorded(stored, kwargs.get("tracking")):
+                raise  # a genuine concurrent change
+            # Committed by an earlier attempt; its notification ids are not known here, so the recordings are
+            # empty and the next save's checkpoint mark covers these events.
+            log.warning("write found already recorded: a retried insert met its own committed events",
+                        extra={"events": [f"{e.originator_id}@{e.originator_version}" for e in stored]})
+            notification_ids = None
         for (originator_id, version), own in in_batch.items():
             self.heads.put(originator_id, version, own)
         recordings: list[Recording[UUID]] = []
@@ -163,6 +182,28 @@ class ChainedEventStore(EventStore[UUID]):
             if self.on_recorded is not None:
                 self.on_recorded(notification_ids)
         return recordings
+
+    def _already_recorded(self, stored: Sequence[StoredEvent], tracking: Tracking | None) -> bool:
+        """Whether every position of ``stored`` holds exactly that event (and ``tracking``, if any, is recorded)."""
+        if not stored:
+            return False
+        if tracking is not None:
+            recorder = self.recorder
+            if not isinstance(recorder, TrackingRecorder) or not recorder.has_tracking_id(
+                    tracking.application_name, tracking.notification_id):
+                return False
+        wanted: dict[str, list[StoredEvent]] = {}
+        for event in stored:
+            wanted.setdefault(str(event.originator_id), []).append(event)
+        for events in wanted.values():
+            versions = [e.originator_version for e in events]
+            found = {e.originator_version: e for e in self.recorder.select_events(
+                events[0].originator_id, gt=min(versions) - 1, lte=max(versions))}
+            for event in events:
+                there = found.get(event.originator_version)
+                if there is None or there.topic != event.topic or bytes(there.state) != event.state:
+                    return False
+        return True
 
     def _predecessor_hash(self, originator_id: UUID | str, version: int,
                           in_batch: dict[tuple[str, int], bytes]) -> bytes:
