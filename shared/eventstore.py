@@ -6,7 +6,7 @@ import dataclasses
 from collections.abc import Sequence
 from datetime import date
 from typing import Any, ClassVar, TypeVar
-from uuid import UUID
+from uuid import UUID, uuid5
 
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
@@ -96,6 +96,25 @@ class CommandContext:
 def stored_channel(settings: Settings, service: str) -> str:
     """The channel name (PostgreSQL identifiers are at most 63 bytes)."""
     return f"{settings.schema_prefix}{service}_stored"[-63:]
+
+
+@dataclasses.dataclass(frozen=True)
+class IdempotentIds:
+    """How a service derives a created aggregate's id from its creator and an ``Idempotency-Key``, so that a retried
+    create finds the first result (after a restart too, or when the retry races the original).
+
+    ``layout`` is the name hashed, from ``{kind}``, ``{user}``, ``{organisation}`` and ``{key}``. A service keeps the
+    namespace and layout it first used: its stored aggregates' ids were derived with them."""
+
+    namespace: UUID
+    layout: str
+
+    def id_for(self, kind: str, actor: Actor, key: str | None) -> UUID | None:
+        """The id of a ``kind`` created by ``actor`` with ``key``; None without a key (the create gets a fresh id)."""
+        if not key:
+            return None
+        return uuid5(self.namespace, self.layout.format(kind=kind, user=actor.user_id,
+                                                        organisation=actor.organisation, key=key))
 
 
 class ServiceApplication(Application[UUID]):

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, TypeVar
-from uuid import UUID, uuid5
+from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError, Recording
@@ -33,7 +33,7 @@ from shared.contracts import Decision
 from shared.contracts.personal import SealedPersonalData
 from shared.contracts.priorities import EvidenceFigure, StrategyLevel, chapter_id, review_id
 from shared.errors import InvalidCommand, NotFound, RuleViolated
-from shared.eventstore import AccountableAggregate, CommandContext, ServiceApplication
+from shared.eventstore import AccountableAggregate, CommandContext, IdempotentIds, ServiceApplication
 from shared.partnership import PartnershipDefinition, load
 from shared.settings import Settings
 
@@ -49,7 +49,8 @@ class PersonalDetails:
     phone: str | None = None
 
 
-IDEMPOTENCY_NAMESPACE = UUID("9d3a51e2-4b7c-5f08-a6e1-3c2b7d90f4e5")
+# Per user: one officer's key never meets another's.
+IDEMPOTENT_IDS = IdempotentIds(UUID("9d3a51e2-4b7c-5f08-a6e1-3c2b7d90f4e5"), "{kind}:{user}:{key}")
 
 A = TypeVar("A", bound=AccountableAggregate)
 
@@ -294,11 +295,11 @@ class PrioritiesApplication(ServiceApplication):
                      create: Callable[[UUID | None], A]) -> A:
         """Create and save; with an idempotency key, the aggregate's id derives from (kind, user, key), so a retried
         request finds the first result (even after a restart, or when the retry races the original)."""
-        if key is None:
+        new_id = IDEMPOTENT_IDS.id_for(kind, context.actor, key)
+        if new_id is None:
             aggregate = create(None)
             self.save(aggregate)
             return aggregate
-        new_id = uuid5(IDEMPOTENCY_NAMESPACE, f"{kind}:{context.actor.user_id}:{key}")
         existing = self._find(new_id, cls)
         if existing is not None:
             return existing

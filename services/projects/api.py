@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
-from uuid import UUID, uuid5
+from uuid import UUID
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Request, status
+from fastapi import APIRouter, Depends, FastAPI, Request, status
 from pydantic import BaseModel, Field
 
 from services.projects import bulk
@@ -27,6 +27,7 @@ from shared.errors import NotFound, NotPermitted
 from shared.web import (
     Created,
     DecisionIn,
+    IdempotencyKey,
     IfMatch,
     StrictModel,
     command_context,
@@ -34,9 +35,6 @@ from shared.web import (
     install_problem_handlers,
     require_role,
 )
-
-IDEMPOTENCY_NAMESPACE = UUID("3c1f6a2e-8b4d-5e7f-9a0b-2d4c6e8f1a3b")
-
 
 # -- request bodies -------------------------------------------------------------------------------------------------
 
@@ -291,18 +289,15 @@ router = APIRouter()
 @router.post("/projects", status_code=status.HTTP_201_CREATED, response_model=Created,
              summary="Open a project in your district's programme against accepted taskings")
 def open_project(body: OpenProject, principal: Manager, application: App, request: Request,
-                 idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
-                 ) -> Any:
+                 idempotency_key: IdempotencyKey = None) -> Any:
     if not principal.district:
         raise NotPermitted("Your token names no district: only a district's programme manager opens projects.")
-    project_id = uuid5(IDEMPOTENCY_NAMESPACE, f"{principal.organisation}:{idempotency_key}") \
-        if idempotency_key else None
     project = application.open_project(
         command_context(principal, Role.PROGRAMME_MANAGER, request), district=principal.district, title=body.title,
         lead_partner=body.lead_partner, project_manager=body.project_manager, tasking_ids=body.tasking_ids,
         outcomes=[o.to_outcome() for o in body.outcomes], milestones=[m.to_milestone() for m in body.milestones],
         resources=[r.to_commitment() for r in body.resources], risks=[r.to_risk() for r in body.risks],
-        decision=_decision(body.decision), project_id=project_id,
+        decision=_decision(body.decision), idempotency_key=idempotency_key,
     )
     return Created(id=project.id, version=project.version)
 

@@ -27,10 +27,13 @@ from shared.contracts.projects import (
     programme_id,
 )
 from shared.errors import InvalidCommand, NotFound, NotYetKnown, StaleVersion
-from shared.eventstore import CommandContext, ServiceApplication
+from shared.eventstore import CommandContext, IdempotentIds, ServiceApplication
 from shared.partnership import load
 from shared.readstore import ReadStore
 from shared.settings import Settings
+
+# Per organisation; only projects are created with a key here, so the kind is not part of the name.
+IDEMPOTENT_IDS = IdempotentIds(UUID("3c1f6a2e-8b4d-5e7f-9a0b-2d4c6e8f1a3b"), "{organisation}:{key}")
 
 
 class ProjectsApplication(ServiceApplication):
@@ -92,11 +95,13 @@ class ProjectsApplication(ServiceApplication):
                      project_manager: str, tasking_ids: Sequence[UUID], outcomes: Sequence[Outcome],
                      milestones: Sequence[Milestone] = (), resources: Sequence[ResourceCommitment] = (),
                      risks: Sequence[Risk] = (), decision: Decision | None = None,
-                     project_id: UUID | None = None) -> Project:
+                     idempotency_key: str | None = None) -> Project:
         """Open a project in the district's programme (opened with its first project).
 
-        With ``project_id`` given (derived from an idempotency key) a repeated request returns the first project.
+        With an idempotency key, the project's id derives from (organisation, key): a repeated request returns the
+        first project.
         """
+        project_id = IDEMPOTENT_IDS.id_for("project", context.actor, idempotency_key)
         if not tasking_ids:
             raise InvalidCommand("A project delivers at least one accepted tasking.",
                                  [{"field": "tasking_ids", "message": "Name the taskings the project delivers."}])

@@ -15,13 +15,13 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
 from services.tasking.domain import (
+    IDEMPOTENT_IDS,
     AgreedAction,
     Commitment,
     KnownTarget,
     Meeting,
     Membership,
     Tasking,
-    derived_id,
     quorum_of,
     require_quorate_decision,
 )
@@ -194,7 +194,7 @@ class TaskingApplication(ServiceApplication):
     def issue(self, context: CommandContext, *, target_id: UUID, theme_group: str, district: str, share: Decimal,
               deadline: date, lead_partner: str, commissioning_level: CommissioningLevel, decision: Decision | None,
               idempotency_key: str | None = None) -> Tasking:
-        new_id = derived_id("tasking", context.actor.organisation, idempotency_key) if idempotency_key else None
+        new_id = IDEMPOTENT_IDS.id_for("tasking", context.actor, idempotency_key)
         if new_id is not None and (existing := self._find(new_id, Tasking)) is not None:
             return existing
         target = self.target(target_id)
@@ -275,7 +275,7 @@ class TaskingApplication(ServiceApplication):
                  district: str, lead_partner: str, share: Decimal, deadline: date | None = None,
                  idempotency_key: str | None = None) -> tuple[Tasking, Tasking]:
         """Move part of a share to another district (one decision: the remainder retasked, the part issued)."""
-        new_id = derived_id("transfer", context.actor.organisation, idempotency_key) if idempotency_key else None
+        new_id = IDEMPOTENT_IDS.id_for("transfer", context.actor, idempotency_key)
         if new_id is not None and (existing := self._find(new_id, Tasking)) is not None:
             return self.tasking(tasking_id), existing
         tasking = self._answer(tasking_id, expected_version)
@@ -328,7 +328,7 @@ class TaskingApplication(ServiceApplication):
     # -- meetings and agreed actions ---------------------------------------------------------------------------
     def hold_meeting(self, context: CommandContext, *, body: str, held_on: date, present: list[str], title: str = "",
                      idempotency_key: str | None = None) -> Meeting:
-        new_id = derived_id("meeting", context.actor.organisation, idempotency_key) if idempotency_key else None
+        new_id = IDEMPOTENT_IDS.id_for("meeting", context.actor, idempotency_key)
         if new_id is not None and (existing := self._find(new_id, Meeting)) is not None:
             return existing
         meeting = Meeting.hold(context, body=body, held_on=held_on, present=present, title=title,
@@ -337,7 +337,7 @@ class TaskingApplication(ServiceApplication):
 
     def agree_action(self, context: CommandContext, *, meeting_id: UUID, description: str, owner: str,
                      due_on: date, idempotency_key: str | None = None) -> AgreedAction:
-        new_id = derived_id("action", context.actor.organisation, idempotency_key) if idempotency_key else None
+        new_id = IDEMPOTENT_IDS.id_for("action", context.actor, idempotency_key)
         if new_id is not None and (existing := self._find(new_id, AgreedAction)) is not None:
             return existing
         action = AgreedAction.agree(context, meeting=self.meeting(meeting_id), description=description, owner=owner,

@@ -34,15 +34,19 @@ from shared.contracts.tasking import (
     TaskingWithdrawn,
 )
 from shared.errors import InvalidCommand, RuleViolated
-from shared.eventstore import AccountableAggregate, CommandContext
+from shared.eventstore import AccountableAggregate, CommandContext, IdempotentIds
 from shared.partnership import PartnershipDefinition
 
 _IDS = uuid.UUID("6f1d2a8e-3c0b-4f53-9a55-2d1f0c7e9b41")  # namespace of this service's derived ids
 
 
 def derived_id(*parts: str) -> UUID:
-    """A deterministic aggregate id (memberships by body and partner; idempotency keys)."""
+    """A deterministic aggregate id (memberships by body and partner, commitments by partner)."""
     return uuid.uuid5(_IDS, "\x1f".join(parts))
+
+
+# Per organisation, in the same namespace and with the same separator as derived_id (stored ids depend on both).
+IDEMPOTENT_IDS = IdempotentIds(_IDS, "{kind}\x1f{organisation}\x1f{key}")
 
 
 def _fmt(value: Decimal) -> str:

@@ -3,27 +3,27 @@ derives exactly the id it derived before. These derivations are pinned."""
 
 from __future__ import annotations
 
-from uuid import UUID, uuid5
+from uuid import UUID
 
 import pytest
 
-from services.priorities.application import IDEMPOTENCY_NAMESPACE as PRIORITIES
-from services.projects.api import IDEMPOTENCY_NAMESPACE as PROJECTS
-from services.tasking.domain import derived_id
+from services.priorities.application import IDEMPOTENT_IDS as PRIORITIES
+from services.projects.application import IDEMPOTENT_IDS as PROJECTS
+from services.tasking.domain import IDEMPOTENT_IDS as TASKING
 from shared.contracts import Actor
+from shared.eventstore import IdempotentIds
 
 OFFICER = Actor("officer-1", "worcestershire-cc", "partnership_officer")
 COORDINATOR = Actor("coord-9", "worcester-city-council", "district_coordinator")
 MANAGER = Actor("pm-1", "worcester-city-council", "programme_manager")
 WYRE_MANAGER = Actor("pm-2", "wyre-forest-dc", "programme_manager")
+SCHEMES: dict[str, IdempotentIds] = {"priorities": PRIORITIES, "tasking": TASKING, "projects": PROJECTS}
 
 
 def _derived(service: str, kind: str, actor: Actor, key: str) -> UUID:
-    if service == "priorities":
-        return uuid5(PRIORITIES, f"{kind}:{actor.user_id}:{key}")
-    if service == "tasking":
-        return derived_id(kind, actor.organisation, key)
-    return uuid5(PROJECTS, f"{actor.organisation}:{key}")
+    derived = SCHEMES[service].id_for(kind, actor, key)
+    assert derived is not None
+    return derived
 
 
 @pytest.mark.parametrize(("service", "kind", "actor", "key", "expected"), [
@@ -37,3 +37,18 @@ def _derived(service: str, kind: str, actor: Actor, key: str) -> UUID:
 def test_an_idempotency_key_derives_the_id_it_always_derived(service: str, kind: str, actor: Actor, key: str,
                                                              expected: str) -> None:
     assert _derived(service, kind, actor, key) == UUID(expected)
+
+
+@pytest.mark.parametrize("service", sorted(SCHEMES))
+def test_a_create_without_a_key_gets_a_fresh_id(service: str) -> None:
+    assert SCHEMES[service].id_for("objective", OFFICER, None) is None
+    assert SCHEMES[service].id_for("objective", OFFICER, "") is None
+
+
+def test_priorities_keys_are_per_user_and_tasking_and_projects_keys_per_organisation() -> None:
+    colleague = Actor("officer-2", OFFICER.organisation, OFFICER.role)
+    assert PRIORITIES.id_for("objective", OFFICER, "k") != PRIORITIES.id_for("objective", colleague, "k")
+    assert TASKING.id_for("tasking", OFFICER, "k") == TASKING.id_for("tasking", colleague, "k")
+    assert TASKING.id_for("tasking", OFFICER, "k") != TASKING.id_for("meeting", OFFICER, "k")
+    assert PROJECTS.id_for("project", MANAGER, "k") == PROJECTS.id_for("project", Actor("pm-3", MANAGER.organisation,
+                                                                                          MANAGER.role), "k")
