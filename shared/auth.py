@@ -273,6 +273,9 @@ def _oauth_error(status: int, error: str, description: str, *, basic: bool = Fal
     return JSONResponse({"error": error, "error_description": description}, status_code=status, headers=headers)
 
 
+# The token endpoint refuses as RFC 6749 says (not problem+json): OAuth client libraries read these.
+_OAUTH_ERROR = {"type": "object", "required": ["error"],
+                "properties": {"error": {"type": "string"}, "error_description": {"type": "string"}}}
 _TOKEN_FORM = {
     "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
         "type": "object", "required": ["grant_type"],
@@ -286,8 +289,9 @@ _TOKEN_FORM = {
         "type": "object", "required": ["access_token", "token_type", "expires_in"],
         "properties": {"access_token": {"type": "string"}, "token_type": {"const": "Bearer"},
                        "expires_in": {"type": "integer"}, "scope": {"type": "string"}}}}}},
-        "400": {"description": "invalid_request, unsupported_grant_type or invalid_scope (RFC 6749 section 5.2)"},
-        "401": {"description": "invalid_client"}},
+        "400": {"description": "invalid_request, unsupported_grant_type or invalid_scope (RFC 6749 section 5.2)",
+                "content": {"application/json": {"schema": _OAUTH_ERROR}}},
+        "401": {"description": "invalid_client", "content": {"application/json": {"schema": _OAUTH_ERROR}}}},
 }
 
 

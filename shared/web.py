@@ -118,9 +118,78 @@ class BodyGuard:
         await send({"type": "http.response.body", "body": body})
 
 
+PROBLEM_SCHEMAS: dict[str, dict[str, Any]] = {
+    "Problem": {
+        "title": "Problem", "type": "object", "required": ["type", "title", "status"], "additionalProperties": True,
+        "description": "A refusal or an error, as RFC 9457 problem details (sent as application/problem+json). "
+                       "A refused command may carry errors (one per field) and details such as current_version; "
+                       "a 503 comes with Retry-After.",
+        "properties": {
+            "type": {"type": "string", "examples": [PROBLEM_BASE + "validation-failed"],
+                     "description": f"{PROBLEM_BASE}<code>: what kind of refusal."},
+            "title": {"type": "string"},
+            "status": {"type": "integer", "minimum": 400, "maximum": 599},
+            "detail": {"type": "string", "description": "Why, in words a partnership officer understands."},
+            "errors": {"type": "array", "items": {"$ref": "#/components/schemas/ProblemField"}},
+            "incident": {"type": "string", "description": "For a 500: the id of the logged error."},
+        },
+    },
+    "ProblemField": {
+        "title": "ProblemField", "type": "object", "required": ["message"], "additionalProperties": True,
+        "properties": {"field": {"type": "string", "examples": ["title"]}, "message": {"type": "string"},
+                       "code": {"type": "string", "examples": ["missing"]}},
+    },
+}
+_PROBLEM_CONTENT = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+_FASTAPI_VALIDATION = "#/components/schemas/HTTPValidationError"
+
+
+def _document_problems(schema: dict[str, Any], not_problem_paths: set[str]) -> dict[str, Any]:
+    """FastAPI documents its 422 as application/json HTTPValidationError and no other refusal; what is sent is
+    problem+json for all of them. Each operation's refusals say so, and ``default`` covers the ones not listed
+    (401, 403, 404, 409, 413, 415, 503, ...). ``not_problem_paths`` are left as they are."""
+    for path, operations in schema.get("paths", {}).items():
+        if path in not_problem_paths:
+            continue
+        for operation in operations.values():
+            responses: dict[str, Any] = operation.setdefault("responses", {})
+            for code, response in responses.items():
+                if not (code[:1] in "45" and code != "default"):
+                    continue
+                content = response.get("content")
+                if content is None or content.get("application/json", {}).get("schema", {}).get(
+                        "$ref") == _FASTAPI_VALIDATION:
+                    response["content"] = _PROBLEM_CONTENT
+                    if response.get("description") == "Validation Error":
+                        response["description"] = "The request is not valid: errors names each field"
+            responses.setdefault("default", {"description": "Refused, or failed: problem details",
+                                             "content": _PROBLEM_CONTENT})
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components.update(PROBLEM_SCHEMAS)
+    for unused in ("HTTPValidationError", "ValidationError"):  # FastAPI's, in that order (one refers to the next)
+        if f'"#/components/schemas/{unused}"' not in json.dumps(schema):
+            components.pop(unused, None)
+    return schema
+
+
+# Served by Strawberry, whose refusals are GraphQL's own (errors in a 200, a 400 in plain text).
+_NOT_PROBLEM_PATHS = {"/graphql"}
+
+
+def _install_problem_openapi(app: FastAPI) -> None:
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = _document_problems(FastAPI.openapi(app), _NOT_PROBLEM_PATHS)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def install_problem_handlers(app: FastAPI) -> None:
-    """Map every refusal to problem+json once, here; refuse oversized and non-JSON bodies before parsing."""
+    """Map every refusal to problem+json once, here, and say so in the app's OpenAPI; refuse oversized and non-JSON
+    bodies before parsing."""
     app.add_middleware(BodyGuard)
+    _install_problem_openapi(app)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, error: RequestValidationError) -> JSONResponse:

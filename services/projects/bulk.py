@@ -256,8 +256,12 @@ _BODY = {
                            "narrative": {"type": "string"}, "correction": {"type": "boolean"},
                            "correction_reason": {"type": "string"}, "expected_version": {"type": "integer"}}}}}}},
     }},
-    "responses": {"422": {"description": "Some rows were refused; nothing was stored. The report says why, per row.",
-                          "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/BulkReport"}}}}},
+    "responses": {"422": {
+        "description": "Some rows were refused and nothing was stored: the problem carries the report, which says why "
+                       "per row. An upload that cannot be read at all (empty, not UTF-8) is a plain problem.",
+        "content": {PROBLEM_JSON: {"schema": {"anyOf": [
+            {"allOf": [{"$ref": "#/components/schemas/Problem"}, {"$ref": "#/components/schemas/BulkReport"}]},
+            {"$ref": "#/components/schemas/Problem"}]}}}}},
 }
 
 
