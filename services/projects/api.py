@@ -101,6 +101,10 @@ class OpenProject(StrictModel):
     resources: list[ResourcesIn] = []
     risks: list[RiskIn] = []
     decision: DecisionIn | None = None
+    tasking_versions: dict[UUID, Annotated[int, Field(ge=1)]] = Field(default_factory=dict, description=(
+        "The version of each tasking as you read it from the tasking service (accepting answers it). While "
+        "delivery still knows an older version, the answer is 503 with Retry-After instead of a refusal: a "
+        "tasking accepted a moment ago may still be known here as issued. Without it, delivery's copy decides."))
 
 
 class Versioned(StrictModel):
@@ -155,6 +159,9 @@ class CloseProject(Versioned):
 class RepointContribution(Versioned):
     from_tasking_id: UUID
     to_tasking_id: UUID
+    to_tasking_version: int | None = Field(None, ge=1, description=(
+        "The version of the tasking moved to, as you read it from the tasking service: 503 with Retry-After while "
+        "delivery knows an older one."))
     reason: str = Field("", max_length=2000)
     decision: DecisionIn
 
@@ -297,7 +304,7 @@ def open_project(body: OpenProject, principal: Manager, application: App, reques
         lead_partner=body.lead_partner, project_manager=body.project_manager, tasking_ids=body.tasking_ids,
         outcomes=[o.to_outcome() for o in body.outcomes], milestones=[m.to_milestone() for m in body.milestones],
         resources=[r.to_commitment() for r in body.resources], risks=[r.to_risk() for r in body.risks],
-        decision=_decision(body.decision), idempotency_key=idempotency_key,
+        decision=_decision(body.decision), idempotency_key=idempotency_key, tasking_versions=body.tasking_versions,
     )
     return Created(id=project.id, version=project.version)
 
@@ -447,7 +454,7 @@ def repoint_contribution(project_id: UUID, body: RepointContribution, principal:
     return ProjectOut.of(application.repoint_contribution(
         command_context(principal, Role.PROGRAMME_MANAGER, request), project_id, from_tasking_id=body.from_tasking_id,
         to_tasking_id=body.to_tasking_id, reason=body.reason, decision=body.decision.to_decision(),
-        expected_version=expected_version(body.expected_version, if_match)))
+        expected_version=expected_version(body.expected_version, if_match), to_tasking_version=body.to_tasking_version))
 
 
 def create_app(application: ProjectsApplication, tokens: TokenService) -> FastAPI:

@@ -83,11 +83,24 @@ class ProjectsApplication(ServiceApplication):
             if tasking_id in project.contributions:
                 yield project
 
-    def tasking(self, tasking_id: UUID) -> KnownTasking:
+    def tasking(self, tasking_id: UUID, read_version: int | None = None) -> KnownTasking:
+        """The tasking as delivery knows it, from ``tasking.events``.
+
+        Delivery's copy may lag the tasking service by the time an event takes to arrive, so a tasking accepted a
+        moment ago may still be known here as issued. Only the caller can tell: ``read_version`` is the version it
+        read from the tasking service (what accepting answered, say). While delivery knows an older version, the
+        change is on its way: NotYetKnown (503 with Retry-After), never a refusal on a stale copy. At that version
+        or later, the copy is what the caller saw, and a tasking still issued there is refused clearly (422). No
+        clock is involved: a tasking that is genuinely only issued is never answered "retry".
+        """
         known = self.known_taskings.get(tasking_id)
         if known is None:
             raise NotYetKnown(f"Tasking {tasking_id} is not known to delivery yet; if it was just issued, retry "
                               "shortly.")
+        if read_version is not None and known.version < read_version:
+            raise NotYetKnown(f"Delivery knows tasking {tasking_id} at version {known.version}, before the version "
+                              f"{read_version} you read: its change is on its way, retry shortly.",
+                              tasking_id=str(tasking_id), known_version=known.version, read_version=read_version)
         return known
 
     # -- commands ---------------------------------------------------------------------------------------------------
@@ -95,12 +108,17 @@ class ProjectsApplication(ServiceApplication):
                      project_manager: str, tasking_ids: Sequence[UUID], outcomes: Sequence[Outcome],
                      milestones: Sequence[Milestone] = (), resources: Sequence[ResourceCommitment] = (),
                      risks: Sequence[Risk] = (), decision: Decision | None = None,
-                     idempotency_key: str | None = None) -> Project:
+                     idempotency_key: str | None = None, tasking_versions: Mapping[UUID, int] | None = None,
+                     ) -> Project:
         """Open a project in the district's programme (opened with its first project).
 
         With an idempotency key, the project's id derives from (organisation, key): a repeated request returns the
-        first project.
+        first project. ``tasking_versions`` are the versions of the taskings the caller read (see ``tasking``).
         """
+        read = dict(tasking_versions or {})
+        if unknown := [str(t) for t in read if t not in tasking_ids]:
+            raise InvalidCommand("tasking_versions names taskings the project does not deliver.", [
+                {"field": "tasking_versions", "message": f"Not in tasking_ids: {', '.join(unknown)}."}])
         project_id = IDEMPOTENT_IDS.id_for("project", context.actor, idempotency_key)
         if not tasking_ids:
             raise InvalidCommand("A project delivers at least one accepted tasking.",
@@ -108,7 +126,7 @@ class ProjectsApplication(ServiceApplication):
         if self.partnership.district(district) is None:
             raise InvalidCommand(f"{district} is not a district of the partnership.",
                                  [{"field": "district", "message": "Unknown district."}])
-        taskings = [self.tasking(t) for t in dict.fromkeys(tasking_ids)]
+        taskings = [self.tasking(t, read.get(t)) for t in dict.fromkeys(tasking_ids)]
         new_id = project_id or uuid4()
         for _attempt in range(5):
             if project_id is not None and (existing := self._existing_project(project_id)) is not None:
@@ -188,8 +206,8 @@ class ProjectsApplication(ServiceApplication):
 
     def repoint_contribution(self, context: CommandContext, project_id: UUID, *, from_tasking_id: UUID,
                              to_tasking_id: UUID, reason: str, decision: Decision | None,
-                             expected_version: int | None = None) -> Project:
-        to = self.tasking(to_tasking_id)
+                             expected_version: int | None = None, to_tasking_version: int | None = None) -> Project:
+        to = self.tasking(to_tasking_id, to_tasking_version)
         return self._change(project_id, expected_version, lambda p: p.repoint_contribution(
             context, from_tasking_id=from_tasking_id, to=to, reason=reason, decision=decision))
 

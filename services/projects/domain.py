@@ -334,8 +334,9 @@ class Project(AccountableAggregate):
             problems.append(_problem("tasking_ids", "A project delivers at least one accepted tasking."))
         for tasking in taskings:
             if not tasking.accepted:
-                problems.append(_problem("tasking_ids", f"Tasking {tasking.id} is {tasking.status}, not accepted: "
-                                                        "delivery is planned only against accepted taskings."))
+                problems.append(_problem("tasking_ids", f"Tasking {tasking.id} is {tasking.status} (version "
+                                                        f"{tasking.version}), not accepted: delivery is planned only "
+                                                        "against accepted taskings."))
             if tasking.district != programme.district:
                 problems.append(_problem("tasking_ids", f"Tasking {tasking.id} is {tasking.district}'s, not "
                                                         f"{programme.district}'s."))

@@ -3,7 +3,7 @@ idempotency and the reaction to tasking changes published as CloudEvents on the 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -12,6 +12,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
+from services.projects.domain import KnownTasking
 from shared.contracts import Actor, Decision, Fact, to_data
 from shared.contracts.tasking import CommissioningLevel, TaskingAccepted, TaskingIssued, TaskingWithdrawn
 from shared.envelope import Envelope, encode
@@ -48,17 +49,27 @@ class TaskingPartner:
         finally:
             publisher.close()
 
-    def accepted_tasking(self, share: str = "1200", district: str = "worcester") -> UUID:
+    def issued_tasking(self, share: str = "1200", district: str = "worcester", *, wait: bool = True) -> UUID:
+        """A tasking issued to the district (version 1); with ``wait``, known to the projects service as issued."""
         tasking_id = uuid4()
         self.publish(tasking_id, TaskingIssued(
             actor=THEME_LEAD, correlation_id="c-issue", decision=PSTG, target_id=uuid4(), theme_group="pstg",
             district=district, share=Decimal(share), unit="jobs", deadline=date(2014, 3, 31),
             lead_partner="worcester-city-council", commissioning_level=CommissioningLevel.DISTRICT))
-        self.publish(tasking_id, TaskingAccepted(actor=COORDINATOR, correlation_id="c-accept"))
-        app = self.system.application("projects")
-        wait_until(lambda: (t := app.known_taskings.get(tasking_id)) is not None and t.accepted,
-                   what="the accepted tasking to reach the projects service")
+        if wait:
+            self._wait_known(tasking_id, lambda t: True, "the issued tasking")
         return tasking_id
+
+    def accepted_tasking(self, share: str = "1200", district: str = "worcester") -> UUID:
+        tasking_id = self.issued_tasking(share, district, wait=False)
+        self.publish(tasking_id, TaskingAccepted(actor=COORDINATOR, correlation_id="c-accept"))
+        self._wait_known(tasking_id, lambda t: t.accepted, "the accepted tasking")
+        return tasking_id
+
+    def _wait_known(self, tasking_id: UUID, state: Callable[[KnownTasking], bool], what: str) -> None:
+        app = self.system.application("projects")
+        wait_until(lambda: (t := app.known_taskings.get(tasking_id)) is not None and state(t),
+                   what=f"{what} to reach the projects service")
 
 
 @pytest.fixture
@@ -149,6 +160,43 @@ def test_a_project_needs_a_known_accepted_tasking_of_the_managers_district(harne
     redditch = partner.accepted_tasking(district="redditch")
     wrong = h.client.post("/projects/projects", json=project_body(redditch), headers=manager(h))
     assert wrong.status_code == 422
+
+
+def test_opening_a_project_while_the_acceptance_is_in_flight_is_retry_later_when_the_caller_read_it(
+        harness: Harness) -> None:
+    h = harness
+    partner = TaskingPartner(h)
+    tasking_id = partner.issued_tasking()
+    h.system.stop_workers()  # delivery hears nothing more for now: the acceptance stays in flight
+    partner.publish(tasking_id, TaskingAccepted(actor=COORDINATOR, correlation_id="c-accept"))  # version 2
+    body = {**project_body(tasking_id), "tasking_versions": {str(tasking_id): 2}}  # what accepting answered
+
+    in_flight = h.client.post("/projects/projects", json=body, headers=manager(h))
+
+    assert in_flight.status_code == 503, in_flight.text
+    assert in_flight.headers["retry-after"] == "1"
+    assert in_flight.headers["content-type"] == "application/problem+json"
+    assert in_flight.json()["type"].endswith("upstream-not-yet-known")
+    assert in_flight.json()["known_version"] == 1 and in_flight.json()["read_version"] == 2
+    # Without what the caller read, delivery's copy decides (documented): it still says issued.
+    blind = h.client.post("/projects/projects", json=project_body(tasking_id), headers=manager(h))
+    assert blind.status_code == 422 and "issued (version 1), not accepted" in blind.text
+    h.system.start_workers()
+    opened = wait_until(lambda: (r := h.client.post("/projects/projects", json=body, headers=manager(h)))
+                        .status_code == 201 and r, what="the retried open to succeed")
+    assert opened.json()["version"] == 1
+
+
+def test_a_tasking_that_is_only_issued_is_refused_clearly_and_at_once(harness: Harness) -> None:
+    h = harness
+    tasking_id = TaskingPartner(h).issued_tasking()
+    for body in ({**project_body(tasking_id), "tasking_versions": {str(tasking_id): 1}}, project_body(tasking_id)):
+        refused = h.client.post("/projects/projects", json=body, headers=manager(h))
+        assert refused.status_code == 422, refused.text
+        assert "issued (version 1), not accepted" in refused.json()["errors"][0]["message"]
+    stray = {**project_body(tasking_id), "tasking_versions": {str(uuid4()): 2}}
+    named = h.client.post("/projects/projects", json=stray, headers=manager(h))
+    assert named.status_code == 422 and named.json()["errors"][0]["field"] == "tasking_versions"
 
 
 def test_a_withdrawn_tasking_flags_its_projects_once_even_when_redelivered(harness: Harness) -> None:
