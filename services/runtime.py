@@ -21,7 +21,7 @@ from services.reporting.api import reporting_router
 from services.reporting.projections import ReportingProjection, read_model_ddl
 from services.reporting.readmodel import ReportingReadModel
 from shared import metrics, tracing
-from shared.auth import TokenService, oauth_router
+from shared.auth import ClientRegistry, TokenService, oauth_router
 from shared.consumer import ConsumerRunner
 from shared.eventstore import ServiceApplication
 from shared.health import Readiness
@@ -45,6 +45,12 @@ def service_specs() -> dict[str, ServiceSpec]:
 
     specs = [priorities.SPEC, tasking.SPEC, projects.SPEC]
     return {spec.name: spec for spec in specs}
+
+
+def partner_topics() -> frozenset[str]:
+    """The topics a partner organisation's system may be granted: each event-sourced service's events topic (the
+    channels of the published AsyncAPI contract). Dead-letter topics hold other services' failures: internal."""
+    return frozenset(spec.topic for spec in service_specs().values())
 
 
 SERVICES = ("priorities", "tasking", "projects", "reporting")
@@ -173,7 +179,9 @@ class System:
         app.state.tokens = self.tokens
         install_problem_handlers(app)
         self.install_operations(app, "web" if not self._threads else "embedded")
-        app.include_router(oauth_router(self.settings, self.tokens))  # partner systems' client credentials
+        # Partner systems' client credentials; a clients file granting a topic that does not exist stops the start.
+        clients = ClientRegistry.from_settings(self.settings, known_topics=partner_topics())
+        app.include_router(oauth_router(self.settings, self.tokens, clients))
         if self.read_model is not None:
             app.include_router(reporting_router(self.read_model, self.tokens, self.settings))
         for name, application in self.applications.items():

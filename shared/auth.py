@@ -12,7 +12,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -193,7 +193,13 @@ def hash_secret(secret: str, *, salt: bytes | None = None) -> str:
     return f"scrypt${_SCRYPT_N}${_SCRYPT_R}${_SCRYPT_P}${encoded[0]}${encoded[1]}"
 
 
+LOCKED_SECRET = "!"
+"""The secret hash of a client read without its secret (as ``!`` locks an account in /etc/shadow): matches none."""
+
+
 def secret_matches(secret: str, hashed: str) -> bool:
+    if hashed == LOCKED_SECRET:
+        return False
     try:
         scheme, n, r, p, salt, expected = hashed.split("$")
         if scheme != "scrypt":
@@ -220,6 +226,15 @@ class PartnerClient:
     """Topics the client may read (granted as Kafka ACLs to its Kafka user and consumer groups)."""
 
 
+def _names(entry: dict[str, Any], key: str, client_id: str, path: Path) -> frozenset[str]:
+    """A list of names in a client's entry (absent or empty: none). A bare string is refused: it is a common slip
+    (``topics: projects.events``) that would otherwise grant each of its letters."""
+    value = entry.get(key) or []
+    if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
+        raise ValueError(f"partner client {client_id}: {key} in {path} must be a list of names ({key}: [a, b])")
+    return frozenset(value)
+
+
 class ClientRegistry:
     """The partner clients, from the clients file (``PARTNERSHIP_PARTNER_CLIENTS_FILE``) and, for clients the file
     lists without a hash, secrets from the environment (``PARTNERSHIP_PARTNER_CLIENT_SECRETS``), hashed on load."""
@@ -229,32 +244,51 @@ class ClientRegistry:
         self._dummy = hash_secret(secrets.token_urlsafe(16))
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> ClientRegistry:
+    def from_settings(cls, settings: Settings, known_topics: Collection[str] | None = None) -> ClientRegistry:
         if settings.partner_clients_file is None:
             return cls()
         return cls.from_file(settings.partner_clients_file,
-                             {k: v.get_secret_value() for k, v in settings.partner_client_secrets.items()})
+                             {k: v.get_secret_value() for k, v in settings.partner_client_secrets.items()},
+                             known_topics=known_topics)
 
     @classmethod
-    def from_file(cls, path: Path, secrets_from_environment: dict[str, str] | None = None) -> ClientRegistry:
+    def from_file(cls, path: Path, secrets_from_environment: dict[str, str] | None = None, *,
+                  known_topics: Collection[str] | None = None, secrets_needed: bool = True) -> ClientRegistry:
+        """The clients ``path`` lists. ``known_topics``: the topics a client may be granted (a grant of any other is
+        refused, naming it). ``secrets_needed=False`` reads the grants only (to write the broker's users, where no
+        secret is at hand): a client without a secret is then kept with a locked one that no secret matches."""
         document = yaml.safe_load(path.read_text()) or {}
+        if not isinstance(document, dict):
+            raise ValueError(f"{path}: expected a mapping with a list of clients (clients: [...])")
         given = secrets_from_environment or {}
-        clients = []
-        for entry in document.get("clients", []):
+        clients: dict[str, PartnerClient] = {}
+        for entry in document.get("clients") or []:
+            if not isinstance(entry, dict) or not entry.get("client_id") or not entry.get("organisation"):
+                raise ValueError(f"{path}: every client needs a client_id and an organisation, not {entry!r}")
             client_id = str(entry["client_id"])
+            if client_id in clients:
+                raise ValueError(f"partner client {client_id}: listed twice in {path}")
             secret_hash = entry.get("secret_hash")
             if not secret_hash:
-                if client_id not in given:
+                if client_id in given:
+                    secret_hash = hash_secret(given[client_id])
+                elif secrets_needed:
                     raise ValueError(f"partner client {client_id}: no secret_hash in {path} and no secret in the "
                                      "environment")
-                secret_hash = hash_secret(given[client_id])
-            clients.append(PartnerClient(
+                else:
+                    secret_hash = LOCKED_SECRET
+            topics = _names(entry, "topics", client_id, path)
+            unknown = sorted(topics - set(known_topics)) if known_topics is not None else []
+            if unknown:
+                raise ValueError(f"partner client {client_id}: unknown topic {', '.join(unknown)} in {path} (a client "
+                                 f"may be granted: {', '.join(sorted(known_topics or ()))})")
+            clients[client_id] = PartnerClient(
                 client_id=client_id, organisation=str(entry["organisation"]),
                 roles=frozenset(Role(r) for r in entry.get("roles", [Role.PARTNER_OFFICER.value])),
                 secret_hash=str(secret_hash), district=entry.get("district"),
-                queries=frozenset(entry.get("queries", [])), topics=frozenset(entry.get("topics", [])),
-            ))
-        return cls(clients)
+                queries=_names(entry, "queries", client_id, path), topics=topics,
+            )
+        return cls(clients.values())
 
     def __iter__(self) -> Any:
         return iter(self._clients.values())
