@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 import uvicorn
+import yaml
 
 from services.audit.cli import audit
 from services.reporting.commands import readmodel_cli, report_cli
@@ -146,6 +147,31 @@ def contracts(out: Path = Path("contracts")) -> None:
             typer.echo(out / relative)
     except IncompatibleChange as error:
         typer.echo(str(error), err=True)
+        raise typer.Exit(1) from error
+
+
+partners = typer.Typer(no_args_is_help=True, help="Partner organisations' systems: their grants on the broker.")
+cli.add_typer(partners, name="partners")
+
+
+@partners.command("kafka-users")
+def partners_kafka_users(
+        clients: Annotated[Path, typer.Option(help="The partner clients file (PARTNERSHIP_PARTNER_CLIENTS_FILE)",
+                                              exists=True, dir_okay=False, readable=True)],
+        cluster: Annotated[str, typer.Option(help="The Strimzi Kafka cluster the users belong to")] = "partnership",
+) -> None:
+    """Print one read-only Strimzi KafkaUser per client granted topics (sorted, to commit with the manifests)."""
+    from services.partners.kafka_users import kafka_users, render
+    from services.runtime import partner_topics
+    from shared.auth import ClientRegistry
+
+    known = partner_topics()
+    try:
+        # Only the grants are needed: the clients' secrets stay where the services read them.
+        registry = ClientRegistry.from_file(clients, known_topics=known, secrets_needed=False)
+        typer.echo(render(kafka_users(registry, cluster, known)), nl=False)
+    except (ValueError, yaml.YAMLError) as error:
+        typer.echo(f"error: {error}", err=True)
         raise typer.Exit(1) from error
 
 
