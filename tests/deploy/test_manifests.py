@@ -234,11 +234,30 @@ def test_each_service_writes_only_its_own_topics_and_reads_only_what_it_consumes
         assert all(g.removeprefix("topic:") in topics for g in _grants(user, "Describe") if g.startswith("topic:"))
     partners = {n: u for n, u in users.items() if n.startswith("partner-")}
     assert partners, "at least one partner organisation has a read-only user"
+    assert set(users) == set(SERVICES) | set(partners)
     for name, user in partners.items():
-        assert not _grants(user, "Write"), name
         read = {g.removeprefix("topic:") for g in _grants(user, "Read") if g.startswith("topic:")}
         assert read and read <= {f"{s}.events" for s in EVENT_SERVICES}, name
-        assert _grants(user, "Read") - {f"topic:{t}" for t in read} == {f"group:{name}*"}
+        client = name.removeprefix("partner-")
+        assert _grants(user, "Read") - {f"topic:{t}" for t in read} == {f"group:partner.{client}.*"}, name
+        assert _grants(user, "Describe") == {f"topic:{t}" for t in read}, name
+        for forbidden in ("Write", "Create", "Delete", "Alter", "AlterConfigs", "ClusterAction", "IdempotentWrite"):
+            assert not _grants(user, forbidden), (name, forbidden)
+
+
+def test_the_partner_users_are_generated_from_the_example_clients_file() -> None:
+    """``kafka-partner-users.yaml`` is what ``partnership partners kafka-users`` prints for ``partner-clients.yaml``:
+    a grant changed in one and not the other fails here."""
+    from typer.testing import CliRunner
+
+    from services.cli import cli
+
+    result = CliRunner().invoke(cli, ["partners", "kafka-users", "--clients", str(ROOT / "deploy" /
+                                                                                  "partner-clients.yaml")])
+    assert result.exit_code == 0, result.output
+    committed = (K8S / "base" / "kafka-partner-users.yaml").read_text()
+    assert result.stdout == committed, ("deploy/k8s/base/kafka-partner-users.yaml is stale: run `partnership partners "
+                                        "kafka-users --clients deploy/partner-clients.yaml` into it")
 
 
 def test_the_consumer_group_names_fall_under_each_service_prefix() -> None:
