@@ -51,6 +51,14 @@ class StaleVersion(DomainError):
     code = "stale-version"
 
 
+class ConcurrentChange(DomainError):
+    """Other commands kept changing the same record while this one was being saved: nothing of it was stored, and
+    sending it again (unchanged) is safe."""
+
+    status = 409
+    code = "concurrent-change"
+
+
 class NotYetKnown(DomainError):
     """An upstream fact this command needs has not arrived yet; retry shortly."""
 

@@ -20,7 +20,7 @@ from services.priorities.application import PrioritiesApplication
 from shared.auth import Principal, Role
 from shared.contracts import Actor, Decision
 from shared.contracts.priorities import PUBLICATION_RECORD_ID, PerformanceReleased
-from shared.errors import InvalidCommand, RuleViolated, StaleVersion
+from shared.errors import ConcurrentChange, InvalidCommand, RuleViolated
 from shared.eventstore import AccountableAggregate, CommandContext
 from shared.web import DecisionIn, StrictModel, correlation_id, require_role
 
@@ -91,7 +91,7 @@ def release_performance(application: PrioritiesApplication, context: CommandCont
         except IntegrityError:
             continue  # another release was recorded at the same time: check against it
         return record
-    raise StaleVersion("Releases were being recorded at the same time; retry.")
+    raise ConcurrentChange("Releases were being recorded at the same time; send it again.")
 
 
 class ReleasePerformance(StrictModel):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import random
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
@@ -26,7 +28,7 @@ from shared.contracts.projects import (
     TaskingRef,
     programme_id,
 )
-from shared.errors import InvalidCommand, NotFound, NotYetKnown, StaleVersion
+from shared.errors import ConcurrentChange, InvalidCommand, NotFound, NotYetKnown
 from shared.eventstore import CommandContext, IdempotentIds, ServiceApplication
 from shared.partnership import load
 from shared.readstore import ReadStore
@@ -50,6 +52,8 @@ class ProjectsApplication(ServiceApplication):
         self.known_taskings = KnownTaskings(ReadStore(settings, self.service))
         self.today: Callable[[], date] = date.today
         self.delivery_index = DeliveryIndex(self)
+        self._programme_locks: dict[str, threading.Lock] = {}
+        self._programme_locks_guard = threading.Lock()
 
     def close(self) -> None:
         self.known_taskings.store.close()
@@ -128,21 +132,32 @@ class ProjectsApplication(ServiceApplication):
                                  [{"field": "district", "message": "Unknown district."}])
         taskings = [self.tasking(t, read.get(t)) for t in dict.fromkeys(tasking_ids)]
         new_id = project_id or uuid4()
-        for _attempt in range(5):
-            if project_id is not None and (existing := self._existing_project(project_id)) is not None:
-                return existing
-            programme = self.programme(district) or Programme.open(context, id=programme_id(district),
-                                                                   district=district)
-            project = Project.open(context, id=new_id, programme=programme, title=title, lead_partner=lead_partner,
-                                   project_manager=project_manager, taskings=taskings, outcomes=outcomes,
-                                   milestones=milestones, resources=resources, risks=risks, decision=decision)
-            programme.add_project(context, project)
-            try:
-                self.save(programme, project)
-            except IntegrityError:
-                continue  # another project joined the programme at the same time, or this one already exists
-            return project
-        raise StaleVersion("The programme was changed by other commands at the same time; retry.")
+        # Every opening in a district changes its programme: this process's openers take turns (no lost races
+        # among its own threads); other processes' are met by retrying with the programme reloaded.
+        with self._programme_lock(district):
+            for attempt in range(PROGRAMME_SAVE_ATTEMPTS):
+                if project_id is not None and (existing := self._existing_project(project_id)) is not None:
+                    return existing
+                programme = self.programme(district) or Programme.open(context, id=programme_id(district),
+                                                                       district=district)
+                project = Project.open(context, id=new_id, programme=programme, title=title,
+                                       lead_partner=lead_partner, project_manager=project_manager,
+                                       taskings=taskings, outcomes=outcomes, milestones=milestones,
+                                       resources=resources, risks=risks, decision=decision)
+                programme.add_project(context, project)
+                try:
+                    self.save(programme, project)
+                except IntegrityError:
+                    # Another process's opening joined the programme first (or this project already exists):
+                    # reload; a short random pause keeps two busy processes from colliding again in step.
+                    time.sleep(random.uniform(0, 0.004 * (attempt + 1)))
+                    continue
+                return project
+            raise ConcurrentChange("The programme was changed by other commands at the same time; send it again.")
+
+    def _programme_lock(self, district: str) -> threading.Lock:
+        with self._programme_locks_guard:
+            return self._programme_locks.setdefault(district, threading.Lock())
 
     def _existing_project(self, project_id: UUID) -> Project | None:
         try:
@@ -210,6 +225,9 @@ class ProjectsApplication(ServiceApplication):
         to = self.tasking(to_tasking_id, to_tasking_version)
         return self._change(project_id, expected_version, lambda p: p.repoint_contribution(
             context, from_tasking_id=from_tasking_id, to=to, reason=reason, decision=decision))
+
+
+PROGRAMME_SAVE_ATTEMPTS = 10
 
 
 class DeliveryIndex:
