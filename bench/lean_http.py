@@ -58,6 +58,7 @@ class LeanClient:
             body = jsonlib.dumps(json).encode()
             sent.setdefault("content-type", "application/json")
         for attempt in (1, 2):
+            reused = parts.netloc in self._local.__dict__.get("connections", {})
             conn = self._connection(parts.netloc)
             try:
                 conn.request(method, target, body=body, headers=sent)
@@ -67,8 +68,11 @@ class LeanClient:
             except Exception as error:
                 conn.close()
                 del self._local.connections[parts.netloc]
-                # The server closed a kept-alive connection between requests: reconnect once.
-                if attempt == 2 or not isinstance(error, http.client.RemoteDisconnected | BrokenPipeError):
+                # A kept-alive connection the server closed while it sat idle (its keep-alive timeout) fails on
+                # reuse before the request is read: reconnect once, as HTTP clients do.
+                stale = reused and isinstance(error, http.client.RemoteDisconnected | ConnectionResetError
+                                              | BrokenPipeError)
+                if attempt == 2 or not stale:
                     raise
         raise AssertionError("unreachable")
 

@@ -74,6 +74,8 @@ class Result:
     differences: list[str] = field(default_factory=list)
     events: dict[str, int] = field(default_factory=dict)
     redeliveries: dict[str, int] = field(default_factory=dict)
+    examples: dict[str, str] = field(default_factory=dict)
+    """One answer of each kind of refusal or error (what it said), for a look."""
     cpu_seconds: dict[str, float] = field(default_factory=dict)
     """CPU time of each part of the system (and the load generator) while the load ran."""
     machine_cores_busy: float = 0.0
@@ -200,10 +202,16 @@ def run(kafka: str, postgres: str, *, rate: float, duration: float, reads: float
         tokens = make_tokens(settings)
         result = Result(rate=rate, duration=duration, reads_per_command=reads)
 
+        minted: dict[tuple[tuple[str, str], ...], dict[str, str]] = {}
+
         def mint(who: dict[str, str]) -> dict[str, str]:
-            token = tokens.mint(f"load-{who['role']}", who["org"], [who["role"]], district=who.get("district"),
-                                theme_group=who.get("theme_group"))
-            return {"authorization": f"Bearer {token}"}
+            # Like a real client, each user keeps its token for the run instead of signing in per request.
+            key = tuple(sorted(who.items()))
+            if key not in minted:
+                token = tokens.mint(f"load-{who['role']}", who["org"], [who["role"]], district=who.get("district"),
+                                    theme_group=who.get("theme_group"), ttl_seconds=int(duration) + 3600)
+                minted[key] = {"authorization": f"Bearer {token}"}
+            return minted[key]
 
         client = stack.enter_context(deployed(settings, work))
         workload = Workload(client, mint, concurrency=max(16, int(rate * 3)))
@@ -266,6 +274,8 @@ def run(kafka: str, postgres: str, *, rate: float, duration: float, reads: float
         result.refused = dict(stats.refused)
         result.reads, result.read_errors = stats.reads, stats.read_errors
         result.journeys_done = stats.journeys_done
+        failing = {*stats.refused, *stats.failed} | {kind for kind in stats.examples if kind.startswith("read:")}
+        result.examples = {kind: text[:300] for kind, text in stats.examples.items() if kind in failing}
         ms = 1000.0
         result.latency_p50_ms = round(percentile(stats.latencies, 50) * ms, 1)
         result.latency_p99_ms = round(percentile(stats.latencies, 99) * ms, 1)
@@ -309,6 +319,7 @@ def report_text(result: Result) -> str:
         f"  reconciliation: {'no difference' if result.reconciled else 'DIFFERENCES'}; events {result.events}; "
         f"topic redeliveries {result.redeliveries}; accepted but missing: {result.lost}",
         *(f"  DIFFERENCE {d}" for d in result.differences),
+        *(f"  example of {kind}: {text}" for kind, text in result.examples.items()),
     ]
     if result.cpu_seconds and result.commands_accepted:
         per_command = ", ".join(f"{part} {seconds * 1000 / result.commands_accepted:.1f}"

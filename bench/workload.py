@@ -342,12 +342,15 @@ class Workload:
                 response = self.client.post("/graphql", json={"query": query, "variables": {"id": aggregate}},
                                             headers=who)
             ok = response.status_code == 200
-        except Exception:
-            ok = False
+            failure = "" if ok else f"read: {response.status_code}"
+            detail = "" if ok else _text(response)
+        except Exception as error:
+            ok, failure, detail = False, f"read: {type(error).__name__}", str(error)
         with self._lock:
             self.stats.reads += 1
             if not ok:
                 self.stats.read_errors += 1
+                self.stats.examples.setdefault(failure, detail)
         return True
 
     def in_flight(self) -> int:
