@@ -22,6 +22,7 @@ from strawberry.types import ExecutionContext, Info
 
 from services.reporting import changes, connections, directory
 from services.reporting.graphql_common import Actor, Decision, IsAuthenticated, decision_from, read_model
+from services.reporting.graphql_execution import LeafFastExecutor
 from services.reporting.graphql_limits import QueryLimits, add_codes
 from services.reporting.modules import READ_MODELS
 from services.reporting.mutations import Mutation
@@ -67,7 +68,7 @@ class GatewaySchema(strawberry.Schema):
 
 Query = merge_types("Query", (HistoryQuery, directory.Query, connections.Query, changes.Query,
                               *(module.Query for module in READ_MODELS)))
-schema = GatewaySchema(query=Query, mutation=Mutation, extensions=[
+schema = GatewaySchema(query=Query, mutation=Mutation, execution_context_class=LeafFastExecutor, extensions=[
     partial(MaxTokensLimiter, max_token_count=5_000),
     partial(MaxAliasesLimiter, max_alias_count=30),
     partial(AddValidationRules, [QueryLimits]),

@@ -1,0 +1,111 @@
+"""GraphQL execution with a fast path for objects whose selected fields are all plain leaves.
+
+A roll-up answer is mostly leaves (a project's title, contribution, RAG: ~2,900 of its ~3,100 fields). The general
+executor treats each one as a field in its own right: a path, a resolve-info record, argument coercion, then value
+completion through the non-null and list checks. For an object whose every selected field is a plain attribute
+(strawberry's "basic" field: no resolver, no arguments, no extensions) of a scalar or enum type, or
+``__typename``, none of that can change the answer: the value is the attribute, coerced by its type.
+
+``LeafFastExecutor`` completes such objects in one loop. Anything else, and any leaf that would be an error (a null
+in a non-null field, a value its type cannot represent, an exception), goes to the general executor for that
+object, which reports it exactly as it would have; a plain attribute has no side effects, so reading it twice is
+harmless. ``tests/unit/reporting/test_graphql_execution.py`` checks both executors give the same answers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from graphql import GraphQLField, GraphQLNonNull, GraphQLObjectType, Undefined, is_leaf_type
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+# (response name, read the value from the source or None for ``__typename``, coerce it, may it be null)
+_Leaf = tuple[str, Callable[..., Any] | None, Callable[[Any], Any], bool]
+
+
+def _coercer(type_: Any) -> Callable[[Any], Any]:
+    coerce: Callable[[Any], Any] | None = getattr(type_, "coerce_output_value", None)  # graphql-core 3.3
+    return coerce if coerce is not None else type_.serialize  # graphql-core 3.2
+
+
+def _plain_leaf(field: GraphQLField | None, node: Any) -> tuple[Callable[..., Any], Callable[[Any], Any], bool] | None:
+    """How to read a field that is a plain attribute of a leaf type, or None when it is anything else."""
+    if field is None or field.args or node.arguments or not getattr(field.resolve, "_is_default", False):
+        return None
+    type_, nullable = field.type, True
+    if isinstance(type_, GraphQLNonNull):
+        type_, nullable = type_.of_type, False
+    if not is_leaf_type(type_):
+        return None
+    assert field.resolve is not None
+    return field.resolve, _coercer(type_), nullable
+
+
+class LeafFastExecutor(StrawberryGraphQLCoreExecutionContext):
+    """The schema's executor (see the module doc): objects of plain leaves are completed in one loop."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The executor memoises each object type's collected sub-fields, so every item of a list shares one
+        # grouped field set: one plan per grouped field set, kept with it (its id alone could be reused).
+        self._plans: dict[int, tuple[object, list[_Leaf] | None]] = {}
+
+    def _plan(self, parent_type: GraphQLObjectType,
+              grouped_field_set: Mapping[str, Sequence[Any]]) -> list[_Leaf] | None:
+        known = self._plans.get(id(grouped_field_set))
+        if known is not None and known[0] is grouped_field_set:
+            return known[1]
+        plan: list[_Leaf] | None = []
+        middleware = getattr(self, "middleware_manager", None)
+        if middleware is not None and middleware.middlewares:
+            plan = None  # a middleware must see every field
+        for response_name, details in grouped_field_set.items():
+            if plan is None:
+                break
+            node = getattr(details[0], "node", details[0])  # FieldDetails (3.3) or FieldNode (3.2)
+            name = node.name.value
+            if name == "__typename" and not node.arguments:
+                plan.append((response_name, None, str, False))
+                continue
+            leaf = _plain_leaf(parent_type.fields.get(name), node)
+            if leaf is None:
+                plan = None
+            else:
+                plan.append((response_name, *leaf))
+        self._plans[id(grouped_field_set)] = (grouped_field_set, plan)
+        return plan
+
+    def execute_fields(self, parent_type: GraphQLObjectType, source_value: Any, path: Any,
+                       grouped_field_set: Any, *rest: Any) -> Any:
+        plan = self._plan(parent_type, grouped_field_set) if grouped_field_set else None
+        if plan is not None:
+            results = _complete_leaves(plan, parent_type, source_value)
+            if results is not None:
+                return results
+        return super().execute_fields(parent_type, source_value, path, grouped_field_set, *rest)
+
+
+def _complete_leaves(plan: list[_Leaf], parent_type: GraphQLObjectType, source: Any) -> dict[str, Any] | None:
+    """The object's answer, or None when some field needs the general executor (to report an error)."""
+    results: dict[str, Any] = {}
+    try:
+        for response_name, read, coerce, nullable in plan:
+            if read is None:
+                results[response_name] = parent_type.name
+                continue
+            value = read(source)
+            if value is None or value is Undefined:
+                if not nullable:
+                    return None
+                results[response_name] = None
+                continue
+            if isinstance(value, Exception):
+                return None
+            coerced = coerce(value)
+            if coerced is None or coerced is Undefined:
+                return None
+            results[response_name] = coerced
+    except Exception:  # the general executor reports it, located at its field
+        return None
+    return results
