@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -41,6 +41,12 @@ PROJECTION_LAG = Histogram("partnership_projection_lag_seconds",
                            "From an event's time (its command committed) to its effects committed by a consumer",
                            ["consumer", "topic"],
                            buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600))
+GRAPHQL_CACHE_LOOKUPS = Counter("partnership_graphql_cache_lookups",
+                                "Cacheable GraphQL queries answered from the response cache (hit) or run (miss)",
+                                ["outcome"])
+GRAPHQL_CACHE_EVICTIONS = Counter("partnership_graphql_cache_evictions",
+                                  "Cached GraphQL answers dropped to stay within the cache's size")
+GRAPHQL_CACHE_BYTES = Gauge("partnership_graphql_cache_bytes", "Encoded JSON held by the GraphQL response cache")
 
 API_AREAS = frozenset({"priorities", "tasking", "projects"})
 OTHER_AREAS = frozenset({"graphql", "healthz", "readyz", "metrics", "audit", "reporting"})

@@ -75,6 +75,8 @@ class Settings(BaseSettings):
                                           '{"client id": "secret"}; hashed when loaded, never stored.'
     )
     partner_token_ttl: int = Field(3600, gt=0, description="Seconds a partner system's access token lasts.")
+    graphql_cache_mib: int = Field(64, ge=0, description="Memory for the GraphQL gateway's cached answers, MiB "
+                                                         "(0: no response cache).")
     # A pool opens its kept connections at start: a process has several stores and a deployment several processes,
     # so keep few open and let each store grow under load (same peak, 20 per store, as before).
     postgres_pool_size: int = Field(2, ge=1, description="Connections each store of a process keeps open.")

@@ -70,7 +70,8 @@ def reports_router(model: ReportingReadModel) -> APIRouter:
 def reporting_router(model: ReportingReadModel, tokens: TokenService, settings: Settings) -> APIRouter:
     """Everything the reporting service serves, for the embedded app and the gateway process alike."""
     router = APIRouter()
-    router.include_router(graphql_router(model, tokens, settings.service_urls), prefix="/graphql")
+    router.include_router(graphql_router(model, tokens, settings.service_urls, settings.graphql_cache_mib * 2**20),
+                         prefix="/graphql")
     router.include_router(reports_router(model))
     router.include_router(open_data_router(model))  # public, no token: docs/open-data.md
     return router
