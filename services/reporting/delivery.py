@@ -329,19 +329,27 @@ LIVE_TASKING_STATUSES = ("issued", "accepted", "in_delivery", "completed")
 
 
 def _as_of(table: str, as_of: datetime | None, where: str = "", params: Sequence[Any] = (),
-           entities: str = "", entity_params: Sequence[Any] = (), columns: str = "r.*") -> tuple[str, list[Any]]:
+           entities: str = "", entity_params: Sequence[Any] = (), columns: str = "r.*", *,
+           postgres: bool = False) -> tuple[str, list[Any]]:
     """``SELECT r.* FROM table r ...``: each entity's row valid at ``as_of`` (its open row when None), ``where``
     (over ``r``) applied to it; ``entities`` (over ``e``, its open row) narrows the entities looked at first.
 
-    Every entity of these tables has exactly one open row (a change closes a row and inserts the next), so the
-    entities are found through the open rows' index, and each one's row as of then with one probe of the
-    ``(id, valid_from)`` index: the latest that became valid by then, kept if still valid then (of two rows that
-    became valid at the same moment, the closed one is not). A plain ``valid_from <= t AND (valid_to IS NULL OR
-    valid_to > t)`` reads every version of every entity up to then."""
+    Every entity of these tables has exactly one open row (a change closes a row and inserts the next at the same
+    moment, so an entity's rows never overlap in time), so the entities are found through the open rows' index, and
+    each one's row as of then through the ``(id, valid_from)`` index: the latest that became valid by then and is
+    still valid then (of two rows that became valid at the same moment, the closed one is not). A plain
+    ``valid_from <= t AND (valid_to IS NULL OR valid_to > t)`` reads every version of every entity up to then.
+
+    On PostgreSQL (``postgres``) a lateral join reads that row in one backward index probe per entity; SQLite, which
+    has no lateral join, matches it by its ``valid_from``, one probe more."""
     if as_of is None:
         clause = f"r.valid_to IS NULL{entities.replace('e.', 'r.')}{where}"
         return f"SELECT {columns} FROM {table} r WHERE {clause}", [*entity_params, *params]
     at = timestamp(as_of)
+    if postgres:
+        return (f"SELECT {columns} FROM {table} e CROSS JOIN LATERAL (SELECT * FROM {table} m WHERE m.id = e.id"
+                f" AND m.valid_from <= ? AND (m.valid_to IS NULL OR m.valid_to > ?) ORDER BY m.valid_from DESC LIMIT 1)"
+                f" r WHERE e.valid_to IS NULL{entities}{where}", [at, at, *entity_params, *params])
     return (f"SELECT {columns} FROM {table} e JOIN {table} r ON r.id = e.id"
             f" AND r.valid_from = (SELECT MAX(m.valid_from) FROM {table} m WHERE m.id = e.id AND m.valid_from <= ?)"
             f" WHERE e.valid_to IS NULL{entities}"
@@ -358,7 +366,7 @@ def projects(store: ReadStore, as_of: datetime | None = None, district: str | No
             params.append(value)
     # A project's district never changes (no event moves it), so its open row says which entities to look at.
     entities, entity_params = (" AND e.district = ?", [district]) if district is not None and as_of else ("", [])
-    query, values = _as_of("delivery_projects", as_of, where, params, entities, entity_params)
+    query, values = _as_of("delivery_projects", as_of, where, params, entities, entity_params, postgres=store.postgres)
     return store.query(f"{query} ORDER BY r.district, r.opened_at, r.id", values)
 
 
@@ -422,13 +430,14 @@ def overdue_milestones(store: ReadStore, on: date, as_of: datetime | None = None
 
 def outcomes(store: ReadStore, project_id: str, as_of: datetime | None = None) -> list[dict[str, Any]]:
     # An outcome's project never changes, so its open row names the project it had at any time.
-    query, values = _as_of("delivery_outcomes", as_of, entities=" AND e.project_id = ?", entity_params=[project_id])
+    query, values = _as_of("delivery_outcomes", as_of, entities=" AND e.project_id = ?", entity_params=[project_id],
+                           postgres=store.postgres)
     return store.query(f"{query} ORDER BY r.outcome_id", values)
 
 
 def milestones(store: ReadStore, project_id: str, as_of: datetime | None = None) -> list[dict[str, Any]]:
     query, values = _as_of("delivery_milestones", as_of, entities=" AND e.project_id = ?",
-                           entity_params=[project_id])
+                           entity_params=[project_id], postgres=store.postgres)
     return store.query(f"{query} ORDER BY r.due_on", values)
 
 
@@ -447,28 +456,30 @@ def rollups(store: ReadStore, as_of: datetime | None = None, target_id: str | No
     exists whenever the outcome does (both come from the project's opening and rows are never removed), so the
     actuals are the same."""
     with store.transaction(commit=False) as tx:  # its four queries in one transaction: fewer round trips
-        return _rollups(tx, as_of, target_id, with_projects)
+        return _rollups(tx, as_of, target_id, with_projects, store.postgres)
 
 
 def _rollups(store: Tx, as_of: datetime | None, target_id: str | None,
-             with_projects: bool) -> list[dict[str, Any]]:
+             with_projects: bool, postgres: bool) -> list[dict[str, Any]]:
     query, values = _as_of("delivery_targets", as_of, entities=" AND e.id = ?" if target_id else "",
-                           entity_params=[target_id] if target_id else [])
+                           entity_params=[target_id] if target_id else [], postgres=postgres)
     target_rows = store.query(f"{query} ORDER BY r.id", values)
     if not target_rows:
         return []
     wanted = ", ".join("?" for _ in target_rows)
     query, values = _as_of("delivery_taskings", as_of, f" AND r.target_id IN ({wanted})",
-                           [t["id"] for t in target_rows])
+                           [t["id"] for t in target_rows], postgres=postgres)
     tasking_rows = store.query(f"{query} ORDER BY r.district, r.id", values)
     project_rows: dict[str, dict[str, Any]] = {}
     if with_projects:
-        query, values = _as_of("delivery_projects", as_of,
-                               columns="r.id, r.title, r.rag, r.status, r.lead_partner")
-        project_rows = {p["id"]: p for p in store.query(f"{query} ORDER BY r.district, r.opened_at, r.id", values)}
+        query, values = _as_of("delivery_projects", as_of, postgres=postgres,
+                               columns="r.id, r.title, r.rag, r.status, r.lead_partner, r.district, r.opened_at")
+        # Ordered here rather than by the database: the same order on any collation, and cheaper.
+        found = sorted(store.query(query, values), key=lambda p: (p["district"], p["opened_at"], p["id"]))
+        project_rows = {p["id"]: p for p in found}
     rank = {project_id: n for n, project_id in enumerate(project_rows)}  # a share's projects in opening order
     query, values = _as_of("delivery_outcomes", as_of, columns="r.project_id, r.tasking_id, r.counting, r.actual,"
-                           " r.weight, r.baseline_value")
+                           " r.weight, r.baseline_value", postgres=postgres)
     outcome_rows = store.query(query, values)
     by_tasking: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for outcome in outcome_rows:
@@ -775,8 +786,10 @@ class Query:
     @strawberry.field(permission_classes=[IsAuthenticated])
     def delivery_project(self, info: Info, id: strawberry.ID,
                          as_of: datetime | None = None) -> DeliveryProject | None:
-        query, values = _as_of("delivery_projects", as_of, entities=" AND e.id = ?", entity_params=[str(id)])
-        rows = read_model(info).store.query(query, values)
+        store = read_model(info).store
+        query, values = _as_of("delivery_projects", as_of, entities=" AND e.id = ?", entity_params=[str(id)],
+                               postgres=store.postgres)
+        rows = store.query(query, values)
         return DeliveryProject.from_row(rows[0], as_of) if rows else None
 
     @strawberry.field(permission_classes=[IsAuthenticated], description="How many projects in each status.")

@@ -60,6 +60,8 @@ def test_the_roll_up_without_projects_has_the_same_actuals() -> None:
     replay = _replayed(history)
 
     class Store:
+        postgres = False
+
         def query(self, statement: str, params: Any = ()) -> list[dict[str, Any]]:
             return [dict(r) for r in replay._scratch.execute(statement, list(params)).fetchall()]
 
