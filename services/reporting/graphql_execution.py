@@ -6,10 +6,12 @@ completion through the non-null and list checks. For an object whose every selec
 (strawberry's "basic" field: no resolver, no arguments, no extensions) of a scalar or enum type, or
 ``__typename``, none of that can change the answer: the value is the attribute, coerced by its type.
 
-``LeafFastExecutor`` completes such objects in one loop. Anything else, and any leaf that would be an error (a null
-in a non-null field, a value its type cannot represent, an exception), goes to the general executor for that
-object, which reports it exactly as it would have; a plain attribute has no side effects, so reading it twice is
-harmless. ``tests/unit/reporting/test_graphql_execution.py`` checks both executors give the same answers.
+``LeafFastExecutor`` completes such objects in one loop, and a list of them (a share's projects) in one loop over
+the items, without the completion chain each item otherwise goes through. Anything else, and any leaf that would
+be an error (a null in a non-null field, a value its type cannot represent, an exception), goes to the general
+executor for that object or list, which reports it exactly as it would have; a plain attribute has no side
+effects, so reading it twice is harmless. ``tests/unit/reporting/test_graphql_execution.py`` checks both
+executors give the same answers.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from graphql import GraphQLField, GraphQLNonNull, GraphQLObjectType, Undefined, is_leaf_type
+from graphql import GraphQLField, GraphQLList, GraphQLNonNull, GraphQLObjectType, Undefined, is_leaf_type
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 # (response name, read the value from the source or None for ``__typename``, coerce it, may it be null)
@@ -84,6 +86,47 @@ class LeafFastExecutor(StrawberryGraphQLCoreExecutionContext):
             if results is not None:
                 return results
         return super().execute_fields(parent_type, source_value, path, grouped_field_set, *rest)
+
+    def complete_list_value(self, return_type: GraphQLList[Any], field_details_list: Any, info: Any, path: Any,
+                            result: Any, *rest: Any) -> Any:
+        """A list of objects of plain leaves (a share's projects): each item completed by the same loop, without
+        the per-item completion chain; any other list, or any item that needs it, goes the general way."""
+        completed = self._complete_leaf_objects(return_type, field_details_list, path, result)
+        if completed is not None:
+            return completed
+        return super().complete_list_value(return_type, field_details_list, info, path, result, *rest)
+
+    def _complete_leaf_objects(self, return_type: GraphQLList[Any], field_details_list: Any, path: Any,
+                               result: Any) -> list[Any] | None:
+        item_type, nullable = return_type.of_type, True
+        if isinstance(item_type, GraphQLNonNull):
+            item_type, nullable = item_type.of_type, False
+        if not isinstance(item_type, GraphQLObjectType) or item_type.is_type_of is not None:
+            return None
+        if not isinstance(result, list | tuple):
+            return None
+        streamed = getattr(self, "get_stream_usage", None)
+        if streamed is not None and streamed(field_details_list, path):
+            return None
+        collected = self.collect_subfields(item_type, field_details_list)
+        grouped_field_set, deferred = collected[0], collected[1]  # (fields, @defer usages, ...) in graphql-core 3.3
+        if deferred or not grouped_field_set:
+            return None
+        plan = self._plan(item_type, grouped_field_set)
+        if plan is None:
+            return None
+        completed: list[Any] = []
+        for item in result:
+            if item is None:
+                if not nullable:
+                    return None
+                completed.append(None)
+                continue
+            values = _complete_leaves(plan, item_type, item)
+            if values is None:
+                return None
+            completed.append(values)
+        return completed
 
 
 def _complete_leaves(plan: list[_Leaf], parent_type: GraphQLObjectType, source: Any) -> dict[str, Any] | None:

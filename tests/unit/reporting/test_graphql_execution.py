@@ -52,6 +52,15 @@ class Query:
         return [Share(district=d, projects=[*_projects()]) for d in ("worcester", "wychavon")]
 
     @strawberry.field
+    def gaps(self) -> list[Share]:
+        first, *_, last = _projects()
+        return [Share(district="worcester", projects=[first, None, last])]
+
+    @strawberry.field
+    def holes(self) -> list[Project] | None:
+        return [*_projects()[:2], None, *_projects()[2:]]  # type: ignore[list-item]  # null where none may be
+
+    @strawberry.field
     def broken(self) -> list[Share]:
         projects = _projects()
         projects[1].title = None  # type: ignore[assignment]  # a null in a non-null field
@@ -70,6 +79,9 @@ QUERIES = [
     "query($all: Boolean!) { shares { projects { title rag @include(if: $all) score @skip(if: $all) } } }",
     "{ broken { projects { title score } } }",  # a non-null error nulls the project; the bad Int is an error
     "{ broken { projects { score } } }",
+    "{ gaps { projects { title } } }",  # a null item where items may be null
+    "{ holes { title } }",  # a null item where none may be: an error, the list is null
+    "{ shares { projects { title } } broken { projects { rag } } }",
 ]
 
 
