@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import signal
 import threading
 from pathlib import Path
@@ -56,11 +57,20 @@ def serve(service: str, port: int = 8000, host: str = "0.0.0.0") -> None:
     tracing.configure(service)
     system = System(_settings(), services=(service,))
     app = system.reporting_asgi() if service == "reporting" else system.asgi()
+    _freeze_startup_heap()
     _on_termination(threading.Event())
     try:
         uvicorn.run(app, host=host, port=port, log_config=None)
     finally:
         system.close()
+
+
+def _freeze_startup_heap() -> None:
+    """Keep what start-up built (modules, schema, app: ~160,000 objects) out of the garbage collector's full passes.
+    Each full pass walked all of it, ~85 ms on our machines, every few dozen requests of a busy gateway: its
+    tail latency. What requests allocate is still collected."""
+    gc.collect()
+    gc.freeze()
 
 
 @cli.command()
