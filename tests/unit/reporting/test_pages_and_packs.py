@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 from decimal import Decimal
 
@@ -76,3 +77,12 @@ def test_a_chart_draws_the_trajectory_the_actual_line_and_a_point_per_report() -
     assert svg.startswith("<svg") and svg.endswith("</svg>")
     assert svg.count('class="trajectory"') == 1 and svg.count('class="actual"') == 1
     assert svg.count('class="report"') == 2 and 'class="direction improving"' in svg
+
+
+def test_too_many_aliases_are_refused_every_time_though_validation_is_cached() -> None:
+    many = "{ " + " ".join(f"a{n}: districts {{ id }}" for n in range(31)) + " }"
+    fine = "{ " + " ".join(f"a{n}: districts {{ id }}" for n in range(30)) + " }"
+    for _ in range(2):  # the second time the validation comes from the cache
+        refused = asyncio.run(schema.execute(many, context_value={}))
+        assert refused.errors and "31 aliases found" in refused.errors[0].message
+        assert not any("aliases" in e.message for e in asyncio.run(schema.execute(fine, context_value={})).errors or [])
