@@ -1,7 +1,7 @@
-"""The gateway's response cache on PostgreSQL: an answer is reused only for the same data version and the same
-caller visibility. After an event is projected the very next query sees it (no waiting, no stale answer); callers
-whose grants or claims differ never get each other's entries; a rebuilt store is a new version even at the same
-positions; and the cache stays within its size."""
+"""The gateway's response cache, on SQLite and PostgreSQL: an answer is reused only for the same data version and
+the same caller visibility. After an event is projected the very next query sees it (no waiting, no stale answer);
+callers whose grants or claims differ never get each other's entries; a rebuilt store is a new data version even
+at the same positions."""
 
 from __future__ import annotations
 
@@ -21,10 +21,18 @@ pytestmark = pytest.mark.integration
 OBJECTIVES = "{ objectives { title } }"
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def h(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]:
+    url = request.getfixturevalue("postgres_url") if request.param == "postgres" else None
+    with running_system(settings_for(data_dir=tmp_path, postgres_url=url),
+                        services=("priorities", "reporting")) as harness:
+        yield harness
+
+
 @pytest.fixture
-def h(tmp_path: Path, postgres_url: str) -> Iterator[Harness]:
-    settings = settings_for(data_dir=tmp_path, postgres_url=postgres_url)
-    with running_system(settings, services=("priorities", "reporting")) as harness:
+def on_postgres(tmp_path: Path, postgres_url: str) -> Iterator[Harness]:
+    with running_system(settings_for(data_dir=tmp_path, postgres_url=postgres_url),
+                        services=("priorities", "reporting")) as harness:
         yield harness
 
 
@@ -124,7 +132,8 @@ def test_no_cache_asks_for_a_fresh_answer_and_uncacheable_queries_always_run(h: 
     assert _lookups(h) == (hits + 1, misses + 3)
 
 
-def test_a_rebuilt_store_is_a_new_data_version_even_at_the_same_positions(h: Harness) -> None:
+def test_a_rebuilt_store_is_a_new_data_version_even_at_the_same_positions(on_postgres: Harness) -> None:
+    h = on_postgres
     _add_objective(h, "Stronger communities")
     model = h.system.read_model
     assert isinstance(model, ReportingReadModel)
