@@ -16,6 +16,7 @@ executors give the same answers.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -40,8 +41,17 @@ def _plain_leaf(field: GraphQLField | None, node: Any) -> tuple[Callable[..., An
         type_, nullable = type_.of_type, False
     if not is_leaf_type(type_):
         return None
+    return _reader(field), _coercer(type_), nullable
+
+
+def _reader(field: GraphQLField) -> Callable[[Any], Any]:
+    """What strawberry's basic-field resolver does (the attribute by its Python name, through the schema's default
+    resolver), without its three calls per value when that resolver is plain ``getattr``."""
+    definition = (field.extensions or {}).get("strawberry-definition")
+    if definition is not None and definition.base_resolver is None and definition.default_resolver is getattr:
+        return operator.attrgetter(definition.python_name)
     assert field.resolve is not None
-    return field.resolve, _coercer(type_), nullable
+    return field.resolve
 
 
 class LeafFastExecutor(StrawberryGraphQLCoreExecutionContext):
