@@ -37,6 +37,7 @@ def run(port: Annotated[int, typer.Option(help="HTTP port")] = 8000,
 
     tracing.configure("all")
     system = System(_settings())
+    _freeze_startup_heap()
     system.start_workers()
     if demo:
         system.load_demo_data()
@@ -97,6 +98,7 @@ def worker(service: str,
     system = System(_settings(), services=(service,))
     stop = threading.Event()
     _on_termination(stop)
+    _freeze_startup_heap()  # a full pass over start-up's objects was a projection's and a relay's lag outlier too
     system.start_workers()
     server: uvicorn.Server | None = None
     if port:
