@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
@@ -116,24 +117,32 @@ def decode(raw: bytes) -> Envelope:
     if not isinstance(body["data"], dict):
         raise MalformedMessage("data must be a JSON object")
     try:
-        envelope = Envelope(
-            id=str(body["id"]),
-            source=str(body["source"]),
-            type=str(body["type"]),
-            subject=str(UUID(str(body["subject"]))),
-            time=datetime.fromisoformat(str(body["time"])),
-            sequence=int(body["sequence"]),
-            data=body["data"],
-            actor=str(body["actor"]),
-            actororganisation=str(body["actororganisation"]),
-            actorrole=str(body["actorrole"]),
-            correlationid=str(body["correlationid"]),
-            decisionref=None if body.get("decisionref") is None else str(body["decisionref"]),
-        )
-        parsed = envelope.fact()  # validated once, kept for the handlers; a superseded version is upcast
-        envelope = replace(envelope, type=contract_type(type(parsed)), parsed=parsed)
+        subject = _subject(str(body["subject"]))
+        time = datetime.fromisoformat(str(body["time"]))
+        sequence = int(body["sequence"])
+        parsed = from_data(str(body["type"]), body["data"])  # validated once, kept for the handlers; upcast if old
     except (ValueError, TypeError) as error:
         if isinstance(error, ContractError):
             raise MalformedMessage(str(error)) from error
         raise MalformedMessage(f"bad attribute: {error}") from error
-    return envelope
+    return Envelope(
+        id=str(body["id"]),
+        source=str(body["source"]),
+        type=contract_type(type(parsed)),
+        subject=subject,
+        time=time,
+        sequence=sequence,
+        data=body["data"],
+        actor=str(body["actor"]),
+        actororganisation=str(body["actororganisation"]),
+        actorrole=str(body["actorrole"]),
+        correlationid=str(body["correlationid"]),
+        decisionref=None if body.get("decisionref") is None else str(body["decisionref"]),
+        parsed=parsed,
+    )
+
+
+@lru_cache(maxsize=1 << 16)
+def _subject(value: str) -> str:
+    """The aggregate id in its canonical form (an aggregate's events come many times over: remembered)."""
+    return str(UUID(value))

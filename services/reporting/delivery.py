@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -22,7 +22,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from services.reporting.graphql_common import IsAuthenticated, read_model
-from services.reporting.readmodel import Handlers, as_of_clause, close_current, decision_json, timestamp
+from services.reporting.readmodel import Handlers, Rows, as_of_clause, decision_json, rows, sorted_json, timestamp
 from shared.contracts import Fact, contract_type
 from shared.contracts.priorities import TargetRetired, TargetRevised, TargetSet
 from shared.contracts.projects import (
@@ -93,24 +93,19 @@ DDL = [
 # -- writing --------------------------------------------------------------------------------------------------------
 
 
-def _insert(tx: Tx, table: str, row: dict[str, Any]) -> None:
-    columns = ", ".join(row)
-    tx.execute(f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' for _ in row)})", list(row.values()))
-
-
-def _revise(tx: Tx, table: str, entity_id: str, envelope: Envelope, current: dict[str, Any] | None = None,
+def _revise(into: Rows, table: str, entity_id: str, envelope: Envelope, current: Mapping[str, Any] | None = None,
             **changes: Any) -> dict[str, Any] | None:
     """Close the entity's current row and insert its next version with ``changes`` (nothing if it is unknown).
     ``current``: its open row, when the caller has just read it."""
-    rows = [current] if current is not None else tx.query(f"SELECT * FROM {table} WHERE id = ? AND valid_to IS NULL",
-                                                          [entity_id])
-    if not rows:
-        return None
+    if current is None:
+        current = into.current(table, entity_id)
+        if current is None:
+            return None
     at = timestamp(envelope.time)
-    close_current(tx, table, entity_id, at)
+    into.close(table, entity_id, at)
     # An outcome's or milestone's row takes the version of the project event that changed it.
-    row = {**rows[0], **changes, "version": envelope.sequence, "valid_from": at, "valid_to": None}
-    _insert(tx, table, row)
+    row = {**current, **changes, "version": envelope.sequence, "valid_from": at, "valid_to": None}
+    into.insert(table, row)
     return row
 
 
@@ -119,36 +114,30 @@ _OUTCOME_COLUMNS = ("id", "version", "project_id", "outcome_id", "tasking_id", "
                     "valid_to")
 
 
-def _revise_outcome(tx: Tx, outcome_id: str, envelope: Envelope, **changes: Any) -> None:
-    """``_revise`` of an outcome without reading it first (two statements the database runs on its own, so a
-    pipelined batch does not wait for a reply): close the open row, then copy the row just closed (the highest
-    version closed at this moment) as the next version with ``changes``; nothing if the outcome is unknown."""
+def _revise_outcome(into: Rows, outcome_id: str, envelope: Envelope, **changes: Any) -> None:
+    """``_revise`` of an outcome without reading it first (nothing if the outcome is unknown)."""
     at = timestamp(envelope.time)
-    close_current(tx, "delivery_outcomes", outcome_id, at)
-    values = {**changes, "version": envelope.sequence, "valid_from": at, "valid_to": None}
-    select = ", ".join("?" if column in values else column for column in _OUTCOME_COLUMNS)
-    tx.execute(f"INSERT INTO delivery_outcomes ({', '.join(_OUTCOME_COLUMNS)}) SELECT {select} FROM delivery_outcomes"
-               " WHERE id = ? AND valid_to = ? ORDER BY version DESC LIMIT 1",
-               [*(values[c] for c in _OUTCOME_COLUMNS if c in values), outcome_id, at])
+    into.carry("delivery_outcomes", _OUTCOME_COLUMNS, outcome_id, at,
+               {**changes, "version": envelope.sequence, "valid_from": at})
 
 
 def _target_set(tx: Tx, envelope: Envelope, fact: Fact) -> None:
     assert isinstance(fact, TargetSet | TargetRevised)
-    at = timestamp(envelope.time)
-    close_current(tx, "delivery_targets", envelope.subject, at)
-    _insert(tx, "delivery_targets", {
+    into, at = rows(tx), timestamp(envelope.time)
+    into.close("delivery_targets", envelope.subject, at)
+    into.insert("delivery_targets", {
         "id": envelope.subject, "version": envelope.sequence, "metric": fact.metric, "unit": fact.unit,
         "target_value": str(fact.target_value), "deadline": fact.deadline.isoformat(), "status": "current",
         "valid_from": at, "valid_to": None})
 
 
 def _target_retired(tx: Tx, envelope: Envelope, fact: Fact) -> None:
-    _revise(tx, "delivery_targets", envelope.subject, envelope, status="retired")
+    _revise(rows(tx), "delivery_targets", envelope.subject, envelope, status="retired")
 
 
 def _tasking_issued(tx: Tx, envelope: Envelope, fact: Fact) -> None:
     assert isinstance(fact, TaskingIssued)
-    _insert(tx, "delivery_taskings", {
+    rows(tx).insert("delivery_taskings", {
         "id": envelope.subject, "version": envelope.sequence, "target_id": str(fact.target_id),
         "district": fact.district, "lead_partner": fact.lead_partner, "share": str(fact.share), "unit": fact.unit,
         "deadline": fact.deadline.isoformat(), "status": "issued", "valid_from": timestamp(envelope.time),
@@ -157,21 +146,21 @@ def _tasking_issued(tx: Tx, envelope: Envelope, fact: Fact) -> None:
 
 def _tasking_status(status: str) -> Any:
     def handle(tx: Tx, envelope: Envelope, fact: Fact) -> None:
-        _revise(tx, "delivery_taskings", envelope.subject, envelope, status=status)
+        _revise(rows(tx), "delivery_taskings", envelope.subject, envelope, status=status)
 
     return handle
 
 
 def _tasking_retasked(tx: Tx, envelope: Envelope, fact: Fact) -> None:
     assert isinstance(fact, TaskingRetasked)
-    _revise(tx, "delivery_taskings", envelope.subject, envelope, district=fact.district,
+    _revise(rows(tx), "delivery_taskings", envelope.subject, envelope, district=fact.district,
             lead_partner=fact.lead_partner, share=str(fact.share), deadline=fact.deadline.isoformat())
 
 
 def _project_opened(tx: Tx, envelope: Envelope, fact: Fact) -> None:
     assert isinstance(fact, ProjectOpened)
-    at = timestamp(envelope.time)
-    _insert(tx, "delivery_projects", {
+    into, at = rows(tx), timestamp(envelope.time)
+    into.insert("delivery_projects", {
         "id": envelope.subject, "version": envelope.sequence, "programme_id": str(fact.programme_id),
         "district": fact.district, "title": fact.title, "lead_partner": fact.lead_partner,
         "project_manager": fact.project_manager, "status": "open", "rag": None, "derived_rag": None,
@@ -181,7 +170,7 @@ def _project_opened(tx: Tx, envelope: Envelope, fact: Fact) -> None:
         "committed_staff_days": str(sum((r.staff_days for r in fact.resources), Decimal(0))),
         "outcome_achieved": None, "lessons": None, "opened_at": at, "valid_from": at, "valid_to": None})
     for outcome in fact.outcomes:
-        _insert(tx, "delivery_outcomes", {
+        into.insert("delivery_outcomes", {
             "id": f"{envelope.subject}:{outcome.id}", "version": envelope.sequence, "project_id": envelope.subject,
             "outcome_id": outcome.id, "tasking_id": str(outcome.tasking_id), "metric": outcome.metric,
             "unit": outcome.unit, "baseline_value": str(outcome.baseline_value),
@@ -189,11 +178,11 @@ def _project_opened(tx: Tx, envelope: Envelope, fact: Fact) -> None:
             "target_date": outcome.target_date.isoformat(), "weight": str(outcome.weight), "actual": None,
             "counting": 1, "valid_from": at, "valid_to": None})
     for milestone in fact.milestones:
-        _milestone_row(tx, envelope, milestone.id, milestone.title, milestone.due_on)
+        _milestone_row(into, envelope, milestone.id, milestone.title, milestone.due_on)
 
 
-def _milestone_row(tx: Tx, envelope: Envelope, milestone_id: str, title: str, due_on: date) -> None:
-    _insert(tx, "delivery_milestones", {
+def _milestone_row(into: Rows, envelope: Envelope, milestone_id: str, title: str, due_on: date) -> None:
+    into.insert("delivery_milestones", {
         "id": f"{envelope.subject}:{milestone_id}", "version": envelope.sequence, "project_id": envelope.subject,
         "milestone_id": milestone_id, "title": title, "due_on": due_on.isoformat(), "achieved_on": None,
         "valid_from": timestamp(envelope.time), "valid_to": None})
@@ -201,64 +190,71 @@ def _milestone_row(tx: Tx, envelope: Envelope, milestone_id: str, title: str, du
 
 def _progress_reported(tx: Tx, envelope: Envelope, fact: Fact) -> None:
     assert isinstance(fact, ProgressReported)
-    _insert(tx, "delivery_progress", {
-        "project_id": envelope.subject, "version": envelope.sequence, "reported_on": fact.reported_on.isoformat(),
-        "reported_values": json.dumps({v.outcome_id: str(v.value) for v in fact.values}, sort_keys=True),
-        "actuals": json.dumps({v.outcome_id: str(v.value) for v in fact.actuals}, sort_keys=True),
-        "narrative": fact.narrative, "rag": fact.rag.value, "direction": fact.direction.value if fact.direction
-        else None, "shortfall_percent": str(fact.shortfall_percent), "correction": int(fact.correction),
+    into = rows(tx)
+    reported_on = fact.reported_on.isoformat()
+    direction = fact.direction.value if fact.direction else None
+    into.insert("delivery_progress", {
+        "project_id": envelope.subject, "version": envelope.sequence, "reported_on": reported_on,
+        "reported_values": sorted_json({v.outcome_id: str(v.value) for v in fact.values}),
+        "actuals": sorted_json({v.outcome_id: str(v.value) for v in fact.actuals}),
+        "narrative": fact.narrative, "rag": fact.rag.value, "direction": direction,
+        "shortfall_percent": str(fact.shortfall_percent), "correction": int(fact.correction),
         "correction_reason": fact.correction_reason, "reported_by": fact.actor.user_id,
         "reported_by_organisation": fact.actor.organisation, "recorded_at": timestamp(envelope.time)})
-    project = tx.query("SELECT * FROM delivery_projects WHERE id = ? AND valid_to IS NULL", [envelope.subject])
-    if not project:
+    project = into.current("delivery_projects", envelope.subject)
+    if project is None:
         return
-    last = project[0]["last_reported_on"]
-    if last is not None and fact.reported_on.isoformat() < last:
+    last = project["last_reported_on"]
+    if last is not None and reported_on < last:
         # A correction of an earlier report: the latest report still stands; any manual RAG has expired.
-        _revise(tx, "delivery_projects", envelope.subject, envelope, project[0], rag=project[0]["derived_rag"],
+        _revise(into, "delivery_projects", envelope.subject, envelope, project, rag=project["derived_rag"],
                 rag_override_reason=None)
         return
-    _revise(tx, "delivery_projects", envelope.subject, envelope, project[0], rag=fact.rag.value,
-            derived_rag=fact.rag.value, rag_override_reason=None,
-            direction=fact.direction.value if fact.direction else None,
-            shortfall_percent=str(fact.shortfall_percent), last_reported_on=fact.reported_on.isoformat())
+    _revise(into, "delivery_projects", envelope.subject, envelope, project, rag=fact.rag.value,
+            derived_rag=fact.rag.value, rag_override_reason=None, direction=direction,
+            shortfall_percent=str(fact.shortfall_percent), last_reported_on=reported_on)
     for value in fact.actuals:
-        _revise_outcome(tx, f"{envelope.subject}:{value.outcome_id}", envelope, actual=str(value.value))
+        _revise_outcome(into, f"{envelope.subject}:{value.outcome_id}", envelope, actual=str(value.value))
 
 
 def _rag_overridden(tx: Tx, envelope: Envelope, fact: Fact) -> None:
     assert isinstance(fact, RagOverridden)
-    _revise(tx, "delivery_projects", envelope.subject, envelope, rag=fact.rag.value, rag_override_reason=fact.reason)
+    _revise(rows(tx), "delivery_projects", envelope.subject, envelope, rag=fact.rag.value,
+            rag_override_reason=fact.reason)
 
 
 def _milestone_added(tx: Tx, envelope: Envelope, fact: Fact) -> None:
     assert isinstance(fact, MilestoneAdded)
-    _milestone_row(tx, envelope, fact.milestone.id, fact.milestone.title, fact.milestone.due_on)
-    _revise(tx, "delivery_projects", envelope.subject, envelope)
+    into = rows(tx)
+    _milestone_row(into, envelope, fact.milestone.id, fact.milestone.title, fact.milestone.due_on)
+    _revise(into, "delivery_projects", envelope.subject, envelope)
 
 
 def _milestone_achieved(tx: Tx, envelope: Envelope, fact: Fact) -> None:
     assert isinstance(fact, MilestoneAchieved)
-    _revise(tx, "delivery_milestones", f"{envelope.subject}:{fact.milestone_id}", envelope,
+    into = rows(tx)
+    _revise(into, "delivery_milestones", f"{envelope.subject}:{fact.milestone_id}", envelope,
             achieved_on=fact.achieved_on.isoformat())
-    _revise(tx, "delivery_projects", envelope.subject, envelope)
+    _revise(into, "delivery_projects", envelope.subject, envelope)
 
 
 def _resources_committed(tx: Tx, envelope: Envelope, fact: Fact) -> None:
     assert isinstance(fact, ResourcesCommitted)
-    rows = tx.query("SELECT * FROM delivery_projects WHERE id = ? AND valid_to IS NULL", [envelope.subject])
-    if rows:
-        _revise(tx, "delivery_projects", envelope.subject, envelope, rows[0],
-                committed_gbp=str(Decimal(rows[0]["committed_gbp"]) + fact.commitment.money_gbp),
-                committed_staff_days=str(Decimal(rows[0]["committed_staff_days"]) + fact.commitment.staff_days))
+    into = rows(tx)
+    project = into.current("delivery_projects", envelope.subject)
+    if project is not None:
+        _revise(into, "delivery_projects", envelope.subject, envelope, project,
+                committed_gbp=str(Decimal(project["committed_gbp"]) + fact.commitment.money_gbp),
+                committed_staff_days=str(Decimal(project["committed_staff_days"]) + fact.commitment.staff_days))
 
 
 def _intervention_recorded(tx: Tx, envelope: Envelope, fact: Fact) -> None:
     assert isinstance(fact, InterventionRecorded)
-    rows = tx.query("SELECT * FROM delivery_projects WHERE id = ? AND valid_to IS NULL", [envelope.subject])
-    project = _revise(tx, "delivery_projects", envelope.subject, envelope, rows[0], flagged=None,
-                      interventions=rows[0]["interventions"] + 1) if rows else None
-    _insert(tx, "delivery_interventions", {
+    into = rows(tx)
+    current = into.current("delivery_projects", envelope.subject)
+    project = _revise(into, "delivery_projects", envelope.subject, envelope, current, flagged=None,
+                      interventions=current["interventions"] + 1) if current is not None else None
+    into.insert("delivery_interventions", {
         "project_id": envelope.subject, "version": envelope.sequence,
         "district": project["district"] if project else "", "kind": fact.kind.value,
         "description": fact.description, "triggers": json.dumps(list(fact.triggers)),
@@ -271,29 +267,28 @@ def _project_status(status: str) -> Any:
         changes: dict[str, Any] = {"status": status}
         if isinstance(fact, ProjectClosed):
             changes |= {"outcome_achieved": fact.outcome_achieved, "lessons": fact.lessons}
-        _revise(tx, "delivery_projects", envelope.subject, envelope, **changes)
+        _revise(rows(tx), "delivery_projects", envelope.subject, envelope, **changes)
 
     return handle
 
 
-def _outcomes_of(tx: Tx, project_id: str, tasking_id: str) -> list[dict[str, Any]]:
-    return tx.query("SELECT id FROM delivery_outcomes WHERE project_id = ? AND tasking_id = ? AND valid_to IS NULL",
-                    [project_id, tasking_id])
-
-
 def _contribution_repointed(tx: Tx, envelope: Envelope, fact: Fact) -> None:
     assert isinstance(fact, ContributionRepointed)
-    for row in _outcomes_of(tx, envelope.subject, str(fact.from_tasking_id)):
-        _revise_outcome(tx, row["id"], envelope, tasking_id=str(fact.to_tasking_id), counting=1)
-    _revise(tx, "delivery_projects", envelope.subject, envelope,
+    into = rows(tx)
+    for outcome_id in into.current_ids("delivery_outcomes", project_id=envelope.subject,
+                                       tasking_id=str(fact.from_tasking_id)):
+        _revise_outcome(into, outcome_id, envelope, tasking_id=str(fact.to_tasking_id), counting=1)
+    _revise(into, "delivery_projects", envelope.subject, envelope,
             flagged=fact.reason if fact.upstream_version is not None else None)
 
 
 def _contribution_closed(tx: Tx, envelope: Envelope, fact: Fact) -> None:
     assert isinstance(fact, ContributionClosed)
-    for row in _outcomes_of(tx, envelope.subject, str(fact.tasking_id)):
-        _revise_outcome(tx, row["id"], envelope, counting=0)
-    _revise(tx, "delivery_projects", envelope.subject, envelope, flagged=fact.reason)
+    into = rows(tx)
+    for outcome_id in into.current_ids("delivery_outcomes", project_id=envelope.subject,
+                                       tasking_id=str(fact.tasking_id)):
+        _revise_outcome(into, outcome_id, envelope, counting=0)
+    _revise(into, "delivery_projects", envelope.subject, envelope, flagged=fact.reason)
 
 
 HANDLERS: Handlers = {

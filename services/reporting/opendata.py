@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse, Response
 from strawberry.types import Info
 
 from services.reporting.graphql_common import IsAuthenticated, read_model
-from services.reporting.readmodel import ReportingReadModel, timestamp
+from services.reporting.readmodel import ReportingReadModel, rows, timestamp
 from shared.contracts import Fact, contract_type
 from shared.contracts.priorities import PerformanceReleased
 from shared.contracts.projects import ProgressReported, ProjectOpened
@@ -52,27 +52,28 @@ DDL = [
 def _released(tx: Tx, envelope: Envelope, fact: Fact) -> None:
     assert isinstance(fact, PerformanceReleased) and fact.decision is not None
     decision = fact.decision
-    tx.execute("INSERT INTO open_releases (starts_on, ends_on, released_at, body, decided_on, reason, reference)"
-               " VALUES (?, ?, ?, ?, ?, ?, ?)",
-               (fact.starts_on.isoformat(), fact.ends_on.isoformat(), timestamp(envelope.time), decision.body,
-                decision.decided_on.isoformat(), decision.reason, decision.reference))
+    rows(tx).insert("open_releases", {
+        "starts_on": fact.starts_on.isoformat(), "ends_on": fact.ends_on.isoformat(),
+        "released_at": timestamp(envelope.time), "body": decision.body, "decided_on": decision.decided_on.isoformat(),
+        "reason": decision.reason, "reference": decision.reference})
 
 
 def _project_opened(tx: Tx, envelope: Envelope, fact: Fact) -> None:
     assert isinstance(fact, ProjectOpened)
     outcomes = {o.id: {"metric": o.metric, "unit": o.unit, "target_value": str(o.target_value),
                        "target_date": o.target_date.isoformat()} for o in fact.outcomes}
-    tx.execute("INSERT INTO open_projects (project_id, title, district, lead_partner, outcomes) VALUES (?, ?, ?, ?, ?)",
-               (envelope.subject, fact.title, fact.district, fact.lead_partner, json.dumps(outcomes, sort_keys=True)))
+    rows(tx).insert("open_projects", {
+        "project_id": envelope.subject, "title": fact.title, "district": fact.district,
+        "lead_partner": fact.lead_partner, "outcomes": json.dumps(outcomes, sort_keys=True)})
 
 
 def _progress_reported(tx: Tx, envelope: Envelope, fact: Fact) -> None:
     assert isinstance(fact, ProgressReported)
-    tx.executemany(
-        "INSERT INTO open_progress (project_id, version, reported_on, outcome_id, actual, rag, shortfall_percent,"
-        " correction) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [(envelope.subject, envelope.sequence, fact.reported_on.isoformat(), value.outcome_id, str(value.value),
-          str(fact.rag), str(fact.shortfall_percent), int(fact.correction)) for value in fact.actuals])
+    reported_on, rag, shortfall = fact.reported_on.isoformat(), str(fact.rag), str(fact.shortfall_percent)
+    rows(tx).insert_many("open_progress", [
+        {"project_id": envelope.subject, "version": envelope.sequence, "reported_on": reported_on,
+         "outcome_id": value.outcome_id, "actual": str(value.value), "rag": rag, "shortfall_percent": shortfall,
+         "correction": int(fact.correction)} for value in fact.actuals])
 
 
 HANDLERS: dict[str, Callable[[Tx, Envelope, Fact], None]] = {

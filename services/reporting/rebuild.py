@@ -12,11 +12,14 @@ the rebuilt store can take over from the live one.
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
+from collections import defaultdict
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 import psycopg
@@ -26,6 +29,7 @@ from tqdm import tqdm
 
 from services.reporting.projections import ReportingProjection, read_model_ddl
 from services.reporting.readmodel import DDL as EVENT_LOG_DDL
+from services.reporting.readmodel import Rows
 from shared.consumer import SEEN_EVENTS_DDL, Rejected
 from shared.envelope import MalformedMessage, decode
 from shared.readstore import ReadStore, Tx
@@ -39,19 +43,156 @@ TOPICS = ("priorities.events", "tasking.events", "projects.events")
 _NOT_COMPARED = {"sqlite_sequence"}
 
 
-class _ScratchTx(Tx):
-    """The handlers' transaction, on the in-memory database."""
+class _MemoryRows(Rows):
+    """The rebuild's ``Rows``: every table the handlers write through ``Rows`` kept as Python dicts.
 
-    def __init__(self, connection: sqlite3.Connection) -> None:
+    A row that can no longer change (any row of a log table, a closed version of a temporal one) goes to
+    ``final``; an entity's current rows stay in ``open`` until a later version closes them. What one event did is
+    journalled, so that an event the live consumer would dead-letter can be taken back."""
+
+    def __init__(self, columns: dict[str, list[str]]) -> None:
+        self.columns = columns
+        self.final: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.open: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(dict)
+        self.counters: dict[str, dict[str, int]] = defaultdict(dict)
+        self.touched: set[str] = set()
+        self._temporal = {table for table, names in columns.items() if "valid_to" in names}
+        self._journal: list[tuple[Any, ...]] = []
+
+    def _complete(self, table: str, row: Mapping[str, Any]) -> dict[str, Any]:
+        """The row with every column of its table (as an INSERT leaves the others NULL)."""
+        names = self.columns[table]
+        if len(row) == len(names):
+            return row if isinstance(row, dict) else dict(row)
+        unknown = set(row) - set(names)
+        if unknown:
+            raise ValueError(f"table {table} has no column(s) {', '.join(sorted(unknown))}")
+        return {name: row.get(name) for name in names}
+
+    def insert(self, table: str, row: Mapping[str, Any]) -> None:
+        self.touched.add(table)
+        full = self._complete(table, row)
+        if table in self._temporal and full["valid_to"] is None:
+            self.open[table].setdefault(full["id"], []).append(full)
+            self._journal.append(("open", table, full["id"]))
+        else:
+            self.final[table].append(full)
+            self._journal.append(("final", table))
+
+    def insert_many(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        for row in rows:
+            self.insert(table, row)
+
+    def current(self, table: str, entity_id: str) -> Mapping[str, Any] | None:
+        self.touched.add(table)
+        found = self.open[table].get(entity_id)
+        return found[0] if found else None
+
+    def current_ids(self, table: str, **equal: Any) -> list[str]:
+        self.touched.add(table)
+        return [row["id"] for versions in self.open[table].values() for row in versions
+                if all(row[column] == value for column, value in equal.items())]
+
+    def close(self, table: str, entity_id: str, at: str) -> None:
+        self._close(table, entity_id, at)
+
+    def _close(self, table: str, entity_id: str, at: str) -> list[dict[str, Any]]:
+        self.touched.add(table)
+        versions = self.open[table].pop(entity_id, None)
+        if not versions:
+            return []
+        closed = [{**row, "valid_to": at} for row in versions]
+        self.final[table].extend(closed)
+        self._journal.append(("close", table, entity_id, versions, len(closed)))
+        return closed
+
+    def carry(self, table: str, columns: Sequence[str], entity_id: str, at: str, changes: Mapping[str, Any]) -> None:
+        closed = self._close(table, entity_id, at)
+        if closed:
+            latest = max(closed, key=lambda row: row["version"])
+            self.insert(table, {**latest, **changes, "valid_to": None})
+
+    def count(self, table: str, key: str) -> None:
+        self.touched.add(table)
+        counter = self.counters[table]
+        counter[key] = counter.get(key, 0) + 1
+        self._journal.append(("count", table, key))
+
+    # -- one event at a time
+
+    def commit(self) -> None:
+        self._journal.clear()
+
+    def roll_back(self) -> None:
+        """Take back everything since the last commit, newest first."""
+        for entry in reversed(self._journal):
+            kind, table = entry[0], entry[1]
+            if kind == "final":
+                self.final[table].pop()
+            elif kind == "open":
+                versions = self.open[table][entry[2]]
+                versions.pop()
+                if not versions:
+                    del self.open[table][entry[2]]
+            elif kind == "close":
+                del self.final[table][-entry[4]:]
+                self.open[table][entry[2]] = entry[3]
+            else:
+                counter = self.counters[table]
+                counter[entry[2]] -= 1
+                if not counter[entry[2]]:
+                    del counter[entry[2]]
+        self._journal.clear()
+
+    def table_rows(self, table: str) -> Iterator[Sequence[Any]]:
+        """Every row of a table, in its columns' order."""
+        if table in self.counters:
+            yield from self.counters[table].items()
+            return
+        pick = itemgetter(*self.columns[table])
+        for row in self.final.get(table, ()):
+            yield pick(row)
+        for versions in self.open.get(table, {}).values():
+            for row in versions:
+                yield pick(row)
+
+    def count_rows(self, table: str) -> int:
+        return len(self.counters[table]) if table in self.counters else \
+            len(self.final.get(table, ())) + sum(len(v) for v in self.open.get(table, {}).values())
+
+
+_TABLE_NAME = re.compile(r"\b(?:FROM|INTO|UPDATE|JOIN)\s+(\w+)", re.IGNORECASE)
+
+
+class _ScratchTx(Tx):
+    """The handlers' transaction during a rebuild: ``Rows`` in memory, any other statement on an in-memory SQLite
+    database (the tables of handlers that write SQL themselves). A table lives in one of the two, never both.
+
+    Each event's SQL runs inside a savepoint, taken at its first statement (most events send none)."""
+
+    def __init__(self, connection: sqlite3.Connection, columns: dict[str, list[str]]) -> None:
         self._connection = connection
         self._scratch = connection.cursor()
         self._postgres = False
+        self.rows = _MemoryRows(columns)
+        self.sql_tables: set[str] = set()
+        self._tables_of: dict[str, list[str]] = {}
+        self._savepoint = False
 
     def execute(self, statement: str, params: Sequence[Any] = ()) -> int:
+        tables = self._tables_of.get(statement)
+        if tables is None:
+            tables = self._tables_of[statement] = _TABLE_NAME.findall(statement)
+        self.sql_tables.update(tables)
+        if not self._savepoint:
+            self._scratch.execute("SAVEPOINT event")
+            self._savepoint = True
         self._scratch.execute(statement, tuple(params))
         return self._scratch.rowcount
 
     def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
+        self.execute("SELECT 1")  # the savepoint
+        self.sql_tables.update(_TABLE_NAME.findall(statement))
         self._scratch.executemany(statement, [tuple(r) for r in rows])
 
     def fetchall(self) -> list[dict[str, Any]]:
@@ -67,6 +208,27 @@ class _ScratchTx(Tx):
 
     def record_position(self, tracking: Tracking) -> None:
         raise RuntimeError("a rebuild writes positions to the target store after the replay, never mid-replay")
+
+    def commit_event(self) -> None:
+        self.rows.commit()
+        if self._savepoint:
+            self._scratch.execute("RELEASE event")
+            self._savepoint = False
+
+    def roll_back_event(self) -> None:
+        self.rows.roll_back()
+        if self._savepoint:
+            self._scratch.execute("ROLLBACK TO event")
+            self._scratch.execute("RELEASE event")
+            self._savepoint = False
+
+    def check_apart(self) -> None:
+        """Fail when a table was reached both through ``Rows`` and through SQL: the rebuild would then differ from
+        the live store (a handler reading with SQL what another wrote through ``Rows``, or the reverse)."""
+        both = self.rows.touched & self.sql_tables
+        if both:
+            raise RuntimeError(f"table(s) {', '.join(sorted(both))} reached both through Rows and through SQL: "
+                               "write every table of a module one way")
 
 
 @dataclass
@@ -109,13 +271,19 @@ def _scratch_database() -> sqlite3.Connection:
     return connection
 
 
+def _columns(connection: sqlite3.Connection) -> dict[str, list[str]]:
+    tables = [r[0] for r in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()]
+    return {t: [r[1] for r in connection.execute(f"PRAGMA table_info({t})").fetchall()] for t in tables}
+
+
 class Replay:
-    """Events applied by the projection's own handlers to an in-memory database, then loaded into a store."""
+    """Events applied by the projection's own handlers (to Python dicts, or an in-memory database for handlers that
+    write SQL), then loaded into a store."""
 
     def __init__(self, store_name: str) -> None:
         self.report = RebuildReport(store=store_name)
         self._scratch = _scratch_database()
-        self._tx = _ScratchTx(self._scratch)
+        self._tx = _ScratchTx(self._scratch, _columns(self._scratch))
         self._projection = ReportingProjection()
         self._seen: set[tuple[str, int]] = set()
         self.positions: dict[tuple[str, int], int] = {}
@@ -133,19 +301,57 @@ class Replay:
         if key in self._seen:
             report.duplicates += 1
             return
-        tx.execute("SAVEPOINT event")
         try:
             self._projection.apply(tx, envelope)
         except Rejected as error:
-            tx.execute("ROLLBACK TO event")
+            tx.roll_back_event()
             report.skipped.append(f"rejected: {error}")
+        except BaseException:
+            tx.roll_back_event()
+            raise
         else:
+            tx.commit_event()
             self._seen.add(key)
             report.events += 1
-        tx.execute("RELEASE event")
+
+    def tables(self) -> list[str]:
+        """The read-model tables (and ``seen_events``), in load order."""
+        return [r["name"] for r in self._scratch.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").fetchall()
+            if r["name"] not in _NOT_COMPARED]
+
+    def table_rows(self, table: str) -> Iterator[Sequence[Any]]:
+        """Every row the replay made in ``table`` (in its columns' order)."""
+        if table == "seen_events":
+            return ((CONSUMER, subject, version) for subject, version in self._seen)
+        if table in self._tx.rows.touched:
+            return self._tx.rows.table_rows(table)
+        return (tuple(row) for row in self._scratch.execute(f"SELECT * FROM {table}"))
+
+    def columns(self, table: str) -> list[str]:
+        return self._tx.rows.columns[table]
+
+    def count_rows(self, table: str) -> int:
+        if table == "seen_events":
+            return len(self._seen)
+        if table in self._tx.rows.touched:
+            return self._tx.rows.count_rows(table)
+        return int(self._scratch.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+
+    def database(self) -> sqlite3.Connection:
+        """The replay's rows in one SQLite database, every table as the target store would hold it (to query the
+        result without a server); call it once the replay is done."""
+        self._tx.check_apart()
+        for table in sorted(self._tx.rows.touched):
+            names = self.columns(table)
+            statement = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+            self._scratch.executemany(statement, list(self._tx.rows.table_rows(table)))
+        self._tx.rows = _MemoryRows(self._tx.rows.columns)  # the rows now live in the database
+        return self._scratch
 
     def load(self, settings: Settings, *, progress: bool = True) -> None:
         """Drop the target store and bulk-load every table, the seen events and the positions, in one transaction."""
+        self._tx.check_apart()
         self._scratch.execute("COMMIT")
         drop_store(settings, self.report.store)
         target = ReadStore(settings, self.report.store)
@@ -153,7 +359,7 @@ class Replay:
             ddl = [*EVENT_LOG_DDL, *read_model_ddl(), SEEN_EVENTS_DDL]
             indexes = [statement for statement in ddl if statement.startswith("CREATE INDEX")]
             target.migrate([statement for statement in ddl if statement not in indexes])
-            _load(self._scratch, target, self._seen, self.positions, self.report, progress)
+            _load(self, target, progress)
             target.migrate(indexes)  # built once over the loaded rows, not row by row during the load
         finally:
             target.close()
@@ -195,21 +401,14 @@ def rebuild(settings: Settings, transport: Transport, into: str, *, progress: bo
     return report
 
 
-def _load(scratch: sqlite3.Connection, target: ReadStore, seen: set[tuple[str, int]],
-          positions: dict[tuple[str, int], int], report: RebuildReport, progress: bool) -> None:
-    tables = [r["name"] for r in scratch.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").fetchall()
-        if r["name"] not in _NOT_COMPARED and r["name"] != "seen_events"]
-    total = sum(scratch.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in tables) + len(seen)
+def _load(replay: Replay, target: ReadStore, progress: bool) -> None:
+    tables = replay.tables()
+    total = sum(replay.count_rows(t) for t in tables)
+    report = replay.report
     with target.transaction() as tx, tqdm(total=total, desc="load rows", unit="row", disable=not progress) as meter:
         for table in tables:
-            cursor = scratch.execute(f"SELECT * FROM {table}")
-            columns = [d[0] for d in cursor.description]
-            report.rows[table] = tx.copy_rows(table, columns, _counted(cursor, meter))
-        report.rows["seen_events"] = tx.copy_rows(
-            "seen_events", ["consumer", "subject", "version"],
-            _counted(((CONSUMER, subject, version) for subject, version in seen), meter))
-        for (topic, partition), offset in sorted(positions.items()):
+            report.rows[table] = tx.copy_rows(table, replay.columns(table), _counted(replay.table_rows(table), meter))
+        for (topic, partition), offset in sorted(replay.positions.items()):
             tx.record_position(Tracking(f"{CONSUMER}:{topic}:{partition}", offset))
 
 

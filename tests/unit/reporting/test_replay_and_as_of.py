@@ -17,7 +17,7 @@ from shared.contracts.tasking import TaskingAccepted
 
 
 def _rows(replay: Replay, table: str) -> list[tuple[Any, ...]]:
-    return sorted(tuple(r) for r in replay._scratch.execute(f"SELECT * FROM {table}").fetchall())
+    return sorted(tuple(r) for r in replay.table_rows(table))
 
 
 def _replayed(history: History) -> Replay:
@@ -43,27 +43,27 @@ def test_an_event_the_live_consumer_would_reject_leaves_nothing_and_the_rest_of_
 
 def test_the_rows_as_of_a_moment_are_those_valid_then() -> None:
     history = generate(4000)
-    replay = _replayed(history)
+    database = _replayed(history).database()
     span = history.last - history.first
     for fraction in (0.0, 0.13, 0.5, 0.77, 1.0):
         at = history.first + span * fraction
         clause, params = as_of_clause(at)
         for table in ("delivery_projects", "delivery_outcomes", "delivery_taskings", "delivery_targets"):
-            expected = replay._scratch.execute(f"SELECT * FROM {table} WHERE {clause}", params).fetchall()
+            expected = database.execute(f"SELECT * FROM {table} WHERE {clause}", params).fetchall()
             query, values = delivery._as_of(table, at)
-            found = replay._scratch.execute(query, values).fetchall()
+            found = database.execute(query, values).fetchall()
             assert sorted(map(tuple, found)) == sorted(map(tuple, expected)), (table, at)
 
 
 def test_the_roll_up_without_projects_has_the_same_actuals() -> None:
     history = generate(4000)
-    replay = _replayed(history)
+    database = _replayed(history).database()
 
     class Store:
         postgres = False
 
         def query(self, statement: str, params: Any = ()) -> list[dict[str, Any]]:
-            return [dict(r) for r in replay._scratch.execute(statement, list(params)).fetchall()]
+            return [dict(r) for r in database.execute(statement, list(params)).fetchall()]
 
         @contextmanager
         def transaction(self, commit: bool = True) -> Iterator[Store]:
