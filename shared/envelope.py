@@ -9,6 +9,8 @@ from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
+from pydantic_core import from_json
+
 from shared.contracts import ContractError, Fact, contract_type, from_data, to_data
 
 CONTENT_TYPE = "application/cloudevents+json"
@@ -104,9 +106,13 @@ _REQUIRED = ("id", "source", "type", "subject", "time", "sequence", "data", "act
 def decode(raw: bytes) -> Envelope:
     """Parse a message; MalformedMessage (never another error) when it is not a valid event of ours."""
     try:
-        body = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise MalformedMessage(f"not JSON: {error}") from error
+        body = from_json(raw)  # about twice as fast as json.loads on our messages
+    except ValueError:
+        # What it refuses, json.loads may still take (a byte order mark, UTF-16, a lone surrogate): its verdict.
+        try:
+            body = json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise MalformedMessage(f"not JSON: {error}") from error
     if not isinstance(body, dict):
         raise MalformedMessage("a CloudEvent must be a JSON object")
     if body.get("specversion") != SPEC_VERSION:

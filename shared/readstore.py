@@ -82,8 +82,7 @@ class Tx:
         """Bulk-load rows (PostgreSQL ``COPY``, SQLite ``executemany``): the fast path of a read-model rebuild."""
         count = 0
         if self._postgres:
-            names = sql.SQL(", ").join(sql.Identifier(c) for c in columns)
-            with self._cursor.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(sql.Identifier(table), names)) as copy:
+            with self._cursor.copy(self._copy_statement(table, columns)) as copy:
                 for row in rows:
                     copy.write_row(row)
                     count += 1
@@ -100,6 +99,36 @@ class Tx:
             self._cursor.executemany(statement, batch)
             count += len(batch)
         return count
+
+    def copy_exact_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> int:
+        """``copy_rows`` of rows whose values are already of their columns' types (str for text, int for integer):
+        PostgreSQL's binary ``COPY``, which costs both sides less than text. A row that is not (a number for a text
+        column) sends the rows again as text, as ``copy_rows`` would."""
+        if not self._postgres:
+            return self.copy_rows(table, columns, rows)
+        types = self._column_types(table)
+        self._cursor.execute("SAVEPOINT copy_exact")
+        try:
+            with self._cursor.copy(self._copy_statement(table, columns, binary=True)) as copy:
+                copy.set_types([types[c] for c in columns])
+                for row in rows:
+                    copy.write_row(row)
+        except (TypeError, ValueError, OverflowError, psycopg.DataError):
+            self._cursor.execute("ROLLBACK TO SAVEPOINT copy_exact")
+            self._cursor.execute("RELEASE SAVEPOINT copy_exact")
+            return self.copy_rows(table, columns, rows)
+        self._cursor.execute("RELEASE SAVEPOINT copy_exact")
+        return len(rows)
+
+    def _copy_statement(self, table: str, columns: Sequence[str], *, binary: bool = False) -> sql.Composed:
+        names = sql.SQL(", ").join(sql.Identifier(c) for c in columns)
+        return sql.SQL("COPY {} ({}) FROM STDIN{}").format(sql.Identifier(table), names,
+                                                           sql.SQL(" (FORMAT BINARY)" if binary else ""))
+
+    def _column_types(self, table: str) -> dict[str, int]:
+        self._cursor.execute("SELECT attname, atttypid FROM pg_attribute WHERE attrelid = %s::regclass"
+                             " AND attnum > 0 AND NOT attisdropped", (table,))
+        return {row["attname"]: int(row["atttypid"]) for row in self._cursor.fetchall()}
 
     @contextmanager
     def pipeline(self) -> Iterator[None]:

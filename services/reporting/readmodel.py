@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
+from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any
 
 from shared.contracts import Fact
@@ -117,12 +118,17 @@ def rows(tx: Tx) -> Rows:
     return own if own is not None else Rows(tx)
 
 
-_SORTED_JSON = json.JSONEncoder(sort_keys=True)
+# json.dumps(value, sort_keys=True)'s C encoder, built once (json.dumps builds one per call). Without its check for
+# circular references: what it encodes came from JSON, or is built by a handler, and cannot refer to itself.
+_SORTED_JSON = None if c_make_encoder is None else c_make_encoder(
+    None, json.JSONEncoder().default, encode_basestring_ascii, None, ": ", ", ", True, False, True)
 
 
 def sorted_json(value: Any) -> str:
-    """``json.dumps(value, sort_keys=True)``, without building an encoder per call."""
-    return _SORTED_JSON.encode(value)
+    """``json.dumps(value, sort_keys=True)``."""
+    if _SORTED_JSON is None or isinstance(value, str):
+        return json.dumps(value, sort_keys=True)
+    return "".join(_SORTED_JSON(value, 0))
 
 
 def decision_json(fact: Fact) -> str | None:

@@ -12,8 +12,10 @@ the rebuilt store can take over from the live one.
 from __future__ import annotations
 
 import logging
+import queue
 import re
 import sqlite3
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
@@ -56,14 +58,13 @@ class _MemoryRows(Rows):
         self.open: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(dict)
         self.counters: dict[str, dict[str, int]] = defaultdict(dict)
         self.touched: set[str] = set()
+        self.pending = 0  # rows in final
         self._temporal = {table for table, names in columns.items() if "valid_to" in names}
         self._journal: list[tuple[Any, ...]] = []
 
     def _complete(self, table: str, row: Mapping[str, Any]) -> dict[str, Any]:
         """The row with every column of its table (as an INSERT leaves the others NULL)."""
         names = self.columns[table]
-        if len(row) == len(names):
-            return row if isinstance(row, dict) else dict(row)
         unknown = set(row) - set(names)
         if unknown:
             raise ValueError(f"table {table} has no column(s) {', '.join(sorted(unknown))}")
@@ -71,12 +72,14 @@ class _MemoryRows(Rows):
 
     def insert(self, table: str, row: Mapping[str, Any]) -> None:
         self.touched.add(table)
-        full = self._complete(table, row)
-        if table in self._temporal and full["valid_to"] is None:
-            self.open[table].setdefault(full["id"], []).append(full)
-            self._journal.append(("open", table, full["id"]))
+        if len(row) != len(self.columns[table]) or not isinstance(row, dict):
+            row = self._complete(table, row)
+        if row.get("valid_to", True) is None and table in self._temporal:
+            self.open[table].setdefault(row["id"], []).append(row)
+            self._journal.append(("open", table, row["id"]))
         else:
-            self.final[table].append(full)
+            self.final[table].append(row)
+            self.pending += 1
             self._journal.append(("final", table))
 
     def insert_many(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -103,13 +106,14 @@ class _MemoryRows(Rows):
             return []
         closed = [{**row, "valid_to": at} for row in versions]
         self.final[table].extend(closed)
+        self.pending += len(closed)
         self._journal.append(("close", table, entity_id, versions, len(closed)))
         return closed
 
     def carry(self, table: str, columns: Sequence[str], entity_id: str, at: str, changes: Mapping[str, Any]) -> None:
         closed = self._close(table, entity_id, at)
         if closed:
-            latest = max(closed, key=lambda row: row["version"])
+            latest = closed[0] if len(closed) == 1 else max(closed, key=lambda row: row["version"])
             self.insert(table, {**latest, **changes, "valid_to": None})
 
     def count(self, table: str, key: str) -> None:
@@ -129,6 +133,7 @@ class _MemoryRows(Rows):
             kind, table = entry[0], entry[1]
             if kind == "final":
                 self.final[table].pop()
+                self.pending -= 1
             elif kind == "open":
                 versions = self.open[table][entry[2]]
                 versions.pop()
@@ -136,6 +141,7 @@ class _MemoryRows(Rows):
                     del self.open[table][entry[2]]
             elif kind == "close":
                 del self.final[table][-entry[4]:]
+                self.pending -= entry[4]
                 self.open[table][entry[2]] = entry[3]
             else:
                 counter = self.counters[table]
@@ -144,21 +150,21 @@ class _MemoryRows(Rows):
                     del counter[entry[2]]
         self._journal.clear()
 
-    def table_rows(self, table: str) -> Iterator[Sequence[Any]]:
-        """Every row of a table, in its columns' order."""
-        if table in self.counters:
-            yield from self.counters[table].items()
-            return
-        pick = itemgetter(*self.columns[table])
-        for row in self.final.get(table, ()):
-            yield pick(row)
-        for versions in self.open.get(table, {}).values():
-            for row in versions:
-                yield pick(row)
+    def take_final(self) -> dict[str, list[dict[str, Any]]]:
+        """The rows that can no longer change, handed over (between events: the journal is empty)."""
+        taken, self.final = self.final, defaultdict(list)
+        self.pending = 0
+        return taken
 
-    def count_rows(self, table: str) -> int:
-        return len(self.counters[table]) if table in self.counters else \
-            len(self.final.get(table, ())) + sum(len(v) for v in self.open.get(table, {}).values())
+    def take_rest(self) -> dict[str, list[Any]]:
+        """Once the replay is done: every row not handed over yet (current rows, counters) by table."""
+        rest: dict[str, list[Any]] = dict(self.take_final())
+        for table, entities in self.open.items():
+            rest.setdefault(table, []).extend(row for versions in entities.values() for row in versions)
+        for table, counter in self.counters.items():
+            rest[table] = [{"type": key, "n": n} for key, n in counter.items()]
+        self.open, self.counters = defaultdict(dict), defaultdict(dict)
+        return rest
 
 
 _TABLE_NAME = re.compile(r"\b(?:FROM|INTO|UPDATE|JOIN)\s+(\w+)", re.IGNORECASE)
@@ -262,7 +268,7 @@ def drop_store(settings: Settings, name: str) -> None:
 def _scratch_database() -> sqlite3.Connection:
     connection = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
     connection.row_factory = sqlite3.Row
-    for statement in (*EVENT_LOG_DDL, *read_model_ddl(), SEEN_EVENTS_DDL):
+    for statement in _DDL:
         # Of the indexes, only those on open rows serve the handlers (they read and close an entity's open row);
         # the others serve queries, and the target store builds them once after the load.
         if statement.startswith("CREATE INDEX") and "WHERE valid_to IS NULL" not in statement:
@@ -272,13 +278,98 @@ def _scratch_database() -> sqlite3.Connection:
 
 
 def _columns(connection: sqlite3.Connection) -> dict[str, list[str]]:
-    tables = [r[0] for r in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()]
+    tables = [r[0] for r in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+              if r[0] not in _NOT_COMPARED]
     return {t: [r[1] for r in connection.execute(f"PRAGMA table_info({t})").fetchall()] for t in tables}
+
+
+_DDL = [*EVENT_LOG_DDL, *read_model_ddl(), SEEN_EVENTS_DDL]
+_TABLE_KEY = re.compile(r",\s*PRIMARY KEY \(([^)]*)\)\)$")
+_COLUMN_KEY = re.compile(r"(\w+) (\w+) PRIMARY KEY")
+
+
+def _keys_later(statement: str) -> tuple[str, str | None]:
+    """A CREATE TABLE without its primary key, and the ALTER TABLE that adds it: a key built once over the loaded
+    rows costs PostgreSQL a fraction of one kept up to date row by row (the table ends up the same)."""
+    table = statement.split("(")[0].split()[-1]
+    if found := _TABLE_KEY.search(statement):
+        return statement[:found.start()] + ")", f"ALTER TABLE {table} ADD PRIMARY KEY ({found.group(1)})"
+    if found := _COLUMN_KEY.search(statement):
+        return (statement[:found.start()] + f"{found.group(1)} {found.group(2)}" + statement[found.end():],
+                f"ALTER TABLE {table} ADD PRIMARY KEY ({found.group(1)})")
+    return statement, None
+
+
+class _Loader:
+    """Fills the target store while the replay runs: a thread of its own drops it, creates its tables and copies
+    rows in as the replay hands them over, all in one transaction, so the database stores rows (and the thread
+    waits for it, without the GIL) while the replay goes on. ``finish`` adds the tracking positions, the keys and
+    the indexes, and commits."""
+
+    CHUNK = 20_000  # rows handed over at a time
+
+    def __init__(self, settings: Settings, store: str, progress: bool) -> None:
+        self.rows: dict[str, int] = defaultdict(int)
+        self._settings, self._store, self._progress = settings, store, progress
+        self._queue: queue.Queue[tuple[str, list[str], list[Any]] | list[Tracking]] = queue.Queue(maxsize=4)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name=f"rebuild-load-{store}", daemon=True)
+        self._thread.start()
+
+    def put(self, table: str, columns: list[str], rows: list[Any]) -> None:
+        """Rows of ``table`` as dicts (or tuples in the columns' order)."""
+        while self._error is None and self._thread.is_alive():
+            try:
+                self._queue.put((table, columns, rows), timeout=0.5)
+                return
+            except queue.Full:
+                continue
+        raise RuntimeError(f"loading {self._store} failed") from self._error
+
+    def finish(self, positions: list[Tracking]) -> None:
+        self._queue.put(positions)
+        self._thread.join()
+        if self._error is not None:
+            raise RuntimeError(f"loading {self._store} failed") from self._error
+
+    def _run(self) -> None:
+        try:
+            self._load()
+        except BaseException as error:
+            self._error = error
+            log.exception("loading the rebuilt store failed", extra={"store": self._store})
+
+    def _load(self) -> None:
+        settings, postgres = self._settings, self._settings.persistence is Persistence.POSTGRES
+        drop_store(settings, self._store)
+        target = ReadStore(settings, self._store)
+        try:
+            indexes = [statement for statement in _DDL if statement.startswith("CREATE INDEX")]
+            tables = [statement for statement in _DDL if statement not in indexes]
+            keys: list[str] = []
+            if postgres:
+                split = [_keys_later(statement) for statement in tables]
+                tables, keys = [table for table, _ in split], [key for _, key in split if key]
+            target.migrate(tables)
+            with target.transaction() as tx, tqdm(desc="load rows", unit="row", disable=not self._progress) as meter:
+                while not isinstance(item := self._queue.get(), list):
+                    table, columns, rows = item
+                    if rows and isinstance(rows[0], dict):
+                        rows = list(map(itemgetter(*columns), rows))
+                    self.rows[table] += tx.copy_exact_rows(table, columns, rows)
+                    meter.update(len(rows))
+                for tracking in item:
+                    tx.record_position(tracking)
+                for statement in keys:
+                    tx.execute(statement)
+            target.migrate(indexes)  # built once over the loaded rows, not row by row during the load
+        finally:
+            target.close()
 
 
 class Replay:
     """Events applied by the projection's own handlers (to Python dicts, or an in-memory database for handlers that
-    write SQL), then loaded into a store."""
+    write SQL), and the rows loaded into a store: while the replay runs (``start_loading``), or after it."""
 
     def __init__(self, store_name: str) -> None:
         self.report = RebuildReport(store=store_name)
@@ -286,8 +377,14 @@ class Replay:
         self._tx = _ScratchTx(self._scratch, _columns(self._scratch))
         self._projection = ReportingProjection()
         self._seen: set[tuple[str, int]] = set()
+        self._fresh: list[tuple[str, str, int]] = []  # seen events not handed to the loader yet
         self.positions: dict[tuple[str, int], int] = {}
+        self._loader: _Loader | None = None
         self._scratch.execute("BEGIN")
+
+    def start_loading(self, settings: Settings, *, progress: bool = True) -> None:
+        """Drop the target store now and copy rows into it as soon as they can no longer change."""
+        self._loader = _Loader(settings, self.report.store, progress)
 
     def apply(self, value: bytes) -> None:
         """One message as the live consumer would apply it (a redelivered copy or a malformed one changes nothing)."""
@@ -306,71 +403,79 @@ class Replay:
         except Rejected as error:
             tx.roll_back_event()
             report.skipped.append(f"rejected: {error}")
+            return
         except BaseException:
             tx.roll_back_event()
             raise
-        else:
-            tx.commit_event()
-            self._seen.add(key)
-            report.events += 1
+        tx.commit_event()
+        self._seen.add(key)
+        self._fresh.append((CONSUMER, *key))
+        report.events += 1
+        if self._loader is not None and tx.rows.pending >= _Loader.CHUNK:
+            self._hand_over(self._loader, tx.rows.take_final())
 
-    def tables(self) -> list[str]:
-        """The read-model tables (and ``seen_events``), in load order."""
-        return [r["name"] for r in self._scratch.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").fetchall()
-            if r["name"] not in _NOT_COMPARED]
+    def _hand_over(self, loader: _Loader, rows: Mapping[str, list[Any]]) -> None:
+        for table, taken in rows.items():
+            if taken:
+                loader.put(table, self._tx.rows.columns[table], taken)
+        if self._fresh:
+            loader.put("seen_events", self._tx.rows.columns["seen_events"], self._fresh)
+            self._fresh = []
 
-    def table_rows(self, table: str) -> Iterator[Sequence[Any]]:
-        """Every row the replay made in ``table`` (in its columns' order)."""
+    def table_rows(self, table: str) -> list[tuple[Any, ...]]:
+        """Every row the replay made in ``table``, in its columns' order (before ``load``; for tests)."""
         if table == "seen_events":
-            return ((CONSUMER, subject, version) for subject, version in self._seen)
+            return [(CONSUMER, subject, version) for subject, version in self._seen]
         if table in self._tx.rows.touched:
-            return self._tx.rows.table_rows(table)
-        return (tuple(row) for row in self._scratch.execute(f"SELECT * FROM {table}"))
-
-    def columns(self, table: str) -> list[str]:
-        return self._tx.rows.columns[table]
-
-    def count_rows(self, table: str) -> int:
-        if table == "seen_events":
-            return len(self._seen)
-        if table in self._tx.rows.touched:
-            return self._tx.rows.count_rows(table)
-        return int(self._scratch.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+            rows = self._tx.rows
+            pick = itemgetter(*rows.columns[table])
+            if table in rows.counters:
+                return list(rows.counters[table].items())
+            return [pick(row) for row in (*rows.final.get(table, ()),
+                                          *(r for versions in rows.open.get(table, {}).values() for r in versions))]
+        return [tuple(row) for row in self._scratch.execute(f"SELECT * FROM {table}")]
 
     def database(self) -> sqlite3.Connection:
         """The replay's rows in one SQLite database, every table as the target store would hold it (to query the
-        result without a server); call it once the replay is done."""
+        result without a server); call it once the replay is done, instead of ``load``."""
         self._tx.check_apart()
         for table in sorted(self._tx.rows.touched):
-            names = self.columns(table)
+            names = self._tx.rows.columns[table]
             statement = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
-            self._scratch.executemany(statement, list(self._tx.rows.table_rows(table)))
+            self._scratch.executemany(statement, self.table_rows(table))
         self._tx.rows = _MemoryRows(self._tx.rows.columns)  # the rows now live in the database
         return self._scratch
 
     def load(self, settings: Settings, *, progress: bool = True) -> None:
-        """Drop the target store and bulk-load every table, the seen events and the positions, in one transaction."""
+        """Every row not loaded yet, the seen events and the tracking positions into the target store (dropped
+        first, unless ``start_loading`` did), committed in one transaction with what was loaded before."""
         self._tx.check_apart()
         self._scratch.execute("COMMIT")
-        drop_store(settings, self.report.store)
-        target = ReadStore(settings, self.report.store)
+        if self._loader is None:
+            self.start_loading(settings, progress=progress)
+        assert self._loader is not None
+        loader, self._loader = self._loader, None
         try:
-            ddl = [*EVENT_LOG_DDL, *read_model_ddl(), SEEN_EVENTS_DDL]
-            indexes = [statement for statement in ddl if statement.startswith("CREATE INDEX")]
-            target.migrate([statement for statement in ddl if statement not in indexes])
-            _load(self, target, progress)
-            target.migrate(indexes)  # built once over the loaded rows, not row by row during the load
+            self._hand_over(loader, self._tx.rows.take_rest())
+            for table in self._tx.rows.columns:
+                if table not in self._tx.rows.touched and table != "seen_events":
+                    cursor = self._scratch.execute(f"SELECT * FROM {table}")
+                    while chunk := cursor.fetchmany(_Loader.CHUNK):
+                        loader.put(table, self._tx.rows.columns[table], [tuple(row) for row in chunk])
+            loader.finish([Tracking(f"{CONSUMER}:{topic}:{partition}", offset)
+                           for (topic, partition), offset in sorted(self.positions.items())])
         finally:
-            target.close()
             self._scratch.close()
+        self.report.rows = dict(loader.rows)
 
 
 def rebuild(settings: Settings, transport: Transport, into: str, *, progress: bool = True,
             poll_size: int = 5000) -> RebuildReport:
-    """Drop the store ``into`` and replay every topic from its start into it; returns what was done."""
+    """Drop the store ``into`` and replay every topic from its start into it; returns what was done. The store is
+    dropped when the replay starts and filled while it runs; it holds the rebuilt rows once this returns."""
     started = time.perf_counter()
     replay = Replay(into)
+    replay.start_loading(settings, progress=progress)
     for name in TOPICS:
         topic = settings.topic(name)
         ends = {p: e for p, e in transport.end_offsets(topic).items() if e > 0}
@@ -381,14 +486,13 @@ def rebuild(settings: Settings, transport: Transport, into: str, *, progress: bo
         try:
             done: dict[int, int] = {}
             while any(done.get(p, 0) < end for p, end in ends.items()):
-                messages = reader.poll(poll_size, 1.0)
-                for message in messages:
-                    partition, offset = message.position.partition, message.position.offset
+                messages = reader.poll_values(poll_size, 1.0)
+                for partition, offset, value in messages:
                     if offset >= ends.get(partition, 0):
                         continue  # arrived after the rebuild started: the live consumer's business
                     done[partition] = offset + 1
                     replay.positions[(topic, partition)] = offset
-                    replay.apply(message.value)
+                    replay.apply(value)
                 bar.update(len(messages))
         finally:
             reader.close()
@@ -399,28 +503,6 @@ def rebuild(settings: Settings, transport: Transport, into: str, *, progress: bo
     report.seconds = time.perf_counter() - started
     log.info("read models rebuilt", extra={"store": into, "events": report.events, "seconds": report.seconds})
     return report
-
-
-def _load(replay: Replay, target: ReadStore, progress: bool) -> None:
-    tables = replay.tables()
-    total = sum(replay.count_rows(t) for t in tables)
-    report = replay.report
-    with target.transaction() as tx, tqdm(total=total, desc="load rows", unit="row", disable=not progress) as meter:
-        for table in tables:
-            report.rows[table] = tx.copy_rows(table, replay.columns(table), _counted(replay.table_rows(table), meter))
-        for (topic, partition), offset in sorted(replay.positions.items()):
-            tx.record_position(Tracking(f"{CONSUMER}:{topic}:{partition}", offset))
-
-
-def _counted(rows: Any, meter: Any) -> Iterator[Sequence[Any]]:
-    pending = 0
-    for row in rows:
-        yield tuple(row)
-        pending += 1
-        if pending == 10_000:
-            meter.update(pending)
-            pending = 0
-    meter.update(pending)
 
 
 # -- comparison ---------------------------------------------------------------------------------------------------

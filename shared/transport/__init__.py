@@ -53,6 +53,11 @@ class Reader(ABC):
     @abstractmethod
     def poll(self, max_messages: int, timeout: float) -> Sequence[Message]: ...
 
+    def poll_values(self, max_messages: int, timeout: float) -> Sequence[tuple[int, int, bytes]]:
+        """``poll`` reduced to (partition, offset, value): all a bulk reader such as a read-model rebuild needs, which
+        a transport may give for less than whole messages."""
+        return [(m.position.partition, m.position.offset, m.value) for m in self.poll(max_messages, timeout)]
+
     @abstractmethod
     def close(self) -> None: ...
 

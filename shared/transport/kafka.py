@@ -191,6 +191,14 @@ class _KafkaReader(Reader):
                 )
         return messages
 
+    def poll_values(self, max_messages: int, timeout: float) -> Sequence[tuple[int, int, bytes]]:
+        try:
+            batches = self._consumer.poll(timeout_ms=int(timeout * 1000), max_records=max_messages)
+        except KafkaError as error:
+            raise TransportError(f"poll failed: {error}") from error
+        return [(tp.partition, record.offset, record.value if record.value is not None else b"")
+                for tp, records in batches.items() for record in records]
+
     def close(self) -> None:
         self._consumer.close(autocommit=False)
 
