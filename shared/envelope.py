@@ -101,6 +101,7 @@ class MalformedMessage(ValueError):
 
 _REQUIRED = ("id", "source", "type", "subject", "time", "sequence", "data", "actor", "actororganisation",
              "actorrole", "correlationid")
+_REQUIRED_NAMES = frozenset(_REQUIRED)
 
 
 def decode(raw: bytes) -> Envelope:
@@ -117,8 +118,8 @@ def decode(raw: bytes) -> Envelope:
         raise MalformedMessage("a CloudEvent must be a JSON object")
     if body.get("specversion") != SPEC_VERSION:
         raise MalformedMessage(f"specversion must be {SPEC_VERSION!r}")
-    missing = [name for name in _REQUIRED if name not in body]
-    if missing:
+    if not body.keys() >= _REQUIRED_NAMES:
+        missing = [name for name in _REQUIRED if name not in body]
         raise MalformedMessage(f"missing CloudEvent attribute(s): {', '.join(missing)}")
     if not isinstance(body["data"], dict):
         raise MalformedMessage("data must be a JSON object")

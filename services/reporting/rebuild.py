@@ -2,11 +2,13 @@
 live store.
 
 The per-event path (one transaction per batch, statements sent to the database per event) is what a live
-consumer needs; a rebuild does not. Here the same projection handlers run against an in-memory SQLite database
-(the read-model SQL is the dialect PostgreSQL and SQLite share), each event inside a savepoint so that an event
-the live consumer would dead-letter leaves nothing behind, exactly as there; then every table is bulk-loaded into
-the target store (``COPY`` on PostgreSQL) in one transaction, with ``seen_events`` and the tracking positions, so
-the rebuilt store can take over from the live one.
+consumer needs; a rebuild does not. Here the same projection handlers run, but what they do through
+``readmodel.Rows`` happens to Python dicts (an entity's current row, and the rows that can no longer change), and
+the SQL of handlers that write their own goes to an in-memory SQLite database (the dialect PostgreSQL and SQLite
+share). Each event is journalled (and in a savepoint, for SQL) so that an event the live consumer would
+dead-letter leaves nothing behind, exactly as there. Rows that can no longer change are copied into the target
+store while the replay runs (``COPY`` on PostgreSQL), in one transaction that ends with ``seen_events``, the
+tracking positions and the keys (then the indexes are built), so the rebuilt store can take over from the live one.
 """
 
 from __future__ import annotations
