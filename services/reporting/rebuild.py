@@ -13,6 +13,7 @@ tracking positions and the keys (then the indexes are built), so the rebuilt sto
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import re
@@ -63,6 +64,9 @@ class _MemoryRows(Rows):
         self.pending = 0  # rows in final
         self._temporal = {table for table, names in columns.items() if "valid_to" in names}
         self._journal: list[tuple[Any, ...]] = []
+        # The ids of current rows by a column's value, for ``current_ids`` (built when first asked; an id whose row
+        # was closed or changed since stays listed, so every match is checked against the row itself).
+        self._indexes: dict[str, list[tuple[str, dict[Any, set[str]]]]] = {}
 
     def _complete(self, table: str, row: Mapping[str, Any]) -> dict[str, Any]:
         """The row with every column of its table (as an INSERT leaves the others NULL)."""
@@ -78,6 +82,8 @@ class _MemoryRows(Rows):
             row = self._complete(table, row)
         if row.get("valid_to", True) is None and table in self._temporal:
             self.open[table].setdefault(row["id"], []).append(row)
+            for column, index in self._indexes.get(table, ()):
+                index.setdefault(row[column], set()).add(row["id"])
             self._journal.append(("open", table, row["id"]))
         else:
             self.final[table].append(row)
@@ -95,8 +101,19 @@ class _MemoryRows(Rows):
 
     def current_ids(self, table: str, **equal: Any) -> list[str]:
         self.touched.add(table)
-        return [row["id"] for versions in self.open[table].values() for row in versions
-                if all(row[column] == value for column, value in equal.items())]
+        entities = self.open[table]
+        if not equal:
+            return [row["id"] for versions in entities.values() for row in versions]
+        column, value = next(iter(equal.items()))
+        index = next((index for indexed, index in self._indexes.get(table, ()) if indexed == column), None)
+        if index is None:
+            index = {}
+            for entity_id, versions in entities.items():
+                for row in versions:
+                    index.setdefault(row[column], set()).add(entity_id)
+            self._indexes.setdefault(table, []).append((column, index))
+        return [row["id"] for entity_id in sorted(index.get(value, ())) for row in entities.get(entity_id, ())
+                if all(row[c] == v for c, v in equal.items())]
 
     def close(self, table: str, entity_id: str, at: str) -> None:
         self._close(table, entity_id, at)
@@ -302,6 +319,10 @@ def _keys_later(statement: str) -> tuple[str, str | None]:
     return statement, None
 
 
+class _Abandoned(Exception):
+    """The replay stopped: the load rolls back."""
+
+
 class _Loader:
     """Fills the target store while the replay runs: a thread of its own drops it, creates its tables and copies
     rows in as the replay hands them over, all in one transaction, so the database stores rows (and the thread
@@ -313,7 +334,7 @@ class _Loader:
     def __init__(self, settings: Settings, store: str, progress: bool) -> None:
         self.rows: dict[str, int] = defaultdict(int)
         self._settings, self._store, self._progress = settings, store, progress
-        self._queue: queue.Queue[tuple[str, list[str], list[Any]] | list[Tracking]] = queue.Queue(maxsize=4)
+        self._queue: queue.Queue[tuple[str, list[str], list[Any]] | list[Tracking] | None] = queue.Queue(maxsize=4)
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name=f"rebuild-load-{store}", daemon=True)
         self._thread.start()
@@ -334,9 +355,18 @@ class _Loader:
         if self._error is not None:
             raise RuntimeError(f"loading {self._store} failed") from self._error
 
+    def abandon(self) -> None:
+        """The replay failed: roll back what was copied and end the thread (its transaction holds the tables)."""
+        if self._thread.is_alive():
+            with contextlib.suppress(queue.Full):
+                self._queue.put(None, timeout=5)
+            self._thread.join(timeout=30)
+
     def _run(self) -> None:
         try:
             self._load()
+        except _Abandoned:
+            pass
         except BaseException as error:
             self._error = error
             log.exception("loading the rebuilt store failed", extra={"store": self._store})
@@ -355,6 +385,8 @@ class _Loader:
             target.migrate(tables)
             with target.transaction() as tx, tqdm(desc="load rows", unit="row", disable=not self._progress) as meter:
                 while not isinstance(item := self._queue.get(), list):
+                    if item is None:
+                        raise _Abandoned
                     table, columns, rows = item
                     if rows and isinstance(rows[0], dict):
                         rows = list(map(itemgetter(*columns), rows))
@@ -383,6 +415,12 @@ class Replay:
         self.positions: dict[tuple[str, int], int] = {}
         self._loader: _Loader | None = None
         self._scratch.execute("BEGIN")
+
+    def abandon(self) -> None:
+        """Give up: what was loaded is rolled back."""
+        if self._loader is not None:
+            self._loader.abandon()
+            self._loader = None
 
     def start_loading(self, settings: Settings, *, progress: bool = True) -> None:
         """Drop the target store now and copy rows into it as soon as they can no longer change."""
@@ -478,6 +516,21 @@ def rebuild(settings: Settings, transport: Transport, into: str, *, progress: bo
     started = time.perf_counter()
     replay = Replay(into)
     replay.start_loading(settings, progress=progress)
+    try:
+        _replay_topics(settings, transport, replay, progress, poll_size)
+    except BaseException:
+        replay.abandon()
+        raise
+    replay.report.replay_seconds = time.perf_counter() - started
+    replay.load(settings, progress=progress)
+    report = replay.report
+    report.seconds = time.perf_counter() - started
+    log.info("read models rebuilt", extra={"store": into, "events": report.events, "seconds": report.seconds})
+    return report
+
+
+def _replay_topics(settings: Settings, transport: Transport, replay: Replay, progress: bool, poll_size: int) -> None:
+    """Every message of every topic up to its end offset when the rebuild started, in each partition's order."""
     for name in TOPICS:
         topic = settings.topic(name)
         ends = {p: e for p, e in transport.end_offsets(topic).items() if e > 0}
@@ -499,12 +552,6 @@ def rebuild(settings: Settings, transport: Transport, into: str, *, progress: bo
         finally:
             reader.close()
             bar.close()
-    replay.report.replay_seconds = time.perf_counter() - started
-    replay.load(settings, progress=progress)
-    report = replay.report
-    report.seconds = time.perf_counter() - started
-    log.info("read models rebuilt", extra={"store": into, "events": report.events, "seconds": report.seconds})
-    return report
 
 
 # -- comparison ---------------------------------------------------------------------------------------------------

@@ -4,7 +4,11 @@ and both skip the same messages. Embedded transport and SQLite stores (the integ
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+
+import pytest
 
 from bench.reporting_history import publish
 from services.reporting.projections import ReportingProjection, read_model_ddl
@@ -12,6 +16,7 @@ from services.reporting.readmodel import ReportingReadModel
 from services.reporting.rebuild import TOPICS, compare, rebuild
 from shared.consumer import ConsumerRunner
 from shared.readstore import ReadStore
+from shared.transport import Message, Reader, TransportError
 from shared.transport.embedded import EmbeddedTransport
 from tests.harness import settings_for
 from tests.reporting_histories import varied
@@ -54,4 +59,40 @@ def test_a_rebuilt_store_equals_the_one_the_live_consumer_built(tmp_path: Path) 
     finally:
         rebuilt.close()
         live.close()
+        transport.close()
+
+
+class _BrokenReader(Reader):
+    """Gives one batch, then loses the broker."""
+
+    def __init__(self, reader: Reader) -> None:
+        self._reader, self._polls = reader, 0
+
+    def poll(self, max_messages: int, timeout: float) -> Sequence[Message]:
+        self._polls += 1
+        if self._polls > 1:
+            raise TransportError("broker gone")
+        return self._reader.poll(max_messages, timeout)
+
+    def close(self) -> None:
+        self._reader.close()
+
+
+class _BrokenTransport(EmbeddedTransport):
+    def reader(self, topic: str, start: Mapping[int, int]) -> Reader:
+        return _BrokenReader(super().reader(topic, start))
+
+
+def test_a_rebuild_that_fails_midway_rolls_its_load_back_and_leaves_no_thread(tmp_path: Path) -> None:
+    settings = settings_for(data_dir=tmp_path)
+    transport = _BrokenTransport(tmp_path / "log.sqlite3")
+    publish(varied(), transport, settings.topic_prefix)
+    with pytest.raises(TransportError):
+        rebuild(settings, transport, "reporting_rebuild", progress=False, poll_size=5)
+    assert not [t for t in threading.enumerate() if t.name.startswith("rebuild-load")]
+    store = ReadStore(settings, "reporting_rebuild")
+    try:
+        assert store.query("SELECT COUNT(*) AS n FROM event_log")[0]["n"] == 0
+    finally:
+        store.close()
         transport.close()
