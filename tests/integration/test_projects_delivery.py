@@ -115,7 +115,10 @@ def delivery_story(h: Harness) -> None:
         body = h.graphql(ROLLUP, {"target": str(target_id)}, role="scrutiny_member")
         assert "errors" not in body, body
         data: dict[str, Any] = body["data"]
-        done = data["deliveryRollup"] and data["deliveryRollup"]["actual"] == "390" and data["interventions"]
+        # Each top-level field reads in its own transaction, so one answer may straddle the intervention's commit:
+        # wait until every field shows it.
+        done = (data["deliveryRollup"] and data["deliveryRollup"]["actual"] == "390" and data["interventions"]
+                and data["programmes"] and data["programmes"][0]["interventions"] == 1)
         return data if done else None
 
     data = wait_until(rolled_up, timeout=60, what="the roll-up of 390 jobs in GraphQL")
