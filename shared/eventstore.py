@@ -123,12 +123,18 @@ class ServiceApplication(Application[UUID]):
 
     service: ClassVar[str]
     value_objects: ClassVar[list[type[Any]]] = []
+    aggregate_cache_size: ClassVar[int] = 0
+    """Aggregates kept in memory (and brought up to date from the store on each read; other processes' writes are
+    seen). Off by default: a service holding personal data must not keep it in memory after it is erased."""
 
     def __init__(self, settings: Settings) -> None:
         self.name = self.service
         self.settings = settings
         with schema_setup(settings, self.service):
-            super().__init__(env=settings.store_env(self.service))
+            env = settings.store_env(self.service)
+            if self.aggregate_cache_size:
+                env["AGGREGATE_CACHE_MAXSIZE"] = str(self.aggregate_cache_size)
+            super().__init__(env=env)
             if settings.persistence is Persistence.POSTGRES:
                 self._announce_stored_events()
         check_pool_cheaply(self.recorder)

@@ -43,6 +43,9 @@ class ProjectsApplication(ServiceApplication):
 
     service = "projects"
     value_objects = [TaskingRef, Outcome, Milestone, ResourceCommitment, Risk, OutcomeValue]
+    # A district's programme grows with every project opened and each opening reads it: replayed from its events,
+    # opening got slower with history (~90 ms at 2,000 projects). No personal data here, so aggregates are cached.
+    aggregate_cache_size = 5000
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)

@@ -69,3 +69,24 @@ def test_a_repointed_contribution_moves_the_project_to_the_other_tasking(app: Pr
     assert delivering(app, replacement.id) == {project}
     # It still delivered the first tasking (the contribution is kept, closed), so it is still looked at for it.
     assert delivering(app, jobs.id) == {project}
+
+
+def test_a_copied_programme_is_independent_of_the_cached_one(app: ProjectsApplication) -> None:
+    import copy
+
+    jobs = known(app)
+    first = opened(app, jobs.id)
+    programme = app.programme("worcester")
+    assert programme is not None
+    clone = copy.deepcopy(programme)
+    clone.project_ids.append(jobs.id)
+    assert programme.project_ids == [first] and clone.project_ids == [first, jobs.id]
+    assert (clone.id, clone.version, clone.district) == (programme.id, programme.version, programme.district)
+
+
+def test_programmes_are_read_through_the_cache_and_still_see_every_opening(app: ProjectsApplication) -> None:
+    jobs = known(app)
+    assert app.repository.cache is not None
+    opened_ids = [opened(app, jobs.id) for _ in range(5)]
+    programme = app.programme("worcester")
+    assert programme is not None and programme.project_ids == opened_ids
