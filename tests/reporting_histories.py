@@ -12,6 +12,10 @@ from datetime import date
 from decimal import Decimal
 
 from bench.reporting_history import LEAD, MANAGER, OFFICER, PSTG, History
+from services.reporting.projections import ReportingProjection, read_model_ddl
+from services.reporting.readmodel import ReportingReadModel
+from services.reporting.rebuild import TOPICS
+from shared.consumer import ConsumerRunner
 from shared.contracts import Actor, Fact
 from shared.contracts.priorities import (
     ChapterPriorityAgreed,
@@ -78,6 +82,9 @@ from shared.contracts.tasking import (
     TaskingRetasked,
     TaskingWithdrawn,
 )
+from shared.readstore import ReadStore
+from shared.settings import Settings
+from shared.transport import Transport
 
 BOARD_LEAD = Actor("board-lead", "worcestershire-cc", "partnership_officer")
 
@@ -257,3 +264,21 @@ def varied(projects: int = 6) -> History:
     history.events["projects.events"].append(history.events["projects.events"][5])
     history.events["projects.events"].append(("garbage", b"{not a cloud event"))
     return history
+
+
+def project_live(settings: Settings, transport: Transport, *, batch_size: int, timeout: float) -> tuple[ReadStore, int]:
+    """The live consumer's read model of every topic (as the reporting worker builds it), and how many messages it
+    dead-lettered: what a rebuild is compared with."""
+    live = ReadStore(settings, "reporting")
+    ReportingReadModel(live, read_model_ddl())
+    dead_lettered = 0
+    for name in TOPICS:
+        runner = ConsumerRunner("reporting", live, transport, settings.topic(name), ReportingProjection(),
+                                dead_letter_topic=settings.topic("reporting.dlq"), batch_size=batch_size)
+        ends = sum(transport.end_offsets(settings.topic(name)).values())
+        consumed = 0
+        while consumed < ends:
+            consumed += runner.process_batch(timeout=timeout)
+        dead_lettered += runner.status.dead_lettered
+        runner.close()
+    return live, dead_lettered

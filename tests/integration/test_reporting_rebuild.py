@@ -12,15 +12,12 @@ from pathlib import Path
 import pytest
 
 from bench.reporting_history import publish
-from services.reporting.projections import ReportingProjection, read_model_ddl
-from services.reporting.readmodel import ReportingReadModel
 from services.reporting.rebuild import TOPICS, compare, rebuild
-from shared.consumer import ConsumerRunner
 from shared.readstore import ReadStore
 from shared.transport.kafka import KafkaTransport
 from tests.harness import Harness, running_system, settings_env, settings_for, wait_until
 from tests.integration.test_tasking_steps import set_target_through_priorities, wait_target_known, worked_example
-from tests.reporting_histories import varied
+from tests.reporting_histories import project_live, varied
 
 pytestmark = pytest.mark.integration
 
@@ -101,18 +98,8 @@ def test_a_rebuilt_store_equals_the_live_one_on_a_history_with_every_kind_of_cha
     transport = KafkaTransport(kafka_bootstrap)
     history = varied(projects=20)
     publish(history, transport, settings.topic_prefix)
-    live = ReadStore(settings, "reporting")
-    ReportingReadModel(live, read_model_ddl())
+    live, _ = project_live(settings, transport, batch_size=200, timeout=1.0)
     try:
-        for name in TOPICS:
-            runner = ConsumerRunner("reporting", live, transport, settings.topic(name), ReportingProjection(),
-                                    dead_letter_topic=settings.topic("reporting.dlq"), batch_size=200)
-            ends = sum(transport.end_offsets(settings.topic(name)).values())
-            consumed = 0
-            while consumed < ends:
-                consumed += runner.process_batch(timeout=1.0)
-            runner.close()
-
         report = rebuild(settings, transport, "reporting_rebuild", progress=False)
         assert report.events == history.count - 1 and report.duplicates == 1 and len(report.skipped) == 2
         rebuilt = ReadStore(settings, "reporting_rebuild")

@@ -11,15 +11,12 @@ from pathlib import Path
 import pytest
 
 from bench.reporting_history import publish
-from services.reporting.projections import ReportingProjection, read_model_ddl
-from services.reporting.readmodel import ReportingReadModel
-from services.reporting.rebuild import TOPICS, compare, rebuild
-from shared.consumer import ConsumerRunner
+from services.reporting.rebuild import compare, rebuild
 from shared.readstore import ReadStore
 from shared.transport import Message, Reader, TransportError
 from shared.transport.embedded import EmbeddedTransport
 from tests.harness import settings_for
-from tests.reporting_histories import varied
+from tests.reporting_histories import project_live, varied
 
 
 def test_a_rebuilt_store_equals_the_one_the_live_consumer_built(tmp_path: Path) -> None:
@@ -27,18 +24,7 @@ def test_a_rebuilt_store_equals_the_one_the_live_consumer_built(tmp_path: Path) 
     transport = EmbeddedTransport(tmp_path / "log.sqlite3")
     history = varied()
     publish(history, transport, settings.topic_prefix)
-    live = ReadStore(settings, "reporting")
-    ReportingReadModel(live, read_model_ddl())
-    dead_lettered = 0
-    for name in TOPICS:
-        runner = ConsumerRunner("reporting", live, transport, settings.topic(name), ReportingProjection(),
-                                dead_letter_topic=settings.topic("reporting.dlq"), batch_size=50)
-        ends = sum(transport.end_offsets(settings.topic(name)).values())
-        consumed = 0
-        while consumed < ends:
-            consumed += runner.process_batch(timeout=0.1)
-        dead_lettered += runner.status.dead_lettered
-        runner.close()
+    live, dead_lettered = project_live(settings, transport, batch_size=50, timeout=0.1)
 
     report = rebuild(settings, transport, "reporting_rebuild", progress=False)
     rebuilt = ReadStore(settings, "reporting_rebuild")
