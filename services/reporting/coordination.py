@@ -32,7 +32,7 @@ from shared.contracts.tasking import (
     TaskingWithdrawn,
 )
 from shared.envelope import Envelope
-from shared.partnership import PartnershipDefinition, load
+from shared.partnership import PartnershipDefinition
 from shared.readstore import ReadStore, Tx
 
 _CHANGED_BY = "changed_by TEXT NOT NULL, changed_by_organisation TEXT NOT NULL, changed_by_role TEXT NOT NULL"
@@ -295,10 +295,6 @@ HANDLERS: Handlers = {
 # -- queries -----------------------------------------------------------------------------------------------------
 
 
-def _definition() -> PartnershipDefinition:
-    return load()
-
-
 def taskings(store: ReadStore, as_of: datetime | None = None, *, district: str | None = None,
              theme_group: str | None = None, target_id: str | None = None, status: str | None = None,
              lead_partner: str | None = None) -> list[dict[str, Any]]:
@@ -316,7 +312,8 @@ def _fmt(raw: str) -> str:
     return f"{int(value):,}" if value == value.to_integral_value() else f"{value:,f}"
 
 
-def retasking_chain(store: ReadStore, tasking_id: str, as_of: datetime | None = None) -> dict[str, Any]:
+def retasking_chain(store: ReadStore, tasking_id: str, definition: PartnershipDefinition,
+                    as_of: datetime | None = None) -> dict[str, Any]:
     """Every tasking linked to this one by retasking (its origin and all it was split into), and each decision
     that changed them, as steps "Worcester 1,200 -> Worcester 1,000 + Wychavon 200"."""
     at_clause, at_params = ("", []) if as_of is None else (" AND at <= ?", [timestamp(as_of)])
@@ -338,7 +335,6 @@ def retasking_chain(store: ReadStore, tasking_id: str, as_of: datetime | None = 
     for change in ours:
         if change["kind"] == "retasked" or (change["kind"] == "issued" and change["retasked_from"]):
             grouped[change["decision_key"] or f"{change['tasking_id']}:{change['version']}"].append(change)
-    definition = _definition()
     steps = [_step(group, definition) for group in grouped.values()]
     steps.sort(key=lambda step: (step["decided_on"] or "", step["at"]))
     return {"root": root, "taskings": sorted(family), "origin": origin, "steps": steps}
@@ -439,10 +435,10 @@ def agreed_actions(store: ReadStore, as_of: datetime | None = None, *, body: str
     return store.query(f"SELECT * FROM agreed_actions WHERE {clause} ORDER BY due_on, id", params)
 
 
-def districts_without_partner_kind(store: ReadStore, kind: str, as_of: datetime | None = None) -> list[dict[str, Any]]:
+def districts_without_partner_kind(store: ReadStore, kind: str, definition: PartnershipDefinition,
+                                   as_of: datetime | None = None) -> list[dict[str, Any]]:
     """Districts holding a live tasking (issued, accepted, in delivery) with no partner of ``kind`` at their
     partnership's table (members, including theme groups' representatives)."""
-    definition = _definition()
     held: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in taskings(store, as_of):
         if row["status"] in _ACTIVE:
@@ -636,7 +632,8 @@ class Query:
                       description="The retasking chain a tasking belongs to: who decided each change, when, why.")
     def retasking_chain(self, info: Info, tasking_id: strawberry.ID,
                         as_of: datetime | None = None) -> RetaskingChain:
-        chain = retasking_chain(read_model(info).store, str(tasking_id), as_of)
+        model = read_model(info)
+        chain = retasking_chain(model.store, str(tasking_id), model.partnership, as_of)
         return RetaskingChain(
             root=strawberry.ID(chain["root"]), taskings=[strawberry.ID(t) for t in chain["taskings"]],
             origin=[Assignment.from_dict(o) for o in chain["origin"]],
@@ -705,5 +702,6 @@ class Query:
         return [DistrictWithoutPartnerKind(district=d["district"], district_name=d["district_name"],
                                            partner_kinds=d["partner_kinds"], partners=d["partners"],
                                            taskings=[Tasking.from_row(t) for t in d["taskings"]])
-                for d in districts_without_partner_kind(read_model(info).store, kind, as_of)]
+                for d in districts_without_partner_kind(read_model(info).store, kind, read_model(info).partnership,
+                                                        as_of)]
 

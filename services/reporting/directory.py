@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import strawberry
+from strawberry.types import Info
 
-from services.reporting.graphql_common import IsAuthenticated
-from shared.partnership import PartnershipDefinition, load
+from services.reporting.graphql_common import IsAuthenticated, read_model
+from shared.partnership import PartnershipDefinition
 
 
 @strawberry.type(description="A district and the name of its district partnership.")
@@ -57,8 +58,8 @@ def _bodies(definition: PartnershipDefinition, kind: str | None = None) -> list[
 @strawberry.type
 class Query:
     @strawberry.field(permission_classes=[IsAuthenticated])
-    def partnership(self) -> Partnership:
-        definition = load()
+    def partnership(self, info: Info) -> Partnership:
+        definition = read_model(info).partnership
         return Partnership(
             id=strawberry.ID(definition.id), name=definition.name,
             max_agreed_priorities_per_district=definition.max_agreed_priorities_per_district,
@@ -68,9 +69,9 @@ class Query:
                            for o in definition.organisations])
 
     @strawberry.field(permission_classes=[IsAuthenticated], description="The districts and their partnerships.")
-    def districts(self) -> list[District]:
-        return _districts(load())
+    def districts(self, info: Info) -> list[District]:
+        return _districts(read_model(info).partnership)
 
     @strawberry.field(permission_classes=[IsAuthenticated], description="The county's theme groups.")
-    def theme_groups(self) -> list[Body]:
-        return _bodies(load(), "theme_group")
+    def theme_groups(self, info: Info) -> list[Body]:
+        return _bodies(read_model(info).partnership, "theme_group")

@@ -239,14 +239,14 @@ def _decisions(store: ReadStore, request: PackRequest) -> list[dict[str, Any]]:
     return found
 
 
-def _retaskings(store: ReadStore, request: PackRequest) -> list[dict[str, Any]]:
+def _retaskings(store: ReadStore, request: PackRequest, definition: PartnershipDefinition) -> list[dict[str, Any]]:
     as_of = request.reading_time()
     retasked = store.query("SELECT DISTINCT tasking_id FROM tasking_changes WHERE kind = 'retasked' AND at <= ?",
                            [timestamp(as_of)])
     seen: set[str] = set()
     found = []
     for row in retasked:
-        chain = coordination.retasking_chain(store, row["tasking_id"], as_of)
+        chain = coordination.retasking_chain(store, row["tasking_id"], definition, as_of)
         for step in chain["steps"]:
             districts = {a["district"] for a in step["before"] + step["after"]}
             day = step["decided_on"] or ""
@@ -310,14 +310,14 @@ def build_pack(store: ReadStore, request: PackRequest) -> ScrutinyPack:
     """Everything the pack shows, read from the read models as of ``request.as_of``."""
     if request.start > request.end:
         raise ValueError("the period ends before it starts")
-    definition = load()
+    definition = load(store.settings.partnership_file)  # the deployment's, as the services read it
     as_of = request.reading_time()
     previous = request.previous_time()
     changed = changes.changes(store, previous, as_of, request.scope) if previous < as_of else []
     pack = ScrutinyPack(
         request=request, partnership=definition.name, scope_label=scope_label(request.scope, definition),
         produced_at=as_of, performance=_performance(store, request, definition), changes=changed,
-        decisions=_decisions(store, request), retaskings=_retaskings(store, request),
+        decisions=_decisions(store, request), retaskings=_retaskings(store, request, definition),
         red_projects=_red_projects(store, request), overdue_actions=_overdue_actions(store, request),
         overdue_milestones=_overdue_milestones(store, request))
     if not pack.performance:

@@ -16,6 +16,7 @@ from typing import Any
 
 from shared.contracts import Fact
 from shared.envelope import Envelope
+from shared.partnership import PartnershipDefinition, load
 from shared.readstore import ReadStore, Tx
 
 Handlers = dict[str, Callable[[Tx, Envelope, Fact], None]]
@@ -153,6 +154,11 @@ class ReportingReadModel:
     def __init__(self, store: ReadStore, ddl: list[str]) -> None:
         self.store = store
         store.migrate([*DDL, *ddl])
+
+    @property
+    def partnership(self) -> PartnershipDefinition:
+        """The partnership this deployment is configured with (``PARTNERSHIP_PARTNERSHIP_FILE``), as the services'."""
+        return load(self.store.settings.partnership_file)
 
     def history(self, aggregate_id: str) -> list[dict[str, Any]]:
         rows = self.store.query("SELECT * FROM event_log WHERE subject = ? ORDER BY version", [aggregate_id])
