@@ -150,10 +150,19 @@ def token(user: Annotated[str, typer.Option(help="Subject id of the user (no per
 
 
 @cli.command()
-def contracts(out: Path = Path("contracts")) -> None:
+def contracts(out: Path = Path("contracts"),
+              release_plan: Annotated[bool, typer.Option(
+                  "--release-plan", help="Print what the next contract release would publish and drop, and the "
+                                         "draft of its change notice, instead of writing")] = False) -> None:
     """Regenerate the published contracts: event JSON Schemas, AsyncAPI, OpenAPI per service, GraphQL SDL."""
     from services.partners.contracts import IncompatibleChange, write
 
+    if release_plan:
+        from services.partners.release import notice_draft
+        from services.partners.release import release_plan as plan
+
+        typer.echo(notice_draft(plan()))
+        return
     try:
         for relative in write(out):
             typer.echo(out / relative)

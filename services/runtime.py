@@ -110,7 +110,8 @@ class System:
             self.relays.append(Relay(app, self.transport, settings.topic(spec.topic),
                                      batch_size=settings.relay_batch_size, poll_interval=settings.relay_poll_interval,
                                      leadership=relay_leadership(settings, settings.topic(spec.topic)),
-                                     signal=stored_signal(settings, app)))
+                                     signal=stored_signal(settings, app),
+                                     publish_unreleased=settings.publishes_unreleased_events))
             if spec.consumers is not None:
                 self.consumers.extend(spec.consumers(app, settings, self.transport))
         if "reporting" in services:

@@ -1,5 +1,11 @@
 """The relay: follows a service's own notification log and publishes every new event to its topic.
 
+An event whose contract is not yet released to partners (``shared.contracts``, ``release`` above
+``CONTRACT_RELEASE``) is *held*: unless the environment publishes unreleased events (``publish_unreleased``: the
+embedded log, a pre-release environment, the tests), the relay publishes what comes before it, records its position
+just before it, and goes no further, degraded with a message naming the event, until code that releases the
+contract is deployed. Holding, not skipping: nothing is lost, and no partner sees a contract that may still change.
+
 It records its position only after the broker acknowledged the batch, so a crash in between publishes the
 batch again (at-least-once); consumers are idempotent on (aggregate id, version).
 
@@ -24,6 +30,7 @@ from eventsourcing.persistence import Tracking
 from psycopg import sql
 
 from shared import metrics, tracing
+from shared.contracts import CONTRACT_RELEASE, is_released
 from shared.envelope import encode, wrap
 from shared.eventstore import ServiceApplication
 from shared.transport import Publisher, Transport, TransportError
@@ -140,7 +147,8 @@ class Relay:
 
     def __init__(self, app: ServiceApplication, transport: Transport, topic: str, *, batch_size: int = 500,
                  poll_interval: float = 0.01, leadership: Leadership | None = None,
-                 standby_interval: float = 1.0, signal: StoredSignal | None = None) -> None:
+                 standby_interval: float = 1.0, signal: StoredSignal | None = None,
+                 publish_unreleased: bool = False) -> None:
         self.app = app
         self.transport = transport
         self.topic = topic
@@ -151,6 +159,9 @@ class Relay:
         self.leadership: Leadership = leadership or SoleWriter()
         self.standby_interval = standby_interval
         self.signal = signal
+        self.publish_unreleased = publish_unreleased
+        self.held: str | None = None
+        """Why the relay stands still, when an unreleased event is next in its log."""
         self._publisher: Publisher | None = None
         self._position: int | None = None
 
@@ -169,19 +180,38 @@ class Relay:
             return 0
         if self._publisher is None:
             self._publisher = self.transport.publisher()
+        last: int | None = None
+        published = 0
         for notification in notifications:
             event = self.app.mapper.to_domain_event(notification)
             envelope = wrap(event, source=f"/services/{self.app.service}")
+            if not self.publish_unreleased and not is_released(envelope.type):
+                self._hold(envelope.type, notification.id)
+                break
             with tracing.publishing(self.topic, envelope) as headers:
                 self._publisher.publish(self.topic, envelope.subject, encode(envelope), headers)
+            last = notification.id
+            published += 1
+        else:
+            self.held = None
+        if last is None:
+            return 0
         self._publisher.flush()
-        last = notifications[-1].id
         self.app.process_recorder.insert_tracking(Tracking(self.tracking_name, last))
         self._position = last
-        self.status.published += len(notifications)
+        self.status.published += published
         self.status.position = last
-        metrics.RELAY_PUBLISHED.labels(self.topic).inc(len(notifications))
-        return len(notifications)
+        metrics.RELAY_PUBLISHED.labels(self.topic).inc(published)
+        return published
+
+    def _hold(self, type_name: str, notification_id: int) -> None:
+        reason = (f"held at notification {notification_id}: {type_name} is not in contract release "
+                  f"{CONTRACT_RELEASE}, the release partners have (deploy the release that publishes it, or set "
+                  "PARTNERSHIP_PUBLISH_UNRELEASED_EVENTS=true where no partner reads the topics)")
+        if self.held != reason:
+            log.error("relay holds an unreleased event", extra={"topic": self.topic, "type": type_name,
+                                                                 "notification_id": notification_id})
+        self.held = reason
 
     def backlog(self) -> int:
         """Events stored but not yet published (as far as the recorded position says)."""
@@ -211,11 +241,13 @@ class Relay:
                 if not self._lead(stop):
                     continue
                 if self.publish_batch() == 0:
-                    if self.signal is not None:
+                    if self.held is not None:
+                        stop.wait(self.standby_interval)  # nothing moves it but a deployment: look now and then
+                    elif self.signal is not None:
                         self.signal.wait(stop)
                     else:
                         stop.wait(self.poll_interval)
-                self.status.degraded = None
+                self.status.degraded = self.held
                 backoff = 0.1
             except TransportError as error:
                 # The broker is away: commands are still accepted (they are in our store); retry with backoff.

@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     relay_poll_interval: float = Field(0.01, gt=0, description="Seconds the relay sleeps when its log is idle.")
     relay_batch_size: int = Field(500, gt=0)
     consumer_batch_size: int = Field(500, gt=0)
+    publish_unreleased_events: bool | None = Field(
+        None, description="Publish events of contracts not yet released to partners (a pre-release environment with "
+                          "no partner reading its topics, or the test suite). Default: only on the embedded log, "
+                          "which no partner reads; on Kafka the relay holds at the first unreleased event.",
+    )
     log_level: str = "INFO"
     consumer_groups: bool = Field(
         False, description="Share each topic's partitions among a worker's replicas (Kafka consumer groups)."
@@ -89,6 +94,12 @@ class Settings(BaseSettings):
     @property
     def transport(self) -> TransportKind:
         return TransportKind.KAFKA if self.kafka_bootstrap_servers else TransportKind.EMBEDDED
+
+    @property
+    def publishes_unreleased_events(self) -> bool:
+        if self.publish_unreleased_events is not None:
+            return self.publish_unreleased_events
+        return self.transport is TransportKind.EMBEDDED
 
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}{name}"

@@ -65,6 +65,9 @@ def settings_for(*, data_dir: Path, postgres_url: str | None = None, kafka: str 
         "topic_prefix": unique("t") if kafka else "",
         "jwt_secret": TEST_SECRET,
         "relay_poll_interval": 0.005,
+        # The suite is a pre-release environment: events of contracts not yet released flow like the others
+        # (tests/integration/test_unreleased_contracts.py proves they are held where partners read the topics).
+        "publish_unreleased_events": True,
     }
     values.update(overrides)
     return Settings(**values)
@@ -139,6 +142,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "PARTNERSHIP_JWT_SECRET": TEST_SECRET,
         "PARTNERSHIP_RELAY_POLL_INTERVAL": str(settings.relay_poll_interval),
         "PARTNERSHIP_LOG_LEVEL": "WARNING",
+        "PARTNERSHIP_PUBLISH_UNRELEASED_EVENTS": str(settings.publishes_unreleased_events).lower(),
     }
     if settings.database_url:
         env["PARTNERSHIP_DATABASE_URL"] = settings.database_url

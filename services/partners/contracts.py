@@ -7,7 +7,10 @@
   event schemas);
 - ``openapi/<service>.json``: the OpenAPI document of each service's REST API, and ``openapi/system.json`` for the
   routes of the process itself (the OAuth2 token endpoint, the open-data feed, GraphQL, health);
-- ``schema.graphql``: the GraphQL SDL of the gateway.
+- ``schema.graphql``: the GraphQL SDL of the gateway;
+- ``unreleased/events/<service>.<Event>.v<n>.schema.json``: the schema of each event contract declared for the next
+  contract release (``shared.contracts``): generated apart, free to change, not in AsyncAPI, never on a topic that
+  partners read. The release moves them to ``events/`` (docs/partners.md, "Contract releases").
 
 A published event schema is not overwritten by an incompatible one (see ``compatibility``): a change that removes or
 retypes a field needs a new version of the event.
@@ -24,7 +27,7 @@ from typing import Any
 import yaml
 
 from services.partners.compatibility import incompatibilities
-from shared.contracts import all_contracts, json_schema
+from shared.contracts import CONTRACT_RELEASE, all_contracts, is_released, json_schema
 from shared.settings import Settings
 
 ASYNCAPI_VERSION = "3.0.0"
@@ -46,9 +49,19 @@ def _json(document: Any) -> str:
     return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
+UNRELEASED = "unreleased"
+"""The folder (under contracts/) of the schemas of contracts declared for the next release."""
+
+
 def event_schemas() -> dict[str, dict[str, Any]]:
-    """The JSON Schema of every event type and version, by CloudEvent type."""
+    """The JSON Schema of every event type and version, by CloudEvent type (unreleased ones included)."""
     return {type_name: json_schema(cls) for type_name, cls in all_contracts()}
+
+
+def released_schemas(schemas: dict[str, dict[str, Any]] | None = None) -> dict[str, dict[str, Any]]:
+    """Only the schemas of the releases partners have: what is published."""
+    every = schemas if schemas is not None else event_schemas()
+    return {name: schema for name, schema in every.items() if is_released(name)}
 
 
 def _cloud_event_schema() -> dict[str, Any]:
@@ -123,7 +136,7 @@ def asyncapi(topics: dict[str, str], schemas: dict[str, dict[str, Any]]) -> dict
         "asyncapi": ASYNCAPI_VERSION,
         "info": {
             "title": "Partnership governance events",
-            "version": "1.0.0",
+            "version": f"{CONTRACT_RELEASE}.0.0",
             "description": "The topics partner organisations may follow. Each message is a CloudEvent whose data "
                            "is one of the published JSON Schemas (contracts/events). A schema changes within its "
                            "version only by optional additions; anything else is a new version (a new type).",
@@ -165,19 +178,23 @@ def render(published: Path | None = None) -> dict[str, str]:
     from services.runtime import service_specs
 
     schemas = event_schemas()
+    released = released_schemas(schemas)
     if published is not None:
-        check_compatible(published, schemas)
-    files = {f"events/{name}.schema.json": _json(schema) for name, schema in schemas.items()}
+        check_compatible(published, released)
+    files = {f"events/{name}.schema.json": _json(schema) for name, schema in released.items()}
+    files.update({f"{UNRELEASED}/events/{name}.schema.json": _json(schema) for name, schema in schemas.items()
+                  if name not in released})
     topics = {spec.name: spec.topic for spec in service_specs().values()}
-    files["asyncapi.yaml"] = yaml.safe_dump(asyncapi(topics, schemas), sort_keys=False, allow_unicode=True,
+    files["asyncapi.yaml"] = yaml.safe_dump(asyncapi(topics, released), sort_keys=False, allow_unicode=True,
                                             width=120)
     files.update(_rest_and_graphql())
     return files
 
 
 def check_compatible(published: Path, schemas: dict[str, dict[str, Any]] | None = None) -> None:
-    """Raise IncompatibleChange when a published event type is gone or its schema changed incompatibly."""
-    current = schemas if schemas is not None else event_schemas()
+    """Raise IncompatibleChange when a published event type is gone (or declared unreleased again) or its schema
+    changed incompatibly. Unreleased schemas are free to change: they are not compared."""
+    current = schemas if schemas is not None else released_schemas()
     problems: dict[str, list[str]] = {}
     for path in sorted((published / "events").glob("*.schema.json")):
         name = path.name.removesuffix(".schema.json")

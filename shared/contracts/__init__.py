@@ -2,6 +2,12 @@
 
 Domain events in a service inherit their contract (``class Added(Aggregate.Created, ObjectiveAdded)``), so the
 stored event, the published message, its JSON Schema and the reporting side's parser share one definition.
+
+Partners see contracts in **releases**. ``CONTRACT_RELEASE`` is the release they have; a contract declared for a
+later one (``@contract(SERVICE, version=2, release=2)``) is *unreleased*: our own services store and read it, but
+its schema is generated apart (``contracts/unreleased/``), it is left out of AsyncAPI, it is free to change, and the
+relay does not put it on a topic partners read (``shared.relay``). Shipping a release is raising
+``CONTRACT_RELEASE``: every contract declared for it is published at once (docs/partners.md, "Contract releases").
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from typing import Any, TypeVar
 from pydantic import TypeAdapter, ValidationError
 
 __all__ = [
+    "CONTRACT_RELEASE",
     "Actor",
     "ContractError",
     "Decision",
@@ -24,13 +31,18 @@ __all__ = [
     "contract_of",
     "contract_type",
     "from_data",
+    "is_released",
     "json_schema",
+    "release_of",
     "resolve",
     "superseded",
     "to_data",
 ]
 
 SCHEMA_BASE_URI = "urn:partnership:events:"
+
+CONTRACT_RELEASE = 1
+"""The contract release partners have. Raising it is the release: every contract declared for it is published."""
 
 
 @dataclass(frozen=True)
@@ -71,41 +83,61 @@ _UPCASTERS: dict[str, tuple[str, Callable[[dict[str, Any]], dict[str, Any]]]] = 
 F = TypeVar("F", bound=type[Fact])
 
 
-def contract(service: str, version: int = 1) -> Callable[[F], F]:
-    """Register a contract class under the CloudEvent type ``<service>.<ClassName>.v<version>``."""
+def contract(service: str, version: int = 1, *, release: int = 1) -> Callable[[F], F]:
+    """Register a contract class under the CloudEvent type ``<service>.<ClassName>.v<version>``.
+
+    ``release`` is the contract release that publishes it: a new event, or a new version of one, added since the last
+    release says ``release=CONTRACT_RELEASE + 1`` (written as a number, e.g. ``release=2``) and stays unreleased,
+    free to change, until that release ships.
+    """
 
     def register(cls: F) -> F:
-        type_name = f"{service}.{cls.__name__}.v{version}"
-        if type_name in _REGISTRY:
-            raise RuntimeError(f"event contract {type_name} is declared twice")
-        cls.__contract_type__ = type_name  # type: ignore[attr-defined]
-        cls.__contract_service__ = service  # type: ignore[attr-defined]
-        _REGISTRY[type_name] = cls
+        _register(cls, service, f"{service}.{cls.__name__}.v{version}", release)
         return cls
 
     return register
 
 
-def superseded(service: str, name: str, version: int,
-               upcast: Callable[[dict[str, Any]], dict[str, Any]]) -> Callable[[F], F]:
+def superseded(service: str, name: str, version: int, upcast: Callable[[dict[str, Any]], dict[str, Any]], *,
+               release: int = 1, next_version: int | None = None) -> Callable[[F], F]:
     """Keep a superseded version of an event, frozen as it was published (its schema stays published): data of
     ``<service>.<name>.v<version>`` is upcast to the next version's by ``upcast`` when read (``from_data``).
 
     The stored events of that version are upcast by the domain event's own ``upcast_v<n>_v<n+1>`` (the library's
-    ``class_version`` mechanism); this is the same step for messages already published.
+    ``class_version`` mechanism); this is the same step for messages already published. A superseded version that is
+    itself unreleased (``release`` above ``CONTRACT_RELEASE``) was never published: the release drops it, and the
+    version before it then upcasts past it (``next_version``, with the two steps composed).
     """
 
     def register(cls: F) -> F:
         type_name = f"{service}.{name}.v{version}"
-        if type_name in _REGISTRY:
-            raise RuntimeError(f"event contract {type_name} is declared twice")
-        cls.__contract_type__ = type_name  # type: ignore[attr-defined]
-        cls.__contract_service__ = service  # type: ignore[attr-defined]
-        _REGISTRY[type_name] = cls
-        _UPCASTERS[type_name] = (f"{service}.{name}.v{version + 1}", upcast)
+        _register(cls, service, type_name, release)
+        _UPCASTERS[type_name] = (f"{service}.{name}.v{next_version or version + 1}", upcast)
         return cls
 
     return register
+
+
+def _register(cls: type[Fact], service: str, type_name: str, release: int) -> None:
+    if type_name in _REGISTRY:
+        raise RuntimeError(f"event contract {type_name} is declared twice")
+    if not 1 <= release <= CONTRACT_RELEASE + 1:
+        raise RuntimeError(f"event contract {type_name}: release={release}, but partners have release "
+                           f"{CONTRACT_RELEASE}; a contract added now belongs to release {CONTRACT_RELEASE + 1}")
+    cls.__contract_type__ = type_name  # type: ignore[attr-defined]
+    cls.__contract_service__ = service  # type: ignore[attr-defined]
+    cls.__contract_release__ = release  # type: ignore[attr-defined]
+    _REGISTRY[type_name] = cls
+
+
+def release_of(contract_class: type[Fact]) -> int:
+    """The contract release that publishes (or published) this contract."""
+    return int(getattr(contract_class, "__contract_release__", 1))
+
+
+def is_released(type_name: str) -> bool:
+    """Is this event type part of a release partners have? (Unknown types raise ContractError.)"""
+    return release_of(resolve(type_name)) <= CONTRACT_RELEASE
 
 
 def contract_of(event_class: type) -> type[Fact]:
@@ -170,13 +202,18 @@ def json_schema(cls: type[Fact]) -> dict[str, Any]:
     """The JSON Schema (2020-12) published for partner organisations."""
     schema = _adapter(cls).json_schema()
     type_name = contract_type(cls)
-    return {
+    document = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_BASE_URI + type_name,
         "title": type_name,
         "description": (cls.__doc__ or "").strip(),
         **schema,
     }
+    release = release_of(cls)
+    if release > CONTRACT_RELEASE:
+        document["description"] += (f"\n\nUnreleased: part of contract release {release}, not yet published to "
+                                    "partners; it may change until that release ships.")
+    return document
 
 
 def _load_all() -> None:

@@ -97,7 +97,8 @@ def test_a_relay_that_crashed_before_recording_its_position_republishes_and_noth
         relay = h.system.relays[0]
         _publish_everything(relay)
         _rewind_relay(settings, relay.topic, rewound_to)
-        restarted = Relay(h.system.application("priorities"), h.system.transport, relay.topic)
+        restarted = Relay(h.system.application("priorities"), h.system.transport, relay.topic,
+                          publish_unreleased=True)
         _publish_everything(restarted)
         restarted.close()
         published = sum(h.system.transport.end_offsets(relay.topic).values())

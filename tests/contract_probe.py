@@ -1,0 +1,43 @@
+"""A probe event declared for the next contract release, for the tests that prove an unreleased contract reaches
+neither the topics partners read nor the published contracts.
+
+It is registered only while a test runs (``declared_unreleased``), so the contracts every other test generates are
+the real ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+import shared.contracts as contracts
+from shared.contracts import CONTRACT_RELEASE, Fact, contract
+from shared.eventstore import AccountableAggregate, CommandContext
+
+PROBE_TYPE = "priorities.ProbeNoted.v1"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProbeNoted(Fact):
+    """A fact of an event contract added since the last release."""
+
+    note: str
+
+
+class Probe(AccountableAggregate):
+    """Records one unreleased fact (an aggregate of a test, stored in the priorities store)."""
+
+    class Noted(AccountableAggregate.Created, ProbeNoted):
+        pass
+
+    @classmethod
+    def note(cls, context: CommandContext, note: str) -> Probe:
+        return cls._create(cls.Noted, actor=context.actor, correlation_id=context.correlation_id, note=note)
+
+
+def declared_unreleased(monkeypatch: pytest.MonkeyPatch) -> type[Fact]:
+    """Declare the probe for the next release until the test ends (the registry is put back after it)."""
+    contracts.all_contracts()  # load the real contracts first, so the copy below holds them
+    monkeypatch.setattr(contracts, "_REGISTRY", dict(contracts._REGISTRY))
+    return contract("priorities", release=CONTRACT_RELEASE + 1)(ProbeNoted)
