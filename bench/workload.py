@@ -111,7 +111,8 @@ class Step:
 
 
 def _decision(ids: dict[str, str], reason: str) -> dict[str, Any]:
-    return {"body": "pstg", "decided_on": "2011-05-10", "reason": reason, "meeting_id": ids["meeting"]}
+    return {"body": "pstg", "decided_on": "2011-05-10", "reason": reason, "meeting_id": ids["meeting"],
+            "meeting_version": int(ids["meeting_version"])}
 
 
 class Workload:
@@ -135,7 +136,8 @@ class Workload:
     def prepare(self, retry_for: float = 60.0) -> None:
         deadline = time.monotonic() + retry_for
         def seat(body: str, organisation: str) -> Any:
-            return self.client.post("/tasking/memberships", json={"body": body, "organisation": organisation},
+            return self.client.post("/tasking/memberships", json={"body": body, "organisation": organisation,
+                                                                   "joined_on": "2010-04-01"},
                                     headers=self.mint(OFFICER))
 
         for body, organisations in TABLES.items():
@@ -146,6 +148,7 @@ class Workload:
                                        "title": "PSTG"},
             headers={**self.mint(OFFICER), "Idempotency-Key": f"meeting-{self._run}"}), deadline)
         self.setup["meeting"] = str(meeting.json()["id"])
+        self.setup["meeting_version"] = str(meeting.json()["meeting_version"])
 
     @staticmethod
     def _until_ok(call: Callable[[], Any], deadline: float, also_ok: tuple[int, ...] = ()) -> Any:

@@ -276,6 +276,9 @@ def load_demo(specs: dict[str, ServiceSpec], applications: dict[str, ServiceAppl
             time.sleep(0.05)
 
     for name, spec in specs.items():
+        if spec.load_demo_first is not None and name in applications:
+            spec.load_demo_first(applications[name], ids, wait_for)
+    for name, spec in specs.items():
         if spec.load_demo is not None and name in applications:
             spec.load_demo(applications[name], ids, wait_for)
     log.info("demo data loaded", extra={"ids": {k: str(v) for k, v in ids.items()}})

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
 from functools import cache
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from shared.decisions import BodyRule, RulesInForce, SchemeOfDelegation
 
 DEFAULT_FILE = Path(__file__).with_name("worcestershire.yaml")
 
@@ -36,6 +39,16 @@ class Body(_Strict):
     quorum: int = Field(3, ge=1)
 
 
+class Delegation(_Strict):
+    """A scheme of delegation: the body lets an officer role take these kinds of decision without a meeting."""
+
+    id: str
+    body: str
+    role: str
+    decisions: list[str]
+    name: str = ""
+
+
 class RagThresholds(_Strict):
     green_within_percent: float = Field(10, gt=0)
     amber_within_percent: float = Field(25, gt=0)
@@ -46,12 +59,28 @@ class PartnershipDefinition(_Strict):
 
     id: str
     name: str
+    founded_on: date
     max_agreed_priorities_per_district: int = Field(5, ge=1)
     units: list[str]
     rag: RagThresholds = RagThresholds()
     bodies: list[Body]
     districts: list[District]
     organisations: list[Organisation]
+    schemes_of_delegation: list[Delegation] = []
+
+    @model_validator(mode="after")
+    def _schemes_name_bodies_and_decisions(self) -> PartnershipDefinition:
+        from shared.decisions import DecisionKind
+
+        kinds = {kind.value for kind in DecisionKind}
+        bodies = {b.id for b in self.bodies} | {d.id for d in self.districts}
+        for scheme in self.schemes_of_delegation:
+            if scheme.body not in bodies:
+                raise ValueError(f"scheme of delegation {scheme.id}: no body {scheme.body!r}")
+            unknown = sorted(set(scheme.decisions) - kinds)
+            if unknown:
+                raise ValueError(f"scheme of delegation {scheme.id}: unknown decisions {unknown}")
+        return self
 
     def district(self, district_id: str) -> District | None:
         return next((d for d in self.districts if d.id == district_id), None)
@@ -61,6 +90,35 @@ class PartnershipDefinition(_Strict):
 
     def body(self, body_id: str) -> Body | None:
         return next((b for b in self.bodies if b.id == body_id), None)
+
+
+class FoundingRules:
+    """The partnership's rules as its definition founds them, in force from ``founded_on`` (nothing exists before).
+
+    Decisions that change bodies, quorums or schemes will answer ``as_of`` from their history; until then every
+    date from the founding answers the definition."""
+
+    def __init__(self, definition: PartnershipDefinition) -> None:
+        self.definition = definition
+        bodies = [BodyRule(b.id, b.name, b.kind, b.quorum) for b in definition.bodies]
+        bodies += [BodyRule(d.id, d.partnership, "district_partnership", d.quorum) for d in definition.districts]
+        self._bodies = {b.id: b for b in bodies}
+        self._schemes = {s.id: SchemeOfDelegation(s.id, s.body, s.role, frozenset(s.decisions), s.name)
+                         for s in definition.schemes_of_delegation}
+
+    def as_of(self, day: date) -> RulesInForce | None:
+        return self if day >= self.definition.founded_on else None
+
+    def body(self, body_id: str) -> BodyRule | None:
+        return self._bodies.get(body_id)
+
+    def scheme(self, scheme_id: str) -> SchemeOfDelegation | None:
+        return self._schemes.get(scheme_id)
+
+
+@cache
+def rules(path: Path | None = None) -> FoundingRules:
+    return FoundingRules(load(path))
 
 
 @cache

@@ -28,6 +28,8 @@ class ServiceSpec:
     consumes: tuple[str, ...] = ()
     consumers: Callable[[Any, Settings, Transport], list[Any]] | None = None
     load_demo: Callable[[Any, dict[str, UUID], WaitFor], None] | None = None
+    load_demo_first: Callable[[Any, dict[str, UUID], WaitFor], None] | None = None
+    """Demo data every other service's demo stands on (tasking: the tables and meetings decisions cite)."""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -302,11 +302,15 @@ class DecisionIn(StrictModel):
     decided_on: date
     reason: str = Field(min_length=3, max_length=4000)
     meeting_id: str | None = Field(None, max_length=200)
+    meeting_version: int | None = Field(None, ge=1, description="The meeting_version recording the meeting answered.")
     reference: str | None = Field(None, max_length=200)
+    delegation: str | None = Field(None, max_length=200, description="The scheme of delegation, for an officer's "
+                                                                      "decision taken without a meeting.")
 
     def to_decision(self) -> Decision:
         return Decision(body=self.body, decided_on=self.decided_on, reason=self.reason,
-                        meeting_id=self.meeting_id, reference=self.reference)
+                        meeting_id=self.meeting_id, reference=self.reference,
+                        meeting_version=self.meeting_version, delegation=self.delegation)
 
 
 class Created(BaseModel):

@@ -6,6 +6,8 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +35,47 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 30.0, what: str = 
         time.sleep(0.02)
 
 
+SEATED_ON = date(2010, 4, 1)
+"""When the tables the tests seat came into force: before every meeting the tests record."""
+
+QUORATE_TABLES = {
+    "worcestershire-partnership": ["worcestershire-cc", "nhs-worcestershire", "west-mercia-police", "hw-fire",
+                                   "chamber-of-commerce"],
+    "pstg": ["worcestershire-cc", "chamber-of-commerce", "worcester-college"],
+    "communities-theme-group": ["worcestershire-cc", "vcs-alliance", "west-mercia-police"],
+    "health-theme-group": ["nhs-worcestershire", "worcestershire-cc", "vcs-alliance"],
+}
+"""Partners enough to make each body quorate (a district partnership: its council, the college or police, the VCS)."""
+
+_DISTRICT_COUNCILS = {"worcester": "worcester-city-council", "bromsgrove": "bromsgrove-dc",
+                      "malvern-hills": "malvern-hills-dc", "redditch": "redditch-bc", "wychavon": "wychavon-dc",
+                      "wyre-forest": "wyre-forest-dc"}
+
+
+@dataclass(frozen=True)
+class RecordedMeeting:
+    """A meeting tasking recorded: what a decision taken at it names."""
+
+    id: str
+    meeting_version: int
+    body: str
+    held_on: date
+
+    def __str__(self) -> str:
+        return self.id
+
+    def decision(self, reason: str, reference: str | None = None) -> dict[str, Any]:
+        """A decision taken at this meeting, as a command's ``decision`` field."""
+        return {"body": self.body, "decided_on": self.held_on.isoformat(), "reason": reason,
+                "meeting_id": self.id, "meeting_version": self.meeting_version, "reference": reference}
+
+
+def quorate_table(body: str) -> list[str]:
+    if body in QUORATE_TABLES:
+        return QUORATE_TABLES[body]
+    return [_DISTRICT_COUNCILS[body], "vcs-alliance", "west-mercia-police"]
+
+
 class Harness:
     """Drives one System: REST and GraphQL through the ASGI app, tokens for any role."""
 
@@ -45,6 +88,60 @@ class Harness:
 
     def headers(self, role: str, org: str = "worcestershire-cc", **claims: Any) -> dict[str, str]:
         return {"authorization": f"Bearer {self.token(role, org, **claims)}"}
+
+    # -- tables, meetings and decisions (every decision stands on a recorded quorate meeting) ---------------------
+    def seat(self, body: str, organisation: str, *, joined_on: date = SEATED_ON,
+             nominated_by: str | None = None) -> None:
+        """Seat a partner at a body's table (nothing if it sits there already)."""
+        response = self.client.post("/tasking/memberships", json={
+            "body": body, "organisation": organisation, "nominated_by": nominated_by,
+            "joined_on": joined_on.isoformat()}, headers=self.headers("partnership_officer"))
+        assert response.status_code == 201 or "already a member" in response.text, response.text
+
+    def meeting(self, body: str, held_on: date, present: list[str] | None = None,
+                headers: dict[str, str] | None = None) -> RecordedMeeting:
+        """Record a meeting of ``body`` in tasking; with no ``present``, a quorate one (its table seated first)."""
+        if present is None:
+            present = quorate_table(body)
+            for organisation in present:
+                self.seat(body, organisation)
+        response = self.client.post("/tasking/meetings", json={
+            "body": body, "held_on": held_on.isoformat(), "present": present, "title": f"{body} meeting"},
+            headers=headers or self.headers("partnership_officer"))
+        assert response.status_code == 201, response.text
+        created = response.json()
+        return RecordedMeeting(str(created["id"]), int(created["meeting_version"]), body, held_on)
+
+    def decision(self, body: str, held_on: date | str, reason: str = "Decided at the meeting",
+                 reference: str | None = None, *, known_to: tuple[str, ...] = ("priorities", "projects"),
+                 present: list[str] | None = None) -> dict[str, Any]:
+        """A decision at a freshly recorded quorate meeting of ``body``, once the services in ``known_to`` that run
+        here have heard of the meeting and of the memberships behind it."""
+        day = date.fromisoformat(held_on) if isinstance(held_on, str) else held_on
+        meeting = self.meeting(body, day, present)
+        self.wait_meeting_known(meeting, known_to)
+        return meeting.decision(reason, reference)
+
+    def wait_meeting_known(self, meeting: RecordedMeeting, services: tuple[str, ...] = ("priorities", "projects"),
+                           timeout: float = 30.0) -> None:
+        from shared.contracts import Decision
+        from shared.decisions import MeetingNotYetKnown, MeetingRecords, resolve_meeting
+
+        decision = Decision(meeting.body, meeting.held_on, "waiting", meeting_id=meeting.id,
+                            meeting_version=meeting.meeting_version)
+        for name in services:
+            if name not in self.system.applications:
+                continue
+            records = self.system.applications[name].meetings  # type: ignore[attr-defined]
+
+            def known(records: MeetingRecords = records) -> bool:
+                try:
+                    resolve_meeting(decision, records)
+                except MeetingNotYetKnown:
+                    return False
+                return True
+
+            wait_until(known, timeout, what=f"{name} to hear of the meeting of {meeting.body}")
 
     def graphql(self, query: str, variables: dict[str, Any] | None = None, role: str = "auditor",
                 org: str = "worcestershire-cc") -> dict[str, Any]:

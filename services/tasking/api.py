@@ -91,11 +91,14 @@ class Join(StrictModel):
                       description="A theme group, the partnership board, or a district (its partnership).")
     organisation: str = Field(min_length=1, max_length=100, examples=["worcester-city-council"])
     nominated_by: str | None = Field(None, max_length=100, description="The theme group it represents, if any.")
+    joined_on: date | None = Field(None, description="The day the membership came into force (default today); a "
+                                                     "quorum on a date counts the members of that date.")
     decision: DecisionIn | None = None
 
 
 class Leave(Versioned):
     reason: str = Field(min_length=3, max_length=4000)
+    left_on: date | None = Field(None, description="The first day it is no longer a member (default today).")
     decision: DecisionIn | None = None
 
 
@@ -130,6 +133,8 @@ class DecisionOut(BaseModel):
     reason: str
     meeting_id: str | None
     reference: str | None
+    meeting_version: int | None = None
+    delegation: str | None = None
 
 
 class TaskingOut(BaseModel):
@@ -184,11 +189,14 @@ class MembershipOut(BaseModel):
     organisation: str
     nominated_by: str | None
     is_member: bool
+    joined_on: date
+    left_on: date | None
 
     @staticmethod
     def of(m: Membership) -> MembershipOut:
         return MembershipOut(id=m.id, version=m.version, body=m.body, body_kind=m.body_kind,
-                             organisation=m.organisation, nominated_by=m.nominated_by, is_member=m.is_member)
+                             organisation=m.organisation, nominated_by=m.nominated_by, is_member=m.is_member,
+                             joined_on=m.joined_on, left_on=m.left_on)
 
 
 class CommitmentsOut(BaseModel):
@@ -201,15 +209,21 @@ class CommitmentsOut(BaseModel):
 class MeetingOut(BaseModel):
     id: UUID
     version: int
+    meeting_version: int | None = Field(description="The meeting's entry in its body's minute book: name it, with "
+                                                    "the id, in every decision taken at the meeting.")
     body: str
     held_on: date
     present: list[str]
     title: str
 
     @staticmethod
-    def of(m: Meeting) -> MeetingOut:
-        return MeetingOut(id=m.id, version=m.version, body=m.body, held_on=m.held_on, present=m.present,
-                          title=m.title)
+    def of(m: Meeting, meeting_version: int | None) -> MeetingOut:
+        return MeetingOut(id=m.id, version=m.version, meeting_version=meeting_version, body=m.body,
+                          held_on=m.held_on, present=m.present, title=m.title)
+
+
+class MeetingCreated(Created):
+    meeting_version: int = Field(description="Name it as decision.meeting_version in the decisions taken at it.")
 
 
 class ActionOut(BaseModel):
@@ -430,7 +444,7 @@ def join(body: Join, principal: Writer, application: App, request: Request) -> A
         role = _body_role(principal, body.body, application)
     membership = application.join(command_context(principal, role, request), body=body.body,
                                   organisation=body.organisation,
-                                  nominated_by=body.nominated_by,
+                                  nominated_by=body.nominated_by, joined_on=body.joined_on,
                                   decision=body.decision.to_decision() if body.decision else None)
     return Created(id=membership.id, version=membership.version)
 
@@ -449,7 +463,7 @@ def leave(body: str, organisation: str, payload: Leave, principal: Writer, appli
     role = _body_role(principal, body, application)
     membership = application.leave(command_context(principal, role, request), body=body, organisation=organisation,
                                    expected_version=expected_version(payload.expected_version, if_match),
-                                   reason=payload.reason,
+                                   reason=payload.reason, left_on=payload.left_on,
                                    decision=payload.decision.to_decision() if payload.decision else None)
     return Created(id=membership.id, version=membership.version)
 
@@ -474,19 +488,21 @@ def declare_commitment(organisation: str, body: DeclareCommitment, principal: Wr
 # -- meetings and agreed actions ---------------------------------------------------------------------------------
 
 
-@router.post("/meetings", status_code=status.HTTP_201_CREATED, response_model=Created,
+@router.post("/meetings", status_code=status.HTTP_201_CREATED, response_model=MeetingCreated,
              summary="Record a body's meeting and who was present (decisions reference it)")
 def hold_meeting(body: HoldMeeting, principal: Writer, application: App, request: Request,
                  idempotency_key: IdempotencyKey = None) -> Any:
     role = _body_role(principal, body.body, application)
     meeting = application.hold_meeting(command_context(principal, role, request), body=body.body, held_on=body.held_on,
                                        present=body.present, title=body.title, idempotency_key=idempotency_key)
-    return Created(id=meeting.id, version=meeting.version)
+    return MeetingCreated(id=meeting.id, version=meeting.version,
+                          meeting_version=application.meeting_version(meeting) or 0)
 
 
 @router.get("/meetings/{meeting_id}", response_model=MeetingOut, summary="A meeting")
 def get_meeting(meeting_id: UUID, principal: Reader, application: App) -> Any:
-    return MeetingOut.of(application.meeting(meeting_id))
+    meeting = application.meeting(meeting_id)
+    return MeetingOut.of(meeting, application.meeting_version(meeting))
 
 
 @router.post("/meetings/{meeting_id}/actions", status_code=status.HTTP_201_CREATED, response_model=Created,

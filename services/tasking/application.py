@@ -21,15 +21,15 @@ from services.tasking.domain import (
     KnownTarget,
     Meeting,
     Membership,
+    MinuteBook,
     Tasking,
-    quorum_of,
-    require_quorate_decision,
 )
 from shared.contracts import Decision
-from shared.contracts.tasking import BodyKind, CommissioningLevel
-from shared.errors import NotFound, NotYetKnown
+from shared.contracts.tasking import BodyKind, CommissioningLevel, MembershipVersion
+from shared.decisions import DecisionKind, MeetingRecord, check_decision, minute_book_id
+from shared.errors import ConcurrentChange, NotFound, NotYetKnown
 from shared.eventstore import CommandContext, ServiceApplication
-from shared.partnership import PartnershipDefinition, load
+from shared.partnership import PartnershipDefinition, load, rules
 from shared.readstore import ReadStore
 from shared.settings import Settings
 
@@ -59,10 +59,13 @@ def _process_lock(key: str) -> threading.Lock:
 
 class TaskingApplication(ServiceApplication):
     service = "tasking"
+    value_objects = [MembershipVersion]
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)
         self.definition: PartnershipDefinition = load(settings.partnership_file)
+        self.rules = rules(settings.partnership_file)
+        self.meetings = TaskingMeetings(self)
         self.local = ReadStore(settings, self.service)
         self.local.migrate(LOCAL_DDL)
 
@@ -170,21 +173,12 @@ class TaskingApplication(ServiceApplication):
                        (str(target_id), str(tasking_id)))
 
     # -- decisions ---------------------------------------------------------------------------------------------
-    def _decision(self, decision: Decision | None, bodies: set[str], *, what: str,
-                  needs_reference: bool = False) -> Decision:
-        meeting: Meeting | None = None
-        present: set[str] = set()
-        if decision is not None and decision.meeting_id:
-            try:
-                meeting = self._find(UUID(decision.meeting_id), Meeting)
-            except ValueError:
-                meeting = None
-            if meeting is not None:
-                present = {org for org in meeting.present
-                           if (seat := self.membership(meeting.body, org)) is not None and seat.is_member}
-        quorum = quorum_of(self.definition, decision.body) if decision is not None and meeting is not None else 0
-        return require_quorate_decision(decision, meeting, present, quorum, bodies, what=what,
-                                        needs_reference=needs_reference)
+    def _decision(self, decision: Decision | None, bodies: set[str], *, what: str, kind: DecisionKind,
+                  context: CommandContext, needs_reference: bool = False) -> Decision:
+        """The shared decision rule, on tasking's own meetings and memberships (the authority on them)."""
+        return check_decision(decision, what=what, kind=kind, bodies=bodies, rules=self.rules,
+                              meetings=self.meetings, acting_role=context.actor.role,
+                              needs_reference=needs_reference)
 
     def _tasking_bodies(self, theme_group: str) -> set[str]:
         boards = {b.id for b in self.definition.bodies if b.kind == BodyKind.PARTNERSHIP_BOARD}
@@ -198,7 +192,8 @@ class TaskingApplication(ServiceApplication):
         if new_id is not None and (existing := self._find(new_id, Tasking)) is not None:
             return existing
         target = self.target(target_id)
-        checked = self._decision(decision, self._tasking_bodies(theme_group), what="A tasking")
+        checked = self._decision(decision, self._tasking_bodies(theme_group), what="A tasking",
+                                 kind=DecisionKind.TASKING, context=context)
         with self._allocating(target_id):
             tasking = Tasking.issue(
                 context, target=target, theme_group=theme_group, district=district, share=share, deadline=deadline,
@@ -214,20 +209,24 @@ class TaskingApplication(ServiceApplication):
         self.at_version(tasking, expected_version)
         return tasking
 
-    def _optional_decision(self, decision: Decision | None, bodies: set[str], what: str) -> Decision | None:
-        return None if decision is None else self._decision(decision, bodies, what=what)
+    def _optional_decision(self, decision: Decision | None, bodies: set[str], what: str, kind: DecisionKind,
+                           context: CommandContext) -> Decision | None:
+        return None if decision is None else self._decision(decision, bodies, what=what, kind=kind,
+                                                            context=context)
 
     def accept(self, context: CommandContext, tasking_id: UUID, expected_version: int,
                decision: Decision | None = None) -> Tasking:
         tasking = self._answer(tasking_id, expected_version)
-        tasking.accept(context, self._optional_decision(decision, {tasking.district}, "Accepting a tasking"))
+        tasking.accept(context, self._optional_decision(decision, {tasking.district}, "Accepting a tasking",
+                                                            DecisionKind.TASKING_ANSWER, context))
         self.save(tasking)
         return tasking
 
     def decline(self, context: CommandContext, tasking_id: UUID, expected_version: int, reason: str,
                 decision: Decision | None = None) -> Tasking:
         tasking = self._answer(tasking_id, expected_version)
-        tasking.decline(context, reason, self._optional_decision(decision, {tasking.district}, "Declining a tasking"))
+        tasking.decline(context, reason, self._optional_decision(
+            decision, {tasking.district}, "Declining a tasking", DecisionKind.TASKING_ANSWER, context))
         self.save(tasking)
         return tasking
 
@@ -241,14 +240,16 @@ class TaskingApplication(ServiceApplication):
                  decision: Decision | None = None) -> Tasking:
         tasking = self._answer(tasking_id, expected_version)
         bodies = {tasking.district, *self._tasking_bodies(tasking.theme_group)}
-        tasking.complete(context, achieved, self._optional_decision(decision, bodies, "Completing a tasking"))
+        tasking.complete(context, achieved, self._optional_decision(decision, bodies, "Completing a tasking",
+                                                                      DecisionKind.TASKING, context))
         self.save(tasking)
         return tasking
 
     def withdraw(self, context: CommandContext, tasking_id: UUID, expected_version: int, reason: str,
                  decision: Decision | None) -> Tasking:
         tasking = self._answer(tasking_id, expected_version)
-        checked = self._decision(decision, self._tasking_bodies(tasking.theme_group), what="Withdrawing a tasking")
+        checked = self._decision(decision, self._tasking_bodies(tasking.theme_group), what="Withdrawing a tasking",
+                                 kind=DecisionKind.TASKING, context=context)
         tasking.withdraw(context, reason, checked)
         self.save(tasking)
         return tasking
@@ -258,7 +259,7 @@ class TaskingApplication(ServiceApplication):
                deadline: date | None = None) -> Tasking:
         tasking = self._answer(tasking_id, expected_version)
         checked = self._decision(decision, self._tasking_bodies(tasking.theme_group), what="A retasking",
-                                 needs_reference=True)
+                                 kind=DecisionKind.TASKING, context=context, needs_reference=True)
         target = self.target(tasking.target_id)
         with self._allocating(tasking.target_id):
             tasking = self._answer(tasking_id, expected_version)
@@ -280,7 +281,7 @@ class TaskingApplication(ServiceApplication):
             return self.tasking(tasking_id), existing
         tasking = self._answer(tasking_id, expected_version)
         checked = self._decision(decision, self._tasking_bodies(tasking.theme_group), what="A retasking",
-                                 needs_reference=True)
+                                 kind=DecisionKind.TASKING, context=context, needs_reference=True)
         target = self.target(tasking.target_id)
         with self._allocating(tasking.target_id):
             tasking = self._answer(tasking_id, expected_version)
@@ -294,11 +295,13 @@ class TaskingApplication(ServiceApplication):
 
     # -- memberships -------------------------------------------------------------------------------------------
     def join(self, context: CommandContext, *, body: str, organisation: str, nominated_by: str | None = None,
-             decision: Decision | None = None) -> Membership:
-        checked = self._optional_decision(decision, {body, nominated_by or body}, "A membership")
+             joined_on: date | None = None, decision: Decision | None = None) -> Membership:
+        checked = self._optional_decision(decision, {body, nominated_by or body}, "A membership",
+                                          DecisionKind.MEMBERSHIP, context)
+        today = date.today()
         membership = Membership.join(
             context, existing=self.membership(body, organisation), body=body, organisation=organisation,
-            definition=self.definition, nominated_by=nominated_by,
+            definition=self.definition, joined_on=joined_on or today, today=today, nominated_by=nominated_by,
             nominator_membership=self.membership(nominated_by, organisation) if nominated_by else None,
             decision=checked,
         )
@@ -306,12 +309,15 @@ class TaskingApplication(ServiceApplication):
         return membership
 
     def leave(self, context: CommandContext, *, body: str, organisation: str, expected_version: int, reason: str,
-              decision: Decision | None = None) -> Membership:
+              left_on: date | None = None, decision: Decision | None = None) -> Membership:
         membership = self.membership(body, organisation)
         if membership is None:
             raise NotFound(f"'{organisation}' has never been a member of '{body}'.")
         self.at_version(membership, expected_version)
-        membership.leave(context, reason, self._optional_decision(decision, {body}, "A membership"))
+        today = date.today()
+        membership.leave(context, reason, left_on=left_on or today, today=today,
+                         decision=self._optional_decision(decision, {body}, "A membership", DecisionKind.MEMBERSHIP,
+                                                          context))
         self.save(membership)
         return membership
 
@@ -328,12 +334,32 @@ class TaskingApplication(ServiceApplication):
     # -- meetings and agreed actions ---------------------------------------------------------------------------
     def hold_meeting(self, context: CommandContext, *, body: str, held_on: date, present: list[str], title: str = "",
                      idempotency_key: str | None = None) -> Meeting:
+        """Record a meeting and enter it in its body's minute book, together (one transaction)."""
         new_id = IDEMPOTENT_IDS.id_for("meeting", context.actor, idempotency_key)
         if new_id is not None and (existing := self._find(new_id, Meeting)) is not None:
             return existing
         meeting = Meeting.hold(context, body=body, held_on=held_on, present=present, title=title,
                                definition=self.definition, id=new_id)
-        return self._save_idempotent(meeting)
+        roll = [MembershipVersion(organisation, seat.version if (seat := self.membership(body, organisation)) else 0)
+                for organisation in meeting.present]
+        for _attempt in range(5):
+            book = MinuteBook.enter(context, self.minute_book(body), meeting, roll)
+            try:
+                self.save(meeting, book)
+            except IntegrityError:
+                if new_id is not None and (existing := self._find(new_id, Meeting)) is not None:
+                    return existing  # a retry with the same key won the race
+                continue  # another meeting of the body was entered at the same time: enter after it
+            return meeting
+        raise ConcurrentChange("Meetings of this body were being recorded at the same time; send it again.")
+
+    def minute_book(self, body: str) -> MinuteBook | None:
+        return self._find(minute_book_id(body), MinuteBook)
+
+    def meeting_version(self, meeting: Meeting) -> int | None:
+        """The meeting's entry in its body's minute book: the ``meeting_version`` its decisions name."""
+        book = self.minute_book(meeting.body)
+        return None if book is None else book.entries.get(meeting.id)
 
     def agree_action(self, context: CommandContext, *, meeting_id: UUID, description: str, owner: str,
                      due_on: date, idempotency_key: str | None = None) -> AgreedAction:
@@ -351,3 +377,31 @@ class TaskingApplication(ServiceApplication):
         action.mark_done(context, done_on, note)
         self.save(action)
         return action
+
+
+class TaskingMeetings:
+    """Tasking's own meetings and memberships, as the decision rule reads them: the authority (nothing on its way)."""
+
+    authoritative = True
+
+    def __init__(self, application: TaskingApplication) -> None:
+        self.application = application
+
+    def minute_book_version(self, body: str) -> int:
+        book = self.application.minute_book(body)
+        return 0 if book is None else book.version
+
+    def meeting(self, meeting_id: UUID) -> MeetingRecord | None:
+        meeting = self.application._find(meeting_id, Meeting)
+        if meeting is None:
+            return None
+        book = self.application.minute_book(meeting.body)
+        return None if book is None else book.record_of(meeting)
+
+    def membership_version(self, body: str, organisation: str) -> int:
+        seat = self.application.membership(body, organisation)
+        return 0 if seat is None else seat.version
+
+    def member_on(self, body: str, organisation: str, day: date) -> bool:
+        seat = self.application.membership(body, organisation)
+        return seat is not None and seat.in_force_on(day)

@@ -7,7 +7,6 @@ meeting behind a decision, the partnership definition) is handed in by the appli
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -22,7 +21,9 @@ from shared.contracts.tasking import (
     BodyKind,
     CommissioningLevel,
     DistrictsCommitted,
+    MeetingEntered,
     MeetingHeld,
+    MembershipVersion,
     PartnerJoined,
     PartnerLeft,
     TaskingAccepted,
@@ -33,6 +34,7 @@ from shared.contracts.tasking import (
     TaskingRetasked,
     TaskingWithdrawn,
 )
+from shared.decisions import MeetingRecord, Period, minute_book_id
 from shared.errors import InvalidCommand, RuleViolated
 from shared.eventstore import AccountableAggregate, CommandContext, IdempotentIds
 from shared.partnership import PartnershipDefinition
@@ -97,16 +99,6 @@ def body_kind(definition: PartnershipDefinition, body: str) -> BodyKind:
                          [{"field": "body", "message": "Unknown body."}])
 
 
-def quorum_of(definition: PartnershipDefinition, body: str) -> int:
-    found = definition.body(body)
-    if found is not None:
-        return found.quorum
-    district = definition.district(body)
-    if district is not None:
-        return district.quorum
-    raise InvalidCommand(f"No body '{body}' exists.", [{"field": "body", "message": "Unknown body."}])
-
-
 def _known_organisation(definition: PartnershipDefinition, organisation: str, field: str) -> None:
     if definition.organisation(organisation) is None:
         raise InvalidCommand(f"'{organisation}' is not a partner organisation of the {definition.name}.",
@@ -122,45 +114,6 @@ def _known_district(definition: PartnershipDefinition, district: str, field: str
 def district_name(definition: PartnershipDefinition, district: str) -> str:
     found = definition.district(district)
     return found.name if found else district
-
-
-# -- decisions need a quorate meeting of the right body ----------------------------------------------------------
-
-
-def require_quorate_decision(decision: Decision | None, meeting: Meeting | None, members_present: Collection[str],
-                             quorum: int, bodies: Collection[str], *, what: str,
-                             needs_reference: bool = False) -> Decision:
-    """A decision taken at a quorate meeting of one of ``bodies``; refuses anything less, saying why."""
-    if decision is None:
-        raise InvalidCommand(f"{what} needs a decision: which body decided, at which meeting, when and why.",
-                             [{"field": "decision", "message": "Required."}])
-    problems: list[dict[str, str]] = []
-    if needs_reference and not (decision.reference or "").strip():
-        problems.append({"field": "decision.reference", "message": "Give the decision's reference (minute number)."})
-    if not decision.meeting_id:
-        problems.append({"field": "decision.meeting_id", "message": "Name the meeting the decision was taken at."})
-    elif meeting is None:
-        problems.append({"field": "decision.meeting_id", "message": "No such meeting is recorded."})
-    else:
-        if meeting.body != decision.body:
-            problems.append({"field": "decision.body",
-                             "message": f"The meeting was of '{meeting.body}', not '{decision.body}'."})
-        if meeting.held_on != decision.decided_on:
-            problems.append({"field": "decision.decided_on",
-                             "message": f"The meeting was held on {meeting.held_on.isoformat()}."})
-    if problems:
-        raise InvalidCommand(f"{what}: the decision is not valid. " + " ".join(p["message"] for p in problems),
-                             problems)
-    if decision.body not in bodies:
-        raise RuleViolated(f"{what} is decided by {' or '.join(sorted(bodies))}, not by '{decision.body}'.",
-                           body=decision.body)
-    if len(members_present) < quorum:
-        raise RuleViolated(
-            f"The meeting of '{decision.body}' on {decision.decided_on.isoformat()} was not quorate: "
-            f"{len(members_present)} member(s) present, {quorum} needed.",
-            members_present=len(members_present), quorum=quorum,
-        )
-    return decision
 
 
 # -- taskings --------------------------------------------------------------------------------------------------
@@ -386,19 +339,23 @@ class Tasking(AccountableAggregate):
 
 
 class Membership(AccountableAggregate):
-    """One partner organisation's seat at one body's table (id derived from body and partner)."""
+    """One partner organisation's seat at one body's table (id derived from body and partner), with the periods it
+    was in force: a quorum on a date counts the members of that date."""
 
     class Joined(AccountableAggregate.Created, PartnerJoined):
-        pass
+        def apply(self, aggregate: Any) -> None:
+            aggregate.periods = [Period(self.joined_on or self.timestamp.date())]
 
     class Rejoined(AccountableAggregate.Event, PartnerJoined):
         def apply(self, aggregate: Any) -> None:
             aggregate.is_member = True
             aggregate.nominated_by = self.nominated_by
+            aggregate.periods.append(Period(self.joined_on or self.timestamp.date()))
 
     class Left(AccountableAggregate.Event, PartnerLeft):
         def apply(self, aggregate: Any) -> None:
             aggregate.is_member = False
+            aggregate.periods[-1] = Period(aggregate.periods[-1].joined_on, self.left_on or self.timestamp.date())
 
     def __init__(self, *, body: str, body_kind: BodyKind, organisation: str, nominated_by: str | None,
                  actor: Actor, correlation_id: str, decision: Decision | None) -> None:
@@ -407,18 +364,38 @@ class Membership(AccountableAggregate):
         self.organisation = organisation
         self.nominated_by = nominated_by
         self.is_member = True
+        self.periods: list[Period] = []
 
     @staticmethod
     def id_for(body: str, organisation: str) -> UUID:
         return derived_id("membership", body, organisation)
 
+    @property
+    def joined_on(self) -> date:
+        return self.periods[-1].joined_on
+
+    @property
+    def left_on(self) -> date | None:
+        return self.periods[-1].left_on
+
+    def in_force_on(self, day: date) -> bool:
+        """Was the partner a member of the body on ``day``?"""
+        return any(period.covers(day) for period in self.periods)
+
     @classmethod
     def join(cls, context: CommandContext, *, existing: Membership | None, body: str, organisation: str,
-             definition: PartnershipDefinition, nominated_by: str | None = None,
+             definition: PartnershipDefinition, joined_on: date, today: date, nominated_by: str | None = None,
              nominator_membership: Membership | None = None, decision: Decision | None = None) -> Membership:
-        """A partner joins a body; a theme group may nominate one of its own members to a district partnership."""
+        """A partner joins a body from ``joined_on`` (not in the future, not before it last left); a theme group may
+        nominate one of its own members to a district partnership."""
         kind = body_kind(definition, body)
         _known_organisation(definition, organisation, "organisation")
+        if joined_on > today:
+            raise InvalidCommand("A membership is recorded once it has started: joined_on is in the future.",
+                                 [{"field": "joined_on", "message": "Not after today."}])
+        if joined_on < definition.founded_on:
+            raise InvalidCommand(f"The {definition.name} was founded on {definition.founded_on.isoformat()}: no "
+                                 "membership starts before.", [{"field": "joined_on", "message": "Too early."}])
         if nominated_by is not None:
             if kind is not BodyKind.DISTRICT_PARTNERSHIP:
                 raise InvalidCommand("Theme groups nominate representatives to district partnerships only.",
@@ -433,20 +410,28 @@ class Membership(AccountableAggregate):
         if existing is not None:
             if existing.is_member:
                 raise RuleViolated(f"'{organisation}' is already a member of '{body}'.")
+            if existing.left_on is not None and joined_on < existing.left_on:
+                raise InvalidCommand(f"'{organisation}' left '{body}' on {existing.left_on.isoformat()}: it can "
+                                     "rejoin from that day on.", [{"field": "joined_on", "message": "Too early."}])
             existing._happened(cls.Rejoined, context, decision=decision, body=body, body_kind=kind,
-                               organisation=organisation, nominated_by=nominated_by)
+                               organisation=organisation, nominated_by=nominated_by, joined_on=joined_on)
             return existing
         return cls._create(cls.Joined, id=cls.id_for(body, organisation), actor=context.actor,
                            correlation_id=context.correlation_id, decision=decision, body=body, body_kind=kind,
-                           organisation=organisation, nominated_by=nominated_by)
+                           organisation=organisation, nominated_by=nominated_by, joined_on=joined_on)
 
-    def leave(self, context: CommandContext, reason: str, decision: Decision | None = None) -> None:
+    def leave(self, context: CommandContext, reason: str, *, left_on: date, today: date,
+              decision: Decision | None = None) -> None:
+        """The partner leaves: ``left_on`` is its first day off the table (not before it joined, not in the future)."""
         if not self.is_member:
             raise RuleViolated(f"'{self.organisation}' is not a member of '{self.body}'.")
         if len(reason.strip()) < 3:
             raise InvalidCommand("Say why the partner leaves.", [{"field": "reason", "message": "Required."}])
+        if left_on > today or left_on <= self.joined_on:
+            raise InvalidCommand(f"left_on must fall after it joined ({self.joined_on.isoformat()}) and not after "
+                                 "today.", [{"field": "left_on", "message": "Out of range."}])
         self._happened(self.Left, context, decision=decision, body=self.body, organisation=self.organisation,
-                       reason=reason.strip())
+                       reason=reason.strip(), left_on=left_on)
 
 
 class Commitment(AccountableAggregate):
@@ -523,6 +508,46 @@ class Meeting(AccountableAggregate):
         return cls._create(cls.Held, id=id, actor=context.actor, correlation_id=context.correlation_id,
                            decision=None, body=body, body_kind=kind, held_on=held_on, present=list(present),
                            title=title.strip())
+
+
+class MinuteBook(AccountableAggregate):
+    """A body's minute book: its meetings in the order recorded. Its version is the number of meetings entered, the
+    ``meeting_version`` a decision names, so that a service keeping a copy can tell a meeting not yet arrived from
+    one never held (its copy of the book is older than the version named, or not)."""
+
+    class Opened(AccountableAggregate.Created, MeetingEntered):
+        def apply(self, aggregate: Any) -> None:
+            aggregate._enter(self)
+
+    class Entered(AccountableAggregate.Event, MeetingEntered):
+        def apply(self, aggregate: Any) -> None:
+            aggregate._enter(self)
+
+    def __init__(self, *, body: str, actor: Actor, correlation_id: str, decision: Decision | None) -> None:
+        self.body = body
+        self.entries: dict[UUID, int] = {}
+
+    def _enter(self, event: MeetingEntered) -> None:
+        self.entries[UUID(str(event.meeting_id))] = len(self.entries) + 1
+
+    @classmethod
+    def enter(cls, context: CommandContext, book: MinuteBook | None, meeting: Meeting,
+              roll: list[MembershipVersion]) -> MinuteBook:
+        """Enter a meeting just recorded (saved with it, in one transaction)."""
+        fields = dict(meeting_id=meeting.id, body=meeting.body, held_on=meeting.held_on, title=meeting.title,
+                      present=list(meeting.present), roll=roll)
+        if book is None:
+            return cls._create(cls.Opened, id=minute_book_id(meeting.body), actor=context.actor,
+                               correlation_id=context.correlation_id, decision=None, **fields)
+        book._happened(cls.Entered, context, **fields)
+        return book
+
+    def record_of(self, meeting: Meeting) -> MeetingRecord | None:
+        entry = self.entries.get(meeting.id)
+        if entry is None:
+            return None
+        return MeetingRecord(id=meeting.id, body=meeting.body, held_on=meeting.held_on, title=meeting.title,
+                             present=tuple(meeting.present), entry=entry)
 
 
 class AgreedAction(AccountableAggregate):

@@ -56,13 +56,20 @@ class Actor:
 
 @dataclass(frozen=True)
 class Decision:
-    """Which body decided, at which meeting, on what date, and why."""
+    """Which body decided, at which meeting, on what date, and why.
+
+    ``meeting_version`` is the entry of the body's minute book that recording the meeting answered (a service
+    whose copy of the minute book is older answers "retry"); ``delegation`` names the scheme of delegation under
+    which an officer took the decision for the body, instead of a meeting.
+    """
 
     body: str
     decided_on: date
     reason: str
     meeting_id: str | None = None
     reference: str | None = None
+    meeting_version: int | None = None
+    delegation: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -107,23 +107,31 @@ class PartnerJoined(Fact):
     """A partner organisation joined a body (a district partnership's id is its district's id).
 
     ``nominated_by`` names the theme group whose representative the partner is, when a theme group supplied it
-    to a district partnership.
+    to a district partnership. ``joined_on`` is the day the membership came into force (a quorum on a date counts
+    the members of that date); it is None only on memberships recorded before dates were kept, which are in force
+    from the day they were recorded (the event's time).
     """
 
     body: str
     body_kind: BodyKind
     organisation: str
     nominated_by: str | None = None
+    joined_on: date | None = None
 
 
 @contract(SERVICE)
 @dataclass(frozen=True, kw_only=True)
 class PartnerLeft(Fact):
-    """A partner organisation left a body; its membership stays in the history."""
+    """A partner organisation left a body; its membership stays in the history.
+
+    ``left_on`` is the first day it was no longer a member; None only on departures recorded before dates were
+    kept (the day they were recorded, the event's time).
+    """
 
     body: str
     organisation: str
     reason: str
+    left_on: date | None = None
 
 
 @contract(SERVICE)
@@ -148,6 +156,30 @@ class MeetingHeld(Fact):
     held_on: date
     present: list[str]
     title: str = ""
+
+
+@dataclass(frozen=True)
+class MembershipVersion:
+    """The version of one partner's membership of a body, as tasking knew it when a meeting was recorded."""
+
+    organisation: str
+    version: int
+
+
+@contract(SERVICE)
+@dataclass(frozen=True, kw_only=True)
+class MeetingEntered(Fact):
+    """A meeting was entered in its body's minute book (one aggregate per body: its version is the number of
+    meetings recorded, the ``meeting_version`` decisions name). Carries what the decision rule needs: the
+    meeting, its date and who was present, and ``roll``: the version of each present partner's membership of the
+    body at the time, so that a service keeping a copy knows when it has heard of them."""
+
+    meeting_id: UUID
+    body: str
+    held_on: date
+    title: str
+    present: list[str]
+    roll: list[MembershipVersion]
 
 
 @contract(SERVICE)

@@ -84,7 +84,8 @@ def test_a_decision_of_an_inquorate_meeting_is_refused(h: Harness) -> None:
     thin = pstg_decision(meeting(h, "pstg", date(2011, 5, 20), ["worcestershire-cc", "west-mercia-police"]),
                          date(2011, 5, 20), "Decided by too few")
     refused = issue(h, target, thin)
-    assert refused.status_code == 409, refused.text
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["type"] == "urn:partnership:problem:not-quorate"
     assert "not quorate: 1 member(s) present, 3 needed" in refused.json()["detail"]
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from shared.contracts import Actor, to_data
 from shared.contracts.priorities import TargetSet
 from shared.envelope import Envelope, encode
-from tests.harness import Harness, wait_until
+from tests.harness import SEATED_ON, Harness, RecordedMeeting, wait_until
 
 PSTG_LEAD = {"role": "theme_group_lead", "org": "worcestershire-cc", "theme_group": "pstg"}
 WORCESTER = {"role": "district_coordinator", "org": "worcester-city-council", "district": "worcester"}
@@ -51,7 +51,8 @@ def wait_target_known(h: Harness, target_id: uuid.UUID) -> None:
 
 def seat(h: Harness, body: str, organisation: str, nominated_by: str | None = None) -> None:
     response = h.client.post("/tasking/memberships", json={"body": body, "organisation": organisation,
-                                                           "nominated_by": nominated_by},
+                                                           "nominated_by": nominated_by,
+                                                           "joined_on": SEATED_ON.isoformat()},
                              headers=headers(h, OFFICER))
     assert response.status_code == 201, response.text
 
@@ -66,17 +67,15 @@ def seat_the_tables(h: Harness) -> None:
         seat(h, "wychavon", org)
 
 
-def meeting(h: Harness, body: str, held_on: date, present: list[str], who: dict[str, str] = OFFICER) -> str:
-    response = h.client.post("/tasking/meetings", json={"body": body, "held_on": held_on.isoformat(),
-                                                        "present": present, "title": f"{body} meeting"},
-                             headers=headers(h, who))
-    assert response.status_code == 201, response.text
-    return str(response.json()["id"])
+def meeting(h: Harness, body: str, held_on: date, present: list[str], who: dict[str, str] = OFFICER
+            ) -> RecordedMeeting:
+    return h.meeting(body, held_on, present, headers=headers(h, who))
 
 
-def pstg_decision(meeting_id: str, held_on: date, reason: str, reference: str | None = None) -> dict[str, Any]:
-    return {"body": "pstg", "decided_on": held_on.isoformat(), "reason": reason, "meeting_id": meeting_id,
-            "reference": reference}
+def pstg_decision(meeting: RecordedMeeting, held_on: date, reason: str, reference: str | None = None
+                  ) -> dict[str, Any]:
+    assert meeting.held_on == held_on
+    return meeting.decision(reason, reference)
 
 
 PSTG_PRESENT = ["worcestershire-cc", "chamber-of-commerce", "worcester-college"]

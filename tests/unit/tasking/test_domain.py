@@ -14,16 +14,18 @@ from services.tasking.domain import (
     KnownTarget,
     Meeting,
     Membership,
+    MinuteBook,
     Tasking,
     TaskingStatus,
-    require_quorate_decision,
     require_within_target,
 )
 from shared.contracts import Actor, Decision
-from shared.contracts.tasking import CommissioningLevel, TaskingRetasked
+from shared.contracts.tasking import CommissioningLevel, MembershipVersion, TaskingRetasked
 from shared.errors import InvalidCommand, RuleViolated
 from shared.eventstore import CommandContext
 from shared.partnership import load
+
+JOINED = dict(joined_on=date(2010, 4, 1), today=date(2011, 6, 1))
 
 DEFINITION = load()
 LEAD = CommandContext(Actor("lead-1", "worcestershire-cc", "theme_group_lead"), "corr-1")
@@ -35,7 +37,7 @@ PSTG = Decision(body="pstg", decided_on=date(2011, 5, 10), reason="Shares of the
 
 
 def member(body: str, organisation: str) -> Membership:
-    return Membership.join(LEAD, existing=None, body=body, organisation=organisation, definition=DEFINITION)
+    return Membership.join(LEAD, existing=None, body=body, organisation=organisation, definition=DEFINITION, **JOINED)
 
 
 def worcester_tasking(share: int = 1200, allocated_elsewhere: int = 0) -> Tasking:
@@ -92,7 +94,7 @@ def test_the_lead_partner_must_be_a_member_of_the_tasked_district_partnership() 
 
 def test_a_partner_who_left_the_table_cannot_lead() -> None:
     seat = member("worcester", "worcester-city-council")
-    seat.leave(LEAD, "Stepped down from the partnership")
+    seat.leave(LEAD, "Stepped down from the partnership", left_on=date(2011, 1, 1), today=date(2011, 6, 1))
     with pytest.raises(RuleViolated):
         Tasking.issue(LEAD, target=JOBS, theme_group="pstg", district="worcester", share=Decimal(10),
                       deadline=date(2013, 1, 1), lead_partner="worcester-city-council",
@@ -207,59 +209,63 @@ def _meeting(present: list[str]) -> Meeting:
                         definition=DEFINITION)
 
 
-def test_a_decision_needs_the_quorum_the_partnership_sets_for_the_body() -> None:
-    meeting = _meeting(["worcestershire-cc", "chamber-of-commerce"])
-    with pytest.raises(RuleViolated, match="2 member\\(s\\) present, 3 needed"):
-        require_quorate_decision(PSTG, meeting, {"worcestershire-cc", "chamber-of-commerce"}, 3, {"pstg"},
-                                 what="A tasking")
-    assert require_quorate_decision(PSTG, meeting, {"a", "b", "c"}, 3, {"pstg"}, what="A tasking") == PSTG
+def test_a_membership_is_in_force_from_joined_on_until_the_day_it_left() -> None:
+    seat = member("worcester", "worcester-college")
+    assert not seat.in_force_on(date(2010, 3, 31)) and seat.in_force_on(date(2010, 4, 1))
+    seat.leave(LEAD, "Merged into another college", left_on=date(2011, 1, 1), today=date(2011, 6, 1))
+    assert seat.in_force_on(date(2010, 12, 31)) and not seat.in_force_on(date(2011, 1, 1))
+    Membership.join(LEAD, existing=seat, body="worcester", organisation="worcester-college",
+                    definition=DEFINITION, joined_on=date(2011, 3, 1), today=date(2011, 6, 1))
+    assert seat.in_force_on(date(2010, 6, 1)) and not seat.in_force_on(date(2011, 2, 1))
+    assert seat.in_force_on(date(2011, 3, 1))
 
 
-def test_a_decision_must_reference_a_meeting_of_its_body_on_its_date() -> None:
-    meeting = _meeting(["worcestershire-cc"])
-    wrong_day = Decision(body="pstg", decided_on=date(2011, 5, 11), reason="x y z", meeting_id="m-1")
+def test_a_membership_starts_neither_in_the_future_nor_before_it_last_ended() -> None:
+    with pytest.raises(InvalidCommand, match="future"):
+        Membership.join(LEAD, existing=None, body="pstg", organisation="worcester-college", definition=DEFINITION,
+                        joined_on=date(2011, 7, 1), today=date(2011, 6, 1))
+    seat = member("pstg", "worcester-college")
+    seat.leave(LEAD, "Stepped down", left_on=date(2011, 1, 1), today=date(2011, 6, 1))
     with pytest.raises(InvalidCommand) as refused:
-        require_quorate_decision(wrong_day, meeting, {"a", "b", "c"}, 3, {"pstg"}, what="A tasking")
-    assert refused.value.problems[0]["field"] == "decision.decided_on"
-    with pytest.raises(InvalidCommand):
-        require_quorate_decision(None, meeting, set(), 3, {"pstg"}, what="A tasking")
-    no_ref = Decision(body="pstg", decided_on=date(2011, 5, 10), reason="x y z", meeting_id="m-1")
-    with pytest.raises(InvalidCommand, match="reference"):
-        require_quorate_decision(no_ref, meeting, {"a", "b", "c"}, 3, {"pstg"}, what="A retasking",
-                                 needs_reference=True)
+        Membership.join(LEAD, existing=seat, body="pstg", organisation="worcester-college", definition=DEFINITION,
+                        joined_on=date(2010, 12, 1), today=date(2011, 6, 1))
+    assert refused.value.problems[0]["field"] == "joined_on"
 
 
-def test_a_tasking_is_decided_by_its_own_theme_group_or_the_board() -> None:
-    meeting = Meeting.hold(LEAD, body="health-theme-group", held_on=date(2011, 5, 10), present=["nhs-worcestershire"],
-                           title="", definition=DEFINITION)
-    other = Decision(body="health-theme-group", decided_on=date(2011, 5, 10), reason="x y z", meeting_id="m")
-    with pytest.raises(RuleViolated, match="decided by"):
-        require_quorate_decision(other, meeting, {"a", "b", "c"}, 3, {"pstg", "worcestershire-partnership"},
-                                 what="A tasking")
+def test_a_meeting_is_entered_in_its_body_minute_book_in_the_order_recorded() -> None:
+    first = Meeting.hold(LEAD, body="pstg", held_on=date(2011, 5, 10), present=["worcestershire-cc"], title="May",
+                         definition=DEFINITION)
+    book = MinuteBook.enter(LEAD, None, first, [MembershipVersion("worcestershire-cc", 1)])
+    second = Meeting.hold(LEAD, body="pstg", held_on=date(2011, 4, 12), present=["worcestershire-cc"],
+                          title="April, minuted late", definition=DEFINITION)
+    assert MinuteBook.enter(LEAD, book, second, []) is book
+    assert (book.version, book.entries[first.id], book.entries[second.id]) == (2, 1, 2)
+    record = book.record_of(second)
+    assert record is not None and (record.entry, record.held_on, record.body) == (2, date(2011, 4, 12), "pstg")
 
 
 def test_a_partner_joins_once_and_may_rejoin_after_leaving() -> None:
     seat = member("worcester", "worcester-college")
     with pytest.raises(RuleViolated, match="already a member"):
         Membership.join(LEAD, existing=seat, body="worcester", organisation="worcester-college",
-                        definition=DEFINITION)
-    seat.leave(LEAD, "Merged into another college")
+                        definition=DEFINITION, **JOINED)
+    seat.leave(LEAD, "Merged into another college", left_on=date(2011, 1, 1), today=date(2011, 6, 1))
     again = Membership.join(LEAD, existing=seat, body="worcester", organisation="worcester-college",
-                            definition=DEFINITION)
+                            definition=DEFINITION, joined_on=date(2011, 2, 1), today=date(2011, 6, 1))
     assert again is seat and seat.is_member and seat.version == 3
 
 
 def test_a_theme_group_nominates_only_its_own_members_to_district_partnerships() -> None:
     with pytest.raises(RuleViolated, match="not a member of Place Shaping Theme Group"):
         Membership.join(LEAD, existing=None, body="worcester", organisation="chamber-of-commerce",
-                        definition=DEFINITION, nominated_by="pstg", nominator_membership=None)
+                        definition=DEFINITION, nominated_by="pstg", nominator_membership=None, **JOINED)
     rep = Membership.join(LEAD, existing=None, body="worcester", organisation="chamber-of-commerce",
                           definition=DEFINITION, nominated_by="pstg",
-                          nominator_membership=member("pstg", "chamber-of-commerce"))
+                          nominator_membership=member("pstg", "chamber-of-commerce"), **JOINED)
     assert rep.nominated_by == "pstg"
     with pytest.raises(InvalidCommand):
         Membership.join(LEAD, existing=None, body="pstg", organisation="nhs-worcestershire", definition=DEFINITION,
-                        nominated_by="health-theme-group")
+                        nominated_by="health-theme-group", **JOINED)
 
 
 def test_unknown_partners_and_bodies_are_refused() -> None:

@@ -1,0 +1,317 @@
+"""The decision rule: a decision resolves to a quorate meeting of a body of the partnership, or to a scheme of
+delegation that lets the acting officer take it for that body, by the rules in force on the decision's date.
+
+One implementation, used at entry by every service that takes decisions (priorities, tasking, projects) and by
+``partnership audit decisions``. It is pure: the partnership's rules come through ``PartnershipRules`` (asked "as
+of date D"), the meetings and memberships through ``MeetingRecords`` (tasking's own store, or a service's copy of
+``tasking.events``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from typing import Protocol
+from uuid import UUID
+
+from shared.contracts import Decision
+from shared.errors import InvalidCommand, NotYetKnown
+
+RETRY_AFTER_SECONDS = 2
+
+
+class DecisionKind(StrEnum):
+    """What a decision decides: a scheme of delegation names the kinds an officer may take for a body."""
+
+    OBJECTIVE_CHANGE = "objective.change"
+    TARGET_SET = "target.set"
+    TARGET_REVISE = "target.revise"
+    TARGET_RETIRE = "target.retire"
+    PRIORITY_AGREE = "priority.agree"
+    PRIORITY_REJECT = "priority.reject"
+    PRIORITY_RETIRE = "priority.retire"
+    PRIORITY_RECONFIRM = "priority.reconfirm"
+    SCS_REVIEW = "scs_review"
+    EVIDENCE_SIFT = "evidence.sift"
+    PERFORMANCE_RELEASE = "performance.release"
+    TASKING = "tasking"
+    TASKING_ANSWER = "tasking.answer"
+    MEMBERSHIP = "membership"
+    PROJECT_INTERVENTION = "project.intervention"
+    PROJECT_DEFERRAL = "project.deferral"
+    PROJECT_CLOSURE = "project.closure"
+    RAG_OVERRIDE = "project.rag_override"
+
+
+# -- the partnership's rules, asked as of a date --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BodyRule:
+    """A body that may decide: the partnership board, a theme group or a district partnership, with its quorum."""
+
+    id: str
+    name: str
+    kind: str
+    quorum: int
+
+
+@dataclass(frozen=True)
+class SchemeOfDelegation:
+    """Which officer role may take which kinds of decision for which body, without a meeting."""
+
+    id: str
+    body: str
+    role: str
+    decisions: frozenset[str]
+    name: str = ""
+
+
+class RulesInForce(Protocol):
+    """The partnership's rules as they stood on one date."""
+
+    def body(self, body_id: str) -> BodyRule | None: ...
+
+    def scheme(self, scheme_id: str) -> SchemeOfDelegation | None: ...
+
+
+class PartnershipRules(Protocol):
+    """The partnership's rules through time: ``as_of(D)`` is what was in force on D (None before it existed)."""
+
+    def as_of(self, day: date) -> RulesInForce | None: ...
+
+
+# -- meetings and memberships, as a service knows them -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MeetingRecord:
+    """A meeting as its body's minute book records it.
+
+    ``entry`` is its place in the body's minute book (the ``meeting_version`` a decision names); ``roll`` the
+    version of each present partner's membership of the body when the meeting was recorded, so a copy can tell
+    whether it has heard of those memberships yet.
+    """
+
+    id: UUID
+    body: str
+    held_on: date
+    title: str
+    present: tuple[str, ...]
+    entry: int
+    roll: tuple[tuple[str, int], ...] = ()
+
+
+class MeetingRecords(Protocol):
+    """Meetings and memberships: tasking's own, or a service's copy of them from ``tasking.events``."""
+
+    authoritative: bool
+    """True in tasking (the owner): nothing is on its way, so an unknown meeting is simply not held."""
+
+    def minute_book_version(self, body: str) -> int:
+        """How many meetings of the body this store knows (the last entry of its minute book; 0 for none)."""
+        ...
+
+    def meeting(self, meeting_id: UUID) -> MeetingRecord | None: ...
+
+    def membership_version(self, body: str, organisation: str) -> int:
+        """The version of the partner's membership of the body this store knows (0 for none)."""
+        ...
+
+    def member_on(self, body: str, organisation: str, day: date) -> bool:
+        """Was the partner's membership of the body in force on ``day``?"""
+        ...
+
+
+@dataclass(frozen=True)
+class Period:
+    """A membership in force from ``joined_on`` until the day before ``left_on`` (open while None)."""
+
+    joined_on: date
+    left_on: date | None = None
+
+    def covers(self, day: date) -> bool:
+        return self.joined_on <= day and (self.left_on is None or day < self.left_on)
+
+
+def in_force_on(periods: Iterable[Period], day: date) -> bool:
+    return any(period.covers(day) for period in periods)
+
+
+# -- refusals ---------------------------------------------------------------------------------------------------
+
+
+class DecisionNotValid(InvalidCommand):
+    """A decision that does not resolve: 422, with a code saying which part failed and the field named."""
+
+    def __init__(self, code: str, message: str, field: str, **details: object) -> None:
+        super().__init__(message, [{"field": field, "message": message}], **details)
+        self.code = code
+
+
+class MeetingNotYetKnown(NotYetKnown):
+    """The decision names a minute-book version this copy has not reached: retry once the events arrive."""
+
+
+def _not_held(message: str, field: str = "decision.meeting_id") -> DecisionNotValid:
+    return DecisionNotValid("meeting-not-held", message, field)
+
+
+# -- the rule -----------------------------------------------------------------------------------------------------
+
+
+def check_decision(decision: Decision | None, *, what: str, kind: DecisionKind, bodies: Collection[str] | None,
+                   rules: PartnershipRules, meetings: MeetingRecords, acting_role: str | None = None,
+                   needs_reference: bool = False) -> Decision:
+    """The decision, if it resolves; refused (422, the field named) or deferred (503) otherwise.
+
+    It resolves when the body was one of the partnership's on the decision's date, is one of ``bodies`` (who may
+    take this decision; None: any body), and either the meeting named was recorded as held by that body on that
+    date and quorate by the memberships in force that day, or the scheme of delegation named lets the acting
+    officer's role take this kind of decision for that body.
+    """
+    if decision is None:
+        raise DecisionNotValid("decision-required",
+                               f"{what} is a decision: say which body decided it, at which meeting, when and why.",
+                               "decision")
+    if not decision.reason.strip():
+        raise DecisionNotValid("decision-required", f"{what} needs the reason for the decision.", "decision.reason")
+    if needs_reference and not (decision.reference or "").strip():
+        raise DecisionNotValid("decision-required", f"{what} needs the decision's reference (minute number).",
+                               "decision.reference")
+    in_force = rules.as_of(decision.decided_on)
+    body = in_force.body(decision.body) if in_force is not None else None
+    if body is None:
+        raise DecisionNotValid("unknown-body", f"No body '{decision.body}' of the partnership existed on "
+                                               f"{decision.decided_on.isoformat()}.", "decision.body")
+    if bodies is not None and body.id not in bodies:
+        raise DecisionNotValid("wrong-body", f"{what} is decided by {' or '.join(sorted(bodies))}, not by "
+                                             f"{body.name}.", "decision.body")
+    assert in_force is not None
+    if decision.delegation:
+        return _delegated(decision, in_force, body, kind=kind, acting_role=acting_role, what=what)
+    meeting = resolve_meeting(decision, meetings)
+    present = members_present(meeting, meetings)
+    if len(present) < body.quorum:
+        raise DecisionNotValid(
+            "not-quorate",
+            f"The meeting of {body.name} on {meeting.held_on.isoformat()} was not quorate: {len(present)} "
+            f"member(s) present, {body.quorum} needed.", "decision.meeting_id",
+            members_present=len(present), quorum=body.quorum)
+    return decision
+
+
+def resolve_meeting(decision: Decision, meetings: MeetingRecords) -> MeetingRecord:
+    """The meeting the decision names, recorded as held by its body on its date (503 while a copy is behind)."""
+    if not decision.meeting_id:
+        raise _not_held("Name the meeting the decision was taken at (meeting_id), or the scheme of delegation "
+                        "it was taken under (delegation).")
+    try:
+        meeting_id = UUID(decision.meeting_id)
+    except ValueError:
+        raise _not_held(f"'{decision.meeting_id[:60]}' is not a meeting id.") from None
+    if decision.meeting_version is None or decision.meeting_version < 1:
+        raise _not_held("Give the meeting_version that recording the meeting answered.", "decision.meeting_version")
+    meeting = meetings.meeting(meeting_id)
+    if meeting is None:
+        known = meetings.minute_book_version(decision.body)
+        if not meetings.authoritative and known < decision.meeting_version:
+            raise MeetingNotYetKnown(
+                f"The meeting {meeting_id} is not known here yet (the minute book of '{decision.body}' is known "
+                f"to entry {known}, the decision names entry {decision.meeting_version}): its event is on its "
+                f"way; retry in {RETRY_AFTER_SECONDS} seconds.",
+                retry_after=RETRY_AFTER_SECONDS, known_version=known, meeting_version=decision.meeting_version)
+        raise _not_held(f"No meeting {meeting_id} of '{decision.body}' was recorded as held.")
+    if meeting.body != decision.body:
+        raise _not_held(f"The meeting {meeting_id} was of '{meeting.body}', not of '{decision.body}'.")
+    if meeting.held_on != decision.decided_on:
+        raise _not_held(f"The meeting {meeting_id} was held on {meeting.held_on.isoformat()}, not on "
+                        f"{decision.decided_on.isoformat()}.", "decision.decided_on")
+    if meeting.entry != decision.meeting_version:
+        raise _not_held(f"The meeting {meeting_id} is entry {meeting.entry} of the minute book, not "
+                        f"{decision.meeting_version}.", "decision.meeting_version")
+    if not meetings.authoritative:
+        behind = [org for org, version in meeting.roll if meetings.membership_version(meeting.body, org) < version]
+        if behind:
+            raise MeetingNotYetKnown(
+                f"The memberships of {', '.join(behind)} behind the meeting {meeting_id} are not known here yet: "
+                f"retry in {RETRY_AFTER_SECONDS} seconds.", retry_after=RETRY_AFTER_SECONDS)
+    return meeting
+
+
+def members_present(meeting: MeetingRecord, meetings: MeetingRecords) -> set[str]:
+    """The partners present whose membership of the body was in force on the meeting's date (quorum counts them)."""
+    return {org for org in meeting.present if meetings.member_on(meeting.body, org, meeting.held_on)}
+
+
+def _delegated(decision: Decision, in_force: RulesInForce, body: BodyRule, *, kind: DecisionKind,
+               acting_role: str | None, what: str) -> Decision:
+    scheme = in_force.scheme(decision.delegation or "")
+    if scheme is None:
+        raise DecisionNotValid("not-delegated", f"No scheme of delegation '{decision.delegation}' was in force on "
+                                                f"{decision.decided_on.isoformat()}.", "decision.delegation")
+    if decision.meeting_id:
+        raise DecisionNotValid("not-delegated", "A delegated decision is taken by an officer, not at a meeting: "
+                                                "name the scheme or the meeting, not both.", "decision.meeting_id")
+    if scheme.body != body.id:
+        raise DecisionNotValid("not-delegated", f"The scheme '{scheme.id}' delegates for '{scheme.body}', not for "
+                                                f"{body.name}.", "decision.delegation")
+    if kind.value not in scheme.decisions:
+        raise DecisionNotValid("not-delegated", f"The scheme '{scheme.id}' does not delegate this decision "
+                                                f"({what.lower()}).", "decision.delegation")
+    if acting_role is not None and acting_role != scheme.role:
+        raise DecisionNotValid("not-delegated", f"The scheme '{scheme.id}' delegates to the {scheme.role}, not to "
+                                                f"the {acting_role}.", "decision.delegation")
+    return decision
+
+
+def problems_of(decision: Decision, *, rules: PartnershipRules, meetings: MeetingRecords) -> list[str]:
+    """Why a stored decision does not resolve (empty when it does): the audit's re-check. Who may take which
+    decision is each command's rule, so only body, meeting, date, quorum and scheme are judged here."""
+    try:
+        if decision.delegation:
+            in_force = rules.as_of(decision.decided_on)
+            body = in_force.body(decision.body) if in_force is not None else None
+            scheme = in_force.scheme(decision.delegation) if in_force is not None else None
+            if body is None:
+                return [f"no body '{decision.body}' on {decision.decided_on.isoformat()}"]
+            if scheme is None or scheme.body != body.id:
+                return [f"no scheme of delegation '{decision.delegation}' for '{decision.body}'"]
+            return []
+        check_decision(decision, what="The decision", kind=DecisionKind.TASKING, bodies=None, rules=rules,
+                       meetings=_Settled(meetings))
+    except DecisionNotValid as refused:
+        return [refused.message]
+    return []
+
+
+class _Settled:
+    """An authoritative view of a store (the audit reads tasking's own): a version it lacks was never recorded."""
+
+    authoritative = True
+
+    def __init__(self, inner: MeetingRecords) -> None:
+        self.inner = inner
+
+    def minute_book_version(self, body: str) -> int:
+        return self.inner.minute_book_version(body)
+
+    def meeting(self, meeting_id: UUID) -> MeetingRecord | None:
+        return self.inner.meeting(meeting_id)
+
+    def membership_version(self, body: str, organisation: str) -> int:
+        return self.inner.membership_version(body, organisation)
+
+    def member_on(self, body: str, organisation: str, day: date) -> bool:
+        return self.inner.member_on(body, organisation, day)
+
+
+MINUTE_BOOKS = uuid.UUID("3b8f6e0c-2d41-5a97-b1c4-7e2a9d05f613")
+
+
+def minute_book_id(body: str) -> UUID:
+    """The id of a body's minute book, the same in every service."""
+    return uuid.uuid5(MINUTE_BOOKS, body)
