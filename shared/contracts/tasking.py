@@ -166,7 +166,7 @@ class MembershipVersion:
     version: int
 
 
-@contract(SERVICE)
+@contract(SERVICE, release=2)
 @dataclass(frozen=True, kw_only=True)
 class MeetingEntered(Fact):
     """A meeting was entered in its body's minute book (one aggregate per body: its version is the number of
