@@ -6,7 +6,6 @@ import json
 import logging
 import uuid
 from collections.abc import Callable
-from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -26,6 +25,7 @@ from shared.auth import AuthenticationError, Principal, Role, TokenService
 from shared.contracts import Decision
 from shared.errors import DomainError, InvalidCommand, NotPermitted, NotYetKnown
 from shared.eventstore import CommandContext
+from shared.fields import Day, Line, Text, Whole
 
 log = logging.getLogger(__name__)
 
@@ -298,14 +298,14 @@ class StrictModel(BaseModel):
 class DecisionIn(StrictModel):
     """The decision behind a command: which body, when, why."""
 
-    body: str = Field(min_length=1, max_length=200, examples=["pstg"])
-    decided_on: date
-    reason: str = Field(min_length=3, max_length=4000)
-    meeting_id: str | None = Field(None, max_length=200)
-    meeting_version: int | None = Field(None, ge=1, description="The meeting_version recording the meeting answered.")
-    reference: str | None = Field(None, max_length=200)
-    delegation: str | None = Field(None, max_length=200, description="The scheme of delegation, for an officer's "
-                                                                      "decision taken without a meeting.")
+    body: Line = Field(min_length=1, max_length=200, examples=["pstg"])
+    decided_on: Day
+    reason: Text = Field(min_length=3, max_length=4000)
+    meeting_id: Line | None = Field(None, max_length=200)
+    meeting_version: Whole | None = Field(None, ge=1, description="The meeting_version recording the meeting answered.")
+    reference: Line | None = Field(None, max_length=200)
+    delegation: Line | None = Field(None, max_length=200, description="The scheme of delegation, for an officer's "
+                                                                       "decision taken without a meeting.")
 
     def to_decision(self) -> Decision:
         return Decision(body=self.body, decided_on=self.decided_on, reason=self.reason,

@@ -7,8 +7,6 @@ version the client last read (``expected_version`` or ``If-Match``); creates tak
 
 from __future__ import annotations
 
-from datetime import date
-from decimal import Decimal
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -28,6 +26,7 @@ from services.priorities.domain import (
 )
 from shared.auth import Principal, Role, TokenService
 from shared.contracts.priorities import EvidenceFigure, PriorityStatus, StrategyLevel
+from shared.fields import Day, Figure, Line, Text, Whole
 from shared.web import (
     Created,
     DecisionIn,
@@ -46,9 +45,9 @@ from shared.web import (
 class AddObjective(StrictModel):
     """Add an objective to the SCS, or to a county strategy under an SCS objective."""
 
-    title: str = Field(min_length=1, max_length=300, examples=["A skilled and prosperous economy"])
+    title: Line = Field(min_length=1, max_length=300, examples=["A skilled and prosperous economy"])
     level: StrategyLevel
-    strategy: str = Field(min_length=1, max_length=200, examples=["Sustainable Community Strategy"])
+    strategy: Line = Field(min_length=1, max_length=200, examples=["Sustainable Community Strategy"])
     parent_id: UUID | None = None
     decision: DecisionIn | None = None
 
@@ -56,7 +55,7 @@ class AddObjective(StrictModel):
 class Versioned(StrictModel):
     """A command on an existing record: the version the client last read (or send ``If-Match``)."""
 
-    expected_version: int | None = Field(None, ge=1)
+    expected_version: Whole | None = Field(None, ge=1)
 
 
 class Decided(Versioned):
@@ -66,20 +65,20 @@ class Decided(Versioned):
 
 
 class RewordObjective(Decided):
-    title: str = Field(min_length=1, max_length=300)
+    title: Line = Field(min_length=1, max_length=300)
 
 
 class TargetTermsIn(StrictModel):
     """A SMART target: metric and unit, baseline and its date, target value and deadline, data source and owner."""
 
-    metric: str = Field(max_length=300, examples=["new private-sector jobs"])
-    unit: str = Field(max_length=100, examples=["jobs"])
-    baseline_value: Decimal = Field(allow_inf_nan=False, examples=[0])
-    baseline_date: date = Field(examples=["2011-04-01"])
-    target_value: Decimal = Field(allow_inf_nan=False, examples=[6000])
-    deadline: date = Field(examples=["2016-03-31"])
-    data_source: str = Field(max_length=300, examples=["ONS Business Register and Employment Survey"])
-    owner_organisation: str = Field(max_length=100, examples=["worcestershire-cc"])
+    metric: Line = Field(max_length=300, examples=["new private-sector jobs"])
+    unit: Line = Field(max_length=100, examples=["jobs"])
+    baseline_value: Figure = Field(allow_inf_nan=False, examples=[0])
+    baseline_date: Day = Field(examples=["2011-04-01"])
+    target_value: Figure = Field(allow_inf_nan=False, examples=[6000])
+    deadline: Day = Field(examples=["2016-03-31"])
+    data_source: Line = Field(max_length=300, examples=["ONS Business Register and Employment Survey"])
+    owner_organisation: Line = Field(max_length=100, examples=["worcestershire-cc"])
 
     def terms(self) -> TargetTerms:
         return TargetTerms(metric=self.metric, unit=self.unit, baseline_value=self.baseline_value,
@@ -93,35 +92,35 @@ class SetTarget(TargetTermsIn):
 
 
 class ReviseTarget(TargetTermsIn):
-    expected_version: int | None = Field(None, ge=1)
+    expected_version: Whole | None = Field(None, ge=1)
     decision: DecisionIn
 
 
 class ProposePriority(StrictModel):
-    title: str = Field(max_length=300, examples=["More private-sector jobs in Worcester"])
-    rationale: str = Field(max_length=4000)
+    title: Line = Field(max_length=300, examples=["More private-sector jobs in Worcester"])
+    rationale: Text = Field(max_length=4000)
     objective_id: UUID
-    evidence_refs: list[str] = Field(default_factory=list, max_length=50)
+    evidence_refs: list[Line] = Field(default_factory=list, max_length=50)
 
 
 class FigureIn(StrictModel):
-    label: str = Field(max_length=200, examples=["Jobseeker's Allowance claimants"])
-    value: Decimal = Field(allow_inf_nan=False, examples=[2300])
-    unit: str = Field(max_length=100, examples=["people"])
+    label: Line = Field(max_length=200, examples=["Jobseeker's Allowance claimants"])
+    value: Figure = Field(allow_inf_nan=False, examples=[2300])
+    unit: Line = Field(max_length=100, examples=["people"])
 
 
 class ContactIn(StrictModel):
-    person_id: str = Field(min_length=1, max_length=200, description="An opaque id of the person (no personal data)")
-    name: str | None = Field(None, max_length=200)
-    email: str | None = Field(None, max_length=320)
-    phone: str | None = Field(None, max_length=50)
+    person_id: Line = Field(min_length=1, max_length=200, description="An opaque id of the person (no personal data)")
+    name: Line | None = Field(None, max_length=200)
+    email: Line | None = Field(None, max_length=320)
+    phone: Line | None = Field(None, max_length=50)
 
 
 class SubmitEvidence(StrictModel):
-    title: str = Field(max_length=300)
-    summary: str = Field(max_length=4000)
-    source: str = Field(max_length=300)
-    evidence_date: date
+    title: Line = Field(max_length=300)
+    summary: Text = Field(max_length=4000)
+    source: Line = Field(max_length=300)
+    evidence_date: Day
     figures: list[FigureIn] = Field(default_factory=list, max_length=100)
     objective_ids: list[UUID] = Field(default_factory=list, max_length=50)
     priority_ids: list[UUID] = Field(default_factory=list, max_length=50)
@@ -133,7 +132,7 @@ class AcceptEvidence(Versioned):
 
 
 class NoteEvidence(Versioned):
-    reason: str = Field(min_length=1, max_length=4000)
+    reason: Text = Field(min_length=1, max_length=4000)
     decision: DecisionIn | None = None
 
 

@@ -22,6 +22,7 @@ from shared.contracts import Actor, Decision
 from shared.contracts.priorities import PUBLICATION_RECORD_ID, PerformanceReleased
 from shared.errors import ConcurrentChange, InvalidCommand, RuleViolated
 from shared.eventstore import AccountableAggregate, CommandContext
+from shared.fields import Day
 from shared.web import DecisionIn, StrictModel, correlation_id, require_role
 
 
@@ -95,8 +96,8 @@ def release_performance(application: PrioritiesApplication, context: CommandCont
 
 
 class ReleasePerformance(StrictModel):
-    starts_on: date
-    ends_on: date
+    starts_on: Day
+    ends_on: Day
     decision: DecisionIn
 
 

@@ -24,6 +24,7 @@ from shared.contracts.projects import (
     Risk,
 )
 from shared.errors import NotFound, NotPermitted
+from shared.fields import Day, Figure, Line, Text, Whole
 from shared.web import (
     Created,
     DecisionIn,
@@ -42,15 +43,15 @@ from shared.web import (
 class OutcomeIn(StrictModel):
     """A measure the project delivers, counting towards one of its taskings' share."""
 
-    id: str = Field(min_length=1, max_length=100, examples=["jobs"])
+    id: Line = Field(min_length=1, max_length=100, examples=["jobs"])
     tasking_id: UUID
-    metric: str = Field(min_length=1, max_length=300, examples=["new private-sector jobs"])
-    unit: str = Field(min_length=1, max_length=50, examples=["jobs"])
-    baseline_value: Decimal
-    baseline_date: date
-    target_value: Decimal
-    target_date: date
-    weight: Decimal = Field(Decimal(1), description="Part of the result credited to the tasking (0 < w <= 1).")
+    metric: Line = Field(min_length=1, max_length=300, examples=["new private-sector jobs"])
+    unit: Line = Field(min_length=1, max_length=50, examples=["jobs"])
+    baseline_value: Figure
+    baseline_date: Day
+    target_value: Figure
+    target_date: Day
+    weight: Figure = Field(Decimal(1), description="Part of the result credited to the tasking (0 < w <= 1).")
 
     def to_outcome(self) -> Outcome:
         return Outcome(id=self.id, tasking_id=self.tasking_id, metric=self.metric, unit=self.unit,
@@ -59,31 +60,31 @@ class OutcomeIn(StrictModel):
 
 
 class MilestoneIn(StrictModel):
-    id: str = Field(min_length=1, max_length=100)
-    title: str = Field(min_length=1, max_length=300)
-    due_on: date
+    id: Line = Field(min_length=1, max_length=100)
+    title: Line = Field(min_length=1, max_length=300)
+    due_on: Day
 
     def to_milestone(self) -> Milestone:
         return Milestone(self.id, self.title, self.due_on)
 
 
 class ResourcesIn(StrictModel):
-    organisation: str = Field(min_length=1, max_length=100)
-    money_gbp: Decimal = Decimal(0)
-    staff_days: Decimal = Decimal(0)
-    note: str = Field("", max_length=1000)
+    organisation: Line = Field(min_length=1, max_length=100)
+    money_gbp: Figure = Decimal(0)
+    staff_days: Figure = Decimal(0)
+    note: Text = Field("", max_length=1000)
 
     def to_commitment(self) -> ResourceCommitment:
         return ResourceCommitment(self.organisation, self.money_gbp, self.staff_days, self.note)
 
 
 class RiskIn(StrictModel):
-    id: str = Field(min_length=1, max_length=100)
-    description: str = Field(min_length=1, max_length=2000)
-    likelihood: int
-    impact: int
-    owner: str = Field(min_length=1, max_length=200)
-    mitigation: str = Field(min_length=1, max_length=2000)
+    id: Line = Field(min_length=1, max_length=100)
+    description: Text = Field(min_length=1, max_length=2000)
+    likelihood: Whole
+    impact: Whole
+    owner: Line = Field(min_length=1, max_length=200)
+    mitigation: Text = Field(min_length=1, max_length=2000)
 
     def to_risk(self) -> Risk:
         return Risk(self.id, self.description, self.likelihood, self.impact, self.owner, self.mitigation)
@@ -92,36 +93,36 @@ class RiskIn(StrictModel):
 class OpenProject(StrictModel):
     """Open a project in your district's programme against accepted taskings."""
 
-    title: str = Field(min_length=1, max_length=300)
-    lead_partner: str = Field(min_length=1, max_length=100, examples=["worcester-college"])
-    project_manager: str = Field(min_length=1, max_length=200, description="The project manager's user id.")
+    title: Line = Field(min_length=1, max_length=300)
+    lead_partner: Line = Field(min_length=1, max_length=100, examples=["worcester-college"])
+    project_manager: Line = Field(min_length=1, max_length=200, description="The project manager's user id.")
     tasking_ids: list[UUID] = Field(min_length=1)
     outcomes: list[OutcomeIn] = Field(min_length=1)
     milestones: list[MilestoneIn] = []
     resources: list[ResourcesIn] = []
     risks: list[RiskIn] = []
     decision: DecisionIn | None = None
-    tasking_versions: dict[UUID, Annotated[int, Field(ge=1)]] = Field(default_factory=dict, description=(
+    tasking_versions: dict[UUID, Annotated[Whole, Field(ge=1)]] = Field(default_factory=dict, description=(
         "The version of each tasking as you read it from the tasking service (accepting answers it). While "
         "delivery still knows an older version, the answer is 503 with Retry-After instead of a refusal: a "
         "tasking accepted a moment ago may still be known here as issued. Without it, delivery's copy decides."))
 
 
 class Versioned(StrictModel):
-    expected_version: int | None = Field(None, ge=1, description="The version you read (or send If-Match).")
+    expected_version: Whole | None = Field(None, ge=1, description="The version you read (or send If-Match).")
 
 
 class ReportProgress(Versioned):
-    reported_on: date
-    values: dict[str, Decimal] = Field(min_length=1, description="Actual value per outcome id.")
-    narrative: str = Field(min_length=1, max_length=4000)
+    reported_on: Day
+    values: dict[Line, Figure] = Field(min_length=1, description="Actual value per outcome id.")
+    narrative: Text = Field(min_length=1, max_length=4000)
     correction: bool = False
-    correction_reason: str | None = Field(None, max_length=2000)
+    correction_reason: Text | None = Field(None, max_length=2000)
 
 
 class OverrideRag(Versioned):
     rag: Rag
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: Text = Field(min_length=1, max_length=2000)
 
 
 class AddMilestone(Versioned):
@@ -129,7 +130,7 @@ class AddMilestone(Versioned):
 
 
 class AchieveMilestone(Versioned):
-    achieved_on: date
+    achieved_on: Day
 
 
 class CommitResources(Versioned):
@@ -142,7 +143,7 @@ class RecordRisk(Versioned):
 
 class Intervene(Versioned):
     kind: InterventionKind
-    description: str = Field(min_length=1, max_length=4000)
+    description: Text = Field(min_length=1, max_length=4000)
     decision: DecisionIn
 
 
@@ -151,18 +152,18 @@ class ByDecision(Versioned):
 
 
 class CloseProject(Versioned):
-    outcome_achieved: str = Field(min_length=1, max_length=4000)
-    lessons: str = Field(min_length=1, max_length=8000)
+    outcome_achieved: Text = Field(min_length=1, max_length=4000)
+    lessons: Text = Field(min_length=1, max_length=8000)
     decision: DecisionIn
 
 
 class RepointContribution(Versioned):
     from_tasking_id: UUID
     to_tasking_id: UUID
-    to_tasking_version: int | None = Field(None, ge=1, description=(
+    to_tasking_version: Whole | None = Field(None, ge=1, description=(
         "The version of the tasking moved to, as you read it from the tasking service: 503 with Retry-After while "
         "delivery knows an older one."))
-    reason: str = Field("", max_length=2000)
+    reason: Text = Field("", max_length=2000)
     decision: DecisionIn
 
 

@@ -16,6 +16,7 @@ from services.tasking.domain import AgreedAction, Meeting, Membership, Tasking, 
 from shared.auth import Principal, Role, TokenService
 from shared.contracts.tasking import BodyKind, CommissioningLevel
 from shared.errors import NotFound, NotPermitted
+from shared.fields import Day, Figure, Line, Text, Whole
 from shared.web import (
     Created,
     DecisionIn,
@@ -32,17 +33,17 @@ from shared.web import (
 
 
 class Versioned(StrictModel):
-    expected_version: int | None = Field(None, ge=1, description="The version you read (or send If-Match).")
+    expected_version: Whole | None = Field(None, ge=1, description="The version you read (or send If-Match).")
 
 
 class IssueTasking(StrictModel):
     """Task a district partnership with a share of a county target, one lead partner responsible."""
 
     target_id: UUID
-    district: str = Field(min_length=1, max_length=100, examples=["worcester"])
-    share: Decimal = Field(gt=0, max_digits=18, decimal_places=4, examples=["1200"])
-    deadline: date
-    lead_partner: str = Field(min_length=1, max_length=100, examples=["worcester-city-council"])
+    district: Line = Field(min_length=1, max_length=100, examples=["worcester"])
+    share: Figure = Field(gt=0, max_digits=18, decimal_places=4, examples=["1200"])
+    deadline: Day
+    lead_partner: Line = Field(min_length=1, max_length=100, examples=["worcester-city-council"])
     commissioning_level: CommissioningLevel = CommissioningLevel.DISTRICT
     decision: DecisionIn
 
@@ -52,76 +53,76 @@ class Answer(Versioned):
 
 
 class Decline(Versioned):
-    reason: str = Field(min_length=3, max_length=4000)
+    reason: Text = Field(min_length=3, max_length=4000)
     decision: DecisionIn | None = None
 
 
 class Complete(Versioned):
-    achieved: Decimal = Field(ge=0, max_digits=18, decimal_places=4)
+    achieved: Figure = Field(ge=0, max_digits=18, decimal_places=4)
     decision: DecisionIn | None = None
 
 
 class Withdraw(Versioned):
-    reason: str = Field(min_length=3, max_length=4000)
+    reason: Text = Field(min_length=3, max_length=4000)
     decision: DecisionIn
 
 
 class Retask(Versioned):
     """Any of a new district, lead partner, share or deadline; the decision's reason is the retasking's reason."""
 
-    district: str | None = Field(None, min_length=1, max_length=100)
-    lead_partner: str | None = Field(None, min_length=1, max_length=100)
-    share: Decimal | None = Field(None, gt=0, max_digits=18, decimal_places=4)
-    deadline: date | None = None
+    district: Line | None = Field(None, min_length=1, max_length=100)
+    lead_partner: Line | None = Field(None, min_length=1, max_length=100)
+    share: Figure | None = Field(None, gt=0, max_digits=18, decimal_places=4)
+    deadline: Day | None = None
     decision: DecisionIn
 
 
 class Transfer(Versioned):
     """Move part of the share to another district: the rest stays, the part becomes a new tasking there."""
 
-    district: str = Field(min_length=1, max_length=100, examples=["wychavon"])
-    lead_partner: str = Field(min_length=1, max_length=100, examples=["wychavon-dc"])
-    share: Decimal = Field(gt=0, max_digits=18, decimal_places=4, examples=["200"])
-    deadline: date | None = None
+    district: Line = Field(min_length=1, max_length=100, examples=["wychavon"])
+    lead_partner: Line = Field(min_length=1, max_length=100, examples=["wychavon-dc"])
+    share: Figure = Field(gt=0, max_digits=18, decimal_places=4, examples=["200"])
+    deadline: Day | None = None
     decision: DecisionIn
 
 
 class Join(StrictModel):
-    body: str = Field(min_length=1, max_length=100, examples=["worcester"],
+    body: Line = Field(min_length=1, max_length=100, examples=["worcester"],
                       description="A theme group, the partnership board, or a district (its partnership).")
-    organisation: str = Field(min_length=1, max_length=100, examples=["worcester-city-council"])
-    nominated_by: str | None = Field(None, max_length=100, description="The theme group it represents, if any.")
-    joined_on: date | None = Field(None, description="The day the membership came into force (default today); a "
-                                                     "quorum on a date counts the members of that date.")
+    organisation: Line = Field(min_length=1, max_length=100, examples=["worcester-city-council"])
+    nominated_by: Line | None = Field(None, max_length=100, description="The theme group it represents, if any.")
+    joined_on: Day | None = Field(None, description="The day the membership came into force (default today); a "
+                                                    "quorum on a date counts the members of that date.")
     decision: DecisionIn | None = None
 
 
 class Leave(Versioned):
-    reason: str = Field(min_length=3, max_length=4000)
-    left_on: date | None = Field(None, description="The first day it is no longer a member (default today).")
+    reason: Text = Field(min_length=3, max_length=4000)
+    left_on: Day | None = Field(None, description="The first day it is no longer a member (default today).")
     decision: DecisionIn | None = None
 
 
 class DeclareCommitment(Versioned):
-    districts: list[str] = Field(max_length=50)
+    districts: list[Line] = Field(max_length=50)
 
 
 class HoldMeeting(StrictModel):
-    body: str = Field(min_length=1, max_length=100, examples=["pstg"])
-    held_on: date
-    present: list[str] = Field(min_length=1, max_length=100)
-    title: str = Field("", max_length=300)
+    body: Line = Field(min_length=1, max_length=100, examples=["pstg"])
+    held_on: Day
+    present: list[Line] = Field(min_length=1, max_length=100)
+    title: Line = Field("", max_length=300)
 
 
 class AgreeAction(StrictModel):
-    description: str = Field(min_length=3, max_length=2000)
-    owner: str = Field(min_length=1, max_length=100)
-    due_on: date
+    description: Text = Field(min_length=3, max_length=2000)
+    owner: Line = Field(min_length=1, max_length=100)
+    due_on: Day
 
 
 class MarkDone(Versioned):
-    done_on: date
-    note: str = Field("", max_length=2000)
+    done_on: Day
+    note: Text = Field("", max_length=2000)
 
 
 # -- responses ---------------------------------------------------------------------------------------------------

@@ -1,0 +1,124 @@
+"""The field types of every command's body: text that is safe to store and show, dates that are dates, numbers that
+fit. Declared once here; every request model uses them, so a rule about input lives in one place.
+
+- ``Line`` (a title, a name, an id) and ``Text`` (a reason, a narrative: tab and newline allowed) refuse control
+  characters (C0, DEL, C1), the bidirectional embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069,
+  which can make a title read differently from what it says; the marks LRM and RLM stay) and unpaired surrogates,
+  and are normalised to NFC, so one title has one spelling.
+- ``Day`` is a calendar date written ``YYYY-MM-DD``: a number is not read as a Unix timestamp.
+- ``Moment`` is a date and time written in ISO 8601, never a number.
+- ``Figure`` is a finite decimal that the arithmetic of the roll-ups can hold, ``Whole`` an integer that fits every
+  store and every partner's JSON parser. These are the outer envelope: the figures' own ranges (by unit and kind)
+  are rules of the domain.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic_core import PydanticCustomError
+
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_MULTI_LINE = frozenset("\t\n")
+
+
+def _unsafe(char: str, allowed: frozenset[str]) -> str | None:
+    """Why ``char`` may not be stored in text, or None."""
+    if char in allowed:
+        return None
+    point = ord(char)
+    if point < 0x20 or 0x7F <= point <= 0x9F:
+        return "a control character"
+    if char in _BIDI_CONTROLS:
+        return "a bidirectional override"
+    if 0xD800 <= point <= 0xDFFF:
+        return "half of a surrogate pair (not a character)"
+    return None
+
+
+def clean_text(value: str, *, multi_line: bool = False) -> str:
+    """``value`` in NFC, or ValueError naming the first character refused (see the module doc)."""
+    if multi_line:
+        value = value.replace("\r\n", "\n")  # a newline typed on Windows is still a newline
+    allowed = _MULTI_LINE if multi_line else frozenset()
+    for position, char in enumerate(value, start=1):
+        why = _unsafe(char, allowed)
+        if why is not None:
+            hint = "" if multi_line or char not in _MULTI_LINE else " (this field is one line)"
+            raise ValueError(f"character {position} is {why}, U+{ord(char):04X}{hint}: remove it")
+    return unicodedata.normalize("NFC", value)
+
+
+def _line(value: str) -> str:
+    try:
+        return clean_text(value)
+    except ValueError as error:
+        raise PydanticCustomError("text_character", "The text may not contain it: {reason}",
+                                  {"reason": str(error)}) from None
+
+
+def _text(value: str) -> str:
+    try:
+        return clean_text(value, multi_line=True)
+    except ValueError as error:
+        raise PydanticCustomError("text_character", "The text may not contain it: {reason}",
+                                  {"reason": str(error)}) from None
+
+
+Line = Annotated[str, AfterValidator(_line)]
+"""One line of text: a title, a name, a code."""
+Text = Annotated[str, AfterValidator(_text)]
+"""Text that may run over several lines (tab and newline allowed): a reason, a narrative, a description."""
+
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?(Z|[+-]\d{2}:?\d{2})?")
+
+
+def _day(value: Any) -> Any:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _DAY.fullmatch(value.strip()):
+        return value.strip()
+    raise PydanticCustomError("date_format", "A date is written YYYY-MM-DD, e.g. 2011-04-01")
+
+
+def _moment(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _MOMENT.fullmatch(value.strip()):
+        return value.strip()
+    raise PydanticCustomError("datetime_format",
+                              "A moment is written in ISO 8601, e.g. 2013-03-01T09:00:00Z or 2013-03-01")
+
+
+Day = Annotated[date, BeforeValidator(_day)]
+"""A calendar date, ``YYYY-MM-DD``."""
+Moment = Annotated[datetime, BeforeValidator(_moment)]
+"""A date and time in ISO 8601 (a date alone is its midnight)."""
+
+FIGURE_LIMIT = Decimal(10) ** 18
+FIGURE_PLACES = 10
+WHOLE_LIMIT = 2**53  # the largest integers a JavaScript (or any IEEE double) JSON parser reads exactly
+
+
+def _figure(value: Decimal) -> Decimal:
+    if not value.is_finite():
+        raise PydanticCustomError("figure_range", "A figure is a finite number")
+    if abs(value) >= FIGURE_LIMIT:
+        raise PydanticCustomError("figure_range", "A figure is smaller than 10^18 in size")
+    exponent = value.normalize().as_tuple().exponent
+    if isinstance(exponent, int) and -exponent > FIGURE_PLACES:
+        raise PydanticCustomError("figure_range", "A figure has at most {places} decimal places",
+                                  {"places": FIGURE_PLACES})
+    return value
+
+
+Figure = Annotated[Decimal, AfterValidator(_figure)]
+"""A finite decimal smaller than 10^18, with at most 10 decimal places."""
+Whole = Annotated[int, Field(gt=-WHOLE_LIMIT, lt=WHOLE_LIMIT)]
+"""An integer smaller than 2^53 in size."""
