@@ -15,8 +15,10 @@ from eventsourcing.persistence import IntegrityError
 from eventsourcing.persistence import InterfaceError as PersistenceInterfaceError
 from eventsourcing.persistence import OperationalError as PersistenceOperationalError
 from fastapi import Depends, FastAPI, Header, Request
+from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -118,6 +120,34 @@ class BodyGuard:
         await send({"type": "http.response.body", "body": body})
 
 
+def refuse_unknown_query_parameters(request: Request) -> None:
+    """Refuses a query parameter that the route does not declare (422 naming it): a misspelt filter such as
+    ``theme_group=pstg`` for ``themeGroup`` must not be silently ignored and answer for everything. A dependency of
+    every route of an app (``install_problem_handlers``); GraphQL, whose GET parameters are its own, is left alone."""
+    route = request.scope.get("route")
+    if not request.scope.get("query_string") or not isinstance(route, APIRoute) or route.path.endswith("/graphql"):
+        return
+    known = _KNOWN_QUERY.get(id(route))
+    if known is None or known[0] is not route:
+        known = _KNOWN_QUERY[id(route)] = (route, frozenset(_query_names(route.dependant)))
+    unknown = sorted({name for name in request.query_params if name not in known[1]})
+    if unknown:
+        listed = ", ".join(sorted(known[1])) or "none"
+        raise InvalidCommand(f"Unknown query parameter(s): {', '.join(unknown)}.",
+                             [{"field": name, "code": "unknown_parameter",
+                               "message": f"Not a parameter here; the parameters are: {listed}."} for name in unknown])
+
+
+_KNOWN_QUERY: dict[int, tuple[APIRoute, frozenset[str]]] = {}
+
+
+def _query_names(dependant: Dependant) -> set[str]:
+    names = {p.alias for p in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
+
+
 PROBLEM_SCHEMAS: dict[str, dict[str, Any]] = {
     "Problem": {
         "title": "Problem", "type": "object", "required": ["type", "title", "status"], "additionalProperties": True,
@@ -189,6 +219,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     """Map every refusal to problem+json once, here, and say so in the app's OpenAPI; refuse oversized and non-JSON
     bodies before parsing."""
     app.add_middleware(BodyGuard)
+    app.router.dependencies.append(Depends(refuse_unknown_query_parameters))  # every route added after this
     _install_problem_openapi(app)
 
     @app.exception_handler(RequestValidationError)

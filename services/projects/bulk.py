@@ -18,15 +18,17 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
 from services.projects.application import ProjectsApplication
 from services.projects.domain import Project
 from shared.auth import Principal, Role
 from shared.contracts.projects import Submission
+from shared.csv_export import Column, Kind, write_csv
 from shared.errors import DomainError, InvalidCommand, NotPermitted
 from shared.eventstore import CommandContext
+from shared.fields import clean_text
 from shared.web import PROBLEM_BASE, PROBLEM_JSON, correlation_id, require_role
 
 MAX_ROWS = 10_000
@@ -108,12 +110,14 @@ def _fill(row: Row, raw: dict[str, Any]) -> Row:
                 row.values[str(outcome_id)] = number
             except (InvalidOperation, ValueError):
                 row.reasons.append(f"The value of {outcome_id} is not a number.")
-    row.narrative = str(raw.get("narrative") or "").strip()
+    row.narrative = _text(row, "narrative", raw.get("narrative"))
     correction = _flag(raw.get("correction"))
     if correction is None:
         row.reasons.append("correction is true or false.")
     row.correction = bool(correction)
-    row.correction_reason = str(raw.get("correction_reason") or "").strip() or None
+    row.correction_reason = _text(row, "correction_reason", raw.get("correction_reason")) or None
+    for outcome_id in row.values:
+        _text(row, "outcome_id", outcome_id, multi_line=False)
     expected = raw.get("expected_version")
     if expected not in (None, ""):
         try:
@@ -121,6 +125,15 @@ def _fill(row: Row, raw: dict[str, Any]) -> Row:
         except ValueError:
             row.reasons.append("expected_version is a whole number.")
     return row
+
+
+def _text(row: Row, name: str, raw: Any, *, multi_line: bool = True) -> str:
+    """A text cell by the same rule as every command's text fields (``shared.fields``); a refusal is a reason."""
+    try:
+        return clean_text(str(raw or "").strip(), multi_line=multi_line)
+    except ValueError as error:
+        row.reasons.append(f"{name}: the text may not contain it: {error}.")
+        return ""
 
 
 def parse_csv(text: str) -> list[Row]:
@@ -233,6 +246,19 @@ def _check_and_apply(application: ProjectsApplication, context: CommandContext, 
         row.reasons += _reasons(error)
 
 
+# -- the report as CSV ---------------------------------------------------------------------------------------------
+
+REPORT_COLUMNS = (Column("row", Kind.NUMBER), Column("project_id"), Column("status"), Column("version", Kind.NUMBER),
+                  Column("rag"), Column("reasons"))
+
+
+def report_csv(report: BulkReport) -> str:
+    """The report, one line per uploaded row (reasons joined by "; "), through the one CSV writer: a reason quoting
+    what was uploaded (an outcome id, say) cannot run as a formula in the partner's spreadsheet."""
+    return write_csv(REPORT_COLUMNS, ([o.row, o.project_id and str(o.project_id), o.status, o.version, o.rag,
+                                       "; ".join(o.reasons)] for o in report.rows))
+
+
 # -- HTTP -----------------------------------------------------------------------------------------------------------
 
 
@@ -242,6 +268,11 @@ def _application(request: Request) -> ProjectsApplication:
 
 
 router = APIRouter()
+
+
+def _accepts_only_csv(request: Request) -> bool:
+    kinds = {part.split(";")[0].strip().lower() for part in request.headers.get("accept", "").split(",")}
+    return "text/csv" in kinds and not kinds & {"application/json", "application/problem+json", "*/*"}
 
 _BODY = {
     "requestBody": {"required": True, "content": {
@@ -256,10 +287,11 @@ _BODY = {
                            "narrative": {"type": "string"}, "correction": {"type": "boolean"},
                            "correction_reason": {"type": "string"}, "expected_version": {"type": "integer"}}}}}}},
     }},
-    "responses": {"422": {
+    "responses": {"200": {"content": {"text/csv": {"schema": {"type": "string"}}}}, "422": {
         "description": "Some rows were refused and nothing was stored: the problem carries the report, which says why "
-                       "per row. An upload that cannot be read at all (empty, not UTF-8) is a plain problem.",
-        "content": {PROBLEM_JSON: {"schema": {"anyOf": [
+                       "per row (as CSV when the request accepts only text/csv). An upload that cannot be read at "
+                       "all (empty, not UTF-8) is a plain problem.",
+        "content": {"text/csv": {"schema": {"type": "string"}}, PROBLEM_JSON: {"schema": {"anyOf": [
             {"allOf": [{"$ref": "#/components/schemas/Problem"}, {"$ref": "#/components/schemas/BulkReport"}]},
             {"$ref": "#/components/schemas/Problem"}]}}}}},
 }
@@ -288,6 +320,10 @@ async def upload_progress(request: Request,
         raise NotPermitted("Your token names no organisation.")
     context = CommandContext(principal.actor(Role.PARTNER_OFFICER), correlation_id(request))
     report = report_in_bulk(application, context, rows)
+    if _accepts_only_csv(request):
+        return Response(report_csv(report), status_code=200 if report.applied else 422,
+                        media_type="text/csv; charset=utf-8",
+                        headers={"content-disposition": 'attachment; filename="upload-report.csv"'})
     if report.applied:
         return report
     body = {"type": PROBLEM_BASE + "bulk-refused", "title": "Rows were refused; nothing was stored",

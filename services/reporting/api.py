@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Query
@@ -16,11 +15,27 @@ from services.reporting.packs import PackRequest, build_pack
 from services.reporting.readmodel import ReportingReadModel
 from shared.auth import Principal, Role, TokenService
 from shared.errors import InvalidCommand
+from shared.fields import Day, Moment
+from shared.partnership import load
 from shared.settings import Settings
 from shared.web import install_problem_handlers, require_role
 
 PackReader = Annotated[Principal, Depends(require_role(Role.SCRUTINY_MEMBER, Role.AUDITOR,
                                                          Role.PARTNERSHIP_OFFICER))]
+
+
+def _check_scope(districts: list[str], theme_groups: list[str]) -> None:
+    """A scope names districts and theme groups of the partnership: an unknown one is refused, never an empty
+    pack (or, unnoticed, the county's)."""
+    definition = load()
+    known_districts = {d.id for d in definition.districts}
+    known_groups = {b.id for b in definition.bodies if b.kind == "theme_group"}
+    problems = [{"field": "district", "message": f"No district '{d}'; one of {', '.join(sorted(known_districts))}."}
+                for d in districts if d not in known_districts]
+    problems += [{"field": "themeGroup", "message": f"No theme group '{g}'; one of {', '.join(sorted(known_groups))}."}
+                 for g in theme_groups if g not in known_groups]
+    if problems:
+        raise InvalidCommand("The scope names no such district or theme group.", problems)
 
 
 def reports_router(model: ReportingReadModel) -> APIRouter:
@@ -33,14 +48,14 @@ def reports_router(model: ReportingReadModel) -> APIRouter:
                                  "description": "The pack: an HTML page, a PDF, one CSV table or a ZIP of all"}})
     def scrutiny_pack(
         principal: PackReader,
-        start: Annotated[date, Query(alias="from", description="First day of the period (business date)")],
-        end: Annotated[date, Query(alias="to", description="Last day of the period (business date)")],
+        start: Annotated[Day, Query(alias="from", description="First day of the period (business date)")],
+        end: Annotated[Day, Query(alias="to", description="Last day of the period (business date)")],
         committee: Annotated[str, Query(max_length=200)] = "Scrutiny committee",
         district: Annotated[list[str] | None, Query(description="Districts in scope (none: the county)")] = None,
         theme_group: Annotated[list[str] | None, Query(alias="themeGroup")] = None,
-        as_of: Annotated[datetime | None, Query(alias="asOf", description="Read the records as they stood then")]
+        as_of: Annotated[Moment | None, Query(alias="asOf", description="Read the records as they stood then")]
         = None,
-        previous: Annotated[datetime | None, Query(description="When the previous pack was produced")] = None,
+        previous: Annotated[Moment | None, Query(description="When the previous pack was produced")] = None,
         format: Literal["html", "pdf", "csv"] = "html",
         table: Annotated[str | None, Query(description=f"For csv, one table: {', '.join(TABLES)}")] = None,
     ) -> Response:
@@ -49,6 +64,7 @@ def reports_router(model: ReportingReadModel) -> APIRouter:
                                  [{"field": "to", "message": "must not be before `from`"}])
         if table is not None and table not in TABLES:
             raise InvalidCommand(f"No table '{table}'.", [{"field": "table", "message": f"one of {', '.join(TABLES)}"}])
+        _check_scope(district or [], theme_group or [])
         pack = build_pack(model.store, PackRequest(
             committee=committee, start=start, end=end, as_of=as_of, previous=previous,
             scope=Scope(frozenset(district or ()), frozenset(theme_group or ()))))

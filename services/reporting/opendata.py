@@ -8,8 +8,6 @@ narrative or evidence. Performance figures of a period appear only once the part
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -25,6 +23,7 @@ from services.reporting.readmodel import ReportingReadModel, rows, timestamp
 from shared.contracts import Fact, contract_type
 from shared.contracts.priorities import PerformanceReleased
 from shared.contracts.projects import ProgressReported, ProjectOpened
+from shared.csv_export import Column, Kind, write_csv
 from shared.envelope import Envelope
 from shared.readstore import Tx
 
@@ -126,23 +125,27 @@ def decisions(model: ReportingReadModel) -> list[dict[str, Any]]:
     return records
 
 
-DATASETS: dict[str, tuple[str, Callable[[ReportingReadModel], list[dict[str, Any]]]]] = {
+def _columns(*spec: str) -> list[Column]:
+    """``"name"`` (text) or ``"name:kind"``: what each CSV column holds (see ``shared.csv_export``)."""
+    return [Column(name, Kind(kind or "text")) for name, _, kind in (s.partition(":") for s in spec)]
+
+
+DATASETS: dict[str, tuple[str, Callable[[ReportingReadModel], list[dict[str, Any]]], list[Column]]] = {
     "decisions": ("Every decision the partnership's bodies recorded: body, date, reference, reason, what it "
-                  "decided.", decisions),
+                  "decided.", decisions,
+                  _columns("decided_on:date", "body", "reference", "meeting_id", "reason", "what", "record_id",
+                           "record_version:number", "recorded_at:datetime", "organisation")),
     "performance": ("Progress of every project against its outcomes' targets, for periods released by a "
-                    "decision of the partnership.", performance),
+                    "decision of the partnership.", performance,
+                    _columns("period_start:date", "period_end:date", "project_id", "title", "district",
+                             "lead_partner", "reported_on:date", "outcome_id", "actual:number", "rag",
+                             "shortfall_percent:number", "correction:boolean", "metric", "unit",
+                             "target_value:number", "target_date:date")),
     "releases": ("The periods whose performance figures were released, and the decision that released each.",
-                 releases),
+                 releases,
+                 _columns("starts_on:date", "ends_on:date", "released_at:datetime", "body", "decided_on:date",
+                          "reason", "reference")),
 }
-
-
-def _csv(records: list[dict[str, Any]]) -> str:
-    out = io.StringIO()
-    if records:
-        writer = csv.DictWriter(out, fieldnames=list(records[0]), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(records)
-    return out.getvalue()
 
 
 def open_data_router(model: ReportingReadModel) -> APIRouter:
@@ -157,19 +160,19 @@ def open_data_router(model: ReportingReadModel) -> APIRouter:
             "licence": LICENCE,
             "datasets": [{"name": name, "description": description,
                           "distributions": {kind: f"{base}/{name}.{kind}" for kind in ("json", "csv")}}
-                         for name, (description, _) in DATASETS.items()],
+                         for name, (description, _, _) in DATASETS.items()],
         }, headers={"Link": link})
 
     @router.get("/{name}.{kind}", summary="One dataset as JSON or CSV")
     def dataset(name: str, kind: str) -> Response:
         if name not in DATASETS or kind not in ("json", "csv"):
             raise HTTPException(404, "No such dataset: see /open-data for the catalogue.")
-        description, read = DATASETS[name]
+        description, read, columns = DATASETS[name]
         records = read(model)
         headers = {"Link": link, "Cache-Control": "public, max-age=300"}
         if kind == "csv":
             headers["Content-Disposition"] = f'inline; filename="{name}.csv"'
-            return Response(_csv(records), media_type="text/csv; charset=utf-8", headers=headers)
+            return Response(write_csv(columns, records), media_type="text/csv; charset=utf-8", headers=headers)
         return JSONResponse({"dataset": name, "description": description, "licence": LICENCE,
                              "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
                              "records": records}, headers=headers)

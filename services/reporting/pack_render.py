@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import logging
@@ -18,6 +17,7 @@ from fpdf.fonts import FontFace
 
 from services.reporting.charts import RAG_COLOURS, direction_arrow, quantity, trajectory_chart
 from services.reporting.packs import ScrutinyPack, Series
+from shared.csv_export import Column, Kind, write_csv
 
 # The SVG <title> tooltips (for the HTML page) mean nothing in a PDF: fpdf2 says so once per chart.
 logging.getLogger("fpdf.svg").setLevel(logging.ERROR)
@@ -122,13 +122,21 @@ TITLES = {
 # -- CSV ----------------------------------------------------------------------------------------------------------
 
 
+T, N, D = Kind.TEXT, Kind.NUMBER, Kind.DATE
+CSV_KINDS: dict[str, tuple[Kind, ...]] = {
+    "performance": (T, T, T, N, N, N, D, T, T),
+    "changes": (T, T, T, T, T, T, T, T, T),
+    "decisions": (D, T, T, T, T, T),
+    "retaskings": (D, T, T, T, T),
+    "red_projects": (T, T, T, N, T, D, T),
+    "overdue": (D, N, T, T, T, T),
+}
+"""What each column of each table holds: text cells are neutralised against formulas, numbers stay numbers."""
+
+
 def to_csv(pack: ScrutinyPack, table: str) -> str:
     header, rows = TABLES[table](pack)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(header)
-    writer.writerows(rows)
-    return out.getvalue()
+    return write_csv([Column(name, kind) for name, kind in zip(header, CSV_KINDS[table], strict=True)], rows)
 
 
 def to_csv_zip(pack: ScrutinyPack) -> bytes:
