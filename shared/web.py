@@ -52,6 +52,52 @@ def _field(loc: tuple[Any, ...]) -> str:
     return ".".join(parts)
 
 
+GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+
+
+def graphql_media_type(accept: str | None) -> str | None:
+    """The media type a GraphQL answer is sent in (GraphQL over HTTP, "Body"): the first the ``Accept`` header
+    prefers of ``application/graphql-response+json`` and ``application/json``; ``application/json`` when there is
+    no header or it accepts anything (the legacy default: clients of this gateway read 200s); None when it accepts
+    neither (406)."""
+    if not accept or not accept.strip():
+        return "application/json"
+    ranked: list[tuple[float, int, str]] = []
+    for position, part in enumerate(accept.split(",")):
+        kind, *parameters = (p.strip().lower() for p in part.split(";"))
+        quality = 1.0
+        for parameter in parameters:
+            name, _, value = parameter.partition("=")
+            if name.strip() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if quality > 0:
+            ranked.append((-quality, position, kind))
+    for _, _, kind in sorted(ranked):
+        if kind == GRAPHQL_RESPONSE_JSON:
+            return GRAPHQL_RESPONSE_JSON
+        if kind in ("application/json", "application/*", "*/*"):
+            return "application/json"
+    return None
+
+
+def graphql_refusal(status: int, code: str, message: str, accept: str | None) -> tuple[bytes, str]:
+    """The body and media type of a GraphQL request refused before it could run (not well-formed, too large, of a
+    media type not read): errors with ``extensions.code`` and no ``data``, in ``application/graphql-response+json``
+    unless the client accepts only ``application/json``."""
+    body = json.dumps({"errors": [{"message": message, "extensions": {"code": code, "status": status}}]})
+    listed = (accept or "").lower()
+    only_json = "application/json" in listed and GRAPHQL_RESPONSE_JSON not in listed
+    kind = "application/json" if only_json else GRAPHQL_RESPONSE_JSON
+    return body.encode(), f"{kind}; charset=utf-8"
+
+
+def is_graphql_path(path: str) -> bool:
+    return path.rstrip("/").endswith("/graphql")
+
+
 MAX_BODY_BYTES = 1_048_576
 """A command or a query is a few kilobytes; bulk uploads (paths ending ``/bulk``) may send up to MAX_BULK_BYTES."""
 MAX_BULK_BYTES = 6_000_000
@@ -76,16 +122,18 @@ class BodyGuard:
         limit = MAX_BULK_BYTES if bulk else MAX_BODY_BYTES
         length = headers.get("content-length", "")
         has_body = (length.isdigit() and int(length) > 0) or "transfer-encoding" in headers
+        graphql = headers.get("accept", "") if is_graphql_path(path) else None
         if length.isdigit() and int(length) > limit:
             await self._refuse(send, 413, "body-too-large", "The request body is too large",
-                               f"At most {limit:,} bytes may be sent here.")
+                               f"At most {limit:,} bytes may be sent here.", graphql)
             return
         kind = headers.get("content-type", "").split(";")[0].strip().lower()
         allowed = kind in JSON_TYPES or kind.endswith("+json") or (bulk and kind == "text/csv") or (
             path.endswith("/oauth/token") and kind == "application/x-www-form-urlencoded")
         if has_body and not allowed:
             await self._refuse(send, 415, "unsupported-media-type", "Unsupported content type",
-                               f"Send the body as application/json, not {kind or 'without a content type'}.")
+                               f"Send the body as application/json, not {kind or 'without a content type'}.",
+                               graphql)
             return
         received = 0
         started = refused = False
@@ -99,7 +147,7 @@ class BodyGuard:
                     refused = True
                     if not started:
                         await self._refuse(send, 413, "body-too-large", "The request body is too large",
-                                           f"At most {limit:,} bytes may be sent here.")
+                                           f"At most {limit:,} bytes may be sent here.", graphql)
                     return {"type": "http.disconnect"}  # the application stops reading; its answer is dropped
             return message
 
@@ -113,9 +161,15 @@ class BodyGuard:
         await self.app(scope, counted, tracked)
 
     @staticmethod
-    async def _refuse(send: Any, status: int, code: str, title: str, detail: str) -> None:
-        body = json.dumps({"type": PROBLEM_BASE + code, "title": title, "status": status, "detail": detail}).encode()
-        headers = [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())]
+    async def _refuse(send: Any, status: int, code: str, title: str, detail: str, graphql: str | None) -> None:
+        """A problem (RFC 9457); on a GraphQL path (``graphql`` is then its Accept header) a GraphQL error."""
+        if graphql is not None:
+            body, kind = graphql_refusal(status, code.upper().replace("-", "_"), f"{title}. {detail}", graphql)
+        else:
+            body = json.dumps({"type": PROBLEM_BASE + code, "title": title, "status": status,
+                               "detail": detail}).encode()
+            kind = PROBLEM_JSON
+        headers = [(b"content-type", kind.encode()), (b"content-length", str(len(body)).encode())]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
@@ -125,7 +179,7 @@ def refuse_unknown_query_parameters(request: Request) -> None:
     ``theme_group=pstg`` for ``themeGroup`` must not be silently ignored and answer for everything. A dependency of
     every route of an app (``install_problem_handlers``); GraphQL, whose GET parameters are its own, is left alone."""
     route = request.scope.get("route")
-    if not request.scope.get("query_string") or not isinstance(route, APIRoute) or route.path.endswith("/graphql"):
+    if not request.scope.get("query_string") or not isinstance(route, APIRoute) or is_graphql_path(request.url.path):
         return
     known = _KNOWN_QUERY.get(id(route))
     if known is None or known[0] is not route:

@@ -8,6 +8,7 @@ completes objects of plain leaves without the executor's per-field machinery.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
 from datetime import datetime
@@ -15,14 +16,17 @@ from functools import partial
 from typing import Any, cast
 
 import strawberry
+from cross_web import HTTPException
 from graphql import GraphQLError
 from starlette.requests import Request
+from starlette.responses import Response
 from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ParserCache, ValidationCache
 from strawberry.extensions.max_aliases import create_validator as create_max_aliases_rule
 from strawberry.fastapi import GraphQLRouter
 from strawberry.scalars import JSON
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext, ExecutionResult, Info
+from strawberry.types.unset import UNSET
 
 from services.reporting import audit, changes, connections, directory
 from services.reporting.graphql_cache import EncodedData, ResponseCache, data_version
@@ -33,6 +37,7 @@ from services.reporting.modules import READ_MODELS
 from services.reporting.mutations import Mutation
 from services.reporting.readmodel import ReportingReadModel
 from shared.auth import AuthenticationError, Principal, TokenService
+from shared.web import GRAPHQL_RESPONSE_JSON, graphql_media_type, graphql_refusal
 
 log = logging.getLogger(__name__)
 
@@ -98,9 +103,62 @@ CACHEABLE_QUERIES = _root_names(HistoryQuery, directory.Query, connections.Query
 ``changes`` (its window ends at "now", which moves without any event)."""
 
 
+class TransportError(HTTPException):
+    """A GraphQL request that is not well-formed (GraphQL over HTTP): refused before it runs, with a code."""
+
+    def __init__(self, status: int, code: str, reason: str) -> None:
+        super().__init__(status, reason)
+        self.code = code
+
+
+# strawberry's own refusals (HTTPException reasons) -> (status, code)
+_STRAWBERRY_REFUSALS = [
+    ("Batching is not enabled", 400, "BATCHING_NOT_SUPPORTED"),
+    ("Unable to parse request body as JSON", 400, "MALFORMED_JSON"),
+    ("Unsupported content type", 415, "UNSUPPORTED_MEDIA_TYPE"),
+    ("not allowed when using", 405, "METHOD_NOT_ALLOWED"),
+    ("only supports GET and POST", 405, "METHOD_NOT_ALLOWED"),
+    ("Not Found", 404, "NOT_FOUND"),
+]
+
+
+def _transport_error(error: HTTPException) -> TransportError:
+    if isinstance(error, TransportError):
+        return error
+    for marker, status, code in _STRAWBERRY_REFUSALS:
+        if marker in error.reason:
+            return TransportError(status, code, error.reason)
+    return TransportError(error.status_code, "INVALID_REQUEST", error.reason)
+
+
+def _well_formed(document: object) -> dict[str, Any]:
+    """The parameters of a GraphQL-over-HTTP request body, or TransportError saying what is wrong with them."""
+    if isinstance(document, list):
+        raise TransportError(400, "BATCHING_NOT_SUPPORTED", "Send one operation per request: batching is not "
+                                                            "supported.")
+    if not isinstance(document, dict):
+        raise TransportError(400, "INVALID_REQUEST", "The body is a JSON object with `query` (and optionally "
+                                                     "`variables`, `operationName`, `extensions`).")
+    for name, kinds, what in (("query", (str,), "a string"), ("operationName", (str,), "a string"),
+                              ("variables", (dict,), "an object"), ("extensions", (dict,), "an object")):
+        value = document.get(name)
+        if value is not None and not isinstance(value, kinds):
+            raise TransportError(400, "INVALID_REQUEST", f"`{name}` must be {what} or null.")
+    if not document.get("query"):
+        raise TransportError(400, "INVALID_REQUEST", "No GraphQL query found in the request: send `query`.")
+    return document
+
+
 class CachingGraphQLRouter(GraphQLRouter[dict[str, Any], None]):
     """The gateway's router: a cacheable query is answered from ``cache`` when the same caller visibility asked it
-    of the same data version; otherwise it runs, and its answer is kept if the data did not move meanwhile."""
+    of the same data version; otherwise it runs, and its answer is kept if the data did not move meanwhile.
+
+    Transport follows GraphQL over HTTP: a request that is not well-formed (not UTF-8, not JSON, not one object with
+    a string query, a batch, a media type not read) is refused with 400 (415 for the media type, 405 for a
+    mutation by GET) and errors with ``extensions.code``, in ``application/graphql-response+json``. A client that
+    accepts that media type also gets 400 for a document that does not parse or validate (no ``data``); one that
+    asks for ``application/json`` or sends no ``Accept`` gets 200 for every well-formed request, as before.
+    """
 
     def __init__(self, *args: Any, model: ReportingReadModel, cache: ResponseCache, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -139,6 +197,59 @@ class CachingGraphQLRouter(GraphQLRouter[dict[str, Any], None]):
         if unchanged:
             self.cache.put(key, encoded)
         return ExecutionResult(data=cast(dict[str, Any], encoded), errors=None)
+
+    def decode_json(self, data: str | bytes) -> object:
+        try:
+            text = data.decode("utf-8") if isinstance(data, bytes) else data
+        except UnicodeDecodeError as error:
+            raise TransportError(400, "INVALID_UTF8", f"The body is not UTF-8 (byte {error.start}).") from None
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as error:
+            raise TransportError(400, "MALFORMED_JSON", f"The body is not JSON: {error.msg} at line {error.lineno}, "
+                                                        f"column {error.colno}.") from None
+        except RecursionError:
+            raise TransportError(400, "MALFORMED_JSON", "The body is nested too deeply.") from None
+
+    async def parse_http_body(self, request: Any) -> Any:
+        if request.method == "POST":
+            kind = (request.content_type or "").split(";")[0].strip().lower()
+            if kind != "application/json":
+                raise TransportError(415, "UNSUPPORTED_MEDIA_TYPE",
+                                     f"Send the request as application/json, not {kind or 'without a content type'}.")
+            _well_formed(self.decode_json(await request.get_body()))
+        return await super().parse_http_body(request)
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> Any:
+        processed = await super().process_result(request, result)
+        # A request error (the document does not parse or validate, variables do not coerce): no field ran, so
+        # no error has a path. In graphql-response+json that is a 400 without ``data``.
+        if (result.data is None and result.errors and all(e.path is None for e in result.errors)
+                and graphql_media_type(request.headers.get("accept")) == GRAPHQL_RESPONSE_JSON):
+            request.state.graphql_request_error = True
+            processed.pop("data", None)
+        return processed
+
+    async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
+        if not isinstance(request, Request) or self.is_websocket_request(request):
+            return await super().run(request, context, root_value)
+        accept = request.headers.get("accept")
+        media = graphql_media_type(accept)
+        try:
+            if media is None and not self.should_render_graphql_ide(self.request_adapter_class(request)):
+                raise TransportError(406, "NOT_ACCEPTABLE", "The answer is application/graphql-response+json or "
+                                                            "application/json: accept one of them.")
+            response = await super().run(request, context, root_value)
+        except HTTPException as error:
+            refused = _transport_error(error)
+            body, kind = graphql_refusal(refused.status_code, refused.code, refused.reason, accept)
+            headers = {"Allow": "GET, POST"} if refused.status_code == 405 else None
+            return Response(body, status_code=refused.status_code, media_type=kind, headers=headers)
+        if media == GRAPHQL_RESPONSE_JSON and response.headers.get("content-type", "").startswith("application/json"):
+            response.headers["content-type"] = f"{GRAPHQL_RESPONSE_JSON}; charset=utf-8"
+            if getattr(request.state, "graphql_request_error", False):
+                response.status_code = 400
+        return response
 
     def encode_json(self, data: object) -> str | bytes:
         if isinstance(data, dict) and len(data) == 1 and isinstance(data.get("data"), EncodedData):

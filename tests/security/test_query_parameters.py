@@ -38,8 +38,9 @@ def test_a_known_scope_gives_its_pack(harness: Harness) -> None:
 
 def test_an_unknown_query_parameter_is_refused_on_every_api(harness: Harness) -> None:
     h = harness
-    for path, headers in (("/open-data/decisions.json", {}), ("/priorities/districts/worcester/chapter", h.headers("auditor")),
-                          ("/tasking/commitments", h.headers("auditor")), ("/healthz", {})):
+    auditor = h.headers("auditor")
+    for path, headers in (("/open-data/decisions.json", {}), ("/priorities/districts/worcester/chapter", auditor),
+                          ("/tasking/commitments", auditor), ("/healthz", {})):
         response = h.client.get(path, params={"nonsense": "1"}, headers=headers)
         assert response.status_code == 422, (path, response.text)
         assert response.json()["errors"][0] == {"field": "nonsense", "code": "unknown_parameter",
