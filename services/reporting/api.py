@@ -16,7 +16,7 @@ from services.reporting.readmodel import ReportingReadModel
 from shared.auth import Principal, Role, TokenService
 from shared.errors import InvalidCommand
 from shared.fields import Day, Moment
-from shared.partnership import load
+from shared.partnership import PartnershipDefinition, load
 from shared.settings import Settings
 from shared.web import install_problem_handlers, require_role
 
@@ -24,10 +24,9 @@ PackReader = Annotated[Principal, Depends(require_role(Role.SCRUTINY_MEMBER, Rol
                                                          Role.PARTNERSHIP_OFFICER))]
 
 
-def _check_scope(districts: list[str], theme_groups: list[str]) -> None:
+def _check_scope(definition: PartnershipDefinition, districts: list[str], theme_groups: list[str]) -> None:
     """A scope names districts and theme groups of the partnership: an unknown one is refused, never an empty
     pack (or, unnoticed, the county's)."""
-    definition = load()
     known_districts = {d.id for d in definition.districts}
     known_groups = {b.id for b in definition.bodies if b.kind == "theme_group"}
     problems = [{"field": "district", "message": f"No district '{d}'; one of {', '.join(sorted(known_districts))}."}
@@ -64,7 +63,7 @@ def reports_router(model: ReportingReadModel) -> APIRouter:
                                  [{"field": "to", "message": "must not be before `from`"}])
         if table is not None and table not in TABLES:
             raise InvalidCommand(f"No table '{table}'.", [{"field": "table", "message": f"one of {', '.join(TABLES)}"}])
-        _check_scope(district or [], theme_group or [])
+        _check_scope(load(model.store.settings.partnership_file), district or [], theme_group or [])
         pack = build_pack(model.store, PackRequest(
             committee=committee, start=start, end=end, as_of=as_of, previous=previous,
             scope=Scope(frozenset(district or ()), frozenset(theme_group or ()))))
