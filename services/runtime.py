@@ -21,8 +21,10 @@ from services.reporting.api import reporting_router
 from services.reporting.projections import ReportingProjection, read_model_ddl
 from services.reporting.readmodel import ReportingReadModel
 from shared import metrics, tracing
+from shared.audit.publish import CheckpointPublisher
 from shared.auth import ClientRegistry, TokenService, oauth_router
 from shared.consumer import ConsumerRunner
+from shared.contracts.audit import CHECKPOINTS_TOPIC
 from shared.eventstore import ServiceApplication
 from shared.health import Readiness
 from shared.readstore import ReadStore
@@ -102,6 +104,8 @@ class System:
         self._closers: list[Callable[[], None]] = []
         for spec in self.specs.values():
             self.transport.ensure_topic(settings.topic(spec.topic), TOPIC_PARTITIONS)
+        # One partition: every witness reads every service's checkpoints in the order they were published.
+        self.transport.ensure_topic(settings.topic(CHECKPOINTS_TOPIC), 1)
         for name, spec in self.specs.items():
             if name not in services:
                 continue
@@ -142,7 +146,15 @@ class System:
         targets: list[tuple[str, Callable[[threading.Event], None]]] = []
         targets += [(f"relay:{r.topic}", r.run) for r in self.relays]
         targets += [(f"consumer:{c.name}:{c.topic}", c.run) for c in self.consumers]
+        targets += [(f"checkpoints:{name}", self._checkpoint_loop(app)) for name, app in self.applications.items()]
         return targets
+
+    def _checkpoint_loop(self, app: ServiceApplication) -> Callable[[threading.Event], None]:
+        """Signs the service's log within the checkpoint interval of every commit and publishes each checkpoint."""
+        publisher = CheckpointPublisher(self.transport, self.settings.topic(CHECKPOINTS_TOPIC), app.service,
+                                        app.checkpointer.log.origin)
+        self._closers.append(publisher.close)
+        return lambda stop: app.checkpointer.run(stop, publisher)
 
     def stop_workers(self, timeout: float = 10.0) -> None:
         self._stop.set()
@@ -156,6 +168,7 @@ class System:
         for readiness in self._readiness:
             readiness.close()
         for app in self.applications.values():
+            app.checkpointer.close()  # a clean shutdown leaves no event uncovered
             app.close()
         if self.read_model is not None:
             self.read_model.store.close()

@@ -72,6 +72,20 @@ class Settings(BaseSettings):
         None, description="Published Ed25519 public key (64 hex digits) that verify trusts; default: the signing key's."
     )
     audit_checkpoint_every: int = Field(1000, ge=0, description="Events between automatic checkpoints (0: none).")
+    audit_checkpoint_interval: float = Field(
+        60.0, gt=0, description="Seconds within which a signed checkpoint covers every committed event."
+    )
+    audit_log_origin: str = Field(
+        "partnership.invalid/audit", description="Prefix of each service's log origin (its checkpoints' first line "
+                                                 "and key name): <prefix>/<service>. Make it your own domain."
+    )
+    audit_witness_keys: list[str] = Field(
+        default_factory=list, description='Witnesses\' cosignature/v1 verifier keys accepted by POST '
+                                          '/audit/cosignatures, as JSON ["name+hash+base64"].'
+    )
+    audit_checkpoints_off_unsafe: bool = Field(
+        False, description="Run outside the embedded mode without a signing key: no checkpoints, tampering unseen."
+    )
     partner_clients_file: Path | None = Field(
         None, description="Partner systems' OAuth2 clients (YAML): organisation, roles, grants, hashed secret."
     )

@@ -17,6 +17,7 @@ from services.runtime import SERVICES, System
 from shared.settings import Settings
 
 TEST_SECRET = "test-signing-key-that-is-long-enough-0123456789"
+TEST_AUDIT_KEY = "a7" * 32  # checkpoints are signed wherever a store is not embedded; tests sign with this seed
 
 
 def unique(prefix: str) -> str:
@@ -161,6 +162,7 @@ def settings_for(*, data_dir: Path, postgres_url: str | None = None, kafka: str 
         "kafka_bootstrap_servers": kafka,
         "topic_prefix": unique("t") if kafka else "",
         "jwt_secret": TEST_SECRET,
+        "audit_signing_key": TEST_AUDIT_KEY,
         "relay_poll_interval": 0.005,
         # The suite is a pre-release environment: events of contracts not yet released flow like the others
         # (tests/integration/test_unreleased_contracts.py proves they are held where partners read the topics).
@@ -239,7 +241,12 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "PARTNERSHIP_JWT_SECRET": TEST_SECRET,
         "PARTNERSHIP_RELAY_POLL_INTERVAL": str(settings.relay_poll_interval),
         "PARTNERSHIP_LOG_LEVEL": "WARNING",
+<<<<<<< HEAD
         "PARTNERSHIP_PUBLISH_UNRELEASED_EVENTS": str(settings.publishes_unreleased_events).lower(),
+=======
+        "PARTNERSHIP_AUDIT_SIGNING_KEY": settings.audit_signing_key.get_secret_value() if settings.audit_signing_key
+        else TEST_AUDIT_KEY,
+>>>>>>> 46f8223 (Audit: a Merkle tree (RFC 9162) over each service's log signed as C2SP checkpoints within a bounded time of every commit and at shutdown; verify names the event deleted, rewritten or moved (never a neighbour) and reports the uncovered tail; Go reference code judges our proofs and notes)
     }
     if settings.database_url:
         env["PARTNERSHIP_DATABASE_URL"] = settings.database_url

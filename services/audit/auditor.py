@@ -20,8 +20,19 @@ from eventsourcing.utils import Environment
 from pydantic_core import to_jsonable_python
 
 from shared.audit.chain import ChainedMapper, link_of
-from shared.audit.checkpoint import Checkpoint, CheckpointLog, private_key, schema_of, trusted_public_key
+from shared.audit.checkpoint import (
+    CheckpointLog,
+    Cosignature,
+    NoteSigner,
+    StoredHead,
+    origin_of,
+    schema_of,
+    trusted_public_key,
+    verifier_key,
+    witness_keys,
+)
 from shared.audit.decisions import DECISION_REQUIRED
+from shared.audit.standalone import VerifierKey
 from shared.audit.vault import PersonalDataVault, open_personal_data
 from shared.audit.verify import Report, verify_log
 from shared.contracts import to_data
@@ -52,7 +63,8 @@ class ServiceLog:
             self.recorder: ApplicationRecorder = self._factory.application_recorder()
         self.mapper = ChainedMapper(service_transcoder(value_objects))
         self.schema = schema_of(settings, service)
-        self.checkpoint_log = CheckpointLog(service, self.recorder, self.schema)
+        self.origin = origin_of(settings, service)
+        self.checkpoint_log = CheckpointLog(service, self.recorder, self.schema, self.origin)
 
     @cached_property
     def vault(self) -> PersonalDataVault:
@@ -190,23 +202,34 @@ class Auditor:
 
     # -- verification ------------------------------------------------------------------------------------------
     def verify(self, service: str | None = None, public_key: str | None = None,
-               progress: Progress | None = None) -> list[Report]:
+               progress: Progress | None = None, witnesses: int = 0,
+               witness_keys_: list[VerifierKey] | None = None) -> list[Report]:
+        """Every chain and checkpoint; with ``witnesses``, a checkpoint cosigned by that many configured witnesses."""
         key = public_key or trusted_public_key(self.settings)
+        keys = witness_keys(self.settings) if witness_keys_ is None else witness_keys_
         reports = []
         for name in [service] if service else list(self.logs):
             service_log = self.log_of(name)
-            reports.append(verify_log(name, service_log.recorder, service_log.checkpoint_log.all(), key, progress))
+            reports.append(verify_log(
+                name, service_log.recorder, service_log.checkpoint_log.all(),
+                None if key is None else verifier_key(key, service_log.origin), progress,
+                cosignatures=service_log.checkpoint_log.cosignatures() if witnesses else (),
+                witness_keys=keys, witnesses=witnesses))
         return reports
 
-    def checkpoints(self, service: str) -> list[Checkpoint]:
+    def checkpoints(self, service: str) -> list[StoredHead]:
         return self.log_of(service).checkpoint_log.all()
 
-    def checkpoint(self, service: str) -> Checkpoint | None:
+    def cosignatures(self, service: str) -> list[Cosignature]:
+        return self.log_of(service).checkpoint_log.cosignatures()
+
+    def checkpoint(self, service: str) -> StoredHead | None:
         """Sign the service's log head now (the one write an auditor may ask for: it adds, never changes)."""
         seed = self.settings.audit_signing_seed()
         if seed is None:
             raise RuntimeError("PARTNERSHIP_AUDIT_SIGNING_KEY is not set: checkpoints cannot be signed")
-        return self.log_of(service).checkpoint_log.write(private_key(seed))
+        service_log = self.log_of(service)
+        return service_log.checkpoint_log.write(NoteSigner(seed, service_log.origin))
 
     def head(self) -> dict[str, int]:
         return {name: service_log.head() for name, service_log in self.logs.items()}

@@ -108,24 +108,32 @@ def _export_topics(service: str | None, aggregate: UUID | None, stream: Any) -> 
 
 @audit.command()
 def verify(service: ServiceOption = None,
-           public_key: Annotated[str | None, typer.Option(help="The published checkpoint key (64 hex digits)")] = None
+           public_key: Annotated[str | None, typer.Option(help="The published checkpoint key (64 hex digits)")] = None,
+           witnesses: Annotated[int, typer.Option(help="Require a checkpoint cosigned by this many witnesses")] = 0,
+           witness_key: Annotated[list[str] | None, typer.Option(
+               help="A witness's cosignature key (name+hash+base64); default PARTNERSHIP_AUDIT_WITNESS_KEYS")] = None,
            ) -> None:
     """Recompute every hash chain and checkpoint; exit 1 naming the first bad event and why."""
+    from shared.audit.standalone import VerifierKey
+
+    keys = [VerifierKey.parse(k) for k in witness_key] if witness_key else None
     with _auditor() as auditor:
         heads = auditor.head()
         with _progress(heads.get(service, 0) if service else sum(heads.values()), "verify") as progress:
-            reports = auditor.verify(service, public_key, progress)
+            reports = auditor.verify(service, public_key, progress, witnesses=witnesses, witness_keys_=keys)
     problems = [p for r in reports for p in r.problems]
     for report in reports:
         typer.echo(f"{report.service}: {report.events} events in {report.aggregates} aggregates, "
-                   f"{report.checkpoints} signed checkpoints covering {report.events_under_checkpoint} events: "
-                   f"{'intact' if report.ok else f'{len(report.problems)} problem(s)'}")
+                   f"{report.coverage()}: {'intact' if report.ok else f'{len(report.problems)} problem(s)'}")
     if problems:
         typer.echo(f"FAILED. First bad event: {problems[0]}", err=True)
         for problem in problems[1:20]:
             typer.echo(f"  also: {problem}", err=True)
         raise typer.Exit(1)
-    typer.echo("verified: every chain and checkpoint is intact")
+    uncovered = sum(r.uncovered for r in reports)
+    typer.echo("verified: every chain and checkpoint is intact"
+               + (f"; {uncovered} recent event(s) not yet covered by a signed checkpoint (protected by their "
+                  "chains only until the next one)" if uncovered else ""))
 
 
 @audit.command()
@@ -184,20 +192,28 @@ def checkpoint(service: ServiceOption = None) -> None:
         for name in [service] if service else list(auditor.logs):
             written = auditor.checkpoint(name)
             typer.echo(f"{name}: " + ("nothing new since the last checkpoint" if written is None else
-                                      f"checkpoint #{written.sequence} at position {written.position} "
-                                      f"({written.events} events), digest {written.log_digest}"))
+                                      f"checkpoint of tree size {written.tree_size} at position "
+                                      f"{written.position}, root {written.root_hash}"))
 
 
 @audit.command("public-key")
-def public_key() -> None:
+def public_key(note_keys: Annotated[bool, typer.Option(
+        "--note-keys", help="Each service log's note verifier key (name+hash+base64), for witnesses and the "
+                            "standalone verifier")] = False) -> None:
     """The Ed25519 public key that checkpoints are signed with (publish it; verify trusts it)."""
-    from shared.audit.checkpoint import trusted_public_key
+    from services.runtime import service_specs
+    from shared.audit.checkpoint import origin_of, trusted_public_key, verifier_key
 
-    key = trusted_public_key(_settings())
+    settings = _settings()
+    key = trusted_public_key(settings)
     if key is None:
         typer.echo("no audit signing key is configured", err=True)
         raise typer.Exit(1)
-    typer.echo(key)
+    if not note_keys:
+        typer.echo(key)
+        return
+    for name in service_specs():
+        typer.echo(f"{name}: {verifier_key(key, origin_of(settings, name))}")
 
 
 @audit.command()

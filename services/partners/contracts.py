@@ -28,6 +28,7 @@ import yaml
 
 from services.partners.compatibility import incompatibilities
 from shared.contracts import CONTRACT_RELEASE, all_contracts, is_released, json_schema
+from shared.contracts.audit import CHECKPOINTS_TOPIC
 from shared.settings import Settings
 
 ASYNCAPI_VERSION = "3.0.0"
@@ -185,6 +186,8 @@ def render(published: Path | None = None) -> dict[str, str]:
     files.update({f"{UNRELEASED}/events/{name}.schema.json": _json(schema) for name, schema in schemas.items()
                   if name not in released})
     topics = {spec.name: spec.topic for spec in service_specs().values()}
+    if any(name.startswith("audit.") for name in released):  # the signed checkpoints, for witnesses (docs/audit.md)
+        topics["audit"] = CHECKPOINTS_TOPIC
     files["asyncapi.yaml"] = yaml.safe_dump(asyncapi(topics, released), sort_keys=False, allow_unicode=True,
                                             width=120)
     files.update(_rest_and_graphql())

@@ -1,19 +1,24 @@
-"""Verification of one service's log: every aggregate's hash chain, then every signed checkpoint over the log.
+"""Verification of one service's log: every aggregate's hash chain, then the signed Merkle tree heads over the log.
 
-Reads the store once in notification order. A problem names the event (aggregate id, version, position) and why;
-the first problem found is the first bad event in the log's order.
+Reads the store once in notification order. A problem names the event (aggregate id, version, position) and why. The
+signed checkpoints' entries (authenticated: they give each signed root) say what the log held when it was signed, so
+an event deleted, rewritten, inserted or moved since is named as itself, never as a neighbour. Events after the
+last checkpoint are reported as not yet covered (a count and their positions).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from eventsourcing.persistence import ApplicationRecorder
 
 from shared.audit.chain import GENESIS, HEADER_LENGTH, MAGIC
-from shared.audit.checkpoint import Checkpoint, fold
+from shared.audit.checkpoint import Cosignature, Entry, StoredHead
+from shared.audit.standalone import VerifierKey, open_checkpoint, split_note, verify_cosignature
+from shared.audit.tlog import MerkleTree
 
 PAGE = 5000
 GENESIS_HEX = GENESIS.hex().encode()
@@ -45,70 +50,111 @@ class Report:
     aggregates: int = 0
     checkpoints: int = 0
     events_under_checkpoint: int = 0
+    tree_size: int = 0
+    uncovered: int = 0
+    uncovered_positions: tuple[int, int] | None = None
+    witnessed_size: int | None = None
     problems: list[Problem] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
-
-@dataclass
-class _Segment:
-    checkpoint: Checkpoint
-    hashes: bytes
-    trusted: bool
-    seen: int = 0
-    reported: bool = False
-
-    @property
-    def expected(self) -> int:
-        return len(self.hashes) // 32
-
-
-def _check_checkpoints(service: str, checkpoints: list[Checkpoint], public_key: str | None,
-                       report: Report) -> list[_Segment]:
-    segments: list[_Segment] = []
-    previous: Checkpoint | None = None
-    for cp in sorted(checkpoints, key=lambda c: c.sequence):
-        name = f"checkpoint #{cp.sequence} (position {cp.position}, signed {cp.created_at})"
-        problems: list[str] = []
-        if public_key is None:
-            problems.append(f"{name} cannot be checked: no trusted public key was given")
-        elif cp.public_key.lower() != public_key.lower():
-            problems.append(f"{name} is signed by another key ({cp.public_key[:16]}...), not the published one")
-        elif not cp.signature_valid(public_key):
-            problems.append(f"{name} has an invalid signature: it was altered after it was signed")
-        expected_from = (0, 0, GENESIS.hex(), 1) if previous is None else (
-            previous.position, previous.events, previous.log_digest, previous.sequence + 1)
-        if (cp.from_position, cp.from_events, cp.from_digest, cp.sequence) != expected_from:
-            problems.append(f"{name} does not follow the checkpoint before it: a checkpoint was removed or altered")
-        hashes = cp.event_hashes()
-        if len(hashes) // 32 != cp.events - cp.from_events or fold(bytes.fromhex(cp.from_digest), hashes).hex() \
-                != cp.log_digest:
-            problems.append(f"{name}: its list of event hashes does not give its signed log digest")
-        report.problems.extend(Problem(service, reason) for reason in problems)
-        segments.append(_Segment(cp, hashes, trusted=not problems))
-        previous = cp
-    report.checkpoints = len(segments)
-    return segments
+    def coverage(self) -> str:
+        """In words: what the signed checkpoints cover, and what not yet."""
+        text = (f"{self.checkpoints} signed checkpoints covering {self.events_under_checkpoint} events "
+                f"(tree size {self.tree_size})")
+        if self.uncovered and self.uncovered_positions is not None:
+            first, last = self.uncovered_positions
+            text += (f"; {self.uncovered} event(s) not yet covered (log positions {first}"
+                     f"{'' if first == last else f'-{last}'})")
+        if self.witnessed_size is not None:
+            text += f"; witnessed up to tree size {self.witnessed_size}"
+        return text
 
 
-def verify_log(service: str, recorder: ApplicationRecorder, checkpoints: list[Checkpoint], public_key: str | None,
-               progress: Callable[[int], None] | None = None, page: int = PAGE) -> Report:
-    """Recompute every event's hash and chain link, and compare each with the checkpoints that signed it."""
+def _signed_entries(service: str, heads: Sequence[StoredHead], key: VerifierKey | None,
+                    report: Report) -> tuple[list[Entry], list[StoredHead]]:
+    """The entries of every checkpoint whose note verifies and whose entries give its signed root, in order."""
+    entries: list[Entry] = []
+    trusted: list[StoredHead] = []
+    tree = MerkleTree()
+    for stored in sorted(heads, key=lambda h: h.tree_size):
+        name = f"checkpoint of tree size {stored.tree_size} (signed {stored.created_at})"
+        if key is None:
+            report.problems.append(Problem(service, f"{name} cannot be checked: no trusted public key was given"))
+            break
+        try:
+            head = open_checkpoint(stored.note, [key])
+        except ValueError as error:
+            report.problems.append(Problem(service, f"{name}: {error} (altered after it was signed, or signed by "
+                                                    "another key)"))
+            break
+        added = stored.entries()
+        if stored.from_size != tree.size or head.size != stored.tree_size or \
+                len(added) != stored.tree_size - stored.from_size:
+            report.problems.append(Problem(service, f"{name} does not extend the checkpoint before it (of tree size "
+                                                    f"{tree.size}): a checkpoint was removed or altered"))
+            break
+        tree.extend(entry.leaf for entry in added)
+        if tree.root(head.size) != head.root:
+            report.problems.append(Problem(service, f"{name}: its stored entries do not give its signed root hash "
+                                                    "(the entries were altered)"))
+            break
+        entries.extend(added)
+        trusted.append(stored)
+    report.checkpoints = len(trusted)
+    report.tree_size = len(entries)
+    return entries, trusted
+
+
+def _witnessed(heads: Sequence[StoredHead], cosignatures: Sequence[Cosignature], keys: Sequence[VerifierKey],
+               required: int) -> int | None:
+    """The largest trusted tree size cosigned by ``required`` distinct configured witnesses."""
+    by_size: dict[int, list[Cosignature]] = {}
+    for cosignature in cosignatures:
+        by_size.setdefault(cosignature.tree_size, []).append(cosignature)
+    best: int | None = None
+    for stored in heads:
+        text = split_note(stored.note)[0]
+        names = set()
+        for cosignature in by_size.get(stored.tree_size, []):
+            try:
+                _, signatures = split_note(text + "\n" + cosignature.cosignature + "\n")
+            except ValueError:
+                continue
+            for signature in signatures:
+                for key in keys:
+                    if verify_cosignature(text, signature, key) is not None:
+                        names.add(key.name)
+        if len(names) >= required:
+            best = stored.tree_size
+    return best
+
+
+def verify_log(service: str, recorder: ApplicationRecorder, heads: list[StoredHead], public_key: VerifierKey | None,
+               progress: Callable[[int], None] | None = None, page: int = PAGE, *,
+               cosignatures: Sequence[Cosignature] = (), witness_keys: Sequence[VerifierKey] = (),
+               witnesses: int = 0) -> Report:
+    """Recompute every event's hash and chain link, and compare the log with the entries its checkpoints signed."""
     report = Report(service)
     problems = report.problems
-    segments = _check_checkpoints(service, checkpoints, public_key, report)
-    seg_index = 0
-    segment = segments[0] if segments else None
+    signed, trusted = _signed_entries(service, heads, public_key, report)
+    if witnesses:
+        report.witnessed_size = _witnessed(trusted, cosignatures, witness_keys, witnesses)
+        if report.witnessed_size is None:
+            problems.append(Problem(service, f"no checkpoint is cosigned by {witnesses} of the configured witnesses"))
+    signed_hashes = [entry.hash for entry in signed]
+    signed_size = len(signed_hashes)
     # The loop is the hot path (benchmarked in bench/audit_verify.py): locals only, one fast test per event.
-    seg_start, seg_end = (segment.checkpoint.from_position, segment.checkpoint.position) if segment else (0, -1)
-    heads: dict[object, tuple[int, bytes, str]] = {}
+    heads_seen: dict[object, tuple[int, bytes, str]] = {}
     no_head = (0, GENESIS_HEX, "")
     sha256 = hashlib.sha256
     fromhex = bytes.fromhex
     position = 0
-    events = under_checkpoint = 0
+    index = 0
+    diverged: list[Entry] | None = None  # from the first event that differs from the signed log (the slow path)
+    first_uncovered = last_position = 0
     while True:
         notifications = recorder.select_notifications(start=position, limit=page, inclusive_of_start=False)
         if not notifications:
@@ -117,18 +163,16 @@ def verify_log(service: str, recorder: ApplicationRecorder, checkpoints: list[Ch
             position = n.id
             version = n.originator_version
             state = n.state
-            last_version, expected_prev, aggregate_id = heads.get(n.originator_id, no_head)
+            last_version, expected_prev, aggregate_id = heads_seen.get(n.originator_id, no_head)
             if not aggregate_id:
                 aggregate_id = str(n.originator_id)
-            computed: bytes | None = None
+            computed = GENESIS
             if state[:8] == MAGIC and state[137:138] == b"\n":
                 prev_hex = state[8:72]
                 own_hex = state[73:137]
-                try:
+                with contextlib.suppress(ValueError):
                     computed = sha256(fromhex(prev_hex.decode()) + f"{aggregate_id}\n{version}\n{n.topic}\n".encode()
                                       + state[HEADER_LENGTH:]).digest()
-                except ValueError:
-                    computed = GENESIS
                 if not (computed.hex().encode() == own_hex and version == last_version + 1
                         and prev_hex == expected_prev):
                     _chain_problem(service, problems, aggregate_id, version, position, computed, own_hex, prev_hex,
@@ -138,38 +182,73 @@ def verify_log(service: str, recorder: ApplicationRecorder, checkpoints: list[Ch
                                         "the header was removed)", aggregate_id, version, position))
                 own_hex = b""
             if version > last_version:
-                heads[n.originator_id] = (version, own_hex, aggregate_id)
-            # -- the checkpoint whose range holds this position ---------------------------------------------------
-            if position > seg_end and segment is not None:
-                while segment is not None and position > segment.checkpoint.position:
-                    _close(service, segment, problems)
-                    seg_index += 1
-                    segment = segments[seg_index] if seg_index < len(segments) else None
-                seg_start, seg_end = (segment.checkpoint.from_position, segment.checkpoint.position) if segment \
-                    else (0, -1)
-            if segment is not None and position > seg_start and segment.trusted:
-                i = segment.seen
-                segment.seen = i + 1
-                under_checkpoint += 1
-                if not segment.reported and (i >= segment.expected or computed != segment.hashes[32 * i:32 * i + 32]):
-                    segment.reported = True
-                    cp = segment.checkpoint
-                    reason = (f"it is not among the events signed in checkpoint #{cp.sequence} of {cp.created_at} "
-                              "(inserted since)") if i >= segment.expected else (
-                              f"it differs from the event signed at this place in checkpoint #{cp.sequence} of "
-                              f"{cp.created_at} (rewritten, removed or reordered since)")
-                    problems.append(Problem(service, reason, aggregate_id, version, position))
-        events += len(notifications)
+                heads_seen[n.originator_id] = (version, own_hex, aggregate_id)
+            if diverged is not None:
+                diverged.append(Entry(position, aggregate_id, version, computed))
+            elif index < signed_size:
+                if computed != signed_hashes[index]:
+                    diverged = [Entry(position, aggregate_id, version, computed)]
+            elif index == signed_size:
+                first_uncovered = position
+            index += 1
+            last_position = position
+        events = len(notifications)
+        report.events += events
         if progress is not None:
-            progress(len(notifications))
-    while segment is not None:
-        _close(service, segment, problems)
-        seg_index += 1
-        segment = segments[seg_index] if seg_index < len(segments) else None
-    report.events = events
-    report.events_under_checkpoint = under_checkpoint
-    report.aggregates = len(heads)
+            progress(events)
+    report.aggregates = len(heads_seen)
+    if diverged is not None:
+        start = index - len(diverged)
+        report.events_under_checkpoint = start
+        _diagnose(service, signed[start:], diverged, report)
+    elif index < signed_size:
+        report.events_under_checkpoint = index
+        _diagnose(service, signed[index:], [], report)
+    else:
+        report.events_under_checkpoint = signed_size
+        report.uncovered = index - signed_size
+        if report.uncovered:
+            report.uncovered_positions = (first_uncovered, last_position)
     return report
+
+
+def _diagnose(service: str, signed: list[Entry], stored: list[Entry], report: Report) -> None:
+    """What became of the signed entries from the first difference on: each one gone, rewritten or moved is named
+    as itself (the slow path: only for a log that changed after it was signed)."""
+    problems = report.problems
+    stored_by_key = {(e.aggregate_id, e.version): e for e in stored}
+    signed_keys = {(e.aggregate_id, e.version) for e in signed}
+    for entry in signed:
+        found = stored_by_key.get((entry.aggregate_id, entry.version))
+        if found is None:
+            problems.append(Problem(service, "it is gone: the signed checkpoints hold it at this log position, and "
+                                             "the store no longer does (deleted since it was signed)",
+                                    entry.aggregate_id, entry.version, entry.position))
+        elif found.hash != entry.hash:
+            problems.append(Problem(service, "it was rewritten after it was signed: it differs from the event the "
+                                             "signed checkpoints hold for this aggregate and version",
+                                    found.aggregate_id, found.version, found.position))
+    # Of what is stored and signed alike, the order must be the signed order.
+    in_both_signed = [(e.aggregate_id, e.version) for e in signed
+                      if (found := stored_by_key.get((e.aggregate_id, e.version))) is not None and found.hash == e.hash]
+    wanted = set(in_both_signed)
+    in_both_stored = [(e.aggregate_id, e.version) for e in stored if (e.aggregate_id, e.version) in wanted]
+    for expected, actual in zip(in_both_signed, in_both_stored, strict=True):
+        if expected != actual:
+            moved = stored_by_key[actual]
+            problems.append(Problem(service, "it is stored out of the signed order (reordered since it was signed)",
+                                    moved.aggregate_id, moved.version, moved.position))
+            break
+    # Stored events the checkpoints do not hold: inserted among signed ones, or simply not yet covered at the end.
+    last_signed_at = max((i for i, e in enumerate(stored) if (e.aggregate_id, e.version) in signed_keys), default=-1)
+    for i, entry in enumerate(stored):
+        if (entry.aggregate_id, entry.version) not in signed_keys and i < last_signed_at:
+            problems.append(Problem(service, "it was inserted among signed events: the signed checkpoints do "
+                                             "not hold it", entry.aggregate_id, entry.version, entry.position))
+    tail = [e for e in stored[last_signed_at + 1:] if (e.aggregate_id, e.version) not in signed_keys]
+    report.uncovered = len(tail)
+    if tail:
+        report.uncovered_positions = (tail[0].position, tail[-1].position)
 
 
 def _chain_problem(service: str, problems: list[Problem], aggregate_id: str, version: int, position: int,
@@ -187,11 +266,3 @@ def _chain_problem(service: str, problems: list[Problem], aggregate_id: str, ver
     elif prev_hex != expected_prev:
         problems.append(Problem(service, "its predecessor hash does not match the stored previous version (an "
                                 "earlier event was changed, removed or reordered)", aggregate_id, version, position))
-
-
-def _close(service: str, segment: _Segment, problems: list[Problem]) -> None:
-    if segment.trusted and not segment.reported and segment.seen != segment.expected:
-        cp = segment.checkpoint
-        problems.append(Problem(service, f"checkpoint #{cp.sequence} of {cp.created_at} signed {segment.expected} "
-                                f"events up to position {cp.position}; {segment.seen} are stored now (events were "
-                                "removed)"))

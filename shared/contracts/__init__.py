@@ -225,4 +225,4 @@ def json_schema(cls: type[Fact]) -> dict[str, Any]:
 
 def _load_all() -> None:
     # Importing the contract modules registers them; done lazily to keep imports acyclic.
-    from shared.contracts import priorities, projects, tasking  # noqa: F401
+    from shared.contracts import audit, priorities, projects, tasking  # noqa: F401

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import replace
 from uuid import UUID
 
 from shared.audit.chain import GENESIS, HEADER_LENGTH, link_of, payload_of, seal
-from shared.audit.checkpoint import Checkpoint, canonical_json, fold, private_key, public_key_hex
 
 AGGREGATE = UUID("6f1c2e0a-8a55-4a1e-9a3e-2b1f0c9d8e7a")
 TOPIC = "services.priorities.domain:Objective.Added"
@@ -43,35 +41,3 @@ def test_the_hash_changes_with_the_predecessor_the_version_the_topic_and_every_b
 def test_a_state_without_a_header_reads_as_unchained() -> None:
     assert link_of(PAYLOAD) is None
     assert payload_of(PAYLOAD) == PAYLOAD
-
-
-def _checkpoint() -> tuple[Checkpoint, str]:
-    key = private_key(bytes(range(32)))
-    hashes = hashlib.sha256(b"a").digest() + hashlib.sha256(b"b").digest()
-    values = {"sequence": 1, "service": "priorities", "from_position": 0, "position": 2, "from_events": 0,
-              "events": 2, "from_digest": GENESIS.hex(), "log_digest": fold(GENESIS, hashes).hex(),
-              "created_at": "2011-05-18T10:00:00.000000+00:00"}
-    unsigned = Checkpoint(**values, public_key=public_key_hex(key), signature="", hashes=hashes.hex())
-    return replace(unsigned, signature=key.sign(unsigned.signed_bytes()).hex()), public_key_hex(key)
-
-
-def test_a_checkpoint_signs_the_canonical_json_of_its_fields() -> None:
-    checkpoint, public = _checkpoint()
-    assert checkpoint.signature_valid(public)
-    assert checkpoint.signed_bytes() == canonical_json(
-        {k: v for k, v in checkpoint.summary().items() if k not in {"public_key", "signature"}})
-    assert b" " not in checkpoint.signed_bytes()
-
-
-def test_a_checkpoint_whose_signed_fields_changed_fails_its_signature() -> None:
-    checkpoint, public = _checkpoint()
-    assert not replace(checkpoint, log_digest="0" * 64).signature_valid(public)
-    assert not replace(checkpoint, events=3).signature_valid(public)
-    assert not checkpoint.signature_valid(public_key_hex(private_key(bytes(32))))
-
-
-def test_the_log_digest_runs_over_every_event_hash_in_order() -> None:
-    a, b = hashlib.sha256(b"a").digest(), hashlib.sha256(b"b").digest()
-    step = hashlib.sha256(GENESIS + a).digest()
-    assert fold(GENESIS, a + b) == hashlib.sha256(step + b).digest()
-    assert fold(GENESIS, a + b) != fold(GENESIS, b + a)
