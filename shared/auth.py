@@ -38,6 +38,7 @@ class Role(StrEnum):
     PARTNER_OFFICER = "partner_officer"  # a partner organisation's people (lead partner, project manager)
     AUDITOR = "auditor"  # reads and verifies, never writes
     SCRUTINY_MEMBER = "scrutiny_member"  # elected member: reads, never writes
+    WITNESS = "witness"  # an outside witness of the audit log: returns cosignatures of its checkpoints, nothing else
 
 
 READ_ONLY_ROLES = frozenset({Role.AUDITOR, Role.SCRUTINY_MEMBER})

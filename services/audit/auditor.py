@@ -7,6 +7,7 @@ transcodings, found from the composition root's service list.
 
 from __future__ import annotations
 
+import base64
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -23,8 +24,10 @@ from shared.audit.chain import ChainedMapper, link_of
 from shared.audit.checkpoint import (
     CheckpointLog,
     Cosignature,
+    CosignatureRefused,
     NoteSigner,
     StoredHead,
+    b64,
     origin_of,
     schema_of,
     trusted_public_key,
@@ -36,7 +39,7 @@ from shared.audit.standalone import VerifierKey
 from shared.audit.vault import PersonalDataVault, open_personal_data
 from shared.audit.verify import Report, verify_log
 from shared.contracts import to_data
-from shared.errors import NotFound
+from shared.errors import InvalidCommand, NotFound
 from shared.eventstore import service_transcoder
 from shared.readstore import schema_setup
 from shared.settings import Settings
@@ -230,6 +233,50 @@ class Auditor:
             raise RuntimeError("PARTNERSHIP_AUDIT_SIGNING_KEY is not set: checkpoints cannot be signed")
         service_log = self.log_of(service)
         return service_log.checkpoint_log.write(NoteSigner(seed, service_log.origin))
+
+    def log_of_origin(self, origin: str) -> ServiceLog:
+        for service_log in self.logs.values():
+            if service_log.origin == origin:
+                return service_log
+        raise NotFound(f"No service's log has the origin {origin!r}.")
+
+    def add_cosignature(self, note: str) -> list[Cosignature]:
+        """Keep a witness's cosignature of one of our checkpoints (checked against the configured witness keys)."""
+        try:
+            origin = note.split("\n", 1)[0]
+            return self.log_of_origin(origin).checkpoint_log.add_cosignature(note, witness_keys(self.settings))
+        except CosignatureRefused as error:
+            raise InvalidCommand(str(error)) from None
+
+    def consistency(self, service: str, first: int, second: int) -> dict[str, Any]:
+        """The consistency proof between two tree sizes of a service's signed tree."""
+        checkpoint_log = self.log_of(service).checkpoint_log
+        try:
+            proof = checkpoint_log.tree(second).consistency_proof(first, second)
+        except ValueError as error:
+            raise InvalidCommand(str(error)) from None
+        return {"service": service, "origin": checkpoint_log.origin, "first": first, "second": second,
+                "proof": b64(proof)}
+
+    def inclusion(self, service_log: ServiceLog, stored: StoredEvent) -> dict[str, Any]:
+        """An event's inclusion proof against the latest signed checkpoint (or why there is none yet)."""
+        checkpoint_log = service_log.checkpoint_log
+        latest = checkpoint_log.latest()
+        tree = checkpoint_log.tree()
+        index = checkpoint_log.leaf_index(str(stored.originator_id), stored.originator_version)
+        if latest is None or index is None or index >= latest.tree_size:
+            return {"covered": False, "reason": "not yet covered by a signed checkpoint"}
+        return {"covered": True, "leaf_index": index, "tree_size": latest.tree_size,
+                "leaf_hash": base64.b64encode(tree.leaf(index)).decode(),
+                "proof": b64(tree.inclusion_proof(index, latest.tree_size)), "checkpoint": latest.note}
+
+    def proofs(self, aggregate_id: UUID) -> list[dict[str, Any]]:
+        """Every stored event of one aggregate with its stored bytes and its inclusion proof (verified reads)."""
+        found, events = self._find(aggregate_id)
+        return [{"service": found.service, "origin": found.origin, "aggregate_id": str(e.originator_id),
+                 "version": e.originator_version, "topic": e.topic,
+                 "state": base64.b64encode(bytes(e.state)).decode(), "inclusion": self.inclusion(found, e)}
+                for e in events]
 
     def head(self) -> dict[str, int]:
         return {name: service_log.head() for name, service_log in self.logs.items()}

@@ -251,3 +251,66 @@ def reconcile(
         raise typer.Exit(1)
     if not as_json:
         typer.echo("reconciled: every stored event is on its topic and in every read model, once")
+
+
+@audit.command()
+def witness(
+        name: Annotated[str, typer.Option(help="The witness's name (its cosignature key's name), e.g. a domain")],
+        signing_key: Annotated[str, typer.Option(
+            envvar="PARTNERSHIP_WITNESS_SIGNING_KEY", show_default=False,
+            help="The witness's Ed25519 seed, 64 hex digits (from the environment only)")],
+        log_key: Annotated[list[str] | None, typer.Option(
+            help="A log's note verifier key, as `audit public-key --note-keys` prints it (repeat per log)")] = None,
+        state_dir: Annotated[Path, typer.Option(help="Where the witness keeps its copy and its state")] =
+        Path("witness"),
+        service_url: Annotated[str | None, typer.Option(
+            help="Base URL of the audit API (POST /audit/cosignatures, GET /audit/consistency)")] = None,
+        token: Annotated[str | None, typer.Option(envvar="PARTNERSHIP_WITNESS_TOKEN", show_default=False,
+                                                  help="Bearer token of a client with the witness role")] = None,
+        print_key: Annotated[bool, typer.Option(help="Print this witness's cosignature key and stop")] = False,
+) -> None:
+    """Witness the services' audit logs: follow audit.checkpoints, check each checkpoint is consistent with the last
+    one seen, cosign it, keep a copy, return the cosignature; a fork is reported and never cosigned."""
+    import threading
+
+    from services.audit.witness import Witness, http_client
+    from services.runtime import make_transport
+    from shared.audit.checkpoint import Cosigner
+    from shared.audit.standalone import VerifierKey
+    from shared.contracts.audit import CHECKPOINTS_TOPIC
+
+    try:
+        cosigner = Cosigner(bytes.fromhex(signing_key.strip()), name)
+    except ValueError as error:
+        raise typer.BadParameter(f"the signing key must be 64 hex digits: {error}") from error
+    if print_key:
+        typer.echo(str(cosigner.verifier))
+        return
+    if not log_key:
+        raise typer.BadParameter("give each log's key with --log-key (from `partnership audit public-key "
+                                 "--note-keys`)")
+    try:
+        keys = [VerifierKey.parse(k) for k in log_key]
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from error
+    submit = proofs = None
+    if service_url:
+        if not token:
+            raise typer.BadParameter("returning cosignatures needs a witness token (PARTNERSHIP_WITNESS_TOKEN)")
+        submit, proofs = http_client(service_url, token)
+    settings = _settings()
+    transport = make_transport(settings)
+    follower = Witness(cosigner, state_dir, keys, proofs)
+    stop = threading.Event()
+    from services.cli import _on_termination
+
+    _on_termination(stop)
+    typer.echo(f"witness {name}: following {settings.topic(CHECKPOINTS_TOPIC)}; copy in {state_dir}", err=True)
+    try:
+        follower.follow(transport, settings.topic(CHECKPOINTS_TOPIC), stop, submit)
+    finally:
+        transport.close()
+    for fork in follower.forks:
+        typer.echo(str(fork), err=True)
+    if follower.forks:
+        raise typer.Exit(1)

@@ -220,6 +220,7 @@ class CheckpointLog:
         self.origin = origin
         self._ready = False
         self._tree = MerkleTree()
+        self._leaf_of: dict[tuple[str, int], int] = {}
         self._tree_lock = threading.Lock()
 
     def _ensure(self) -> None:
@@ -257,15 +258,29 @@ class CheckpointLog:
                 raise ValueError(f"no checkpoint of {self.service} has tree size {size}")
             return self._tree
 
+    def leaf_index(self, aggregate_id: str, version: int) -> int | None:
+        """Where an event sits in the signed tree (after ``tree()``); None when no checkpoint covers it yet."""
+        return self._leaf_of.get((aggregate_id, version))
+
+    def _extend(self, entries: Sequence[Entry]) -> None:
+        start = self._tree.size
+        self._tree.extend(entry.leaf for entry in entries)
+        for offset, entry in enumerate(entries):
+            self._leaf_of[(entry.aggregate_id, entry.version)] = start + offset
+
+    def _restart(self) -> None:
+        self._tree = MerkleTree()
+        self._leaf_of = {}
+
     def _catch_up(self, tx: Tx) -> None:
         rows = tx.query("SELECT tree_size, from_size, entries FROM audit_tree_heads WHERE tree_size > ?"
                         " ORDER BY tree_size", [self._tree.size])
         for row in rows:
             if int(row["from_size"]) != self._tree.size:  # rows changed under us: start again from the table
-                self._tree = MerkleTree()
+                self._restart()
                 self._catch_up(tx)
                 return
-            self._tree.extend(entry.leaf for entry in parse_entries(str(row["entries"])))
+            self._extend(parse_entries(str(row["entries"])))
 
     def write(self, signer: NoteSigner, now: datetime | None = None) -> StoredHead | None:
         """Sign the tree up to the log's current head; None when nothing was recorded since the last checkpoint."""
@@ -277,12 +292,12 @@ class CheckpointLog:
             size, position = (int(rows[0]["tree_size"]), int(rows[0]["position"])) if rows else (0, 0)
             if self._tree.size != size:
                 if self._tree.size > size:
-                    self._tree = MerkleTree()
+                    self._restart()
                 self._catch_up(tx)
             entries = self._entries_after(position)
             if not entries:
                 return None
-            self._tree.extend(entry.leaf for entry in entries)
+            self._extend(entries)
             new_size = size + len(entries)
             root = self._tree.root(new_size)
             stored = StoredHead(
