@@ -24,7 +24,8 @@ from shared import metrics, tracing
 from shared.audit.publish import CheckpointPublisher
 from shared.auth import ClientRegistry, TokenService, oauth_router
 from shared.consumer import ConsumerRunner
-from shared.contracts.audit import CHECKPOINTS_TOPIC
+from shared.contracts import contract_type, is_released
+from shared.contracts.audit import CHECKPOINTS_TOPIC, CheckpointSigned
 from shared.eventstore import ServiceApplication
 from shared.health import Readiness
 from shared.readstore import ReadStore
@@ -154,6 +155,11 @@ class System:
         publisher = CheckpointPublisher(self.transport, self.settings.topic(CHECKPOINTS_TOPIC), app.service,
                                         app.checkpointer.log.origin)
         self._closers.append(publisher.close)
+        if not (self.settings.publishes_unreleased_events or is_released(contract_type(CheckpointSigned))):
+            # Like the relay: partners see the checkpoint event from its contract release on; signed meanwhile.
+            log.warning("audit checkpoints are signed but not published until their contract is released",
+                        extra={"service": app.service, "topic": self.settings.topic(CHECKPOINTS_TOPIC)})
+            return lambda stop: app.checkpointer.run(stop, None)
         return lambda stop: app.checkpointer.run(stop, publisher)
 
     def stop_workers(self, timeout: float = 10.0) -> None:

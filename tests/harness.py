@@ -241,12 +241,9 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "PARTNERSHIP_JWT_SECRET": TEST_SECRET,
         "PARTNERSHIP_RELAY_POLL_INTERVAL": str(settings.relay_poll_interval),
         "PARTNERSHIP_LOG_LEVEL": "WARNING",
-<<<<<<< HEAD
         "PARTNERSHIP_PUBLISH_UNRELEASED_EVENTS": str(settings.publishes_unreleased_events).lower(),
-=======
         "PARTNERSHIP_AUDIT_SIGNING_KEY": settings.audit_signing_key.get_secret_value() if settings.audit_signing_key
         else TEST_AUDIT_KEY,
->>>>>>> 46f8223 (Audit: a Merkle tree (RFC 9162) over each service's log signed as C2SP checkpoints within a bounded time of every commit and at shutdown; verify names the event deleted, rewritten or moved (never a neighbour) and reports the uncovered tail; Go reference code judges our proofs and notes)
     }
     if settings.database_url:
         env["PARTNERSHIP_DATABASE_URL"] = settings.database_url
