@@ -3,7 +3,7 @@ handle, in the orders that matter (retaskings within and across districts, withd
 corrections of earlier reports, RAG overrides that expire, a ProgressReported published as v1 and upcast,
 contributions re-pointed and closed, projects deferred, resumed and closed, memberships, meetings and actions,
 a released period), plus what the live consumer must not apply: a redelivered event, a malformed message and an
-event it rejects (a tasking accepted that was never issued)."""
+event it rejects (a tasking accepted that was never issued, progress of a project never opened)."""
 
 from __future__ import annotations
 
@@ -33,6 +33,7 @@ from shared.contracts.priorities import (
     PriorityProposed,
     PriorityReconfirmed,
     PriorityRejected,
+    PriorityRetired,
     ScsReviewClosed,
     ScsReviewOpened,
     ScsReviewPriorityResolved,
@@ -40,6 +41,7 @@ from shared.contracts.priorities import (
     TargetRetired,
     TargetRevised,
     TargetSet,
+    chapter_id,
 )
 from shared.contracts.projects import (
     ContributionClosed,
@@ -118,7 +120,7 @@ def varied(projects: int = 6) -> History:
     add("priorities", other_target, TargetSet(actor=OFFICER, **common, objective_id=county,
                                               target_value=Decimal(100), **terms))
     add("priorities", other_target, TargetRetired(actor=OFFICER, **common, reason="Met elsewhere"))
-    chapter, priority, rejected_priority = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    chapter, priority, rejected_priority = chapter_id("worcester"), uuid.uuid4(), uuid.uuid4()
     add("priorities", chapter, DistrictChapterOpened(actor=OFFICER, **common, district="worcester"))
     add("priorities", priority, PriorityProposed(actor=OFFICER, **common, district="worcester", title="Skills",
                                                  rationale="Low skills", objective_id=county, evidence_refs=("e1",)))
@@ -143,6 +145,7 @@ def varied(projects: int = 6) -> History:
     add("priorities", review, ScsReviewPriorityResolved(actor=OFFICER, **common, priority_id=priority,
                                                         district="worcester", outcome="reconfirmed"))
     add("priorities", review, ScsReviewClosed(actor=OFFICER, **common))
+    add("priorities", priority, PriorityRetired(actor=OFFICER, **common, district="worcester", reason="Done"))
     add("priorities", chapter, ChapterPriorityRetired(actor=OFFICER, **common, priority_id=priority, reason="Done"))
     add("priorities", uuid.uuid4(), PerformanceReleased(actor=OFFICER, **common, starts_on=date(2012, 4, 1),
                                                         ends_on=date(2012, 9, 30)))
@@ -258,7 +261,9 @@ def varied(projects: int = 6) -> History:
     report(third, date(2013, 2, 1), 40, Rag.GREEN)
     add("projects", fourth, ProjectClosed(actor=MANAGER, **common, outcome_achieved="Most jobs", lessons="Start early",
                                           final_actuals=(OutcomeValue(outcome_id="jobs", value=Decimal(38)),)))
-    report(uuid.uuid4(), date(2013, 3, 1), 1, Rag.RED)  # a project this read model never saw opened
+    # A project this read model never saw opened: a change to a row that was never made is rejected (dead-lettered
+    # with the reason), by every read model alike.
+    report(uuid.uuid4(), date(2013, 3, 1), 1, Rag.RED)
 
     # What the live consumer applies once or never.
     history.events["projects.events"].append(history.events["projects.events"][5])

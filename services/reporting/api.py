@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from services.reporting.changes import Scope
 from services.reporting.graphql import graphql_router
-from services.reporting.opendata import open_data_router
+from services.reporting.opendata.api import open_data_router
 from services.reporting.pack_render import TABLES, to_csv, to_csv_zip, to_html, to_pdf
 from services.reporting.packs import PackRequest, build_pack
 from services.reporting.readmodel import ReportingReadModel

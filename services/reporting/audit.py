@@ -14,11 +14,8 @@ from strawberry.types import Info
 
 from services.audit.auditor import Auditor
 from services.reporting.graphql_common import read_model
-from services.reporting.readmodel import Handlers, ReportingReadModel
+from services.reporting.readmodel import ReportingReadModel
 from shared.auth import Role
-
-DDL: list[str] = []
-HANDLERS: Handlers = {}
 
 _AUDITORS: weakref.WeakKeyDictionary[ReportingReadModel, Auditor] = weakref.WeakKeyDictionary()
 

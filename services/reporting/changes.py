@@ -18,6 +18,7 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from services.reporting.declaration import Tracked
 from services.reporting.graphql_common import (
     Actor,
     Connection,
@@ -28,44 +29,16 @@ from services.reporting.graphql_common import (
     paginate,
     read_model,
 )
-from services.reporting.readmodel import timestamp
+from services.reporting.registry import READ_MODELS
+from services.reporting.temporal import timestamp
 from shared.readstore import ReadStore
 
 
-@dataclass(frozen=True)
-class Tracked:
-    """A temporal table whose entities a committee follows."""
+def _tracked() -> list[tuple[str, Tracked]]:
+    """Every read model's tables that committees follow (their declarations say which, and how to name them)."""
+    return [(table.name, table.tracked) for model in READ_MODELS for table in model.tables
+            if table.tracked is not None]
 
-    table: str
-    entity: str
-    label: str  # a format string over the row's columns
-    districts: tuple[str, ...] = ()  # columns naming the district(s) it concerns; none = county-wide
-    groups: tuple[str, ...] = ()  # columns naming the theme group / body it concerns
-
-
-TRACKED = (
-    Tracked("objectives", "objective", "{title}"),
-    Tracked("targets", "target", "{metric}"),
-    Tracked("district_chapters", "district chapter", "{district}", districts=("district",)),
-    Tracked("district_priorities", "district priority", "{title}", districts=("district",)),
-    Tracked("evidence", "evidence", "{title}", districts=("district",)),
-    Tracked("scs_reviews", "SCS review", "SCS review {number}"),
-    Tracked("taskings", "tasking", "{district}: {share} {unit}", districts=("district",), groups=("theme_group",)),
-    Tracked("memberships", "membership", "{organisation} at {body}", districts=("body",), groups=("body",)),
-    Tracked("agreed_actions", "agreed action", "{description}", districts=("body",), groups=("body",)),
-    Tracked("district_commitments", "district commitment", "{organisation}"),
-    Tracked("delivery_projects", "project", "{title}", districts=("district",)),
-)
-
-# Tables whose entities change by closing the open row and inserting the next (``close_current``).
-OPEN_ROWS = (*(t.table for t in TRACKED), "delivery_outcomes", "delivery_milestones", "delivery_targets",
-             "delivery_taskings")
-
-DDL = [
-    *(f"CREATE INDEX IF NOT EXISTS {t.table}_valid_from ON {t.table} (valid_from)" for t in TRACKED),
-    # The open row of an entity in one step, however many versions it has (every handler reads and closes it).
-    *(f"CREATE INDEX IF NOT EXISTS {table}_open ON {table} (id) WHERE valid_to IS NULL" for table in OPEN_ROWS),
-]
 
 _META = {"id", "version", "changed_by", "changed_by_organisation", "changed_by_role", "decision", "added_at",
          "valid_from", "valid_to", "opened_at"}
@@ -86,6 +59,7 @@ class Scope:
         return not self.districts and not self.theme_groups
 
     def covers(self, tracked: Tracked, row: dict[str, Any]) -> bool:
+        """Whether the entity (its row) concerns this scope."""
         if self.county or not (tracked.districts or tracked.groups):
             return True
         return any(row.get(c) in self.districts for c in tracked.districts) or any(
@@ -140,14 +114,14 @@ def changes(store: ReadStore, start: datetime, end: datetime, scope: Scope | Non
     scope = scope or Scope()
     at_start, at_end = timestamp(start), timestamp(end)
     found: list[dict[str, Any]] = []
-    for tracked in TRACKED:
-        revisions = store.query(f"SELECT id, version, valid_from FROM {tracked.table}"
+    for table, tracked in _tracked():
+        revisions = store.query(f"SELECT id, version, valid_from FROM {table}"
                                 " WHERE valid_from > ? AND valid_from <= ? ORDER BY valid_from, version",
                                 [at_start, at_end])
         if not revisions:
             continue
         ids = sorted({r["id"] for r in revisions})
-        before, after = _valid_at(store, tracked.table, ids, at_start), _valid_at(store, tracked.table, ids, at_end)
+        before, after = _valid_at(store, table, ids, at_start), _valid_at(store, table, ids, at_end)
         events = _events(store, {(r["id"], r["version"]) for r in revisions})
         by_id: dict[str, list[dict[str, Any]]] = {}
         for revision in revisions:

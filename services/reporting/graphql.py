@@ -1,6 +1,6 @@
-"""The GraphQL gateway (strawberry): one schema over every reporting module; queries take an optional ``asOf``.
+"""The GraphQL gateway (strawberry): one schema over every read model (``registry``); queries take an ``asOf``.
 
-Queries read the read models (paged lists in ``connections``); mutations forward to the owning service
+Queries read the read models (each serves its own types, lists and pages); mutations forward to the owning service
 (``mutations``); ``graphql_limits`` refuses abusive queries before they run and gives every error a code;
 ``graphql_cache`` answers a query already answered for the same data and visibility; ``graphql_execution``
 completes objects of plain leaves without the executor's per-field machinery.
@@ -28,14 +28,14 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext, ExecutionResult, Info
 from strawberry.types.unset import UNSET
 
-from services.reporting import audit, changes, connections, directory
+from services.reporting import audit, changes, decision_log, directory
 from services.reporting.graphql_cache import EncodedData, ResponseCache, data_version
 from services.reporting.graphql_common import Actor, Decision, IsAuthenticated, decision_from, read_model
 from services.reporting.graphql_execution import LeafFastExecutor
 from services.reporting.graphql_limits import QueryLimits, add_codes
-from services.reporting.modules import READ_MODELS
 from services.reporting.mutations import Mutation
 from services.reporting.readmodel import ReportingReadModel
+from services.reporting.registry import READ_MODELS
 from shared.auth import AuthenticationError, Principal, TokenService
 from shared.web import GRAPHQL_RESPONSE_JSON, graphql_media_type, graphql_refusal
 
@@ -78,8 +78,8 @@ class GatewaySchema(strawberry.Schema):
         super().process_errors(errors, execution_context)
 
 
-Query = merge_types("Query", (HistoryQuery, directory.Query, connections.Query, changes.Query,
-                              *(module.Query for module in READ_MODELS)))
+Query = merge_types("Query", (HistoryQuery, directory.Query, decision_log.Query, changes.Query, audit.Query,
+                              *(model.query for model in READ_MODELS)))
 # One rule class for the process (MaxAliasesLimiter makes a new one per request), so that a document's validation
 # can be cached: a dashboard sends the same few documents over and over, and validating one costs 1-2 ms.
 _MaxAliases = create_max_aliases_rule(30)
@@ -96,8 +96,8 @@ def _root_names(*types: type) -> frozenset[str]:
     return frozenset(convert(field) for type_ in types for field in type_.__strawberry_definition__.fields)  # type: ignore[attr-defined]
 
 
-CACHEABLE_QUERIES = _root_names(HistoryQuery, directory.Query, connections.Query,
-                                *(module.Query for module in READ_MODELS if module is not audit))
+CACHEABLE_QUERIES = _root_names(HistoryQuery, directory.Query, decision_log.Query,
+                                *(model.query for model in READ_MODELS if model.cacheable))
 """Root fields whose answer depends only on the read model, the arguments, the caller's visibility and the date
 (see ``graphql_cache``). Not the auditors' fields (they recompute other services' hash chains, live) nor
 ``changes`` (its window ends at "now", which moves without any event)."""

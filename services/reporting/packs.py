@@ -16,9 +16,14 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from services.reporting import changes, coordination, delivery, strategy
+from services.reporting import changes
 from services.reporting.changes import Scope
+from services.reporting.coordination import chains
+from services.reporting.coordination import queries as coordination_queries
+from services.reporting.delivery import queries as delivery_queries
+from services.reporting.delivery import rollup
 from services.reporting.readmodel import timestamp
+from services.reporting.strategy import queries as strategy_queries
 from shared.partnership import PartnershipDefinition, load
 from shared.readstore import ReadStore
 
@@ -124,66 +129,29 @@ def _direction(series: Series, previous: date, end: date) -> str | None:
     return WORSENING if before - now > Decimal("0.02") else STEADY
 
 
-def _credits_by_tasking(store: ReadStore, as_of: datetime, end: date) -> dict[str, list[tuple[date, Decimal]]]:
-    """Per tasking: its projects' credited actual after each progress report (by reported date, up to ``end``)."""
-    clause, params = changes_clause(as_of)
-    outcomes = store.query(f"SELECT * FROM delivery_outcomes WHERE {clause}", params)
-    by_project: dict[str, list[dict[str, Any]]] = {}
-    for outcome in outcomes:
-        by_project.setdefault(outcome["project_id"], []).append(outcome)
-    reports = store.query("SELECT project_id, reported_on, actuals FROM delivery_progress WHERE recorded_at <= ?"
-                          " AND reported_on <= ? ORDER BY reported_on, recorded_at",
-                          [timestamp(as_of), end.isoformat()])
-    latest: dict[tuple[str, str], Decimal] = {}
-    series: dict[str, list[tuple[date, Decimal]]] = {}
-    for report in reports:
-        for outcome_id, value in json.loads(report["actuals"]).items():
-            latest[(report["project_id"], outcome_id)] = Decimal(value)
-        day = date.fromisoformat(report["reported_on"])
-        touched = {o["tasking_id"] for o in by_project.get(report["project_id"], [])}
-        for tasking_id in touched:
-            total = Decimal(0)
-            for project_outcomes in by_project.values():
-                for o in project_outcomes:
-                    actual = latest.get((o["project_id"], o["outcome_id"]))
-                    if o["tasking_id"] == tasking_id and o["counting"] and actual is not None:
-                        total += Decimal(o["weight"]) * (actual - Decimal(o["baseline_value"]))
-            points = series.setdefault(tasking_id, [])
-            if points and points[-1][0] == day:
-                points[-1] = (day, total)
-            else:
-                points.append((day, total))
-    return series
-
-
-def changes_clause(as_of: datetime) -> tuple[str, list[Any]]:
-    at = timestamp(as_of)
-    return "valid_from <= ? AND (valid_to IS NULL OR valid_to > ?)", [at, at]
-
-
 def _performance(store: ReadStore, request: PackRequest, definition: PartnershipDefinition
                  ) -> list[TargetPerformance]:
     as_of = request.reading_time()
     previous_day = request.start
-    credits = _credits_by_tasking(store, as_of, request.end)
-    theme_of = {t["id"]: t["theme_group"] for t in coordination.taskings(store, as_of)}
+    credits = rollup.credits_by_tasking(store, as_of, request.end)
+    theme_of = {t["id"]: t["theme_group"] for t in coordination_queries.taskings(store, as_of)}
     result = []
-    for rollup in delivery.rollups(store, as_of):
-        if rollup["status"] == "retired":
+    for target in rollup.rollups(store, as_of):
+        if target["status"] == "retired":
             continue
-        terms = strategy.target(store, rollup["target_id"], as_of)
+        terms = strategy_queries.target(store, target["target_id"], as_of)
         baseline_date = date.fromisoformat(terms["baseline_date"]) if terms else request.start
-        deadline = date.fromisoformat(rollup["deadline"])
+        deadline = date.fromisoformat(target["deadline"])
         shares = []
-        for share in rollup["shares"]:
-            if share["status"] not in delivery.LIVE_TASKING_STATUSES:
+        for share in target["shares"]:
+            if share["status"] not in rollup.LIVE_TASKING_STATUSES:
                 continue
             in_scope = request.scope.county or share["district"] in request.scope.districts or \
                 theme_of.get(share["tasking_id"]) in request.scope.theme_groups
             if not in_scope:
                 continue
             points = credits.get(share["tasking_id"], [])
-            series = Series(label=_district_name(definition, share["district"]), unit=rollup["unit"],
+            series = Series(label=chains.district_name(definition, share["district"]), unit=target["unit"],
                             baseline_date=baseline_date, deadline=date.fromisoformat(share["deadline"]),
                             goal=Decimal(share["share"]), points=points, actual=Decimal(0), expected=Decimal(0),
                             rag=None, direction=None, district=share["district"])
@@ -193,11 +161,11 @@ def _performance(store: ReadStore, request: PackRequest, definition: Partnership
         days = sorted({d for s in shares for d, _ in s.points})
         total_points = [(d, sum((s.actual_at(d) for s in shares), Decimal(0))) for d in days]
         if request.scope.county:
-            goal = Decimal(rollup["target_value"])
+            goal = Decimal(target["target_value"])
         else:  # the scope's part of the target: its shares, by the latest of their deadlines
             goal = sum((s.goal for s in shares), Decimal(0))
             deadline = max(s.deadline for s in shares)
-        total = Series(label=rollup["metric"], unit=rollup["unit"], baseline_date=baseline_date, deadline=deadline,
+        total = Series(label=target["metric"], unit=target["unit"], baseline_date=baseline_date, deadline=deadline,
                        goal=goal, points=total_points, actual=Decimal(0), expected=Decimal(0), rag=None,
                        direction=None)
         for series in (total, *shares):
@@ -205,14 +173,9 @@ def _performance(store: ReadStore, request: PackRequest, definition: Partnership
             series.expected = series.trajectory_at(request.end)
             series.rag = _rag(series.actual, series.expected, definition)
             series.direction = _direction(series, previous_day, request.end)
-        result.append(TargetPerformance(target_id=rollup["target_id"], metric=rollup["metric"], total=total,
+        result.append(TargetPerformance(target_id=target["target_id"], metric=target["metric"], total=total,
                                         shares=shares))
     return result
-
-
-def _district_name(definition: PartnershipDefinition, district: str) -> str:
-    found = definition.district(district)
-    return found.name if found else district
 
 
 def _in_scope_body(scope: Scope, body: str | None) -> bool:
@@ -241,12 +204,10 @@ def _decisions(store: ReadStore, request: PackRequest) -> list[dict[str, Any]]:
 
 def _retaskings(store: ReadStore, request: PackRequest, definition: PartnershipDefinition) -> list[dict[str, Any]]:
     as_of = request.reading_time()
-    retasked = store.query("SELECT DISTINCT tasking_id FROM tasking_changes WHERE kind = 'retasked' AND at <= ?",
-                           [timestamp(as_of)])
     seen: set[str] = set()
     found = []
-    for row in retasked:
-        chain = coordination.retasking_chain(store, row["tasking_id"], definition, as_of)
+    for tasking_id in coordination_queries.retasked_taskings(store, as_of):
+        chain = coordination_queries.retasking_chain(store, tasking_id, definition, as_of)
         for step in chain["steps"]:
             districts = {a["district"] for a in step["before"] + step["after"]}
             day = step["decided_on"] or ""
@@ -265,13 +226,13 @@ def _retaskings(store: ReadStore, request: PackRequest, definition: PartnershipD
 def _red_projects(store: ReadStore, request: PackRequest) -> list[dict[str, Any]]:
     as_of = request.reading_time()
     found = []
-    for project in delivery.projects(store, as_of):
+    for project in delivery_queries.projects(store, as_of):
         if project["rag"] != "red" or project["status"] != "open":
             continue
         if not (request.scope.county or project["district"] in request.scope.districts):
             continue
         interventions = []
-        for row in delivery.interventions(store, as_of, project_id=project["id"]):
+        for row in delivery_queries.interventions(store, as_of, project_id=project["id"]):
             decision = json.loads(row["decision"]) if row["decision"] else {}
             interventions.append({"kind": row["kind"], "description": row["description"],
                                   "decided_on": decision.get("decided_on", ""), "body": decision.get("body", ""),
@@ -284,14 +245,14 @@ def _red_projects(store: ReadStore, request: PackRequest) -> list[dict[str, Any]
 
 
 def _overdue_actions(store: ReadStore, request: PackRequest) -> list[dict[str, Any]]:
-    rows = coordination.agreed_actions(store, request.reading_time(), overdue_on=request.end)
+    rows = coordination_queries.agreed_actions(store, request.reading_time(), overdue_on=request.end)
     return [{"due_on": r["due_on"], "body": r["body"], "owner": r["owner"], "description": r["description"],
              "days_overdue": (request.end - date.fromisoformat(r["due_on"])).days}
             for r in rows if _in_scope_body(request.scope, r["body"])]
 
 
 def _overdue_milestones(store: ReadStore, request: PackRequest) -> list[dict[str, Any]]:
-    rows = delivery.overdue_milestones(store, request.end, request.reading_time())
+    rows = delivery_queries.overdue_milestones(store, request.end, request.reading_time())
     return [{"due_on": r["due_on"], "project": r["project_title"], "district": r["district"],
              "lead_partner": r["lead_partner"], "milestone": r["title"],
              "days_overdue": (request.end - date.fromisoformat(r["due_on"])).days}
@@ -301,7 +262,7 @@ def _overdue_milestones(store: ReadStore, request: PackRequest) -> list[dict[str
 def scope_label(scope: Scope, definition: PartnershipDefinition) -> str:
     if scope.county:
         return f"the whole county ({definition.name})"
-    parts = [_district_name(definition, d) for d in sorted(scope.districts)]
+    parts = [chains.district_name(definition, d) for d in sorted(scope.districts)]
     parts += [(b.name if (b := definition.body(g)) else g) for g in sorted(scope.theme_groups)]
     return ", ".join(parts)
 

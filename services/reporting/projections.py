@@ -1,13 +1,16 @@
-"""The reporting projection: every upstream event into the event log, then into its context's read models."""
+"""The reporting projection: every upstream event into the event log, then each public one into the read models
+that follow it (``shared.contracts.publication``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Sequence
 
-from services.reporting import changes
-from services.reporting.modules import READ_MODELS
+from services.reporting.declaration import Handler, ReadModel
+from services.reporting.readmodel import DDL as EVENT_LOG_DDL
 from services.reporting.readmodel import log_event
-from shared.contracts import Fact
+from services.reporting.registry import READ_MODELS
+from services.reporting.rows import Rows, rows
+from shared.contracts.publication import is_public
 from shared.envelope import Envelope
 from shared.readstore import Tx
 
@@ -18,19 +21,35 @@ class ReportingProjection:
     # The runner may send our statements pipelined: handlers read with queries, never with row counts.
     pipelined = True
 
-    def __init__(self) -> None:
-        # Several modules may read one event type (e.g. delivery's roll-up keeps its own shares of targets).
-        self._handlers: dict[str, list[Callable[[Tx, Envelope, Fact], None]]] = {}
-        for module in READ_MODELS:
-            for type_name, handler in module.HANDLERS.items():
-                self._handlers.setdefault(type_name, []).append(handler)
+    def __init__(self, models: Sequence[ReadModel] = READ_MODELS) -> None:
+        internal = sorted(f"{model.name}: {contract.__name__}" for model in models for contract in model.contracts
+                          if not is_public(contract))
+        if internal:  # read models stand on integration events only: an internal one may stop travelling
+            raise RuntimeError(f"read models follow internal events: {', '.join(internal)}")
+        self._models = tuple(models)
+        # Several read models may follow one contract (e.g. delivery's roll-up keeps its own copies of targets).
+        self._handlers: dict[type, list[Handler]] = {}
 
     def apply(self, tx: Tx, envelope: Envelope) -> None:
+        self.apply_to(rows(tx), envelope)
+
+    def apply_to(self, into: Rows, envelope: Envelope) -> None:
         fact = envelope.fact()
-        log_event(tx, envelope, fact)
-        for handler in self._handlers.get(envelope.type, ()):
-            handler(tx, envelope, fact)
+        log_event(into, envelope, fact)
+        contract = type(fact)
+        handlers = self._handlers.get(contract)
+        if handlers is None:  # an internal event reaches the event log (history) and no read model
+            handlers = self._handlers[contract] = [] if not is_public(contract) else [
+                handler for model in self._models if (handler := model.handler(contract)) is not None]
+        for handler in handlers:
+            handler(fact, into, envelope)
 
 
-def read_model_ddl() -> list[str]:
-    return [*(statement for module in READ_MODELS for statement in module.DDL), *changes.DDL]
+def read_model_ddl(models: Sequence[ReadModel] = READ_MODELS) -> list[str]:
+    """Every read model's tables and indexes (the event log's are ``readmodel.DDL``)."""
+    return [statement for model in models for statement in model.ddl()]
+
+
+def every_ddl() -> list[str]:
+    """The event log's tables, then every read model's."""
+    return [*EVENT_LOG_DDL, *read_model_ddl()]

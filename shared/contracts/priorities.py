@@ -278,3 +278,9 @@ class PerformanceReleased(Fact):
 
     starts_on: date
     ends_on: date
+
+
+INTERNAL: frozenset[type[Fact]] = frozenset({DistrictChapterOpened, ChapterPriorityAgreed, ChapterPriorityRetired})
+"""Bookkeeping inside the district chapter (the aggregate that keeps the limit on agreed priorities), not
+integration events: what a partner needs of it, ``PriorityAgreed`` and ``PriorityRetired`` say with the district.
+Every other event of the service is public (``shared.contracts.publication``)."""

@@ -307,3 +307,9 @@ class ProgressReportedV1(Fact):
     correction_reason: str | None = None
 
     __pydantic_config__ = ConfigDict(title="ProgressReported")  # the title it was published with
+
+
+INTERNAL: frozenset[type[Fact]] = frozenset({ProgrammeOpened, ProjectAddedToProgramme})
+"""Bookkeeping of the programme (a district's list of its projects), not integration events: ``ProjectOpened``
+names the district and the programme. Every other event of the service is public
+(``shared.contracts.publication``)."""

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from bench.reporting_history import generate
-from services.reporting import delivery
+from services.reporting.delivery import queries, rollup
 from services.reporting.readmodel import as_of_clause, timestamp
 from services.reporting.rebuild import Replay
 from shared.readstore import ReadStore
@@ -50,14 +50,14 @@ def test_rows_as_of_a_moment_on_postgres_are_those_valid_then(tmp_path: Path, po
             for table in TABLES:
                 expected = store.query(f"SELECT * FROM {table} WHERE {clause}", params)
                 for postgres in (True, False):
-                    query, values = delivery._as_of(table, moment, postgres=postgres)
+                    query, values = queries.as_of_rows(table, moment, postgres=postgres)
                     found = store.query(query, values)
                     assert sorted(map(str, found)) == sorted(map(str, expected)), (table, moment, postgres)
-        on_the_instant = delivery._as_of("delivery_taskings", instant, entities=" AND e.id = ?",
+        on_the_instant = queries.as_of_rows("delivery_taskings", instant, entities=" AND e.id = ?",
                                          entity_params=[tasking["id"]], postgres=True)
         assert [r["status"] for r in store.query(*on_the_instant)] == ["in_delivery"]
         for when in (None, moments[2], instant):
-            assert delivery.rollups(store, when) == _rollups_on_sqlite_form(store, when)
+            assert rollup.rollups(store, when) == _rollups_on_sqlite_form(store, when)
     finally:
         store.close()
 
@@ -65,4 +65,4 @@ def test_rows_as_of_a_moment_on_postgres_are_those_valid_then(tmp_path: Path, po
 def _rollups_on_sqlite_form(store: ReadStore, when: datetime | None) -> list[dict[str, Any]]:
     """The roll-up read with the other (SQLite) form of the lookups, on the same PostgreSQL store."""
     with store.transaction(commit=False) as tx:
-        return delivery._rollups(tx, when, None, True, postgres=False)
+        return rollup._rollups(tx, when, None, True, postgres=False)

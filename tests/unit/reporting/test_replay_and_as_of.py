@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from bench.reporting_history import LEAD, PSTG, History, generate
-from services.reporting import delivery
+from services.reporting.delivery import queries, rollup
 from services.reporting.readmodel import as_of_clause
 from services.reporting.rebuild import Replay
 from shared.contracts.tasking import TaskingAccepted
@@ -50,7 +50,7 @@ def test_the_rows_as_of_a_moment_are_those_valid_then() -> None:
         clause, params = as_of_clause(at)
         for table in ("delivery_projects", "delivery_outcomes", "delivery_taskings", "delivery_targets"):
             expected = database.execute(f"SELECT * FROM {table} WHERE {clause}", params).fetchall()
-            query, values = delivery._as_of(table, at)
+            query, values = queries.as_of_rows(table, at)
             found = database.execute(query, values).fetchall()
             assert sorted(map(tuple, found)) == sorted(map(tuple, expected)), (table, at)
 
@@ -71,8 +71,8 @@ def test_the_roll_up_without_projects_has_the_same_actuals() -> None:
 
     store: Any = Store()
     for at in (None, history.first + (history.last - history.first) / 3, datetime(2030, 1, 1, tzinfo=UTC)):
-        full = delivery.rollups(store, at)
-        bare = delivery.rollups(store, at, with_projects=False)
+        full = rollup.rollups(store, at)
+        bare = rollup.rollups(store, at, with_projects=False)
         assert [(t["actual"], [s["actual"] for s in t["shares"]]) for t in full] == \
             [(t["actual"], [s["actual"] for s in t["shares"]]) for t in bare]
         if at is None:

@@ -1,0 +1,295 @@
+"""The coordination read model in GraphQL: taskings (and pages of them), retasking chains, decisions, memberships,
+commitments, meetings, agreed actions (and pages of them) and districts missing a kind of partner."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from services.reporting.coordination import queries
+from services.reporting.graphql_common import (
+    Actor,
+    Connection,
+    Decision,
+    IsAuthenticated,
+    decision_from,
+    moment,
+    paginate,
+    read_model,
+)
+
+
+def _actor(row: dict[str, Any]) -> Actor:
+    return Actor(user_id=row["changed_by"], organisation=row["changed_by_organisation"], role=row["changed_by_role"])
+
+
+@strawberry.type
+class Tasking:
+    id: strawberry.ID
+    version: int
+    target_id: strawberry.ID
+    theme_group: str
+    district: str
+    share: Decimal
+    unit: str
+    deadline: date
+    lead_partner: str
+    commissioning_level: str
+    status: str
+    status_reason: str | None
+    retasked_from: strawberry.ID | None
+    achieved: Decimal | None
+    changed_by: Actor
+    decision: Decision | None
+    valid_from: datetime
+    valid_to: datetime | None
+
+    @staticmethod
+    def from_row(row: dict[str, Any]) -> Tasking:
+        return Tasking(
+            id=strawberry.ID(row["id"]), version=row["version"], target_id=strawberry.ID(row["target_id"]),
+            theme_group=row["theme_group"], district=row["district"], share=Decimal(row["share"]), unit=row["unit"],
+            deadline=date.fromisoformat(row["deadline"]), lead_partner=row["lead_partner"],
+            commissioning_level=row["commissioning_level"], status=row["status"],
+            status_reason=row["status_reason"],
+            retasked_from=strawberry.ID(row["retasked_from"]) if row["retasked_from"] else None,
+            achieved=Decimal(row["achieved"]) if row["achieved"] else None, changed_by=_actor(row),
+            decision=decision_from(row["decision"]), valid_from=datetime.fromisoformat(row["valid_from"]),
+            valid_to=moment(row["valid_to"]),
+        )
+
+
+@strawberry.type
+class Assignment:
+    tasking_id: strawberry.ID
+    district: str
+    lead_partner: str
+    share: Decimal
+    deadline: date
+
+    @staticmethod
+    def from_dict(row: dict[str, Any]) -> Assignment:
+        return Assignment(tasking_id=strawberry.ID(row["tasking_id"]), district=row["district"],
+                          lead_partner=row["lead_partner"], share=Decimal(row["share"]),
+                          deadline=date.fromisoformat(row["deadline"]))
+
+
+@strawberry.type
+class RetaskingStep:
+    summary: str
+    before: list[Assignment]
+    after: list[Assignment]
+    decision: Decision | None
+    decided_by: Actor
+    recorded_at: datetime
+
+
+@strawberry.type
+class RetaskingChain:
+    root: strawberry.ID
+    taskings: list[strawberry.ID]
+    origin: list[Assignment]
+    steps: list[RetaskingStep]
+
+
+@strawberry.type
+class DecisionTaken:
+    """A decision as it rode on a coordination event: which body, when, why, at which meeting, on what."""
+
+    subject: strawberry.ID
+    version: int
+    event_type: str
+    body: str
+    decided_on: date
+    reason: str
+    meeting_id: str | None
+    reference: str | None
+    recorded_by: Actor
+    recorded_at: datetime
+
+
+@strawberry.type
+class Membership:
+    body: str
+    body_kind: str
+    organisation: str
+    nominated_by: str | None
+    is_member: bool
+    reason: str | None
+    changed_by: Actor
+    valid_from: datetime
+    valid_to: datetime | None
+
+
+@strawberry.type
+class DistrictCommitment:
+    organisation: str
+    districts: list[str]
+    valid_from: datetime
+
+
+@strawberry.type
+class Meeting:
+    id: strawberry.ID
+    body: str
+    held_on: date
+    present: list[str]
+    title: str
+    recorded_by: Actor
+
+
+@strawberry.type
+class AgreedAction:
+    id: strawberry.ID
+    version: int
+    meeting_id: strawberry.ID
+    body: str
+    description: str
+    owner: str
+    due_on: date
+    done_on: date | None
+    overdue: bool
+
+    @staticmethod
+    def from_row(row: dict[str, Any], today: date) -> AgreedAction:
+        due = date.fromisoformat(row["due_on"])
+        done = date.fromisoformat(row["done_on"]) if row["done_on"] else None
+        return AgreedAction(id=strawberry.ID(row["id"]), version=row["version"],
+                            meeting_id=strawberry.ID(row["meeting_id"]), body=row["body"],
+                            description=row["description"], owner=row["owner"], due_on=due, done_on=done,
+                            overdue=done is None and today > due)
+
+
+@strawberry.type
+class DistrictWithoutPartnerKind:
+    district: str
+    district_name: str
+    partner_kinds: list[str]
+    partners: list[str]
+    taskings: list[Tasking]
+
+
+def _today(as_of: datetime | None) -> date:
+    return (as_of or datetime.now(UTC)).date()
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(permission_classes=[IsAuthenticated],
+                      description="Taskings by district, theme group, target, status or lead partner, as of a time.")
+    def taskings(self, info: Info, as_of: datetime | None = None, district: str | None = None,
+                 theme_group: str | None = None, target_id: strawberry.ID | None = None, status: str | None = None,
+                 lead_partner: str | None = None) -> list[Tasking]:
+        rows = queries.taskings(read_model(info).store, as_of, district=district, theme_group=theme_group,
+                        target_id=None if target_id is None else str(target_id), status=status,
+                        lead_partner=lead_partner)
+        return [Tasking.from_row(r) for r in rows]
+
+    @strawberry.field(permission_classes=[IsAuthenticated])
+    def tasking(self, info: Info, id: strawberry.ID, as_of: datetime | None = None) -> Tasking | None:
+        row = queries.tasking(read_model(info).store, str(id), as_of)
+        return Tasking.from_row(row) if row else None
+
+    @strawberry.field(permission_classes=[IsAuthenticated],
+                      description="The retasking chain a tasking belongs to: who decided each change, when, why.")
+    def retasking_chain(self, info: Info, tasking_id: strawberry.ID,
+                        as_of: datetime | None = None) -> RetaskingChain:
+        model = read_model(info)
+        chain = queries.retasking_chain(model.store, str(tasking_id), model.partnership, as_of)
+        return RetaskingChain(
+            root=strawberry.ID(chain["root"]), taskings=[strawberry.ID(t) for t in chain["taskings"]],
+            origin=[Assignment.from_dict(o) for o in chain["origin"]],
+            steps=[RetaskingStep(summary=s["summary"], before=[Assignment.from_dict(b) for b in s["before"]],
+                                 after=[Assignment.from_dict(a) for a in s["after"]],
+                                 decision=decision_from(s["decision"]), decided_by=_actor(s),
+                                 recorded_at=datetime.fromisoformat(s["at"])) for s in chain["steps"]],
+        )
+
+    @strawberry.field(permission_classes=[IsAuthenticated],
+                      description="Decisions on taskings and memberships, by body and date range.")
+    def decisions(self, info: Info, as_of: datetime | None = None, body: str | None = None,
+                  decided_from: date | None = None, decided_to: date | None = None) -> list[DecisionTaken]:
+        rows = queries.decisions(read_model(info).store, as_of, body=body, decided_from=decided_from,
+                                 decided_to=decided_to)
+        return [DecisionTaken(subject=strawberry.ID(r["subject"]), version=r["version"], event_type=r["type"],
+                              body=r["body"], decided_on=date.fromisoformat(r["decided_on"]), reason=r["reason"],
+                              meeting_id=r["meeting_id"], reference=r["reference"], recorded_by=_actor(r),
+                              recorded_at=datetime.fromisoformat(r["at"])) for r in rows]
+
+    @strawberry.field(permission_classes=[IsAuthenticated],
+                      description="Who sits at which table (current members unless includeFormer), as of a time.")
+    def memberships(self, info: Info, as_of: datetime | None = None, body: str | None = None,
+                    organisation: str | None = None, include_former: bool = False) -> list[Membership]:
+        rows = queries.memberships(read_model(info).store, as_of, body=body, organisation=organisation,
+                           include_former=include_former)
+        return [Membership(body=r["body"], body_kind=r["body_kind"], organisation=r["organisation"],
+                           nominated_by=r["nominated_by"], is_member=bool(r["is_member"]), reason=r["reason"],
+                           changed_by=_actor(r), valid_from=datetime.fromisoformat(r["valid_from"]),
+                           valid_to=moment(r["valid_to"])) for r in rows]
+
+    @strawberry.field(permission_classes=[IsAuthenticated],
+                      description="The districts each county-wide partner commits to.")
+    def district_commitments(self, info: Info, as_of: datetime | None = None,
+                             organisation: str | None = None) -> list[DistrictCommitment]:
+        return [DistrictCommitment(organisation=r["organisation"], districts=json.loads(r["districts"]),
+                                   valid_from=datetime.fromisoformat(r["valid_from"]))
+                for r in queries.commitments(read_model(info).store, as_of, organisation)]
+
+    @strawberry.field(permission_classes=[IsAuthenticated])
+    def meetings(self, info: Info, as_of: datetime | None = None, body: str | None = None) -> list[Meeting]:
+        return [Meeting(id=strawberry.ID(r["id"]), body=r["body"], held_on=date.fromisoformat(r["held_on"]),
+                        present=json.loads(r["present"]), title=r["title"], recorded_by=_actor(r))
+                for r in queries.meetings(read_model(info).store, as_of, body)]
+
+    @strawberry.field(permission_classes=[IsAuthenticated],
+                      description="Actions agreed at meetings, by body or owner; overdue is judged on asOf's date.")
+    def agreed_actions(self, info: Info, as_of: datetime | None = None, body: str | None = None,
+                       owner: str | None = None) -> list[AgreedAction]:
+        today = _today(as_of)
+        return [AgreedAction.from_row(r, today)
+                for r in queries.agreed_actions(read_model(info).store, as_of, body=body, owner=owner)]
+
+    @strawberry.field(permission_classes=[IsAuthenticated],
+                      description="Agreed actions past their due date and not done (on asOf's date, default today).")
+    def overdue_actions(self, info: Info, as_of: datetime | None = None,
+                        owner: str | None = None) -> list[AgreedAction]:
+        today = _today(as_of)
+        return [AgreedAction.from_row(r, today)
+                for r in queries.agreed_actions(read_model(info).store, as_of, owner=owner, overdue_on=today)]
+
+    @strawberry.field(permission_classes=[IsAuthenticated],
+                      description="Districts holding a live tasking with no partner of this kind (council, nhs, "
+                                  "police, fire, college, voluntary_sector, business) at their partnership's table.")
+    def districts_without_partner_kind(self, info: Info, kind: str,
+                                       as_of: datetime | None = None) -> list[DistrictWithoutPartnerKind]:
+        model = read_model(info)
+        return [DistrictWithoutPartnerKind(district=d["district"], district_name=d["district_name"],
+                                           partner_kinds=d["partner_kinds"], partners=d["partners"],
+                                           taskings=[Tasking.from_row(t) for t in d["taskings"]])
+                for d in queries.districts_without_partner_kind(model.store, kind, model.partnership, as_of)]
+
+    @strawberry.field(permission_classes=[IsAuthenticated], description="Taskings, a page at a time.")
+    def taskings_connection(self, info: Info, first: int | None = None, after: str | None = None,
+                            as_of: datetime | None = None, district: str | None = None,
+                            theme_group: str | None = None, target_id: strawberry.ID | None = None,
+                            status: str | None = None, lead_partner: str | None = None) -> Connection[Tasking]:
+        rows = queries.taskings(read_model(info).store, as_of, district=district, theme_group=theme_group,
+                                target_id=None if target_id is None else str(target_id), status=status,
+                                lead_partner=lead_partner)
+        return paginate(rows, lambda r: (r["target_id"], r["district"], r["id"]), Tasking.from_row, first, after)
+
+    @strawberry.field(permission_classes=[IsAuthenticated],
+                      description="Agreed actions, a page at a time; overdueOnly keeps those past due and not done.")
+    def agreed_actions_connection(self, info: Info, first: int | None = None, after: str | None = None,
+                                  as_of: datetime | None = None, body: str | None = None, owner: str | None = None,
+                                  overdue_only: bool = False) -> Connection[AgreedAction]:
+        today = _today(as_of)
+        rows = queries.agreed_actions(read_model(info).store, as_of, body=body, owner=owner,
+                                      overdue_on=today if overdue_only else None)
+        return paginate(rows, lambda r: (r["due_on"], r["id"]), lambda r: AgreedAction.from_row(r, today), first,
+                        after)

@@ -1,0 +1,180 @@
+"""The coordination read model's projection: one handler per ``tasking`` contract class."""
+
+from __future__ import annotations
+
+import json
+from functools import singledispatch
+from typing import Any
+
+from services.reporting.coordination.tables import (
+    AGREED_ACTIONS,
+    COORDINATION_DECISIONS,
+    DISTRICT_COMMITMENTS,
+    MEETINGS,
+    MEMBERSHIPS,
+    TASKING_CHANGES,
+    TASKINGS,
+)
+from services.reporting.rows import Rows
+from services.reporting.temporal import decision_json, timestamp
+from shared.contracts import Fact
+from shared.contracts.tasking import (
+    ActionAgreed,
+    ActionDone,
+    DistrictsCommitted,
+    MeetingHeld,
+    PartnerJoined,
+    PartnerLeft,
+    TaskingAccepted,
+    TaskingCompleted,
+    TaskingDeclined,
+    TaskingDeliveryStarted,
+    TaskingIssued,
+    TaskingRetasked,
+    TaskingWithdrawn,
+)
+from shared.envelope import Envelope
+
+
+@singledispatch
+def project(fact: Fact, rows: Rows, envelope: Envelope) -> None:
+    """Not an event the coordination read model follows."""
+
+
+def _who(envelope: Envelope) -> dict[str, str]:
+    return {"changed_by": envelope.actor, "changed_by_organisation": envelope.actororganisation,
+            "changed_by_role": envelope.actorrole}
+
+
+def _record_decision(rows: Rows, envelope: Envelope, fact: Fact) -> None:
+    if fact.decision is None:
+        return
+    d = fact.decision
+    rows.insert(COORDINATION_DECISIONS.name, {
+        "subject": envelope.subject, "version": envelope.sequence, "type": envelope.type, "body": d.body,
+        "decided_on": d.decided_on.isoformat(), "reason": d.reason, "meeting_id": d.meeting_id,
+        "reference": d.reference, **_who(envelope), "at": timestamp(envelope.time)})
+
+
+def _decision_key(fact: Fact) -> str | None:
+    """Events taken under one decision (the retasking and the new tasking of a transfer) share this key."""
+    if fact.decision is None:
+        return None
+    d = fact.decision
+    return json.dumps([d.body, d.decided_on.isoformat(), d.reference or "", d.reason])
+
+
+# -- taskings ----------------------------------------------------------------------------------------------------
+
+
+@project.register
+def _tasking_issued(fact: TaskingIssued, rows: Rows, envelope: Envelope) -> None:
+    retasked_from = None if fact.retasked_from is None else str(fact.retasked_from)
+    rows.put(TASKINGS.name, envelope, {
+        "id": envelope.subject, "target_id": str(fact.target_id), "theme_group": fact.theme_group,
+        "district": fact.district, "share": str(fact.share), "unit": fact.unit, "deadline": fact.deadline.isoformat(),
+        "lead_partner": fact.lead_partner, "commissioning_level": str(fact.commissioning_level), "status": "issued",
+        "retasked_from": retasked_from, "achieved": None, "status_reason": None, **_who(envelope),
+        "decision": decision_json(fact)})
+    rows.insert(TASKING_CHANGES.name, {
+        "tasking_id": envelope.subject, "version": envelope.sequence, "kind": "issued", "district": fact.district,
+        "lead_partner": fact.lead_partner, "share": str(fact.share), "deadline": fact.deadline.isoformat(),
+        "retasked_from": retasked_from, "decision": decision_json(fact), "decision_key": _decision_key(fact),
+        **_who(envelope), "at": timestamp(envelope.time)})
+    _record_decision(rows, envelope, fact)
+
+
+def _next_tasking_row(rows: Rows, envelope: Envelope, fact: Fact, **changes: Any) -> None:
+    """The tasking's next version with ``changes`` (a tasking never issued is dead-lettered)."""
+    rows.revise(TASKINGS.name, envelope.subject, envelope, **_who(envelope), decision=decision_json(fact), **changes)
+    _record_decision(rows, envelope, fact)
+
+
+@project.register
+def _accepted(fact: TaskingAccepted, rows: Rows, envelope: Envelope) -> None:
+    _next_tasking_row(rows, envelope, fact, status="accepted", status_reason=None)
+
+
+@project.register
+def _declined(fact: TaskingDeclined, rows: Rows, envelope: Envelope) -> None:
+    _next_tasking_row(rows, envelope, fact, status="declined", status_reason=fact.reason)
+
+
+@project.register
+def _delivery_started(fact: TaskingDeliveryStarted, rows: Rows, envelope: Envelope) -> None:
+    _next_tasking_row(rows, envelope, fact, status="in_delivery", status_reason=None)
+
+
+@project.register
+def _completed(fact: TaskingCompleted, rows: Rows, envelope: Envelope) -> None:
+    _next_tasking_row(rows, envelope, fact, status="completed", achieved=str(fact.achieved), status_reason=None)
+
+
+@project.register
+def _withdrawn(fact: TaskingWithdrawn, rows: Rows, envelope: Envelope) -> None:
+    _next_tasking_row(rows, envelope, fact, status="withdrawn", status_reason=fact.reason)
+
+
+@project.register
+def _retasked(fact: TaskingRetasked, rows: Rows, envelope: Envelope) -> None:
+    changes: dict[str, Any] = {"district": fact.district, "lead_partner": fact.lead_partner,
+                               "share": str(fact.share), "deadline": fact.deadline.isoformat(),
+                               "status_reason": fact.reason}
+    if fact.district != fact.previous_district:
+        changes["status"] = "issued"  # the newly tasked district must accept it
+    _next_tasking_row(rows, envelope, fact, **changes)
+    rows.insert(TASKING_CHANGES.name, {
+        "tasking_id": envelope.subject, "version": envelope.sequence, "kind": "retasked", "district": fact.district,
+        "lead_partner": fact.lead_partner, "share": str(fact.share), "deadline": fact.deadline.isoformat(),
+        "previous_district": fact.previous_district, "previous_lead_partner": fact.previous_lead_partner,
+        "previous_share": str(fact.previous_share), "previous_deadline": fact.previous_deadline.isoformat(),
+        "retasked_from": None, "decision": decision_json(fact), "decision_key": _decision_key(fact),
+        **_who(envelope), "at": timestamp(envelope.time)})
+
+
+# -- memberships, commitments, meetings, actions -----------------------------------------------------------------
+
+
+@project.register
+def _joined(fact: PartnerJoined, rows: Rows, envelope: Envelope) -> None:
+    rows.put(MEMBERSHIPS.name, envelope, {
+        "id": envelope.subject, "body": fact.body, "body_kind": str(fact.body_kind), "organisation": fact.organisation,
+        "nominated_by": fact.nominated_by, "is_member": 1, "reason": None, **_who(envelope),
+        "decision": decision_json(fact)})
+    _record_decision(rows, envelope, fact)
+
+
+@project.register
+def _left(fact: PartnerLeft, rows: Rows, envelope: Envelope) -> None:
+    rows.revise(MEMBERSHIPS.name, envelope.subject, envelope, body=fact.body, organisation=fact.organisation,
+                is_member=0, reason=fact.reason, **_who(envelope), decision=decision_json(fact))
+    _record_decision(rows, envelope, fact)
+
+
+@project.register
+def _committed(fact: DistrictsCommitted, rows: Rows, envelope: Envelope) -> None:
+    rows.put(DISTRICT_COMMITMENTS.name, envelope, {
+        "id": envelope.subject, "organisation": fact.organisation, "districts": json.dumps(sorted(fact.districts)),
+        **_who(envelope)})
+
+
+@project.register
+def _meeting_held(fact: MeetingHeld, rows: Rows, envelope: Envelope) -> None:
+    rows.insert(MEETINGS.name, {
+        "id": envelope.subject, "body": fact.body, "body_kind": str(fact.body_kind),
+        "held_on": fact.held_on.isoformat(), "present": json.dumps(fact.present), "title": fact.title,
+        **_who(envelope), "at": timestamp(envelope.time)})
+
+
+@project.register
+def _action_agreed(fact: ActionAgreed, rows: Rows, envelope: Envelope) -> None:
+    rows.put(AGREED_ACTIONS.name, envelope, {
+        "id": envelope.subject, "meeting_id": str(fact.meeting_id), "body": fact.body,
+        "description": fact.description, "owner": fact.owner, "due_on": fact.due_on.isoformat(), "done_on": None,
+        "note": None, **_who(envelope)})
+
+
+@project.register
+def _action_done(fact: ActionDone, rows: Rows, envelope: Envelope) -> None:
+    rows.revise(AGREED_ACTIONS.name, envelope.subject, envelope, done_on=fact.done_on.isoformat(), note=fact.note,
+                **_who(envelope))

@@ -1,0 +1,341 @@
+"""The delivery read model in GraphQL: programmes, projects (and pages of them) with outcomes, milestones,
+progress and interventions, overdue milestones, and the roll-up of actual against target."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from services.reporting.delivery import queries, rollup
+from services.reporting.graphql_common import Connection, IsAuthenticated, paginate, read_model
+
+
+def _day(raw: str | None) -> date | None:
+    return date.fromisoformat(raw) if raw else None
+
+
+@strawberry.type
+class ProgrammeSummary:
+    """A district's programme: its projects by status and, for open ones, by RAG."""
+
+    district: str
+    programme_id: strawberry.ID
+    projects: int
+    open: int
+    deferred: int
+    closed: int
+    green: int
+    amber: int
+    red: int
+    not_reported: int
+    flagged: int
+    interventions: int
+
+
+@strawberry.type
+class DeliveryOutcome:
+    outcome_id: str
+    tasking_id: strawberry.ID
+    metric: str
+    unit: str
+    baseline_value: Decimal
+    baseline_date: date
+    target_value: Decimal
+    target_date: date
+    weight: Decimal
+    actual: Decimal | None
+    counting: bool
+    credit: Decimal
+
+
+@strawberry.type
+class DeliveryMilestone:
+    milestone_id: str
+    title: str
+    due_on: date
+    achieved_on: date | None
+
+
+@strawberry.type
+class ProgressPoint:
+    version: int
+    reported_on: date
+    actuals: JSON
+    reported_values: JSON
+    narrative: str
+    rag: str
+    direction: str | None
+    shortfall_percent: Decimal
+    correction: bool
+    correction_reason: str | None
+    reported_by: str
+    reported_by_organisation: str
+    recorded_at: datetime
+
+    @staticmethod
+    def from_row(row: dict[str, Any]) -> ProgressPoint:
+        return ProgressPoint(
+            version=row["version"], reported_on=date.fromisoformat(row["reported_on"]),
+            actuals=json.loads(row["actuals"]), reported_values=json.loads(row["reported_values"]),
+            narrative=row["narrative"], rag=row["rag"], direction=row["direction"],
+            shortfall_percent=Decimal(row["shortfall_percent"]), correction=bool(row["correction"]),
+            correction_reason=row["correction_reason"], reported_by=row["reported_by"],
+            reported_by_organisation=row["reported_by_organisation"],
+            recorded_at=datetime.fromisoformat(row["recorded_at"]))
+
+
+@strawberry.type
+class InterventionEntry:
+    project_id: strawberry.ID
+    version: int
+    district: str
+    kind: str
+    description: str
+    triggers: list[str]
+    decision: JSON | None
+    actor: str
+    actor_organisation: str
+    recorded_at: datetime
+
+    @staticmethod
+    def from_row(row: dict[str, Any]) -> InterventionEntry:
+        return InterventionEntry(
+            project_id=strawberry.ID(row["project_id"]), version=row["version"], district=row["district"],
+            kind=row["kind"], description=row["description"], triggers=json.loads(row["triggers"]),
+            decision=json.loads(row["decision"]) if row["decision"] else None, actor=row["actor"],
+            actor_organisation=row["actor_organisation"], recorded_at=datetime.fromisoformat(row["recorded_at"]))
+
+
+@strawberry.type
+class DeliveryProject:
+    """A project as it stood: status, RAG (manual override shown with its reason), direction of travel."""
+
+    id: strawberry.ID
+    version: int
+    programme_id: strawberry.ID
+    district: str
+    title: str
+    lead_partner: str
+    project_manager: str
+    status: str
+    rag: str | None
+    derived_rag: str | None
+    rag_override_reason: str | None
+    direction: str | None
+    shortfall_percent: Decimal | None
+    last_reported_on: date | None
+    flagged: str | None
+    interventions_count: int
+    committed_gbp: Decimal
+    committed_staff_days: Decimal
+    outcome_achieved: str | None
+    lessons: str | None
+    valid_from: datetime
+    as_of: strawberry.Private[datetime | None]
+
+    @staticmethod
+    def from_row(row: dict[str, Any], as_of: datetime | None) -> DeliveryProject:
+        return DeliveryProject(
+            id=strawberry.ID(row["id"]), version=row["version"], programme_id=strawberry.ID(row["programme_id"]),
+            district=row["district"], title=row["title"], lead_partner=row["lead_partner"],
+            project_manager=row["project_manager"], status=row["status"], rag=row["rag"],
+            derived_rag=row["derived_rag"], rag_override_reason=row["rag_override_reason"],
+            direction=row["direction"],
+            shortfall_percent=Decimal(row["shortfall_percent"]) if row["shortfall_percent"] else None,
+            last_reported_on=_day(row["last_reported_on"]), flagged=row["flagged"],
+            interventions_count=row["interventions"], committed_gbp=Decimal(row["committed_gbp"]),
+            committed_staff_days=Decimal(row["committed_staff_days"]), outcome_achieved=row["outcome_achieved"],
+            lessons=row["lessons"], valid_from=datetime.fromisoformat(row["valid_from"]), as_of=as_of)
+
+    @strawberry.field
+    def outcomes(self, info: Info) -> list[DeliveryOutcome]:
+        return [DeliveryOutcome(
+            outcome_id=r["outcome_id"], tasking_id=strawberry.ID(r["tasking_id"]), metric=r["metric"], unit=r["unit"],
+            baseline_value=Decimal(r["baseline_value"]), baseline_date=date.fromisoformat(r["baseline_date"]),
+            target_value=Decimal(r["target_value"]), target_date=date.fromisoformat(r["target_date"]),
+            weight=Decimal(r["weight"]), actual=Decimal(r["actual"]) if r["actual"] is not None else None,
+            counting=bool(r["counting"]), credit=rollup.credit(r),
+        ) for r in queries.outcomes(read_model(info).store, str(self.id), self.as_of)]
+
+    @strawberry.field
+    def milestones(self, info: Info) -> list[DeliveryMilestone]:
+        return [DeliveryMilestone(milestone_id=r["milestone_id"], title=r["title"],
+                                  due_on=date.fromisoformat(r["due_on"]), achieved_on=_day(r["achieved_on"]))
+                for r in queries.milestones(read_model(info).store, str(self.id), self.as_of)]
+
+    @strawberry.field
+    def progress(self, info: Info) -> list[ProgressPoint]:
+        rows = queries.progress_series(read_model(info).store, str(self.id), self.as_of)
+        return [ProgressPoint.from_row(r) for r in rows]
+
+    @strawberry.field
+    def interventions(self, info: Info) -> list[InterventionEntry]:
+        return [InterventionEntry.from_row(r)
+                for r in queries.interventions(read_model(info).store, self.as_of, project_id=str(self.id))]
+
+
+@strawberry.type
+class StatusCount:
+    status: str
+    count: int
+
+
+@strawberry.type
+class OverdueMilestone:
+    project_id: strawberry.ID
+    project_title: str
+    district: str
+    lead_partner: str
+    milestone_id: str
+    title: str
+    due_on: date
+
+
+@strawberry.type
+class ProjectContribution:
+    project_id: strawberry.ID
+    title: str
+    lead_partner: str
+    status: str
+    rag: str | None
+    contribution: Decimal
+
+
+@strawberry.type
+class ShareRollup:
+    """A district's share of the target (its tasking): actual delivered by its projects against the share."""
+
+    tasking_id: strawberry.ID
+    district: str
+    lead_partner: str
+    status: str
+    share: Decimal
+    deadline: date
+    actual: Decimal
+    percent_of_share: Decimal | None
+    projects: list[ProjectContribution]
+
+
+@strawberry.type
+class TargetRollup:
+    """A county target: actual (summed over live district shares) against the target value."""
+
+    target_id: strawberry.ID
+    metric: str
+    unit: str
+    target_value: Decimal
+    deadline: date
+    status: str
+    tasked: Decimal
+    actual: Decimal
+    percent_of_target: Decimal | None
+    shares: list[ShareRollup]
+
+    @staticmethod
+    def from_dict(row: dict[str, Any]) -> TargetRollup:
+        return TargetRollup(
+            target_id=strawberry.ID(row["target_id"]), metric=row["metric"], unit=row["unit"],
+            target_value=row["target_value"], deadline=date.fromisoformat(row["deadline"]), status=row["status"],
+            tasked=row["tasked"], actual=row["actual"], percent_of_target=row["percent_of_target"],
+            shares=[ShareRollup(
+                tasking_id=strawberry.ID(s["tasking_id"]), district=s["district"], lead_partner=s["lead_partner"],
+                status=s["status"], share=s["share"], deadline=date.fromisoformat(s["deadline"]), actual=s["actual"],
+                percent_of_share=s["percent_of_share"],
+                projects=[ProjectContribution(project_id=strawberry.ID(p["project_id"]), title=p["title"],
+                                              lead_partner=p["lead_partner"], status=p["status"], rag=p["rag"],
+                                              contribution=p["contribution"]) for p in s["projects"]],
+            ) for s in row["shares"]])
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(permission_classes=[IsAuthenticated],
+                      description="Each district's programme with its projects by status and RAG.")
+    def programmes(self, info: Info, as_of: datetime | None = None,
+                   district: str | None = None) -> list[ProgrammeSummary]:
+        return [ProgrammeSummary(**{**r, "programme_id": strawberry.ID(r["programme_id"])})
+                for r in queries.programmes(read_model(info).store, as_of, district)]
+
+    @strawberry.field(permission_classes=[IsAuthenticated],
+                      description="Projects, by district and status (open, deferred, closed), as of a time.")
+    def delivery_projects(self, info: Info, as_of: datetime | None = None, district: str | None = None,
+                          status: str | None = None, rag: str | None = None) -> list[DeliveryProject]:
+        rows = queries.projects(read_model(info).store, as_of, district, status)
+        return [DeliveryProject.from_row(r, as_of) for r in rows if rag is None or r["rag"] == rag]
+
+    @strawberry.field(permission_classes=[IsAuthenticated])
+    def delivery_project(self, info: Info, id: strawberry.ID,
+                         as_of: datetime | None = None) -> DeliveryProject | None:
+        row = queries.project(read_model(info).store, str(id), as_of)
+        return DeliveryProject.from_row(row, as_of) if row else None
+
+    @strawberry.field(permission_classes=[IsAuthenticated], description="How many projects in each status.")
+    def projects_by_status(self, info: Info, as_of: datetime | None = None,
+                           district: str | None = None) -> list[StatusCount]:
+        counts: dict[str, int] = defaultdict(int)
+        for row in queries.projects(read_model(info).store, as_of, district):
+            counts[row["status"]] += 1
+        return [StatusCount(status=s, count=n) for s, n in sorted(counts.items())]
+
+    @strawberry.field(permission_classes=[IsAuthenticated],
+                      description="A project's progress reports by date, with RAG and direction of travel.")
+    def progress_series(self, info: Info, project_id: strawberry.ID,
+                        as_of: datetime | None = None) -> list[ProgressPoint]:
+        rows = queries.progress_series(read_model(info).store, str(project_id), as_of)
+        return [ProgressPoint.from_row(r) for r in rows]
+
+    @strawberry.field(permission_classes=[IsAuthenticated],
+                      description="Interventions by programme managers, with their decisions.")
+    def interventions(self, info: Info, as_of: datetime | None = None,
+                      district: str | None = None) -> list[InterventionEntry]:
+        return [InterventionEntry.from_row(r) for r in queries.interventions(read_model(info).store, as_of, district)]
+
+    @strawberry.field(permission_classes=[IsAuthenticated],
+                      description="Milestones of open projects due before `on` (default: today) and not achieved.")
+    def overdue_milestones(self, info: Info, on: date | None = None, as_of: datetime | None = None,
+                           district: str | None = None) -> list[OverdueMilestone]:
+        day = on or (as_of or datetime.now(UTC)).date()
+        return [OverdueMilestone(project_id=strawberry.ID(r["project_id"]), project_title=r["project_title"],
+                                 district=r["district"], lead_partner=r["lead_partner"],
+                                 milestone_id=r["milestone_id"], title=r["title"],
+                                 due_on=date.fromisoformat(r["due_on"]))
+                for r in queries.overdue_milestones(read_model(info).store, day, as_of, district)]
+
+    @strawberry.field(permission_classes=[IsAuthenticated],
+                      description="Actual against target: projects -> district shares -> county target.")
+    def delivery_rollups(self, info: Info, as_of: datetime | None = None,
+                         target_id: strawberry.ID | None = None) -> list[TargetRollup]:
+        rows = rollup.rollups(read_model(info).store, as_of, str(target_id) if target_id else None,
+                       with_projects=_selects(info.selected_fields, "projects"))
+        return [TargetRollup.from_dict(r) for r in rows]
+
+    @strawberry.field(permission_classes=[IsAuthenticated])
+    def delivery_rollup(self, info: Info, target_id: strawberry.ID,
+                        as_of: datetime | None = None) -> TargetRollup | None:
+        rows = rollup.rollups(read_model(info).store, as_of, str(target_id),
+                       with_projects=_selects(info.selected_fields, "projects"))
+        return TargetRollup.from_dict(rows[0]) if rows else None
+
+    @strawberry.field(permission_classes=[IsAuthenticated],
+                      description="Projects by district, status and RAG, a page at a time.")
+    def delivery_projects_connection(self, info: Info, first: int | None = None, after: str | None = None,
+                                     as_of: datetime | None = None, district: str | None = None,
+                                     status: str | None = None, rag: str | None = None) -> Connection[DeliveryProject]:
+        rows = [r for r in queries.projects(read_model(info).store, as_of, district, status)
+                if rag is None or r["rag"] == rag]
+        return paginate(rows, lambda r: (r["district"], r["opened_at"], r["id"]),
+                        lambda r: DeliveryProject.from_row(r, as_of), first, after)
+
+
+def _selects(selections: Sequence[Any], name: str) -> bool:
+    """Whether the query asks for a field called ``name`` anywhere below (through fragments too)."""
+    return any(getattr(s, "name", None) == name or _selects(getattr(s, "selections", ()), name)
+               for s in selections)

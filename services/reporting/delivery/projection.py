@@ -1,0 +1,231 @@
+"""The delivery read model's projection: one handler per contract class of ``projects``, and of the targets and
+taskings (``priorities``, ``tasking``) that its roll-up keeps its own copies of."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal
+from functools import singledispatch
+from typing import Any
+
+from services.reporting.delivery.tables import (
+    INTERVENTIONS,
+    MILESTONES,
+    OUTCOME_COLUMNS,
+    OUTCOMES,
+    PROGRESS,
+    PROJECTS,
+    TARGETS,
+    TASKINGS,
+)
+from services.reporting.rows import Rows
+from services.reporting.temporal import decision_json, sorted_json, timestamp
+from shared.contracts import Fact
+from shared.contracts.priorities import TargetRetired, TargetRevised, TargetSet
+from shared.contracts.projects import (
+    ContributionClosed,
+    ContributionRepointed,
+    InterventionRecorded,
+    MilestoneAchieved,
+    MilestoneAdded,
+    ProgressReported,
+    ProjectClosed,
+    ProjectDeferred,
+    ProjectOpened,
+    ProjectResumed,
+    RagOverridden,
+    ResourcesCommitted,
+)
+from shared.contracts.tasking import (
+    TaskingAccepted,
+    TaskingCompleted,
+    TaskingDeclined,
+    TaskingDeliveryStarted,
+    TaskingIssued,
+    TaskingRetasked,
+    TaskingWithdrawn,
+)
+from shared.envelope import Envelope
+
+
+@singledispatch
+def project(fact: Fact, rows: Rows, envelope: Envelope) -> None:
+    """Not an event the delivery read model follows."""
+
+
+def _revise_outcome(rows: Rows, outcome_id: str, envelope: Envelope, **changes: Any) -> None:
+    """An outcome's next version, carried forward without reading it (an outcome its project's row names)."""
+    at = timestamp(envelope.time)
+    rows.carry(OUTCOMES.name, OUTCOME_COLUMNS, outcome_id, at, {**changes, "version": envelope.sequence,
+                                                                "valid_from": at})
+
+
+# -- the targets and taskings the roll-up counts against ------------------------------------------------------------
+
+
+@project.register
+def _target_set(fact: TargetSet | TargetRevised, rows: Rows, envelope: Envelope) -> None:
+    rows.put(TARGETS.name, envelope, {
+        "id": envelope.subject, "metric": fact.metric, "unit": fact.unit, "target_value": str(fact.target_value),
+        "deadline": fact.deadline.isoformat(), "status": "current"})
+
+
+@project.register
+def _target_retired(fact: TargetRetired, rows: Rows, envelope: Envelope) -> None:
+    rows.revise(TARGETS.name, envelope.subject, envelope, status="retired")
+
+
+@project.register
+def _tasking_issued(fact: TaskingIssued, rows: Rows, envelope: Envelope) -> None:
+    rows.insert(TASKINGS.name, {
+        "id": envelope.subject, "version": envelope.sequence, "target_id": str(fact.target_id),
+        "district": fact.district, "lead_partner": fact.lead_partner, "share": str(fact.share), "unit": fact.unit,
+        "deadline": fact.deadline.isoformat(), "status": "issued", "valid_from": timestamp(envelope.time),
+        "valid_to": None})
+
+
+_TASKING_STATUS = {TaskingAccepted: "accepted", TaskingDeliveryStarted: "in_delivery", TaskingDeclined: "declined",
+                   TaskingWithdrawn: "withdrawn", TaskingCompleted: "completed"}
+
+
+@project.register
+def _tasking_status(fact: TaskingAccepted | TaskingDeliveryStarted | TaskingDeclined | TaskingWithdrawn
+                    | TaskingCompleted, rows: Rows, envelope: Envelope) -> None:
+    rows.revise(TASKINGS.name, envelope.subject, envelope, status=_TASKING_STATUS[type(fact)])
+
+
+@project.register
+def _tasking_retasked(fact: TaskingRetasked, rows: Rows, envelope: Envelope) -> None:
+    rows.revise(TASKINGS.name, envelope.subject, envelope, district=fact.district, lead_partner=fact.lead_partner,
+                share=str(fact.share), deadline=fact.deadline.isoformat())
+
+
+# -- projects -------------------------------------------------------------------------------------------------------
+
+
+@project.register
+def _project_opened(fact: ProjectOpened, rows: Rows, envelope: Envelope) -> None:
+    at = timestamp(envelope.time)
+    rows.insert(PROJECTS.name, {
+        "id": envelope.subject, "version": envelope.sequence, "programme_id": str(fact.programme_id),
+        "district": fact.district, "title": fact.title, "lead_partner": fact.lead_partner,
+        "project_manager": fact.project_manager, "status": "open", "rag": None, "derived_rag": None,
+        "rag_override_reason": None, "direction": None, "shortfall_percent": None, "last_reported_on": None,
+        "flagged": None, "interventions": 0,
+        "committed_gbp": str(sum((r.money_gbp for r in fact.resources), Decimal(0))),
+        "committed_staff_days": str(sum((r.staff_days for r in fact.resources), Decimal(0))),
+        "outcome_achieved": None, "lessons": None, "opened_at": at, "valid_from": at, "valid_to": None})
+    for outcome in fact.outcomes:
+        rows.insert(OUTCOMES.name, {
+            "id": f"{envelope.subject}:{outcome.id}", "version": envelope.sequence, "project_id": envelope.subject,
+            "outcome_id": outcome.id, "tasking_id": str(outcome.tasking_id), "metric": outcome.metric,
+            "unit": outcome.unit, "baseline_value": str(outcome.baseline_value),
+            "baseline_date": outcome.baseline_date.isoformat(), "target_value": str(outcome.target_value),
+            "target_date": outcome.target_date.isoformat(), "weight": str(outcome.weight), "actual": None,
+            "counting": 1, "valid_from": at, "valid_to": None})
+    for milestone in fact.milestones:
+        _milestone_row(rows, envelope, milestone.id, milestone.title, milestone.due_on)
+
+
+def _milestone_row(rows: Rows, envelope: Envelope, milestone_id: str, title: str, due_on: date) -> None:
+    rows.insert(MILESTONES.name, {
+        "id": f"{envelope.subject}:{milestone_id}", "version": envelope.sequence, "project_id": envelope.subject,
+        "milestone_id": milestone_id, "title": title, "due_on": due_on.isoformat(), "achieved_on": None,
+        "valid_from": timestamp(envelope.time), "valid_to": None})
+
+
+@project.register
+def _progress_reported(fact: ProgressReported, rows: Rows, envelope: Envelope) -> None:
+    project_row = rows.existing(PROJECTS.name, envelope.subject, envelope)
+    reported_on = fact.reported_on.isoformat()
+    direction = fact.direction.value if fact.direction else None
+    rows.insert(PROGRESS.name, {
+        "project_id": envelope.subject, "version": envelope.sequence, "reported_on": reported_on,
+        "reported_values": sorted_json({v.outcome_id: str(v.value) for v in fact.values}),
+        "actuals": sorted_json({v.outcome_id: str(v.value) for v in fact.actuals}),
+        "narrative": fact.narrative, "rag": fact.rag.value, "direction": direction,
+        "shortfall_percent": str(fact.shortfall_percent), "correction": int(fact.correction),
+        "correction_reason": fact.correction_reason, "reported_by": fact.actor.user_id,
+        "reported_by_organisation": fact.actor.organisation, "recorded_at": timestamp(envelope.time)})
+    last = project_row["last_reported_on"]
+    if last is not None and reported_on < last:
+        # A correction of an earlier report: the latest report still stands; any manual RAG has expired.
+        rows.revise(PROJECTS.name, envelope.subject, envelope, project_row, rag=project_row["derived_rag"],
+                    rag_override_reason=None)
+        return
+    rows.revise(PROJECTS.name, envelope.subject, envelope, project_row, rag=fact.rag.value,
+                derived_rag=fact.rag.value, rag_override_reason=None, direction=direction,
+                shortfall_percent=str(fact.shortfall_percent), last_reported_on=reported_on)
+    for value in fact.actuals:
+        _revise_outcome(rows, f"{envelope.subject}:{value.outcome_id}", envelope, actual=str(value.value))
+
+
+@project.register
+def _rag_overridden(fact: RagOverridden, rows: Rows, envelope: Envelope) -> None:
+    rows.revise(PROJECTS.name, envelope.subject, envelope, rag=fact.rag.value, rag_override_reason=fact.reason)
+
+
+@project.register
+def _milestone_added(fact: MilestoneAdded, rows: Rows, envelope: Envelope) -> None:
+    _milestone_row(rows, envelope, fact.milestone.id, fact.milestone.title, fact.milestone.due_on)
+    rows.revise(PROJECTS.name, envelope.subject, envelope)
+
+
+@project.register
+def _milestone_achieved(fact: MilestoneAchieved, rows: Rows, envelope: Envelope) -> None:
+    rows.revise(MILESTONES.name, f"{envelope.subject}:{fact.milestone_id}", envelope,
+                achieved_on=fact.achieved_on.isoformat())
+    rows.revise(PROJECTS.name, envelope.subject, envelope)
+
+
+@project.register
+def _resources_committed(fact: ResourcesCommitted, rows: Rows, envelope: Envelope) -> None:
+    current = rows.existing(PROJECTS.name, envelope.subject, envelope)
+    rows.revise(PROJECTS.name, envelope.subject, envelope, current,
+                committed_gbp=str(Decimal(current["committed_gbp"]) + fact.commitment.money_gbp),
+                committed_staff_days=str(Decimal(current["committed_staff_days"]) + fact.commitment.staff_days))
+
+
+@project.register
+def _intervention_recorded(fact: InterventionRecorded, rows: Rows, envelope: Envelope) -> None:
+    current = rows.existing(PROJECTS.name, envelope.subject, envelope)
+    revised = rows.revise(PROJECTS.name, envelope.subject, envelope, current, flagged=None,
+                          interventions=current["interventions"] + 1)
+    rows.insert(INTERVENTIONS.name, {
+        "project_id": envelope.subject, "version": envelope.sequence, "district": revised["district"],
+        "kind": fact.kind.value, "description": fact.description, "triggers": json.dumps(list(fact.triggers)),
+        "decision": decision_json(fact), "actor": fact.actor.user_id, "actor_organisation": fact.actor.organisation,
+        "recorded_at": timestamp(envelope.time)})
+
+
+@project.register
+def _project_deferred(fact: ProjectDeferred, rows: Rows, envelope: Envelope) -> None:
+    rows.revise(PROJECTS.name, envelope.subject, envelope, status="deferred")
+
+
+@project.register
+def _project_resumed(fact: ProjectResumed, rows: Rows, envelope: Envelope) -> None:
+    rows.revise(PROJECTS.name, envelope.subject, envelope, status="open")
+
+
+@project.register
+def _project_closed(fact: ProjectClosed, rows: Rows, envelope: Envelope) -> None:
+    rows.revise(PROJECTS.name, envelope.subject, envelope, status="closed", outcome_achieved=fact.outcome_achieved,
+                lessons=fact.lessons)
+
+
+@project.register
+def _contribution_repointed(fact: ContributionRepointed, rows: Rows, envelope: Envelope) -> None:
+    for outcome_id in rows.current_ids(OUTCOMES.name, project_id=envelope.subject,
+                                       tasking_id=str(fact.from_tasking_id)):
+        _revise_outcome(rows, outcome_id, envelope, tasking_id=str(fact.to_tasking_id), counting=1)
+    rows.revise(PROJECTS.name, envelope.subject, envelope,
+                flagged=fact.reason if fact.upstream_version is not None else None)
+
+
+@project.register
+def _contribution_closed(fact: ContributionClosed, rows: Rows, envelope: Envelope) -> None:
+    for outcome_id in rows.current_ids(OUTCOMES.name, project_id=envelope.subject, tasking_id=str(fact.tasking_id)):
+        _revise_outcome(rows, outcome_id, envelope, counting=0)
+    rows.revise(PROJECTS.name, envelope.subject, envelope, flagged=fact.reason)

@@ -1,0 +1,135 @@
+"""The roll-up: actual against target, from projects to district shares to the county target. Each outcome credits
+``weight x (actual - baseline)`` to its tasking while its contribution counts; a tasking's actual is the sum of its
+credits, a target's actual the sum over its live taskings."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from services.reporting.delivery import queries
+from services.reporting.delivery.tables import OUTCOMES, PROJECTS, TARGETS, TASKINGS
+from shared.readstore import ReadStore, Tx
+
+LIVE_TASKING_STATUSES = ("issued", "accepted", "in_delivery", "completed")
+"""Taskings whose share still counts towards the target (declined and withdrawn ones do not)."""
+
+
+def credit(outcome: dict[str, Any], actual: Decimal | None = None) -> Decimal:
+    """What an outcome credits to its tasking: weight x (actual - baseline), nothing while not counting or before any
+    actual. ``actual``: the value to credit instead of the outcome's own (a report's, for a series over time)."""
+    value = actual if actual is not None else outcome["actual"]
+    if not outcome["counting"] or value is None:
+        return Decimal(0)
+    return Decimal(outcome["weight"]) * (Decimal(value) - Decimal(outcome["baseline_value"]))
+
+
+def rollups(store: ReadStore, as_of: datetime | None = None, target_id: str | None = None, *,
+            with_projects: bool = True) -> list[dict[str, Any]]:
+    """Actual against target: projects -> district shares (taskings) -> county target.
+
+    ``with_projects=False`` leaves each share's ``projects`` empty and reads no project rows: an outcome's project
+    exists whenever the outcome does (both come from the project's opening and rows are never removed), so the
+    actuals are the same."""
+    with store.transaction(commit=False) as tx:  # its four queries in one transaction: fewer round trips
+        return _rollups(tx, as_of, target_id, with_projects, store.postgres)
+
+
+def _rollups(store: Tx, as_of: datetime | None, target_id: str | None,
+             with_projects: bool, postgres: bool) -> list[dict[str, Any]]:
+    query, values = queries.as_of_rows(TARGETS.name, as_of, entities=" AND e.id = ?" if target_id else "",
+                           entity_params=[target_id] if target_id else [], postgres=postgres)
+    target_rows = store.query(f"{query} ORDER BY r.id", values)
+    if not target_rows:
+        return []
+    wanted = ", ".join("?" for _ in target_rows)
+    query, values = queries.as_of_rows(TASKINGS.name, as_of, f" AND r.target_id IN ({wanted})",
+                           [t["id"] for t in target_rows], postgres=postgres)
+    tasking_rows = store.query(f"{query} ORDER BY r.district, r.id", values)
+    project_rows: dict[str, dict[str, Any]] = {}
+    if with_projects:
+        query, values = queries.as_of_rows(PROJECTS.name, as_of, postgres=postgres,
+                               columns="r.id, r.title, r.rag, r.status, r.lead_partner, r.district, r.opened_at")
+        # Ordered here rather than by the database: the same order on any collation, and cheaper.
+        found = sorted(store.query(query, values), key=lambda p: (p["district"], p["opened_at"], p["id"]))
+        project_rows = {p["id"]: p for p in found}
+    rank = {project_id: n for n, project_id in enumerate(project_rows)}  # a share's projects in opening order
+    query, values = queries.as_of_rows(OUTCOMES.name, as_of, columns="r.project_id, r.tasking_id, r.counting, r.actual,"
+                           " r.weight, r.baseline_value", postgres=postgres)
+    outcome_rows = store.query(query, values)
+    by_tasking: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for outcome in outcome_rows:
+        by_tasking[outcome["tasking_id"]].append(outcome)
+    shares_by_target: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for tasking in tasking_rows:
+        contributions: dict[str, dict[str, Any]] = {}
+        for outcome in by_tasking.get(tasking["id"], []):
+            if not outcome["counting"]:
+                continue
+            entry = contributions.get(outcome["project_id"])
+            if entry is None:
+                if with_projects:
+                    project = project_rows.get(outcome["project_id"])
+                    if project is None:
+                        continue
+                    entry = {"project_id": project["id"], "title": project["title"], "rag": project["rag"],
+                             "status": project["status"], "lead_partner": project["lead_partner"]}
+                else:
+                    entry = {"project_id": outcome["project_id"]}
+                entry["contribution"] = Decimal(0)
+                contributions[outcome["project_id"]] = entry
+            entry["contribution"] += credit(outcome)
+        actual = sum((c["contribution"] for c in contributions.values()), Decimal(0))
+        share = Decimal(tasking["share"])
+        shares_by_target[tasking["target_id"]].append({
+            "tasking_id": tasking["id"], "district": tasking["district"], "lead_partner": tasking["lead_partner"],
+            "status": tasking["status"], "share": share, "deadline": tasking["deadline"], "actual": actual,
+            "percent_of_share": _percent(actual, share),
+            "projects": sorted(contributions.values(), key=lambda c: rank[c["project_id"]]) if with_projects else []})
+    result = []
+    for target in target_rows:
+        shares = shares_by_target.get(target["id"], [])
+        live = [s for s in shares if s["status"] in LIVE_TASKING_STATUSES]
+        value = Decimal(target["target_value"])
+        actual = sum((s["actual"] for s in live), Decimal(0))
+        result.append({
+            "target_id": target["id"], "metric": target["metric"], "unit": target["unit"], "target_value": value,
+            "deadline": target["deadline"], "status": target["status"],
+            "tasked": sum((s["share"] for s in live), Decimal(0)), "actual": actual,
+            "percent_of_target": _percent(actual, value), "shares": shares})
+    return result
+
+
+def _percent(actual: Decimal, of: Decimal) -> Decimal | None:
+    return None if of == 0 else (actual / of * 100).quantize(Decimal("0.1"))
+
+
+def credits_by_tasking(store: ReadStore, as_of: datetime, end: date) -> dict[str, list[tuple[date, Decimal]]]:
+    """Per tasking: its projects' credited actual after each progress report (by reported date, up to ``end``),
+    the outcomes as they stood at ``as_of``."""
+    by_project: dict[str, list[dict[str, Any]]] = {}
+    for outcome in queries.outcomes_at(store, as_of):
+        by_project.setdefault(outcome["project_id"], []).append(outcome)
+    latest: dict[tuple[str, str], Decimal] = {}
+    series: dict[str, list[tuple[date, Decimal]]] = {}
+    for report in queries.progress_reports(store, as_of, end):
+        for outcome_id, value in json.loads(report["actuals"]).items():
+            latest[(report["project_id"], outcome_id)] = Decimal(value)
+        day = date.fromisoformat(report["reported_on"])
+        touched = {o["tasking_id"] for o in by_project.get(report["project_id"], [])}
+        for tasking_id in touched:
+            total = Decimal(0)
+            for project_outcomes in by_project.values():
+                for o in project_outcomes:
+                    actual = latest.get((o["project_id"], o["outcome_id"]))
+                    if o["tasking_id"] == tasking_id and actual is not None:
+                        total += credit(o, actual)
+            points = series.setdefault(tasking_id, [])
+            if points and points[-1][0] == day:
+                points[-1] = (day, total)
+            else:
+                points.append((day, total))
+    return series

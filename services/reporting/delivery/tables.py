@@ -1,0 +1,64 @@
+"""The delivery read model's tables: projects with their outcomes, milestones, progress and interventions, and the
+model's own narrow copies of targets and taskings (``delivery_targets``, ``delivery_taskings``), so that the
+roll-up depends on event contracts only, not on other read models' tables."""
+
+from __future__ import annotations
+
+from services.reporting.declaration import Table, Tracked
+
+_TEMPORAL = "valid_from TEXT NOT NULL, valid_to TEXT, PRIMARY KEY (id, version)"
+# An entity's row as of any moment in one index probe (see ``queries.as_of_rows``), however many versions it has.
+_AS_OF = ("as_of", "(id, valid_from)")
+
+TARGETS = Table(
+    "delivery_targets",
+    "id TEXT NOT NULL, version INTEGER NOT NULL, metric TEXT NOT NULL, unit TEXT NOT NULL,"
+    " target_value TEXT NOT NULL, deadline TEXT NOT NULL, status TEXT NOT NULL, " + _TEMPORAL,
+    temporal=True, indexes=(_AS_OF,))
+TASKINGS = Table(
+    "delivery_taskings",
+    "id TEXT NOT NULL, version INTEGER NOT NULL, target_id TEXT NOT NULL, district TEXT NOT NULL,"
+    " lead_partner TEXT NOT NULL, share TEXT NOT NULL, unit TEXT NOT NULL, deadline TEXT NOT NULL,"
+    " status TEXT NOT NULL, " + _TEMPORAL,
+    temporal=True, indexes=(_AS_OF,))
+PROJECTS = Table(
+    "delivery_projects",
+    "id TEXT NOT NULL, version INTEGER NOT NULL, programme_id TEXT NOT NULL, district TEXT NOT NULL,"
+    " title TEXT NOT NULL, lead_partner TEXT NOT NULL, project_manager TEXT NOT NULL, status TEXT NOT NULL,"
+    " rag TEXT, derived_rag TEXT, rag_override_reason TEXT, direction TEXT, shortfall_percent TEXT,"
+    " last_reported_on TEXT, flagged TEXT, interventions INTEGER NOT NULL, committed_gbp TEXT NOT NULL,"
+    " committed_staff_days TEXT NOT NULL, outcome_achieved TEXT, lessons TEXT, opened_at TEXT NOT NULL, " + _TEMPORAL,
+    temporal=True, indexes=(("current", "(valid_to, district)"), _AS_OF),
+    tracked=Tracked("project", "{title}", districts=("district",)))
+OUTCOMES = Table(
+    "delivery_outcomes",
+    "id TEXT NOT NULL, version INTEGER NOT NULL, project_id TEXT NOT NULL, outcome_id TEXT NOT NULL,"
+    " tasking_id TEXT NOT NULL, metric TEXT NOT NULL, unit TEXT NOT NULL, baseline_value TEXT NOT NULL,"
+    " baseline_date TEXT NOT NULL, target_value TEXT NOT NULL, target_date TEXT NOT NULL, weight TEXT NOT NULL,"
+    " actual TEXT, counting INTEGER NOT NULL, " + _TEMPORAL,
+    temporal=True, indexes=(("tasking", "(tasking_id, valid_to)"),
+                            ("project", "(project_id) WHERE valid_to IS NULL"), _AS_OF))
+MILESTONES = Table(
+    "delivery_milestones",
+    "id TEXT NOT NULL, version INTEGER NOT NULL, project_id TEXT NOT NULL, milestone_id TEXT NOT NULL,"
+    " title TEXT NOT NULL, due_on TEXT NOT NULL, achieved_on TEXT, " + _TEMPORAL,
+    temporal=True, indexes=(_AS_OF,))
+PROGRESS = Table(
+    "delivery_progress",
+    "project_id TEXT NOT NULL, version INTEGER NOT NULL, reported_on TEXT NOT NULL, reported_values TEXT NOT NULL,"
+    " actuals TEXT NOT NULL, narrative TEXT NOT NULL, rag TEXT NOT NULL, direction TEXT,"
+    " shortfall_percent TEXT NOT NULL, correction INTEGER NOT NULL, correction_reason TEXT,"
+    " reported_by TEXT NOT NULL, reported_by_organisation TEXT NOT NULL, recorded_at TEXT NOT NULL,"
+    " PRIMARY KEY (project_id, version)")
+INTERVENTIONS = Table(
+    "delivery_interventions",
+    "project_id TEXT NOT NULL, version INTEGER NOT NULL, district TEXT NOT NULL, kind TEXT NOT NULL,"
+    " description TEXT NOT NULL, triggers TEXT NOT NULL, decision TEXT, actor TEXT NOT NULL,"
+    " actor_organisation TEXT NOT NULL, recorded_at TEXT NOT NULL, PRIMARY KEY (project_id, version)")
+
+TABLES = (TARGETS, TASKINGS, PROJECTS, OUTCOMES, MILESTONES, PROGRESS, INTERVENTIONS)
+
+OUTCOME_COLUMNS = ("id", "version", "project_id", "outcome_id", "tasking_id", "metric", "unit", "baseline_value",
+                   "baseline_date", "target_value", "target_date", "weight", "actual", "counting", "valid_from",
+                   "valid_to")
+"""``delivery_outcomes``' columns, in order (an outcome is carried forward without being read first)."""

@@ -1,0 +1,147 @@
+"""The rebuild's ``Rows``: what the projection's handlers write, kept as Python dicts instead of statements."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from services.reporting.rows import Rows
+
+
+class MemoryRows(Rows):
+    """The rebuild's ``Rows``: every table the handlers write through ``Rows`` kept as Python dicts.
+
+    A row that can no longer change (any row of a log table, a closed version of a temporal one) goes to
+    ``final``; an entity's current rows stay in ``open`` until a later version closes them. What one event did is
+    journalled, so that an event the live consumer would dead-letter can be taken back."""
+
+    def __init__(self, columns: dict[str, list[str]]) -> None:
+        self.columns = columns
+        self.final: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.open: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(dict)
+        self.counters: dict[str, dict[str, int]] = defaultdict(dict)
+        self.touched: set[str] = set()
+        self.pending = 0  # rows in final
+        self._temporal = {table for table, names in columns.items() if "valid_to" in names}
+        self._journal: list[tuple[Any, ...]] = []
+        # The ids of current rows by a column's value, for ``current_ids`` (built when first asked; an id whose row
+        # was closed or changed since stays listed, so every match is checked against the row itself).
+        self._indexes: dict[str, list[tuple[str, dict[Any, set[str]]]]] = {}
+
+    def _complete(self, table: str, row: Mapping[str, Any]) -> dict[str, Any]:
+        """The row with every column of its table (as an INSERT leaves the others NULL)."""
+        names = self.columns[table]
+        unknown = set(row) - set(names)
+        if unknown:
+            raise ValueError(f"table {table} has no column(s) {', '.join(sorted(unknown))}")
+        return {name: row.get(name) for name in names}
+
+    def insert(self, table: str, row: Mapping[str, Any]) -> None:
+        self.touched.add(table)
+        if len(row) != len(self.columns[table]) or not isinstance(row, dict):
+            row = self._complete(table, row)
+        if row.get("valid_to", True) is None and table in self._temporal:
+            self.open[table].setdefault(row["id"], []).append(row)
+            for column, index in self._indexes.get(table, ()):
+                index.setdefault(row[column], set()).add(row["id"])
+            self._journal.append(("open", table, row["id"]))
+        else:
+            self.final[table].append(row)
+            self.pending += 1
+            self._journal.append(("final", table))
+
+    def insert_many(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        for row in rows:
+            self.insert(table, row)
+
+    def current(self, table: str, entity_id: str) -> Mapping[str, Any] | None:
+        self.touched.add(table)
+        found = self.open[table].get(entity_id)
+        return found[0] if found else None
+
+    def current_ids(self, table: str, **equal: Any) -> list[str]:
+        self.touched.add(table)
+        entities = self.open[table]
+        if not equal:
+            return [row["id"] for versions in entities.values() for row in versions]
+        column, value = next(iter(equal.items()))
+        index = next((index for indexed, index in self._indexes.get(table, ()) if indexed == column), None)
+        if index is None:
+            index = {}
+            for entity_id, versions in entities.items():
+                for row in versions:
+                    index.setdefault(row[column], set()).add(entity_id)
+            self._indexes.setdefault(table, []).append((column, index))
+        return [row["id"] for entity_id in sorted(index.get(value, ())) for row in entities.get(entity_id, ())
+                if all(row[c] == v for c, v in equal.items())]
+
+    def close(self, table: str, entity_id: str, at: str) -> None:
+        self._close(table, entity_id, at)
+
+    def _close(self, table: str, entity_id: str, at: str) -> list[dict[str, Any]]:
+        self.touched.add(table)
+        versions = self.open[table].pop(entity_id, None)
+        if not versions:
+            return []
+        closed = [{**row, "valid_to": at} for row in versions]
+        self.final[table].extend(closed)
+        self.pending += len(closed)
+        self._journal.append(("close", table, entity_id, versions, len(closed)))
+        return closed
+
+    def carry(self, table: str, columns: Sequence[str], entity_id: str, at: str, changes: Mapping[str, Any]) -> None:
+        closed = self._close(table, entity_id, at)
+        if closed:
+            latest = closed[0] if len(closed) == 1 else max(closed, key=lambda row: row["version"])
+            self.insert(table, {**latest, **changes, "valid_to": None})
+
+    def count(self, table: str, key: str) -> None:
+        self.touched.add(table)
+        counter = self.counters[table]
+        counter[key] = counter.get(key, 0) + 1
+        self._journal.append(("count", table, key))
+
+    # -- one event at a time
+
+    def commit(self) -> None:
+        self._journal.clear()
+
+    def roll_back(self) -> None:
+        """Take back everything since the last commit, newest first."""
+        for entry in reversed(self._journal):
+            kind, table = entry[0], entry[1]
+            if kind == "final":
+                self.final[table].pop()
+                self.pending -= 1
+            elif kind == "open":
+                versions = self.open[table][entry[2]]
+                versions.pop()
+                if not versions:
+                    del self.open[table][entry[2]]
+            elif kind == "close":
+                del self.final[table][-entry[4]:]
+                self.pending -= entry[4]
+                self.open[table][entry[2]] = entry[3]
+            else:
+                counter = self.counters[table]
+                counter[entry[2]] -= 1
+                if not counter[entry[2]]:
+                    del counter[entry[2]]
+        self._journal.clear()
+
+    def take_final(self) -> dict[str, list[dict[str, Any]]]:
+        """The rows that can no longer change, handed over (between events: the journal is empty)."""
+        taken, self.final = self.final, defaultdict(list)
+        self.pending = 0
+        return taken
+
+    def take_rest(self) -> dict[str, list[Any]]:
+        """Once the replay is done: every row not handed over yet (current rows, counters) by table."""
+        rest: dict[str, list[Any]] = dict(self.take_final())
+        for table, entities in self.open.items():
+            rest.setdefault(table, []).extend(row for versions in entities.values() for row in versions)
+        for table, counter in self.counters.items():
+            rest[table] = [{"type": key, "n": n} for key, n in counter.items()]
+        self.open, self.counters = defaultdict(dict), defaultdict(dict)
+        return rest

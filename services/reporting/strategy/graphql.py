@@ -1,0 +1,305 @@
+"""The strategy read model in GraphQL: objectives (a tree), SMART targets, district chapters and priorities,
+evidence and SCS reviews, as plain lists and as paged connections."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from services.reporting.graphql_common import (
+    Actor,
+    Connection,
+    Decision,
+    IsAuthenticated,
+    decision_from,
+    loader,
+    moment,
+    paginate,
+    read_model,
+)
+from services.reporting.strategy import queries
+
+
+def _id(value: strawberry.ID | None) -> str | None:
+    return None if value is None else str(value)
+
+
+
+def _actor(row: dict[str, Any]) -> Actor:
+    return Actor(user_id=row["changed_by"], organisation=row["changed_by_organisation"], role=row["changed_by_role"])
+
+
+@strawberry.type(description="A SMART target on an objective, as it stood at the time asked.")
+class Target:
+    id: strawberry.ID
+    version: int
+    objective_id: strawberry.ID
+    metric: str
+    unit: str
+    baseline_value: Decimal
+    baseline_date: date
+    target_value: Decimal
+    deadline: date
+    data_source: str
+    owner_organisation: str
+    status: str
+    status_reason: str | None
+    changed_by: Actor
+    decision: Decision | None
+    valid_from: datetime
+    valid_to: datetime | None
+
+    @staticmethod
+    def from_row(row: dict[str, Any]) -> Target:
+        return Target(
+            id=strawberry.ID(row["id"]), version=row["version"], objective_id=strawberry.ID(row["objective_id"]),
+            metric=row["metric"], unit=row["unit"], baseline_value=Decimal(row["baseline_value"]),
+            baseline_date=date.fromisoformat(row["baseline_date"]), target_value=Decimal(row["target_value"]),
+            deadline=date.fromisoformat(row["deadline"]), data_source=row["data_source"],
+            owner_organisation=row["owner_organisation"], status=row["status"], status_reason=row["status_reason"],
+            changed_by=_actor(row), decision=decision_from(row["decision"]),
+            valid_from=datetime.fromisoformat(row["valid_from"]), valid_to=moment(row["valid_to"]),
+        )
+
+
+@strawberry.type(description="An objective of the SCS or of a county strategy; the tree hangs from parent_id.")
+class Objective:
+    id: strawberry.ID
+    version: int
+    title: str
+    level: str
+    strategy: str
+    parent_id: strawberry.ID | None
+    status: str
+    status_reason: str | None
+    changed_by: Actor
+    decision: Decision | None
+    valid_from: datetime
+    valid_to: datetime | None
+    as_of: strawberry.Private[datetime | None] = None
+
+    @strawberry.field(description="The objectives directly under this one.")
+    async def children(self, info: Info) -> list[Objective]:
+        rows = await loader(info, "objective_children", queries.children_of).load((str(self.id), self.as_of))
+        return [Objective.from_row(r, self.as_of) for r in rows]
+
+    @strawberry.field(description="The targets set on this objective (all, or those with the given status).")
+    async def targets(self, info: Info, status: str | None = None) -> list[Target]:
+        rows = await loader(info, "objective_targets", queries.targets_of).load((str(self.id), self.as_of, status))
+        return [Target.from_row(r) for r in rows]
+
+    @staticmethod
+    def from_row(row: dict[str, Any], as_of: datetime | None = None) -> Objective:
+        return Objective(
+            id=strawberry.ID(row["id"]), version=row["version"], title=row["title"], level=row["level"],
+            strategy=row["strategy"], parent_id=row["parent_id"], status=row["status"],
+            status_reason=row["status_reason"], changed_by=_actor(row), decision=decision_from(row["decision"]),
+            valid_from=datetime.fromisoformat(row["valid_from"]), valid_to=moment(row["valid_to"]), as_of=as_of,
+        )
+
+
+@strawberry.type(description="A priority issue a district partnership proposed for its place.")
+class DistrictPriority:
+    id: strawberry.ID
+    version: int
+    district: str
+    title: str
+    rationale: str
+    objective_id: strawberry.ID
+    evidence_refs: list[str]
+    status: str
+    status_reason: str | None
+    reconfirmed_in: strawberry.ID | None
+    changed_by: Actor
+    decision: Decision | None
+    valid_from: datetime
+    valid_to: datetime | None
+
+    @staticmethod
+    def from_row(row: dict[str, Any]) -> DistrictPriority:
+        return DistrictPriority(
+            id=strawberry.ID(row["id"]), version=row["version"], district=row["district"], title=row["title"],
+            rationale=row["rationale"], objective_id=strawberry.ID(row["objective_id"]),
+            evidence_refs=json.loads(row["evidence_refs"]), status=row["status"],
+            status_reason=row["status_reason"], reconfirmed_in=row["reconfirmed_in"], changed_by=_actor(row),
+            decision=decision_from(row["decision"]), valid_from=datetime.fromisoformat(row["valid_from"]),
+            valid_to=moment(row["valid_to"]),
+        )
+
+
+@strawberry.type(description="A district's chapter of the SCS: the priorities it keeps.")
+class DistrictChapter:
+    id: strawberry.ID
+    version: int
+    district: str
+    agreed_count: int
+    valid_from: datetime
+    valid_to: datetime | None
+    as_of: strawberry.Private[datetime | None] = None
+
+    @strawberry.field(description="The district's priorities (all, or those with the given status).")
+    async def priorities(self, info: Info, status: str | None = None) -> list[DistrictPriority]:
+        rows = await loader(info, "district_priorities", queries.priorities_of).load(
+            (self.district, self.as_of, status))
+        return [DistrictPriority.from_row(r) for r in rows]
+
+    @staticmethod
+    def from_row(row: dict[str, Any], as_of: datetime | None = None) -> DistrictChapter:
+        return DistrictChapter(id=strawberry.ID(row["id"]), version=row["version"], district=row["district"],
+                               agreed_count=row["agreed_count"], valid_from=datetime.fromisoformat(row["valid_from"]),
+                               valid_to=moment(row["valid_to"]), as_of=as_of)
+
+
+@strawberry.type
+class EvidenceFigure:
+    label: str
+    value: Decimal
+    unit: str
+
+
+@strawberry.type(description="Local evidence or a consultation outcome a district submitted; the county sifts it.")
+class Evidence:
+    id: strawberry.ID
+    version: int
+    district: str
+    title: str
+    summary: str
+    source: str
+    evidence_date: date
+    figures: list[EvidenceFigure]
+    objective_ids: list[strawberry.ID]
+    priority_ids: list[strawberry.ID]
+    status: str
+    status_reason: str | None
+    changed_by: Actor
+    decision: Decision | None
+    valid_from: datetime
+    valid_to: datetime | None
+
+    @staticmethod
+    def from_row(row: dict[str, Any]) -> Evidence:
+        return Evidence(
+            id=strawberry.ID(row["id"]), version=row["version"], district=row["district"], title=row["title"],
+            summary=row["summary"], source=row["source"], evidence_date=date.fromisoformat(row["evidence_date"]),
+            figures=[EvidenceFigure(label=f["label"], value=Decimal(f["value"]), unit=f["unit"])
+                     for f in json.loads(row["figures"])],
+            objective_ids=[strawberry.ID(i) for i in json.loads(row["objective_ids"])],
+            priority_ids=[strawberry.ID(i) for i in json.loads(row["priority_ids"])], status=row["status"],
+            status_reason=row["status_reason"], changed_by=_actor(row), decision=decision_from(row["decision"]),
+            valid_from=datetime.fromisoformat(row["valid_from"]), valid_to=moment(row["valid_to"]),
+        )
+
+
+@strawberry.type(description="A review of the SCS: agreed priorities still to be re-confirmed or retired.")
+class ScsReview:
+    id: strawberry.ID
+    version: int
+    number: int
+    status: str
+    outstanding: list[strawberry.ID]
+    changed_by: Actor
+    decision: Decision | None
+    valid_from: datetime
+    valid_to: datetime | None
+
+    @staticmethod
+    def from_row(row: dict[str, Any]) -> ScsReview:
+        return ScsReview(
+            id=strawberry.ID(row["id"]), version=row["version"], number=row["number"], status=row["status"],
+            outstanding=[strawberry.ID(p) for p in json.loads(row["outstanding"])], changed_by=_actor(row),
+            decision=decision_from(row["decision"]), valid_from=datetime.fromisoformat(row["valid_from"]),
+            valid_to=moment(row["valid_to"]),
+        )
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(permission_classes=[IsAuthenticated],
+                      description="Objectives of the SCS and the county strategies, as of a time (default now).")
+    def objectives(self, info: Info, as_of: datetime | None = None, level: str | None = None) -> list[Objective]:
+        return [Objective.from_row(r, as_of) for r in queries.objectives(read_model(info).store, as_of, level)]
+
+    @strawberry.field(permission_classes=[IsAuthenticated])
+    def objective(self, info: Info, id: strawberry.ID, as_of: datetime | None = None) -> Objective | None:
+        row = queries.objective(read_model(info).store, str(id), as_of)
+        return Objective.from_row(row, as_of) if row else None
+
+    @strawberry.field(permission_classes=[IsAuthenticated],
+                      description="The objectives tree: SCS objectives, each with its children and targets.")
+    def objective_tree(self, info: Info, as_of: datetime | None = None) -> list[Objective]:
+        return [Objective.from_row(r, as_of) for r in queries.objective_children(read_model(info).store, None, as_of)]
+
+    @strawberry.field(permission_classes=[IsAuthenticated],
+                      description="SMART targets, optionally of one objective or with one status (active, retired).")
+    def targets(self, info: Info, objective_id: strawberry.ID | None = None, status: str | None = None,
+                as_of: datetime | None = None) -> list[Target]:
+        rows = queries.targets(read_model(info).store, as_of, _id(objective_id), status)
+        return [Target.from_row(r) for r in rows]
+
+    @strawberry.field(permission_classes=[IsAuthenticated])
+    def target(self, info: Info, id: strawberry.ID, as_of: datetime | None = None) -> Target | None:
+        row = queries.target(read_model(info).store, str(id), as_of)
+        return Target.from_row(row) if row else None
+
+    @strawberry.field(permission_classes=[IsAuthenticated],
+                      description="District priorities, optionally of one district, status or objective.")
+    def district_priorities(self, info: Info, district: str | None = None, status: str | None = None,
+                            objective_id: strawberry.ID | None = None,
+                            as_of: datetime | None = None) -> list[DistrictPriority]:
+        rows = queries.district_priorities(read_model(info).store, as_of, district, status,
+                                   _id(objective_id))
+        return [DistrictPriority.from_row(r) for r in rows]
+
+    @strawberry.field(permission_classes=[IsAuthenticated],
+                      description="District chapters (those that have agreed a priority), optionally one district.")
+    def district_chapters(self, info: Info, district: str | None = None,
+                          as_of: datetime | None = None) -> list[DistrictChapter]:
+        rows = queries.district_chapters(read_model(info).store, as_of, district)
+        return [DistrictChapter.from_row(r, as_of) for r in rows]
+
+    @strawberry.field(permission_classes=[IsAuthenticated],
+                      description="Local evidence, optionally of one district, sift status, objective or priority.")
+    def evidence(self, info: Info, district: str | None = None, status: str | None = None,
+                 objective_id: strawberry.ID | None = None, priority_id: strawberry.ID | None = None,
+                 as_of: datetime | None = None) -> list[Evidence]:
+        rows = queries.evidence(read_model(info).store, as_of, district, status,
+                        _id(objective_id),
+                        _id(priority_id))
+        return [Evidence.from_row(r) for r in rows]
+
+    @strawberry.field(permission_classes=[IsAuthenticated], description="SCS reviews and what each still awaits.")
+    def scs_reviews(self, info: Info, as_of: datetime | None = None) -> list[ScsReview]:
+        return [ScsReview.from_row(r) for r in queries.scs_reviews(read_model(info).store, as_of)]
+
+    @strawberry.field(permission_classes=[IsAuthenticated], description="Objectives, a page at a time.")
+    def objectives_connection(self, info: Info, first: int | None = None, after: str | None = None,
+                              as_of: datetime | None = None, level: str | None = None) -> Connection[Objective]:
+        rows = queries.objectives(read_model(info).store, as_of, level)
+        return paginate(rows, lambda r: (r["added_at"], r["id"]), lambda r: Objective.from_row(r, as_of), first, after)
+
+    @strawberry.field(permission_classes=[IsAuthenticated], description="SMART targets, a page at a time.")
+    def targets_connection(self, info: Info, first: int | None = None, after: str | None = None,
+                           as_of: datetime | None = None, objective_id: strawberry.ID | None = None,
+                           status: str | None = None) -> Connection[Target]:
+        rows = queries.targets(read_model(info).store, as_of, _id(objective_id), status)
+        return paginate(rows, lambda r: (r["added_at"], r["id"]), Target.from_row, first, after)
+
+    @strawberry.field(permission_classes=[IsAuthenticated], description="District priorities, a page at a time.")
+    def district_priorities_connection(self, info: Info, first: int | None = None, after: str | None = None,
+                                       as_of: datetime | None = None, district: str | None = None,
+                                       status: str | None = None, objective_id: strawberry.ID | None = None
+                                       ) -> Connection[DistrictPriority]:
+        rows = queries.district_priorities(read_model(info).store, as_of, district, status, _id(objective_id))
+        return paginate(rows, lambda r: (r["added_at"], r["id"]), DistrictPriority.from_row, first, after)
+
+    @strawberry.field(permission_classes=[IsAuthenticated], description="Local evidence, a page at a time.")
+    def evidence_connection(self, info: Info, first: int | None = None, after: str | None = None,
+                            as_of: datetime | None = None, district: str | None = None,
+                            status: str | None = None) -> Connection[Evidence]:
+        rows = queries.evidence(read_model(info).store, as_of, district, status)
+        return paginate(rows, lambda r: (r["added_at"], r["id"]), Evidence.from_row, first, after)
