@@ -28,7 +28,8 @@ from shared.readstore import ReadStore
 from tests.harness import settings_for
 
 HEREFORDSHIRE = {
-    "id": "herefordshire", "name": "Herefordshire Partnership", "max_agreed_priorities_per_district": 4,
+    "id": "herefordshire", "name": "Herefordshire Partnership", "founded_on": "2008-04-01",
+    "max_agreed_priorities_per_district": 4,
     "units": ["jobs", "count"],
     "bodies": [{"id": "hpb", "kind": "partnership_board", "name": "Herefordshire Partnership Board", "quorum": 4},
                {"id": "htg", "kind": "theme_group", "name": "Herefordshire Place Theme Group", "quorum": 2}],
