@@ -27,6 +27,7 @@ run: $(STAMP)
 test: $(STAMP)
 	./scripts/ensure-system-packages.sh
 	$(BIN)/python -m tools.realservers prefetch
+	$(BIN)/python -m tools.deploytools prefetch
 	$(BIN)/ruff check .
 	$(BIN)/mypy shared services tools
 	$(BIN)/pytest $(PYTEST_ARGS)

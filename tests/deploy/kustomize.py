@@ -1,15 +1,14 @@
-"""A renderer of the kustomize subset deploy/k8s uses, so CI needs no kustomize binary.
+"""A renderer of the kustomize subset deploy/k8s uses: the fallback for a machine without the real kustomize.
 
-Why not the real one: no registry ships a kustomize binary we can install the same way everywhere (the PyPI
-"kustomize" packages are unrelated or need Python 3.14), while kubectl (which embeds kustomize) is on some machines
-only. So this renders the subset below, and ``test_manifests`` checks its output equals ``kubectl kustomize``'s
-wherever kubectl is installed. Anything outside the subset is refused, so a manifest cannot silently use a
-feature this renderer would get wrong.
+The tests render the overlays with the real kustomize (``tools.deploytools``, from the Go module proxy) and check
+that this renderer gives the same resources (``test_the_fallback_renderer_agrees_with_the_real_kustomize``), so it
+cannot drift. Anything outside the subset is refused, so a manifest cannot silently use a feature this renderer
+would get wrong.
 
 Supported fields of a Kustomization: ``resources`` (files and directories with a kustomization.yaml),
-``namespace``, ``labels`` (pairs, ``includeSelectors: false``), ``images`` (name -> newName/newTag) and
-``patches`` given inline as RFC 6902 JSON patches with a ``target`` of ``kind`` and/or ``name`` (a regular
-expression matched against the whole name, as kustomize does).
+``namespace``, ``labels`` (pairs, ``includeSelectors: false``), ``images`` (name -> newName and newTag or
+digest) and ``patches`` given inline as RFC 6902 JSON patches with a ``target`` of ``kind`` and/or ``name`` (a
+regular expression matched against the whole name, as kustomize does).
 """
 
 from __future__ import annotations
@@ -119,7 +118,8 @@ def _retag(node: Any, image: dict[str, str]) -> None:
                 for container in value:
                     name = re.split(r"[:@]", container.get("image", ""), maxsplit=1)[0]
                     if name == image["name"]:
-                        container["image"] = f"{image.get('newName', name)}:{image['newTag']}"
+                        pin = f"@{image['digest']}" if "digest" in image else f":{image['newTag']}"
+                        container["image"] = f"{image.get('newName', name)}{pin}"
             else:
                 _retag(value, image)
     elif isinstance(node, list):
