@@ -1,5 +1,5 @@
-"""Every deployment artefact checked offline: the kustomize output of both overlays, each resource against its
-schema, what every service needs (probes, limits, disruption budgets, autoscaling, routes, secrets), the Kafka
+"""Every deployment artefact checked: the kustomize output of both overlays (the real kustomize's, see
+``rendering.py``), each resource against its schema, what every service needs (probes, limits, disruption budgets, autoscaling, routes, secrets), the Kafka
 ACLs against what the code publishes and consumes, the compose file against the Compose specification, and the
 Dockerfile's promises.
 
