@@ -1,7 +1,7 @@
 """Every deployment artefact checked: the kustomize output of both overlays (the real kustomize's, see
-``rendering.py``), each resource against its schema, what every service needs (probes, limits, disruption budgets, autoscaling, routes, secrets), the Kafka
-ACLs against what the code publishes and consumes, the compose file against the Compose specification, and the
-Dockerfile's promises.
+``rendering.py``), each resource against its schema, what every service needs (probes, limits, disruption
+budgets, autoscaling, routes, secrets), the Kafka ACLs against what the code publishes and consumes, the compose
+file against the Compose specification, and the Dockerfile's promises.
 
 Schemas: core kinds with ``kubernetes-validate`` (it bundles the Kubernetes JSON schemas, strict mode refuses
 unknown fields). Strimzi and CloudNativePG resources against ``tests/deploy/schemas/*.json``: minimal JSON Schemas
