@@ -25,6 +25,7 @@ from pathlib import Path
 from services.audit.auditor import Auditor
 from services.priorities.application import PrioritiesApplication
 from services.priorities.domain import Objective
+from services.runtime import service_specs
 from shared.audit.checkpoint import origin_of, trusted_public_key, verifier_key
 from shared.audit.standalone import verify_consistency, verify_inclusion
 from shared.audit.tlog import MerkleTree
@@ -89,7 +90,7 @@ def main() -> None:
         seed(settings, args.events)
         print(f"seeded {args.events} events in {time.perf_counter() - started:.1f}s "
               f"({'SQLite' if args.sqlite else 'PostgreSQL'})")
-        auditor = Auditor(settings, services=("priorities",))
+        auditor = Auditor(settings, service_specs(), services=("priorities",))
         recorder = auditor.log_of("priorities").recorder
         checkpoints = auditor.checkpoints("priorities")
         public = trusted_public_key(settings)

@@ -16,6 +16,7 @@ from uuid import UUID
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
 
+from services.audit.auditor import Auditor
 from services.reporting.api import create_app as reporting_api
 from services.reporting.api import reporting_router
 from services.reporting.projections import ReportingProjection, read_model_ddl
@@ -103,6 +104,8 @@ class System:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._closers: list[Callable[[], None]] = []
+        self._auditor: Auditor | None = None
+        self._auditor_lock = threading.Lock()
         for spec in self.specs.values():
             self.transport.ensure_topic(settings.topic(spec.topic), TOPIC_PARTITIONS)
         # One partition: every witness reads every service's checkpoints in the order they were published.
@@ -203,7 +206,7 @@ class System:
         clients = ClientRegistry.from_settings(self.settings, known_topics=partner_topics())
         app.include_router(oauth_router(self.settings, self.tokens, clients))
         if self.read_model is not None:
-            app.include_router(reporting_router(self.read_model, self.tokens, self.settings))
+            app.include_router(reporting_router(self.read_model, self.tokens, self.settings, self.auditor))
         for name, application in self.applications.items():
             app.mount(f"/{name}", self.specs[name].create_api(application, self.tokens))
         if self.read_model is not None:
@@ -212,19 +215,24 @@ class System:
 
     def reporting_asgi(self) -> FastAPI:
         assert self.read_model is not None
-        app = reporting_api(self.read_model, self.tokens, self.settings)
+        app = reporting_api(self.read_model, self.tokens, self.settings, self.auditor)
         self.install_operations(app, "web")
         self._mount_audit(app)
         return app
 
-    def _mount_audit(self, app: FastAPI) -> None:
-        """The auditor's REST surface at ``/audit``: it reads every service's own store, read-only."""
-        from services.audit.api import create_api as audit_api
-        from services.audit.auditor import Auditor
+    def auditor(self) -> Auditor:
+        """The process's auditor, made when first asked for: it reads every service's own store, read-only."""
+        with self._auditor_lock:
+            if self._auditor is None:
+                self._auditor = Auditor(self.settings, self.specs)
+                self._closers.append(self._auditor.close)
+            return self._auditor
 
-        auditor = Auditor(self.settings)
-        self._closers.append(auditor.close)
-        app.mount("/audit", audit_api(auditor, self.tokens))
+    def _mount_audit(self, app: FastAPI) -> None:
+        """The auditor's REST surface at ``/audit``."""
+        from services.audit.api import create_api as audit_api
+
+        app.mount("/audit", audit_api(self.auditor(), self.tokens))
 
     def worker_asgi(self) -> FastAPI:
         """The worker's own small HTTP surface: liveness, readiness and metrics for its relays and consumers."""

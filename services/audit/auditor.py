@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
@@ -42,6 +42,7 @@ from shared.contracts import to_data
 from shared.errors import InvalidCommand, NotFound
 from shared.eventstore import service_transcoder
 from shared.readstore import schema_setup
+from shared.service import ServiceSpec
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -130,11 +131,11 @@ class MissingDecision:
 class Auditor:
     """Every service's log, for the auditor's commands, REST endpoints and GraphQL fields."""
 
-    def __init__(self, settings: Settings, services: tuple[str, ...] | None = None) -> None:
-        from services.runtime import service_specs
-
+    def __init__(self, settings: Settings, specs: Mapping[str, ServiceSpec],
+                 services: tuple[str, ...] | None = None) -> None:
+        """``specs``: the event-sourced services whose stores it reads (the composition root's), ``services`` of
+        them only when given."""
         self.settings = settings
-        specs = service_specs()
         self.logs: dict[str, ServiceLog] = {
             name: ServiceLog(settings, name, list(getattr(spec.application, "value_objects", [])))
             for name, spec in specs.items() if services is None or name in services

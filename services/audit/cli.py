@@ -34,7 +34,9 @@ def _settings() -> Settings:
 
 @contextmanager
 def _auditor() -> Iterator[Auditor]:
-    auditor = Auditor(_settings())
+    from services.runtime import service_specs
+
+    auditor = Auditor(_settings(), service_specs())
     try:
         yield auditor
     except NotFound as error:

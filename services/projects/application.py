@@ -15,7 +15,7 @@ from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import get_topic
 
 from services.projects.domain import KnownTasking, Programme, Project, RagThresholds
-from services.projects.policies import KnownTaskings
+from services.projects.known_taskings import KnownTaskings
 from shared.contracts import Decision
 from shared.contracts.projects import (
     InterventionKind,

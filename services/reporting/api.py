@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, FastAPI, Query
 from fastapi.responses import HTMLResponse, Response
 
+from services.reporting.audit import AuditTrailFactory
 from services.reporting.changes import Scope
 from services.reporting.graphql import graphql_router
 from services.reporting.opendata.api import open_data_router
@@ -82,19 +83,21 @@ def reports_router(model: ReportingReadModel) -> APIRouter:
     return router
 
 
-def reporting_router(model: ReportingReadModel, tokens: TokenService, settings: Settings) -> APIRouter:
+def reporting_router(model: ReportingReadModel, tokens: TokenService, settings: Settings,
+                     auditor: AuditTrailFactory | None = None) -> APIRouter:
     """Everything the reporting service serves, for the embedded app and the gateway process alike."""
     router = APIRouter()
-    router.include_router(graphql_router(model, tokens, settings.service_urls, settings.graphql_cache_mib * 2**20),
-                         prefix="/graphql")
+    router.include_router(graphql_router(model, tokens, settings.service_urls, settings.graphql_cache_mib * 2**20,
+                                         auditor), prefix="/graphql")
     router.include_router(reports_router(model))
     router.include_router(open_data_router(model))  # public, no token: docs/open-data.md
     return router
 
 
-def create_app(model: ReportingReadModel, tokens: TokenService, settings: Settings | None = None) -> FastAPI:
+def create_app(model: ReportingReadModel, tokens: TokenService, settings: Settings | None = None,
+               auditor: AuditTrailFactory | None = None) -> FastAPI:
     app = FastAPI(title="Reporting service and GraphQL gateway", version="1.0")
     app.state.tokens = tokens
     install_problem_handlers(app)
-    app.include_router(reporting_router(model, tokens, settings or Settings()))
+    app.include_router(reporting_router(model, tokens, settings or Settings(), auditor))
     return app

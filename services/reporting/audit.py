@@ -1,10 +1,11 @@
 """GraphQL fields for auditors: verification of every service's hash chains and checkpoints, and the
-store-side history of an aggregate (from the event stores themselves, with hashes), via ``services.audit``."""
+store-side history of an aggregate (from the event stores themselves, with hashes), by the auditor the composition
+root hands the gateway."""
 
 from __future__ import annotations
 
-import weakref
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol
 from uuid import UUID
 
 import strawberry
@@ -12,12 +13,22 @@ from strawberry.permission import BasePermission
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from services.audit.auditor import Auditor
-from services.reporting.graphql_common import read_model
-from services.reporting.readmodel import ReportingReadModel
+from services.reporting.graphql_common import GatewayError
+from shared.audit.verify import Report
 from shared.auth import Role
 
-_AUDITORS: weakref.WeakKeyDictionary[ReportingReadModel, Auditor] = weakref.WeakKeyDictionary()
+
+class AuditTrail(Protocol):
+    """What these fields ask of the auditor (``services.audit.auditor.Auditor``, which the composition root hands
+    the gateway: it reads every service's own store)."""
+
+    def verify(self, service: str | None = None) -> list[Report]: ...
+
+    def history(self, aggregate_id: UUID) -> Any: ...
+
+
+AuditTrailFactory = Callable[[], AuditTrail]
+"""The gateway context's ``auditor``: the process's auditor, made when first asked for."""
 
 
 class IsAuditor(BasePermission):
@@ -29,11 +40,11 @@ class IsAuditor(BasePermission):
         return principal is not None and principal.has(Role.AUDITOR)
 
 
-def _auditor(info: Info) -> Auditor:
-    model = read_model(info)
-    if model not in _AUDITORS:
-        _AUDITORS[model] = Auditor(model.store.settings)  # the settings the reporting store was built from
-    return _AUDITORS[model]
+def _auditor(info: Info) -> AuditTrail:
+    factory: AuditTrailFactory | None = info.context.get("auditor")
+    if factory is None:
+        raise GatewayError("This gateway does not reach the services' event stores.", "NOT_AVAILABLE")
+    return factory()
 
 
 @strawberry.type

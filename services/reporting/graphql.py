@@ -258,8 +258,10 @@ class CachingGraphQLRouter(GraphQLRouter[dict[str, Any], None]):
 
 
 def graphql_router(model: ReportingReadModel, tokens: TokenService, service_urls: Mapping[str, str] | None = None,
-                   cache_bytes: int = 64 * 2**20) -> GraphQLRouter[dict[str, Any], None]:
-    """The gateway's router; ``cache_bytes`` of encoded answers at most are kept (0: no response cache)."""
+                   cache_bytes: int = 64 * 2**20,
+                   auditor: audit.AuditTrailFactory | None = None) -> GraphQLRouter[dict[str, Any], None]:
+    """The gateway's router; ``cache_bytes`` of encoded answers at most are kept (0: no response cache);
+    ``auditor`` serves the auditors' fields (none: they answer NOT_AVAILABLE)."""
 
     async def get_context(request: Request) -> dict[str, Any]:
         principal: Principal | None = None
@@ -269,7 +271,8 @@ def graphql_router(model: ReportingReadModel, tokens: TokenService, service_urls
                 principal = tokens.verify(header[7:].strip())
             except AuthenticationError:
                 principal = None
-        return {"model": model, "principal": principal, "request": request, "service_urls": service_urls or {}}
+        return {"model": model, "principal": principal, "request": request, "service_urls": service_urls or {},
+                "auditor": auditor}
 
     return CachingGraphQLRouter(schema, context_getter=get_context, model=model,
                                 cache=ResponseCache(cache_bytes, CACHEABLE_QUERIES))

@@ -14,6 +14,7 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
+from services.tasking import known_targets
 from services.tasking.domain import (
     IDEMPOTENT_IDS,
     AgreedAction,
@@ -35,9 +36,7 @@ from shared.settings import Settings
 
 LOCAL_DDL = [
     # Targets as known from priorities.events (written by the consumer, with its position, in one transaction).
-    "CREATE TABLE IF NOT EXISTS known_targets ("
-    " id TEXT PRIMARY KEY, metric TEXT NOT NULL, unit TEXT NOT NULL, target_value TEXT NOT NULL,"
-    " deadline TEXT NOT NULL, retired INTEGER NOT NULL, version INTEGER NOT NULL)",
+    *known_targets.DDL,
     # Which taskings share a target. Written before the tasking is saved, so it is a superset of the truth:
     # a row whose tasking was never saved is skipped when the shares are added up.
     "CREATE TABLE IF NOT EXISTS target_taskings ("
@@ -119,13 +118,7 @@ class TaskingApplication(ServiceApplication):
 
     # -- upstream targets --------------------------------------------------------------------------------------
     def known_target(self, target_id: UUID) -> KnownTarget | None:
-        rows = self.local.query("SELECT * FROM known_targets WHERE id = ?", [str(target_id)])
-        if not rows:
-            return None
-        row = rows[0]
-        return KnownTarget(id=UUID(row["id"]), metric=row["metric"], unit=row["unit"],
-                           target_value=Decimal(row["target_value"]), deadline=date.fromisoformat(row["deadline"]),
-                           retired=bool(row["retired"]))
+        return known_targets.known_target(self.local, target_id)
 
     def target(self, target_id: UUID) -> KnownTarget:
         target = self.known_target(target_id)

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from services.audit.api import create_api
 from services.audit.auditor import Auditor
 from services.cli import cli
+from services.runtime import service_specs
 from tests.harness import running_system, settings_env, settings_for
 
 PSTG = {"body": "pstg", "decided_on": "2011-04-12", "reason": "Sharper wording"}
@@ -40,7 +41,7 @@ def test_auditors_verify_and_read_history_over_rest_and_graphql(tmp_path: Path) 
         refused = h.graphql("{ auditVerification { intact } }", role="partnership_officer")
         assert refused["errors"][0]["message"] == "Only an auditor may verify the event stores."
 
-        auditor = Auditor(settings)
+        auditor = Auditor(settings, service_specs())
         try:
             rest = TestClient(create_api(auditor, h.system.tokens))
             verified = rest.get("/verify", headers=h.headers("auditor"))
@@ -61,7 +62,7 @@ def test_replay_and_state_answer_as_the_partnership_stood_before_a_change(tmp_pa
         objective_id = created.json()["id"]
         h.client.post(f"/priorities/objectives/{objective_id}/reword", headers=h.headers("partnership_officer"),
                       json={"title": "a skilled, prosperous economy", "expected_version": 1, "decision": PSTG})
-    auditor = Auditor(settings)
+    auditor = Auditor(settings, service_specs())
     try:
         first, second = auditor.history(UUID(objective_id))
         assert second["changes"] == {"title": {"from": "a skilled and prosperous economy",

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from services.audit.auditor import Auditor
 from services.cli import cli
 from services.priorities.application import PersonalDetails, PrioritiesApplication
+from services.runtime import service_specs
 from shared.contracts import Actor, Decision
 from shared.contracts.priorities import StrategyLevel
 from shared.errors import RuleViolated
@@ -67,7 +68,7 @@ def test_an_erased_persons_details_read_as_erased_while_the_history_still_verifi
     assert reworded["actor"] == {"user_id": "officer-17", "organisation": "worcestershire-cc",
                                  "role": "partnership_officer", "erased": True}
     assert reworded["decision"]["reference"] == "PSTG/2011/04"
-    history = Auditor(settings, services=("priorities",))
+    history = Auditor(settings, service_specs(), services=("priorities",))
     try:
         words = history.history(objective.id)[1]["text"]
         assert "by an erased person (partnership_officer, worcestershire-cc)" in words

@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 from services.audit.auditor import Auditor
 from services.cli import cli
 from services.priorities.application import PrioritiesApplication
+from services.runtime import service_specs
 from shared.audit.chain import GENESIS, payload_of, seal
 from shared.audit.verify import Problem, Report
 from shared.contracts import Actor, Decision
@@ -97,7 +98,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
 
 
 def _report(settings: Settings, **options: Any) -> Report:
-    auditor = Auditor(settings, services=("priorities",))
+    auditor = Auditor(settings, service_specs(), services=("priorities",))
     try:
         return auditor.verify("priorities", **options)[0]
     finally:

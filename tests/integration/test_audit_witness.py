@@ -14,7 +14,7 @@ import pytest
 
 from services.audit.auditor import Auditor
 from services.audit.witness import Witness
-from services.runtime import make_transport
+from services.runtime import make_transport, service_specs
 from shared.audit.chain import GENESIS, payload_of, seal
 from shared.audit.checkpoint import Cosigner, origin_of, trusted_public_key, verifier_key
 from shared.contracts import Actor, Decision
@@ -33,7 +33,7 @@ COLLEGE = Cosigner(b"\x22" * 32, "audit.worcester-college.invalid")
 
 
 def _verify(settings: Settings, witnesses: int) -> list[str]:
-    auditor = Auditor(settings, services=("priorities",))
+    auditor = Auditor(settings, service_specs(), services=("priorities",))
     try:
         return [str(p) for p in auditor.verify("priorities", witnesses=witnesses)[0].problems]
     finally:
