@@ -35,7 +35,7 @@ from shared.audit.checkpoint import (
     witness_keys,
 )
 from shared.audit.decisions import DECISION_REQUIRED
-from shared.audit.standalone import VerifierKey
+from shared.audit.standalone import BUNDLE_FORMAT, VerifierKey
 from shared.audit.vault import PersonalDataVault, open_personal_data
 from shared.audit.verify import Report, verify_log
 from shared.contracts import to_data
@@ -278,6 +278,50 @@ class Auditor:
                  "version": e.originator_version, "topic": e.topic,
                  "state": base64.b64encode(bytes(e.state)).decode(), "inclusion": self.inclusion(found, e)}
                 for e in events]
+
+    def bundle(self, service: str | None = None, aggregate_id: UUID | None = None,
+               progress: Progress | None = None) -> Iterator[dict[str, Any]]:
+        """An export bundle (docs/audit.md): every signed checkpoint with its consistency proof and cosignatures, and
+        every event's stored bytes with its inclusion proof against the latest checkpoint, for the standalone
+        verifier. With ``aggregate_id``, only that aggregate's events (the log is then not complete)."""
+        yield {"kind": "bundle", "format": BUNDLE_FORMAT, "created_at": datetime.now(UTC).isoformat()}
+        if aggregate_id is not None:
+            found, events = self._find(aggregate_id)
+            logs: list[tuple[ServiceLog, Iterator[tuple[int | None, Any]]]] = [
+                (found, ((found.checkpoint_log.leaf_index(str(e.originator_id), e.originator_version), e)
+                         for e in events))]
+            found.checkpoint_log.tree()  # the leaf indexes
+        else:
+            logs = [(self.log_of(name), enumerate(self.log_of(name).notifications(progress)))
+                    for name in ([service] if service else list(self.logs))]
+        for service_log, indexed in logs:
+            checkpoint_log = service_log.checkpoint_log
+            heads = checkpoint_log.all()
+            tree = checkpoint_log.tree()
+            latest = heads[-1].tree_size if heads else 0
+            cosignatures: dict[int, list[str]] = {}
+            for cosignature in checkpoint_log.cosignatures():
+                cosignatures.setdefault(cosignature.tree_size, []).append(cosignature.cosignature)
+            yield {"kind": "log", "service": service_log.service, "origin": service_log.origin,
+                   "complete": aggregate_id is None, "tree_size": latest}
+            previous = 0
+            for stored in heads:
+                yield {"kind": "checkpoint", "origin": service_log.origin, "size": stored.tree_size,
+                       "note": stored.note, "consistency_proof": b64(tree.consistency_proof(previous,
+                                                                                             stored.tree_size)),
+                       "cosignatures": cosignatures.get(stored.tree_size, [])}
+                previous = stored.tree_size
+            for index, event in indexed:
+                if index is None:
+                    continue  # an aggregate's event no checkpoint covers yet: it has no place to prove
+                record: dict[str, Any] = {
+                    "kind": "event", "origin": service_log.origin, "index": index,
+                    "position": getattr(event, "id", None), "aggregate_id": str(event.originator_id),
+                    "version": event.originator_version, "topic": event.topic,
+                    "state": base64.b64encode(bytes(event.state)).decode()}
+                if index < latest:
+                    record["inclusion_proof"] = b64(tree.inclusion_proof(index, latest))
+                yield record
 
     def head(self) -> dict[str, int]:
         return {name: service_log.head() for name, service_log in self.logs.items()}

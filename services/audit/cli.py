@@ -60,10 +60,21 @@ def _json(value: Any) -> str:
 def export(service: ServiceOption = None,
            aggregate: Annotated[UUID | None, typer.Option(help="Only this aggregate's events")] = None,
            source: Annotated[str, typer.Option(help="store (the event stores) or kafka (the topics)")] = "store",
-           out: Annotated[Path | None, typer.Option(help="File to write (default: standard output)")] = None) -> None:
+           out: Annotated[Path | None, typer.Option(help="File to write (default: standard output)")] = None,
+           bundle: Annotated[bool, typer.Option(
+               help="An export bundle for the standalone verifier: stored bytes, proofs, checkpoints, "
+                    "cosignatures (docs/audit.md)")] = False) -> None:
     """The full history as JSON Lines: of every service, of one service, or of one aggregate."""
     stream = out.open("w", encoding="utf-8") if out else sys.stdout
     try:
+        if bundle:
+            with _auditor() as auditor:
+                heads = auditor.head()
+                total = heads.get(service, 0) if service else sum(heads.values())
+                with _progress(0 if aggregate else total, "bundle") as progress:
+                    for record in auditor.bundle(service, aggregate, progress):
+                        stream.write(json.dumps(record, sort_keys=True, ensure_ascii=False) + "\n")
+            return
         if source == "kafka":
             _export_topics(service, aggregate, stream)
             return

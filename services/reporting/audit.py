@@ -26,6 +26,8 @@ class AuditTrail(Protocol):
 
     def history(self, aggregate_id: UUID) -> Any: ...
 
+    def proofs(self, aggregate_id: UUID) -> list[dict[str, Any]]: ...
+
 
 AuditTrailFactory = Callable[[], AuditTrail]
 """The gateway context's ``auditor``: the process's auditor, made when first asked for."""
@@ -84,3 +86,34 @@ class Query:
     def audit_history(self, info: Info, aggregate_id: strawberry.ID) -> JSON:
         history: Any = _auditor(info).history(UUID(str(aggregate_id)))
         return history  # type: ignore[no-any-return]
+
+
+@strawberry.type(description="An event as stored, with its proof of inclusion in the latest signed checkpoint of its "
+                             "service's log (docs/audit.md): recompute the leaf from storedState and check the proof "
+                             "against the checkpoint's root.")
+class InclusionProof:
+    covered: bool
+    service: str | None = None
+    origin: str | None = None
+    topic: str | None = None
+    stored_state: str | None = strawberry.field(default=None, description="The stored bytes, base64.")
+    leaf_index: int | None = None
+    tree_size: int | None = None
+    leaf_hash: str | None = strawberry.field(default=None, description="base64")
+    proof: list[str] = strawberry.field(default_factory=list, description="RFC 9162 inclusion path, base64")
+    checkpoint: str | None = strawberry.field(default=None, description="The signed C2SP checkpoint note.")
+
+
+def inclusion_proof(info: Info, aggregate_id: str, version: int) -> InclusionProof:
+    """One history entry's proof (the aggregate's proofs are computed once per request)."""
+    cache: dict[str, dict[int, dict[str, Any]]] = info.context.setdefault("_inclusion_proofs", {})
+    if aggregate_id not in cache:
+        cache[aggregate_id] = {p["version"]: p for p in _auditor(info).proofs(UUID(aggregate_id))}
+    found = cache[aggregate_id].get(version)
+    if found is None:
+        return InclusionProof(covered=False)
+    inclusion = found["inclusion"]
+    return InclusionProof(covered=inclusion["covered"], service=found["service"], origin=found["origin"],
+                          topic=found["topic"], stored_state=found["state"], leaf_index=inclusion.get("leaf_index"),
+                          tree_size=inclusion.get("tree_size"), leaf_hash=inclusion.get("leaf_hash"),
+                          proof=inclusion.get("proof", []), checkpoint=inclusion.get("checkpoint"))

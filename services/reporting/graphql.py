@@ -53,6 +53,11 @@ class HistoryEntry:
     correlation_id: str
     data: JSON
 
+    @strawberry.field(description="The event as stored, with its inclusion proof against the latest signed "
+                                  "checkpoint of its service's log (verified reads).")
+    def inclusion_proof(self, info: Info) -> audit.InclusionProof:
+        return audit.inclusion_proof(info, str(self.aggregate_id), self.version)
+
 
 @strawberry.type
 class HistoryQuery:

@@ -370,7 +370,7 @@ def _verify_log(origin: str, log: dict[str, object], head_records: list[dict[str
         cosigners = set()
         for line in record.get("cosignatures", []) or []:  # type: ignore[attr-defined]
             try:
-                _, (signature,) = split_note(head.text + "\n" + str(line))
+                _, (signature,) = split_note(head.text + "\n" + str(line).rstrip("\n") + "\n")
             except ValueError:
                 continue
             for key in witness_keys:

@@ -3,9 +3,11 @@ auditor role only."""
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 from fastapi.testclient import TestClient
@@ -15,7 +17,7 @@ from services.audit.api import create_api
 from services.audit.auditor import Auditor
 from services.cli import cli
 from services.runtime import service_specs
-from tests.harness import running_system, settings_env, settings_for
+from tests.harness import running_system, settings_env, settings_for, wait_until
 
 PSTG = {"body": "pstg", "decided_on": "2011-04-12", "reason": "Sharper wording"}
 
@@ -79,3 +81,90 @@ def test_replay_and_state_answer_as_the_partnership_stood_before_a_change(tmp_pa
     now = CliRunner().invoke(cli, ["audit", "replay", "--until", datetime.now(UTC).isoformat(),
                                    "--query", "{ objectives { title } }"], env=env)
     assert json.loads(now.output)["data"]["objectives"] == [{"title": "a skilled, prosperous economy"}]
+
+
+def _proven(origin: str, aggregate_id: str, version: int, topic: str, state_b64: str, index: int, size: int,
+            proof: list[str], note: str, public_key: str) -> bool:
+    """What a reader does with a verified read: recompute the leaf from the stored bytes, check the proof against
+    the checkpoint's root, and the checkpoint's signature against the published key."""
+    from shared.audit.checkpoint import verifier_key
+    from shared.audit.standalone import (
+        event_hash,
+        leaf_data,
+        leaf_hash,
+        open_checkpoint,
+        split_state,
+        verify_inclusion,
+    )
+
+    parts = split_state(base64.b64decode(state_b64))
+    assert parts is not None
+    prev, _, payload = parts
+    leaf = leaf_hash(leaf_data(aggregate_id, version, event_hash(prev, aggregate_id, version, topic, payload)))
+    head = open_checkpoint(note, [verifier_key(public_key, origin)])
+    return head.size == size and verify_inclusion(index, size, leaf, [base64.b64decode(p) for p in proof], head.root)
+
+
+def test_history_and_the_audit_endpoints_return_each_event_with_its_inclusion_proof(tmp_path: Path) -> None:
+    from shared.audit.checkpoint import Cosigner, trusted_public_key
+
+    witness = Cosigner(b"\x44" * 32, "internal-audit.invalid")
+    settings = settings_for(data_dir=tmp_path, audit_signing_key="c4" * 32, audit_witness_keys=[str(witness.verifier)])
+    public = trusted_public_key(settings)
+    assert public is not None
+    with running_system(settings, services=("priorities", "reporting")) as h:
+        created = h.client.post("/priorities/objectives", headers=h.headers("partnership_officer"),
+                                json={"title": "a skilled and prosperous economy", "level": "scs", "strategy": "scs"})
+        objective_id = created.json()["id"]
+        h.client.post(f"/priorities/objectives/{objective_id}/reword", headers=h.headers("partnership_officer"),
+                      json={"title": "a skilled, prosperous economy", "expected_version": 1, "decision": PSTG})
+        h.system.application("priorities").checkpointer.checkpoint()
+
+        proofs = h.client.get(f"/audit/proofs/{objective_id}", headers=h.headers("auditor")).json()
+        assert [p["version"] for p in proofs] == [1, 2]
+        for p in proofs:
+            i = p["inclusion"]
+            assert i["covered"] and _proven(p["origin"], objective_id, p["version"], p["topic"], p["state"],
+                                            i["leaf_index"], i["tree_size"], i["proof"], i["checkpoint"], public)
+        entries = h.client.get(f"/audit/history/{objective_id}?proofs=true", headers=h.headers("auditor")).json()
+        assert [e["inclusion"]["leaf_index"] for e in entries] == [p["inclusion"]["leaf_index"] for p in proofs]
+
+        def graphql_history() -> list[dict[str, Any]]:
+            answer = h.graphql(f'{{ history(aggregateId: "{objective_id}") {{ version inclusionProof {{ covered '
+                               'origin topic storedState leafIndex treeSize proof checkpoint } } }',
+                               role="scrutiny_member")
+            assert "errors" not in answer, answer
+            entries: list[dict[str, Any]] = answer["data"]["history"]
+            return entries
+
+        history = wait_until(lambda: len(graphql_history()) == 2 and graphql_history(), what="the read model")
+        for entry in history:
+            p = entry["inclusionProof"]
+            assert p["covered"] and _proven(p["origin"], objective_id, entry["version"], p["topic"], p["storedState"],
+                                            p["leafIndex"], p["treeSize"], p["proof"], p["checkpoint"], public)
+
+        # Cosignatures: only a witness may return one, only with a configured key, only of a checkpoint we signed.
+        latest = h.client.get("/audit/checkpoints/priorities", headers=h.headers("witness")).json()[-1]
+        text = latest["note"].split("\n\n")[0] + "\n"
+        cosigned = latest["note"] + witness.cosign(text).line
+        assert h.client.post("/audit/cosignatures", json={"note": cosigned},
+                             headers=h.headers("auditor")).status_code == 403
+        stranger = Cosigner(b"\x45" * 32, "someone-else.invalid")
+        refused = h.client.post("/audit/cosignatures", json={"note": latest["note"] + stranger.cosign(text).line},
+                                headers=h.headers("witness"))
+        assert refused.status_code == 422 and "configured witness" in refused.json()["detail"]
+        forged = cosigned.replace(f"\n{latest['tree_size']}\n", f"\n{latest['tree_size'] + 1}\n", 1)
+        assert h.client.post("/audit/cosignatures", json={"note": forged},
+                             headers=h.headers("witness")).status_code == 422
+        assert h.client.post("/audit/cosignatures", json={"note": "not a note"},
+                             headers=h.headers("witness")).status_code in (404, 422)
+        kept = h.client.post("/audit/cosignatures", json={"note": cosigned}, headers=h.headers("witness"))
+        assert kept.status_code == 201, kept.text
+        assert kept.json()["kept"][0]["witness"] == "internal-audit.invalid"
+        listed = h.client.get("/audit/checkpoints/priorities", headers=h.headers("auditor")).json()[-1]
+        assert listed["cosignatures"] == [witness.cosign(text, kept.json()["kept"][0]["cosigned_at"]).line.rstrip()]
+        consistency = h.client.get("/audit/consistency/priorities", params={"first": 1, "second": 2},
+                                   headers=h.headers("witness"))
+        assert consistency.status_code == 200 and len(consistency.json()["proof"]) == 1
+        assert h.client.get("/audit/consistency/priorities", params={"first": 3, "second": 2},
+                            headers=h.headers("witness")).status_code == 422

@@ -18,12 +18,16 @@ import pytest
 from typer.testing import CliRunner
 
 from services.audit.auditor import Auditor
+from services.audit.witness import ForkDetected, Witness
 from services.cli import cli
 from services.priorities.application import PrioritiesApplication
 from services.runtime import service_specs
 from shared.audit.chain import GENESIS, payload_of, seal
+from shared.audit.checkpoint import Cosigner, StoredHead
+from shared.audit.publish import checkpoint_event
 from shared.audit.verify import Problem, Report
 from shared.contracts import Actor, Decision
+from shared.contracts.audit import CheckpointSigned
 from shared.contracts.priorities import StrategyLevel
 from shared.eventstore import CommandContext
 from shared.settings import Settings
@@ -190,17 +194,34 @@ def test_an_aggregate_rewritten_with_recomputed_hashes_is_named_by_the_signed_ch
     assert all("rewritten after it was signed" in p.reason for p in problems)
 
 
-def test_a_store_rewritten_with_recomputed_checkpoints_verifies_alone_so_it_needs_a_witness(store: Store) -> None:
+def test_a_store_rewritten_with_recomputed_checkpoints_is_named_a_fork_by_a_witness(store: Store,
+                                                                                    tmp_path: Path) -> None:
     # The forger holds the database and the signing key: chains and checkpoints all recomputed. verify alone
-    # cannot tell; what a witness saw can (test_audit_witness), and --witnesses refuses the cosignature-less log.
+    # cannot tell; a witness that saw the earlier checkpoint can, and --witnesses refuses the uncosigned log.
+    app = PrioritiesApplication(store.settings)
+    log = app.checkpointer.log
+    witness = Witness(Cosigner(b"\x11" * 32, "internal-audit.invalid"), tmp_path / "witness",
+                      [app.checkpointer.signer.verifier] if app.checkpointer.signer else [])
+    seen = log.latest()
+    assert seen is not None and witness.observe(_published(log.origin, seen, [])) is not None
     store.rewrite_chain(store.ids[3], b"objective 3", b"objective 9")
     store.sql("DELETE FROM audit_tree_heads")
-    app = PrioritiesApplication(store.settings)
-    assert app.checkpointer.checkpoint() is not None
+    forged = app.checkpointer.checkpoint()
     app.close()
+    assert forged is not None and forged.tree_size == seen.tree_size
     assert _problems(store.settings) == []
+    with pytest.raises(ForkDetected, match=f"FORK of {log.origin}: the checkpoint of tree size 12 .* has another "
+                                           "root for the same size; this witness saw tree size 12"):
+        witness.observe(_published(log.origin, forged, []))
     report = _report(store.settings, witnesses=1)
     assert [p.reason for p in report.problems] == ["no checkpoint is cosigned by 1 of the configured witnesses"]
+
+
+def _published(origin: str, stored: StoredHead, proof: list[bytes]) -> CheckpointSigned:
+    """The checkpoint as the topic carries it."""
+    fact = checkpoint_event("priorities", origin, stored, proof).fact()
+    assert isinstance(fact, CheckpointSigned)
+    return fact
 
 
 def test_events_after_the_last_checkpoint_are_reported_as_not_yet_covered(store: Store) -> None:
