@@ -35,7 +35,7 @@ from shared.service import ServiceSpec
 from shared.settings import Settings, TransportKind
 from shared.transport import Transport
 from shared.transport.embedded import EmbeddedTransport
-from shared.transport.kafka import KafkaTransport
+from shared.transport.kafka import GroupTimeouts, KafkaTransport
 from shared.web import install_problem_handlers
 
 log = logging.getLogger(__name__)
@@ -64,6 +64,8 @@ def make_transport(settings: Settings) -> Transport:
     if settings.transport is TransportKind.KAFKA:
         assert settings.kafka_bootstrap_servers
         return KafkaTransport(settings.kafka_bootstrap_servers, consumer_groups=settings.consumer_groups,
+                              group_timeouts=GroupTimeouts(settings.consumer_max_poll_interval,
+                                                           settings.consumer_session_timeout),
                               **settings.kafka_client_config())
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     return EmbeddedTransport(settings.data_dir / "log.sqlite3")

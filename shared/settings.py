@@ -55,6 +55,12 @@ class Settings(BaseSettings):
     consumer_groups: bool = Field(
         False, description="Share each topic's partitions among a worker's replicas (Kafka consumer groups)."
     )
+    consumer_max_poll_interval: float = Field(
+        30.0, gt=1, le=300,
+        description="Seconds a consumer-group member may spend on one batch before its group gives its partitions "
+                    "to the others; also the longest a rebalance waits for a member that stopped polling.")
+    consumer_session_timeout: float = Field(
+        10.0, ge=6, le=300, description="Seconds without a heartbeat before the broker drops a dead member.")
     kafka_security_protocol: str = Field("PLAINTEXT", description="PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL.")
     kafka_sasl_mechanism: str | None = Field(None, description="e.g. SCRAM-SHA-512 (a Strimzi scram KafkaUser).")
     kafka_username: str | None = None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from kafka import ConsumerRebalanceListener, KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
@@ -27,12 +28,35 @@ from shared.transport import Headers, Message, Position, Publisher, Reader, Tran
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class GroupTimeouts:
+    """How long a consumer group waits for a member, in seconds (see docs/reliability.md, "Consumer groups").
+
+    kafka-python heartbeats from its own IO thread, so a member whose poll loop is stuck still looks alive: only
+    ``max_poll_interval`` removes it. It is also the rebalance timeout sent in every JoinGroup, the longest the
+    coordinator holds a rebalance (every member's partitions revoked, none reassigned) for a member to rejoin.
+    ``session_timeout`` removes a member whose process died without leaving.
+    """
+
+    max_poll_interval: float = 30.0
+    session_timeout: float = 10.0
+
+    def consumer_config(self) -> dict[str, int]:
+        return {
+            "max_poll_interval_ms": int(self.max_poll_interval * 1000),
+            "session_timeout_ms": int(self.session_timeout * 1000),
+            # A tenth of the session: a member learns of a rebalance within a second (it rejoins on its next poll).
+            "heartbeat_interval_ms": max(int(self.session_timeout * 100), 100),
+        }
+
+
 class KafkaTransport(Transport):
     def __init__(self, bootstrap_servers: str, client_id: str = "partnership", *, consumer_groups: bool = False,
-                 **client_config: Any) -> None:
+                 group_timeouts: GroupTimeouts | None = None, **client_config: Any) -> None:
         self._bootstrap = bootstrap_servers.split(",")
         self._client_id = client_id
         self._groups = consumer_groups
+        self._group_timeouts = group_timeouts or GroupTimeouts()
         # A broker that returns is found within a second (kafka-python backs off up to 30 s by default).
         self._config = {"reconnect_backoff_max_ms": 1000, **client_config}
         self._admin: KafkaAdminClient | None = None
@@ -91,7 +115,8 @@ class KafkaTransport(Transport):
             return super().group_reader(topic, group, positions)
         self.partitions(topic)  # the topic exists before we subscribe
         with _unavailable(f"group reader of {topic}"):
-            return _KafkaGroupReader(self._bootstrap, self._client_id, topic, group, positions, self._config)
+            return _KafkaGroupReader(self._bootstrap, self._client_id, topic, group, positions,
+                                     {**self._group_timeouts.consumer_config(), **self._config})
 
     def close(self) -> None:
         if self._admin is not None:
@@ -234,8 +259,6 @@ class _KafkaGroupReader(_KafkaReader):
             auto_offset_reset="earliest",
             fetch_max_wait_ms=IDLE_FETCH_WAIT_MS,
             max_partition_fetch_bytes=4 * 1024 * 1024,
-            session_timeout_ms=10_000,
-            heartbeat_interval_ms=1_000,
             **config,
         )
         self._consumer.subscribe([topic], listener=_SeekToRecorded(self._consumer, positions))

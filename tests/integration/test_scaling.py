@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from services.runtime import make_transport
-from shared.consumer import ConsumerRunner
+from shared.consumer import ConsumerRunner, Handler
 from shared.contracts import Actor, to_data
 from shared.contracts.priorities import ObjectiveAdded
 from shared.envelope import Envelope, decode, encode
@@ -61,11 +61,12 @@ def _publish(transport: Transport, topic: str, count: int) -> None:
 class Replica:
     """One replica of a worker: its own Kafka clients and database connections, its own thread."""
 
-    def __init__(self, name: str, settings: Settings, topic: str) -> None:
+    def __init__(self, name: str, settings: Settings, topic: str, runner: type[ConsumerRunner] = ConsumerRunner,
+                 handler: Handler | None = None) -> None:
         self.transport = make_transport(settings)
         self.store = ReadStore(settings, "scaling")
-        self.runner = ConsumerRunner("scaling", self.store, self.transport, topic, Recorder(name),
-                                     dead_letter_topic=settings.topic("scaling.dlq"), batch_size=50)
+        self.runner = runner("scaling", self.store, self.transport, topic, handler or Recorder(name),
+                             dead_letter_topic=settings.topic("scaling.dlq"), batch_size=50)
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self.runner.run, args=(self.stop,), name=name, daemon=True)
         self.thread.start()

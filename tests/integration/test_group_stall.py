@@ -1,0 +1,136 @@
+"""The consumer-group stall on demand, on a real broker: one replica hangs in a batch (its poll loop stuck, its
+Kafka IO thread still heartbeating, so it never leaves), other groups join and commit on the broker, and two
+more replicas join its group. Kafka's coordinator holds the rebalance until every member rejoins or the rebalance
+timeout (the members' ``max_poll_interval_ms``) passes; until then no partition is consumed by anyone. The group
+must balance within the configured bound, not kafka-python's 300 s default, and apply every event exactly once
+when the hung replica wakes up (see docs/reliability.md, "Consumer groups")."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from kafka import KafkaConsumer
+from kafka.structs import OffsetAndMetadata
+
+from services.runtime import make_transport
+from shared.consumer import ConsumerRunner
+from shared.readstore import ReadStore
+from shared.transport import Message
+from tests.harness import settings_for, wait_until
+from tests.integration.test_scaling import APPLIED_DDL, PARTITIONS, Replica, _publish
+
+pytestmark = pytest.mark.integration
+
+MAX_POLL_INTERVAL = 6.0  # seconds; production runs 30 (PARTNERSHIP_CONSUMER_MAX_POLL_INTERVAL)
+# Rebalance timeout, then one heartbeat for the survivors to hear of it and one join/sync round trip, on a busy
+# machine: well under kafka-python's default of 300 s, which the stall waited for.
+BALANCE_BOUND = MAX_POLL_INTERVAL + 20.0
+
+
+class Hanging(ConsumerRunner):
+    """A replica whose poll loop is stuck in a batch (before its transaction, as on a lock or a dead connection)
+    until released: its Kafka IO thread keeps heartbeating, so it never leaves its group by itself."""
+
+    entered = threading.Event()
+    release = threading.Event()
+
+    def _apply_batch(self, messages: Sequence[Message]) -> None:
+        if not self.release.is_set():
+            self.entered.set()
+            self.release.wait(120)
+        super()._apply_batch(messages)
+
+
+@contextmanager
+def other_groups_joining_and_committing(bootstrap: str, groups: int = 3) -> Iterator[list[int]]:
+    """Consumer groups of another application on the same broker: each member joins, commits, leaves, again."""
+    stop = threading.Event()
+    commits = [0]
+
+    def churn(n: int) -> None:
+        topic = f"other-{uuid.uuid4().hex[:8]}"
+        while not stop.is_set():
+            consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=f"other-{n}-{uuid.uuid4().hex[:6]}",
+                                     enable_auto_commit=False, session_timeout_ms=10_000, heartbeat_interval_ms=1_000)
+            try:
+                started = time.monotonic()
+                while time.monotonic() - started < 2 and not stop.is_set():
+                    consumer.poll(100)
+                    assigned = consumer.assignment()
+                    if assigned:
+                        consumer.commit({tp: OffsetAndMetadata(0, "", -1) for tp in assigned})
+                        commits[0] += 1
+            finally:
+                consumer.close()
+
+    threads = [threading.Thread(target=churn, args=(n,), daemon=True, name=f"other-group-{n}") for n in range(groups)]
+    for thread in threads:
+        thread.start()
+    try:
+        yield commits
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(30)
+
+
+def test_a_hung_replica_holds_its_group_only_for_the_poll_interval_and_nothing_is_applied_twice(
+        tmp_path: Path, postgres_url: str, kafka_bootstrap: str) -> None:
+    settings = settings_for(data_dir=tmp_path, postgres_url=postgres_url, kafka=kafka_bootstrap, consumer_groups=True,
+                            consumer_max_poll_interval=MAX_POLL_INTERVAL)
+    topic = settings.topic("scaling.events")
+    producer = make_transport(settings)
+    producer.ensure_topic(topic, PARTITIONS)
+    store = ReadStore(settings, "scaling")
+    store.migrate([APPLIED_DDL])
+
+    def counts() -> tuple[int, int]:
+        [row] = store.query("SELECT COUNT(*) AS n, COUNT(DISTINCT subject) AS d FROM applied")
+        return int(row["n"]), int(row["d"])
+
+    class HangingHere(Hanging):  # this test's own events
+        entered = threading.Event()
+        release = threading.Event()
+
+    hung = Replica("hung", settings, topic, runner=HangingHere)
+    joined: list[Replica] = []
+    try:
+        wait_until(lambda: len(hung.partitions()) == PARTITIONS, 60, "the first replica to own every partition")
+        _publish(producer, topic, 60)
+        assert HangingHere.entered.wait(60), "the first replica never started its batch"
+        # Its poll loop is now stuck in a batch; its Kafka IO thread still heartbeats, so it has not left the group.
+
+        with other_groups_joining_and_committing(kafka_bootstrap) as commits:
+            started = time.monotonic()
+            joined = [Replica(f"replica-{n}", settings, topic) for n in range(2)]
+            first, second = joined
+            wait_until(lambda: len(first.partitions()) == len(second.partitions()) == PARTITIONS // 2
+                       and not first.partitions() & second.partitions(),
+                       BALANCE_BOUND, "the two new replicas to take the hung one's partitions")
+            print(f"balanced {time.monotonic() - started:.1f}s after the two replicas started")  # for the loops
+            wait_until(lambda: counts() == (60, 60), 60, "the new replicas to apply every event")
+        assert commits[0] > 0  # the other groups were joining and committing meanwhile
+        assert not hung.thread.is_alive() or HangingHere.entered.is_set()
+
+        HangingHere.release.set()  # the hung batch ends: its commit must not apply anything a second time
+        wait_until(lambda: hung.runner.status.degraded is None and len(hung.partitions()) > 0
+                   and not hung.partitions() & (first.partitions() | second.partitions())
+                   and len(hung.partitions() | first.partitions() | second.partitions()) == PARTITIONS,
+                   60, "the hung replica to rejoin and the three to share the partitions")
+        _publish(producer, topic, 60)
+        wait_until(lambda: counts()[0] >= 120, 60, "events after the rejoin applied")
+        assert counts() == (120, 120)  # nothing lost, nothing applied twice
+    finally:
+        HangingHere.release.set()
+        for replica in (hung, *joined):
+            if replica.thread.is_alive():
+                replica.shutdown()
+        store.close()
+        producer.close()
+
