@@ -3,7 +3,9 @@
 On start it resumes from its own tracking records (one per topic-partition, the offset as notification id), not
 from Kafka's committed offsets. Each event is applied at most once per (aggregate id, version), so the relay's
 redeliveries change nothing. A message that is not a valid event goes to the dead-letter topic and the consumer
-carries on.
+carries on. Each message is dead-lettered once whatever retries its batch goes through: a dead letter carries
+its origin (``dlq.id``: topic, partition, offset) and the runner publishes one only after reading the dead-letter
+topic to its end and not finding it there (see ``DeadLetters``).
 
 Scaling: with consumer groups on (``PARTNERSHIP_CONSUMER_GROUPS``), the replicas of one worker share the
 partitions of each topic through a Kafka consumer group named ``<consumer>.<topic>``; Kafka only assigns the
@@ -32,7 +34,7 @@ from shared import logs, metrics, tracing
 from shared.envelope import Envelope, MalformedMessage, decode
 from shared.eventstore import ServiceApplication
 from shared.readstore import ReadStore, Tx
-from shared.transport import Message, Reader, Transport, TransportError
+from shared.transport import Message, Publisher, Reader, Transport, TransportError
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +65,86 @@ class ConsumerStatus:
     next_offsets: dict[int, int] = field(default_factory=dict)
 
 
+DEAD_LETTER_SCAN_TIMEOUT = 30.0
+
+
+def origin_of(message: Message) -> str:
+    """The dead letter's identity: where the message was read (a redelivered copy elsewhere is another origin)."""
+    position = message.position
+    return f"{position.topic}:{position.partition}:{position.offset}"
+
+
+class DeadLetters:
+    """One consumer's dead-letter topic, written once per origin.
+
+    A dead letter is published (acknowledged by every in-sync replica) before the batch that met it commits, so a
+    failed batch, a restarted or replaced replica reads the message again. Before publishing, the runner reads the
+    topic from where it last stopped to its end: a dead letter already there, from this process or any earlier
+    one, is recognised by its ``dlq.id`` and not sent again. Dead letters are rare, so this costs one short read.
+    """
+
+    def __init__(self, transport: Transport, topic: str, consumer: str) -> None:
+        self.transport = transport
+        self.topic = topic
+        self.consumer = consumer
+        self._sent: set[str] = set()
+        self._next: dict[int, int] = {}
+        self._publisher: Publisher | None = None
+
+    def send(self, message: Message, reason: str) -> bool:
+        """Publish ``message`` as a dead letter unless it is one already; True when it was published now."""
+        origin = origin_of(message)
+        if origin not in self._sent:
+            self._catch_up()
+        if origin in self._sent:
+            return False
+        if self._publisher is None:
+            self._publisher = self.transport.publisher()
+        headers = (
+            ("dlq.id", origin.encode()),
+            ("dlq.reason", reason[:2000].encode()),
+            ("dlq.topic", message.position.topic.encode()),
+            ("dlq.partition", str(message.position.partition).encode()),
+            ("dlq.offset", str(message.position.offset).encode()),
+            ("dlq.consumer", self.consumer.encode()),
+        )
+        try:
+            self._publisher.publish(self.topic, message.key, message.value, headers)
+            self._publisher.flush()
+        except TransportError:
+            self.close()  # a fresh producer next time; whether this one landed, the next catch-up tells
+            raise
+        self._sent.add(origin)
+        return True
+
+    def _catch_up(self) -> None:
+        """Read what the topic gained since the last look: the origins of this consumer's dead letters."""
+        ends = self.transport.end_offsets(self.topic)
+        if all(self._next.get(p, 0) >= end for p, end in ends.items()):
+            return
+        reader = self.transport.reader(self.topic, {p: self._next.get(p, 0) for p in ends})
+        deadline = time.monotonic() + DEAD_LETTER_SCAN_TIMEOUT
+        try:
+            while any(self._next.get(p, 0) < end for p, end in ends.items()):
+                if time.monotonic() > deadline:
+                    raise TransportError(f"could not read {self.topic} to its end to check for a dead letter")
+                for letter in reader.poll(500, 0.5):
+                    self._next[letter.position.partition] = letter.position.offset + 1
+                    found = dict(letter.headers)
+                    if found.get("dlq.consumer") == self.consumer.encode() and "dlq.id" in found:
+                        self._sent.add(found["dlq.id"].decode())
+        finally:
+            reader.close()
+
+    def close(self) -> None:
+        if self._publisher is not None:
+            publisher, self._publisher = self._publisher, None
+            try:
+                publisher.close()
+            except Exception:
+                log.exception("closing the dead-letter publisher failed")
+
+
 class _Runner(ABC):
     """What both runners share: positions per partition, the reader, the dead-letter topic, the run loop."""
 
@@ -75,6 +157,7 @@ class _Runner(ABC):
         self.batch_size = batch_size
         self.status = ConsumerStatus()
         self._reader: Reader | None = None
+        self.dead_letters = DeadLetters(transport, dead_letter_topic, name)
 
     def _tracking_name(self, partition: int) -> str:
         return f"{self.name}:{self.topic}:{partition}"
@@ -128,25 +211,11 @@ class _Runner(ABC):
         """Read and apply one batch; returns the number of messages consumed."""
 
     def _dead_letter(self, message: Message, reason: str) -> None:
+        if not self.dead_letters.send(message, reason):
+            log.info("dead letter already sent", extra={"consumer": self.name, "position": str(message.position)})
+            return
         log.warning("dead-lettered a message", extra={"consumer": self.name, "position": str(message.position),
                                                       "reason": reason[:500]})
-        publisher = self.transport.publisher()
-        try:
-            publisher.publish(
-                self.dead_letter_topic,
-                message.key,
-                message.value,
-                (
-                    ("dlq.reason", reason[:2000].encode()),
-                    ("dlq.topic", message.position.topic.encode()),
-                    ("dlq.partition", str(message.position.partition).encode()),
-                    ("dlq.offset", str(message.position.offset).encode()),
-                    ("dlq.consumer", self.name.encode()),
-                ),
-            )
-            publisher.flush()
-        finally:
-            publisher.close()
         self.status.dead_lettered += 1
         metrics.CONSUMER_DEAD_LETTERED.labels(self.name, self.topic).inc()
 
@@ -183,6 +252,7 @@ class _Runner(ABC):
 
     def close(self) -> None:
         self._reset()
+        self.dead_letters.close()
 
 
 class ConsumerRunner(_Runner):
