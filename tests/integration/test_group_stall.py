@@ -15,13 +15,15 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from kafka import KafkaConsumer
+from kafka import KafkaAdminClient, KafkaConsumer
+from kafka.admin import NewPartitions
 from kafka.structs import OffsetAndMetadata
 
 from services.runtime import make_transport
 from shared.consumer import ConsumerRunner
 from shared.readstore import ReadStore
-from shared.transport import Message
+from shared.transport import Message, Reader
+from shared.transport.kafka import KafkaTransport
 from tests.harness import settings_for, wait_until
 from tests.integration.test_scaling import APPLIED_DDL, PARTITIONS, Replica, _publish
 
@@ -134,3 +136,49 @@ def test_a_hung_replica_holds_its_group_only_for_the_poll_interval_and_nothing_i
         store.close()
         producer.close()
 
+
+
+def test_a_leader_whose_join_finished_between_two_polls_still_takes_its_partitions(kafka_bootstrap: str) -> None:
+    """kafka-python 3.0 applies a finished join only in a poll that still finds the member needing to rejoin. A
+    leader that rejoins because its topic's partitions changed loses that reason inside the join (its own
+    assignment), so a join that ended while no poll waited for it was never applied: the member stayed
+    "rebalancing" with heartbeats off, was dropped by the broker and never came back, while the other member took
+    every partition. (The same happened to a first leader that joined before it knew the topic's partitions.)"""
+    topic = f"stall-{uuid.uuid4().hex[:10]}"
+    group = f"stall.{topic}"
+    transport = KafkaTransport(kafka_bootstrap, consumer_groups=True, metadata_max_age_ms=500)
+    transport.ensure_topic(topic, 2)
+    leader = transport.group_reader(topic, group, lambda partitions: dict.fromkeys(partitions, 0))
+
+    def owned(reader: Reader) -> set[int]:
+        return {tp.partition for tp in reader._consumer.assignment()}  # type: ignore[attr-defined]
+
+    def poll_leader(poll_timeout: float, pause: float) -> set[int]:
+        leader.poll(10, poll_timeout)
+        time.sleep(pause)  # between polls, as a runner applying a batch: a join in flight may finish meanwhile
+        return owned(leader)
+
+    wait_until(lambda: poll_leader(0.5, 0.0) == {0, 1}, 60, "the first member to lead and own both partitions")
+    follower = transport.group_reader(topic, group, lambda partitions: dict.fromkeys(partitions, 0))
+    stop = threading.Event()
+
+    def follow() -> None:
+        while not stop.is_set():
+            follower.poll(10, 0.2)
+
+    following = threading.Thread(target=follow, daemon=True, name="follower")
+    following.start()
+    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    try:
+        wait_until(lambda: len(poll_leader(0.2, 0.0)) == 1 and len(owned(follower)) == 1, 60, "one partition each")
+        admin.create_partitions({topic: NewPartitions(6)})
+        # The leader's rejoin waits for the follower's (on its next heartbeat): it outlasts the leader's short polls.
+        wait_until(lambda: len(poll_leader(0.02, 0.3)) == 3 and len(owned(follower)) == 3
+                   and not owned(leader) & owned(follower), 60, "the two members to share the six partitions")
+    finally:
+        stop.set()
+        following.join(10)
+        admin.close()
+        follower.close()
+        leader.close()
+        transport.close()
