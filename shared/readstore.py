@@ -8,7 +8,8 @@ share (``?`` placeholders are translated for psycopg).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import psycopg
@@ -145,6 +146,24 @@ class Tx:
         self._recorder._insert_tracking(self._cursor, tracking)  # type: ignore[attr-defined]
 
 
+class _Snapshot:
+    """One read transaction, opened at the first read of the context that asked for it (so a request that reads
+    nothing holds no connection) and rolled back at its end."""
+
+    def __init__(self, store: ReadStore) -> None:
+        self.store = store
+        self.stack = ExitStack()
+        self.tx: Tx | None = None
+
+    def read(self) -> Tx:
+        if self.tx is None:
+            self.tx = self.stack.enter_context(self.store._transaction(commit=False, snapshot=True))
+        return self.tx
+
+
+_SNAPSHOTS: ContextVar[dict[int, _Snapshot] | None] = ContextVar("read_snapshots", default=None)
+
+
 class ReadStore:
     """A database (SQLite file or PostgreSQL schema) holding read models and their tracking positions."""
 
@@ -160,12 +179,51 @@ class ReadStore:
         check_pool_cheaply(self.recorder)
 
     @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Every read of this store in this context (the task that enters it, and the tasks it starts: a request's
+        resolvers and dataloaders) comes from one consistent snapshot: one REPEATABLE READ, READ ONLY transaction
+        on PostgreSQL, one read transaction on SQLite (WAL: its snapshot is taken at its first read). So one
+        answer never straddles a commit of the projections. Writes (``transaction()``) are not affected."""
+        bound = _SNAPSHOTS.get() or {}
+        if id(self) in bound:  # already inside one: the outer snapshot serves
+            yield
+            return
+        snapshot = _Snapshot(self)
+        token = _SNAPSHOTS.set({**bound, id(self): snapshot})
+        try:
+            yield
+        finally:
+            _SNAPSHOTS.reset(token)
+            snapshot.stack.close()
+
+    @contextmanager
     def transaction(self, commit: bool = True) -> Iterator[Tx]:
+        """A transaction of its own; a read-only one (``commit=False``) inside ``snapshot()`` is the snapshot's."""
+        if not commit:
+            snapshot = (_SNAPSHOTS.get() or {}).get(id(self))
+            if snapshot is not None and snapshot.store is self:
+                yield snapshot.read()
+                return
+        with self._transaction(commit=commit) as tx:
+            yield tx
+
+    @contextmanager
+    def _transaction(self, *, commit: bool, snapshot: bool = False) -> Iterator[Tx]:
         datastore: Any = self.recorder.datastore  # type: ignore[attr-defined]
         with datastore.transaction(commit=commit) as cursor:
             if self.postgres:
+                if snapshot:  # before any query: the isolation level is the transaction's first statement
+                    cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                 cursor.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(self.schema)))
             yield Tx(cursor, self.recorder, self.postgres)
+
+    @property
+    def max_connections(self) -> int:
+        """How many connections its pool may open at once (each open snapshot holds one)."""
+        pool: Any = getattr(self.recorder.datastore, "pool", None)  # type: ignore[attr-defined]
+        size = int(getattr(pool, "pool_size", 5) or 5)
+        overflow = int(getattr(pool, "max_overflow", 0) or 0)
+        return size + overflow
 
     def query(self, statement: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         with self.transaction(commit=False) as tx:

@@ -8,6 +8,7 @@ completes objects of plain leaves without the executor's per-field machinery.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Mapping
@@ -169,9 +170,24 @@ class CachingGraphQLRouter(GraphQLRouter[dict[str, Any], None]):
         super().__init__(*args, **kwargs)
         self.model = model
         self.cache = cache
+        self._readers: asyncio.Semaphore | None = None
 
     async def execute_single(self, request: Request, request_adapter: Any, sub_response: Any,
                              context: dict[str, Any], root_value: None, request_data: Any) -> ExecutionResult:
+        """One operation, read from one snapshot of the read models (``ReadStore.snapshot``): every field of the
+        answer, its dataloaders and the data version its cache entry is keyed by see the same commits. At most
+        ``_readers`` run at once, so waiting operations never hold the event loop waiting for a pooled connection
+        that an operation suspended at an ``await`` holds."""
+        if self._readers is None:
+            self._readers = asyncio.Semaphore(max(1, self.model.store.max_connections - 2))
+        async with self._readers:
+            with self.model.store.snapshot():
+                return await self._execute_in_snapshot(request, request_adapter, sub_response, context,
+                                                       root_value, request_data)
+
+    async def _execute_in_snapshot(self, request: Request, request_adapter: Any, sub_response: Any,
+                                   context: dict[str, Any], root_value: None,
+                                   request_data: Any) -> ExecutionResult:
         run = partial(super().execute_single, request=request, request_adapter=request_adapter,
                       sub_response=sub_response, context=context, root_value=root_value, request_data=request_data)
         principal: Principal | None = context.get("principal")
@@ -195,12 +211,7 @@ class CachingGraphQLRouter(GraphQLRouter[dict[str, Any], None]):
         if result.errors or result.extensions or result.data is None:
             return result
         encoded = EncodedData(super().encode_json_string(result.data))
-        try:
-            unchanged = data_version(self.model.store) == version
-        except Exception:  # then it is not known to be unchanged
-            unchanged = False
-        if unchanged:
-            self.cache.put(key, encoded)
+        self.cache.put(key, encoded)  # read in the snapshot whose data version is in the key
         return ExecutionResult(data=cast(dict[str, Any], encoded), errors=None)
 
     def decode_json(self, data: str | bytes) -> object:
