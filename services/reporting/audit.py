@@ -13,7 +13,7 @@ from strawberry.permission import BasePermission
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from services.reporting.graphql_common import GatewayError
+from services.reporting.graphql_common import GatewayError, bad_input
 from shared.audit.verify import Report
 from shared.auth import Role
 
@@ -84,7 +84,11 @@ class Query:
     @strawberry.field(permission_classes=[IsAuditor],
                       description="Every stored event of one aggregate with its hashes and what changed (auditors).")
     def audit_history(self, info: Info, aggregate_id: strawberry.ID) -> JSON:
-        history: Any = _auditor(info).history(UUID(str(aggregate_id)))
+        try:
+            aggregate = UUID(str(aggregate_id))
+        except ValueError:
+            raise bad_input("`aggregateId` is not a record id (a UUID)", "aggregateId") from None
+        history: Any = _auditor(info).history(aggregate)
         return history  # type: ignore[no-any-return]
 
 

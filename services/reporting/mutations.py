@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import strawberry
@@ -20,7 +21,7 @@ from starlette.routing import Mount
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from services.reporting.graphql_common import GatewayError, IsAuthenticated
+from services.reporting.graphql_common import GatewayError, IsAuthenticated, bad_input
 
 log = logging.getLogger(__name__)
 
@@ -57,16 +58,26 @@ def _problem_code(problem: Mapping[str, Any], status: int) -> str:
     return kind.replace("-", "_").upper() if kind else f"HTTP_{status}"
 
 
+def _segment(value: object) -> str:
+    """An argument as one path segment: percent-encoded, so an id or a district cannot reach another route (or
+    break the URL) on its way to the owning service."""
+    return quote(str(value), safe="")
+
+
 async def forward(info: Info, service: str, path: str, body: Any, *, method: str = "POST",
                   expected_version: int | None = None, idempotency_key: str | None = None) -> CommandResult:
     """Send the command to ``/<service><path>`` as the caller; its refusal becomes a GraphQL error with a code."""
     request: Request = info.context["request"]
     headers = {"authorization": request.headers.get("authorization", "")}
-    if correlation := request.headers.get("x-correlation-id"):
-        headers["x-correlation-id"] = correlation
+    correlation = request.headers.get("x-correlation-id", "")
+    if correlation and correlation.isascii() and correlation.isprintable():  # else the service makes its own
+        headers["x-correlation-id"] = correlation[:100]
     if expected_version is not None:
         headers["if-match"] = str(expected_version)
     if idempotency_key is not None:
+        # It travels as a header: visible ASCII only, as the services' Idempotency-Key is documented.
+        if not (0 < len(idempotency_key) <= 200 and idempotency_key.isascii() and idempotency_key.isprintable()):
+            raise bad_input("`idempotencyKey` is 1 to 200 visible ASCII characters", "idempotencyKey")
         headers["idempotency-key"] = idempotency_key
     try:
         async with _client(info, service) as client:
@@ -116,27 +127,30 @@ class Mutation:
                          description=_doc("priorities", "/targets/{id}/revise", "Revise a target by a decision."))
     async def revise_target(self, info: Info, id: strawberry.ID, input: JSON,
                             expected_version: int | None = None) -> CommandResult:
-        return await forward(info, "priorities", f"/targets/{id}/revise", input, expected_version=expected_version)
+        return await forward(info, "priorities", f"/targets/{_segment(id)}/revise", input,
+                             expected_version=expected_version)
 
     @strawberry.mutation(permission_classes=[IsAuthenticated],
                          description=_doc("priorities", "/targets/{id}/retire", "Retire a target by a decision."))
     async def retire_target(self, info: Info, id: strawberry.ID, input: JSON,
                             expected_version: int | None = None) -> CommandResult:
-        return await forward(info, "priorities", f"/targets/{id}/retire", input, expected_version=expected_version)
+        return await forward(info, "priorities", f"/targets/{_segment(id)}/retire", input,
+                             expected_version=expected_version)
 
     @strawberry.mutation(permission_classes=[IsAuthenticated],
                          description=_doc("priorities", "/districts/{district}/priorities",
                                           "Propose a district priority."))
     async def propose_priority(self, info: Info, district: str, input: JSON,
                                idempotency_key: str | None = None) -> CommandResult:
-        return await forward(info, "priorities", f"/districts/{district}/priorities", input,
+        return await forward(info, "priorities", f"/districts/{_segment(district)}/priorities", input,
                              idempotency_key=idempotency_key)
 
     @strawberry.mutation(permission_classes=[IsAuthenticated],
                          description=_doc("priorities", "/priorities/{id}/agree", "Agree a district priority."))
     async def agree_priority(self, info: Info, id: strawberry.ID, input: JSON,
                              expected_version: int | None = None) -> CommandResult:
-        return await forward(info, "priorities", f"/priorities/{id}/agree", input, expected_version=expected_version)
+        return await forward(info, "priorities", f"/priorities/{_segment(id)}/agree", input,
+                             expected_version=expected_version)
 
     # -- tasking ------------------------------------------------------------------------------------------------
     @strawberry.mutation(permission_classes=[IsAuthenticated],
@@ -148,39 +162,44 @@ class Mutation:
                          description=_doc("tasking", "/taskings/{id}/accept", "The district accepts a tasking."))
     async def accept_tasking(self, info: Info, id: strawberry.ID, input: JSON,
                              expected_version: int | None = None) -> CommandResult:
-        return await forward(info, "tasking", f"/taskings/{id}/accept", input, expected_version=expected_version)
+        return await forward(info, "tasking", f"/taskings/{_segment(id)}/accept", input,
+                             expected_version=expected_version)
 
     @strawberry.mutation(permission_classes=[IsAuthenticated],
                          description=_doc("tasking", "/taskings/{id}/decline", "The district declines a tasking."))
     async def decline_tasking(self, info: Info, id: strawberry.ID, input: JSON,
                               expected_version: int | None = None) -> CommandResult:
-        return await forward(info, "tasking", f"/taskings/{id}/decline", input, expected_version=expected_version)
+        return await forward(info, "tasking", f"/taskings/{_segment(id)}/decline", input,
+                             expected_version=expected_version)
 
     @strawberry.mutation(permission_classes=[IsAuthenticated],
                          description=_doc("tasking", "/taskings/{id}/retask",
                                           "Retask: another district, lead partner, share or deadline."))
     async def retask_tasking(self, info: Info, id: strawberry.ID, input: JSON,
                              expected_version: int | None = None) -> CommandResult:
-        return await forward(info, "tasking", f"/taskings/{id}/retask", input, expected_version=expected_version)
+        return await forward(info, "tasking", f"/taskings/{_segment(id)}/retask", input,
+                             expected_version=expected_version)
 
     @strawberry.mutation(permission_classes=[IsAuthenticated],
                          description=_doc("tasking", "/taskings/{id}/transfer",
                                           "Move part of a tasking's share to another district."))
     async def transfer_tasking(self, info: Info, id: strawberry.ID, input: JSON,
                                expected_version: int | None = None) -> CommandResult:
-        return await forward(info, "tasking", f"/taskings/{id}/transfer", input, expected_version=expected_version)
+        return await forward(info, "tasking", f"/taskings/{_segment(id)}/transfer", input,
+                             expected_version=expected_version)
 
     @strawberry.mutation(permission_classes=[IsAuthenticated],
                          description=_doc("tasking", "/taskings/{id}/withdraw", "The theme group withdraws a tasking."))
     async def withdraw_tasking(self, info: Info, id: strawberry.ID, input: JSON,
                                expected_version: int | None = None) -> CommandResult:
-        return await forward(info, "tasking", f"/taskings/{id}/withdraw", input, expected_version=expected_version)
+        return await forward(info, "tasking", f"/taskings/{_segment(id)}/withdraw", input,
+                             expected_version=expected_version)
 
     @strawberry.mutation(permission_classes=[IsAuthenticated],
                          description=_doc("tasking", "/actions/{id}/done", "The owner reports an agreed action done."))
     async def complete_action(self, info: Info, id: strawberry.ID, input: JSON,
                               expected_version: int | None = None) -> CommandResult:
-        return await forward(info, "tasking", f"/actions/{id}/done", input, expected_version=expected_version)
+        return await forward(info, "tasking", f"/actions/{_segment(id)}/done", input, expected_version=expected_version)
 
     # -- projects -----------------------------------------------------------------------------------------------
     @strawberry.mutation(permission_classes=[IsAuthenticated],
@@ -192,18 +211,20 @@ class Mutation:
                          description=_doc("projects", "/projects/{id}/progress", "Report progress on a project."))
     async def report_progress(self, info: Info, id: strawberry.ID, input: JSON,
                               expected_version: int | None = None) -> CommandResult:
-        return await forward(info, "projects", f"/projects/{id}/progress", input, expected_version=expected_version)
+        return await forward(info, "projects", f"/projects/{_segment(id)}/progress", input,
+                             expected_version=expected_version)
 
     @strawberry.mutation(permission_classes=[IsAuthenticated],
                          description=_doc("projects", "/projects/{id}/interventions",
                                           "The programme manager intervenes in a drifting project."))
     async def record_intervention(self, info: Info, id: strawberry.ID, input: JSON,
                                   expected_version: int | None = None) -> CommandResult:
-        return await forward(info, "projects", f"/projects/{id}/interventions", input,
+        return await forward(info, "projects", f"/projects/{_segment(id)}/interventions", input,
                              expected_version=expected_version)
 
     @strawberry.mutation(permission_classes=[IsAuthenticated],
                          description=_doc("projects", "/projects/{id}/closure", "Close a project with its outcome."))
     async def close_project(self, info: Info, id: strawberry.ID, input: JSON,
                             expected_version: int | None = None) -> CommandResult:
-        return await forward(info, "projects", f"/projects/{id}/closure", input, expected_version=expected_version)
+        return await forward(info, "projects", f"/projects/{_segment(id)}/closure", input,
+                             expected_version=expected_version)
