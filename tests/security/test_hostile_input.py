@@ -1,7 +1,9 @@
 """Hostile input: generated requests against every service's OpenAPI (schemathesis, bounded: a fixed number of
 examples per operation, each sent with the tokens of several roles) find no 5xx and no response outside its
-schema; oversized bodies, wrong content types, malformed JSON, unknown fields and deep or costly GraphQL queries
-are refused with clear problem+json (or GraphQL) errors."""
+schema; each generated request is also sent once made hostile (invalid UTF-8, huge numbers, NUL, bidi controls,
+deep nesting, huge integers, in turn) and is refused as a problem, never a 5xx; oversized bodies, wrong content
+types, malformed JSON, unknown fields and deep or costly GraphQL queries are refused with clear problem+json (or
+GraphQL) errors."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from typing import Any
 import pytest
 import schemathesis
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -40,6 +43,60 @@ def _api(h: Harness, service: str) -> FastAPI:
     return api
 
 
+HOSTILE = ("invalid UTF-8", "huge numbers", "NUL", "bidi controls", "deep nesting", "huge integers")
+_HUGE = "\u0000HUGE\u0000"  # a placeholder json.dumps keeps, swapped for the literal 1e999999 afterwards
+
+
+def _leaves(value: Any, change: Callable[[Any], Any]) -> Any:
+    if isinstance(value, dict):
+        return {k: _leaves(v, change) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_leaves(v, change) for v in value]
+    return change(value)
+
+
+def _hostile(body: Any, kind: str) -> bytes:
+    """``body`` (a generated JSON body, or a CSV text) made hostile in one way."""
+    is_number = lambda v: isinstance(v, int | float) and not isinstance(v, bool)  # noqa: E731
+    if isinstance(body, str):  # a CSV upload
+        text = body or "project_id,reported_on,outcome_id,value,narrative\n"
+        changed = {"NUL": text.replace(",", ",\x00", 1), "bidi controls": text.replace(",", ",\u202e", 1),
+                   "huge numbers": text + "x,2013-04-01,jobs,1e999999,n\n"}.get(kind, text)
+        raw = changed.encode("utf-8", "surrogatepass")
+        return raw.replace(b",", b",\xff\xfe", 1) if kind == "invalid UTF-8" else raw
+    if kind == "deep nesting":
+        return b'{"nested": ' + b"[" * 50_000 + b"]" * 50_000 + b', "body": ' + json.dumps(body).encode() + b"}"
+    changes: dict[str, Callable[[Any], Any]] = {
+        "invalid UTF-8": lambda v: v + "\udcff" if isinstance(v, str) else v,
+        "huge numbers": lambda v: _HUGE if is_number(v) or (isinstance(v, str) and v[:1].isdigit()) else v,
+        "NUL": lambda v: v + "\x00" if isinstance(v, str) else v,
+        "bidi controls": lambda v: "\u202e" + v + "\u2066" if isinstance(v, str) else v,
+        "huge integers": lambda v: 10**40 if is_number(v) else v,
+    }
+    text = json.dumps(_leaves(body, changes[kind]), ensure_ascii=False).replace(json.dumps(_HUGE), "1e999999")
+    # invalid UTF-8: the lone surrogate escapes become the bytes of no character
+    return text.encode("utf-8", "surrogateescape" if kind == "invalid UTF-8" else "strict")
+
+
+def _send_hostile(h: Harness, service: str, case: Any, client: TestClient) -> None:
+    """The generated request once more, made hostile: a refusal (problem+json), never a 5xx."""
+    kind = HOSTILE[TRIED["hostile"] % len(HOSTILE)]
+    TRIED["hostile"] += 1
+    who = ROLES[service][0]
+    claims = {k: v for k, v in who.items() if k not in ("role", "org")}
+    body = case.body if isinstance(case.body, dict | list | str) else {}
+    headers = {**h.headers(who["role"], who["org"], **claims),
+               "content-type": case.media_type or "application/json"}
+    response = client.request(case.method, case.formatted_path, params=case.query, headers=headers,
+                              content=_hostile(body, kind))
+    TRIED[f"{service} hostile {kind} {response.status_code // 100}xx"] += 1
+    if response.status_code >= 500:
+        assert response.status_code == 503 and "retry-after" in response.headers, (kind, response.text)
+        TRIED[f"{service} hostile 503 not yet known"] += 1
+    if response.status_code >= 400:
+        assert response.headers["content-type"].startswith("application/problem+json"), (kind, response.text)
+
+
 def _send(h: Harness, service: str, case: Any) -> None:
     for who in [*ROLES[service], READ_ONLY[sum(TRIED.values()) % 2]]:
         claims = {k: v for k, v in who.items() if k not in ("role", "org")}
@@ -61,7 +118,9 @@ def _send(h: Harness, service: str, case: Any) -> None:
 @pytest.mark.parametrize("service", ["priorities", "tasking", "projects"])
 def test_generated_requests_find_no_server_error_and_no_response_outside_the_schema(
         harness: Harness, service: str) -> None:
-    schema = schemathesis.openapi.from_asgi("/openapi.json", _api(harness, service))
+    app = _api(harness, service)
+    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+    client = TestClient(app, raise_server_exceptions=False)
     operations = 0
     for result in schema.get_all_operations():
         operation = result.ok()  # type: ignore[union-attr]
@@ -72,6 +131,8 @@ def test_generated_requests_find_no_server_error_and_no_response_outside_the_sch
                   derandomize=True, database=None)
         def each(case: Any) -> None:
             _send(harness, service, case)
+            if case.method.upper() in ("POST", "PUT", "PATCH"):
+                _send_hostile(harness, service, case, client)
 
         each()
     TRIED[f"{service} operations"] = operations
@@ -79,11 +140,13 @@ def test_generated_requests_find_no_server_error_and_no_response_outside_the_sch
 
 def test_generated_requests_were_tried(say: Callable[[str], None]) -> None:
     """Runs after the three above (file order): the counts of what was sent, by service, role and status class."""
-    total = sum(n for k, n in TRIED.items() if not k.endswith("operations"))
+    sent = {k: n for k, n in TRIED.items() if k.endswith("xx")}
+    total = sum(sent.values())
+    hostile = sum(n for k, n in sent.items() if " hostile " in k)
     retryable = sum(n for k, n in TRIED.items() if k.endswith("not yet known"))
-    errors = sum(n for k, n in TRIED.items() if k.endswith("5xx")) - retryable
-    say(f"schemathesis: {total - retryable} requests, {errors} server errors, {retryable} retryable 503 (target "
-        f"not known yet); {dict(sorted(TRIED.items()))}")
+    errors = sum(n for k, n in sent.items() if k.endswith("5xx")) - retryable
+    say(f"schemathesis: {total} requests ({hostile} of them hostile), {errors} server errors, {retryable} retryable "
+        f"503 (target not known yet); {dict(sorted(TRIED.items()))}")
     assert total > 0 and errors == 0
 
 
