@@ -8,6 +8,7 @@ GraphQL) errors."""
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -80,6 +81,7 @@ def _hostile(body: Any, kind: str) -> bytes:
 
 def _send_hostile(h: Harness, service: str, case: Any, client: TestClient) -> None:
     """The generated request once more, made hostile: a refusal (problem+json), never a 5xx."""
+    started = time.perf_counter()
     kind = HOSTILE[TRIED["hostile"] % len(HOSTILE)]
     TRIED["hostile"] += 1
     who = ROLES[service][0]
@@ -95,6 +97,7 @@ def _send_hostile(h: Harness, service: str, case: Any, client: TestClient) -> No
         TRIED[f"{service} hostile 503 not yet known"] += 1
     if response.status_code >= 400:
         assert response.headers["content-type"].startswith("application/problem+json"), (kind, response.text)
+    TRIED["hostile milliseconds"] += round((time.perf_counter() - started) * 1000)
 
 
 def _send(h: Harness, service: str, case: Any) -> None:
@@ -140,7 +143,7 @@ def test_generated_requests_find_no_server_error_and_no_response_outside_the_sch
 
 def test_generated_requests_were_tried(say: Callable[[str], None]) -> None:
     """Runs after the three above (file order): the counts of what was sent, by service, role and status class."""
-    sent = {k: n for k, n in TRIED.items() if k.endswith("xx")}
+    sent = {k: n for k, n in TRIED.items() if k.endswith("xx")}  # (requests, by service, role or kind, status)
     total = sum(sent.values())
     hostile = sum(n for k, n in sent.items() if " hostile " in k)
     retryable = sum(n for k, n in TRIED.items() if k.endswith("not yet known"))
