@@ -1,21 +1,38 @@
-"""HTTP API of the tasking service: parse, authorize (role and the caller's theme group, district or partner),
-call the application, return. Refusals become problem+json in ``install_problem_handlers``."""
+"""HTTP API of the tasking service: parse, authorize (``permissions``: role and the caller's theme group, district
+or partner), call the application, return. Refusals become problem+json in ``install_problem_handlers``."""
 
 from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, FastAPI, Request, status
+from fastapi import APIRouter, FastAPI, Request, status
 from pydantic import BaseModel, Field
 
 from services.tasking.application import TaskingApplication
-from services.tasking.domain import AgreedAction, Meeting, Membership, Tasking, body_kind
-from shared.auth import Principal, Role, TokenService
+from services.tasking.domain import AgreedAction, Meeting, Membership, Tasking
+from services.tasking.permissions import (
+    App,
+    Coordinator,
+    DistrictTasking,
+    IssuingThemeGroup,
+    Lead,
+    OwnedAction,
+    Reader,
+    ThemeGroupTasking,
+    VisibleTasking,
+    Writer,
+    body_role,
+    commitment_role,
+    commitments_reader,
+    joining_role,
+    may_see,
+)
+from shared.auth import Role, TokenService
 from shared.contracts.tasking import BodyKind, CommissioningLevel
-from shared.errors import NotFound, NotPermitted
+from shared.errors import NotFound
 from shared.fields import Day, Figure, Line, Text, Whole
 from shared.web import (
     Created,
@@ -26,7 +43,6 @@ from shared.web import (
     command_context,
     expected_version,
     install_problem_handlers,
-    require_role,
 )
 
 # -- bodies ------------------------------------------------------------------------------------------------------
@@ -244,56 +260,6 @@ class ActionOut(BaseModel):
                          owner=a.owner, due_on=a.due_on, done_on=a.done_on, overdue=a.is_overdue(date.today()))
 
 
-# -- dependencies and authorization ------------------------------------------------------------------------------
-
-
-def _app(request: Request) -> TaskingApplication:
-    application: TaskingApplication = request.app.state.application
-    return application
-
-
-App = Annotated[TaskingApplication, Depends(_app)]
-Reader = Annotated[Principal, Depends(require_role(*Role))]
-Lead = Annotated[Principal, Depends(require_role(Role.THEME_GROUP_LEAD))]
-Coordinator = Annotated[Principal, Depends(require_role(Role.DISTRICT_COORDINATOR))]
-Writer = Annotated[Principal, Depends(require_role(Role.PARTNERSHIP_OFFICER, Role.THEME_GROUP_LEAD,
-                                                   Role.DISTRICT_COORDINATOR, Role.PARTNER_OFFICER))]
-
-
-
-
-
-
-def _own_theme_group(principal: Principal, tasking: Tasking) -> None:
-    if principal.theme_group != tasking.theme_group:
-        raise NotPermitted(f"Only a lead of {tasking.theme_group} may change its taskings.")
-
-
-def _own_district(principal: Principal, district: str) -> None:
-    if principal.district != district:
-        raise NotPermitted(f"Only the {district} district partnership's coordinator may answer for it.")
-
-
-def _may_see(principal: Principal, tasking: Tasking) -> None:
-    """A partner officer sees its own commitments; every other role reads all (auditors, scrutiny included)."""
-    if principal.roles == frozenset({Role.PARTNER_OFFICER}) and tasking.lead_partner != principal.organisation:
-        raise NotPermitted("A partner officer sees the taskings its organisation leads.")
-
-
-def _body_role(principal: Principal, body: str, application: TaskingApplication) -> Role:
-    """Who may keep a body's table and minutes: the partnership officer for any body, a theme-group lead for
-    their group, a district coordinator for their district partnership."""
-    kind = body_kind(application.definition, body)
-    if principal.has(Role.PARTNERSHIP_OFFICER):
-        return Role.PARTNERSHIP_OFFICER
-    if kind is BodyKind.THEME_GROUP and principal.has(Role.THEME_GROUP_LEAD) and principal.theme_group == body:
-        return Role.THEME_GROUP_LEAD
-    if kind is BodyKind.DISTRICT_PARTNERSHIP and principal.has(Role.DISTRICT_COORDINATOR) \
-            and principal.district == body:
-        return Role.DISTRICT_COORDINATOR
-    raise NotPermitted(f"You may not keep the records of '{body}'.")
-
-
 router = APIRouter()
 
 # -- taskings ----------------------------------------------------------------------------------------------------
@@ -303,13 +269,11 @@ router = APIRouter()
              summary="Task a district partnership with a share of a target",
              responses={503: {"description": "The target is not known yet (its event is in flight): retry after "
                                              "the Retry-After header's seconds."}})
-def issue_tasking(body: IssueTasking, principal: Lead, application: App, request: Request,
-                  idempotency_key: IdempotencyKey = None) -> Any:
-    if not principal.theme_group:
-        raise NotPermitted("Your token names no theme group to task on behalf of.")
+def issue_tasking(body: IssueTasking, principal: Lead, theme_group: IssuingThemeGroup, application: App,
+                  request: Request, idempotency_key: IdempotencyKey = None) -> Any:
     tasking = application.issue(
         command_context(principal, Role.THEME_GROUP_LEAD, request), target_id=body.target_id,
-        theme_group=principal.theme_group, district=body.district, share=body.share, deadline=body.deadline,
+        theme_group=theme_group, district=body.district, share=body.share, deadline=body.deadline,
         lead_partner=body.lead_partner, commissioning_level=body.commissioning_level,
         decision=body.decision.to_decision(), idempotency_key=idempotency_key,
     )
@@ -317,56 +281,49 @@ def issue_tasking(body: IssueTasking, principal: Lead, application: App, request
 
 
 @router.get("/taskings/{tasking_id}", response_model=TaskingOut, summary="A tasking as it stands")
-def get_tasking(tasking_id: UUID, principal: Reader, application: App) -> Any:
-    tasking = application.tasking(tasking_id)
-    _may_see(principal, tasking)
+def get_tasking(tasking: VisibleTasking) -> Any:
     return TaskingOut.of(tasking)
 
 
 @router.post("/taskings/{tasking_id}/accept", response_model=Created, summary="The district accepts the tasking")
-def accept(tasking_id: UUID, body: Answer, principal: Coordinator, application: App, request: Request,
-           if_match: IfMatch = None) -> Any:
-    _own_district(principal, application.tasking(tasking_id).district)
-    tasking = application.accept(command_context(principal, Role.DISTRICT_COORDINATOR, request), tasking_id,
+def accept(tasking: DistrictTasking, body: Answer, principal: Coordinator, application: App,
+           request: Request, if_match: IfMatch = None) -> Any:
+    tasking = application.accept(command_context(principal, Role.DISTRICT_COORDINATOR, request), tasking,
                                  expected_version(body.expected_version, if_match),
                                  body.decision.to_decision() if body.decision else None)
     return Created(id=tasking.id, version=tasking.version)
 
 
 @router.post("/taskings/{tasking_id}/decline", response_model=Created, summary="The district declines, with a reason")
-def decline(tasking_id: UUID, body: Decline, principal: Coordinator, application: App, request: Request,
-            if_match: IfMatch = None) -> Any:
-    _own_district(principal, application.tasking(tasking_id).district)
-    tasking = application.decline(command_context(principal, Role.DISTRICT_COORDINATOR, request), tasking_id,
+def decline(tasking: DistrictTasking, body: Decline, principal: Coordinator, application: App,
+            request: Request, if_match: IfMatch = None) -> Any:
+    tasking = application.decline(command_context(principal, Role.DISTRICT_COORDINATOR, request), tasking,
                                   expected_version(body.expected_version, if_match), body.reason,
                                   body.decision.to_decision() if body.decision else None)
     return Created(id=tasking.id, version=tasking.version)
 
 
 @router.post("/taskings/{tasking_id}/start-delivery", response_model=Created, summary="Delivery starts")
-def start_delivery(tasking_id: UUID, body: Versioned, principal: Coordinator, application: App, request: Request,
-                   if_match: IfMatch = None) -> Any:
-    _own_district(principal, application.tasking(tasking_id).district)
-    tasking = application.start_delivery(command_context(principal, Role.DISTRICT_COORDINATOR, request), tasking_id,
+def start_delivery(tasking: DistrictTasking, body: Versioned, principal: Coordinator, application: App,
+                   request: Request, if_match: IfMatch = None) -> Any:
+    tasking = application.start_delivery(command_context(principal, Role.DISTRICT_COORDINATOR, request), tasking,
                                          expected_version(body.expected_version, if_match))
     return Created(id=tasking.id, version=tasking.version)
 
 
 @router.post("/taskings/{tasking_id}/complete", response_model=Created, summary="The tasking is completed")
-def complete(tasking_id: UUID, body: Complete, principal: Coordinator, application: App, request: Request,
-             if_match: IfMatch = None) -> Any:
-    _own_district(principal, application.tasking(tasking_id).district)
-    tasking = application.complete(command_context(principal, Role.DISTRICT_COORDINATOR, request), tasking_id,
+def complete(tasking: DistrictTasking, body: Complete, principal: Coordinator, application: App,
+             request: Request, if_match: IfMatch = None) -> Any:
+    tasking = application.complete(command_context(principal, Role.DISTRICT_COORDINATOR, request), tasking,
                                    expected_version(body.expected_version, if_match), body.achieved,
                                    body.decision.to_decision() if body.decision else None)
     return Created(id=tasking.id, version=tasking.version)
 
 
 @router.post("/taskings/{tasking_id}/withdraw", response_model=Created, summary="The theme group withdraws it")
-def withdraw(tasking_id: UUID, body: Withdraw, principal: Lead, application: App, request: Request,
-             if_match: IfMatch = None) -> Any:
-    _own_theme_group(principal, application.tasking(tasking_id))
-    tasking = application.withdraw(command_context(principal, Role.THEME_GROUP_LEAD, request), tasking_id,
+def withdraw(tasking: ThemeGroupTasking, body: Withdraw, principal: Lead, application: App,
+             request: Request, if_match: IfMatch = None) -> Any:
+    tasking = application.withdraw(command_context(principal, Role.THEME_GROUP_LEAD, request), tasking,
                                    expected_version(body.expected_version, if_match), body.reason,
                                    body.decision.to_decision())
     return Created(id=tasking.id, version=tasking.version)
@@ -374,10 +331,9 @@ def withdraw(tasking_id: UUID, body: Withdraw, principal: Lead, application: App
 
 @router.post("/taskings/{tasking_id}/retask", response_model=Created,
              summary="Retask: another district, lead partner, share or deadline, by a decision with a reason")
-def retask(tasking_id: UUID, body: Retask, principal: Lead, application: App, request: Request,
-           if_match: IfMatch = None) -> Any:
-    _own_theme_group(principal, application.tasking(tasking_id))
-    tasking = application.retask(command_context(principal, Role.THEME_GROUP_LEAD, request), tasking_id,
+def retask(tasking: ThemeGroupTasking, body: Retask, principal: Lead, application: App,
+           request: Request, if_match: IfMatch = None) -> Any:
+    tasking = application.retask(command_context(principal, Role.THEME_GROUP_LEAD, request), tasking,
                                  expected_version(body.expected_version, if_match),
                                  decision=body.decision.to_decision(),
                                  district=body.district, lead_partner=body.lead_partner, share=body.share,
@@ -387,11 +343,10 @@ def retask(tasking_id: UUID, body: Retask, principal: Lead, application: App, re
 
 @router.post("/taskings/{tasking_id}/transfer", status_code=status.HTTP_201_CREATED, response_model=TransferOut,
              summary="Move part of the share to another district (a retasking plus a new tasking, one decision)")
-def transfer(tasking_id: UUID, body: Transfer, principal: Lead, application: App, request: Request,
+def transfer(tasking: ThemeGroupTasking, body: Transfer, principal: Lead, application: App, request: Request,
              if_match: IfMatch = None, idempotency_key: IdempotencyKey = None) -> Any:
-    _own_theme_group(principal, application.tasking(tasking_id))
     retasked, issued = application.transfer(
-        command_context(principal, Role.THEME_GROUP_LEAD, request), tasking_id,
+        command_context(principal, Role.THEME_GROUP_LEAD, request), tasking,
         expected_version(body.expected_version, if_match),
         decision=body.decision.to_decision(), district=body.district, lead_partner=body.lead_partner,
         share=body.share, deadline=body.deadline, idempotency_key=idempotency_key,
@@ -406,13 +361,7 @@ def allocation(target_id: UUID, principal: Reader, application: App) -> Any:
     target = application.target(target_id)
     taskings = application.taskings_of_target(target_id)
     tasked = sum((t.share for t in taskings if t.counts_against_target), Decimal(0))
-    visible = []
-    for tasking in taskings:
-        try:
-            _may_see(principal, tasking)
-        except NotPermitted:
-            continue
-        visible.append(TaskingOut.of(tasking))
+    visible = [TaskingOut.of(tasking) for tasking in taskings if may_see(principal, tasking)]
     return AllocationOut(target_id=target.id, metric=target.metric, unit=target.unit,
                          target_value=target.target_value, deadline=target.deadline, retired=target.retired,
                          tasked=tasked, available=max(target.target_value - tasked, Decimal(0)), taskings=visible)
@@ -422,8 +371,7 @@ def allocation(target_id: UUID, principal: Reader, application: App) -> Any:
             summary="What a partner organisation has committed to: the taskings it leads, the districts it serves")
 def commitments(principal: Reader, application: App, organisation: str | None = None) -> Any:
     organisation = organisation or principal.organisation
-    if principal.roles == frozenset({Role.PARTNER_OFFICER}) and organisation != principal.organisation:
-        raise NotPermitted("A partner officer sees its own organisation's commitments.")
+    commitments_reader(principal, organisation)
     commitment = application.commitment(organisation)
     return CommitmentsOut(
         organisation=organisation,
@@ -439,10 +387,7 @@ def commitments(principal: Reader, application: App, organisation: str | None = 
 @router.post("/memberships", status_code=status.HTTP_201_CREATED, response_model=Created,
              summary="A partner joins a body's table (a theme group may nominate its representative to a district)")
 def join(body: Join, principal: Writer, application: App, request: Request) -> Any:
-    if body.nominated_by and principal.has(Role.THEME_GROUP_LEAD) and principal.theme_group == body.nominated_by:
-        role = Role.THEME_GROUP_LEAD  # a theme group supplies its representatives to district partnerships
-    else:
-        role = _body_role(principal, body.body, application)
+    role = joining_role(principal, body.body, body.nominated_by, application)
     membership = application.join(command_context(principal, role, request), body=body.body,
                                   organisation=body.organisation,
                                   nominated_by=body.nominated_by, joined_on=body.joined_on,
@@ -461,7 +406,7 @@ def get_membership(body: str, organisation: str, principal: Reader, application:
 @router.post("/memberships/{body}/{organisation}/leave", response_model=Created, summary="A partner leaves a table")
 def leave(body: str, organisation: str, payload: Leave, principal: Writer, application: App, request: Request,
           if_match: IfMatch = None) -> Any:
-    role = _body_role(principal, body, application)
+    role = body_role(principal, body, application)
     membership = application.leave(command_context(principal, role, request), body=body, organisation=organisation,
                                    expected_version=expected_version(payload.expected_version, if_match),
                                    reason=payload.reason, left_on=payload.left_on,
@@ -473,12 +418,7 @@ def leave(body: str, organisation: str, payload: Leave, principal: Writer, appli
             summary="A county-wide partner declares the districts it commits to")
 def declare_commitment(organisation: str, body: DeclareCommitment, principal: Writer, application: App,
                        request: Request, if_match: IfMatch = None) -> Any:
-    if principal.has(Role.PARTNERSHIP_OFFICER):
-        role = Role.PARTNERSHIP_OFFICER
-    elif principal.has(Role.PARTNER_OFFICER) and principal.organisation == organisation:
-        role = Role.PARTNER_OFFICER
-    else:
-        raise NotPermitted("A partner declares its own commitments (or the partnership officer records them).")
+    role = commitment_role(principal, organisation)
     expected = body.expected_version if body.expected_version is not None else (
         expected_version(body.expected_version, if_match) if if_match else None)
     commitment = application.declare_commitment(command_context(principal, role, request), organisation=organisation,
@@ -493,7 +433,7 @@ def declare_commitment(organisation: str, body: DeclareCommitment, principal: Wr
              summary="Record a body's meeting and who was present (decisions reference it)")
 def hold_meeting(body: HoldMeeting, principal: Writer, application: App, request: Request,
                  idempotency_key: IdempotencyKey = None) -> Any:
-    role = _body_role(principal, body.body, application)
+    role = body_role(principal, body.body, application)
     meeting = application.hold_meeting(command_context(principal, role, request), body=body.body, held_on=body.held_on,
                                        present=body.present, title=body.title, idempotency_key=idempotency_key)
     return MeetingCreated(id=meeting.id, version=meeting.version,
@@ -510,7 +450,7 @@ def get_meeting(meeting_id: UUID, principal: Reader, application: App) -> Any:
              summary="Record an action agreed at the meeting: owner and due date")
 def agree_action(meeting_id: UUID, body: AgreeAction, principal: Writer, application: App, request: Request,
                  idempotency_key: IdempotencyKey = None) -> Any:
-    role = _body_role(principal, application.meeting(meeting_id).body, application)
+    role = body_role(principal, application.meeting(meeting_id).body, application)
     action = application.agree_action(command_context(principal, role, request), meeting_id=meeting_id,
                                       description=body.description, owner=body.owner, due_on=body.due_on,
                                       idempotency_key=idempotency_key)
@@ -523,14 +463,10 @@ def get_action(action_id: UUID, principal: Reader, application: App) -> Any:
 
 
 @router.post("/actions/{action_id}/done", response_model=Created, summary="The owner reports the action done")
-def action_done(action_id: UUID, body: MarkDone, principal: Writer, application: App, request: Request,
+def action_done(owned: OwnedAction, body: MarkDone, principal: Writer, application: App, request: Request,
                 if_match: IfMatch = None) -> Any:
-    action = application.action(action_id)
-    if principal.has(Role.PARTNER_OFFICER) and principal.organisation == action.owner:
-        role = Role.PARTNER_OFFICER
-    else:
-        role = _body_role(principal, action.body, application)
-    action = application.action_done(command_context(principal, role, request), action_id,
+    action, role = owned
+    action = application.action_done(command_context(principal, role, request), action,
                                      expected_version(body.expected_version, if_match),
                                      body.done_on, body.note)
     return Created(id=action.id, version=action.version)

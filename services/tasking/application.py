@@ -197,8 +197,8 @@ class TaskingApplication(ServiceApplication):
             self._index(target_id, tasking.id)
             return self._save_idempotent(tasking)
 
-    def _answer(self, tasking_id: UUID, expected_version: int) -> Tasking:
-        tasking = self.tasking(tasking_id)
+    def _answer(self, tasking: Tasking, expected_version: int) -> Tasking:
+        """The tasking the command was authorized on (``permissions`` loaded it), at the version the caller read."""
         self.at_version(tasking, expected_version)
         return tasking
 
@@ -207,55 +207,55 @@ class TaskingApplication(ServiceApplication):
         return None if decision is None else self._decision(decision, bodies, what=what, kind=kind,
                                                             context=context)
 
-    def accept(self, context: CommandContext, tasking_id: UUID, expected_version: int,
+    def accept(self, context: CommandContext, tasking: Tasking, expected_version: int,
                decision: Decision | None = None) -> Tasking:
-        tasking = self._answer(tasking_id, expected_version)
+        tasking = self._answer(tasking, expected_version)
         tasking.accept(context, self._optional_decision(decision, {tasking.district}, "Accepting a tasking",
                                                             DecisionKind.TASKING_ANSWER, context))
         self.save(tasking)
         return tasking
 
-    def decline(self, context: CommandContext, tasking_id: UUID, expected_version: int, reason: str,
+    def decline(self, context: CommandContext, tasking: Tasking, expected_version: int, reason: str,
                 decision: Decision | None = None) -> Tasking:
-        tasking = self._answer(tasking_id, expected_version)
+        tasking = self._answer(tasking, expected_version)
         tasking.decline(context, reason, self._optional_decision(
             decision, {tasking.district}, "Declining a tasking", DecisionKind.TASKING_ANSWER, context))
         self.save(tasking)
         return tasking
 
-    def start_delivery(self, context: CommandContext, tasking_id: UUID, expected_version: int) -> Tasking:
-        tasking = self._answer(tasking_id, expected_version)
+    def start_delivery(self, context: CommandContext, tasking: Tasking, expected_version: int) -> Tasking:
+        tasking = self._answer(tasking, expected_version)
         tasking.start_delivery(context)
         self.save(tasking)
         return tasking
 
-    def complete(self, context: CommandContext, tasking_id: UUID, expected_version: int, achieved: Decimal,
+    def complete(self, context: CommandContext, tasking: Tasking, expected_version: int, achieved: Decimal,
                  decision: Decision | None = None) -> Tasking:
-        tasking = self._answer(tasking_id, expected_version)
+        tasking = self._answer(tasking, expected_version)
         bodies = {tasking.district, *self._tasking_bodies(tasking.theme_group)}
         tasking.complete(context, achieved, self._optional_decision(decision, bodies, "Completing a tasking",
                                                                       DecisionKind.TASKING, context))
         self.save(tasking)
         return tasking
 
-    def withdraw(self, context: CommandContext, tasking_id: UUID, expected_version: int, reason: str,
+    def withdraw(self, context: CommandContext, tasking: Tasking, expected_version: int, reason: str,
                  decision: Decision | None) -> Tasking:
-        tasking = self._answer(tasking_id, expected_version)
+        tasking = self._answer(tasking, expected_version)
         checked = self._decision(decision, self._tasking_bodies(tasking.theme_group), what="Withdrawing a tasking",
                                  kind=DecisionKind.TASKING, context=context)
         tasking.withdraw(context, reason, checked)
         self.save(tasking)
         return tasking
 
-    def retask(self, context: CommandContext, tasking_id: UUID, expected_version: int, *, decision: Decision | None,
+    def retask(self, context: CommandContext, tasking: Tasking, expected_version: int, *, decision: Decision | None,
                district: str | None = None, lead_partner: str | None = None, share: Decimal | None = None,
                deadline: date | None = None) -> Tasking:
-        tasking = self._answer(tasking_id, expected_version)
+        tasking = self._answer(tasking, expected_version)
         checked = self._decision(decision, self._tasking_bodies(tasking.theme_group), what="A retasking",
                                  kind=DecisionKind.TASKING, context=context, needs_reference=True)
         target = self.target(tasking.target_id)
-        with self._allocating(tasking.target_id):
-            tasking = self._answer(tasking_id, expected_version)
+        with self._allocating(tasking.target_id):  # read it again under the lock: a concurrent retasking shows
+            tasking = self._answer(self.tasking(tasking.id), expected_version)
             new_district = district or tasking.district
             new_lead = lead_partner or tasking.lead_partner
             tasking.retask(context, target=target, decision=checked,
@@ -265,19 +265,19 @@ class TaskingApplication(ServiceApplication):
             self.save(tasking)
         return tasking
 
-    def transfer(self, context: CommandContext, tasking_id: UUID, expected_version: int, *, decision: Decision | None,
+    def transfer(self, context: CommandContext, tasking: Tasking, expected_version: int, *, decision: Decision | None,
                  district: str, lead_partner: str, share: Decimal, deadline: date | None = None,
                  idempotency_key: str | None = None) -> tuple[Tasking, Tasking]:
         """Move part of a share to another district (one decision: the remainder retasked, the part issued)."""
         new_id = IDEMPOTENT_IDS.id_for("transfer", context.actor, idempotency_key)
         if new_id is not None and (existing := self._find(new_id, Tasking)) is not None:
-            return self.tasking(tasking_id), existing
-        tasking = self._answer(tasking_id, expected_version)
+            return self.tasking(tasking.id), existing
+        tasking = self._answer(tasking, expected_version)
         checked = self._decision(decision, self._tasking_bodies(tasking.theme_group), what="A retasking",
                                  kind=DecisionKind.TASKING, context=context, needs_reference=True)
         target = self.target(tasking.target_id)
-        with self._allocating(tasking.target_id):
-            tasking = self._answer(tasking_id, expected_version)
+        with self._allocating(tasking.target_id):  # read it again under the lock: a concurrent retasking shows
+            tasking = self._answer(self.tasking(tasking.id), expected_version)
             moved = tasking.transfer_share(context, target=target, decision=checked, district=district,
                                            lead_partner=lead_partner, share=share, deadline=deadline,
                                            lead_membership=self.membership(district, lead_partner),
@@ -363,9 +363,9 @@ class TaskingApplication(ServiceApplication):
                                     due_on=due_on, definition=self.definition, id=new_id)
         return self._save_idempotent(action)
 
-    def action_done(self, context: CommandContext, action_id: UUID, expected_version: int, done_on: date,
+    def action_done(self, context: CommandContext, action: AgreedAction, expected_version: int, done_on: date,
                     note: str = "") -> AgreedAction:
-        action = self.action(action_id)
+        """``action``: as ``permissions`` loaded it for its owner or its body's keeper."""
         self.at_version(action, expected_version)
         action.mark_done(context, done_on, note)
         self.save(action)

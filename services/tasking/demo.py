@@ -82,7 +82,7 @@ def load_demo(app: TaskingApplication, ids: dict[str, UUID], wait_for: WaitFor) 
     alliance = app.hold_meeting(WORCESTER, body="worcester", held_on=date(2011, 5, 24),
                                 title="Worcester Alliance board",
                                 present=["worcester-city-council", "worcester-college", "vcs-alliance"])
-    app.accept(WORCESTER, worcester.id, worcester.version,
+    app.accept(WORCESTER, worcester, worcester.version,
                at(app, alliance, "The Alliance takes on 1,200 jobs, led by the City Council", "WA-2011-05-4"))
     app.agree_action(WORCESTER, meeting_id=alliance.id, owner="worcester-city-council", due_on=date(2011, 9, 30),
                      description="Report the employment land available for the new jobs")
@@ -93,7 +93,7 @@ def load_demo(app: TaskingApplication, ids: dict[str, UUID], wait_for: WaitFor) 
     ids["pstg_june_meeting"] = june.id
     worcester = app.tasking(worcester.id)
     _, wychavon = app.transfer(
-        PSTG_LEAD, worcester.id, worcester.version, district="wychavon", lead_partner="wychavon-dc",
+        PSTG_LEAD, worcester, worcester.version, district="wychavon", lead_partner="wychavon-dc",
         share=Decimal(200),
         decision=at(app, june, "Wychavon's new business park can host 200 of the jobs sooner than the city",
                     "PSTG/2011/06/7"),
@@ -101,6 +101,6 @@ def load_demo(app: TaskingApplication, ids: dict[str, UUID], wait_for: WaitFor) 
     ids["wychavon_tasking"] = wychavon.id
     done = app.agree_action(PSTG_LEAD, meeting_id=june.id, owner="wychavon-dc", due_on=date(2011, 7, 31),
                             description="Confirm the business park's opening date")
-    app.action_done(PSTG_LEAD, done.id, done.version, date(2011, 7, 20), "Opens in April 2012")
+    app.action_done(PSTG_LEAD, done, done.version, date(2011, 7, 20), "Opens in April 2012")
     worcester = app.tasking(worcester.id)
-    app.start_delivery(WORCESTER, worcester.id, worcester.version)
+    app.start_delivery(WORCESTER, worcester, worcester.version)
