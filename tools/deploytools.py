@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -138,14 +139,20 @@ def compose_config() -> Path:
     return target
 
 
+def _timed(name: str, install: Callable[[], Path]) -> str:
+    started = time.monotonic()
+    path = install()
+    return f"{name}: {path} ({time.monotonic() - started:.1f}s)"
+
+
 def _cmd_prefetch() -> int:
-    installers: list[tuple[str, Callable[[], Path]]] = [
-        ("kustomize", partial(go_tool, KUSTOMIZE)), ("kube-score", partial(go_tool, KUBE_SCORE)),
-        ("checkov", checkov), ("compose-config", compose_config)]
-    for name, install in installers:
-        started = time.monotonic()
-        path = install()
-        print(f"{name}: {path} ({time.monotonic() - started:.1f}s)", flush=True)
+    # checkov's pip install waits mostly on downloads while the Go builds use the CPU: run it beside them.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        pip = pool.submit(_timed, "checkov", checkov)
+        for name, install in (("kustomize", partial(go_tool, KUSTOMIZE)), ("kube-score", partial(go_tool, KUBE_SCORE)),
+                              ("compose-config", compose_config)):
+            print(_timed(name, install), flush=True)
+        print(pip.result(), flush=True)
     return 0
 
 

@@ -1,4 +1,5 @@
-"""Outside judges of the manifests: kube-score and checkov on both overlays as the real kustomize renders them.
+"""Outside judges of the manifests: kube-score and checkov on both overlays as the real kustomize renders them,
+and checkov on the Dockerfile.
 
 No CRITICAL kube-score check and no failed checkov check may stand unless ``docs/operations.md`` lists it, with
 its reason, in the table "Findings the outside judges leave, and why"; a listed finding that no longer occurs
@@ -24,6 +25,7 @@ from tests.deploy.rendering import OVERLAYS, ROOT, rendered_text
 from tools.deploytools import KUBE_SCORE, checkov, go_tool
 
 OPERATIONS = ROOT / "docs" / "operations.md"
+DOCKERFILE = ROOT / "Dockerfile"
 TABLE_HEADING = "Findings the outside judges leave, and why"
 KUBE_SCORE_CRITICAL = 1  # kube-score's grades: 1 critical, 5 warning, 7 almost OK, 10 OK
 KUBERNETES_VERSION = "v1.33"
@@ -33,8 +35,8 @@ KUBERNETES_VERSION = "v1.33"
 class Finding:
     judge: str
     check: str
-    overlay: str
-    resource: str  # Kind/name
+    overlay: str  # dev, prod, or Dockerfile
+    resource: str  # Kind/name, or Dockerfile.<instruction>
 
 
 @dataclass(frozen=True)
@@ -74,33 +76,42 @@ class _CheckovReport:
 
 @cache
 def _checkov_reports() -> dict[str, _CheckovReport]:
-    """One checkov run over both rendered overlays (its start-up is most of its time), split by file."""
+    """One checkov run over both rendered overlays and the Dockerfile (its start-up is most of its time), split by
+    file: ``dev``, ``prod`` and ``Dockerfile``."""
     with tempfile.TemporaryDirectory() as scratch:
-        command = [str(checkov()), "--framework", "kubernetes", "--output", "json", "--compact",
-                   "--skip-download"]  # nothing fetched from a vendor's platform: the built-in checks judge
+        command = [str(checkov()), "--framework", "kubernetes", "dockerfile", "--output", "json", "--compact",
+                   "--skip-download",  # nothing fetched from a vendor's platform: the built-in checks judge
+                   "--file", str(DOCKERFILE)]
         for overlay in OVERLAYS:
             (Path(scratch) / f"{overlay}.yaml").write_text(rendered_text(overlay))
             command += ["--file", str(Path(scratch) / f"{overlay}.yaml")]
         result = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False, cwd=scratch)
     if not result.stdout.strip().startswith(("{", "[")):
         raise AssertionError(f"checkov gave no report (exit {result.returncode}):\n{result.stderr[-3000:]}")
-    report = json.loads(result.stdout)
-    report = report[0] if isinstance(report, list) else report
-    assert report["summary"]["parsing_errors"] == 0, report["summary"]
-    results = report["results"]
+    parsed = json.loads(result.stdout)
+    reports = parsed if isinstance(parsed, list) else [parsed]
+    assert {r["check_type"] for r in reports} == {"kubernetes", "dockerfile"}, [r["check_type"] for r in reports]
+    assert all(r["summary"]["parsing_errors"] == 0 for r in reports), [r["summary"] for r in reports]
+    checks = {outcome: [c for r in reports for c in r["results"].get(outcome, [])]
+              for outcome in ("failed_checks", "passed_checks")}
 
-    def of(overlay: str, outcome: str) -> list[dict[str, Any]]:
-        return [c for c in results.get(outcome, []) if Path(c["file_path"]).name == f"{overlay}.yaml"]
+    def of(where: str, outcome: str) -> list[dict[str, Any]]:
+        name = "Dockerfile" if where == "Dockerfile" else f"{where}.yaml"
+        return [c for c in checks[outcome] if Path(c["file_path"]).name == name]
 
-    return {overlay: _CheckovReport(tuple(of(overlay, "failed_checks")), len(of(overlay, "passed_checks")))
-            for overlay in OVERLAYS}
+    return {where: _CheckovReport(tuple(of(where, "failed_checks")), len(of(where, "passed_checks")))
+            for where in (*OVERLAYS, "Dockerfile")}
 
 
-def _checkov(overlay: str) -> tuple[Finding, ...]:
+def _checkov(where: str) -> tuple[Finding, ...]:
     findings = set()
-    for failed in _checkov_reports()[overlay].failed:
-        kind, _namespace, name = failed["resource"].split(".", 2)  # Kind.namespace.name
-        findings.add(Finding("checkov", failed["check_id"], overlay, f"{kind}/{name}"))
+    for failed in _checkov_reports()[where].failed:
+        if where == "Dockerfile":
+            resource = "Dockerfile." + failed["resource"].rsplit(".", 1)[1]  # <path>.<instruction>
+        else:
+            kind, _namespace, name = failed["resource"].split(".", 2)  # Kind.namespace.name
+            resource = f"{kind}/{name}"
+        findings.add(Finding("checkov", failed["check_id"], where, resource))
     return tuple(sorted(findings, key=repr))
 
 
@@ -138,10 +149,11 @@ def test_kube_score_leaves_no_critical_finding_unexplained() -> None:
 
 
 def test_checkov_leaves_no_failed_check_unexplained() -> None:
-    _judge([f for overlay in OVERLAYS for f in _checkov(overlay)], "checkov")
+    _judge([f for where in (*OVERLAYS, "Dockerfile") for f in _checkov(where)], "checkov")
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_checkov_ran_its_kubernetes_checks(overlay: str) -> None:
     """A judge that checked nothing would pass everything: checkov must have passed many checks on each overlay."""
     assert _checkov_reports()[overlay].passed > 500
+    assert _checkov_reports()["Dockerfile"].passed > 50
