@@ -44,7 +44,9 @@ def create_api(auditor: Auditor, tokens: TokenService) -> FastAPI:
                 "problems": problems[:100],
                 "services": [{"service": r.service, "events": r.events, "aggregates": r.aggregates,
                               "checkpoints": r.checkpoints, "events_under_checkpoint": r.events_under_checkpoint,
-                              "intact": r.ok} for r in reports]}
+                              "tree_size": r.tree_size, "not_yet_covered": r.uncovered,
+                              "not_yet_covered_positions": r.uncovered_positions, "intact": r.ok}
+                             for r in reports]}
 
     @app.get("/history/{aggregate_id}", summary="Every event of one aggregate: when, who, which decision, what")
     def history(principal: Auditor_, aggregate_id: UUID,

@@ -56,6 +56,8 @@ class ServiceVerification:
     aggregates: int
     checkpoints: int
     events_under_checkpoint: int
+    tree_size: int
+    not_yet_covered: int = strawberry.field(description="Events after the last signed checkpoint (chains only).")
     intact: bool
 
 
@@ -79,6 +81,7 @@ class Query:
                             services=[ServiceVerification(service=r.service, events=r.events, aggregates=r.aggregates,
                                                           checkpoints=r.checkpoints,
                                                           events_under_checkpoint=r.events_under_checkpoint,
+                                                          tree_size=r.tree_size, not_yet_covered=r.uncovered,
                                                           intact=r.ok) for r in reports])
 
     @strawberry.field(permission_classes=[IsAuditor],
