@@ -55,6 +55,7 @@ DDL = (
     " received_at TEXT NOT NULL, PRIMARY KEY (tree_size, witness))",
 )
 _PAGE = 5000
+_WRITE_ATTEMPTS = 5
 
 
 def private_key(seed: bytes) -> Ed25519PrivateKey:
@@ -221,7 +222,7 @@ class CheckpointLog:
         self._ready = False
         self._tree = MerkleTree()
         self._leaf_of: dict[tuple[str, int], int] = {}
-        self._tree_lock = threading.Lock()
+        self._tree_lock = threading.RLock()  # write() holds it while tree() catches up
 
     def _ensure(self) -> None:
         if not self._ready:
@@ -283,21 +284,46 @@ class CheckpointLog:
             self._extend(parse_entries(str(row["entries"])))
 
     def write(self, signer: NoteSigner, now: datetime | None = None) -> StoredHead | None:
-        """Sign the tree up to the log's current head; None when nothing was recorded since the last checkpoint."""
+        """Sign the tree up to the log's current head; None when nothing was recorded since the last checkpoint.
+
+        The new events are read and hashed before the transaction (the store ends a transaction idle for seconds,
+        and a first checkpoint of a large store takes longer), and the transaction only checks, under its lock,
+        that no other writer signed in between (else it reads again)."""
         self._ensure()
-        with self._tree_lock, store_transaction(self.recorder, self.schema, commit=True) as tx:
-            if self.schema is not None:  # one writer at a time, so that checkpoints extend each other
-                tx.execute("LOCK TABLE audit_tree_heads IN SHARE ROW EXCLUSIVE MODE")
-            rows = tx.query("SELECT tree_size, position FROM audit_tree_heads ORDER BY tree_size DESC LIMIT 1")
-            size, position = (int(rows[0]["tree_size"]), int(rows[0]["position"])) if rows else (0, 0)
-            if self._tree.size != size:
-                if self._tree.size > size:
-                    self._restart()
-                self._catch_up(tx)
+        for _ in range(_WRITE_ATTEMPTS):
+            latest = self.latest()
+            size, position = (latest.tree_size, latest.position) if latest is not None else (0, 0)
             entries = self._entries_after(position)
             if not entries:
                 return None
-            self._extend(entries)
+            leaves = [entry.leaf for entry in entries]
+            with self._tree_lock:
+                self.tree()  # caught up with the table before the transaction, too
+                try:
+                    written = self._insert(signer, now, size, position, entries, leaves)
+                except Exception:
+                    self._restart()  # the tree may hold leaves of a checkpoint that was not stored
+                    raise
+            if written is not None:
+                return written
+        raise RuntimeError(f"{self.service}: other writers kept signing checkpoints; try again")
+
+    def _insert(self, signer: NoteSigner, now: datetime | None, size: int, position: int, entries: list[Entry],
+                leaves: list[bytes]) -> StoredHead | None:
+        """Store the checkpoint extending ``size`` by ``entries``; None if another writer extended it meanwhile."""
+        with store_transaction(self.recorder, self.schema, commit=True) as tx:
+            if self.schema is not None:  # one writer at a time, so that checkpoints extend each other
+                tx.execute("LOCK TABLE audit_tree_heads IN SHARE ROW EXCLUSIVE MODE")
+            rows = tx.query("SELECT tree_size, position FROM audit_tree_heads ORDER BY tree_size DESC LIMIT 1")
+            if ((int(rows[0]["tree_size"]), int(rows[0]["position"])) if rows else (0, 0)) != (size, position):
+                return None
+            if self._tree.size != size:
+                self._restart()
+                self._catch_up(tx)
+            start = self._tree.size
+            self._tree.extend(leaves)
+            for offset, entry in enumerate(entries):
+                self._leaf_of[(entry.aggregate_id, entry.version)] = start + offset
             new_size = size + len(entries)
             root = self._tree.root(new_size)
             stored = StoredHead(
