@@ -16,6 +16,7 @@ from strawberry.types import Info
 from services.reporting.graphql_common import GatewayError, bad_input
 from shared.audit.verify import Report
 from shared.auth import Role
+from shared.errors import NotFound
 
 
 class AuditTrail(Protocol):
@@ -115,7 +116,10 @@ def inclusion_proof(info: Info, aggregate_id: str, version: int) -> InclusionPro
     """One history entry's proof (the aggregate's proofs are computed once per request)."""
     cache: dict[str, dict[int, dict[str, Any]]] = info.context.setdefault("_inclusion_proofs", {})
     if aggregate_id not in cache:
-        cache[aggregate_id] = {p["version"]: p for p in _auditor(info).proofs(UUID(aggregate_id))}
+        try:
+            cache[aggregate_id] = {p["version"]: p for p in _auditor(info).proofs(UUID(aggregate_id))}
+        except NotFound:  # in the read model, not (or no longer) in a store this gateway reads
+            cache[aggregate_id] = {}
     found = cache[aggregate_id].get(version)
     if found is None:
         return InclusionProof(covered=False)
