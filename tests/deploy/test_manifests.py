@@ -189,6 +189,14 @@ def test_every_secret_a_pod_reads_is_one_an_operator_writes_or_an_operator_creat
     assert internal["tls"] and internal["authentication"]["type"] == "scram-sha-512"
 
 
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_each_deployment_names_its_audit_logs_after_its_own_host(overlay: str) -> None:
+    """Checkpoints carry the log's origin: a deployment must not sign under the placeholder origin or another's."""
+    origin = of_kind(overlay, "ConfigMap")["partnership-config"]["data"]["PARTNERSHIP_AUDIT_LOG_ORIGIN"]
+    hosts = {rule["host"] for ingress in of_kind(overlay, "Ingress").values() for rule in ingress["spec"]["rules"]}
+    assert len(hosts) == 1 and origin == f"{hosts.pop()}/audit"
+
+
 def _grants(user: Resource, operation: str) -> set[str]:
     """Topics (literal) or prefixes (``prefix*``) on which the user is allowed ``operation``."""
     found = set()
