@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs what the tests need from Debian's packages when it is missing: PostgreSQL, Java 17, Maven, Chromium
-# and poppler-utils.
+# Installs what the tests need from Debian's packages when it is missing: PostgreSQL, Java 17, Maven, Chromium,
+# poppler-utils and Node.
 set -euo pipefail
 
 missing=()
@@ -12,6 +12,8 @@ command -v mvn >/dev/null 2>&1 || missing+=(maven)
 # The scrutiny-pack tests render the HTML pack in a headless browser and the PDF with pdftoppm.
 command -v chromium >/dev/null 2>&1 || missing+=(chromium fonts-dejavu-core)
 command -v pdftoppm >/dev/null 2>&1 || missing+=(poppler-utils)
+# The GraphQL over HTTP audit (graphql-http, from npm) runs on Node.
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

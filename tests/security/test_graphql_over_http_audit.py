@@ -1,0 +1,73 @@
+"""The gateway judged by an outside judge: the GraphQL over HTTP audit suite of ``graphql-http`` (the GraphQL
+Foundation's reference implementation, from npm, pinned) runs against the gateway served by uvicorn on loopback.
+No audit may fail or warn."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from tests.harness import free_port, running_system, settings_for
+from tools.realservers import cache_dir
+
+GRAPHQL_HTTP = "graphql-http@1.23.1"
+GRAPHQL_JS = "graphql@16.11.0"  # its peer; the audits send only `{ __typename }`-like documents
+HERE = Path(__file__).parent / "graphql_http"
+
+
+def _judge() -> Path:
+    """The audit suite installed once per machine into the cache (npm, from the registry), outside the work tree."""
+    npm = shutil.which("npm")
+    assert npm and shutil.which("node"), "node and npm come from Debian's packages (scripts/ensure-system-packages.sh)"
+    home = cache_dir() / f"npm-{GRAPHQL_HTTP.replace('@', '-')}"
+    home.mkdir(parents=True, exist_ok=True)
+    with (home.parent / f"{home.name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (home / "node_modules" / "graphql-http" / "package.json").exists():
+            subprocess.run([npm, "install", "--prefix", str(home), "--no-audit", "--no-fund", "--no-save",
+                            "--loglevel=error", GRAPHQL_HTTP, GRAPHQL_JS], check=True, timeout=300)
+    return home
+
+
+@pytest.fixture(scope="module")
+def gateway_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with running_system(settings_for(data_dir=tmp_path_factory.mktemp("graphql-http"))) as h:
+        port = free_port()
+        server = uvicorn.Server(uvicorn.Config(h.system.asgi(), host="127.0.0.1", port=port, log_level="warning"))
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 30
+        while not server.started:
+            assert time.monotonic() < deadline and thread.is_alive(), "the gateway did not start"
+            time.sleep(0.05)
+        try:
+            yield f"http://127.0.0.1:{port}/graphql"
+        finally:
+            server.should_exit = True
+            thread.join(10)
+
+
+def test_the_gateway_passes_the_graphql_over_http_audits(gateway_url: str, say: Callable[[str], None]) -> None:
+    home = _judge()
+    script = home / "audit.mjs"  # beside its node_modules, so that the import resolves there
+    shutil.copyfile(HERE / "audit.mjs", script)
+    done = subprocess.run(["node", str(script), gateway_url], capture_output=True, text=True, timeout=120,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    results = json.loads(done.stdout)
+    failed = [r for r in results if r["status"] == "error"]
+    warned = {r["id"]: r for r in results if r["status"] == "warn"}
+    counts = {status: sum(1 for r in results if r["status"] == status) for status in ("ok", "notice", "warn", "error")}
+    say(f"graphql-http {GRAPHQL_HTTP.split('@')[1]} audit: {len(results)} audits, {counts}; warnings: "
+        + "; ".join(f"{i} {r['name']} ({r['reason']})" for i, r in warned.items()))
+    assert not failed, "\n".join(f"{r['id']} {r['name']}: {r['reason']}" for r in failed)
+    assert not warned, {i: (r["name"], r["reason"]) for i, r in warned.items()}
