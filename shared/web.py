@@ -326,6 +326,9 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        if error.status_code == 400 and error.detail == "There was an error parsing the body":  # FastAPI's words
+            return problem(400, "body-not-readable", "The request body could not be read",
+                           "Send the body as JSON in UTF-8, nested at most a few hundred levels deep.")
         return problem(error.status_code, f"http-{error.status_code}", str(error.detail))
 
     @app.exception_handler(Exception)
