@@ -22,7 +22,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -78,9 +77,14 @@ def _go() -> str:
 
 
 def _run(command: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None,
-         timeout: float = 900) -> None:
-    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout,
-                            check=False)
+         timeout: float = 1800) -> None:
+    # The timeout only catches a hung install: on CI's idle cores each takes a few minutes at most, on a busy
+    # development machine up to a quarter of an hour.
+    try:
+        result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout,
+                                check=False)
+    except subprocess.TimeoutExpired as error:
+        raise ToolInstallError(f"{' '.join(command)} did not finish within {timeout:.0f}s") from error
     if result.returncode != 0:
         raise ToolInstallError(f"{' '.join(command)} failed ({result.returncode}):\n{result.stderr[-4000:]}")
 
@@ -139,20 +143,16 @@ def compose_config() -> Path:
     return target
 
 
-def _timed(name: str, install: Callable[[], Path]) -> str:
-    started = time.monotonic()
-    path = install()
-    return f"{name}: {path} ({time.monotonic() - started:.1f}s)"
-
-
 def _cmd_prefetch() -> int:
-    # checkov's pip install waits mostly on downloads while the Go builds use the CPU: run it beside them.
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        pip = pool.submit(_timed, "checkov", checkov)
-        for name, install in (("kustomize", partial(go_tool, KUSTOMIZE)), ("kube-score", partial(go_tool, KUBE_SCORE)),
-                              ("compose-config", compose_config)):
-            print(_timed(name, install), flush=True)
-        print(pip.result(), flush=True)
+    # One after the other: beside the Go builds, checkov's pip install (its resolver is CPU-bound too) took over
+    # three times as long on a busy machine.
+    installers: list[tuple[str, Callable[[], Path]]] = [
+        ("kustomize", partial(go_tool, KUSTOMIZE)), ("kube-score", partial(go_tool, KUBE_SCORE)),
+        ("checkov", checkov), ("compose-config", compose_config)]
+    for name, install in installers:
+        started = time.monotonic()
+        path = install()
+        print(f"{name}: {path} ({time.monotonic() - started:.1f}s)", flush=True)
     return 0
 
 
