@@ -79,6 +79,13 @@ _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?(Z|[+-]\d{2}:?\d{2})?")
 
 
+def parse_day(text: str) -> date:
+    """A date written ``YYYY-MM-DD`` (for input read without pydantic, such as CSV cells), or ValueError."""
+    if not _DAY.fullmatch(text.strip()):
+        raise ValueError("a date is written YYYY-MM-DD")
+    return date.fromisoformat(text.strip())
+
+
 def _day(value: Any) -> Any:
     if isinstance(value, date) and not isinstance(value, datetime):
         return value

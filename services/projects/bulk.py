@@ -28,7 +28,7 @@ from shared.contracts.projects import Submission
 from shared.csv_export import Column, Kind, write_csv
 from shared.errors import DomainError, InvalidCommand, NotPermitted
 from shared.eventstore import CommandContext
-from shared.fields import clean_text
+from shared.fields import clean_text, parse_day
 from shared.web import PROBLEM_BASE, PROBLEM_JSON, correlation_id, require_role
 
 MAX_ROWS = 10_000
@@ -93,7 +93,10 @@ def _fill(row: Row, raw: dict[str, Any]) -> Row:
     except ValueError:
         row.reasons.append("project_id is not a project id (a UUID).")
     try:
-        row.reported_on = date.fromisoformat(str(raw.get("reported_on") or "").strip())
+        reported_on = raw.get("reported_on")
+        if not isinstance(reported_on, str):  # a number is not a date (JSON rows)
+            raise ValueError("not text")
+        row.reported_on = parse_day(reported_on)
     except ValueError:
         row.reasons.append("reported_on is not a date (YYYY-MM-DD).")
     values = raw.get("values")

@@ -101,3 +101,18 @@ def test_a_body_that_is_not_utf8_is_refused_as_a_problem(harness: Harness) -> No
     assert response.status_code == 400, response.text
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["type"].endswith("body-not-readable") and "UTF-8" in response.json()["detail"]
+
+
+def test_a_bulk_upload_row_keeps_the_same_rules_for_dates_and_text() -> None:
+    from services.projects.bulk import parse_csv, parse_json
+
+    header = "project_id,reported_on,outcome_id,value,narrative\n"
+    project = "0b6f9a52-5d1e-4c5e-9a43-0e1f3c2b7d11"
+    [basic, timestamp, nul] = parse_csv(header + f"{project},20130401,jobs,1,ok\n{project},1364774400,jobs,1,ok\n"
+                                        f"{project},2013-04-01,jobs,1,bad\x00 narrative\n")
+    assert "reported_on is not a date (YYYY-MM-DD)." in basic.reasons and basic.reported_on is None
+    assert "reported_on is not a date (YYYY-MM-DD)." in timestamp.reasons
+    assert any(r.startswith("narrative: the text may not contain it") for r in nul.reasons)
+    [number] = parse_json(json.dumps([{"project_id": project, "reported_on": 20130401, "values": {"jobs": 1},
+                                       "narrative": "ok"}]))
+    assert "reported_on is not a date (YYYY-MM-DD)." in number.reasons
