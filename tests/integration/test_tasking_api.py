@@ -174,3 +174,26 @@ def test_the_openapi_document_lists_the_tasking_endpoints(h: Harness) -> None:
     paths = h.client.get("/tasking/openapi.json").json()["paths"]
     assert {"/taskings", "/taskings/{tasking_id}/retask", "/taskings/{tasking_id}/transfer", "/memberships",
             "/meetings", "/meetings/{meeting_id}/actions"} <= set(paths)
+
+
+def test_a_command_on_a_tasking_loads_it_once_to_authorize_and_decide(h: Harness,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    target, decision = _ready(h)
+    tasking_id = issue(h, target, decision).json()["id"]
+    application = h.system.application("tasking")
+    loads: list[Any] = []
+    real = application.tasking
+
+    def counted(wanted: Any) -> Any:  # the real load, counted
+        loads.append(wanted)
+        return real(wanted)
+
+    monkeypatch.setattr(application, "tasking", counted)
+    wychavon = {"role": "district_coordinator", "org": "wychavon-dc", "district": "wychavon"}
+    assert h.client.post(f"/tasking/taskings/{tasking_id}/accept", json={"expected_version": 1},
+                         headers=headers(h, wychavon)).status_code == 403
+    assert len(loads) == 1  # refused on the aggregate it loaded, before any use case ran
+    accepted = h.client.post(f"/tasking/taskings/{tasking_id}/accept", json={"expected_version": 1},
+                             headers=headers(h, WORCESTER))
+    assert accepted.status_code == 200, accepted.text
+    assert len(loads) == 2  # authorized and accepted on one load
