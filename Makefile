@@ -28,6 +28,7 @@ test: $(STAMP)
 	./scripts/ensure-system-packages.sh
 	$(BIN)/python -m tools.realservers prefetch
 	$(BIN)/python -m tools.deploytools prefetch
+	$(BIN)/python -m tools.judges prefetch
 	$(BIN)/ruff check .
 	$(BIN)/mypy shared services tools
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the tests need from Debian's packages when it is missing: PostgreSQL, Java 17, Maven, Chromium,
-# poppler-utils and Node.
+# poppler-utils and Node.js with npm.
 set -euo pipefail
 
 missing=()
@@ -9,10 +9,12 @@ if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 && ! command -v pg_ctl 
 fi
 command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || missing+=(maven)
+# The CloudEvents Java SDK judge is compiled by the tests.
+command -v javac >/dev/null 2>&1 || missing+=(openjdk-17-jdk-headless)
 # The scrutiny-pack tests render the HTML pack in a headless browser and the PDF with pdftoppm.
 command -v chromium >/dev/null 2>&1 || missing+=(chromium fonts-dejavu-core)
 command -v pdftoppm >/dev/null 2>&1 || missing+=(poppler-utils)
-# The GraphQL over HTTP audit (graphql-http, from npm) runs on Node.
+# The npm judges (the root package.json; graphql-http's GraphQL over HTTP audit) run on Node.
 command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 
 if [ ${#missing[@]} -eq 0 ]; then

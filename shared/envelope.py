@@ -1,4 +1,6 @@
-"""The wire format: CloudEvents 1.0, structured JSON mode, one event per Kafka message (key = aggregate id)."""
+"""The wire format: CloudEvents 1.0 in the Kafka binding's structured mode, one event per Kafka message (key =
+aggregate id, header ``content-type: application/cloudevents+json``, no ``ce_`` headers), so any official
+CloudEvents SDK reads it."""
 
 from __future__ import annotations
 
@@ -11,10 +13,45 @@ from uuid import UUID
 
 from pydantic_core import from_json
 
-from shared.contracts import ContractError, Fact, contract_type, from_data, to_data
+from shared.contracts import (
+    CONTRACT_RELEASE,
+    SCHEMA_BASE_URI,
+    ContractError,
+    Fact,
+    contract_type,
+    from_data,
+    to_data,
+)
 
 CONTENT_TYPE = "application/cloudevents+json"
 SPEC_VERSION = "1.0"
+HEADERS: tuple[tuple[str, bytes], ...] = (("content-type", CONTENT_TYPE.encode()),)
+"""The Kafka record headers of every event: the binding's structured mode (the body holds every attribute)."""
+
+SEQUENCE_AS_STRING_IN_RELEASE = 2
+"""Contract release 2 writes ``sequence`` as the CloudEvents Sequence extension says: a string, here the aggregate
+version zero-padded to 20 digits so that it orders as a string. Until then it stays the integer partners have (a
+breaking change for them, so it waits for the release); ``decode`` reads both."""
+
+ENVELOPE_CHANGES: dict[int, tuple[str, ...]] = {
+    SEQUENCE_AS_STRING_IN_RELEASE: (
+        "`sequence` becomes a string, the aggregate version zero-padded to 20 digits (the CloudEvents Sequence "
+        "extension's type; it orders as a string); read it as an integer with int(...).",
+    ),
+}
+"""Changes to the envelope itself, by the contract release that makes them (listed in its change notice)."""
+
+
+def wire_sequence(version: int) -> int | str:
+    """The ``sequence`` attribute as the current release writes it."""
+    if CONTRACT_RELEASE >= SEQUENCE_AS_STRING_IN_RELEASE:
+        return f"{version:020d}"
+    return version
+
+
+def schema_uri(type_name: str) -> str:
+    """The ``dataschema`` of an event type: the ``$id`` of its published JSON Schema (contracts/events)."""
+    return SCHEMA_BASE_URI + type_name
 
 
 @dataclass(frozen=True)
@@ -83,7 +120,8 @@ def encode(envelope: Envelope) -> bytes:
         "subject": envelope.subject,
         "time": envelope.time.isoformat(),
         "datacontenttype": "application/json",
-        "sequence": envelope.sequence,
+        "dataschema": schema_uri(envelope.type),
+        "sequence": wire_sequence(envelope.sequence),
         "actor": envelope.actor,
         "actororganisation": envelope.actororganisation,
         "actorrole": envelope.actorrole,

@@ -31,7 +31,7 @@ from psycopg import sql
 
 from shared import metrics, tracing
 from shared.contracts import CONTRACT_RELEASE, is_released
-from shared.envelope import encode, wrap
+from shared.envelope import HEADERS, encode, wrap
 from shared.eventstore import ServiceApplication
 from shared.transport import Publisher, Transport, TransportError
 
@@ -189,7 +189,7 @@ class Relay:
                 self._hold(envelope.type, notification.id)
                 break
             with tracing.publishing(self.topic, envelope) as headers:
-                self._publisher.publish(self.topic, envelope.subject, encode(envelope), headers)
+                self._publisher.publish(self.topic, envelope.subject, encode(envelope), (*HEADERS, *headers))
             last = notification.id
             published += 1
         else:

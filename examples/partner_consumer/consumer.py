@@ -27,12 +27,18 @@ from jsonschema.exceptions import ValidationError
 from kafka import KafkaConsumer
 
 log = logging.getLogger("partner_consumer")
+FORMATS = Draft202012Validator.FORMAT_CHECKER  # formats are checked, not only noted (dates, UUIDs, date-times, URIs)
 
 ENVELOPE = {
     "type": "object",
     "required": ["specversion", "id", "source", "type", "subject", "time", "sequence", "data"],
-    "properties": {"specversion": {"const": "1.0"}, "type": {"type": "string"}, "subject": {"type": "string"},
-                   "sequence": {"type": "integer", "minimum": 1}, "data": {"type": "object"}},
+    "properties": {"specversion": {"const": "1.0"}, "type": {"type": "string"},
+                   "subject": {"type": "string", "format": "uuid"}, "time": {"type": "string", "format": "date-time"},
+                   "dataschema": {"type": "string", "format": "uri"},
+                   # an integer until contract release 2, then the Sequence extension's string of 20 digits
+                   "sequence": {"anyOf": [{"type": "integer", "minimum": 1},
+                                          {"type": "string", "pattern": "^[0-9]{20}$"}]},
+                   "data": {"type": "object"}},
 }
 
 SCHEMA = """
@@ -52,10 +58,11 @@ class Schemas:
 
     def __init__(self, folder: Path) -> None:
         self._validators = {
-            path.name.removesuffix(".schema.json"): Draft202012Validator(json.loads(path.read_text()))
+            path.name.removesuffix(".schema.json"): Draft202012Validator(json.loads(path.read_text()),
+                                                                          format_checker=FORMATS)
             for path in folder.glob("*.schema.json")
         }
-        self._envelope = Draft202012Validator(ENVELOPE)
+        self._envelope = Draft202012Validator(ENVELOPE, format_checker=FORMATS)
 
     def validate(self, message: Any) -> None:
         """Raise ValidationError unless the message is a CloudEvent whose data fits its type's published schema."""
@@ -138,6 +145,7 @@ class PartnerConsumer:
         try:
             message = json.loads(record.value)
             self.schemas.validate(message)
+            message["sequence"] = int(message["sequence"])
         except (ValueError, ValidationError) as error:
             reason = error.message if isinstance(error, ValidationError) else f"not JSON: {error}"
             log.warning("rejected message", extra={"offset": record.offset, "reason": reason})

@@ -29,6 +29,7 @@ import yaml
 from services.partners.compatibility import incompatibilities
 from shared.contracts import CONTRACT_RELEASE, all_contracts, is_released, json_schema
 from shared.contracts.audit import CHECKPOINTS_TOPIC
+from shared.envelope import CONTENT_TYPE, SEQUENCE_AS_STRING_IN_RELEASE
 from shared.settings import Settings
 
 ASYNCAPI_VERSION = "3.0.0"
@@ -65,6 +66,13 @@ def released_schemas(schemas: dict[str, dict[str, Any]] | None = None) -> dict[s
     return {name: schema for name, schema in every.items() if is_released(name)}
 
 
+def _sequence_schema() -> dict[str, Any]:
+    if CONTRACT_RELEASE >= SEQUENCE_AS_STRING_IN_RELEASE:
+        return {"type": "string", "pattern": "^[0-9]{20}$",
+                "description": "The aggregate's version, zero-padded to 20 digits (orders as a string)."}
+    return {"type": "integer", "minimum": 1, "description": "The aggregate's version."}
+
+
 def _cloud_event_schema() -> dict[str, Any]:
     return {
         "type": "object",
@@ -80,8 +88,11 @@ def _cloud_event_schema() -> dict[str, Any]:
             "type": {"type": "string", "description": "<service>.<Event>.v<version>: names the data's schema."},
             "subject": {"type": "string", "format": "uuid", "description": "The aggregate id."},
             "time": {"type": "string", "format": "date-time"},
-            "sequence": {"type": "integer", "minimum": 1, "description": "The aggregate's version."},
+            "sequence": _sequence_schema(),
             "datacontenttype": {"const": "application/json"},
+            "dataschema": {"type": "string", "format": "uri",
+                           "description": "The $id of the data's published JSON Schema (contracts/events); absent "
+                                          "from records published before it was added."},
             "actor": {"type": "string", "description": "Opaque id of the user, or client:<id> for a partner system."},
             "actororganisation": {"type": "string"},
             "actorrole": {"type": "string"},
@@ -107,6 +118,9 @@ def asyncapi(topics: dict[str, str], schemas: dict[str, dict[str, Any]]) -> dict
                 "summary": schema.get("description") or name,
                 "contentType": "application/cloudevents+json",
                 "correlationId": {"location": "$message.payload#/correlationid"},
+                "headers": {"type": "object", "properties": {"content-type": {
+                    "const": CONTENT_TYPE, "description": "The CloudEvents Kafka binding's structured mode: the "
+                                                          "record's value is the whole CloudEvent."}}},
                 "bindings": {"kafka": {
                     "key": {"type": "string", "format": "uuid",
                             "description": "The aggregate id (the CloudEvent subject): one aggregate, one partition."},
