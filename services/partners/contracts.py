@@ -27,6 +27,7 @@ from typing import Any
 import yaml
 
 from services.partners.compatibility import incompatibilities
+from services.partners.openapi import published
 from shared.contracts import CONTRACT_RELEASE, all_contracts, is_released, json_schema
 from shared.contracts.audit import CHECKPOINTS_TOPIC
 from shared.envelope import CONTENT_TYPE, SEQUENCE_AS_STRING_IN_RELEASE
@@ -177,9 +178,9 @@ def _rest_and_graphql() -> Iterator[tuple[str, str]]:
         try:
             for name, application in system.applications.items():
                 api = system.specs[name].create_api(application, system.tokens)
-                yield f"openapi/{name}.json", _json(api.openapi())
-            yield "openapi/reporting.json", _json(system.reporting_asgi().openapi())
-            yield "openapi/system.json", _json(system.asgi().openapi())
+                yield f"openapi/{name}.json", _json(published(api.openapi(), name))
+            yield "openapi/reporting.json", _json(published(system.reporting_asgi().openapi(), None))
+            yield "openapi/system.json", _json(published(system.asgi().openapi(), None))
         finally:
             system.close()
     yield "schema.graphql", schema.as_str() + "\n"
