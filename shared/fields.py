@@ -127,5 +127,8 @@ def _figure(value: Decimal) -> Decimal:
 
 Figure = Annotated[Decimal, AfterValidator(_figure)]
 """A finite decimal smaller than 10^18, with at most 10 decimal places."""
-Whole = Annotated[int, Field(gt=-WHOLE_LIMIT, lt=WHOLE_LIMIT)]
+figure_in_range = AfterValidator(_figure)
+"""Figure's check, for an optional figure with constraints of its own: ``Annotated[Decimal, Field(gt=0),
+figure_in_range] | None`` (constraints placed after the check would leak into the JSON Schema as unknown keys)."""
+Whole = Annotated[int, Field(ge=1 - WHOLE_LIMIT, le=WHOLE_LIMIT - 1)]  # inclusive: a further ge=1 replaces one bound
 """An integer smaller than 2^53 in size."""

@@ -73,9 +73,9 @@ class TargetTermsIn(StrictModel):
 
     metric: Line = Field(max_length=300, examples=["new private-sector jobs"])
     unit: Line = Field(max_length=100, examples=["jobs"])
-    baseline_value: Figure = Field(allow_inf_nan=False, examples=[0])
+    baseline_value: Figure = Field(allow_inf_nan=False, examples=["0"])
     baseline_date: Day = Field(examples=["2011-04-01"])
-    target_value: Figure = Field(allow_inf_nan=False, examples=[6000])
+    target_value: Figure = Field(allow_inf_nan=False, examples=["6000"])
     deadline: Day = Field(examples=["2016-03-31"])
     data_source: Line = Field(max_length=300, examples=["ONS Business Register and Employment Survey"])
     owner_organisation: Line = Field(max_length=100, examples=["worcestershire-cc"])

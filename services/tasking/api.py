@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, FastAPI, Request, status
@@ -33,7 +33,7 @@ from services.tasking.permissions import (
 from shared.auth import Role, TokenService
 from shared.contracts.tasking import BodyKind, CommissioningLevel
 from shared.errors import NotFound
-from shared.fields import Day, Figure, Line, Text, Whole
+from shared.fields import Day, Figure, Line, Text, Whole, figure_in_range
 from shared.web import (
     Created,
     DecisionIn,
@@ -88,7 +88,7 @@ class Retask(Versioned):
 
     district: Line | None = Field(None, min_length=1, max_length=100)
     lead_partner: Line | None = Field(None, min_length=1, max_length=100)
-    share: Figure | None = Field(None, gt=0, max_digits=18, decimal_places=4)
+    share: Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=4), figure_in_range] | None = None
     deadline: Day | None = None
     decision: DecisionIn
 
