@@ -118,7 +118,6 @@ def test_a_hung_replica_holds_its_group_only_for_the_poll_interval_and_nothing_i
             print(f"balanced {time.monotonic() - started:.1f}s after the two replicas started")  # for the loops
             wait_until(lambda: counts() == (60, 60), 60, "the new replicas to apply every event")
         assert commits[0] > 0  # the other groups were joining and committing meanwhile
-        assert not hung.thread.is_alive() or HangingHere.entered.is_set()
 
         HangingHere.release.set()  # the hung batch ends: its commit must not apply anything a second time
         wait_until(lambda: hung.runner.status.degraded is None and len(hung.partitions()) > 0
