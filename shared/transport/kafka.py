@@ -261,6 +261,7 @@ class _KafkaGroupReader(_KafkaReader):
             max_partition_fetch_bytes=4 * 1024 * 1024,
             **config,
         )
+        self._rejoin_wait = self._consumer.config["session_timeout_ms"] / 1000
         self._consumer.subscribe([topic], listener=_SeekToRecorded(self._consumer, positions))
         # Join knowing the topic's partitions. Otherwise the first leader assigns nothing ("No partition metadata"),
         # then rejoins when the metadata arrives: the rejoin that kafka-python can drop (see _rejoin_if_dropped).
@@ -268,31 +269,35 @@ class _KafkaGroupReader(_KafkaReader):
             self._consumer.topics()
 
     def poll(self, max_messages: int, timeout: float) -> Sequence[Message]:
-        try:
-            return super().poll(max_messages, timeout)
-        finally:
-            self._rejoin_if_dropped()
+        messages = super().poll(max_messages, timeout)
+        if not messages and self._rejoin_if_dropped():
+            messages = super().poll(max_messages, self._rejoin_wait)
+        return messages
 
     def poll_values(self, max_messages: int, timeout: float) -> Sequence[tuple[int, int, bytes]]:
-        try:
-            return super().poll_values(max_messages, timeout)
-        finally:
-            self._rejoin_if_dropped()
+        values = super().poll_values(max_messages, timeout)
+        if not values and self._rejoin_if_dropped():
+            values = super().poll_values(max_messages, self._rejoin_wait)
+        return values
 
-    def _rejoin_if_dropped(self) -> None:
-        """Rejoin when kafka-python 3.0 has dropped a finished join: the member would stay out of its group for good.
+    def _rejoin_if_dropped(self) -> bool:
+        """Rejoin when kafka-python 3.0 has dropped a finished join, which left the member out of its group for good.
 
         A join runs as a task on the client's IO thread; only a poll that finds the member still needing to rejoin
-        applies its result. A leader rejoins because its metadata changed, and its own assignment, made inside the
-        task, clears that reason: if the poll that started the join returned first (its timeout is short), no later
-        poll looks at the task again. The member then stays "rebalancing" with heartbeats off, the broker drops it
-        after the session timeout and the others take its partitions while it reads nothing, never rejoining.
+        applies its result, and a poll that finds the task finished starts a new join instead. A leader rejoins
+        because its metadata changed, and its own assignment, made inside the task, clears that reason: if the poll
+        that started the join returned first (its timeout is short), no later poll looks at the task again. The
+        member stays "rebalancing" with heartbeats off, the broker drops it after the session timeout and the others
+        take its partitions. We ask to rejoin and then poll once for long enough (the session timeout) for that join
+        to end inside the poll: a join that again ended between two short polls would be replaced, not applied.
         """
         coordinator = getattr(self._consumer, "_coordinator", None)
         task = getattr(coordinator, "_join_task", None)
         if coordinator is None or task is None or not getattr(task, "is_done", False):
-            return
-        if coordinator.rebalance_in_progress() and not coordinator.need_rejoin():
-            log.warning("the consumer group client dropped a finished join; rejoining",
-                        extra={"group": coordinator.group_id})
-            coordinator.request_rejoin()
+            return False
+        if not coordinator.rebalance_in_progress() or coordinator.need_rejoin():
+            return False
+        log.warning("the consumer group client dropped a finished join; rejoining",
+                    extra={"group": coordinator.group_id})
+        coordinator.request_rejoin()
+        return True
