@@ -53,8 +53,9 @@ def service_specs() -> dict[str, ServiceSpec]:
 
 def partner_topics() -> frozenset[str]:
     """The topics a partner organisation's system may be granted: each event-sourced service's events topic (the
-    channels of the published AsyncAPI contract). Dead-letter topics hold other services' failures: internal."""
-    return frozenset(spec.topic for spec in service_specs().values())
+    channels of the published AsyncAPI contract), and the audit checkpoints a witness follows. Dead-letter topics
+    hold other services' failures: internal."""
+    return frozenset({*(spec.topic for spec in service_specs().values()), CHECKPOINTS_TOPIC})
 
 
 SERVICES = ("priorities", "tasking", "projects", "reporting")
