@@ -140,13 +140,23 @@ def demo(database: Annotated[list[str] | None, typer.Option(
 def token(user: Annotated[str, typer.Option(help="Subject id of the user (no personal data)")],
           org: Annotated[str, typer.Option(help="Organisation id, e.g. worcestershire-cc")],
           role: Annotated[list[Role], typer.Option(help="Role(s) to grant")],
-          district: str | None = None, theme_group: str | None = None, ttl: int = 3600) -> None:
-    """Mint a bearer token for local use (signed with this environment's key)."""
+          district: str | None = None, theme_group: str | None = None, ttl: int = 3600,
+          grant: Annotated[list[str] | None, typer.Option(
+              help="A further role in a scope of its own, ROLE:SCOPE (programme_manager:wychavon)")] = None) -> None:
+    """Mint a bearer token for local use (signed with this environment's key: the embedded mode's)."""
     from services.runtime import make_tokens
+    from shared.auth import Grant
 
+    grants = []
+    for text in grant or []:
+        name, _, scope = text.partition(":")
+        try:
+            grants.append(Grant(Role(name), scope or None))
+        except ValueError as error:
+            raise typer.BadParameter(f"{text!r}: expected ROLE:SCOPE with a role of {', '.join(Role)}") from error
     tokens = make_tokens(_settings())
     typer.echo(tokens.mint(user, org, [r.value for r in role], district=district, theme_group=theme_group,
-                           ttl_seconds=ttl))
+                           ttl_seconds=ttl, grants=grants))
 
 
 @cli.command()

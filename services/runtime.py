@@ -6,6 +6,7 @@ Distributed: ``partnership serve|worker <service>`` runs one part against Postgr
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -23,7 +24,7 @@ from services.reporting.projections import ReportingProjection, read_model_ddl
 from services.reporting.readmodel import ReportingReadModel
 from shared import metrics, tracing
 from shared.audit.publish import CheckpointPublisher
-from shared.auth import ClientRegistry, TokenService, oauth_router
+from shared.auth import ClientRegistry, OidcVerifier, TokenService, oauth_router
 from shared.consumer import ConsumerRunner
 from shared.contracts import contract_type, is_released
 from shared.contracts.audit import CHECKPOINTS_TOPIC, CheckpointSigned
@@ -86,9 +87,22 @@ def stored_signal(settings: Settings, app: ServiceApplication) -> StoredSignal |
     return StoredSignal(settings.database_url, app.stored_channel)
 
 
-def make_tokens(settings: Settings) -> TokenService:
+def make_tokens(settings: Settings, clients: ClientRegistry | None = None) -> TokenService:
+    """The process's token verifier: the configured identity providers and, in the embedded mode (or with
+    ``PARTNERSHIP_DEV_TOKENS``), its own HS256 tokens. A distributed process with neither refuses to start."""
+    oidc = OidcVerifier.from_settings(settings, clients)
+    if not settings.own_tokens:
+        if oidc is None:
+            raise RuntimeError(
+                "Outside the embedded mode the APIs accept only an identity provider's tokens: set "
+                "PARTNERSHIP_OIDC_ISSUERS (or PARTNERSHIP_OIDC_ISSUERS_FILE), see the README's 'Signing in'. "
+                "PARTNERSHIP_DEV_TOKENS=true allows HS256 development tokens instead (tests, a demo host only).")
+        if settings.jwt_secret is not None:
+            log.warning("PARTNERSHIP_JWT_SECRET is ignored: HS256 tokens are for the embedded mode only "
+                        "(PARTNERSHIP_DEV_TOKENS=true allows them)")
+        return TokenService(None, settings.jwt_issuer, settings.jwt_audience, oidc=oidc)
     return TokenService(settings.signing_key(), settings.jwt_issuer, settings.jwt_audience,
-                        [secret.get_secret_value() for secret in settings.jwt_previous_secrets])
+                        [secret.get_secret_value() for secret in settings.jwt_previous_secrets], oidc=oidc)
 
 
 class System:
@@ -98,7 +112,6 @@ class System:
                  transport: Transport | None = None) -> None:
         self.settings = settings
         self.transport = transport or make_transport(settings)
-        self.tokens = make_tokens(settings)
         self.specs = service_specs()
         self.applications: dict[str, ServiceApplication] = {}
         self.read_model: ReportingReadModel | None = None
@@ -140,6 +153,16 @@ class System:
 
     def application(self, name: str) -> Any:
         return self.applications[name]
+
+    @functools.cached_property
+    def clients(self) -> ClientRegistry:
+        """Partner systems' registrations (a clients file granting a topic that does not exist stops the start)."""
+        return ClientRegistry.from_settings(self.settings, known_topics=partner_topics())
+
+    @functools.cached_property
+    def tokens(self) -> TokenService:
+        """Built when a web surface is: a worker verifies no token, so it needs no identity provider."""
+        return make_tokens(self.settings, self.clients)
 
     # -- workers ---------------------------------------------------------------------------------------------
     def start_workers(self) -> None:
@@ -205,9 +228,8 @@ class System:
         app.state.tokens = self.tokens
         install_problem_handlers(app)
         self.install_operations(app, "web" if not self._threads else "embedded")
-        # Partner systems' client credentials; a clients file granting a topic that does not exist stops the start.
-        clients = ClientRegistry.from_settings(self.settings, known_topics=partner_topics())
-        app.include_router(oauth_router(self.settings, self.tokens, clients))
+        if self.tokens.can_mint:  # the built-in token endpoint is the embedded mode's: elsewhere the IdP issues them
+            app.include_router(oauth_router(self.settings, self.tokens, self.clients))
         if self.read_model is not None:
             app.include_router(reporting_router(self.read_model, self.tokens, self.settings, self.auditor))
         for name, application in self.applications.items():

@@ -1,12 +1,17 @@
-"""Authentication (JWT bearer tokens: issuer, audience, roles, organisation), the roles of the partnership, and
-OAuth2 client credentials (RFC 6749 section 4.4) for partner organisations' systems."""
+"""Authentication and authorization: bearer tokens from an organisation's OpenID Connect identity provider (RS256 /
+ES256, keys by discovery and JWKS) or, in the embedded mode, the process's own HS256 tokens; their claims mapped to
+grants (a role in a scope); the one rule that authorizes a command; OAuth2 client credentials (RFC 6749 section
+4.4) for partner systems in the embedded mode."""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import hmac
+import logging
+import re
 import secrets
 import threading
 import time
@@ -19,15 +24,22 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
+import httpx
 import jwt
 import yaml
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from jwt import PyJWKClient, PyJWKClientConnectionError, PyJWKClientError
 
 from shared.contracts import Actor
-from shared.settings import Settings
+from shared.errors import NotPermitted, NotYetKnown
+from shared.settings import IssuerConfig, Settings
+
+log = logging.getLogger(__name__)
 
 ALGORITHMS = ["HS256"]
+"""The embedded mode's own tokens. Tokens of an organisation's identity provider are asymmetric: OIDC_ALGORITHMS."""
+OIDC_ALGORITHMS = ("RS256", "ES256")
 
 
 class Role(StrEnum):
@@ -44,32 +56,123 @@ class Role(StrEnum):
 READ_ONLY_ROLES = frozenset({Role.AUDITOR, Role.SCRUTINY_MEMBER})
 
 
+class ScopeKind(StrEnum):
+    """What a role's scope names: the whole partnership (no scope), a district, a theme group, an organisation."""
+
+    PARTNERSHIP = "partnership"
+    DISTRICT = "district"
+    THEME_GROUP = "theme_group"
+    ORGANISATION = "organisation"
+
+
+SCOPE_OF_ROLE: dict[Role, ScopeKind] = {
+    Role.PARTNERSHIP_OFFICER: ScopeKind.PARTNERSHIP,
+    Role.THEME_GROUP_LEAD: ScopeKind.THEME_GROUP,
+    Role.DISTRICT_COORDINATOR: ScopeKind.DISTRICT,
+    Role.PROGRAMME_MANAGER: ScopeKind.DISTRICT,
+    Role.PARTNER_OFFICER: ScopeKind.ORGANISATION,
+    Role.AUDITOR: ScopeKind.PARTNERSHIP,
+    Role.SCRUTINY_MEMBER: ScopeKind.PARTNERSHIP,
+}
+
+
+@dataclass(frozen=True, order=True)
+class Grant:
+    """A role with its scope: programme manager *in Wychavon*, lead *of the PSTG*, partner officer *of the college*.
+    A partnership-wide role (officer, auditor, scrutiny member) has no scope."""
+
+    role: Role
+    scope: str | None = None
+
+    def __post_init__(self) -> None:
+        if SCOPE_OF_ROLE[self.role] is ScopeKind.PARTNERSHIP and self.scope is not None:
+            object.__setattr__(self, "scope", None)  # a partnership-wide role is the same grant whatever it names
+
+    def covers(self, role: Role, scope: str | None) -> bool:
+        """Does this grant allow acting as ``role`` on a record whose scope (district, theme group, organisation) is
+        ``scope``? A scoped role needs the very scope; a grant that names none matches no scoped record."""
+        if self.role is not role:
+            return False
+        return SCOPE_OF_ROLE[role] is ScopeKind.PARTNERSHIP or (self.scope is not None and self.scope == scope)
+
+    def __str__(self) -> str:
+        return self.role.value if self.scope is None else f"{self.role.value}:{self.scope}"
+
+
 class AuthenticationError(Exception):
     """No token, or a token that is expired, wrongly signed, for another audience or issuer."""
 
 
+class IdentityProviderUnavailable(NotYetKnown):
+    """The identity provider's discovery document or keys could not be fetched: the token may well be good."""
+
+    code = "identity-provider-unavailable"
+
+
 @dataclass(frozen=True)
 class Principal:
-    """The authenticated caller, from the token's claims."""
+    """The authenticated caller: who (an opaque subject id), for which organisation, and the grants they hold."""
 
     user_id: str
     organisation: str
-    roles: frozenset[Role]
-    district: str | None = None
-    theme_group: str | None = None
+    grants: frozenset[Grant]
     client_id: str | None = None
+    """A partner system's client id (the token's ``azp``, or the built-in endpoint's client); None for a person."""
     queries: frozenset[str] | None = None
     """For a partner system's token: the GraphQL queries its client is granted (None: not restricted)."""
 
+    @property
+    def roles(self) -> frozenset[Role]:
+        return frozenset(grant.role for grant in self.grants)
+
     def has(self, role: Role) -> bool:
-        return role in self.roles
+        return any(grant.role is role for grant in self.grants)
+
+    def scopes(self, role: Role) -> list[str]:
+        """The scopes in which the caller holds ``role`` (the districts one manages the programme of), sorted."""
+        return sorted({g.scope for g in self.grants if g.role is role and g.scope is not None})
+
+    def grant_for(self, role: Role, scope: str | None = None) -> Grant | None:
+        """The grant that lets the caller act as ``role`` on a record of ``scope``, if any."""
+        return next((grant for grant in sorted(self.grants) if grant.covers(role, scope)), None)
 
     def may_query(self, name: str) -> bool:
         """May the caller run the GraphQL query ``name``? People: by role; a partner system: only if granted."""
         return self.queries is None or name in self.queries
 
-    def actor(self, role: Role) -> Actor:
-        return Actor(user_id=self.user_id, organisation=self.organisation, role=role.value)
+    def actor(self, grant: Grant | Role) -> Actor:
+        """The actor an event records: who, their organisation, and the grant the command passed under."""
+        if isinstance(grant, Role):
+            grant = Grant(grant)
+        return Actor(user_id=self.user_id, organisation=self.organisation, role=grant.role.value, scope=grant.scope)
+
+
+def authorize(principal: Principal, *allowed: tuple[Role, str | None], refusal: str) -> Grant:
+    """The one authorization rule: a command passes when one of the caller's grants matches both a role it allows
+    and the record's scope (``allowed``: pairs of role and the record's district, theme group or organisation, in
+    order of preference). Returns that grant, which the command's events record; refuses with ``refusal``."""
+    for role, scope in allowed:
+        grant = principal.grant_for(role, scope)
+        if grant is not None:
+            return grant
+    raise NotPermitted(refusal, needs=[str(Grant(role, scope)) for role, scope in allowed],
+                       held=sorted(str(grant) for grant in principal.grants))
+
+
+def grants_from_claims(roles: Iterable[object], organisation: str, *, district: str | None = None,
+                       theme_group: str | None = None) -> frozenset[Grant]:
+    """The grants of an embedded-mode token: each role in the scope its claim names (``district``, ``theme_group``;
+    a partner officer acts for the token's organisation). Roles of other systems mean nothing here: default deny."""
+    scope_of = {ScopeKind.DISTRICT: district, ScopeKind.THEME_GROUP: theme_group,
+                ScopeKind.ORGANISATION: organisation, ScopeKind.PARTNERSHIP: None}
+    grants: set[Grant] = set()
+    for name in roles:
+        try:
+            role = Role(str(name))
+        except ValueError:
+            continue
+        grants.add(Grant(role, scope_of[SCOPE_OF_ROLE[role]]))
+    return frozenset(grants)
 
 
 def key_id(key: str) -> str:
@@ -81,26 +184,41 @@ VERIFIED_TOKENS_KEPT = 4096
 
 
 class TokenService:
-    """Verifies and (for local use) mints tokens with one symmetric key."""
+    """Verifies bearer tokens: an organisation's identity provider's (OpenID Connect, ``oidc``) and, in the embedded
+    mode (or where development tokens are allowed explicitly), the process's own HS256 tokens, which it also mints."""
 
-    def __init__(self, key: str, issuer: str, audience: str, previous_keys: Iterable[str] = ()) -> None:
-        """``key`` signs new tokens; tokens signed with ``previous_keys`` are still accepted (key rotation: deploy
-        the new key with the old one as previous, wait for the old tokens to expire, then drop it)."""
-        for candidate in (key, *previous_keys):
+    def __init__(self, key: str | None, issuer: str, audience: str, previous_keys: Iterable[str] = (), *,
+                 oidc: OidcVerifier | None = None) -> None:
+        """``key`` signs new tokens (None: no HS256 tokens at all); tokens signed with ``previous_keys`` are still
+        accepted (key rotation: deploy the new key with the old one as previous, wait for the old tokens to expire,
+        then drop it)."""
+        for candidate in (*((key,) if key is not None else ()), *previous_keys):
             if len(candidate) < 32:
                 raise ValueError("a JWT signing key must be at least 32 characters")
         self._key = key
-        self._keys = {key_id(k): k for k in (*previous_keys, key)}  # the current key wins a (theoretical) clash
+        self._keys = {key_id(k): k for k in (*previous_keys, *((key,) if key is not None else ()))}
         self.issuer = issuer
         self.audience = audience
+        self.oidc = oidc
         # Verified tokens and their expiry: a client sends the same token with every request, and checking its
         # signature and claims again each time was a tenth of a command's CPU. Keys only change with a restart.
         self._verified: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
         self._verified_lock = threading.Lock()
 
+    @property
+    def can_mint(self) -> bool:
+        """Does this process sign tokens of its own (the embedded mode's, the built-in token endpoint's)?"""
+        return self._key is not None
+
     def mint(self, user_id: str, organisation: str, roles: list[str], *, district: str | None = None,
              theme_group: str | None = None, ttl_seconds: int = 3600, client_id: str | None = None,
-             queries: Iterable[str] | None = None, scope: str | None = None) -> str:
+             queries: Iterable[str] | None = None, scope: str | None = None,
+             grants: Iterable[Grant] = ()) -> str:
+        """An HS256 token of the embedded mode. ``roles`` take their scope from ``district`` / ``theme_group``;
+        ``grants`` add roles in scopes of their own (programme manager in Wychavon *and* coordinator in Worcester)."""
+        if self._key is None:
+            raise RuntimeError("this process signs no tokens of its own: sign in through the identity provider "
+                               "(PARTNERSHIP_OIDC_ISSUERS), or allow development tokens (PARTNERSHIP_DEV_TOKENS)")
         now = int(time.time())
         claims: dict[str, object] = {
             "sub": user_id, "org": organisation, "roles": roles, "iss": self.issuer, "aud": self.audience,
@@ -110,6 +228,9 @@ class TokenService:
             claims["district"] = district
         if theme_group:
             claims["theme_group"] = theme_group
+        extra = sorted(set(grants))
+        if extra:
+            claims["grants"] = [{"role": g.role.value, "scope": g.scope} for g in extra]
         if client_id:
             claims["client_id"] = client_id
             claims["queries"] = sorted(queries or ())
@@ -134,9 +255,19 @@ class TokenService:
 
     def _verify(self, token: str) -> tuple[Principal, float]:
         try:
-            kid = jwt.get_unverified_header(token).get("kid")
+            header = jwt.get_unverified_header(token)
+            # Only to choose who verifies it: nothing of an unverified token is trusted beyond that choice.
+            issuer = jwt.decode(token, options={"verify_signature": False}).get("iss")
         except jwt.PyJWTError as error:
             raise AuthenticationError(f"invalid token: {error}") from error
+        if self.oidc is not None and isinstance(issuer, str) and self.oidc.trusts(issuer):
+            return self.oidc.verify(token, header, issuer)
+        if self._keys and issuer == self.issuer:
+            return self._verify_own(token, header)
+        raise AuthenticationError(f"invalid token: the issuer {str(issuer)[:200]!r} is not trusted here")
+
+    def _verify_own(self, token: str, header: dict[str, Any]) -> tuple[Principal, float]:
+        kid = header.get("kid")
         # The key the token names first (a token without a kid was minted before kids: try every key).
         keys = [self._keys[kid]] if isinstance(kid, str) and kid in self._keys else list(self._keys.values())
         claims: dict[str, Any] = {}
@@ -152,15 +283,14 @@ class TokenService:
                     raise AuthenticationError(f"invalid token: {error}") from error
             except jwt.PyJWTError as error:
                 raise AuthenticationError(f"invalid token: {error}") from error
-        roles: set[Role] = set()
-        for name in claims.get("roles") or []:
-            try:
-                roles.add(Role(name))
-            except ValueError:
-                continue  # roles of other systems mean nothing here: default deny
         org = claims.get("org")
         if not isinstance(org, str) or not org:
             raise AuthenticationError("invalid token: no organisation claim")
+        grants = set(grants_from_claims(claims.get("roles") or [], org, district=claims.get("district"),
+                                        theme_group=claims.get("theme_group")))
+        for entry in claims.get("grants") or []:
+            with contextlib.suppress(ValueError, TypeError, KeyError):
+                grants.add(Grant(Role(entry["role"]), entry.get("scope")))
         client_id = claims.get("client_id")
         queries: frozenset[str] | None = None
         if client_id is not None:
@@ -168,11 +298,205 @@ class TokenService:
             if str(claims["sub"]) != client_subject(str(client_id)):
                 raise AuthenticationError("invalid token: a client token's subject must be client:<client_id>")
             queries = frozenset(str(q) for q in claims.get("queries") or [])
-        return Principal(
-            user_id=str(claims["sub"]), organisation=org, roles=frozenset(roles),
-            district=claims.get("district"), theme_group=claims.get("theme_group"),
-            client_id=client_id, queries=queries,
-        ), float(claims["exp"])
+        return Principal(user_id=str(claims["sub"]), organisation=org, grants=frozenset(grants),
+                         client_id=client_id, queries=queries), float(claims["exp"])
+
+
+# -- OpenID Connect: an organisation's identity provider -----------------------------------------------------------
+
+
+def claim_values(claims: dict[str, Any], path: str) -> list[str]:
+    """The string values at a claim path: ``roles``, ``groups``, ``realm_access.roles``,
+    ``resource_access.partnership-api.roles`` (a dot separates the levels). Absent: none; a string: one value."""
+    value: Any = claims
+    for part in path.split("."):
+        if not isinstance(value, dict):
+            return []
+        value = value.get(part)
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [item for item in value if isinstance(item, str)]
+    return []
+
+
+def map_grants(issuer: IssuerConfig, claims: dict[str, Any], organisation: str) -> frozenset[Grant]:
+    """The grants the issuer's claim mapping gives these claims. Each rule takes one claim's values that equal its
+    ``value`` (or fully match its ``match`` pattern) to a role (fixed, or the pattern's ``role`` group) in a scope
+    (fixed, the pattern's ``scope`` group, or for a partner officer the caller's organisation)."""
+    grants: set[Grant] = set()
+    for rule in issuer.grants:
+        for value in claim_values(claims, rule.claim):
+            if rule.value is not None:
+                if value != rule.value:
+                    continue
+                found: dict[str, str | None] = {}
+            else:
+                assert rule.match is not None
+                matched = re.fullmatch(rule.match, value)
+                if matched is None:
+                    continue
+                found = matched.groupdict()
+            try:
+                role = Role(rule.role or found.get("role") or "")
+            except ValueError:
+                log.warning("claim mapping names no known role", extra={"issuer": issuer.issuer, "claim": rule.claim})
+                continue
+            scope = rule.scope or found.get("scope")
+            if scope is None and SCOPE_OF_ROLE[role] is ScopeKind.ORGANISATION:
+                scope = organisation
+            grants.add(Grant(role, scope))
+    return frozenset(grants)
+
+
+def _organisation(config: IssuerConfig, claims: dict[str, Any]) -> str | None:
+    """The caller's organisation: the first value of the organisation claim (that matches ``organisation_match``,
+    taking its ``organisation`` group), else the issuer's fixed organisation."""
+    for value in claim_values(claims, config.organisation_claim) if config.organisation_claim else []:
+        if config.organisation_match is None:
+            return value
+        matched = re.fullmatch(config.organisation_match, value)
+        if matched is not None and matched.group("organisation"):
+            return matched.group("organisation")
+    return config.organisation
+
+
+class _CountingJWKClient(PyJWKClient):
+    """PyJWT's JWKS client (a cached key set; an unknown ``kid`` refetches it at most once per cool-down), counting
+    its fetches for ``/metrics`` and the logs."""
+
+    def __init__(self, uri: str, issuer: str, **options: Any) -> None:
+        super().__init__(uri, **options)
+        self.issuer = issuer
+        self.fetches = 0
+
+    def fetch_data(self) -> Any:
+        data = super().fetch_data()
+        self.fetches += 1
+        log.info("identity provider keys fetched", extra={"issuer": self.issuer, "fetches": self.fetches,
+                                                          "kids": [k.get("kid") for k in data.get("keys", [])]})
+        return data
+
+
+class OidcIssuer:
+    """One trusted identity provider: its discovery document (fetched on first use), its keys (PyJWT's JWKS client),
+    and its claim mapping."""
+
+    def __init__(self, config: IssuerConfig, *, leeway: float, jwks_lifespan: float, refetch_interval: float,
+                 timeout: float) -> None:
+        self.config = config
+        self.leeway = leeway
+        self._jwks_lifespan = jwks_lifespan
+        self._refetch_interval = refetch_interval
+        self._timeout = timeout
+        self._keys: _CountingJWKClient | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def discovery_url(self) -> str:
+        return self.config.discovery_url or self.config.issuer.rstrip("/") + "/.well-known/openid-configuration"
+
+    def keys(self) -> _CountingJWKClient:
+        """The JWKS client, after discovery (``/.well-known/openid-configuration``) names the keys' address."""
+        with self._lock:
+            if self._keys is None:
+                try:
+                    response = httpx.get(self.discovery_url, timeout=self._timeout, follow_redirects=False)
+                    response.raise_for_status()
+                    document = response.json()
+                except (httpx.HTTPError, ValueError) as error:
+                    log.warning("identity provider discovery failed",
+                                extra={"issuer": self.config.issuer, "error": str(error)[:300]})
+                    raise IdentityProviderUnavailable(
+                        "The identity provider could not be reached to check the token; retry shortly.",
+                        retry_after=5) from error
+                if not isinstance(document, dict) or document.get("issuer") != self.config.issuer \
+                        or not isinstance(document.get("jwks_uri"), str):
+                    # OIDC Discovery 1.0 section 4.3: the document must name the very issuer it was fetched for.
+                    raise IdentityProviderUnavailable(
+                        f"The discovery document at {self.discovery_url} does not name the issuer "
+                        f"{self.config.issuer} with a jwks_uri: check PARTNERSHIP_OIDC_ISSUERS.", retry_after=30)
+                self._keys = _CountingJWKClient(
+                    document["jwks_uri"], self.config.issuer, cache_jwk_set=True, lifespan=self._jwks_lifespan,
+                    cooldown_duration=self._refetch_interval, timeout=self._timeout)
+            return self._keys
+
+    def verify(self, token: str, header: dict[str, Any], registry: ClientRegistry) -> tuple[Principal, float]:
+        config = self.config
+        algorithm = header.get("alg")
+        if algorithm not in config.algorithms:
+            raise AuthenticationError(f"invalid token: algorithm {str(algorithm)[:20]!r} is not accepted from "
+                                      f"{config.issuer} (accepted: {', '.join(config.algorithms)})")
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise AuthenticationError("invalid token: no key id (kid) in its header")
+        try:
+            signing_key = self.keys().get_signing_key(kid)
+        except PyJWKClientConnectionError as error:
+            log.warning("identity provider keys unreachable", extra={"issuer": config.issuer, "error": str(error)})
+            raise IdentityProviderUnavailable("The identity provider's keys could not be fetched; retry shortly.",
+                                              retry_after=5) from error
+        except PyJWKClientError as error:
+            raise AuthenticationError(f"invalid token: no key {kid[:80]!r} among {config.issuer}'s keys") from error
+        if signing_key.algorithm_name != algorithm:
+            raise AuthenticationError(f"invalid token: key {kid[:80]!r} is for {signing_key.algorithm_name}, "
+                                      f"not {algorithm}")
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token, signing_key.key, algorithms=[algorithm], audience=config.audience, issuer=config.issuer,
+                leeway=self.leeway, options={"require": ["exp", "iat", "iss", "aud", config.subject_claim]},
+            )
+        except jwt.PyJWTError as error:
+            raise AuthenticationError(f"invalid token: {error}") from error
+        client_id = next(iter(claim_values(claims, config.client_id_claim)), None)
+        partner = registry.get(client_id) if client_id else None
+        organisation = partner.organisation if partner is not None else _organisation(config, claims)
+        if not organisation:
+            named = config.organisation_claim or "an organisation claim"
+            raise AuthenticationError(f"invalid token: no organisation (neither {named} nor a fixed organisation "
+                                      f"for {config.issuer})")
+        grants = map_grants(config, claims, organisation)
+        if partner is not None:
+            # A partner system: its actor is the client, and it holds no more than its registration allows.
+            grants = frozenset(g for g in grants if g.role in partner.roles)
+            return Principal(user_id=client_subject(partner.client_id), organisation=organisation, grants=grants,
+                             client_id=partner.client_id, queries=partner.queries), float(claims["exp"])
+        subject = next(iter(claim_values(claims, config.subject_claim)), "")
+        if not subject:
+            raise AuthenticationError(f"invalid token: no subject ({config.subject_claim})")
+        return Principal(user_id=subject, organisation=organisation, grants=grants), float(claims["exp"])
+
+
+class OidcVerifier:
+    """The identity providers trusted here, by issuer, and the partner clients (keyed by the token's ``azp``)."""
+
+    def __init__(self, issuers: Iterable[IssuerConfig], registry: ClientRegistry | None = None, *,
+                 leeway: float = 30, jwks_lifespan: float = 300, refetch_interval: float = 30,
+                 timeout: float = 10) -> None:
+        self.issuers = {config.issuer: OidcIssuer(config, leeway=leeway, jwks_lifespan=jwks_lifespan,
+                                                  refetch_interval=refetch_interval, timeout=timeout)
+                        for config in issuers}
+        self.registry = registry or ClientRegistry()
+
+    @classmethod
+    def from_settings(cls, settings: Settings, registry: ClientRegistry | None = None) -> OidcVerifier | None:
+        issuers = settings.identity_providers()
+        if not issuers:
+            return None
+        if registry is None:
+            registry = ClientRegistry.from_settings(settings, secrets_needed=False)
+        return cls(issuers, registry, leeway=settings.oidc_leeway, jwks_lifespan=settings.oidc_jwks_lifespan,
+                   refetch_interval=settings.oidc_jwks_refetch_interval, timeout=settings.oidc_http_timeout)
+
+    def trusts(self, issuer: str) -> bool:
+        return issuer in self.issuers
+
+    def verify(self, token: str, header: dict[str, Any], issuer: str) -> tuple[Principal, float]:
+        return self.issuers[issuer].verify(token, header, self.registry)
+
+    def key_fetches(self) -> dict[str, int]:
+        """How often each issuer's key set was fetched (a refetch per unknown ``kid`` at most per cool-down)."""
+        return {name: issuer._keys.fetches if issuer._keys else 0 for name, issuer in self.issuers.items()}
 
 
 # -- OAuth2 client credentials for partner systems ---------------------------------------------------------------
@@ -245,12 +569,18 @@ class ClientRegistry:
         self._dummy = hash_secret(secrets.token_urlsafe(16))
 
     @classmethod
-    def from_settings(cls, settings: Settings, known_topics: Collection[str] | None = None) -> ClientRegistry:
+    def from_settings(cls, settings: Settings, known_topics: Collection[str] | None = None, *,
+                      secrets_needed: bool | None = None) -> ClientRegistry:
+        """The clients of the settings' clients file. Where an identity provider issues the clients' credentials
+        (``PARTNERSHIP_OIDC_ISSUERS``), the file lists their grants only, keyed by the token's ``azp``: an entry
+        without a secret is then no mistake (``secrets_needed`` defaults to: no identity provider configured)."""
         if settings.partner_clients_file is None:
             return cls()
+        if secrets_needed is None:
+            secrets_needed = not settings.identity_providers()
         return cls.from_file(settings.partner_clients_file,
                              {k: v.get_secret_value() for k, v in settings.partner_client_secrets.items()},
-                             known_topics=known_topics)
+                             known_topics=known_topics, secrets_needed=secrets_needed)
 
     @classmethod
     def from_file(cls, path: Path, secrets_from_environment: dict[str, str] | None = None, *,
@@ -293,6 +623,10 @@ class ClientRegistry:
 
     def __iter__(self) -> Any:
         return iter(self._clients.values())
+
+    def get(self, client_id: str) -> PartnerClient | None:
+        """The registered partner client of this id (an identity provider's token names it as ``azp``)."""
+        return self._clients.get(client_id)
 
     def authenticate(self, client_id: str, secret: str) -> PartnerClient | None:
         """The client whose id and secret these are; None otherwise (in the same time for an unknown id)."""

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import unquote, urlparse
 
-from pydantic import Field, SecretStr
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, TypeAdapter, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -20,6 +22,98 @@ class Persistence(StrEnum):
 class TransportKind(StrEnum):
     EMBEDDED = "embedded"
     KAFKA = "kafka"
+
+
+ROLE_NAMES = ("partnership_officer", "theme_group_lead", "district_coordinator", "programme_manager",
+              "partner_officer", "auditor", "scrutiny_member")
+"""The roles a claim may be mapped to (``shared.auth.Role``; named here so that settings import nothing of auth)."""
+
+
+_OIDC_ALGORITHMS: tuple[Literal["RS256", "ES256"], ...] = ("RS256", "ES256")
+
+
+class ClaimGrant(BaseModel):
+    """One rule of an issuer's claim mapping: the values of one claim that give a role in a scope.
+
+    ``value`` matches one value exactly; ``match`` is a regular expression a value must match whole, whose named
+    groups ``role`` and ``scope`` may supply the role and the scope (``^(?P<scope>[a-z-]+)-programme-managers$``).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    claim: str = Field(min_length=1, description="Claim path: roles, groups, realm_access.roles, "
+                                                 "resource_access.<client>.roles (dots separate the levels).")
+    value: str | None = None
+    match: str | None = None
+    role: Literal[ROLE_NAMES] | None = None  # type: ignore[valid-type]
+    scope: str | None = Field(None, description="The district, theme group or organisation the role is held in.")
+
+    @model_validator(mode="after")
+    def _one_matcher(self) -> ClaimGrant:
+        if (self.value is None) == (self.match is None):
+            raise ValueError(f"claim mapping for {self.claim}: give exactly one of value or match")
+        if self.match is not None:
+            try:
+                pattern = re.compile(self.match)
+            except re.error as error:
+                raise ValueError(f"claim mapping for {self.claim}: match is not a regular expression: {error}") \
+                    from error
+            if self.role is None and "role" not in pattern.groupindex:
+                raise ValueError(f"claim mapping for {self.claim}: name a role, or a (?P<role>...) group in match")
+        elif self.role is None:
+            raise ValueError(f"claim mapping for {self.claim}: name the role that value {self.value!r} gives")
+        return self
+
+
+class IssuerConfig(BaseModel):
+    """An organisation's OpenID Connect identity provider whose access tokens the APIs accept, and how its claims
+    map to grants. No identity provider has to be bent to this system's claim names."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    issuer: str = Field(description="The tokens' iss, exactly (Entra ID: https://login.microsoftonline.com/<tenant>"
+                                    "/v2.0; Keycloak: https://<host>/realms/<realm>).")
+    audience: str | list[str] = Field(description="The aud this API must be named in (Entra ID: the API's "
+                                                  "application id; Keycloak: an audience mapper's client).")
+    discovery_url: str | None = Field(None, description="Default: <issuer>/.well-known/openid-configuration.")
+    algorithms: list[Literal["RS256", "ES256"]] = Field(
+        default_factory=lambda: list(_OIDC_ALGORITHMS), min_length=1)
+    subject_claim: str = Field("sub", description="The claim naming the person (Entra ID: oid is stable across "
+                                                  "applications).")
+    client_id_claim: str = Field("azp", description="The claim naming the client (Entra ID v1 tokens: appid).")
+    organisation: str | None = Field(None, description="The organisation of everyone this issuer signs in "
+                                                       "(one council, one tenant).")
+    organisation_claim: str | None = Field(None, description="Or the claim naming each person's organisation.")
+    organisation_match: str | None = Field(None, description="A pattern the organisation claim's value must match "
+                                                             "whole; its (?P<organisation>...) group names it "
+                                                             "(Keycloak groups: ^/organisations/(?P<organisation>"
+                                                             "[^/]+)$).")
+    grants: list[ClaimGrant] = Field(default_factory=list, description="The claim mapping (app roles, groups, "
+                                                                       "realm or client roles) to grants.")
+
+    @field_validator("organisation_match")
+    @classmethod
+    def _organisation_pattern(cls, pattern: str | None) -> str | None:
+        if pattern is not None:
+            try:
+                compiled = re.compile(pattern)
+            except re.error as error:
+                raise ValueError(f"organisation_match is not a regular expression: {error}") from error
+            if "organisation" not in compiled.groupindex:
+                raise ValueError("organisation_match needs a (?P<organisation>...) group")
+        return pattern
+
+    @field_validator("issuer")
+    @classmethod
+    def _https(cls, issuer: str) -> str:
+        url = urlparse(issuer)
+        loopback = url.hostname in {"127.0.0.1", "localhost", "::1"}
+        if url.scheme != "https" and not (url.scheme == "http" and loopback):
+            raise ValueError(f"issuer {issuer!r}: an identity provider is reached over https (http only on loopback)")
+        return issuer
+
+
+_ISSUERS = TypeAdapter(list[IssuerConfig])
 
 
 class Settings(BaseSettings):
@@ -42,6 +136,17 @@ class Settings(BaseSettings):
                                           'never used to sign (key rotation without downtime).')
     jwt_issuer: str = "partnership"
     jwt_audience: str = "partnership-api"
+    dev_tokens: bool = Field(False, description="Accept and mint the HS256 development tokens outside the embedded "
+                                                "mode (tests, a demo on one host); never in production.")
+    oidc_issuers: list[IssuerConfig] = Field(
+        default_factory=list, description="Trusted identity providers and their claim mappings, as JSON.")
+    oidc_issuers_file: Path | None = Field(None, description="Or the same as YAML (issuers: [...]).")
+    oidc_leeway: float = Field(30, ge=0, le=300, description="Clock skew tolerated on exp, nbf and iat, seconds.")
+    oidc_jwks_lifespan: float = Field(300, gt=0, description="Seconds an identity provider's key set is kept.")
+    oidc_jwks_refetch_interval: float = Field(
+        30, gt=0, description="At least this many seconds between the refetches of a key set that an unknown kid "
+                              "triggers (a rotated key is found at once; a flood of made-up kids fetches nothing).")
+    oidc_http_timeout: float = Field(10, gt=0, description="Seconds to wait for discovery and keys.")
     partnership_file: Path | None = Field(None, description="Partnership definition (YAML); default Worcestershire.")
     relay_poll_interval: float = Field(0.01, gt=0, description="Seconds the relay sleeps when its log is idle.")
     relay_batch_size: int = Field(500, gt=0)
@@ -121,6 +226,30 @@ class Settings(BaseSettings):
             return self.publish_unreleased_events
         return self.transport is TransportKind.EMBEDDED
 
+    @property
+    def embedded(self) -> bool:
+        """Everything in one process on SQLite and the embedded log (no PostgreSQL, no Kafka)."""
+        return self.transport is TransportKind.EMBEDDED and not self.database_url
+
+    @property
+    def own_tokens(self) -> bool:
+        """Does this process accept (and mint) its own HS256 tokens? In the embedded mode, or where explicitly
+        allowed; a distributed process otherwise trusts only the identity providers."""
+        return self.embedded or self.dev_tokens
+
+    def identity_providers(self) -> list[IssuerConfig]:
+        """The trusted issuers: ``oidc_issuers`` and those of ``oidc_issuers_file``."""
+        issuers = list(self.oidc_issuers)
+        if self.oidc_issuers_file is not None:
+            document = yaml.safe_load(self.oidc_issuers_file.read_text()) or {}
+            if not isinstance(document, dict):
+                raise ValueError(f"{self.oidc_issuers_file}: expected a mapping with a list (issuers: [...])")
+            issuers += _ISSUERS.validate_python(document.get("issuers") or [])
+        names = [config.issuer for config in issuers]
+        if len(set(names)) != len(names):
+            raise ValueError(f"an issuer is configured twice: {', '.join(sorted(names))}")
+        return issuers
+
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}{name}"
 
@@ -167,7 +296,7 @@ class Settings(BaseSettings):
         """The JWT key: from the environment; in the embedded mode only, a generated one kept in data_dir."""
         if self.jwt_secret is not None:
             return self.jwt_secret.get_secret_value()
-        if self.transport is TransportKind.KAFKA or self.database_url:
+        if not self.embedded:
             raise RuntimeError("PARTNERSHIP_JWT_SECRET must be set outside the embedded mode")
         self.data_dir.mkdir(parents=True, exist_ok=True)
         key_file = self.data_dir / "dev-jwt-secret"

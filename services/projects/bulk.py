@@ -23,10 +23,10 @@ from pydantic import BaseModel
 
 from services.projects.application import ProjectsApplication
 from services.projects.domain import Project
-from shared.auth import Principal, Role
+from shared.auth import Principal, Role, authorize
 from shared.contracts.projects import Submission
 from shared.csv_export import Column, Kind, write_csv
-from shared.errors import DomainError, InvalidCommand, NotPermitted
+from shared.errors import DomainError, InvalidCommand
 from shared.eventstore import CommandContext
 from shared.fields import clean_text, parse_day
 from shared.web import PROBLEM_BASE, PROBLEM_JSON, correlation_id, require_role
@@ -319,9 +319,9 @@ async def upload_progress(request: Request,
         rows = parse_json(text)
     else:
         raise InvalidCommand("Send the rows as text/csv or application/json.")
-    if not principal.organisation:
-        raise NotPermitted("Your token names no organisation.")
-    context = CommandContext(principal.actor(Role.PARTNER_OFFICER), correlation_id(request))
+    grant = authorize(principal, (Role.PARTNER_OFFICER, principal.organisation),
+                      refusal="Only a partner organisation's officers report progress, for their own organisation.")
+    context = CommandContext(principal.actor(grant), correlation_id(request))
     report = report_in_bulk(application, context, rows)
     if _accepts_only_csv(request):
         return Response(report_csv(report), status_code=200 if report.applied else 422,

@@ -27,10 +27,12 @@ from services.tasking.permissions import (
     body_role,
     commitment_role,
     commitments_reader,
+    coordinating,
     joining_role,
+    leading,
     may_see,
 )
-from shared.auth import Role, TokenService
+from shared.auth import TokenService
 from shared.contracts.tasking import BodyKind, CommissioningLevel
 from shared.errors import NotFound
 from shared.fields import Day, Figure, Line, Text, Whole, figure_in_range
@@ -269,11 +271,11 @@ router = APIRouter()
              summary="Task a district partnership with a share of a target",
              responses={503: {"description": "The target is not known yet (its event is in flight): retry after "
                                              "the Retry-After header's seconds."}})
-def issue_tasking(body: IssueTasking, principal: Lead, theme_group: IssuingThemeGroup, application: App,
+def issue_tasking(body: IssueTasking, principal: Lead, grant: IssuingThemeGroup, application: App,
                   request: Request, idempotency_key: IdempotencyKey = None) -> Any:
     tasking = application.issue(
-        command_context(principal, Role.THEME_GROUP_LEAD, request), target_id=body.target_id,
-        theme_group=theme_group, district=body.district, share=body.share, deadline=body.deadline,
+        command_context(principal, grant, request), target_id=body.target_id,
+        theme_group=grant.scope or "", district=body.district, share=body.share, deadline=body.deadline,
         lead_partner=body.lead_partner, commissioning_level=body.commissioning_level,
         decision=body.decision.to_decision(), idempotency_key=idempotency_key,
     )
@@ -288,7 +290,7 @@ def get_tasking(tasking: VisibleTasking) -> Any:
 @router.post("/taskings/{tasking_id}/accept", response_model=Created, summary="The district accepts the tasking")
 def accept(tasking: DistrictTasking, body: Answer, principal: Coordinator, application: App,
            request: Request, if_match: IfMatch = None) -> Any:
-    tasking = application.accept(command_context(principal, Role.DISTRICT_COORDINATOR, request), tasking,
+    tasking = application.accept(command_context(principal, coordinating(tasking), request), tasking,
                                  expected_version(body.expected_version, if_match),
                                  body.decision.to_decision() if body.decision else None)
     return Created(id=tasking.id, version=tasking.version)
@@ -297,7 +299,7 @@ def accept(tasking: DistrictTasking, body: Answer, principal: Coordinator, appli
 @router.post("/taskings/{tasking_id}/decline", response_model=Created, summary="The district declines, with a reason")
 def decline(tasking: DistrictTasking, body: Decline, principal: Coordinator, application: App,
             request: Request, if_match: IfMatch = None) -> Any:
-    tasking = application.decline(command_context(principal, Role.DISTRICT_COORDINATOR, request), tasking,
+    tasking = application.decline(command_context(principal, coordinating(tasking), request), tasking,
                                   expected_version(body.expected_version, if_match), body.reason,
                                   body.decision.to_decision() if body.decision else None)
     return Created(id=tasking.id, version=tasking.version)
@@ -306,7 +308,7 @@ def decline(tasking: DistrictTasking, body: Decline, principal: Coordinator, app
 @router.post("/taskings/{tasking_id}/start-delivery", response_model=Created, summary="Delivery starts")
 def start_delivery(tasking: DistrictTasking, body: Versioned, principal: Coordinator, application: App,
                    request: Request, if_match: IfMatch = None) -> Any:
-    tasking = application.start_delivery(command_context(principal, Role.DISTRICT_COORDINATOR, request), tasking,
+    tasking = application.start_delivery(command_context(principal, coordinating(tasking), request), tasking,
                                          expected_version(body.expected_version, if_match))
     return Created(id=tasking.id, version=tasking.version)
 
@@ -314,7 +316,7 @@ def start_delivery(tasking: DistrictTasking, body: Versioned, principal: Coordin
 @router.post("/taskings/{tasking_id}/complete", response_model=Created, summary="The tasking is completed")
 def complete(tasking: DistrictTasking, body: Complete, principal: Coordinator, application: App,
              request: Request, if_match: IfMatch = None) -> Any:
-    tasking = application.complete(command_context(principal, Role.DISTRICT_COORDINATOR, request), tasking,
+    tasking = application.complete(command_context(principal, coordinating(tasking), request), tasking,
                                    expected_version(body.expected_version, if_match), body.achieved,
                                    body.decision.to_decision() if body.decision else None)
     return Created(id=tasking.id, version=tasking.version)
@@ -323,7 +325,7 @@ def complete(tasking: DistrictTasking, body: Complete, principal: Coordinator, a
 @router.post("/taskings/{tasking_id}/withdraw", response_model=Created, summary="The theme group withdraws it")
 def withdraw(tasking: ThemeGroupTasking, body: Withdraw, principal: Lead, application: App,
              request: Request, if_match: IfMatch = None) -> Any:
-    tasking = application.withdraw(command_context(principal, Role.THEME_GROUP_LEAD, request), tasking,
+    tasking = application.withdraw(command_context(principal, leading(tasking), request), tasking,
                                    expected_version(body.expected_version, if_match), body.reason,
                                    body.decision.to_decision())
     return Created(id=tasking.id, version=tasking.version)
@@ -333,7 +335,7 @@ def withdraw(tasking: ThemeGroupTasking, body: Withdraw, principal: Lead, applic
              summary="Retask: another district, lead partner, share or deadline, by a decision with a reason")
 def retask(tasking: ThemeGroupTasking, body: Retask, principal: Lead, application: App,
            request: Request, if_match: IfMatch = None) -> Any:
-    tasking = application.retask(command_context(principal, Role.THEME_GROUP_LEAD, request), tasking,
+    tasking = application.retask(command_context(principal, leading(tasking), request), tasking,
                                  expected_version(body.expected_version, if_match),
                                  decision=body.decision.to_decision(),
                                  district=body.district, lead_partner=body.lead_partner, share=body.share,
@@ -346,7 +348,7 @@ def retask(tasking: ThemeGroupTasking, body: Retask, principal: Lead, applicatio
 def transfer(tasking: ThemeGroupTasking, body: Transfer, principal: Lead, application: App, request: Request,
              if_match: IfMatch = None, idempotency_key: IdempotencyKey = None) -> Any:
     retasked, issued = application.transfer(
-        command_context(principal, Role.THEME_GROUP_LEAD, request), tasking,
+        command_context(principal, leading(tasking), request), tasking,
         expected_version(body.expected_version, if_match),
         decision=body.decision.to_decision(), district=body.district, lead_partner=body.lead_partner,
         share=body.share, deadline=body.deadline, idempotency_key=idempotency_key,

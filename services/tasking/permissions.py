@@ -11,7 +11,7 @@ from fastapi import Depends, Request
 
 from services.tasking.application import TaskingApplication
 from services.tasking.domain import AgreedAction, Tasking, body_kind
-from shared.auth import Principal, Role
+from shared.auth import Grant, Principal, Role, authorize
 from shared.contracts.tasking import BodyKind
 from shared.errors import NotPermitted
 from shared.web import require_role
@@ -30,17 +30,20 @@ Writer = Annotated[Principal, Depends(require_role(Role.PARTNERSHIP_OFFICER, Rol
                                                    Role.DISTRICT_COORDINATOR, Role.PARTNER_OFFICER))]
 
 
-def _issuing_theme_group(principal: Lead) -> str:
-    """A theme-group lead tasks on behalf of the theme group their token names."""
-    if not principal.theme_group:
-        raise NotPermitted("Your token names no theme group to task on behalf of.")
-    return principal.theme_group
+def _issuing_theme_group(principal: Lead) -> Grant:
+    """A theme-group lead tasks on behalf of the theme group their grant names (the one they lead)."""
+    led = principal.scopes(Role.THEME_GROUP_LEAD)
+    if len(led) != 1:
+        raise NotPermitted("Your token names no theme group to task on behalf of." if not led else
+                           f"You lead {', '.join(led)}: task from a token for one theme group.")
+    return authorize(principal, (Role.THEME_GROUP_LEAD, led[0]), refusal="Only a theme group's lead tasks for it.")
 
 
 def may_see(principal: Principal, tasking: Tasking) -> bool:
     """A partner officer sees the taskings its organisation leads; every other role reads all (auditors and
     scrutiny included)."""
-    return principal.roles != frozenset({Role.PARTNER_OFFICER}) or tasking.lead_partner == principal.organisation
+    return principal.roles != frozenset({Role.PARTNER_OFFICER}) or \
+        principal.grant_for(Role.PARTNER_OFFICER, tasking.lead_partner) is not None
 
 
 def _visible_tasking(tasking_id: UUID, principal: Reader, application: App) -> Tasking:
@@ -52,69 +55,76 @@ def _visible_tasking(tasking_id: UUID, principal: Reader, application: App) -> T
 
 def _district_tasking(tasking_id: UUID, principal: Coordinator, application: App) -> Tasking:
     tasking = application.tasking(tasking_id)
-    if principal.district != tasking.district:
-        raise NotPermitted(f"Only the {tasking.district} district partnership's coordinator may answer for it.")
+    authorize(principal, (Role.DISTRICT_COORDINATOR, tasking.district),
+              refusal=f"Only the {tasking.district} district partnership's coordinator may answer for it.")
     return tasking
 
 
 def _theme_group_tasking(tasking_id: UUID, principal: Lead, application: App) -> Tasking:
     tasking = application.tasking(tasking_id)
-    if principal.theme_group != tasking.theme_group:
-        raise NotPermitted(f"Only a lead of {tasking.theme_group} may change its taskings.")
+    authorize(principal, (Role.THEME_GROUP_LEAD, tasking.theme_group),
+              refusal=f"Only a lead of {tasking.theme_group} may change its taskings.")
     return tasking
 
 
-IssuingThemeGroup = Annotated[str, Depends(_issuing_theme_group)]
+IssuingThemeGroup = Annotated[Grant, Depends(_issuing_theme_group)]
+"""The grant of the theme-group lead issuing a tasking: its scope is the issuing theme group."""
 VisibleTasking = Annotated[Tasking, Depends(_visible_tasking)]
 DistrictTasking = Annotated[Tasking, Depends(_district_tasking)]
-"""The tasking, loaded for its district's coordinator (who accepts, declines, starts and completes it)."""
+"""The tasking, loaded for its district's coordinator (who accepts, declines, starts and completes it): they act
+under the grant (district_coordinator, its district)."""
 ThemeGroupTasking = Annotated[Tasking, Depends(_theme_group_tasking)]
-"""The tasking, loaded for a lead of the theme group that issued it (who withdraws and retasks it)."""
+"""The tasking, loaded for a lead of the theme group that issued it (who withdraws and retasks it): they act under
+the grant (theme_group_lead, its theme group)."""
 
 
-def body_role(principal: Principal, body: str, application: TaskingApplication) -> Role:
+def coordinating(tasking: Tasking) -> Grant:
+    """The grant a ``DistrictTasking``'s coordinator acts under."""
+    return Grant(Role.DISTRICT_COORDINATOR, tasking.district)
+
+
+def leading(tasking: Tasking) -> Grant:
+    """The grant a ``ThemeGroupTasking``'s lead acts under."""
+    return Grant(Role.THEME_GROUP_LEAD, tasking.theme_group)
+
+
+def body_role(principal: Principal, body: str, application: TaskingApplication) -> Grant:
     """Who may keep a body's table and minutes: the partnership officer for any body, a theme-group lead for
-    their group, a district coordinator for their district partnership."""
+    their group, a district coordinator for their district partnership. The grant they act under."""
     kind = body_kind(application.definition, body)
-    if principal.has(Role.PARTNERSHIP_OFFICER):
-        return Role.PARTNERSHIP_OFFICER
-    if kind is BodyKind.THEME_GROUP and principal.has(Role.THEME_GROUP_LEAD) and principal.theme_group == body:
-        return Role.THEME_GROUP_LEAD
-    if kind is BodyKind.DISTRICT_PARTNERSHIP and principal.has(Role.DISTRICT_COORDINATOR) \
-            and principal.district == body:
-        return Role.DISTRICT_COORDINATOR
-    raise NotPermitted(f"You may not keep the records of '{body}'.")
+    allowed: list[tuple[Role, str | None]] = [(Role.PARTNERSHIP_OFFICER, None)]
+    if kind is BodyKind.THEME_GROUP:
+        allowed.append((Role.THEME_GROUP_LEAD, body))
+    if kind is BodyKind.DISTRICT_PARTNERSHIP:
+        allowed.append((Role.DISTRICT_COORDINATOR, body))
+    return authorize(principal, *allowed, refusal=f"You may not keep the records of '{body}'.")
 
 
-def joining_role(principal: Principal, body: str, nominated_by: str | None, application: TaskingApplication) -> Role:
+def joining_role(principal: Principal, body: str, nominated_by: str | None, application: TaskingApplication) -> Grant:
     """A theme group supplies its representatives to district partnerships; otherwise whoever keeps the table."""
-    if nominated_by and principal.has(Role.THEME_GROUP_LEAD) and principal.theme_group == nominated_by:
-        return Role.THEME_GROUP_LEAD
-    return body_role(principal, body, application)
+    nominating = principal.grant_for(Role.THEME_GROUP_LEAD, nominated_by) if nominated_by else None
+    return nominating or body_role(principal, body, application)
 
 
-def commitment_role(principal: Principal, organisation: str) -> Role:
+def commitment_role(principal: Principal, organisation: str) -> Grant:
     """A partner declares its own commitments (or the partnership officer records them)."""
-    if principal.has(Role.PARTNERSHIP_OFFICER):
-        return Role.PARTNERSHIP_OFFICER
-    if principal.has(Role.PARTNER_OFFICER) and principal.organisation == organisation:
-        return Role.PARTNER_OFFICER
-    raise NotPermitted("A partner declares its own commitments (or the partnership officer records them).")
+    return authorize(principal, (Role.PARTNERSHIP_OFFICER, None), (Role.PARTNER_OFFICER, organisation),
+                     refusal="A partner declares its own commitments (or the partnership officer records them).")
 
 
 def commitments_reader(principal: Principal, organisation: str) -> None:
     """A partner officer sees its own organisation's commitments; every other role any organisation's."""
-    if principal.roles == frozenset({Role.PARTNER_OFFICER}) and organisation != principal.organisation:
+    if principal.roles == frozenset({Role.PARTNER_OFFICER}) and \
+            principal.grant_for(Role.PARTNER_OFFICER, organisation) is None:
         raise NotPermitted("A partner officer sees its own organisation's commitments.")
 
 
-def _action_owner_or_keeper(action_id: UUID, principal: Writer, application: App) -> tuple[AgreedAction, Role]:
+def _action_owner_or_keeper(action_id: UUID, principal: Writer, application: App) -> tuple[AgreedAction, Grant]:
     action = application.action(action_id)
-    if principal.has(Role.PARTNER_OFFICER) and principal.organisation == action.owner:
-        return action, Role.PARTNER_OFFICER
-    return action, body_role(principal, action.body, application)
+    owner = principal.grant_for(Role.PARTNER_OFFICER, action.owner)
+    return action, owner or body_role(principal, action.body, application)
 
 
-OwnedAction = Annotated[tuple[AgreedAction, Role], Depends(_action_owner_or_keeper)]
+OwnedAction = Annotated[tuple[AgreedAction, Grant], Depends(_action_owner_or_keeper)]
 """The agreed action, loaded for its owner (a partner officer of the owning organisation) or its body's keeper, with
-the role they act in."""
+the grant they act under."""

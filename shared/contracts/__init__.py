@@ -47,11 +47,14 @@ CONTRACT_RELEASE = 1
 
 @dataclass(frozen=True)
 class Actor:
-    """Who made a change: the authenticated user (an opaque subject id), their organisation and role."""
+    """Who made a change: the authenticated user (an opaque subject id), their organisation, and the grant the
+    command passed under: the role and its scope (the district, theme group or organisation; none when the role is
+    partnership-wide, and in events recorded before grants had scopes)."""
 
     user_id: str
     organisation: str
     role: str
+    scope: str | None = None
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,10 @@ import pytest
 
 from services.reporting.graphql import CACHEABLE_QUERIES
 from services.reporting.graphql_cache import EncodedData, ResponseCache, visibility
-from shared.auth import Principal, Role
+from shared.auth import Grant, Principal, Role
 
-OFFICER = Principal(user_id="officer-1", organisation="worcestershire-cc", roles=frozenset({Role.PARTNERSHIP_OFFICER}))
+OFFICER = Principal(user_id="officer-1", organisation="worcestershire-cc",
+                    grants=frozenset({Grant(Role.PARTNERSHIP_OFFICER)}))
 VERSION = (("reporting:priorities.events:0", 41, "1234"),)
 
 
@@ -41,9 +42,10 @@ def test_callers_differing_in_any_claim_but_their_id_get_different_keys() -> Non
     assert ResponseCache.key("{ objectives { title } }", None, {}, same_claims, VERSION) == key
     others = [
         dataclasses.replace(OFFICER, organisation="wychavon-dc"),
-        dataclasses.replace(OFFICER, roles=frozenset({Role.SCRUTINY_MEMBER})),
-        dataclasses.replace(OFFICER, district="worcester"),
-        dataclasses.replace(OFFICER, theme_group="pstg"),
+        dataclasses.replace(OFFICER, grants=frozenset({Grant(Role.SCRUTINY_MEMBER)})),
+        dataclasses.replace(OFFICER, grants=frozenset({Grant(Role.PROGRAMME_MANAGER, "worcester")})),
+        dataclasses.replace(OFFICER, grants=frozenset({Grant(Role.PROGRAMME_MANAGER, "wychavon")})),
+        dataclasses.replace(OFFICER, grants=frozenset({Grant(Role.THEME_GROUP_LEAD, "pstg")})),
         dataclasses.replace(OFFICER, client_id="college-mis", queries=frozenset({"objectives"})),
         dataclasses.replace(OFFICER, client_id="college-mis", queries=frozenset({"objectives", "taskings"})),
     ]
