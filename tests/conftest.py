@@ -17,6 +17,8 @@ import pytest
 
 from tools.realservers import KafkaBroker, PostgresServer
 
+pytest_plugins = ["tests.keycloak"]  # the session's real Keycloak (fixture ``keycloak``), started only when asked for
+
 
 class ExternalServer:
     """A server this test run did not start (env override or testcontainers): lifecycle calls skip the test."""

