@@ -76,7 +76,7 @@ SCOPE_OF_ROLE: dict[Role, ScopeKind] = {
 }
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Grant:
     """A role with its scope: programme manager *in Wychavon*, lead *of the PSTG*, partner officer *of the college*.
     A partnership-wide role (officer, auditor, scrutiny member) has no scope."""
@@ -97,6 +97,9 @@ class Grant:
 
     def __str__(self) -> str:
         return self.role.value if self.scope is None else f"{self.role.value}:{self.scope}"
+
+    def sort_key(self) -> tuple[str, str]:
+        return self.role.value, self.scope or ""
 
 
 class AuthenticationError(Exception):
@@ -134,7 +137,7 @@ class Principal:
 
     def grant_for(self, role: Role, scope: str | None = None) -> Grant | None:
         """The grant that lets the caller act as ``role`` on a record of ``scope``, if any."""
-        return next((grant for grant in sorted(self.grants) if grant.covers(role, scope)), None)
+        return next((grant for grant in sorted(self.grants, key=Grant.sort_key) if grant.covers(role, scope)), None)
 
     def may_query(self, name: str) -> bool:
         """May the caller run the GraphQL query ``name``? People: by role; a partner system: only if granted."""
@@ -228,7 +231,7 @@ class TokenService:
             claims["district"] = district
         if theme_group:
             claims["theme_group"] = theme_group
-        extra = sorted(set(grants))
+        extra = sorted(set(grants), key=Grant.sort_key)
         if extra:
             claims["grants"] = [{"role": g.role.value, "scope": g.scope} for g in extra]
         if client_id:

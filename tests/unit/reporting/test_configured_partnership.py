@@ -20,7 +20,7 @@ from services.reporting.graphql import schema
 from services.reporting.packs import PackRequest, build_pack
 from services.reporting.projections import ReportingProjection, read_model_ddl
 from services.reporting.readmodel import ReportingReadModel
-from shared.auth import Principal, Role
+from shared.auth import Grant, Principal, Role
 from shared.contracts import Actor, Decision
 from shared.contracts.tasking import CommissioningLevel, TaskingIssued, TaskingRetasked
 from shared.envelope import decode
@@ -39,7 +39,7 @@ HEREFORDSHIRE = {
                        "county_wide": True}],
 }
 LEAD = Actor("htg-lead", "herefordshire-council", "theme_group_lead")
-AUDITOR = Principal(user_id="auditor-1", organisation="herefordshire-council", roles=frozenset({Role.AUDITOR}))
+AUDITOR = Principal(user_id="auditor-1", organisation="herefordshire-council", grants=frozenset({Grant(Role.AUDITOR)}))
 
 
 @pytest.fixture
