@@ -23,6 +23,7 @@ from tests.keycloak import ROOT, KeycloakRealm
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(1200)]
 
 REFETCH_INTERVAL = 3.0
+CHAPTER = "/priorities/districts/worcester/chapter"  # any role reads it
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +53,9 @@ def last_actor(h: Harness, service: str, aggregate_id: UUID) -> Any:
     return list(h.system.application(service).events.get(aggregate_id))[-1].actor
 
 
-def evidence(title: str) -> dict[str, Any]:
-    return {"title": title, "summary": "Claimant count by ward", "source": "DWP", "evidence_date": "2012-03-01"}
+def evidence(title: str, objective_id: str) -> dict[str, Any]:
+    return {"title": title, "summary": "Claimant count by ward", "source": "DWP", "evidence_date": "2012-03-01",
+            "objective_ids": [objective_id]}
 
 
 def test_officers_sign_in_and_act_under_the_grant_that_matches_the_record(keycloak: KeycloakRealm,
@@ -69,11 +71,14 @@ def test_officers_sign_in_and_act_under_the_grant_that_matches_the_record(keyclo
 
     # Programme manager in Wychavon and coordinator in Worcester: each grant in its own scope only.
     both = bearer(keycloak.sign_in("wychavon-manager"))
-    submitted = h.client.post("/priorities/districts/worcester/evidence", headers=both, json=evidence("Worcester"))
+    objective = added.json()["id"]
+    submitted = h.client.post("/priorities/districts/worcester/evidence", headers=both,
+                              json=evidence("Worcester", objective))
     assert submitted.status_code == 201, submitted.text
     actor = last_actor(h, "priorities", UUID(submitted.json()["id"]))
     assert (actor.role, actor.scope, actor.organisation) == ("district_coordinator", "worcester", "wychavon-dc")
-    elsewhere = h.client.post("/priorities/districts/wychavon/evidence", headers=both, json=evidence("Wychavon"))
+    elsewhere = h.client.post("/priorities/districts/wychavon/evidence", headers=both,
+                              json=evidence("Wychavon", objective))
     assert elsewhere.status_code == 403, elsewhere.text
     academy = project_led_by(h, "worcester-college")
     override = {"rag": "amber", "reason": "Placements slipping", "expected_version": academy.version}
@@ -125,7 +130,7 @@ def test_a_partner_system_signs_in_with_client_credentials_and_is_known_by_its_a
 
 
 def _refused(h: Harness, token: str) -> str:
-    response = h.client.get("/priorities/objectives", headers=bearer(token))
+    response = h.client.get(CHAPTER, headers=bearer(token))
     assert response.status_code == 401, response.text
     return str(response.json()["detail"])
 
@@ -133,7 +138,7 @@ def _refused(h: Harness, token: str) -> str:
 def test_the_apis_refuse_expired_tokens_other_audiences_unknown_keys_and_other_issuers(
         keycloak: KeycloakRealm, harness: Harness) -> None:
     h = harness
-    assert h.client.get("/priorities/objectives", headers=bearer(keycloak.sign_in("scrutiny"))).status_code == 200
+    assert h.client.get(CHAPTER, headers=bearer(keycloak.sign_in("scrutiny"))).status_code == 200
     run = uuid.uuid4().hex[:8]
 
     # Expired: a client whose tokens live one second (the API tolerates no clock skew here).
@@ -195,7 +200,7 @@ def test_the_apis_refuse_expired_tokens_other_audiences_unknown_keys_and_other_i
 
 def test_a_rotated_key_is_found_by_its_kid_and_es256_is_accepted(keycloak: KeycloakRealm, harness: Harness) -> None:
     h = harness
-    reader = lambda token: h.client.get("/priorities/objectives", headers=bearer(token))  # noqa: E731
+    reader = lambda token: h.client.get(CHAPTER, headers=bearer(token))  # noqa: E731
     assert reader(keycloak.sign_in("scrutiny")).status_code == 200  # the current key set is cached now
     assert h.system.tokens.oidc is not None
     before = h.system.tokens.oidc.key_fetches()[keycloak.issuer]
