@@ -220,6 +220,10 @@ def test_a_rotated_key_is_found_by_its_kid_and_es256_is_accepted(keycloak: Keycl
                          "protocolMappers": [{"name": "aud", "protocol": "openid-connect",
                                               "protocolMapper": "oidc-audience-mapper",
                                               "config": {"included.client.audience": "partnership-api",
+                                                         "access.token.claim": "true"}},
+                                             {"name": "groups", "protocol": "openid-connect",  # the organisation
+                                              "protocolMapper": "oidc-group-membership-mapper",
+                                              "config": {"claim.name": "groups", "full.path": "true",
                                                          "access.token.claim": "true"}}]})
     token = keycloak.sign_in("scrutiny", client_id=f"ec-{run}")
     assert jwt.get_unverified_header(token)["alg"] == "ES256"
