@@ -13,8 +13,8 @@ from uuid import UUID
 
 from pydantic_core import from_json
 
+import shared.contracts
 from shared.contracts import (
-    CONTRACT_RELEASE,
     SCHEMA_BASE_URI,
     ContractError,
     Fact,
@@ -33,18 +33,29 @@ SEQUENCE_AS_STRING_IN_RELEASE = 2
 version zero-padded to 20 digits so that it orders as a string. Until then it stays the integer partners have (a
 breaking change for them, so it waits for the release); ``decode`` reads both."""
 
+PUBLIC_EVENTS_ONLY_IN_RELEASE = 2
+"""From contract release 2 only public integration events are published (``shared.contracts.publication``): the
+internal ones stay off the topics and out of the published contracts."""
+
 ENVELOPE_CHANGES: dict[int, tuple[str, ...]] = {
     SEQUENCE_AS_STRING_IN_RELEASE: (
         "`sequence` becomes a string, the aggregate version zero-padded to 20 digits (the CloudEvents Sequence "
         "extension's type; it orders as a string); read it as an integer with int(...).",
+        "Internal bookkeeping events are no longer published; their schemas are withdrawn (the public events carry "
+        "the same facts).",
     ),
 }
 """Changes to the envelope itself, by the contract release that makes them (listed in its change notice)."""
 
 
+def publishes_internal_events() -> bool:
+    """Whether the release partners have still publishes internal events (release 1 did)."""
+    return shared.contracts.CONTRACT_RELEASE < PUBLIC_EVENTS_ONLY_IN_RELEASE
+
+
 def wire_sequence(version: int) -> int | str:
     """The ``sequence`` attribute as the current release writes it."""
-    if CONTRACT_RELEASE >= SEQUENCE_AS_STRING_IN_RELEASE:
+    if shared.contracts.CONTRACT_RELEASE >= SEQUENCE_AS_STRING_IN_RELEASE:
         return f"{version:020d}"
     return version
 

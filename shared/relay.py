@@ -29,9 +29,11 @@ import psycopg
 from eventsourcing.persistence import Tracking
 from psycopg import sql
 
+import shared.contracts
 from shared import metrics, tracing
-from shared.contracts import CONTRACT_RELEASE, is_released
-from shared.envelope import HEADERS, encode, wrap
+from shared.contracts import is_released, resolve
+from shared.contracts.publication import is_public
+from shared.envelope import HEADERS, encode, publishes_internal_events, wrap
 from shared.eventstore import ServiceApplication
 from shared.transport import Publisher, Transport, TransportError
 
@@ -171,7 +173,7 @@ class Relay:
         return self._position
 
     def publish_batch(self) -> int:
-        """Publish the next batch of stored events; returns how many were published."""
+        """Publish the next batch of stored events; returns how many it published or passed over (internal)."""
         start = self._current_position()
         notifications = self.app.recorder.select_notifications(
             start=start, limit=self.batch_size, inclusive_of_start=False
@@ -181,13 +183,18 @@ class Relay:
         if self._publisher is None:
             self._publisher = self.transport.publisher()
         last: int | None = None
-        published = 0
+        published = passed = 0
+        internal_too = publishes_internal_events()
         for notification in notifications:
             event = self.app.mapper.to_domain_event(notification)
             envelope = wrap(event, source=f"/services/{self.app.service}")
             if not self.publish_unreleased and not is_released(envelope.type):
                 self._hold(envelope.type, notification.id)
                 break
+            if not internal_too and not is_public(resolve(envelope.type)):
+                last = notification.id
+                passed += 1
+                continue
             with tracing.publishing(self.topic, envelope) as headers:
                 self._publisher.publish(self.topic, envelope.subject, encode(envelope), (*HEADERS, *headers))
             last = notification.id
@@ -202,12 +209,12 @@ class Relay:
         self.status.published += published
         self.status.position = last
         metrics.RELAY_PUBLISHED.labels(self.topic).inc(published)
-        return published
+        return published + passed
 
     def _hold(self, type_name: str, notification_id: int) -> None:
         reason = (f"held at notification {notification_id}: {type_name} is not in contract release "
-                  f"{CONTRACT_RELEASE}, the release partners have (deploy the release that publishes it, or set "
-                  "PARTNERSHIP_PUBLISH_UNRELEASED_EVENTS=true where no partner reads the topics)")
+                  f"{shared.contracts.CONTRACT_RELEASE}, the release partners have (deploy the release that publishes "
+                  "it, or set PARTNERSHIP_PUBLISH_UNRELEASED_EVENTS=true where no partner reads the topics)")
         if self.held != reason:
             log.error("relay holds an unreleased event", extra={"topic": self.topic, "type": type_name,
                                                                  "notification_id": notification_id})

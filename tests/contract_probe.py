@@ -36,8 +36,8 @@ class Probe(AccountableAggregate):
         return cls._create(cls.Noted, actor=context.actor, correlation_id=context.correlation_id, note=note)
 
 
-def declared_unreleased(monkeypatch: pytest.MonkeyPatch) -> type[Fact]:
-    """Declare the probe for the next release until the test ends (the registry is put back after it)."""
+def declared_unreleased(monkeypatch: pytest.MonkeyPatch, release: int = CONTRACT_RELEASE + 1) -> type[Fact]:
+    """Declare the probe for the next release (or ``release``) until the test ends (the registry is put back)."""
     contracts.all_contracts()  # load the real contracts first, so the copy below holds them
     monkeypatch.setattr(contracts, "_REGISTRY", dict(contracts._REGISTRY))
-    return contract("priorities", release=CONTRACT_RELEASE + 1)(ProbeNoted)
+    return contract("priorities", release=release)(ProbeNoted)

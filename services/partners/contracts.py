@@ -28,12 +28,20 @@ import yaml
 
 from services.partners.compatibility import incompatibilities
 from services.partners.openapi import published
-from shared.contracts import CONTRACT_RELEASE, all_contracts, is_released, json_schema
+from shared.contracts import CONTRACT_RELEASE, ContractError, all_contracts, is_released, json_schema, resolve
 from shared.contracts.audit import CHECKPOINTS_TOPIC
-from shared.envelope import CONTENT_TYPE, SEQUENCE_AS_STRING_IN_RELEASE
+from shared.contracts.publication import is_public
+from shared.envelope import CONTENT_TYPE, SEQUENCE_AS_STRING_IN_RELEASE, publishes_internal_events
 from shared.settings import Settings
 
-ASYNCAPI_VERSION = "3.0.0"
+ASYNCAPI_VERSION = "3.1.0"
+PARTNER_LISTENER_PORT = 9094
+"""The Strimzi listener partners connect to (deploy/k8s/base/kafka.yaml ``external``): TLS and SCRAM-SHA-512."""
+KAFKA_ENVIRONMENTS: tuple[tuple[str, str, str], ...] = (
+    ("production", "partnership", "Production (deploy/k8s/overlays/prod)"),
+    ("development", "partnership-dev", "Development cluster (deploy/k8s/overlays/dev)"),
+)
+"""(server name, Kubernetes namespace, description) of every cluster with a partner listener."""
 KAFKA_BINDING_VERSION = "0.5.0"
 _SIGNING_KEY = "contract-generation-only-key-0123456789abcdef"
 
@@ -61,10 +69,15 @@ def event_schemas() -> dict[str, dict[str, Any]]:
     return {type_name: json_schema(cls) for type_name, cls in all_contracts()}
 
 
+def published_type(type_name: str) -> bool:
+    """Is this event type in the published contracts? Released, and (from release 2) public."""
+    return is_released(type_name) and (publishes_internal_events() or is_public(resolve(type_name)))
+
+
 def released_schemas(schemas: dict[str, dict[str, Any]] | None = None) -> dict[str, dict[str, Any]]:
     """Only the schemas of the releases partners have: what is published."""
     every = schemas if schemas is not None else event_schemas()
-    return {name: schema for name, schema in every.items() if is_released(name)}
+    return {name: schema for name, schema in every.items() if published_type(name)}
 
 
 def _sequence_schema() -> dict[str, Any]:
@@ -102,6 +115,23 @@ def _cloud_event_schema() -> dict[str, Any]:
             "data": {"type": "object"},
         },
     }
+
+
+def _kafka_servers() -> dict[str, Any]:
+    """The brokers partners connect to: each cluster's external listener, TLS with SCRAM-SHA-512."""
+    servers: dict[str, Any] = {}
+    for name, namespace, description in KAFKA_ENVIRONMENTS:
+        servers[name] = {
+            "host": f"{{bootstrap}}:{PARTNER_LISTENER_PORT}",
+            "protocol": "kafka-secure",
+            "description": f"{description}: the external listener, TLS (the cluster CA from the Secret "
+                           f"partnership-cluster-ca-cert in namespace {namespace}) with SCRAM-SHA-512.",
+            "variables": {"bootstrap": {
+                "description": f"The load-balancer address of the Service partnership-kafka-external-bootstrap in "
+                               f"namespace {namespace} (given to each partner with its credentials)."}},
+            "security": [{"$ref": "#/components/securitySchemes/partnerScram"}],
+        }
+    return servers
 
 
 def asyncapi(topics: dict[str, str], schemas: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -158,13 +188,15 @@ def asyncapi(topics: dict[str, str], schemas: dict[str, dict[str, Any]]) -> dict
                            "version only by optional additions; anything else is a new version (a new type).",
         },
         "defaultContentType": "application/cloudevents+json",
-        "servers": {
-            "kafka": {"host": "kafka:9092", "protocol": "kafka",
-                      "description": "The partnership's Kafka cluster (SASL/SCRAM over TLS outside the cluster)."},
-        },
+        "servers": _kafka_servers(),
         "channels": channels,
         "operations": operations,
-        "components": {"schemas": {"CloudEvent": _cloud_event_schema()}, "messages": messages},
+        "components": {"schemas": {"CloudEvent": _cloud_event_schema()}, "messages": messages,
+                       "securitySchemes": {"partnerScram": {
+                           "type": "scramSha512",
+                           "description": "The Kafka user of the partner's client (partner-<client id>, written by "
+                                          "`partnership partners kafka-users`); its password is in the Secret of "
+                                          "that name. Read-only: the topics granted, groups partner.<client id>.*"}}},
     }
 
 
@@ -199,7 +231,7 @@ def render(published: Path | None = None) -> dict[str, str]:
         check_compatible(published, released)
     files = {f"events/{name}.schema.json": _json(schema) for name, schema in released.items()}
     files.update({f"{UNRELEASED}/events/{name}.schema.json": _json(schema) for name, schema in schemas.items()
-                  if name not in released})
+                  if not is_released(name)})
     topics = {spec.name: spec.topic for spec in service_specs().values()}
     if any(name.startswith("audit.") for name in released):  # the signed checkpoints, for witnesses (docs/audit.md)
         topics["audit"] = CHECKPOINTS_TOPIC
@@ -217,6 +249,8 @@ def check_compatible(published: Path, schemas: dict[str, dict[str, Any]] | None 
     for path in sorted((published / "events").glob("*.schema.json")):
         name = path.name.removesuffix(".schema.json")
         if name not in current:
+            if _withdrawn_internal(name):
+                continue  # the release that publishes public events only withdraws it, in its notice
             problems[name] = ["the published event type is no longer declared (keep it, or its upcaster)"]
             continue
         found = incompatibilities(json.loads(path.read_text()), current[name])
@@ -224,6 +258,13 @@ def check_compatible(published: Path, schemas: dict[str, dict[str, Any]] | None 
             problems[name] = found
     if problems:
         raise IncompatibleChange(problems)
+
+
+def _withdrawn_internal(type_name: str) -> bool:
+    try:
+        return not publishes_internal_events() and not is_public(resolve(type_name))
+    except ContractError:
+        return False
 
 
 def write(out: Path) -> list[str]:

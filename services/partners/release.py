@@ -12,6 +12,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from shared.contracts import CONTRACT_RELEASE, all_contracts, release_of
+from shared.contracts.publication import is_public
+from shared.envelope import ENVELOPE_CHANGES, PUBLIC_EVENTS_ONLY_IN_RELEASE
 
 
 @dataclass(frozen=True)
@@ -35,10 +37,15 @@ class ReleasePlan:
     (the version before them upcasts past them)."""
     problems: tuple[str, ...]
     """What must be put right before the release (empty when it can ship)."""
+    withdrawn: tuple[str, ...] = ()
+    """Released types the release stops publishing (internal events, from the release that publishes public ones
+    only)."""
+    envelope: tuple[str, ...] = ()
+    """Changes to the envelope every event travels in."""
 
     @property
     def empty(self) -> bool:
-        return not (self.new_events or self.new_versions)
+        return not (self.new_events or self.new_versions or self.withdrawn or self.envelope)
 
 
 def _split(type_name: str) -> tuple[str, int]:
@@ -72,8 +79,11 @@ def release_plan() -> ReleasePlan:
             new_versions.append(NewVersion(newest, released[-1]))
         else:
             new_events.append(newest)
-    return ReleasePlan(CONTRACT_RELEASE + 1, tuple(new_events), tuple(new_versions), tuple(dropped),
-                       tuple(problems))
+    release = CONTRACT_RELEASE + 1
+    withdrawn = tuple(type_name for type_name, cls in all_contracts()
+                      if release == PUBLIC_EVENTS_ONLY_IN_RELEASE and release_of(cls) < release and not is_public(cls))
+    return ReleasePlan(release, tuple(new_events), tuple(new_versions), tuple(dropped), tuple(problems), withdrawn,
+                       ENVELOPE_CHANGES.get(release, ()))
 
 
 def notice_draft(plan: ReleasePlan) -> str:
@@ -87,6 +97,10 @@ def notice_draft(plan: ReleasePlan) -> str:
         lines += ["New versions (the old one is listed as superseded; how to migrate):", ""]
         lines += [f"- `{entry.type_name}` supersedes `{entry.supersedes}`: <what changed, how to migrate>"
                   for entry in plan.new_versions] + [""]
+    if plan.envelope:
+        lines += ["The envelope:", ""] + [f"- {change}" for change in plan.envelope] + [""]
+    if plan.withdrawn:
+        lines += ["No longer published (internal events):", ""] + [f"- `{name}`" for name in plan.withdrawn] + [""]
     if plan.dropped:
         lines += ["Dropped before publication (never on a partner topic; delete their contracts and point the "
                   "version before them past them with `next_version`):", ""]

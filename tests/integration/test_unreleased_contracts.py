@@ -11,9 +11,10 @@ import pytest
 from kafka import KafkaConsumer, TopicPartition
 
 import shared.contracts as contracts
+import shared.contracts.priorities as priorities_contracts
 from shared.contracts import CONTRACT_RELEASE, Actor
 from shared.contracts.priorities import StrategyLevel
-from shared.envelope import decode
+from shared.envelope import PUBLIC_EVENTS_ONLY_IN_RELEASE, decode, publishes_internal_events
 from shared.eventstore import CommandContext
 from shared.settings import Settings
 from tests.contract_probe import PROBE_TYPE, Probe, declared_unreleased
@@ -94,3 +95,34 @@ def test_a_pre_release_environment_publishes_unreleased_events(
         app.add_objective(OFFICER, title="After", level=StrategyLevel.SCS, strategy="SCS")
         assert relay.publish_batch() == 2 and relay.held is None
         assert _types_on(kafka_bootstrap, relay.topic) == ["priorities.ObjectiveAdded.v1", PROBE_TYPE]
+
+
+def _one_internal_and_one_public(tmp_path: Path, kafka_bootstrap: str) -> tuple[int, list[str]]:
+    settings = settings_for(data_dir=tmp_path, kafka=kafka_bootstrap)
+    with running_system(settings, services=("priorities",), workers=False) as h:
+        app = h.system.application("priorities")
+        [relay] = h.system.relays
+        app.save(Probe.note(OFFICER, "bookkeeping"))
+        app.add_objective(OFFICER, title="Public", level=StrategyLevel.SCS, strategy="SCS")
+        assert relay.publish_batch() == 2
+        assert app.process_recorder.max_tracking_id(relay.tracking_name) == 2  # past both, whatever it published
+        return relay.status.published, _types_on(kafka_bootstrap, relay.topic)
+
+
+def test_release_1_still_publishes_internal_events(tmp_path: Path, kafka_bootstrap: str,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Flips when contract release 2 ships: then the test below is the behaviour of the current release."""
+    if not publishes_internal_events():
+        pytest.skip("contract release 2 has shipped: internal events are no longer published")
+    probe = declared_unreleased(monkeypatch, release=1)
+    monkeypatch.setattr(priorities_contracts, "INTERNAL", priorities_contracts.INTERNAL | {probe})
+    assert _one_internal_and_one_public(tmp_path, kafka_bootstrap) == (2, ["priorities.ObjectiveAdded.v1",
+                                                                           PROBE_TYPE])
+
+
+def test_from_release_2_internal_events_are_passed_over_not_published(tmp_path: Path, kafka_bootstrap: str,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(contracts, "CONTRACT_RELEASE", max(CONTRACT_RELEASE, PUBLIC_EVENTS_ONLY_IN_RELEASE))
+    probe = declared_unreleased(monkeypatch, release=1)
+    monkeypatch.setattr(priorities_contracts, "INTERNAL", priorities_contracts.INTERNAL | {probe})
+    assert _one_internal_and_one_public(tmp_path, kafka_bootstrap) == (1, ["priorities.ObjectiveAdded.v1"])

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+import shared.contracts as contracts_module
 from services.partners.contracts import UNRELEASED, check_compatible, render
 from services.partners.release import notice_draft, release_plan
 from shared.contracts import CONTRACT_RELEASE, Fact, all_contracts, contract, contract_type, is_released, release_of
@@ -63,3 +64,21 @@ def test_a_contract_cannot_be_declared_for_a_release_after_the_next(monkeypatch:
         contract("priorities", release=CONTRACT_RELEASE + 2)(TooEarly)
     released = contract("priorities")(TooEarly)
     assert is_released(contract_type(released))
+
+
+def test_from_release_2_the_published_contracts_cover_public_events_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What release 2 will publish (simulated): no internal event in contracts/events or AsyncAPI, and the
+    compatibility check accepts their withdrawal; today's contracts still carry them (release 1)."""
+    from shared.contracts.publication import SERVICES, internal_events
+    from shared.envelope import PUBLIC_EVENTS_ONLY_IN_RELEASE
+
+    internal = sorted(contract_type(cls) for service in SERVICES for cls in internal_events(service))
+    assert internal and all((COMMITTED / "events" / f"{name}.schema.json").exists() for name in internal)
+    plan = release_plan()
+    if plan.release == PUBLIC_EVENTS_ONLY_IN_RELEASE:
+        assert set(internal) <= set(plan.withdrawn)
+    monkeypatch.setattr(contracts_module, "CONTRACT_RELEASE", max(CONTRACT_RELEASE, PUBLIC_EVENTS_ONLY_IN_RELEASE))
+    files = render()
+    for name in internal:
+        assert f"events/{name}.schema.json" not in files and name not in files["asyncapi.yaml"]
+    check_compatible(COMMITTED)  # withdrawn on purpose, not "no longer declared" by mistake
