@@ -219,6 +219,8 @@ def json_schema(cls: type[Fact]) -> dict[str, Any]:
         "description": (cls.__doc__ or "").strip(),
         **schema,
     }
+    document["description"] += ("\n\nOpen to additions: within this version only optional fields are added, so "
+                                "validate without forbidding unknown fields and ignore those you do not know.")
     release = release_of(cls)
     if release > CONTRACT_RELEASE:
         document["description"] += (f"\n\nUnreleased: part of contract release {release}, not yet published to "

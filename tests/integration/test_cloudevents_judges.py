@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from cloudevents.core.bindings.kafka import KafkaMessage, from_kafka_event
+from jsonschema import Draft202012Validator
 from kafka import KafkaConsumer, TopicPartition
 
 from examples.partner_consumer.consumer import Schemas
@@ -133,3 +134,30 @@ def test_the_example_partner_consumer_validates_every_record_against_the_publish
         message = json.loads(record.value)
         schemas = released if is_released(message["type"]) else unreleased
         schemas.validate(message)  # raises on the first that does not fit
+
+
+def _closed(schema: Any) -> Any:
+    """The schema with every object closed (``additionalProperties: false``): what we publish, exactly."""
+    if isinstance(schema, list):
+        return [_closed(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    closed = {key: _closed(value) for key, value in schema.items()}
+    if "properties" in closed:
+        closed.setdefault("additionalProperties", False)
+    return closed
+
+
+def test_we_publish_no_field_that_the_schemas_do_not_declare(run: Run) -> None:
+    """The published schemas stay open to additions for partners; what we send has nothing undeclared in it."""
+    validators: dict[str, Draft202012Validator] = {}
+    for record in run.records.values():
+        message = json.loads(record.value)
+        folder = CONTRACTS / "events" if is_released(message["type"]) else CONTRACTS / "unreleased" / "events"
+        validator = validators.get(message["type"])
+        if validator is None:
+            schema = _closed(json.loads((folder / f"{message['type']}.schema.json").read_text()))
+            validator = validators[message["type"]] = Draft202012Validator(schema)
+        errors = [error.message for error in validator.iter_errors(message["data"])]
+        assert not errors, (message["type"], errors[:3])
+        assert not validator.is_valid({**message["data"], "undeclared": 1})  # the closed schema does refuse one
