@@ -4,9 +4,7 @@ No audit may fail or warn."""
 
 from __future__ import annotations
 
-import fcntl
 import json
-import shutil
 import subprocess
 import threading
 import time
@@ -17,25 +15,10 @@ import pytest
 import uvicorn
 
 from tests.harness import free_port, running_system, settings_for
-from tools.realservers import cache_dir
+from tools.judges import node_command
 
-GRAPHQL_HTTP = "graphql-http@1.23.1"
-GRAPHQL_JS = "graphql@16.11.0"  # its peer; the audits send only `{ __typename }`-like documents
+GRAPHQL_HTTP = "graphql-http@1.23.1"  # pinned in the root package.json, with its peer graphql 16.11.0
 HERE = Path(__file__).parent / "graphql_http"
-
-
-def _judge() -> Path:
-    """The audit suite installed once per machine into the cache (npm, from the registry), outside the work tree."""
-    npm = shutil.which("npm")
-    assert npm and shutil.which("node"), "node and npm come from Debian's packages (scripts/ensure-system-packages.sh)"
-    home = cache_dir() / f"npm-{GRAPHQL_HTTP.replace('@', '-')}"
-    home.mkdir(parents=True, exist_ok=True)
-    with (home.parent / f"{home.name}.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (home / "node_modules" / "graphql-http" / "package.json").exists():
-            subprocess.run([npm, "install", "--prefix", str(home), "--no-audit", "--no-fund", "--no-save",
-                            "--loglevel=error", GRAPHQL_HTTP, GRAPHQL_JS], check=True, timeout=300)
-    return home
 
 
 @pytest.fixture(scope="module")
@@ -57,11 +40,9 @@ def gateway_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def test_the_gateway_passes_the_graphql_over_http_audits(gateway_url: str, say: Callable[[str], None]) -> None:
-    home = _judge()
-    script = home / "audit.mjs"  # beside its node_modules, so that the import resolves there
-    shutil.copyfile(HERE / "audit.mjs", script)
-    done = subprocess.run(["node", str(script), gateway_url], capture_output=True, text=True, timeout=120,
-                          check=False)
+    # npm ci of the root package.json; the script's import resolves in the root node_modules
+    done = subprocess.run(node_command(HERE / "audit.mjs", gateway_url), capture_output=True, text=True,
+                          timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     results = json.loads(done.stdout)
     failed = [r for r in results if r["status"] == "error"]
