@@ -28,6 +28,7 @@ from shared.auth import ClientRegistry, OidcVerifier, TokenService, oauth_router
 from shared.consumer import ConsumerRunner
 from shared.contracts import contract_type, is_released
 from shared.contracts.audit import CHECKPOINTS_TOPIC, CheckpointSigned
+from shared.cors import install_cors
 from shared.eventstore import ServiceApplication
 from shared.health import Readiness
 from shared.readstore import ReadStore
@@ -236,6 +237,7 @@ class System:
             app.mount(f"/{name}", self.specs[name].create_api(application, self.tokens))
         if self.read_model is not None:
             self._mount_audit(app)
+        install_cors(app, self.settings)
         return app
 
     def reporting_asgi(self) -> FastAPI:
@@ -243,6 +245,7 @@ class System:
         app = reporting_api(self.read_model, self.tokens, self.settings, self.auditor)
         self.install_operations(app, "web")
         self._mount_audit(app)
+        install_cors(app, self.settings)
         return app
 
     def auditor(self) -> Auditor:

@@ -115,6 +115,11 @@ class IssuerConfig(BaseModel):
 
 _ISSUERS = TypeAdapter(list[IssuerConfig])
 
+_ORIGIN = re.compile(r"https?://(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(:[0-9]{1,5})?")
+CORS_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+CORS_HEADERS = ("Authorization", "Content-Type", "Accept", "If-Match", "If-None-Match", "Idempotency-Key",
+                "X-Correlation-ID", "traceparent")
+
 
 class Settings(BaseSettings):
     """Everything a process needs to know; defaults run the embedded mode."""
@@ -207,10 +212,40 @@ class Settings(BaseSettings):
     partner_token_ttl: int = Field(3600, gt=0, description="Seconds a partner system's access token lasts.")
     graphql_cache_mib: int = Field(64, ge=0, description="Memory for the GraphQL gateway's cached answers, MiB "
                                                          "(0: no response cache).")
+    cors_origins: list[str] = Field(
+        default_factory=list, description='Origins of the browser apps that may call the APIs, as JSON '
+                                          '["https://dashboard.example.org"]; none by default ("*": any origin, '
+                                          'never with credentials).')
+    cors_allow_credentials: bool = Field(False, description="Let those origins send cookies or HTTP authentication "
+                                                            "(a bearer token in Authorization needs none).")
+    cors_methods: list[str] = Field(default_factory=lambda: list(CORS_METHODS),
+                                    description="Methods those origins may use, as JSON.")
+    cors_headers: list[str] = Field(default_factory=lambda: list(CORS_HEADERS),
+                                    description="Request headers those origins may send, as JSON.")
+    cors_max_age: int = Field(3600, ge=0, le=86400, description="Seconds a browser may cache a preflight's answer "
+                                                                "(Chromium keeps it at most 7200).")
     # A pool opens its kept connections at start: a process has several stores and a deployment several processes,
     # so keep few open and let each store grow under load (same peak, 20 per store, as before).
     postgres_pool_size: int = Field(2, ge=1, description="Connections each store of a process keeps open.")
     postgres_max_overflow: int = Field(18, ge=0, description="Extra connections a store may open under load.")
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, origins: list[str]) -> list[str]:
+        # A browser sends its Origin as scheme://host[:port] in lower case: anything else would never match.
+        origins = [origin.lower() for origin in origins]
+        for origin in origins:
+            if origin != "*" and not _ORIGIN.fullmatch(origin):
+                raise ValueError(f"CORS origin {origin!r}: give scheme://host[:port] (no path, no trailing slash), "
+                                 f"or *")
+        return origins
+
+    @model_validator(mode="after")
+    def _no_credentials_for_everyone(self) -> Settings:
+        if self.cors_allow_credentials and "*" in self.cors_origins:
+            raise ValueError("PARTNERSHIP_CORS_ALLOW_CREDENTIALS with origin *: name the origins that may send "
+                             "credentials")
+        return self
 
     @property
     def persistence(self) -> Persistence:
