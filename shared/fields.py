@@ -132,3 +132,21 @@ figure_in_range = AfterValidator(_figure)
 figure_in_range] | None`` (constraints placed after the check would leak into the JSON Schema as unknown keys)."""
 Whole = Annotated[int, Field(ge=1 - WHOLE_LIMIT, le=WHOLE_LIMIT - 1)]  # inclusive: a further ge=1 replaces one bound
 """An integer smaller than 2^53 in size."""
+
+# -- the same rules as the JSON Schema patterns of the published event contracts (shared.contracts) ------------------
+_INTEGER_DIGITS = len(str(FIGURE_LIMIT)) - 1  # a figure smaller than 10^18 has at most 18 digits before the point
+
+DAY_PATTERN = f"^{_DAY.pattern}$"
+"""A Day as text (the published schemas' ``pattern`` of a date)."""
+MOMENT_PATTERN = f"^{_MOMENT.pattern}$"
+"""A Moment as text."""
+FIGURE_PATTERN = rf"^-?[0-9]{{1,{_INTEGER_DIGITS}}}(\.[0-9]{{1,{FIGURE_PLACES}}})?$"
+"""A Figure written out in full (no exponent): its bounds, 10^18 and FIGURE_PLACES decimal places, as text."""
+DECIMAL_TEXT_PATTERN = r"^-?[0-9]+(\.[0-9]+)?(E[+-][0-9]+)?$"
+"""Any finite decimal as Python writes it (``str(Decimal)``: an exponent below 10^-6 or for a trailing-zero
+integer such as 1E+2): what release 1 publishes, so the pattern its schemas can promise."""
+
+
+def figure_text(value: Decimal) -> str:
+    """A decimal written out in full, never with an exponent (``1E-7`` -> ``0.0000001``): what FIGURE_PATTERN reads."""
+    return format(value, "f")

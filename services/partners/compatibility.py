@@ -7,7 +7,11 @@ new messages against the published schema must still accept them. So, within a v
 - a field may be added only if it is optional (old events lack it; old validators ignore it);
 - no field may be removed, retyped (type, format, enum values, item types, nested fields), made required or made
   optional;
-- titles, descriptions and examples may change.
+- titles, descriptions and examples may change;
+- a ``pattern`` the writer has always satisfied may be added (``WIRE_PATTERNS``: a date's, an id's, a decimal's
+  text): nothing published fails it;
+- the release that makes decimals strings only (``DECIMALS_AS_STRINGS_IN_RELEASE``) retypes every decimal at once,
+  in its change notice.
 
 Anything else needs a new version (``@contract(SERVICE, version=n + 1)``) and an upcaster for the stored events.
 """
@@ -15,6 +19,10 @@ Anything else needs a new version (``@contract(SERVICE, version=n + 1)``) and an
 from __future__ import annotations
 
 from typing import Any
+
+import shared.contracts
+from shared.contracts import DECIMALS_AS_STRINGS_IN_RELEASE, WIRE_PATTERNS
+from shared.fields import FIGURE_PATTERN
 
 _DESCRIPTIVE = frozenset({"title", "description", "examples", "$comment", "$id", "$schema"})
 
@@ -46,6 +54,10 @@ def _resolved(schema: Any, defs: dict[str, Any], seen: tuple[str, ...]) -> Any:
 def _compare(old: Any, new: Any, path: str, problems: list[str]) -> None:
     where = f"field {path}" if path else "the event"
     if isinstance(old, dict) and isinstance(new, dict):
+        if _decimal_made_string(old, new):
+            return
+        if "pattern" in new and "pattern" not in old and new["pattern"] in WIRE_PATTERNS:
+            old = {**old, "pattern": new["pattern"]}  # a pattern every published value already satisfies
         if "properties" in old or "properties" in new:
             _compare_object(old, new, path, problems)
             return
@@ -86,3 +98,16 @@ def _compare_object(old: dict[str, Any], new: dict[str, Any], path: str, problem
     rest_old = {k: v for k, v in old.items() if k not in {"properties", "required", *_DESCRIPTIVE}}
     rest_new = {k: v for k, v in new.items() if k not in {"properties", "required", *_DESCRIPTIVE}}
     _compare(rest_old, rest_new, path, problems)
+
+
+def _decimal_made_string(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    """Is this the release's declared change of a decimal, from "number or string" to a Figure's text?"""
+    if shared.contracts.CONTRACT_RELEASE < DECIMALS_AS_STRINGS_IN_RELEASE:
+        return False
+    branches = old.get("anyOf")
+    was_decimal = (isinstance(branches, list) and len(branches) == 2
+                   and [branch.get("type") for branch in branches if isinstance(branch, dict)] == ["number", "string"])
+    rest_old = {key: value for key, value in old.items() if key not in {"anyOf", *_DESCRIPTIVE}}
+    rest_new = {key: value for key, value in new.items() if key not in {"type", "pattern", *_DESCRIPTIVE}}
+    return (was_decimal and new.get("type") == "string" and new.get("pattern") == FIGURE_PATTERN
+            and rest_old == rest_new)

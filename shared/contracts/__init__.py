@@ -12,13 +12,22 @@ relay does not put it on a topic partners read (``shared.relay``). Shipping a re
 
 from __future__ import annotations
 
+import ast
 import dataclasses
+import inspect
+import textwrap
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, TypeVar
+from decimal import Decimal
+from functools import cache
+from typing import Any, TypeVar, cast
 
 from pydantic import TypeAdapter, ValidationError
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
+from pydantic_core import core_schema, to_jsonable_python
+
+from shared.fields import DAY_PATTERN, DECIMAL_TEXT_PATTERN, FIGURE_PATTERN, MOMENT_PATTERN, figure_text
 
 __all__ = [
     "CONTRACT_RELEASE",
@@ -190,8 +199,19 @@ def to_data(event: object) -> tuple[str, dict[str, Any]]:
     values = {f.name: getattr(event, f.name) for f in dataclasses.fields(cls)}
     adapter = _adapter(cls)
     # Validating first restores types the store's JSON gave back as plain values (enums as str).
-    data = adapter.dump_python(adapter.validate_python(values), mode="json")
+    data = _wire(adapter.dump_python(adapter.validate_python(values), mode="python"))
     return contract_type(cls), data
+
+
+def _wire(value: Any) -> Any:
+    """JSON-ready data; a decimal written out in full (``0.0000001``, never ``1E-7``), as the schemas' pattern reads."""
+    if isinstance(value, Decimal):
+        return figure_text(value)
+    if isinstance(value, dict):
+        return {key: _wire(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_wire(item) for item in value]
+    return to_jsonable_python(value)
 
 
 def from_data(type_name: str, data: object) -> Fact:
@@ -210,7 +230,7 @@ def from_data(type_name: str, data: object) -> Fact:
 
 def json_schema(cls: type[Fact]) -> dict[str, Any]:
     """The JSON Schema (2020-12) published for partner organisations."""
-    schema = _adapter(cls).json_schema()
+    schema = _adapter(cls).json_schema(schema_generator=_ContractSchema)
     type_name = contract_type(cls)
     document = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -226,6 +246,69 @@ def json_schema(cls: type[Fact]) -> dict[str, Any]:
         document["description"] += (f"\n\nUnreleased: part of contract release {release}, not yet published to "
                                     "partners; it may change until that release ships.")
     return document
+
+
+DECIMALS_AS_STRINGS_IN_RELEASE = 2
+"""Contract release 2 types a decimal as a string only, written out in full within a Figure's bounds
+(``FIGURE_PATTERN``). Release 1 published "number or string"; partners' generated code changes with the type, so it
+waits for the release. Until then the string branch carries ``DECIMAL_TEXT_PATTERN``, which every decimal ever
+published satisfies (Python's text of a decimal; since this pattern, written out in full)."""
+UUID_PATTERN = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+"""An id (a UUID) as every event writes it: lowercase, hyphenated."""
+WIRE_PATTERNS = frozenset({DAY_PATTERN, MOMENT_PATTERN, UUID_PATTERN, DECIMAL_TEXT_PATTERN})
+"""Patterns the writer (``to_data``) has always satisfied: adding one to a released schema narrows nothing that was
+published, so the compatibility check accepts it within a version."""
+
+
+class _ContractSchema(GenerateJsonSchema):
+    """Pydantic's JSON Schema, saying what the text on the wire is: a decimal's pattern and bounds, a date's and an
+    id's pattern beside its format, and each field's description from its attribute docstring."""
+
+    def decimal_schema(self, schema: core_schema.DecimalSchema) -> JsonSchemaValue:
+        if CONTRACT_RELEASE >= DECIMALS_AS_STRINGS_IN_RELEASE:
+            return {"type": "string", "pattern": FIGURE_PATTERN}
+        return {"anyOf": [{"type": "number"}, {"type": "string", "pattern": DECIMAL_TEXT_PATTERN}]}
+
+    def date_schema(self, schema: core_schema.DateSchema) -> JsonSchemaValue:
+        return {**super().date_schema(schema), "pattern": DAY_PATTERN}
+
+    def datetime_schema(self, schema: core_schema.DatetimeSchema) -> JsonSchemaValue:
+        return {**super().datetime_schema(schema), "pattern": MOMENT_PATTERN}
+
+    def uuid_schema(self, schema: core_schema.UuidSchema) -> JsonSchemaValue:
+        return {**super().uuid_schema(schema), "pattern": UUID_PATTERN}
+
+    def dataclass_schema(self, schema: core_schema.DataclassSchema) -> JsonSchemaValue:
+        json_schema = super().dataclass_schema(schema)
+        docs = field_docs(cast(type, schema["cls"]))
+        for name, property_schema in json_schema.get("properties", {}).items():
+            if name in docs:
+                property_schema["description"] = docs[name]
+        return json_schema
+
+
+@cache
+def field_docs(cls: type) -> dict[str, str]:
+    """Each field's description: the string literal written just below the field in its class (an attribute
+    docstring, as in PEP 257), inherited fields' from the class that declares them. The one convention for
+    describing a contract's fields (docs/partners.md, "Describing a field")."""
+    docs: dict[str, str] = {}
+    for klass in reversed(cls.__mro__):
+        if not dataclasses.is_dataclass(klass) or "__annotations__" not in klass.__dict__:
+            continue
+        try:
+            source = textwrap.dedent(inspect.getsource(klass))
+        except (OSError, TypeError):
+            continue
+        node = ast.parse(source).body[0]
+        if not isinstance(node, ast.ClassDef):
+            continue
+        for statement, following in zip(node.body, node.body[1:], strict=False):
+            if (isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name)
+                    and isinstance(following, ast.Expr) and isinstance(following.value, ast.Constant)
+                    and isinstance(following.value.value, str)):
+                docs[statement.target.id] = inspect.cleandoc(following.value.value)
+    return docs
 
 
 def _load_all() -> None:
