@@ -61,9 +61,13 @@ class Actor:
     partnership-wide, and in events recorded before grants had scopes)."""
 
     user_id: str
+    """The opaque subject id of the user, or client:<id> for a partner system."""
     organisation: str
+    """The organisation the user acts for."""
     role: str
+    """The role of the grant the command passed under."""
     scope: str | None = None
+    """The grant's scope (a district, theme group or organisation); None when partnership-wide."""
 
 
 @dataclass(frozen=True)
@@ -76,12 +80,19 @@ class Decision:
     """
 
     body: str
+    """The body that decided (its id), e.g. the partnership board."""
     decided_on: date
+    """The date of the decision."""
     reason: str
+    """Why the body decided so."""
     meeting_id: str | None = None
+    """The meeting at which it was decided; None for a decision under delegation."""
     reference: str | None = None
+    """The decision's reference in the minutes, e.g. PB-2013-04; None when not given."""
     meeting_version: int | None = None
+    """The entry of the body's minute book that recording the meeting answered."""
     delegation: str | None = None
+    """The scheme of delegation under which an officer decided for the body; None at a meeting."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -89,8 +100,11 @@ class Fact:
     """Fields every event carries: the actor, the correlation id of the command, and the decision if any."""
 
     actor: Actor
+    """Who made the change."""
     correlation_id: str
+    """The correlation id of the command that caused the event (ties it to its logs)."""
     decision: Decision | None = None
+    """The decision the change carries out, when it needs one."""
 
 
 class ContractError(ValueError):

@@ -18,11 +18,20 @@ class CheckpointSigned(Fact):
     the cosignature by POST /audit/cosignatures."""
 
     service: str
+    """The service whose log was checkpointed."""
     origin: str
+    """The log's origin line in the checkpoint note."""
     tree_size: int
+    """The number of events the checkpoint covers."""
     root_hash: str
+    """The Merkle tree's root hash, base64."""
     note: str
+    """The signed checkpoint note, as text."""
     previous_tree_size: int
+    """The tree size of the previous checkpoint (0 for the first)."""
     consistency_proof: list[str]
+    """The proof (base64 hashes) that this tree extends the previous one."""
     position: int
+    """The position of the last event covered in the service's log."""
     signed_at: str
+    """When it was signed, in ISO 8601."""

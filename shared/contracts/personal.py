@@ -14,4 +14,6 @@ class SealedPersonalData:
     """A person's details (name, e-mail, phone), encrypted under that person's key: ``shared.audit.vault``."""
 
     person_id: str
+    """The opaque id of the person (the key's name in the vault)."""
     sealed: str
+    """The details, encrypted under the person's key (URL-safe base64); erased when the key is."""

@@ -40,9 +40,13 @@ class ObjectiveAdded(Fact):
     """An objective was added to the SCS or to a county strategy under an SCS objective."""
 
     title: str
+    """The objective's statement."""
     level: StrategyLevel
+    """Whether it is an SCS objective or a county strategy's."""
     strategy: str
+    """The strategy it belongs to, e.g. the SCS or a county strategy's name."""
     parent_id: UUID | None = None
+    """The SCS objective a county strategy's objective sits under; None for an SCS objective."""
 
 
 @contract(SERVICE)
@@ -51,14 +55,23 @@ class TargetSet(Fact):
     """A SMART target was set on an objective (the aggregate id is the target's id)."""
 
     objective_id: UUID
+    """The id of the objective (SCS or county strategy) it belongs to."""
     metric: str
+    """What is measured, e.g. people claiming Jobseeker's Allowance."""
     unit: str
+    """The unit of the measure's values, e.g. people or percent."""
     baseline_value: Decimal
+    """The measure's value at the baseline date."""
     baseline_date: date
+    """The date the baseline value was measured."""
     target_value: Decimal
+    """The value the measure is to reach."""
     deadline: date
+    """The date by which the target value is to be reached."""
     data_source: str
+    """Where the measure's figures come from, e.g. a national statistic."""
     owner_organisation: str
+    """The partner organisation responsible for the target."""
 
 
 @contract(SERVICE)
@@ -67,13 +80,21 @@ class TargetRevised(Fact):
     """A target was re-baselined or changed, by a decision with a reason; the old values stay in history."""
 
     metric: str
+    """What is measured, as revised."""
     unit: str
+    """The unit of the measure's values, e.g. people or percent."""
     baseline_value: Decimal
+    """The measure's value at the baseline date."""
     baseline_date: date
+    """The date the baseline value was measured."""
     target_value: Decimal
+    """The value the measure is to reach."""
     deadline: date
+    """The date by which the target value is to be reached."""
     data_source: str
+    """Where the measure's figures come from, e.g. a national statistic."""
     owner_organisation: str
+    """The partner organisation responsible for the target."""
 
 
 @contract(SERVICE)
@@ -82,6 +103,7 @@ class TargetRetired(Fact):
     """A target was retired (never deleted); no new tasking may be issued against it."""
 
     reason: str
+    """Why, in the words of whoever decided or recorded it."""
 
 
 # -- objectives: reworded and retired, each by a decision with a reason --------------------------------------------
@@ -93,7 +115,9 @@ class ObjectiveReworded(Fact):
     """An objective's statement was reworded by a decision; the previous wording is repeated for the reader."""
 
     title: str
+    """The objective's statement as reworded."""
     previous_title: str
+    """Its statement before."""
 
 
 @contract(SERVICE)
@@ -102,6 +126,7 @@ class ObjectiveRetired(Fact):
     """An objective was retired (never deleted) by a decision; no new target may be set on it."""
 
     reason: str
+    """Why, in the words of whoever decided or recorded it."""
 
 
 # -- district chapters and priorities --------------------------------------------------------------------------------
@@ -122,10 +147,15 @@ class PriorityProposed(Fact):
     """A district partnership proposed a priority issue for its place, linked to an objective."""
 
     district: str
+    """The district partnership's place (its name, e.g. Northtown), as in every service."""
     title: str
+    """The priority issue, as the district partnership put it."""
     rationale: str
+    """Why it is a priority for the place."""
     objective_id: UUID
+    """The id of the objective (SCS or county strategy) it belongs to."""
     evidence_refs: tuple[str, ...] = ()
+    """References to the local evidence behind it."""
 
 
 @contract(SERVICE)
@@ -134,6 +164,7 @@ class PriorityAgreed(Fact):
     """The district partnership's board agreed the priority (a decision): it takes one of the district's places."""
 
     district: str
+    """The district partnership's place (its name, e.g. Northtown), as in every service."""
 
 
 @contract(SERVICE)
@@ -142,7 +173,9 @@ class PriorityRejected(Fact):
     """The district partnership's board rejected the proposed priority (a decision with a reason)."""
 
     district: str
+    """The district partnership's place (its name, e.g. Northtown), as in every service."""
     reason: str
+    """Why, in the words of whoever decided or recorded it."""
 
 
 @contract(SERVICE)
@@ -151,7 +184,9 @@ class PriorityRetired(Fact):
     """An agreed priority was retired by a decision; its place in the district's limit is free again."""
 
     district: str
+    """The district partnership's place (its name, e.g. Northtown), as in every service."""
     reason: str
+    """Why, in the words of whoever decided or recorded it."""
 
 
 @contract(SERVICE)
@@ -160,7 +195,9 @@ class PriorityReconfirmed(Fact):
     """In an SCS review, the district partnership re-confirmed an agreed priority (a decision)."""
 
     district: str
+    """The district partnership's place (its name, e.g. Northtown), as in every service."""
     review_id: UUID
+    """The id of the SCS review."""
 
 
 @contract(SERVICE)
@@ -172,6 +209,7 @@ class DistrictChapterOpened(Fact):
     """
 
     district: str
+    """The district partnership's place (its name, e.g. Northtown), as in every service."""
 
 
 @contract(SERVICE)
@@ -180,7 +218,9 @@ class ChapterPriorityAgreed(Fact):
     """An agreed priority took a place in the district's chapter."""
 
     priority_id: UUID
+    """The id of the district priority."""
     title: str
+    """The priority's title."""
 
 
 @contract(SERVICE)
@@ -189,7 +229,9 @@ class ChapterPriorityRetired(Fact):
     """A retired priority left the district's chapter, freeing its place."""
 
     priority_id: UUID
+    """The id of the district priority."""
     reason: str
+    """Why, in the words of whoever decided or recorded it."""
 
 
 # -- local evidence -------------------------------------------------------------------------------------------------
@@ -200,8 +242,11 @@ class EvidenceFigure:
     """One figure in a piece of evidence, e.g. 2,300 people claiming Jobseeker's Allowance."""
 
     label: str
+    """What the figure counts, e.g. people claiming Jobseeker's Allowance."""
     value: Decimal
+    """The figure."""
     unit: str
+    """Its unit, e.g. people."""
 
 
 @contract(SERVICE)
@@ -210,13 +255,21 @@ class EvidenceSubmitted(Fact):
     """A district submitted local evidence or a consultation outcome, attached to objectives or priorities."""
 
     district: str
+    """The district that submitted it."""
     title: str
+    """The evidence's title."""
     summary: str
+    """What it shows."""
     source: str
+    """Where it comes from, e.g. a survey or a consultation."""
     evidence_date: date
+    """The date the evidence stands at."""
     figures: tuple[EvidenceFigure, ...] = ()
+    """The figures it gives."""
     objective_ids: tuple[UUID, ...] = ()
+    """The objectives it is attached to."""
     priority_ids: tuple[UUID, ...] = ()
+    """The priorities it is attached to."""
     contact: SealedPersonalData | None = None
     """Who to ask about it (name, e-mail, phone), sealed under that person's key: erasable (docs/audit.md)."""
 
@@ -233,6 +286,7 @@ class EvidenceNoted(Fact):
     """The county sifted the evidence and noted it without taking it into the evidence base, with its reason."""
 
     reason: str
+    """Why, in the words of whoever decided or recorded it."""
 
 
 # -- SCS review cycle ----------------------------------------------------------------------------------------------
@@ -247,7 +301,9 @@ class ScsReviewOpened(Fact):
     """
 
     number: int
+    """The review's number: 1 for the first review, and so on."""
     outstanding: tuple[UUID, ...]
+    """The ids of the priorities agreed when it opened: each to be re-confirmed or retired."""
 
 
 @contract(SERVICE)
@@ -256,8 +312,11 @@ class ScsReviewPriorityResolved(Fact):
     """A priority under review was re-confirmed or retired."""
 
     priority_id: UUID
+    """The id of the district priority."""
     district: str
+    """The district partnership's place (its name, e.g. Northtown), as in every service."""
     outcome: str
+    """What became of it: reconfirmed or retired."""
 
 
 @contract(SERVICE)
@@ -277,7 +336,9 @@ class PerformanceReleased(Fact):
     decision: approval before publication. Figures of a period not released are never published."""
 
     starts_on: date
+    """The first day of the period released."""
     ends_on: date
+    """The last day of the period released."""
 
 
 INTERNAL: frozenset[type[Fact]] = frozenset({DistrictChapterOpened, ChapterPriorityAgreed, ChapterPriorityRetired})

@@ -53,7 +53,9 @@ class TaskingRef:
     """A tasking a project delivers, with the tasking's version the project last took into account."""
 
     tasking_id: UUID
+    """The id of the tasking delivered."""
     version: int
+    """The tasking's version the project last took into account."""
 
 
 @dataclass(frozen=True)
@@ -65,21 +67,33 @@ class Outcome:
     """
 
     id: str
+    """The outcome's id, unique within the project."""
     tasking_id: UUID
+    """The id of the tasking."""
     metric: str
+    """What is measured, e.g. people claiming Jobseeker's Allowance."""
     unit: str
+    """The unit of the measure's values, e.g. people or percent."""
     baseline_value: Decimal
+    """The measure's value at the baseline date."""
     baseline_date: date
+    """The date the baseline value was measured."""
     target_value: Decimal
+    """The value the measure is to reach."""
     target_date: date
+    """The date by which the target value is to be reached."""
     weight: Decimal = Decimal(1)
+    """The part of the outcome's result credited to the tasking (0 < weight <= 1)."""
 
 
 @dataclass(frozen=True)
 class Milestone:
     id: str
+    """The milestone's id, unique within the project."""
     title: str
+    """What is to be done by then."""
     due_on: date
+    """The date it is due."""
 
 
 @dataclass(frozen=True)
@@ -87,9 +101,13 @@ class ResourceCommitment:
     """Resources a partner organisation committed to a project: money (GBP) and staff days."""
 
     organisation: str
+    """The partner organisation that committed them."""
     money_gbp: Decimal
+    """The money committed, in pounds sterling."""
     staff_days: Decimal
+    """The staff days committed."""
     note: str = ""
+    """Anything said with it; empty when nothing."""
 
 
 @dataclass(frozen=True)
@@ -97,11 +115,17 @@ class Risk:
     """A risk to delivery: likelihood and impact on 1..5 (score = likelihood x impact), an owner, a mitigation."""
 
     id: str
+    """The risk's id, unique within the project."""
     description: str
+    """What might happen."""
     likelihood: int
+    """How likely, 1 (rare) to 5 (almost certain)."""
     impact: int
+    """How bad, 1 (slight) to 5 (severe)."""
     owner: str
+    """Who manages the risk."""
     mitigation: str
+    """What is done to reduce it."""
 
 
 @dataclass(frozen=True)
@@ -109,7 +133,9 @@ class OutcomeValue:
     """The actual value of one outcome's measure."""
 
     outcome_id: str
+    """The id of the project's outcome."""
     value: Decimal
+    """The measure's actual value, in the outcome's unit."""
 
 
 @contract(SERVICE)
@@ -118,6 +144,7 @@ class ProgrammeOpened(Fact):
     """A district partnership's programme was opened: it holds every project in that place."""
 
     district: str
+    """The district partnership's place (its name, e.g. Northtown), as in every service."""
 
 
 @contract(SERVICE)
@@ -126,7 +153,9 @@ class ProjectAddedToProgramme(Fact):
     """A project joined its district's programme."""
 
     project_id: UUID
+    """The id of the project."""
     title: str
+    """The project's title."""
 
 
 @contract(SERVICE)
@@ -135,15 +164,25 @@ class ProjectOpened(Fact):
     """A project was opened against one or more accepted taskings of its district, with a lead partner."""
 
     programme_id: UUID
+    """The id of its district's programme."""
     district: str
+    """The district partnership's place (its name, e.g. Northtown), as in every service."""
     title: str
+    """The project's title."""
     lead_partner: str
+    """The partner organisation responsible for delivery."""
     project_manager: str
+    """Who manages the project."""
     taskings: tuple[TaskingRef, ...]
+    """The accepted taskings it delivers, each with the version taken into account."""
     outcomes: tuple[Outcome, ...]
+    """The measures it delivers, each towards one tasking."""
     milestones: tuple[Milestone, ...] = ()
+    """Its milestones."""
     resources: tuple[ResourceCommitment, ...] = ()
+    """The resources partners committed to it."""
     risks: tuple[Risk, ...] = ()
+    """The risks to its delivery."""
 
 
 class Submission(StrEnum):
@@ -165,15 +204,25 @@ class ProgressReported(Fact):
     """
 
     reported_on: date
+    """The date the values stand at."""
     values: tuple[OutcomeValue, ...]
+    """The values reported in this report, one per outcome reported."""
     actuals: tuple[OutcomeValue, ...]
+    """Every outcome's value standing at reported_on: reported now or carried from an earlier report."""
     narrative: str
+    """The lead partner's account of progress."""
     rag: Rag
+    """Red, amber or green, derived from the shortfall against the trajectory."""
     shortfall_percent: Decimal
+    """How far the actuals lag the straight-line trajectory to the targets, in percent (negative when ahead)."""
     direction: DirectionOfTravel | None = None
+    """Against the previous report; None on the first report."""
     correction: bool = False
+    """Whether this report corrects an earlier one at the same date."""
     correction_reason: str | None = None
+    """Why the earlier report was corrected; None when it is not a correction."""
     submitted_via: Submission
+    """How the report came: through the API or a row of a bulk upload."""
 
 
 def progress_reported_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
@@ -187,33 +236,41 @@ class RagOverridden(Fact):
     """The derived RAG was overridden by hand, with a reason; the override expires at the next report."""
 
     rag: Rag
+    """The RAG set by hand."""
     derived_rag: Rag | None
+    """The RAG derived from the last report; None before any report."""
     reason: str
+    """Why, in the words of whoever decided or recorded it."""
 
 
 @contract(SERVICE)
 @dataclass(frozen=True, kw_only=True)
 class MilestoneAdded(Fact):
     milestone: Milestone
+    """The milestone added."""
 
 
 @contract(SERVICE)
 @dataclass(frozen=True, kw_only=True)
 class MilestoneAchieved(Fact):
     milestone_id: str
+    """The id of the milestone achieved."""
     achieved_on: date
+    """The date it was achieved."""
 
 
 @contract(SERVICE)
 @dataclass(frozen=True, kw_only=True)
 class ResourcesCommitted(Fact):
     commitment: ResourceCommitment
+    """What was committed, by whom."""
 
 
 @contract(SERVICE)
 @dataclass(frozen=True, kw_only=True)
 class RiskRecorded(Fact):
     risk: Risk
+    """The risk recorded."""
 
 
 @contract(SERVICE)
@@ -225,8 +282,11 @@ class InterventionRecorded(Fact):
     """
 
     kind: InterventionKind
+    """What the programme manager did."""
     description: str
+    """What was done, in the programme manager's words."""
     triggers: tuple[str, ...]
+    """Why intervention was due: red, missed-milestone:<id> or tasking-changed."""
 
 
 @contract(SERVICE)
@@ -235,12 +295,14 @@ class ProjectDeferred(Fact):
     """The project was deferred by a decision with a reason (e.g. resources redirected); never silently."""
 
     reason: str
+    """Why, in the words of whoever decided or recorded it."""
 
 
 @contract(SERVICE)
 @dataclass(frozen=True, kw_only=True)
 class ProjectResumed(Fact):
     reason: str
+    """Why, in the words of whoever decided or recorded it."""
 
 
 @contract(SERVICE)
@@ -249,8 +311,11 @@ class ProjectClosed(Fact):
     """The project was closed with the outcome achieved and the lessons learnt; it accepts no more progress."""
 
     outcome_achieved: str
+    """What the project achieved, in words."""
     lessons: str
+    """The lessons learnt."""
     final_actuals: tuple[OutcomeValue, ...]
+    """Every outcome's value at closure."""
 
 
 @contract(SERVICE)
@@ -264,13 +329,21 @@ class ContributionRepointed(Fact):
     """
 
     from_tasking_id: UUID
+    """The tasking the outcomes counted towards before."""
     to_tasking_id: UUID
+    """The tasking they count towards now."""
     to_version: int
+    """That tasking's version taken into account."""
     share: Decimal
+    """That tasking's share, as it stands."""
     deadline: date
+    """That tasking's deadline, as it stands."""
     lead_partner: str
+    """That tasking's lead partner, as it stands."""
     reason: str
+    """Why, in the words of whoever decided or recorded it."""
     upstream_version: int | None = None
+    """The tasking's version when the change came from upstream; None when the programme manager re-pointed."""
 
 
 @contract(SERVICE)
@@ -280,8 +353,11 @@ class ContributionClosed(Fact):
     the project is flagged until the programme manager re-points it, intervenes or closes it."""
 
     tasking_id: UUID
+    """The tasking the outcomes no longer count towards."""
     upstream_version: int
+    """The tasking's version this event answered (the tasking service's aggregate version)."""
     reason: str
+    """Why, in the words of whoever decided or recorded it."""
 
 
 # -- superseded versions, frozen as published (their schemas stay in contracts/events) ------------------------------
@@ -297,14 +373,23 @@ class ProgressReportedV1(Fact):
     """
 
     reported_on: date
+    """The date the values stand at."""
     values: tuple[OutcomeValue, ...]
+    """The values reported in this report, one per outcome reported."""
     actuals: tuple[OutcomeValue, ...]
+    """Every outcome's value standing at reported_on: reported now or carried from an earlier report."""
     narrative: str
+    """The lead partner's account of progress."""
     rag: Rag
+    """Red, amber or green, derived from the shortfall against the trajectory."""
     shortfall_percent: Decimal
+    """How far the actuals lag the straight-line trajectory to the targets, in percent (negative when ahead)."""
     direction: DirectionOfTravel | None = None
+    """Against the previous report; None on the first report."""
     correction: bool = False
+    """Whether this report corrects an earlier one at the same date."""
     correction_reason: str | None = None
+    """Why the earlier report was corrected; None when it is not a correction."""
 
     __pydantic_config__ = ConfigDict(title="ProgressReported")  # the title it was published with
 

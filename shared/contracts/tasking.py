@@ -27,14 +27,23 @@ class TaskingIssued(Fact):
     """
 
     target_id: UUID
+    """The id of the county target the share is of."""
     theme_group: str
+    """The theme group that issued the tasking."""
     district: str
+    """The district partnership's place (its name, e.g. Northtown), as in every service."""
     share: Decimal
+    """The part of the county target this tasking is to deliver, in the target's unit."""
     unit: str
+    """The unit of the measure's values, e.g. people or percent."""
     deadline: date
+    """The date by which the share is to be delivered."""
     lead_partner: str
+    """The partner organisation responsible for delivery."""
     commissioning_level: CommissioningLevel
+    """Whether it was commissioned at county or district level."""
     retasked_from: UUID | None = None
+    """The tasking whose share this one took over; None unless issued by a retasking."""
 
 
 @contract(SERVICE)
@@ -49,6 +58,7 @@ class TaskingDeclined(Fact):
     """The district partnership declined the tasking, with its reason."""
 
     reason: str
+    """Why, in the words of whoever decided or recorded it."""
 
 
 @contract(SERVICE)
@@ -58,14 +68,23 @@ class TaskingRetasked(Fact):
     history and are repeated here so that a reader needs no earlier event to show the change."""
 
     district: str
+    """The district partnership tasked now."""
     lead_partner: str
+    """The lead partner now."""
     share: Decimal
+    """The share now, in the target's unit."""
     deadline: date
+    """The deadline now."""
     previous_district: str
+    """The district partnership tasked before."""
     previous_lead_partner: str
+    """The lead partner before."""
     previous_share: Decimal
+    """The share before."""
     previous_deadline: date
+    """The deadline before."""
     reason: str
+    """Why, in the words of whoever decided or recorded it."""
 
 
 @contract(SERVICE)
@@ -74,6 +93,7 @@ class TaskingWithdrawn(Fact):
     """The tasking was withdrawn by a decision; projects delivering it must be re-pointed or closed."""
 
     reason: str
+    """Why, in the words of whoever decided or recorded it."""
 
 
 @contract(SERVICE)
@@ -82,6 +102,7 @@ class TaskingCompleted(Fact):
     """The tasking's share was delivered (or its delivery period ended) and it was closed."""
 
     achieved: Decimal
+    """What was delivered, in the target's unit."""
 
 
 @contract(SERVICE)
@@ -113,10 +134,15 @@ class PartnerJoined(Fact):
     """
 
     body: str
+    """The id of the body (partnership board, theme group or district partnership)."""
     body_kind: BodyKind
+    """Which kind of body it is."""
     organisation: str
+    """The partner organisation that joined."""
     nominated_by: str | None = None
+    """The theme group whose representative it is; None when none."""
     joined_on: date | None = None
+    """The day the membership came into force; None on memberships recorded before dates were kept."""
 
 
 @contract(SERVICE)
@@ -129,9 +155,13 @@ class PartnerLeft(Fact):
     """
 
     body: str
+    """The id of the body (partnership board, theme group or district partnership)."""
     organisation: str
+    """The partner organisation that left."""
     reason: str
+    """Why, in the words of whoever decided or recorded it."""
     left_on: date | None = None
+    """The first day it was no longer a member; None on departures recorded before dates were kept."""
 
 
 @contract(SERVICE)
@@ -140,7 +170,9 @@ class DistrictsCommitted(Fact):
     """A county-wide partner declared the districts it commits to (the full list, replacing the previous one)."""
 
     organisation: str
+    """The county-wide partner organisation."""
     districts: list[str]
+    """Every district it commits to (the full list)."""
 
 
 # -- meetings, decisions and agreed actions ----------------------------------------------------------------------
@@ -152,10 +184,15 @@ class MeetingHeld(Fact):
     """A body met on a date with these partner organisations present; decisions taken there reference it."""
 
     body: str
+    """The id of the body (partnership board, theme group or district partnership)."""
     body_kind: BodyKind
+    """Which kind of body it is."""
     held_on: date
+    """The date the meeting was held."""
     present: list[str]
+    """The partner organisations present (their ids)."""
     title: str = ""
+    """The meeting's title; empty when none was given."""
 
 
 @dataclass(frozen=True)
@@ -163,7 +200,9 @@ class MembershipVersion:
     """The version of one partner's membership of a body, as tasking knew it when a meeting was recorded."""
 
     organisation: str
+    """The partner organisation."""
     version: int
+    """The version of its membership of the body."""
 
 
 @contract(SERVICE, release=2)
@@ -175,11 +214,17 @@ class MeetingEntered(Fact):
     body at the time, so that a service keeping a copy knows when it has heard of them."""
 
     meeting_id: UUID
+    """The id of the meeting."""
     body: str
+    """The id of the body (partnership board, theme group or district partnership)."""
     held_on: date
+    """The date the meeting was held."""
     title: str
+    """The meeting's title."""
     present: list[str]
+    """The partner organisations present (their ids)."""
     roll: list[MembershipVersion]
+    """The version of each present partner's membership of the body at the time."""
 
 
 @contract(SERVICE)
@@ -188,10 +233,15 @@ class ActionAgreed(Fact):
     """An action agreed at a meeting: what, who owns it, by when."""
 
     meeting_id: UUID
+    """The meeting at which it was agreed."""
     body: str
+    """The body that met."""
     description: str
+    """What is to be done."""
     owner: str
+    """Who is to do it."""
     due_on: date
+    """By when."""
 
 
 @contract(SERVICE)
@@ -200,4 +250,6 @@ class ActionDone(Fact):
     """The owner reported an agreed action done."""
 
     done_on: date
+    """The date it was done."""
     note: str = ""
+    """What the owner said; empty when nothing."""
