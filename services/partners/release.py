@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from shared.contracts import CONTRACT_RELEASE, all_contracts, release_of
+from shared.contracts import CONTRACT_RELEASE, SCHEMA_CHANGES, all_contracts, release_of
 from shared.contracts.publication import is_public
 from shared.envelope import ENVELOPE_CHANGES, PUBLIC_EVENTS_ONLY_IN_RELEASE
 
@@ -42,10 +42,12 @@ class ReleasePlan:
     only)."""
     envelope: tuple[str, ...] = ()
     """Changes to the envelope every event travels in."""
+    schemas: tuple[str, ...] = ()
+    """Changes to every event schema at once (``shared.contracts.SCHEMA_CHANGES``), not a new version each."""
 
     @property
     def empty(self) -> bool:
-        return not (self.new_events or self.new_versions or self.withdrawn or self.envelope)
+        return not (self.new_events or self.new_versions or self.withdrawn or self.envelope or self.schemas)
 
 
 def _split(type_name: str) -> tuple[str, int]:
@@ -83,7 +85,7 @@ def release_plan() -> ReleasePlan:
     withdrawn = tuple(type_name for type_name, cls in all_contracts()
                       if release == PUBLIC_EVENTS_ONLY_IN_RELEASE and release_of(cls) < release and not is_public(cls))
     return ReleasePlan(release, tuple(new_events), tuple(new_versions), tuple(dropped), tuple(problems), withdrawn,
-                       ENVELOPE_CHANGES.get(release, ()))
+                       ENVELOPE_CHANGES.get(release, ()), SCHEMA_CHANGES.get(release, ()))
 
 
 def notice_draft(plan: ReleasePlan) -> str:
@@ -99,6 +101,8 @@ def notice_draft(plan: ReleasePlan) -> str:
                   for entry in plan.new_versions] + [""]
     if plan.envelope:
         lines += ["The envelope:", ""] + [f"- {change}" for change in plan.envelope] + [""]
+    if plan.schemas:
+        lines += ["Every event schema:", ""] + [f"- {change}" for change in plan.schemas] + [""]
     if plan.withdrawn:
         lines += ["No longer published (internal events):", ""] + [f"- `{name}`" for name in plan.withdrawn] + [""]
     if plan.dropped:

@@ -27,7 +27,15 @@ from pydantic import TypeAdapter, ValidationError
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema, to_jsonable_python
 
-from shared.fields import DAY_PATTERN, DECIMAL_TEXT_PATTERN, FIGURE_PATTERN, MOMENT_PATTERN, figure_text
+from shared.fields import (
+    DAY_PATTERN,
+    DECIMAL_TEXT_PATTERN,
+    FIGURE_LIMIT,
+    FIGURE_PATTERN,
+    FIGURE_PLACES,
+    MOMENT_PATTERN,
+    figure_text,
+)
 
 __all__ = [
     "CONTRACT_RELEASE",
@@ -267,6 +275,16 @@ DECIMALS_AS_STRINGS_IN_RELEASE = 2
 (``FIGURE_PATTERN``). Release 1 published "number or string"; partners' generated code changes with the type, so it
 waits for the release. Until then the string branch carries ``DECIMAL_TEXT_PATTERN``, which every decimal ever
 published satisfies (Python's text of a decimal; since this pattern, written out in full)."""
+SCHEMA_CHANGES: dict[int, tuple[str, ...]] = {
+    DECIMALS_AS_STRINGS_IN_RELEASE: (
+        "Every decimal (a value, a share, a weight, money) is a JSON string only, written out in full (no exponent), "
+        f"at most {len(str(FIGURE_LIMIT)) - 1} digits before the point and {FIGURE_PLACES} after (its schema's "
+        "pattern); release 1 typed it \"number or string\" though every value published was a string: parse "
+        "it with a decimal type, never a float.",
+    ),
+}
+"""Changes to every event schema at once, by the contract release that makes them (listed in its change notice;
+the compatibility check accepts them from that release on)."""
 UUID_PATTERN = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 """An id (a UUID) as every event writes it: lowercase, hyphenated."""
 WIRE_PATTERNS = frozenset({DAY_PATTERN, MOMENT_PATTERN, UUID_PATTERN, DECIMAL_TEXT_PATTERN})
