@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID, uuid5
 
-from eventsourcing.application import Application
+from eventsourcing.application import Application, ProcessingEvent, Repository
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import (
     DatetimeAsISO,
@@ -23,6 +23,7 @@ from eventsourcing.persistence import (
 )
 from psycopg import sql
 
+from shared import idempotency
 from shared.audit.chain import ChainedEventStore, ChainedMapper
 from shared.audit.checkpoint import Checkpointer
 from shared.contracts import Actor, Decision, Fact
@@ -113,8 +114,20 @@ class IdempotentIds:
         """The id of a ``kind`` created by ``actor`` with ``key``; None without a key (the create gets a fresh id)."""
         if not key:
             return None
-        return uuid5(self.namespace, self.layout.format(kind=kind, user=actor.user_id,
-                                                        organisation=actor.organisation, key=key))
+        derived = uuid5(self.namespace, self.layout.format(kind=kind, user=actor.user_id,
+                                                           organisation=actor.organisation, key=key))
+        idempotency.derived(derived)  # its first request's fingerprint is saved with it, a replay's compared
+        return derived
+
+
+class _ReplayCheckingRepository(Repository[UUID]):
+    """Every replay of a keyed create reads the aggregate its key derives (``_find``, ``_get``, after a lost race
+    too): here it is refused if the first request was a different one (``shared.idempotency``)."""
+
+    def get(self, aggregate_id: UUID, **kwargs: Any) -> Any:
+        aggregate = super().get(aggregate_id, **kwargs)
+        idempotency.check_replay(aggregate_id, self.event_store.recorder)
+        return aggregate
 
 
 class ServiceApplication(Application[UUID]):
@@ -160,6 +173,19 @@ class ServiceApplication(Application[UUID]):
                 " FOR EACH STATEMENT EXECUTE FUNCTION {function}({channel})"
             ).format(schema=schema, table=sql.Identifier(recorder.events_table_name), function=function,
                      channel=sql.Literal(self.stored_channel)))
+
+    def construct_repository(self) -> Repository[UUID]:
+        plain = super().construct_repository()
+        return _ReplayCheckingRepository(
+            event_store=plain.event_store, snapshot_store=plain.snapshot_store,
+            cache_maxsize=self.aggregate_cache_size or None, fastforward=plain.fastforward,
+            fastforward_skipping=plain.fastforward_skipping, deepcopy_from_cache=plain.deepcopy_from_cache)
+
+    def _record(self, processing_event: ProcessingEvent[UUID]) -> Any:
+        # A keyed create's fingerprint is a tracking row of the same transaction as its events.
+        if processing_event.tracking is None:
+            processing_event.tracking = idempotency.tracking_for(processing_event.events)
+        return super()._record(processing_event)
 
     def construct_recorder(self) -> ProcessRecorder:
         return self.factory.process_recorder()

@@ -23,6 +23,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from shared import idempotency
 from shared.auth import AuthenticationError, Grant, Principal, Role, TokenService
 from shared.contracts import Decision
 from shared.errors import DomainError, InvalidCommand, NotPermitted, NotYetKnown
@@ -174,6 +175,61 @@ class BodyGuard:
         await send({"type": "http.response.body", "body": body})
 
 
+class RecordVersionTag:
+    """A record's GET (a JSON object with a whole ``version``) answers with that version as its ETag, the validator
+    its commands take as If-Match; a matching If-None-Match gets 304 without the body. Pure ASGI: the one place for
+    every service's records."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
+            await self.app(scope, receive, send)
+            return
+        held: list[Any] = []
+
+        async def hold(message: Any) -> None:
+            if held or (message["type"] == "http.response.start" and self._taggable(message)):
+                held.append(message)
+                if message["type"] == "http.response.body" and not message.get("more_body"):
+                    await self._answer(scope, held, send)
+                return
+            await send(message)
+
+        await self.app(scope, receive, hold)
+
+    @staticmethod
+    def _taggable(start: Any) -> bool:
+        headers = dict(start.get("headers", []))
+        kind = headers.get(b"content-type", b"").split(b";")[0].strip()
+        return start["status"] == 200 and kind == b"application/json" and b"etag" not in headers
+
+    @staticmethod
+    async def _answer(scope: Any, held: list[Any], send: Any) -> None:
+        start, body = held[0], b"".join(m.get("body", b"") for m in held[1:])
+        try:
+            version = json.loads(body).get("version") if body.startswith(b"{") else None
+        except ValueError:
+            version = None
+        if isinstance(version, int) and not isinstance(version, bool) and version >= 0:
+            tag = f'"{version}"'
+            asked = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}.get(
+                "if-none-match", "")
+            listed = {t.strip().removeprefix("W/") for t in asked.split(",")}
+            headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+            headers.append((b"etag", tag.encode()))
+            if tag in listed or "*" in listed:
+                await send({"type": "http.response.start", "status": 304,
+                            "headers": [(k, v) for k, v in headers if k.lower() != b"content-type"]})
+                await send({"type": "http.response.body", "body": b""})
+                return
+            headers.append((b"content-length", str(len(body)).encode()))
+            start = {**start, "headers": headers}
+        await send(start)
+        await send({"type": "http.response.body", "body": body})
+
+
 def refuse_unknown_query_parameters(request: Request) -> None:
     """Refuses a query parameter that the route does not declare (422 naming it): a misspelt filter such as
     ``theme_group=pstg`` for ``themeGroup`` must not be silently ignored and answer for everything. A dependency of
@@ -273,6 +329,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     """Map every refusal to problem+json once, here, and say so in the app's OpenAPI; refuse oversized and non-JSON
     bodies before parsing."""
     app.add_middleware(BodyGuard)
+    app.add_middleware(RecordVersionTag)
     app.router.dependencies.append(Depends(refuse_unknown_query_parameters))  # every route added after this
     _install_problem_openapi(app)
 
@@ -408,9 +465,19 @@ class Created(BaseModel):
 
 IfMatch = Annotated[str | None, Header(alias="If-Match", max_length=50,
                                        description='The version last read, e.g. "3".')]
-IdempotencyKey = Annotated[str | None, Header(
-    alias="Idempotency-Key", max_length=200,
-    description="A retried create with the same key returns the first result.")]
+
+
+async def _idempotency_key(request: Request, key: Annotated[str | None, Header(
+        alias="Idempotency-Key", max_length=200,
+        description="A retried create with the same key and body returns the first result; the same key with "
+                    "another body is refused (422 idempotency-key-reused).")] = None) -> str | None:
+    # Async, so that what it notes is seen by the endpoint (a sync dependency runs in a copied context).
+    fingerprint = idempotency.fingerprint(request.method, request.url.path, await request.body()) if key else None
+    idempotency.begin_keyed_command(fingerprint)
+    return key
+
+
+IdempotencyKey = Annotated[str | None, Depends(_idempotency_key)]
 
 
 def command_context(principal: Principal, grant: Grant | Role, request: Request) -> CommandContext:
@@ -419,13 +486,32 @@ def command_context(principal: Principal, grant: Grant | Role, request: Request)
     return CommandContext(principal.actor(grant), correlation_id(request))
 
 
+class _VersionsDisagree(InvalidCommand):
+    code = "version-disagreement"
+
+
 def expected_version(body_value: int | None, if_match: str | None) -> int:
-    """The version a command was written against: the body's ``expected_version``, else ``If-Match``."""
+    """The version a command was written against: the body's ``expected_version``, or ``If-Match`` (the ETag of
+    the record's GET). Both may be sent; if they disagree the request contradicts itself and is refused (422, as
+    any incoherent command: 412 would say the record moved, when the client has not said which version it read)."""
+    raw = (if_match or "").strip()
+    header: int | None = None
+    if raw and raw != "*":  # "*": any current version, which names none
+        value = raw.removeprefix("W/").strip('"')
+        if not (value.isdigit() and int(value) >= 1):
+            raise InvalidCommand("If-Match is the version you last read, as its ETag gives it, e.g. \"3\".",
+                                 [{"field": "If-Match", "code": "not-a-version", "message": "Not a version."}])
+        header = int(value)
+    if body_value is not None and header is not None and body_value != header:
+        raise _VersionsDisagree(
+            f"If-Match says you read version {header}, expected_version says {body_value}: send one, or both the same.",
+            [{"field": "If-Match", "code": "version-disagreement", "message": f"Version {header}."},
+             {"field": "expected_version", "code": "version-disagreement", "message": f"Version {body_value}."}],
+            if_match=header, expected_version=body_value)
     if body_value is not None:
         return body_value
-    raw = (if_match or "").strip().removeprefix("W/").strip('"')
-    if raw.isdigit() and int(raw) >= 1:
-        return int(raw)
+    if header is not None:
+        return header
     raise InvalidCommand("Send the version you last read, as expected_version in the body or an If-Match header.",
                          [{"field": "expected_version", "message": "The version you last read is required."}])
 
