@@ -115,6 +115,7 @@ class System:
         self.transport = transport or make_transport(settings)
         self.specs = service_specs()
         self.applications: dict[str, ServiceApplication] = {}
+        self.demo_ids: dict[str, UUID] = {}
         self.read_model: ReportingReadModel | None = None
         self.relays: list[Relay] = []
         self.consumers: list[Any] = []
@@ -313,15 +314,17 @@ class System:
     # -- demo data -------------------------------------------------------------------------------------------
     def load_demo_data(self, timeout: float = 30.0) -> bool:
         """The seed's worked example, loaded once into empty stores, service by service (workers must run)."""
-        return load_demo(self.specs, self.applications, timeout)
+        return load_demo(self.specs, self.applications, timeout, self.demo_ids)
 
 
-def load_demo(specs: dict[str, ServiceSpec], applications: dict[str, ServiceApplication], timeout: float) -> bool:
+def load_demo(specs: dict[str, ServiceSpec], applications: dict[str, ServiceApplication], timeout: float,
+              ids: dict[str, UUID] | None = None) -> bool:
     """Load the worked example through the applications (upstream first) unless a store holds events already.
-    Workers (here or in other processes) carry each service's facts downstream while this waits for them."""
+    Workers (here or in other processes) carry each service's facts downstream while this waits for them. ``ids``
+    receives the ids of what it created, by name."""
     if any(app.recorder.max_notification_id() is not None for app in applications.values()):
         return False
-    ids: dict[str, UUID] = {}
+    ids = {} if ids is None else ids
 
     def wait_for(predicate: Callable[[], bool], what: str) -> None:
         deadline = time.monotonic() + timeout

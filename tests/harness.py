@@ -83,6 +83,7 @@ class Harness:
     def __init__(self, system: System) -> None:
         self.system = system
         self.client = TestClient(system.asgi(), raise_server_exceptions=False)
+        self._meetings: dict[tuple[str, date, tuple[str, ...]], RecordedMeeting] = {}
 
     def token(self, role: str, org: str = "worcestershire-cc", user: str | None = None, **claims: Any) -> str:
         return self.system.tokens.mint(user or f"user-{role}", org, [role], **claims)
@@ -119,7 +120,10 @@ class Harness:
         """A decision at a freshly recorded quorate meeting of ``body``, once the services in ``known_to`` that run
         here have heard of the meeting and of the memberships behind it."""
         day = date.fromisoformat(held_on) if isinstance(held_on, str) else held_on
-        meeting = self.meeting(body, day, present)
+        key = (body, day, tuple(present or ()))
+        meeting = self._meetings.get(key)  # one meeting of a body a day serves all the day's decisions
+        if meeting is None:
+            meeting = self._meetings[key] = self.meeting(body, day, present)
         self.wait_meeting_known(meeting, known_to)
         return meeting.decision(reason, reference)
 

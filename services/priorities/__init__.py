@@ -9,9 +9,10 @@ def _spec() -> ServiceSpec:
     from services.priorities.api import create_app
     from services.priorities.application import PrioritiesApplication
     from services.priorities.demo import load_demo
+    from services.priorities.meetings import consumers
 
     return ServiceSpec(name="priorities", application=PrioritiesApplication, create_api=create_app,
-                       load_demo=load_demo)
+                       consumes=("tasking.events",), consumers=consumers, load_demo=load_demo)
 
 
 SPEC = _spec()

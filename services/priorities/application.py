@@ -32,9 +32,12 @@ from shared.audit.vault import PersonalDataVault, PersonErased
 from shared.contracts import Decision
 from shared.contracts.personal import SealedPersonalData
 from shared.contracts.priorities import EvidenceFigure, StrategyLevel, chapter_id, review_id
+from shared.decisions import DecisionKind, check_decision
 from shared.errors import InvalidCommand, NotFound, RuleViolated
 from shared.eventstore import AccountableAggregate, CommandContext, IdempotentIds, ServiceApplication
-from shared.partnership import PartnershipDefinition, load
+from shared.meeting_copy import CopiedMeetings
+from shared.partnership import PartnershipDefinition, load, rules
+from shared.readstore import ReadStore
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -67,6 +70,32 @@ class PrioritiesApplication(ServiceApplication):
         self.definition: PartnershipDefinition = load(settings.partnership_file)
         self.target_rules = TargetRules(units=frozenset(self.definition.units),
                                         organisations=frozenset(o.id for o in self.definition.organisations))
+        self.rules = rules(settings.partnership_file)
+        self.local = ReadStore(settings, self.service)
+        self.meetings = CopiedMeetings(self.local)  # kept from tasking.events (services/priorities/meetings.py)
+        self.boards = frozenset(b.id for b in self.definition.bodies if b.kind == "partnership_board")
+        self.county_bodies = self.boards | {b.id for b in self.definition.bodies if b.kind == "theme_group"}
+
+    def close(self) -> None:
+        self.local.close()
+        super().close()
+
+    # -- decisions -------------------------------------------------------------------------------------------------
+    def decided(self, decision: Decision | None, *, what: str, kind: DecisionKind, bodies: frozenset[str],
+                context: CommandContext) -> Decision:
+        """The shared decision rule, on priorities' copy of tasking's meetings and memberships."""
+        return check_decision(decision, what=what, kind=kind, bodies=bodies, rules=self.rules,
+                              meetings=self.meetings, acting_role=context.actor.role)
+
+    def _optionally_decided(self, decision: Decision | None, *, what: str, kind: DecisionKind,
+                            bodies: frozenset[str], context: CommandContext) -> Decision | None:
+        if decision is None:
+            return None
+        return self.decided(decision, what=what, kind=kind, bodies=bodies, context=context)
+
+    def _objective_bodies(self, level: StrategyLevel) -> frozenset[str]:
+        """The SCS is the partnership board's; a county strategy is its theme group's (or the board's)."""
+        return self.boards if level is StrategyLevel.SCS else self.county_bodies
 
     def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
         """Save, then log each recorded event: one line with its aggregate, actor and correlation id."""
@@ -88,6 +117,9 @@ class PrioritiesApplication(ServiceApplication):
     def add_objective(self, context: CommandContext, *, title: str, level: StrategyLevel, strategy: str,
                       parent_id: UUID | None = None, decision: Decision | None = None,
                       idempotency_key: str | None = None) -> Objective:
+        decision = self._optionally_decided(decision, what="Adding an objective", kind=DecisionKind.OBJECTIVE_CHANGE,
+                                            bodies=self._objective_bodies(level), context=context)
+
         def add(new_id: UUID | None) -> Objective:
             parent = None if parent_id is None else self._objective_for("parent_id", parent_id)
             return Objective.add(context, title=title, level=level, strategy=strategy, parent=parent,
@@ -98,6 +130,8 @@ class PrioritiesApplication(ServiceApplication):
     def reword_objective(self, context: CommandContext, objective_id: UUID, *, expected_version: int, title: str,
                          decision: Decision | None) -> Objective:
         objective = self.at_version(self.objective(objective_id), expected_version)
+        decision = self.decided(decision, what="Rewording an objective", kind=DecisionKind.OBJECTIVE_CHANGE,
+                                bodies=self._objective_bodies(objective.level), context=context)
         objective.reword(context, title=title, decision=decision)
         self.save(objective)
         return objective
@@ -105,6 +139,8 @@ class PrioritiesApplication(ServiceApplication):
     def retire_objective(self, context: CommandContext, objective_id: UUID, *, expected_version: int,
                          decision: Decision | None) -> Objective:
         objective = self.at_version(self.objective(objective_id), expected_version)
+        decision = self.decided(decision, what="Retiring an objective", kind=DecisionKind.OBJECTIVE_CHANGE,
+                                bodies=self._objective_bodies(objective.level), context=context)
         objective.retire(context, decision=decision)
         self.save(objective)
         return objective
@@ -115,6 +151,9 @@ class PrioritiesApplication(ServiceApplication):
     # -- targets ---------------------------------------------------------------------------------------------------
     def set_target(self, context: CommandContext, *, objective_id: UUID, terms: TargetTerms,
                    decision: Decision | None = None, idempotency_key: str | None = None) -> Target:
+        decision = self._optionally_decided(decision, what="Setting a target", kind=DecisionKind.TARGET_SET,
+                                            bodies=self.county_bodies, context=context)
+
         def set_(new_id: UUID | None) -> Target:
             objective = self._objective_for("objective_id", objective_id)
             return Target.set(context, objective=objective, terms=terms, rules=self.target_rules,
@@ -125,6 +164,8 @@ class PrioritiesApplication(ServiceApplication):
     def revise_target(self, context: CommandContext, target_id: UUID, *, expected_version: int, terms: TargetTerms,
                       decision: Decision | None) -> Target:
         target = self.at_version(self.target(target_id), expected_version)
+        decision = self.decided(decision, what="Revising a target", kind=DecisionKind.TARGET_REVISE,
+                                bodies=self.county_bodies, context=context)
         target.revise(context, terms=terms, rules=self.target_rules, decision=decision)
         self.save(target)
         return target
@@ -132,6 +173,8 @@ class PrioritiesApplication(ServiceApplication):
     def retire_target(self, context: CommandContext, target_id: UUID, *, expected_version: int,
                       decision: Decision | None) -> Target:
         target = self.at_version(self.target(target_id), expected_version)
+        decision = self.decided(decision, what="Retiring a target", kind=DecisionKind.TARGET_RETIRE,
+                                bodies=self.county_bodies, context=context)
         target.retire(context, decision=decision)
         self.save(target)
         return target
@@ -159,6 +202,8 @@ class PrioritiesApplication(ServiceApplication):
         """Agree a proposed priority: the priority and its district's chapter are saved together, or neither."""
         priority = self.at_version(self.priority(priority_id), expected_version)
         ensure_acts_for(priority.district, acting_district)
+        decision = self.decided(decision, what="Agreeing a priority", kind=DecisionKind.PRIORITY_AGREE,
+                                bodies=frozenset({priority.district}), context=context)
         chapter = self.chapter(priority.district) or DistrictChapter.open(context, district=priority.district)
         agree_priority(context, priority, chapter, acting_district=acting_district, decision=decision,
                        limit=self.priority_limit)
@@ -168,6 +213,9 @@ class PrioritiesApplication(ServiceApplication):
     def reject_priority(self, context: CommandContext, priority_id: UUID, *, expected_version: int,
                         acting_district: str | None, decision: Decision | None) -> DistrictPriority:
         priority = self.at_version(self.priority(priority_id), expected_version)
+        ensure_acts_for(priority.district, acting_district)
+        decision = self.decided(decision, what="Rejecting a priority", kind=DecisionKind.PRIORITY_REJECT,
+                                bodies=frozenset({priority.district}), context=context)
         priority.reject(context, acting_district=acting_district, decision=decision)
         self.save(priority)
         return priority
@@ -176,6 +224,8 @@ class PrioritiesApplication(ServiceApplication):
                         acting_district: str | None, decision: Decision | None) -> DistrictPriority:
         priority = self.at_version(self.priority(priority_id), expected_version)
         ensure_acts_for(priority.district, acting_district)
+        decision = self.decided(decision, what="Retiring a priority", kind=DecisionKind.PRIORITY_RETIRE,
+                                bodies=frozenset({priority.district}), context=context)
         chapter = self.chapter(priority.district)
         if chapter is None:
             raise RuleViolated(f"The priority '{priority.title}' was never agreed: there is nothing to retire.")
@@ -188,6 +238,8 @@ class PrioritiesApplication(ServiceApplication):
                            acting_district: str | None, decision: Decision | None) -> DistrictPriority:
         priority = self.at_version(self.priority(priority_id), expected_version)
         ensure_acts_for(priority.district, acting_district)
+        decision = self.decided(decision, what="Re-confirming a priority", kind=DecisionKind.PRIORITY_RECONFIRM,
+                                bodies=frozenset({priority.district}), context=context)
         review = self.open_review()
         if review is None:
             raise RuleViolated("No SCS review is open: priorities are re-confirmed in a review.")
@@ -218,6 +270,8 @@ class PrioritiesApplication(ServiceApplication):
 
     def start_review(self, context: CommandContext, *, decision: Decision | None) -> ScsReview:
         """Open the next SCS review over every priority agreed now, in every district."""
+        decision = self.decided(decision, what="Opening an SCS review", kind=DecisionKind.SCS_REVIEW,
+                                bodies=self.boards, context=context)
         previous = self.latest_review()
         agreed = [pid for d in self.definition.districts if (c := self.chapter(d.id)) is not None for pid in c.agreed]
         review = ScsReview.open(context, number=1 if previous is None else previous.number + 1, previous=previous,
@@ -228,6 +282,8 @@ class PrioritiesApplication(ServiceApplication):
     def close_review(self, context: CommandContext, scs_review_id: UUID, *, expected_version: int,
                      decision: Decision | None) -> ScsReview:
         review = self.at_version(self.review(scs_review_id), expected_version)
+        decision = self.decided(decision, what="Closing an SCS review", kind=DecisionKind.SCS_REVIEW,
+                                bodies=self.boards, context=context)
         review.close(context, decision=decision)
         self.save(review)
         return review
@@ -262,6 +318,8 @@ class PrioritiesApplication(ServiceApplication):
     def accept_evidence(self, context: CommandContext, evidence_id: UUID, *, expected_version: int,
                         decision: Decision | None = None) -> Evidence:
         evidence = self.at_version(self.evidence(evidence_id), expected_version)
+        decision = self._optionally_decided(decision, what="Accepting evidence", kind=DecisionKind.EVIDENCE_SIFT,
+                                            bodies=self.county_bodies, context=context)
         evidence.accept(context, decision=decision)
         self.save(evidence)
         return evidence
@@ -269,6 +327,8 @@ class PrioritiesApplication(ServiceApplication):
     def note_evidence(self, context: CommandContext, evidence_id: UUID, *, expected_version: int, reason: str,
                       decision: Decision | None = None) -> Evidence:
         evidence = self.at_version(self.evidence(evidence_id), expected_version)
+        decision = self._optionally_decided(decision, what="Noting evidence", kind=DecisionKind.EVIDENCE_SIFT,
+                                            bodies=self.county_bodies, context=context)
         evidence.note(context, reason=reason, decision=decision)
         self.save(evidence)
         return evidence

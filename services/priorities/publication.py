@@ -20,6 +20,7 @@ from services.priorities.application import PrioritiesApplication
 from shared.auth import Principal, Role
 from shared.contracts import Actor, Decision
 from shared.contracts.priorities import PUBLICATION_RECORD_ID, PerformanceReleased
+from shared.decisions import DecisionKind
 from shared.errors import ConcurrentChange, InvalidCommand, RuleViolated
 from shared.eventstore import AccountableAggregate, CommandContext
 from shared.fields import Day
@@ -78,8 +79,13 @@ class PublicationRecord(AccountableAggregate):
 
 def release_performance(application: PrioritiesApplication, context: CommandContext, *, starts_on: date,
                         ends_on: date, decision: Decision | None, today: date | None = None) -> PublicationRecord:
-    """Record the release of a period's figures (the record is created with the first release)."""
+    """Record the release of a period's figures (the record is created with the first release), by a decision of
+    the partnership board (at a meeting, or by its officer under a scheme of delegation)."""
     today = today or date.today()
+    if decision is not None:
+        decision = application.decided(decision, what="Releasing performance figures",
+                                       kind=DecisionKind.PERFORMANCE_RELEASE, bodies=application.boards,
+                                       context=context)
     for _attempt in range(3):
         try:
             record: PublicationRecord = application.repository.get(PUBLICATION_RECORD_ID)

@@ -35,7 +35,8 @@ SCHEMAS = Path(__file__).parent / "schemas"
 KUBERNETES_VERSION = "1.33.0"
 CUSTOM_GROUPS = ("kafka.strimzi.io/", "postgresql.cnpg.io/")
 EVENT_SERVICES = ("priorities", "tasking", "projects")
-DEAD_LETTER_TOPICS = {"tasking": "tasking.dlq", "projects": "projects.dlq", "reporting": "reporting.dlq"}
+DEAD_LETTER_TOPICS = {"priorities": "priorities.dlq", "tasking": "tasking.dlq",
+                      "projects": "projects.dlq", "reporting": "reporting.dlq"}
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_the_fallback_renderer_agrees_with_the_real_kustomize(overlay: str) -> None:

@@ -14,7 +14,8 @@ from tests.harness import Harness, running_system, settings_for, wait_until
 from tests.integration.test_projects_api import TaskingPartner, manager, project_body
 
 RELEASE = {"starts_on": "2013-04-01", "ends_on": "2013-06-30",
-           "decision": {"body": "worcestershire-partnership-board", "decided_on": "2013-07-15",
+           "decision": {"body": "worcestershire-partnership", "decided_on": "2013-07-15",
+                        "delegation": "county-officer-evidence-and-release",  # the officer releases, delegated
                         "reason": "Q1 figures checked by the performance team", "reference": "WPB-2013-07-3"}}
 
 

@@ -11,8 +11,7 @@ import pytest
 
 from tests.harness import Harness, running_system, settings_for, wait_until
 
-DECISION = {"body": "worcester-alliance", "decided_on": "2011-05-18", "reason": "Agreed by the board"}
-PSTG = {"body": "pstg", "decided_on": "2011-04-12", "reason": "Set by the Place Shaping Theme Group"}
+PSTG_REASON = "Set by the Place Shaping Theme Group"
 JOBS_TARGET = {"metric": "new private-sector jobs", "unit": "jobs", "baseline_value": 0,
                "baseline_date": "2011-04-01", "target_value": 6000, "deadline": "2016-03-31",
                "data_source": "ONS Business Register and Employment Survey", "owner_organisation": "worcestershire-cc"}
@@ -20,8 +19,21 @@ JOBS_TARGET = {"metric": "new private-sector jobs", "unit": "jobs", "baseline_va
 
 @pytest.fixture
 def h(tmp_path: Path) -> Iterator[Harness]:
-    with running_system(settings_for(data_dir=tmp_path), services=("priorities", "reporting")) as harness:
+    with running_system(settings_for(data_dir=tmp_path), services=("priorities", "tasking", "reporting")) as harness:
         yield harness
+
+
+def alliance(h: Harness) -> dict[str, Any]:
+    """A decision of the Worcester Alliance (the district partnership), at its recorded quorate meeting."""
+    return h.decision("worcester", "2011-05-18", "Agreed by the board")
+
+
+def pstg(h: Harness) -> dict[str, Any]:
+    return h.decision("pstg", "2011-04-12", PSTG_REASON)
+
+
+def board(h: Harness) -> dict[str, Any]:
+    return h.decision("worcestershire-partnership", "2011-04-20", "The partnership board opens the SCS review")
 
 
 def officer(h: Harness) -> dict[str, str]:
@@ -78,7 +90,7 @@ def test_revising_a_target_needs_the_current_version(h: Harness) -> None:
     objective_id = _objective(h)
     target = h.client.post("/priorities/targets", headers=officer(h),
                            json={**JOBS_TARGET, "objective_id": objective_id}).json()
-    revision = {**JOBS_TARGET, "target_value": 5000, "decision": PSTG}
+    revision = {**JOBS_TARGET, "target_value": 5000, "decision": pstg(h)}
     revised = h.client.post(f"/priorities/targets/{target['id']}/revise", headers={**officer(h), "If-Match": '"1"'},
                             json=revision)
     assert revised.status_code == 200, revised.text
@@ -99,10 +111,10 @@ def test_auditors_and_scrutiny_members_read_but_never_write(h: Harness) -> None:
         writes = [
             h.client.post("/priorities/targets", headers=headers, json={**JOBS_TARGET, "objective_id": objective_id}),
             h.client.post(f"/priorities/objectives/{objective_id}/retire", headers=headers,
-                          json={"decision": PSTG, "expected_version": 1}),
+                          json={"decision": pstg(h), "expected_version": 1}),
             h.client.post("/priorities/districts/worcester/priorities", headers=headers,
                           json={"title": "t", "rationale": "r", "objective_id": objective_id}),
-            h.client.post("/priorities/reviews", headers=headers, json={"decision": PSTG}),
+            h.client.post("/priorities/reviews", headers=headers, json={"decision": board(h)}),
         ]
         assert [w.status_code for w in writes] == [403, 403, 403, 403]
 
@@ -114,10 +126,10 @@ def test_a_coordinator_acts_only_for_the_district_in_their_token(h: Harness) -> 
     assert elsewhere.status_code == 403
     priority = _propose(h, objective_id, "Jobs in the city centre")
     agree = h.client.post(f"/priorities/priorities/{priority['id']}/agree", headers=coordinator(h, "redditch"),
-                          json={"decision": DECISION, "expected_version": 1})
+                          json={"decision": alliance(h), "expected_version": 1})
     assert agree.status_code == 403
     officer_agree = h.client.post(f"/priorities/priorities/{priority['id']}/agree", headers=officer(h),
-                                  json={"decision": DECISION, "expected_version": 1})
+                                  json={"decision": alliance(h), "expected_version": 1})
     assert officer_agree.status_code == 403
 
 
@@ -127,22 +139,22 @@ def test_a_sixth_priority_is_refused_naming_the_five_and_retiring_one_frees_a_pl
     for n in range(5):
         priority = _propose(h, objective_id, f"Priority {n + 1}")
         response = h.client.post(f"/priorities/priorities/{priority['id']}/agree", headers=coordinator(h),
-                                 json={"decision": DECISION, "expected_version": 1})
+                                 json={"decision": alliance(h), "expected_version": 1})
         assert response.status_code == 200, response.text
         agreed.append(priority)
     sixth = _propose(h, objective_id, "A sixth priority")
     refused = h.client.post(f"/priorities/priorities/{sixth['id']}/agree", headers=coordinator(h),
-                            json={"decision": DECISION, "expected_version": 1})
+                            json={"decision": alliance(h), "expected_version": 1})
     assert refused.status_code == 409
     body = refused.json()
     assert all(f"'Priority {n + 1}'" in body["detail"] for n in range(5))
     assert [p["title"] for p in body["current_priorities"]] == [f"Priority {n + 1}" for n in range(5)]
 
     retired = h.client.post(f"/priorities/priorities/{agreed[0]['id']}/retire", headers=coordinator(h),
-                            json={"decision": DECISION, "expected_version": 2})
+                            json={"decision": alliance(h), "expected_version": 2})
     assert retired.status_code == 200, retired.text
     now = h.client.post(f"/priorities/priorities/{sixth['id']}/agree", headers=coordinator(h),
-                        json={"decision": DECISION, "expected_version": 1})
+                        json={"decision": alliance(h), "expected_version": 1})
     assert now.status_code == 200, now.text
     chapter = h.client.get("/priorities/districts/worcester/chapter", headers=h.headers("scrutiny_member")).json()
     assert [p["title"] for p in chapter["agreed"]] == ["Priority 2", "Priority 3", "Priority 4", "Priority 5",
@@ -155,20 +167,20 @@ def test_an_scs_review_closes_only_when_every_priority_is_reconfirmed_or_retired
     keep, drop = _propose(h, objective_id, "Keep"), _propose(h, objective_id, "Drop")
     for priority in (keep, drop):
         assert h.client.post(f"/priorities/priorities/{priority['id']}/agree", headers=coordinator(h),
-                             json={"decision": DECISION, "expected_version": 1}).status_code == 200
-    review = h.client.post("/priorities/reviews", headers=officer(h), json={"decision": PSTG})
+                             json={"decision": alliance(h), "expected_version": 1}).status_code == 200
+    review = h.client.post("/priorities/reviews", headers=officer(h), json={"decision": board(h)})
     assert review.status_code == 201, review.text
     review_id = review.json()["id"]
     assert sorted(review.json()["outstanding"]) == sorted([keep["id"], drop["id"]])
     early = h.client.post(f"/priorities/reviews/{review_id}/close", headers=officer(h),
-                          json={"decision": PSTG, "expected_version": 1})
+                          json={"decision": board(h), "expected_version": 1})
     assert early.status_code == 409
     assert h.client.post(f"/priorities/priorities/{keep['id']}/reconfirm", headers=coordinator(h),
-                         json={"decision": DECISION, "expected_version": 2}).status_code == 200
+                         json={"decision": alliance(h), "expected_version": 2}).status_code == 200
     assert h.client.post(f"/priorities/priorities/{drop['id']}/retire", headers=coordinator(h),
-                         json={"decision": DECISION, "expected_version": 2}).status_code == 200
+                         json={"decision": alliance(h), "expected_version": 2}).status_code == 200
     closed = h.client.post(f"/priorities/reviews/{review_id}/close", headers=officer(h),
-                           json={"decision": PSTG, "expected_version": 3})
+                           json={"decision": board(h), "expected_version": 3})
     assert closed.status_code == 200, closed.text
     reviews = wait_until(lambda: (r := h.graphql("{ scsReviews { number status outstanding } }")["data"][
         "scsReviews"]) and r[0]["status"] == "closed" and r, what="the closed review in GraphQL")
@@ -198,7 +210,7 @@ def test_evidence_is_submitted_by_a_district_and_sifted_by_the_county(h: Harness
 def test_rewording_and_retiring_objectives_show_in_the_tree_with_their_history(h: Harness) -> None:
     objective_id = _objective(h)
     reworded = h.client.post(f"/priorities/objectives/{objective_id}/reword", headers=officer(h),
-                             json={"title": "Create 6,000 private-sector jobs", "decision": PSTG,
+                             json={"title": "Create 6,000 private-sector jobs", "decision": pstg(h),
                                    "expected_version": 1})
     assert reworded.status_code == 200, reworded.text
     no_decision = h.client.post(f"/priorities/objectives/{objective_id}/retire", headers=officer(h),
@@ -208,4 +220,4 @@ def test_rewording_and_retiring_objectives_show_in_the_tree_with_their_history(h
     tree = wait_until(lambda: (t := h.graphql(query)["data"]["objectiveTree"]) and t[0]["children"]
                       and t[0]["children"][0]["version"] == 2 and t, what="the reworded objective")
     assert tree[0]["children"][0]["title"] == "Create 6,000 private-sector jobs"
-    assert tree[0]["children"][0]["decision"]["reason"] == PSTG["reason"]
+    assert tree[0]["children"][0]["decision"]["reason"] == PSTG_REASON

@@ -15,8 +15,7 @@ from tests.harness import Harness, running_system, settings_for, wait_until
 
 pytestmark = pytest.mark.integration
 
-SERVICES = ("priorities", "reporting")
-BOARD = {"body": "worcester-alliance", "decided_on": "2011-05-18", "reason": "Agreed by the Worcester Alliance"}
+SERVICES = ("priorities", "tasking", "reporting")  # tasking records the meetings decisions are taken at
 
 TREE = """{ objectiveTree { title level children { title strategy children { title strategy
   targets { metric unit baselineValue baselineDate targetValue deadline dataSource ownerOrganisation status
@@ -74,9 +73,10 @@ def test_an_over_limit_priority_is_refused_and_nothing_is_written(
                 "objective_id": scs.json()["id"]})
             assert response.status_code == 201, response.text
             proposed.append(response.json()["id"])
+        board = h.decision("worcester", "2011-05-18", "Agreed by the Worcester Alliance")
         for priority_id in proposed[:5]:
             agreed = h.client.post(f"/priorities/priorities/{priority_id}/agree", headers=_coordinator(h),
-                                   json={"decision": BOARD, "expected_version": 1})
+                                   json={"decision": board, "expected_version": 1})
             assert agreed.status_code == 200, agreed.text
 
         app: PrioritiesApplication = h.system.application("priorities")
@@ -84,7 +84,7 @@ def test_an_over_limit_priority_is_refused_and_nothing_is_written(
         last_event_before = app.recorder.max_notification_id()
 
         refused = h.client.post(f"/priorities/priorities/{proposed[5]}/agree", headers=_coordinator(h),
-                                json={"decision": BOARD, "expected_version": 1})
+                                json={"decision": board, "expected_version": 1})
 
         assert refused.status_code == 409
         assert refused.headers["content-type"].startswith("application/problem+json")

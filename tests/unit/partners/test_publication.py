@@ -14,7 +14,7 @@ from shared.eventstore import CommandContext
 
 OFFICER = CommandContext(Actor("officer-1", "worcestershire-cc", "partnership_officer"), "c-1")
 TODAY = date(2013, 8, 1)
-BOARD = Decision(body="worcestershire-partnership-board", decided_on=date(2013, 7, 15),
+BOARD = Decision(body="worcestershire-partnership", decided_on=date(2013, 7, 15),
                  reason="Q1 figures checked by the performance team", reference="WPB-2013-07-3")
 
 

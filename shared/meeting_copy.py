@@ -1,0 +1,121 @@
+"""A service's copy of the meetings and memberships its decisions stand on, kept from ``tasking.events``.
+
+Only three event types are read (``MeetingEntered``, ``PartnerJoined``, ``PartnerLeft``); every other tasking event
+is none of this copy's business. The copy answers the decision rule (``shared.decisions.MeetingRecords``) as a
+non-authoritative store: a minute-book version or membership it has not reached yet is "retry", not "never".
+Each service that takes decisions without owning meetings wires it in an upstream-copy module of its own.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from shared.consumer import ConsumerRunner
+from shared.contracts.tasking import MeetingEntered, PartnerJoined, PartnerLeft
+from shared.decisions import MeetingRecord, Period
+from shared.envelope import Envelope
+from shared.readstore import ReadStore, Tx
+from shared.settings import Settings
+from shared.transport import Transport
+
+DDL = [
+    "CREATE TABLE IF NOT EXISTS copied_meetings ("
+    " id TEXT PRIMARY KEY, body TEXT NOT NULL, held_on TEXT NOT NULL, title TEXT NOT NULL, present TEXT NOT NULL,"
+    " entry INTEGER NOT NULL, roll TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS copied_minute_books (body TEXT PRIMARY KEY, version INTEGER NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS copied_memberships ("
+    " body TEXT NOT NULL, organisation TEXT NOT NULL, version INTEGER NOT NULL, periods TEXT NOT NULL,"
+    " PRIMARY KEY (body, organisation))",
+]
+
+
+class MeetingsCopy:
+    """MeetingEntered / PartnerJoined / PartnerLeft -> the copy's tables, in the runner's transaction."""
+
+    def apply(self, tx: Tx, envelope: Envelope) -> None:
+        fact = envelope.fact()
+        if isinstance(fact, MeetingEntered):
+            roll = [[entry.organisation, entry.version] for entry in fact.roll]
+            tx.execute(
+                "INSERT INTO copied_meetings (id, body, held_on, title, present, entry, roll)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                (str(fact.meeting_id), fact.body, fact.held_on.isoformat(), fact.title, json.dumps(fact.present),
+                 envelope.sequence, json.dumps(roll)))
+            # One book's entries come in order (one aggregate, one partition): its version is the last one seen.
+            tx.execute(
+                "INSERT INTO copied_minute_books (body, version) VALUES (?, ?)"
+                " ON CONFLICT (body) DO UPDATE SET version = excluded.version"
+                " WHERE excluded.version > copied_minute_books.version",
+                (fact.body, envelope.sequence))
+        elif isinstance(fact, PartnerJoined):
+            periods = self._periods(tx, fact.body, fact.organisation)
+            periods.append(Period(fact.joined_on or envelope.time.date()))
+            self._store(tx, fact.body, fact.organisation, envelope.sequence, periods)
+        elif isinstance(fact, PartnerLeft):
+            periods = self._periods(tx, fact.body, fact.organisation)
+            if periods:
+                last = periods[-1]
+                periods[-1] = Period(last.joined_on, fact.left_on or envelope.time.date())
+            self._store(tx, fact.body, fact.organisation, envelope.sequence, periods)
+
+    @staticmethod
+    def _periods(tx: Tx, body: str, organisation: str) -> list[Period]:
+        rows = tx.query("SELECT periods FROM copied_memberships WHERE body = ? AND organisation = ?",
+                        (body, organisation))
+        return _decode_periods(rows[0]["periods"]) if rows else []
+
+    @staticmethod
+    def _store(tx: Tx, body: str, organisation: str, version: int, periods: list[Period]) -> None:
+        encoded = json.dumps([[p.joined_on.isoformat(), p.left_on.isoformat() if p.left_on else None]
+                              for p in periods])
+        tx.execute(
+            "INSERT INTO copied_memberships (body, organisation, version, periods) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (body, organisation) DO UPDATE SET version = excluded.version, periods = excluded.periods",
+            (body, organisation, version, encoded))
+
+
+def _decode_periods(raw: str) -> list[Period]:
+    return [Period(date.fromisoformat(start), date.fromisoformat(end) if end else None)
+            for start, end in json.loads(raw)]
+
+
+class CopiedMeetings:
+    """The copy, read by the decision rule: it may lag tasking, so it is not authoritative."""
+
+    authoritative = False
+
+    def __init__(self, store: ReadStore) -> None:
+        self.store = store
+        store.migrate(DDL)
+
+    def minute_book_version(self, body: str) -> int:
+        rows = self.store.query("SELECT version FROM copied_minute_books WHERE body = ?", [body])
+        return int(rows[0]["version"]) if rows else 0
+
+    def meeting(self, meeting_id: UUID) -> MeetingRecord | None:
+        rows = self.store.query("SELECT * FROM copied_meetings WHERE id = ?", [str(meeting_id)])
+        if not rows:
+            return None
+        row: dict[str, Any] = rows[0]
+        return MeetingRecord(id=UUID(row["id"]), body=row["body"], held_on=date.fromisoformat(row["held_on"]),
+                             title=row["title"], present=tuple(json.loads(row["present"])), entry=int(row["entry"]),
+                             roll=tuple((org, int(version)) for org, version in json.loads(row["roll"])))
+
+    def membership_version(self, body: str, organisation: str) -> int:
+        rows = self.store.query("SELECT version FROM copied_memberships WHERE body = ? AND organisation = ?",
+                                [body, organisation])
+        return int(rows[0]["version"]) if rows else 0
+
+    def member_on(self, body: str, organisation: str, day: date) -> bool:
+        rows = self.store.query("SELECT periods FROM copied_memberships WHERE body = ? AND organisation = ?",
+                                [body, organisation])
+        return bool(rows) and any(period.covers(day) for period in _decode_periods(rows[0]["periods"]))
+
+
+def meetings_consumer(service: str, store: ReadStore, settings: Settings, transport: Transport) -> ConsumerRunner:
+    """The narrow consumer of ``tasking.events`` that keeps ``service``'s copy (its own tracking name)."""
+    return ConsumerRunner(f"{service}-meetings", store, transport, settings.topic("tasking.events"), MeetingsCopy(),
+                          dead_letter_topic=settings.topic(f"{service}.dlq"), batch_size=settings.consumer_batch_size)
