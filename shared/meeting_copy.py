@@ -14,10 +14,12 @@ from typing import Any
 from uuid import UUID
 
 from shared.consumer import ConsumerRunner
+from shared.contracts import Decision
 from shared.contracts.tasking import MeetingEntered, PartnerJoined, PartnerLeft
 from shared.decisions import MeetingRecord, Period
 from shared.envelope import Envelope
 from shared.readstore import ReadStore, Tx
+from shared.service import WaitFor
 from shared.settings import Settings
 from shared.transport import Transport
 
@@ -119,3 +121,20 @@ def meetings_consumer(service: str, store: ReadStore, settings: Settings, transp
     """The narrow consumer of ``tasking.events`` that keeps ``service``'s copy (its own tracking name)."""
     return ConsumerRunner(f"{service}-meetings", store, transport, settings.topic("tasking.events"), MeetingsCopy(),
                           dead_letter_topic=settings.topic(f"{service}.dlq"), batch_size=settings.consumer_batch_size)
+
+
+def decision_at(copy: CopiedMeetings, meeting_id: UUID, wait_for: WaitFor, reason: str,
+                reference: str | None = None) -> Decision:
+    """A decision at a meeting tasking recorded, once its event and the memberships behind it reached ``copy``
+    (the demos: every demo decision cites a recorded meeting)."""
+
+    def arrived() -> bool:
+        meeting = copy.meeting(meeting_id)
+        return meeting is not None and all(copy.membership_version(meeting.body, org) >= version
+                                           for org, version in meeting.roll)
+
+    wait_for(arrived, f"the meeting {meeting_id} to reach this service's copy")
+    meeting = copy.meeting(meeting_id)
+    assert meeting is not None
+    return Decision(body=meeting.body, decided_on=meeting.held_on, reason=reason, meeting_id=str(meeting.id),
+                    meeting_version=meeting.entry, reference=reference)

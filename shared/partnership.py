@@ -59,7 +59,8 @@ class PartnershipDefinition(_Strict):
 
     id: str
     name: str
-    founded_on: date
+    founded_on: date | None = None
+    """From when its bodies exist (no decision, meeting or membership before); None: no earliest date."""
     max_agreed_priorities_per_district: int = Field(5, ge=1)
     units: list[str]
     rag: RagThresholds = RagThresholds()
@@ -107,7 +108,8 @@ class FoundingRules:
                          for s in definition.schemes_of_delegation}
 
     def as_of(self, day: date) -> RulesInForce | None:
-        return self if day >= self.definition.founded_on else None
+        founded = self.definition.founded_on
+        return self if founded is None or day >= founded else None
 
     def body(self, body_id: str) -> BodyRule | None:
         return self._bodies.get(body_id)

@@ -12,6 +12,7 @@ from services.priorities.domain import TargetTerms
 from shared.contracts import Actor, Decision
 from shared.contracts.priorities import EvidenceFigure, StrategyLevel
 from shared.eventstore import CommandContext
+from shared.meeting_copy import decision_at
 from shared.service import WaitFor
 
 DEMO_OFFICER = Actor(user_id="demo-loader", organisation="worcestershire-cc", role="partnership_officer")
@@ -19,28 +20,14 @@ DEMO_WORCESTER = Actor(user_id="demo-worcester-coordinator", organisation="worce
                        role="district_coordinator")
 
 
-def _at(app: PrioritiesApplication, meeting_id: UUID, wait_for: WaitFor, reason: str,
-        reference: str | None = None) -> Decision:
-    """A decision at a meeting tasking recorded (the tasking demo's tables and meetings come first), once its event
-    and the memberships behind it reached priorities' copy."""
-    wait_for(lambda: app.meetings.meeting(meeting_id) is not None and all(
-        app.meetings.membership_version(meeting.body, org) >= version
-        for meeting in [app.meetings.meeting(meeting_id)] if meeting for org, version in meeting.roll),
-        f"the meeting {meeting_id} to reach priorities")
-    meeting = app.meetings.meeting(meeting_id)
-    assert meeting is not None
-    return Decision(body=meeting.body, decided_on=meeting.held_on, reason=reason, meeting_id=str(meeting.id),
-                    meeting_version=meeting.entry, reference=reference)
-
-
 def load_demo(app: PrioritiesApplication, ids: dict[str, UUID], wait_for: WaitFor) -> None:
     context = CommandContext(DEMO_OFFICER, "demo-data")
-    board = _at(app, ids["board_march_2011"], wait_for,
+    board = decision_at(app.meetings, ids["board_march_2011"], wait_for,
                 "Sustainable Community Strategy agreed by the partnership board", "WP/2011/03/2")
     scs = app.add_objective(context, title="A skilled and prosperous economy", level=StrategyLevel.SCS,
                             strategy="Sustainable Community Strategy", decision=board)
     ids["scs_objective"] = scs.id
-    economic = _at(app, ids["pstg_april_2011"], wait_for,
+    economic = decision_at(app.meetings, ids["pstg_april_2011"], wait_for,
                    "County Economic Strategy refines the SCS economic objective", "PSTG/2011/04/1")
     county = app.add_objective(
         context, title="Enhance employability levels, removing barriers to employment and improving skills",
@@ -57,13 +44,13 @@ def load_demo(app: PrioritiesApplication, ids: dict[str, UUID], wait_for: WaitFo
                           baseline_date=date(2011, 4, 1), target_value=Decimal(6000), deadline=date(2016, 3, 31),
                           data_source="ONS Business Register and Employment Survey",
                           owner_organisation="worcestershire-cc"),
-        decision=_at(app, ids["pstg_april_2011"], wait_for,
+        decision=decision_at(app.meetings, ids["pstg_april_2011"], wait_for,
                      "The Place Shaping Theme Group sets the county target for new private-sector jobs",
                      "PSTG/2011/04/2"))
     ids["jobs_target"] = target.id
 
     worcester = CommandContext(DEMO_WORCESTER, "demo-data")
-    alliance = _at(app, ids["alliance_may_2011"], wait_for,
+    alliance = decision_at(app.meetings, ids["alliance_may_2011"], wait_for,
                    "Private-sector jobs are the city's first priority, on the claimant-count evidence", "WA-2011-05-2")
     priority = app.propose_priority(
         worcester, district="worcester", acting_district="worcester",

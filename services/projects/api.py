@@ -125,6 +125,7 @@ class ReportProgress(Versioned):
 class OverrideRag(Versioned):
     rag: Rag
     reason: Text = Field(min_length=1, max_length=2000)
+    decision: DecisionIn | None = None
 
 
 class AddMilestone(Versioned):
@@ -353,7 +354,7 @@ def override_rag(project_id: UUID, body: OverrideRag, principal: Manager, applic
     grant = _manager_of(principal, application.project(project_id).district)
     return ProjectOut.of(application.override_rag(
         command_context(principal, grant, request), project_id, rag=body.rag, reason=body.reason,
-        expected_version=expected_version(body.expected_version, if_match)))
+        expected_version=expected_version(body.expected_version, if_match), decision=_decision(body.decision)))
 
 
 @router.post("/projects/{project_id}/milestones", response_model=ProjectOut, summary="Add a milestone (re-plan)")

@@ -28,9 +28,11 @@ from shared.contracts.projects import (
     TaskingRef,
     programme_id,
 )
+from shared.decisions import DecisionKind, check_decision
 from shared.errors import ConcurrentChange, InvalidCommand, NotFound, NotYetKnown
 from shared.eventstore import CommandContext, IdempotentIds, ServiceApplication
-from shared.partnership import load
+from shared.meeting_copy import CopiedMeetings
+from shared.partnership import load, rules
 from shared.readstore import ReadStore
 from shared.settings import Settings
 
@@ -53,6 +55,9 @@ class ProjectsApplication(ServiceApplication):
         self.thresholds = RagThresholds(Decimal(str(self.partnership.rag.green_within_percent)),
                                         Decimal(str(self.partnership.rag.amber_within_percent)))
         self.known_taskings = KnownTaskings(ReadStore(settings, self.service))
+        self.rules = rules(settings.partnership_file)
+        # Kept from tasking.events by services/projects/meetings.py, in the same store as the known taskings.
+        self.meetings = CopiedMeetings(self.known_taskings.store)
         self.today: Callable[[], date] = date.today
         self.delivery_index = DeliveryIndex(self)
         self._programme_locks: dict[str, threading.Lock] = {}
@@ -110,6 +115,21 @@ class ProjectsApplication(ServiceApplication):
                               tasking_id=str(tasking_id), known_version=known.version, read_version=read_version)
         return known
 
+    # -- decisions --------------------------------------------------------------------------------------------------
+    def decided(self, decision: Decision | None, district: str, *, what: str, kind: DecisionKind,
+                context: CommandContext) -> Decision:
+        """The shared decision rule on projects' copy of tasking's meetings: the district partnership decides about
+        its own programme (at a quorate meeting, or its programme manager under its scheme of delegation)."""
+        return check_decision(decision, what=what, kind=kind, bodies={district}, rules=self.rules,
+                              meetings=self.meetings, acting_role=context.actor.role)
+
+    def _decided_for(self, project: Project, decision: Decision | None, *, what: str, kind: DecisionKind,
+                     context: CommandContext, optional: bool = False) -> Decision | None:
+        """Judged after the version check (a stale command is "reload", whatever its decision)."""
+        if optional and decision is None:
+            return None
+        return self.decided(decision, project.district, what=what, kind=kind, context=context)
+
     # -- commands ---------------------------------------------------------------------------------------------------
     def open_project(self, context: CommandContext, *, district: str, title: str, lead_partner: str,
                      project_manager: str, tasking_ids: Sequence[UUID], outcomes: Sequence[Outcome],
@@ -134,6 +154,9 @@ class ProjectsApplication(ServiceApplication):
             raise InvalidCommand(f"{district} is not a district of the partnership.",
                                  [{"field": "district", "message": "Unknown district."}])
         taskings = [self.tasking(t, read.get(t)) for t in dict.fromkeys(tasking_ids)]
+        if decision is not None:
+            decision = self.decided(decision, district, what="Opening a project", kind=DecisionKind.PROJECT_OPENING,
+                                    context=context)
         new_id = project_id or uuid4()
         # Every opening in a district changes its programme: this process's openers take turns (no lost races
         # among its own threads); other processes' are met by retrying with the programme reloaded.
@@ -184,8 +207,12 @@ class ProjectsApplication(ServiceApplication):
             correction=correction, correction_reason=correction_reason))
 
     def override_rag(self, context: CommandContext, project_id: UUID, *, rag: Rag, reason: str,
-                     expected_version: int | None = None) -> Project:
-        return self._change(project_id, expected_version, lambda p: p.override_rag(context, rag=rag, reason=reason))
+                     expected_version: int | None = None, decision: Decision | None = None) -> Project:
+        def override(p: Project) -> None:
+            p.override_rag(context, rag=rag, reason=reason, decision=self._decided_for(
+                p, decision, what="Overriding the RAG", kind=DecisionKind.RAG_OVERRIDE, context=context, optional=True))
+
+        return self._change(project_id, expected_version, override)
 
     def add_milestone(self, context: CommandContext, project_id: UUID, milestone: Milestone,
                       expected_version: int | None = None) -> Project:
@@ -206,28 +233,43 @@ class ProjectsApplication(ServiceApplication):
 
     def intervene(self, context: CommandContext, project_id: UUID, *, kind: InterventionKind, description: str,
                   decision: Decision | None, expected_version: int | None = None) -> Project:
-        return self._change(project_id, expected_version, lambda p: p.intervene(
-            context, kind=kind, description=description, decision=decision, today=self.today()))
+        def intervene(p: Project) -> None:
+            checked = self._decided_for(p, decision, what="An intervention", kind=DecisionKind.PROJECT_INTERVENTION,
+                                        context=context)
+            p.intervene(context, kind=kind, description=description, decision=checked, today=self.today())
+
+        return self._change(project_id, expected_version, intervene)
 
     def defer(self, context: CommandContext, project_id: UUID, *, decision: Decision | None,
               expected_version: int | None = None) -> Project:
-        return self._change(project_id, expected_version, lambda p: p.defer(context, decision=decision))
+        return self._change(project_id, expected_version, lambda p: p.defer(context, decision=self._decided_for(
+            p, decision, what="Deferring a project", kind=DecisionKind.PROJECT_DEFERRAL, context=context)))
 
     def resume(self, context: CommandContext, project_id: UUID, *, decision: Decision | None,
                expected_version: int | None = None) -> Project:
-        return self._change(project_id, expected_version, lambda p: p.resume(context, decision=decision))
+        return self._change(project_id, expected_version, lambda p: p.resume(context, decision=self._decided_for(
+            p, decision, what="Resuming a project", kind=DecisionKind.PROJECT_DEFERRAL, context=context)))
 
     def close_project(self, context: CommandContext, project_id: UUID, *, outcome_achieved: str, lessons: str,
                       decision: Decision | None, expected_version: int | None = None) -> Project:
-        return self._change(project_id, expected_version, lambda p: p.close(
-            context, outcome_achieved=outcome_achieved, lessons=lessons, decision=decision))
+        def close(p: Project) -> None:
+            checked = self._decided_for(p, decision, what="Closing a project", kind=DecisionKind.PROJECT_CLOSURE,
+                                        context=context)
+            p.close(context, outcome_achieved=outcome_achieved, lessons=lessons, decision=checked)
+
+        return self._change(project_id, expected_version, close)
 
     def repoint_contribution(self, context: CommandContext, project_id: UUID, *, from_tasking_id: UUID,
                              to_tasking_id: UUID, reason: str, decision: Decision | None,
                              expected_version: int | None = None, to_tasking_version: int | None = None) -> Project:
         to = self.tasking(to_tasking_id, to_tasking_version)
-        return self._change(project_id, expected_version, lambda p: p.repoint_contribution(
-            context, from_tasking_id=from_tasking_id, to=to, reason=reason, decision=decision))
+
+        def repoint(p: Project) -> None:
+            checked = self._decided_for(p, decision, what="Re-pointing a contribution",
+                                        kind=DecisionKind.CONTRIBUTION_REPOINT, context=context)
+            p.repoint_contribution(context, from_tasking_id=from_tasking_id, to=to, reason=reason, decision=checked)
+
+        return self._change(project_id, expected_version, repoint)
 
 
 PROGRAMME_SAVE_ATTEMPTS = 10

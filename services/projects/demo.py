@@ -8,9 +8,10 @@ from decimal import Decimal
 from uuid import UUID
 
 from services.projects.application import ProjectsApplication
-from shared.contracts import Actor, Decision
+from shared.contracts import Actor
 from shared.contracts.projects import InterventionKind, Milestone, Outcome, ResourceCommitment, Risk
 from shared.eventstore import CommandContext
+from shared.meeting_copy import decision_at
 from shared.service import WaitFor
 
 log = logging.getLogger(__name__)
@@ -35,9 +36,8 @@ def load_demo(app: ProjectsApplication, ids: dict[str, UUID], wait_for: WaitFor)
     wait_for(in_delivery, "Worcester's tasking, in delivery, to reach the projects service")
     tasking = app.tasking(tasking_id)
     manager = CommandContext(MANAGER, "demo-data")
-    alliance = Decision(body="worcester", decided_on=date(2012, 3, 20),
-                        reason="Delivery plan for Worcester's share of the county jobs target",
-                        reference="WA-2012-03-2")
+    alliance = decision_at(app.meetings, ids["alliance_march_2012"], wait_for,
+                           "Delivery plan for Worcester's share of the county jobs target", "WA-2012-03-2")
 
     def jobs(target: int, weight: str = "1") -> Outcome:
         return Outcome(id="jobs", tasking_id=tasking_id, metric="new private-sector jobs", unit=tasking.unit,
@@ -79,6 +79,5 @@ def load_demo(app: ProjectsApplication, ids: dict[str, UUID], wait_for: WaitFor)
                         narrative="Anchor tenant postponed its decision to 2014")
     app.intervene(manager, park.id, kind=InterventionKind.EXTRA_RESOURCES,
                   description="Council funds a dedicated inward-investment officer for twelve months",
-                  decision=Decision(body="worcester", decided_on=date(2013, 4, 24),
-                                    reason="Business park project red: 150 jobs against 300 due",
-                                    reference="WA-2013-04-5"))
+                  decision=decision_at(app.meetings, ids["alliance_april_2013"], wait_for,
+                                       "Business park project red: 150 jobs against 300 due", "WA-2013-04-5"))

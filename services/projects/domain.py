@@ -468,12 +468,14 @@ class Project(AccountableAggregate):
             aggregate.rag_override = Rag(self.rag)
             aggregate.rag_override_reason = self.reason
 
-    def override_rag(self, context: CommandContext, *, rag: Rag, reason: str) -> None:
-        """A manual RAG needs a reason; it holds until the next progress report."""
+    def override_rag(self, context: CommandContext, *, rag: Rag, reason: str, decision: Decision | None = None) -> None:
+        """A manual RAG needs a reason (and, where one was taken, carries the decision); it holds until the next
+        progress report."""
         self._require_open("changes")
         if not reason.strip():
             raise InvalidCommand("A manual RAG needs a reason.", [_problem("reason", "Say why the RAG is overridden.")])
-        self._happened(self.RagWasOverridden, context, rag=rag, derived_rag=self.derived_rag, reason=reason.strip())
+        self._happened(self.RagWasOverridden, context, decision=decision, rag=rag, derived_rag=self.derived_rag,
+                       reason=reason.strip())
 
     # -- milestones, resources, risks -------------------------------------------------------------------------------
     class MilestoneWasAdded(AccountableAggregate.Event, MilestoneAdded):

@@ -17,6 +17,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
+from services.projects.meetings import meetings
 from shared.consumer import ConsumerRunner, PolicyRunner
 from shared.contracts import Actor
 from shared.contracts.tasking import TaskingRetasked, TaskingWithdrawn
@@ -76,4 +77,5 @@ def consumers(app: ProjectsApplication, settings: Settings, transport: Transport
                        dead_letter_topic=dead_letters, batch_size=settings.consumer_batch_size),
         PolicyRunner("projects-reactions", app, transport, topic, TaskingChangePolicy(app),
                      dead_letter_topic=dead_letters),
+        meetings(app, settings, transport),
     ]

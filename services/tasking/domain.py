@@ -393,7 +393,7 @@ class Membership(AccountableAggregate):
         if joined_on > today:
             raise InvalidCommand("A membership is recorded once it has started: joined_on is in the future.",
                                  [{"field": "joined_on", "message": "Not after today."}])
-        if joined_on < definition.founded_on:
+        if definition.founded_on is not None and joined_on < definition.founded_on:
             raise InvalidCommand(f"The {definition.name} was founded on {definition.founded_on.isoformat()}: no "
                                  "membership starts before.", [{"field": "joined_on", "message": "Too early."}])
         if nominated_by is not None:

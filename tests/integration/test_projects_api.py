@@ -21,7 +21,9 @@ from tests.harness import Harness, running_system, settings_for, wait_until
 THEME_LEAD = Actor("pstg-lead", "worcestershire-cc", "theme_group_lead")
 COORDINATOR = Actor("worcester-coordinator", "worcester-city-council", "district_coordinator")
 PSTG = Decision(body="pstg", decided_on=date(2012, 2, 14), reason="Worcester's share of the 6,000 jobs")
-ALLIANCE = {"body": "worcester-alliance", "decided_on": "2013-04-24", "reason": "Project red",
+# The programme manager intervenes under the Worcester Alliance's scheme of delegation (no meeting needed).
+ALLIANCE = {"body": "worcester", "delegation": "worcester-programme-manager",
+            "decided_on": "2013-04-24", "reason": "Project red",
             "reference": "WA-2013-04-5"}
 
 

@@ -29,7 +29,9 @@ from tests.integration.test_tasking_steps import (
 PROGRAMME_MANAGER = {"role": "programme_manager", "org": "worcester-city-council", "district": "worcester"}
 COLLEGE = {"role": "partner_officer", "org": "worcester-college"}
 CHAMBER = {"role": "partner_officer", "org": "chamber-of-commerce"}
-ALLIANCE = {"body": "worcester-alliance", "decided_on": "2013-04-24", "reason": "Business park project red",
+# The programme manager intervenes under the Worcester Alliance's scheme of delegation (no meeting needed).
+ALLIANCE = {"body": "worcester", "delegation": "worcester-programme-manager",
+            "decided_on": "2013-04-24", "reason": "Business park project red",
             "reference": "WA-2013-04-5"}
 
 ROLLUP = """

@@ -13,7 +13,7 @@ from shared.partnership import load
 
 OFFICER = CommandContext(Actor("officer-1", "worcestershire-cc", "partnership_officer"), "c-officer")
 WORCESTER = CommandContext(Actor("coordinator-1", "worcester-city-council", "district_coordinator"), "c-worcester")
-BOARD = Decision(body="worcester-alliance", decided_on=date(2011, 6, 1), reason="Agreed by the Worcester Alliance")
+BOARD = Decision(body="worcester", decided_on=date(2011, 6, 1), reason="Agreed by the Worcester Alliance")
 
 
 def rules() -> TargetRules:

@@ -17,8 +17,8 @@ THRESHOLDS = RagThresholds(Decimal(10), Decimal(25))
 MANAGER = CommandContext(Actor("pm-1", "worcester-city-council", "programme_manager"), "c-pm")
 LEAD = CommandContext(Actor("po-1", "worcester-college", "partner_officer"), "c-lead")
 OTHER_PARTNER = CommandContext(Actor("po-2", "chamber-of-commerce", "partner_officer"), "c-other")
-BOARD = Decision(body="worcester-alliance", decided_on=date(2012, 9, 1), reason="Jobs project off track",
-                 reference="WA-2012-09-4")
+BOARD = Decision(body="worcester", decided_on=date(2012, 9, 1), reason="Jobs project off track",
+                 reference="WA-2012-09-4", delegation="worcester-programme-manager")
 
 
 def tasking(status: str = "accepted", district: str = "worcester", unit: str = "jobs",

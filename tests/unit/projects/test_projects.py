@@ -183,11 +183,11 @@ def test_a_manual_rag_needs_a_reason_and_expires_at_the_next_report(project: Pro
 def test_a_project_is_deferred_only_by_a_decision_with_a_reason(project: Project) -> None:
     with pytest.raises(InvalidCommand, match="decision"):
         project.defer(MANAGER, decision=None)
-    project.defer(MANAGER, decision=Decision("worcester-alliance", date(2012, 8, 1), "Resources redirected"))
+    project.defer(MANAGER, decision=Decision("worcester", date(2012, 8, 1), "Resources redirected"))
     assert project.status is ProjectStatus.DEFERRED
     with pytest.raises(RuleViolated, match="deferred"):
         report(project, HALFWAY, 460)
-    project.resume(MANAGER, decision=Decision("worcester-alliance", date(2012, 10, 1), "Funding restored"))
+    project.resume(MANAGER, decision=Decision("worcester", date(2012, 10, 1), "Funding restored"))
     report(project, HALFWAY, 460)
 
 
@@ -217,7 +217,7 @@ def test_an_intervention_is_refused_for_a_project_on_track(project: Project) -> 
 
 def test_an_intervention_carries_a_decision_reference(project: Project) -> None:
     report(project, HALFWAY, 300)
-    unreferenced = Decision("worcester-alliance", date(2012, 9, 1), "Off track")
+    unreferenced = Decision("worcester", date(2012, 9, 1), "Off track")
     with pytest.raises(InvalidCommand, match="reference"):
         project.intervene(MANAGER, kind=InterventionKind.ESCALATE_TO_THEME_GROUP, description="To PSTG",
                           decision=unreferenced, today=date(2012, 3, 1))
