@@ -317,3 +317,46 @@ MINUTE_BOOKS = uuid.UUID("3b8f6e0c-2d41-5a97-b1c4-7e2a9d05f613")
 def minute_book_id(body: str) -> UUID:
     """The id of a body's minute book, the same in every service."""
     return uuid.uuid5(MINUTE_BOOKS, body)
+
+
+class MeetingsOfRecord:
+    """Tasking's meetings and memberships rebuilt from its stored events (the audit's re-check reads them):
+    authoritative, as tasking's own store is."""
+
+    authoritative = True
+
+    def __init__(self) -> None:
+        self._meetings: dict[UUID, MeetingRecord] = {}
+        self._books: dict[str, int] = {}
+        self._seats: dict[tuple[str, str], tuple[int, list[Period]]] = {}
+
+    def apply(self, fact: object, version: int, recorded_on: date) -> None:
+        """One of tasking's events, in the order of its log (others are ignored)."""
+        from shared.contracts.tasking import MeetingEntered, PartnerJoined, PartnerLeft
+
+        if isinstance(fact, MeetingEntered):
+            meeting_id = UUID(str(fact.meeting_id))
+            self._meetings[meeting_id] = MeetingRecord(meeting_id, fact.body, fact.held_on, fact.title,
+                                                       tuple(fact.present), version)
+            self._books[fact.body] = max(version, self._books.get(fact.body, 0))
+        elif isinstance(fact, PartnerJoined):
+            _, periods = self._seats.get((fact.body, fact.organisation), (0, []))
+            self._seats[(fact.body, fact.organisation)] = (version, [*periods,
+                                                                     Period(fact.joined_on or recorded_on)])
+        elif isinstance(fact, PartnerLeft):
+            _, periods = self._seats.get((fact.body, fact.organisation), (0, []))
+            if periods:
+                periods = [*periods[:-1], Period(periods[-1].joined_on, fact.left_on or recorded_on)]
+            self._seats[(fact.body, fact.organisation)] = (version, periods)
+
+    def minute_book_version(self, body: str) -> int:
+        return self._books.get(body, 0)
+
+    def meeting(self, meeting_id: UUID) -> MeetingRecord | None:
+        return self._meetings.get(meeting_id)
+
+    def membership_version(self, body: str, organisation: str) -> int:
+        return self._seats.get((body, organisation), (0, []))[0]
+
+    def member_on(self, body: str, organisation: str, day: date) -> bool:
+        return in_force_on(self._seats.get((body, organisation), (0, []))[1], day)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from shared.contracts import Actor, Fact, contract_type
+from shared.contracts import Actor, Decision, Fact, contract_type
 from shared.contracts.tasking import BodyKind, MeetingEntered, MembershipVersion, PartnerJoined, PartnerLeft
 from shared.decisions import minute_book_id
 from shared.envelope import Envelope
@@ -60,3 +60,26 @@ class TaskingFeed:
         self.books[body] = entry
         return {"body": body, "decided_on": held_on, "reason": reason, "meeting_id": str(meeting_id),
                 "meeting_version": entry, **changes}
+
+    def decision_json(self, body: str, held_on: date, present: list[str], reason: str = "Decided at the meeting",
+                      **changes: Any) -> dict[str, Any]:
+        """As ``meeting``, as a command's JSON ``decision`` field."""
+        fields = self.meeting(body, held_on, present, reason, **changes)
+        return {**fields, "decided_on": held_on.isoformat()}
+
+
+BOARD_TABLE = ["worcestershire-cc", "nhs-worcestershire", "west-mercia-police", "hw-fire", "chamber-of-commerce"]
+
+
+def board_decision(store: ReadStore, held_on: date, reason: str) -> dict[str, Any]:
+    """A decision of the partnership board at a quorate meeting, fed straight into ``store``'s copy."""
+    feed = TaskingFeed(store)
+    for organisation in BOARD_TABLE:
+        feed.seat("worcestershire-partnership", organisation)
+    return feed.decision_json("worcestershire-partnership", held_on, BOARD_TABLE, reason)
+
+
+def board_meeting(store: ReadStore, held_on: date, reason: str, reference: str | None = None) -> Decision:
+    """As ``board_decision``, as the Decision an application is handed."""
+    fields = board_decision(store, held_on, reason)
+    return Decision(**{**fields, "decided_on": held_on, "reference": reference})

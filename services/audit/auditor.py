@@ -117,6 +117,19 @@ class ServiceLog:
 
 
 @dataclass(frozen=True)
+class UnresolvedDecision:
+    """A stored decision whose body, meeting, date or quorum does not resolve (``shared.decisions``)."""
+
+    service: str
+    aggregate_id: str
+    version: int
+    type: str
+    time: str
+    decision: dict[str, Any]
+    problems: list[str]
+
+
+@dataclass(frozen=True)
 class MissingDecision:
     """A state change that should carry a decision reference and does not."""
 
@@ -194,15 +207,20 @@ class Auditor:
         found, events = self._find(aggregate_id)
         at = _moment(as_of)
         aggregate: Any = None
+        decisions: list[dict[str, Any]] = []  # every decision behind the state, not only the creating one
         for stored in events:
             event: Any = found.mapper.to_domain_event(stored)
             if _moment(event.timestamp) > at:
                 break
             aggregate = event.mutate(aggregate)
+            if event.decision is not None:
+                decisions.append({"version": event.originator_version, "type": to_data(event)[0],
+                                  "time": _moment(event.timestamp).isoformat(),
+                                  **to_jsonable_python(event.decision)})
         if aggregate is None:
             raise NotFound(f"{aggregate_id} did not exist yet at {at.isoformat()}.")
         return {"service": found.service, "type": type(aggregate).__qualname__, "as_of": at.isoformat(),
-                **_state_of(aggregate)}
+                **_state_of(aggregate), "decisions": decisions}
 
     # -- verification ------------------------------------------------------------------------------------------
     def verify(self, service: str | None = None, public_key: str | None = None,
@@ -341,6 +359,35 @@ class Auditor:
                         type_name, _moment(event.timestamp).isoformat(),
                         {"user_id": actor.user_id, "organisation": actor.organisation, "role": actor.role}))
         return missing
+
+
+    def unresolved_decisions(self, progress: Progress | None = None) -> list[UnresolvedDecision]:
+        """Every stored decision that does not resolve to a quorate meeting of a body of the partnership on its date
+        (or to a scheme of delegation), judged on tasking's stored meetings and memberships."""
+        from shared.decisions import MeetingsOfRecord, problems_of
+        from shared.partnership import rules
+
+        partnership = rules(self.settings.partnership_file)
+        meetings = MeetingsOfRecord()
+        if "tasking" in self.logs:
+            tasking = self.logs["tasking"]
+            for notification in tasking.notifications(progress):
+                event: Any = tasking.mapper.to_domain_event(notification)
+                meetings.apply(event, notification.originator_version, _moment(event.timestamp).date())
+        unresolved: list[UnresolvedDecision] = []
+        for service_log in self.logs.values():
+            for notification in service_log.notifications(progress):
+                event = service_log.mapper.to_domain_event(notification)
+                decision = event.decision
+                if decision is None:
+                    continue
+                problems = problems_of(decision, rules=partnership, meetings=meetings)
+                if problems:
+                    type_name, _ = to_data(event)
+                    unresolved.append(UnresolvedDecision(
+                        service_log.service, str(notification.originator_id), notification.originator_version,
+                        type_name, _moment(event.timestamp).isoformat(), to_jsonable_python(decision), problems))
+        return unresolved
 
 
 def _state_of(aggregate: Any) -> dict[str, Any]:

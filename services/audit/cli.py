@@ -186,15 +186,20 @@ def replay(until: Annotated[datetime, typer.Option(help="ISO time (UTC if no zon
 
 @audit.command()
 def decisions() -> None:
-    """Decision completeness: every state change that should carry a decision reference and does not (exit 1)."""
+    """Decisions: every state change that should carry a decision and does not, and every stored decision whose body,
+    meeting, date or quorum does not resolve (exit 1 when there is any)."""
     with _auditor() as auditor:
         heads = auditor.head()
-        with _progress(sum(heads.values()), "decisions") as progress:
+        with _progress(sum(heads.values()) * 2 + heads.get("tasking", 0), "decisions") as progress:
             missing = auditor.missing_decisions(progress)
+            unresolved = auditor.unresolved_decisions(progress)
     for item in missing:
         typer.echo(_json(item.__dict__))
-    typer.echo(f"{len(missing)} state change(s) without the decision they need", err=True)
-    if missing:
+    for bad in unresolved:
+        typer.echo(_json({**bad.__dict__, "problem": "; ".join(bad.problems)}))
+    typer.echo(f"{len(missing)} state change(s) without the decision they need, {len(unresolved)} decision(s) that "
+               "do not resolve to a quorate meeting of a body of the partnership", err=True)
+    if missing or unresolved:
         raise typer.Exit(1)
 
 

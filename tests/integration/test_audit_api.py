@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -17,9 +17,13 @@ from services.audit.api import create_api
 from services.audit.auditor import Auditor
 from services.cli import cli
 from services.runtime import service_specs
+from tests.copies import board_decision
 from tests.harness import running_system, settings_env, settings_for, wait_until
 
-PSTG = {"body": "pstg", "decided_on": "2011-04-12", "reason": "Sharper wording"}
+
+def board(h: Any) -> dict[str, Any]:
+    """The board's decision (an SCS objective is the board's), at a meeting fed into priorities' copy."""
+    return board_decision(h.system.application("priorities").local, date(2011, 4, 12), "Sharper wording")
 
 
 def test_auditors_verify_and_read_history_over_rest_and_graphql(tmp_path: Path) -> None:
@@ -32,14 +36,15 @@ def test_auditors_verify_and_read_history_over_rest_and_graphql(tmp_path: Path) 
         reworded = h.client.post(f"/priorities/objectives/{objective_id}/reword",
                                  headers=h.headers("partnership_officer"),
                                  json={"title": "a skilled, prosperous economy", "expected_version": 1,
-                                       "decision": PSTG})
+                                       "decision": board(h)})
         assert reworded.status_code == 200, reworded.text
 
         answer = h.graphql("{ auditVerification { intact firstBadEvent services { service events } } }")
         assert answer["data"]["auditVerification"]["intact"] is True
         assert {"service": "priorities", "events": 2} in answer["data"]["auditVerification"]["services"]
         history = h.graphql(f'{{ auditHistory(aggregateId: "{objective_id}") }}')["data"]["auditHistory"]
-        assert [e["version"] for e in history] == [1, 2] and history[1]["decision"]["body"] == "pstg"
+        assert [e["version"] for e in history] == [1, 2]
+        assert history[1]["decision"]["body"] == "worcestershire-partnership"
         refused = h.graphql("{ auditVerification { intact } }", role="partnership_officer")
         assert refused["errors"][0]["message"] == "Only an auditor may verify the event stores."
 
@@ -49,7 +54,7 @@ def test_auditors_verify_and_read_history_over_rest_and_graphql(tmp_path: Path) 
             verified = rest.get("/verify", headers=h.headers("auditor"))
             assert verified.status_code == 200 and verified.json()["intact"] is True
             entries = rest.get(f"/history/{objective_id}", headers=h.headers("auditor")).json()
-            assert "decided by pstg on 2011-04-12: Sharper wording" in entries[1]["text"]
+            assert "decided by worcestershire-partnership on 2011-04-12" in entries[1]["text"]
             assert rest.get("/verify", headers=h.headers("scrutiny_member")).status_code == 403
             assert rest.get(f"/history/{objective_id}").status_code == 401
         finally:
@@ -63,7 +68,7 @@ def test_replay_and_state_answer_as_the_partnership_stood_before_a_change(tmp_pa
                                 json={"title": "a skilled and prosperous economy", "level": "scs", "strategy": "scs"})
         objective_id = created.json()["id"]
         h.client.post(f"/priorities/objectives/{objective_id}/reword", headers=h.headers("partnership_officer"),
-                      json={"title": "a skilled, prosperous economy", "expected_version": 1, "decision": PSTG})
+                      json={"title": "a skilled, prosperous economy", "expected_version": 1, "decision": board(h)})
     auditor = Auditor(settings, service_specs())
     try:
         first, second = auditor.history(UUID(objective_id))
@@ -117,7 +122,7 @@ def test_history_and_the_audit_endpoints_return_each_event_with_its_inclusion_pr
                                 json={"title": "a skilled and prosperous economy", "level": "scs", "strategy": "scs"})
         objective_id = created.json()["id"]
         h.client.post(f"/priorities/objectives/{objective_id}/reword", headers=h.headers("partnership_officer"),
-                      json={"title": "a skilled, prosperous economy", "expected_version": 1, "decision": PSTG})
+                      json={"title": "a skilled, prosperous economy", "expected_version": 1, "decision": board(h)})
         h.system.application("priorities").checkpointer.checkpoint()
 
         proofs = h.client.get(f"/audit/proofs/{objective_id}", headers=h.headers("auditor")).json()

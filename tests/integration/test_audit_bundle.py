@@ -25,11 +25,16 @@ from shared.audit.standalone import split_note
 from shared.contracts import Actor, Decision
 from shared.contracts.priorities import StrategyLevel
 from shared.eventstore import CommandContext
+from tests.copies import board_meeting
 from tests.harness import settings_env, settings_for
 
 OFFICER = CommandContext(Actor("officer-1", "worcestershire-cc", "partnership_officer"), "corr-bundle")
-PSTG = Decision(body="pstg", decided_on=date(2011, 4, 12), reason="Reworded")
 WITNESS = Cosigner(b"\x33" * 32, "internal-audit.worcestershire.invalid")
+
+
+def _board(app: PrioritiesApplication) -> Decision:
+    """The board's decision (an SCS objective is the board's), at a meeting fed into priorities' copy."""
+    return board_meeting(app.local, date(2011, 4, 12), "Reworded by the board")
 
 
 def _run(folder: Path, bundle: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -45,7 +50,8 @@ def test_the_standalone_verifier_checks_an_export_bundle_in_an_empty_folder(tmp_
         ids = []
         for n in range(5):
             objective = app.add_objective(OFFICER, title=f"objective {n}", level=StrategyLevel.SCS, strategy="scs")
-            app.reword_objective(OFFICER, objective.id, expected_version=1, title=f"objective {n}.1", decision=PSTG)
+            app.reword_objective(OFFICER, objective.id, expected_version=1, title=f"objective {n}.1",
+                                 decision=_board(app))
             ids.append(objective.id)
             if n in (1, 3):
                 assert app.checkpointer.checkpoint() is not None

@@ -17,11 +17,12 @@ from services.audit.auditor import Auditor
 from services.cli import cli
 from services.priorities.application import PersonalDetails, PrioritiesApplication
 from services.runtime import service_specs
-from shared.contracts import Actor, Decision
+from shared.contracts import Actor
 from shared.contracts.priorities import StrategyLevel
 from shared.errors import RuleViolated
 from shared.eventstore import CommandContext
 from shared.settings import Settings
+from tests.copies import board_meeting
 from tests.harness import settings_env, settings_for
 
 pytestmark = pytest.mark.integration
@@ -29,7 +30,6 @@ pytestmark = pytest.mark.integration
 SIGNING_KEY = "a1" * 32
 OFFICER = CommandContext(Actor("officer-17", "worcestershire-cc", "partnership_officer"), "corr-officer")
 COORDINATOR = CommandContext(Actor("coordinator-3", "worcester-city-council", "district_coordinator"), "corr-coord")
-PSTG = Decision(body="pstg", decided_on=date(2011, 4, 12), reason="Sharper wording", reference="PSTG/2011/04")
 
 
 def test_an_erased_persons_details_read_as_erased_while_the_history_still_verifies(
@@ -39,8 +39,9 @@ def test_an_erased_persons_details_read_as_erased_while_the_history_still_verifi
     app = PrioritiesApplication(settings)
     objective = app.add_objective(OFFICER, title="a skilled and prosperous economy", level=StrategyLevel.SCS,
                                   strategy="scs")
+    board = board_meeting(app.local, date(2011, 4, 12), "Sharper wording", reference="PSTG/2011/04")
     app.reword_objective(OFFICER, objective.id, expected_version=1, title="a skilled, prosperous economy",
-                         decision=PSTG)
+                         decision=board)
     evidence = app.submit_evidence(
         COORDINATOR, district="worcester", acting_district="worcester", title="Jobseekers in Worcester",
         summary="2,300 people claim Jobseeker's Allowance", source="DWP", evidence_date=date(2011, 3, 1),

@@ -31,13 +31,18 @@ from shared.contracts.audit import CheckpointSigned
 from shared.contracts.priorities import StrategyLevel
 from shared.eventstore import CommandContext
 from shared.settings import Settings
+from tests.copies import board_meeting
 from tests.harness import running_system, settings_env, settings_for, wait_until
 
 pytestmark = pytest.mark.integration
 
+
+def _board(app: PrioritiesApplication) -> Decision:
+    """The board's decision (an SCS objective is the board's), at a meeting fed into priorities' copy."""
+    return board_meeting(app.local, date(2011, 4, 12), "Reworded by the board")
+
 SIGNING_KEY = "4f" * 32
 OFFICER = CommandContext(Actor("officer-1", "worcestershire-cc", "partnership_officer"), "corr-tamper")
-PSTG = Decision(body="pstg", decided_on=date(2011, 4, 12), reason="Reworded by the theme group")
 
 
 @dataclass
@@ -89,12 +94,13 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     settings = settings_for(data_dir=tmp_path, postgres_url=url, audit_signing_key=SIGNING_KEY,
                             audit_checkpoint_every=0)
     app = PrioritiesApplication(settings)
+    board = board_meeting(app.local, date(2011, 4, 12), "Reworded by the board")
     ids = []
     for n in range(4):
         objective = app.add_objective(OFFICER, title=f"objective {n}", level=StrategyLevel.SCS, strategy="scs")
         for version in (1, 2):
             app.reword_objective(OFFICER, objective.id, expected_version=version, title=f"objective {n}.{version}",
-                                 decision=PSTG)
+                                 decision=board)
         ids.append(objective.id)
     assert app.checkpointer.checkpoint() is not None  # the signed head an outsider holds
     app.close()
@@ -226,8 +232,8 @@ def _published(origin: str, stored: StoredHead, proof: list[bytes]) -> Checkpoin
 
 def test_events_after_the_last_checkpoint_are_reported_as_not_yet_covered(store: Store) -> None:
     app = PrioritiesApplication(store.settings)
-    app.reword_objective(OFFICER, store.ids[0], expected_version=3, title="objective 0.3", decision=PSTG)
-    app.reword_objective(OFFICER, store.ids[1], expected_version=3, title="objective 1.3", decision=PSTG)
+    app.reword_objective(OFFICER, store.ids[0], expected_version=3, title="objective 0.3", decision=_board(app))
+    app.reword_objective(OFFICER, store.ids[1], expected_version=3, title="objective 1.3", decision=_board(app))
     app.close()
     report = _report(store.settings)
     assert report.ok and report.uncovered == 2 and report.uncovered_positions is not None
@@ -247,7 +253,7 @@ def test_a_running_system_signs_every_commit_within_the_interval_and_at_shutdown
         wait_until(lambda: _report(settings).uncovered == 0 and _report(settings).tree_size == 1, timeout=5,
                    what="the timed checkpoint")
         app.reword_objective(OFFICER, objective.id, expected_version=1, title="a skilled, prosperous economy",
-                             decision=PSTG)
+                             decision=_board(app))
     assert _report(settings).tree_size == 2  # signed at shutdown at the latest
     Store(settings, []).sql("DELETE FROM {events} WHERE originator_id = ? AND originator_version = 2",
                             (objective.id,))

@@ -9,6 +9,7 @@ import base64
 import threading
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,12 +23,17 @@ from shared.contracts.audit import CHECKPOINTS_TOPIC
 from shared.contracts.priorities import StrategyLevel
 from shared.eventstore import CommandContext
 from shared.settings import Settings
+from tests.copies import board_meeting
 from tests.harness import running_system, settings_for, wait_until
 
 pytestmark = pytest.mark.integration
 
+
+def _board(app: Any) -> Decision:
+    """The board's decision (an SCS objective is the board's), at a meeting fed into priorities' copy."""
+    return board_meeting(app.local, date(2011, 4, 12), "Reworded by the board")
+
 OFFICER = CommandContext(Actor("officer-1", "worcestershire-cc", "partnership_officer"), "corr-witness")
-PSTG = Decision(body="pstg", decided_on=date(2011, 4, 12), reason="Reworded by the theme group")
 INTERNAL_AUDIT = Cosigner(b"\x11" * 32, "internal-audit.worcestershire.invalid")
 COLLEGE = Cosigner(b"\x22" * 32, "audit.worcester-college.invalid")
 
@@ -75,7 +81,8 @@ def test_two_witnesses_cosign_over_kafka_and_both_detect_a_forked_tree_head(
                    for n in range(3)]
             wait_until(lambda: all(w.logs.get(log_key.name) and w.logs[log_key.name].head.size == 3
                                    for w in witnesses), timeout=30, what="both witnesses cosigning tree size 3")
-            app.reword_objective(OFFICER, ids[1], expected_version=1, title="objective 1, reworded", decision=PSTG)
+            app.reword_objective(OFFICER, ids[1], expected_version=1, title="objective 1, reworded",
+                                 decision=_board(app))
             wait_until(lambda: all(w.logs[log_key.name].head.size == 4 for w in witnesses), timeout=30,
                        what="both witnesses cosigning tree size 4 (a consistency proof from 3)")
             wait_until(lambda: not _verify(settings, witnesses=2), timeout=30,
@@ -96,7 +103,8 @@ def test_two_witnesses_cosign_over_kafka_and_both_detect_a_forked_tree_head(
                 assert witness.logs[log_key.name].head == honest[witness.cosigner.name]  # the truth it keeps
                 assert "FORK of" in (tmp_path / witness.cosigner.name / "forks.jsonl").read_text()
             # A later checkpoint of the forged log does not extend what the witnesses saw either.
-            app.reword_objective(OFFICER, ids[2], expected_version=1, title="objective 2, reworded", decision=PSTG)
+            app.reword_objective(OFFICER, ids[2], expected_version=1, title="objective 2, reworded",
+                                 decision=_board(app))
             wait_until(lambda: all(len(w.forks) >= 2 for w in witnesses), timeout=30,
                        what="both witnesses refusing the next forged checkpoint")
             assert all(w.logs[log_key.name].head.size == 4 for w in witnesses)

@@ -4,13 +4,20 @@ nothing anywhere."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
-from tests.harness import Harness, running_system, settings_for, wait_until
+from services.cli import cli
+from services.priorities.domain import Objective
+from shared.contracts import Actor, Decision
+from shared.contracts.priorities import StrategyLevel
+from shared.eventstore import CommandContext
+from tests.harness import Harness, running_system, settings_env, settings_for, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -99,3 +106,36 @@ def test_a_decision_at_an_inquorate_meeting_is_refused_in_every_service(
 
         answers = {name: (r.status_code, r.json()["type"].rsplit(":", 1)[1]) for name, r in refusals.items()}
         assert answers == {name: (422, "not-quorate") for name in ("priorities", "tasking", "projects")}, answers
+
+
+def test_audit_decisions_passes_the_demo_and_names_a_decision_written_straight_into_a_store(
+        tmp_path: Path, postgres_url: str, kafka_bootstrap: str) -> None:
+    settings = settings_for(data_dir=tmp_path, postgres_url=postgres_url, kafka=kafka_bootstrap)
+    env = settings_env(settings)
+    with running_system(settings, services=("priorities", "tasking", "projects")) as h:
+        assert h.system.load_demo_data(timeout=120)
+        clean = CliRunner().invoke(cli, ["audit", "decisions"], env=env)
+        assert clean.exit_code == 0, clean.output
+        assert "0 decision(s) that do not resolve" in clean.output
+
+        # Written past the API (as a tampering script or a bug could): a decision at a meeting never held.
+        app = h.system.application("priorities")
+        made_up = Decision("worcestershire-partnership", date(2011, 3, 1), "Agreed, allegedly",
+                           meeting_id="5f0c7a52-1d1e-4a39-9b56-0d7f2f3f9a11", meeting_version=1)
+        forged = Objective.add(CommandContext(Actor("someone", "worcestershire-cc", "partnership_officer"), "c"),
+                               title="A forged objective", level=StrategyLevel.SCS, strategy="SCS",
+                               decision=made_up)
+        app.save(forged)
+
+        dirty = CliRunner().invoke(cli, ["audit", "decisions"], env=env)
+        assert dirty.exit_code == 1, dirty.output
+        assert "1 decision(s) that do not resolve" in dirty.output
+        named = [line for line in dirty.output.splitlines() if str(forged.id) in line]
+        assert len(named) == 1 and "priorities.ObjectiveAdded.v1" in named[0]
+        assert "No meeting 5f0c7a52-1d1e-4a39-9b56-0d7f2f3f9a11" in named[0]
+
+        state = CliRunner().invoke(cli, ["audit", "state", str(h.system.demo_ids["worcester_tasking"]),
+                                         "--as-of", "2100-01-01T00:00:00+00:00"], env=env)
+        assert state.exit_code == 0, state.output
+        behind = [d["reference"] for d in json.loads(state.output)["decisions"]]
+        assert behind == ["PSTG/2011/05/3", "WA-2011-05-4", "PSTG/2011/06/7"], behind  # issue, accept, transfer

@@ -17,11 +17,11 @@ from eventsourcing.persistence import OperationalError, StoredEvent, Tracking
 from services.priorities.application import PrioritiesApplication
 from shared.contracts import Actor, Decision
 from shared.eventstore import CommandContext
+from tests.copies import board_decision, board_meeting
 from tests.harness import Harness, running_system, settings_for
 
 pytestmark = pytest.mark.integration
 
-BOARD = {"body": "pstg", "decided_on": "2011-05-18", "reason": "Agreed by the board"}
 
 
 class AcknowledgementLostOnce:
@@ -88,7 +88,7 @@ class CompetingWriteFirst:
                 someone_else = CommandContext(Actor("someone-else", "worcestershire-cc", "partnership_officer"),
                                               "competing")
                 other.reword_objective(someone_else, objective_id, expected_version=1, title="Their wording",
-                                       decision=Decision("pstg", date(2011, 5, 18), "Their reason"))
+                                       decision=board_meeting(other.local, date(2011, 5, 18), "Their reason"))
             return real_insert(stored, **kwargs)
 
         recorder.insert_events = insert
@@ -104,7 +104,8 @@ def _objective(h: Harness) -> str:
 
 def _reword(h: Harness, objective_id: str, title: str) -> Any:
     return h.client.post(f"/priorities/objectives/{objective_id}/reword", headers=h.headers("partnership_officer"),
-                         json={"title": title, "decision": BOARD, "expected_version": 1})
+                         json={"title": title, "expected_version": 1, "decision": board_decision(
+                             h.system.application("priorities").local, date(2011, 5, 18), "Agreed by the board")})
 
 
 def _stored(h: Harness, objective_id: str) -> list[StoredEvent]:

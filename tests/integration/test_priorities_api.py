@@ -221,3 +221,25 @@ def test_rewording_and_retiring_objectives_show_in_the_tree_with_their_history(h
                       and t[0]["children"][0]["version"] == 2 and t, what="the reworded objective")
     assert tree[0]["children"][0]["title"] == "Create 6,000 private-sector jobs"
     assert tree[0]["children"][0]["decision"]["reason"] == PSTG_REASON
+
+
+def test_a_decision_by_no_such_body_at_a_bogus_meeting_is_refused_naming_the_field(h: Harness) -> None:
+    objective_id = _objective(h)
+    priority = _propose(h, objective_id, "Jobs in the city centre")
+    made_up = {"body": "no-such-body", "decided_on": "2011-05-18", "reason": "Agreed", "meeting_id": "bogus",
+               "meeting_version": 1}
+    agree = h.client.post(f"/priorities/priorities/{priority['id']}/agree", headers=coordinator(h),
+                          json={"decision": made_up, "expected_version": 1})
+    assert agree.status_code == 422, agree.text
+    assert agree.headers["content-type"].startswith("application/problem+json")
+    assert (agree.json()["type"], agree.json()["errors"][0]["field"]) == (
+        "urn:partnership:problem:unknown-body", "decision.body")
+    target = h.client.post("/priorities/targets", headers=officer(h),
+                           json={**JOBS_TARGET, "objective_id": objective_id}).json()
+    revise = h.client.post(f"/priorities/targets/{target['id']}/revise", headers=officer(h), json={
+        **JOBS_TARGET, "target_value": 5000, "expected_version": 1, "decision": {**made_up, "body": "pstg"}})
+    assert revise.status_code == 422, revise.text
+    assert (revise.json()["type"], revise.json()["errors"][0]["field"]) == (
+        "urn:partnership:problem:meeting-not-held", "decision.meeting_id")
+    assert h.client.get(f"/priorities/priorities/{priority['id']}", headers=h.headers("auditor")).json()[
+        "status"] == "proposed"
