@@ -83,3 +83,14 @@ def board_meeting(store: ReadStore, held_on: date, reason: str, reference: str |
     """As ``board_decision``, as the Decision an application is handed."""
     fields = board_decision(store, held_on, reason)
     return Decision(**{**fields, "decided_on": held_on, "reference": reference})
+
+
+def decision_in_copy(store: ReadStore, body: str, held_on: date, reason: str) -> dict[str, Any]:
+    """A decision of ``body`` at a quorate meeting, fed straight into ``store``'s copy (JSON, for a command)."""
+    from tests.harness import quorate_table
+
+    feed = TaskingFeed(store)
+    present = quorate_table(body)
+    for organisation in present:
+        feed.seat(body, organisation)
+    return feed.decision_json(body, held_on, present, reason)

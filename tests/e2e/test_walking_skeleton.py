@@ -21,8 +21,9 @@ NEW_OBJECTIVE = {
     "title": "Safer communities for everyone",
     "level": "scs",
     "strategy": "Sustainable Community Strategy",
-    "decision": {"body": "worcestershire-partnership", "decided_on": "2011-03-01", "reason": "Agreed at the board"},
 }
+BOARD = "worcestershire-partnership"
+BOARD_TABLE = ["worcestershire-cc", "nhs-worcestershire", "west-mercia-police", "hw-fire", "chamber-of-commerce"]
 
 
 def _tokens() -> TokenService:
@@ -43,17 +44,22 @@ def _objectives(client: httpx.Client, url: str) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def distributed(tmp_path: Path, postgres_url: str, kafka_bootstrap: str) -> Iterator[tuple[str, str]]:
+def distributed(tmp_path: Path, postgres_url: str, kafka_bootstrap: str) -> Iterator[tuple[str, str, str]]:
     settings = settings_for(data_dir=tmp_path, postgres_url=postgres_url, kafka=kafka_bootstrap)
     env = settings_env(settings)
-    web_port, gateway_port = free_port(), free_port()
+    web_port, gateway_port, tasking_port = free_port(), free_port(), free_port()
     processes = [
         Process(["serve", "priorities", "--port", str(web_port), "--host", "127.0.0.1"], env, tmp_path / "web.log"),
         Process(["worker", "priorities"], env, tmp_path / "relay.log"),
+        # Tasking records the board's meeting the decision is taken at; priorities hears of it on tasking.events.
+        Process(["serve", "tasking", "--port", str(tasking_port), "--host", "127.0.0.1"], env,
+                tmp_path / "tasking-web.log"),
+        Process(["worker", "tasking"], env, tmp_path / "tasking-relay.log"),
         Process(["worker", "reporting"], env, tmp_path / "projection.log"),
         Process(["gateway", "--port", str(gateway_port), "--host", "127.0.0.1"], env, tmp_path / "gateway.log"),
     ]
     web, gateway = f"http://127.0.0.1:{web_port}", f"http://127.0.0.1:{gateway_port}/graphql"
+    tasking = f"http://127.0.0.1:{tasking_port}"
 
     def up(url: str) -> bool:
         try:
@@ -62,8 +68,9 @@ def distributed(tmp_path: Path, postgres_url: str, kafka_bootstrap: str) -> Iter
             return False
 
     try:
-        wait_until(lambda: up(f"{web}/healthz") and up(f"{gateway}?query=%7B__typename%7D"), 60, "processes up")
-        yield web, gateway
+        wait_until(lambda: up(f"{web}/healthz") and up(f"{gateway}?query=%7B__typename%7D")
+                   and up(f"{tasking}/healthz"), 60, "processes up")
+        yield web, gateway, tasking
     finally:
         for process in processes:
             process.terminate()
@@ -72,11 +79,22 @@ def distributed(tmp_path: Path, postgres_url: str, kafka_bootstrap: str) -> Iter
 @pytest.mark.e2e
 @pytest.mark.integration
 def test_an_objective_added_through_the_api_reaches_graphql_over_kafka_and_postgres(
-        distributed: tuple[str, str]) -> None:
-    web, gateway = distributed
+        distributed: tuple[str, str, str]) -> None:
+    web, gateway, tasking = distributed
+    officer = _bearer("partnership_officer")
     with httpx.Client(timeout=10) as client:
-        response = client.post(f"{web}/priorities/objectives", json=NEW_OBJECTIVE,
-                               headers=_bearer("partnership_officer"))
+        for organisation in BOARD_TABLE:
+            seated = client.post(f"{tasking}/tasking/memberships", headers=officer, json={
+                "body": BOARD, "organisation": organisation, "joined_on": "2010-04-01"})
+            assert seated.status_code == 201, seated.text
+        meeting = client.post(f"{tasking}/tasking/meetings", headers=officer, json={
+            "body": BOARD, "held_on": "2011-03-01", "present": BOARD_TABLE, "title": "Partnership board"})
+        assert meeting.status_code == 201, meeting.text
+        decision = {"body": BOARD, "decided_on": "2011-03-01", "reason": "Agreed at the board",
+                    "meeting_id": meeting.json()["id"], "meeting_version": meeting.json()["meeting_version"]}
+        # 503 (retry) until the meeting's event reached priorities over Kafka, then created.
+        response = wait_until(lambda: (r := client.post(f"{web}/priorities/objectives", headers=officer, json={
+            **NEW_OBJECTIVE, "decision": decision})).status_code != 503 and r, 60, "priorities to know the meeting")
         assert response.status_code == 201, response.text
         objective_id = response.json()["id"]
         found = wait_until(
@@ -90,8 +108,8 @@ def test_an_objective_added_through_the_api_reaches_graphql_over_kafka_and_postg
 
 @pytest.mark.e2e
 @pytest.mark.integration
-def test_bad_input_is_refused_over_the_distributed_api(distributed: tuple[str, str]) -> None:
-    web, _ = distributed
+def test_bad_input_is_refused_over_the_distributed_api(distributed: tuple[str, str, str]) -> None:
+    web, _, _ = distributed
     with httpx.Client(timeout=10) as client:
         malformed = client.post(f"{web}/priorities/objectives",
                                 json={**NEW_OBJECTIVE, "level": "galactic", "title": ""},
@@ -117,7 +135,8 @@ def test_the_embedded_default_runs_the_same_slice_in_one_process(tmp_path: Path)
             return [o["title"] for o in body["data"]["objectives"]]
 
         wait_until(lambda: "A skilled and prosperous economy" in titles(), 10, "the demo's SCS objective")
-        response = h.client.post("/priorities/objectives", json=NEW_OBJECTIVE,
+        board = h.decision(BOARD, "2011-03-01", "Agreed at the board")
+        response = h.client.post("/priorities/objectives", json={**NEW_OBJECTIVE, "decision": board},
                                  headers=h.headers("partnership_officer"))
         assert response.status_code == 201, response.text
         wait_until(lambda: "Safer communities for everyone" in titles(), 10, "the new objective")

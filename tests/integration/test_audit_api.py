@@ -22,13 +22,16 @@ from tests.harness import running_system, settings_env, settings_for, wait_until
 
 
 def board(h: Any) -> dict[str, Any]:
-    """The board's decision (an SCS objective is the board's), at a meeting fed into priorities' copy."""
+    """The board's decision (an SCS objective is the board's): at a meeting recorded in tasking where it runs,
+    else fed into priorities' copy (nothing else writes to it while no workers run)."""
+    if "tasking" in h.system.applications:
+        return h.decision("worcestershire-partnership", date(2011, 4, 12), "Sharper wording")
     return board_decision(h.system.application("priorities").local, date(2011, 4, 12), "Sharper wording")
 
 
 def test_auditors_verify_and_read_history_over_rest_and_graphql(tmp_path: Path) -> None:
     settings = settings_for(data_dir=tmp_path, audit_signing_key="c3" * 32)
-    with running_system(settings, services=("priorities", "reporting")) as h:
+    with running_system(settings, services=("priorities", "tasking", "reporting")) as h:
         created = h.client.post("/priorities/objectives", headers=h.headers("partnership_officer"),
                                 json={"title": "a skilled and prosperous economy", "level": "scs", "strategy": "scs"})
         assert created.status_code == 201, created.text
@@ -117,7 +120,7 @@ def test_history_and_the_audit_endpoints_return_each_event_with_its_inclusion_pr
     settings = settings_for(data_dir=tmp_path, audit_signing_key="c4" * 32, audit_witness_keys=[str(witness.verifier)])
     public = trusted_public_key(settings)
     assert public is not None
-    with running_system(settings, services=("priorities", "reporting")) as h:
+    with running_system(settings, services=("priorities", "tasking", "reporting")) as h:
         created = h.client.post("/priorities/objectives", headers=h.headers("partnership_officer"),
                                 json={"title": "a skilled and prosperous economy", "level": "scs", "strategy": "scs"})
         objective_id = created.json()["id"]

@@ -4,6 +4,7 @@ and cost limits, errors with codes, and mutations forwarded to the owning servic
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,12 @@ import pytest
 
 from tests.harness import Harness, running_system, settings_for, wait_until
 
-PSTG = {"body": "pstg", "decided_on": "2011-04-12", "reason": "Set by the Place Shaping Theme Group"}
+PSTG_REASON = "Set by the Place Shaping Theme Group"
+
+
+def pstg(h: Harness, reason: str = PSTG_REASON) -> dict[str, Any]:
+    """The PSTG's decision at a quorate meeting recorded in tasking (once priorities heard of it)."""
+    return h.decision("pstg", date(2011, 4, 12), reason)
 JOBS_TARGET = {"metric": "new private-sector jobs", "unit": "jobs", "baseline_value": 0,
                "baseline_date": "2011-04-01", "target_value": 6000, "deadline": "2016-03-31",
                "data_source": "ONS Business Register and Employment Survey", "owner_organisation": "worcestershire-cc"}
@@ -23,7 +29,7 @@ ADD = """mutation($input: JSON!, $key: String) {
 
 @pytest.fixture
 def h(tmp_path: Path) -> Iterator[Harness]:
-    with running_system(settings_for(data_dir=tmp_path), services=("priorities", "reporting")) as harness:
+    with running_system(settings_for(data_dir=tmp_path), services=("priorities", "tasking", "reporting")) as harness:
         yield harness
 
 
@@ -54,7 +60,7 @@ def _tree(h: Harness, scs_count: int = 2, children: int = 3) -> list[str]:
             leaf = child["data"]["addObjective"]["id"]
             leaves.append(leaf)
             target = gql(h, "mutation($i: JSON!) { setTarget(input: $i) { id } }",
-                         {"i": {**JOBS_TARGET, "objective_id": leaf, "decision": PSTG}})
+                         {"i": {**JOBS_TARGET, "objective_id": leaf, "decision": pstg(h)}})
             assert not target.get("errors"), target
     total = scs_count * (children + 1)
     wait_until(lambda: len(gql(h, "{ objectives { id } }")["data"]["objectives"]) == total, what="objectives")
@@ -89,7 +95,7 @@ def test_a_refused_mutation_is_a_graphql_error_carrying_the_services_problem(h: 
     leaf = _tree(h, 1, 1)[0]
     target_id = gql(h, "query($o: ID) { targets(objectiveId: $o) { id } }", {"o": leaf})["data"]["targets"][0]["id"]
     stale = gql(h, "mutation($id: ID!, $i: JSON!) { retireTarget(id: $id, input: $i, expectedVersion: 7) { id } }",
-                {"id": target_id, "i": {"decision": {**PSTG, "reason": "Replaced by a sector target"}}})
+                {"id": target_id, "i": {"decision": pstg(h, "Replaced by a sector target")}})
     assert codes(stale) == ["STALE_VERSION"], stale
 
 
