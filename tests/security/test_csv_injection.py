@@ -68,8 +68,7 @@ def test_a_hostile_title_and_decision_come_out_neutralised_in_the_pack_and_open_
         harness: Harness) -> None:
     h = harness
     title, reason, reference = PAYLOADS[0], PAYLOADS[1] + " because", PAYLOADS[3]
-    decision = {"body": "worcestershire-partnership", "decided_on": "2011-05-03", "reason": reason,
-                "reference": reference}
+    decision = h.decision("worcestershire-partnership", "2011-05-03", reason, reference)  # at a recorded meeting
     created = h.client.post("/priorities/objectives", headers=h.headers("partnership_officer"),
                             json={"title": title, "level": "scs", "strategy": "Sustainable Community Strategy",
                                   "decision": decision})
