@@ -120,12 +120,14 @@ def test_history_and_the_audit_endpoints_return_each_event_with_its_inclusion_pr
     settings = settings_for(data_dir=tmp_path, audit_signing_key="c4" * 32, audit_witness_keys=[str(witness.verifier)])
     public = trusted_public_key(settings)
     assert public is not None
-    with running_system(settings, services=("priorities", "tasking", "reporting")) as h:
+    with running_system(settings, services=("priorities", "reporting"), workers=False) as h:
+        decision = board(h)  # fed into priorities' copy before its workers (and checkpoints) write to the store
+        h.system.start_workers()
         created = h.client.post("/priorities/objectives", headers=h.headers("partnership_officer"),
                                 json={"title": "a skilled and prosperous economy", "level": "scs", "strategy": "scs"})
         objective_id = created.json()["id"]
         h.client.post(f"/priorities/objectives/{objective_id}/reword", headers=h.headers("partnership_officer"),
-                      json={"title": "a skilled, prosperous economy", "expected_version": 1, "decision": board(h)})
+                      json={"title": "a skilled, prosperous economy", "expected_version": 1, "decision": decision})
         h.system.application("priorities").checkpointer.checkpoint()
 
         proofs = h.client.get(f"/audit/proofs/{objective_id}", headers=h.headers("auditor")).json()
