@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 from typing import TypeVar
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
@@ -331,16 +331,18 @@ class TaskingApplication(ServiceApplication):
         new_id = IDEMPOTENT_IDS.id_for("meeting", context.actor, idempotency_key)
         if new_id is not None and (existing := self._find(new_id, Meeting)) is not None:
             return existing
-        meeting = Meeting.hold(context, body=body, held_on=held_on, present=present, title=title,
-                               definition=self.definition, id=new_id)
-        roll = [MembershipVersion(organisation, seat.version if (seat := self.membership(body, organisation)) else 0)
-                for organisation in meeting.present]
+        meeting_id = new_id or uuid4()
         for _attempt in range(5):
+            # Built afresh on each attempt: a failed save has already taken the pending events of the last one.
+            meeting = Meeting.hold(context, body=body, held_on=held_on, present=present, title=title,
+                                   definition=self.definition, id=meeting_id)
+            roll = [MembershipVersion(org, seat.version if (seat := self.membership(body, org)) else 0)
+                    for org in meeting.present]
             book = MinuteBook.enter(context, self.minute_book(body), meeting, roll)
             try:
                 self.save(meeting, book)
             except IntegrityError:
-                if new_id is not None and (existing := self._find(new_id, Meeting)) is not None:
+                if (existing := self._find(meeting_id, Meeting)) is not None:
                     return existing  # a retry with the same key won the race
                 continue  # another meeting of the body was entered at the same time: enter after it
             return meeting
