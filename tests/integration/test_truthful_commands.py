@@ -5,12 +5,14 @@ version as an ETag, and every field problem of a body is reported at once."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import pytest
 
-from tests.harness import Harness, running_system, settings_for
+from tests.harness import Harness, quorate_table, running_system, settings_for
 
 JOBS_TARGET = {"metric": "new private-sector jobs", "unit": "jobs", "baseline_value": 0,
                "baseline_date": "2011-04-01", "target_value": 6000, "deadline": "2016-03-31",
@@ -18,12 +20,24 @@ JOBS_TARGET = {"metric": "new private-sector jobs", "unit": "jobs", "baseline_va
 PSTG = {"body": "pstg", "decided_on": "2011-04-12", "reason": "Set by the Place Shaping Theme Group"}
 
 
-@pytest.fixture(params=["embedded", pytest.param("postgres", marks=pytest.mark.integration)])
-def h(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]:
+STORES = ["embedded", pytest.param("postgres", marks=pytest.mark.integration)]
+
+
+def _system(request: pytest.FixtureRequest, tmp_path: Path, service: str) -> Iterator[Harness]:
     postgres_url = request.getfixturevalue("postgres_url") if request.param == "postgres" else None
     settings = settings_for(data_dir=tmp_path, postgres_url=postgres_url)
-    with running_system(settings, services=("priorities",), workers=False) as harness:
+    with running_system(settings, services=(service,), workers=False) as harness:
         yield harness
+
+
+@pytest.fixture(params=STORES)
+def h(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]:
+    yield from _system(request, tmp_path, "priorities")
+
+
+@pytest.fixture(params=STORES)
+def tasking(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]:
+    yield from _system(request, tmp_path, "tasking")
 
 
 def _officer(h: Harness, key: str | None = None) -> dict[str, str]:
@@ -83,6 +97,24 @@ def test_a_key_used_on_another_path_is_refused(h: Harness) -> None:
                          json={**objective, "title": "Skills"}).status_code == 422
 
 
+def test_tasking_refuses_a_reused_meeting_key_too(tasking: Harness) -> None:
+    # The rule lives in shared: the tasking service (another id layout, a create saving two aggregates) keeps it.
+    present = quorate_table("pstg")
+    for organisation in present:
+        tasking.seat("pstg", organisation)
+    keyed = {**tasking.headers("partnership_officer"), "Idempotency-Key": "pstg-2011-04-12"}
+    meeting = {"body": "pstg", "held_on": "2011-04-12", "present": present, "title": "PSTG"}
+    first = tasking.client.post("/tasking/meetings", headers=keyed, json=meeting)
+    again = tasking.client.post("/tasking/meetings", headers=keyed, json=meeting)
+    assert first.status_code == again.status_code == 201, again.text
+    assert again.json() == first.json()
+    other = tasking.client.post("/tasking/meetings", headers=keyed, json={**meeting, "held_on": "2011-04-13"})
+    assert other.status_code == 422, other.text
+    assert other.json()["type"].endswith(":idempotency-key-reused")
+    assert date.fromisoformat(tasking.client.get(f"/tasking/meetings/{first.json()['id']}", headers=keyed)
+                              .json()["held_on"]) == date(2011, 4, 12)
+
+
 def test_if_match_and_expected_version_that_disagree_are_refused(h: Harness) -> None:
     target = _target(h)
     revision = {**JOBS_TARGET, "target_value": 5000, "decision": PSTG}
@@ -126,3 +158,29 @@ def test_every_field_problem_of_a_body_is_reported_at_once(h: Harness) -> None:
     refused = h.client.post("/priorities/targets", headers=_officer(h), json=body)
     assert refused.status_code == 422, refused.text
     assert {e["field"] for e in refused.json()["errors"]} == {"metric", "deadline", "baseline_value", "colour"}
+
+
+def test_a_different_request_that_loses_the_race_for_its_key_is_refused_too(
+        h: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    objective_id = _objective(h)
+    first = h.client.post("/priorities/targets", headers=_officer(h, "jobs-race"),
+                          json={**JOBS_TARGET, "objective_id": objective_id})
+    assert first.status_code == 201, first.text
+    # The second request looks before the first has committed (it sees nothing), then meets its write on saving.
+    application = h.system.application("priorities")
+    found = application._find
+    unseen = {UUID(first.json()["id"])}
+
+    def before_the_commit(aggregate_id: UUID, cls: type[Any]) -> Any:
+        if aggregate_id in unseen:
+            unseen.discard(aggregate_id)
+            return None
+        return found(aggregate_id, cls)
+
+    monkeypatch.setattr(application, "_find", before_the_commit)
+    late = h.client.post("/priorities/targets", headers=_officer(h, "jobs-race"),
+                         json={**JOBS_TARGET, "objective_id": objective_id, "target_value": 7000})
+    assert late.status_code == 422, late.text
+    assert late.json()["type"].endswith(":idempotency-key-reused")
+    assert not unseen  # the race was run
+    assert h.client.get(f"/priorities/targets/{first.json()['id']}", headers=_officer(h)).json()["version"] == 1
