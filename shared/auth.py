@@ -73,6 +73,7 @@ SCOPE_OF_ROLE: dict[Role, ScopeKind] = {
     Role.PARTNER_OFFICER: ScopeKind.ORGANISATION,
     Role.AUDITOR: ScopeKind.PARTNERSHIP,
     Role.SCRUTINY_MEMBER: ScopeKind.PARTNERSHIP,
+    Role.WITNESS: ScopeKind.PARTNERSHIP,  # cosigns the partnership's tree heads; reads nothing, writes no record
 }
 
 

@@ -94,3 +94,9 @@ def test_a_minted_token_may_carry_grants_in_several_scopes(tmp_path: Path) -> No
                         grants=[Grant(Role.DISTRICT_COORDINATOR, "worcester")])
     assert tokens.verify(token).grants == {Grant(Role.PROGRAMME_MANAGER, "wychavon"),
                                            Grant(Role.DISTRICT_COORDINATOR, "worcester")}
+
+
+def test_every_role_has_the_kind_of_scope_its_grants_carry() -> None:
+    # A role added without one made every token naming it a 500 (the witness role did, until it had one).
+    from shared.auth import SCOPE_OF_ROLE, Role
+    assert set(SCOPE_OF_ROLE) == set(Role)
