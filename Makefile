@@ -21,6 +21,8 @@ install: $(STAMP)
 
 ## run: every service, worker and the GraphQL gateway in one process (SQLite, embedded log, demo data)
 run: $(STAMP)
+	@# GraphiQL, Swagger UI and ReDoc from node_modules (npm ci); without npm the pages say how to install them
+	-$(BIN)/python -m tools.judges npm
 	$(BIN)/partnership run --port $(PORT)
 
 ## test: lint, type-check, then every test against a real Kafka broker and a real PostgreSQL server

@@ -29,6 +29,7 @@ from shared.consumer import ConsumerRunner
 from shared.contracts import contract_type, is_released
 from shared.contracts.audit import CHECKPOINTS_TOPIC, CheckpointSigned
 from shared.cors import install_cors
+from shared.devtools import install_api_docs
 from shared.eventstore import ServiceApplication
 from shared.health import Readiness
 from shared.readstore import ReadStore
@@ -226,9 +227,10 @@ class System:
         """One app: each service's REST API under ``/<service>``, GraphQL at ``/graphql``."""
         names = ", ".join(f"/{n} (docs at /{n}/docs)" for n in self.applications)
         app = FastAPI(title="Partnership governance", version="1.0",
-                      description=f"REST APIs under {names}; GraphQL at /graphql.")
+                      description=f"REST APIs under {names}; GraphQL at /graphql.", docs_url=None, redoc_url=None)
         app.state.tokens = self.tokens
         install_problem_handlers(app)
+        install_api_docs(app)  # and the assets GraphiQL at /graphql loads
         self.install_operations(app, "web" if not self._threads else "embedded")
         if self.tokens.can_mint:  # the built-in token endpoint is the embedded mode's: elsewhere the IdP issues them
             app.include_router(oauth_router(self.settings, self.tokens, self.clients))

@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 from services.audit.auditor import Auditor
 from shared.audit.checkpoint import trusted_public_key
 from shared.auth import Principal, Role, TokenService
+from shared.devtools import install_api_docs
 from shared.web import install_problem_handlers, require_role
 
 Auditor_ = Annotated[Principal, Depends(require_role(Role.AUDITOR))]
@@ -32,9 +33,10 @@ class CosignedCheckpoint(BaseModel):
 
 
 def create_api(auditor: Auditor, tokens: TokenService) -> FastAPI:
-    app = FastAPI(title="Audit", version="1.0", description=__doc__)
+    app = FastAPI(title="Audit", version="1.0", description=__doc__, docs_url=None, redoc_url=None)
     app.state.tokens = tokens
     install_problem_handlers(app)
+    install_api_docs(app)
 
     @app.get("/verify", summary="Recompute every hash chain and signed checkpoint")
     def verify(principal: Auditor_, service: str | None = None) -> dict[str, Any]:

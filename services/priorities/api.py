@@ -26,6 +26,7 @@ from services.priorities.domain import (
 )
 from shared.auth import Grant, Principal, Role, TokenService, authorize
 from shared.contracts.priorities import EvidenceFigure, PriorityStatus, StrategyLevel
+from shared.devtools import install_api_docs
 from shared.fields import Day, Figure, Line, Text, Whole
 from shared.web import (
     Created,
@@ -467,10 +468,12 @@ def note_evidence(evidence_id: UUID, body: NoteEvidence, principal: Officer, app
 def create_app(application: PrioritiesApplication, tokens: TokenService) -> FastAPI:
     app = FastAPI(title="Priorities service", version="1.0",
                   description="Strategy: SCS and county-strategy objectives, SMART targets, district chapters and "
-                              "priorities, local evidence and SCS reviews.")
+                              "priorities, local evidence and SCS reviews.",
+                  docs_url=None, redoc_url=None)
     app.state.application = application
     app.state.tokens = tokens
     install_problem_handlers(app)
+    install_api_docs(app)
     app.include_router(router)
     app.include_router(publication.router)  # release of performance figures for open data
     return app

@@ -23,6 +23,7 @@ from shared.contracts.projects import (
     ResourceCommitment,
     Risk,
 )
+from shared.devtools import install_api_docs
 from shared.errors import NotFound, NotPermitted
 from shared.fields import Day, Figure, Line, Text, Whole
 from shared.web import (
@@ -458,10 +459,12 @@ def repoint_contribution(project_id: UUID, body: RepointContribution, principal:
 
 def create_app(application: ProjectsApplication, tokens: TokenService) -> FastAPI:
     app = FastAPI(title="Projects service", version="1.0",
-                  description="Delivery: programmes, projects, progress against the trajectory, RAG, interventions.")
+                  description="Delivery: programmes, projects, progress against the trajectory, RAG, interventions.",
+                  docs_url=None, redoc_url=None)
     app.state.application = application
     app.state.tokens = tokens
     install_problem_handlers(app)
+    install_api_docs(app)
     app.include_router(router)
     app.include_router(bulk.router)  # partner systems' bulk progress upload
     return app

@@ -15,6 +15,7 @@ from services.reporting.pack_render import TABLES, to_csv, to_csv_zip, to_html, 
 from services.reporting.packs import PackRequest, build_pack
 from services.reporting.readmodel import ReportingReadModel
 from shared.auth import Principal, Role, TokenService
+from shared.devtools import install_api_docs
 from shared.errors import InvalidCommand
 from shared.fields import Day, Moment
 from shared.partnership import PartnershipDefinition, load
@@ -96,8 +97,9 @@ def reporting_router(model: ReportingReadModel, tokens: TokenService, settings: 
 
 def create_app(model: ReportingReadModel, tokens: TokenService, settings: Settings | None = None,
                auditor: AuditTrailFactory | None = None) -> FastAPI:
-    app = FastAPI(title="Reporting service and GraphQL gateway", version="1.0")
+    app = FastAPI(title="Reporting service and GraphQL gateway", version="1.0", docs_url=None, redoc_url=None)
     app.state.tokens = tokens
     install_problem_handlers(app)
+    install_api_docs(app)
     app.include_router(reporting_router(model, tokens, settings or Settings(), auditor))
     return app

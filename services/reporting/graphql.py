@@ -20,7 +20,7 @@ import strawberry
 from cross_web import HTTPException
 from graphql import GraphQLError
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ParserCache, ValidationCache
 from strawberry.extensions.max_aliases import create_validator as create_max_aliases_rule
 from strawberry.fastapi import GraphQLRouter
@@ -38,6 +38,7 @@ from services.reporting.mutations import Mutation
 from services.reporting.readmodel import ReportingReadModel
 from services.reporting.registry import READ_MODELS
 from shared.auth import AuthenticationError, Principal, TokenService
+from shared.devtools import graphiql_html
 from shared.web import GRAPHQL_RESPONSE_JSON, graphql_media_type, graphql_refusal
 
 log = logging.getLogger(__name__)
@@ -266,6 +267,9 @@ class CachingGraphQLRouter(GraphQLRouter[dict[str, Any], None]):
             if getattr(request.state, "graphql_request_error", False):
                 response.status_code = 400
         return response
+
+    async def render_graphql_ide(self, request: Request) -> HTMLResponse:
+        return graphiql_html(request)  # from the app's own assets: strawberry's page loads its scripts from a CDN
 
     def encode_json(self, data: object) -> str | bytes:
         if isinstance(data, dict) and len(data) == 1 and isinstance(data.get("data"), EncodedData):

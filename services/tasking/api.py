@@ -34,6 +34,7 @@ from services.tasking.permissions import (
 )
 from shared.auth import TokenService
 from shared.contracts.tasking import BodyKind, CommissioningLevel
+from shared.devtools import install_api_docs
 from shared.errors import NotFound
 from shared.fields import Day, Figure, Line, Text, Whole, figure_in_range
 from shared.web import (
@@ -477,9 +478,11 @@ def action_done(owned: OwnedAction, body: MarkDone, principal: Writer, applicati
 def create_app(application: TaskingApplication, tokens: TokenService) -> FastAPI:
     app = FastAPI(title="Tasking service", version="1.0",
                   description="Coordination: memberships, taskings of district partnerships with one lead partner, "
-                              "retasking, meetings, decisions and agreed actions.")
+                              "retasking, meetings, decisions and agreed actions.",
+                  docs_url=None, redoc_url=None)
     app.state.application = application
     app.state.tokens = tokens
     install_problem_handlers(app)
+    install_api_docs(app)
     app.include_router(router)
     return app

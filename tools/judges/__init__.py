@@ -1,6 +1,7 @@
 """Outside judges of what we publish, installed from registries, never written by us: the CloudEvents Java SDK
 (Maven Central) and the npm tools of the root ``package.json`` (``npm ci``). The tests call these; ``make test``
-fetches them up front (``python -m tools.judges prefetch``).
+fetches them up front (``python -m tools.judges prefetch``). The same ``npm ci`` brings the developer tools' browser
+assets (``shared/devtools.py``), which ``make run`` installs with ``python -m tools.judges npm``.
 
 Only the small drivers beside this file are ours: ``ReadTopics.java`` hands each Kafka record to the SDK's own
 deserializer and prints its verdict; ``asyncapi_parse.mjs`` prints the AsyncAPI parser's diagnostics.
@@ -101,8 +102,14 @@ def npm_bin(name: str) -> str:
 
 
 def main(argv: list[str]) -> int:
+    if argv == ["npm"]:  # ``make run``: the developer tools' assets; the system runs without them
+        try:
+            print(f"npm packages: {npm_installed(quiet=False)}", flush=True)
+        except ServerStartError as error:
+            print(f"GraphiQL, Swagger UI and ReDoc will say they are not installed: {error}", file=sys.stderr)
+        return 0
     if argv != ["prefetch"]:
-        print("usage: python -m tools.judges prefetch", file=sys.stderr)
+        print("usage: python -m tools.judges prefetch|npm", file=sys.stderr)
         return 2
     print(f"CloudEvents Java SDK judge: {cloudevents_classpath(quiet=False)}", flush=True)
     print(f"npm packages: {npm_installed(quiet=False)}", flush=True)
