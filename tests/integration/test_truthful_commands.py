@@ -17,22 +17,21 @@ from tests.harness import Harness, quorate_table, running_system, settings_for
 JOBS_TARGET = {"metric": "new private-sector jobs", "unit": "jobs", "baseline_value": 0,
                "baseline_date": "2011-04-01", "target_value": 6000, "deadline": "2016-03-31",
                "data_source": "ONS Business Register and Employment Survey", "owner_organisation": "worcestershire-cc"}
-PSTG = {"body": "pstg", "decided_on": "2011-04-12", "reason": "Set by the Place Shaping Theme Group"}
 
 
 STORES = ["embedded", pytest.param("postgres", marks=pytest.mark.integration)]
 
 
-def _system(request: pytest.FixtureRequest, tmp_path: Path, service: str) -> Iterator[Harness]:
+def _system(request: pytest.FixtureRequest, tmp_path: Path, *services: str) -> Iterator[Harness]:
     postgres_url = request.getfixturevalue("postgres_url") if request.param == "postgres" else None
     settings = settings_for(data_dir=tmp_path, postgres_url=postgres_url)
-    with running_system(settings, services=(service,), workers=False) as harness:
+    with running_system(settings, services=services) as harness:
         yield harness
 
 
 @pytest.fixture(params=STORES)
 def h(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]:
-    yield from _system(request, tmp_path, "priorities")
+    yield from _system(request, tmp_path, "priorities", "tasking")  # tasking records the meetings decisions name
 
 
 @pytest.fixture(params=STORES)
@@ -50,6 +49,10 @@ def _objective(h: Harness) -> str:
         "title": "A skilled and prosperous economy", "level": "scs", "strategy": "Sustainable Community Strategy"})
     assert created.status_code == 201, created.text
     return str(created.json()["id"])
+
+
+def _pstg(h: Harness) -> dict[str, Any]:
+    return h.decision("pstg", "2011-04-12", "Set by the Place Shaping Theme Group", known_to=("priorities",))
 
 
 def _target(h: Harness) -> dict[str, Any]:
@@ -117,7 +120,7 @@ def test_tasking_refuses_a_reused_meeting_key_too(tasking: Harness) -> None:
 
 def test_if_match_and_expected_version_that_disagree_are_refused(h: Harness) -> None:
     target = _target(h)
-    revision = {**JOBS_TARGET, "target_value": 5000, "decision": PSTG}
+    revision = {**JOBS_TARGET, "target_value": 5000, "decision": _pstg(h)}
     url = f"/priorities/targets/{target['id']}/revise"
     revised = h.client.post(url, headers={**_officer(h), "If-Match": '"1"'}, json=revision)
     assert revised.status_code == 200, revised.text
@@ -144,7 +147,7 @@ def test_a_record_answers_with_its_version_as_etag_and_if_none_match_gives_304(h
     assert unchanged.status_code == 304 and unchanged.content == b"" and unchanged.headers["etag"] == '"1"'
     revised = h.client.post(f"/priorities/targets/{target['id']}/revise",
                             headers={**_officer(h), "If-Match": read.headers["etag"]},
-                            json={**JOBS_TARGET, "target_value": 5000, "decision": PSTG})
+                            json={**JOBS_TARGET, "target_value": 5000, "decision": _pstg(h)})
     assert revised.status_code == 200, revised.text
     changed = h.client.get(url, headers={**_officer(h), "If-None-Match": '"1"'})
     assert changed.status_code == 200 and changed.headers["etag"] == '"2"'
