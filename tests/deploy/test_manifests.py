@@ -288,6 +288,9 @@ def test_every_topic_exists_up_front_with_the_partitions_the_code_expects(overla
 def test_the_dead_letter_topics_named_here_are_the_ones_the_code_uses() -> None:
     used = set(re.findall(r'topic\("([a-z]+\.dlq)"\)', "\n".join(
         p.read_text() for p in [ROOT / "services" / "runtime.py", *ROOT.glob("services/*/policies.py")])))
+    # A service's copy of tasking's meetings dead-letters to "<service>.dlq" (shared/meeting_copy.py).
+    used |= {f"{service}.dlq" for service in re.findall(r'meetings_consumer\("([a-z]+)"', "\n".join(
+        p.read_text() for p in ROOT.glob("services/*/meetings.py")))}
     assert used == set(DEAD_LETTER_TOPICS.values())
 
 
