@@ -14,8 +14,15 @@ from typing import NoReturn
 from urllib.parse import urlsplit
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from tools.realservers import KafkaBroker, PostgresServer
+
+# Properties are checked, not timed: Hypothesis' 200 ms deadline per example and its too-slow health check fail
+# pure domain properties when other processes hold both cores (seen on test_every_coherent_target_is_accepted).
+hypothesis_settings.register_profile("partnership", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+hypothesis_settings.load_profile("partnership")
 
 pytest_plugins = ["tests.keycloak"]  # the session's real Keycloak (fixture ``keycloak``), started only when asked for
 
