@@ -217,9 +217,11 @@ def resolve_meeting(decision: Decision, meetings: MeetingRecords) -> MeetingReco
         raise _not_held(f"'{decision.meeting_id[:60]}' is not a meeting id.") from None
     if decision.meeting_version is None or decision.meeting_version < 1:
         raise _not_held("Give the meeting_version that recording the meeting answered.", "decision.meeting_version")
+    # The book's version is read before the meeting: a copy's commit landing between two reads the other way round
+    # would show the meeting missing and the book past it, "never held" for a meeting that had just arrived.
+    known = meetings.minute_book_version(decision.body)
     meeting = meetings.meeting(meeting_id)
     if meeting is None:
-        known = meetings.minute_book_version(decision.body)
         if not meetings.authoritative and known < decision.meeting_version:
             raise MeetingNotYetKnown(
                 f"The meeting {meeting_id} is not known here yet (the minute book of '{decision.body}' is known "

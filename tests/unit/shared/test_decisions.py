@@ -250,3 +250,31 @@ def test_the_audit_says_why_a_stored_decision_does_not_resolve() -> None:
     assert problems_of(at(meeting), rules=RULES, meetings=records) == []
     assert "not a meeting id" in problems_of(at(meeting, meeting_id="bogus"), rules=RULES, meetings=records)[0]
     assert problems_of(Decision("no-such-body", date(1900, 1, 1), "x"), rules=RULES, meetings=records)
+
+
+@dataclass
+class ArrivingCopy(Records):
+    """A copy whose meeting commits between the rule's first and second read of it."""
+
+    arriving: MeetingRecord | None = None
+    reads: int = 0
+
+    def _read(self) -> None:
+        self.reads += 1
+        if self.reads == 2 and self.arriving is not None:
+            self.meetings[self.arriving.id], self.books[self.arriving.body] = self.arriving, self.arriving.entry
+
+    def minute_book_version(self, body: str) -> int:
+        self._read()
+        return super().minute_book_version(body)
+
+    def meeting(self, meeting_id: uuid.UUID) -> MeetingRecord | None:
+        self._read()
+        return super().meeting(meeting_id)
+
+
+def test_a_meeting_arriving_while_the_rule_reads_the_copy_is_never_called_not_held() -> None:
+    owner = seated()
+    meeting = owner.hold("pstg", MAY, PSTG_PRESENT)
+    copy = ArrivingCopy(authoritative=False, seats=dict(owner.seats), arriving=meeting)
+    assert check(at(meeting), copy, bodies={"pstg"}) == at(meeting)  # not "no meeting ... recorded as held"
