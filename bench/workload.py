@@ -34,7 +34,11 @@ AUDITOR = {"role": "auditor", "org": "worcestershire-cc"}
 SCRUTINY = {"role": "scrutiny_member", "org": "worcestershire-cc"}
 
 TABLES = {"pstg": ["worcestershire-cc", "chamber-of-commerce", "worcester-college"],
-          "worcester": ["worcester-city-council", "worcester-college", "vcs-alliance"]}
+          "worcester": ["worcester-city-council", "worcester-college", "vcs-alliance"],
+          # The board decides on the SCS (rewording its objectives): its quorum is five.
+          "worcestershire-partnership": ["worcestershire-cc", "nhs-worcestershire", "west-mercia-police", "hw-fire",
+                                         "chamber-of-commerce"]}
+MEETINGS = {"meeting": ("pstg", "PSTG"), "board_meeting": ("worcestershire-partnership", "Partnership board")}
 
 
 class Response(Protocol):
@@ -110,9 +114,9 @@ class Step:
     done: Callable[[Journey, Any], None]
 
 
-def _decision(ids: dict[str, str], reason: str) -> dict[str, Any]:
-    return {"body": "pstg", "decided_on": "2011-05-10", "reason": reason, "meeting_id": ids["meeting"],
-            "meeting_version": int(ids["meeting_version"])}
+def _decision(ids: dict[str, str], reason: str, meeting: str = "meeting") -> dict[str, Any]:
+    return {"body": MEETINGS[meeting][0], "decided_on": "2011-05-10", "reason": reason, "meeting_id": ids[meeting],
+            "meeting_version": int(ids[f"{meeting}_version"])}
 
 
 class Workload:
@@ -143,12 +147,13 @@ class Workload:
         for body, organisations in TABLES.items():
             for organisation in organisations:
                 self._until_ok(functools.partial(seat, body, organisation), deadline, also_ok=(409,))
-        meeting = self._until_ok(lambda: self.client.post(
-            "/tasking/meetings", json={"body": "pstg", "held_on": "2011-05-10", "present": TABLES["pstg"],
-                                       "title": "PSTG"},
-            headers={**self.mint(OFFICER), "Idempotency-Key": f"meeting-{self._run}"}), deadline)
-        self.setup["meeting"] = str(meeting.json()["id"])
-        self.setup["meeting_version"] = str(meeting.json()["meeting_version"])
+        for name, (body, title) in MEETINGS.items():
+            meeting = self._until_ok(functools.partial(
+                self.client.post, "/tasking/meetings",
+                json={"body": body, "held_on": "2011-05-10", "present": TABLES[body], "title": title},
+                headers={**self.mint(OFFICER), "Idempotency-Key": f"{name}-{self._run}"}), deadline)
+            self.setup[name] = str(meeting.json()["id"])
+            self.setup[f"{name}_version"] = str(meeting.json()["meeting_version"])
 
     @staticmethod
     def _until_ok(call: Callable[[], Any], deadline: float, also_ok: tuple[int, ...] = ()) -> Any:
@@ -210,7 +215,7 @@ class Workload:
         def reword(j: Journey) -> tuple[str, dict[str, Any], dict[str, str]]:
             return f"/priorities/objectives/{j.ids['objective']}/reword", {
                 "title": f"More jobs {j.prefix}", "expected_version": 1,
-                "decision": _decision(self.setup, "Sharper wording")}, self.mint(OFFICER)
+                "decision": _decision(self.setup, "Sharper wording", "board_meeting")}, self.mint(OFFICER)
 
         def withdraw(j: Journey) -> tuple[str, dict[str, Any], dict[str, str]]:
             return f"/tasking/taskings/{j.ids['tasking']}/withdraw", {
