@@ -229,6 +229,41 @@ class Process:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
 
+def chromium() -> str:
+    """Debian's Chromium for the browser tests: missing is a failure in CI (make test installs it), a skip elsewhere."""
+    import os
+    import shutil
+
+    import pytest
+
+    found = shutil.which("chromium")
+    if found is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is missing: scripts/ensure-system-packages.sh installs it")
+        pytest.skip("chromium is not installed (scripts/ensure-system-packages.sh installs it)")
+    return found
+
+
+@contextmanager
+def serving(app: Any, port: int | None = None, **config: Any) -> Iterator[str]:
+    """``app`` under a real uvicorn on a loopback port, for clients outside this process; yields its base URL."""
+    import threading
+
+    import uvicorn
+
+    port = port or free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **config))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        wait_until(lambda: server.started or not thread.is_alive(), what="the app to listen")
+        assert server.started, "the app did not start"
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(15)
+
+
 def free_port() -> int:
     import socket
 

@@ -6,9 +6,7 @@ beyond the preflight)."""
 from __future__ import annotations
 
 import json
-import os
 import queue
-import shutil
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -18,9 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
-from tests.harness import free_port, running_system, settings_for, wait_until
+from tests.harness import chromium, free_port, running_system, serving, settings_for
 
 pytestmark = pytest.mark.e2e
 
@@ -96,15 +93,6 @@ class _PageServer:
         self.server.server_close()
 
 
-def _chromium() -> str:
-    found = shutil.which("chromium")
-    if found is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is missing: scripts/ensure-system-packages.sh installs it")
-        pytest.skip("chromium is not installed (scripts/ensure-system-packages.sh installs it)")
-    return found
-
-
 def _open(chromium: str, url: str, profile: Path, site: _PageServer) -> Any:
     browser = subprocess.Popen(
         [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -142,23 +130,17 @@ def sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sites]:
     settings = settings_for(data_dir=tmp_path_factory.mktemp("cors-browser"), cors_origins=[allowed.origin])
     with running_system(settings, workers=False) as h:
         seen = Seen()
-        server = uvicorn.Server(uvicorn.Config(_recording(h.system.asgi(), seen), host="127.0.0.1", port=port,
-                                               log_level="warning", lifespan="off"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
         try:
-            wait_until(lambda: server.started, what="the API to listen")
-            allowed.page = other.page = PAGE % {"api": json.dumps(api), "token": json.dumps(h.token("auditor"))}
-            yield Sites(api, allowed, other, seen)
+            with serving(_recording(h.system.asgi(), seen), port=port, lifespan="off"):
+                allowed.page = other.page = PAGE % {"api": json.dumps(api), "token": json.dumps(h.token("auditor"))}
+                yield Sites(api, allowed, other, seen)
         finally:
-            server.should_exit = True
-            thread.join(15)
             allowed.close()
             other.close()
 
 
 def test_a_page_of_an_allowed_origin_gets_data_with_its_token(sites: Sites, tmp_path: Path) -> None:
-    calls = _open(_chromium(), sites.allowed.origin + "/", tmp_path / "profile", sites.allowed)
+    calls = _open(chromium(), sites.allowed.origin + "/", tmp_path / "profile", sites.allowed)
     assert len(calls) == 2
     for call in calls:
         assert "error" not in call, call
@@ -172,7 +154,7 @@ def test_a_page_of_an_allowed_origin_gets_data_with_its_token(sites: Sites, tmp_
 
 
 def test_a_page_of_an_origin_not_allowed_is_refused_by_the_browser(sites: Sites, tmp_path: Path) -> None:
-    calls = _open(_chromium(), sites.other.origin + "/", tmp_path / "profile", sites.other)
+    calls = _open(chromium(), sites.other.origin + "/", tmp_path / "profile", sites.other)
     assert len(calls) == 2
     for call in calls:
         assert call.get("error", "").startswith("TypeError"), call  # "Failed to fetch": the page learns nothing

@@ -7,19 +7,14 @@ request for anything but the app on loopback. Without ``node_modules`` the pages
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import subprocess
-import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 
-from tests.harness import Harness, free_port, running_system, settings_for
+from tests.harness import Harness, chromium, running_system, serving, settings_for
 from tools.judges import npm_installed
 
 pytestmark = pytest.mark.e2e
@@ -34,50 +29,19 @@ PAGES = [
 ]
 
 
-@pytest.fixture
-def say(capsys: pytest.CaptureFixture[str]) -> Callable[[str], None]:
-    """Print a line past output capture: what each browser run saw is in the test run's output."""
-
-    def write(text: str) -> None:
-        with capsys.disabled():
-            print(f"\n{text}", flush=True)
-
-    return write
-
-
-def _chromium() -> str:
-    found = shutil.which("chromium")
-    if found is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is missing: scripts/ensure-system-packages.sh installs it")
-        pytest.skip("chromium is not installed (scripts/ensure-system-packages.sh installs it)")
-    return found
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Harness, str]]:
     npm_installed()  # npm ci of the root package.json, as make run and make test do
-    with running_system(settings_for(data_dir=tmp_path_factory.mktemp("devtools"))) as h:
-        port = free_port()
-        server = uvicorn.Server(uvicorn.Config(h.system.asgi(), host="127.0.0.1", port=port, log_level="warning"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 30
-        while not server.started:
-            assert time.monotonic() < deadline and thread.is_alive(), "the app did not start"
-            time.sleep(0.05)
-        try:
-            yield h, f"http://127.0.0.1:{port}"
-        finally:
-            server.should_exit = True
-            thread.join(10)
+    with running_system(settings_for(data_dir=tmp_path_factory.mktemp("devtools"))) as h, \
+            serving(h.system.asgi()) as url:
+        yield h, url
 
 
 def _browse(url: str, work: Path) -> tuple[str, list[dict[str, str]]]:
     """The DOM after the page's scripts ran, and every request the browser started (its network log)."""
     netlog = work / "netlog.json"
     done = subprocess.run(
-        [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-extensions",
          f"--user-data-dir={work / 'profile'}", "--window-size=1280,1000",
          # the browser's own form-autofill lookup would otherwise count as the page's (it carries its origin)

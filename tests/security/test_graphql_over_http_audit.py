@@ -6,15 +6,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 
-from tests.harness import free_port, running_system, settings_for
+from tests.harness import running_system, serving, settings_for
 from tools.judges import node_command
 
 GRAPHQL_HTTP = "graphql-http@1.23.1"  # pinned in the root package.json, with its peer graphql 16.11.0
@@ -23,20 +20,9 @@ HERE = Path(__file__).parent / "graphql_http"
 
 @pytest.fixture(scope="module")
 def gateway_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with running_system(settings_for(data_dir=tmp_path_factory.mktemp("graphql-http"))) as h:
-        port = free_port()
-        server = uvicorn.Server(uvicorn.Config(h.system.asgi(), host="127.0.0.1", port=port, log_level="warning"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 30
-        while not server.started:
-            assert time.monotonic() < deadline and thread.is_alive(), "the gateway did not start"
-            time.sleep(0.05)
-        try:
-            yield f"http://127.0.0.1:{port}/graphql"
-        finally:
-            server.should_exit = True
-            thread.join(10)
+    with running_system(settings_for(data_dir=tmp_path_factory.mktemp("graphql-http"))) as h, \
+            serving(h.system.asgi()) as url:
+        yield f"{url}/graphql"
 
 
 def test_the_gateway_passes_the_graphql_over_http_audits(gateway_url: str, say: Callable[[str], None]) -> None:
