@@ -32,7 +32,7 @@ from psycopg import sql
 import shared.contracts
 from shared import metrics, tracing
 from shared.contracts import is_released, resolve
-from shared.contracts.publication import is_public
+from shared.contracts.publication import is_public, is_retired
 from shared.envelope import HEADERS, encode, publishes_internal_events, wrap
 from shared.eventstore import ServiceApplication
 from shared.transport import Publisher, Transport, TransportError
@@ -191,7 +191,8 @@ class Relay:
             if not self.publish_unreleased and not is_released(envelope.type):
                 self._hold(envelope.type, notification.id)
                 break
-            if not internal_too and not is_public(resolve(envelope.type)):
+            contract = resolve(envelope.type)
+            if is_retired(contract) or (not internal_too and not is_public(contract)):
                 last = notification.id
                 passed += 1
                 continue

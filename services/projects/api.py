@@ -245,8 +245,10 @@ class ProjectOut(BaseModel):
 
 
 class ProgrammeOut(BaseModel):
+    """A district's programme: derived from its projects (no aggregate of its own)."""
+
     id: UUID
-    version: int
+    version: int = Field(description="The projects opened in it so far: it grows by one with each opening.")
     district: str
     project_ids: list[UUID]
 
@@ -324,8 +326,8 @@ def get_programme(district: str, principal: Reader, application: App) -> Any:
     programme = application.programme(district)
     if programme is None:
         raise NotFound(f"{district} has no programme yet.")
-    return ProgrammeOut(id=programme.id, version=programme.version, district=programme.district,
-                        project_ids=[UUID(str(p)) for p in programme.project_ids])
+    return ProgrammeOut(id=programme.id, version=len(programme.project_ids), district=programme.district,
+                        project_ids=programme.project_ids)
 
 
 @router.get("/taskings/{tasking_id}", response_model=KnownTaskingOut,

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import random
 import threading
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from uuid import UUID, uuid4
@@ -14,7 +13,7 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import get_topic
 
-from services.projects.domain import KnownTasking, Programme, Project, RagThresholds
+from services.projects.domain import KnownTasking, Project, RagThresholds
 from services.projects.known_taskings import KnownTaskings
 from shared.contracts import Decision
 from shared.contracts.projects import (
@@ -29,7 +28,7 @@ from shared.contracts.projects import (
     programme_id,
 )
 from shared.decisions import DecisionKind, check_decision
-from shared.errors import ConcurrentChange, InvalidCommand, NotFound, NotYetKnown
+from shared.errors import InvalidCommand, NotFound, NotYetKnown
 from shared.eventstore import CommandContext, IdempotentIds, ServiceApplication
 from shared.meeting_copy import CopiedMeetings
 from shared.partnership import load, rules
@@ -45,9 +44,6 @@ class ProjectsApplication(ServiceApplication):
 
     service = "projects"
     value_objects = [TaskingRef, Outcome, Milestone, ResourceCommitment, Risk, OutcomeValue]
-    # A district's programme grows with every project opened and each opening reads it: replayed from its events,
-    # opening got slower with history (~90 ms at 2,000 projects). No personal data here, so aggregates are cached.
-    aggregate_cache_size = 5000
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)
@@ -60,8 +56,6 @@ class ProjectsApplication(ServiceApplication):
         self.meetings = CopiedMeetings(self.known_taskings.store)
         self.today: Callable[[], date] = date.today
         self.delivery_index = DeliveryIndex(self)
-        self._programme_locks: dict[str, threading.Lock] = {}
-        self._programme_locks_guard = threading.Lock()
 
     def close(self) -> None:
         self.known_taskings.store.close()
@@ -78,11 +72,9 @@ class ProjectsApplication(ServiceApplication):
         return found
 
     def programme(self, district: str) -> Programme | None:
-        try:
-            found: object = self.repository.get(programme_id(district))
-        except AggregateNotFoundError:
-            return None
-        return found if isinstance(found, Programme) else None
+        """A district's programme, derived: the projects opened in it, in the order they were opened."""
+        project_ids = self.delivery_index.projects_in(district)
+        return Programme(programme_id(district), district, project_ids) if project_ids else None
 
     def projects_delivering(self, tasking_id: UUID) -> Iterator[Project]:
         """Every project (of any district's programme) that delivers or delivered the tasking.
@@ -137,7 +129,7 @@ class ProjectsApplication(ServiceApplication):
                      risks: Sequence[Risk] = (), decision: Decision | None = None,
                      idempotency_key: str | None = None, tasking_versions: Mapping[UUID, int] | None = None,
                      ) -> Project:
-        """Open a project in the district's programme (opened with its first project).
+        """Open a project in the district's programme (which is derived: the district's projects).
 
         With an idempotency key, the project's id derives from (organisation, key): a repeated request returns the
         first project. ``tasking_versions`` are the versions of the taskings the caller read (see ``tasking``).
@@ -157,33 +149,20 @@ class ProjectsApplication(ServiceApplication):
         if decision is not None:
             decision = self.decided(decision, district, what="Opening a project", kind=DecisionKind.PROJECT_OPENING,
                                     context=context)
-        new_id = project_id or uuid4()
-        # Every opening in a district changes its programme: this process's openers take turns (no lost races
-        # among its own threads); other processes' are met by retrying with the programme reloaded.
-        with self._programme_lock(district):
-            for attempt in range(PROGRAMME_SAVE_ATTEMPTS):
-                if project_id is not None and (existing := self._existing_project(project_id)) is not None:
-                    return existing
-                programme = self.programme(district) or Programme.open(context, id=programme_id(district),
-                                                                       district=district)
-                project = Project.open(context, id=new_id, programme=programme, title=title,
-                                       lead_partner=lead_partner, project_manager=project_manager,
-                                       taskings=taskings, outcomes=outcomes, milestones=milestones,
-                                       resources=resources, risks=risks, decision=decision)
-                programme.add_project(context, project)
-                try:
-                    self.save(programme, project)
-                except IntegrityError:
-                    # Another process's opening joined the programme first (or this project already exists):
-                    # reload; a short random pause keeps two busy processes from colliding again in step.
-                    time.sleep(random.uniform(0, 0.004 * (attempt + 1)))
-                    continue
-                return project
-            raise ConcurrentChange("The programme was changed by other commands at the same time; send it again.")
-
-    def _programme_lock(self, district: str) -> threading.Lock:
-        with self._programme_locks_guard:
-            return self._programme_locks.setdefault(district, threading.Lock())
+        if project_id is not None and (existing := self._existing_project(project_id)) is not None:
+            return existing
+        project = Project.open(context, id=project_id or uuid4(), district=district, title=title,
+                               lead_partner=lead_partner, project_manager=project_manager, taskings=taskings,
+                               outcomes=outcomes, milestones=milestones, resources=resources, risks=risks,
+                               decision=decision)
+        try:
+            self.save(project)
+        except IntegrityError:
+            # Only a retried request with the same key (its id) can meet an existing project: return what it saved.
+            if project_id is None or (existing := self._existing_project(project_id)) is None:
+                raise
+            return existing
+        return project
 
     def _existing_project(self, project_id: UUID) -> Project | None:
         try:
@@ -272,11 +251,18 @@ class ProjectsApplication(ServiceApplication):
         return self._change(project_id, expected_version, repoint)
 
 
-PROGRAMME_SAVE_ATTEMPTS = 10
+@dataclass(frozen=True)
+class Programme:
+    """A district's programme as shown: its projects. Derived, not an aggregate: it guards no rule of its own."""
+
+    id: UUID
+    district: str
+    project_ids: list[UUID]
 
 
 class DeliveryIndex:
-    """Which projects ever took a tasking on, read from this service's own notification log.
+    """Which projects ever took a tasking on, and which were opened in each district, read from this service's own
+    notification log.
 
     A retasking or withdrawal then loads just the projects delivering the tasking instead of every project of every
     programme (which grows with the partnership's history). Only two events give a project a tasking (opening it, and
@@ -291,6 +277,7 @@ class DeliveryIndex:
         self.app = app
         self.position = 0
         self.projects: dict[UUID, set[UUID]] = {}
+        self.districts: dict[str, list[UUID]] = {}
         self.topics = [get_topic(Project.Opened), get_topic(Project.ContributionWasRepointed)]
         self.lock = threading.Lock()
 
@@ -299,6 +286,11 @@ class DeliveryIndex:
             self._catch_up()
             return sorted(self.projects.get(tasking_id, ()))
 
+    def projects_in(self, district: str) -> list[UUID]:
+        with self.lock:
+            self._catch_up()
+            return list(self.districts.get(district, ()))
+
     def _catch_up(self) -> None:
         while page := self.app.recorder.select_notifications(start=self.position, limit=self._PAGE,
                                                               topics=self.topics, inclusive_of_start=False):
@@ -306,6 +298,7 @@ class DeliveryIndex:
                 event = self.app.mapper.to_domain_event(notification)
                 if isinstance(event, Project.Opened):
                     taken_on = [UUID(str(ref.tasking_id)) for ref in event.taskings]
+                    self.districts.setdefault(event.district, []).append(event.originator_id)
                 elif isinstance(event, Project.ContributionWasRepointed):
                     taken_on = [UUID(str(event.to_tasking_id))]
                 else:

@@ -398,3 +398,7 @@ INTERNAL: frozenset[type[Fact]] = frozenset({ProgrammeOpened, ProjectAddedToProg
 """Bookkeeping of the programme (a district's list of its projects), not integration events: ``ProjectOpened``
 names the district and the programme. Every other event of the service is public
 (``shared.contracts.publication``)."""
+
+RETIRED: frozenset[type[Fact]] = frozenset({ProgrammeOpened, ProjectAddedToProgramme})
+"""No longer recorded: the programme is derived from ``ProjectOpened`` (``services.projects.retired``). Old stores
+still hold them, and the relay passes them over in every release."""

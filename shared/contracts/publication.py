@@ -3,7 +3,8 @@ is bookkeeping inside an aggregate's life, so a refactor of it is not a partner-
 
 Each service's contract module declares its ``INTERNAL`` events (none: every event is public). The relay stops
 publishing internal events in contract release 2; until then they travel, and consumers that follow only public
-events (``is_public``) do not notice when they stop."""
+events (``is_public``) do not notice when they stop. An event a service no longer records (its ``RETIRED``) is never
+published, in any release: only old stores hold it."""
 
 from __future__ import annotations
 
@@ -18,6 +19,14 @@ def internal_events(service: str) -> frozenset[type[Fact]]:
     """The service's events that are not integration events."""
     found: frozenset[type[Fact]] = getattr(SERVICES[service], "INTERNAL", frozenset())
     return found
+
+
+def is_retired(contract: type[Fact]) -> bool:
+    """Whether the event is one its service no longer records (``RETIRED``): kept to read old stores, never
+    published again."""
+    service: str | None = getattr(contract, "__contract_service__", None)
+    retired: frozenset[type[Fact]] = getattr(SERVICES.get(service or ""), "RETIRED", frozenset())
+    return any(issubclass(contract, old) for old in retired)
 
 
 def is_public(contract: type[Fact]) -> bool:

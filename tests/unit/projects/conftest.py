@@ -8,9 +8,9 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from services.projects.domain import KnownTasking, Programme, Project, RagThresholds
+from services.projects.domain import KnownTasking, Project, RagThresholds
 from shared.contracts import Actor, Decision
-from shared.contracts.projects import Milestone, Outcome, programme_id
+from shared.contracts.projects import Milestone, Outcome
 from shared.eventstore import CommandContext
 
 THRESHOLDS = RagThresholds(Decimal(10), Decimal(25))
@@ -36,14 +36,10 @@ def jobs_outcome(tasking_id: UUID, **overrides: object) -> Outcome:
     return Outcome(**values)  # type: ignore[arg-type]
 
 
-def programme(district: str = "worcester") -> Programme:
-    return Programme.open(MANAGER, id=programme_id(district), district=district)
-
-
 def open_project(*taskings: KnownTasking, **overrides: object) -> Project:
     known = list(taskings) or [tasking()]
     values: dict[str, object] = dict(
-        id=uuid4(), programme=programme(), title="Engineering skills academy", lead_partner="worcester-college",
+        id=uuid4(), district="worcester", title="Engineering skills academy", lead_partner="worcester-college",
         project_manager="pm-user-7", taskings=known, outcomes=[jobs_outcome(known[0].id)],
         milestones=[Milestone("premises", "Premises open", date(2012, 6, 1))],
     )

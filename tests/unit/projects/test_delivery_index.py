@@ -10,6 +10,7 @@ import pytest
 
 from services.projects.application import ProjectsApplication
 from services.projects.domain import KnownTasking
+from shared.contracts.projects import programme_id
 from tests.harness import settings_for
 from tests.unit.projects.conftest import BOARD, MANAGER, jobs_outcome, tasking
 
@@ -71,22 +72,13 @@ def test_a_repointed_contribution_moves_the_project_to_the_other_tasking(app: Pr
     assert delivering(app, jobs.id) == {project}
 
 
-def test_a_copied_programme_is_independent_of_the_cached_one(app: ProjectsApplication) -> None:
-    import copy
-
-    jobs = known(app)
-    first = opened(app, jobs.id)
-    programme = app.programme("worcester")
-    assert programme is not None
-    clone = copy.deepcopy(programme)
-    clone.project_ids.append(jobs.id)
-    assert programme.project_ids == [first] and clone.project_ids == [first, jobs.id]
-    assert (clone.id, clone.version, clone.district) == (programme.id, programme.version, programme.district)
-
-
-def test_programmes_are_read_through_the_cache_and_still_see_every_opening(app: ProjectsApplication) -> None:
-    jobs = known(app)
-    assert app.repository.cache is not None
-    opened_ids = [opened(app, jobs.id) for _ in range(5)]
+def test_a_districts_programme_is_its_projects_in_the_order_opened(app: ProjectsApplication) -> None:
+    jobs, elsewhere = known(app), known(app, district="redditch")
+    assert app.programme("worcester") is None
+    opened_ids = [opened(app, jobs.id) for _ in range(3)]
+    other = opened(app, elsewhere.id, district="redditch")
     programme = app.programme("worcester")
     assert programme is not None and programme.project_ids == opened_ids
+    assert programme.id == programme_id("worcester")
+    redditch = app.programme("redditch")
+    assert redditch is not None and redditch.project_ids == [other]

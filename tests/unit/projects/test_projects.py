@@ -18,6 +18,7 @@ from shared.contracts.projects import (
     Rag,
     ResourceCommitment,
     Risk,
+    programme_id,
 )
 from shared.errors import InvalidCommand, NotPermitted, RuleViolated
 from tests.unit.projects.conftest import (
@@ -28,7 +29,6 @@ from tests.unit.projects.conftest import (
     THRESHOLDS,
     jobs_outcome,
     open_project,
-    programme,
     tasking,
 )
 
@@ -105,13 +105,9 @@ def test_resources_are_committed_in_money_or_staff_days(project: Project) -> Non
     assert project.resources[-1].money_gbp == 25000
 
 
-def test_the_programme_holds_every_project_of_its_district() -> None:
-    worcester = programme()
-    project = open_project(programme=worcester)
-    worcester.add_project(MANAGER, project)
-    assert worcester.project_ids == [project.id]
-    with pytest.raises(RuleViolated):
-        programme("redditch").add_project(MANAGER, project)
+def test_a_project_is_in_its_districts_programme() -> None:
+    project = open_project()
+    assert (project.district, project.programme_id) == ("worcester", programme_id("worcester"))
 
 
 # -- progress ---------------------------------------------------------------------------------------------------------
