@@ -240,6 +240,9 @@ class System:
             app.mount(f"/{name}", self.specs[name].create_api(application, self.tokens))
         if self.read_model is not None:
             self._mount_audit(app)
+            from web.app import install_web  # the web pages, read from the same GraphQL schema (docs/architecture.md)
+
+            install_web(app, self.read_model, self.tokens, self.settings, self.auditor)
         install_cors(app, self.settings)
         return app
 

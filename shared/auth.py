@@ -51,9 +51,10 @@ class Role(StrEnum):
     AUDITOR = "auditor"  # reads and verifies, never writes
     SCRUTINY_MEMBER = "scrutiny_member"  # elected member: reads, never writes
     WITNESS = "witness"  # an outside witness of the audit log: returns cosignatures of its checkpoints, nothing else
+    PUBLIC = "public"  # anyone, signed in or not: sees what open data publishes (the public web pages), nothing more
 
 
-READ_ONLY_ROLES = frozenset({Role.AUDITOR, Role.SCRUTINY_MEMBER})
+READ_ONLY_ROLES = frozenset({Role.AUDITOR, Role.SCRUTINY_MEMBER, Role.PUBLIC})
 
 
 class ScopeKind(StrEnum):
@@ -74,6 +75,7 @@ SCOPE_OF_ROLE: dict[Role, ScopeKind] = {
     Role.AUDITOR: ScopeKind.PARTNERSHIP,
     Role.SCRUTINY_MEMBER: ScopeKind.PARTNERSHIP,
     Role.WITNESS: ScopeKind.PARTNERSHIP,  # cosigns the partnership's tree heads; reads nothing, writes no record
+    Role.PUBLIC: ScopeKind.PARTNERSHIP,
 }
 
 
@@ -141,14 +143,34 @@ class Principal:
         return next((grant for grant in sorted(self.grants, key=Grant.sort_key) if grant.covers(role, scope)), None)
 
     def may_query(self, name: str) -> bool:
-        """May the caller run the GraphQL query ``name``? People: by role; a partner system: only if granted."""
+        """May the caller run the GraphQL query ``name``? People: by role; a partner system: only if granted; the
+        public (no other grant): only the queries of what open data publishes (``PUBLIC_QUERIES``)."""
+        if self.is_public:
+            return name in PUBLIC_QUERIES and (self.queries is None or name in self.queries)
         return self.queries is None or name in self.queries
+
+    @property
+    def is_public(self) -> bool:
+        """Holds nothing but the public role: sees only what open data publishes, field by field."""
+        return self.roles == {Role.PUBLIC}
 
     def actor(self, grant: Grant | Role) -> Actor:
         """The actor an event records: who, their organisation, and the grant the command passed under."""
         if isinstance(grant, Role):
             grant = Grant(grant)
         return Actor(user_id=self.user_id, organisation=self.organisation, role=grant.role.value, scope=grant.scope)
+
+
+PUBLIC_QUERIES = frozenset({
+    "partnership", "districts", "themeGroups", "objectives", "objectiveTree", "targets", "taskings", "decisions",
+    "memberships", "meetings", "performanceReleases", "releasedPerformance",
+})
+"""The GraphQL queries the public may run: the partnership's published decisions (strategy, targets, taskings,
+tables, meetings, decisions) and performance of released periods. Which fields of their answers it may select is
+``services.reporting.public.PUBLIC_FIELDS``: never a person, never an unreleased figure."""
+
+PUBLIC = Principal(user_id="public", organisation="public", grants=frozenset({Grant(Role.PUBLIC)}))
+"""The anonymous caller of the public web pages (``web``): never a service token."""
 
 
 def authorize(principal: Principal, *allowed: tuple[Role, str | None], refusal: str) -> Grant:

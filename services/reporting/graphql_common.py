@@ -31,8 +31,29 @@ class IsAuthenticated(BasePermission):
         principal = info.context.get("principal")
         if principal is not None and info.path.prev is None and not principal.may_query(info.field_name):
             # A partner system runs only the queries its client is granted (shared.auth.PartnerClient.queries).
+            if principal.is_public:
+                raise GatewayError(f"The public may not run the query {info.field_name}: it is not open data.",
+                                   "FORBIDDEN")
             raise GatewayError(f"Your client is not granted the query {info.field_name}.", "FORBIDDEN")
+        if principal is not None and principal.is_public and info.path.prev is None:
+            _check_public_selection(info)
         return principal is not None
+
+
+def _check_public_selection(info: Info) -> None:
+    """The public selects only what open data publishes (``services.reporting.public``): checked at the root field,
+    before anything resolves, so an unpublished field refuses the query rather than coming back empty."""
+    from graphql import SelectionSetNode
+
+    from services.reporting.public import refused_fields
+
+    raw = info._raw_info
+    # The root field itself as a selection of Query, so that its name is checked with everything under it.
+    refused = sorted(set(refused_fields(raw.parent_type, SelectionSetNode(selections=tuple(raw.field_nodes)),
+                                        raw.fragments, raw.schema.type_map)))
+    if refused:
+        raise GatewayError(f"Not open data, so not for the public: {', '.join(refused)}.", "FORBIDDEN",
+                           fields=refused)
 
 
 @strawberry.type

@@ -1,14 +1,15 @@
-"""The open-data read model in GraphQL: the periods released for public display."""
+"""The open-data read model in GraphQL: the periods released for public display, and the figures within them."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 
 import strawberry
 from strawberry.types import Info
 
 from services.reporting.graphql_common import IsAuthenticated, read_model
-from services.reporting.opendata.queries import releases
+from services.reporting.opendata.queries import performance, releases
 
 
 @strawberry.type
@@ -22,6 +23,27 @@ class PerformanceRelease:
     reference: str | None
 
 
+@strawberry.type(description="A project's figure reported within a released period: the open data's performance row.")
+class ReleasedFigure:
+    period_start: date
+    period_end: date
+    project_title: str
+    district: str
+    lead_partner: str
+    reported_on: date
+    metric: str | None
+    unit: str | None
+    actual: Decimal
+    target_value: Decimal | None
+    target_date: date | None
+    rag: str | None
+    correction: bool
+
+
+def _decimal(value: object) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
 @strawberry.type
 class Query:
     @strawberry.field(permission_classes=[IsAuthenticated],
@@ -33,3 +55,15 @@ class Query:
                                    decided_on=date.fromisoformat(r["decided_on"]), reason=r["reason"],
                                    reference=r["reference"])
                 for r in releases(read_model(info))]
+
+    @strawberry.field(permission_classes=[IsAuthenticated],
+                      description="Every figure reported within a released period, as open data publishes it.")
+    def released_performance(self, info: Info) -> list[ReleasedFigure]:
+        return [ReleasedFigure(period_start=date.fromisoformat(r["period_start"]),
+                               period_end=date.fromisoformat(r["period_end"]), project_title=r["title"],
+                               district=r["district"], lead_partner=r["lead_partner"],
+                               reported_on=date.fromisoformat(r["reported_on"]), metric=r["metric"], unit=r["unit"],
+                               actual=Decimal(str(r["actual"])), target_value=_decimal(r["target_value"]),
+                               target_date=date.fromisoformat(r["target_date"]) if r["target_date"] else None,
+                               rag=r["rag"], correction=r["correction"])
+                for r in performance(read_model(info))]

@@ -1,0 +1,88 @@
+"""Names, never ids, on every page: the partnership's organisations, bodies and districts by name (from GraphQL's
+``partnership``), meetings by title and date."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+NAMES_QUERY = """
+partnership { name organisations { id name kind } bodies { id name kind } districts { id name partnership } }
+meetings { id body heldOn title present }
+"""
+"""Selected by every page that names anything: put inside the page's own query."""
+
+
+@dataclass
+class Names:
+    partnership: str
+    organisations: dict[str, str]
+    bodies: dict[str, str]
+    districts: dict[str, str]
+    meetings: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Names:
+        found = data["partnership"]
+        bodies = {b["id"]: b["name"] for b in found["bodies"]}
+        for district in found["districts"]:  # a district's body is its district partnership
+            bodies.setdefault(district["id"], district["partnership"])
+        return cls(found["name"], {o["id"]: o["name"] for o in found["organisations"]}, bodies,
+                   {d["id"]: d["name"] for d in found["districts"]},
+                   {m["id"]: m for m in data.get("meetings") or []})
+
+    def organisation(self, key: str | None) -> str:
+        return self.organisations.get(key or "", _readable(key))
+
+    def body(self, key: str | None) -> str:
+        return self.bodies.get(key or "", _readable(key))
+
+    def district(self, key: str | None) -> str:
+        return self.districts.get(key or "", _readable(key))
+
+    def meeting(self, key: str | None) -> str | None:
+        """The meeting a decision was taken at, as "its title, held on its date", or None when none is recorded."""
+        found = self.meetings.get(key or "")
+        if found is None:
+            return None
+        return f"{found['title']}, {long_date(found['heldOn'])}"
+
+
+def _readable(key: str | None) -> str:
+    """An id the partnership file does not name (a body of another definition): its words, not its hyphens."""
+    return (key or "").replace("-", " ").replace("_", " ").capitalize()
+
+
+def long_date(value: str | date | None) -> str:
+    """GOV.UK style: 14 June 2011."""
+    if value is None:
+        return ""
+    day = date.fromisoformat(value) if isinstance(value, str) else value
+    return f"{day.day} {day:%B %Y}"
+
+
+def number(value: str | Decimal | float | int | None) -> str:
+    """Figures with thousands separators, no trailing zeros: 6,000; 1,000.5."""
+    if value is None:
+        return ""
+    amount = Decimal(str(value))
+    text = f"{amount:,f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+EVENT_NAMES = {
+    "TaskingIssued": "Tasking issued", "TaskingAccepted": "Tasking accepted", "TaskingDeclined": "Tasking declined",
+    "TaskingRetasked": "Tasking retasked", "TaskingDeferred": "Tasking deferred", "TaskingClosed": "Tasking closed",
+    "MembershipGranted": "Member seated", "MembershipEnded": "Member left the table",
+}
+
+
+def event_name(event_type: str) -> str:
+    """``tasking.TaskingRetasked.v1`` -> "Tasking retasked" (a known kind) or its words."""
+    name = event_type.split(".")[1] if event_type.count(".") >= 1 else event_type
+    if name in EVENT_NAMES:
+        return EVENT_NAMES[name]
+    words = "".join(f" {c.lower()}" if c.isupper() else c for c in name).strip()
+    return words[:1].upper() + words[1:]
