@@ -15,6 +15,7 @@ RUN python -m venv /opt/partnership
 COPY pyproject.toml README.md ./
 COPY shared ./shared
 COPY services ./services
+COPY web ./web
 RUN /opt/partnership/bin/pip install --only-binary=:all: --no-binary=partnership-governance . \
  && /opt/partnership/bin/pip uninstall --yes pip setuptools wheel \
  && find /opt/partnership -depth -name '__pycache__' -type d -exec rm -rf {} + \

@@ -251,6 +251,9 @@ class System:
         app = reporting_api(self.read_model, self.tokens, self.settings, self.auditor)
         self.install_operations(app, "web")
         self._mount_audit(app)
+        from web.app import install_web  # the gateway serves the web pages too: it holds the read models
+
+        install_web(app, self.read_model, self.tokens, self.settings, self.auditor)
         install_cors(app, self.settings)
         return app
 

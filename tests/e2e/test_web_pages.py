@@ -6,14 +6,21 @@ figure outside the released period is nowhere. Screenshots of each page go to bu
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import re
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+from graphql import GraphQLNonNull, GraphQLObjectType, Undefined, get_named_type
 
+from services.reporting.graphql import schema
+from services.reporting.public import PUBLIC_FIELDS
+from shared.auth import PUBLIC, PUBLIC_QUERIES
 from tests.e2e.browser import Browser
 from tests.harness import Harness, chromium, running_system, serving, settings_for, wait_until
 from tools.judges import npm_installed
@@ -161,3 +168,114 @@ def test_keyboard_alone_reaches_the_taskings_with_the_focus_visible(site: tuple[
     browser.wait_event("Page.loadEventFired")
     assert browser.evaluate("location.pathname") == "/taskings"
     assert browser.evaluate("document.querySelector('h1').textContent") == "Taskings and their lead partners"
+
+
+# -- the public role: a walk of the whole schema -----------------------------------------------------------------
+
+UNRELEASED = {Decimal(190), Decimal(150), Decimal(340)}
+"""The April 2013 reports and Worcester's live total (95 + 60 superseded by 190 + 150): none is released."""
+
+
+def _selection(type_: GraphQLObjectType, allowed: Callable[[str, str], bool], depth: int = 4) -> str:
+    """Every field of ``type_`` that ``allowed`` lets through and needs no argument, nested ``depth`` deep."""
+    parts = []
+    for name, field in type_.fields.items():
+        if not allowed(type_.name, name) or any(isinstance(a.type, GraphQLNonNull) and a.default_value is Undefined
+                                                for a in field.args.values()):
+            continue
+        inner = get_named_type(field.type)
+        if isinstance(inner, GraphQLObjectType):
+            if depth > 0 and (nested := _selection(inner, allowed, depth - 1)):
+                parts.append(f"{name} {{ {nested} }}")
+        else:
+            parts.append(name)
+    return " ".join(parts)
+
+
+def _as_public(h: Harness, document: str) -> Any:
+    assert h.system.read_model is not None
+    context = {"model": h.system.read_model, "principal": PUBLIC, "request": None, "service_urls": {},
+               "auditor": h.system.auditor}
+    return asyncio.run(schema.execute(document, context_value=context))
+
+
+def _numbers(value: Any) -> Iterator[Decimal]:
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from _numbers(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _numbers(item)
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        yield Decimal(str(value))
+    elif isinstance(value, str):
+        with contextlib.suppress(ArithmeticError, ValueError):
+            yield Decimal(value)
+
+
+def test_a_schema_walk_as_the_public_finds_no_unreleased_figure(site: tuple[Harness, str],
+                                                               say: Callable[[str], None]) -> None:
+    h, _ = site
+    graph = schema._schema
+    query = graph.query_type
+    assert query is not None
+    published = PUBLIC_FIELDS.get
+    figures: set[Decimal] = set()
+    for root in sorted(PUBLIC_QUERIES):  # one query each: all of them at once would pass the cost limit
+        nested = _selection(query, lambda type_name, name, root=root: name in published(type_name, frozenset())
+                            and (type_name != "Query" or name == root))
+        result = _as_public(h, "{ " + nested + " }")
+        assert not result.errors and result.data and root in result.data, (root, result.errors)
+        figures |= set(_numbers(result.data))
+    assert {Decimal(95), Decimal(60)} <= figures  # the released figures are there
+    assert not figures & UNRELEASED, figures & UNRELEASED
+
+    refused_roots = sorted(set(query.fields) - PUBLIC_QUERIES)
+    for name in refused_roots:  # every other query is refused outright
+        field = query.fields[name]
+        nested = _selection(get_named_type(field.type), lambda *_: True, 1) \
+            if isinstance(get_named_type(field.type), GraphQLObjectType) else ""
+        arguments = ", ".join(f'{a}: "x"' for a, arg in field.args.items()
+                              if isinstance(arg.type, GraphQLNonNull) and arg.default_value is Undefined)
+        document = "{ " + name + (f"({arguments})" if arguments else "") + (f" {{ {nested} }}" if nested else "") + " }"
+        refused = _as_public(h, document)
+        assert refused.errors and {e.extensions["code"] for e in refused.errors} <= {"FORBIDDEN", "BAD_USER_INPUT"}, \
+            (name, refused.errors)
+        assert not any(refused.data.values()) if refused.data else True, name
+    mutation = _as_public(h, 'mutation { addObjective(input: {}) { __typename } }')
+    assert mutation.errors and mutation.errors[0].extensions["code"] == "FORBIDDEN"
+    hidden = 0
+    for type_name, allowed in PUBLIC_FIELDS.items():  # every field not published is refused, wherever it is
+        type_ = graph.type_map.get(type_name)
+        if type_name == "Query" or not isinstance(type_, GraphQLObjectType):
+            continue
+        for name in sorted(set(type_.fields) - allowed):
+            path = _path_to(query, type_name)
+            if path is None:
+                continue
+            leaf = not isinstance(get_named_type(type_.fields[name].type), GraphQLObjectType)
+            document = "{ " + path.replace("HOLE", name if leaf else name + " { __typename }") + " }"
+            refused = _as_public(h, document)
+            assert refused.errors and refused.errors[0].extensions["code"] == "FORBIDDEN", (type_name, name)
+            hidden += 1
+    say(f"public schema walk: {len(PUBLIC_QUERIES)} queries answered, {len(figures)} distinct figures, none "
+        f"unreleased; {len(refused_roots)} other queries and {hidden} unpublished fields refused")
+
+
+def _path_to(query: GraphQLObjectType, target: str) -> str | None:
+    """A public query reaching ``target``, as a document with HOLE where its field goes (breadth first)."""
+    frontier: list[tuple[GraphQLObjectType, str]] = [(query, "HOLE")]
+    seen = {query.name}
+    while frontier:
+        type_, template = frontier.pop(0)
+        for name in sorted(PUBLIC_FIELDS.get(type_.name, frozenset())):
+            field = type_.fields.get(name)
+            inner = get_named_type(field.type) if field else None
+            if not isinstance(inner, GraphQLObjectType) or inner.name in seen:
+                continue
+            step = template.replace("HOLE", f"{name} {{ HOLE }}")
+            if inner.name == target:
+                return step
+            seen.add(inner.name)
+            frontier.append((inner, step))
+    return None
