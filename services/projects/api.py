@@ -7,13 +7,26 @@ from decimal import Decimal
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, FastAPI, Request, status
+from fastapi import APIRouter, FastAPI, Request, status
 from pydantic import BaseModel, Field
 
 from services.projects import bulk
 from services.projects.application import ProjectsApplication
 from services.projects.domain import Project
-from shared.auth import Grant, Principal, Role, TokenService, authorize
+from services.projects.permissions import (
+    App,
+    LedOrManagedProject,
+    ManagedProject,
+    Manager,
+    ManagerOrPartner,
+    Partner,
+    Reader,
+    ReportedProject,
+    SupportedProject,
+    committing,
+    opening_district,
+)
+from shared.auth import TokenService
 from shared.contracts import Decision
 from shared.contracts.projects import (
     InterventionKind,
@@ -24,7 +37,7 @@ from shared.contracts.projects import (
     Risk,
 )
 from shared.devtools import install_api_docs
-from shared.errors import NotFound, NotPermitted
+from shared.errors import NotFound
 from shared.fields import Day, Figure, Line, Text, Whole
 from shared.web import (
     Created,
@@ -35,7 +48,6 @@ from shared.web import (
     command_context,
     expected_version,
     install_problem_handlers,
-    require_role,
 )
 
 # -- request bodies -------------------------------------------------------------------------------------------------
@@ -265,28 +277,7 @@ class KnownTaskingOut(BaseModel):
     status: str
 
 
-# -- dependencies and authorization ---------------------------------------------------------------------------------
-
-
-def _app(request: Request) -> ProjectsApplication:
-    application: ProjectsApplication = request.app.state.application
-    return application
-
-
-Reader = Annotated[Principal, Depends(require_role(*Role))]
-Manager = Annotated[Principal, Depends(require_role(Role.PROGRAMME_MANAGER))]
-Partner = Annotated[Principal, Depends(require_role(Role.PARTNER_OFFICER))]
-ManagerOrPartner = Annotated[Principal, Depends(require_role(Role.PROGRAMME_MANAGER, Role.PARTNER_OFFICER))]
-App = Annotated[ProjectsApplication, Depends(_app)]
-
-
-def _manager_of(principal: Principal, district: str) -> Grant:
-    return authorize(principal, (Role.PROGRAMME_MANAGER, district),
-                     refusal=f"Only {district}'s programme manager may do this.")
-
-
-
-
+# -- routes --------------------------------------------------------------------------------------------------------
 
 
 def _decision(body: DecisionIn | None) -> Decision | None:
@@ -300,12 +291,7 @@ router = APIRouter()
              summary="Open a project in your district's programme against accepted taskings")
 def open_project(body: OpenProject, principal: Manager, application: App, request: Request,
                  idempotency_key: IdempotencyKey = None) -> Any:
-    managed = principal.scopes(Role.PROGRAMME_MANAGER)
-    district = body.district or (managed[0] if len(managed) == 1 else None)
-    if district is None:
-        raise NotPermitted("Your token names no district: only a district's programme manager opens projects."
-                           if not managed else f"You manage {', '.join(managed)}: name the district (district).")
-    grant = _manager_of(principal, district)
+    district, grant = opening_district(principal, body.district)
     project = application.open_project(
         command_context(principal, grant, request), district=district, title=body.title,
         lead_partner=body.lead_partner, project_manager=body.project_manager, tasking_ids=body.tasking_ids,
@@ -339,122 +325,110 @@ def get_tasking(tasking_id: UUID, principal: Reader, application: App) -> Any:
 
 @router.post("/projects/{project_id}/progress", response_model=ProjectOut,
              summary="Report actual values at a date (the lead partner's people)")
-def report_progress(project_id: UUID, body: ReportProgress, principal: Partner, application: App,
+def report_progress(body: ReportProgress, reported: ReportedProject, principal: Partner, application: App,
                     request: Request, if_match: IfMatch = None) -> Any:
-    project = application.project(project_id)
-    grant = authorize(principal, (Role.PARTNER_OFFICER, project.lead_partner),
-                      refusal=f"Only the lead partner ({project.lead_partner}) reports this project's progress.")
+    project, grant = reported
     return ProjectOut.of(application.report_progress(
-        command_context(principal, grant, request), project_id, reported_on=body.reported_on,
+        command_context(principal, grant, request), project, reported_on=body.reported_on,
         values=body.values, narrative=body.narrative, correction=body.correction,
         correction_reason=body.correction_reason, expected_version=expected_version(body.expected_version, if_match)))
 
 
 @router.post("/projects/{project_id}/rag-override", response_model=ProjectOut,
              summary="Override the derived RAG, with a reason, until the next report")
-def override_rag(project_id: UUID, body: OverrideRag, principal: Manager, application: App, request: Request,
-                 if_match: IfMatch = None) -> Any:
-    grant = _manager_of(principal, application.project(project_id).district)
+def override_rag(body: OverrideRag, managed: ManagedProject, principal: Manager, application: App,
+                 request: Request, if_match: IfMatch = None) -> Any:
+    project, grant = managed
     return ProjectOut.of(application.override_rag(
-        command_context(principal, grant, request), project_id, rag=body.rag, reason=body.reason,
+        command_context(principal, grant, request), project, rag=body.rag, reason=body.reason,
         expected_version=expected_version(body.expected_version, if_match), decision=_decision(body.decision)))
 
 
 @router.post("/projects/{project_id}/milestones", response_model=ProjectOut, summary="Add a milestone (re-plan)")
-def add_milestone(project_id: UUID, body: AddMilestone, principal: Manager, application: App, request: Request,
-                  if_match: IfMatch = None) -> Any:
-    grant = _manager_of(principal, application.project(project_id).district)
+def add_milestone(body: AddMilestone, managed: ManagedProject, principal: Manager, application: App,
+                  request: Request, if_match: IfMatch = None) -> Any:
+    project, grant = managed
     return ProjectOut.of(application.add_milestone(
-        command_context(principal, grant, request), project_id, body.milestone.to_milestone(),
+        command_context(principal, grant, request), project, body.milestone.to_milestone(),
         expected_version=expected_version(body.expected_version, if_match)))
-
-
-def _lead_or_manager(principal: Principal, project: Project) -> Grant:
-    return authorize(principal, (Role.PROGRAMME_MANAGER, project.district),
-                     (Role.PARTNER_OFFICER, project.lead_partner),
-                     refusal=f"Only the lead partner ({project.lead_partner}) or {project.district}'s programme "
-                             "manager may do this.")
 
 
 @router.post("/projects/{project_id}/milestones/{milestone_id}/achieved", response_model=ProjectOut,
              summary="Record a milestone as achieved")
-def achieve_milestone(project_id: UUID, milestone_id: str, body: AchieveMilestone, principal: ManagerOrPartner,
+def achieve_milestone(milestone_id: str, body: AchieveMilestone, led: LedOrManagedProject, principal: ManagerOrPartner,
                       application: App, request: Request, if_match: IfMatch = None) -> Any:
-    grant = _lead_or_manager(principal, application.project(project_id))
+    project, grant = led
     return ProjectOut.of(application.achieve_milestone(
-        command_context(principal, grant, request), project_id, milestone_id=milestone_id, achieved_on=body.achieved_on,
+        command_context(principal, grant, request), project, milestone_id=milestone_id, achieved_on=body.achieved_on,
         expected_version=expected_version(body.expected_version, if_match)))
 
 
 @router.post("/projects/{project_id}/resources", response_model=ProjectOut,
              summary="Commit your organisation's resources (money, staff days)")
-def commit_resources(project_id: UUID, body: CommitResources, principal: ManagerOrPartner, application: App,
+def commit_resources(body: CommitResources, project: SupportedProject, principal: ManagerOrPartner, application: App,
                      request: Request, if_match: IfMatch = None) -> Any:
-    project = application.project(project_id)
-    grant = authorize(principal, (Role.PROGRAMME_MANAGER, project.district),
-                      (Role.PARTNER_OFFICER, body.commitment.organisation),
-                      refusal="A partner commits only its own organisation's resources.")
+    grant = committing(principal, project, body.commitment.organisation)
     return ProjectOut.of(application.commit_resources(
-        command_context(principal, grant, request), project_id, body.commitment.to_commitment(),
+        command_context(principal, grant, request), project, body.commitment.to_commitment(),
         expected_version=expected_version(body.expected_version, if_match)))
 
 
 @router.post("/projects/{project_id}/risks", response_model=ProjectOut, summary="Record or re-assess a risk")
-def record_risk(project_id: UUID, body: RecordRisk, principal: ManagerOrPartner, application: App,
-                request: Request, if_match: IfMatch = None) -> Any:
-    grant = _lead_or_manager(principal, application.project(project_id))
+def record_risk(body: RecordRisk, led: LedOrManagedProject, principal: ManagerOrPartner,
+                application: App, request: Request, if_match: IfMatch = None) -> Any:
+    project, grant = led
     return ProjectOut.of(application.record_risk(
-        command_context(principal, grant, request), project_id, body.risk.to_risk(),
+        command_context(principal, grant, request), project, body.risk.to_risk(),
         expected_version=expected_version(body.expected_version, if_match)))
 
 
 @router.post("/projects/{project_id}/interventions", response_model=ProjectOut,
              summary="Intervene in a red project, one that missed a milestone or whose tasking changed")
-def intervene(project_id: UUID, body: Intervene, principal: Manager, application: App, request: Request,
-              if_match: IfMatch = None) -> Any:
-    grant = _manager_of(principal, application.project(project_id).district)
+def intervene(body: Intervene, managed: ManagedProject, principal: Manager, application: App,
+              request: Request, if_match: IfMatch = None) -> Any:
+    project, grant = managed
     return ProjectOut.of(application.intervene(
-        command_context(principal, grant, request), project_id, kind=body.kind,
+        command_context(principal, grant, request), project, kind=body.kind,
         description=body.description, decision=body.decision.to_decision(),
         expected_version=expected_version(body.expected_version, if_match)))
 
 
 @router.post("/projects/{project_id}/deferral", response_model=ProjectOut, summary="Defer a project by a decision")
-def defer(project_id: UUID, body: ByDecision, principal: Manager, application: App, request: Request,
-          if_match: IfMatch = None) -> Any:
-    grant = _manager_of(principal, application.project(project_id).district)
-    return ProjectOut.of(application.defer(command_context(principal, grant, request), project_id,
+def defer(body: ByDecision, managed: ManagedProject, principal: Manager, application: App,
+          request: Request, if_match: IfMatch = None) -> Any:
+    project, grant = managed
+    return ProjectOut.of(application.defer(command_context(principal, grant, request), project,
                                            decision=body.decision.to_decision(),
                                            expected_version=expected_version(body.expected_version, if_match)))
 
 
 @router.post("/projects/{project_id}/resumption", response_model=ProjectOut, summary="Resume a deferred project")
-def resume(project_id: UUID, body: ByDecision, principal: Manager, application: App, request: Request,
-           if_match: IfMatch = None) -> Any:
-    grant = _manager_of(principal, application.project(project_id).district)
-    return ProjectOut.of(application.resume(command_context(principal, grant, request), project_id,
+def resume(body: ByDecision, managed: ManagedProject, principal: Manager, application: App,
+           request: Request, if_match: IfMatch = None) -> Any:
+    project, grant = managed
+    return ProjectOut.of(application.resume(command_context(principal, grant, request), project,
                                             decision=body.decision.to_decision(),
                                             expected_version=expected_version(body.expected_version, if_match)))
 
 
 @router.post("/projects/{project_id}/closure", response_model=ProjectOut,
              summary="Close with the outcome achieved and the lessons learnt")
-def close_project(project_id: UUID, body: CloseProject, principal: Manager, application: App, request: Request,
-                  if_match: IfMatch = None) -> Any:
-    grant = _manager_of(principal, application.project(project_id).district)
+def close_project(body: CloseProject, managed: ManagedProject, principal: Manager, application: App,
+                  request: Request, if_match: IfMatch = None) -> Any:
+    project, grant = managed
     return ProjectOut.of(application.close_project(
-        command_context(principal, grant, request), project_id, outcome_achieved=body.outcome_achieved,
+        command_context(principal, grant, request), project, outcome_achieved=body.outcome_achieved,
         lessons=body.lessons, decision=body.decision.to_decision(),
         expected_version=expected_version(body.expected_version, if_match)))
 
 
 @router.post("/projects/{project_id}/contributions/repoint", response_model=ProjectOut,
              summary="Move a project's outcomes from one tasking to another accepted tasking of the district")
-def repoint_contribution(project_id: UUID, body: RepointContribution, principal: Manager, application: App,
+def repoint_contribution(body: RepointContribution, managed: ManagedProject, principal: Manager, application: App,
                          request: Request, if_match: IfMatch = None) -> Any:
-    grant = _manager_of(principal, application.project(project_id).district)
+    project, grant = managed
     return ProjectOut.of(application.repoint_contribution(
-        command_context(principal, grant, request), project_id, from_tasking_id=body.from_tasking_id,
+        command_context(principal, grant, request), project, from_tasking_id=body.from_tasking_id,
         to_tasking_id=body.to_tasking_id, reason=body.reason, decision=body.decision.to_decision(),
         expected_version=expected_version(body.expected_version, if_match), to_tasking_version=body.to_tasking_version))
 

@@ -170,75 +170,76 @@ class ProjectsApplication(ServiceApplication):
         except NotFound:
             return None
 
-    def _change(self, project_id: UUID, expected_version: int | None, change: Callable[[Project], None]) -> Project:
-        project = self.project(project_id)
+    def _change(self, project: Project, expected_version: int | None, change: Callable[[Project], None]) -> Project:
+        """The project as loaded for the command (``permissions``: loaded once, ownership checked) is changed and
+        saved; a concurrent change meanwhile is the store's conflict (409), as for any version mismatch."""
         if expected_version is not None:
             self.at_version(project, expected_version)
         change(project)
         self.save(project)
         return project
 
-    def report_progress(self, context: CommandContext, project_id: UUID, *, reported_on: date,
+    def report_progress(self, context: CommandContext, project: Project, *, reported_on: date,
                         values: Mapping[str, Decimal], narrative: str, correction: bool = False,
                         correction_reason: str | None = None, expected_version: int | None = None) -> Project:
-        return self._change(project_id, expected_version, lambda p: p.report_progress(
+        return self._change(project, expected_version, lambda p: p.report_progress(
             context, reported_on=reported_on, values=values, narrative=narrative, thresholds=self.thresholds,
             correction=correction, correction_reason=correction_reason))
 
-    def override_rag(self, context: CommandContext, project_id: UUID, *, rag: Rag, reason: str,
+    def override_rag(self, context: CommandContext, project: Project, *, rag: Rag, reason: str,
                      expected_version: int | None = None, decision: Decision | None = None) -> Project:
         def override(p: Project) -> None:
             p.override_rag(context, rag=rag, reason=reason, decision=self._decided_for(
                 p, decision, what="Overriding the RAG", kind=DecisionKind.RAG_OVERRIDE, context=context, optional=True))
 
-        return self._change(project_id, expected_version, override)
+        return self._change(project, expected_version, override)
 
-    def add_milestone(self, context: CommandContext, project_id: UUID, milestone: Milestone,
+    def add_milestone(self, context: CommandContext, project: Project, milestone: Milestone,
                       expected_version: int | None = None) -> Project:
-        return self._change(project_id, expected_version, lambda p: p.add_milestone(context, milestone))
+        return self._change(project, expected_version, lambda p: p.add_milestone(context, milestone))
 
-    def achieve_milestone(self, context: CommandContext, project_id: UUID, *, milestone_id: str,
+    def achieve_milestone(self, context: CommandContext, project: Project, *, milestone_id: str,
                           achieved_on: date, expected_version: int | None = None) -> Project:
-        return self._change(project_id, expected_version, lambda p: p.achieve_milestone(
+        return self._change(project, expected_version, lambda p: p.achieve_milestone(
             context, milestone_id=milestone_id, achieved_on=achieved_on))
 
-    def commit_resources(self, context: CommandContext, project_id: UUID, commitment: ResourceCommitment,
+    def commit_resources(self, context: CommandContext, project: Project, commitment: ResourceCommitment,
                          expected_version: int | None = None) -> Project:
-        return self._change(project_id, expected_version, lambda p: p.commit_resources(context, commitment))
+        return self._change(project, expected_version, lambda p: p.commit_resources(context, commitment))
 
-    def record_risk(self, context: CommandContext, project_id: UUID, risk: Risk,
+    def record_risk(self, context: CommandContext, project: Project, risk: Risk,
                     expected_version: int | None = None) -> Project:
-        return self._change(project_id, expected_version, lambda p: p.record_risk(context, risk))
+        return self._change(project, expected_version, lambda p: p.record_risk(context, risk))
 
-    def intervene(self, context: CommandContext, project_id: UUID, *, kind: InterventionKind, description: str,
+    def intervene(self, context: CommandContext, project: Project, *, kind: InterventionKind, description: str,
                   decision: Decision | None, expected_version: int | None = None) -> Project:
         def intervene(p: Project) -> None:
             checked = self._decided_for(p, decision, what="An intervention", kind=DecisionKind.PROJECT_INTERVENTION,
                                         context=context)
             p.intervene(context, kind=kind, description=description, decision=checked, today=self.today())
 
-        return self._change(project_id, expected_version, intervene)
+        return self._change(project, expected_version, intervene)
 
-    def defer(self, context: CommandContext, project_id: UUID, *, decision: Decision | None,
+    def defer(self, context: CommandContext, project: Project, *, decision: Decision | None,
               expected_version: int | None = None) -> Project:
-        return self._change(project_id, expected_version, lambda p: p.defer(context, decision=self._decided_for(
+        return self._change(project, expected_version, lambda p: p.defer(context, decision=self._decided_for(
             p, decision, what="Deferring a project", kind=DecisionKind.PROJECT_DEFERRAL, context=context)))
 
-    def resume(self, context: CommandContext, project_id: UUID, *, decision: Decision | None,
+    def resume(self, context: CommandContext, project: Project, *, decision: Decision | None,
                expected_version: int | None = None) -> Project:
-        return self._change(project_id, expected_version, lambda p: p.resume(context, decision=self._decided_for(
+        return self._change(project, expected_version, lambda p: p.resume(context, decision=self._decided_for(
             p, decision, what="Resuming a project", kind=DecisionKind.PROJECT_DEFERRAL, context=context)))
 
-    def close_project(self, context: CommandContext, project_id: UUID, *, outcome_achieved: str, lessons: str,
+    def close_project(self, context: CommandContext, project: Project, *, outcome_achieved: str, lessons: str,
                       decision: Decision | None, expected_version: int | None = None) -> Project:
         def close(p: Project) -> None:
             checked = self._decided_for(p, decision, what="Closing a project", kind=DecisionKind.PROJECT_CLOSURE,
                                         context=context)
             p.close(context, outcome_achieved=outcome_achieved, lessons=lessons, decision=checked)
 
-        return self._change(project_id, expected_version, close)
+        return self._change(project, expected_version, close)
 
-    def repoint_contribution(self, context: CommandContext, project_id: UUID, *, from_tasking_id: UUID,
+    def repoint_contribution(self, context: CommandContext, project: Project, *, from_tasking_id: UUID,
                              to_tasking_id: UUID, reason: str, decision: Decision | None,
                              expected_version: int | None = None, to_tasking_version: int | None = None) -> Project:
         to = self.tasking(to_tasking_id, to_tasking_version)
@@ -248,7 +249,7 @@ class ProjectsApplication(ServiceApplication):
                                         kind=DecisionKind.CONTRIBUTION_REPOINT, context=context)
             p.repoint_contribution(context, from_tasking_id=from_tasking_id, to=to, reason=reason, decision=checked)
 
-        return self._change(project_id, expected_version, repoint)
+        return self._change(project, expected_version, repoint)
 
 
 @dataclass(frozen=True)

@@ -68,16 +68,16 @@ def load_demo(app: ProjectsApplication, ids: dict[str, UUID], wait_for: WaitFor)
     ids["academy_project"] = academy.id
     ids["business_park_project"] = park.id
     college, chamber = CommandContext(COLLEGE, "demo-data"), CommandContext(CHAMBER, "demo-data")
-    app.achieve_milestone(college, academy.id, milestone_id="premises", achieved_on=date(2012, 8, 28))
-    app.report_progress(college, academy.id, reported_on=date(2012, 10, 1), values={"jobs": Decimal(95)},
+    app.achieve_milestone(college, app.project(academy.id), milestone_id="premises", achieved_on=date(2012, 8, 28))
+    app.report_progress(college, app.project(academy.id), reported_on=date(2012, 10, 1), values={"jobs": Decimal(95)},
                         narrative="First 95 apprentices placed with manufacturers")
-    app.report_progress(college, academy.id, reported_on=date(2013, 4, 1), values={"jobs": Decimal(190)},
+    app.report_progress(college, app.project(academy.id), reported_on=date(2013, 4, 1), values={"jobs": Decimal(190)},
                         narrative="Second intake placed; on course")
-    app.report_progress(chamber, park.id, reported_on=date(2012, 10, 1), values={"jobs": Decimal(60)},
+    app.report_progress(chamber, app.project(park.id), reported_on=date(2012, 10, 1), values={"jobs": Decimal(60)},
                         narrative="Two small firms moved in; anchor tenant still negotiating")
-    app.report_progress(chamber, park.id, reported_on=date(2013, 4, 1), values={"jobs": Decimal(150)},
+    app.report_progress(chamber, app.project(park.id), reported_on=date(2013, 4, 1), values={"jobs": Decimal(150)},
                         narrative="Anchor tenant postponed its decision to 2014")
-    app.intervene(manager, park.id, kind=InterventionKind.EXTRA_RESOURCES,
+    app.intervene(manager, app.project(park.id), kind=InterventionKind.EXTRA_RESOURCES,
                   description="Council funds a dedicated inward-investment officer for twelve months",
                   decision=decision_at(app.meetings, ids["alliance_april_2013"], wait_for,
                                        "Business park project red: 150 jobs against 300 due", "WA-2013-04-5"))

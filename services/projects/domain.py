@@ -400,6 +400,9 @@ class Project(AccountableAggregate):
                         correction_reason: str | None = None, submitted_via: Submission = Submission.API) -> None:
         """Only the lead partner reports; a report dated before the last one must be a correction with a reason."""
         self._require_active("progress")
+        # The partnership's rule, not an access check: the one lead partner made responsible for delivery answers
+        # for its progress, by any channel (one report, a bulk upload). Who may act for that partner is
+        # ``permissions``'; that the reporter is the lead partner is the partnership's, so it stays here.
         if context.actor.organisation != self.lead_partner:
             raise NotPermitted(f"Only the lead partner ({self.lead_partner}) reports this project's progress.")
         problems: list[dict[str, str]] = []

@@ -47,13 +47,13 @@ def project(app: ProjectsApplication) -> UUID:
 
 
 def intervene(app: ProjectsApplication, project: UUID, decision: Decision) -> None:
-    app.intervene(MANAGER, project, kind=InterventionKind.RE_PLAN, description="Re-plan the recruitment",
+    app.intervene(MANAGER, app.project(project), kind=InterventionKind.RE_PLAN, description="Re-plan the recruitment",
                   decision=decision)
 
 
 def test_a_programme_manager_defers_under_the_district_scheme_of_delegation(
         app: ProjectsApplication, project: UUID) -> None:
-    app.defer(MANAGER, project, decision=DELEGATED)
+    app.defer(MANAGER, app.project(project), decision=DELEGATED)
     assert app.project(project).status.value == "deferred"
 
 
@@ -75,19 +75,20 @@ def test_an_intervention_by_a_body_that_does_not_exist_is_refused(app: ProjectsA
 
 def test_a_deferral_at_a_meeting_not_yet_copied_is_retried(app: ProjectsApplication, project: UUID) -> None:
     with pytest.raises(MeetingNotYetKnown):
-        app.defer(MANAGER, project, decision=Decision("worcester", APRIL, "Resources redirected",
+        app.defer(MANAGER, app.project(project), decision=Decision("worcester", APRIL, "Resources redirected",
                                                       meeting_id=str(uuid.uuid4()), meeting_version=1))
 
 
 def test_a_closure_is_a_decision_of_a_quorate_meeting_of_the_district_partnership(
         app: ProjectsApplication, project: UUID, feed: TaskingFeed) -> None:
     with pytest.raises(DecisionNotValid, match="does not delegate"):
-        app.close_project(MANAGER, project, outcome_achieved="Done", lessons="Start earlier", decision=DELEGATED)
+        app.close_project(MANAGER, app.project(project), outcome_achieved="Done", lessons="Start earlier",
+                          decision=DELEGATED)
     with pytest.raises(DecisionNotValid) as inquorate:
-        app.close_project(MANAGER, project, outcome_achieved="Done", lessons="Start earlier",
+        app.close_project(MANAGER, app.project(project), outcome_achieved="Done", lessons="Start earlier",
                           decision=Decision(**feed.meeting("worcester", APRIL, ALLIANCE[:2], "Closed")))
     assert inquorate.value.code == "not-quorate"
-    app.close_project(MANAGER, project, outcome_achieved="Done", lessons="Start earlier",
+    app.close_project(MANAGER, app.project(project), outcome_achieved="Done", lessons="Start earlier",
                       decision=Decision(**feed.meeting("worcester", date(2013, 5, 2), ALLIANCE, "Closed")))
     assert app.project(project).status.value == "closed"
 
@@ -98,13 +99,14 @@ def test_a_deferral_by_another_district_partnership_is_refused(
         feed.seat("wychavon", org)
     wychavon = feed.meeting("wychavon", APRIL, ["wychavon-dc", "vcs-alliance", "west-mercia-police"])
     with pytest.raises(DecisionNotValid) as refused:
-        app.defer(MANAGER, project, decision=Decision(**wychavon))
+        app.defer(MANAGER, app.project(project), decision=Decision(**wychavon))
     assert refused.value.code == "wrong-body"
 
 
 def test_a_rag_override_that_names_a_decision_is_held_to_it(app: ProjectsApplication, project: UUID) -> None:
     with pytest.raises(DecisionNotValid):
-        app.override_rag(MANAGER, project, rag=Rag.AMBER, reason="Anchor tenant signed since",
+        app.override_rag(MANAGER, app.project(project), rag=Rag.AMBER, reason="Anchor tenant signed since",
                          decision=Decision("no-such-body", date(1900, 1, 1), "rejected"))
-    app.override_rag(MANAGER, project, rag=Rag.AMBER, reason="Anchor tenant signed since", decision=DELEGATED)
+    app.override_rag(MANAGER, app.project(project), rag=Rag.AMBER, reason="Anchor tenant signed since",
+                     decision=DELEGATED)
     assert app.project(project).rag_override is Rag.AMBER

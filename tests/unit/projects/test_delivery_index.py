@@ -65,7 +65,7 @@ def test_a_repointed_contribution_moves_the_project_to_the_other_tasking(app: Pr
     jobs, replacement = known(app), known(app)
     project = opened(app, jobs.id)
     version = app.project(project).version
-    app.repoint_contribution(MANAGER, project, from_tasking_id=jobs.id, to_tasking_id=replacement.id,
+    app.repoint_contribution(MANAGER, app.project(project), from_tasking_id=jobs.id, to_tasking_id=replacement.id,
                              reason="Moved to the new tasking", decision=BOARD, expected_version=version)
     assert delivering(app, replacement.id) == {project}
     # It still delivered the first tasking (the contribution is kept, closed), so it is still looked at for it.
