@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -50,13 +51,45 @@ class GroupTimeouts:
         }
 
 
+METADATA_TIMEOUT = 10.0
+"""Seconds a metadata fetch may take; kafka-python's own wait has no bound (it waits for the broker to return)."""
+
+
+def _refresh_metadata(consumer: KafkaConsumer, timeout: float) -> None:
+    """Fetch every topic's metadata, as ``KafkaConsumer.topics()`` does, but give up after ``timeout`` seconds.
+
+    kafka-python waits for its metadata future with no timeout: with the broker away, ``topics()`` and
+    ``partitions_for_topic()`` block until it returns, so a runner could neither report itself degraded nor stop.
+    """
+    cluster, manager = consumer._cluster, consumer._manager
+    timeout_ms = int(timeout * 1000)
+    if cluster.metadata_refresh_in_progress:  # a refresh of only the subscribed topics: wait, then ask for all
+        manager.run(manager.wait_for, cluster.request_update(), timeout_ms)
+    stash = cluster.need_all_topic_metadata
+    cluster.need_all_topic_metadata = True
+    try:
+        manager.run(manager.wait_for, cluster.request_update(), timeout_ms)
+    finally:
+        cluster.need_all_topic_metadata = stash
+
+
+def _partitions_for(consumer: KafkaConsumer, topic: str, timeout: float) -> set[int] | None:
+    found = consumer._cluster.partitions_for_topic(topic)
+    if found is None:
+        _refresh_metadata(consumer, timeout)
+        found = consumer._cluster.partitions_for_topic(topic)
+    return set(found) if found else None
+
+
 class KafkaTransport(Transport):
     def __init__(self, bootstrap_servers: str, client_id: str = "partnership", *, consumer_groups: bool = False,
-                 group_timeouts: GroupTimeouts | None = None, **client_config: Any) -> None:
+                 group_timeouts: GroupTimeouts | None = None, metadata_timeout: float = METADATA_TIMEOUT,
+                 **client_config: Any) -> None:
         self._bootstrap = bootstrap_servers.split(",")
         self._client_id = client_id
         self._groups = consumer_groups
         self._group_timeouts = group_timeouts or GroupTimeouts()
+        self._metadata_timeout = metadata_timeout
         # A broker that returns is found within a second (kafka-python backs off up to 30 s by default).
         self._config = {"reconnect_backoff_max_ms": 1000, **client_config}
         self._admin: KafkaAdminClient | None = None
@@ -88,11 +121,11 @@ class KafkaTransport(Transport):
     def partitions(self, topic: str) -> list[int]:
         with _unavailable(f"partitions of {topic}"):
             consumer = self._metadata_consumer()
-            found = consumer.partitions_for_topic(topic)
+            found = _partitions_for(consumer, topic, self._metadata_timeout)
             if not found:
                 self.ensure_topic(topic)
-                consumer.topics()  # refresh metadata after creating the topic
-                found = consumer.partitions_for_topic(topic) or {0}
+                _refresh_metadata(consumer, self._metadata_timeout)  # it exists now
+                found = _partitions_for(consumer, topic, self._metadata_timeout) or {0}
             return sorted(found)
 
     def end_offsets(self, topic: str) -> dict[int, int]:
@@ -116,7 +149,8 @@ class KafkaTransport(Transport):
         self.partitions(topic)  # the topic exists before we subscribe
         with _unavailable(f"group reader of {topic}"):
             return _KafkaGroupReader(self._bootstrap, self._client_id, topic, group, positions,
-                                     {**self._group_timeouts.consumer_config(), **self._config})
+                                     {**self._group_timeouts.consumer_config(), **self._config},
+                                     metadata_timeout=self._metadata_timeout)
 
     def close(self) -> None:
         if self._admin is not None:
@@ -198,11 +232,16 @@ class _KafkaReader(Reader):
         for tp in tps:
             self._consumer.seek(tp, start.get(tp.partition, 0))
 
-    def poll(self, max_messages: int, timeout: float) -> Sequence[Message]:
+    def _poll(self, max_messages: int, timeout: float) -> dict[Any, list[Any]]:
         try:
-            batches = self._consumer.poll(timeout_ms=int(timeout * 1000), max_records=max_messages)
+            batches: dict[Any, list[Any]] = self._consumer.poll(timeout_ms=int(timeout * 1000),
+                                                                max_records=max_messages)
         except KafkaError as error:
             raise TransportError(f"poll failed: {error}") from error
+        return batches
+
+    def poll(self, max_messages: int, timeout: float) -> Sequence[Message]:
+        batches = self._poll(max_messages, timeout)
         messages: list[Message] = []
         for tp, records in batches.items():
             for record in records:
@@ -217,10 +256,7 @@ class _KafkaReader(Reader):
         return messages
 
     def poll_values(self, max_messages: int, timeout: float) -> Sequence[tuple[int, int, bytes]]:
-        try:
-            batches = self._consumer.poll(timeout_ms=int(timeout * 1000), max_records=max_messages)
-        except KafkaError as error:
-            raise TransportError(f"poll failed: {error}") from error
+        batches = self._poll(max_messages, timeout)
         return [(tp.partition, record.offset, record.value if record.value is not None else b"")
                 for tp, records in batches.items() for record in records]
 
@@ -229,28 +265,46 @@ class _KafkaReader(Reader):
 
 
 class _SeekToRecorded(ConsumerRebalanceListener):  # type: ignore[misc]
-    """On every assignment, start each partition we are given at the position our database recorded."""
+    """On every assignment, start each partition we are given at the position our database recorded.
 
-    def __init__(self, consumer: KafkaConsumer, positions: Callable[[Sequence[int]], Mapping[int, int]]) -> None:
+    kafka-python calls the listener on its IO thread, inside the join, where a database query would hold up the
+    member's heartbeats (and any other group work of the client) for as long as the database takes. So the listener
+    only pauses the partitions it was given (no fetch returns their records) and notes them; the polling thread,
+    after the poll, reads their positions from the database, seeks and resumes them (``take``).
+    """
+
+    def __init__(self, consumer: KafkaConsumer) -> None:
         self._consumer = consumer
-        self._positions = positions
+        self._lock = threading.Lock()
+        self._pending: list[TopicPartition] | None = None
 
     def on_partitions_revoked(self, revoked: Any) -> None:
         log.info("partitions revoked", extra={"partitions": sorted(tp.partition for tp in revoked)})
 
     def on_partitions_assigned(self, assigned: Any) -> None:
         tps = sorted(assigned, key=lambda tp: tp.partition)
-        start = self._positions([tp.partition for tp in tps])
-        for tp in tps:
-            self._consumer.seek(tp, start.get(tp.partition, 0))
-        log.info("partitions assigned", extra={"partitions": [tp.partition for tp in tps]})
+        self._consumer.pause(*tps)
+        with self._lock:
+            self._pending = tps  # a later assignment replaces an earlier one not yet taken
+
+    def take(self) -> list[TopicPartition] | None:
+        with self._lock:
+            pending, self._pending = self._pending, None
+        return pending
+
+    def give_back(self, pending: list[TopicPartition]) -> None:
+        """Keep an assignment whose positions could not be read for the next poll, unless a newer one came."""
+        with self._lock:
+            if self._pending is None:
+                self._pending = pending
 
 
 class _KafkaGroupReader(_KafkaReader):
     """A member of a consumer group: Kafka assigns the partitions, our database says where to start."""
 
     def __init__(self, bootstrap: list[str], client_id: str, topic: str, group: str,
-                 positions: Callable[[Sequence[int]], Mapping[int, int]], config: Mapping[str, Any]) -> None:
+                 positions: Callable[[Sequence[int]], Mapping[int, int]], config: Mapping[str, Any], *,
+                 metadata_timeout: float = METADATA_TIMEOUT) -> None:
         self._consumer = KafkaConsumer(
             bootstrap_servers=bootstrap,
             client_id=f"{client_id}-member",
@@ -262,11 +316,42 @@ class _KafkaGroupReader(_KafkaReader):
             **config,
         )
         self._rejoin_wait = self._consumer.config["session_timeout_ms"] / 1000
-        self._consumer.subscribe([topic], listener=_SeekToRecorded(self._consumer, positions))
+        self._positions = positions
+        self._listener = _SeekToRecorded(self._consumer)
+        self._consumer.subscribe([topic], listener=self._listener)
         # Join knowing the topic's partitions. Otherwise the first leader assigns nothing ("No partition metadata"),
         # then rejoins when the metadata arrives: the rejoin that kafka-python can drop (see _rejoin_if_dropped).
-        with _unavailable(f"metadata of {topic}"):
-            self._consumer.topics()
+        try:
+            with _unavailable(f"metadata of {topic}"):
+                _refresh_metadata(self._consumer, metadata_timeout)
+        except TransportError:
+            self._consumer.close(autocommit=False)
+            raise
+
+    def _poll(self, max_messages: int, timeout: float) -> dict[Any, list[Any]]:
+        batches = super()._poll(max_messages, timeout)
+        self._start_assigned()
+        return batches
+
+    def _start_assigned(self) -> None:
+        """Seek the partitions of a new assignment to our recorded positions and resume them (see _SeekToRecorded).
+
+        The poll that made the assignment returned none of their records: they were paused from the moment the
+        assignment was applied until now."""
+        pending = self._listener.take()
+        if pending is None:
+            return
+        assigned = self._consumer.assignment()
+        tps = [tp for tp in pending if tp in assigned]
+        try:
+            start = self._positions([tp.partition for tp in tps])
+        except Exception:
+            self._listener.give_back(pending)
+            raise
+        for tp in tps:
+            self._consumer.seek(tp, start.get(tp.partition, 0))
+        self._consumer.resume(*tps)
+        log.info("partitions assigned", extra={"partitions": [tp.partition for tp in tps]})
 
     def poll(self, max_messages: int, timeout: float) -> Sequence[Message]:
         messages = super().poll(max_messages, timeout)

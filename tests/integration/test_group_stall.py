@@ -7,12 +7,15 @@ when the hung replica wakes up (see docs/reliability.md, "Consumer groups")."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer
@@ -22,7 +25,7 @@ from kafka.structs import OffsetAndMetadata
 from services.runtime import make_transport
 from shared.consumer import ConsumerRunner
 from shared.readstore import ReadStore
-from shared.transport import Message, Reader
+from shared.transport import Message, Reader, TransportError
 from shared.transport.kafka import KafkaTransport
 from tests.harness import settings_for, wait_until
 from tests.integration.test_scaling import APPLIED_DDL, PARTITIONS, Replica, _publish
@@ -181,3 +184,116 @@ def test_a_leader_whose_join_finished_between_two_polls_still_takes_its_partitio
         follower.close()
         leader.close()
         transport.close()
+
+
+class CoordinatorAnswers(logging.Handler):
+    """What kafka-python was told while looking for and joining the group's coordinator (it logs each answer)."""
+
+    KINDS = {"is loading the group": "COORDINATOR_LOAD_IN_PROGRESS", "NotCoordinatorError": "NOT_COORDINATOR",
+             "CoordinatorNotAvailableError": "COORDINATOR_NOT_AVAILABLE",
+             "Group Coordinator Not Available": "COORDINATOR_NOT_AVAILABLE (FindCoordinator)"}
+
+    def __init__(self, group: str) -> None:
+        super().__init__(logging.DEBUG)
+        self.group = group
+        self.seen: Counter[str] = Counter()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = record.getMessage()
+        for phrase, kind in self.KINDS.items():
+            # FindCoordinator's answer names no group: this test's members are the only ones looking meanwhile.
+            if phrase in text and (self.group in text or "Find" in kind):
+                self.seen[kind] += 1
+
+
+@contextmanager
+def coordinator_answers(group: str) -> Iterator[CoordinatorAnswers]:
+    logger = logging.getLogger("kafka.coordinator")
+    answers = CoordinatorAnswers(group)
+    level = logger.level
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(answers)
+    try:
+        yield answers
+    finally:
+        logger.removeHandler(answers)
+        logger.setLevel(level)
+
+
+def _broker_log_since(broker: Any, offset: int) -> str:
+    with open(broker.log_file, "rb") as log_file:
+        log_file.seek(offset)
+        return log_file.read().decode(errors="replace")
+
+
+@pytest.mark.chaos  # restarts the session's broker: runs with the fault suites, after every other test
+def test_two_replicas_joining_while_the_restarted_broker_loads_its_offsets_balance_and_apply_every_event_once(
+        tmp_path: Path, postgres_url: str, kafka_broker: Any, kafka_bootstrap: str) -> None:
+    """The third variant: the broker restarts and two replicas join at once. Until the broker is unfenced, elected
+    leader of ``__consumer_offsets`` and has loaded the group's partition of it, FindCoordinator and JoinGroup are
+    answered COORDINATOR_NOT_AVAILABLE, NOT_COORDINATOR or COORDINATOR_LOAD_IN_PROGRESS. The replicas start while
+    the broker is down, so their first requests meet exactly that window. Also: with the broker away a metadata
+    fetch ends within its bound instead of waiting for the broker's return."""
+    settings = settings_for(data_dir=tmp_path, postgres_url=postgres_url, kafka=kafka_bootstrap, consumer_groups=True)
+    topic = settings.topic("scaling.events")
+    producer = make_transport(settings)
+    producer.ensure_topic(topic, PARTITIONS)
+    store = ReadStore(settings, "scaling")
+    store.migrate([APPLIED_DDL])
+    _publish(producer, topic, 60)
+    probe = KafkaTransport(kafka_bootstrap, metadata_timeout=2.0)
+    probe.partitions(topic)  # bootstrapped while the broker is up
+
+    def counts() -> tuple[int, int]:
+        [row] = store.query("SELECT COUNT(*) AS n, COUNT(DISTINCT subject) AS d FROM applied")
+        return int(row["n"]), int(row["d"])
+
+    joined: list[Replica] = []
+    log_offset = kafka_broker.log_file.stat().st_size
+    with coordinator_answers(f"scaling.{topic}") as answers:
+        kafka_broker.stop()
+        try:
+            outcome: list[BaseException | float] = []
+
+            def unknown_topic() -> None:
+                started = time.monotonic()
+                try:
+                    probe.partitions(f"{topic}-unknown")
+                except TransportError:
+                    outcome.append(time.monotonic() - started)
+                except BaseException as error:  # reported below, with what it was
+                    outcome.append(error)
+
+            asking = threading.Thread(target=unknown_topic, daemon=True)
+            asking.start()
+            asking.join(20)  # unbounded before: it waited for the broker to come back
+            assert outcome and isinstance(outcome[0], float) and outcome[0] < 10, outcome or "still waiting"
+
+            joined = [Replica(f"replica-{n}", settings, topic) for n in range(2)]
+            time.sleep(1)  # their runners are trying to connect
+        finally:
+            restarted = time.monotonic()
+            kafka_broker.start()
+        ready = time.monotonic()
+        first, second = joined
+        wait_until(lambda: len(first.partitions()) == len(second.partitions()) == PARTITIONS // 2
+                   and not first.partitions() & second.partitions(),
+                   60, "the two replicas to split the partitions after the restart")
+        balanced = time.monotonic()
+        wait_until(lambda: counts() == (60, 60), 60, "every event applied once")
+    try:
+        loading = [line for line in _broker_log_since(kafka_broker, log_offset).splitlines()
+                   if "Finished loading of metadata from __consumer_offsets" in line]
+        print(f"broker up {ready - restarted:.1f}s after its start began; balanced {balanced - ready:.1f}s after "
+              f"that; coordinator answers {dict(answers.seen)}; {len(loading)} offsets partitions loaded")  # loops
+        assert loading  # the coordinator did load its offsets after the restart
+        assert sum(answers.seen.values()) > 0  # and the joining replicas met it not ready
+        _publish(producer, topic, 60)  # and the group goes on
+        wait_until(lambda: counts() == (120, 120), 60, "events after the restart applied once")
+    finally:
+        for replica in joined:
+            if replica.thread.is_alive():
+                replica.shutdown()
+        probe.close()
+        store.close()
+        producer.close()
