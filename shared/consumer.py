@@ -5,7 +5,7 @@ from Kafka's committed offsets. Each event is applied at most once per (aggregat
 redeliveries change nothing. A message that is not a valid event goes to the dead-letter topic and the consumer
 carries on. Each message is dead-lettered once whatever retries its batch goes through: a dead letter carries
 its origin (``dlq.id``: topic, partition, offset) and the runner publishes one only after reading the dead-letter
-topic to its end and not finding it there (see ``DeadLetters``).
+topic to its end and not finding it there, one replica at a time (see ``DeadLetters``).
 
 Scaling: with consumer groups on (``PARTNERSHIP_CONSUMER_GROUPS``), the replicas of one worker share the
 partitions of each topic through a Kafka consumer group named ``<consumer>.<topic>``; Kafka only assigns the
@@ -22,13 +22,14 @@ import sqlite3
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import psycopg
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, PersistenceError, Tracking
+from eventsourcing.postgres import PostgresDatastore
 
 from shared import logs, metrics, tracing
 from shared.envelope import Envelope, MalformedMessage, decode
@@ -74,6 +75,22 @@ def origin_of(message: Message) -> str:
     return f"{position.topic}:{position.partition}:{position.offset}"
 
 
+@contextlib.contextmanager
+def one_replica_at_a_time(recorder: Any, key: str) -> Iterator[None]:
+    """Hold a PostgreSQL advisory lock named ``key`` (on a connection of ``recorder``'s pool) for the block.
+
+    Replicas of one consumer share its database, so while one reads the dead-letter topic and publishes, another
+    that met the same message during a rebalance waits, then finds that dead letter on the topic. A SQLite store
+    belongs to one process, which has one runner per consumer: nothing to hold there."""
+    datastore = getattr(recorder, "datastore", None)
+    if not isinstance(datastore, PostgresDatastore):
+        yield
+        return
+    with datastore.transaction(commit=False) as cursor:  # the lock ends with the transaction
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (key,))
+        yield
+
+
 class DeadLetters:
     """One consumer's dead-letter topic, written once per origin.
 
@@ -81,12 +98,16 @@ class DeadLetters:
     failed batch, a restarted or replaced replica reads the message again. Before publishing, the runner reads the
     topic from where it last stopped to its end: a dead letter already there, from this process or any earlier
     one, is recognised by its ``dlq.id`` and not sent again. Dead letters are rare, so this costs one short read.
+    Two replicas that hold one partition during a rebalance could both read before either published, so the read
+    and the publication happen under ``serialised`` (``one_replica_at_a_time`` on the consumer's database).
     """
 
-    def __init__(self, transport: Transport, topic: str, consumer: str) -> None:
+    def __init__(self, transport: Transport, topic: str, consumer: str,
+                 serialised: Callable[[], contextlib.AbstractContextManager[None]] = contextlib.nullcontext) -> None:
         self.transport = transport
         self.topic = topic
         self.consumer = consumer
+        self.serialised = serialised
         self._sent: set[str] = set()
         self._next: dict[int, int] = {}
         self._publisher: Publisher | None = None
@@ -94,10 +115,16 @@ class DeadLetters:
     def send(self, message: Message, reason: str) -> bool:
         """Publish ``message`` as a dead letter unless it is one already; True when it was published now."""
         origin = origin_of(message)
-        if origin not in self._sent:
-            self._catch_up()
         if origin in self._sent:
             return False
+        with self.serialised():
+            self._catch_up()
+            if origin in self._sent:
+                return False
+            self._publish(message, origin, reason)
+        return True
+
+    def _publish(self, message: Message, origin: str, reason: str) -> None:
         if self._publisher is None:
             self._publisher = self.transport.publisher()
         headers = (
@@ -115,7 +142,6 @@ class DeadLetters:
             self.close()  # a fresh producer next time; whether this one landed, the next catch-up tells
             raise
         self._sent.add(origin)
-        return True
 
     def _catch_up(self) -> None:
         """Read what the topic gained since the last look: the origins of this consumer's dead letters."""
@@ -149,7 +175,7 @@ class _Runner(ABC):
     """What both runners share: positions per partition, the reader, the dead-letter topic, the run loop."""
 
     def __init__(self, name: str, transport: Transport, topic: str, *, dead_letter_topic: str,
-                 batch_size: int) -> None:
+                 batch_size: int, recorder: Any = None) -> None:
         self.name = name
         self.transport = transport
         self.topic = topic
@@ -157,7 +183,9 @@ class _Runner(ABC):
         self.batch_size = batch_size
         self.status = ConsumerStatus()
         self._reader: Reader | None = None
-        self.dead_letters = DeadLetters(transport, dead_letter_topic, name)
+        key = f"partnership-dead-letters:{dead_letter_topic}:{name}"
+        self.dead_letters = DeadLetters(transport, dead_letter_topic, name,
+                                        lambda: one_replica_at_a_time(recorder, key))
 
     def _tracking_name(self, partition: int) -> str:
         return f"{self.name}:{self.topic}:{partition}"
@@ -260,7 +288,8 @@ class ConsumerRunner(_Runner):
 
     def __init__(self, name: str, store: ReadStore, transport: Transport, topic: str, handler: Handler, *,
                  dead_letter_topic: str, batch_size: int = 500) -> None:
-        super().__init__(name, transport, topic, dead_letter_topic=dead_letter_topic, batch_size=batch_size)
+        super().__init__(name, transport, topic, dead_letter_topic=dead_letter_topic, batch_size=batch_size,
+                         recorder=store.recorder)
         self.store = store
         self.handler = handler
         store.migrate([SEEN_EVENTS_DDL])
@@ -361,7 +390,8 @@ class PolicyRunner(_Runner):
 
     def __init__(self, name: str, app: ServiceApplication, transport: Transport, topic: str, policy: Policy, *,
                  dead_letter_topic: str, batch_size: int = 100, retries: int = 5) -> None:
-        super().__init__(name, transport, topic, dead_letter_topic=dead_letter_topic, batch_size=batch_size)
+        super().__init__(name, transport, topic, dead_letter_topic=dead_letter_topic, batch_size=batch_size,
+                         recorder=app.recorder)
         self.app = app
         self.policy = policy
         self.retries = retries
