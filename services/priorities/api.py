@@ -7,10 +7,10 @@ version the client last read (``expected_version`` or ``If-Match``); creates tak
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, FastAPI, Request, status
+from fastapi import APIRouter, FastAPI, Request, status
 from pydantic import Field
 
 from services.priorities import publication
@@ -24,7 +24,15 @@ from services.priorities.domain import (
     Target,
     TargetTerms,
 )
-from shared.auth import Grant, Principal, Role, TokenService, authorize
+from services.priorities.permissions import (
+    App,
+    CoordinatedPriority,
+    Coordinator,
+    DistrictCoordinator,
+    Officer,
+    Reader,
+)
+from shared.auth import Role, TokenService
 from shared.contracts.priorities import EvidenceFigure, PriorityStatus, StrategyLevel
 from shared.devtools import install_api_docs
 from shared.fields import Day, Figure, Line, Text, Whole
@@ -37,7 +45,6 @@ from shared.web import (
     command_context,
     expected_version,
     install_problem_handlers,
-    require_role,
 )
 
 # -- request bodies --------------------------------------------------------------------------------------------------
@@ -202,32 +209,6 @@ class ReviewOut(StrictModel):
     outstanding: list[UUID]
 
 
-# -- dependencies ----------------------------------------------------------------------------------------------------
-
-
-def _app(request: Request) -> PrioritiesApplication:
-    application: PrioritiesApplication = request.app.state.application
-    return application
-
-
-Officer = Annotated[Principal, Depends(require_role(Role.PARTNERSHIP_OFFICER))]
-Coordinator = Annotated[Principal, Depends(require_role(Role.DISTRICT_COORDINATOR))]
-Reader = Annotated[Principal, Depends(require_role(*Role))]
-App = Annotated[PrioritiesApplication, Depends(_app)]
-
-
-def _coordinator_of(principal: Principal, district: str) -> Grant:
-    """A district coordinator acts only for a district partnership one of their grants names."""
-    held = ", ".join(principal.scopes(Role.DISTRICT_COORDINATOR)) or "no district"
-    return authorize(principal, (Role.DISTRICT_COORDINATOR, district),
-                     refusal=f"Only a coordinator of the {district} district partnership may do this "
-                             f"(your token is for {held}).")
-
-
-
-
-
-
 def _version(aggregate: Objective | Target | DistrictPriority | Evidence | ScsReview) -> Created:
     return Created(id=aggregate.id, version=aggregate.version)
 
@@ -320,11 +301,10 @@ def retire_target(target_id: UUID, body: Decided, principal: Officer, applicatio
 
 @router.post("/districts/{district}/priorities", status_code=status.HTTP_201_CREATED, response_model=Created,
              tags=["district priorities"], summary="Propose a priority for your district")
-def propose_priority(district: str, body: ProposePriority, principal: Coordinator, application: App,
-                     request: Request, idempotency_key: IdempotencyKey = None) -> Any:
-    grant = _coordinator_of(principal, district)
+def propose_priority(district: str, body: ProposePriority, grant: DistrictCoordinator, principal: Coordinator,
+                     application: App, request: Request, idempotency_key: IdempotencyKey = None) -> Any:
     return _version(application.propose_priority(
-        command_context(principal, grant, request), district=district, acting_district=grant.scope,
+        command_context(principal, grant, request), district=district,
         title=body.title, rationale=body.rationale,
         objective_id=body.objective_id, evidence_refs=body.evidence_refs, idempotency_key=idempotency_key))
 
@@ -350,45 +330,45 @@ def get_priority(priority_id: UUID, principal: Reader, application: App) -> Any:
 
 @router.post("/priorities/{priority_id}/agree", response_model=Created, tags=["district priorities"],
              summary="Record the district board's agreement (409 naming the current ones when the district is full)")
-def agree_priority(priority_id: UUID, body: Decided, principal: Coordinator, application: App, request: Request,
-                   if_match: IfMatch = None) -> Any:
-    grant = _coordinator_of(principal, application.priority(priority_id).district)
+def agree_priority(body: Decided, coordinated: CoordinatedPriority, principal: Coordinator, application: App,
+                   request: Request, if_match: IfMatch = None) -> Any:
+    priority, grant = coordinated
     return _version(application.agree_priority(
-        command_context(principal, grant, request), priority_id,
-        expected_version=expected_version(body.expected_version, if_match), acting_district=grant.scope,
+        command_context(principal, grant, request), priority,
+        expected_version=expected_version(body.expected_version, if_match),
         decision=body.decision.to_decision()))
 
 
 @router.post("/priorities/{priority_id}/reject", response_model=Created, tags=["district priorities"],
              summary="Record the district board's rejection (a decision with a reason)")
-def reject_priority(priority_id: UUID, body: Decided, principal: Coordinator, application: App, request: Request,
-                    if_match: IfMatch = None) -> Any:
-    grant = _coordinator_of(principal, application.priority(priority_id).district)
+def reject_priority(body: Decided, coordinated: CoordinatedPriority, principal: Coordinator, application: App,
+                    request: Request, if_match: IfMatch = None) -> Any:
+    priority, grant = coordinated
     return _version(application.reject_priority(
-        command_context(principal, grant, request), priority_id,
-        expected_version=expected_version(body.expected_version, if_match), acting_district=grant.scope,
+        command_context(principal, grant, request), priority,
+        expected_version=expected_version(body.expected_version, if_match),
         decision=body.decision.to_decision()))
 
 
 @router.post("/priorities/{priority_id}/retire", response_model=Created, tags=["district priorities"],
              summary="Retire an agreed priority, freeing its place")
-def retire_priority(priority_id: UUID, body: Decided, principal: Coordinator, application: App, request: Request,
-                    if_match: IfMatch = None) -> Any:
-    grant = _coordinator_of(principal, application.priority(priority_id).district)
+def retire_priority(body: Decided, coordinated: CoordinatedPriority, principal: Coordinator, application: App,
+                    request: Request, if_match: IfMatch = None) -> Any:
+    priority, grant = coordinated
     return _version(application.retire_priority(
-        command_context(principal, grant, request), priority_id,
-        expected_version=expected_version(body.expected_version, if_match), acting_district=grant.scope,
+        command_context(principal, grant, request), priority,
+        expected_version=expected_version(body.expected_version, if_match),
         decision=body.decision.to_decision()))
 
 
 @router.post("/priorities/{priority_id}/reconfirm", response_model=Created, tags=["district priorities"],
              summary="Re-confirm an agreed priority in the open SCS review")
-def reconfirm_priority(priority_id: UUID, body: Decided, principal: Coordinator, application: App,
+def reconfirm_priority(body: Decided, coordinated: CoordinatedPriority, principal: Coordinator, application: App,
                        request: Request, if_match: IfMatch = None) -> Any:
-    grant = _coordinator_of(principal, application.priority(priority_id).district)
+    priority, grant = coordinated
     return _version(application.reconfirm_priority(
-        command_context(principal, grant, request), priority_id,
-        expected_version=expected_version(body.expected_version, if_match), acting_district=grant.scope,
+        command_context(principal, grant, request), priority,
+        expected_version=expected_version(body.expected_version, if_match),
         decision=body.decision.to_decision()))
 
 
@@ -427,11 +407,10 @@ def close_review(scs_review_id: UUID, body: Decided, principal: Officer, applica
 
 @router.post("/districts/{district}/evidence", status_code=status.HTTP_201_CREATED, response_model=Created,
              tags=["evidence"], summary="Submit local evidence or a consultation outcome for your district")
-def submit_evidence(district: str, body: SubmitEvidence, principal: Coordinator, application: App,
-                    request: Request, idempotency_key: IdempotencyKey = None) -> Any:
-    grant = _coordinator_of(principal, district)
+def submit_evidence(district: str, body: SubmitEvidence, grant: DistrictCoordinator, principal: Coordinator,
+                    application: App, request: Request, idempotency_key: IdempotencyKey = None) -> Any:
     return _version(application.submit_evidence(
-        command_context(principal, grant, request), district=district, acting_district=grant.scope,
+        command_context(principal, grant, request), district=district,
         title=body.title, summary=body.summary, source=body.source,
         evidence_date=body.evidence_date,
         figures=[EvidenceFigure(label=f.label, value=f.value, unit=f.unit) for f in body.figures],

@@ -23,7 +23,6 @@ from services.priorities.domain import (
     TargetRules,
     TargetTerms,
     agree_priority,
-    ensure_acts_for,
     reconfirm_priority,
     retire_priority,
 )
@@ -183,67 +182,62 @@ class PrioritiesApplication(ServiceApplication):
         return self._get(target_id, Target, "target")
 
     # -- district priorities -----------------------------------------------------------------------------------------
-    def propose_priority(self, context: CommandContext, *, district: str, acting_district: str | None, title: str,
+    def propose_priority(self, context: CommandContext, *, district: str, title: str,
                          rationale: str, objective_id: UUID, evidence_refs: Iterable[str] = (),
                          idempotency_key: str | None = None) -> DistrictPriority:
-        ensure_acts_for(district, acting_district)
         self._known_district(district)
 
         def propose(new_id: UUID | None) -> DistrictPriority:
             objective = self._objective_for("objective_id", objective_id)
-            return DistrictPriority.propose(context, district=district, acting_district=acting_district, title=title,
+            return DistrictPriority.propose(context, district=district, title=title,
                                             rationale=rationale, objective=objective, evidence_refs=evidence_refs,
                                             id=new_id)
 
         return self._create_once("priority", context, idempotency_key, DistrictPriority, propose)
 
-    def agree_priority(self, context: CommandContext, priority_id: UUID, *, expected_version: int,
-                       acting_district: str | None, decision: Decision | None) -> DistrictPriority:
+    def agree_priority(self, context: CommandContext, priority: DistrictPriority, *, expected_version: int,
+                       decision: Decision | None) -> DistrictPriority:
         """Agree a proposed priority: the priority and its district's chapter are saved together, or neither."""
-        priority = self.at_version(self.priority(priority_id), expected_version)
-        ensure_acts_for(priority.district, acting_district)
+        self.at_version(priority, expected_version)
         decision = self.decided(decision, what="Agreeing a priority", kind=DecisionKind.PRIORITY_AGREE,
                                 bodies=frozenset({priority.district}), context=context)
         chapter = self.chapter(priority.district) or DistrictChapter.open(context, district=priority.district)
-        agree_priority(context, priority, chapter, acting_district=acting_district, decision=decision,
+        agree_priority(context, priority, chapter, decision=decision,
                        limit=self.priority_limit)
         self.save(priority, chapter)
         return priority
 
-    def reject_priority(self, context: CommandContext, priority_id: UUID, *, expected_version: int,
-                        acting_district: str | None, decision: Decision | None) -> DistrictPriority:
-        priority = self.at_version(self.priority(priority_id), expected_version)
-        ensure_acts_for(priority.district, acting_district)
+    def reject_priority(self, context: CommandContext, priority: DistrictPriority, *, expected_version: int,
+                        decision: Decision | None) -> DistrictPriority:
+        self.at_version(priority, expected_version)
         decision = self.decided(decision, what="Rejecting a priority", kind=DecisionKind.PRIORITY_REJECT,
                                 bodies=frozenset({priority.district}), context=context)
-        priority.reject(context, acting_district=acting_district, decision=decision)
+        priority.reject(context, decision=decision)
         self.save(priority)
         return priority
 
-    def retire_priority(self, context: CommandContext, priority_id: UUID, *, expected_version: int,
-                        acting_district: str | None, decision: Decision | None) -> DistrictPriority:
-        priority = self.at_version(self.priority(priority_id), expected_version)
-        ensure_acts_for(priority.district, acting_district)
+    def retire_priority(self, context: CommandContext, priority: DistrictPriority, *, expected_version: int,
+                        decision: Decision | None) -> DistrictPriority:
+        self.at_version(priority, expected_version)
         decision = self.decided(decision, what="Retiring a priority", kind=DecisionKind.PRIORITY_RETIRE,
                                 bodies=frozenset({priority.district}), context=context)
         chapter = self.chapter(priority.district)
         if chapter is None:
             raise RuleViolated(f"The priority '{priority.title}' was never agreed: there is nothing to retire.")
         review = self.open_review()
-        retire_priority(context, priority, chapter, review, acting_district=acting_district, decision=decision)
+        retire_priority(context, priority, chapter, review, decision=decision)
         self.save(*(a for a in (priority, chapter, review) if a is not None))
         return priority
 
-    def reconfirm_priority(self, context: CommandContext, priority_id: UUID, *, expected_version: int,
-                           acting_district: str | None, decision: Decision | None) -> DistrictPriority:
-        priority = self.at_version(self.priority(priority_id), expected_version)
-        ensure_acts_for(priority.district, acting_district)
+    def reconfirm_priority(self, context: CommandContext, priority: DistrictPriority, *, expected_version: int,
+                           decision: Decision | None) -> DistrictPriority:
+        self.at_version(priority, expected_version)
         decision = self.decided(decision, what="Re-confirming a priority", kind=DecisionKind.PRIORITY_RECONFIRM,
                                 bodies=frozenset({priority.district}), context=context)
         review = self.open_review()
         if review is None:
             raise RuleViolated("No SCS review is open: priorities are re-confirmed in a review.")
-        reconfirm_priority(context, priority, review, acting_district=acting_district, decision=decision)
+        reconfirm_priority(context, priority, review, decision=decision)
         self.save(priority, review)
         return priority
 
@@ -292,11 +286,10 @@ class PrioritiesApplication(ServiceApplication):
         return self._get(scs_review_id, ScsReview, "SCS review")
 
     # -- evidence ----------------------------------------------------------------------------------------------------
-    def submit_evidence(self, context: CommandContext, *, district: str, acting_district: str | None, title: str,
+    def submit_evidence(self, context: CommandContext, *, district: str, title: str,
                         summary: str, source: str, evidence_date: date, figures: Iterable[EvidenceFigure] = (),
                         objective_ids: Iterable[UUID] = (), priority_ids: Iterable[UUID] = (),
                         contact: PersonalDetails | None = None, idempotency_key: str | None = None) -> Evidence:
-        ensure_acts_for(district, acting_district)
         self._known_district(district)
         objectives, priorities = list(objective_ids), list(priority_ids)
         sealed = None if contact is None else self._seal(contact)
@@ -309,7 +302,7 @@ class PrioritiesApplication(ServiceApplication):
                 if priority is None or priority.district != district:
                     raise InvalidCommand(f"No priority {priority_id} of the {district} district exists.",
                                          [{"field": "priority_ids", "message": "No such priority of this district."}])
-            return Evidence.submit(context, district=district, acting_district=acting_district, title=title,
+            return Evidence.submit(context, district=district, title=title,
                                    summary=summary, source=source, evidence_date=evidence_date, figures=figures,
                                    objective_ids=objectives, priority_ids=priorities, contact=sealed, id=new_id)
 

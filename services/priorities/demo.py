@@ -53,16 +53,14 @@ def load_demo(app: PrioritiesApplication, ids: dict[str, UUID], wait_for: WaitFo
     alliance = decision_at(app.meetings, ids["alliance_may_2011"], wait_for,
                    "Private-sector jobs are the city's first priority, on the claimant-count evidence", "WA-2011-05-2")
     priority = app.propose_priority(
-        worcester, district="worcester", acting_district="worcester",
-        title="More private-sector jobs in Worcester",
+        worcester, district="worcester", title="More private-sector jobs in Worcester",
         rationale="Unemployment in the city has risen faster than in the county since 2008; the city centre and "
                   "the technology park can take new employers.",
         objective_id=jobs.id, evidence_refs=["Worcester claimant count, April 2011"])
-    app.agree_priority(worcester, priority.id, expected_version=priority.version, acting_district="worcester",
-                       decision=alliance)
+    app.agree_priority(worcester, priority, expected_version=priority.version, decision=alliance)
     ids["worcester_priority"] = priority.id
     evidence = app.submit_evidence(
-        worcester, district="worcester", acting_district="worcester", title="Worcester claimant count, April 2011",
+        worcester, district="worcester", title="Worcester claimant count, April 2011",
         summary="Jobseeker's Allowance claimants in the city rose by a third between 2008 and 2011.",
         source="ONS claimant count (NOMIS)", evidence_date=date(2011, 4, 14),
         figures=[EvidenceFigure(label="Jobseeker's Allowance claimants", value=Decimal(2300), unit="people")],

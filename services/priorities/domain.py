@@ -38,7 +38,7 @@ from shared.contracts.priorities import (
     chapter_id,
     review_id,
 )
-from shared.errors import InvalidCommand, NotPermitted, RuleViolated
+from shared.errors import InvalidCommand, RuleViolated
 from shared.eventstore import AccountableAggregate, CommandContext
 
 MAX_TITLE = 300
@@ -68,13 +68,6 @@ def _text_problems(field: str, value: str, missing: str, limit: int = MAX_TITLE)
     if len(value) > limit:
         return [{"field": field, "message": f"Keep the {field.replace('_', ' ')} under {limit} characters."}]
     return []
-
-
-def ensure_acts_for(district: str, acting_district: str | None) -> None:
-    """A district coordinator acts only for the district partnership named in their token."""
-    if acting_district != district:
-        raise NotPermitted(f"Only a coordinator of the {district} district partnership may do this "
-                           f"(your token is for {acting_district or 'no district'}).")
 
 
 # -- objectives ------------------------------------------------------------------------------------------------------
@@ -340,11 +333,10 @@ class DistrictPriority(AccountableAggregate):
         self.reconfirmed_in: UUID | None = None
 
     @classmethod
-    def propose(cls, context: CommandContext, *, district: str, acting_district: str | None, title: str,
+    def propose(cls, context: CommandContext, *, district: str, title: str,
                 rationale: str, objective: Objective, evidence_refs: Iterable[str] = (),
                 id: UUID | None = None) -> DistrictPriority:
         """A district coordinator proposes a priority for their own district, linked to a live objective."""
-        ensure_acts_for(district, acting_district)
         title, rationale = title.strip(), rationale.strip()
         refs = tuple(ref.strip() for ref in evidence_refs if ref.strip())
         problems = _text_problems("title", title, "A priority needs a title.")
@@ -357,8 +349,7 @@ class DistrictPriority(AccountableAggregate):
                            district=district, title=title, rationale=rationale, objective_id=objective.id,
                            evidence_refs=refs)
 
-    def reject(self, context: CommandContext, *, acting_district: str | None, decision: Decision | None) -> None:
-        ensure_acts_for(self.district, acting_district)
+    def reject(self, context: CommandContext, *, decision: Decision | None) -> None:
         decision = _require_decision(decision, "Rejecting a priority")
         self._ensure_status(PriorityStatus.PROPOSED, "rejected")
         self._happened(self.Rejected, context, decision=decision, district=self.district, reason=decision.reason)
@@ -395,9 +386,8 @@ class DistrictChapter(AccountableAggregate):
 
 
 def agree_priority(context: CommandContext, priority: DistrictPriority, chapter: DistrictChapter, *,
-                   acting_district: str | None, decision: Decision | None, limit: int) -> None:
+                   decision: Decision | None, limit: int) -> None:
     """The district's board agrees a proposed priority; refused while the district already keeps ``limit``."""
-    ensure_acts_for(priority.district, acting_district)
     decision = _require_decision(decision, "Agreeing a priority")
     priority._ensure_status(PriorityStatus.PROPOSED, "agreed")
     assert chapter.district == priority.district
@@ -415,10 +405,9 @@ def agree_priority(context: CommandContext, priority: DistrictPriority, chapter:
 
 
 def retire_priority(context: CommandContext, priority: DistrictPriority, chapter: DistrictChapter,
-                    review: ScsReview | None, *, acting_district: str | None, decision: Decision | None) -> None:
+                    review: ScsReview | None, *, decision: Decision | None) -> None:
     """Retire an agreed priority: its place in the district's chapter is free again; in an open SCS review the
     retirement resolves it."""
-    ensure_acts_for(priority.district, acting_district)
     decision = _require_decision(decision, "Retiring a priority")
     priority._ensure_status(PriorityStatus.AGREED, "retired")
     priority._happened(priority.Retired, context, decision=decision, district=priority.district,
@@ -430,9 +419,8 @@ def retire_priority(context: CommandContext, priority: DistrictPriority, chapter
 
 
 def reconfirm_priority(context: CommandContext, priority: DistrictPriority, review: ScsReview, *,
-                       acting_district: str | None, decision: Decision | None) -> None:
+                       decision: Decision | None) -> None:
     """In an open SCS review, the district partnership re-confirms an agreed priority."""
-    ensure_acts_for(priority.district, acting_district)
     decision = _require_decision(decision, "Re-confirming a priority")
     priority._ensure_status(PriorityStatus.AGREED, "re-confirmed")
     if not review.is_open:
@@ -528,12 +516,11 @@ class Evidence(AccountableAggregate):
         self.status = EvidenceStatus.SUBMITTED
 
     @classmethod
-    def submit(cls, context: CommandContext, *, district: str, acting_district: str | None, title: str,
+    def submit(cls, context: CommandContext, *, district: str, title: str,
                summary: str, source: str, evidence_date: date, figures: Iterable[EvidenceFigure] = (),
                objective_ids: Iterable[UUID] = (), priority_ids: Iterable[UUID] = (),
                contact: SealedPersonalData | None = None, id: UUID | None = None) -> Evidence:
         """A district coordinator submits evidence for their own district, attached to objectives or priorities."""
-        ensure_acts_for(district, acting_district)
         title, summary, source = title.strip(), summary.strip(), source.strip()
         objectives, priorities, figures = tuple(objective_ids), tuple(priority_ids), tuple(figures)
         problems = _text_problems("title", title, "Evidence needs a title.")

@@ -43,7 +43,7 @@ def test_an_erased_persons_details_read_as_erased_while_the_history_still_verifi
     app.reword_objective(OFFICER, objective.id, expected_version=1, title="a skilled, prosperous economy",
                          decision=board)
     evidence = app.submit_evidence(
-        COORDINATOR, district="worcester", acting_district="worcester", title="Jobseekers in Worcester",
+        COORDINATOR, district="worcester", title="Jobseekers in Worcester",
         summary="2,300 people claim Jobseeker's Allowance", source="DWP", evidence_date=date(2011, 3, 1),
         objective_ids=[objective.id],
         contact=PersonalDetails(person_id="officer-17", name="Alice Example", email="alice@example.org",
@@ -81,7 +81,7 @@ def test_an_erased_persons_details_read_as_erased_while_the_history_still_verifi
     assert verified.exit_code == 0, verified.output
 
     with pytest.raises(RuleViolated):  # an erased person's details are not recorded again
-        app.submit_evidence(COORDINATOR, district="worcester", acting_district="worcester", title="More",
+        app.submit_evidence(COORDINATOR, district="worcester", title="More",
                             summary="More", source="DWP", evidence_date=date(2011, 3, 2),
                             objective_ids=[objective.id], contact=PersonalDetails(person_id="officer-17", name="A"))
     app.close()

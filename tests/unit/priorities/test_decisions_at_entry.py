@@ -53,13 +53,12 @@ def decision(fields: dict[str, Any]) -> Decision:
 def proposed(app: PrioritiesApplication) -> Any:
     scs = app.add_objective(OFFICER, title="A skilled and prosperous economy", level=StrategyLevel.SCS,
                             strategy="Sustainable Community Strategy")
-    return app.propose_priority(WORCESTER, district="worcester", acting_district="worcester", title="Jobs",
+    return app.propose_priority(WORCESTER, district="worcester", title="Jobs",
                                 rationale="Claimant count up by a third", objective_id=scs.id)
 
 
 def agree(app: PrioritiesApplication, priority: Any, fields: dict[str, Any]) -> Any:
-    return app.agree_priority(WORCESTER, priority.id, expected_version=1, acting_district="worcester",
-                              decision=decision(fields))
+    return app.agree_priority(WORCESTER, priority, expected_version=1, decision=decision(fields))
 
 
 def target(app: PrioritiesApplication) -> Any:

@@ -10,13 +10,13 @@ import pytest
 
 from services.priorities.domain import Evidence, EvidenceStatus
 from shared.contracts.priorities import EvidenceFigure
-from shared.errors import InvalidCommand, NotPermitted, RuleViolated
+from shared.errors import InvalidCommand, RuleViolated
 from tests.unit.priorities.builders import OFFICER, WORCESTER
 
 
 def _submit(**changes: object) -> Evidence:
     values: dict[str, object] = dict(
-        district="worcester", acting_district="worcester", title="Jobseekers in Worcester",
+        district="worcester", title="Jobseekers in Worcester",
         summary="Claimant count rose by a third since 2008", source="ONS claimant count",
         evidence_date=date(2011, 5, 1), figures=[EvidenceFigure("claimants", Decimal(2300), "people")],
         objective_ids=[uuid4()],
@@ -25,9 +25,8 @@ def _submit(**changes: object) -> Evidence:
     return Evidence.submit(WORCESTER, **values)  # type: ignore[arg-type]
 
 
-def test_a_district_submits_evidence_only_for_its_own_place() -> None:
-    with pytest.raises(NotPermitted):
-        _submit(acting_district="redditch")
+def test_submitted_evidence_awaits_the_sift() -> None:
+    # Who may submit for which district is ``services.priorities.permissions`` (test_permissions.py).
     assert _submit().status == EvidenceStatus.SUBMITTED
 
 
