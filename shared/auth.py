@@ -31,6 +31,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from jwt import PyJWKClient, PyJWKClientConnectionError, PyJWKClientError
 
+from shared.audit.people import note_name
 from shared.contracts import Actor
 from shared.errors import NotPermitted, NotYetKnown
 from shared.settings import IssuerConfig, Settings
@@ -126,6 +127,8 @@ class Principal:
     """A partner system's client id (the token's ``azp``, or the built-in endpoint's client); None for a person."""
     queries: frozenset[str] | None = None
     """For a partner system's token: the GraphQL queries its client is granted (None: not restricted)."""
+    name: str | None = None
+    """The person's name as the token gives it (``name``): personal data, kept only in the people vault."""
 
     @property
     def roles(self) -> frozenset[Role]:
@@ -158,6 +161,7 @@ class Principal:
         """The actor an event records: who, their organisation, and the grant the command passed under."""
         if isinstance(grant, Role):
             grant = Grant(grant)
+        note_name(self.user_id, self.name)  # the vault records it with the pseudonym when the act is stored
         return Actor(user_id=self.user_id, organisation=self.organisation, role=grant.role.value, scope=grant.scope)
 
 
@@ -171,6 +175,11 @@ tables, meetings, decisions) and performance of released periods. Which fields o
 
 PUBLIC = Principal(user_id="public", organisation="public", grants=frozenset({Grant(Role.PUBLIC)}))
 """The anonymous caller of the public web pages (``web``): never a service token."""
+
+
+def _name(claims: dict[str, Any]) -> str | None:
+    name = claims.get("name")
+    return name[:200] if isinstance(name, str) and name.strip() else None
 
 
 def authorize(principal: Principal, *allowed: tuple[Role, str | None], refusal: str) -> Grant:
@@ -239,7 +248,7 @@ class TokenService:
     def mint(self, user_id: str, organisation: str, roles: list[str], *, district: str | None = None,
              theme_group: str | None = None, ttl_seconds: int = 3600, client_id: str | None = None,
              queries: Iterable[str] | None = None, scope: str | None = None,
-             grants: Iterable[Grant] = ()) -> str:
+             grants: Iterable[Grant] = (), name: str | None = None) -> str:
         """An HS256 token of the embedded mode. ``roles`` take their scope from ``district`` / ``theme_group``;
         ``grants`` add roles in scopes of their own (programme manager in Wychavon *and* coordinator in Worcester)."""
         if self._key is None:
@@ -262,6 +271,8 @@ class TokenService:
             claims["queries"] = sorted(queries or ())
         if scope is not None:
             claims["scope"] = scope
+        if name:
+            claims["name"] = name
         return jwt.encode(claims, self._key, algorithm="HS256", headers={"kid": key_id(self._key)})
 
     def verify(self, token: str) -> Principal:
@@ -325,7 +336,7 @@ class TokenService:
                 raise AuthenticationError("invalid token: a client token's subject must be client:<client_id>")
             queries = frozenset(str(q) for q in claims.get("queries") or [])
         return Principal(user_id=str(claims["sub"]), organisation=org, grants=frozenset(grants),
-                         client_id=client_id, queries=queries), float(claims["exp"])
+                         client_id=client_id, queries=queries, name=_name(claims)), float(claims["exp"])
 
 
 # -- OpenID Connect: an organisation's identity provider -----------------------------------------------------------
@@ -490,7 +501,8 @@ class OidcIssuer:
         subject = next(iter(claim_values(claims, config.subject_claim)), "")
         if not subject:
             raise AuthenticationError(f"invalid token: no subject ({config.subject_claim})")
-        return Principal(user_id=subject, organisation=organisation, grants=grants), float(claims["exp"])
+        return Principal(user_id=subject, organisation=organisation, grants=grants,
+                         name=_name(claims)), float(claims["exp"])
 
 
 class OidcVerifier:

@@ -26,6 +26,7 @@ from psycopg import sql
 from shared import idempotency
 from shared.audit.chain import ChainedEventStore, ChainedMapper
 from shared.audit.checkpoint import Checkpointer
+from shared.audit.people import PeopleMapper, vault_for
 from shared.contracts import Actor, Decision, Fact
 from shared.contracts.personal import SealedPersonalData
 from shared.errors import StaleVersion
@@ -191,8 +192,10 @@ class ServiceApplication(Application[UUID]):
         return self.factory.process_recorder()
 
     def construct_mapper(self) -> Mapper[UUID]:
-        # Stored events carry a hash chain (shared.audit.chain); the mapper strips its header when reading.
-        return ChainedMapper(self.construct_transcoder())
+        # Stored events carry a hash chain (shared.audit.chain); the mapper strips its header when reading. It is
+        # also where actors become pseudonyms and free text is sealed (shared.audit.people): the one seam every
+        # stored event passes, whichever command, policy or loader made it.
+        return PeopleMapper(self.construct_transcoder(), vault=lambda: vault_for(self.settings))
 
     def construct_event_store(self) -> EventStore[UUID]:
         assert isinstance(self.mapper, ChainedMapper)

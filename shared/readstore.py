@@ -7,7 +7,7 @@ share (``?`` placeholders are translated for psycopg).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -50,10 +50,12 @@ def schema_setup(settings: Settings, name: str) -> Iterator[None]:
 class Tx:
     """One open transaction: execute SQL, read rows as dicts, record positions."""
 
-    def __init__(self, cursor: Any, recorder: TrackingRecorder, postgres: bool) -> None:
+    def __init__(self, cursor: Any, recorder: TrackingRecorder, postgres: bool,
+                 opener: Callable[[str], str] | None = None) -> None:
         self._cursor = cursor
         self._recorder = recorder
         self._postgres = postgres
+        self._opener = opener
 
     def execute(self, statement: str, params: Sequence[Any] = ()) -> int:
         if self._postgres:
@@ -69,11 +71,20 @@ class Tx:
         self._cursor.executemany(statement, [tuple(r) for r in rows])
 
     def fetchall(self) -> list[dict[str, Any]]:
-        return [dict(row) for row in self._cursor.fetchall()]
+        return [self._row(row) for row in self._cursor.fetchall()]
 
     def fetchone(self) -> dict[str, Any] | None:
         row = self._cursor.fetchone()
-        return None if row is None else dict(row)
+        return None if row is None else self._row(row)
+
+    def _row(self, row: Any) -> dict[str, Any]:
+        values = dict(row)
+        if self._opener is not None:
+            opener = self._opener
+            for name, value in values.items():
+                if isinstance(value, str):
+                    values[name] = opener(value)
+        return values
 
     def query(self, statement: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         self.execute(statement, params)
@@ -172,6 +183,9 @@ class ReadStore:
         self.postgres = settings.persistence is Persistence.POSTGRES
         self.schema = f"{settings.schema_prefix}{name}"
         self.settings = settings
+        self.opener: Callable[[str], str] | None = None
+        """Applied to every text a read-only transaction reads (reporting opens sealed free text here: what it
+        stores stays sealed, and a write never reads an opened text back into a row)."""
         with schema_setup(settings, name):
             factory = InfrastructureFactory.construct(Environment(name, settings.store_env(name)))
             self._factory = factory
@@ -215,7 +229,7 @@ class ReadStore:
                 if snapshot:  # before any query: the isolation level is the transaction's first statement
                     cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                 cursor.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(self.schema)))
-            yield Tx(cursor, self.recorder, self.postgres)
+            yield Tx(cursor, self.recorder, self.postgres, None if commit else self.opener)
 
     @property
     def max_connections(self) -> int:

@@ -23,7 +23,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import psycopg
 from eventsourcing.persistence import Tracking
@@ -31,6 +31,7 @@ from psycopg import sql
 
 import shared.contracts
 from shared import metrics, tracing
+from shared.audit.chain import ChainedMapper
 from shared.contracts import is_released, resolve
 from shared.contracts.publication import is_public, is_retired
 from shared.envelope import HEADERS, encode, publishes_internal_events, wrap
@@ -48,6 +49,14 @@ class RelayStatus:
     last_error_at: float | None = None
     leader: bool = False
     extra: dict[str, str] = field(default_factory=dict)
+
+
+
+def published_event(mapper: Any, notification: Any) -> Any:
+    """An event as a topic carries it: its free text still sealed (``shared.audit.people``)."""
+    if isinstance(mapper, ChainedMapper):
+        return mapper.to_published_event(notification)
+    return mapper.to_domain_event(notification)
 
 
 class Leadership(Protocol):
@@ -186,7 +195,7 @@ class Relay:
         published = passed = 0
         internal_too = publishes_internal_events()
         for notification in notifications:
-            event = self.app.mapper.to_domain_event(notification)
+            event = published_event(self.app.mapper, notification)
             envelope = wrap(event, source=f"/services/{self.app.service}")
             if not self.publish_unreleased and not is_released(envelope.type):
                 self._hold(envelope.type, notification.id)

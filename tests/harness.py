@@ -85,6 +85,12 @@ class Harness:
         self.client = TestClient(system.asgi(), raise_server_exceptions=False)
         self._meetings: dict[tuple[str, date, tuple[str, ...]], RecordedMeeting] = {}
 
+    def pseudonym(self, subject: str) -> str | None:
+        """The pseudonym the people vault issued the person of this subject (what events and answers show)."""
+        from shared.audit.people import vault_for
+
+        return vault_for(self.system.settings).pseudonym_of(subject)
+
     def token(self, role: str, org: str = "worcestershire-cc", user: str | None = None, **claims: Any) -> str:
         return self.system.tokens.mint(user or f"user-{role}", org, [role], **claims)
 

@@ -20,7 +20,7 @@ from eventsourcing.persistence import ApplicationRecorder, InfrastructureFactory
 from eventsourcing.utils import Environment
 from pydantic_core import to_jsonable_python
 
-from shared.audit.chain import ChainedMapper, link_of
+from shared.audit.chain import link_of
 from shared.audit.checkpoint import (
     CheckpointLog,
     Cosignature,
@@ -35,6 +35,7 @@ from shared.audit.checkpoint import (
     witness_keys,
 )
 from shared.audit.decisions import DECISION_REQUIRED
+from shared.audit.people import PeopleMapper, vault_for
 from shared.audit.standalone import BUNDLE_FORMAT, VerifierKey
 from shared.audit.vault import PersonalDataVault, open_personal_data
 from shared.audit.verify import Report, verify_log
@@ -65,7 +66,7 @@ class ServiceLog:
         with schema_setup(settings, service):
             self._factory = InfrastructureFactory.construct(Environment(service, env))
             self.recorder: ApplicationRecorder = self._factory.application_recorder()
-        self.mapper = ChainedMapper(service_transcoder(value_objects))
+        self.mapper = PeopleMapper(service_transcoder(value_objects), vault=lambda: vault_for(settings))
         self.schema = schema_of(settings, service)
         self.origin = origin_of(settings, service)
         self.checkpoint_log = CheckpointLog(service, self.recorder, self.schema, self.origin)
@@ -98,7 +99,8 @@ class ServiceLog:
             "service": self.service, "position": position, "aggregate_id": str(stored.originator_id),
             "version": stored.originator_version, "type": type_name, "topic": stored.topic,
             "time": _moment(event.timestamp).isoformat(),
-            "actor": {"user_id": actor.user_id, "organisation": actor.organisation, "role": actor.role,
+            "actor": {"user_id": actor.user_id, "name": vault_for(self.settings).name_of(actor.user_id),
+                      "organisation": actor.organisation, "role": actor.role,
                       "erased": actor.user_id in self.erased},
             "correlation_id": event.correlation_id,
             "decision": data.pop("decision", None),
@@ -110,7 +112,7 @@ class ServiceLog:
 
     @cached_property
     def erased(self) -> set[str]:
-        return self.vault.erased()
+        return self.vault.erased() | vault_for(self.settings).erased_pseudonyms()
 
     def close(self) -> None:
         self._factory.close()
@@ -400,7 +402,8 @@ def _state_of(aggregate: Any) -> dict[str, Any]:
 
 def _in_words(entry: dict[str, Any]) -> str:
     actor = entry["actor"]
-    who = f"{'an erased person' if actor['erased'] else actor['user_id']} ({actor['role']}, {actor['organisation']})"
+    person = "an erased person" if actor["erased"] else actor.get("name") or actor["user_id"]
+    who = f"{person} ({actor['role']}, {actor['organisation']})"
     what = entry["type"].split(".")[1]
     text = f"{entry['time']}: version {entry['version']}, {what}, by {who}"
     decision = entry["decision"]

@@ -235,12 +235,57 @@ def public_key(note_keys: Annotated[bool, typer.Option(
 
 
 @audit.command()
-def erase(person_id: str, reason: Annotated[str, typer.Option(help="Why (e.g. the erasure request's reference)")],
-          service: Annotated[str, typer.Option(help="The service holding the person's data")] = "priorities") -> None:
-    """Erase a person's personal data by destroying their key (events, hashes and decisions stay intact)."""
+def erase(person: Annotated[str, typer.Argument(help="The person's identity-provider subject (or pseudonym)")],
+          reason: Annotated[str, typer.Option(help="Why (e.g. the erasure request and its reference)")],
+          decided_by: Annotated[str, typer.Option(help="Who decided the erasure (a body, or the officer's role "
+                                                       "under delegation)")] = "data-protection-officer",
+          reference: Annotated[str | None, typer.Option(help="The decision's reference")] = None) -> None:
+    """Erase a person in every service at once: unlink their pseudonym from their subject and name, destroy the
+    keys of every text they wrote, and destroy their contact details' key wherever a service holds them. Events,
+    hashes and the decisions they took stay (by pseudonym, role and organisation); the erasure is recorded as a
+    decision with its reason. An unknown person is an error."""
+    from datetime import UTC
+    from datetime import datetime as clock
+
+    from shared.audit.people import UnknownPerson, vault_for
+
+    if not reason.strip():
+        typer.echo("an erasure needs a reason (--reason)", err=True)
+        raise typer.Exit(2)
+    decision = {"body": decided_by, "decided_on": clock.now(UTC).date().isoformat(), "reason": reason,
+                "reference": reference, "delegation": "erasure request (UK GDPR article 17)"}
     with _auditor() as auditor:
-        erasure = auditor.log_of(service).vault.erase(person_id, reason)
-    typer.echo(f"{erasure.person_id}: personal data erased at {erasure.erased_at} ({erasure.reason})")
+        contacts = [name for name, log in auditor.logs.items() if log.vault.holds(person)]
+        try:
+            erasure = vault_for(auditor.settings).erase(person, decision)
+        except UnknownPerson as error:
+            if not contacts:
+                typer.echo(f"{error}; nor does any service hold contact details under that id", err=True)
+                raise typer.Exit(1) from error
+            erasure = None
+        for name in contacts:
+            auditor.log_of(name).vault.erase(person, reason)
+    if erasure is not None:
+        typer.echo(f"{person}: erased as {', '.join(erasure.pseudonyms)} at {erasure.erased_at} "
+                   f"({erasure.redacted_texts} texts redacted; decided by {decided_by}: {reason})")
+    for name in contacts:
+        typer.echo(f"{person}: contact details erased in {name}")
+
+
+@audit.command()
+def redact(aggregate_id: Annotated[str, typer.Argument(help="The record whose free text is to be redacted")],
+           reason: Annotated[str, typer.Option(help="Why (e.g. it names someone who asked to be erased)")],
+           version: Annotated[int | None, typer.Option(help="Only this version's texts")] = None) -> None:
+    """Redact a record's free text (reasons, narratives) by destroying its keys: for text that names someone other
+    than its author. Reads then show [redacted]; the events and their hashes stay."""
+    from shared.audit.people import vault_for
+
+    settings = _settings()
+    count = vault_for(settings).redact(aggregate_id, reason, version)
+    if count == 0:
+        typer.echo(f"no sealed text of {aggregate_id} is left to redact", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"{aggregate_id}: {count} record keys destroyed ({reason})")
 
 
 @audit.command()

@@ -21,6 +21,7 @@ from services.audit.auditor import Auditor
 from services.reporting.graphql import schema
 from services.reporting.projections import ReportingProjection, read_model_ddl
 from services.reporting.readmodel import ReportingReadModel
+from shared.audit.people import vault_for
 from shared.auth import Grant, Principal, Role
 from shared.consumer import ConsumerRunner
 from shared.envelope import encode, wrap
@@ -41,7 +42,7 @@ def replay_until(auditor: Auditor, until: datetime, query: str, variables: dict[
         transport = EmbeddedTransport(Path(tmp) / "replay-log.sqlite3")
         store = ReadStore(fresh, "reporting")
         try:
-            model = ReportingReadModel(store, read_model_ddl())
+            model = ReportingReadModel(store, read_model_ddl(), people=vault_for(auditor.settings))
             projection = ReportingProjection()
             for name, service_log in auditor.logs.items():
                 topic = f"{name}.events"
@@ -49,7 +50,7 @@ def replay_until(auditor: Auditor, until: datetime, query: str, variables: dict[
                 publisher = transport.publisher()
                 published = 0
                 for notification in service_log.notifications():
-                    event: Any = service_log.mapper.to_domain_event(notification)
+                    event: Any = service_log.mapper.to_published_event(notification)
                     stamp = event.timestamp if event.timestamp.tzinfo else event.timestamp.replace(tzinfo=UTC)
                     if stamp > at:
                         continue

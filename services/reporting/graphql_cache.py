@@ -48,6 +48,7 @@ from graphql import (
 )
 
 from shared import metrics
+from shared.audit.people import vault_for
 from shared.auth import Principal
 from shared.readstore import ReadStore
 
@@ -55,7 +56,7 @@ log = logging.getLogger(__name__)
 
 DataVersion = tuple[tuple[Any, ...], ...]
 
-_PERSONAL_CLAIMS = frozenset({"user_id"})
+_PERSONAL_CLAIMS = frozenset({"user_id", "name"})
 """Claims that say who the caller is, not what they may see: no resolver reads them (see ``visibility``)."""
 
 
@@ -77,7 +78,9 @@ def data_version(store: ReadStore) -> DataVersion:
     extra = ", xmin::text AS tx" if store.postgres else ""
     with store.transaction(commit=False) as tx:
         rows = tx.query(f"SELECT application_name, notification_id{extra} FROM {table} ORDER BY application_name")
-    return tuple(tuple(row.values()) for row in rows)
+    # An erasure or a redaction changes what an answer shows (a name, a text) without any event: it moves too.
+    erasures = ("people", vault_for(store.settings).generation())
+    return (*(tuple(row.values()) for row in rows), erasures)
 
 
 def root_fields(document: DocumentNode, operation_name: str | None) -> frozenset[str] | None:

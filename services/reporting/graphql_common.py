@@ -56,11 +56,16 @@ def _check_public_selection(info: Info) -> None:
                            fields=refused)
 
 
-@strawberry.type
+@strawberry.type(description="Who made a change: their role and organisation, and their name while they are not "
+                             "erased. userId is the person's pseudonym (never the identity provider's subject).")
 class Actor:
     user_id: str
     organisation: str
     role: str
+
+    @strawberry.field(description="The person's name, while they are not erased (null: erased, or not named).")
+    def name(self, info: Info) -> str | None:
+        return read_model(info).people.name_of(self.user_id)
 
 
 @strawberry.type

@@ -8,6 +8,7 @@ from typing import Any
 
 from services.reporting.rows import Rows
 from services.reporting.temporal import as_of_clause, decision_json, sorted_json, timestamp
+from shared.audit.people import PeopleVault, vault_for
 from shared.contracts import Fact
 from shared.envelope import Envelope
 from shared.partnership import PartnershipDefinition, load
@@ -39,9 +40,12 @@ def log_event(into: Rows, envelope: Envelope, fact: Fact) -> None:
 class ReportingReadModel:
     """The reporting store with every read model's tables."""
 
-    def __init__(self, store: ReadStore, ddl: list[str]) -> None:
+    def __init__(self, store: ReadStore, ddl: list[str], people: PeopleVault | None = None) -> None:
         self.store = store
         store.migrate([*DDL, *ddl])
+        # Rows keep free text sealed as the topics carried it; every read opens it, or shows it redacted.
+        self.people = people or vault_for(store.settings)
+        store.opener = self.people.open_text
 
     @property
     def partnership(self) -> PartnershipDefinition:

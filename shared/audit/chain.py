@@ -136,6 +136,10 @@ class ChainedMapper(Mapper[UUID]):
                                        topic=stored_event.topic, state=state[HEADER_LENGTH:])
         return super().to_domain_event(stored_event)
 
+    def to_published_event(self, stored_event: StoredEvent) -> Any:
+        """The event as it leaves the service (a topic, an export): here the same as it is read."""
+        return self.to_domain_event(stored_event)
+
 
 class ChainedEventStore(EventStore[UUID]):
     """Stores events with their chain header: the predecessor's hash comes from the same batch, the head cache,

@@ -97,6 +97,11 @@ class PersonalDataVault:
                            (person_id,))[0]
         return Erasure(person_id, str(row["erased_at"]), str(row["erased_reason"]))
 
+    def holds(self, person_id: str) -> bool:
+        """Does the vault know this person (their details sealed, or already erased)?"""
+        with store_transaction(self.recorder, self.schema, commit=False) as tx:
+            return bool(tx.query("SELECT 1 FROM personal_data_keys WHERE person_id = ?", (person_id,)))
+
     def erased(self) -> set[str]:
         with store_transaction(self.recorder, self.schema, commit=False) as tx:
             rows = tx.query("SELECT person_id FROM personal_data_keys WHERE erased_at IS NOT NULL")

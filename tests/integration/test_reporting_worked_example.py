@@ -94,7 +94,7 @@ def _run_worked_example(h: Harness) -> None:
     assert "share" in taskings["worcester"]["fields"]
     assert taskings["wychavon"]["kind"] == "ADDED" and taskings["wychavon"]["before"] is None
     for node in taskings.values():
-        assert node["changedBy"] == [{"userId": "user-theme_group_lead", "role": "theme_group_lead"}]
+        assert node["changedBy"] == [{"userId": h.pseudonym("user-theme_group_lead"), "role": "theme_group_lead"}]
         assert node["decisions"] == [{"body": "pstg", "decidedOn": "2011-06-14", "reason": WHY,
                                       "reference": "PSTG/2011/06/7"}]
     assert not any(n["entity"] == "target" for n in nodes)  # the target itself did not change

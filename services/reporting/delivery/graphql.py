@@ -101,9 +101,13 @@ class InterventionEntry:
     description: str
     triggers: list[str]
     decision: JSON | None
-    actor: str
+    actor: str = strawberry.field(description="The pseudonym of the person who recorded it")
     actor_organisation: str
     recorded_at: datetime
+
+    @strawberry.field(description="The name of the person who recorded it, while they are not erased")
+    def actor_name(self, info: Info) -> str | None:
+        return read_model(info).people.name_of(self.actor)
 
     @staticmethod
     def from_row(row: dict[str, Any]) -> InterventionEntry:
