@@ -103,6 +103,10 @@ MAX_BODY_BYTES = 1_048_576
 """A command or a query is a few kilobytes; bulk uploads (paths ending ``/bulk``) may send up to MAX_BULK_BYTES."""
 MAX_BULK_BYTES = 6_000_000
 JSON_TYPES = ("application/json",)
+FORM_PATHS = ("/oauth/token", "/sign-in", "/sign-out")
+FORM_PATH_PREFIXES = ("/workspace/",)
+"""Where a form-encoded body is read: the token endpoint, and the web pages' forms (``web/``: they post HTML forms,
+which a browser sends form-encoded; everything else reads JSON)."""
 
 
 class BodyGuard:
@@ -129,8 +133,9 @@ class BodyGuard:
                                f"At most {limit:,} bytes may be sent here.", graphql)
             return
         kind = headers.get("content-type", "").split(";")[0].strip().lower()
+        form = path.endswith(FORM_PATHS) or path.startswith(FORM_PATH_PREFIXES)
         allowed = kind in JSON_TYPES or kind.endswith("+json") or (bulk and kind == "text/csv") or (
-            path.endswith("/oauth/token") and kind == "application/x-www-form-urlencoded")
+            form and kind == "application/x-www-form-urlencoded")
         if has_body and not allowed:
             await self._refuse(send, 415, "unsupported-media-type", "Unsupported content type",
                                f"Send the body as application/json, not {kind or 'without a content type'}.",

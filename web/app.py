@@ -14,6 +14,9 @@ from web.assets import install_assets
 from web.graphql import Reader
 from web.public import FILTERS, public_router
 from web.render import Renderer
+from web.scrutiny import scrutiny_router
+from web.session import development_sign_in_router
+from web.workspace import workspace_router
 
 
 def install_web(app: FastAPI, model: ReportingReadModel, tokens: TokenService, settings: Settings,
@@ -21,5 +24,10 @@ def install_web(app: FastAPI, model: ReportingReadModel, tokens: TokenService, s
     """The pages at ``/`` and below, and their assets at ``/assets``."""
     install_assets(app)
     reader = Reader(model, settings.service_urls, auditor)
-    renderer = Renderer(reader, service_name=model.partnership.name, development=tokens.can_mint, filters=FILTERS)
+    renderer = Renderer(reader, service_name=model.partnership.name, development=tokens.can_mint, filters=FILTERS,
+                        tokens=tokens)
     app.include_router(public_router(renderer))
+    app.include_router(scrutiny_router(renderer, tokens, renderer.development))
+    app.include_router(workspace_router(renderer, tokens))
+    if tokens.can_mint:  # the embedded mode's own tokens: a development sign-in; elsewhere the identity provider
+        app.include_router(development_sign_in_router(renderer, tokens, secure_cookie=False))

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -41,6 +42,12 @@ class Names:
 
     def district(self, key: str | None) -> str:
         return self.districts.get(key or "", _readable(key))
+
+    def label(self, text: str) -> str:
+        """A label the API composed from ids ("nhs-worcestershire at pstg"): each id that names an organisation, a
+        body or a district given as its name."""
+        return re.sub(r"[a-z0-9][a-z0-9_-]*", lambda m: self.organisations.get(m.group(0)) or self.bodies.get(
+            m.group(0)) or self.districts.get(m.group(0)) or m.group(0), text)
 
     def meeting(self, key: str | None) -> str | None:
         """The meeting a decision was taken at, as "its title, held on its date", or None when none is recorded."""

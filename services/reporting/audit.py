@@ -43,6 +43,18 @@ class IsAuditor(BasePermission):
         return principal is not None and principal.has(Role.AUDITOR)
 
 
+class MayVerify(BasePermission):
+    """Whether the records are intact is for scrutiny members too (their pages' "verified" badge): the answer is
+    counts and tree sizes, no record's content."""
+
+    message = "Only an auditor or a scrutiny member may verify the event stores."
+    error_extensions = {"code": "FORBIDDEN"}
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        principal = info.context.get("principal")
+        return principal is not None and (principal.has(Role.AUDITOR) or principal.has(Role.SCRUTINY_MEMBER))
+
+
 def _auditor(info: Info) -> AuditTrail:
     factory: AuditTrailFactory | None = info.context.get("auditor")
     if factory is None:
@@ -72,8 +84,9 @@ class Verification:
 
 @strawberry.type
 class Query:
-    @strawberry.field(permission_classes=[IsAuditor],
-                      description="Recompute every service's hash chains and signed checkpoints (auditors only).")
+    @strawberry.field(permission_classes=[MayVerify],
+                      description="Recompute every service's hash chains and signed checkpoints (auditors and "
+                                  "scrutiny members).")
     def audit_verification(self, info: Info, service: str | None = None) -> Verification:
         reports = _auditor(info).verify(service)
         problems = [str(p) for r in reports for p in r.problems]

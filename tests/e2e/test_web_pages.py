@@ -42,7 +42,8 @@ RELEASE = {"starts_on": "2012-04-01", "ends_on": "2013-03-31",
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Harness, str]]:
     modules = npm_installed()
-    with running_system(settings_for(data_dir=tmp_path_factory.mktemp("web"))) as h:
+    # Checkpoints every half second: the scrutiny pages' "verified at log position N" badge has one to show.
+    with running_system(settings_for(data_dir=tmp_path_factory.mktemp("web"), audit_checkpoint_interval=0.5)) as h:
         assert h.system.load_demo_data()
         model = h.system.read_model
         assert model is not None
@@ -79,6 +80,39 @@ def _axe(browser: Browser, source: str) -> dict[str, Any]:
 
 def _text(browser: Browser) -> str:
     return str(browser.evaluate("document.querySelector('main').innerText"))
+
+
+def _check_page(browser: Browser, h: Harness, name: str, say: Callable[[str], None]) -> list[dict[str, Any]]:
+    """axe on the page as it stands, its screenshot, and at 320 px no sideways scrolling: what went wrong."""
+    result = _axe(browser, h.axe_source)  # type: ignore[attr-defined]
+    browser.screenshot(SCREENSHOTS / f"{name}.png")
+    browser.resize(320, 800)
+    overflow = browser.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    browser.screenshot(SCREENSHOTS / f"{name}-320px.png")
+    browser.resize(1280, 1000)
+    path = browser.evaluate("location.pathname + location.search")
+    say(f"axe {path} ({name}): {len(result['violations'])} violations ({result['passes']} rules passed); "
+        f"at 320 px: {overflow} px sideways")
+    problems = list(result["violations"])
+    if overflow > 0:
+        problems.append({"id": "reflow", "overflow": overflow})
+    return problems
+
+
+def _submit(browser: Browser, fields: dict[str, str], button: str = "main form button[type=submit]") -> None:
+    """Fill the form's inputs by id (a checkbox or radio: checked) and press its button, as a person would."""
+    for field, value in fields.items():
+        browser.evaluate(f"""(() => {{ const el = document.getElementById({json.dumps(field)});
+            if (el.type === 'checkbox' || el.type === 'radio') el.checked = true;
+            else el.value = {json.dumps(value)}; }})()""")
+    browser.events.clear()
+    browser.evaluate(f"document.querySelector({json.dumps(button)}).click()")
+    browser.wait_event("Page.loadEventFired")
+
+
+def _sign_in(browser: Browser, base: str, user: str) -> None:
+    browser.open(base + "/sign-in")
+    _submit(browser, {f"user-{user}": "yes"})
 
 
 def test_every_public_page_passes_axe_reflows_and_is_screenshotted(site: tuple[Harness, str], browser: Browser,
@@ -168,6 +202,130 @@ def test_keyboard_alone_reaches_the_taskings_with_the_focus_visible(site: tuple[
     browser.wait_event("Page.loadEventFired")
     assert browser.evaluate("location.pathname") == "/taskings"
     assert browser.evaluate("document.querySelector('h1').textContent") == "Taskings and their lead partners"
+
+
+# -- signed in: the development sign-in, scrutiny and the officer workspace -----------------------------------
+
+
+def test_a_scrutiny_member_signs_in_and_drills_down_from_the_county_target(site: tuple[Harness, str],
+                                                                          browser: Browser,
+                                                                          say: Callable[[str], None]) -> None:
+    h, base = site
+    auditor = h.system.auditor()
+    wait_until(lambda: all(r.tree_size > 0 for r in auditor.verify(None)), 30, what="signed checkpoints")
+    problems = {}
+    browser.open(base + "/sign-in")
+    assert "Development only" in _text(browser)
+    problems["sign-in"] = _check_page(browser, h, "sign-in", say)
+    _submit(browser, {})  # nobody picked: the page says so, linked to the first choice
+    assert browser.evaluate("document.querySelector('.govuk-error-summary a').getAttribute('href')") == \
+        "#user-scrutiny"
+    problems["sign-in-error"] = _check_page(browser, h, "sign-in-error", say)
+    _submit(browser, {"user-scrutiny": "yes"})
+    assert browser.evaluate("location.pathname") == "/scrutiny"
+    cookie = next(c for c in browser.call("Network.getAllCookies")["cookies"] if c["name"] == "partnership_session")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
+    assert "partnership_session" not in browser.evaluate("document.cookie")  # no script can read the session
+    overview = _text(browser)
+    assert "Signed in as Sam Scrutiny" in browser.evaluate("document.body.innerText")
+    position = re.search(r"Verified at log position (\d+)", overview)
+    assert position and int(position.group(1)) > 0, overview
+    assert "6,000 jobs" in overview and "1,200" in overview and "340" in overview  # live figures: signed in
+    problems["scrutiny"] = _check_page(browser, h, "scrutiny", say)
+
+    browser.events.clear()  # county target -> districts -> projects, by the links
+    browser.evaluate("document.querySelector('a[href^=\"/scrutiny/targets/\"]').click()")
+    browser.wait_event("Page.loadEventFired")
+    districts = _text(browser)
+    assert "Worcester" in districts and "Wychavon" in districts and "Wychavon District Council" in districts
+    problems["scrutiny-target"] = _check_page(browser, h, "scrutiny-target", say)
+    browser.events.clear()
+    browser.evaluate("document.querySelector('a[href$=\"/districts/worcester\"]').click()")
+    browser.wait_event("Page.loadEventFired")
+    projects = _text(browser)
+    assert "Inward investment to the Blackpole business park" in projects and "Red" in projects
+    assert "Council funds a dedicated inward-investment officer" in projects
+    assert "Worcester Alliance board: programme review, 24 April 2013" in projects
+    problems["scrutiny-district"] = _check_page(browser, h, "scrutiny-district", say)
+
+    for path, expected in (("/scrutiny/red", "Inward investment to the Blackpole business park"),
+                           ("/scrutiny/actions", "Report the employment land available for the new jobs"),
+                           ("/scrutiny/changes", "changes since")):
+        browser.open(base + path)
+        assert expected in _text(browser), path
+        problems[path] = _check_page(browser, h, path.strip("/").replace("/", "-"), say)
+    assert "Worcester City Council" in _text(browser)  # the changes page names, never ids
+    for page_text in (overview, districts, projects, _text(browser)):
+        assert not UUID.search(page_text), UUID.search(page_text)
+    pack = browser.evaluate("fetch('/scrutiny/pack?start=2012-04-01&end=2013-03-31&format=pdf')"
+                            ".then(r => [r.status, r.headers.get('content-type')])")
+    assert pack == [200, "application/pdf"], pack
+    assert not any(problems.values()), {k: v for k, v in problems.items() if v}
+
+
+def test_an_officer_reports_progress_and_sees_the_api_refusal(site: tuple[Harness, str], browser: Browser,
+                                                             say: Callable[[str], None]) -> None:
+    h, base = site
+    _sign_in(browser, base, "college-officer")
+    assert browser.evaluate("location.pathname") == "/workspace"
+    problems = {"workspace": _check_page(browser, h, "workspace", say)}
+    browser.events.clear()
+    browser.evaluate("document.querySelector('a[href$=\"/progress\"]').click()")
+    browser.wait_event("Page.loadEventFired")
+    report = {"reported-on-day": "1", "reported-on-month": "1", "reported-on-year": "2013", "value-jobs": "200",
+              "narrative": "Twenty more placements"}
+    _submit(browser, report)  # dated before the last report (1 April 2013): the projects service refuses it
+    summary = browser.evaluate("document.querySelector('.govuk-error-summary').innerText")
+    assert "There is a problem" in summary and "goes back in time" in summary, summary
+    assert browser.evaluate("document.title").startswith("Error: ")
+    assert browser.evaluate("document.getElementById('value-jobs').value") == "200"  # what was typed is kept
+    problems["progress-refused"] = _check_page(browser, h, "progress-refused", say)
+
+    _submit(browser, {**report, "reported-on-month": "7", "narrative": ""})  # no narrative: the API names the field
+    link = browser.evaluate("document.querySelector('.govuk-error-summary a').getAttribute('href')")
+    assert link == "#narrative", link
+    assert browser.evaluate("document.querySelector('#narrative').closest('.govuk-form-group')"
+                            ".classList.contains('govuk-form-group--error')")
+    browser.evaluate("document.querySelector('.govuk-error-summary a').click()")
+    assert browser.evaluate("document.activeElement.id") == "narrative"  # the summary's link takes you there
+    problems["progress-field-error"] = _check_page(browser, h, "progress-field-error", say)
+
+    _submit(browser, {**report, "reported-on-month": "7", "value-jobs": "250"})
+    assert browser.evaluate("location.pathname + location.search") == "/workspace?done=progress"
+    assert "Progress reported" in _text(browser)
+    assert not any(problems.values()), {k: v for k, v in problems.items() if v}
+
+
+def test_a_coordinator_records_a_meeting_and_accepts_the_tasking_at_it(site: tuple[Harness, str],
+                                                                      browser: Browser,
+                                                                      say: Callable[[str], None]) -> None:
+    h, base = site
+    _sign_in(browser, base, "wychavon-coordinator")
+    browser.open(base + "/workspace/meetings/new")
+    problems = {"meeting": _check_page(browser, h, "meeting", say)}
+    _submit(browser, {"body": "wychavon", "held-on-day": "20", "held-on-month": "6", "held-on-year": "2011",
+                      "title": "Wychavon partnership board: the business park jobs", "present-wychavon-dc": "yes",
+                      "present-vcs-alliance": "yes", "present-west-mercia-police": "yes"})
+    assert browser.evaluate("location.search") == "?done=meeting", _text(browser)
+    wait_until(lambda: any(m["title"].startswith("Wychavon partnership board") for m in
+                           h.graphql("{ meetings(body: \"wychavon\") { title } }")["data"]["meetings"]), 30,
+               what="the meeting in reporting")
+    browser.events.clear()
+    browser.evaluate("document.querySelector('a[href$=\"/answer\"]').click()")
+    browser.wait_event("Page.loadEventFired")
+    assert "Answer the tasking: 200 jobs for Wychavon" in _text(browser)
+    problems["answer"] = _check_page(browser, h, "answer", say)
+    meeting = browser.evaluate("document.querySelector('#meeting option[value]:not([value=\"\"])').value")
+    _submit(browser, {"answer": "yes", "meeting": meeting, "reason": "The new business park can host them",
+                      "reference": "WP-2011-06-1"})
+    assert browser.evaluate("location.search") == "?done=accept", _text(browser)
+    wait_until(lambda: [t["status"] for t in h.graphql("{ taskings(district: \"wychavon\") { status } }")[
+        "data"]["taskings"]] == ["accepted"], 30, what="the acceptance in reporting")
+    browser.open(base + "/taskings")
+    assert ("Wychavon Partnership decided on 20 June 2011, at the meeting “Wychavon partnership board: the business "
+            "park jobs, 20 June 2011” (minute WP-2011-06-1): The new business park can host them") in _text(browser)
+    browser.evaluate("document.querySelector('form[action=\"/sign-out\"] button').click()")
+    assert not any(problems.values()), {k: v for k, v in problems.items() if v}
 
 
 # -- the public role: a walk of the whole schema -----------------------------------------------------------------
