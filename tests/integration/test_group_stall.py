@@ -7,7 +7,12 @@ when the hung replica wakes up (see docs/reliability.md, "Consumer groups")."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -27,7 +32,7 @@ from shared.consumer import ConsumerRunner
 from shared.readstore import ReadStore
 from shared.transport import Message, Reader, TransportError
 from shared.transport.kafka import KafkaTransport
-from tests.harness import settings_for, wait_until
+from tests.harness import settings_env, settings_for, wait_until
 from tests.integration.test_scaling import APPLIED_DDL, PARTITIONS, Replica, _publish
 
 pytestmark = pytest.mark.integration
@@ -295,5 +300,73 @@ def test_two_replicas_joining_while_the_restarted_broker_loads_its_offsets_balan
             if replica.thread.is_alive():
                 replica.shutdown()
         probe.close()
+        store.close()
+        producer.close()
+
+
+FROZEN_REPLICA = """
+import signal, sys
+from shared.settings import Settings
+from tests.integration.test_scaling import Replica
+replica = Replica("frozen", Settings(), sys.argv[1])
+signal.signal(signal.SIGTERM, lambda *_: replica.stop.set())
+replica.thread.join()
+"""
+SESSION_TIMEOUT = 6.0  # seconds: the broker's smallest (group.min.session.timeout.ms); production runs 10
+
+
+def test_a_frozen_replica_process_is_dropped_after_the_session_timeout_and_rejoins_when_it_thaws(
+        tmp_path: Path, postgres_url: str, kafka_bootstrap: str) -> None:
+    """A whole replica process stops (SIGSTOP: as a VM paused, a node starved, a debugger attached): its Kafka IO
+    thread stops heartbeating too, so the session timeout, not the poll interval, bounds how long its partitions
+    wait. The other replica takes them, and when the process thaws it rejoins; nothing is applied twice."""
+    settings = settings_for(data_dir=tmp_path, postgres_url=postgres_url, kafka=kafka_bootstrap, consumer_groups=True,
+                            consumer_session_timeout=SESSION_TIMEOUT)
+    topic = settings.topic("scaling.events")
+    producer = make_transport(settings)
+    producer.ensure_topic(topic, PARTITIONS)
+    store = ReadStore(settings, "scaling")
+    store.migrate([APPLIED_DDL])
+
+    def counts() -> tuple[int, int]:
+        [row] = store.query("SELECT COUNT(*) AS n, COUNT(DISTINCT subject) AS d FROM applied")
+        return int(row["n"]), int(row["d"])
+
+    env = {**os.environ, **settings_env(settings), "PARTNERSHIP_CONSUMER_GROUPS": "true",
+           "PARTNERSHIP_CONSUMER_SESSION_TIMEOUT": str(SESSION_TIMEOUT)}
+    with open(tmp_path / "frozen.log", "wb") as output:
+        frozen = subprocess.Popen([sys.executable, "-c", FROZEN_REPLICA, topic], env=env, stdout=output,
+                                  stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parents[2])
+    local = Replica("replica-0", settings, topic)
+    try:
+        wait_until(lambda: len(local.partitions()) == PARTITIONS // 2, 90, "the two processes to share the partitions")
+        _publish(producer, topic, 60)
+        wait_until(lambda: counts() == (60, 60), 60, "the first events applied by the two")
+
+        os.kill(frozen.pid, signal.SIGSTOP)
+        stopped = time.monotonic()
+        wait_until(lambda: len(local.partitions()) == PARTITIONS, SESSION_TIMEOUT + 20,
+                   "the live replica to take the frozen one's partitions")
+        print(f"partitions moved {time.monotonic() - stopped:.1f}s after the freeze")  # for the loops
+        _publish(producer, topic, 60)
+        wait_until(lambda: counts() == (120, 120), 60, "events applied while the other is frozen")
+
+        os.kill(frozen.pid, signal.SIGCONT)
+        wait_until(lambda: len(local.partitions()) == PARTITIONS // 2, 60, "the thawed replica to rejoin")
+        _publish(producer, topic, 60)
+        wait_until(lambda: counts()[0] >= 180, 60, "events after the thaw applied")
+        assert counts() == (180, 180)  # nothing lost, nothing applied twice
+        workers = {row["worker"] for row in store.query("SELECT DISTINCT worker FROM applied")}
+        assert workers == {"frozen", "replica-0"}
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(frozen.pid, signal.SIGCONT)
+        frozen.terminate()
+        try:
+            frozen.wait(30)
+        except subprocess.TimeoutExpired:
+            frozen.kill()
+            frozen.wait()
+        local.shutdown()
         store.close()
         producer.close()
