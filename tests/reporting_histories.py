@@ -239,7 +239,8 @@ def varied(projects: int = 6) -> History:
     add("tasking", worcester, TaskingRetasked(
         actor=LEAD, **common, district="worcester", lead_partner="worcester-college", share=Decimal(1000),
         deadline=date(2014, 6, 30), previous_district="worcester", previous_lead_partner="worcester-council",
-        previous_share=Decimal(1200), previous_deadline=date(2014, 3, 31), reason="Moved 200 to Bromsgrove"))
+        previous_share=Decimal(1200), previous_deadline=date(2014, 3, 31), reason="Moved 200 to Bromsgrove",
+        issued_again=False))
     for project, tasking in opened:
         if tasking == worcester:
             add("projects", project, ContributionRepointed(

@@ -67,12 +67,12 @@ class KnownTaskings:
             changed = tx.execute("UPDATE known_taskings SET status = ?, version = ? WHERE id = ? AND version < ?",
                                  (status, envelope.sequence, tasking_id, envelope.sequence))
         elif isinstance(fact, TaskingRetasked):
-            # Retasked to another district, the tasking waits for that district's acceptance.
+            # What the retasking leaves is tasking's to say (issued again when moved to another district).
             changed = tx.execute(
                 "UPDATE known_taskings SET district = ?, lead_partner = ?, share = ?, deadline = ?, version = ?,"
-                " status = CASE WHEN district = ? THEN status ELSE 'issued' END WHERE id = ? AND version < ?",
+                " status = CASE WHEN ? THEN 'issued' ELSE status END WHERE id = ? AND version < ?",
                 (fact.district, fact.lead_partner, str(fact.share), fact.deadline.isoformat(), envelope.sequence,
-                 fact.district, tasking_id, envelope.sequence),
+                 fact.issued_again, tasking_id, envelope.sequence),
             )
         else:
             # Other tasking events only move the version delivery knows.

@@ -24,6 +24,7 @@ from services.reporting.delivery import queries as delivery_queries
 from services.reporting.delivery import rollup
 from services.reporting.readmodel import timestamp
 from services.reporting.strategy import queries as strategy_queries
+from shared.contracts.tasking import counts_against_target
 from shared.partnership import PartnershipDefinition, load
 from shared.readstore import ReadStore
 
@@ -144,7 +145,7 @@ def _performance(store: ReadStore, request: PackRequest, definition: Partnership
         deadline = date.fromisoformat(target["deadline"])
         shares = []
         for share in target["shares"]:
-            if share["status"] not in rollup.LIVE_TASKING_STATUSES:
+            if not counts_against_target(share["status"]):
                 continue
             in_scope = request.scope.county or share["district"] in request.scope.districts or \
                 theme_of.get(share["tasking_id"]) in request.scope.theme_groups

@@ -10,7 +10,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
@@ -32,7 +31,10 @@ from shared.contracts.tasking import (
     TaskingDeliveryStarted,
     TaskingIssued,
     TaskingRetasked,
+    TaskingStatus,
     TaskingWithdrawn,
+    counts_against_target,
+    tasking_retasked_v1_to_v2,
 )
 from shared.decisions import MeetingRecord, Period, minute_book_id
 from shared.errors import InvalidCommand, RuleViolated
@@ -72,20 +74,6 @@ class KnownTarget:
     target_value: Decimal
     deadline: date
     retired: bool = False
-
-
-class TaskingStatus(StrEnum):
-    ISSUED = "issued"
-    ACCEPTED = "accepted"
-    DECLINED = "declined"
-    IN_DELIVERY = "in_delivery"
-    COMPLETED = "completed"
-    WITHDRAWN = "withdrawn"
-
-
-COUNTED_STATUSES = frozenset({TaskingStatus.ISSUED, TaskingStatus.ACCEPTED, TaskingStatus.IN_DELIVERY,
-                              TaskingStatus.COMPLETED})
-"""The taskings whose shares count against the target (declined and withdrawn ones free their share)."""
 
 
 def body_kind(definition: PartnershipDefinition, body: str) -> BodyKind:
@@ -181,7 +169,7 @@ class Tasking(AccountableAggregate):
 
     @property
     def counts_against_target(self) -> bool:
-        return self.status in COUNTED_STATUSES
+        return counts_against_target(self.status)
 
     @classmethod
     def issue(cls, context: CommandContext, *, target: KnownTarget, theme_group: str, district: str,
@@ -263,9 +251,16 @@ class Tasking(AccountableAggregate):
 
     # -- retasking -------------------------------------------------------------------------------------------
     class Retasked(AccountableAggregate.Event, TaskingRetasked):
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Stored before the event said what a retasking leaves."""
+            state["issued_again"] = tasking_retasked_v1_to_v2(state)["issued_again"]
+
         def apply(self, aggregate: Any) -> None:
-            if self.district != self.previous_district:
-                aggregate.status = TaskingStatus.ISSUED  # the newly tasked district must accept it
+            if self.issued_again:
+                aggregate.status = TaskingStatus.ISSUED
             aggregate.district = self.district
             aggregate.lead_partner = self.lead_partner
             aggregate.share = self.share
@@ -302,6 +297,8 @@ class Tasking(AccountableAggregate):
             share=new_share, deadline=new_deadline, previous_district=self.district,
             previous_lead_partner=self.lead_partner, previous_share=self.share, previous_deadline=self.deadline,
             reason=decision.reason,
+            # The rule, written once: retasked to another district, the newly tasked district must accept it.
+            issued_again=new_district != self.district,
         )
 
     def transfer_share(self, context: CommandContext, *, target: KnownTarget, decision: Decision, district: str,
@@ -330,7 +327,7 @@ class Tasking(AccountableAggregate):
             self.Retasked, context, decision=decision, district=self.district, lead_partner=self.lead_partner,
             share=remainder, deadline=self.deadline, previous_district=self.district,
             previous_lead_partner=self.lead_partner, previous_share=self.share, previous_deadline=self.deadline,
-            reason=decision.reason,
+            reason=decision.reason, issued_again=False,  # the remainder stays with its district
         )
         return moved
 

@@ -6,9 +6,12 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 from uuid import UUID
 
-from shared.contracts import Fact, contract
+from pydantic import ConfigDict
+
+from shared.contracts import Fact, contract, superseded
 
 SERVICE = "tasking"
 
@@ -16,6 +19,28 @@ SERVICE = "tasking"
 class CommissioningLevel(StrEnum):
     COUNTY = "county"
     DISTRICT = "district"
+
+
+class TaskingStatus(StrEnum):
+    """Where a tasking stands: issued to a district, accepted, declined, in delivery, completed or withdrawn."""
+
+    ISSUED = "issued"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    IN_DELIVERY = "in_delivery"
+    COMPLETED = "completed"
+    WITHDRAWN = "withdrawn"
+
+
+COUNTED_STATUSES = frozenset({TaskingStatus.ISSUED, TaskingStatus.ACCEPTED, TaskingStatus.IN_DELIVERY,
+                              TaskingStatus.COMPLETED})
+"""Tasking's rule, published with its events: the taskings whose shares count against the target (declined and
+withdrawn ones free their share). Tasking allocates by it and reporting rolls up by it; no one else writes it."""
+
+
+def counts_against_target(status: str) -> bool:
+    """Whether a tasking in ``status`` counts against its target (``COUNTED_STATUSES``)."""
+    return status in COUNTED_STATUSES
 
 
 @contract(SERVICE)
@@ -61,11 +86,12 @@ class TaskingDeclined(Fact):
     """Why, in the words of whoever decided or recorded it."""
 
 
-@contract(SERVICE)
+@contract(SERVICE, version=2, release=2)
 @dataclass(frozen=True, kw_only=True)
 class TaskingRetasked(Fact):
     """A decision changed the tasking's district, lead partner, share or deadline; the previous values stay in
-    history and are repeated here so that a reader needs no earlier event to show the change."""
+    history and are repeated here so that a reader needs no earlier event to show the change, and what the change
+    leaves (``issued_again``) is said, not left to each reader to work out."""
 
     district: str
     """The district partnership tasked now."""
@@ -85,6 +111,10 @@ class TaskingRetasked(Fact):
     """The deadline before."""
     reason: str
     """Why, in the words of whoever decided or recorded it."""
+    issued_again: bool
+    """Whether the tasking is issued again: retasked to another district partnership, it waits for that district's
+    acceptance (its status is ``issued``); otherwise its status is unchanged. Tasking's rule, so no reader
+    re-derives it."""
 
 
 @contract(SERVICE)
@@ -253,3 +283,40 @@ class ActionDone(Fact):
     """The date it was done."""
     note: str = ""
     """What the owner said; empty when nothing."""
+
+
+# -- superseded versions, frozen as published (their schemas stay in contracts/events) ------------------------------
+
+
+def tasking_retasked_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """Before v2 the event left readers to work out what a retasking leaves: moved to another district, the tasking
+    is issued again."""
+    return {**data, "issued_again": data["district"] != data["previous_district"]}
+
+
+@superseded(SERVICE, "TaskingRetasked", version=1, upcast=tasking_retasked_v1_to_v2)
+@dataclass(frozen=True, kw_only=True)
+class TaskingRetaskedV1(Fact):
+    """A decision changed the tasking's district, lead partner, share or deadline; the previous values stay in
+    history and are repeated here so that a reader needs no earlier event to show the change."""
+
+    district: str
+    """The district partnership tasked now."""
+    lead_partner: str
+    """The lead partner now."""
+    share: Decimal
+    """The share now, in the target's unit."""
+    deadline: date
+    """The deadline now."""
+    previous_district: str
+    """The district partnership tasked before."""
+    previous_lead_partner: str
+    """The lead partner before."""
+    previous_share: Decimal
+    """The share before."""
+    previous_deadline: date
+    """The deadline before."""
+    reason: str
+    """Why, in the words of whoever decided or recorded it."""
+
+    __pydantic_config__ = ConfigDict(title="TaskingRetasked")  # the title it was published with

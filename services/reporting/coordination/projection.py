@@ -120,8 +120,8 @@ def _retasked(fact: TaskingRetasked, rows: Rows, envelope: Envelope) -> None:
     changes: dict[str, Any] = {"district": fact.district, "lead_partner": fact.lead_partner,
                                "share": str(fact.share), "deadline": fact.deadline.isoformat(),
                                "status_reason": fact.reason}
-    if fact.district != fact.previous_district:
-        changes["status"] = "issued"  # the newly tasked district must accept it
+    if fact.issued_again:  # tasking says what the retasking leaves
+        changes["status"] = "issued"
     _next_tasking_row(rows, envelope, fact, **changes)
     rows.insert(TASKING_CHANGES.name, {
         "tasking_id": envelope.subject, "version": envelope.sequence, "kind": "retasked", "district": fact.district,

@@ -97,8 +97,9 @@ def _tasking_status(fact: TaskingAccepted | TaskingDeliveryStarted | TaskingDecl
 
 @project.register
 def _tasking_retasked(fact: TaskingRetasked, rows: Rows, envelope: Envelope) -> None:
+    issued_again: dict[str, str] = {"status": "issued"} if fact.issued_again else {}  # as tasking says
     rows.revise(TASKINGS.name, envelope.subject, envelope, district=fact.district, lead_partner=fact.lead_partner,
-                share=str(fact.share), deadline=fact.deadline.isoformat())
+                share=str(fact.share), deadline=fact.deadline.isoformat(), **issued_again)
 
 
 # -- projects -------------------------------------------------------------------------------------------------------

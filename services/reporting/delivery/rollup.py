@@ -12,10 +12,8 @@ from typing import Any
 
 from services.reporting.delivery import queries
 from services.reporting.delivery.tables import OUTCOMES, PROJECTS, TARGETS, TASKINGS
+from shared.contracts.tasking import counts_against_target
 from shared.readstore import ReadStore, Tx
-
-LIVE_TASKING_STATUSES = ("issued", "accepted", "in_delivery", "completed")
-"""Taskings whose share still counts towards the target (declined and withdrawn ones do not)."""
 
 
 def credit(outcome: dict[str, Any], actual: Decimal | None = None) -> Decimal:
@@ -92,7 +90,7 @@ def _rollups(store: Tx, as_of: datetime | None, target_id: str | None,
     result = []
     for target in target_rows:
         shares = shares_by_target.get(target["id"], [])
-        live = [s for s in shares if s["status"] in LIVE_TASKING_STATUSES]
+        live = [s for s in shares if counts_against_target(s["status"])]  # tasking's rule, from its contract
         value = Decimal(target["target_value"])
         actual = sum((s["actual"] for s in live), Decimal(0))
         result.append({

@@ -65,7 +65,7 @@ def _transfer(model: ReportingReadModel) -> uuid.UUID:
         actor=LEAD, correlation_id="c", decision=decided, district="leominster", lead_partner="herefordshire-council",
         share=Decimal(1000), deadline=date(2016, 3, 31), previous_district="leominster",
         previous_lead_partner="herefordshire-council", previous_share=Decimal(1200),
-        previous_deadline=date(2016, 3, 31), reason="Ross has the sites"))
+        previous_deadline=date(2016, 3, 31), reason="Ross has the sites", issued_again=False))
     history.add("tasking", moved, 1, TaskingIssued(actor=LEAD, correlation_id="c", decision=decided, **terms,
                                                    district="ross", share=Decimal(200), retasked_from=kept))
     projection = ReportingProjection()
