@@ -69,7 +69,8 @@ class Actor:
     partnership-wide, and in events recorded before grants had scopes)."""
 
     user_id: str
-    """The opaque subject id of the user, or client:<id> for a partner system."""
+    """The person's pseudonym (person:<32 hex>, issued by the people vault; never the identity provider's
+    subject), or client:<id> for a partner system."""
     organisation: str
     """The organisation the user acts for."""
     role: str
@@ -92,7 +93,7 @@ class Decision:
     decided_on: date
     """The date of the decision."""
     reason: str
-    """Why the body decided so."""
+    """Why the body decided so: free text, sealed (sealed:v1:<key id>:<ciphertext>, docs/audit.md)."""
     meeting_id: str | None = None
     """The meeting at which it was decided; None for a decision under delegation."""
     reference: str | None = None
