@@ -51,6 +51,9 @@ reason (a retirement, rejection, deferral, withdrawal, intervention), and a repo
 reason. Officers write these in their own words, and they are where people get named ("as agreed with ...").
 Titles, names of bodies and descriptions of places or projects are not: they name things, and reporting needs them
 in clear."""
+SEALED_BY_EVENT: dict[str, frozenset[str]] = {"InterventionRecorded": frozenset({"description"})}
+"""Fields sealed in one event only: an intervention's description is what the programme manager did, in their own
+words (a project's or a risk's description names things and stays in clear)."""
 _SEALED = re.compile(r"sealed:v1:[0-9a-f]{32}:[A-Za-z0-9_=-]+")
 _CACHE_SECONDS = 30.0
 """How long a process trusts what it read from the vault (a pseudonym, a key). An erasure clears the erasing
@@ -375,6 +378,11 @@ def close_vaults() -> None:
 # -- the seam: every stored event passes through the service's mapper ---------------------------------------------
 
 
+def _sealed_fields(event: Any) -> frozenset[str]:
+    return SEALED_FIELDS | frozenset(
+        name for klass in type(event).__mro__ for name in SEALED_BY_EVENT.get(klass.__name__, ()))
+
+
 class PeopleMapper(ChainedMapper):
     """A service's mapper: on the way into the store, the actor's subject becomes their pseudonym and the free
     text is sealed (before the chain header, so the chain commits to the ciphertext); on the way out, an event
@@ -393,7 +401,7 @@ class PeopleMapper(ChainedMapper):
         vault = self._vault()
         pseudonym = vault.pseudonym_for(actor.user_id)
         state["actor"] = dataclasses.replace(actor, user_id=pseudonym)
-        texts = {name: state[name] for name in SEALED_FIELDS
+        texts = {name: state[name] for name in _sealed_fields(domain_event)
                  if isinstance(state.get(name), str) and state[name] and not is_sealed(state[name])}
         decision = state.get("decision")
         if isinstance(decision, Decision) and decision.reason and not is_sealed(decision.reason):
@@ -426,7 +434,7 @@ class PeopleMapper(ChainedMapper):
             # The upcaster of events stored before pseudonyms: the stored bytes (and their hash) stay as they are.
             state["actor"] = dataclasses.replace(actor, user_id=vault.legacy_pseudonym(actor.user_id))
         if opened:
-            for name in SEALED_FIELDS:
+            for name in _sealed_fields(event):
                 if is_sealed(state.get(name)):
                     state[name] = vault.open(state[name])
             decision = state.get("decision")
