@@ -83,3 +83,10 @@ def committing(principal: Principal, project: Project, organisation: str) -> Gra
     """A partner commits only its own organisation's resources; the district's programme manager records any."""
     return authorize(principal, (Role.PROGRAMME_MANAGER, project.district), (Role.PARTNER_OFFICER, organisation),
                      refusal="A partner commits only its own organisation's resources.")
+
+
+def reporting_for_own_organisation(principal: Principal) -> Grant:
+    """A bulk upload reports for the uploader's own organisation; each row's project must be led by it (the domain's
+    rule)."""
+    return authorize(principal, (Role.PARTNER_OFFICER, principal.organisation),
+                     refusal="Only a partner organisation's officers report progress, for their own organisation.")
