@@ -1,7 +1,8 @@
 """Erasure by design (#16 part 5): a person's subject id and name live only in the people vault; events, topics,
 read models, answers and exports hold their pseudonym, role and organisation, and their free text sealed. After
 ``audit erase`` (and again after a read-model rebuild) nothing anywhere holds the subject or the name, their texts
-read ``[redacted]``, and ``audit verify`` is clean. On SQLite with the embedded log, and on real PostgreSQL."""
+read ``[redacted]``, and ``audit verify`` is clean. On SQLite with the embedded log, on real PostgreSQL, and on
+PostgreSQL with real Kafka (every record of every topic searched)."""
 
 from __future__ import annotations
 
@@ -16,8 +17,9 @@ import pytest
 from typer.testing import CliRunner
 
 from services.cli import cli
-from services.reporting.rebuild import rebuild
+from services.reporting.rebuild import TOPICS, rebuild
 from shared.audit.people import REDACTED
+from shared.contracts.audit import CHECKPOINTS_TOPIC
 from shared.settings import Settings
 from tests.harness import Harness, running_system, settings_env, settings_for, wait_until
 from tests.integration.test_tasking_steps import (
@@ -101,8 +103,39 @@ def _priya_acts(h: Harness) -> str:
     return str(response.json()["id"])
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+def _topic_records(h: Harness) -> list[bytes]:
+    """Every record on every topic the system wrote (events, dead letters, checkpoints), from the start."""
+    transport, settings = h.system.transport, h.system.settings
+    values: list[bytes] = []
+    for name in (*TOPICS, "reporting.dlq", CHECKPOINTS_TOPIC):
+        topic = settings.topic(name)
+        partitions = transport.partitions(topic)
+        if not partitions:
+            continue
+        end = sum(transport.end_offsets(topic).values())
+        reader = transport.reader(topic, dict.fromkeys(partitions, 0))
+        try:
+            read = 0
+            while read < end and (batch := reader.poll_values(500, 2.0)):
+                read += len(batch)
+                values.extend(value for _, _, value in batch)
+        finally:
+            reader.close()
+    return values
+
+
+def _pack(h: Harness) -> str:
+    response = h.client.get("/reports/scrutiny", params={"from": "2011-01-01", "to": "2011-12-31"},
+                            headers=h.headers("auditor"))
+    assert response.status_code == 200, response.text
+    return response.text
+
+
+@pytest.fixture(params=["sqlite", "postgres", "kafka"])
 def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    if request.param == "kafka":
+        return settings_for(data_dir=tmp_path, postgres_url=request.getfixturevalue("postgres_url"),
+                            kafka=request.getfixturevalue("kafka_bootstrap"))
     if request.param == "postgres":
         return settings_for(data_dir=tmp_path, postgres_url=request.getfixturevalue("postgres_url"))
     return settings_for(data_dir=tmp_path)
@@ -123,6 +156,9 @@ def test_after_erasure_and_a_rebuild_nothing_holds_the_persons_id_or_name(settin
             _holding(settings, NEEDLES)
         assert h.client.get(f"/tasking/taskings/{tasking_id}", headers=headers(h, PRIYA)).json()["decision"][
             "reason"] == REASON  # the service itself reads its text opened
+        assert REASON.replace("'", "&#x27;") in _pack(h)  # a pack shows the decision's reason while it stands
+        records = _topic_records(h)
+        assert records and not [r for r in records if any(n.encode() in r for n in NEEDLES)]
 
         unknown = runner.invoke(cli, ["audit", "erase", "nobody-at-all", "--reason", "DP-41"], env=env)
         assert unknown.exit_code == 1 and "no personal data of 'nobody-at-all'" in unknown.output
@@ -135,12 +171,14 @@ def test_after_erasure_and_a_rebuild_nothing_holds_the_persons_id_or_name(settin
         assert after["history"][0]["actor"]["role"] == "theme_group_lead"
         assert after["history"][0]["decision"]["reason"] == REDACTED
         assert not any(n in json.dumps(after) for n in NEEDLES)
+        assert REDACTED in _pack(h) and not any(n in _pack(h) for n in NEEDLES)
         assert h.client.get(f"/tasking/taskings/{tasking_id}", headers=headers(h, PRIYA)).json()["decision"][
             "reason"] == REDACTED
 
         report = rebuild(settings, h.system.transport, "reporting_rebuild", progress=False)
         assert report.events > 0
         assert _holding(settings, NEEDLES) == []
+        assert not [r for r in _topic_records(h) if any(n.encode() in r for n in NEEDLES)]
         exported = runner.invoke(cli, ["audit", "export"], env=env)
         assert exported.exit_code == 0, exported.output
         assert not any(n in exported.output for n in NEEDLES)
