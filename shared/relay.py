@@ -59,6 +59,14 @@ def published_event(mapper: Any, notification: Any) -> Any:
     return mapper.to_domain_event(notification)
 
 
+def passes_over(type_name: str) -> bool:
+    """Whether the relay passes over a stored event of this type (records its position past it, publishes nothing):
+    one its service no longer records (retired), or, from the release that publishes public events only, an
+    internal one."""
+    contract = resolve(type_name)
+    return is_retired(contract) or (not publishes_internal_events() and not is_public(contract))
+
+
 class Leadership(Protocol):
     """Who may publish: ``acquire`` is called before every batch and must be cheap when already held."""
 
@@ -193,15 +201,13 @@ class Relay:
             self._publisher = self.transport.publisher()
         last: int | None = None
         published = passed = 0
-        internal_too = publishes_internal_events()
         for notification in notifications:
             event = published_event(self.app.mapper, notification)
             envelope = wrap(event, source=f"/services/{self.app.service}")
             if not self.publish_unreleased and not is_released(envelope.type):
                 self._hold(envelope.type, notification.id)
                 break
-            contract = resolve(envelope.type)
-            if is_retired(contract) or (not internal_too and not is_public(contract)):
+            if passes_over(envelope.type):
                 last = notification.id
                 passed += 1
                 continue

@@ -28,7 +28,7 @@ from typing import Any
 
 from shared.envelope import Envelope, MalformedMessage, decode, wrap
 from shared.readstore import ReadStore
-from shared.relay import published_event
+from shared.relay import passes_over, published_event
 from shared.settings import Settings
 from shared.transport import Transport
 
@@ -163,6 +163,8 @@ class Reconciler:
             while page := app.recorder.select_notifications(start=position, limit=PAGE, inclusive_of_start=False):
                 for notification in page:
                     envelope = wrap(published_event(app.mapper, notification), source=f"/services/{name}")
+                    if passes_over(envelope.type):
+                        continue  # never on a topic, by design: not a difference
                     key = (envelope.subject, envelope.sequence)
                     service.events[key] = envelope_digest(envelope)
                     service.types[key] = envelope.type
