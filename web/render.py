@@ -27,6 +27,7 @@ class Renderer:
                  tokens: TokenService | None = None) -> None:
         self.reader = reader
         self.tokens = tokens
+        self.sign_in = development  # or an identity provider's sign-in (web.app)
         self.service_name = service_name
         self.development = development
         self.environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
@@ -47,6 +48,7 @@ class Renderer:
         user = getattr(request.state, "web_user", None)
         navigation = list(PUBLIC_NAVIGATION) + list(getattr(request.state, "web_navigation", []))
         values.setdefault("development", self.development)
+        values.setdefault("sign_in", self.sign_in)
         body = self.environment.get_template(template).render(
             title=title, service_name=self.service_name, navigation=navigation, active=active, user=user,
             errors=values.pop("errors", None), **values)

@@ -98,22 +98,26 @@ WORKSPACE_ROLES = (Role.PARTNERSHIP_OFFICER, Role.THEME_GROUP_LEAD, Role.DISTRIC
                    Role.PARTNER_OFFICER)
 
 
-def development_sign_in_router(renderer: Renderer, tokens: TokenService, secure_cookie: bool) -> APIRouter:
-    """``/sign-in`` of the embedded mode (development only): pick a demo user; ``/sign-out`` ends the session."""
+def development_sign_in_router(renderer: Renderer, tokens: TokenService, secure_cookie: bool,
+                               organisation: bool = False) -> APIRouter:
+    """``/sign-in`` of the embedded mode (development only): pick a demo user (or, when ``organisation``, go to
+    the identity provider)."""
     router = APIRouter(include_in_schema=False)
 
     @router.get("/sign-in", response_class=HTMLResponse)
     def sign_in_page(request: Request) -> HTMLResponse:
         signed_in(request, tokens)
-        return renderer.page(request, "sign_in.html", "Sign in (development only)", users=DEMO_USERS)
+        return renderer.page(request, "sign_in.html", "Sign in (development only)", users=DEMO_USERS,
+                             organisation=organisation)
 
     @router.post("/sign-in", response_class=HTMLResponse)
     async def sign_in(request: Request) -> Response:
         demo = _BY_KEY.get((await form(request)).get("user", ""))
         if demo is None:
+            first = f"user-{DEMO_USERS[0].key}"
             return renderer.page(request, "sign_in.html", "Sign in (development only)", users=DEMO_USERS,
-                                 status_code=422, errors=[{"field": f"user-{DEMO_USERS[0].key}",
-                                                           "message": "Select who you want to sign in as"}])
+                                 organisation=organisation, status_code=422,
+                                 errors=[{"field": first, "message": "Select who you want to sign in as"}])
         token = tokens.mint(demo.key, demo.organisation, [demo.role.value], district=demo.district,
                             theme_group=demo.theme_group, ttl_seconds=SESSION_SECONDS)
         landing = "/scrutiny" if demo.role in (Role.SCRUTINY_MEMBER, Role.AUDITOR) else "/workspace"
@@ -121,6 +125,13 @@ def development_sign_in_router(renderer: Renderer, tokens: TokenService, secure_
         response.set_cookie(COOKIE, token, max_age=SESSION_SECONDS, httponly=True, samesite="lax", path="/",
                             secure=secure_cookie)
         return response
+
+    return router
+
+
+def sign_out_router() -> APIRouter:
+    """``/sign-out``: the session cookie goes (a POST: a link or an image elsewhere cannot sign anyone out)."""
+    router = APIRouter(include_in_schema=False)
 
     @router.post("/sign-out")
     def sign_out() -> Response:
