@@ -273,6 +273,23 @@ def erase(person: Annotated[str, typer.Argument(help="The person's identity-prov
 
 
 @audit.command()
+def erasures(as_json: Annotated[bool, typer.Option("--json", help="As JSON Lines")] = False) -> None:
+    """Every erasure (with the decision behind it) and every redaction, oldest first."""
+    from shared.audit.people import vault_for
+
+    for entry in vault_for(_settings()).erasures():
+        if as_json:
+            typer.echo(_json(entry))
+        elif entry["kind"] == "erasure":
+            decision = entry["decision"]
+            typer.echo(f"{entry['at']}: {entry['pseudonym']} erased ({entry['redacted_texts']} texts redacted); "
+                       f"decided by {decision['body']} on {decision['decided_on']}: {decision['reason']}")
+        else:
+            what = entry["aggregate_id"] or f"the texts of {entry['author']}"
+            typer.echo(f"{entry['at']}: {what} redacted ({entry['keys']} keys): {entry['reason']}")
+
+
+@audit.command()
 def redact(aggregate_id: Annotated[str, typer.Argument(help="The record whose free text is to be redacted")],
            reason: Annotated[str, typer.Option(help="Why (e.g. it names someone who asked to be erased)")],
            version: Annotated[int | None, typer.Option(help="Only this version's texts")] = None) -> None:

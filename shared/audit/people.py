@@ -69,6 +69,8 @@ DDL = (
     "CREATE TABLE IF NOT EXISTS people_vault_secret (id INTEGER PRIMARY KEY, secret TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS people_erasures (erasure_id TEXT PRIMARY KEY, pseudonym TEXT NOT NULL,"
     " decision TEXT NOT NULL, redacted_keys INTEGER NOT NULL, erased_at TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS people_redactions (redaction_id TEXT PRIMARY KEY, aggregate_id TEXT,"
+    " aggregate_version INTEGER, author TEXT, reason TEXT NOT NULL, keys INTEGER NOT NULL, redacted_at TEXT NOT NULL)",
 )
 
 
@@ -240,7 +242,7 @@ class PeopleVault:
         """Moves with every erasure and redaction: part of a cached answer's key (``graphql_cache``)."""
         with self.store.transaction(commit=False) as tx:
             erasures = tx.query("SELECT COUNT(*) AS n FROM people_erasures")[0]["n"]
-            redacted = tx.query("SELECT COUNT(*) AS n FROM sealed_text_keys WHERE redacted_at IS NOT NULL")[0]["n"]
+            redacted = tx.query("SELECT COUNT(*) AS n FROM people_redactions")[0]["n"]
         return f"{erasures}.{redacted}"
 
     # -- sealed text ---------------------------------------------------------------------------------------------
@@ -309,10 +311,15 @@ class PeopleVault:
     def redact(self, aggregate_id: str, reason: str, version: int | None = None) -> int:
         """Destroy the keys of one record's texts (every version, or one): how a text that names someone other
         than its author is redacted. Returns how many keys were destroyed."""
+        redacted_at = _now()
         with self.store.transaction() as tx:
             count = tx.execute("UPDATE sealed_text_keys SET data_key = NULL, redacted_at = ?, redacted_reason = ?"
                                " WHERE aggregate_id = ? AND (? IS NULL OR aggregate_version = ?)"
-                               " AND redacted_at IS NULL", (_now(), reason, aggregate_id, version, version))
+                               " AND redacted_at IS NULL", (redacted_at, reason, aggregate_id, version, version))
+            if count:
+                tx.execute("INSERT INTO people_redactions (redaction_id, aggregate_id, aggregate_version, author,"
+                           " reason, keys, redacted_at) VALUES (?, ?, ?, NULL, ?, ?, ?)",
+                           (uuid.uuid4().hex, aggregate_id, version, reason, count, redacted_at))
         self._keys.clear()
         self._names.clear()
         return count
@@ -338,6 +345,10 @@ class PeopleVault:
             redacted = tx.execute(f"UPDATE sealed_text_keys SET data_key = NULL, redacted_at = ?,"
                                   f" redacted_reason = ? WHERE author IN ({marks}) AND redacted_at IS NULL",
                                   (erased_at, "erasure of its author", *pseudonyms))
+            if redacted:
+                tx.execute("INSERT INTO people_redactions (redaction_id, aggregate_id, aggregate_version, author,"
+                           " reason, keys, redacted_at) VALUES (?, NULL, NULL, ?, ?, ?, ?)",
+                           (uuid.uuid4().hex, ", ".join(pseudonyms), "erasure of its author", redacted, erased_at))
             for pseudonym in pseudonyms:
                 tx.execute("INSERT INTO people_erasures (erasure_id, pseudonym, decision, redacted_keys, erased_at)"
                            " VALUES (?, ?, ?, ?, ?)", (uuid.uuid4().hex, pseudonym,
@@ -348,10 +359,17 @@ class PeopleVault:
         return PersonErasure(pseudonyms, redacted, erased_at, decision)
 
     def erasures(self) -> list[dict[str, Any]]:
+        """Every erasure, with its decision, and every redaction, oldest first: what an auditor reads."""
         with self.store.transaction(commit=False) as tx:
-            rows = tx.query("SELECT pseudonym, decision, redacted_keys, erased_at FROM people_erasures"
-                            " ORDER BY erased_at, pseudonym")
-        return [{**r, "decision": json.loads(r["decision"])} for r in rows]
+            erased = tx.query("SELECT pseudonym, decision, redacted_keys, erased_at FROM people_erasures")
+            redacted = tx.query("SELECT aggregate_id, aggregate_version, author, reason, keys, redacted_at"
+                                " FROM people_redactions")
+        entries = [{"kind": "erasure", "at": r["erased_at"], "pseudonym": r["pseudonym"],
+                    "decision": json.loads(r["decision"]), "redacted_texts": r["redacted_keys"]} for r in erased]
+        entries += [{"kind": "redaction", "at": r["redacted_at"], "aggregate_id": r["aggregate_id"],
+                     "version": r["aggregate_version"], "author": r["author"], "reason": r["reason"],
+                     "keys": r["keys"]} for r in redacted]
+        return sorted(entries, key=lambda e: (str(e["at"]), e["kind"]))
 
 
 _VAULTS: dict[tuple[str, str, str], PeopleVault] = {}

@@ -164,6 +164,9 @@ def test_after_erasure_and_a_rebuild_nothing_holds_the_persons_id_or_name(settin
         assert unknown.exit_code == 1 and "no personal data of 'nobody-at-all'" in unknown.output
         erased = runner.invoke(cli, ["audit", "erase", SUBJECT, "--reason", "erasure request DP-42"], env=env)
         assert erased.exit_code == 0, erased.output
+        listed = runner.invoke(cli, ["audit", "erasures"], env=env)  # the erasure is kept as a decision
+        assert listed.exit_code == 0 and "decided by data-protection-officer on" in listed.output
+        assert "erasure request DP-42" in listed.output and "1 texts redacted" in listed.output
 
         assert _holding(settings, NEEDLES) == []
         after = _walk(h, tasking_id)

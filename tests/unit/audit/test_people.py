@@ -60,7 +60,10 @@ def test_a_reason_is_stored_and_published_sealed_read_opened_and_redacted_with_i
         assert isinstance(app.mapper, PeopleMapper)
         assert is_sealed(app.mapper.to_published_event(stored).decision.reason)
 
-        assert vault_for(settings).redact(str(objective.id), "names a resident") == 1
+        vault = vault_for(settings)
+        assert vault.redact(str(objective.id), "names a resident") == 1
         assert app.mapper.to_domain_event(stored).decision.reason == REDACTED
+        assert [(e["kind"], e["aggregate_id"], e["reason"]) for e in vault.erasures()] == [
+            ("redaction", str(objective.id), "names a resident")]  # the redaction is recorded
     finally:
         app.close()
