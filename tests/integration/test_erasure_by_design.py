@@ -46,6 +46,9 @@ WALK = """
 query($id: ID!) {
   history(aggregateId: $id) { version type actor { userId name organisation role } decision { reason body } }
   taskings { id district share decision { reason body } }
+  decisionLog { nodes { aggregateId recordedBy { userId name organisation role } decision { reason body } } }
+  changes(from: "2000-01-01T00:00:00Z") { nodes { label before after changedBy { userId name organisation role }
+                                                 decisions { reason } } }
 }
 """
 
@@ -151,6 +154,8 @@ def test_after_erasure_and_a_rebuild_nothing_holds_the_persons_id_or_name(settin
         assert actor["name"] == NAME and actor["userId"].startswith("person:")
         assert (actor["organisation"], actor["role"]) == ("worcestershire-cc", "theme_group_lead")
         assert seen["history"][0]["decision"]["reason"] == REASON
+        logged = [n for n in seen["decisionLog"]["nodes"] if n["aggregateId"] == tasking_id]
+        assert [(n["recordedBy"]["name"], n["decision"]["reason"]) for n in logged] == [(NAME, REASON)]
         # By design, before any erasure: only the vault's people row holds who Priya is.
         assert {p.split(":")[-1].split(".")[-1] for p in _holding(settings, NEEDLES)} == {"people"}, \
             _holding(settings, NEEDLES)
