@@ -7,9 +7,10 @@ fit. Declared once here; every request model uses them, so a rule about input li
   and are normalised to NFC, so one title has one spelling.
 - ``Day`` is a calendar date written ``YYYY-MM-DD``: a number is not read as a Unix timestamp.
 - ``Moment`` is a date and time written in ISO 8601, never a number.
-- ``Figure`` is a finite decimal that the arithmetic of the roll-ups can hold, ``Whole`` an integer that fits every
-  store and every partner's JSON parser. These are the outer envelope: the figures' own ranges (by unit and kind)
-  are rules of the domain.
+- ``Figure`` is a finite decimal that the arithmetic of the roll-ups can hold (smaller than 10^15, at most 15
+  significant digits and 10 places), ``Whole`` an integer that fits every store and every partner's JSON parser.
+  Both publish their bounds in every command's JSON Schema. These are the outer envelope: the figures' own ranges
+  (by unit and kind, ``shared.measures``) are rules of the domain.
 """
 
 from __future__ import annotations
@@ -109,27 +110,76 @@ Moment = Annotated[datetime, BeforeValidator(_moment)]
 """A date and time in ISO 8601 (a date alone is its midnight)."""
 
 FIGURE_LIMIT = Decimal(10) ** 18
+"""The bound of a decimal on the wire (events): wider than an entered figure's, as events also carry figures derived
+from entered ones (a shortfall in percent, a sum across districts)."""
 FIGURE_PLACES = 10
+ENTRY_LIMIT = Decimal(10) ** 15
+"""An entered figure is smaller than this in size: every sum and ratio the roll-ups and packs form of entered
+figures stays exact within the decimal context (28 digits)."""
+ENTRY_DIGITS = 15
+"""An entered figure has at most this many significant digits (what a double holds exactly, so a partner's JSON
+parser reads back what it sent)."""
 WHOLE_LIMIT = 2**53  # the largest integers a JavaScript (or any IEEE double) JSON parser reads exactly
+
+ENTRY_PATTERN = rf"^-?[0-9]{{1,{ENTRY_DIGITS}}}(\.[0-9]{{1,{FIGURE_PLACES}}})?$"
+"""An entered figure written as text (its bounds, but for the count of significant digits, which a pattern cannot
+say together with the places)."""
+_ENTRY_BOUNDS = (f"A finite decimal smaller than 10^{ENTRY_DIGITS} in size, with at most {ENTRY_DIGITS} significant "
+                 f"digits and {FIGURE_PLACES} decimal places; send it as a string to keep it exact.")
 
 
 def _figure(value: Decimal) -> Decimal:
     if not value.is_finite():
         raise PydanticCustomError("figure_range", "A figure is a finite number")
-    if abs(value) >= FIGURE_LIMIT:
-        raise PydanticCustomError("figure_range", "A figure is smaller than 10^18 in size")
-    exponent = value.normalize().as_tuple().exponent
+    if abs(value) >= ENTRY_LIMIT:
+        raise PydanticCustomError("figure_range", "A figure is smaller than 10^{digits} in size",
+                                  {"digits": ENTRY_DIGITS})
+    _, digits, exponent = value.normalize().as_tuple()
     if isinstance(exponent, int) and -exponent > FIGURE_PLACES:
         raise PydanticCustomError("figure_range", "A figure has at most {places} decimal places",
                                   {"places": FIGURE_PLACES})
+    significant = len(digits) if value else 0
+    if significant > ENTRY_DIGITS:
+        raise PydanticCustomError("figure_range", "A figure has at most {digits} significant digits",
+                                  {"digits": ENTRY_DIGITS})
     return value
 
 
-Figure = Annotated[Decimal, AfterValidator(_figure)]
-"""A finite decimal smaller than 10^18, with at most 10 decimal places."""
+def _figure_schema(schema: dict[str, Any]) -> None:
+    """Publish the bounds in the JSON Schema of every command (OpenAPI): on the number branch as exclusive bounds
+    (a further ``gt``/``ge`` of the field stays, as pydantic wrote it), on the string branch as the pattern."""
+    branches = schema.get("anyOf", [schema])
+    for branch in branches:
+        if branch.get("type") == "number":
+            branch.setdefault("exclusiveMinimum", -float(ENTRY_LIMIT))
+            branch.setdefault("exclusiveMaximum", float(ENTRY_LIMIT))
+        elif branch.get("type") == "string":
+            branch["pattern"] = ENTRY_PATTERN
+    schema.setdefault("description", _ENTRY_BOUNDS)
+
+
+Figure = Annotated[Decimal, AfterValidator(_figure), Field(json_schema_extra=_figure_schema)]
+"""A finite decimal smaller than 10^15 in size, with at most 15 significant digits and 10 decimal places: every
+numeric field of every command that is not a whole number."""
+def parse_figure(text: str) -> Decimal:
+    """A figure written as text, within Figure's bounds (for input read without pydantic, such as CSV cells), or
+    ValueError: "not a number", or "out of range: " and the bound it breaks."""
+    try:
+        value = Decimal(text.strip())
+    except ArithmeticError:
+        raise ValueError("not a number") from None
+    try:
+        return _figure(value)
+    except PydanticCustomError as error:
+        raise ValueError(f"out of range: {error.message()}") from None
+
+
 figure_in_range = AfterValidator(_figure)
 """Figure's check, for an optional figure with constraints of its own: ``Annotated[Decimal, Field(gt=0),
-figure_in_range] | None`` (constraints placed after the check would leak into the JSON Schema as unknown keys)."""
+figure_in_range, figure_published] | None`` (constraints placed after the check would leak into the JSON Schema as
+unknown keys)."""
+figure_published = Field(json_schema_extra=_figure_schema)
+"""Figure's bounds in the JSON Schema, for such an optional figure."""
 Whole = Annotated[int, Field(ge=1 - WHOLE_LIMIT, le=WHOLE_LIMIT - 1)]  # inclusive: a further ge=1 replaces one bound
 """An integer smaller than 2^53 in size."""
 

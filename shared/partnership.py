@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Callable
+from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -62,12 +64,32 @@ class PartnershipDefinition(_Strict):
     founded_on: date | None = None
     """From when its bodies exist (no decision, meeting or membership before); None: no earliest date."""
     max_agreed_priorities_per_district: int = Field(5, ge=1)
+    time_zone: str = "Europe/London"
+    """The IANA time zone whose calendar the partnership's dates are in: "today" is today there."""
     units: list[str]
     rag: RagThresholds = RagThresholds()
     bodies: list[Body]
     districts: list[District]
     organisations: list[Organisation]
     schemes_of_delegation: list[Delegation] = []
+
+    @model_validator(mode="after")
+    def _time_zone_is_known(self) -> PartnershipDefinition:
+        try:
+            ZoneInfo(self.time_zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"time_zone {self.time_zone!r} is not an IANA time zone") from None
+        return self
+
+    def today(self, now: datetime) -> date:
+        """The partnership's calendar date at the instant ``now`` (a report dated after it is in the future)."""
+        return now.astimezone(ZoneInfo(self.time_zone)).date()
+
+    def calendar(self, clock: Callable[[], datetime] | None = None) -> Callable[[], date]:
+        """Today in the partnership's time zone, read from ``clock`` (the system's UTC clock unless one is given):
+        the one way a service asks the date, so a test sets the clock, not the date in every rule."""
+        now = clock or (lambda: datetime.now(UTC))
+        return lambda: self.today(now())
 
     @model_validator(mode="after")
     def _schemes_name_bodies_and_decisions(self) -> PartnershipDefinition:

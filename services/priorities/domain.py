@@ -40,6 +40,7 @@ from shared.contracts.priorities import (
 )
 from shared.errors import InvalidCommand, RuleViolated
 from shared.eventstore import AccountableAggregate, CommandContext
+from shared.measures import negative_refused
 
 MAX_TITLE = 300
 MAX_TEXT = 4000
@@ -158,11 +159,6 @@ class Objective(AccountableAggregate):
 # -- SMART targets ---------------------------------------------------------------------------------------------------
 
 
-SIGNED_UNITS = frozenset({"GBP"})
-"""Units whose values may fall below zero (a budget balance); every other unit counts or measures something that
-cannot be negative (jobs, people, percent, a rate per 1,000, days)."""
-
-
 @dataclass(frozen=True)
 class TargetTerms:
     """What makes a target SMART: a metric and unit, a baseline with its date, a target value by a deadline, the
@@ -202,10 +198,8 @@ def target_problems(terms: TargetTerms, rules: TargetRules) -> Problems:
         if not value.is_finite():
             values_are_numbers = False
             problems.append({"field": field, "message": f"The {name} must be a number."})
-        elif value < 0 and terms.unit not in SIGNED_UNITS:
-            problems.append({"field": field,
-                             "message": f"The {name} cannot be negative: a count of {terms.unit or 'things'} "
-                                        "cannot fall below zero."})
+        elif (negative := negative_refused(field, terms.unit, value, name)) is not None:
+            problems.append(negative)
     if values_are_numbers and terms.target_value == terms.baseline_value:
         problems.append({"field": "target_value",
                          "message": f"The target equals the baseline ({terms.baseline_value}): "

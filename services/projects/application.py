@@ -54,7 +54,7 @@ class ProjectsApplication(ServiceApplication):
         self.rules = rules(settings.partnership_file)
         # Kept from tasking.events by services/projects/meetings.py, in the same store as the known taskings.
         self.meetings = CopiedMeetings(self.known_taskings.store)
-        self.today: Callable[[], date] = date.today
+        self.today: Callable[[], date] = self.partnership.calendar()  # a test sets it to a clock of its own
         self.delivery_index = DeliveryIndex(self)
 
     def close(self) -> None:
@@ -184,7 +184,7 @@ class ProjectsApplication(ServiceApplication):
                         correction_reason: str | None = None, expected_version: int | None = None) -> Project:
         return self._change(project, expected_version, lambda p: p.report_progress(
             context, reported_on=reported_on, values=values, narrative=narrative, thresholds=self.thresholds,
-            correction=correction, correction_reason=correction_reason))
+            today=self.today(), correction=correction, correction_reason=correction_reason))
 
     def override_rag(self, context: CommandContext, project: Project, *, rag: Rag, reason: str,
                      expected_version: int | None = None, decision: Decision | None = None) -> Project:

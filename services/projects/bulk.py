@@ -13,7 +13,7 @@ import io
 import json
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -28,7 +28,7 @@ from shared.contracts.projects import Submission
 from shared.csv_export import Column, Kind, write_csv
 from shared.errors import DomainError, InvalidCommand
 from shared.eventstore import CommandContext
-from shared.fields import clean_text, parse_day
+from shared.fields import clean_text, parse_day, parse_figure
 from shared.web import PROBLEM_BASE, PROBLEM_JSON, correlation_id
 
 MAX_ROWS = 10_000
@@ -107,12 +107,9 @@ def _fill(row: Row, raw: dict[str, Any]) -> Row:
     else:
         for outcome_id, value in values.items():
             try:
-                number = Decimal(str(value).strip())
-                if not number.is_finite():
-                    raise InvalidOperation
-                row.values[str(outcome_id)] = number
-            except (InvalidOperation, ValueError):
-                row.reasons.append(f"The value of {outcome_id} is not a number.")
+                row.values[str(outcome_id)] = parse_figure(str(value))
+            except ValueError as error:
+                row.reasons.append(f"The value of {outcome_id} is {error}.")
     row.narrative = _text(row, "narrative", raw.get("narrative"))
     correction = _flag(raw.get("correction"))
     if correction is None:
@@ -241,7 +238,8 @@ def _check_and_apply(application: ProjectsApplication, context: CommandContext, 
     assert row.reported_on is not None
     try:
         project.report_progress(context, reported_on=row.reported_on, values=row.values, narrative=row.narrative,
-                                thresholds=application.thresholds, correction=row.correction,
+                                thresholds=application.thresholds, today=application.today(),
+                                correction=row.correction,
                                 correction_reason=row.correction_reason, submitted_via=Submission.BULK_UPLOAD)
     except DomainError as error:  # the aggregate checks before it records: a refused row changed nothing
         row.reasons += _reasons(error)

@@ -40,6 +40,7 @@ from shared.contracts.projects import (
 )
 from shared.errors import InvalidCommand, NotPermitted, RuleViolated
 from shared.eventstore import AccountableAggregate, CommandContext
+from shared.measures import negative_refused
 
 
 def __getattr__(name: str) -> Any:
@@ -112,6 +113,18 @@ def assess(outcomes: Sequence[Outcome], actuals: Mapping[str, Decimal], on: date
         weights += outcome.weight
     shortfall = weighted / weights if weights else Decimal(0)
     return rag_for(shortfall, thresholds), shortfall
+
+
+SHORTFALL_BOUND = Decimal("999999999.99")
+"""A shortfall is recorded within a billion percent either way: beyond, it says nothing more (the change planned to
+date is next to nothing against the change reported), and an entered figure's bounds let it grow past what a decimal
+of the events can hold (``shared.fields``)."""
+
+
+def recorded_shortfall(shortfall_percent: Decimal) -> Decimal:
+    """The shortfall as an event records it: to the hundredth of a percent, within ``SHORTFALL_BOUND``."""
+    bounded = max(-SHORTFALL_BOUND, min(SHORTFALL_BOUND, shortfall_percent))
+    return bounded.quantize(Decimal("0.01"))
 
 
 def rag_for(shortfall_percent: Decimal, thresholds: RagThresholds) -> Rag:
@@ -199,6 +212,10 @@ def validate_outcomes(outcomes: Sequence[Outcome], taskings: Mapping[UUID, Known
         elif outcome.unit != tasking.unit:
             problems.append(_problem(f"{where}.unit", f"The tasking is measured in {tasking.unit}; the outcome "
                                                       f"contributing to it must be too."))
+        for name in ("baseline_value", "target_value"):
+            negative = negative_refused(f"{where}.{name}", outcome.unit, getattr(outcome, name), name.replace("_", " "))
+            if negative is not None:
+                problems.append(negative)
         if outcome.target_value == outcome.baseline_value:
             problems.append(_problem(f"{where}.target_value", "The target must differ from the baseline."))
         if outcome.target_date <= outcome.baseline_date:
@@ -396,9 +413,13 @@ class Project(AccountableAggregate):
             aggregate.rag_override_reason = None
 
     def report_progress(self, context: CommandContext, *, reported_on: date, values: Mapping[str, Decimal],
-                        narrative: str, thresholds: RagThresholds, correction: bool = False,
+                        narrative: str, thresholds: RagThresholds, today: date, correction: bool = False,
                         correction_reason: str | None = None, submitted_via: Submission = Submission.API) -> None:
-        """Only the lead partner reports; a report dated before the last one must be a correction with a reason."""
+        """Only the lead partner reports; a report dated before the last one must be a correction with a reason.
+
+        A report is never dated after ``today`` (the partnership's calendar): values cannot stand at a date not yet
+        come, and a report so dated would make every real report after it "go back in time". A value is never below
+        zero in a unit that counts (``shared.measures``)."""
         self._require_active("progress")
         # The partnership's rule, not an access check: the one lead partner made responsible for delivery answers
         # for its progress, by any channel (one report, a bulk upload). Who may act for that partner is
@@ -408,9 +429,16 @@ class Project(AccountableAggregate):
         problems: list[dict[str, str]] = []
         if not values:
             problems.append(_problem("values", "Report the actual value of at least one outcome."))
-        for outcome_id in values:
-            if outcome_id not in self.outcomes:
+        if reported_on > today:
+            problems.append(_problem("reported_on", f"A report is dated at most today ({today.isoformat()}): "
+                                                    f"values cannot stand at {reported_on.isoformat()} yet."))
+        for outcome_id, value in values.items():
+            outcome = self.outcomes.get(outcome_id)
+            if outcome is None:
                 problems.append(_problem(f"values.{outcome_id}", "The project has no such outcome."))
+            elif (negative := negative_refused(f"values.{outcome_id}", outcome.unit, Decimal(value),
+                                               f"value of {outcome_id}")) is not None:
+                problems.append(negative)
         if not narrative.strip():
             problems.append(_problem("narrative", "Say in a few words what happened since the last report."))
         if correction and not (correction_reason or "").strip():
@@ -428,15 +456,15 @@ class Project(AccountableAggregate):
         actuals = dict(base.actuals) if base else {}
         actuals.update({k: Decimal(v) for k, v in values.items()})
         rag, shortfall = assess(list(self.outcomes.values()), actuals, reported_on, thresholds)
+        recorded = recorded_shortfall(shortfall)
         before = [r for r in self.reports if r.reported_on < reported_on]
         previous = max(before, key=lambda r: (r.reported_on, r.sequence)) if before else None
         self._happened(
             self.ProgressWasReported, context, reported_on=reported_on,
             values=tuple(OutcomeValue(k, Decimal(v)) for k, v in sorted(values.items())),
             actuals=tuple(OutcomeValue(k, v) for k, v in sorted(actuals.items())),
-            narrative=narrative.strip(), rag=rag, shortfall_percent=shortfall.quantize(Decimal("0.01")),
-            direction=direction_of_travel(previous.shortfall_percent if previous else None,
-                                          shortfall.quantize(Decimal("0.01"))),
+            narrative=narrative.strip(), rag=rag, shortfall_percent=recorded,
+            direction=direction_of_travel(previous.shortfall_percent if previous else None, recorded),
             correction=correction, correction_reason=(correction_reason or "").strip() or None,
             submitted_via=submitted_via,
         )

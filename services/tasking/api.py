@@ -36,7 +36,7 @@ from shared.auth import TokenService
 from shared.contracts.tasking import BodyKind, CommissioningLevel
 from shared.devtools import install_api_docs
 from shared.errors import NotFound
-from shared.fields import Day, Figure, Line, Text, Whole, figure_in_range
+from shared.fields import Day, Figure, Line, Text, Whole, figure_in_range, figure_published
 from shared.web import (
     Created,
     DecisionIn,
@@ -91,7 +91,8 @@ class Retask(Versioned):
 
     district: Line | None = Field(None, min_length=1, max_length=100)
     lead_partner: Line | None = Field(None, min_length=1, max_length=100)
-    share: Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=4), figure_in_range] | None = None
+    share: Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=4), figure_in_range,
+                     figure_published] | None = None
     deadline: Day | None = None
     decision: DecisionIn
 

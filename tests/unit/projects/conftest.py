@@ -14,6 +14,8 @@ from shared.contracts.projects import Milestone, Outcome
 from shared.eventstore import CommandContext
 
 THRESHOLDS = RagThresholds(Decimal(10), Decimal(25))
+TODAY = date(2014, 1, 1)
+"""The partnership's date the domain tests report on: after every report date they use."""
 MANAGER = CommandContext(Actor("pm-1", "worcester-city-council", "programme_manager"), "c-pm")
 LEAD = CommandContext(Actor("po-1", "worcester-college", "partner_officer"), "c-lead")
 OTHER_PARTNER = CommandContext(Actor("po-2", "chamber-of-commerce", "partner_officer"), "c-other")

@@ -27,6 +27,7 @@ from tests.unit.projects.conftest import (
     MANAGER,
     OTHER_PARTNER,
     THRESHOLDS,
+    TODAY,
     jobs_outcome,
     open_project,
     tasking,
@@ -37,7 +38,7 @@ HALFWAY = date(2012, 7, 2)
 
 def report(project: Project, on: date, jobs: int | str, **extra: object) -> None:
     project.report_progress(LEAD, reported_on=on, values={"jobs": Decimal(jobs)}, narrative="Hiring continues",
-                            thresholds=THRESHOLDS, **extra)  # type: ignore[arg-type]
+                            thresholds=THRESHOLDS, today=TODAY, **extra)  # type: ignore[arg-type]
 
 
 # -- opening ----------------------------------------------------------------------------------------------------------
@@ -116,7 +117,7 @@ def test_a_project_is_in_its_districts_programme() -> None:
 def test_only_the_lead_partner_reports_progress(project: Project) -> None:
     with pytest.raises(NotPermitted, match="worcester-college"):
         project.report_progress(OTHER_PARTNER, reported_on=HALFWAY, values={"jobs": Decimal(500)},
-                                narrative="On track", thresholds=THRESHOLDS)
+                                narrative="On track", thresholds=THRESHOLDS, today=TODAY)
 
 
 def test_progress_derives_rag_and_direction_of_travel(project: Project) -> None:
@@ -150,7 +151,7 @@ def test_outcomes_not_reported_carry_their_last_value() -> None:
     known = tasking()
     project = open_project(known, outcomes=[jobs_outcome(known.id), jobs_outcome(known.id, id="apprentices")])
     project.report_progress(LEAD, reported_on=date(2012, 4, 1), values={"jobs": Decimal(200),
-                            "apprentices": Decimal(250)}, narrative="x", thresholds=THRESHOLDS)
+                            "apprentices": Decimal(250)}, narrative="x", thresholds=THRESHOLDS, today=TODAY)
     report(project, HALFWAY, 500)
     assert project.actuals() == {"jobs": Decimal(500), "apprentices": Decimal(250)}
 
@@ -158,7 +159,7 @@ def test_outcomes_not_reported_carry_their_last_value() -> None:
 def test_a_report_names_outcomes_of_the_project_and_tells_what_happened(project: Project) -> None:
     with pytest.raises(InvalidCommand):
         project.report_progress(LEAD, reported_on=HALFWAY, values={"houses": Decimal(3)}, narrative=" ",
-                                thresholds=THRESHOLDS)
+                                thresholds=THRESHOLDS, today=TODAY)
 
 
 def test_a_manual_rag_needs_a_reason_and_expires_at_the_next_report(project: Project) -> None:

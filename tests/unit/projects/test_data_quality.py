@@ -1,0 +1,84 @@
+"""Data quality at entry (#15 part 4): a report is not dated after today in the partnership's calendar, a count is
+never negative, and no figure accepted makes the derivation of RAG fail."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from services.projects.domain import Project
+from shared.errors import InvalidCommand
+from shared.fields import ENTRY_LIMIT
+from tests.unit.projects.conftest import LEAD, THRESHOLDS, jobs_outcome, open_project, tasking
+
+TODAY = date(2013, 4, 1)
+
+
+def _report(project: Project, on: date, jobs: Decimal | int, today: date = TODAY) -> None:
+    project.report_progress(LEAD, reported_on=on, values={"jobs": Decimal(jobs)}, narrative="Hiring continues",
+                            thresholds=THRESHOLDS, today=today)
+
+
+def _fields(error: InvalidCommand) -> list[str]:
+    return [p["field"] for p in error.problems]
+
+
+def test_a_report_dated_tomorrow_is_refused(project: Project) -> None:
+    with pytest.raises(InvalidCommand, match="at most today") as refused:
+        _report(project, TODAY + timedelta(days=1), 300)
+    assert _fields(refused.value) == ["reported_on"]
+    assert project.reports == []
+
+
+def test_a_report_dated_today_is_accepted(project: Project) -> None:
+    _report(project, TODAY, 300)
+    assert project.actuals() == {"jobs": Decimal(300)}
+
+
+def test_a_negative_job_count_is_refused(project: Project) -> None:
+    with pytest.raises(InvalidCommand, match="cannot be negative") as refused:
+        _report(project, TODAY, -40)
+    assert _fields(refused.value) == ["values.jobs"]
+
+
+def test_a_negative_baseline_of_a_count_is_refused_at_opening() -> None:
+    known = tasking()
+    with pytest.raises(InvalidCommand) as refused:
+        open_project(known, outcomes=[jobs_outcome(known.id, baseline_value=Decimal(-5))])
+    assert "outcomes.0.baseline_value" in _fields(refused.value)
+
+
+def test_money_may_be_negative() -> None:
+    known = tasking(unit="GBP")
+    project = open_project(known, outcomes=[jobs_outcome(known.id, unit="GBP", baseline_value=Decimal(-500),
+                                                         target_value=Decimal(1000))])
+    _report(project, TODAY, -200)
+    assert project.actuals() == {"jobs": Decimal(-200)}
+
+
+_FIGURES = st.decimals(min_value=-ENTRY_LIMIT + 1, max_value=ENTRY_LIMIT - 1, places=10, allow_nan=False,
+                       allow_infinity=False).filter(lambda d: len(d.as_tuple().digits) <= 15)
+
+
+@settings(max_examples=150, deadline=None)
+@example(baseline=Decimal(0), target=Decimal("0.0000000001"), actual=Decimal("-999999999999999"), days=40000,
+         after=1)  # next to nothing planned to date, a huge figure reported: a shortfall of 10^31 percent
+@given(baseline=_FIGURES, target=_FIGURES, actual=_FIGURES, days=st.integers(min_value=1, max_value=40000),
+       after=st.integers(min_value=0, max_value=40000))
+def test_no_accepted_figure_makes_the_derivation_of_rag_fail(baseline: Decimal, target: Decimal, actual: Decimal,
+                                                             days: int, after: int) -> None:
+    known = tasking(unit="GBP")  # a signed unit: any accepted figure
+    start = date(1990, 1, 1)
+    if target == baseline:
+        target = baseline + 1 if baseline < ENTRY_LIMIT - 1 else baseline - 1
+    project = open_project(known, outcomes=[jobs_outcome(known.id, unit="GBP", baseline_value=baseline,
+                                                         baseline_date=start, target_value=target,
+                                                         target_date=start + timedelta(days=days))])
+    on = start + timedelta(days=after)
+    _report(project, on, actual, today=on)
+    _report(project, on, actual / 2 if abs(actual) > 1 else actual, today=on)
+    assert project.rag is not None
