@@ -26,7 +26,8 @@ from tests.integration.test_tasking_steps import (
     wait_target_known,
 )
 
-PROGRAMME_MANAGER = {"role": "programme_manager", "org": "worcester-city-council", "district": "worcester"}
+PROGRAMME_MANAGER = {"role": "programme_manager", "org": "worcester-city-council", "district": "worcester",
+                     "name": "Morgan Ellery"}
 COLLEGE = {"role": "partner_officer", "org": "worcester-college"}
 CHAMBER = {"role": "partner_officer", "org": "chamber-of-commerce"}
 # The programme manager intervenes under the Worcester Alliance's scheme of delegation (no meeting needed).
@@ -139,6 +140,7 @@ def delivery_story(h: Harness) -> None:
                         programmes(asOf: $at) { red interventions } }""", {"at": before_intervention.isoformat()})
     assert then["data"] == {"interventions": [], "programmes": [{"red": 1, "interventions": 0}]}
     assert data["interventions"][0]["decision"]["reference"] == "WA-2013-04-5"
+    _shown_then_erased(h)
 
     # PSTG reduces Worcester's share: both projects are flagged, their contribution re-pointed, exactly once.
     june = date(2013, 6, 11)
@@ -160,6 +162,25 @@ def delivery_story(h: Harness) -> None:
     share = wait_until(lambda: (r := h.graphql(ROLLUP, {"target": str(target_id)})["data"]["deliveryRollup"])
                        and r["shares"][0]["share"] == "1100" and r, what="the new share in GraphQL")
     assert share["actual"] == "390"
+
+
+def _shown_then_erased(h: Harness) -> None:
+    """The intervention names its programme manager (and shows their words) until they are erased; then role and
+    organisation stay, the name is gone and the words read [redacted] (#16 part 5)."""
+    from shared.audit.people import REDACTED, vault_for
+
+    query = "{ interventions(district: \"worcester\") { actor actorName actorOrganisation description decision } }"
+    [entry] = h.graphql(query)["data"]["interventions"]
+    assert entry["actor"].startswith("person:") and entry["actorName"] == "Morgan Ellery"
+    assert (entry["actorOrganisation"], entry["description"]) == ("worcester-city-council",
+                                                                  "Council funds an inward-investment officer")
+    assert entry["decision"]["reason"] == "Business park project red"
+    vault_for(h.system.settings).erase("user-programme_manager", {
+        "body": "data-protection-officer", "decided_on": "2013-05-01", "reason": "erasure request DP-9"})
+    [erased] = h.graphql(query)["data"]["interventions"]
+    assert (erased["actor"], erased["actorName"], erased["actorOrganisation"]) == (
+        entry["actor"], None, "worcester-city-council")
+    assert erased["description"] == REDACTED and erased["decision"]["reason"] == REDACTED
 
 
 @pytest.mark.integration
