@@ -23,6 +23,7 @@ from services.reporting.api import reporting_router
 from services.reporting.projections import ReportingProjection, read_model_ddl
 from services.reporting.readmodel import ReportingReadModel
 from shared import metrics, tracing
+from shared.audit.people import hold_vault
 from shared.audit.publish import CheckpointPublisher
 from shared.auth import ClientRegistry, OidcVerifier, TokenService, oauth_router
 from shared.consumer import ConsumerRunner
@@ -122,7 +123,7 @@ class System:
         self.consumers: list[Any] = []
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._closers: list[Callable[[], None]] = []
+        self._closers: list[Callable[[], None]] = [hold_vault(settings)]  # the people vault's pool closes last
         self._auditor: Auditor | None = None
         self._auditor_lock = threading.Lock()
         for spec in self.specs.values():

@@ -44,8 +44,13 @@ class ReportingReadModel:
         self.store = store
         store.migrate([*DDL, *ddl])
         # Rows keep free text sealed as the topics carried it; every read opens it, or shows it redacted.
-        self.people = people or vault_for(store.settings)
-        store.opener = self.people.open_text
+        self._people = people
+        store.opener = lambda text: self.people.open_text(text)
+
+    @property
+    def people(self) -> PeopleVault:
+        """The people vault: names while not erased, and the keys of sealed text."""
+        return self._people or vault_for(self.store.settings)
 
     @property
     def partnership(self) -> PartnershipDefinition:

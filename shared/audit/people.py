@@ -373,12 +373,37 @@ class PeopleVault:
 
 
 _VAULTS: dict[tuple[str, str, str], PeopleVault] = {}
+_HOLDERS: dict[tuple[str, str, str], int] = {}
 _VAULTS_LOCK = threading.Lock()
+
+
+def _key(settings: Settings) -> tuple[str, str, str]:
+    return (str(settings.database_url or ""), settings.schema_prefix, str(settings.data_dir))
+
+
+def hold_vault(settings: Settings) -> Callable[[], None]:
+    """Keep these settings' vault open while a composition root runs; the returned release closes it (its pool)
+    when the last holder lets go. A later ``vault_for`` opens it again."""
+    key = _key(settings)
+    with _VAULTS_LOCK:
+        _HOLDERS[key] = _HOLDERS.get(key, 0) + 1
+
+    def release() -> None:
+        with _VAULTS_LOCK:
+            _HOLDERS[key] -= 1
+            if _HOLDERS[key] > 0:
+                return
+            del _HOLDERS[key]
+            vault = _VAULTS.pop(key, None)
+        if vault is not None:
+            vault.close()
+
+    return release
 
 
 def vault_for(settings: Settings) -> PeopleVault:
     """The process's vault for these settings' stores (one pool per database, shared by every service in it)."""
-    key = (str(settings.database_url or ""), settings.schema_prefix, str(settings.data_dir))
+    key = _key(settings)
     with _VAULTS_LOCK:
         vault = _VAULTS.get(key)
         if vault is None:
