@@ -328,6 +328,42 @@ def test_a_coordinator_records_a_meeting_and_accepts_the_tasking_at_it(site: tup
     assert not any(problems.values()), {k: v for k, v in problems.items() if v}
 
 
+def test_a_lead_retasks_part_of_a_share_and_a_manager_intervenes(site: tuple[Harness, str], browser: Browser,
+                                                                 say: Callable[[str], None]) -> None:
+    h, base = site
+    _sign_in(browser, base, "pstg-lead")
+    browser.events.clear()
+    browser.evaluate("[...document.querySelectorAll('a[href$=\"/retask\"]')]"
+                     ".find(a => a.textContent.includes('Worcester')).click()")
+    browser.wait_event("Page.loadEventFired")
+    assert "Retask: move part of Worcester's 1,000 jobs" in _text(browser)
+    problems = {"retask": _check_page(browser, h, "retask", say)}
+    review = browser.evaluate("[...document.querySelectorAll('#meeting option')]"
+                              ".find(o => o.textContent.startsWith('PSTG: jobs target review')).value")
+    _submit(browser, {"district": "wychavon", "lead_partner": "wychavon-dc", "share": "100", "meeting": review,
+                      "reason": "The business park's second phase opens early", "reference": "PSTG/2011/06/8"})
+    assert browser.evaluate("location.search") == "?done=retask", _text(browser)
+
+    _sign_in(browser, base, "worcester-manager")
+    browser.events.clear()
+    browser.evaluate("[...document.querySelectorAll('a[href$=\"/intervene\"]')]"
+                     ".find(a => a.textContent.includes('Blackpole')).click()")
+    browser.wait_event("Page.loadEventFired")
+    review = browser.evaluate("[...document.querySelectorAll('#meeting option')]"
+                              ".find(o => o.textContent.startsWith('Worcester Alliance board: programme review'))"
+                              ".value")
+    intervention = {"kind": "yes",  # re-plan, the first choice
+                    "description": "Phase the park's opening: anchor tenant first",
+                    "meeting": review, "reason": "Still red after the extra officer"}
+    _submit(browser, intervention)  # no minute reference: the projects service asks for one, at its field
+    link = browser.evaluate("document.querySelector('.govuk-error-summary a').getAttribute('href')")
+    assert link == "#reference", (link, _text(browser))
+    problems["intervene-refused"] = _check_page(browser, h, "intervene-refused", say)
+    _submit(browser, {**intervention, "reference": "WA-2013-04-6"})
+    assert browser.evaluate("location.search") == "?done=intervention", _text(browser)
+    assert not any(problems.values()), {k: v for k, v in problems.items() if v}
+
+
 # -- the public role: a walk of the whole schema -----------------------------------------------------------------
 
 UNRELEASED = {Decimal(190), Decimal(150), Decimal(340)}
