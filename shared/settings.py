@@ -130,6 +130,9 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         None, description="postgresql://user:pass@host:port/db; unset means SQLite files under data_dir."
     )
+    people_database_url: str | None = Field(
+        None, description="The people vault's database (pseudonyms, keys of sealed text), one that every service "
+                          "and reporting reach: postgresql://...; unset means database_url (one database for all).")
     schema_prefix: str = Field("", description="Prefix of each service's PostgreSQL schema (tests isolate by it).")
     kafka_bootstrap_servers: str | None = Field(
         None, description="host:port[,host:port]; unset means the embedded SQLite log."

@@ -294,6 +294,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
     }
     if settings.database_url:
         env["PARTNERSHIP_DATABASE_URL"] = settings.database_url
+    if settings.people_database_url:
+        env["PARTNERSHIP_PEOPLE_DATABASE_URL"] = settings.people_database_url
     if settings.kafka_bootstrap_servers:
         env["PARTNERSHIP_KAFKA_BOOTSTRAP_SERVERS"] = settings.kafka_bootstrap_servers
     return env

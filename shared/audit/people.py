@@ -138,6 +138,8 @@ class PeopleVault:
     """Pseudonyms and sealed-text keys in the ``people`` store."""
 
     def __init__(self, settings: Settings) -> None:
+        if settings.people_database_url:  # a deployment with a database per service: the vault has its own
+            settings = settings.model_copy(update={"database_url": settings.people_database_url})
         self.store = ReadStore(settings, "people")
         self.store.migrate(DDL)
         self._secret: bytes | None = None
@@ -378,7 +380,8 @@ _VAULTS_LOCK = threading.Lock()
 
 
 def _key(settings: Settings) -> tuple[str, str, str]:
-    return (str(settings.database_url or ""), settings.schema_prefix, str(settings.data_dir))
+    return (str(settings.people_database_url or settings.database_url or ""), settings.schema_prefix,
+            str(settings.data_dir))
 
 
 def hold_vault(settings: Settings) -> Callable[[], None]:

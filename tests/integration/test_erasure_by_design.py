@@ -139,8 +139,9 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     if request.param == "kafka":
         return settings_for(data_dir=tmp_path, postgres_url=request.getfixturevalue("postgres_url"),
                             kafka=request.getfixturevalue("kafka_bootstrap"))
-    if request.param == "postgres":
-        return settings_for(data_dir=tmp_path, postgres_url=request.getfixturevalue("postgres_url"))
+    if request.param == "postgres":  # the vault through its own setting (here the same server and database)
+        url = request.getfixturevalue("postgres_url")
+        return settings_for(data_dir=tmp_path, postgres_url=url, people_database_url=url)
     return settings_for(data_dir=tmp_path)
 
 
