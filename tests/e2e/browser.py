@@ -109,11 +109,12 @@ class Browser:
                   mobile=False)
 
     def press(self, key: str) -> None:
-        codes = {"Tab": 9, "Enter": 13}
-        text = {"Enter": "\r"}.get(key)
-        self.call("Input.dispatchKeyEvent", type="keyDown", key=key, code=key, windowsVirtualKeyCode=codes[key],
+        codes = {"Tab": 9, "Enter": 13, " ": 32}
+        code = {" ": "Space"}.get(key, key)
+        text = {"Enter": "\r", " ": " "}.get(key)
+        self.call("Input.dispatchKeyEvent", type="keyDown", key=key, code=code, windowsVirtualKeyCode=codes[key],
                   **({"text": text} if text else {}))
-        self.call("Input.dispatchKeyEvent", type="keyUp", key=key, code=key, windowsVirtualKeyCode=codes[key])
+        self.call("Input.dispatchKeyEvent", type="keyUp", key=key, code=code, windowsVirtualKeyCode=codes[key])
 
     def close(self) -> None:
         with contextlib.suppress(BrowserError):

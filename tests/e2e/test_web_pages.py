@@ -24,6 +24,7 @@ from shared.auth import PUBLIC, PUBLIC_QUERIES
 from tests.e2e.browser import Browser
 from tests.harness import Harness, chromium, running_system, serving, settings_for, wait_until
 from tools.judges import npm_installed
+from web.session import DEMO_USERS
 
 pytestmark = pytest.mark.e2e
 
@@ -178,6 +179,14 @@ def test_the_public_pages_work_without_javascript(site: tuple[Harness, str], bro
         browser.call("Emulation.setScriptExecutionDisabled", value=False)
 
 
+FOCUS_VISIBLE = """(() => { const el = document.activeElement, s = getComputedStyle(el);
+    const focused = [s.outlineStyle + s.outlineWidth, s.boxShadow, s.backgroundColor, s.color];
+    el.blur(); const b = getComputedStyle(el);
+    const blurred = [b.outlineStyle + b.outlineWidth, b.boxShadow, b.backgroundColor, b.color];
+    el.focus(); return focused.some((v, i) => v !== blurred[i]); })()"""
+"""Does the focused element look different from when it is not focused (outline, shadow or colours)?"""
+
+
 def test_keyboard_alone_reaches_the_taskings_with_the_focus_visible(site: tuple[Harness, str],
                                                                    browser: Browser) -> None:
     _, base = site
@@ -186,11 +195,7 @@ def test_keyboard_alone_reaches_the_taskings_with_the_focus_visible(site: tuple[
     assert browser.evaluate("document.activeElement.textContent.trim()") == "Skip to main content"
     seen = []
     for _ in range(12):
-        visible = browser.evaluate("""(() => { const el = document.activeElement, s = getComputedStyle(el);
-            const focused = [s.outlineStyle + s.outlineWidth, s.boxShadow, s.backgroundColor, s.color];
-            el.blur(); const b = getComputedStyle(el);
-            const blurred = [b.outlineStyle + b.outlineWidth, b.boxShadow, b.backgroundColor, b.color];
-            el.focus(); return focused.some((v, i) => v !== blurred[i]); })()""")
+        visible = browser.evaluate(FOCUS_VISIBLE)
         label = browser.evaluate("document.activeElement.textContent.trim()")
         seen.append((label, visible))
         assert visible, f"focus not visible on {label!r}"
@@ -205,6 +210,32 @@ def test_keyboard_alone_reaches_the_taskings_with_the_focus_visible(site: tuple[
 
 
 # -- signed in: the development sign-in, scrutiny and the officer workspace -----------------------------------
+
+
+def test_keyboard_alone_signs_in_with_the_focus_visible(site: tuple[Harness, str], browser: Browser) -> None:
+    """Tab to the first demo user, Space to choose, Tab to the button, Enter: signed in, every stop visible."""
+    _, base = site
+    browser.open(base + "/sign-in")
+    for _ in range(30):
+        browser.press("Tab")
+        assert browser.evaluate(FOCUS_VISIBLE), browser.evaluate("document.activeElement.outerHTML")
+        if browser.evaluate("document.activeElement.id") == "user-scrutiny":
+            break
+    else:
+        raise AssertionError("Tab never reached the first demo user")
+    browser.press(" ")
+    assert browser.evaluate("document.getElementById('user-scrutiny').checked")
+    for _ in range(len(DEMO_USERS) + 2):  # Tab leaves the radio group for the button
+        browser.press("Tab")
+        if browser.evaluate("document.activeElement.type") == "submit":
+            break
+    assert browser.evaluate(FOCUS_VISIBLE)
+    browser.events.clear()
+    browser.press("Enter")
+    browser.wait_event("Page.loadEventFired")
+    assert browser.evaluate("location.pathname") == "/scrutiny"
+    browser.evaluate("document.querySelector('form[action=\"/sign-out\"] button').click()")
+    browser.wait_event("Page.loadEventFired")
 
 
 def test_a_scrutiny_member_signs_in_and_drills_down_from_the_county_target(site: tuple[Harness, str],
