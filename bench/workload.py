@@ -181,7 +181,8 @@ class Workload:
                 "objective_id": j.ids["objective"], "metric": "new private-sector jobs", "unit": "jobs",
                 "baseline_value": "0", "baseline_date": "2011-04-01", "target_value": "6000",
                 "deadline": "2016-03-31", "data_source": "ONS Business Register",
-                "owner_organisation": "worcestershire-cc"}, \
+                "owner_organisation": "worcestershire-cc",
+                "decision": _decision(self.setup, "The county target for new private-sector jobs")}, \
                 {**self.mint(OFFICER), "Idempotency-Key": f"{j.prefix}-target"}
 
         def tasking(j: Journey) -> tuple[str, dict[str, Any], dict[str, str]]:

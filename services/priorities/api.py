@@ -96,7 +96,7 @@ class TargetTermsIn(StrictModel):
 
 class SetTarget(TargetTermsIn):
     objective_id: UUID
-    decision: DecisionIn | None = None
+    decision: DecisionIn
 
 
 class ReviseTarget(TargetTermsIn):
@@ -136,12 +136,12 @@ class SubmitEvidence(StrictModel):
 
 
 class AcceptEvidence(Versioned):
-    decision: DecisionIn | None = None
+    decision: DecisionIn
 
 
 class NoteEvidence(Versioned):
     reason: Text = Field(min_length=1, max_length=4000)
-    decision: DecisionIn | None = None
+    decision: DecisionIn
 
 
 class OpenReview(StrictModel):
@@ -267,7 +267,7 @@ def set_target(body: SetTarget, principal: Officer, application: App, request: R
     return _version(application.set_target(
         command_context(principal, Role.PARTNERSHIP_OFFICER, request), objective_id=body.objective_id,
         terms=body.terms(),
-        decision=body.decision.to_decision() if body.decision else None, idempotency_key=idempotency_key))
+        decision=body.decision.to_decision(), idempotency_key=idempotency_key))
 
 
 @router.get("/targets/{target_id}", response_model=TargetOut, summary="A target as it stands", tags=["targets"])
@@ -430,8 +430,7 @@ def accept_evidence(evidence_id: UUID, body: AcceptEvidence, principal: Officer,
                     request: Request, if_match: IfMatch = None) -> Any:
     return _version(application.accept_evidence(
         command_context(principal, Role.PARTNERSHIP_OFFICER, request), evidence_id,
-        expected_version=expected_version(body.expected_version, if_match),
-        decision=body.decision.to_decision() if body.decision else None))
+        expected_version=expected_version(body.expected_version, if_match), decision=body.decision.to_decision()))
 
 
 @router.post("/evidence/{evidence_id}/note", response_model=Created, tags=["evidence"],
@@ -441,7 +440,7 @@ def note_evidence(evidence_id: UUID, body: NoteEvidence, principal: Officer, app
     return _version(application.note_evidence(
         command_context(principal, Role.PARTNERSHIP_OFFICER, request), evidence_id,
         expected_version=expected_version(body.expected_version, if_match), reason=body.reason,
-        decision=body.decision.to_decision() if body.decision else None))
+        decision=body.decision.to_decision()))
 
 
 def create_app(application: PrioritiesApplication, tokens: TokenService) -> FastAPI:

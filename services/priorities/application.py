@@ -150,8 +150,8 @@ class PrioritiesApplication(ServiceApplication):
     # -- targets ---------------------------------------------------------------------------------------------------
     def set_target(self, context: CommandContext, *, objective_id: UUID, terms: TargetTerms,
                    decision: Decision | None = None, idempotency_key: str | None = None) -> Target:
-        decision = self._optionally_decided(decision, what="Setting a target", kind=DecisionKind.TARGET_SET,
-                                            bodies=self.county_bodies, context=context)
+        decision = self.decided(decision, what="Setting a target", kind=DecisionKind.TARGET_SET,
+                                bodies=self.county_bodies, context=context)
 
         def set_(new_id: UUID | None) -> Target:
             objective = self._objective_for("objective_id", objective_id)
@@ -311,8 +311,8 @@ class PrioritiesApplication(ServiceApplication):
     def accept_evidence(self, context: CommandContext, evidence_id: UUID, *, expected_version: int,
                         decision: Decision | None = None) -> Evidence:
         evidence = self.at_version(self.evidence(evidence_id), expected_version)
-        decision = self._optionally_decided(decision, what="Accepting evidence", kind=DecisionKind.EVIDENCE_SIFT,
-                                            bodies=self.county_bodies, context=context)
+        decision = self.decided(decision, what="Accepting evidence", kind=DecisionKind.EVIDENCE_SIFT,
+                                bodies=self.county_bodies, context=context)
         evidence.accept(context, decision=decision)
         self.save(evidence)
         return evidence
@@ -320,8 +320,8 @@ class PrioritiesApplication(ServiceApplication):
     def note_evidence(self, context: CommandContext, evidence_id: UUID, *, expected_version: int, reason: str,
                       decision: Decision | None = None) -> Evidence:
         evidence = self.at_version(self.evidence(evidence_id), expected_version)
-        decision = self._optionally_decided(decision, what="Noting evidence", kind=DecisionKind.EVIDENCE_SIFT,
-                                            bodies=self.county_bodies, context=context)
+        decision = self.decided(decision, what="Noting evidence", kind=DecisionKind.EVIDENCE_SIFT,
+                                bodies=self.county_bodies, context=context)
         evidence.note(context, reason=reason, decision=decision)
         self.save(evidence)
         return evidence

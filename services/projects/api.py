@@ -138,7 +138,7 @@ class ReportProgress(Versioned):
 class OverrideRag(Versioned):
     rag: Rag
     reason: Text = Field(min_length=1, max_length=2000)
-    decision: DecisionIn | None = None
+    decision: DecisionIn
 
 
 class AddMilestone(Versioned):
@@ -341,7 +341,7 @@ def override_rag(body: OverrideRag, managed: ManagedProject, principal: Manager,
     project, grant = managed
     return ProjectOut.of(application.override_rag(
         command_context(principal, grant, request), project, rag=body.rag, reason=body.reason,
-        expected_version=expected_version(body.expected_version, if_match), decision=_decision(body.decision)))
+        expected_version=expected_version(body.expected_version, if_match), decision=body.decision.to_decision()))
 
 
 @router.post("/projects/{project_id}/milestones", response_model=ProjectOut, summary="Add a milestone (re-plan)")

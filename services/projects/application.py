@@ -116,10 +116,8 @@ class ProjectsApplication(ServiceApplication):
                               meetings=self.meetings, acting_role=context.actor.role)
 
     def _decided_for(self, project: Project, decision: Decision | None, *, what: str, kind: DecisionKind,
-                     context: CommandContext, optional: bool = False) -> Decision | None:
+                     context: CommandContext) -> Decision:
         """Judged after the version check (a stale command is "reload", whatever its decision)."""
-        if optional and decision is None:
-            return None
         return self.decided(decision, project.district, what=what, kind=kind, context=context)
 
     # -- commands ---------------------------------------------------------------------------------------------------
@@ -190,7 +188,7 @@ class ProjectsApplication(ServiceApplication):
                      expected_version: int | None = None, decision: Decision | None = None) -> Project:
         def override(p: Project) -> None:
             p.override_rag(context, rag=rag, reason=reason, decision=self._decided_for(
-                p, decision, what="Overriding the RAG", kind=DecisionKind.RAG_OVERRIDE, context=context, optional=True))
+                p, decision, what="Overriding the RAG", kind=DecisionKind.RAG_OVERRIDE, context=context))
 
         return self._change(project, expected_version, override)
 

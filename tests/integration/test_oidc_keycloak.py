@@ -82,7 +82,9 @@ def test_officers_sign_in_and_act_under_the_grant_that_matches_the_record(keyclo
                               json=evidence("Wychavon", objective))
     assert elsewhere.status_code == 403, elsewhere.text
     academy = project_led_by(h, "worcester-college")
-    override = {"rag": "amber", "reason": "Placements slipping", "expected_version": academy.version}
+    override = {"rag": "amber", "reason": "Placements slipping", "expected_version": academy.version,
+                "decision": {"body": "worcester", "decided_on": "2013-04-24", "reason": "Placements slipping",
+                             "delegation": "worcester-programme-manager"}}
     refused = h.client.post(f"/projects/projects/{academy.id}/rag-override", headers=both, json=override)
     assert refused.status_code == 403, refused.text
     assert refused.json()["held"] == ["district_coordinator:worcester", "programme_manager:wychavon"]

@@ -36,6 +36,11 @@ def board(h: Harness) -> dict[str, Any]:
     return h.decision("worcestershire-partnership", "2011-04-20", "The partnership board opens the SCS review")
 
 
+SIFTED = {"body": "worcestershire-partnership", "decided_on": "2011-05-20", "reason": "Sifted by the officer",
+          "delegation": "county-officer-evidence-and-release"}
+"""Sifting evidence is the partnership officer's under the county scheme of delegation (no meeting)."""
+
+
 def officer(h: Harness) -> dict[str, str]:
     return h.headers("partnership_officer")
 
@@ -67,7 +72,7 @@ def test_an_incoherent_target_is_refused_with_a_message_per_problem(h: Harness) 
     objective_id = _objective(h)
     response = h.client.post("/priorities/targets", headers=officer(h), json={
         **JOBS_TARGET, "objective_id": objective_id, "unit": "widgets", "target_value": 0,
-        "deadline": "2011-01-01", "owner_organisation": ""})
+        "deadline": "2011-01-01", "owner_organisation": "", "decision": pstg(h)})
     assert response.status_code == 422
     assert response.headers["content-type"].startswith("application/problem+json")
     fields = sorted(e["field"] for e in response.json()["errors"])
@@ -77,10 +82,11 @@ def test_an_incoherent_target_is_refused_with_a_message_per_problem(h: Harness) 
 def test_a_retried_create_with_the_same_idempotency_key_returns_the_first_result(h: Harness) -> None:
     objective_id = _objective(h)
     headers = {**officer(h), "Idempotency-Key": "set-jobs-target-1"}
-    first = h.client.post("/priorities/targets", headers=headers, json={**JOBS_TARGET, "objective_id": objective_id})
-    again = h.client.post("/priorities/targets", headers=headers, json={**JOBS_TARGET, "objective_id": objective_id})
+    body = {**JOBS_TARGET, "objective_id": objective_id, "decision": pstg(h)}
+    first = h.client.post("/priorities/targets", headers=headers, json=body)
+    again = h.client.post("/priorities/targets", headers=headers, json=body)
     other = h.client.post("/priorities/targets", headers={**officer(h), "Idempotency-Key": "another"},
-                          json={**JOBS_TARGET, "objective_id": objective_id})
+                          json={**JOBS_TARGET, "objective_id": objective_id, "decision": pstg(h)})
     assert first.status_code == again.status_code == 201
     assert again.json() == first.json()
     assert other.json()["id"] != first.json()["id"]
@@ -89,7 +95,7 @@ def test_a_retried_create_with_the_same_idempotency_key_returns_the_first_result
 def test_revising_a_target_needs_the_current_version(h: Harness) -> None:
     objective_id = _objective(h)
     target = h.client.post("/priorities/targets", headers=officer(h),
-                           json={**JOBS_TARGET, "objective_id": objective_id}).json()
+                           json={**JOBS_TARGET, "objective_id": objective_id, "decision": pstg(h)}).json()
     revision = {**JOBS_TARGET, "target_value": 5000, "decision": pstg(h)}
     revised = h.client.post(f"/priorities/targets/{target['id']}/revise", headers={**officer(h), "If-Match": '"1"'},
                             json=revision)
@@ -109,7 +115,8 @@ def test_auditors_and_scrutiny_members_read_but_never_write(h: Harness) -> None:
         headers = h.headers(role)
         assert h.client.get(f"/priorities/objectives/{objective_id}", headers=headers).status_code == 200
         writes = [
-            h.client.post("/priorities/targets", headers=headers, json={**JOBS_TARGET, "objective_id": objective_id}),
+            h.client.post("/priorities/targets", headers=headers,
+                          json={**JOBS_TARGET, "objective_id": objective_id, "decision": pstg(h)}),
             h.client.post(f"/priorities/objectives/{objective_id}/retire", headers=headers,
                           json={"decision": pstg(h), "expected_version": 1}),
             h.client.post("/priorities/districts/worcester/priorities", headers=headers,
@@ -195,10 +202,11 @@ def test_evidence_is_submitted_by_a_district_and_sifted_by_the_county(h: Harness
     assert submitted.status_code == 201, submitted.text
     evidence_id = submitted.json()["id"]
     by_district = h.client.post(f"/priorities/evidence/{evidence_id}/note", headers=coordinator(h),
-                                json={"reason": "mine", "expected_version": 1})
+                                json={"reason": "mine", "expected_version": 1, "decision": SIFTED})
     assert by_district.status_code == 403
     noted = h.client.post(f"/priorities/evidence/{evidence_id}/note", headers=officer(h),
-                          json={"reason": "Covered by the county survey", "expected_version": 1})
+                          json={"reason": "Covered by the county survey", "expected_version": 1,
+                                "decision": SIFTED})
     assert noted.status_code == 200, noted.text
     query = f'{{ evidence(objectiveId: "{objective_id}") {{ status statusReason figures {{ value }} }} }}'
     rows = wait_until(lambda: (e := h.graphql(query)["data"]["evidence"]) and e[0]["status"] == "noted" and e,
@@ -235,7 +243,7 @@ def test_a_decision_by_no_such_body_at_a_bogus_meeting_is_refused_naming_the_fie
     assert (agree.json()["type"], agree.json()["errors"][0]["field"]) == (
         "urn:partnership:problem:unknown-body", "decision.body")
     target = h.client.post("/priorities/targets", headers=officer(h),
-                           json={**JOBS_TARGET, "objective_id": objective_id}).json()
+                           json={**JOBS_TARGET, "objective_id": objective_id, "decision": pstg(h)}).json()
     revise = h.client.post(f"/priorities/targets/{target['id']}/revise", headers=officer(h), json={
         **JOBS_TARGET, "target_value": 5000, "expected_version": 1, "decision": {**made_up, "body": "pstg"}})
     assert revise.status_code == 422, revise.text

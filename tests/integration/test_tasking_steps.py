@@ -50,11 +50,8 @@ def wait_target_known(h: Harness, target_id: uuid.UUID) -> None:
 
 
 def seat(h: Harness, body: str, organisation: str, nominated_by: str | None = None) -> None:
-    response = h.client.post("/tasking/memberships", json={"body": body, "organisation": organisation,
-                                                           "nominated_by": nominated_by,
-                                                           "joined_on": SEATED_ON.isoformat()},
-                             headers=headers(h, OFFICER))
-    assert response.status_code == 201, response.text
+    """Seat a partner (nothing if it sits there already: setting the target seated the PSTG's table)."""
+    h.seat(body, organisation, joined_on=SEATED_ON, nominated_by=nominated_by)
 
 
 def seat_the_tables(h: Harness) -> None:
@@ -106,6 +103,8 @@ def set_target_through_priorities(h: Harness) -> uuid.UUID:
         "objective_id": county.json()["id"], "metric": "new private-sector jobs", "unit": "jobs",
         "baseline_value": "0", "baseline_date": "2011-04-01", "target_value": "6000", "deadline": "2016-03-31",
         "data_source": "ONS Business Register and Employment Survey", "owner_organisation": "worcestershire-cc",
+        "decision": h.decision("pstg", date(2011, 4, 12), "The Place Shaping Theme Group sets the county target",
+                               known_to=("priorities",)),
     }, headers=officer)
     assert target.status_code == 201, target.text
     return uuid.UUID(target.json()["id"])

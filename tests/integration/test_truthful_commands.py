@@ -57,7 +57,7 @@ def _pstg(h: Harness) -> dict[str, Any]:
 
 def _target(h: Harness) -> dict[str, Any]:
     created = h.client.post("/priorities/targets", headers=_officer(h),
-                            json={**JOBS_TARGET, "objective_id": _objective(h)})
+                            json={**JOBS_TARGET, "objective_id": _objective(h), "decision": _pstg(h)})
     assert created.status_code == 201, created.text
     body: dict[str, Any] = created.json()
     return body
@@ -66,10 +66,11 @@ def _target(h: Harness) -> dict[str, Any]:
 def test_an_idempotency_key_reused_with_another_body_is_refused_and_writes_nothing(h: Harness) -> None:
     objective_id = _objective(h)
     first = h.client.post("/priorities/targets", headers=_officer(h, "jobs-1"),
-                          json={**JOBS_TARGET, "objective_id": objective_id})
+                          json={**JOBS_TARGET, "objective_id": objective_id, "decision": _pstg(h)})
     assert first.status_code == 201, first.text
     other = h.client.post("/priorities/targets", headers=_officer(h, "jobs-1"),
-                          json={**JOBS_TARGET, "objective_id": objective_id, "target_value": 5000})
+                          json={**JOBS_TARGET, "objective_id": objective_id, "target_value": 5000,
+                                "decision": _pstg(h)})
     assert other.status_code == 422, other.text
     assert other.headers["content-type"].startswith("application/problem+json")
     assert other.json()["type"].endswith(":idempotency-key-reused")
@@ -79,7 +80,7 @@ def test_an_idempotency_key_reused_with_another_body_is_refused_and_writes_nothi
 
 def test_the_same_key_with_the_same_body_replays_the_first_answer_whatever_its_spacing(h: Harness) -> None:
     objective_id = _objective(h)
-    body = {**JOBS_TARGET, "objective_id": objective_id}
+    body = {**JOBS_TARGET, "objective_id": objective_id, "decision": _pstg(h)}
     first = h.client.post("/priorities/targets", headers=_officer(h, "jobs-2"), json=body)
     reordered = dict(reversed(list(body.items())))
     again = h.client.post("/priorities/targets", headers={**_officer(h, "jobs-2"), "Content-Type": "application/json"},
@@ -94,7 +95,7 @@ def test_a_key_used_on_another_path_is_refused(h: Harness) -> None:
     assert first.status_code == 201, first.text
     # Another kind derives another id: a key is scoped by what it creates, so this is a first request.
     target = h.client.post("/priorities/targets", headers=_officer(h, "k-3"),
-                           json={**JOBS_TARGET, "objective_id": first.json()["id"]})
+                           json={**JOBS_TARGET, "objective_id": first.json()["id"], "decision": _pstg(h)})
     assert target.status_code == 201, target.text
     assert h.client.post("/priorities/objectives", headers=_officer(h, "k-3"),
                          json={**objective, "title": "Skills"}).status_code == 422
@@ -156,7 +157,7 @@ def test_a_record_answers_with_its_version_as_etag_and_if_none_match_gives_304(h
 
 def test_every_field_problem_of_a_body_is_reported_at_once(h: Harness) -> None:
     body = {**JOBS_TARGET, "objective_id": _objective(h), "deadline": "soon", "baseline_value": "many",
-            "colour": "red"}
+            "colour": "red", "decision": _pstg(h)}
     del body["metric"]
     refused = h.client.post("/priorities/targets", headers=_officer(h), json=body)
     assert refused.status_code == 422, refused.text
@@ -167,7 +168,7 @@ def test_a_different_request_that_loses_the_race_for_its_key_is_refused_too(
         h: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
     objective_id = _objective(h)
     first = h.client.post("/priorities/targets", headers=_officer(h, "jobs-race"),
-                          json={**JOBS_TARGET, "objective_id": objective_id})
+                          json={**JOBS_TARGET, "objective_id": objective_id, "decision": _pstg(h)})
     assert first.status_code == 201, first.text
     # The second request looks before the first has committed (it sees nothing), then meets its write on saving.
     application = h.system.application("priorities")
@@ -182,7 +183,8 @@ def test_a_different_request_that_loses_the_race_for_its_key_is_refused_too(
 
     monkeypatch.setattr(application, "_find", before_the_commit)
     late = h.client.post("/priorities/targets", headers=_officer(h, "jobs-race"),
-                         json={**JOBS_TARGET, "objective_id": objective_id, "target_value": 7000})
+                         json={**JOBS_TARGET, "objective_id": objective_id, "target_value": 7000,
+                               "decision": _pstg(h)})
     assert late.status_code == 422, late.text
     assert late.json()["type"].endswith(":idempotency-key-reused")
     assert not unseen  # the race was run

@@ -55,7 +55,7 @@ MATRIX = [
     Command("set target", "partnership_officer", "county", lambda i: "/priorities/targets",
             lambda i: {"objective_id": i["objective"], "metric": "jobs", "unit": "jobs", "baseline_value": "0",
                        "baseline_date": "2011-04-01", "target_value": "10", "deadline": "2016-03-31",
-                       "data_source": "ONS", "owner_organisation": "worcestershire-cc"}),
+                       "data_source": "ONS", "owner_organisation": "worcestershire-cc", "decision": DECISION}),
     Command("propose district priority", "district_coordinator", "district",
             lambda i: "/priorities/districts/worcester/priorities",
             lambda i: {"title": "Matrix", "rationale": "Because", "objective_id": i["objective"]}),

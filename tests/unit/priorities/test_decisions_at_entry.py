@@ -61,12 +61,24 @@ def agree(app: PrioritiesApplication, priority: Any, fields: dict[str, Any]) -> 
     return app.agree_priority(WORCESTER, priority, expected_version=1, decision=decision(fields))
 
 
-def target(app: PrioritiesApplication) -> Any:
+JOBS = TargetTerms(metric="jobs", unit="jobs", baseline_value=Decimal(0), baseline_date=date(2011, 4, 1),
+                   target_value=Decimal(6000), deadline=date(2016, 3, 31), data_source="ONS",
+                   owner_organisation="worcestershire-cc")
+SIFTED = Decision("worcestershire-partnership", date(2011, 5, 20), "Official statistics",
+                  delegation="county-officer-evidence-and-release")
+
+
+def target(app: PrioritiesApplication, feed: TaskingFeed) -> Any:
     scs = app.add_objective(OFFICER, title="Jobs", level=StrategyLevel.SCS, strategy="SCS")
-    terms = TargetTerms(metric="jobs", unit="jobs", baseline_value=Decimal(0), baseline_date=date(2011, 4, 1),
-                        target_value=Decimal(6000), deadline=date(2016, 3, 31), data_source="ONS",
-                        owner_organisation="worcestershire-cc")
-    return app.set_target(OFFICER, objective_id=scs.id, terms=terms), terms
+    return app.set_target(OFFICER, objective_id=scs.id, terms=JOBS,
+                          decision=decision(feed.meeting("pstg", MAY, PSTG, "County target set"))), JOBS
+
+
+def submitted(app: PrioritiesApplication) -> Any:
+    scs = app.add_objective(OFFICER, title="Jobs", level=StrategyLevel.SCS, strategy="SCS")
+    return app.submit_evidence(WORCESTER, district="worcester", acting_district="worcester", title="Claimant count",
+                               summary="Up by a third", source="ONS", evidence_date=date(2011, 4, 14),
+                               objective_ids=[scs.id])
 
 
 def test_a_priority_agreed_at_a_quorate_meeting_of_its_district_partnership_is_agreed(
@@ -127,7 +139,7 @@ def test_quorum_counts_the_members_of_the_meeting_date(app: PrioritiesApplicatio
 
 def test_a_target_revised_by_a_body_that_does_not_exist_is_refused(
         app: PrioritiesApplication, feed: TaskingFeed) -> None:
-    jobs, terms = target(app)
+    jobs, terms = target(app, feed)
     with pytest.raises(DecisionNotValid) as refused:
         app.revise_target(OFFICER, jobs.id, expected_version=1, terms=terms,
                           decision=Decision("no-such-body", MAY, "Re-baselined", meeting_id="bogus"))
@@ -136,7 +148,7 @@ def test_a_target_revised_by_a_body_that_does_not_exist_is_refused(
 
 def test_a_target_is_revised_at_a_quorate_meeting_of_a_theme_group(
         app: PrioritiesApplication, feed: TaskingFeed) -> None:
-    jobs, terms = target(app)
+    jobs, terms = target(app, feed)
     revised = TargetTerms(**{**vars(terms), "target_value": Decimal(5000)})
     app.revise_target(OFFICER, jobs.id, expected_version=1, terms=revised,
                       decision=decision(feed.meeting("pstg", MAY, PSTG, "Re-baselined")))
@@ -164,3 +176,39 @@ def test_figures_are_released_by_the_board_or_its_officer_under_its_scheme_of_de
         release_performance(app, OFFICER, starts_on=date(2013, 7, 1), ends_on=date(2013, 7, 31),
                             decision=Decision("no-such-body", date(1900, 1, 1), "rejected"), today=date(2013, 8, 2))
     assert refused.value.code == "unknown-body"
+
+
+def test_a_target_set_without_a_decision_is_refused(app: PrioritiesApplication, feed: TaskingFeed) -> None:
+    scs = app.add_objective(OFFICER, title="Jobs", level=StrategyLevel.SCS, strategy="SCS")
+    with pytest.raises(DecisionNotValid) as refused:
+        app.set_target(OFFICER, objective_id=scs.id, terms=JOBS, decision=None)
+    assert (refused.value.code, refused.value.problems[0]["field"]) == ("decision-required", "decision")
+
+
+def test_a_target_set_at_a_meeting_that_was_not_held_is_refused(app: PrioritiesApplication, feed: TaskingFeed) -> None:
+    scs = app.add_objective(OFFICER, title="Jobs", level=StrategyLevel.SCS, strategy="SCS")
+    feed.meeting("pstg", MAY, PSTG)
+    with pytest.raises(DecisionNotValid) as refused:
+        app.set_target(OFFICER, objective_id=scs.id, terms=JOBS, decision=Decision(
+            "pstg", MAY, "Set", meeting_id=str(uuid.uuid4()), meeting_version=1))
+    assert refused.value.code == "meeting-not-held"
+
+
+def test_evidence_accepted_or_noted_without_a_decision_is_refused(
+        app: PrioritiesApplication, feed: TaskingFeed) -> None:
+    evidence = submitted(app)
+    with pytest.raises(DecisionNotValid) as refused:
+        app.accept_evidence(OFFICER, evidence.id, expected_version=1, decision=None)
+    assert refused.value.problems[0]["field"] == "decision"
+    with pytest.raises(DecisionNotValid):
+        app.note_evidence(OFFICER, evidence.id, expected_version=1, reason="Anecdotal", decision=None)
+
+
+def test_evidence_is_sifted_by_the_partnership_officer_under_the_county_scheme_of_delegation(
+        app: PrioritiesApplication, feed: TaskingFeed) -> None:
+    evidence = submitted(app)
+    with pytest.raises(DecisionNotValid) as refused:
+        app.accept_evidence(WORCESTER, evidence.id, expected_version=1, decision=SIFTED)
+    assert refused.value.code == "not-delegated"
+    app.accept_evidence(OFFICER, evidence.id, expected_version=1, decision=SIFTED)
+    assert str(app.evidence(evidence.id).status) == "accepted"

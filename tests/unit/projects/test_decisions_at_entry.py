@@ -110,3 +110,9 @@ def test_a_rag_override_that_names_a_decision_is_held_to_it(app: ProjectsApplica
     app.override_rag(MANAGER, app.project(project), rag=Rag.AMBER, reason="Anchor tenant signed since",
                      decision=DELEGATED)
     assert app.project(project).rag_override is Rag.AMBER
+
+
+def test_a_rag_override_without_a_decision_is_refused(app: ProjectsApplication, project: UUID) -> None:
+    with pytest.raises(DecisionNotValid) as refused:
+        app.override_rag(MANAGER, project, rag=Rag.AMBER, reason="Anchor tenant signed since")
+    assert (refused.value.code, refused.value.problems[0]["field"]) == ("decision-required", "decision")
