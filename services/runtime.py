@@ -33,6 +33,7 @@ from shared.cors import install_cors
 from shared.devtools import install_api_docs
 from shared.eventstore import ServiceApplication
 from shared.health import Readiness
+from shared.meeting_copy import meetings_consumer
 from shared.readstore import ReadStore
 from shared.relay import AdvisoryLockLeadership, Relay, StoredSignal
 from shared.service import ServiceSpec
@@ -151,6 +152,8 @@ class System:
                     "reporting", store, self.transport, settings.topic(spec.topic), projection,
                     dead_letter_topic=settings.topic("reporting.dlq"), batch_size=settings.consumer_batch_size,
                 ))
+            # Its own copy of tasking's meetings and memberships: what it shows of decisions is what resolves.
+            self.consumers.append(meetings_consumer("reporting", store, settings, self.transport))
         self._unregister_metrics = metrics.register(metrics.SystemCollector(lambda: self.relays,
                                                                             lambda: self.consumers))
         self._readiness: list[Readiness] = []

@@ -68,13 +68,57 @@ class Actor:
         return read_model(info).people.name_of(self.user_id)
 
 
-@strawberry.type
+@strawberry.type(description="A body of the partnership by its name.")
+class DecidingBody:
+    id: strawberry.ID
+    name: str
+
+
+@strawberry.type(description="The meeting a decision was taken at, as its body's minute book records it.")
+class DecisionMeeting:
+    title: str
+    held_on: date
+    minute_reference: str | None = strawberry.field(description="The decision's reference in the minutes.")
+    body: DecidingBody
+
+
+@strawberry.type(description="Which body decided, when and why: at a meeting of that body, or under a scheme of "
+                             "delegation.")
 class Decision:
-    body: str
+    body: str = strawberry.field(description="The deciding body's id (bodyName and meeting name it).")
     decided_on: date
     reason: str
-    meeting_id: str | None
+    meeting_id: str | None = strawberry.field(description="The meeting's id (meeting gives its title and date).")
     reference: str | None
+    raw: strawberry.Private[dict[str, Any]]
+
+    @strawberry.field(description="The deciding body by its name.")
+    def body_name(self, info: Info) -> str:
+        return read_model(info).provenance.body_name(self.body)
+
+    @strawberry.field(description="The meeting it was taken at, by title, date and minute reference; null under a "
+                                  "scheme of delegation, or when the decision does not resolve to a recorded "
+                                  "quorate meeting of its body.")
+    def meeting(self, info: Info) -> DecisionMeeting | None:
+        shown = read_model(info).provenance.meeting(self.raw)
+        if shown is None:
+            return None
+        return DecisionMeeting(title=shown.title, held_on=shown.held_on, minute_reference=self.reference,
+                               body=DecidingBody(id=strawberry.ID(shown.body), name=shown.body_name))
+
+    @strawberry.field(description="The scheme of delegation it was taken under, by its name; null at a meeting.")
+    def delegated_under(self, info: Info) -> str | None:
+        return read_model(info).provenance.scheme_name(self.raw.get("delegation"))
+
+    @strawberry.field(description="Whether it resolves: a body of the partnership on its date, at a meeting of that "
+                                  "body recorded as held that day and quorate by that day's members (or under a "
+                                  "scheme of delegation for that body). `problems` says why not.")
+    def resolves(self, info: Info) -> bool:
+        return read_model(info).provenance.resolves(self.raw)
+
+    @strawberry.field(description="Why it does not resolve (empty when it does).")
+    def problems(self, info: Info) -> list[str]:
+        return read_model(info).provenance.problems(self.raw)
 
 
 def decision_from(raw: str | dict[str, Any] | None) -> Decision | None:
@@ -82,7 +126,8 @@ def decision_from(raw: str | dict[str, Any] | None) -> Decision | None:
         return None
     values = json.loads(raw) if isinstance(raw, str) else raw
     return Decision(body=values["body"], decided_on=date.fromisoformat(values["decided_on"]),
-                    reason=values["reason"], meeting_id=values.get("meeting_id"), reference=values.get("reference"))
+                    reason=values["reason"], meeting_id=values.get("meeting_id"), reference=values.get("reference"),
+                    raw=values)
 
 
 def moment(raw: str | None) -> datetime | None:

@@ -69,14 +69,15 @@ def _decision_text(raw: Any) -> str:
 
 
 def decisions_table(pack: ScrutinyPack) -> Table:
-    header = ["decided on", "body", "what", "reason", "reference", "recorded by"]
-    return header, [[d["decided_on"], d["body"], d["what"], d["reason"], d["reference"], d["recorded_by"]]
-                    for d in pack.decisions]
+    header = ["decided on", "body", "meeting", "what", "reason", "reference", "recorded by"]
+    return header, [[d["decided_on"], d["body"], d["meeting"], d["what"], d["reason"], d["reference"],
+                     d["recorded_by"]] for d in pack.decisions]
 
 
 def retaskings_table(pack: ScrutinyPack) -> Table:
-    header = ["decided on", "body", "retasking", "reason", "reference"]
-    return header, [[r["decided_on"], r["body"], r["summary"], r["reason"], r["reference"]] for r in pack.retaskings]
+    header = ["decided on", "body", "meeting", "retasking", "reason", "reference"]
+    return header, [[r["decided_on"], r["body"], r["meeting"], r["summary"], r["reason"], r["reference"]]
+                    for r in pack.retaskings]
 
 
 def red_projects_table(pack: ScrutinyPack) -> Table:
@@ -126,8 +127,8 @@ T, N, D = Kind.TEXT, Kind.NUMBER, Kind.DATE
 CSV_KINDS: dict[str, tuple[Kind, ...]] = {
     "performance": (T, T, T, N, N, N, D, T, T),
     "changes": (T, T, T, T, T, T, T, T, T),
-    "decisions": (D, T, T, T, T, T),
-    "retaskings": (D, T, T, T, T),
+    "decisions": (D, T, T, T, T, T, T),
+    "retaskings": (D, T, T, T, T, T),
     "red_projects": (T, T, T, N, T, D, T),
     "overdue": (D, N, T, T, T, T),
 }

@@ -22,10 +22,11 @@ from services.reporting.coordination import chains
 from services.reporting.coordination import queries as coordination_queries
 from services.reporting.delivery import queries as delivery_queries
 from services.reporting.delivery import rollup
+from services.reporting.provenance import Provenance
 from services.reporting.readmodel import timestamp
 from services.reporting.strategy import queries as strategy_queries
 from shared.contracts.tasking import counts_against_target
-from shared.partnership import PartnershipDefinition, load
+from shared.partnership import PartnershipDefinition, load, rules
 from shared.readstore import ReadStore
 
 IMPROVING, WORSENING, STEADY = "improving", "worsening", "steady"
@@ -183,7 +184,18 @@ def _in_scope_body(scope: Scope, body: str | None) -> bool:
     return scope.county or body in scope.districts or body in scope.theme_groups
 
 
-def _decisions(store: ReadStore, request: PackRequest) -> list[dict[str, Any]]:
+def _meeting_text(provenance: Provenance, raw: dict[str, Any]) -> str:
+    """Where it was decided: the meeting by its title and date, or the scheme of delegation by its name."""
+    meeting = provenance.meeting(raw)
+    if meeting is not None:
+        return f"{meeting.title}, {meeting.held_on.isoformat()}"
+    scheme = provenance.scheme_name(raw.get("delegation"))
+    return f"under the scheme of delegation '{scheme}'" if scheme else ""
+
+
+def _decisions(store: ReadStore, request: PackRequest, provenance: Provenance) -> list[dict[str, Any]]:
+    """The period's decisions that resolve (a recorded quorate meeting of a body, or a scheme of delegation):
+    one that does not is the audit's to name (``partnership audit decisions``), not the pack's to show."""
     rows = store.query("SELECT subject, version, type, time, actor_organisation, actor_role, decision FROM event_log"
                        " WHERE decision IS NOT NULL AND time <= ? ORDER BY time, subject, version",
                        [timestamp(request.reading_time())])
@@ -192,18 +204,21 @@ def _decisions(store: ReadStore, request: PackRequest) -> list[dict[str, Any]]:
         decision = json.loads(row["decision"])
         if not request.start.isoformat() <= decision["decided_on"] <= request.end.isoformat():
             continue
-        if not _in_scope_body(request.scope, decision["body"]):
+        if not _in_scope_body(request.scope, decision["body"]) or not provenance.resolves(decision):
             continue
-        found.append({"decided_on": decision["decided_on"], "body": decision["body"],
+        found.append({"decided_on": decision["decided_on"], "body": provenance.body_name(decision["body"]),
+                      "meeting": _meeting_text(provenance, decision),
                       "what": row["type"].split(".")[1] if row["type"].count(".") >= 2 else row["type"],
                       "reason": decision["reason"], "reference": decision.get("reference") or "",
-                      "recorded_by": f"{row['actor_organisation']} ({row['actor_role']})",
+                      "recorded_by": f"{provenance.organisation_name(row['actor_organisation'])} "
+                                     f"({row['actor_role']})",
                       "aggregate_id": row["subject"]})
     found.sort(key=lambda d: (d["decided_on"], d["body"]))
     return found
 
 
-def _retaskings(store: ReadStore, request: PackRequest, definition: PartnershipDefinition) -> list[dict[str, Any]]:
+def _retaskings(store: ReadStore, request: PackRequest, definition: PartnershipDefinition,
+                provenance: Provenance) -> list[dict[str, Any]]:
     as_of = request.reading_time()
     seen: set[str] = set()
     found = []
@@ -216,10 +231,14 @@ def _retaskings(store: ReadStore, request: PackRequest, definition: PartnershipD
                 continue
             if not (request.scope.county or districts & request.scope.districts):
                 continue
-            seen.add(step["summary"])
             decision = json.loads(step["decision"]) if step["decision"] else {}
+            if not decision or not provenance.resolves(decision):
+                continue
+            seen.add(step["summary"])
             found.append({"decided_on": day, "summary": step["summary"], "reason": decision.get("reason", ""),
-                          "body": decision.get("body", ""), "reference": decision.get("reference") or ""})
+                          "body": provenance.body_name(decision.get("body", "")),
+                          "meeting": _meeting_text(provenance, decision),
+                          "reference": decision.get("reference") or ""})
     found.sort(key=lambda r: r["decided_on"])
     return found
 
@@ -273,13 +292,15 @@ def build_pack(store: ReadStore, request: PackRequest) -> ScrutinyPack:
     if request.start > request.end:
         raise ValueError("the period ends before it starts")
     definition = load(store.settings.partnership_file)  # the deployment's, as the services read it
+    provenance = Provenance(store, rules(store.settings.partnership_file), definition)
     as_of = request.reading_time()
     previous = request.previous_time()
     changed = changes.changes(store, previous, as_of, request.scope) if previous < as_of else []
     pack = ScrutinyPack(
         request=request, partnership=definition.name, scope_label=scope_label(request.scope, definition),
         produced_at=as_of, performance=_performance(store, request, definition), changes=changed,
-        decisions=_decisions(store, request), retaskings=_retaskings(store, request, definition),
+        decisions=_decisions(store, request, provenance),
+        retaskings=_retaskings(store, request, definition, provenance),
         red_projects=_red_projects(store, request), overdue_actions=_overdue_actions(store, request),
         overdue_milestones=_overdue_milestones(store, request))
     if not pack.performance:

@@ -4,15 +4,20 @@ the read models' tables (``services.reporting.registry``), and the handle on it 
 from __future__ import annotations
 
 import json
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from services.reporting.rows import Rows
 from services.reporting.temporal import as_of_clause, decision_json, sorted_json, timestamp
 from shared.audit.people import PeopleVault, vault_for
 from shared.contracts import Fact
 from shared.envelope import Envelope
-from shared.partnership import PartnershipDefinition, load
+from shared.meeting_copy import DDL as COPY_DDL
+from shared.partnership import PartnershipDefinition, load, rules
 from shared.readstore import ReadStore
+
+if TYPE_CHECKING:
+    from services.reporting.provenance import Provenance
 
 __all__ = ["DDL", "ReportingReadModel", "as_of_clause", "log_event", "timestamp"]
 
@@ -42,7 +47,7 @@ class ReportingReadModel:
 
     def __init__(self, store: ReadStore, ddl: list[str], people: PeopleVault | None = None) -> None:
         self.store = store
-        store.migrate([*DDL, *ddl])
+        store.migrate([*DDL, *COPY_DDL, *ddl])  # and the copy of tasking's meetings decisions are judged on
         # Rows keep free text sealed as the topics carried it; every read opens it, or shows it redacted.
         self._people = people
         store.opener = lambda text: self.people.open_text(text)
@@ -56,6 +61,13 @@ class ReportingReadModel:
     def partnership(self) -> PartnershipDefinition:
         """The partnership this deployment is configured with (``PARTNERSHIP_PARTNERSHIP_FILE``), as the services'."""
         return load(self.store.settings.partnership_file)
+
+    @cached_property
+    def provenance(self) -> Provenance:
+        """Which decisions resolve (the one rule, on reporting's copy of tasking's meetings) and their names."""
+        from services.reporting.provenance import Provenance
+
+        return Provenance(self.store, rules(self.store.settings.partnership_file), self.partnership)
 
     def history(self, aggregate_id: str) -> list[dict[str, Any]]:
         rows = self.store.query("SELECT * FROM event_log WHERE subject = ? ORDER BY version", [aggregate_id])

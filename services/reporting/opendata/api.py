@@ -25,10 +25,12 @@ def _columns(*spec: str) -> list[Column]:
 
 
 DATASETS: dict[str, tuple[str, Callable[[ReportingReadModel], list[dict[str, Any]]], list[Column]]] = {
-    "decisions": ("Every decision the partnership's bodies recorded: body, date, reference, reason, what it "
-                  "decided.", decisions,
-                  _columns("decided_on:date", "body", "reference", "meeting_id", "reason", "what", "record_id",
-                           "record_version:number", "recorded_at:datetime", "organisation")),
+    "decisions": ("Every decision the partnership's bodies recorded that resolves to a recorded quorate meeting "
+                  "of the body (or to its scheme of delegation): body, meeting and its date, minute reference, "
+                  "reason, what it decided.", decisions,
+                  _columns("decided_on:date", "body", "meeting", "meeting_held_on:date", "delegation", "reference",
+                           "reason", "what", "record_id", "record_version:number", "recorded_at:datetime",
+                           "organisation")),
     "performance": ("Progress of every project against its outcomes' targets, for periods released by a "
                     "decision of the partnership.", performance,
                     _columns("period_start:date", "period_end:date", "project_id", "title", "district",

@@ -10,8 +10,9 @@ from services.reporting.readmodel import ReportingReadModel
 
 
 def releases(model: ReportingReadModel) -> list[dict[str, Any]]:
-    return model.store.query("SELECT starts_on, ends_on, released_at, body, decided_on, reason, reference "
+    rows = model.store.query("SELECT starts_on, ends_on, released_at, body, decided_on, reason, reference "
                              f"FROM {RELEASES.name} ORDER BY starts_on")
+    return [{**row, "body": model.provenance.body_name(row["body"])} for row in rows]  # by name, not id
 
 
 def performance(model: ReportingReadModel) -> list[dict[str, Any]]:
@@ -34,16 +35,25 @@ def performance(model: ReportingReadModel) -> list[dict[str, Any]]:
 
 
 def decisions(model: ReportingReadModel) -> list[dict[str, Any]]:
-    """Every recorded decision: which body, when, why, on what; the organisation acting, never the person."""
+    """Every recorded decision that resolves (to a recorded quorate meeting of a body of the partnership, or to a
+    scheme of delegation): which body, at which meeting, when, why, on what; names, never ids; the organisation
+    acting, never the person. One that does not resolve is the audit's to name, not the public's to read."""
+    provenance = model.provenance
     rows = model.store.query("SELECT subject, version, type, time, actor_organisation, decision FROM event_log "
                              "WHERE decision IS NOT NULL ORDER BY time, subject, version")
     records = []
     for row in rows:
         decision = json.loads(row["decision"])
+        if not provenance.resolves(decision):
+            continue
+        meeting = provenance.meeting(decision)
         records.append({
-            "decided_on": decision.get("decided_on"), "body": decision.get("body"),
-            "reference": decision.get("reference"), "meeting_id": decision.get("meeting_id"),
-            "reason": decision.get("reason"), "what": row["type"].rsplit(".v", 1)[0], "record_id": row["subject"],
-            "record_version": row["version"], "recorded_at": row["time"], "organisation": row["actor_organisation"],
+            "decided_on": decision.get("decided_on"), "body": provenance.body_name(decision["body"]),
+            "meeting": meeting.title if meeting else None,
+            "meeting_held_on": meeting.held_on.isoformat() if meeting else None,
+            "delegation": provenance.scheme_name(decision.get("delegation")),
+            "reference": decision.get("reference"), "reason": decision.get("reason"),
+            "what": row["type"].rsplit(".v", 1)[0], "record_id": row["subject"], "record_version": row["version"],
+            "recorded_at": row["time"], "organisation": provenance.organisation_name(row["actor_organisation"]),
         })
     return records
