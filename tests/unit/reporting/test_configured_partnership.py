@@ -25,6 +25,7 @@ from shared.contracts import Actor, Decision
 from shared.contracts.tasking import CommissioningLevel, TaskingIssued, TaskingRetasked
 from shared.envelope import decode
 from shared.readstore import ReadStore
+from tests.copies import TaskingFeed
 from tests.harness import settings_for
 
 HEREFORDSHIRE = {
@@ -56,7 +57,11 @@ def model(tmp_path: Path) -> Iterator[ReportingReadModel]:
 def _transfer(model: ReportingReadModel) -> uuid.UUID:
     """Leominster is tasked 1,200 jobs; the theme group moves 200 of them to Ross-on-Wye."""
     history, kept, moved = History(), uuid.uuid4(), uuid.uuid4()
-    decided = Decision(body="htg", decided_on=date(2012, 5, 1), reason="Ross has the sites", reference="HTG/12/4")
+    feed = TaskingFeed(model.store)  # the theme group's quorate meeting, in reporting's copy of tasking's meetings
+    for organisation in ("herefordshire-council", "ross-college"):
+        feed.seat("htg", organisation)
+    decided = Decision(**feed.meeting("htg", date(2012, 5, 1), ["herefordshire-council", "ross-college"],
+                                      "Ross has the sites"), reference="HTG/12/4")
     terms = {"target_id": uuid.uuid4(), "theme_group": "htg", "unit": "jobs", "deadline": date(2016, 3, 31),
              "lead_partner": "herefordshire-council", "commissioning_level": CommissioningLevel.DISTRICT}
     history.add("tasking", kept, 1, TaskingIssued(actor=LEAD, correlation_id="c", decision=decided, **terms,
@@ -113,4 +118,6 @@ def test_a_scrutiny_pack_is_headed_with_the_configured_partnership_and_scope(mod
     assert pack.scope_label == "Ross-on-Wye"
     summaries = [r["summary"] for r in pack.retaskings]
     assert len(summaries) == 1
+    assert (pack.retaskings[0]["body"], pack.retaskings[0]["meeting"]) == (
+        "Herefordshire Place Theme Group", "htg meeting, 2012-05-01")  # names, not ids
     assert summaries[0].startswith("Leominster 1,200 -> Leominster 1,000 + Ross-on-Wye 200, decided by Herefordshire")
