@@ -106,6 +106,16 @@ class Decision:
         return DecisionMeeting(title=shown.title, held_on=shown.held_on, minute_reference=self.reference,
                                body=DecidingBody(id=strawberry.ID(shown.body), name=shown.body_name))
 
+    @strawberry.field(description="The title of the meeting it was taken at (null as for meeting).")
+    def meeting_title(self, info: Info) -> str | None:
+        shown = read_model(info).provenance.meeting(self.raw)
+        return shown.title if shown else None
+
+    @strawberry.field(description="The date of the meeting it was taken at (null as for meeting).")
+    def meeting_held_on(self, info: Info) -> date | None:
+        shown = read_model(info).provenance.meeting(self.raw)
+        return shown.held_on if shown else None
+
     @strawberry.field(description="The scheme of delegation it was taken under, by its name; null at a meeting.")
     def delegated_under(self, info: Info) -> str | None:
         return read_model(info).provenance.scheme_name(self.raw.get("delegation"))
