@@ -34,7 +34,8 @@ from shared.contracts import Actor
 from shared.contracts.priorities import StrategyLevel
 from shared.eventstore import CommandContext
 from shared.readstore import ReadStore
-from tests.harness import Process, free_port, settings_env, settings_for, unique, wait_until
+from tests.copies import board_meeting
+from tests.harness import BOARD_DAY, Process, free_port, settings_env, settings_for, unique, wait_until
 
 
 @contextlib.contextmanager
@@ -165,8 +166,9 @@ def measure_replay(tmp: Path, kafka: str, postgres: str, preload: int) -> dict[s
     system = System(settings, services=("priorities",))
     app = system.application("priorities")
     context = CommandContext(Actor("bench", "worcestershire-cc", "partnership_officer"), "bench")
+    adopted = board_meeting(app.local, BOARD_DAY, "Adopted by the partnership board")
     for n in range(preload):
-        app.add_objective(context, title=f"objective {n}", level=StrategyLevel.SCS, strategy="SCS")
+        app.add_objective(context, title=f"objective {n}", level=StrategyLevel.SCS, strategy="SCS", decision=adopted)
     relay = system.relays[0]
     while relay.publish_batch():
         pass

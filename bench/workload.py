@@ -173,7 +173,9 @@ class Workload:
     def _steps(self) -> list[Step]:
         def objective(j: Journey) -> tuple[str, dict[str, Any], dict[str, str]]:
             return "/priorities/objectives", {"title": f"Jobs {j.prefix}", "level": "scs",
-                                              "strategy": "Sustainable Community Strategy"}, \
+                                              "strategy": "Sustainable Community Strategy",
+                                              "decision": _decision(self.setup, "The SCS objective is adopted",
+                                                                    "board_meeting")}, \
                 {**self.mint(OFFICER), "Idempotency-Key": f"{j.prefix}-objective"}
 
         def target(j: Journey) -> tuple[str, dict[str, Any], dict[str, str]]:

@@ -36,6 +36,9 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 30.0, what: str = 
         time.sleep(0.02)
 
 
+BOARD_DAY = date(2011, 3, 15)
+"""The partnership board's meeting that adopts the tests' objectives (a decision like any other)."""
+
 SEATED_ON = date(2010, 4, 1)
 """When the tables the tests seat came into force: before every meeting the tests record."""
 
@@ -84,6 +87,7 @@ class Harness:
         self.system = system
         self.client = TestClient(system.asgi(), raise_server_exceptions=False)
         self._meetings: dict[tuple[str, date, tuple[str, ...]], RecordedMeeting] = {}
+        self._fed: dict[tuple[str, date, tuple[str, ...]], dict[str, Any]] = {}
 
     def pseudonym(self, subject: str) -> str | None:
         """The pseudonym the people vault issued the person of this subject (what events and answers show)."""
@@ -132,6 +136,19 @@ class Harness:
             meeting = self._meetings[key] = self.meeting(body, day, present)
         self.wait_meeting_known(meeting, known_to)
         return meeting.decision(reason, reference)
+
+    def board_decision(self, reason: str = "Adopted by the partnership board", held_on: date = BOARD_DAY
+                       ) -> dict[str, Any]:
+        """A decision of the partnership board at a quorate meeting (adding an objective is one): recorded in
+        tasking when it runs here, else fed into priorities' copy of tasking's meetings as tasking's events would."""
+        if "tasking" in self.system.applications:
+            return self.decision("worcestershire-partnership", held_on, reason)
+        from tests.copies import board_decision
+
+        key = ("worcestershire-partnership", held_on, ("fed",))
+        if key not in self._fed:
+            self._fed[key] = board_decision(self.system.applications["priorities"].local, held_on, reason)
+        return {**self._fed[key], "reason": reason}
 
     def wait_meeting_known(self, meeting: RecordedMeeting, services: tuple[str, ...] = ("priorities", "projects"),
                            timeout: float = 30.0) -> None:

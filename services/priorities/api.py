@@ -57,7 +57,7 @@ class AddObjective(StrictModel):
     level: StrategyLevel
     strategy: Line = Field(min_length=1, max_length=200, examples=["Sustainable Community Strategy"])
     parent_id: UUID | None = None
-    decision: DecisionIn | None = None
+    decision: DecisionIn
 
 
 class Versioned(StrictModel):
@@ -225,7 +225,7 @@ def add_objective(body: AddObjective, principal: Officer, application: App, requ
     objective = application.add_objective(
         command_context(principal, Role.PARTNERSHIP_OFFICER, request), title=body.title, level=body.level,
         strategy=body.strategy, parent_id=body.parent_id,
-        decision=body.decision.to_decision() if body.decision else None, idempotency_key=idempotency_key,
+        decision=body.decision.to_decision(), idempotency_key=idempotency_key,
     )
     return _version(objective)
 

@@ -86,12 +86,6 @@ class PrioritiesApplication(ServiceApplication):
         return check_decision(decision, what=what, kind=kind, bodies=bodies, rules=self.rules,
                               meetings=self.meetings, acting_role=context.actor.role)
 
-    def _optionally_decided(self, decision: Decision | None, *, what: str, kind: DecisionKind,
-                            bodies: frozenset[str], context: CommandContext) -> Decision | None:
-        if decision is None:
-            return None
-        return self.decided(decision, what=what, kind=kind, bodies=bodies, context=context)
-
     def _objective_bodies(self, level: StrategyLevel) -> frozenset[str]:
         """The SCS is the partnership board's; a county strategy is its theme group's (or the board's)."""
         return self.boards if level is StrategyLevel.SCS else self.county_bodies
@@ -116,8 +110,8 @@ class PrioritiesApplication(ServiceApplication):
     def add_objective(self, context: CommandContext, *, title: str, level: StrategyLevel, strategy: str,
                       parent_id: UUID | None = None, decision: Decision | None = None,
                       idempotency_key: str | None = None) -> Objective:
-        decision = self._optionally_decided(decision, what="Adding an objective", kind=DecisionKind.OBJECTIVE_CHANGE,
-                                            bodies=self._objective_bodies(level), context=context)
+        decision = self.decided(decision, what="Adding an objective", kind=DecisionKind.OBJECTIVE_CHANGE,
+                                bodies=self._objective_bodies(level), context=context)
 
         def add(new_id: UUID | None) -> Objective:
             parent = None if parent_id is None else self._objective_for("parent_id", parent_id)

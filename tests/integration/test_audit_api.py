@@ -33,7 +33,8 @@ def test_auditors_verify_and_read_history_over_rest_and_graphql(tmp_path: Path) 
     settings = settings_for(data_dir=tmp_path, audit_signing_key="c3" * 32)
     with running_system(settings, services=("priorities", "tasking", "reporting")) as h:
         created = h.client.post("/priorities/objectives", headers=h.headers("partnership_officer"),
-                                json={"title": "a skilled and prosperous economy", "level": "scs", "strategy": "scs"})
+                                json={"title": "a skilled and prosperous economy", "level": "scs", "strategy": "scs",
+                                      "decision": h.board_decision()})
         assert created.status_code == 201, created.text
         objective_id = created.json()["id"]
         reworded = h.client.post(f"/priorities/objectives/{objective_id}/reword",
@@ -68,7 +69,8 @@ def test_replay_and_state_answer_as_the_partnership_stood_before_a_change(tmp_pa
     settings = settings_for(data_dir=tmp_path)
     with running_system(settings, services=("priorities",), workers=False) as h:
         created = h.client.post("/priorities/objectives", headers=h.headers("partnership_officer"),
-                                json={"title": "a skilled and prosperous economy", "level": "scs", "strategy": "scs"})
+                                json={"title": "a skilled and prosperous economy", "level": "scs", "strategy": "scs",
+                                      "decision": h.board_decision()})
         objective_id = created.json()["id"]
         h.client.post(f"/priorities/objectives/{objective_id}/reword", headers=h.headers("partnership_officer"),
                       json={"title": "a skilled, prosperous economy", "expected_version": 1, "decision": board(h)})
@@ -124,7 +126,8 @@ def test_history_and_the_audit_endpoints_return_each_event_with_its_inclusion_pr
         decision = board(h)  # fed into priorities' copy before its workers (and checkpoints) write to the store
         h.system.start_workers()
         created = h.client.post("/priorities/objectives", headers=h.headers("partnership_officer"),
-                                json={"title": "a skilled and prosperous economy", "level": "scs", "strategy": "scs"})
+                                json={"title": "a skilled and prosperous economy", "level": "scs", "strategy": "scs",
+                                      "decision": h.board_decision()})
         objective_id = created.json()["id"]
         h.client.post(f"/priorities/objectives/{objective_id}/reword", headers=h.headers("partnership_officer"),
                       json={"title": "a skilled, prosperous economy", "expected_version": 1, "decision": decision})

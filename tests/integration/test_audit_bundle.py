@@ -49,13 +49,15 @@ def test_the_standalone_verifier_checks_an_export_bundle_in_an_empty_folder(tmp_
     try:
         ids = []
         for n in range(5):
-            objective = app.add_objective(OFFICER, title=f"objective {n}", level=StrategyLevel.SCS, strategy="scs")
+            objective = app.add_objective(OFFICER, title=f"objective {n}", level=StrategyLevel.SCS, strategy="scs",
+                                          decision=_board(app))
             app.reword_objective(OFFICER, objective.id, expected_version=1, title=f"objective {n}.1",
                                  decision=_board(app))
             ids.append(objective.id)
             if n in (1, 3):
                 assert app.checkpointer.checkpoint() is not None
-        app.add_objective(OFFICER, title="too recent to be covered", level=StrategyLevel.SCS, strategy="scs")
+        app.add_objective(OFFICER, title="too recent to be covered", level=StrategyLevel.SCS, strategy="scs",
+                          decision=_board(app))
         latest = app.checkpointer.log.latest()
         assert latest is not None and latest.tree_size == 8
         auditor = Auditor(settings, service_specs(), services=("priorities",))

@@ -23,7 +23,7 @@ from shared.errors import RuleViolated
 from shared.eventstore import CommandContext
 from shared.settings import Settings
 from tests.copies import board_meeting
-from tests.harness import settings_env, settings_for
+from tests.harness import BOARD_DAY, settings_env, settings_for
 
 pytestmark = pytest.mark.integration
 
@@ -38,7 +38,8 @@ def test_an_erased_persons_details_read_as_erased_while_the_history_still_verifi
                             audit_checkpoint_every=0)
     app = PrioritiesApplication(settings)
     objective = app.add_objective(OFFICER, title="a skilled and prosperous economy", level=StrategyLevel.SCS,
-                                  strategy="scs")
+                                  strategy="scs",
+                                  decision=board_meeting(app.local, BOARD_DAY, "Adopted by the board"))
     board = board_meeting(app.local, date(2011, 4, 12), "Sharper wording", reference="PSTG/2011/04")
     app.reword_objective(OFFICER, objective.id, expected_version=1, title="a skilled, prosperous economy",
                          decision=board)

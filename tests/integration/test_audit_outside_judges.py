@@ -21,7 +21,8 @@ from shared.audit.tlog import MerkleTree
 from shared.contracts import Actor
 from shared.contracts.priorities import StrategyLevel
 from shared.eventstore import CommandContext
-from tests.harness import settings_for
+from tests.copies import board_meeting
+from tests.harness import BOARD_DAY, settings_for
 
 pytestmark = pytest.mark.integration
 
@@ -65,8 +66,10 @@ def test_the_go_reference_code_verifies_our_tree_heads_proofs_and_signatures(tmp
     settings = settings_for(data_dir=tmp_path / "data", audit_signing_key="3c" * 32, audit_checkpoint_every=0)
     app = PrioritiesApplication(settings)
     sizes = []
+    adopted = board_meeting(app.local, BOARD_DAY, "Adopted by the partnership board")
     for n in range(23):
-        app.add_objective(OFFICER, title=f"objective {n}", level=StrategyLevel.SCS, strategy="scs")
+        app.add_objective(OFFICER, title=f"objective {n}", level=StrategyLevel.SCS, strategy="scs",
+                          decision=adopted)
         if n + 1 in (1, 5, 8, 16, 23):
             written = app.checkpointer.checkpoint()
             assert written is not None

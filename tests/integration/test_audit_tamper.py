@@ -32,7 +32,7 @@ from shared.contracts.priorities import StrategyLevel
 from shared.eventstore import CommandContext
 from shared.settings import Settings
 from tests.copies import board_meeting
-from tests.harness import running_system, settings_env, settings_for, wait_until
+from tests.harness import BOARD_DAY, running_system, settings_env, settings_for, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -97,7 +97,8 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     board = board_meeting(app.local, date(2011, 4, 12), "Reworded by the board")
     ids = []
     for n in range(4):
-        objective = app.add_objective(OFFICER, title=f"objective {n}", level=StrategyLevel.SCS, strategy="scs")
+        objective = app.add_objective(OFFICER, title=f"objective {n}", level=StrategyLevel.SCS, strategy="scs",
+                                      decision=board)
         for version in (1, 2):
             app.reword_objective(OFFICER, objective.id, expected_version=version, title=f"objective {n}.{version}",
                                  decision=board)
@@ -249,7 +250,8 @@ def test_a_running_system_signs_every_commit_within_the_interval_and_at_shutdown
     settings = settings_for(data_dir=tmp_path, audit_signing_key=SIGNING_KEY, audit_checkpoint_interval=0.4)
     with running_system(settings, services=("priorities",)) as h:
         app = h.system.application("priorities")
-        objective = app.add_objective(OFFICER, title="a skilled economy", level=StrategyLevel.SCS, strategy="scs")
+        objective = app.add_objective(OFFICER, title="a skilled economy", level=StrategyLevel.SCS, strategy="scs",
+                                      decision=board_meeting(app.local, BOARD_DAY, "Adopted by the board"))
         wait_until(lambda: _report(settings).uncovered == 0 and _report(settings).tree_size == 1, timeout=5,
                    what="the timed checkpoint")
         app.reword_objective(OFFICER, objective.id, expected_version=1, title="a skilled, prosperous economy",

@@ -24,7 +24,7 @@ from shared.contracts.priorities import StrategyLevel
 from shared.eventstore import CommandContext
 from shared.settings import Settings
 from tests.copies import board_meeting
-from tests.harness import running_system, settings_for, wait_until
+from tests.harness import BOARD_DAY, running_system, settings_for, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -77,8 +77,9 @@ def test_two_witnesses_cosign_over_kafka_and_both_detect_a_forked_tree_head(
         for thread in threads:
             thread.start()
         try:
-            ids = [app.add_objective(OFFICER, title=f"objective {n}", level=StrategyLevel.SCS, strategy="scs").id
-                   for n in range(3)]
+            adopted = board_meeting(app.local, BOARD_DAY, "Adopted by the partnership board")
+            ids = [app.add_objective(OFFICER, title=f"objective {n}", level=StrategyLevel.SCS, strategy="scs",
+                                     decision=adopted).id for n in range(3)]
             wait_until(lambda: all(w.logs.get(log_key.name) and w.logs[log_key.name].head.size == 3
                                    for w in witnesses), timeout=30, what="both witnesses cosigning tree size 3")
             app.reword_objective(OFFICER, ids[1], expected_version=1, title="objective 1, reworded",

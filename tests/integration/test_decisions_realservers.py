@@ -30,7 +30,8 @@ def _coordinator(h: Harness) -> dict[str, str]:
 
 def _proposed_priority(h: Harness) -> str:
     scs = h.client.post("/priorities/objectives", headers=h.headers("partnership_officer"), json={
-        "title": "A skilled and prosperous economy", "level": "scs", "strategy": "Sustainable Community Strategy"})
+        "title": "A skilled and prosperous economy", "level": "scs", "strategy": "Sustainable Community Strategy",
+        "decision": h.board_decision()})
     assert scs.status_code == 201, scs.text
     proposed = h.client.post("/priorities/districts/worcester/priorities", headers=_coordinator(h), json={
         "title": "More private-sector jobs", "rationale": "Claimant count up by a third",

@@ -17,7 +17,8 @@ from shared.eventstore import CommandContext
 from shared.readstore import ReadStore
 from shared.relay import Relay
 from shared.settings import Settings
-from tests.harness import Process, running_system, settings_env, settings_for, wait_until
+from tests.copies import board_meeting
+from tests.harness import BOARD_DAY, Process, running_system, settings_env, settings_for, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -27,8 +28,10 @@ OFFICER = CommandContext(Actor("officer-1", "worcestershire-cc", "partnership_of
 
 def _add_objectives(system: System, count: int) -> None:
     app = system.application("priorities")
+    adopted = board_meeting(app.local, BOARD_DAY, "Adopted by the partnership board")
     for n in range(count):
-        app.add_objective(OFFICER, title=f"Objective {n}", level=StrategyLevel.SCS, strategy="SCS")
+        app.add_objective(OFFICER, title=f"Objective {n}", level=StrategyLevel.SCS, strategy="SCS",
+                          decision=adopted)
 
 
 def _publish_everything(relay: Relay) -> None:
@@ -122,7 +125,8 @@ def test_garbage_on_a_topic_goes_to_the_dead_letter_topic_and_the_projection_car
         publisher.flush()
         publisher.close()
         response = h.client.post("/priorities/objectives", headers=h.headers("partnership_officer"),
-                                 json={"title": "After the garbage", "level": "scs", "strategy": "SCS"})
+                                 json={"title": "After the garbage", "level": "scs", "strategy": "SCS",
+                                       "decision": h.board_decision()})
         assert response.status_code == 201
         wait_until(lambda: h.graphql("{ objectives { title } }")["data"]["objectives"], 30, "the good event")
 

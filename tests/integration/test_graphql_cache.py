@@ -57,7 +57,8 @@ def _add_objective(h: Harness, title: str) -> None:
     """Through the priorities API, then wait until the projection has committed it (without asking GraphQL)."""
     before = _applied(h)
     response = h.client.post("/priorities/objectives", headers=h.headers("partnership_officer"), json={
-        "title": title, "level": "scs", "strategy": "Sustainable Community Strategy"})
+        "title": title, "level": "scs", "strategy": "Sustainable Community Strategy",
+        "decision": h.board_decision()})
     assert response.status_code == 201, response.text
     wait_until(lambda: _applied(h) > before, what="the event projected")
 

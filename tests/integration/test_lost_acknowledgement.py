@@ -96,7 +96,8 @@ class CompetingWriteFirst:
 
 def _objective(h: Harness) -> str:
     created = h.client.post("/priorities/objectives", headers=h.headers("partnership_officer"), json={
-        "title": "A skilled and prosperous economy", "level": "scs", "strategy": "Sustainable Community Strategy"})
+        "title": "A skilled and prosperous economy", "level": "scs", "strategy": "Sustainable Community Strategy",
+        "decision": h.board_decision()})
     assert created.status_code == 201, created.text
     objective_id: str = created.json()["id"]
     return objective_id

@@ -63,7 +63,8 @@ def test_officers_sign_in_and_act_under_the_grant_that_matches_the_record(keyclo
     h = harness
     officer = keycloak.sign_in("officer")
     added = h.client.post("/priorities/objectives", headers=bearer(officer),
-                          json={"title": "Safer communities", "level": "scs", "strategy": "Sustainable Community"})
+                          json={"title": "Safer communities", "level": "scs", "strategy": "Sustainable Community",
+                                "decision": h.board_decision()})
     assert added.status_code == 201, added.text
     actor = last_actor(h, "priorities", UUID(added.json()["id"]))
     assert (actor.role, actor.scope, actor.organisation) == ("partnership_officer", None, "worcestershire-cc")

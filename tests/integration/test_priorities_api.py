@@ -51,11 +51,12 @@ def coordinator(h: Harness, district: str = "worcester") -> dict[str, str]:
 
 def _objective(h: Harness) -> str:
     scs = h.client.post("/priorities/objectives", headers=officer(h), json={
-        "title": "A skilled and prosperous economy", "level": "scs", "strategy": "Sustainable Community Strategy"})
+        "title": "A skilled and prosperous economy", "level": "scs", "strategy": "Sustainable Community Strategy",
+        "decision": h.board_decision()})
     assert scs.status_code == 201, scs.text
     jobs = h.client.post("/priorities/objectives", headers=officer(h), json={
         "title": "Create jobs in the private sector", "level": "county_strategy",
-        "strategy": "County Economic Strategy", "parent_id": scs.json()["id"]})
+        "strategy": "County Economic Strategy", "parent_id": scs.json()["id"], "decision": pstg(h)})
     assert jobs.status_code == 201, jobs.text
     return str(jobs.json()["id"])
 

@@ -64,7 +64,8 @@ def test_an_over_limit_priority_is_refused_and_nothing_is_written(
     with running_system(settings, services=SERVICES) as h:
         officer = h.headers("partnership_officer")
         scs = h.client.post("/priorities/objectives", headers=officer, json={
-            "title": "A skilled and prosperous economy", "level": "scs", "strategy": "Sustainable Community Strategy"})
+            "title": "A skilled and prosperous economy", "level": "scs", "strategy": "Sustainable Community Strategy",
+            "decision": h.board_decision()})
         assert scs.status_code == 201, scs.text
         proposed = []
         for n in range(6):

@@ -23,6 +23,7 @@ def test_reconcile_passes_on_a_converged_system_and_names_each_planted_differenc
     env = settings_env(settings)
     with running_system(settings) as h:
         assert h.system.load_demo_data()
+        adopted = h.board_decision()  # its meeting reaches priorities while the workers run
         report = wait_until(lambda: (r := reconcile(settings)).ok and r, 30, "the demo data to converge")
         assert report.counts["events"]["tasking"] > 0
         code, body = _reconcile_cli(env)
@@ -31,7 +32,8 @@ def test_reconcile_passes_on_a_converged_system_and_names_each_planted_differenc
 
         # 1. A command accepted while the relay is stopped: stored, not yet published, applied nowhere.
         created = h.client.post("/priorities/objectives", headers=h.headers("partnership_officer"),
-                                json={"title": "Unpublished", "level": "scs", "strategy": "SCS"})
+                                json={"title": "Unpublished", "level": "scs", "strategy": "SCS",
+                                      "decision": adopted})
         assert created.status_code == 201
         unpublished = created.json()["id"]
         # 2. A read model tampered with in four ways.

@@ -9,7 +9,8 @@ from pathlib import Path
 from shared.contracts import Actor
 from shared.contracts.priorities import StrategyLevel
 from shared.eventstore import CommandContext
-from tests.harness import running_system, settings_for, wait_until
+from tests.copies import board_meeting
+from tests.harness import BOARD_DAY, running_system, settings_for, wait_until
 
 OFFICER = CommandContext(Actor("po-1", "worcestershire-cc", "partnership_officer"), "c-1")
 
@@ -27,10 +28,12 @@ def test_a_commit_wakes_the_relay_long_before_its_fallback_look(tmp_path: Path, 
         thread.start()
         try:
             wait_until(lambda: relay.status.leader, timeout=10, what="the relay to lead")
+            adopted = board_meeting(app.local, BOARD_DAY, "Adopted by the partnership board")
             time.sleep(0.5)  # it has found the log empty and waits on the signal
             for n in range(3):
                 stored = time.monotonic()
-                app.add_objective(OFFICER, title=f"Objective {n}", level=StrategyLevel.SCS, strategy="SCS")
+                app.add_objective(OFFICER, title=f"Objective {n}", level=StrategyLevel.SCS, strategy="SCS",
+                                  decision=adopted)
                 wait_until(lambda n=n: relay.status.published > n, timeout=5, what="the event published")
                 assert time.monotonic() - stored < 1.0
         finally:

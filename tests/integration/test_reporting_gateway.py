@@ -51,12 +51,13 @@ def _tree(h: Harness, scs_count: int = 2, children: int = 3) -> list[str]:
     leaves = []
     for i in range(scs_count):
         scs = gql(h, ADD, {"input": {"title": f"SCS objective {i}", "level": "scs",
-                                     "strategy": "Sustainable Community Strategy"}})
+                                     "strategy": "Sustainable Community Strategy", "decision": h.board_decision()}})
         assert not scs.get("errors"), scs
         parent = scs["data"]["addObjective"]["id"]
         for j in range(children):
             child = gql(h, ADD, {"input": {"title": f"County objective {i}.{j}", "level": "county_strategy",
-                                           "strategy": "County Economic Strategy", "parent_id": parent}})
+                                           "strategy": "County Economic Strategy", "parent_id": parent,
+                                           "decision": pstg(h)}})
             leaf = child["data"]["addObjective"]["id"]
             leaves.append(leaf)
             target = gql(h, "mutation($i: JSON!) { setTarget(input: $i) { id } }",
@@ -70,12 +71,13 @@ def _tree(h: Harness, scs_count: int = 2, children: int = 3) -> list[str]:
 
 
 def test_a_mutation_is_forwarded_with_the_callers_token_and_returns_the_services_answer(h: Harness) -> None:
+    adopted = h.board_decision()
     body = gql(h, ADD, {"input": {"title": "A skilled and prosperous economy", "level": "scs",
-                                  "strategy": "Sustainable Community Strategy"}, "key": "k-1"})
+                                  "strategy": "Sustainable Community Strategy", "decision": adopted}, "key": "k-1"})
     result = body["data"]["addObjective"]
     assert result["service"] == "priorities" and result["status"] == 201 and result["version"] == 1
     again = gql(h, ADD, {"input": {"title": "A skilled and prosperous economy", "level": "scs",
-                                   "strategy": "Sustainable Community Strategy"}, "key": "k-1"})
+                                   "strategy": "Sustainable Community Strategy", "decision": adopted}, "key": "k-1"})
     assert again["data"]["addObjective"]["id"] == result["id"]  # the idempotency key travelled too
     history = wait_until(lambda: h.graphql(
         'query($id: ID!) { history(aggregateId: $id) { version actor { userId role } } }',

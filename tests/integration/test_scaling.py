@@ -157,7 +157,8 @@ def test_the_relay_stays_single_writer_and_a_standby_takes_over_when_the_leader_
         wait_until(lambda: sum(r.status.leader for r in relays) == 1, 30, "one relay to lead")
         leader, standby = (one, two) if relays[0].status.leader else (two, one)
         for _ in range(40):
-            assert standby.client.post("/priorities/objectives", json=objective,
+            assert standby.client.post("/priorities/objectives", json={**objective,
+                                                                      "decision": standby.board_decision()},
                                        headers=standby.headers("partnership_officer")).status_code == 201
         wait_until(lambda: leader.system.relays[0].backlog() == 0, 30, "the leader to publish everything")
         assert sum(r.status.leader for r in relays) == 1
@@ -166,7 +167,8 @@ def test_the_relay_stays_single_writer_and_a_standby_takes_over_when_the_leader_
         leader.system.stop_workers()  # the leader stops (SIGTERM): its session ends and the lock is free
         wait_until(lambda: standby.system.relays[0].status.leader, 30, "the standby to take over")
         for _ in range(40):
-            assert standby.client.post("/priorities/objectives", json=objective,
+            assert standby.client.post("/priorities/objectives", json={**objective,
+                                                                      "decision": standby.board_decision()},
                                        headers=standby.headers("partnership_officer")).status_code == 201
         wait_until(lambda: standby.system.relays[0].backlog() == 0, 30, "the new leader to publish the rest")
         events = published()

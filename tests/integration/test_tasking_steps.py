@@ -92,11 +92,12 @@ def set_target_through_priorities(h: Harness) -> uuid.UUID:
     officer = headers(h, OFFICER)
     scs = h.client.post("/priorities/objectives", json={
         "title": "A skilled and prosperous economy", "level": "scs", "strategy": "Sustainable Community Strategy",
+        "decision": h.board_decision(),
     }, headers=officer)
     assert scs.status_code == 201, scs.text
     county = h.client.post("/priorities/objectives", json={
         "title": "Create jobs in the private sector", "level": "county_strategy",
-        "strategy": "County Economic Strategy", "parent_id": scs.json()["id"],
+        "strategy": "County Economic Strategy", "parent_id": scs.json()["id"], "decision": h.board_decision(),
     }, headers=officer)
     assert county.status_code == 201, county.text
     target = h.client.post("/priorities/targets", json={

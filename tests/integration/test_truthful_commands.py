@@ -46,7 +46,8 @@ def _officer(h: Harness, key: str | None = None) -> dict[str, str]:
 
 def _objective(h: Harness) -> str:
     created = h.client.post("/priorities/objectives", headers=_officer(h), json={
-        "title": "A skilled and prosperous economy", "level": "scs", "strategy": "Sustainable Community Strategy"})
+        "title": "A skilled and prosperous economy", "level": "scs", "strategy": "Sustainable Community Strategy",
+        "decision": h.board_decision()})
     assert created.status_code == 201, created.text
     return str(created.json()["id"])
 
@@ -90,7 +91,8 @@ def test_the_same_key_with_the_same_body_replays_the_first_answer_whatever_its_s
 
 
 def test_a_key_used_on_another_path_is_refused(h: Harness) -> None:
-    objective = {"title": "Jobs", "level": "scs", "strategy": "Sustainable Community Strategy"}
+    objective = {"title": "Jobs", "level": "scs", "strategy": "Sustainable Community Strategy",
+                 "decision": h.board_decision()}
     first = h.client.post("/priorities/objectives", headers=_officer(h, "k-3"), json=objective)
     assert first.status_code == 201, first.text
     # Another kind derives another id: a key is scoped by what it creates, so this is a first request.

@@ -18,7 +18,8 @@ from shared.envelope import PUBLIC_EVENTS_ONLY_IN_RELEASE, decode, publishes_int
 from shared.eventstore import CommandContext
 from shared.settings import Settings
 from tests.contract_probe import PROBE_TYPE, Probe, declared_unreleased
-from tests.harness import running_system, settings_for, wait_until
+from tests.copies import board_meeting
+from tests.harness import BOARD_DAY, running_system, settings_for, wait_until
 
 OFFICER = CommandContext(Actor("po-1", "worcestershire-cc", "partnership_officer"), "c-1")
 
@@ -55,9 +56,11 @@ def test_an_unreleased_event_never_reaches_the_topic_and_is_published_when_its_r
     with running_system(settings, services=("priorities",), workers=False) as h:
         app = h.system.application("priorities")
         [relay] = h.system.relays
-        app.add_objective(OFFICER, title="Before", level=StrategyLevel.SCS, strategy="SCS")
+        app.add_objective(OFFICER, title="Before", level=StrategyLevel.SCS, strategy="SCS",
+                          decision=board_meeting(app.local, BOARD_DAY, "Adopted by the partnership board"))
         app.save(Probe.note(OFFICER, "declared for the next release"))
-        app.add_objective(OFFICER, title="After", level=StrategyLevel.SCS, strategy="SCS")
+        app.add_objective(OFFICER, title="After", level=StrategyLevel.SCS, strategy="SCS",
+                          decision=board_meeting(app.local, BOARD_DAY, "Adopted by the partnership board"))
 
         assert relay.publish_batch() == 1
         assert relay.publish_batch() == 0  # it stands at the unreleased event, whatever follows it
@@ -92,7 +95,8 @@ def test_a_pre_release_environment_publishes_unreleased_events(
         app = h.system.application("priorities")
         [relay] = h.system.relays
         app.save(Probe.note(OFFICER, "previewed"))
-        app.add_objective(OFFICER, title="After", level=StrategyLevel.SCS, strategy="SCS")
+        app.add_objective(OFFICER, title="After", level=StrategyLevel.SCS, strategy="SCS",
+                          decision=board_meeting(app.local, BOARD_DAY, "Adopted by the partnership board"))
         assert relay.publish_batch() == 2 and relay.held is None
         assert _types_on(kafka_bootstrap, relay.topic) == ["priorities.ObjectiveAdded.v1", PROBE_TYPE]
 
@@ -103,7 +107,8 @@ def _one_internal_and_one_public(tmp_path: Path, kafka_bootstrap: str) -> tuple[
         app = h.system.application("priorities")
         [relay] = h.system.relays
         app.save(Probe.note(OFFICER, "bookkeeping"))
-        app.add_objective(OFFICER, title="Public", level=StrategyLevel.SCS, strategy="SCS")
+        app.add_objective(OFFICER, title="Public", level=StrategyLevel.SCS, strategy="SCS",
+                          decision=board_meeting(app.local, BOARD_DAY, "Adopted by the partnership board"))
         assert relay.publish_batch() == 2
         assert app.process_recorder.max_tracking_id(relay.tracking_name) == 2  # past both, whatever it published
         return relay.status.published, _types_on(kafka_bootstrap, relay.topic)

@@ -48,7 +48,7 @@ class Command:
 
 MATRIX = [
     Command("add objective", "partnership_officer", "county", lambda i: "/priorities/objectives",
-            lambda i: {"title": "Matrix", "level": "scs", "strategy": "SCS"}),
+            lambda i: {"title": "Matrix", "level": "scs", "strategy": "SCS", "decision": DECISION}),
     Command("reword objective", "partnership_officer", "county",
             lambda i: f"/priorities/objectives/{i['objective']}/reword",
             lambda i: {"title": "Matrix", "expected_version": STALE, "decision": DECISION}),

@@ -204,12 +204,14 @@ def test_malformed_json_and_unknown_fields_are_refused_naming_the_problem(harnes
     not_an_object = h.client.post("/priorities/objectives", content=b"[1, 2, 3]", headers=headers)
     assert not_an_object.status_code == 422
     unknown = h.client.post("/priorities/objectives", headers=_officer(h),
-                            json={"title": "Safer", "level": "scs", "strategy": "SCS", "priority": "high"})
+                            json={"title": "Safer", "level": "scs", "strategy": "SCS", "priority": "high",
+                                  "decision": h.board_decision()})
     assert unknown.status_code == 422
     assert [e["field"] for e in unknown.json()["errors"]] == ["priority"]
     assert unknown.json()["errors"][0]["code"] == "extra_forbidden"
     wrong_type = h.client.post("/priorities/objectives", headers=_officer(h),
-                               json={"title": ["not", "text"], "level": "scs", "strategy": "SCS"})
+                               json={"title": ["not", "text"], "level": "scs", "strategy": "SCS",
+                                     "decision": h.board_decision()})
     assert wrong_type.status_code == 422 and wrong_type.json()["errors"][0]["field"] == "title"
 
 

@@ -15,7 +15,8 @@ import pytest
 from shared.contracts import Actor
 from shared.contracts.priorities import StrategyLevel
 from shared.eventstore import CommandContext
-from tests.harness import Harness, running_system, settings_for, wait_until
+from tests.copies import board_meeting
+from tests.harness import BOARD_DAY, Harness, running_system, settings_for, wait_until
 
 DOCUMENT = "{ first: objectives { id title } second: objectives { id title } }"
 
@@ -32,8 +33,11 @@ def test_a_commit_between_the_fields_of_one_request_shows_in_neither_field(h: Ha
     priorities: Any = h.system.applications["priorities"]
     context = CommandContext(Actor("officer-1", "worcestershire-cc", "partnership_officer"), "snapshot-test")
 
+    adopted = board_meeting(priorities.local, BOARD_DAY, "Adopted by the partnership board")
+
     def add(title: str) -> str:
-        return str(priorities.add_objective(context, title=title, level=StrategyLevel.SCS, strategy="SCS").id)
+        return str(priorities.add_objective(context, title=title, level=StrategyLevel.SCS, strategy="SCS",
+                                            decision=adopted).id)
 
     store: Any = h.system.read_model.store  # type: ignore[union-attr]
     read = store.query

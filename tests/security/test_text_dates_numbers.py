@@ -43,7 +43,8 @@ def test_a_title_with_a_control_character_or_a_bidi_override_is_refused_naming_t
 
 def test_a_reason_may_run_over_lines_but_carries_no_other_control_character(harness: Harness) -> None:
     h = harness
-    objective = h.client.post("/priorities/objectives", headers=_officer(h), json={"title": "Lines", **OBJECTIVE})
+    objective = h.client.post("/priorities/objectives", headers=_officer(h), json={"title": "Lines", **OBJECTIVE,
+                                                                     "decision": h.board_decision()})
     assert objective.status_code == 201, objective.text
     decision = {"body": "partnership-board", "decided_on": "2011-04-01", "reason": "First line\r\n\tsecond\x00"}
     refused = h.client.post(f"/priorities/objectives/{objective.json()['id']}/reword", headers=_officer(h),
@@ -54,7 +55,8 @@ def test_a_reason_may_run_over_lines_but_carries_no_other_control_character(harn
 def test_text_is_stored_in_nfc_and_the_direction_marks_are_kept(harness: Harness) -> None:
     h = harness
     title = "Cafe\u0301 culture \u200fin Worcester"  # e + combining acute; a right-to-left mark
-    created = h.client.post("/priorities/objectives", headers=_officer(h), json={"title": title, **OBJECTIVE})
+    created = h.client.post("/priorities/objectives", headers=_officer(h), json={"title": title, **OBJECTIVE,
+                                                                     "decision": h.board_decision()})
     assert created.status_code == 201, created.text
     found = wait_until(lambda: [o for o in h.graphql("{ objectives { id title } }")["data"]["objectives"]
                                 if o["id"] == created.json()["id"]], what="the objective in the read model")
@@ -64,7 +66,8 @@ def test_text_is_stored_in_nfc_and_the_direction_marks_are_kept(harness: Harness
 @pytest.mark.parametrize("deadline", [1458000000, 1458000000.0, "1458000000", "2016-3-31", "31/03/2016", True])
 def test_a_date_is_a_date_not_a_number(harness: Harness, deadline: Any) -> None:
     h = harness
-    objective = h.client.post("/priorities/objectives", headers=_officer(h), json={"title": "Dated", **OBJECTIVE})
+    objective = h.client.post("/priorities/objectives", headers=_officer(h), json={"title": "Dated", **OBJECTIVE,
+                                                                     "decision": h.board_decision()})
     response = h.client.post("/priorities/targets", headers=_officer(h),
                              json={**TARGET, "objective_id": objective.json()["id"], "deadline": deadline})
     _refused(response, "deadline", "date_format")
@@ -73,7 +76,8 @@ def test_a_date_is_a_date_not_a_number(harness: Harness, deadline: Any) -> None:
 @pytest.mark.parametrize("value", ["1e999999", "-1e999999", "1e-999999", "1e18", "1e15", "Infinity", "NaN"])
 def test_a_huge_number_is_refused_at_entry(harness: Harness, value: Any) -> None:
     h = harness
-    objective = h.client.post("/priorities/objectives", headers=_officer(h), json={"title": "Huge", **OBJECTIVE})
+    objective = h.client.post("/priorities/objectives", headers=_officer(h), json={"title": "Huge", **OBJECTIVE,
+                                                                     "decision": h.board_decision()})
     response = h.client.post("/priorities/targets", headers=_officer(h),
                              json={**TARGET, "objective_id": objective.json()["id"], "target_value": value})
     _refused(response, "target_value")
@@ -81,7 +85,8 @@ def test_a_huge_number_is_refused_at_entry(harness: Harness, value: Any) -> None
 
 def test_a_huge_number_written_in_the_json_itself_is_refused(harness: Harness) -> None:
     h = harness
-    objective = h.client.post("/priorities/objectives", headers=_officer(h), json={"title": "Literal", **OBJECTIVE})
+    objective = h.client.post("/priorities/objectives", headers=_officer(h), json={"title": "Literal", **OBJECTIVE,
+                                                                     "decision": h.board_decision()})
     body = ('{{"objective_id": "{}", "metric": "jobs", "unit": "jobs", "baseline_value": 0, "baseline_date": '
             '"2011-04-01", "target_value": 1e999999, "deadline": "2016-03-31", "data_source": "ONS", '
             '"owner_organisation": "worcestershire-cc"}}').format(objective.json()["id"])

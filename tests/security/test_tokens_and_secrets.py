@@ -33,7 +33,8 @@ def _claims(**overrides: object) -> dict[str, object]:
 
 
 def _post(h: Harness, token: str) -> tuple[int, dict[str, object]]:
-    response = h.client.post("/priorities/objectives", json=BODY, headers={"authorization": f"Bearer {token}"})
+    response = h.client.post("/priorities/objectives", json={**BODY, "decision": h.board_decision()},
+                             headers={"authorization": f"Bearer {token}"})
     return response.status_code, response.json()
 
 

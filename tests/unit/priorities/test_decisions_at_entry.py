@@ -19,7 +19,7 @@ from shared.contracts import Actor, Decision
 from shared.contracts.priorities import StrategyLevel
 from shared.decisions import DecisionNotValid, MeetingNotYetKnown
 from shared.eventstore import CommandContext
-from tests.copies import TaskingFeed
+from tests.copies import TaskingFeed, board_meeting
 from tests.harness import settings_for
 
 OFFICER = CommandContext(Actor("officer-1", "worcestershire-cc", "partnership_officer"), "c-1")
@@ -46,13 +46,18 @@ def feed(app: PrioritiesApplication) -> TaskingFeed:
     return feed
 
 
+def adopted(app: PrioritiesApplication) -> Decision:
+    """The partnership board's adoption of an SCS objective, at a quorate meeting fed into the copy."""
+    return board_meeting(app.local, date(2011, 3, 15), "Adopted by the partnership board")
+
+
 def decision(fields: dict[str, Any]) -> Decision:
     return Decision(**fields)
 
 
 def proposed(app: PrioritiesApplication) -> Any:
     scs = app.add_objective(OFFICER, title="A skilled and prosperous economy", level=StrategyLevel.SCS,
-                            strategy="Sustainable Community Strategy")
+                            strategy="Sustainable Community Strategy", decision=adopted(app))
     return app.propose_priority(WORCESTER, district="worcester", title="Jobs",
                                 rationale="Claimant count up by a third", objective_id=scs.id)
 
@@ -69,14 +74,14 @@ SIFTED = Decision("worcestershire-partnership", date(2011, 5, 20), "Official sta
 
 
 def target(app: PrioritiesApplication, feed: TaskingFeed) -> Any:
-    scs = app.add_objective(OFFICER, title="Jobs", level=StrategyLevel.SCS, strategy="SCS")
+    scs = app.add_objective(OFFICER, title="Jobs", level=StrategyLevel.SCS, strategy="SCS", decision=adopted(app))
     return app.set_target(OFFICER, objective_id=scs.id, terms=JOBS,
                           decision=decision(feed.meeting("pstg", MAY, PSTG, "County target set"))), JOBS
 
 
 def submitted(app: PrioritiesApplication) -> Any:
-    scs = app.add_objective(OFFICER, title="Jobs", level=StrategyLevel.SCS, strategy="SCS")
-    return app.submit_evidence(WORCESTER, district="worcester", acting_district="worcester", title="Claimant count",
+    scs = app.add_objective(OFFICER, title="Jobs", level=StrategyLevel.SCS, strategy="SCS", decision=adopted(app))
+    return app.submit_evidence(WORCESTER, district="worcester", title="Claimant count",
                                summary="Up by a third", source="ONS", evidence_date=date(2011, 4, 14),
                                objective_ids=[scs.id])
 
@@ -179,14 +184,14 @@ def test_figures_are_released_by_the_board_or_its_officer_under_its_scheme_of_de
 
 
 def test_a_target_set_without_a_decision_is_refused(app: PrioritiesApplication, feed: TaskingFeed) -> None:
-    scs = app.add_objective(OFFICER, title="Jobs", level=StrategyLevel.SCS, strategy="SCS")
+    scs = app.add_objective(OFFICER, title="Jobs", level=StrategyLevel.SCS, strategy="SCS", decision=adopted(app))
     with pytest.raises(DecisionNotValid) as refused:
         app.set_target(OFFICER, objective_id=scs.id, terms=JOBS, decision=None)
     assert (refused.value.code, refused.value.problems[0]["field"]) == ("decision-required", "decision")
 
 
 def test_a_target_set_at_a_meeting_that_was_not_held_is_refused(app: PrioritiesApplication, feed: TaskingFeed) -> None:
-    scs = app.add_objective(OFFICER, title="Jobs", level=StrategyLevel.SCS, strategy="SCS")
+    scs = app.add_objective(OFFICER, title="Jobs", level=StrategyLevel.SCS, strategy="SCS", decision=adopted(app))
     feed.meeting("pstg", MAY, PSTG)
     with pytest.raises(DecisionNotValid) as refused:
         app.set_target(OFFICER, objective_id=scs.id, terms=JOBS, decision=Decision(
@@ -212,3 +217,17 @@ def test_evidence_is_sifted_by_the_partnership_officer_under_the_county_scheme_o
     assert refused.value.code == "not-delegated"
     app.accept_evidence(OFFICER, evidence.id, expected_version=1, decision=SIFTED)
     assert str(app.evidence(evidence.id).status) == "accepted"
+
+
+def test_an_objective_added_without_a_decision_is_refused(app: PrioritiesApplication, feed: TaskingFeed) -> None:
+    with pytest.raises(DecisionNotValid) as refused:
+        app.add_objective(OFFICER, title="Jobs", level=StrategyLevel.SCS, strategy="SCS", decision=None)
+    assert (refused.value.code, refused.value.problems[0]["field"]) == ("decision-required", "decision")
+
+
+def test_an_scs_objective_is_adopted_by_the_partnership_board_only(
+        app: PrioritiesApplication, feed: TaskingFeed) -> None:
+    with pytest.raises(DecisionNotValid) as refused:
+        app.add_objective(OFFICER, title="Jobs", level=StrategyLevel.SCS, strategy="SCS",
+                          decision=decision(feed.meeting("pstg", MAY, PSTG)))
+    assert refused.value.code == "wrong-body"

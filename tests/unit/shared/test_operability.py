@@ -46,8 +46,8 @@ def test_metrics_count_commands_by_outcome_and_the_relay_and_consumers_at_work(h
     before = h.client.get("/metrics").text
     accepted = _sample(before, "partnership_commands_total", service="priorities", outcome="accepted")
     refused = _sample(before, "partnership_commands_total", service="priorities", outcome="refused")
-    assert h.client.post("/priorities/objectives", json=OBJECTIVE, headers=h.headers("partnership_officer")
-                         ).status_code == 201
+    assert h.client.post("/priorities/objectives", json={**OBJECTIVE, "decision": h.board_decision()},
+                         headers=h.headers("partnership_officer")).status_code == 201
     assert h.client.post("/priorities/objectives", json=OBJECTIVE, headers=h.headers("auditor")).status_code == 403
     wait_until(lambda: _objective_count(h) == 1, what="the objective in the read model")
 
@@ -69,7 +69,7 @@ def test_metrics_count_commands_by_outcome_and_the_relay_and_consumers_at_work(h
 
 def test_every_response_carries_the_correlation_id_the_events_record(h: Harness) -> None:
     supplied = str(uuid.uuid4())
-    response = h.client.post("/priorities/objectives", json=OBJECTIVE,
+    response = h.client.post("/priorities/objectives", json={**OBJECTIVE, "decision": h.board_decision()},
                              headers={**h.headers("partnership_officer"), "X-Correlation-Id": supplied})
     assert response.status_code == 201
     assert response.headers["x-correlation-id"] == supplied
@@ -114,7 +114,7 @@ def test_one_trace_runs_from_the_command_through_kafka_headers_to_the_read_model
     assert tracing.configure("test", exporter=exporter)
     try:
         with running_system(settings_for(data_dir=tmp_path), services=("priorities", "reporting")) as h:
-            response = h.client.post("/priorities/objectives", json=OBJECTIVE,
+            response = h.client.post("/priorities/objectives", json={**OBJECTIVE, "decision": h.board_decision()},
                                      headers=h.headers("partnership_officer"))
             assert response.status_code == 201
             correlation = response.headers["x-correlation-id"]
