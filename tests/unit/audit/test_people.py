@@ -26,11 +26,12 @@ def test_an_event_stored_with_a_subject_is_upcast_to_a_pseudonym_and_erasure_nev
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     settings = settings_for(data_dir=tmp_path)
     app = PrioritiesApplication(settings)
+    adopted = board_meeting(app.local, date(2011, 3, 15), "Adopted by the board")
     try:
         with monkeypatch.context() as old_code:  # the mapper as it was before pseudonyms: the subject is stored
             old_code.setattr(PeopleMapper, "to_stored_event", ChainedMapper.to_stored_event)
             objective = app.add_objective(LEGACY, title="Safer communities", level=StrategyLevel.SCS,
-                                          strategy="scs")
+                                          strategy="scs", decision=adopted)
         stored = app.recorder.select_events(objective.id)[0]
         assert b"legacy-officer-9" in bytes(stored.state)  # the upcaster does not edit the stored event
         vault = vault_for(settings)
@@ -50,7 +51,8 @@ def test_a_reason_is_stored_and_published_sealed_read_opened_and_redacted_with_i
     settings = settings_for(data_dir=tmp_path)
     app = PrioritiesApplication(settings)
     try:
-        objective = app.add_objective(LEGACY, title="Safer communities", level=StrategyLevel.SCS, strategy="scs")
+        objective = app.add_objective(LEGACY, title="Safer communities", level=StrategyLevel.SCS, strategy="scs",
+                                      decision=board_meeting(app.local, date(2011, 3, 15), "Adopted by the board"))
         board = board_meeting(app.local, date(2011, 4, 12), WHY, reference="PB/2011/04")
         app.reword_objective(LEGACY, objective.id, expected_version=1, title="Safer communities for all",
                              decision=board)
@@ -61,7 +63,7 @@ def test_a_reason_is_stored_and_published_sealed_read_opened_and_redacted_with_i
         assert is_sealed(app.mapper.to_published_event(stored).decision.reason)
 
         vault = vault_for(settings)
-        assert vault.redact(str(objective.id), "names a resident") == 1
+        assert vault.redact(str(objective.id), "names a resident") == 2  # adopted, then reworded
         assert app.mapper.to_domain_event(stored).decision.reason == REDACTED
         assert [(e["kind"], e["aggregate_id"], e["reason"]) for e in vault.erasures()] == [
             ("redaction", str(objective.id), "names a resident")]  # the redaction is recorded

@@ -4,6 +4,7 @@ records of that district (``services.priorities.permissions``), with the priorit
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from services.priorities.permissions import _coordinated_priority, coordinating
 from shared.auth import Grant, Principal, Role
 from shared.contracts.priorities import StrategyLevel
 from shared.errors import NotPermitted
+from tests.copies import board_meeting
 from tests.harness import settings_for
 from tests.unit.priorities.builders import OFFICER, WORCESTER
 
@@ -31,7 +33,8 @@ def app(tmp_path: Path) -> Iterator[PrioritiesApplication]:
 
 
 def _proposed(app: PrioritiesApplication) -> DistrictPriority:
-    objective = app.add_objective(OFFICER, title="Economy", level=StrategyLevel.SCS, strategy="SCS")
+    objective = app.add_objective(OFFICER, title="Economy", level=StrategyLevel.SCS, strategy="SCS",
+                                  decision=board_meeting(app.local, date(2011, 3, 15), "Adopted by the board"))
     return app.propose_priority(WORCESTER, district="worcester", title="Jobs", rationale="Because",
                                 objective_id=objective.id)
 

@@ -114,5 +114,5 @@ def test_a_rag_override_that_names_a_decision_is_held_to_it(app: ProjectsApplica
 
 def test_a_rag_override_without_a_decision_is_refused(app: ProjectsApplication, project: UUID) -> None:
     with pytest.raises(DecisionNotValid) as refused:
-        app.override_rag(MANAGER, project, rag=Rag.AMBER, reason="Anchor tenant signed since")
+        app.override_rag(MANAGER, app.project(project), rag=Rag.AMBER, reason="Anchor tenant signed since")
     assert (refused.value.code, refused.value.problems[0]["field"]) == ("decision-required", "decision")
