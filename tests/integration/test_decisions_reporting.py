@@ -75,6 +75,11 @@ def test_reporting_shows_a_decision_by_its_meeting_and_body_names_and_leaves_out
     assert {(m["title"], m["heldOn"], m["minuteReference"]) for m in meetings} >= {
         ("pstg meeting", "2011-06-14", "PSTG/2011/06/7")}
 
+    taken = h.graphql('{ decisions(body: "pstg") { reference bodyName meetingTitle meetingHeldOn resolves } }')[
+        "data"]["decisions"]
+    assert {"reference": "PSTG/2011/06/7", "bodyName": "Place Shaping Theme Group", "meetingTitle": "pstg meeting",
+            "meetingHeldOn": "2011-06-14", "resolves": True} in taken
+
     # Open data: only what resolves, by names.
     records = h.client.get("/open-data/decisions.json").json()["records"]
     assert forged not in {r["record_id"] for r in records}

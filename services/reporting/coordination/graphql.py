@@ -111,6 +111,37 @@ class DecisionTaken:
     reference: str | None
     recorded_by: Actor
     recorded_at: datetime
+    raw: strawberry.Private[dict[str, Any]]
+
+    @strawberry.field(description="The deciding body by its name.")
+    def body_name(self, info: Info) -> str:
+        return read_model(info).provenance.body_name(self.body)
+
+    @strawberry.field(description="The title of the meeting it was taken at; null under a scheme of delegation or "
+                                  "when it does not resolve to a recorded quorate meeting of its body.")
+    def meeting_title(self, info: Info) -> str | None:
+        shown = read_model(info).provenance.meeting(self.raw)
+        return shown.title if shown else None
+
+    @strawberry.field(description="The date of the meeting it was taken at (null as for meetingTitle).")
+    def meeting_held_on(self, info: Info) -> date | None:
+        shown = read_model(info).provenance.meeting(self.raw)
+        return shown.held_on if shown else None
+
+    @strawberry.field(description="Whether it resolves to a recorded quorate meeting of its body (or a scheme of "
+                                  "delegation); the public sees only those that do.")
+    def resolves(self, info: Info) -> bool:
+        return read_model(info).provenance.resolves(self.raw)
+
+
+def _decision_on(store: Any, row: dict[str, Any]) -> dict[str, Any]:
+    """The whole decision as it rode on the event (the row keeps the fields it filters on)."""
+    found = store.query("SELECT decision FROM event_log WHERE subject = ? AND version = ?",
+                        [row["subject"], row["version"]])
+    if found and found[0]["decision"]:
+        return dict(json.loads(found[0]["decision"]))
+    return {"body": row["body"], "decided_on": row["decided_on"], "reason": row["reason"],
+            "meeting_id": row["meeting_id"], "reference": row["reference"]}
 
 
 @strawberry.type
@@ -214,12 +245,17 @@ class Query:
                       description="Decisions on taskings and memberships, by body and date range.")
     def decisions(self, info: Info, as_of: datetime | None = None, body: str | None = None,
                   decided_from: date | None = None, decided_to: date | None = None) -> list[DecisionTaken]:
-        rows = queries.decisions(read_model(info).store, as_of, body=body, decided_from=decided_from,
-                                 decided_to=decided_to)
-        return [DecisionTaken(subject=strawberry.ID(r["subject"]), version=r["version"], event_type=r["type"],
-                              body=r["body"], decided_on=date.fromisoformat(r["decided_on"]), reason=r["reason"],
-                              meeting_id=r["meeting_id"], reference=r["reference"], recorded_by=_actor(r),
-                              recorded_at=datetime.fromisoformat(r["at"])) for r in rows]
+        model = read_model(info)
+        rows = queries.decisions(model.store, as_of, body=body, decided_from=decided_from, decided_to=decided_to)
+        taken = [DecisionTaken(subject=strawberry.ID(r["subject"]), version=r["version"], event_type=r["type"],
+                               body=r["body"], decided_on=date.fromisoformat(r["decided_on"]), reason=r["reason"],
+                               meeting_id=r["meeting_id"], reference=r["reference"], recorded_by=_actor(r),
+                               recorded_at=datetime.fromisoformat(r["at"]), raw=_decision_on(model.store, r))
+                 for r in rows]
+        principal = info.context.get("principal")
+        if principal is not None and principal.is_public:  # as open data: only the decisions that resolve
+            taken = [d for d in taken if model.provenance.resolves(d.raw)]
+        return taken
 
     @strawberry.field(permission_classes=[IsAuthenticated],
                       description="Who sits at which table (current members unless includeFormer), as of a time.")
