@@ -24,7 +24,9 @@ OPENAPI = Path(__file__).resolve().parents[3] / "contracts" / "openapi"
 FIGURE: TypeAdapter[Decimal] = TypeAdapter(Figure)
 TARGET = {"objective_id": "5d1f6a2e-8b4d-4e7f-9a0b-2d4c6e8f1a3b", "metric": "new private-sector jobs",
           "unit": "jobs", "baseline_value": "0", "baseline_date": "2011-04-01", "target_value": "6000",
-          "deadline": "2016-03-31", "data_source": "ONS", "owner_organisation": "worcestershire-cc"}
+          "deadline": "2016-03-31", "data_source": "ONS", "owner_organisation": "worcestershire-cc",
+          "decision": {"body": "pstg", "decided_on": "2011-04-12", "reason": "Set by the theme group",
+                       "meeting_id": "7c0e9f3a-2b1d-4c5e-8f6a-9d0b1c2e3f4a", "meeting_version": 1}}
 
 
 def _refused_fields(body: dict[str, Any]) -> list[tuple[str, str]]:
