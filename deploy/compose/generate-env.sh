@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Generates every secret docker-compose.yml requires, once, into the .env file beside it (compose reads it by
 # itself): the JWT signing key, the audit checkpoint signing key (an Ed25519 seed, 64 hex digits), the PostgreSQL
-# superuser's and each service's database password. Refuses to touch an .env that exists: the databases keep the
+# superuser's and each service's database password (and the people vault's). Refuses to touch an .env that exists: the databases keep the
 # passwords they were initialised with, so replacing them would lock the services out (docs/operations.md,
 # "Rotate keys"). Usage: deploy/compose/generate-env.sh [FILE]   (default: .env beside docker-compose.yml)
 set -euo pipefail
@@ -19,7 +19,7 @@ umask 077
   echo "PARTNERSHIP_JWT_SECRET=$(hex 48)"
   echo "PARTNERSHIP_AUDIT_SIGNING_KEY=$(hex 32)"
   echo "POSTGRES_PASSWORD=$(hex 24)"
-  for service in PRIORITIES TASKING PROJECTS REPORTING; do
+  for service in PRIORITIES TASKING PROJECTS REPORTING PEOPLE; do
     echo "${service}_DB_PASSWORD=$(hex 24)"
   done
 } > "${target}.partial"

@@ -20,7 +20,7 @@ from tools.deploytools import compose_config
 COMPOSE = ROOT / "docker-compose.yml"
 GENERATE_ENV = ROOT / "deploy" / "compose" / "generate-env.sh"
 SECRETS = ("PARTNERSHIP_JWT_SECRET", "PARTNERSHIP_AUDIT_SIGNING_KEY", "POSTGRES_PASSWORD", "PRIORITIES_DB_PASSWORD",
-           "TASKING_DB_PASSWORD", "PROJECTS_DB_PASSWORD", "REPORTING_DB_PASSWORD")
+           "TASKING_DB_PASSWORD", "PROJECTS_DB_PASSWORD", "REPORTING_DB_PASSWORD", "PEOPLE_DB_PASSWORD")
 APP_SERVICES = ("priorities-web", "priorities-worker", "tasking-web", "tasking-worker", "projects-web",
                 "projects-worker", "reporting-worker", "gateway", "demo")
 

@@ -340,7 +340,7 @@ def test_compose_creates_every_topic_with_its_partitions_and_loads_the_demo_once
     databases = re.findall(r"(\w+)=postgresql://(\w+):", demo["environment"]["PARTNERSHIP_DEMO_DATABASES"])
     assert sorted(databases) == sorted((s, s) for s in EVENT_SERVICES)
     init = (ROOT / "deploy" / "compose" / "init-databases.sh").read_text()
-    assert "for service in priorities tasking projects reporting; do" in init
+    assert "for service in priorities tasking projects reporting people; do" in init
     mounted = services["postgres"]["volumes"]
     assert "./deploy/compose/init-databases.sh:/docker-entrypoint-initdb.d/10-databases.sh:ro" in mounted
 
@@ -362,12 +362,12 @@ def test_the_compose_init_script_gives_each_service_a_database_it_owns(postgres_
             pytest.skip("this server already has the compose roles")
     env = {**os.environ, "PATH": f"{Path(psql).parent}:{os.environ['PATH']}", "PGHOST": url.hostname or "",
            "PGPORT": str(url.port), "PGPASSWORD": url.password or "", "POSTGRES_USER": url.username or "",
-           **{f"{s.upper()}_DB_PASSWORD": f"{s}-secret" for s in SERVICES}}
+           **{f"{s.upper()}_DB_PASSWORD": f"{s}-secret" for s in (*SERVICES, "people")}}
     result = subprocess.run(["bash", str(ROOT / "deploy" / "compose" / "init-databases.sh")], env=env,
                             capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
     try:
-        for service in SERVICES:
+        for service in (*SERVICES, "people"):  # the people vault's database too, which every service reaches
             own = url._replace(netloc=f"{service}:{service}-secret@{url.hostname}:{url.port}", path=f"/{service}")
             with psycopg.connect(own.geturl(), autocommit=True) as conn:
                 conn.execute("CREATE SCHEMA IF NOT EXISTS probe")  # what a service does on its first start
@@ -376,7 +376,7 @@ def test_the_compose_init_script_gives_each_service_a_database_it_owns(postgres_
                 psycopg.connect(own._replace(path=f"/{other}").geturl()).close()
     finally:
         with psycopg.connect(postgres_url, autocommit=True) as conn:
-            for service in SERVICES:
+            for service in (*SERVICES, "people"):
                 conn.execute(f'DROP DATABASE IF EXISTS "{service}" WITH (FORCE)')
                 conn.execute(f'DROP ROLE IF EXISTS "{service}"')
 
