@@ -135,6 +135,23 @@ class ReportProgress(Versioned):
     correction_reason: Text | None = Field(None, max_length=2000)
 
 
+class WithdrawReport(Versioned):
+    """Withdraw a mistaken report (every report standing at that date), with a reason."""
+
+    reported_on: Day = Field(description="The date of the report withdrawn.")
+    reason: Text = Field(min_length=1, max_length=2000)
+
+
+class CorrectReport(Versioned):
+    """Supersede a mistaken report by a correction, with a reason: the corrected values stand at reported_on."""
+
+    corrected_report_on: Day = Field(description="The date of the report corrected.")
+    reported_on: Day = Field(description="The date the corrected values stand at (the same or another).")
+    values: dict[Line, Figure] = Field(min_length=1, description="Actual value per outcome id.")
+    narrative: Text = Field(min_length=1, max_length=4000)
+    reason: Text = Field(min_length=1, max_length=2000)
+
+
 class OverrideRag(Versioned):
     rag: Rag
     reason: Text = Field(min_length=1, max_length=2000)
@@ -332,6 +349,27 @@ def report_progress(body: ReportProgress, reported: ReportedProject, principal: 
         command_context(principal, grant, request), project, reported_on=body.reported_on,
         values=body.values, narrative=body.narrative, correction=body.correction,
         correction_reason=body.correction_reason, expected_version=expected_version(body.expected_version, if_match)))
+
+
+@router.post("/projects/{project_id}/progress/withdrawals", response_model=ProjectOut,
+             summary="Withdraw a mistaken progress report, with a reason (the lead partner's people)")
+def withdraw_report(body: WithdrawReport, reported: ReportedProject, principal: Partner, application: App,
+                    request: Request, if_match: IfMatch = None) -> Any:
+    project, grant = reported
+    return ProjectOut.of(application.withdraw_report(
+        command_context(principal, grant, request), project, reported_on=body.reported_on, reason=body.reason,
+        expected_version=expected_version(body.expected_version, if_match)))
+
+
+@router.post("/projects/{project_id}/progress/corrections", response_model=ProjectOut,
+             summary="Supersede a mistaken progress report by a correction, with a reason (the lead partner's people)")
+def correct_report(body: CorrectReport, reported: ReportedProject, principal: Partner, application: App,
+                   request: Request, if_match: IfMatch = None) -> Any:
+    project, grant = reported
+    return ProjectOut.of(application.correct_report(
+        command_context(principal, grant, request), project, corrected_report_on=body.corrected_report_on,
+        reported_on=body.reported_on, values=body.values, narrative=body.narrative, reason=body.reason,
+        expected_version=expected_version(body.expected_version, if_match)))
 
 
 @router.post("/projects/{project_id}/rag-override", response_model=ProjectOut,

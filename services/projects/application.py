@@ -24,6 +24,7 @@ from shared.contracts.projects import (
     Rag,
     ResourceCommitment,
     Risk,
+    Standing,
     TaskingRef,
     programme_id,
 )
@@ -43,7 +44,7 @@ class ProjectsApplication(ServiceApplication):
     """Programmes and projects of every district partnership."""
 
     service = "projects"
-    value_objects = [TaskingRef, Outcome, Milestone, ResourceCommitment, Risk, OutcomeValue]
+    value_objects = [TaskingRef, Outcome, Milestone, ResourceCommitment, Risk, OutcomeValue, Standing]
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)
@@ -183,6 +184,18 @@ class ProjectsApplication(ServiceApplication):
         return self._change(project, expected_version, lambda p: p.report_progress(
             context, reported_on=reported_on, values=values, narrative=narrative, thresholds=self.thresholds,
             today=self.today(), correction=correction, correction_reason=correction_reason))
+
+    def withdraw_report(self, context: CommandContext, project: Project, *, reported_on: date, reason: str,
+                        expected_version: int | None = None) -> Project:
+        return self._change(project, expected_version, lambda p: p.withdraw_report(
+            context, reported_on=reported_on, reason=reason))
+
+    def correct_report(self, context: CommandContext, project: Project, *, corrected_report_on: date,
+                       reported_on: date, values: Mapping[str, Decimal], narrative: str, reason: str,
+                       expected_version: int | None = None) -> Project:
+        return self._change(project, expected_version, lambda p: p.correct_report(
+            context, corrected_report_on=corrected_report_on, reported_on=reported_on, values=values,
+            narrative=narrative, reason=reason, thresholds=self.thresholds, today=self.today()))
 
     def override_rag(self, context: CommandContext, project: Project, *, rag: Rag, reason: str,
                      expected_version: int | None = None, decision: Decision | None = None) -> Project:

@@ -22,7 +22,9 @@ from shared.contracts.projects import (
     MilestoneAdded,
     Outcome,
     OutcomeValue,
+    ProgressReportCorrected,
     ProgressReported,
+    ProgressReportWithdrawn,
     ProjectClosed,
     ProjectDeferred,
     ProjectOpened,
@@ -33,6 +35,7 @@ from shared.contracts.projects import (
     ResourcesCommitted,
     Risk,
     RiskRecorded,
+    Standing,
     Submission,
     TaskingRef,
     programme_id,
@@ -269,6 +272,22 @@ class Report:
     actuals: dict[str, Decimal]
     rag: Rag
     shortfall_percent: Decimal
+    direction: DirectionOfTravel | None = None
+    withdrawn: bool = False
+    """Withdrawn or corrected as a mistake: it no longer stands (kept, as everything recorded is)."""
+
+
+def _latest(reports: Iterable[Report]) -> Report | None:
+    """The report standing last: by date, then order recorded."""
+    return max(reports, key=lambda r: (r.reported_on, r.sequence), default=None)
+
+
+def _standing(report: Report | None) -> Standing:
+    if report is None:
+        return Standing(reported_on=None, actuals=(), rag=None, shortfall_percent=None)
+    return Standing(reported_on=report.reported_on,
+                    actuals=tuple(OutcomeValue(k, v) for k, v in sorted(report.actuals.items())), rag=report.rag,
+                    shortfall_percent=report.shortfall_percent, direction=report.direction)
 
 
 @dataclass
@@ -363,10 +382,13 @@ class Project(AccountableAggregate):
 
     # -- state ------------------------------------------------------------------------------------------------------
     @property
+    def standing_reports(self) -> list[Report]:
+        """The reports that stand: every one recorded but those withdrawn or corrected."""
+        return [r for r in self.reports if not r.withdrawn]
+
+    @property
     def latest_report(self) -> Report | None:
-        if not self.reports:
-            return None
-        return max(self.reports, key=lambda r: (r.reported_on, r.sequence))
+        return _latest(self.standing_reports)
 
     @property
     def derived_rag(self) -> Rag | None:
@@ -408,24 +430,13 @@ class Project(AccountableAggregate):
             aggregate.reports.append(Report(
                 sequence=len(aggregate.reports), reported_on=self.reported_on,
                 actuals={v.outcome_id: Decimal(v.value) for v in self.actuals}, rag=Rag(self.rag),
-                shortfall_percent=Decimal(self.shortfall_percent)))
+                shortfall_percent=Decimal(self.shortfall_percent),
+                direction=DirectionOfTravel(self.direction) if self.direction else None))
             aggregate.rag_override = None
             aggregate.rag_override_reason = None
 
-    def report_progress(self, context: CommandContext, *, reported_on: date, values: Mapping[str, Decimal],
-                        narrative: str, thresholds: RagThresholds, today: date, correction: bool = False,
-                        correction_reason: str | None = None, submitted_via: Submission = Submission.API) -> None:
-        """Only the lead partner reports; a report dated before the last one must be a correction with a reason.
-
-        A report is never dated after ``today`` (the partnership's calendar): values cannot stand at a date not yet
-        come, and a report so dated would make every real report after it "go back in time". A value is never below
-        zero in a unit that counts (``shared.measures``)."""
-        self._require_active("progress")
-        # The partnership's rule, not an access check: the one lead partner made responsible for delivery answers
-        # for its progress, by any channel (one report, a bulk upload). Who may act for that partner is
-        # ``permissions``'; that the reporter is the lead partner is the partnership's, so it stays here.
-        if context.actor.organisation != self.lead_partner:
-            raise NotPermitted(f"Only the lead partner ({self.lead_partner}) reports this project's progress.")
+    def _report_problems(self, *, reported_on: date, values: Mapping[str, Decimal], narrative: str,
+                         today: date) -> list[dict[str, str]]:
         problems: list[dict[str, str]] = []
         if not values:
             problems.append(_problem("values", "Report the actual value of at least one outcome."))
@@ -441,6 +452,41 @@ class Project(AccountableAggregate):
                 problems.append(negative)
         if not narrative.strip():
             problems.append(_problem("narrative", "Say in a few words what happened since the last report."))
+        return problems
+
+    def _require_lead_partner(self, context: CommandContext) -> None:
+        # The partnership's rule, not an access check: the one lead partner made responsible for delivery answers
+        # for its progress, by any channel (one report, a bulk upload, a withdrawal or correction). Who may act
+        # for that partner is ``permissions``'; that the reporter is the lead partner is the partnership's.
+        if context.actor.organisation != self.lead_partner:
+            raise NotPermitted(f"Only the lead partner ({self.lead_partner}) reports this project's progress.")
+
+    def _derive(self, standing: Sequence[Report], *, reported_on: date, values: Mapping[str, Decimal],
+                thresholds: RagThresholds) -> dict[str, Any]:
+        """A report's derived fields against the reports that stand: what stood at that date (by date, then order
+        recorded) with the new values over it, its RAG and shortfall, and its direction against the one before."""
+        base = _latest(r for r in standing if r.reported_on <= reported_on)
+        actuals = dict(base.actuals) if base else {}
+        actuals.update({k: Decimal(v) for k, v in values.items()})
+        rag, shortfall = assess(list(self.outcomes.values()), actuals, reported_on, thresholds)
+        recorded = recorded_shortfall(shortfall)
+        previous = _latest(r for r in standing if r.reported_on < reported_on)
+        return dict(values=tuple(OutcomeValue(k, Decimal(v)) for k, v in sorted(values.items())),
+                    actuals=tuple(OutcomeValue(k, v) for k, v in sorted(actuals.items())), rag=rag,
+                    shortfall_percent=recorded,
+                    direction=direction_of_travel(previous.shortfall_percent if previous else None, recorded))
+
+    def report_progress(self, context: CommandContext, *, reported_on: date, values: Mapping[str, Decimal],
+                        narrative: str, thresholds: RagThresholds, today: date, correction: bool = False,
+                        correction_reason: str | None = None, submitted_via: Submission = Submission.API) -> None:
+        """Only the lead partner reports; a report dated before the last one must be a correction with a reason.
+
+        A report is never dated after ``today`` (the partnership's calendar): values cannot stand at a date not yet
+        come, and a report so dated would make every real report after it "go back in time". A value is never below
+        zero in a unit that counts (``shared.measures``)."""
+        self._require_active("progress")
+        self._require_lead_partner(context)
+        problems = self._report_problems(reported_on=reported_on, values=values, narrative=narrative, today=today)
         if correction and not (correction_reason or "").strip():
             problems.append(_problem("correction_reason", "A correction needs a reason."))
         _refuse_if(problems, "The progress report cannot be accepted")
@@ -449,25 +495,78 @@ class Project(AccountableAggregate):
             raise RuleViolated(
                 f"The last report is dated {latest.reported_on.isoformat()}; a report dated "
                 f"{reported_on.isoformat()} goes back in time. Mark it as a correction, with a reason, if it "
-                "corrects an earlier report.")
-        # What stood at that date before this report, by date then order recorded.
-        earlier = [r for r in self.reports if r.reported_on <= reported_on]
-        base = max(earlier, key=lambda r: (r.reported_on, r.sequence)) if earlier else None
-        actuals = dict(base.actuals) if base else {}
-        actuals.update({k: Decimal(v) for k, v in values.items()})
-        rag, shortfall = assess(list(self.outcomes.values()), actuals, reported_on, thresholds)
-        recorded = recorded_shortfall(shortfall)
-        before = [r for r in self.reports if r.reported_on < reported_on]
-        previous = max(before, key=lambda r: (r.reported_on, r.sequence)) if before else None
+                "corrects an earlier report, or withdraw the report of "
+                f"{latest.reported_on.isoformat()} if it was a mistake.")
         self._happened(
-            self.ProgressWasReported, context, reported_on=reported_on,
-            values=tuple(OutcomeValue(k, Decimal(v)) for k, v in sorted(values.items())),
-            actuals=tuple(OutcomeValue(k, v) for k, v in sorted(actuals.items())),
-            narrative=narrative.strip(), rag=rag, shortfall_percent=recorded,
-            direction=direction_of_travel(previous.shortfall_percent if previous else None, recorded),
+            self.ProgressWasReported, context, reported_on=reported_on, narrative=narrative.strip(),
+            **self._derive(self.standing_reports, reported_on=reported_on, values=values, thresholds=thresholds),
             correction=correction, correction_reason=(correction_reason or "").strip() or None,
             submitted_via=submitted_via,
         )
+
+    def _reports_dated(self, reported_on: date, what: str) -> list[Report]:
+        mistaken = [r for r in self.standing_reports if r.reported_on == reported_on]
+        if not mistaken:
+            dates = ", ".join(sorted({r.reported_on.isoformat() for r in self.standing_reports})) or "none"
+            raise InvalidCommand(f"No report dated {reported_on.isoformat()} stands to {what}.",
+                                 [_problem("reported_on", f"Name the date of a report that stands: {dates}.")])
+        return mistaken
+
+    class ReportWasWithdrawn(AccountableAggregate.Event, ProgressReportWithdrawn):
+        def apply(self, aggregate: Any) -> None:
+            for report in aggregate.reports:
+                if report.reported_on == self.reported_on:
+                    report.withdrawn = True
+            aggregate.rag_override = None  # the RAG shown is derived again, as after a report
+            aggregate.rag_override_reason = None
+
+    def withdraw_report(self, context: CommandContext, *, reported_on: date, reason: str) -> None:
+        """The lead partner withdraws a mistaken report (every report standing at that date), with a reason: the
+        timeline is restored as if it had not been made, so a report after the last that stands is accepted."""
+        self._require_open("changes to its progress")
+        self._require_lead_partner(context)
+        self._reports_dated(reported_on, "withdraw")
+        if not reason.strip():
+            raise InvalidCommand("A withdrawal needs a reason.",
+                                 [_problem("reason", "Say why the report was a mistake.")])
+        remaining = [r for r in self.standing_reports if r.reported_on != reported_on]
+        self._happened(self.ReportWasWithdrawn, context, reported_on=reported_on, reason=reason.strip(),
+                       standing=_standing(_latest(remaining)))
+
+    class ReportWasCorrected(AccountableAggregate.Event, ProgressReportCorrected):
+        def apply(self, aggregate: Any) -> None:
+            for report in aggregate.reports:
+                if report.reported_on == self.corrected_report_on:
+                    report.withdrawn = True
+            aggregate.reports.append(Report(
+                sequence=len(aggregate.reports), reported_on=self.reported_on,
+                actuals={v.outcome_id: Decimal(v.value) for v in self.actuals}, rag=Rag(self.rag),
+                shortfall_percent=Decimal(self.shortfall_percent),
+                direction=DirectionOfTravel(self.direction) if self.direction else None))
+            aggregate.rag_override = None
+            aggregate.rag_override_reason = None
+
+    def correct_report(self, context: CommandContext, *, corrected_report_on: date, reported_on: date,
+                       values: Mapping[str, Decimal], narrative: str, reason: str, thresholds: RagThresholds,
+                       today: date, submitted_via: Submission = Submission.API) -> None:
+        """The lead partner supersedes a mistaken report by a correction, with a reason: the report of
+        ``corrected_report_on`` no longer stands, and the corrected values stand at ``reported_on`` (any date up to
+        today: a report dated three years ahead is corrected to the date it meant)."""
+        self._require_active("progress")
+        self._require_lead_partner(context)
+        self._reports_dated(corrected_report_on, "correct")
+        problems = self._report_problems(reported_on=reported_on, values=values, narrative=narrative, today=today)
+        if not reason.strip():
+            problems.append(_problem("reason", "Say why the report was wrong."))
+        _refuse_if(problems, "The correction cannot be accepted")
+        remaining = [r for r in self.standing_reports if r.reported_on != corrected_report_on]
+        derived = self._derive(remaining, reported_on=reported_on, values=values, thresholds=thresholds)
+        corrected = Report(sequence=len(self.reports), reported_on=reported_on,
+                           actuals={v.outcome_id: v.value for v in derived["actuals"]}, rag=derived["rag"],
+                           shortfall_percent=derived["shortfall_percent"], direction=derived["direction"])
+        self._happened(self.ReportWasCorrected, context, corrected_report_on=corrected_report_on,
+                       reason=reason.strip(), reported_on=reported_on, narrative=narrative.strip(), **derived,
+                       submitted_via=submitted_via, standing=_standing(_latest([*remaining, corrected])))
 
     class RagWasOverridden(AccountableAggregate.Event, RagOverridden):
         def apply(self, aggregate: Any) -> None:

@@ -230,6 +230,67 @@ def progress_reported_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "submitted_via": Submission.API.value}
 
 
+@dataclass(frozen=True)
+class Standing:
+    """What stands of a project's progress after a change to its timeline: the latest report that still stands."""
+
+    reported_on: date | None
+    """The date of the latest report that stands; None when none does."""
+    actuals: tuple[OutcomeValue, ...]
+    """Every outcome's value standing at that date; empty when no report stands."""
+    rag: Rag | None
+    """The RAG derived from that report; None when no report stands."""
+    shortfall_percent: Decimal | None
+    """Its shortfall against the trajectory, in percent; None when no report stands."""
+    direction: DirectionOfTravel | None = None
+    """Its direction of travel; None when no report stands or on the first."""
+
+
+@contract(SERVICE, release=2)
+@dataclass(frozen=True, kw_only=True)
+class ProgressReportWithdrawn(Fact):
+    """A progress report was withdrawn as a mistake, with a reason: the reports dated ``reported_on`` recorded
+    before this no longer stand, and the project's progress is as if they had never been made (``standing``)."""
+
+    reported_on: date
+    """The date of the report withdrawn."""
+    reason: str
+    """Why it was a mistake, in the words of whoever withdrew it."""
+    standing: Standing
+    """What stands after the withdrawal."""
+
+
+@contract(SERVICE, release=2)
+@dataclass(frozen=True, kw_only=True)
+class ProgressReportCorrected(Fact):
+    """A progress report was superseded by a correction, with a reason: the reports dated ``corrected_report_on``
+    recorded before this no longer stand, and the corrected values stand at ``reported_on`` (the same date or
+    another, never after the day it was made), RAG and direction derived as for any report."""
+
+    corrected_report_on: date
+    """The date of the report corrected."""
+    reason: str
+    """Why the report was wrong, in the words of whoever corrected it."""
+    reported_on: date
+    """The date the corrected values stand at."""
+    values: tuple[OutcomeValue, ...]
+    """The values reported in the correction, one per outcome reported."""
+    actuals: tuple[OutcomeValue, ...]
+    """Every outcome's value standing at reported_on: corrected now or carried from a report that stands."""
+    narrative: str
+    """The lead partner's account of progress."""
+    rag: Rag
+    """Red, amber or green, derived from the shortfall against the trajectory."""
+    shortfall_percent: Decimal
+    """How far the actuals lag the straight-line trajectory to the targets, in percent (negative when ahead)."""
+    direction: DirectionOfTravel | None = None
+    """Against the report before it that stands; None when there is none."""
+    submitted_via: Submission
+    """How the correction came: through the API or a row of a bulk upload."""
+    standing: Standing
+    """What stands after the correction: the correction itself, or a later report that stands."""
+
+
 @contract(SERVICE)
 @dataclass(frozen=True, kw_only=True)
 class RagOverridden(Fact):

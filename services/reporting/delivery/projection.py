@@ -18,6 +18,7 @@ from services.reporting.delivery.tables import (
     PROJECTS,
     TARGETS,
     TASKINGS,
+    WITHDRAWALS,
 )
 from services.reporting.rows import Rows
 from services.reporting.temporal import decision_json, sorted_json, timestamp
@@ -29,13 +30,16 @@ from shared.contracts.projects import (
     InterventionRecorded,
     MilestoneAchieved,
     MilestoneAdded,
+    ProgressReportCorrected,
     ProgressReported,
+    ProgressReportWithdrawn,
     ProjectClosed,
     ProjectDeferred,
     ProjectOpened,
     ProjectResumed,
     RagOverridden,
     ResourcesCommitted,
+    Standing,
 )
 from shared.contracts.tasking import (
     TaskingAccepted,
@@ -141,14 +145,7 @@ def _progress_reported(fact: ProgressReported, rows: Rows, envelope: Envelope) -
     project_row = rows.existing(PROJECTS.name, envelope.subject, envelope)
     reported_on = fact.reported_on.isoformat()
     direction = fact.direction.value if fact.direction else None
-    rows.insert(PROGRESS.name, {
-        "project_id": envelope.subject, "version": envelope.sequence, "reported_on": reported_on,
-        "reported_values": sorted_json({v.outcome_id: str(v.value) for v in fact.values}),
-        "actuals": sorted_json({v.outcome_id: str(v.value) for v in fact.actuals}),
-        "narrative": fact.narrative, "rag": fact.rag.value, "direction": direction,
-        "shortfall_percent": str(fact.shortfall_percent), "correction": int(fact.correction),
-        "correction_reason": fact.correction_reason, "reported_by": fact.actor.user_id,
-        "reported_by_organisation": fact.actor.organisation, "recorded_at": timestamp(envelope.time)})
+    _progress_row(rows, envelope, fact, correction=fact.correction, correction_reason=fact.correction_reason)
     last = project_row["last_reported_on"]
     if last is not None and reported_on < last:
         # A correction of an earlier report: the latest report still stands; any manual RAG has expired.
@@ -160,6 +157,54 @@ def _progress_reported(fact: ProgressReported, rows: Rows, envelope: Envelope) -
                 shortfall_percent=str(fact.shortfall_percent), last_reported_on=reported_on)
     for value in fact.actuals:
         _revise_outcome(rows, f"{envelope.subject}:{value.outcome_id}", envelope, actual=str(value.value))
+
+
+def _progress_row(rows: Rows, envelope: Envelope, fact: ProgressReported | ProgressReportCorrected, *,
+                  correction: bool, correction_reason: str | None) -> None:
+    rows.insert(PROGRESS.name, {
+        "project_id": envelope.subject, "version": envelope.sequence, "reported_on": fact.reported_on.isoformat(),
+        "reported_values": sorted_json({v.outcome_id: str(v.value) for v in fact.values}),
+        "actuals": sorted_json({v.outcome_id: str(v.value) for v in fact.actuals}),
+        "narrative": fact.narrative, "rag": fact.rag.value,
+        "direction": fact.direction.value if fact.direction else None,
+        "shortfall_percent": str(fact.shortfall_percent), "correction": int(correction),
+        "correction_reason": correction_reason, "reported_by": fact.actor.user_id,
+        "reported_by_organisation": fact.actor.organisation, "recorded_at": timestamp(envelope.time)})
+
+
+def _withdrawal_row(rows: Rows, envelope: Envelope, fact: ProgressReportWithdrawn | ProgressReportCorrected,
+                    reported_on: str, corrected_to: str | None) -> None:
+    rows.insert(WITHDRAWALS.name, {
+        "project_id": envelope.subject, "version": envelope.sequence, "reported_on": reported_on,
+        "reason": fact.reason, "corrected_to": corrected_to, "withdrawn_by": fact.actor.user_id,
+        "withdrawn_by_organisation": fact.actor.organisation, "recorded_at": timestamp(envelope.time)})
+
+
+def _stands(rows: Rows, envelope: Envelope, standing: Standing) -> None:
+    """The project's latest report and its outcomes' actual values are what stands after the change (as the
+    project derived it): a withdrawn report's values no longer count in any roll-up."""
+    project_row = rows.existing(PROJECTS.name, envelope.subject, envelope)
+    rag = standing.rag.value if standing.rag else None
+    rows.revise(PROJECTS.name, envelope.subject, envelope, project_row, rag=rag, derived_rag=rag,
+                rag_override_reason=None, direction=standing.direction.value if standing.direction else None,
+                shortfall_percent=None if standing.shortfall_percent is None else str(standing.shortfall_percent),
+                last_reported_on=standing.reported_on.isoformat() if standing.reported_on else None)
+    actuals = {v.outcome_id: str(v.value) for v in standing.actuals}
+    for outcome_id in rows.current_ids(OUTCOMES.name, project_id=envelope.subject):
+        _revise_outcome(rows, outcome_id, envelope, actual=actuals.get(outcome_id.split(":", 1)[1]))
+
+
+@project.register
+def _progress_report_withdrawn(fact: ProgressReportWithdrawn, rows: Rows, envelope: Envelope) -> None:
+    _withdrawal_row(rows, envelope, fact, fact.reported_on.isoformat(), None)
+    _stands(rows, envelope, fact.standing)
+
+
+@project.register
+def _progress_report_corrected(fact: ProgressReportCorrected, rows: Rows, envelope: Envelope) -> None:
+    _withdrawal_row(rows, envelope, fact, fact.corrected_report_on.isoformat(), fact.reported_on.isoformat())
+    _progress_row(rows, envelope, fact, correction=True, correction_reason=fact.reason)
+    _stands(rows, envelope, fact.standing)
 
 
 @project.register

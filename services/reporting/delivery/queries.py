@@ -13,6 +13,7 @@ from services.reporting.delivery.tables import (
     OUTCOMES,
     PROGRESS,
     PROJECTS,
+    WITHDRAWALS,
 )
 from services.reporting.temporal import as_of_clause, timestamp
 from shared.readstore import ReadStore
@@ -86,10 +87,26 @@ def programmes(store: ReadStore, as_of: datetime | None = None,
     return [summary[d] for d in sorted(summary)]
 
 
+def _standing(as_of: datetime | None) -> tuple[str, list[str]]:
+    """The condition that a progress row ``p`` still stands at ``as_of`` (no withdrawal or correction of its date
+    recorded after it, by then)."""
+    clause, params = ("", []) if as_of is None else (" AND w.recorded_at <= ?", [timestamp(as_of)])
+    return (f" AND NOT EXISTS (SELECT 1 FROM {WITHDRAWALS.name} w WHERE w.project_id = p.project_id"
+            f" AND w.reported_on = p.reported_on AND w.version > p.version{clause})", params)
+
+
 def progress_series(store: ReadStore, project_id: str, as_of: datetime | None = None) -> list[dict[str, Any]]:
-    clause, params = ("", []) if as_of is None else (" AND recorded_at <= ?", [timestamp(as_of)])
-    return store.query(f"SELECT * FROM {PROGRESS.name} WHERE project_id = ?{clause}"
-                       " ORDER BY reported_on, version", [project_id, *params])
+    """The project's reports that stand (at ``as_of``), by date."""
+    clause, params = ("", []) if as_of is None else (" AND p.recorded_at <= ?", [timestamp(as_of)])
+    standing, standing_params = _standing(as_of)
+    return store.query(f"SELECT p.* FROM {PROGRESS.name} p WHERE p.project_id = ?{clause}{standing}"
+                       " ORDER BY p.reported_on, p.version", [project_id, *params, *standing_params])
+
+
+def progress_withdrawals(store: ReadStore, project_id: str | None = None) -> list[dict[str, Any]]:
+    """The reports withdrawn or corrected as mistakes, of one project or every one, as recorded."""
+    clause, params = ("", []) if project_id is None else (" WHERE project_id = ?", [project_id])
+    return store.query(f"SELECT * FROM {WITHDRAWALS.name}{clause} ORDER BY recorded_at, project_id, version", params)
 
 
 def interventions(store: ReadStore, as_of: datetime | None = None, district: str | None = None,
@@ -153,5 +170,7 @@ def outcomes_at(store: ReadStore, as_of: datetime) -> list[dict[str, Any]]:
 
 def progress_reports(store: ReadStore, as_of: datetime, up_to: date) -> list[dict[str, Any]]:
     """The progress reports recorded by ``as_of`` and dated up to ``up_to``, by reported date."""
-    return store.query(f"SELECT project_id, reported_on, actuals FROM {PROGRESS.name} WHERE recorded_at <= ?"
-                       " AND reported_on <= ? ORDER BY reported_on, recorded_at", [timestamp(as_of), up_to.isoformat()])
+    standing, params = _standing(as_of)
+    return store.query(f"SELECT p.project_id, p.reported_on, p.actuals FROM {PROGRESS.name} p WHERE p.recorded_at <= ?"
+                       f" AND p.reported_on <= ?{standing} ORDER BY p.reported_on, p.recorded_at",
+                       [timestamp(as_of), up_to.isoformat(), *params])

@@ -50,13 +50,21 @@ PROGRESS = Table(
     " shortfall_percent TEXT NOT NULL, correction INTEGER NOT NULL, correction_reason TEXT,"
     " reported_by TEXT NOT NULL, reported_by_organisation TEXT NOT NULL, recorded_at TEXT NOT NULL,"
     " PRIMARY KEY (project_id, version)")
+WITHDRAWALS = Table(
+    "delivery_progress_withdrawals",
+    "project_id TEXT NOT NULL, version INTEGER NOT NULL, reported_on TEXT NOT NULL, reason TEXT NOT NULL,"
+    " corrected_to TEXT, withdrawn_by TEXT NOT NULL, withdrawn_by_organisation TEXT NOT NULL,"
+    " recorded_at TEXT NOT NULL, PRIMARY KEY (project_id, version)")
+"""Reports withdrawn or corrected as mistakes: a progress row dated ``reported_on`` of the project, recorded before
+(``version`` below this one), stands no more from ``recorded_at`` (``corrected_to``: the date of the correction that
+superseded it; NULL when withdrawn)."""
 INTERVENTIONS = Table(
     "delivery_interventions",
     "project_id TEXT NOT NULL, version INTEGER NOT NULL, district TEXT NOT NULL, kind TEXT NOT NULL,"
     " description TEXT NOT NULL, triggers TEXT NOT NULL, decision TEXT, actor TEXT NOT NULL,"
     " actor_organisation TEXT NOT NULL, recorded_at TEXT NOT NULL, PRIMARY KEY (project_id, version)")
 
-TABLES = (TARGETS, TASKINGS, PROJECTS, OUTCOMES, MILESTONES, PROGRESS, INTERVENTIONS)
+TABLES = (TARGETS, TASKINGS, PROJECTS, OUTCOMES, MILESTONES, PROGRESS, WITHDRAWALS, INTERVENTIONS)
 
 OUTCOME_COLUMNS = ("id", "version", "project_id", "outcome_id", "tasking_id", "metric", "unit", "baseline_value",
                    "baseline_date", "target_value", "target_date", "weight", "actual", "counting", "valid_from",

@@ -11,9 +11,10 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from services.projects.domain import Project
-from shared.errors import InvalidCommand
+from shared.contracts.projects import OutcomeValue
+from shared.errors import InvalidCommand, NotPermitted, RuleViolated
 from shared.fields import ENTRY_LIMIT
-from tests.unit.projects.conftest import LEAD, THRESHOLDS, jobs_outcome, open_project, tasking
+from tests.unit.projects.conftest import LEAD, OTHER_PARTNER, THRESHOLDS, jobs_outcome, open_project, tasking
 
 TODAY = date(2013, 4, 1)
 
@@ -82,3 +83,59 @@ def test_no_accepted_figure_makes_the_derivation_of_rag_fail(baseline: Decimal, 
     _report(project, on, actual, today=on)
     _report(project, on, actual / 2 if abs(actual) > 1 else actual, today=on)
     assert project.rag is not None
+
+
+# -- withdrawing or correcting a mistaken report ----------------------------------------------------------------------
+
+FUTURE = date(2016, 4, 1)
+
+
+def _mistaken(project: Project) -> None:
+    """The seen defect: a report dated three years ahead, accepted before the rule above."""
+    _report(project, date(2012, 4, 1), 100)
+    _report(project, FUTURE, 900, today=FUTURE)
+
+
+def test_a_withdrawn_report_restores_the_timeline(project: Project) -> None:
+    _mistaken(project)
+    with pytest.raises(RuleViolated, match="goes back in time"):
+        _report(project, TODAY, 400)
+    project.withdraw_report(LEAD, reported_on=FUTURE, reason="Dated 2016 by mistake")
+    assert project.latest_report is not None and project.latest_report.reported_on == date(2012, 4, 1)
+    assert project.actuals() == {"jobs": Decimal(100)}
+    _report(project, TODAY, 400)  # a real report is accepted again
+    assert project.actuals() == {"jobs": Decimal(400)}
+    withdrawn = [e for e in project.collect_events() if isinstance(e, Project.ReportWasWithdrawn)]
+    assert withdrawn[0].standing.reported_on == date(2012, 4, 1)
+    assert withdrawn[0].standing.actuals == (OutcomeValue("jobs", Decimal(100)),)
+
+
+def test_a_withdrawal_names_a_report_that_stands_and_gives_a_reason(project: Project) -> None:
+    _report(project, date(2012, 4, 1), 100)
+    with pytest.raises(InvalidCommand) as refused:
+        project.withdraw_report(LEAD, reported_on=date(2012, 5, 1), reason="Wrong")
+    assert _fields(refused.value) == ["reported_on"]
+    with pytest.raises(InvalidCommand) as refused:
+        project.withdraw_report(LEAD, reported_on=date(2012, 4, 1), reason=" ")
+    assert _fields(refused.value) == ["reason"]
+    with pytest.raises(NotPermitted):
+        project.withdraw_report(OTHER_PARTNER, reported_on=date(2012, 4, 1), reason="Not ours")
+
+
+def test_a_mistaken_report_is_superseded_by_a_correction_with_a_reason(project: Project) -> None:
+    _mistaken(project)
+    project.correct_report(LEAD, corrected_report_on=FUTURE, reported_on=TODAY, values={"jobs": Decimal(400)},
+                           narrative="Cohort 2 placed", reason="Meant 2013, not 2016", thresholds=THRESHOLDS,
+                           today=TODAY)
+    assert project.latest_report is not None and project.latest_report.reported_on == TODAY
+    assert project.actuals() == {"jobs": Decimal(400)}
+    assert [r.reported_on for r in project.standing_reports] == [date(2012, 4, 1), TODAY]
+    _report(project, TODAY + timedelta(days=1), 450, today=TODAY + timedelta(days=1))
+
+
+def test_a_correction_is_refused_when_dated_after_today_or_without_a_reason(project: Project) -> None:
+    _mistaken(project)
+    with pytest.raises(InvalidCommand) as refused:
+        project.correct_report(LEAD, corrected_report_on=FUTURE, reported_on=FUTURE, values={"jobs": Decimal(-1)},
+                               narrative="x", reason="", thresholds=THRESHOLDS, today=TODAY)
+    assert _fields(refused.value) == ["reported_on", "values.jobs", "reason"]
