@@ -243,7 +243,7 @@ def _retaskings(store: ReadStore, request: PackRequest, definition: PartnershipD
     return found
 
 
-def _red_projects(store: ReadStore, request: PackRequest) -> list[dict[str, Any]]:
+def _red_projects(store: ReadStore, request: PackRequest, provenance: Provenance) -> list[dict[str, Any]]:
     as_of = request.reading_time()
     found = []
     for project in delivery_queries.projects(store, as_of):
@@ -255,7 +255,8 @@ def _red_projects(store: ReadStore, request: PackRequest) -> list[dict[str, Any]
         for row in delivery_queries.interventions(store, as_of, project_id=project["id"]):
             decision = json.loads(row["decision"]) if row["decision"] else {}
             interventions.append({"kind": row["kind"], "description": row["description"],
-                                  "decided_on": decision.get("decided_on", ""), "body": decision.get("body", ""),
+                                  "decided_on": decision.get("decided_on", ""),
+                                  "body": provenance.body_name(decision.get("body", "")),
                                   "reason": decision.get("reason", "")})
         found.append({"id": project["id"], "title": project["title"], "district": project["district"],
                       "lead_partner": project["lead_partner"], "shortfall_percent": project["shortfall_percent"],
@@ -296,12 +297,17 @@ def build_pack(store: ReadStore, request: PackRequest) -> ScrutinyPack:
     as_of = request.reading_time()
     previous = request.previous_time()
     changed = changes.changes(store, previous, as_of, request.scope) if previous < as_of else []
+    for change in changed:  # a change's decisions as the pack reads them: the body by its name
+        for step in change["steps"]:
+            if step.get("decision"):
+                raw = json.loads(step["decision"]) if isinstance(step["decision"], str) else step["decision"]
+                step["decision"] = {**raw, "body": provenance.body_name(raw.get("body", ""))}
     pack = ScrutinyPack(
         request=request, partnership=definition.name, scope_label=scope_label(request.scope, definition),
         produced_at=as_of, performance=_performance(store, request, definition), changes=changed,
         decisions=_decisions(store, request, provenance),
         retaskings=_retaskings(store, request, definition, provenance),
-        red_projects=_red_projects(store, request), overdue_actions=_overdue_actions(store, request),
+        red_projects=_red_projects(store, request, provenance), overdue_actions=_overdue_actions(store, request),
         overdue_milestones=_overdue_milestones(store, request))
     if not pack.performance:
         pack.notes.append("No target has a district share in this scope yet.")

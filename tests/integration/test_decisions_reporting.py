@@ -100,6 +100,8 @@ def test_reporting_shows_a_decision_by_its_meeting_and_body_names_and_leaves_out
     shown = [d for d in decisions if d["reference"] == "PSTG/2011/06/7"]
     assert shown and shown[0]["body"] == "Place Shaping Theme Group"
     assert shown[0]["meeting"] == "pstg meeting, 2011-06-14"
+    changes = list(csv.DictReader(io.StringIO(archive.read("changes.csv").decode())))
+    assert any(c["decision"].startswith("Place Shaping Theme Group on 2011-06-14") for c in changes), changes
     retaskings = list(csv.DictReader(io.StringIO(archive.read("retaskings.csv").decode())))
     assert [(r["body"], r["meeting"]) for r in retaskings] == [
         ("Place Shaping Theme Group", "pstg meeting, 2011-06-14")]
