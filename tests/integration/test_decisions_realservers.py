@@ -17,7 +17,8 @@ from services.priorities.domain import Objective
 from shared.contracts import Actor, Decision
 from shared.contracts.priorities import StrategyLevel
 from shared.eventstore import CommandContext
-from tests.harness import Harness, running_system, settings_env, settings_for, wait_until
+from tests.copies import board_decision
+from tests.harness import BOARD_DAY, Harness, running_system, settings_env, settings_for, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -28,10 +29,10 @@ def _coordinator(h: Harness) -> dict[str, str]:
     return h.headers("district_coordinator", "worcester-city-council", district="worcester")
 
 
-def _proposed_priority(h: Harness) -> str:
+def _proposed_priority(h: Harness, adopted: dict[str, Any] | None = None) -> str:
     scs = h.client.post("/priorities/objectives", headers=h.headers("partnership_officer"), json={
         "title": "A skilled and prosperous economy", "level": "scs", "strategy": "Sustainable Community Strategy",
-        "decision": h.board_decision()})
+        "decision": adopted or h.board_decision()})
     assert scs.status_code == 201, scs.text
     proposed = h.client.post("/priorities/districts/worcester/priorities", headers=_coordinator(h), json={
         "title": "More private-sector jobs", "rationale": "Claimant count up by a third",
@@ -50,7 +51,9 @@ def test_a_meeting_recorded_in_tasking_makes_a_priorities_decision_acceptable_on
     settings = settings_for(data_dir=tmp_path, postgres_url=postgres_url, kafka=kafka_bootstrap)
     with running_system(settings, services=("priorities", "tasking"), workers=False) as h:
         meeting = h.meeting("worcester", MAY)  # recorded in tasking's store; no relay runs yet
-        priority_id = _proposed_priority(h)
+        # The board's adoption of the objective, fed into priorities' copy (no relay runs yet to carry it there).
+        adopted = board_decision(h.system.application("priorities").local, BOARD_DAY, "Adopted by the board")
+        priority_id = _proposed_priority(h, adopted)
         decision = meeting.decision("The city's first priority", "WA-2011-05-2")
 
         early = _agree(h, priority_id, decision)
