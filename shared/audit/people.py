@@ -19,6 +19,7 @@ import dataclasses
 import hashlib
 import hmac
 import json
+import logging
 import os
 import re
 import secrets
@@ -40,10 +41,15 @@ from shared.contracts import Actor, Decision
 from shared.readstore import ReadStore
 from shared.settings import Settings
 
+log = logging.getLogger(__name__)
+
 PSEUDONYM_PREFIX = "person:"
 CLIENT_PREFIX = "client:"
 SEALED_PREFIX = "sealed:v1:"
 REDACTED = "[redacted]"
+UNAVAILABLE = "[sealed: its key is not in this people vault]"
+"""A sealed text whose key this vault never held: a misconfiguration (a service or reporting pointed at another
+vault than the one that sealed it: PARTNERSHIP_PEOPLE_DATABASE_URL), never shown as a redaction."""
 ERASED_NAME = "an erased person"
 SEALED_FIELDS = frozenset({"reason", "narrative", "correction_reason", "status_reason"})
 """Free-text fields sealed wherever an event (or its decision) has them: a decision's reason, a status change's
@@ -146,6 +152,7 @@ class PeopleVault:
         self._pseudonyms = _TtlCache()
         self._keys = _TtlCache()
         self._names = _TtlCache()
+        self._warned = False
 
     def close(self) -> None:
         self.store.close()
@@ -266,15 +273,21 @@ class PeopleVault:
             sealed[field_name] = f"{SEALED_PREFIX}{key_id}:{base64.urlsafe_b64encode(nonce + cipher).decode()}"
         return sealed
 
-    def _key(self, key_id: str) -> bytes | None:
+    def _key(self, key_id: str) -> bytes | bool | None:
+        """The key; None once destroyed; False when this vault never held it."""
         cached = self._keys.get(key_id)
         if cached is not None:
             return cached[0]  # type: ignore[no-any-return]
         with self.store.transaction(commit=False) as tx:
             rows = tx.query("SELECT data_key FROM sealed_text_keys WHERE key_id = ?", (key_id,))
-        key = bytes.fromhex(rows[0]["data_key"]) if rows and rows[0]["data_key"] else None
-        if rows:
-            self._keys.put(key_id, (key,))
+        if not rows:
+            if not self._warned:
+                self._warned = True
+                log.error("a sealed text's key is not in this people vault: is PARTNERSHIP_PEOPLE_DATABASE_URL "
+                          "the same for every service and reporting?", extra={"key_id": key_id})
+            return False
+        key = bytes.fromhex(rows[0]["data_key"]) if rows[0]["data_key"] else None
+        self._keys.put(key_id, (key,))
         return key
 
     def open(self, value: str) -> str:
@@ -284,7 +297,9 @@ class PeopleVault:
             return value
         key_id, _, body = value[len(SEALED_PREFIX):].partition(":")
         key = self._key(key_id)
-        if key is None:
+        if key is False:
+            return UNAVAILABLE
+        if not isinstance(key, bytes):
             return REDACTED
         try:
             raw = base64.urlsafe_b64decode(body.encode())

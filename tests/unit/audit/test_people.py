@@ -69,3 +69,14 @@ def test_a_reason_is_stored_and_published_sealed_read_opened_and_redacted_with_i
             ("redaction", str(objective.id), "names a resident")]  # the redaction is recorded
     finally:
         app.close()
+
+
+def test_a_text_sealed_in_another_vault_reads_as_unavailable_not_as_redacted(tmp_path: Path) -> None:
+    from shared.audit.people import UNAVAILABLE
+
+    here, there = vault_for(settings_for(data_dir=tmp_path / "a")), vault_for(settings_for(data_dir=tmp_path / "b"))
+    sealed = here.seal("person:" + "0" * 32, "aggregate", 1, {"reason": WHY})["reason"]
+    assert here.open(sealed) == WHY
+    assert there.open(sealed) == UNAVAILABLE  # a misconfigured deployment says so, and never claims a redaction
+    here.redact("aggregate", "test")
+    assert here.open(sealed) == REDACTED
