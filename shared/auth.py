@@ -154,8 +154,10 @@ class Principal:
 
     @property
     def is_public(self) -> bool:
-        """Holds nothing but the public role: sees only what open data publishes, field by field."""
-        return self.roles == {Role.PUBLIC}
+        """Holds no grant but the public role: sees only what open data publishes, field by field. A person signed
+        in whose claims map to no grant is authenticated, not authorized, and a witness only returns cosignatures: both
+        see what the public sees."""
+        return self.roles <= {Role.PUBLIC, Role.WITNESS}
 
     def actor(self, grant: Grant | Role) -> Actor:
         """The actor an event records: who, their organisation, and the grant the command passed under."""

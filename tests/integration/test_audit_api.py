@@ -50,7 +50,7 @@ def test_auditors_verify_and_read_history_over_rest_and_graphql(tmp_path: Path) 
         assert [e["version"] for e in history] == [1, 2]
         assert history[1]["decision"]["body"] == "worcestershire-partnership"
         refused = h.graphql("{ auditVerification { intact } }", role="partnership_officer")
-        assert refused["errors"][0]["message"] == "Only an auditor may verify the event stores."
+        assert refused["errors"][0]["message"] == "Only an auditor or a scrutiny member may verify the event stores."
 
         auditor = Auditor(settings, service_specs())
         try:

@@ -122,3 +122,14 @@ def test_people_are_not_restricted_to_granted_queries() -> None:
     tokens = TokenService(KEY, "partnership", "partnership-api")
     person = tokens.verify(tokens.mint("officer-1", "worcestershire-cc", ["partnership_officer"]))
     assert person.client_id is None and person.may_query("taskings")
+
+
+def test_a_person_whose_token_maps_to_no_grant_sees_only_what_the_public_sees() -> None:
+    # Signed in through the organisation's provider, but no claim maps to a grant of ours: being authenticated
+    # is not being authorized, so such a caller reads what open data publishes and nothing more.
+    tokens = TokenService(KEY, "partnership", "partnership-api")
+    nobody = tokens.verify(tokens.mint("visitor-1", "worcestershire-cc", []))
+    assert not nobody.grants and nobody.is_public
+    assert nobody.may_query("taskings") and not nobody.may_query("deliveryProjects")
+    witness = tokens.verify(tokens.mint("county-internal-audit", "worcestershire-cc", ["witness"]))
+    assert witness.is_public and not witness.may_query("auditVerification")
