@@ -105,7 +105,10 @@ def _needed_paths() -> set[tuple[str, str, int]]:
     needed |= {(f"{s}-{p}", KAFKA, 9093) for s in EVENT_SERVICES for p in ("web", "worker")}
     needed |= {("reporting-worker", KAFKA, 9093), ("gateway", KAFKA, 9093)}
     needed |= {("gateway", f"{s}-web", 8000) for s in EVENT_SERVICES}
-    needed |= {(f"{s}-db", f"{s}-db", port) for s in SERVICES for port in (5432, 8000)}  # replication, status
+    needed |= {(f"{s}-db", f"{s}-db", port) for s in (*SERVICES, "people") for port in (5432, 8000)}  # replication
+    # The people vault (pseudonyms, keys of sealed text): every service's and reporting's pods.
+    needed |= {(f"{s}-{p}", "people-db", 5432) for s in EVENT_SERVICES for p in ("web", "worker")}
+    needed |= {("reporting-worker", "people-db", 5432), ("gateway", "people-db", 5432)}
     needed |= {(KAFKA, KAFKA, port) for port in (9090, 9091, 9093, 9094)}
     return needed
 
