@@ -7,7 +7,7 @@ version the client last read (``expected_version`` or ``If-Match``); creates tak
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, FastAPI, Request, status
@@ -102,6 +102,10 @@ class SetTarget(TargetTermsIn):
 class ReviseTarget(TargetTermsIn):
     expected_version: Whole | None = Field(None, ge=1)
     decision: DecisionIn
+    tasking_versions: dict[UUID, Annotated[Whole, Field(ge=1)]] = Field(default_factory=dict, description=(
+        "The version of each tasking of the target as you read it from the tasking service (a retasking answers "
+        "it). A target is never revised below its tasked total; while priorities still knows an older version of "
+        "a tasking named here, the answer is 503 with Retry-After instead of a refusal on a stale total."))
 
 
 class ProposePriority(StrictModel):
@@ -284,7 +288,7 @@ def revise_target(target_id: UUID, body: ReviseTarget, principal: Officer, appli
     return _version(application.revise_target(
         command_context(principal, Role.PARTNERSHIP_OFFICER, request), target_id,
         expected_version=expected_version(body.expected_version, if_match), terms=body.terms(),
-        decision=body.decision.to_decision()))
+        decision=body.decision.to_decision(), tasking_versions=body.tasking_versions))
 
 
 @router.post("/targets/{target_id}/retire", response_model=Created, tags=["targets"],

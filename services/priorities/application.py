@@ -4,7 +4,7 @@ where one rule spans them, so that either everything or nothing is written)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, TypeVar
@@ -26,6 +26,7 @@ from services.priorities.domain import (
     reconfirm_priority,
     retire_priority,
 )
+from services.priorities.tasked import TaskedShares
 from shared.audit.checkpoint import schema_of
 from shared.audit.vault import PersonalDataVault, PersonErased
 from shared.contracts import Decision
@@ -72,6 +73,7 @@ class PrioritiesApplication(ServiceApplication):
         self.rules = rules(settings.partnership_file)
         self.local = ReadStore(settings, self.service)
         self.meetings = CopiedMeetings(self.local)  # kept from tasking.events (services/priorities/meetings.py)
+        self.tasked = TaskedShares(self.local)  # kept from tasking.events too (services/priorities/tasked.py)
         self.boards = frozenset(b.id for b in self.definition.bodies if b.kind == "partnership_board")
         self.county_bodies = self.boards | {b.id for b in self.definition.bodies if b.kind == "theme_group"}
 
@@ -155,11 +157,12 @@ class PrioritiesApplication(ServiceApplication):
         return self._create_once("target", context, idempotency_key, Target, set_)
 
     def revise_target(self, context: CommandContext, target_id: UUID, *, expected_version: int, terms: TargetTerms,
-                      decision: Decision | None) -> Target:
+                      decision: Decision | None, tasking_versions: Mapping[UUID, int] | None = None) -> Target:
         target = self.at_version(self.target(target_id), expected_version)
         decision = self.decided(decision, what="Revising a target", kind=DecisionKind.TARGET_REVISE,
                                 bodies=self.county_bodies, context=context)
-        target.revise(context, terms=terms, rules=self.target_rules, decision=decision)
+        target.revise(context, terms=terms, rules=self.target_rules, decision=decision,
+                      tasked=self.tasked.tasked(target_id, tasking_versions))
         self.save(target)
         return target
 

@@ -269,8 +269,11 @@ class Target(AccountableAggregate):
                            decision=decision, objective_id=objective.id, **vars(terms))
 
     def revise(self, context: CommandContext, *, terms: TargetTerms, rules: TargetRules,
-               decision: Decision | None) -> None:
-        """Re-baseline or change the target, by a decision with a reason; the old values stay in the history."""
+               decision: Decision | None, tasked: Decimal = Decimal(0)) -> None:
+        """Re-baseline or change the target, by a decision with a reason; the old values stay in the history.
+
+        Never below what is ``tasked`` of it (the districts' shares that count against it, as tasking said them):
+        to go lower, the theme group first retasks under a decision, then the target is revised citing it."""
         decision = _require_decision(decision, "Revising a target")
         if self.retired:
             raise RuleViolated(f"The target '{self.terms.metric}' is retired and cannot be revised.")
@@ -280,6 +283,13 @@ class Target(AccountableAggregate):
             problems.append({"field": "target_value", "message": "Nothing would change: the terms are the same."})
         if problems:
             raise _refuse("The revised target is not SMART", problems)
+        if terms.target_value < tasked:
+            raise RuleViolated(
+                f"The districts are tasked with {tasked} {terms.unit} of '{terms.metric}'; the target cannot be "
+                f"revised to {terms.target_value}, below that. Retask the shares first (a decision of the theme "
+                "group), then revise the target citing it.",
+                target_value=str(terms.target_value), tasked=str(tasked),
+                over_by=str(tasked - terms.target_value))
         self._happened(self.Revised, context, decision=decision, **vars(terms))
 
     def retire(self, context: CommandContext, *, decision: Decision | None) -> None:
