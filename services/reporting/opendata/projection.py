@@ -5,13 +5,18 @@ from __future__ import annotations
 import json
 from functools import singledispatch
 
-from services.reporting.opendata.tables import PROGRESS, PROJECTS, RELEASES
+from services.reporting.opendata.tables import PROGRESS, PROJECTS, RELEASES, WITHDRAWALS
 from services.reporting.rows import Rows
 from services.reporting.temporal import timestamp
 from shared.consumer import Rejected
 from shared.contracts import Fact
 from shared.contracts.priorities import PerformanceReleased
-from shared.contracts.projects import ProgressReported, ProjectOpened
+from shared.contracts.projects import (
+    ProgressReportCorrected,
+    ProgressReported,
+    ProgressReportWithdrawn,
+    ProjectOpened,
+)
 from shared.envelope import Envelope
 
 
@@ -42,8 +47,29 @@ def _project_opened(fact: ProjectOpened, rows: Rows, envelope: Envelope) -> None
 
 @project.register
 def _progress_reported(fact: ProgressReported, rows: Rows, envelope: Envelope) -> None:
+    _figures(fact, rows, envelope, correction=fact.correction)
+
+
+def _figures(fact: ProgressReported | ProgressReportCorrected, rows: Rows, envelope: Envelope, *,
+             correction: bool) -> None:
     reported_on, rag, shortfall = fact.reported_on.isoformat(), str(fact.rag), str(fact.shortfall_percent)
     rows.insert_many(PROGRESS.name, [
         {"project_id": envelope.subject, "version": envelope.sequence, "reported_on": reported_on,
          "outcome_id": value.outcome_id, "actual": str(value.value), "rag": rag, "shortfall_percent": shortfall,
-         "correction": int(fact.correction)} for value in fact.actuals])
+         "correction": int(correction)} for value in fact.actuals])
+
+
+@project.register
+def _withdrawn(fact: ProgressReportWithdrawn, rows: Rows, envelope: Envelope) -> None:
+    rows.insert(WITHDRAWALS.name, {"project_id": envelope.subject, "version": envelope.sequence,
+                                   "reported_on": fact.reported_on.isoformat(), "corrected_to": None,
+                                   "recorded_at": timestamp(envelope.time)})
+
+
+@project.register
+def _corrected(fact: ProgressReportCorrected, rows: Rows, envelope: Envelope) -> None:
+    rows.insert(WITHDRAWALS.name, {"project_id": envelope.subject, "version": envelope.sequence,
+                                   "reported_on": fact.corrected_report_on.isoformat(),
+                                   "corrected_to": fact.reported_on.isoformat(),
+                                   "recorded_at": timestamp(envelope.time)})
+    _figures(fact, rows, envelope, correction=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from services.reporting.opendata.tables import PROGRESS, PROJECTS, RELEASES
+from services.reporting.opendata.tables import PROGRESS, PROJECTS, RELEASES, WITHDRAWALS
 from services.reporting.readmodel import ReportingReadModel
 
 
@@ -16,12 +16,15 @@ def releases(model: ReportingReadModel) -> list[dict[str, Any]]:
 
 
 def performance(model: ReportingReadModel) -> list[dict[str, Any]]:
-    """Every reported figure dated within a released period, with the project's outcome and target."""
+    """Every reported figure dated within a released period, with the project's outcome and target (a figure of a
+    report withdrawn or corrected as a mistake is not one)."""
     rows = model.store.query(
         "SELECT p.project_id, j.title, j.district, j.lead_partner, j.outcomes, p.reported_on, p.outcome_id, p.actual,"
         " p.rag, p.shortfall_percent, p.correction, r.starts_on, r.ends_on"
         f" FROM {PROGRESS.name} p JOIN {RELEASES.name} r ON p.reported_on >= r.starts_on"
         f" AND p.reported_on <= r.ends_on JOIN {PROJECTS.name} j ON j.project_id = p.project_id"
+        f" WHERE NOT EXISTS (SELECT 1 FROM {WITHDRAWALS.name} w WHERE w.project_id = p.project_id"
+        " AND w.reported_on = p.reported_on AND w.version > p.version)"
         " ORDER BY p.reported_on, p.project_id, p.version, p.outcome_id")
     records = []
     for row in rows:

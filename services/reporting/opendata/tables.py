@@ -19,4 +19,11 @@ PROGRESS = Table(
     " PRIMARY KEY (project_id, version, outcome_id)",
     indexes=(("reported_on", "(reported_on)"),))
 
-TABLES = (RELEASES, PROJECTS, PROGRESS)
+WITHDRAWALS = Table(
+    "open_withdrawals",
+    "project_id TEXT NOT NULL, version INTEGER NOT NULL, reported_on TEXT NOT NULL, corrected_to TEXT,"
+    " recorded_at TEXT NOT NULL, PRIMARY KEY (project_id, version)")
+"""Reports withdrawn or corrected as mistakes (their figures of that date, recorded before, are published no more);
+the reason is the lead partner's own words, so it stays out of open data."""
+
+TABLES = (RELEASES, PROJECTS, PROGRESS, WITHDRAWALS)

@@ -8,12 +8,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 from uuid import UUID
 
 from bench.reporting_history import History
 from services.projects.domain import Project
 from services.reporting.delivery import queries, rollup
+from services.reporting.opendata import queries as opendata_queries
 from services.reporting.rebuild import Replay
 from tests.unit.projects.conftest import LEAD, THRESHOLDS, open_project
 
@@ -112,3 +114,18 @@ def test_before_its_withdrawal_a_report_still_stood() -> None:
 def _latest_moment(store: Any) -> datetime:
     [row] = store.query("SELECT MAX(recorded_at) AS at FROM delivery_progress_withdrawals")
     return datetime.fromisoformat(row["at"]) + timedelta(days=1)
+
+
+def test_open_data_publishes_no_figure_of_a_withdrawn_report() -> None:
+    project = open_project()
+    _report(project, date(2012, 4, 1), 100)
+    _report(project, date(2013, 3, 1), 900)
+    project.correct_report(LEAD, corrected_report_on=date(2013, 3, 1), reported_on=date(2013, 3, 1),
+                           values={"jobs": Decimal(300)}, narrative="Restated", reason="900 was a typing slip",
+                           thresholds=THRESHOLDS, today=date(2013, 4, 1))
+    store = _replayed(project)
+    store.database.execute("INSERT INTO open_releases VALUES ('2012-01-01', '2013-12-31', '2014-01-01T00:00:00',"
+                           " 'worcestershire-partnership', '2014-01-01', 'Released', NULL)")
+    published = opendata_queries.performance(SimpleNamespace(store=store))  # type: ignore[arg-type]
+    assert [(r["reported_on"], r["actual"], r["correction"]) for r in published] == \
+        [("2012-04-01", "100", False), ("2013-03-01", "300", True)]
