@@ -94,8 +94,10 @@ def generate(total: int, *, targets: int = 8, projects_per_tasking: int = 20, se
             history.add("tasking", tasking, 1, TaskingIssued(
                 actor=LEAD, correlation_id="c", decision=PSTG, target_id=target, theme_group="pstg",
                 district=district, share=share, unit="jobs", deadline=date(2014, 3, 31),
-                lead_partner="worcestershire-cc", commissioning_level=CommissioningLevel.DISTRICT))
-            history.add("tasking", tasking, 2, TaskingAccepted(actor=LEAD, correlation_id="c", decision=PSTG))
+                lead_partner="worcestershire-cc", commissioning_level=CommissioningLevel.DISTRICT,
+                    counts_against_target=True))
+            history.add("tasking", tasking, 2, TaskingAccepted(actor=LEAD, correlation_id="c", decision=PSTG,
+                                                                    counts_against_target=True))
             for p in range(projects_per_tasking):
                 project = uuid.uuid4()
                 each = (share / projects_per_tasking).quantize(Decimal(1))

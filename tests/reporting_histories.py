@@ -156,18 +156,19 @@ def varied(projects: int = 6) -> History:
         add("tasking", tasking, TaskingIssued(
             actor=LEAD, **common, target_id=target, theme_group="pstg", district=district, share=Decimal(share),
             unit="jobs", deadline=date(2014, 3, 31), lead_partner=f"{district}-council",
-            commissioning_level=CommissioningLevel.DISTRICT, retasked_from=retasked_from))
+            commissioning_level=CommissioningLevel.DISTRICT, retasked_from=retasked_from, counts_against_target=True))
         return tasking
 
     worcester, wychavon, redditch, malvern, wyre = (issue(d, 1200) for d in (
         "worcester", "wychavon", "redditch", "malvern-hills", "wyre-forest"))
     for tasking in (worcester, wychavon, redditch, wyre):
-        add("tasking", tasking, TaskingAccepted(actor=LEAD, **common))
-    add("tasking", malvern, TaskingDeclined(actor=LEAD, **common, reason="No capacity"))
-    add("tasking", wychavon, TaskingDeliveryStarted(actor=LEAD, **common))
+        add("tasking", tasking, TaskingAccepted(actor=LEAD, **common, counts_against_target=True))
+    add("tasking", malvern, TaskingDeclined(actor=LEAD, **common, reason="No capacity", counts_against_target=False))
+    add("tasking", wychavon, TaskingDeliveryStarted(actor=LEAD, **common, counts_against_target=True))
     bromsgrove = issue("bromsgrove", 200, retasked_from=worcester)
-    add("tasking", bromsgrove, TaskingAccepted(actor=LEAD, **common))
-    add("tasking", uuid.uuid4(), TaskingAccepted(actor=LEAD, **common))  # never issued: the live consumer rejects it
+    add("tasking", bromsgrove, TaskingAccepted(actor=LEAD, **common, counts_against_target=True))
+    # never issued: the live consumer rejects it
+    add("tasking", uuid.uuid4(), TaskingAccepted(actor=LEAD, **common, counts_against_target=True))
     for who, body, kind in (("worcester-city-council", "pstg", BodyKind.THEME_GROUP),
                             ("worcester-college", "worcester", BodyKind.DISTRICT_PARTNERSHIP)):
         membership = uuid.uuid4()
@@ -240,7 +241,7 @@ def varied(projects: int = 6) -> History:
         actor=LEAD, **common, district="worcester", lead_partner="worcester-college", share=Decimal(1000),
         deadline=date(2014, 6, 30), previous_district="worcester", previous_lead_partner="worcester-council",
         previous_share=Decimal(1200), previous_deadline=date(2014, 3, 31), reason="Moved 200 to Bromsgrove",
-        issued_again=False))
+        issued_again=False, counts_against_target=True))
     for project, tasking in opened:
         if tasking == worcester:
             add("projects", project, ContributionRepointed(
@@ -251,12 +252,12 @@ def varied(projects: int = 6) -> History:
         actor=MANAGER, **common, from_tasking_id=redditch, to_tasking_id=wychavon, to_version=3, share=Decimal(1200),
         deadline=date(2014, 3, 31), lead_partner="wychavon-council", reason="Moved by the programme manager"))
     # Wyre Forest's tasking withdrawn: its projects' outcomes stop counting.
-    add("tasking", wyre, TaskingWithdrawn(actor=LEAD, **common, reason="Target retired"))
+    add("tasking", wyre, TaskingWithdrawn(actor=LEAD, **common, reason="Target retired", counts_against_target=False))
     for project, tasking in opened:
         if tasking == wyre:
             add("projects", project, ContributionClosed(actor=MANAGER, correlation_id="c", tasking_id=wyre,
                                                         upstream_version=versions[wyre], reason="Withdrawn"))
-    add("tasking", wychavon, TaskingCompleted(actor=LEAD, **common, achieved=Decimal(1250)))
+    add("tasking", wychavon, TaskingCompleted(actor=LEAD, **common, achieved=Decimal(1250), counts_against_target=True))
     add("projects", third, ProjectDeferred(actor=MANAGER, **common, reason="Funding paused"))
     add("projects", third, ProjectResumed(actor=MANAGER, **common, reason="Funding back"))
     report(third, date(2013, 2, 1), 40, Rag.GREEN)

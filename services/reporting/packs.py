@@ -25,7 +25,6 @@ from services.reporting.delivery import rollup
 from services.reporting.provenance import Provenance
 from services.reporting.readmodel import timestamp
 from services.reporting.strategy import queries as strategy_queries
-from shared.contracts.tasking import counts_against_target
 from shared.partnership import PartnershipDefinition, load, rules
 from shared.readstore import ReadStore
 
@@ -146,7 +145,7 @@ def _performance(store: ReadStore, request: PackRequest, definition: Partnership
         deadline = date.fromisoformat(target["deadline"])
         shares = []
         for share in target["shares"]:
-            if not counts_against_target(share["status"]):
+            if not share["counts_against_target"]:  # as tasking's events said
                 continue
             in_scope = request.scope.county or share["district"] in request.scope.districts or \
                 theme_of.get(share["tasking_id"]) in request.scope.theme_groups

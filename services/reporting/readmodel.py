@@ -7,6 +7,7 @@ import json
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from services.reporting import schema
 from services.reporting.rows import Rows
 from services.reporting.temporal import as_of_clause, decision_json, sorted_json, timestamp
 from shared.audit.people import PeopleVault, vault_for
@@ -47,7 +48,8 @@ class ReportingReadModel:
 
     def __init__(self, store: ReadStore, ddl: list[str], people: PeopleVault | None = None) -> None:
         self.store = store
-        store.migrate([*DDL, *COPY_DDL, *ddl])  # and the copy of tasking's meetings decisions are judged on
+        schema.migrate(store, [*DDL, *ddl])  # refuses a store made by other DDL (a column added: rebuild it)
+        store.migrate(COPY_DDL)  # the copy of tasking's meetings decisions are judged on (a consumer of its own)
         # Rows keep free text sealed as the topics carried it; every read opens it, or shows it redacted.
         self._people = people
         store.opener = lambda text: self.people.open_text(text)

@@ -16,6 +16,7 @@ from eventsourcing.persistence import Tracking
 from psycopg import sql
 from tqdm import tqdm
 
+from services.reporting import schema
 from services.reporting.projections import every_ddl
 from shared.consumer import SEEN_EVENTS_DDL
 from shared.readstore import ReadStore
@@ -23,7 +24,7 @@ from shared.settings import Persistence, Settings
 
 log = logging.getLogger(__name__)
 
-_DDL = [*every_ddl(), SEEN_EVENTS_DDL]
+_DDL = [*every_ddl(), SEEN_EVENTS_DDL, schema.SCHEMA_DDL]
 
 
 def drop_store(settings: Settings, name: str) -> None:
@@ -130,6 +131,7 @@ class Loader:
                     meter.update(len(rows))
                 for tracking in item:
                     tx.record_position(tracking)
+                schema.record(tx, every_ddl())  # the rebuilt store is made by this code's DDL
                 for statement in keys:
                     tx.execute(statement)
             target.migrate(indexes)  # built once over the loaded rows, not row by row during the load

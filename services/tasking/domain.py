@@ -35,6 +35,7 @@ from shared.contracts.tasking import (
     TaskingWithdrawn,
     counts_against_target,
     tasking_retasked_v1_to_v2,
+    tasking_retasked_v2_to_v3,
 )
 from shared.decisions import MeetingRecord, Period, minute_book_id
 from shared.errors import InvalidCommand, RuleViolated
@@ -148,11 +149,17 @@ class Tasking(AccountableAggregate):
     responsible."""
 
     class Issued(AccountableAggregate.Created, TaskingIssued):
-        pass
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Stored before the events said whether the share counts."""
+            state["counts_against_target"] = counts_against_target(TaskingStatus.ISSUED)
 
     def __init__(self, *, target_id: UUID, theme_group: str, district: str, share: Decimal, unit: str,
                  deadline: date, lead_partner: str, commissioning_level: CommissioningLevel,
-                 retasked_from: UUID | None, actor: Actor, correlation_id: str, decision: Decision | None) -> None:
+                 retasked_from: UUID | None, counts_against_target: bool, actor: Actor, correlation_id: str,
+                 decision: Decision | None) -> None:
         self.target_id = target_id
         self.theme_group = theme_group
         self.district = district
@@ -166,10 +173,8 @@ class Tasking(AccountableAggregate):
         self.issued_by = actor
         self.decision = decision
         self.achieved: Decimal | None = None
+        self.counts_against_target = counts_against_target  # as the events say (tasking's rule, applied once)
 
-    @property
-    def counts_against_target(self) -> bool:
-        return counts_against_target(self.status)
 
     @classmethod
     def issue(cls, context: CommandContext, *, target: KnownTarget, theme_group: str, district: str,
@@ -188,17 +193,33 @@ class Tasking(AccountableAggregate):
             cls.Issued, id=id, actor=context.actor, correlation_id=context.correlation_id, decision=decision,
             target_id=target.id, theme_group=theme_group, district=district, share=share, unit=target.unit,
             deadline=deadline, lead_partner=lead_partner, commissioning_level=commissioning_level,
-            retasked_from=retasked_from,
+            retasked_from=retasked_from, counts_against_target=counts_against_target(TaskingStatus.ISSUED),
         )
 
     # -- the district's answer -----------------------------------------------------------------------------------
     class Accepted(AccountableAggregate.Event, TaskingAccepted):
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Stored before the events said whether the share counts."""
+            state["counts_against_target"] = counts_against_target(TaskingStatus.ACCEPTED)
+
         def apply(self, aggregate: Any) -> None:
             aggregate.status = TaskingStatus.ACCEPTED
+            aggregate.counts_against_target = self.counts_against_target
 
     class Declined(AccountableAggregate.Event, TaskingDeclined):
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Stored before the events said whether the share counts."""
+            state["counts_against_target"] = counts_against_target(TaskingStatus.DECLINED)
+
         def apply(self, aggregate: Any) -> None:
             aggregate.status = TaskingStatus.DECLINED
+            aggregate.counts_against_target = self.counts_against_target
 
     def _require_status(self, doing: str, *allowed: TaskingStatus) -> None:
         if self.status not in allowed:
@@ -207,39 +228,67 @@ class Tasking(AccountableAggregate):
 
     def accept(self, context: CommandContext, decision: Decision | None = None) -> None:
         self._require_status("accepted", TaskingStatus.ISSUED)
-        self._happened(self.Accepted, context, decision=decision)
+        self._happened(self.Accepted, context, decision=decision,
+                       counts_against_target=counts_against_target(TaskingStatus.ACCEPTED))
 
     def decline(self, context: CommandContext, reason: str, decision: Decision | None = None) -> None:
         self._require_status("declined", TaskingStatus.ISSUED)
         if len(reason.strip()) < 3:
             raise InvalidCommand("Say why the district declines the tasking.",
                                  [{"field": "reason", "message": "A reason is required."}])
-        self._happened(self.Declined, context, decision=decision, reason=reason.strip())
+        self._happened(self.Declined, context, decision=decision, reason=reason.strip(),
+                       counts_against_target=counts_against_target(TaskingStatus.DECLINED))
 
     # -- delivery --------------------------------------------------------------------------------------------
     class DeliveryStarted(AccountableAggregate.Event, TaskingDeliveryStarted):
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Stored before the events said whether the share counts."""
+            state["counts_against_target"] = counts_against_target(TaskingStatus.IN_DELIVERY)
+
         def apply(self, aggregate: Any) -> None:
             aggregate.status = TaskingStatus.IN_DELIVERY
+            aggregate.counts_against_target = self.counts_against_target
 
     class Completed(AccountableAggregate.Event, TaskingCompleted):
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Stored before the events said whether the share counts."""
+            state["counts_against_target"] = counts_against_target(TaskingStatus.COMPLETED)
+
         def apply(self, aggregate: Any) -> None:
             aggregate.status = TaskingStatus.COMPLETED
+            aggregate.counts_against_target = self.counts_against_target
             aggregate.achieved = self.achieved
 
     class Withdrawn(AccountableAggregate.Event, TaskingWithdrawn):
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Stored before the events said whether the share counts."""
+            state["counts_against_target"] = counts_against_target(TaskingStatus.WITHDRAWN)
+
         def apply(self, aggregate: Any) -> None:
             aggregate.status = TaskingStatus.WITHDRAWN
+            aggregate.counts_against_target = self.counts_against_target
 
     def start_delivery(self, context: CommandContext) -> None:
         self._require_status("put into delivery", TaskingStatus.ACCEPTED)
-        self._happened(self.DeliveryStarted, context)
+        self._happened(self.DeliveryStarted, context,
+                       counts_against_target=counts_against_target(TaskingStatus.IN_DELIVERY))
 
     def complete(self, context: CommandContext, achieved: Decimal, decision: Decision | None = None) -> None:
         self._require_status("completed", TaskingStatus.IN_DELIVERY)
         if achieved < 0:
             raise InvalidCommand("What was achieved cannot be negative.",
                                  [{"field": "achieved", "message": "Zero or more."}])
-        self._happened(self.Completed, context, decision=decision, achieved=achieved)
+        self._happened(self.Completed, context, decision=decision, achieved=achieved,
+                       counts_against_target=counts_against_target(TaskingStatus.COMPLETED))
 
     def withdraw(self, context: CommandContext, reason: str, decision: Decision) -> None:
         self._require_status("withdrawn", TaskingStatus.ISSUED, TaskingStatus.ACCEPTED, TaskingStatus.IN_DELIVERY,
@@ -247,20 +296,27 @@ class Tasking(AccountableAggregate):
         if len(reason.strip()) < 3:
             raise InvalidCommand("Say why the tasking is withdrawn.",
                                  [{"field": "reason", "message": "A reason is required."}])
-        self._happened(self.Withdrawn, context, decision=decision, reason=reason.strip())
+        self._happened(self.Withdrawn, context, decision=decision, reason=reason.strip(),
+                       counts_against_target=counts_against_target(TaskingStatus.WITHDRAWN))
 
     # -- retasking -------------------------------------------------------------------------------------------
     class Retasked(AccountableAggregate.Event, TaskingRetasked):
-        class_version = 2
+        class_version = 3
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             """Stored before the event said what a retasking leaves."""
             state["issued_again"] = tasking_retasked_v1_to_v2(state)["issued_again"]
 
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            """Stored before the events said whether the share counts."""
+            state["counts_against_target"] = tasking_retasked_v2_to_v3(state)["counts_against_target"]
+
         def apply(self, aggregate: Any) -> None:
             if self.issued_again:
                 aggregate.status = TaskingStatus.ISSUED
+            aggregate.counts_against_target = self.counts_against_target
             aggregate.district = self.district
             aggregate.lead_partner = self.lead_partner
             aggregate.share = self.share
@@ -299,6 +355,8 @@ class Tasking(AccountableAggregate):
             reason=decision.reason,
             # The rule, written once: retasked to another district, the newly tasked district must accept it.
             issued_again=new_district != self.district,
+            counts_against_target=counts_against_target(
+                TaskingStatus.ISSUED if new_district != self.district else self.status),
         )
 
     def transfer_share(self, context: CommandContext, *, target: KnownTarget, decision: Decision, district: str,
@@ -328,6 +386,7 @@ class Tasking(AccountableAggregate):
             share=remainder, deadline=self.deadline, previous_district=self.district,
             previous_lead_partner=self.lead_partner, previous_share=self.share, previous_deadline=self.deadline,
             reason=decision.reason, issued_again=False,  # the remainder stays with its district
+            counts_against_target=counts_against_target(self.status),
         )
         return moved
 

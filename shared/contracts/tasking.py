@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -43,7 +44,7 @@ def counts_against_target(status: str) -> bool:
     return status in COUNTED_STATUSES
 
 
-@contract(SERVICE)
+@contract(SERVICE, version=2, release=2)
 @dataclass(frozen=True, kw_only=True)
 class TaskingIssued(Fact):
     """A theme group tasked a district partnership with a share of a county target, one lead partner responsible.
@@ -67,26 +68,35 @@ class TaskingIssued(Fact):
     """The partner organisation responsible for delivery."""
     commissioning_level: CommissioningLevel
     """Whether it was commissioned at county or district level."""
+    counts_against_target: bool
+    """Whether the tasking's share counts against the target now (tasking's rule, ``COUNTED_STATUSES``): declined
+    and withdrawn ones free their share. Said here so that no reader re-derives it."""
     retasked_from: UUID | None = None
     """The tasking whose share this one took over; None unless issued by a retasking."""
 
 
-@contract(SERVICE)
+@contract(SERVICE, version=2, release=2)
 @dataclass(frozen=True, kw_only=True)
 class TaskingAccepted(Fact):
     """The district partnership accepted the tasking: delivery can be planned against it."""
+    counts_against_target: bool
+    """Whether the tasking's share counts against the target now (tasking's rule, ``COUNTED_STATUSES``): declined
+    and withdrawn ones free their share. Said here so that no reader re-derives it."""
 
 
-@contract(SERVICE)
+@contract(SERVICE, version=2, release=2)
 @dataclass(frozen=True, kw_only=True)
 class TaskingDeclined(Fact):
     """The district partnership declined the tasking, with its reason."""
 
     reason: str
     """Why, in the words of whoever decided or recorded it."""
+    counts_against_target: bool
+    """Whether the tasking's share counts against the target now (tasking's rule, ``COUNTED_STATUSES``): declined
+    and withdrawn ones free their share. Said here so that no reader re-derives it."""
 
 
-@contract(SERVICE, version=2, release=2)
+@contract(SERVICE, version=3, release=2)
 @dataclass(frozen=True, kw_only=True)
 class TaskingRetasked(Fact):
     """A decision changed the tasking's district, lead partner, share or deadline; the previous values stay in
@@ -115,30 +125,42 @@ class TaskingRetasked(Fact):
     """Whether the tasking is issued again: retasked to another district partnership, it waits for that district's
     acceptance (its status is ``issued``); otherwise its status is unchanged. Tasking's rule, so no reader
     re-derives it."""
+    counts_against_target: bool
+    """Whether the tasking's share counts against the target now (tasking's rule, ``COUNTED_STATUSES``): declined
+    and withdrawn ones free their share. Said here so that no reader re-derives it."""
 
 
-@contract(SERVICE)
+@contract(SERVICE, version=2, release=2)
 @dataclass(frozen=True, kw_only=True)
 class TaskingWithdrawn(Fact):
     """The tasking was withdrawn by a decision; projects delivering it must be re-pointed or closed."""
 
     reason: str
     """Why, in the words of whoever decided or recorded it."""
+    counts_against_target: bool
+    """Whether the tasking's share counts against the target now (tasking's rule, ``COUNTED_STATUSES``): declined
+    and withdrawn ones free their share. Said here so that no reader re-derives it."""
 
 
-@contract(SERVICE)
+@contract(SERVICE, version=2, release=2)
 @dataclass(frozen=True, kw_only=True)
 class TaskingCompleted(Fact):
     """The tasking's share was delivered (or its delivery period ended) and it was closed."""
 
     achieved: Decimal
     """What was delivered, in the target's unit."""
+    counts_against_target: bool
+    """Whether the tasking's share counts against the target now (tasking's rule, ``COUNTED_STATUSES``): declined
+    and withdrawn ones free their share. Said here so that no reader re-derives it."""
 
 
-@contract(SERVICE)
+@contract(SERVICE, version=2, release=2)
 @dataclass(frozen=True, kw_only=True)
 class TaskingDeliveryStarted(Fact):
     """The district partnership started delivering an accepted tasking (projects may now deliver against it)."""
+    counts_against_target: bool
+    """Whether the tasking's share counts against the target now (tasking's rule, ``COUNTED_STATUSES``): declined
+    and withdrawn ones free their share. Said here so that no reader re-derives it."""
 
 
 # -- memberships: who sits at which table ------------------------------------------------------------------------
@@ -294,6 +316,29 @@ def tasking_retasked_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "issued_again": data["district"] != data["previous_district"]}
 
 
+RETASKED_IN_PLACE = (TaskingStatus.ISSUED, TaskingStatus.ACCEPTED, TaskingStatus.IN_DELIVERY)
+"""The statuses a tasking can be retasked in: a declined one only to another district, which issues it again."""
+
+
+def counts_after_retasking(issued_again: bool) -> bool:
+    """Whether a retasked tasking counts: issued again, as an issued one; otherwise its status is unchanged, one of
+    ``RETASKED_IN_PLACE``, which all count or all do not (checked where the rule is tested)."""
+    return counts_against_target(TaskingStatus.ISSUED if issued_again else RETASKED_IN_PLACE[0])
+
+
+def _counted_after(status: TaskingStatus) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """The upcast of a version before the event said whether the share counts: the status the event leaves, by the
+    one rule."""
+    def upcast(data: dict[str, Any]) -> dict[str, Any]:
+        return {**data, "counts_against_target": counts_against_target(status)}
+    return upcast
+
+
+def tasking_retasked_v2_to_v3(data: dict[str, Any]) -> dict[str, Any]:
+    """Before v3 the event left readers to work out whether the retasked share counts."""
+    return {**data, "counts_against_target": counts_after_retasking(bool(data["issued_again"]))}
+
+
 @superseded(SERVICE, "TaskingRetasked", version=1, upcast=tasking_retasked_v1_to_v2)
 @dataclass(frozen=True, kw_only=True)
 class TaskingRetaskedV1(Fact):
@@ -320,3 +365,115 @@ class TaskingRetaskedV1(Fact):
     """Why, in the words of whoever decided or recorded it."""
 
     __pydantic_config__ = ConfigDict(title="TaskingRetasked")  # the title it was published with
+
+
+@superseded(SERVICE, "TaskingIssued", version=1, upcast=_counted_after(TaskingStatus.ISSUED))
+@dataclass(frozen=True, kw_only=True)
+class TaskingIssuedV1(Fact):
+    """A theme group tasked a district partnership with a share of a county target, one lead partner responsible.
+
+    ``retasked_from`` names the tasking whose share this one took over, when it was issued by a retasking.
+    """
+
+    target_id: UUID
+    """The id of the county target the share is of."""
+    theme_group: str
+    """The theme group that issued the tasking."""
+    district: str
+    """The district partnership's place (its name, e.g. Northtown), as in every service."""
+    share: Decimal
+    """The part of the county target this tasking is to deliver, in the target's unit."""
+    unit: str
+    """The unit of the measure's values, e.g. people or percent."""
+    deadline: date
+    """The date by which the share is to be delivered."""
+    lead_partner: str
+    """The partner organisation responsible for delivery."""
+    commissioning_level: CommissioningLevel
+    """Whether it was commissioned at county or district level."""
+    retasked_from: UUID | None = None
+    """The tasking whose share this one took over; None unless issued by a retasking."""
+
+    __pydantic_config__ = ConfigDict(title="TaskingIssued")  # the title it was published with
+
+
+@superseded(SERVICE, "TaskingAccepted", version=1, upcast=_counted_after(TaskingStatus.ACCEPTED))
+@dataclass(frozen=True, kw_only=True)
+class TaskingAcceptedV1(Fact):
+    """The district partnership accepted the tasking: delivery can be planned against it."""
+
+    __pydantic_config__ = ConfigDict(title="TaskingAccepted")  # the title it was published with
+
+
+@superseded(SERVICE, "TaskingDeclined", version=1, upcast=_counted_after(TaskingStatus.DECLINED))
+@dataclass(frozen=True, kw_only=True)
+class TaskingDeclinedV1(Fact):
+    """The district partnership declined the tasking, with its reason."""
+
+    reason: str
+    """Why, in the words of whoever decided or recorded it."""
+
+    __pydantic_config__ = ConfigDict(title="TaskingDeclined")  # the title it was published with
+
+
+@superseded(SERVICE, "TaskingWithdrawn", version=1, upcast=_counted_after(TaskingStatus.WITHDRAWN))
+@dataclass(frozen=True, kw_only=True)
+class TaskingWithdrawnV1(Fact):
+    """The tasking was withdrawn by a decision; projects delivering it must be re-pointed or closed."""
+
+    reason: str
+    """Why, in the words of whoever decided or recorded it."""
+
+    __pydantic_config__ = ConfigDict(title="TaskingWithdrawn")  # the title it was published with
+
+
+@superseded(SERVICE, "TaskingCompleted", version=1, upcast=_counted_after(TaskingStatus.COMPLETED))
+@dataclass(frozen=True, kw_only=True)
+class TaskingCompletedV1(Fact):
+    """The tasking's share was delivered (or its delivery period ended) and it was closed."""
+
+    achieved: Decimal
+    """What was delivered, in the target's unit."""
+
+    __pydantic_config__ = ConfigDict(title="TaskingCompleted")  # the title it was published with
+
+
+@superseded(SERVICE, "TaskingDeliveryStarted", version=1, upcast=_counted_after(TaskingStatus.IN_DELIVERY))
+@dataclass(frozen=True, kw_only=True)
+class TaskingDeliveryStartedV1(Fact):
+    """The district partnership started delivering an accepted tasking (projects may now deliver against it)."""
+
+    __pydantic_config__ = ConfigDict(title="TaskingDeliveryStarted")  # the title it was published with
+
+
+@superseded(SERVICE, "TaskingRetasked", version=2, upcast=tasking_retasked_v2_to_v3, release=2)
+@dataclass(frozen=True, kw_only=True)
+class TaskingRetaskedV2(Fact):
+    """A decision changed the tasking's district, lead partner, share or deadline; the previous values stay in
+    history and are repeated here so that a reader needs no earlier event to show the change, and what the change
+    leaves (``issued_again``) is said, not left to each reader to work out."""
+
+    district: str
+    """The district partnership tasked now."""
+    lead_partner: str
+    """The lead partner now."""
+    share: Decimal
+    """The share now, in the target's unit."""
+    deadline: date
+    """The deadline now."""
+    previous_district: str
+    """The district partnership tasked before."""
+    previous_lead_partner: str
+    """The lead partner before."""
+    previous_share: Decimal
+    """The share before."""
+    previous_deadline: date
+    """The deadline before."""
+    reason: str
+    """Why, in the words of whoever decided or recorded it."""
+    issued_again: bool
+    """Whether the tasking is issued again: retasked to another district partnership, it waits for that district's
+    acceptance (its status is ``issued``); otherwise its status is unchanged. Tasking's rule, so no reader
+    re-derives it."""
+
+    __pydantic_config__ = ConfigDict(title="TaskingRetasked")

@@ -57,14 +57,16 @@ class TaskingPartner:
         self.publish(tasking_id, TaskingIssued(
             actor=THEME_LEAD, correlation_id="c-issue", decision=PSTG, target_id=uuid4(), theme_group="pstg",
             district=district, share=Decimal(share), unit="jobs", deadline=date(2014, 3, 31),
-            lead_partner="worcester-city-council", commissioning_level=CommissioningLevel.DISTRICT))
+            lead_partner="worcester-city-council", commissioning_level=CommissioningLevel.DISTRICT,
+            counts_against_target=True))
         if wait:
             self._wait_known(tasking_id, lambda t: True, "the issued tasking")
         return tasking_id
 
     def accepted_tasking(self, share: str = "1200", district: str = "worcester") -> UUID:
         tasking_id = self.issued_tasking(share, district, wait=False)
-        self.publish(tasking_id, TaskingAccepted(actor=COORDINATOR, correlation_id="c-accept"))
+        self.publish(tasking_id, TaskingAccepted(actor=COORDINATOR, correlation_id="c-accept",
+                                                 counts_against_target=True))
         self._wait_known(tasking_id, lambda t: t.accepted, "the accepted tasking")
         return tasking_id
 
@@ -170,7 +172,8 @@ def test_opening_a_project_while_the_acceptance_is_in_flight_is_retry_later_when
     partner = TaskingPartner(h)
     tasking_id = partner.issued_tasking()
     h.system.stop_workers()  # delivery hears nothing more for now: the acceptance stays in flight
-    partner.publish(tasking_id, TaskingAccepted(actor=COORDINATOR, correlation_id="c-accept"))  # version 2
+    partner.publish(tasking_id, TaskingAccepted(actor=COORDINATOR, correlation_id="c-accept",  # version 2
+                                                counts_against_target=True))
     body = {**project_body(tasking_id), "tasking_versions": {str(tasking_id): 2}}  # what accepting answered
 
     in_flight = h.client.post("/projects/projects", json=body, headers=manager(h))
@@ -207,7 +210,7 @@ def test_a_withdrawn_tasking_flags_its_projects_once_even_when_redelivered(harne
     tasking_id = partner.accepted_tasking()
     project_id = h.client.post("/projects/projects", json=project_body(tasking_id), headers=manager(h)).json()["id"]
     withdrawn = TaskingWithdrawn(actor=THEME_LEAD, correlation_id="c-withdraw", reason="Funding ended",
-                                 decision=PSTG)
+                                 decision=PSTG, counts_against_target=False)
     partner.publish(tasking_id, withdrawn, version=3)
     partner.publish(tasking_id, withdrawn, version=3)  # the relay may publish twice
 

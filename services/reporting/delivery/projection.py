@@ -85,7 +85,8 @@ def _tasking_issued(fact: TaskingIssued, rows: Rows, envelope: Envelope) -> None
     rows.insert(TASKINGS.name, {
         "id": envelope.subject, "version": envelope.sequence, "target_id": str(fact.target_id),
         "district": fact.district, "lead_partner": fact.lead_partner, "share": str(fact.share), "unit": fact.unit,
-        "deadline": fact.deadline.isoformat(), "status": "issued", "valid_from": timestamp(envelope.time),
+        "deadline": fact.deadline.isoformat(), "status": "issued",
+        "counts_against_target": int(fact.counts_against_target), "valid_from": timestamp(envelope.time),
         "valid_to": None})
 
 
@@ -96,14 +97,16 @@ _TASKING_STATUS = {TaskingAccepted: "accepted", TaskingDeliveryStarted: "in_deli
 @project.register
 def _tasking_status(fact: TaskingAccepted | TaskingDeliveryStarted | TaskingDeclined | TaskingWithdrawn
                     | TaskingCompleted, rows: Rows, envelope: Envelope) -> None:
-    rows.revise(TASKINGS.name, envelope.subject, envelope, status=_TASKING_STATUS[type(fact)])
+    rows.revise(TASKINGS.name, envelope.subject, envelope, status=_TASKING_STATUS[type(fact)],
+                counts_against_target=int(fact.counts_against_target))  # as tasking says
 
 
 @project.register
 def _tasking_retasked(fact: TaskingRetasked, rows: Rows, envelope: Envelope) -> None:
     issued_again: dict[str, str] = {"status": "issued"} if fact.issued_again else {}  # as tasking says
     rows.revise(TASKINGS.name, envelope.subject, envelope, district=fact.district, lead_partner=fact.lead_partner,
-                share=str(fact.share), deadline=fact.deadline.isoformat(), **issued_again)
+                share=str(fact.share), deadline=fact.deadline.isoformat(),
+                counts_against_target=int(fact.counts_against_target), **issued_again)
 
 
 # -- projects -------------------------------------------------------------------------------------------------------

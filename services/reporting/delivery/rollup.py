@@ -12,7 +12,6 @@ from typing import Any
 
 from services.reporting.delivery import queries
 from services.reporting.delivery.tables import OUTCOMES, PROJECTS, TARGETS, TASKINGS
-from shared.contracts.tasking import counts_against_target
 from shared.readstore import ReadStore, Tx
 
 
@@ -84,13 +83,14 @@ def _rollups(store: Tx, as_of: datetime | None, target_id: str | None,
         share = Decimal(tasking["share"])
         shares_by_target[tasking["target_id"]].append({
             "tasking_id": tasking["id"], "district": tasking["district"], "lead_partner": tasking["lead_partner"],
-            "status": tasking["status"], "share": share, "deadline": tasking["deadline"], "actual": actual,
+            "status": tasking["status"], "counts_against_target": bool(tasking["counts_against_target"]),
+            "share": share, "deadline": tasking["deadline"], "actual": actual,
             "percent_of_share": _percent(actual, share),
             "projects": sorted(contributions.values(), key=lambda c: rank[c["project_id"]]) if with_projects else []})
     result = []
     for target in target_rows:
         shares = shares_by_target.get(target["id"], [])
-        live = [s for s in shares if counts_against_target(s["status"])]  # tasking's rule, from its contract
+        live = [s for s in shares if s["counts_against_target"]]  # as tasking's events said
         value = Decimal(target["target_value"])
         actual = sum((s["actual"] for s in live), Decimal(0))
         result.append({

@@ -65,14 +65,17 @@ def _transfer(model: ReportingReadModel) -> uuid.UUID:
     terms = {"target_id": uuid.uuid4(), "theme_group": "htg", "unit": "jobs", "deadline": date(2016, 3, 31),
              "lead_partner": "herefordshire-council", "commissioning_level": CommissioningLevel.DISTRICT}
     history.add("tasking", kept, 1, TaskingIssued(actor=LEAD, correlation_id="c", decision=decided, **terms,
-                                                  district="leominster", share=Decimal(1200)))
+                                                  district="leominster", share=Decimal(1200),
+                                                  counts_against_target=True))
     history.add("tasking", kept, 2, TaskingRetasked(
         actor=LEAD, correlation_id="c", decision=decided, district="leominster", lead_partner="herefordshire-council",
         share=Decimal(1000), deadline=date(2016, 3, 31), previous_district="leominster",
         previous_lead_partner="herefordshire-council", previous_share=Decimal(1200),
-        previous_deadline=date(2016, 3, 31), reason="Ross has the sites", issued_again=False))
+        previous_deadline=date(2016, 3, 31), reason="Ross has the sites", issued_again=False,
+        counts_against_target=True))
     history.add("tasking", moved, 1, TaskingIssued(actor=LEAD, correlation_id="c", decision=decided, **terms,
-                                                   district="ross", share=Decimal(200), retasked_from=kept))
+                                                   district="ross", share=Decimal(200), retasked_from=kept,
+                                                   counts_against_target=True))
     projection = ReportingProjection()
     with model.store.transaction() as tx:
         for _, value in history.events["tasking.events"]:

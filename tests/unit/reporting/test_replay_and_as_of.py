@@ -32,7 +32,8 @@ def test_an_event_the_live_consumer_would_reject_leaves_nothing_and_the_rest_of_
     history = generate(1500)
     clean = _replayed(history)
     # A tasking accepted that was never issued: the live consumer dead-letters it (coordination rejects it).
-    history.add("tasking", uuid.uuid4(), 2, TaskingAccepted(actor=LEAD, correlation_id="c", decision=PSTG))
+    history.add("tasking", uuid.uuid4(), 2, TaskingAccepted(actor=LEAD, correlation_id="c", decision=PSTG,
+                                                                    counts_against_target=True))
     replay = _replayed(history)
     assert len(replay.report.skipped) == 1 and replay.report.skipped[0].startswith("rejected")
     assert replay.report.events == clean.report.events == history.count - 1

@@ -11,13 +11,20 @@ from pathlib import Path
 from typing import Any
 
 from services.projects.known_taskings import KnownTaskings
+from services.tasking.domain import Tasking
 from shared.contracts import contract_type, from_data, release_of, to_data
 from shared.contracts.tasking import (
     COUNTED_STATUSES,
+    RETASKED_IN_PLACE,
     CommissioningLevel,
+    TaskingAccepted,
+    TaskingCompleted,
+    TaskingDeclined,
+    TaskingDeliveryStarted,
     TaskingIssued,
     TaskingRetasked,
     TaskingStatus,
+    TaskingWithdrawn,
     counts_against_target,
 )
 from shared.envelope import Envelope
@@ -43,7 +50,7 @@ def test_a_retasking_says_whether_the_tasking_is_issued_again() -> None:
     assert isinstance(moved_event, TaskingRetasked) and isinstance(kept_event, TaskingRetasked)
     assert (moved_event.issued_again, moved.status) == (True, TaskingStatus.ISSUED)
     assert (kept_event.issued_again, kept.status) == (False, TaskingStatus.ACCEPTED)
-    assert (contract_type(TaskingRetasked), release_of(TaskingRetasked)) == ("tasking.TaskingRetasked.v2", 2)
+    assert (contract_type(TaskingRetasked), release_of(TaskingRetasked)) == ("tasking.TaskingRetasked.v3", 2)
 
 
 def test_a_published_v1_retasking_is_upcast_by_tasking_s_rule() -> None:
@@ -51,6 +58,60 @@ def test_a_published_v1_retasking_is_upcast_by_tasking_s_rule() -> None:
     kept = from_data("tasking.TaskingRetasked.v1", {**MOVED_V1, "district": "worcester"})
     assert isinstance(moved, TaskingRetasked) and isinstance(kept, TaskingRetasked)
     assert (moved.issued_again, kept.issued_again) == (True, False)
+    assert moved.counts_against_target and kept.counts_against_target  # upcast on through v2, by the one rule
+
+
+def test_every_event_that_changes_whether_a_share_counts_says_so() -> None:
+    declined, withdrawn, completed = worcester_tasking(), worcester_tasking(), worcester_tasking()
+    declined.decline(COORDINATOR, "No capacity")
+    withdrawn.accept(COORDINATOR)
+    withdrawn.withdraw(LEAD, "Funding ended", PSTG)
+    completed.accept(COORDINATOR)
+    completed.start_delivery(COORDINATOR)
+    completed.complete(LEAD, Decimal(1250), PSTG)
+    said = {type(e).__name__: e.counts_against_target for t in (declined, withdrawn, completed)
+            for e in t.collect_events()}
+    assert said == {"Issued": True, "Declined": False, "Accepted": True, "Withdrawn": False,
+                    "DeliveryStarted": True, "Completed": True}
+    assert (declined.counts_against_target, withdrawn.counts_against_target, completed.counts_against_target) == \
+        (False, False, True)
+    # A declined tasking moved to another district is issued again, and counts again.
+    declined.retask(LEAD, target=JOBS, decision=PSTG, allocated_elsewhere=Decimal(0),
+                    lead_membership=member("wychavon", "wychavon-dc"), definition=DEFINITION, district="wychavon",
+                    lead_partner="wychavon-dc")
+    [moved] = declined.collect_events()
+    assert isinstance(moved, TaskingRetasked) and moved.counts_against_target and declined.counts_against_target
+    for contract in (TaskingIssued, TaskingAccepted, TaskingDeclined, TaskingWithdrawn, TaskingCompleted,
+                     TaskingDeliveryStarted, TaskingRetasked):
+        assert release_of(contract) == 2, contract  # unreleased until contract release 2
+
+
+def test_published_v1_events_are_upcast_by_tasking_s_rule() -> None:
+    base = {"actor": MOVED_V1["actor"], "correlation_id": "c", "decision": None}
+    issued = {**base, "target_id": str(JOBS.id), "theme_group": "pstg", "district": "worcester", "share": "1200",
+              "unit": "jobs", "deadline": "2014-03-31", "lead_partner": "worcester-city-council",
+              "commissioning_level": "district"}
+    upcast = {name: from_data(f"tasking.{name}.v1", data).counts_against_target for name, data in (  # type: ignore[attr-defined]
+        ("TaskingIssued", issued), ("TaskingAccepted", base), ("TaskingDeclined", {**base, "reason": "No"}),
+        ("TaskingWithdrawn", {**base, "reason": "Ended"}), ("TaskingCompleted", {**base, "achieved": "1250"}),
+        ("TaskingDeliveryStarted", base))}
+    assert upcast == {"TaskingIssued": True, "TaskingAccepted": True, "TaskingDeclined": False,
+                      "TaskingWithdrawn": False, "TaskingCompleted": True, "TaskingDeliveryStarted": True}
+    kept_v2 = from_data("tasking.TaskingRetasked.v2", {**MOVED_V1, "district": "worcester", "issued_again": False})
+    assert isinstance(kept_v2, TaskingRetasked) and kept_v2.counts_against_target
+
+
+def test_stored_events_of_the_earlier_versions_are_upcast_by_the_domain_classes() -> None:
+    for event_class, status in ((Tasking.Issued, TaskingStatus.ISSUED), (Tasking.Declined, TaskingStatus.DECLINED),
+                                (Tasking.Withdrawn, TaskingStatus.WITHDRAWN),
+                                (Tasking.Completed, TaskingStatus.COMPLETED)):
+        state: dict[str, Any] = {}
+        event_class.upcast_v1_v2(state)  # type: ignore[attr-defined]
+        assert state == {"counts_against_target": counts_against_target(status)}, event_class
+    kept: dict[str, Any] = {**MOVED_V1, "district": "worcester"}
+    Tasking.Retasked.upcast_v1_v2(kept)
+    Tasking.Retasked.upcast_v2_v3(kept)
+    assert (kept["issued_again"], kept["counts_against_target"]) == (False, True)
 
 
 def test_projects_copy_of_a_tasking_follows_what_a_published_v1_retasking_says(tmp_path: Path) -> None:
@@ -59,7 +120,7 @@ def test_projects_copy_of_a_tasking_follows_what_a_published_v1_retasking_says(t
     issued = TaskingIssued(actor=LEAD.actor, correlation_id="c", decision=None, target_id=JOBS.id,
                            theme_group="pstg", district="worcester", share=Decimal(1200), unit="jobs",
                            deadline=date(2014, 3, 31), lead_partner="worcester-city-council",
-                           commissioning_level=CommissioningLevel.DISTRICT)
+                           commissioning_level=CommissioningLevel.DISTRICT, counts_against_target=True)
     try:
         with known.store.transaction() as tx:
             known.apply(tx, _envelope(tasking_id, 1, *to_data(issued)))
@@ -73,6 +134,8 @@ def test_projects_copy_of_a_tasking_follows_what_a_published_v1_retasking_says(t
 def test_which_statuses_count_against_the_target_is_tasking_s_contract() -> None:
     assert {s for s in TaskingStatus if counts_against_target(s)} == COUNTED_STATUSES
     assert not counts_against_target("declined") and not counts_against_target("withdrawn")
+    # A retasking in place leaves one of these; its upcast relies on their all counting alike.
+    assert len({counts_against_target(s) for s in RETASKED_IN_PLACE}) == 1
 
 
 def _envelope(tasking_id: uuid.UUID, sequence: int, type_name: str, data: dict[str, Any]) -> Envelope:
