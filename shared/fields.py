@@ -24,6 +24,10 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
+SEALED_PREFIX = "sealed:v1:"
+"""How text sealed by the people vault (``shared.audit.people``) begins: defined here, below the contracts, so that
+entry can refuse it without importing the vault."""
+
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 _MULTI_LINE = frozenset("\t\n")
 
@@ -47,6 +51,10 @@ def clean_text(value: str, *, multi_line: bool = False) -> str:
     if multi_line:
         value = value.replace("\r\n", "\n")  # a newline typed on Windows is still a newline
     allowed = _MULTI_LINE if multi_line else frozenset()
+    if SEALED_PREFIX in value:
+        # Readers open every sealed value they meet, so a ciphertext copied from a topic into a title would be
+        # shown opened where its own field is not shown: no one types the vault's marker.
+        raise ValueError(f"it holds '{SEALED_PREFIX}', the mark of text sealed by the people vault: remove it")
     for position, char in enumerate(value, start=1):
         why = _unsafe(char, allowed)
         if why is not None:

@@ -38,6 +38,7 @@ from eventsourcing.persistence import StoredEvent
 
 from shared.audit.chain import ChainedMapper
 from shared.contracts import Actor, Decision
+from shared.fields import SEALED_PREFIX
 from shared.readstore import ReadStore
 from shared.settings import Settings
 
@@ -45,7 +46,6 @@ log = logging.getLogger(__name__)
 
 PSEUDONYM_PREFIX = "person:"
 CLIENT_PREFIX = "client:"
-SEALED_PREFIX = "sealed:v1:"
 REDACTED = "[redacted]"
 UNAVAILABLE = "[sealed: its key is not in this people vault]"
 """A sealed text whose key this vault never held: a misconfiguration (a service or reporting pointed at another

@@ -121,3 +121,11 @@ def test_a_bulk_upload_row_keeps_the_same_rules_for_dates_and_text() -> None:
     [number] = parse_json(json.dumps([{"project_id": project, "reported_on": 20130401, "values": {"jobs": 1},
                                        "narrative": "ok"}]))
     assert "reported_on is not a date (YYYY-MM-DD)." in number.reasons
+
+
+def test_a_title_holding_a_sealed_text_copied_from_a_topic_is_refused(harness: Harness) -> None:
+    # Topics carry reasons sealed; pasted into a title, a reader would open it where its own field is not shown.
+    copied = "sealed:v1:0123456789abcdef0123456789abcdef:" + "A" * 40
+    response = harness.client.post("/priorities/objectives", headers=_officer(harness),
+                                   json={"title": f"Jobs {copied}", **OBJECTIVE, "decision": harness.board_decision()})
+    _refused(response, "title", "text_character")
