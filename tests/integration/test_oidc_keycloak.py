@@ -15,7 +15,8 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.harness import TEST_SECRET, Harness, running_system, settings_for, wait_until
+from tests.copies import board_decision
+from tests.harness import BOARD_DAY, TEST_SECRET, Harness, running_system, settings_for, wait_until
 from tests.keycloak import ROOT, KeycloakRealm
 
 # Keycloak's first start on a busy machine (its build, then the server) takes minutes: the session fixture's setup
@@ -62,9 +63,11 @@ def test_officers_sign_in_and_act_under_the_grant_that_matches_the_record(keyclo
                                                                           harness: Harness) -> None:
     h = harness
     officer = keycloak.sign_in("officer")
+    # The board's adoption, fed into priorities' copy (this process mints no tokens to record a meeting with).
+    adopted = board_decision(h.system.application("priorities").local, BOARD_DAY, "Adopted by the board")
     added = h.client.post("/priorities/objectives", headers=bearer(officer),
                           json={"title": "Safer communities", "level": "scs", "strategy": "Sustainable Community",
-                                "decision": h.board_decision()})
+                                "decision": adopted})
     assert added.status_code == 201, added.text
     actor = last_actor(h, "priorities", UUID(added.json()["id"]))
     assert (actor.role, actor.scope, actor.organisation) == ("partnership_officer", None, "worcestershire-cc")
