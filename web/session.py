@@ -83,7 +83,9 @@ def signed_in(request: Request, tokens: TokenService) -> SignedIn | None:
     demo = _BY_KEY.get(principal.user_id)
     labels = sorted(ROLE_LABELS[grant.role] + (f" in {grant.scope}" if grant.scope else "")
                     for grant in principal.grants)
-    found = SignedIn(principal, token, demo.name if demo else principal.user_id, ", ".join(labels))
+    # A person by the name their provider gives, never their subject id (personal data the vault keeps erasable).
+    shown = demo.name if demo else (principal.name or ", ".join(labels) or "Signed in")
+    found = SignedIn(principal, token, shown, ", ".join(labels))
     request.state.web_user = found
     navigation = []
     if principal.has(Role.SCRUTINY_MEMBER) or principal.has(Role.AUDITOR) or principal.has(Role.PARTNERSHIP_OFFICER):
