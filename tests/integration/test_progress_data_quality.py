@@ -1,6 +1,7 @@
 """Data quality at entry through the projects REST API (embedded mode): a report dated after today or a negative
 count is a 422 naming the field, and a mistaken report is withdrawn or corrected with a reason, after which real
-reports are accepted again (#15 part 4)."""
+reports are accepted again; reporting lists whose figures needed correcting and counts only what stands (#15
+part 4)."""
 
 from __future__ import annotations
 
@@ -11,13 +12,13 @@ from typing import Any
 
 import pytest
 
-from tests.harness import Harness, running_system, settings_for
+from tests.harness import Harness, running_system, settings_for, wait_until
 from tests.integration.test_projects_api import TaskingPartner, manager, project_body
 
 
 @pytest.fixture
 def harness(tmp_path: Path) -> Iterator[Harness]:
-    with running_system(settings_for(data_dir=tmp_path), services=("projects",)) as h:
+    with running_system(settings_for(data_dir=tmp_path), services=("projects", "reporting")) as h:
         yield h
 
 
@@ -69,3 +70,21 @@ def test_a_mistaken_report_is_refused_or_undone_through_the_api(harness: Harness
         "narrative": "Cohort 2 placed", "reason": "The January figures were April's"})
     assert corrected.status_code == 200, corrected.text
     assert (corrected.json()["last_reported_on"], corrected.json()["actuals"]) == ("2013-04-01", {"jobs": "300"})
+
+    query = ("{ deliveryProjects(district: \"worcester\") { id lastReportedOn progress { reportedOn correction }"
+             " withdrawnReports { reportedOn correctedTo reason withdrawnByOrganisation } } }")
+
+    def reported() -> Any:
+        projects = h.graphql(query)["data"]["deliveryProjects"]
+        [project] = [p for p in projects if p["id"] == opened.json()["id"]]
+        return project if len(project["withdrawnReports"]) == 2 else None
+
+    project = wait_until(reported, what="reporting to apply the withdrawal and the correction")
+    assert project["lastReportedOn"] == "2013-04-01"
+    assert [(p["reportedOn"], p["correction"]) for p in project["progress"]] == \
+        [("2012-10-01", False), ("2013-04-01", True)]
+    assert project["withdrawnReports"] == [
+        {"reportedOn": "2016-04-01", "correctedTo": None, "reason": "Dated 2016 by mistake",
+         "withdrawnByOrganisation": "worcester-college"},
+        {"reportedOn": "2013-01-01", "correctedTo": "2013-04-01", "reason": "The January figures were April's",
+         "withdrawnByOrganisation": "worcester-college"}]

@@ -92,6 +92,27 @@ class ProgressPoint:
             recorded_at=datetime.fromisoformat(row["recorded_at"]))
 
 
+@strawberry.type(description="A progress report withdrawn, or superseded by a correction, as a mistake: whose "
+                             "figures needed correcting, when and why.")
+class WithdrawnReport:
+    reported_on: date = strawberry.field(description="The date of the report withdrawn or corrected")
+    corrected_to: date | None = strawberry.field(
+        description="The date the correction's values stand at; null when the report was withdrawn")
+    reason: str
+    withdrawn_by: str = strawberry.field(description="The pseudonym of the person who withdrew or corrected it")
+    withdrawn_by_organisation: str
+    version: int = strawberry.field(description="The project's version the withdrawal or correction made")
+    recorded_at: datetime
+
+    @staticmethod
+    def from_row(row: dict[str, Any]) -> WithdrawnReport:
+        return WithdrawnReport(
+            reported_on=date.fromisoformat(row["reported_on"]), corrected_to=_day(row["corrected_to"]),
+            reason=row["reason"], withdrawn_by=row["withdrawn_by"],
+            withdrawn_by_organisation=row["withdrawn_by_organisation"], version=row["version"],
+            recorded_at=datetime.fromisoformat(row["recorded_at"]))
+
+
 @strawberry.type
 class InterventionEntry:
     project_id: strawberry.ID
@@ -179,6 +200,11 @@ class DeliveryProject:
     def progress(self, info: Info) -> list[ProgressPoint]:
         rows = queries.progress_series(read_model(info).store, str(self.id), self.as_of)
         return [ProgressPoint.from_row(r) for r in rows]
+
+    @strawberry.field(description="The reports of this project withdrawn or corrected as mistakes (by then).")
+    def withdrawn_reports(self, info: Info) -> list[WithdrawnReport]:
+        return [WithdrawnReport.from_row(r)
+                for r in queries.progress_withdrawals(read_model(info).store, str(self.id), self.as_of)]
 
     @strawberry.field
     def interventions(self, info: Info) -> list[InterventionEntry]:

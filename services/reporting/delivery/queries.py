@@ -103,10 +103,16 @@ def progress_series(store: ReadStore, project_id: str, as_of: datetime | None = 
                        " ORDER BY p.reported_on, p.version", [project_id, *params, *standing_params])
 
 
-def progress_withdrawals(store: ReadStore, project_id: str | None = None) -> list[dict[str, Any]]:
-    """The reports withdrawn or corrected as mistakes, of one project or every one, as recorded."""
-    clause, params = ("", []) if project_id is None else (" WHERE project_id = ?", [project_id])
-    return store.query(f"SELECT * FROM {WITHDRAWALS.name}{clause} ORDER BY recorded_at, project_id, version", params)
+def progress_withdrawals(store: ReadStore, project_id: str | None = None,
+                         as_of: datetime | None = None) -> list[dict[str, Any]]:
+    """The reports withdrawn or corrected as mistakes (of one project, or every one), recorded by ``as_of``."""
+    clause, params = "1 = 1", list[str]()
+    if project_id is not None:
+        clause, params = clause + " AND project_id = ?", [*params, project_id]
+    if as_of is not None:
+        clause, params = clause + " AND recorded_at <= ?", [*params, timestamp(as_of)]
+    return store.query(f"SELECT * FROM {WITHDRAWALS.name} WHERE {clause} ORDER BY recorded_at, project_id, version",
+                       params)
 
 
 def interventions(store: ReadStore, as_of: datetime | None = None, district: str | None = None,
