@@ -58,7 +58,8 @@ def _apply(copy: TaskedShares, tasking_id: UUID, version: int, fact: Fact) -> No
 def _issued(target_id: UUID, share: str) -> TaskingIssued:
     return TaskingIssued(actor=LEAD, correlation_id="c", decision=PSTG, target_id=target_id, theme_group="pstg",
                          district="worcester", share=Decimal(share), unit="jobs", deadline=date(2014, 3, 31),
-                         lead_partner="worcester-city-council", commissioning_level=CommissioningLevel.DISTRICT)
+                         lead_partner="worcester-city-council", commissioning_level=CommissioningLevel.DISTRICT,
+                         counts_against_target=True)
 
 
 def test_the_total_tasked_follows_taskings_share_events(copy: TaskedShares) -> None:
@@ -73,9 +74,10 @@ def test_the_total_tasked_follows_taskings_share_events(copy: TaskedShares) -> N
                                            previous_lead_partner="worcester-city-council",
                                            previous_share=Decimal(500), previous_deadline=date(2014, 3, 31),
                                            reason="Moved",
-                                           issued_again=False))
+                                           issued_again=False, counts_against_target=True))
     assert copy.tasked(target_id) == Decimal(700)
-    _apply(copy, second, 2, TaskingDeclined(actor=LEAD, correlation_id="c", reason="No capacity"))
+    _apply(copy, second, 2, TaskingDeclined(actor=LEAD, correlation_id="c", reason="No capacity",
+                                            counts_against_target=False))
     assert copy.tasked(target_id) == Decimal(400)  # a declined share is freed
 
 
