@@ -11,9 +11,8 @@ from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
-from eventsourcing.utils import get_topic
 
-from services.projects.domain import KnownTasking, Project, RagThresholds
+from services.projects.domain import KnownTasking, Project, RagThresholds, topics_of
 from services.projects.known_taskings import KnownTaskings
 from shared.contracts import Decision
 from shared.contracts.projects import (
@@ -290,7 +289,8 @@ class DeliveryIndex:
         self.position = 0
         self.projects: dict[UUID, set[UUID]] = {}
         self.districts: dict[str, list[UUID]] = {}
-        self.topics = [get_topic(Project.Opened), get_topic(Project.ContributionWasRepointed)]
+        # Stored under the events' old names too (``RENAMED_EVENTS``).
+        self.topics = [*topics_of(Project.Opened), *topics_of(Project.ContributionRepointed)]
         self.lock = threading.Lock()
 
     def projects_taking_on(self, tasking_id: UUID) -> list[UUID]:
@@ -311,7 +311,7 @@ class DeliveryIndex:
                 if isinstance(event, Project.Opened):
                     taken_on = [UUID(str(ref.tasking_id)) for ref in event.taskings]
                     self.districts.setdefault(event.district, []).append(event.originator_id)
-                elif isinstance(event, Project.ContributionWasRepointed):
+                elif isinstance(event, Project.ContributionRepointed):
                     taken_on = [UUID(str(event.to_tasking_id))]
                 else:
                     continue

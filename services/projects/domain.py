@@ -10,31 +10,25 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.utils import get_topic, register_topic
+
 from shared.contracts import Actor, Decision
+from shared.contracts import projects as facts  # the contracts, by module: the events take their names
 from shared.contracts.projects import (
-    ContributionClosed,
-    ContributionRepointed,
     DirectionOfTravel,
     InterventionKind,
-    InterventionRecorded,
     Milestone,
-    MilestoneAchieved,
-    MilestoneAdded,
     Outcome,
     OutcomeValue,
     ProgressReportCorrected,
-    ProgressReported,
     ProgressReportWithdrawn,
     ProjectClosed,
     ProjectDeferred,
     ProjectOpened,
     ProjectResumed,
     Rag,
-    RagOverridden,
     ResourceCommitment,
-    ResourcesCommitted,
     Risk,
-    RiskRecorded,
     Standing,
     Submission,
     TaskingRef,
@@ -418,7 +412,7 @@ class Project(AccountableAggregate):
             raise RuleViolated(f"The project is deferred: resume it by a decision before recording {what}.")
 
     # -- progress ---------------------------------------------------------------------------------------------------
-    class ProgressWasReported(AccountableAggregate.Event, ProgressReported):
+    class ProgressReported(AccountableAggregate.Event, facts.ProgressReported):
         class_version = 2
 
         @staticmethod
@@ -498,7 +492,7 @@ class Project(AccountableAggregate):
                 "corrects an earlier report, or withdraw the report of "
                 f"{latest.reported_on.isoformat()} if it was a mistake.")
         self._happened(
-            self.ProgressWasReported, context, reported_on=reported_on, narrative=narrative.strip(),
+            self.ProgressReported, context, reported_on=reported_on, narrative=narrative.strip(),
             **self._derive(self.standing_reports, reported_on=reported_on, values=values, thresholds=thresholds),
             correction=correction, correction_reason=(correction_reason or "").strip() or None,
             submitted_via=submitted_via,
@@ -512,7 +506,7 @@ class Project(AccountableAggregate):
                                  [_problem("reported_on", f"Name the date of a report that stands: {dates}.")])
         return mistaken
 
-    class ReportWasWithdrawn(AccountableAggregate.Event, ProgressReportWithdrawn):
+    class ReportWithdrawn(AccountableAggregate.Event, ProgressReportWithdrawn):
         def apply(self, aggregate: Any) -> None:
             for report in aggregate.reports:
                 if report.reported_on == self.reported_on:
@@ -530,10 +524,10 @@ class Project(AccountableAggregate):
             raise InvalidCommand("A withdrawal needs a reason.",
                                  [_problem("reason", "Say why the report was a mistake.")])
         remaining = [r for r in self.standing_reports if r.reported_on != reported_on]
-        self._happened(self.ReportWasWithdrawn, context, reported_on=reported_on, reason=reason.strip(),
+        self._happened(self.ReportWithdrawn, context, reported_on=reported_on, reason=reason.strip(),
                        standing=_standing(_latest(remaining)))
 
-    class ReportWasCorrected(AccountableAggregate.Event, ProgressReportCorrected):
+    class ReportCorrected(AccountableAggregate.Event, ProgressReportCorrected):
         def apply(self, aggregate: Any) -> None:
             for report in aggregate.reports:
                 if report.reported_on == self.corrected_report_on:
@@ -564,11 +558,11 @@ class Project(AccountableAggregate):
         corrected = Report(sequence=len(self.reports), reported_on=reported_on,
                            actuals={v.outcome_id: v.value for v in derived["actuals"]}, rag=derived["rag"],
                            shortfall_percent=derived["shortfall_percent"], direction=derived["direction"])
-        self._happened(self.ReportWasCorrected, context, corrected_report_on=corrected_report_on,
+        self._happened(self.ReportCorrected, context, corrected_report_on=corrected_report_on,
                        reason=reason.strip(), reported_on=reported_on, narrative=narrative.strip(), **derived,
                        submitted_via=submitted_via, standing=_standing(_latest([*remaining, corrected])))
 
-    class RagWasOverridden(AccountableAggregate.Event, RagOverridden):
+    class RagOverridden(AccountableAggregate.Event, facts.RagOverridden):
         def apply(self, aggregate: Any) -> None:
             aggregate.rag_override = Rag(self.rag)
             aggregate.rag_override_reason = self.reason
@@ -579,11 +573,11 @@ class Project(AccountableAggregate):
         self._require_open("changes")
         if not reason.strip():
             raise InvalidCommand("A manual RAG needs a reason.", [_problem("reason", "Say why the RAG is overridden.")])
-        self._happened(self.RagWasOverridden, context, decision=decision, rag=rag, derived_rag=self.derived_rag,
+        self._happened(self.RagOverridden, context, decision=decision, rag=rag, derived_rag=self.derived_rag,
                        reason=reason.strip())
 
     # -- milestones, resources, risks -------------------------------------------------------------------------------
-    class MilestoneWasAdded(AccountableAggregate.Event, MilestoneAdded):
+    class MilestoneAdded(AccountableAggregate.Event, facts.MilestoneAdded):
         def apply(self, aggregate: Any) -> None:
             aggregate.milestones[self.milestone.id] = self.milestone
 
@@ -593,9 +587,9 @@ class Project(AccountableAggregate):
         if milestone.id in self.milestones:
             problems.append(_problem("milestone.id", "The project already has a milestone with that identifier."))
         _refuse_if(problems, "The milestone cannot be added")
-        self._happened(self.MilestoneWasAdded, context, milestone=milestone)
+        self._happened(self.MilestoneAdded, context, milestone=milestone)
 
-    class MilestoneWasAchieved(AccountableAggregate.Event, MilestoneAchieved):
+    class MilestoneAchieved(AccountableAggregate.Event, facts.MilestoneAchieved):
         def apply(self, aggregate: Any) -> None:
             aggregate.milestones_achieved[self.milestone_id] = self.achieved_on
 
@@ -606,18 +600,18 @@ class Project(AccountableAggregate):
         if milestone_id in self.milestones_achieved:
             raise RuleViolated(f"Milestone {milestone_id} was already achieved on "
                                f"{self.milestones_achieved[milestone_id].isoformat()}.")
-        self._happened(self.MilestoneWasAchieved, context, milestone_id=milestone_id, achieved_on=achieved_on)
+        self._happened(self.MilestoneAchieved, context, milestone_id=milestone_id, achieved_on=achieved_on)
 
-    class ResourcesWereCommitted(AccountableAggregate.Event, ResourcesCommitted):
+    class ResourcesCommitted(AccountableAggregate.Event, facts.ResourcesCommitted):
         def apply(self, aggregate: Any) -> None:
             aggregate.resources.append(self.commitment)
 
     def commit_resources(self, context: CommandContext, commitment: ResourceCommitment) -> None:
         self._require_open("resources")
         _refuse_if(_validate_resources(commitment, "commitment"), "The resources cannot be committed")
-        self._happened(self.ResourcesWereCommitted, context, commitment=commitment)
+        self._happened(self.ResourcesCommitted, context, commitment=commitment)
 
-    class RiskWasRecorded(AccountableAggregate.Event, RiskRecorded):
+    class RiskRecorded(AccountableAggregate.Event, facts.RiskRecorded):
         def apply(self, aggregate: Any) -> None:
             aggregate.risks[self.risk.id] = self.risk
 
@@ -625,10 +619,10 @@ class Project(AccountableAggregate):
         """Record a new risk, or re-assess one already recorded under the same identifier."""
         self._require_open("risks")
         _refuse_if(_validate_risk(risk, "risk"), "The risk cannot be recorded")
-        self._happened(self.RiskWasRecorded, context, risk=risk)
+        self._happened(self.RiskRecorded, context, risk=risk)
 
     # -- interventions, deferral, closure ---------------------------------------------------------------------------
-    class InterventionWasRecorded(AccountableAggregate.Event, InterventionRecorded):
+    class InterventionRecorded(AccountableAggregate.Event, facts.InterventionRecorded):
         def apply(self, aggregate: Any) -> None:
             aggregate.interventions += 1
             aggregate.flagged = None
@@ -648,10 +642,10 @@ class Project(AccountableAggregate):
         if not triggers:
             raise RuleViolated("An intervention is for a project that is red, missed a milestone or whose tasking "
                                "changed; this one is on track.")
-        self._happened(self.InterventionWasRecorded, context, decision=decision, kind=kind,
+        self._happened(self.InterventionRecorded, context, decision=decision, kind=kind,
                        description=description.strip(), triggers=tuple(triggers))
 
-    class WasDeferred(AccountableAggregate.Event, ProjectDeferred):
+    class Deferred(AccountableAggregate.Event, ProjectDeferred):
         def apply(self, aggregate: Any) -> None:
             aggregate.status = ProjectStatus.DEFERRED
 
@@ -661,9 +655,9 @@ class Project(AccountableAggregate):
         decision = _require_decision(decision, "Deferring a project")
         if self.status is ProjectStatus.DEFERRED:
             raise RuleViolated("The project is already deferred.")
-        self._happened(self.WasDeferred, context, decision=decision, reason=decision.reason)
+        self._happened(self.Deferred, context, decision=decision, reason=decision.reason)
 
-    class WasResumed(AccountableAggregate.Event, ProjectResumed):
+    class Resumed(AccountableAggregate.Event, ProjectResumed):
         def apply(self, aggregate: Any) -> None:
             aggregate.status = ProjectStatus.OPEN
 
@@ -672,9 +666,9 @@ class Project(AccountableAggregate):
         decision = _require_decision(decision, "Resuming a project")
         if self.status is not ProjectStatus.DEFERRED:
             raise RuleViolated("Only a deferred project can be resumed.")
-        self._happened(self.WasResumed, context, decision=decision, reason=decision.reason)
+        self._happened(self.Resumed, context, decision=decision, reason=decision.reason)
 
-    class WasClosed(AccountableAggregate.Event, ProjectClosed):
+    class Closed(AccountableAggregate.Event, ProjectClosed):
         def apply(self, aggregate: Any) -> None:
             aggregate.status = ProjectStatus.CLOSED
             aggregate.closure = (self.outcome_achieved, self.lessons)
@@ -690,12 +684,12 @@ class Project(AccountableAggregate):
         if not lessons.strip():
             problems.append(_problem("lessons", "Record the lessons learnt."))
         _refuse_if(problems, "The project cannot be closed")
-        self._happened(self.WasClosed, context, decision=decision, outcome_achieved=outcome_achieved.strip(),
+        self._happened(self.Closed, context, decision=decision, outcome_achieved=outcome_achieved.strip(),
                        lessons=lessons.strip(),
                        final_actuals=tuple(OutcomeValue(k, v) for k, v in sorted(self.actuals().items())))
 
     # -- contributions to taskings (upstream changes) ---------------------------------------------------------------
-    class ContributionWasRepointed(AccountableAggregate.Event, ContributionRepointed):
+    class ContributionRepointed(AccountableAggregate.Event, facts.ContributionRepointed):
         def apply(self, aggregate: Any) -> None:
             source = UUID(str(self.from_tasking_id))
             target = UUID(str(self.to_tasking_id))
@@ -713,7 +707,7 @@ class Project(AccountableAggregate):
             else:
                 aggregate.flagged = None
 
-    class ContributionWasClosed(AccountableAggregate.Event, ContributionClosed):
+    class ContributionClosed(AccountableAggregate.Event, facts.ContributionClosed):
         def apply(self, aggregate: Any) -> None:
             tasking_id = UUID(str(self.tasking_id))
             old = aggregate.contributions.get(tasking_id)
@@ -736,11 +730,11 @@ class Project(AccountableAggregate):
         if self.status is ProjectStatus.CLOSED or self._reacted(tasking_id, version):
             return False
         if district != self.district:
-            self._happened(self.ContributionWasClosed, context, decision=decision, tasking_id=tasking_id,
+            self._happened(self.ContributionClosed, context, decision=decision, tasking_id=tasking_id,
                            upstream_version=version,
                            reason=f"Tasking retasked to {district}: {reason}")
         else:
-            self._happened(self.ContributionWasRepointed, context, decision=decision, from_tasking_id=tasking_id,
+            self._happened(self.ContributionRepointed, context, decision=decision, from_tasking_id=tasking_id,
                            to_tasking_id=tasking_id, to_version=version, share=share, deadline=deadline,
                            lead_partner=lead_partner, reason=f"Tasking retasked: {reason}",
                            upstream_version=version)
@@ -751,7 +745,7 @@ class Project(AccountableAggregate):
         """A withdrawn tasking's contribution is closed and the project flagged. Idempotent like retasking."""
         if self.status is ProjectStatus.CLOSED or self._reacted(tasking_id, version):
             return False
-        self._happened(self.ContributionWasClosed, context, decision=decision, tasking_id=tasking_id,
+        self._happened(self.ContributionClosed, context, decision=decision, tasking_id=tasking_id,
                        upstream_version=version, reason=f"Tasking withdrawn: {reason}")
         return True
 
@@ -774,7 +768,7 @@ class Project(AccountableAggregate):
                 problems.append(_problem("to_tasking_id", f"Outcome {outcome.id} is in {outcome.unit}; the "
                                                           f"tasking is in {to.unit}."))
         _refuse_if(problems, "The contribution cannot be re-pointed")
-        self._happened(self.ContributionWasRepointed, context, decision=decision, from_tasking_id=from_tasking_id,
+        self._happened(self.ContributionRepointed, context, decision=decision, from_tasking_id=from_tasking_id,
                        to_tasking_id=to.id, to_version=to.version, share=to.share, deadline=to.deadline,
                        lead_partner=to.lead_partner, reason=reason.strip() or decision.reason, upstream_version=None)
 
@@ -784,3 +778,30 @@ def _repointed(outcome: Outcome, tasking_id: UUID) -> Outcome:
                    baseline_value=outcome.baseline_value, baseline_date=outcome.baseline_date,
                    target_value=outcome.target_value, target_date=outcome.target_date, weight=outcome.weight)
 
+
+
+# -- renamed events: stored ones keep their topics ---------------------------------------------------------------
+
+RENAMED_EVENTS: dict[str, type[AccountableAggregate.Event]] = {
+    "ProgressWasReported": Project.ProgressReported, "ReportWasWithdrawn": Project.ReportWithdrawn,
+    "ReportWasCorrected": Project.ReportCorrected, "RagWasOverridden": Project.RagOverridden,
+    "MilestoneWasAdded": Project.MilestoneAdded, "MilestoneWasAchieved": Project.MilestoneAchieved,
+    "ResourcesWereCommitted": Project.ResourcesCommitted, "RiskWasRecorded": Project.RiskRecorded,
+    "InterventionWasRecorded": Project.InterventionRecorded, "WasDeferred": Project.Deferred,
+    "WasResumed": Project.Resumed, "WasClosed": Project.Closed,
+    "ContributionWasRepointed": Project.ContributionRepointed, "ContributionWasClosed": Project.ContributionClosed,
+}
+"""The events' names before they were past-tense facts in one style (``Project.Deferred``, as ``Tasking.Accepted``).
+A stored event names its class's topic, and the audit chain hashes that topic as stored: the old topics resolve to
+the renamed classes, so stores written before replay, verify and publish as they did; new events take the new
+topics."""
+
+for _old, _renamed in RENAMED_EVENTS.items():
+    register_topic(f"{__name__}:Project.{_old}", _renamed)
+
+
+def topics_of(event_class: type[AccountableAggregate.Event]) -> list[str]:
+    """Every topic stored events of ``event_class`` may carry (its own, and its name's before a rename): a query of
+    the notification log by topic must ask for all of them."""
+    return [get_topic(event_class), *(f"{__name__}:Project.{old}" for old, renamed in RENAMED_EVENTS.items()
+                                      if renamed is event_class)]

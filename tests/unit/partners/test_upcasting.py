@@ -45,9 +45,9 @@ def test_a_published_v1_message_is_read_as_the_current_version() -> None:
 
 def test_a_stored_v1_event_is_upcast_by_the_domain_event_class() -> None:
     state: dict[str, Any] = json.loads('{"narrative": "Cohort 1 placed"}')
-    Project.ProgressWasReported.upcast_v1_v2(state)
+    Project.ProgressReported.upcast_v1_v2(state)
     assert state["submitted_via"] == "api"
-    assert Project.ProgressWasReported.class_version == 2
+    assert Project.ProgressReported.class_version == 2
     assert contract_type(ProgressReported) == "projects.ProgressReported.v2"
 
 

@@ -105,7 +105,7 @@ def test_a_withdrawn_report_restores_the_timeline(project: Project) -> None:
     assert project.actuals() == {"jobs": Decimal(100)}
     _report(project, TODAY, 400)  # a real report is accepted again
     assert project.actuals() == {"jobs": Decimal(400)}
-    withdrawn = [e for e in project.collect_events() if isinstance(e, Project.ReportWasWithdrawn)]
+    withdrawn = [e for e in project.collect_events() if isinstance(e, Project.ReportWithdrawn)]
     assert withdrawn[0].standing.reported_on == date(2012, 4, 1)
     assert withdrawn[0].standing.actuals == (OutcomeValue("jobs", Decimal(100)),)
 
