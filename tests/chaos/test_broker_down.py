@@ -6,16 +6,25 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from bench.workload import Workload
+from bench.workload import MEETINGS, Workload
 from services.audit.reconcile import reconcile
 from tests.chaos.test_faults import mint_for
-from tests.harness import Process, free_port, running_system, settings_env, settings_for, wait_until
+from tests.harness import (
+    Process,
+    RecordedMeeting,
+    free_port,
+    running_system,
+    settings_env,
+    settings_for,
+    wait_until,
+)
 
 pytestmark = [pytest.mark.chaos, pytest.mark.timeout(300)]
 
@@ -45,13 +54,11 @@ def test_commands_are_accepted_while_the_broker_is_down_and_flow_on_when_it_retu
             workload.prepare()
             wait_until(lambda: (r := ready()) is not None and r.status_code == 200, 90, "the worker to be ready")
             topic = settings.topic("priorities.events")
-            # Objectives and targets are decisions at the meetings prepare recorded in tasking: once a target is
-            # set, priorities' copy has both meetings, and those steps need nothing more from the broker.
-            warm_up = time.monotonic() + 90
-            while not workload.stats.commands["set target"] and time.monotonic() < warm_up:
-                if not workload.command():
-                    time.sleep(0.05)
-            assert workload.stats.commands["set target"], workload.stats.examples
+            # Objectives and targets are decisions at the meetings prepare recorded in tasking: once priorities'
+            # copy has them (through the broker), those steps need nothing more from it.
+            for name, (body, _) in MEETINGS.items():
+                h.wait_meeting_known(RecordedMeeting(workload.setup[name], int(workload.setup[f"{name}_version"]),
+                                                     body, date(2011, 5, 10)), ("priorities",), timeout=90)
 
             kafka_broker.stop()
             try:
