@@ -159,8 +159,12 @@ def _figure_schema(schema: dict[str, Any]) -> None:
     branches = schema.get("anyOf", [schema])
     for branch in branches:
         if branch.get("type") == "number":
-            branch.setdefault("exclusiveMinimum", -float(ENTRY_LIMIT))
-            branch.setdefault("exclusiveMaximum", float(ENTRY_LIMIT))
+            # One bound a side: a field's own ge/le (``minimum``) is already tighter, and a schema carrying both
+            # kinds is ambiguous to its readers (Redocly's no-mixed-number-range-constraints).
+            if "minimum" not in branch:
+                branch.setdefault("exclusiveMinimum", -float(ENTRY_LIMIT))
+            if "maximum" not in branch:
+                branch.setdefault("exclusiveMaximum", float(ENTRY_LIMIT))
         elif branch.get("type") == "string":
             branch["pattern"] = ENTRY_PATTERN
     schema.setdefault("description", _ENTRY_BOUNDS)

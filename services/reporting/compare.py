@@ -27,7 +27,7 @@ def compare(live: ReadStore, rebuilt: ReadStore, *, examples: int = 3) -> list[T
     for table in tables:
         rows = {}
         for side, store in (("live", live), ("rebuilt", rebuilt)):
-            found = store.query(f"SELECT * FROM {table}")
+            found = store.query_stored(f"SELECT * FROM {table}")
             if table == "seen_events":
                 found = [r for r in found if r["consumer"] == CONSUMER]
             rows[side] = Counter(tuple(sorted(r.items())) for r in found)
