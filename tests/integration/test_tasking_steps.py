@@ -147,7 +147,7 @@ query($id: ID!) {
 }
 """
 
-EXPECTED_SUMMARY = ("Worcester 1,200 -> Worcester 1,000 + Wychavon 200, decided by Place Shaping Theme Group (pstg) "
+EXPECTED_SUMMARY = ("Worcester 1,200 -> Worcester 1,000 + Wychavon 200, decided by Place Shaping Theme Group "
                     f"on 2011-06-14 because {WHY} [PSTG/2011/06/7]")
 
 

@@ -63,7 +63,7 @@ def _step(group: list[dict[str, Any]], definition: PartnershipDefinition) -> dic
     summary = f"{say(before) or '(none)'} -> {say(after)}"
     if decision:
         body = definition.body(decision["body"])
-        who = f"{body.name} ({body.id})" if body else decision["body"]
+        who = body.name if body else decision["body"]  # a name where a person reads, never the id
         summary += f", decided by {who} on {decision['decided_on']} because {decision['reason']}"
         if decision.get("reference"):
             summary += f" [{decision['reference']}]"

@@ -107,7 +107,7 @@ def test_a_retasking_chain_names_the_configured_districts_and_deciding_body(mode
     data = _graphql(model, f'{{ retaskingChain(taskingId: "{kept}") {{ steps {{ summary }} }} '
                            '  districtsWithoutPartnerKind(kind: "police") { districtName } }')
     assert [s["summary"] for s in data["retaskingChain"]["steps"]] == [
-        "Leominster 1,200 -> Leominster 1,000 + Ross-on-Wye 200, decided by Herefordshire Place Theme Group (htg)"
+        "Leominster 1,200 -> Leominster 1,000 + Ross-on-Wye 200, decided by Herefordshire Place Theme Group"
         " on 2012-05-01 because Ross has the sites [HTG/12/4]"]
     assert [d["districtName"] for d in data["districtsWithoutPartnerKind"]] == ["Leominster", "Ross-on-Wye"]
 
