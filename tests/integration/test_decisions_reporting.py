@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from services.priorities.domain import Objective
+from services.priorities.publication import PublicationRecord
 from shared.contracts import Actor, Decision
 from shared.contracts.priorities import StrategyLevel
 from shared.eventstore import CommandContext
@@ -105,3 +106,28 @@ def test_reporting_shows_a_decision_by_its_meeting_and_body_names_and_leaves_out
     retaskings = list(csv.DictReader(io.StringIO(archive.read("retaskings.csv").decode())))
     assert [(r["body"], r["meeting"]) for r in retaskings] == [
         ("Place Shaping Theme Group", "pstg meeting, 2011-06-14")]
+
+
+def test_a_release_of_performance_at_a_meeting_never_held_publishes_nothing(h: Harness) -> None:
+    # A period released by a decision that does not resolve, written past the API, and one released properly by
+    # the county officer under the scheme of delegation: open data lists only the second.
+    app = h.system.application("priorities")
+    officer = CommandContext(Actor("someone", "worcestershire-cc", "partnership_officer"), "c")
+    made_up = Decision("worcestershire-partnership", date(2013, 4, 15), "Released, allegedly", meeting_id=MADE_UP,
+                       meeting_version=1, reference="FORGED-RELEASE")
+    app.save(PublicationRecord.first_release(officer, starts_on=date(2013, 1, 1), ends_on=date(2013, 3, 31),
+                                             decision=made_up, today=date(2026, 1, 1)))
+    released = h.client.post("/priorities/performance-releases", headers=h.headers("partnership_officer"), json={
+        "starts_on": "2013-04-01", "ends_on": "2013-06-30",
+        "decision": {"body": "worcestershire-partnership", "decided_on": "2013-07-15",
+                     "delegation": "county-officer-evidence-and-release",
+                     "reason": "Q1 figures checked by the performance team", "reference": "WPB-2013-07-3"}})
+    assert released.status_code == 201, released.text
+
+    shown = wait_until(lambda: (r := h.client.get("/open-data/releases.json").json()["records"]) and r,
+                       what="the delegated release in open data")
+    assert [(r["starts_on"], r["reference"]) for r in shown] == [("2013-04-01", "WPB-2013-07-3")]
+    assert shown[0]["body"] == "Worcestershire Partnership Board"
+    assert shown[0]["meeting"] is None and shown[0]["delegation"]
+    periods = h.graphql("{ performanceReleases { startsOn reference } }")["data"]["performanceReleases"]
+    assert periods == [{"startsOn": "2013-04-01", "reference": "WPB-2013-07-3"}]

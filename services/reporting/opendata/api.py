@@ -40,7 +40,7 @@ DATASETS: dict[str, tuple[str, Callable[[ReportingReadModel], list[dict[str, Any
     "releases": ("The periods whose performance figures were released, and the decision that released each.",
                  releases,
                  _columns("starts_on:date", "ends_on:date", "released_at:datetime", "body", "decided_on:date",
-                          "reason", "reference")),
+                          "meeting", "meeting_held_on:date", "delegation", "reason", "reference")),
 }
 
 

@@ -7,7 +7,7 @@ from functools import singledispatch
 
 from services.reporting.opendata.tables import PROGRESS, PROJECTS, RELEASES, WITHDRAWALS
 from services.reporting.rows import Rows
-from services.reporting.temporal import timestamp
+from services.reporting.temporal import decision_json, timestamp
 from shared.consumer import Rejected
 from shared.contracts import Fact
 from shared.contracts.priorities import PerformanceReleased
@@ -33,7 +33,7 @@ def _released(fact: PerformanceReleased, rows: Rows, envelope: Envelope) -> None
     rows.insert(RELEASES.name, {
         "starts_on": fact.starts_on.isoformat(), "ends_on": fact.ends_on.isoformat(),
         "released_at": timestamp(envelope.time), "body": decision.body, "decided_on": decision.decided_on.isoformat(),
-        "reason": decision.reason, "reference": decision.reference})
+        "reason": decision.reason, "reference": decision.reference, "decision": decision_json(fact)})
 
 
 @project.register

@@ -10,9 +10,22 @@ from services.reporting.readmodel import ReportingReadModel
 
 
 def releases(model: ReportingReadModel) -> list[dict[str, Any]]:
-    rows = model.store.query("SELECT starts_on, ends_on, released_at, body, decided_on, reason, reference "
-                             f"FROM {RELEASES.name} ORDER BY starts_on")
-    return [{**row, "body": model.provenance.body_name(row["body"])} for row in rows]  # by name, not id
+    """The released periods whose release resolves (a decision at a recorded quorate meeting of a board, or its
+    officer under a scheme of delegation): names, never ids. A release that does not resolve releases nothing."""
+    provenance = model.provenance
+    rows = model.store.query("SELECT starts_on, ends_on, released_at, body, decided_on, reason, reference, decision"
+                             f" FROM {RELEASES.name} ORDER BY starts_on")
+    shown = []
+    for row in rows:
+        decision = json.loads(row.pop("decision"))
+        if not provenance.resolves(decision):
+            continue
+        meeting = provenance.meeting(decision)
+        shown.append({**row, "body": provenance.body_name(row["body"]),
+                      "meeting": meeting.title if meeting else None,
+                      "meeting_held_on": meeting.held_on.isoformat() if meeting else None,
+                      "delegation": provenance.scheme_name(decision.get("delegation"))})
+    return shown
 
 
 def performance(model: ReportingReadModel) -> list[dict[str, Any]]:
@@ -26,8 +39,11 @@ def performance(model: ReportingReadModel) -> list[dict[str, Any]]:
         f" WHERE NOT EXISTS (SELECT 1 FROM {WITHDRAWALS.name} w WHERE w.project_id = p.project_id"
         " AND w.reported_on = p.reported_on AND w.version > p.version)"
         " ORDER BY p.reported_on, p.project_id, p.version, p.outcome_id")
+    released = {(r["starts_on"], r["ends_on"]) for r in releases(model)}  # only periods whose release resolves
     records = []
     for row in rows:
+        if (row["starts_on"], row["ends_on"]) not in released:
+            continue
         outcome = json.loads(row.pop("outcomes")).get(row["outcome_id"], {})
         records.append({
             "period_start": row.pop("starts_on"), "period_end": row.pop("ends_on"), **row,

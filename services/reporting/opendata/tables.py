@@ -7,7 +7,10 @@ from services.reporting.declaration import Table
 RELEASES = Table(
     "open_releases",
     "starts_on TEXT NOT NULL, ends_on TEXT NOT NULL, released_at TEXT NOT NULL, body TEXT NOT NULL,"
-    " decided_on TEXT NOT NULL, reason TEXT NOT NULL, reference TEXT, PRIMARY KEY (starts_on, ends_on)")
+    " decided_on TEXT NOT NULL, reason TEXT NOT NULL, reference TEXT, decision TEXT NOT NULL,"
+    " PRIMARY KEY (starts_on, ends_on)")
+"""``decision`` is the whole decision (JSON), so that only a release that resolves to a recorded quorate meeting or
+a scheme of delegation publishes its period."""
 PROJECTS = Table(
     "open_projects",
     "project_id TEXT PRIMARY KEY, title TEXT NOT NULL, district TEXT NOT NULL, lead_partner TEXT NOT NULL,"
