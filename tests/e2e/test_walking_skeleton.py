@@ -119,7 +119,8 @@ def test_bad_input_is_refused_over_the_distributed_api(distributed: tuple[str, s
         wrong_role = client.post(f"{web}/priorities/objectives", json=NEW_OBJECTIVE, headers=_bearer("auditor"))
     assert malformed.status_code == 422
     assert malformed.headers["content-type"] == "application/problem+json"
-    assert {e["field"] for e in malformed.json()["errors"]} == {"level", "title"}
+    # every problem at once: the bad level and title, and the decision an objective now needs
+    assert {e["field"] for e in malformed.json()["errors"]} == {"level", "title", "decision"}
     assert no_token.status_code == 401
     assert no_token.json()["type"].endswith("unauthenticated")
     assert wrong_role.status_code == 403
