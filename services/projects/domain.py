@@ -297,6 +297,17 @@ class Contribution:
 # -- the project ----------------------------------------------------------------------------------------------------
 
 
+
+def _stand(project: Any, report: facts.ProgressReported | facts.ProgressReportCorrected) -> None:
+    """A report (or the correction of one) becomes the project's latest, and a RAG override gives way to it."""
+    project.reports.append(Report(
+        sequence=len(project.reports), reported_on=report.reported_on,
+        actuals={v.outcome_id: Decimal(v.value) for v in report.actuals}, rag=Rag(report.rag),
+        shortfall_percent=Decimal(report.shortfall_percent),
+        direction=DirectionOfTravel(report.direction) if report.direction else None))
+    project.rag_override = None
+    project.rag_override_reason = None
+
 class Project(AccountableAggregate):
     """Delivers (part of) one or more accepted taskings of its district: outcomes, milestones, progress, RAG."""
 
@@ -421,13 +432,7 @@ class Project(AccountableAggregate):
             state["submitted_via"] = progress_reported_v1_to_v2({})["submitted_via"]
 
         def apply(self, aggregate: Any) -> None:
-            aggregate.reports.append(Report(
-                sequence=len(aggregate.reports), reported_on=self.reported_on,
-                actuals={v.outcome_id: Decimal(v.value) for v in self.actuals}, rag=Rag(self.rag),
-                shortfall_percent=Decimal(self.shortfall_percent),
-                direction=DirectionOfTravel(self.direction) if self.direction else None))
-            aggregate.rag_override = None
-            aggregate.rag_override_reason = None
+            _stand(aggregate, self)
 
     def _report_problems(self, *, reported_on: date, values: Mapping[str, Decimal], narrative: str,
                          today: date) -> list[dict[str, str]]:
@@ -532,13 +537,7 @@ class Project(AccountableAggregate):
             for report in aggregate.reports:
                 if report.reported_on == self.corrected_report_on:
                     report.withdrawn = True
-            aggregate.reports.append(Report(
-                sequence=len(aggregate.reports), reported_on=self.reported_on,
-                actuals={v.outcome_id: Decimal(v.value) for v in self.actuals}, rag=Rag(self.rag),
-                shortfall_percent=Decimal(self.shortfall_percent),
-                direction=DirectionOfTravel(self.direction) if self.direction else None))
-            aggregate.rag_override = None
-            aggregate.rag_override_reason = None
+            _stand(aggregate, self)
 
     def correct_report(self, context: CommandContext, *, corrected_report_on: date, reported_on: date,
                        values: Mapping[str, Decimal], narrative: str, reason: str, thresholds: RagThresholds,
