@@ -75,26 +75,33 @@ def scrutiny_router(renderer: Renderer, tokens: TokenService, development: bool)
     def forbidden(request: Request) -> HTMLResponse:
         return renderer.page(request, "forbidden.html", "You cannot see this page", status_code=403)
 
-    @router.get("", response_class=HTMLResponse)
-    async def overview(request: Request) -> HTMLResponse:
+    async def member_read(request: Request, document: str,
+                          variables: dict[str, Any] | None = None) -> tuple[SignedIn, Any] | HTMLResponse:
+        """The signed-in member and the page's data; or the page saying why not (sign in, or may not see it)."""
         user = who(request)
         if user is None:
             return must_sign_in(request)
-        data = await read(request, user, ROLLUPS)
+        data = await read(request, user, document, variables)
         if data is None:
             return forbidden(request)
+        return user, data
+
+    @router.get("", response_class=HTMLResponse)
+    async def overview(request: Request) -> HTMLResponse:
+        got = await member_read(request, ROLLUPS)
+        if isinstance(got, HTMLResponse):
+            return got
+        user, data = got
         return renderer.page(request, "scrutiny/overview.html", "Scrutiny: performance against target",
                              active="/scrutiny", names=Names.from_data(data), rollups=data["deliveryRollups"],
                              verified=await badge(request, user), today=date.today())
 
     @router.get("/targets/{target_id}", response_class=HTMLResponse)
     async def target(request: Request, target_id: str) -> HTMLResponse:
-        user = who(request)
-        if user is None:
-            return must_sign_in(request)
-        data = await read(request, user, ROLLUPS)
-        if data is None:
-            return forbidden(request)
+        got = await member_read(request, ROLLUPS)
+        if isinstance(got, HTMLResponse):
+            return got
+        user, data = got
         found = next((r for r in data["deliveryRollups"] if r["targetId"] == target_id), None)
         if found is None:
             return renderer.page(request, "not_found.html", "Page not found", status_code=404)
@@ -104,12 +111,10 @@ def scrutiny_router(renderer: Renderer, tokens: TokenService, development: bool)
 
     @router.get("/targets/{target_id}/districts/{district}", response_class=HTMLResponse)
     async def district(request: Request, target_id: str, district: str) -> HTMLResponse:
-        user = who(request)
-        if user is None:
-            return must_sign_in(request)
-        data = await read(request, user, ROLLUPS)
-        if data is None:
-            return forbidden(request)
+        got = await member_read(request, ROLLUPS)
+        if isinstance(got, HTMLResponse):
+            return got
+        user, data = got
         rollup = next((r for r in data["deliveryRollups"] if r["targetId"] == target_id), None)
         share = next((s for s in rollup["shares"] if s["district"] == district), None) if rollup else None
         if rollup is None or share is None:
@@ -125,24 +130,20 @@ def scrutiny_router(renderer: Renderer, tokens: TokenService, development: bool)
 
     @router.get("/red", response_class=HTMLResponse)
     async def red(request: Request) -> HTMLResponse:
-        user = who(request)
-        if user is None:
-            return must_sign_in(request)
-        data = await read(request, user, PROJECTS, {"district": None})
-        if data is None:
-            return forbidden(request)
+        got = await member_read(request, PROJECTS, {"district": None})
+        if isinstance(got, HTMLResponse):
+            return got
+        _, data = got
         flagged = [p for p in data["deliveryProjects"] if p["rag"] == "red" or p["direction"] == "worsening"]
         return renderer.page(request, "scrutiny/red.html", "Red and worsening projects", active="/scrutiny",
                              names=Names.from_data(data), projects=flagged)
 
     @router.get("/actions", response_class=HTMLResponse)
     async def actions(request: Request) -> HTMLResponse:
-        user = who(request)
-        if user is None:
-            return must_sign_in(request)
-        data = await read(request, user, ACTIONS)
-        if data is None:
-            return forbidden(request)
+        got = await member_read(request, ACTIONS)
+        if isinstance(got, HTMLResponse):
+            return got
+        _, data = got
         names = Names.from_data(data)
         owners: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for action in data["overdueActions"]:

@@ -5,6 +5,7 @@ they name, with what was typed kept."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any
 
@@ -70,6 +71,10 @@ def _day(fields: dict[str, str], prefix: str) -> tuple[str | None, str | None]:
         return None, "The date must be a real date, for example 1 4 2013"
 
 
+Again = Callable[[list[dict[str, Any]], int], Awaitable[HTMLResponse]]
+"""A form page drawn again with the errors to show and its status code, what was typed kept."""
+
+
 def workspace_router(renderer: Renderer, tokens: TokenService) -> APIRouter:
     router = APIRouter(include_in_schema=False, prefix="/workspace")
 
@@ -82,9 +87,49 @@ def workspace_router(renderer: Renderer, tokens: TokenService) -> APIRouter:
             return renderer.page(request, "must_sign_in.html", "Sign in to see this page", status_code=401)
         return renderer.page(request, "forbidden.html", "You cannot see this page", status_code=403)
 
+    async def submit(request: Request, user: SignedIn, path: str, body: dict[str, Any], inputs: dict[str, str],
+                     again: Again, done: str) -> Response:
+        """Send the form's REST command as the officer: its refusals draw the form again under an error summary
+        (``inputs``: the API's field names -> the form's inputs); success goes back to the tasks, saying what was
+        done."""
+        answer = await call(request, "POST", path, user.token, json=body)
+        if answer.status_code >= 400:
+            return await again(refusals(answer, inputs), answer.status_code)
+        return RedirectResponse(f"/workspace?done={done}", status_code=303)
+
+    async def decided(request: Request, user: SignedIn, fields: dict[str, str], path: str, body: dict[str, Any],
+                      inputs: dict[str, str], again: Again, done: str) -> Response:
+        """``submit`` for a command a meeting decided: the decision the form names goes with it (and its refusals,
+        to the decision fields)."""
+        decision, problems = await decision_at(request, user, fields)
+        if decision is None:
+            return await again(problems, 400)
+        return await submit(request, user, path, {**body, "decision": decision, "expected_version": _version(fields)},
+                            {**DECISION_INPUTS, **inputs}, again, done)
+
+    async def as_officer(request: Request, then: Callable[[SignedIn], Awaitable[Response]]) -> Response:
+        """``then`` for the signed-in officer; anyone else is told to sign in, or that they cannot see the page."""
+        user = officer(request)
+        if user is None:
+            return refused_page(request)
+        return await then(user)
+
     async def tasks(request: Request, user: SignedIn) -> tuple[Names, dict[str, Any]]:
         data = await renderer.read(request, user.principal, TASKS)
         return Names.from_data(data), data
+
+    async def acting_on(request: Request, user: SignedIn, kind: str,
+                        key: str) -> tuple[Names, dict[str, Any], dict[str, Any] | None]:
+        """The page's names and data, and the one of ``mine()[kind]`` with id ``key`` (None: not this officer's)."""
+        names, data = await tasks(request, user)
+        return names, data, next((x for x in mine(user, data)[kind] if x["id"] == key), None)
+
+    def not_found(request: Request) -> HTMLResponse:
+        return renderer.page(request, "not_found.html", "Page not found", status_code=404)
+
+    def meetings_of(data: dict[str, Any], body: str) -> list[dict[str, Any]]:
+        """The body's recorded meetings, newest first (the decision fields' choices)."""
+        return sorted((m for m in data["meetings"] if m["body"] == body), key=lambda m: m["heldOn"], reverse=True)
 
     def mine(user: SignedIn, data: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
         """What this officer can act on: taskings their district must answer, projects their organisation leads,
@@ -120,53 +165,46 @@ def workspace_router(renderer: Renderer, tokens: TokenService) -> APIRouter:
     # -- report progress -------------------------------------------------------------------------------------
     async def progress_page(request: Request, user: SignedIn, project_id: str, entered: dict[str, str],
                             errors: list[dict[str, Any]] | None = None, status_code: int = 200) -> HTMLResponse:
-        names, data = await tasks(request, user)
-        project = next((p for p in mine(user, data)["projects"] if p["id"] == project_id), None)
+        names, _, project = await acting_on(request, user, "projects", project_id)
         if project is None:
-            return renderer.page(request, "not_found.html", "Page not found", status_code=404)
+            return not_found(request)
         return renderer.page(request, "workspace/progress.html", f"Report progress: {project['title']}",
                              active="/workspace", names=names, project=project, entered=entered, errors=errors,
                              status_code=status_code)
 
     @router.get("/projects/{project_id}/progress", response_class=HTMLResponse)
-    async def progress_form(request: Request, project_id: str) -> HTMLResponse:
-        user = officer(request)
-        if user is None:
-            return refused_page(request)
-        return await progress_page(request, user, project_id, {})
+    async def progress_form(request: Request, project_id: str) -> Response:
+        return await as_officer(request, lambda user: progress_page(request, user, project_id, {}))
 
     @router.post("/projects/{project_id}/progress", response_class=HTMLResponse)
     async def report_progress(request: Request, project_id: str) -> Response:
-        user = officer(request)
-        if user is None:
-            return refused_page(request)
-        fields = await form(request)
-        reported_on, date_error = _day(fields, "reported-on")
-        values = {name.removeprefix("value-"): value for name, value in fields.items()
-                  if name.startswith("value-") and value}
-        if date_error:
-            return await progress_page(request, user, project_id, fields,
-                                       [{"field": "reported-on-day", "message": date_error}], 400)
-        body: dict[str, Any] = {"reported_on": reported_on, "values": values, "narrative": fields.get("narrative", ""),
-                                "expected_version": int(fields["version"]) if fields.get("version", "").isdigit()
-                                else None}
-        answer = await call(request, "POST", f"/projects/projects/{project_id}/progress", user.token, json=body)
-        if answer.status_code >= 400:
+        async def send(user: SignedIn) -> Response:
+            fields = await form(request)
+            reported_on, date_error = _day(fields, "reported-on")
+            values = {name.removeprefix("value-"): value for name, value in fields.items()
+                      if name.startswith("value-") and value}
+
+            def again(errors: list[dict[str, Any]], status_code: int) -> Awaitable[HTMLResponse]:
+                return progress_page(request, user, project_id, fields, errors, status_code)
+
+            if date_error:
+                return await again([{"field": "reported-on-day", "message": date_error}], 400)
+            body: dict[str, Any] = {"reported_on": reported_on, "values": values,
+                                    "narrative": fields.get("narrative", ""), "expected_version": _version(fields)}
             inputs = {"reported_on": "reported-on-day", "narrative": "narrative", "values": "values",
-                      **{f"values.{k}": f"value-{k}" for k in values}, "expected_version": None}
-            return await progress_page(request, user, project_id, fields,
-                                       refusals(answer, {k: v for k, v in inputs.items() if v}), answer.status_code)
-        return RedirectResponse("/workspace?done=progress", status_code=303)
+                      **{f"values.{k}": f"value-{k}" for k in values}}
+            return await submit(request, user, f"/projects/projects/{project_id}/progress", body, inputs, again,
+                                "progress")
+
+        return await as_officer(request, send)
 
     # -- answer a tasking ------------------------------------------------------------------------------------
     async def answer_page(request: Request, user: SignedIn, tasking_id: str, entered: dict[str, str],
                           errors: list[dict[str, Any]] | None = None, status_code: int = 200) -> HTMLResponse:
-        names, data = await tasks(request, user)
-        tasking = next((t for t in mine(user, data)["answer"] if t["id"] == tasking_id), None)
+        names, data, tasking = await acting_on(request, user, "answer", tasking_id)
         if tasking is None:
-            return renderer.page(request, "not_found.html", "Page not found", status_code=404)
-        meetings = sorted((m for m in data["meetings"] if m["body"] == tasking["district"]),
-                          key=lambda m: m["heldOn"], reverse=True)
+            return not_found(request)
+        meetings = meetings_of(data, tasking["district"])
         target = next((t for t in data["targets"] if t["id"] == tasking["targetId"]), None)
         return renderer.page(request, "workspace/answer.html",
                              f"Answer the tasking: {number(tasking['share'])} {tasking['unit']} for "
@@ -175,47 +213,37 @@ def workspace_router(renderer: Renderer, tokens: TokenService) -> APIRouter:
                              status_code=status_code)
 
     @router.get("/taskings/{tasking_id}/answer", response_class=HTMLResponse)
-    async def answer_form(request: Request, tasking_id: str) -> HTMLResponse:
-        user = officer(request)
-        if user is None:
-            return refused_page(request)
-        return await answer_page(request, user, tasking_id, {})
+    async def answer_form(request: Request, tasking_id: str) -> Response:
+        return await as_officer(request, lambda user: answer_page(request, user, tasking_id, {}))
 
     @router.post("/taskings/{tasking_id}/answer", response_class=HTMLResponse)
     async def answer_tasking(request: Request, tasking_id: str) -> Response:
-        user = officer(request)
-        if user is None:
-            return refused_page(request)
-        fields = await form(request)
-        errors = []
-        if fields.get("answer") not in ("accept", "decline"):
-            errors.append({"field": "answer", "message": "Select whether the partnership accepts or declines"})
-        if not fields.get("meeting"):
-            errors.append({"field": "meeting", "message": "Select the meeting that decided"})
-        if errors:
-            return await answer_page(request, user, tasking_id, fields, errors, 400)
-        decision, problems = await decision_at(request, user, fields)
-        if decision is None:
-            return await answer_page(request, user, tasking_id, fields, problems, 400)
-        body: dict[str, Any] = {"decision": decision, "expected_version": _version(fields)}
-        if fields["answer"] == "decline":
-            body["reason"] = fields.get("reason", "")
-        answer = await call(request, "POST", f"/tasking/taskings/{tasking_id}/{fields['answer']}", user.token,
-                            json=body)
-        if answer.status_code >= 400:
-            return await answer_page(request, user, tasking_id, fields,
-                                     refusals(answer, {**DECISION_INPUTS, "reason": "reason"}), answer.status_code)
-        return RedirectResponse(f"/workspace?done={fields['answer']}", status_code=303)
+        async def send(user: SignedIn) -> Response:
+            fields = await form(request)
+            errors = []
+            if fields.get("answer") not in ("accept", "decline"):
+                errors.append({"field": "answer", "message": "Select whether the partnership accepts or declines"})
+            if not fields.get("meeting"):
+                errors.append({"field": "meeting", "message": "Select the meeting that decided"})
+
+            def again(errors: list[dict[str, Any]], status_code: int) -> Awaitable[HTMLResponse]:
+                return answer_page(request, user, tasking_id, fields, errors, status_code)
+
+            if errors:
+                return await again(errors, 400)
+            body = {"reason": fields.get("reason", "")} if fields["answer"] == "decline" else {}
+            return await decided(request, user, fields, f"/tasking/taskings/{tasking_id}/{fields['answer']}", body,
+                                 {"reason": "reason"}, again, fields["answer"])
+
+        return await as_officer(request, send)
 
     # -- retask: move part of a share to another district -----------------------------------------------------
     async def retask_page(request: Request, user: SignedIn, tasking_id: str, entered: dict[str, str],
                           errors: list[dict[str, Any]] | None = None, status_code: int = 200) -> HTMLResponse:
-        names, data = await tasks(request, user)
-        tasking = next((t for t in mine(user, data)["retask"] if t["id"] == tasking_id), None)
+        names, data, tasking = await acting_on(request, user, "retask", tasking_id)
         if tasking is None:
-            return renderer.page(request, "not_found.html", "Page not found", status_code=404)
-        meetings = sorted((m for m in data["meetings"] if m["body"] == tasking["themeGroup"]),
-                          key=lambda m: m["heldOn"], reverse=True)
+            return not_found(request)
+        meetings = meetings_of(data, tasking["themeGroup"])
         districts = sorted((d for d in names.districts if d != tasking["district"]), key=names.district)
         return renderer.page(request, "workspace/retask.html",
                              f"Retask: move part of {names.district(tasking['district'])}'s "
@@ -225,66 +253,48 @@ def workspace_router(renderer: Renderer, tokens: TokenService) -> APIRouter:
                              entered=entered, errors=errors, status_code=status_code)
 
     @router.get("/taskings/{tasking_id}/retask", response_class=HTMLResponse)
-    async def retask_form(request: Request, tasking_id: str) -> HTMLResponse:
-        user = officer(request)
-        if user is None:
-            return refused_page(request)
-        return await retask_page(request, user, tasking_id, {})
+    async def retask_form(request: Request, tasking_id: str) -> Response:
+        return await as_officer(request, lambda user: retask_page(request, user, tasking_id, {}))
 
     @router.post("/taskings/{tasking_id}/retask", response_class=HTMLResponse)
     async def retask(request: Request, tasking_id: str) -> Response:
-        user = officer(request)
-        if user is None:
-            return refused_page(request)
-        fields = await form(request)
-        decision, problems = await decision_at(request, user, fields)
-        if decision is None:
-            return await retask_page(request, user, tasking_id, fields, problems, 400)
-        answer = await call(request, "POST", f"/tasking/taskings/{tasking_id}/transfer", user.token, json={
-            "district": fields.get("district", ""), "lead_partner": fields.get("lead_partner", ""),
-            "share": fields.get("share", ""), "decision": decision, "expected_version": _version(fields)})
-        if answer.status_code >= 400:
-            inputs = {**DECISION_INPUTS, "district": "district", "lead_partner": "lead_partner", "share": "share"}
-            return await retask_page(request, user, tasking_id, fields, refusals(answer, inputs), answer.status_code)
-        return RedirectResponse("/workspace?done=retask", status_code=303)
+        async def send(user: SignedIn) -> Response:
+            fields = await form(request)
+            return await decided(request, user, fields, f"/tasking/taskings/{tasking_id}/transfer", {
+                "district": fields.get("district", ""), "lead_partner": fields.get("lead_partner", ""),
+                "share": fields.get("share", "")}, {"district": "district", "lead_partner": "lead_partner",
+                                                    "share": "share"},
+                lambda errors, status_code: retask_page(request, user, tasking_id, fields, errors, status_code),
+                "retask")
+
+        return await as_officer(request, send)
 
     # -- intervene in a project ------------------------------------------------------------------------------
     async def intervene_page(request: Request, user: SignedIn, project_id: str, entered: dict[str, str],
                              errors: list[dict[str, Any]] | None = None, status_code: int = 200) -> HTMLResponse:
-        names, data = await tasks(request, user)
-        project = next((p for p in mine(user, data)["intervene"] if p["id"] == project_id), None)
+        names, data, project = await acting_on(request, user, "intervene", project_id)
         if project is None:
-            return renderer.page(request, "not_found.html", "Page not found", status_code=404)
-        meetings = sorted((m for m in data["meetings"] if m["body"] == project["district"]),
-                          key=lambda m: m["heldOn"], reverse=True)
+            return not_found(request)
+        meetings = meetings_of(data, project["district"])
         return renderer.page(request, "workspace/intervene.html", f"Intervene: {project['title']}",
                              active="/workspace", names=names, project=project, meetings=meetings,
                              kinds=INTERVENTIONS, entered=entered, errors=errors, status_code=status_code)
 
     @router.get("/projects/{project_id}/intervene", response_class=HTMLResponse)
-    async def intervene_form(request: Request, project_id: str) -> HTMLResponse:
-        user = officer(request)
-        if user is None:
-            return refused_page(request)
-        return await intervene_page(request, user, project_id, {})
+    async def intervene_form(request: Request, project_id: str) -> Response:
+        return await as_officer(request, lambda user: intervene_page(request, user, project_id, {}))
 
     @router.post("/projects/{project_id}/intervene", response_class=HTMLResponse)
     async def intervene(request: Request, project_id: str) -> Response:
-        user = officer(request)
-        if user is None:
-            return refused_page(request)
-        fields = await form(request)
-        decision, problems = await decision_at(request, user, fields)
-        if decision is None:
-            return await intervene_page(request, user, project_id, fields, problems, 400)
-        answer = await call(request, "POST", f"/projects/projects/{project_id}/interventions", user.token, json={
-            "kind": fields.get("kind", ""), "description": fields.get("description", ""), "decision": decision,
-            "expected_version": _version(fields)})
-        if answer.status_code >= 400:
-            inputs = {**DECISION_INPUTS, "kind": "kind", "description": "description"}
-            return await intervene_page(request, user, project_id, fields, refusals(answer, inputs),
-                                        answer.status_code)
-        return RedirectResponse("/workspace?done=intervention", status_code=303)
+        async def send(user: SignedIn) -> Response:
+            fields = await form(request)
+            return await decided(request, user, fields, f"/projects/projects/{project_id}/interventions", {
+                "kind": fields.get("kind", ""), "description": fields.get("description", "")},
+                {"kind": "kind", "description": "description"},
+                lambda errors, status_code: intervene_page(request, user, project_id, fields, errors, status_code),
+                "intervention")
+
+        return await as_officer(request, send)
 
     # -- record a meeting ------------------------------------------------------------------------------------
     async def meeting_page(request: Request, user: SignedIn, entered: dict[str, Any],
@@ -297,36 +307,33 @@ def workspace_router(renderer: Renderer, tokens: TokenService) -> APIRouter:
                              entered=entered, errors=errors, status_code=status_code)
 
     @router.get("/meetings/new", response_class=HTMLResponse)
-    async def meeting_form(request: Request) -> HTMLResponse:
-        user = officer(request)
-        if user is None:
-            return refused_page(request)
-        return await meeting_page(request, user, {})
+    async def meeting_form(request: Request) -> Response:
+        return await as_officer(request, lambda user: meeting_page(request, user, {}))
 
     @router.post("/meetings/new", response_class=HTMLResponse)
     async def record_meeting(request: Request) -> Response:
-        user = officer(request)
-        if user is None:
-            return refused_page(request)
-        fields = await form(request)
-        present = [name.removeprefix("present-") for name, value in fields.items()
-                   if name.startswith("present-") and value == "yes"]
-        held_on, date_error = _day(fields, "held-on")
-        errors = []
-        if not fields.get("body"):
-            errors.append({"field": "body", "message": "Select the body that met"})
-        if date_error:
-            errors.append({"field": "held-on-day", "message": date_error})
-        if errors:
-            return await meeting_page(request, user, {**fields, "present": present}, errors, 400)
-        answer = await call(request, "POST", "/tasking/meetings", user.token, json={
-            "body": fields["body"], "held_on": held_on, "present": present, "title": fields.get("title", "")})
-        if answer.status_code >= 400:
-            inputs = {"body": "body", "held_on": "held-on-day", "present": "present", "title": "title",
-                      "decision": "present"}
-            return await meeting_page(request, user, {**fields, "present": present}, refusals(answer, inputs),
-                                      answer.status_code)
-        return RedirectResponse("/workspace?done=meeting", status_code=303)
+        async def send(user: SignedIn) -> Response:
+            fields = await form(request)
+            present = [name.removeprefix("present-") for name, value in fields.items()
+                       if name.startswith("present-") and value == "yes"]
+            held_on, date_error = _day(fields, "held-on")
+            errors = []
+            if not fields.get("body"):
+                errors.append({"field": "body", "message": "Select the body that met"})
+            if date_error:
+                errors.append({"field": "held-on-day", "message": date_error})
+
+            def again(errors: list[dict[str, Any]], status_code: int) -> Awaitable[HTMLResponse]:
+                return meeting_page(request, user, {**fields, "present": present}, errors, status_code)
+
+            if errors:
+                return await again(errors, 400)
+            return await submit(request, user, "/tasking/meetings", {
+                "body": fields["body"], "held_on": held_on, "present": present, "title": fields.get("title", "")},
+                {"body": "body", "held_on": "held-on-day", "present": "present", "title": "title",
+                 "decision": "present"}, again, "meeting")
+
+        return await as_officer(request, send)
 
     return router
 
