@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -94,9 +94,9 @@ def replicas(settings: Settings, topic: str, count: int) -> Iterator[list[Replic
                 replica.shutdown()
 
 
-def test_two_replicas_share_the_partitions_and_apply_every_event_exactly_once_through_a_handover(
-        tmp_path: Path, postgres_url: str, kafka_bootstrap: str) -> None:
-    settings = settings_for(data_dir=tmp_path, postgres_url=postgres_url, kafka=kafka_bootstrap, consumer_groups=True)
+def scaling_topic(settings: Settings) -> tuple[str, Transport, ReadStore, Callable[[], tuple[int, int]]]:
+    """The scaling topic (made with its partitions), a producer, the store the replicas apply to, and what was
+    applied there: (events, distinct events), equal when nothing was applied twice."""
     topic = settings.topic("scaling.events")
     producer = make_transport(settings)
     producer.ensure_topic(topic, PARTITIONS)
@@ -106,6 +106,14 @@ def test_two_replicas_share_the_partitions_and_apply_every_event_exactly_once_th
     def counts() -> tuple[int, int]:
         [row] = store.query("SELECT COUNT(*) AS n, COUNT(DISTINCT subject) AS d FROM applied")
         return int(row["n"]), int(row["d"])
+
+    return topic, producer, store, counts
+
+
+def test_two_replicas_share_the_partitions_and_apply_every_event_exactly_once_through_a_handover(
+        tmp_path: Path, postgres_url: str, kafka_bootstrap: str) -> None:
+    settings = settings_for(data_dir=tmp_path, postgres_url=postgres_url, kafka=kafka_bootstrap, consumer_groups=True)
+    topic, producer, store, counts = scaling_topic(settings)
 
     try:
         with replicas(settings, topic, 2) as (first, second):
