@@ -46,6 +46,8 @@ class DecisionKind(StrEnum):
     PROJECT_DEFERRAL = "project.deferral"
     PROJECT_CLOSURE = "project.closure"
     RAG_OVERRIDE = "project.rag_override"
+    PERSONAL_DATA_ERASURE = "personal_data.erasure"
+    TEXT_REDACTION = "personal_data.redaction"
 
 
 # -- the partnership's rules, asked as of a date --------------------------------------------------------------------

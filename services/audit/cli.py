@@ -1,5 +1,6 @@
 """``partnership audit ...``: the auditor's commands. They read; only ``checkpoint`` (adds a signed digest) and
-``erase`` (destroys a person's key) write, and neither changes an event."""
+``erase`` and ``redact`` (destroy keys, and record the decision in tasking's log as a new event) write; none
+changes a stored event."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -234,30 +236,101 @@ def public_key(note_keys: Annotated[bool, typer.Option(
         typer.echo(f"{name}: {verifier_key(key, origin_of(settings, name))}")
 
 
+TokenOption = Annotated[str | None, typer.Option(
+    "--token", envvar="PARTNERSHIP_TOKEN", show_envvar=True,
+    help="The bearer token of the partnership officer taking the decision (the identity provider's, or in the "
+         "embedded mode one from `partnership token`)")]
+DelegationOption = Annotated[str | None, typer.Option(
+    help="The scheme of delegation the officer decides under (default: the partnership's scheme for data "
+         "protection)")]
+
+
+@dataclass(frozen=True)
+class _Decided:
+    """A checked data-protection decision, and how to record what it did in tasking's log."""
+
+    decision: Any
+    record: Callable[..., Any]
+
+
+@contextmanager
+def _data_protection_decision(settings: Settings, token: str | None, kind: str, reason: str,
+                              reference: str | None, delegation: str | None) -> Iterator[_Decided]:
+    """The decision of a signed-in partnership officer under a scheme of delegation, checked by tasking's decision
+    rule before anything is destroyed; yields the recorder of the decided fact in tasking's chained log (the
+    register of erasures and redactions). Refusals exit 2, naming what is wrong."""
+    from uuid import uuid4
+
+    from services.runtime import make_tokens
+    from services.tasking import SPEC as TASKING
+    from services.tasking.application import TaskingApplication
+    from services.tasking.permissions import data_protection_role
+    from shared.auth import AuthenticationError
+    from shared.contracts import Decision
+    from shared.errors import InvalidCommand, NotPermitted
+    from shared.eventstore import CommandContext
+
+    if not reason.strip():
+        typer.echo("the decision needs a reason (--reason)", err=True)
+        raise typer.Exit(2)
+    if not token:
+        typer.echo("an erasure or redaction is decided by a signed-in partnership officer: give their bearer "
+                   "token (--token or PARTNERSHIP_TOKEN)", err=True)
+        raise typer.Exit(2)
+    try:
+        principal = make_tokens(settings).verify(token)
+        grant = data_protection_role(principal)
+    except (AuthenticationError, NotPermitted) as error:
+        typer.echo(f"refused: {error}", err=True)
+        raise typer.Exit(2) from error
+    application = TASKING.application(settings)
+    assert isinstance(application, TaskingApplication)
+    try:
+        definition = application.definition
+        schemes = [s for s in definition.schemes_of_delegation if kind in s.decisions]
+        scheme = next((s for s in schemes if s.id == delegation), None) if delegation else \
+            (schemes[0] if schemes else None)
+        if scheme is None:
+            typer.echo(f"refused: no scheme of delegation {delegation or ''} delegates {kind}".replace("  ", " "),
+                       err=True)
+            raise typer.Exit(2)
+        decision = Decision(body=scheme.body, decided_on=definition.calendar()(), reason=reason.strip(),
+                            reference=reference, delegation=scheme.id)
+        context = CommandContext(actor=principal.actor(grant), correlation_id=f"audit-{uuid4()}")
+        check = application.check_erasure if kind == "personal_data.erasure" else application.check_redaction
+        try:
+            checked = check(context, decision)
+        except InvalidCommand as error:
+            typer.echo(f"refused: {error}", err=True)
+            raise typer.Exit(2) from error
+        record = application.record_erasure if kind == "personal_data.erasure" else application.record_redaction
+
+        yield _Decided(checked, lambda **fields: record(context, decision=checked, **fields))
+    finally:
+        application.close()
+
+
 @audit.command()
 def erase(person: Annotated[str, typer.Argument(help="The person's identity-provider subject (or pseudonym)")],
           reason: Annotated[str, typer.Option(help="Why (e.g. the erasure request and its reference)")],
-          decided_by: Annotated[str, typer.Option(help="Who decided the erasure (a body, or the officer's role "
-                                                       "under delegation)")] = "data-protection-officer",
+          token: TokenOption = None, delegation: DelegationOption = None,
           reference: Annotated[str | None, typer.Option(help="The decision's reference")] = None) -> None:
     """Erase a person in every service at once: unlink their pseudonym from their subject and name, destroy the
     keys of every text they wrote, and destroy their contact details' key wherever a service holds them. Events,
-    hashes and the decisions they took stay (by pseudonym, role and organisation); the erasure is recorded as a
-    decision with its reason. An unknown person is an error."""
-    from datetime import UTC
-    from datetime import datetime as clock
-
+    hashes and the decisions they took stay (by pseudonym, role and organisation). The erasure is a decision of the
+    partnership officer under delegation, with its reason, recorded in tasking's chained log
+    (``PersonalDataErased``). An unknown person is an error."""
     from shared.audit.people import UnknownPerson, vault_for
 
-    if not reason.strip():
-        typer.echo("an erasure needs a reason (--reason)", err=True)
-        raise typer.Exit(2)
-    decision = {"body": decided_by, "decided_on": clock.now(UTC).date().isoformat(), "reason": reason,
-                "reference": reference, "delegation": "erasure request (UK GDPR article 17)"}
-    with _auditor() as auditor:
+    settings = _settings()
+    with _data_protection_decision(settings, token, "personal_data.erasure", reason, reference,
+                                   delegation) as decided, _auditor() as auditor:
+        decision = decided.decision
         contacts = [name for name, log in auditor.logs.items() if log.vault.holds(person)]
         try:
-            erasure = vault_for(auditor.settings).erase(person, decision)
+            erasure = vault_for(auditor.settings).erase(person, {
+                "body": decision.body, "decided_on": decision.decided_on.isoformat(), "reason": decision.reason,
+                "reference": reference, "delegation": decision.delegation})
         except UnknownPerson as error:
             if not contacts:
                 typer.echo(f"{error}; nor does any service hold contact details under that id", err=True)
@@ -265,11 +338,15 @@ def erase(person: Annotated[str, typer.Argument(help="The person's identity-prov
             erasure = None
         for name in contacts:
             auditor.log_of(name).vault.erase(person, reason)
+        register = decided.record(pseudonyms=list(erasure.pseudonyms) if erasure else [],
+                          redacted_texts=erasure.redacted_texts if erasure else 0, contact_details_in=contacts)
     if erasure is not None:
         typer.echo(f"{person}: erased as {', '.join(erasure.pseudonyms)} at {erasure.erased_at} "
-                   f"({erasure.redacted_texts} texts redacted; decided by {decided_by}: {reason})")
+                   f"({erasure.redacted_texts} texts redacted; decided by the partnership officer under "
+                   f"{decision.delegation} on {decision.decided_on.isoformat()}: {reason})")
     for name in contacts:
         typer.echo(f"{person}: contact details erased in {name}")
+    typer.echo(f"recorded in tasking's log: data-protection register {register.id} version {register.version}")
 
 
 @audit.command()
@@ -282,8 +359,9 @@ def erasures(as_json: Annotated[bool, typer.Option("--json", help="As JSON Lines
             typer.echo(_json(entry))
         elif entry["kind"] == "erasure":
             decision = entry["decision"]
+            by = f"the officer under {decision['delegation']}" if decision.get("delegation") else decision["body"]
             typer.echo(f"{entry['at']}: {entry['pseudonym']} erased ({entry['redacted_texts']} texts redacted); "
-                       f"decided by {decision['body']} on {decision['decided_on']}: {decision['reason']}")
+                       f"decided by {by} on {decision['decided_on']}: {decision['reason']}")
         else:
             what = entry["aggregate_id"] or f"the texts of {entry['author']}"
             typer.echo(f"{entry['at']}: {what} redacted ({entry['keys']} keys): {entry['reason']}")
@@ -292,17 +370,24 @@ def erasures(as_json: Annotated[bool, typer.Option("--json", help="As JSON Lines
 @audit.command()
 def redact(aggregate_id: Annotated[str, typer.Argument(help="The record whose free text is to be redacted")],
            reason: Annotated[str, typer.Option(help="Why (e.g. it names someone who asked to be erased)")],
-           version: Annotated[int | None, typer.Option(help="Only this version's texts")] = None) -> None:
+           version: Annotated[int | None, typer.Option(help="Only this version's texts")] = None,
+           token: TokenOption = None, delegation: DelegationOption = None,
+           reference: Annotated[str | None, typer.Option(help="The decision's reference")] = None) -> None:
     """Redact a record's free text (reasons, narratives) by destroying its keys: for text that names someone other
-    than its author. Reads then show [redacted]; the events and their hashes stay."""
+    than its author. Reads then show [redacted]; the events and their hashes stay. A decision of the partnership
+    officer under delegation, recorded in tasking's chained log (``FreeTextRedacted``)."""
     from shared.audit.people import vault_for
 
     settings = _settings()
-    count = vault_for(settings).redact(aggregate_id, reason, version)
-    if count == 0:
-        typer.echo(f"no sealed text of {aggregate_id} is left to redact", err=True)
-        raise typer.Exit(1)
-    typer.echo(f"{aggregate_id}: {count} record keys destroyed ({reason})")
+    with _data_protection_decision(settings, token, "personal_data.redaction", reason, reference,
+                                   delegation) as decided:
+        count = vault_for(settings).redact(aggregate_id, reason, version)
+        if count == 0:
+            typer.echo(f"no sealed text of {aggregate_id} is left to redact", err=True)
+            raise typer.Exit(1)
+        register = decided.record(record_id=aggregate_id, record_version=version, keys=count)
+    typer.echo(f"{aggregate_id}: {count} record keys destroyed ({reason}); recorded in tasking's log: "
+               f"data-protection register {register.id} version {register.version}")
 
 
 @audit.command()

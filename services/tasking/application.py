@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
@@ -16,9 +16,11 @@ from eventsourcing.persistence import IntegrityError
 
 from services.tasking import known_targets
 from services.tasking.domain import (
+    DATA_PROTECTION_REGISTER_ID,
     IDEMPOTENT_IDS,
     AgreedAction,
     Commitment,
+    DataProtectionRegister,
     KnownTarget,
     Meeting,
     Membership,
@@ -372,6 +374,48 @@ class TaskingApplication(ServiceApplication):
         action.mark_done(context, done_on, note)
         self.save(action)
         return action
+
+
+    # -- the data-protection register --------------------------------------------------------------------------
+    def _data_protection_decision(self, decision: Decision, kind: DecisionKind, what: str,
+                                  context: CommandContext) -> Decision:
+        boards = {b.id for b in self.definition.bodies if b.kind == BodyKind.PARTNERSHIP_BOARD}
+        return self._decision(decision, boards, what=what, kind=kind, context=context)
+
+    def check_erasure(self, context: CommandContext, decision: Decision) -> Decision:
+        """The decision to erase a person, checked before anything is erased (an erasure cannot be undone)."""
+        return self._data_protection_decision(decision, DecisionKind.PERSONAL_DATA_ERASURE,
+                                              "Erasing a person's personal data", context)
+
+    def check_redaction(self, context: CommandContext, decision: Decision) -> Decision:
+        return self._data_protection_decision(decision, DecisionKind.TEXT_REDACTION, "Redacting free text", context)
+
+    def register(self) -> DataProtectionRegister | None:
+        return self._find(DATA_PROTECTION_REGISTER_ID, DataProtectionRegister)
+
+    def record_erasure(self, context: CommandContext, *, decision: Decision, pseudonyms: list[str],
+                       redacted_texts: int, contact_details_in: list[str]) -> DataProtectionRegister:
+        checked = self.check_erasure(context, decision)
+        return self._in_register(lambda register: DataProtectionRegister.record_erasure(
+            context, register, decision=checked, pseudonyms=pseudonyms, redacted_texts=redacted_texts,
+            contact_details_in=contact_details_in))
+
+    def record_redaction(self, context: CommandContext, *, decision: Decision, record_id: str,
+                         record_version: int | None, keys: int) -> DataProtectionRegister:
+        checked = self.check_redaction(context, decision)
+        return self._in_register(lambda register: DataProtectionRegister.record_redaction(
+            context, register, decision=checked, record_id=record_id, record_version=record_version, keys=keys))
+
+    def _in_register(self, record: Callable[[DataProtectionRegister | None], DataProtectionRegister],
+                     ) -> DataProtectionRegister:
+        for _attempt in range(5):
+            register = record(self.register())  # built afresh: a failed save has taken the pending events
+            try:
+                self.save(register)
+            except IntegrityError:
+                continue  # another erasure or redaction was recorded at the same time: record after it
+            return register
+        raise ConcurrentChange("Erasures were being recorded at the same time; run it again.")
 
 
 class TaskingMeetings:

@@ -20,11 +20,13 @@ from shared.contracts.tasking import (
     BodyKind,
     CommissioningLevel,
     DistrictsCommitted,
+    FreeTextRedacted,
     MeetingEntered,
     MeetingHeld,
     MembershipVersion,
     PartnerJoined,
     PartnerLeft,
+    PersonalDataErased,
     TaskingAccepted,
     TaskingCompleted,
     TaskingDeclined,
@@ -648,3 +650,63 @@ class AgreedAction(AccountableAggregate):
         if self.done_on is not None:
             raise RuleViolated(f"The action was already done on {self.done_on.isoformat()}.")
         self._happened(self.Done, context, done_on=done_on, note=note.strip())
+
+
+DATA_PROTECTION_REGISTER_ID = derived_id("data-protection-register")
+"""The partnership's one register of erasures and redactions."""
+
+
+class DataProtectionRegister(AccountableAggregate):
+    """The partnership's register of erasures of personal data and redactions of free text: each a delegated
+    decision with its reason, recorded in the chained log like every other decision (the keys themselves are
+    destroyed in the people vault, which holds no history of its own)."""
+
+    class Erased(AccountableAggregate.Created, PersonalDataErased):
+        def apply(self, aggregate: Any) -> None:
+            aggregate.erasures += 1
+
+    class ErasedAgain(AccountableAggregate.Event, PersonalDataErased):
+        def apply(self, aggregate: Any) -> None:
+            aggregate.erasures += 1
+
+    class Redacted(AccountableAggregate.Created, FreeTextRedacted):
+        def apply(self, aggregate: Any) -> None:
+            aggregate.redactions += 1
+
+    class RedactedAgain(AccountableAggregate.Event, FreeTextRedacted):
+        def apply(self, aggregate: Any) -> None:
+            aggregate.redactions += 1
+
+    def __init__(self, *, actor: Actor, correlation_id: str, decision: Decision | None, **_: Any) -> None:
+        self.erasures = 0
+        self.redactions = 0
+
+    @classmethod
+    def record_erasure(cls, context: CommandContext, register: DataProtectionRegister | None, *,
+                       decision: Decision, pseudonyms: list[str], redacted_texts: int,
+                       contact_details_in: list[str]) -> DataProtectionRegister:
+        if not pseudonyms and not contact_details_in:
+            raise InvalidCommand("Nothing of the person was erased: there is no erasure to record.")
+        fields: dict[str, Any] = dict(pseudonyms=sorted(pseudonyms), redacted_texts=redacted_texts,
+                                      contact_details_in=sorted(contact_details_in))
+        return cls._record(context, register, (cls.Erased, cls.ErasedAgain), decision, fields)
+
+    @classmethod
+    def record_redaction(cls, context: CommandContext, register: DataProtectionRegister | None, *,
+                         decision: Decision, record_id: str, record_version: int | None,
+                         keys: int) -> DataProtectionRegister:
+        if keys < 1:
+            raise InvalidCommand(f"No sealed text of {record_id} was redacted: there is no redaction to record.")
+        fields: dict[str, Any] = dict(record_id=record_id, record_version=record_version, keys=keys)
+        return cls._record(context, register, (cls.Redacted, cls.RedactedAgain), decision, fields)
+
+    @classmethod
+    def _record(cls, context: CommandContext, register: DataProtectionRegister | None,
+                events: tuple[type[Any], type[Any]], decision: Decision,
+                fields: dict[str, Any]) -> DataProtectionRegister:
+        first, later = events
+        if register is None:
+            return cls._create(first, id=DATA_PROTECTION_REGISTER_ID, actor=context.actor,
+                               correlation_id=context.correlation_id, decision=decision, **fields)
+        register._happened(later, context, decision=decision, **fields)
+        return register

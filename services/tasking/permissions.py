@@ -128,3 +128,10 @@ def _action_owner_or_keeper(action_id: UUID, principal: Writer, application: App
 OwnedAction = Annotated[tuple[AgreedAction, Grant], Depends(_action_owner_or_keeper)]
 """The agreed action, loaded for its owner (a partner officer of the owning organisation) or its body's keeper, with
 the grant they act under."""
+
+
+def data_protection_role(principal: Principal) -> Grant:
+    """Erasures and redactions of personal data are decided by the partnership officer, under the partnership's
+    scheme of delegation for data protection (``audit erase`` and ``audit redact`` act as that officer)."""
+    return authorize(principal, (Role.PARTNERSHIP_OFFICER, None),
+                     refusal="Only the partnership officer erases or redacts personal data.")

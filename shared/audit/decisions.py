@@ -19,6 +19,8 @@ _REQUIRING_A_DECISION: tuple[type[Fact], ...] = (
     p.ChapterPriorityAgreed, p.ChapterPriorityRetired, p.ScsReviewOpened, p.ScsReviewClosed,
     # coordination: taskings, retaskings and their ends
     t.TaskingIssued, t.TaskingRetasked, t.TaskingWithdrawn, t.TaskingCompleted,
+    # data protection: erasures and redactions, delegated decisions
+    t.PersonalDataErased, t.FreeTextRedacted,
     # delivery: interventions, deferral, closure, re-pointing
     d.InterventionRecorded, d.ProjectDeferred, d.ProjectResumed, d.ProjectClosed, d.ContributionRepointed,
 )

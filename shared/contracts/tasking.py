@@ -307,6 +307,36 @@ class ActionDone(Fact):
     """What the owner said; empty when nothing."""
 
 
+@contract(SERVICE, release=2)
+@dataclass(frozen=True, kw_only=True)
+class PersonalDataErased(Fact):
+    """A person's personal data was erased in every service, under a decision (an erasure request, UK GDPR article
+    17): their pseudonyms were unlinked from their identity-provider subject and name, the keys of every text they
+    wrote were destroyed, and their contact details erased where a service held them. Names only pseudonyms: the
+    person's acts stay accountable by pseudonym, role and organisation."""
+
+    pseudonyms: list[str]
+    """The pseudonyms the person acted under (``person:<id>``), now linked to no one."""
+    redacted_texts: int
+    """How many sealed texts they wrote were made unreadable (their keys destroyed)."""
+    contact_details_in: list[str]
+    """The services whose contact details of the person were erased; empty when none held any."""
+
+
+@contract(SERVICE, release=2)
+@dataclass(frozen=True, kw_only=True)
+class FreeTextRedacted(Fact):
+    """A record's free text (reasons, narratives) was redacted under a decision, its keys destroyed: for text that
+    names someone other than its author. The record's events and their hashes stay; reads show ``[redacted]``."""
+
+    record_id: str
+    """The id of the record (aggregate) whose texts were redacted."""
+    record_version: int | None
+    """Only this version's texts; None: every version's."""
+    keys: int
+    """How many keys were destroyed."""
+
+
 # -- superseded versions, frozen as published (their schemas stay in contracts/events) ------------------------------
 
 

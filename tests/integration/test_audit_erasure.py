@@ -16,7 +16,8 @@ from typer.testing import CliRunner
 from services.audit.auditor import Auditor
 from services.cli import cli
 from services.priorities.application import PersonalDetails, PrioritiesApplication
-from services.runtime import service_specs
+from services.runtime import make_tokens, service_specs
+from services.tasking.domain import DATA_PROTECTION_REGISTER_ID
 from shared.contracts import Actor
 from shared.contracts.priorities import StrategyLevel
 from shared.errors import RuleViolated
@@ -59,9 +60,31 @@ def test_an_erased_persons_details_read_as_erased_while_the_history_still_verifi
     assert before[0]["data"]["contact"] == {"person_id": "officer-17", "erased": False, "name": "Alice Example",
                                             "email": "alice@example.org", "phone": "01905 000000"}
 
-    result = CliRunner().invoke(cli, ["audit", "erase", "officer-17", "--reason", "erasure request DP-42"],
-                                env=settings_env(settings))
+    scrutiny = make_tokens(settings).mint("member-4", "worcester-city-council", ["scrutiny_member"])
+    refused = CliRunner().invoke(cli, ["audit", "erase", "officer-17", "--reason", "DP-42", "--token", scrutiny],
+                                 env=settings_env(settings))
+    assert refused.exit_code == 2 and "Only the partnership officer erases" in refused.output
+    assert _export(settings, evidence.id)[0]["data"]["contact"]["erased"] is False  # refused: nothing erased
+
+    dpo = make_tokens(settings).mint("dpo-1", "worcestershire-cc", ["partnership_officer"])
+    result = CliRunner().invoke(cli, ["audit", "erase", "officer-17", "--reason", "erasure request DP-42",
+                                      "--reference", "DP-42", "--token", dpo], env=settings_env(settings))
     assert result.exit_code == 0, result.output
+    assert "recorded in tasking's log: data-protection register" in result.output
+    [erasure] = _export(settings, DATA_PROTECTION_REGISTER_ID)  # the erasure is a decision in the chained log
+    assert erasure["type"] == "tasking.PersonalDataErased.v1"
+    assert erasure["data"]["redacted_texts"] == 2 and erasure["data"]["contact_details_in"] == ["priorities"]
+    assert [p.startswith("person:") for p in erasure["data"]["pseudonyms"]] == [True]
+    assert erasure["decision"]["delegation"] == "county-officer-data-protection"
+    assert erasure["decision"]["body"] == "worcestershire-partnership"
+    assert erasure["decision"]["reference"] == "DP-42"
+    assert erasure["actor"]["role"] == "partnership_officer"
+    assert "officer-17" not in json.dumps(erasure) and "dpo-1" not in json.dumps(erasure)
+    decisions = CliRunner().invoke(cli, ["audit", "decisions"], env=settings_env(settings))
+    # The erasure's delegated decision resolves (this test's priorities decisions cite meetings kept only in
+    # priorities' own copy, which the whole-system check cannot find in tasking: those are the only ones listed).
+    unresolved = [json.loads(line) for line in decisions.output.splitlines() if line.startswith("{")]
+    assert unresolved and {u["service"] for u in unresolved} == {"priorities"}, decisions.output
 
     contact = _export(settings, evidence.id)[0]["data"]["contact"]
     assert contact == {"person_id": "officer-17", "erased": True, "name": "[erased]", "email": "[erased]",

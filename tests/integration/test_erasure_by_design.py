@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from services.cli import cli
 from services.reporting.rebuild import TOPICS, rebuild
+from services.tasking.domain import DATA_PROTECTION_REGISTER_ID
 from shared.audit.people import REDACTED
 from shared.contracts.audit import CHECKPOINTS_TOPIC
 from shared.settings import Settings
@@ -166,14 +167,24 @@ def test_after_erasure_and_a_rebuild_nothing_holds_the_persons_id_or_name(settin
         records = _topic_records(h)
         assert records and not [r for r in records if any(n.encode() in r for n in NEEDLES)]
 
+        untokened = runner.invoke(cli, ["audit", "erase", SUBJECT, "--reason", "DP-40"], env=env)
+        assert untokened.exit_code == 2 and "signed-in partnership officer" in untokened.output
+        env = {**env, "PARTNERSHIP_TOKEN": h.token("partnership_officer", user="dpo-7")}
         unknown = runner.invoke(cli, ["audit", "erase", "nobody-at-all", "--reason", "DP-41"], env=env)
         assert unknown.exit_code == 1 and "no personal data of 'nobody-at-all'" in unknown.output
         erased = runner.invoke(cli, ["audit", "erase", SUBJECT, "--reason", "erasure request DP-42"], env=env)
         assert erased.exit_code == 0, erased.output
         listed = runner.invoke(cli, ["audit", "erasures"], env=env)  # the erasure is kept as a decision
-        assert listed.exit_code == 0 and "decided by data-protection-officer on" in listed.output
+        assert listed.exit_code == 0 and "decided by the officer under county-officer-data-protection on" in \
+            listed.output
         assert "erasure request DP-42" in listed.output and "1 texts redacted" in listed.output
 
+        # The erasure is a decision in tasking's chained log, and reaches the decision log like any other.
+        erasure = wait_until(lambda: [n for n in _walk(h, tasking_id)["decisionLog"]["nodes"]
+                                      if n["aggregateId"] == str(DATA_PROTECTION_REGISTER_ID)],
+                             what="reporting to see the erasure's decision")
+        assert [(n["recordedBy"]["role"], n["decision"]["reason"]) for n in erasure] == [
+            ("partnership_officer", "erasure request DP-42")]
         assert _holding(settings, NEEDLES) == []
         after = _walk(h, tasking_id)
         assert after["history"][0]["actor"]["name"] is None
