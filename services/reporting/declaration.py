@@ -43,13 +43,18 @@ class Tracked:
 class Table:
     """One table: ``CREATE TABLE name (columns)`` and its indexes, each ``(suffix, "(columns) [WHERE ...]")``,
     named ``<table>_<suffix>``. A temporal table has one row per (id, version), valid from ``valid_from`` to
-    ``valid_to``; its current rows are found by an index on the open rows."""
+    ``valid_to``; its current rows are found by an index on the open rows. Its rows keep the second axis too:
+    ``in_force_from``, the day the version's event is in force from (``services.reporting.temporal``)."""
 
     name: str
     columns: str
     temporal: bool = False
     indexes: tuple[tuple[str, str], ...] = ()
     tracked: Tracked | None = None
+
+    def __post_init__(self) -> None:
+        if self.temporal and "in_force_from TEXT NOT NULL" not in self.columns:
+            raise ValueError(f"temporal table {self.name} keeps no in-force interval (in_force_from)")
 
     def ddl(self) -> list[str]:
         statements = [f"CREATE TABLE IF NOT EXISTS {self.name} ({self.columns})"]

@@ -7,7 +7,7 @@ import base64
 import json
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 import strawberry
 from graphql import GraphQLError
@@ -138,6 +138,12 @@ def decision_from(raw: str | dict[str, Any] | None) -> Decision | None:
     return Decision(body=values["body"], decided_on=date.fromisoformat(values["decided_on"]),
                     reason=values["reason"], meeting_id=values.get("meeting_id"), reference=values.get("reference"),
                     raw=values)
+
+
+IN_FORCE_ON = Annotated[date | None, strawberry.argument(
+    description="In force on this day: as decisions dated by then left it, whenever entered (with asOf: as then "
+                "recorded).")]
+"""The ``inForceOn`` argument every query field that takes ``asOf`` takes too (``services.reporting.temporal``)."""
 
 
 def moment(raw: str | None) -> datetime | None:

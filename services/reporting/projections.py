@@ -12,6 +12,7 @@ from services.reporting.registry import READ_MODELS
 from services.reporting.rows import Rows, rows
 from shared.contracts.publication import is_public
 from shared.envelope import Envelope
+from shared.in_force import in_force_from
 from shared.readstore import Tx
 
 
@@ -35,6 +36,7 @@ class ReportingProjection:
 
     def apply_to(self, into: Rows, envelope: Envelope) -> None:
         fact = envelope.fact()
+        into.in_force = in_force_from(fact, envelope.time).isoformat()  # every row version this event opens
         log_event(into, envelope, fact)
         contract = type(fact)
         handlers = self._handlers.get(contract)

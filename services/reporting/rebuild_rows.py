@@ -39,6 +39,7 @@ class MemoryRows(Rows):
 
     def insert(self, table: str, row: Mapping[str, Any]) -> None:
         self.touched.add(table)
+        row = self._in_force(row)
         if len(row) != len(self.columns[table]) or not isinstance(row, dict):
             row = self._complete(table, row)
         if row.get("valid_to", True) is None and table in self._temporal:

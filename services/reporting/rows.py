@@ -1,8 +1,10 @@
 """The one way a projection handler writes read-model rows (``Rows``), and the one answer to a row that is missing.
 
 Temporal tables: an entity's *current* row is the one with ``valid_to`` NULL; a change closes it and inserts the
-next version, valid from the event's time. A handler reads rows only through ``current``/``current_ids`` (never
-row counts: the live consumer may pipeline the statements)."""
+next version, valid from the event's time and in force from the event's in-force day (``shared.in_force``, set on
+``Rows.in_force`` by the projection before the handlers run; every open row a handler writes gets it). A handler
+reads rows only through ``current``/``current_ids`` (never row counts: the live consumer may pipeline the
+statements)."""
 
 from __future__ import annotations
 
@@ -26,18 +28,30 @@ class Rows:
     the live consumer's transaction; during a rebuild, on Python dicts (``services.reporting.rebuild_rows``), so the
     rebuild runs the very same handlers without a database round trip per event."""
 
+    in_force: str | None = None
+    """The ISO day the event being applied is in force from: the ``in_force_from`` of every row version it opens."""
+
     def __init__(self, tx: Tx) -> None:
         self._tx = tx
+
+    def _in_force(self, row: Mapping[str, Any]) -> Mapping[str, Any]:
+        """A new open version of a temporal row gets the event's in-force day (a copy of the current row would
+        otherwise carry its predecessor's)."""
+        if self.in_force is not None and "valid_from" in row and row.get("valid_to") is None:
+            return {**row, "in_force_from": self.in_force}
+        return row
 
     # -- the primitives (the rebuild keeps them in memory)
 
     def insert(self, table: str, row: Mapping[str, Any]) -> None:
+        row = self._in_force(row)
         self._tx.execute(f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
                          list(row.values()))
 
     def insert_many(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
         """Rows with the same columns."""
         if rows:
+            rows = [self._in_force(row) for row in rows]
             columns = list(rows[0])
             self._tx.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
                                  [[row[c] for c in columns] for row in rows])
@@ -62,7 +76,7 @@ class Rows:
         exist (an id ``current_ids`` gave, a part of a row just read): nothing is read, so nothing is checked.
         ``changes`` include the new row's version and ``valid_from``."""
         self.close(table, entity_id, at)
-        values = {**changes, "valid_to": None}
+        values = dict(self._in_force({**changes, "valid_to": None}))
         select = ", ".join("?" if column in values else column for column in columns)
         self._tx.execute(f"INSERT INTO {table} ({', '.join(columns)}) SELECT {select} FROM {table}"
                          " WHERE id = ? AND valid_to = ? ORDER BY version DESC LIMIT 1",

@@ -1,10 +1,18 @@
-"""Time on read-model rows: one sortable text form of a moment, and the rows true at a moment (``asOf``)."""
+"""Time on read-model rows: one sortable text form of a moment, and the rows true on the two axes: as recorded at
+a moment (``asOf``) and in force on a day (``inForceOn``, ``shared.in_force``).
+
+Each row of a temporal table carries both: its recorded interval ``[valid_from, valid_to)`` (the moments the record
+showed this version as the entity's latest) and ``in_force_from``, the first day its event was in force. The
+in-force interval of a version runs from its ``in_force_from`` to the ``in_force_from`` of the next version of the
+same entity the record holds (that next version is recorded later, whatever its date): on a day, the entity is as
+its latest version in force by then. Asked both ways ("what did the record at ``asOf`` say was in force on
+``inForceOn``"), only the versions recorded by ``asOf`` count."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any
 
@@ -25,12 +33,52 @@ def timestamp(moment: datetime) -> str:
     return stamp
 
 
-def as_of_clause(as_of: datetime | None) -> tuple[str, list[Any]]:
-    """The rows true at ``as_of`` (the current rows when None)."""
+def as_of_clause(as_of: datetime | None, in_force_on: date | None = None, table: str | None = None
+                 ) -> tuple[str, list[Any]]:
+    """The rows true at ``as_of`` (the current rows when None); with ``in_force_on``, the rows the record at
+    ``as_of`` (now when None) shows in force on that day: per entity, the latest version recorded by then whose
+    ``in_force_from`` is on or before the day (``table`` names the table, which the clause refers to)."""
+    if in_force_on is None:
+        if as_of is None:
+            return "valid_to IS NULL", []
+        at = timestamp(as_of)
+        return "valid_from <= ? AND (valid_to IS NULL OR valid_to > ?)", [at, at]
+    if table is None:
+        raise ValueError("an in-force clause names its table")
+    return in_force_clause(table, as_of, in_force_on)
+
+
+def in_force_clause(table: str, as_of: datetime | None, in_force_on: date, alias: str | None = None
+                    ) -> tuple[str, list[Any]]:
+    """``as_of_clause`` on the in-force axis, over ``table`` (called ``alias`` in the query, if given): a version
+    recorded by ``as_of`` and in force by ``in_force_on``, with no later version of its entity that is too (the
+    primary key ``(id, version)`` answers the probe)."""
+    day = in_force_on.isoformat()
+    t = alias or table
     if as_of is None:
-        return "valid_to IS NULL", []
+        return (f"{t}.in_force_from <= ? AND NOT EXISTS (SELECT 1 FROM {table} later"
+                f" WHERE later.id = {t}.id AND later.version > {t}.version AND later.in_force_from <= ?)",
+                [day, day])
     at = timestamp(as_of)
-    return "valid_from <= ? AND (valid_to IS NULL OR valid_to > ?)", [at, at]
+    return (f"{t}.valid_from <= ? AND {t}.in_force_from <= ? AND NOT EXISTS (SELECT 1 FROM {table} later"
+            f" WHERE later.id = {t}.id AND later.version > {t}.version AND later.valid_from <= ?"
+            " AND later.in_force_from <= ?)", [at, day, at, day])
+
+
+def recorded_clause(as_of: datetime | None, in_force_on: date | None, *, at: str = "at",
+                    on: str | None = None) -> tuple[str, list[Any]]:
+    """For a log table (one row per event, never changed): the rows recorded by ``as_of`` (column ``at``) whose
+    business date ``on`` (a column of ISO dates) is on or before ``in_force_on``. Always a clause (``1 = 1``)."""
+    clause, params = "1 = 1", []
+    if as_of is not None:
+        clause += f" AND {at} <= ?"
+        params.append(timestamp(as_of))
+    if in_force_on is not None:
+        if on is None:
+            raise ValueError("an in-force clause on a log table names its date column")
+        clause += f" AND {on} <= ?"
+        params.append(in_force_on.isoformat())
+    return clause, params
 
 
 # json.dumps(value, sort_keys=True)'s C encoder, built once (json.dumps builds one per call). Without its check for

@@ -48,6 +48,33 @@ def _shares(h: Harness, at: datetime | None, target: str) -> dict[str, tuple[str
     return {t["district"]: (t["share"], t["status"]) for t in body["data"]["taskings"]}
 
 
+IN_FORCE = """query($on: Date, $at: DateTime, $target: ID) {
+  taskings(inForceOn: $on, asOf: $at, targetId: $target) { district share status inForceFrom }
+}"""
+
+
+def _in_force(h: Harness, on: str, at: datetime | None, target: str) -> dict[str, tuple[str, str, str]]:
+    body = h.graphql(IN_FORCE, {"on": on, "at": at.isoformat() if at else None, "target": target})
+    assert "errors" not in body, body
+    return {t["district"]: (t["share"], t["status"], t["inForceFrom"]) for t in body["data"]["taskings"]}
+
+
+def _both_axes(h: Harness, target: str, before_retasking: datetime, after_retasking: datetime) -> None:
+    """The 2011 decisions, entered today, on the in-force axis: before and after the retasking's date, as the
+    record stands now and as it stood before and after the retasking was entered. Worcester's acceptance has no
+    decision: it is in force from the day it was recorded (today), so on a 2011 day before the retasking the
+    tasking stands as issued; the retasking, entered after it, carries it (``services.reporting.temporal``)."""
+    may = ("1200", "issued", "2011-05-10")
+    assert _in_force(h, "2011-06-13", None, target) == {"worcester": may}
+    june = {"worcester": ("1000", "accepted", "2011-06-14"), "wychavon": ("200", "issued", "2011-06-14")}
+    assert _in_force(h, "2011-06-15", None, target) == june
+    assert _in_force(h, "2011-05-09", None, target) == {}  # before the first decision
+    # Combined: what the record before the retasking was entered said was in force on 15 June 2011, and after.
+    assert _in_force(h, "2011-06-15", before_retasking, target) == {"worcester": may}
+    assert _in_force(h, "2011-06-15", after_retasking, target) == june
+    assert _in_force(h, "2011-06-13", after_retasking, target) == {"worcester": may}
+
+
 def _run_worked_example(h: Harness) -> None:
     target_id = set_target_through_priorities(h)
     wait_target_known(h, target_id)
@@ -81,6 +108,7 @@ def _run_worked_example(h: Harness) -> None:
     # asOf: what the committee saw before the retasking, and after it.
     assert _shares(h, before_retasking, target) == {"worcester": ("1200", "accepted")}
     assert _shares(h, after_retasking, target) == after
+    _both_axes(h, target, before_retasking, after_retasking)
     tree = h.graphql(SHARES, {"at": before_retasking.isoformat(), "target": target})["data"]["objectiveTree"]
     assert tree[0]["children"][0]["targets"] == [{"metric": "new private-sector jobs", "targetValue": "6000"}]
 

@@ -13,6 +13,7 @@ from strawberry.types import Info
 
 from services.reporting.coordination import queries
 from services.reporting.graphql_common import (
+    IN_FORCE_ON,
     Actor,
     Connection,
     Decision,
@@ -48,6 +49,7 @@ class Tasking:
     decision: Decision | None
     valid_from: datetime
     valid_to: datetime | None
+    in_force_from: date = strawberry.field(description="The day this version is in force from (its decision's).")
 
     @staticmethod
     def from_row(row: dict[str, Any]) -> Tasking:
@@ -60,7 +62,7 @@ class Tasking:
             retasked_from=strawberry.ID(row["retasked_from"]) if row["retasked_from"] else None,
             achieved=Decimal(row["achieved"]) if row["achieved"] else None, changed_by=_actor(row),
             decision=decision_from(row["decision"]), valid_from=datetime.fromisoformat(row["valid_from"]),
-            valid_to=moment(row["valid_to"]),
+            valid_to=moment(row["valid_to"]), in_force_from=date.fromisoformat(row["in_force_from"]),
         )
 
 
@@ -155,6 +157,8 @@ class Membership:
     changed_by: Actor
     valid_from: datetime
     valid_to: datetime | None
+    in_force_from: date | None = strawberry.field(default=None,
+                                                  description="The day this version is in force from.")
 
 
 @strawberry.type
@@ -205,33 +209,36 @@ class DistrictWithoutPartnerKind:
     taskings: list[Tasking]
 
 
-def _today(as_of: datetime | None) -> date:
-    return (as_of or datetime.now(UTC)).date()
+def _today(as_of: datetime | None, in_force_on: date | None = None) -> date:
+    """The day overdue is judged on: the in-force day asked, else asOf's, else today."""
+    return in_force_on or (as_of or datetime.now(UTC)).date()
 
 
 @strawberry.type
 class Query:
     @strawberry.field(permission_classes=[IsAuthenticated],
                       description="Taskings by district, theme group, target, status or lead partner, as of a time.")
-    def taskings(self, info: Info, as_of: datetime | None = None, district: str | None = None,
+    def taskings(self, info: Info, as_of: datetime | None = None,
+                 in_force_on: IN_FORCE_ON = None, district: str | None = None,
                  theme_group: str | None = None, target_id: strawberry.ID | None = None, status: str | None = None,
                  lead_partner: str | None = None) -> list[Tasking]:
         rows = queries.taskings(read_model(info).store, as_of, district=district, theme_group=theme_group,
                         target_id=None if target_id is None else str(target_id), status=status,
-                        lead_partner=lead_partner)
+                        lead_partner=lead_partner, in_force_on=in_force_on)
         return [Tasking.from_row(r) for r in rows]
 
     @strawberry.field(permission_classes=[IsAuthenticated])
-    def tasking(self, info: Info, id: strawberry.ID, as_of: datetime | None = None) -> Tasking | None:
-        row = queries.tasking(read_model(info).store, str(id), as_of)
+    def tasking(self, info: Info, id: strawberry.ID, as_of: datetime | None = None,
+                in_force_on: IN_FORCE_ON = None) -> Tasking | None:
+        row = queries.tasking(read_model(info).store, str(id), as_of, in_force_on)
         return Tasking.from_row(row) if row else None
 
     @strawberry.field(permission_classes=[IsAuthenticated],
                       description="The retasking chain a tasking belongs to: who decided each change, when, why.")
     def retasking_chain(self, info: Info, tasking_id: strawberry.ID,
-                        as_of: datetime | None = None) -> RetaskingChain:
+                        as_of: datetime | None = None, in_force_on: IN_FORCE_ON = None) -> RetaskingChain:
         model = read_model(info)
-        chain = queries.retasking_chain(model.store, str(tasking_id), model.partnership, as_of)
+        chain = queries.retasking_chain(model.store, str(tasking_id), model.partnership, as_of, in_force_on)
         return RetaskingChain(
             root=strawberry.ID(chain["root"]), taskings=[strawberry.ID(t) for t in chain["taskings"]],
             origin=[Assignment.from_dict(o) for o in chain["origin"]],
@@ -243,10 +250,12 @@ class Query:
 
     @strawberry.field(permission_classes=[IsAuthenticated],
                       description="Decisions on taskings and memberships, by body and date range.")
-    def decisions(self, info: Info, as_of: datetime | None = None, body: str | None = None,
+    def decisions(self, info: Info, as_of: datetime | None = None,
+                  in_force_on: IN_FORCE_ON = None, body: str | None = None,
                   decided_from: date | None = None, decided_to: date | None = None) -> list[DecisionTaken]:
         model = read_model(info)
-        rows = queries.decisions(model.store, as_of, body=body, decided_from=decided_from, decided_to=decided_to)
+        rows = queries.decisions(model.store, as_of, body=body, decided_from=decided_from, decided_to=decided_to,
+                                 in_force_on=in_force_on)
         taken = [DecisionTaken(subject=strawberry.ID(r["subject"]), version=r["version"], event_type=r["type"],
                                body=r["body"], decided_on=date.fromisoformat(r["decided_on"]), reason=r["reason"],
                                meeting_id=r["meeting_id"], reference=r["reference"], recorded_by=_actor(r),
@@ -259,73 +268,83 @@ class Query:
 
     @strawberry.field(permission_classes=[IsAuthenticated],
                       description="Who sits at which table (current members unless includeFormer), as of a time.")
-    def memberships(self, info: Info, as_of: datetime | None = None, body: str | None = None,
+    def memberships(self, info: Info, as_of: datetime | None = None,
+                    in_force_on: IN_FORCE_ON = None, body: str | None = None,
                     organisation: str | None = None, include_former: bool = False) -> list[Membership]:
         rows = queries.memberships(read_model(info).store, as_of, body=body, organisation=organisation,
-                           include_former=include_former)
+                           include_former=include_former, in_force_on=in_force_on)
         return [Membership(body=r["body"], body_kind=r["body_kind"], organisation=r["organisation"],
                            nominated_by=r["nominated_by"], is_member=bool(r["is_member"]), reason=r["reason"],
                            changed_by=_actor(r), valid_from=datetime.fromisoformat(r["valid_from"]),
-                           valid_to=moment(r["valid_to"])) for r in rows]
+                           valid_to=moment(r["valid_to"]),
+                           in_force_from=date.fromisoformat(r["in_force_from"])) for r in rows]
 
     @strawberry.field(permission_classes=[IsAuthenticated],
                       description="The districts each county-wide partner commits to.")
-    def district_commitments(self, info: Info, as_of: datetime | None = None,
+    def district_commitments(self, info: Info, as_of: datetime | None = None, in_force_on: IN_FORCE_ON = None,
                              organisation: str | None = None) -> list[DistrictCommitment]:
         return [DistrictCommitment(organisation=r["organisation"], districts=json.loads(r["districts"]),
                                    valid_from=datetime.fromisoformat(r["valid_from"]))
-                for r in queries.commitments(read_model(info).store, as_of, organisation)]
+                for r in queries.commitments(read_model(info).store, as_of, organisation,
+                                                                                 in_force_on)]
 
     @strawberry.field(permission_classes=[IsAuthenticated])
-    def meetings(self, info: Info, as_of: datetime | None = None, body: str | None = None) -> list[Meeting]:
+    def meetings(self, info: Info, as_of: datetime | None = None,
+                 in_force_on: IN_FORCE_ON = None, body: str | None = None) -> list[Meeting]:
         return [Meeting(id=strawberry.ID(r["id"]), body=r["body"], held_on=date.fromisoformat(r["held_on"]),
                         present=json.loads(r["present"]), title=r["title"], recorded_by=_actor(r))
-                for r in queries.meetings(read_model(info).store, as_of, body)]
+                for r in queries.meetings(read_model(info).store, as_of, body, in_force_on)]
 
     @strawberry.field(permission_classes=[IsAuthenticated],
                       description="Actions agreed at meetings, by body or owner; overdue is judged on asOf's date.")
-    def agreed_actions(self, info: Info, as_of: datetime | None = None, body: str | None = None,
+    def agreed_actions(self, info: Info, as_of: datetime | None = None,
+                       in_force_on: IN_FORCE_ON = None, body: str | None = None,
                        owner: str | None = None) -> list[AgreedAction]:
-        today = _today(as_of)
+        today = _today(as_of, in_force_on)
         return [AgreedAction.from_row(r, today)
-                for r in queries.agreed_actions(read_model(info).store, as_of, body=body, owner=owner)]
+                for r in queries.agreed_actions(read_model(info).store, as_of, body=body, owner=owner,
+                                                in_force_on=in_force_on)]
 
     @strawberry.field(permission_classes=[IsAuthenticated],
                       description="Agreed actions past their due date and not done (on asOf's date, default today).")
-    def overdue_actions(self, info: Info, as_of: datetime | None = None,
+    def overdue_actions(self, info: Info, as_of: datetime | None = None, in_force_on: IN_FORCE_ON = None,
                         owner: str | None = None) -> list[AgreedAction]:
-        today = _today(as_of)
+        today = _today(as_of, in_force_on)
         return [AgreedAction.from_row(r, today)
-                for r in queries.agreed_actions(read_model(info).store, as_of, owner=owner, overdue_on=today)]
+                for r in queries.agreed_actions(read_model(info).store, as_of, owner=owner, overdue_on=today,
+                                                in_force_on=in_force_on)]
 
     @strawberry.field(permission_classes=[IsAuthenticated],
                       description="Districts holding a live tasking with no partner of this kind (council, nhs, "
                                   "police, fire, college, voluntary_sector, business) at their partnership's table.")
     def districts_without_partner_kind(self, info: Info, kind: str,
-                                       as_of: datetime | None = None) -> list[DistrictWithoutPartnerKind]:
+                                       as_of: datetime | None = None,
+                                       in_force_on: IN_FORCE_ON = None) -> list[DistrictWithoutPartnerKind]:
         model = read_model(info)
         return [DistrictWithoutPartnerKind(district=d["district"], district_name=d["district_name"],
                                            partner_kinds=d["partner_kinds"], partners=d["partners"],
                                            taskings=[Tasking.from_row(t) for t in d["taskings"]])
-                for d in queries.districts_without_partner_kind(model.store, kind, model.partnership, as_of)]
+                for d in queries.districts_without_partner_kind(model.store, kind, model.partnership, as_of,
+                                                                             in_force_on)]
 
     @strawberry.field(permission_classes=[IsAuthenticated], description="Taskings, a page at a time.")
     def taskings_connection(self, info: Info, first: int | None = None, after: str | None = None,
-                            as_of: datetime | None = None, district: str | None = None,
+                            as_of: datetime | None = None, in_force_on: IN_FORCE_ON = None, district: str | None = None,
                             theme_group: str | None = None, target_id: strawberry.ID | None = None,
                             status: str | None = None, lead_partner: str | None = None) -> Connection[Tasking]:
         rows = queries.taskings(read_model(info).store, as_of, district=district, theme_group=theme_group,
                                 target_id=None if target_id is None else str(target_id), status=status,
-                                lead_partner=lead_partner)
+                                lead_partner=lead_partner, in_force_on=in_force_on)
         return paginate(rows, lambda r: (r["target_id"], r["district"], r["id"]), Tasking.from_row, first, after)
 
     @strawberry.field(permission_classes=[IsAuthenticated],
                       description="Agreed actions, a page at a time; overdueOnly keeps those past due and not done.")
     def agreed_actions_connection(self, info: Info, first: int | None = None, after: str | None = None,
-                                  as_of: datetime | None = None, body: str | None = None, owner: str | None = None,
+                                  as_of: datetime | None = None,
+                                  in_force_on: IN_FORCE_ON = None, body: str | None = None, owner: str | None = None,
                                   overdue_only: bool = False) -> Connection[AgreedAction]:
-        today = _today(as_of)
+        today = _today(as_of, in_force_on)
         rows = queries.agreed_actions(read_model(info).store, as_of, body=body, owner=owner,
-                                      overdue_on=today if overdue_only else None)
+                                      overdue_on=today if overdue_only else None, in_force_on=in_force_on)
         return paginate(rows, lambda r: (r["due_on"], r["id"]), lambda r: AgreedAction.from_row(r, today), first,
                         after)

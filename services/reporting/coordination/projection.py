@@ -80,7 +80,7 @@ def _tasking_issued(fact: TaskingIssued, rows: Rows, envelope: Envelope) -> None
         "tasking_id": envelope.subject, "version": envelope.sequence, "kind": "issued", "district": fact.district,
         "lead_partner": fact.lead_partner, "share": str(fact.share), "deadline": fact.deadline.isoformat(),
         "retasked_from": retasked_from, "decision": decision_json(fact), "decision_key": _decision_key(fact),
-        **_who(envelope), "at": timestamp(envelope.time)})
+        **_who(envelope), "at": timestamp(envelope.time), "in_force_from": rows.in_force})
     _record_decision(rows, envelope, fact)
 
 
@@ -129,7 +129,7 @@ def _retasked(fact: TaskingRetasked, rows: Rows, envelope: Envelope) -> None:
         "previous_district": fact.previous_district, "previous_lead_partner": fact.previous_lead_partner,
         "previous_share": str(fact.previous_share), "previous_deadline": fact.previous_deadline.isoformat(),
         "retasked_from": None, "decision": decision_json(fact), "decision_key": _decision_key(fact),
-        **_who(envelope), "at": timestamp(envelope.time)})
+        **_who(envelope), "at": timestamp(envelope.time), "in_force_from": rows.in_force})
 
 
 # -- memberships, commitments, meetings, actions -----------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""The coordination read model's questions, as of any time: taskings, retasking chains, decisions by body and
-date, memberships, commitments, meetings, agreed actions, and districts missing a kind of partner."""
+"""The coordination read model's questions, as of any time and in force on any day: taskings, retasking chains,
+decisions by body and date, memberships, commitments, meetings, agreed actions, and districts missing a kind of
+partner."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from services.reporting.coordination.tables import (
     TASKING_CHANGES,
     TASKINGS,
 )
-from services.reporting.temporal import as_of_clause, timestamp
+from services.reporting.temporal import as_of_clause, recorded_clause, timestamp
 from shared.partnership import PartnershipDefinition
 from shared.readstore import ReadStore
 
@@ -27,8 +28,8 @@ ACTIVE_STATUSES = ("issued", "accepted", "in_delivery")
 
 def taskings(store: ReadStore, as_of: datetime | None = None, *, district: str | None = None,
              theme_group: str | None = None, target_id: str | None = None, status: str | None = None,
-             lead_partner: str | None = None) -> list[dict[str, Any]]:
-    clause, params = as_of_clause(as_of)
+             lead_partner: str | None = None, in_force_on: date | None = None) -> list[dict[str, Any]]:
+    clause, params = as_of_clause(as_of, in_force_on, TASKINGS.name)
     for column, value in (("district", district), ("theme_group", theme_group), ("target_id", target_id),
                           ("status", status), ("lead_partner", lead_partner)):
         if value is not None:
@@ -37,17 +38,20 @@ def taskings(store: ReadStore, as_of: datetime | None = None, *, district: str |
     return store.query(f"SELECT * FROM {TASKINGS.name} WHERE {clause} ORDER BY target_id, district, id", params)
 
 
-def tasking(store: ReadStore, tasking_id: str, as_of: datetime | None = None) -> dict[str, Any] | None:
-    clause, params = as_of_clause(as_of)
+def tasking(store: ReadStore, tasking_id: str, as_of: datetime | None = None,
+            in_force_on: date | None = None) -> dict[str, Any] | None:
+    clause, params = as_of_clause(as_of, in_force_on, TASKINGS.name)
     rows = store.query(f"SELECT * FROM {TASKINGS.name} WHERE id = ? AND {clause}", [tasking_id, *params])
     return rows[0] if rows else None
 
 
-def tasking_changes(store: ReadStore, as_of: datetime | None = None) -> list[dict[str, Any]]:
-    """Every assignment change (issue or retasking) recorded by ``as_of``, in the order recorded."""
-    at_clause, at_params = ("", []) if as_of is None else (" AND at <= ?", [timestamp(as_of)])
-    return store.query(f"SELECT * FROM {TASKING_CHANGES.name} WHERE 1 = 1{at_clause}"
-                       " ORDER BY at, tasking_id, version", at_params)
+def tasking_changes(store: ReadStore, as_of: datetime | None = None,
+                    in_force_on: date | None = None) -> list[dict[str, Any]]:
+    """Every assignment change (issue or retasking) recorded by ``as_of`` and in force by ``in_force_on``, in the
+    order recorded."""
+    clause, params = recorded_clause(as_of, in_force_on, on="in_force_from")
+    return store.query(f"SELECT * FROM {TASKING_CHANGES.name} WHERE {clause}"
+                       " ORDER BY at, tasking_id, version", params)
 
 
 def retasked_taskings(store: ReadStore, as_of: datetime) -> list[str]:
@@ -58,17 +62,16 @@ def retasked_taskings(store: ReadStore, as_of: datetime) -> list[str]:
 
 
 def retasking_chain(store: ReadStore, tasking_id: str, definition: PartnershipDefinition,
-                    as_of: datetime | None = None) -> dict[str, Any]:
-    """The retasking chain of this tasking as the record stood at ``as_of`` (``chains.chain``)."""
-    return chains.chain(tasking_changes(store, as_of), tasking_id, definition)
+                    as_of: datetime | None = None, in_force_on: date | None = None) -> dict[str, Any]:
+    """The retasking chain of this tasking as the record stood at ``as_of``, in force on ``in_force_on``
+    (``chains.chain``)."""
+    return chains.chain(tasking_changes(store, as_of, in_force_on), tasking_id, definition)
 
 
 def decisions(store: ReadStore, as_of: datetime | None = None, *, body: str | None = None,
-              decided_from: date | None = None, decided_to: date | None = None) -> list[dict[str, Any]]:
-    clause, params = "1 = 1", []
-    if as_of is not None:
-        clause += " AND at <= ?"
-        params.append(timestamp(as_of))
+              decided_from: date | None = None, decided_to: date | None = None,
+              in_force_on: date | None = None) -> list[dict[str, Any]]:
+    clause, params = recorded_clause(as_of, in_force_on, on="decided_on")
     if body is not None:
         clause += " AND body = ?"
         params.append(body)
@@ -83,8 +86,9 @@ def decisions(store: ReadStore, as_of: datetime | None = None, *, body: str | No
 
 
 def memberships(store: ReadStore, as_of: datetime | None = None, *, body: str | None = None,
-                organisation: str | None = None, include_former: bool = False) -> list[dict[str, Any]]:
-    clause, params = as_of_clause(as_of)
+                organisation: str | None = None, include_former: bool = False,
+                in_force_on: date | None = None) -> list[dict[str, Any]]:
+    clause, params = as_of_clause(as_of, in_force_on, MEMBERSHIPS.name)
     if not include_former:
         clause += " AND is_member = 1"
     for column, value in (("body", body), ("organisation", organisation)):
@@ -95,19 +99,17 @@ def memberships(store: ReadStore, as_of: datetime | None = None, *, body: str | 
 
 
 def commitments(store: ReadStore, as_of: datetime | None = None,
-                organisation: str | None = None) -> list[dict[str, Any]]:
-    clause, params = as_of_clause(as_of)
+                organisation: str | None = None, in_force_on: date | None = None) -> list[dict[str, Any]]:
+    clause, params = as_of_clause(as_of, in_force_on, DISTRICT_COMMITMENTS.name)
     if organisation is not None:
         clause += " AND organisation = ?"
         params.append(organisation)
     return store.query(f"SELECT * FROM {DISTRICT_COMMITMENTS.name} WHERE {clause} ORDER BY organisation", params)
 
 
-def meetings(store: ReadStore, as_of: datetime | None = None, body: str | None = None) -> list[dict[str, Any]]:
-    clause, params = "1 = 1", []
-    if as_of is not None:
-        clause += " AND at <= ?"
-        params.append(timestamp(as_of))
+def meetings(store: ReadStore, as_of: datetime | None = None, body: str | None = None,
+             in_force_on: date | None = None) -> list[dict[str, Any]]:
+    clause, params = recorded_clause(as_of, in_force_on, on="held_on")
     if body is not None:
         clause += " AND body = ?"
         params.append(body)
@@ -115,8 +117,9 @@ def meetings(store: ReadStore, as_of: datetime | None = None, body: str | None =
 
 
 def agreed_actions(store: ReadStore, as_of: datetime | None = None, *, body: str | None = None,
-                   owner: str | None = None, overdue_on: date | None = None) -> list[dict[str, Any]]:
-    clause, params = as_of_clause(as_of)
+                   owner: str | None = None, overdue_on: date | None = None,
+                   in_force_on: date | None = None) -> list[dict[str, Any]]:
+    clause, params = as_of_clause(as_of, in_force_on, AGREED_ACTIONS.name)
     for column, value in (("body", body), ("owner", owner)):
         if value is not None:
             clause += f" AND {column} = ?"
@@ -128,16 +131,17 @@ def agreed_actions(store: ReadStore, as_of: datetime | None = None, *, body: str
 
 
 def districts_without_partner_kind(store: ReadStore, kind: str, definition: PartnershipDefinition,
-                                   as_of: datetime | None = None) -> list[dict[str, Any]]:
+                                   as_of: datetime | None = None,
+                                   in_force_on: date | None = None) -> list[dict[str, Any]]:
     """Districts holding a live tasking (issued, accepted, in delivery) with no partner of ``kind`` at their
     partnership's table (members, including theme groups' representatives)."""
     held: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for row in taskings(store, as_of):
+    for row in taskings(store, as_of, in_force_on=in_force_on):
         if row["status"] in ACTIVE_STATUSES:
             held[row["district"]].append(row)
     answer = []
     for district, rows in sorted(held.items()):
-        seated = [m["organisation"] for m in memberships(store, as_of, body=district)]
+        seated = [m["organisation"] for m in memberships(store, as_of, body=district, in_force_on=in_force_on)]
         kinds = sorted({o.kind for org in seated if (o := definition.organisation(org)) is not None})
         if kind not in kinds:
             answer.append({"district": district, "district_name": chains.district_name(definition, district),

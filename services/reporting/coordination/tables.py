@@ -13,7 +13,7 @@ TASKINGS = Table(
     " district TEXT NOT NULL, share TEXT NOT NULL, unit TEXT NOT NULL, deadline TEXT NOT NULL,"
     " lead_partner TEXT NOT NULL, commissioning_level TEXT NOT NULL, status TEXT NOT NULL, retasked_from TEXT,"
     " achieved TEXT, status_reason TEXT, " + _CHANGED_BY + ", decision TEXT,"
-    " valid_from TEXT NOT NULL, valid_to TEXT, PRIMARY KEY (id, version)",
+    " valid_from TEXT NOT NULL, valid_to TEXT, in_force_from TEXT NOT NULL, PRIMARY KEY (id, version)",
     temporal=True, indexes=(("current", "(valid_to, district)"),),
     tracked=Tracked("tasking", "{district}: {share} {unit}", districts=("district",), groups=("theme_group",)))
 # One row per assignment change (issue or retasking): the links of the retasking chains.
@@ -22,7 +22,8 @@ TASKING_CHANGES = Table(
     "tasking_id TEXT NOT NULL, version INTEGER NOT NULL, kind TEXT NOT NULL, district TEXT NOT NULL,"
     " lead_partner TEXT NOT NULL, share TEXT NOT NULL, deadline TEXT NOT NULL, previous_district TEXT,"
     " previous_lead_partner TEXT, previous_share TEXT, previous_deadline TEXT, retasked_from TEXT,"
-    " decision TEXT, decision_key TEXT, " + _CHANGED_BY + ", at TEXT NOT NULL, PRIMARY KEY (tasking_id, version)",
+    " decision TEXT, decision_key TEXT, " + _CHANGED_BY + ", at TEXT NOT NULL, in_force_from TEXT NOT NULL,"
+    " PRIMARY KEY (tasking_id, version)",
     indexes=(("from", "(retasked_from)"),))
 COORDINATION_DECISIONS = Table(
     "coordination_decisions",
@@ -38,19 +39,22 @@ MEMBERSHIPS = Table(
     "memberships",
     "id TEXT NOT NULL, version INTEGER NOT NULL, body TEXT NOT NULL, body_kind TEXT NOT NULL,"
     " organisation TEXT NOT NULL, nominated_by TEXT, is_member INTEGER NOT NULL, reason TEXT,"
-    " " + _CHANGED_BY + ", decision TEXT, valid_from TEXT NOT NULL, valid_to TEXT, PRIMARY KEY (id, version)",
+    " " + _CHANGED_BY + ", decision TEXT, valid_from TEXT NOT NULL, valid_to TEXT,"
+    " in_force_from TEXT NOT NULL, PRIMARY KEY (id, version)",
     temporal=True, indexes=(("current", "(valid_to, body)"),),
     tracked=Tracked("membership", "{organisation} at {body}", districts=("body",), groups=("body",)))
 DISTRICT_COMMITMENTS = Table(
     "district_commitments",
     "id TEXT NOT NULL, version INTEGER NOT NULL, organisation TEXT NOT NULL, districts TEXT NOT NULL,"
-    " " + _CHANGED_BY + ", valid_from TEXT NOT NULL, valid_to TEXT, PRIMARY KEY (id, version)",
+    " " + _CHANGED_BY + ", valid_from TEXT NOT NULL, valid_to TEXT,"
+    " in_force_from TEXT NOT NULL, PRIMARY KEY (id, version)",
     temporal=True, tracked=Tracked("district commitment", "{organisation}"))
 AGREED_ACTIONS = Table(
     "agreed_actions",
     "id TEXT NOT NULL, version INTEGER NOT NULL, meeting_id TEXT NOT NULL, body TEXT NOT NULL,"
     " description TEXT NOT NULL, owner TEXT NOT NULL, due_on TEXT NOT NULL, done_on TEXT, note TEXT,"
-    " " + _CHANGED_BY + ", valid_from TEXT NOT NULL, valid_to TEXT, PRIMARY KEY (id, version)",
+    " " + _CHANGED_BY + ", valid_from TEXT NOT NULL, valid_to TEXT,"
+    " in_force_from TEXT NOT NULL, PRIMARY KEY (id, version)",
     temporal=True, indexes=(("current", "(valid_to, due_on)"),),
     tracked=Tracked("agreed action", "{description}", districts=("body",), groups=("body",)))
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from services.reporting.declaration import Table, Tracked
 
-_TEMPORAL = "valid_from TEXT NOT NULL, valid_to TEXT, PRIMARY KEY (id, version)"
+_TEMPORAL = "valid_from TEXT NOT NULL, valid_to TEXT, in_force_from TEXT NOT NULL, PRIMARY KEY (id, version)"
 # An entity's row as of any moment in one index probe (see ``queries.as_of_rows``), however many versions it has.
 _AS_OF = ("as_of", "(id, valid_from)")
 
@@ -68,5 +68,5 @@ TABLES = (TARGETS, TASKINGS, PROJECTS, OUTCOMES, MILESTONES, PROGRESS, WITHDRAWA
 
 OUTCOME_COLUMNS = ("id", "version", "project_id", "outcome_id", "tasking_id", "metric", "unit", "baseline_value",
                    "baseline_date", "target_value", "target_date", "weight", "actual", "counting", "valid_from",
-                   "valid_to")
+                   "valid_to", "in_force_from")
 """``delivery_outcomes``' columns, in order (an outcome is carried forward without being read first)."""

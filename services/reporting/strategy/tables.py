@@ -9,6 +9,7 @@ from services.reporting.declaration import Table, Tracked
 
 _ACCOUNTABLE = (" changed_by TEXT NOT NULL, changed_by_organisation TEXT NOT NULL, changed_by_role TEXT NOT NULL,"
                 " decision TEXT, added_at TEXT NOT NULL, valid_from TEXT NOT NULL, valid_to TEXT,"
+                " in_force_from TEXT NOT NULL,"
                 " PRIMARY KEY (id, version)")
 
 OBJECTIVES = Table(
