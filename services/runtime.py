@@ -146,7 +146,7 @@ class System:
         if "reporting" in services:
             store = ReadStore(settings, "reporting")
             self.read_model = ReportingReadModel(store, read_model_ddl())
-            projection = ReportingProjection()
+            projection = ReportingProjection(changes=self.read_model.changes)
             for spec in self.specs.values():
                 self.consumers.append(ConsumerRunner(
                     "reporting", store, self.transport, settings.topic(spec.topic), projection,

@@ -341,6 +341,9 @@ class ConsumerRunner(_Runner):
         if len(envelopes) > len(fresh):
             metrics.CONSUMER_DUPLICATES.labels(self.name, self.topic).inc(len(envelopes) - len(fresh))
         self._committed(messages, fresh)
+        committed = getattr(self.handler, "committed", None)
+        if fresh and committed is not None:  # a handler that announces what it committed (reporting's change feed)
+            committed()
 
     def _apply_all(self, tx: Tx, envelopes: Sequence[Envelope], headers: dict[int, Any]) -> None:
         if not tracing.enabled():

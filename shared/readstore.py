@@ -57,6 +57,10 @@ class Tx:
         self._postgres = postgres
         self._opener = opener
 
+    @property
+    def postgres(self) -> bool:
+        return self._postgres
+
     def execute(self, statement: str, params: Sequence[Any] = ()) -> int:
         if self._postgres:
             statement = statement.replace("?", "%s")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from services.reporting import change_feed
 from services.reporting.declaration import Handler, ReadModel
 from services.reporting.readmodel import DDL as EVENT_LOG_DDL
 from services.reporting.readmodel import log_event
@@ -22,7 +23,11 @@ class ReportingProjection:
     # The runner may send our statements pipelined: handlers read with queries, never with row counts.
     pipelined = True
 
-    def __init__(self, models: Sequence[ReadModel] = READ_MODELS) -> None:
+    def __init__(self, models: Sequence[ReadModel] = READ_MODELS,
+                 changes: change_feed.ChangeSignal | None = None) -> None:
+        """With ``changes``, the live projection also appends to the change feed (its tables made by
+        ``ReportingReadModel``) and announces each commit that did (``committed``)."""
+        self._changes = changes
         internal = sorted(f"{model.name}: {contract.__name__}" for model in models for contract in model.contracts
                           if not is_public(contract))
         if internal:  # read models stand on integration events only: an internal one may stop travelling
@@ -32,7 +37,20 @@ class ReportingProjection:
         self._handlers: dict[type, list[Handler]] = {}
 
     def apply(self, tx: Tx, envelope: Envelope) -> None:
-        self.apply_to(rows(tx), envelope)
+        into = rows(tx)
+        if self._changes is None or getattr(tx, "rows", None) is not None:  # no feed (a rebuild keeps none)
+            self.apply_to(into, envelope)
+            return
+        fact = envelope.fact()
+        was = change_feed.before(into, fact, envelope)
+        self.apply_to(into, envelope)
+        change_feed.append(tx, into, fact, envelope, was)
+
+    def committed(self) -> None:
+        """Called by the consumer runner after a batch that applied events committed: wakes the gateway's
+        subscriptions in this process (another process hears the transaction's NOTIFY)."""
+        if self._changes is not None:
+            self._changes.notify()
 
     def apply_to(self, into: Rows, envelope: Envelope) -> None:
         fact = envelope.fact()

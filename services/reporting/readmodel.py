@@ -50,6 +50,12 @@ class ReportingReadModel:
         self.store = store
         schema.migrate(store, [*DDL, *ddl])  # refuses a store made by other DDL (a column added: rebuild it)
         store.migrate(COPY_DDL)  # the copy of tasking's meetings decisions are judged on (a consumer of its own)
+        # The live projection's change feed (its own tables, outside the read models': a rebuild starts a new one).
+        from services.reporting.change_feed import ChangeSignal, migrate_feed
+
+        migrate_feed(store)
+        self.changes = ChangeSignal()
+        """Announced after each commit of the live projection that appended to the change feed."""
         # Rows keep free text sealed as the topics carried it; every read opens it, or shows it redacted.
         self._people = people
         store.opener = lambda text: self.people.open_text(text)
