@@ -22,6 +22,7 @@ from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import HTTPConnection
 
 from shared import idempotency
 from shared.auth import AuthenticationError, Grant, Principal, Role, TokenService
@@ -235,10 +236,11 @@ class RecordVersionTag:
         await send({"type": "http.response.body", "body": body})
 
 
-def refuse_unknown_query_parameters(request: Request) -> None:
+def refuse_unknown_query_parameters(request: HTTPConnection) -> None:
     """Refuses a query parameter that the route does not declare (422 naming it): a misspelt filter such as
     ``theme_group=pstg`` for ``themeGroup`` must not be silently ignored and answer for everything. A dependency of
-    every route of an app (``install_problem_handlers``); GraphQL, whose GET parameters are its own, is left alone."""
+    every route of an app (``install_problem_handlers``); GraphQL, whose GET parameters are its own, is left alone,
+    and so is a websocket (an ``HTTPConnection``: a dependency asking for a ``Request`` fails every websocket)."""
     route = request.scope.get("route")
     if not request.scope.get("query_string") or not isinstance(route, APIRoute) or is_graphql_path(request.url.path):
         return

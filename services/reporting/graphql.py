@@ -11,25 +11,28 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Mapping
-from datetime import datetime
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, cast
 
 import strawberry
 from cross_web import HTTPException
 from graphql import GraphQLError
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import HTMLResponse, Response
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ParserCache, ValidationCache
 from strawberry.extensions.max_aliases import create_validator as create_max_aliases_rule
 from strawberry.fastapi import GraphQLRouter
 from strawberry.scalars import JSON
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext, ExecutionResult, Info
+from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET
 
-from services.reporting import audit, changes, decision_log, directory
+from services.reporting import audit, changes, decision_log, directory, subscriptions
 from services.reporting.graphql_cache import EncodedData, ResponseCache, data_version
 from services.reporting.graphql_common import Actor, Decision, IsAuthenticated, decision_from, read_model
 from services.reporting.graphql_execution import LeafFastExecutor
@@ -37,7 +40,8 @@ from services.reporting.graphql_limits import QueryLimits, add_codes
 from services.reporting.mutations import Mutation
 from services.reporting.readmodel import ReportingReadModel
 from services.reporting.registry import READ_MODELS
-from shared.auth import AuthenticationError, Principal, TokenService
+from services.reporting.subscriptions import Subscription
+from shared.auth import AuthenticationError, IdentityProviderUnavailable, Principal, TokenService
 from shared.devtools import graphiql_html
 from shared.web import GRAPHQL_RESPONSE_JSON, graphql_media_type, graphql_refusal
 
@@ -84,13 +88,24 @@ class GatewaySchema(strawberry.Schema):
         add_codes(errors)
         super().process_errors(errors, execution_context)
 
+    async def execute(self, query: str | None, variable_values: dict[str, Any] | None = None,
+                      context_value: Any | None = None, root_value: Any | None = None,
+                      operation_name: str | None = None,
+                      allowed_operation_types: Iterable[OperationType] | None = None,
+                      operation_extensions: dict[str, Any] | None = None) -> ExecutionResult:
+        """A request over HTTP runs queries and mutations; a subscription runs over a websocket (``updates``)."""
+        allowed = set(allowed_operation_types or (OperationType.QUERY, OperationType.MUTATION))
+        return await super().execute(query, variable_values, context_value, root_value, operation_name,
+                                     allowed - {OperationType.SUBSCRIPTION}, operation_extensions)
+
 
 Query = merge_types("Query", (HistoryQuery, directory.Query, decision_log.Query, changes.Query, audit.Query,
-                              *(model.query for model in READ_MODELS)))
+                              subscriptions.Query, *(model.query for model in READ_MODELS)))
 # One rule class for the process (MaxAliasesLimiter makes a new one per request), so that a document's validation
 # can be cached: a dashboard sends the same few documents over and over, and validating one costs 1-2 ms.
 _MaxAliases = create_max_aliases_rule(30)
-schema = GatewaySchema(query=Query, mutation=Mutation, execution_context_class=LeafFastExecutor, extensions=[
+schema = GatewaySchema(query=Query, mutation=Mutation, subscription=Subscription,
+                       execution_context_class=LeafFastExecutor, extensions=[
     partial(MaxTokensLimiter, max_token_count=5_000),
     partial(AddValidationRules, [QueryLimits, _MaxAliases]),
     partial(ParserCache, maxsize=256),
@@ -120,6 +135,7 @@ class TransportError(HTTPException):
 
 # strawberry's own refusals (HTTPException reasons) -> (status, code)
 _STRAWBERRY_REFUSALS = [
+    ("subscriptions are not allowed", 400, "SUBSCRIPTION_OVER_HTTP"),
     ("Batching is not enabled", 400, "BATCHING_NOT_SUPPORTED"),
     ("Unable to parse request body as JSON", 400, "MALFORMED_JSON"),
     ("Unsupported content type", 415, "UNSUPPORTED_MEDIA_TYPE"),
@@ -134,7 +150,9 @@ def _transport_error(error: HTTPException) -> TransportError:
         return error
     for marker, status, code in _STRAWBERRY_REFUSALS:
         if marker in error.reason:
-            return TransportError(status, code, error.reason)
+            reason = error.reason if code != "SUBSCRIPTION_OVER_HTTP" else (
+                "A subscription runs over a websocket at /graphql (protocol graphql-transport-ws), not over HTTP.")
+            return TransportError(status, code, reason)
     return TransportError(error.status_code, "INVALID_REQUEST", error.reason)
 
 
@@ -167,10 +185,12 @@ class CachingGraphQLRouter(GraphQLRouter[dict[str, Any], None]):
     asks for ``application/json`` or sends no ``Accept`` gets 200 for every well-formed request, as before.
     """
 
-    def __init__(self, *args: Any, model: ReportingReadModel, cache: ResponseCache, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, model: ReportingReadModel, cache: ResponseCache,
+                 tokens: TokenService | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.model = model
         self.cache = cache
+        self.tokens = tokens
         self._readers: asyncio.Semaphore | None = None
 
     async def execute_single(self, request: Request, request_adapter: Any, sub_response: Any,
@@ -214,6 +234,22 @@ class CachingGraphQLRouter(GraphQLRouter[dict[str, Any], None]):
         encoded = EncodedData(super().encode_json_string(result.data))
         self.cache.put(key, encoded)  # read in the snapshot whose data version is in the key
         return ExecutionResult(data=cast(dict[str, Any], encoded), errors=None)
+
+    async def on_ws_connect(self, context: dict[str, Any]) -> Any:
+        """A ``graphql-transport-ws`` connection authenticates in its ``connection_init`` payload:
+        ``{"authorization": "Bearer <token>"}`` (browsers cannot set headers on a websocket). No token, or one that
+        does not verify: refused with close code 4403 (a subscription sent before that is refused with 4401)."""
+        params = context.get("connection_params") or {}
+        raw = next((params[k] for k in ("authorization", "Authorization", "token") if k in params), None)
+        token = raw[7:].strip() if isinstance(raw, str) and raw.lower().startswith("bearer ") else raw
+        if not isinstance(token, str) or not token or self.tokens is None:
+            raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
+        try:
+            context["principal"] = await asyncio.to_thread(self.tokens.verify, token)
+        except (AuthenticationError, IdentityProviderUnavailable) as error:
+            log.info("websocket connection refused", extra={"reason": str(error)[:200]})
+            raise ConnectionRejectionError({"code": "UNAUTHENTICATED"}) from None
+        return UNSET
 
     def decode_json(self, data: str | bytes) -> object:
         try:
@@ -283,10 +319,11 @@ def graphql_router(model: ReportingReadModel, tokens: TokenService, service_urls
     """The gateway's router; ``cache_bytes`` of encoded answers at most are kept (0: no response cache);
     ``auditor`` serves the auditors' fields (none: they answer NOT_AVAILABLE)."""
 
-    async def get_context(request: Request) -> dict[str, Any]:
+    async def get_context(request: HTTPConnection) -> dict[str, Any]:
+        # A websocket's caller is who its connection_init payload names (``on_ws_connect``), never its headers.
         principal: Principal | None = None
         header = request.headers.get("authorization", "")
-        if header.lower().startswith("bearer "):
+        if header.lower().startswith("bearer ") and request.scope["type"] == "http":
             try:
                 principal = tokens.verify(header[7:].strip())
             except AuthenticationError:
@@ -294,5 +331,7 @@ def graphql_router(model: ReportingReadModel, tokens: TokenService, service_urls
         return {"model": model, "principal": principal, "request": request, "service_urls": service_urls or {},
                 "auditor": auditor}
 
-    return CachingGraphQLRouter(schema, context_getter=get_context, model=model,
-                                cache=ResponseCache(cache_bytes, CACHEABLE_QUERIES))
+    return CachingGraphQLRouter(schema, context_getter=get_context, model=model, tokens=tokens,
+                                cache=ResponseCache(cache_bytes, CACHEABLE_QUERIES),
+                                subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
+                                connection_init_wait_timeout=timedelta(seconds=10))
