@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the tests need from Debian's packages when it is missing: PostgreSQL, Java 17, Maven, Chromium,
-# poppler-utils and Node.js with npm.
+# poppler-utils, the Noto fonts and Node.js with npm.
 set -euo pipefail
 
 missing=()
@@ -14,6 +14,9 @@ command -v javac >/dev/null 2>&1 || missing+=(openjdk-17-jdk-headless)
 # The scrutiny-pack tests render the HTML pack in a headless browser and the PDF with pdftoppm.
 command -v chromium >/dev/null 2>&1 || missing+=(chromium fonts-dejavu-core)
 command -v pdftoppm >/dev/null 2>&1 || missing+=(poppler-utils)
+# The PDF packs draw every script with the Noto fonts (a character no font has fails the render, never "?").
+[ -f /usr/share/fonts/truetype/noto/NotoSans-Regular.ttf ] || missing+=(fonts-noto-core)
+[ -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] || missing+=(fonts-noto-cjk)
 # The npm judges (the root package.json; graphql-http's GraphQL over HTTP audit) run on Node.
 command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 

@@ -11,7 +11,7 @@ from services.reporting.audit import AuditTrailFactory
 from services.reporting.changes import Scope
 from services.reporting.graphql import graphql_router
 from services.reporting.opendata.api import open_data_router
-from services.reporting.pack_render import TABLES, to_csv, to_csv_zip, to_html, to_pdf
+from services.reporting.pack_render import TABLES, MissingGlyphs, to_csv, to_csv_zip, to_html, to_pdf
 from services.reporting.packs import PackRequest, build_pack
 from services.reporting.readmodel import ReportingReadModel
 from shared.auth import Principal, Role, TokenService
@@ -71,7 +71,12 @@ def reports_router(model: ReportingReadModel) -> APIRouter:
             scope=Scope(frozenset(district or ()), frozenset(theme_group or ()))))
         name = f"scrutiny-pack-{start}-{end}"
         if format == "pdf":
-            return Response(to_pdf(pack), media_type="application/pdf",
+            try:
+                pdf = to_pdf(pack)
+            except MissingGlyphs as missing:  # refused rather than printed as "?"
+                raise InvalidCommand(str(missing), [{"field": "format", "message": "the PDF cannot draw "
+                                                     f"{missing.characters!r}; the HTML pack can"}]) from missing
+            return Response(pdf, media_type="application/pdf",
                             headers={"content-disposition": f'inline; filename="{name}.pdf"'})
         if format == "csv":
             if table is not None:

@@ -13,7 +13,7 @@ WIDTH, HEIGHT = 520, 240
 LEFT, RIGHT, TOP, BOTTOM = 58, 16, 34, 40
 ACTUAL = "#1f5fbf"
 TRAJECTORY = "#6b6b6b"
-RAG_COLOURS = {"green": "#2e7d32", "amber": "#c77700", "red": "#c62828"}
+RAG_COLOURS = {"green": "#00703c", "amber": "#8a4a00", "red": "#b10e1e"}
 FONT = "Helvetica, Arial, sans-serif"
 
 
@@ -22,9 +22,10 @@ def quantity(value: Decimal) -> str:
     return f"{int(value):,}" if value == value.to_integral_value() else f"{value:,.1f}"
 
 
-def trajectory_chart(series: Series, period_end: date, chart_id: str) -> str:
+def trajectory_chart(series: Series, period_end: date, chart_id: str, description: str | None = None) -> str:
     """Actual (solid, with a point per progress report) against the trajectory (dashed) from the baseline date to
-    the deadline, with the end of the period marked."""
+    the deadline, with the end of the period marked. ``description``: the chart in words, its text alternative
+    (with its title, what a screen reader says; the page puts its data table beside it)."""
     first = series.baseline_date
     last = max(series.deadline, period_end, *(d for d, _ in series.points)) if series.points else \
         max(series.deadline, period_end)
@@ -41,8 +42,10 @@ def trajectory_chart(series: Series, period_end: date, chart_id: str) -> str:
     title = f"{series.label}: actual against trajectory ({series.unit})"
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="{escape(chart_id)}" role="img" '
+        f'aria-labelledby="{escape(chart_id)}-title{f" {escape(chart_id)}-desc" if description else ""}" '
         f'width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" font-family="{FONT}">',
-        f"<title>{escape(title)}</title>",
+        f'<title id="{escape(chart_id)}-title">{escape(title)}</title>',
+        *([f'<desc id="{escape(chart_id)}-desc">{escape(description)}</desc>'] if description else []),
         f'<rect x="0" y="0" width="{WIDTH}" height="{HEIGHT}" fill="#ffffff" stroke="#d0d0d0"/>',
         f'<text x="{LEFT}" y="20" font-size="13" font-weight="bold" fill="#222">{escape(series.label)}</text>',
     ]

@@ -11,20 +11,40 @@ produced again exactly as the committee saw it. ``previous`` is the recording ti
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
+from services.projects.domain import (
+    RagThresholds,
+    direction_of_travel,
+    outcome_shortfall_percent,
+    rag_for,
+    trajectory_value,
+)
 from services.reporting import changes
 from services.reporting.changes import Scope
 from services.reporting.coordination import chains
 from services.reporting.coordination import queries as coordination_queries
 from services.reporting.delivery import queries as delivery_queries
 from services.reporting.delivery import rollup
+from services.reporting.pack_words import (
+    Context,
+    Namer,
+    decision_key,
+    decisions_in_words,
+    field_words,
+    long_date,
+    quantity,
+    sentence,
+    value_words,
+)
 from services.reporting.provenance import Provenance
 from services.reporting.readmodel import timestamp
 from services.reporting.strategy import queries as strategy_queries
+from shared.contracts.projects import Outcome
 from shared.partnership import PartnershipDefinition, load, rules
 from shared.readstore import ReadStore
 
@@ -64,14 +84,25 @@ class Series:
     rag: str | None
     direction: str | None
     district: str | None = None
+    shortfall: Decimal | None = None  # percent behind the trajectory at the period's end (negative: ahead)
+    last_reported_on: date | None = None  # the latest progress report up to the period's end
+
+    def _outcome(self) -> Outcome:
+        """The series as projects' domain reads an outcome: from 0 at the baseline date to the goal at the
+        deadline, so its trajectory and shortfall are worked out by the very functions a project's RAG is."""
+        return Outcome(id=self.label, tasking_id=uuid.UUID(int=0), metric=self.label, unit=self.unit,
+                       baseline_value=Decimal(0), baseline_date=self.baseline_date, target_value=self.goal,
+                       target_date=self.deadline)
 
     def trajectory_at(self, day: date) -> Decimal:
-        span = (self.deadline - self.baseline_date).days
-        if span <= 0 or day >= self.deadline:
+        if self.deadline <= self.baseline_date:
             return self.goal
-        if day <= self.baseline_date:
-            return Decimal(0)
-        return (self.goal * Decimal((day - self.baseline_date).days) / Decimal(span)).quantize(Decimal("0.1"))
+        return trajectory_value(self._outcome(), day).quantize(Decimal("0.1"))
+
+    def shortfall_at(self, day: date) -> Decimal | None:
+        if self.deadline <= self.baseline_date:
+            return None
+        return outcome_shortfall_percent(self._outcome(), self.actual_at(day), day)
 
     def actual_at(self, day: date) -> Decimal:
         value = Decimal(0)
@@ -103,31 +134,36 @@ class ScrutinyPack:
     overdue_actions: list[dict[str, Any]]
     overdue_milestones: list[dict[str, Any]]
     notes: list[str] = field(default_factory=list)
+    summary: dict[str, Any] = field(default_factory=dict)
+    exceptions: list[dict[str, Any]] = field(default_factory=list)
+    projects_in_scope: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _rag(actual: Decimal, expected: Decimal, definition: PartnershipDefinition) -> str | None:
-    if expected <= 0:
-        return None
-    shortfall = float((expected - actual) / expected * 100)
-    if shortfall <= definition.rag.green_within_percent:
-        return "green"
-    return "amber" if shortfall <= definition.rag.amber_within_percent else "red"
+def thresholds(definition: PartnershipDefinition) -> RagThresholds:
+    return RagThresholds(Decimal(str(definition.rag.green_within_percent)),
+                         Decimal(str(definition.rag.amber_within_percent)))
+
+
+def _rag(series: Series, end: date, definition: PartnershipDefinition) -> str | None:
+    """RAG at the period's end by projects' own rule (``rag_for``: the one GraphQL's project RAG was recorded by),
+    against the shortfall projects' domain works out; none while nothing was due yet."""
+    shortfall = series.shortfall_at(end)
+    return None if shortfall is None else rag_for(shortfall, thresholds(definition)).value
 
 
 def _direction(series: Series, previous: date, end: date) -> str | None:
-    """Better or worse against the trajectory than at the previous pack."""
+    """Projects' direction of travel (``direction_of_travel``): the shortfall at the period's end against the
+    shortfall at the previous pack; none without a report, or with nothing due at either date."""
     if not series.points:
         return None
-    was_expected, now_expected = series.trajectory_at(previous), series.trajectory_at(end)
-    if now_expected <= 0:
+    now = series.shortfall_at(end)
+    if now is None:
         return None
-    now = series.actual_at(end) / now_expected
-    if was_expected <= 0:
+    before = series.shortfall_at(previous)
+    if before is None:  # nothing was due at the previous pack: anything delivered since is better
         return IMPROVING if series.actual_at(end) > 0 else STEADY
-    before = series.actual_at(previous) / was_expected
-    if now - before > Decimal("0.02"):
-        return IMPROVING
-    return WORSENING if before - now > Decimal("0.02") else STEADY
+    found = direction_of_travel(before, now)
+    return found.value if found is not None else None
 
 
 def _performance(store: ReadStore, request: PackRequest, definition: PartnershipDefinition
@@ -172,8 +208,11 @@ def _performance(store: ReadStore, request: PackRequest, definition: Partnership
         for series in (total, *shares):
             series.actual = series.actual_at(request.end)
             series.expected = series.trajectory_at(request.end)
-            series.rag = _rag(series.actual, series.expected, definition)
+            series.rag = _rag(series, request.end, definition)
             series.direction = _direction(series, previous_day, request.end)
+            series.shortfall = series.shortfall_at(request.end)
+            reported = [d for d, _ in series.points if d <= request.end]
+            series.last_reported_on = max(reported) if reported else None
         result.append(TargetPerformance(target_id=target["target_id"], metric=target["metric"], total=total,
                                         shares=shares))
     return result
@@ -183,41 +222,40 @@ def _in_scope_body(scope: Scope, body: str | None) -> bool:
     return scope.county or body in scope.districts or body in scope.theme_groups
 
 
-def _meeting_text(provenance: Provenance, raw: dict[str, Any]) -> str:
-    """Where it was decided: the meeting by its title and date, or the scheme of delegation by its name."""
-    meeting = provenance.meeting(raw)
-    if meeting is not None:
-        return f"{meeting.title}, {meeting.held_on.isoformat()}"
-    scheme = provenance.scheme_name(raw.get("delegation"))
-    return f"under the scheme of delegation '{scheme}'" if scheme else ""
+def _context(store: ReadStore, as_of: datetime) -> Context:
+    targets = {t["target_id"]: t for t in rollup.rollups(store, as_of, with_projects=False)}
+    taskings = {t["id"]: t for t in coordination_queries.taskings(store, as_of)}
+    projects = {p["id"]: p for p in delivery_queries.projects(store, as_of)}
+
+    def tasking_at(tasking_id: str, time: str) -> dict[str, Any] | None:
+        return coordination_queries.tasking(store, tasking_id, datetime.fromisoformat(time))
+
+    return Context(targets=targets, taskings=taskings, projects=projects, tasking_at=tasking_at)
 
 
-def _decisions(store: ReadStore, request: PackRequest, provenance: Provenance) -> list[dict[str, Any]]:
-    """The period's decisions that resolve (a recorded quorate meeting of a body, or a scheme of delegation):
-    one that does not is the audit's to name (``partnership audit decisions``), not the pack's to show."""
-    rows = store.query("SELECT subject, version, type, time, actor_organisation, actor_role, decision FROM event_log"
-                       " WHERE decision IS NOT NULL AND time <= ? ORDER BY time, subject, version",
+def _decision_rows(store: ReadStore, request: PackRequest, provenance: Provenance) -> list[dict[str, Any]]:
+    """The event log's rows of the period's decisions that resolve (a recorded quorate meeting of a body, or a scheme
+    of delegation): one that does not is the audit's to name (``partnership audit decisions``), not the pack's."""
+    rows = store.query("SELECT subject, version, type, time, actor_organisation, actor_role, decision, data"
+                       " FROM event_log WHERE decision IS NOT NULL AND time <= ? ORDER BY time, subject, version",
                        [timestamp(request.reading_time())])
-    found = []
+    found, in_scope = [], set()
     for row in rows:
         decision = json.loads(row["decision"])
         if not request.start.isoformat() <= decision["decided_on"] <= request.end.isoformat():
             continue
-        if not _in_scope_body(request.scope, decision["body"]) or not provenance.resolves(decision):
+        if not provenance.resolves(decision):
             continue
-        found.append({"decided_on": decision["decided_on"], "body": provenance.body_name(decision["body"]),
-                      "meeting": _meeting_text(provenance, decision),
-                      "what": row["type"].split(".")[1] if row["type"].count(".") >= 2 else row["type"],
-                      "reason": decision["reason"], "reference": decision.get("reference") or "",
-                      "recorded_by": f"{provenance.organisation_name(row['actor_organisation'])} "
-                                     f"({row['actor_role']})",
-                      "aggregate_id": row["subject"]})
-    found.sort(key=lambda d: (d["decided_on"], d["body"]))
-    return found
+        data = json.loads(row["data"])
+        concerns = {data.get("district"), data.get("previous_district")} & request.scope.districts
+        if _in_scope_body(request.scope, decision["body"]) or concerns:  # a decision in scope, all its events
+            in_scope.add(decision_key(decision))
+        found.append(row)
+    return [row for row in found if decision_key(row["decision"]) in in_scope]
 
 
 def _retaskings(store: ReadStore, request: PackRequest, definition: PartnershipDefinition,
-                provenance: Provenance) -> list[dict[str, Any]]:
+                provenance: Provenance, namer: Namer) -> list[dict[str, Any]]:
     as_of = request.reading_time()
     seen: set[str] = set()
     found = []
@@ -234,49 +272,111 @@ def _retaskings(store: ReadStore, request: PackRequest, definition: PartnershipD
             if not decision or not provenance.resolves(decision):
                 continue
             seen.add(step["summary"])
-            found.append({"decided_on": day, "summary": step["summary"], "reason": decision.get("reason", ""),
-                          "body": provenance.body_name(decision.get("body", "")),
-                          "meeting": _meeting_text(provenance, decision),
-                          "reference": decision.get("reference") or ""})
+            before = " + ".join(f"{namer.district(a['district'])} {quantity(a['share'])}" for a in step["before"])
+            after = " + ".join(f"{namer.district(a['district'])} {quantity(a['share'])}" for a in step["after"])
+            found.append({**sentence(decision, f"retasked {before} as {after}", namer, provenance, recorded_by=""),
+                          "summary": f"{before} \u2192 {after}"})
     found.sort(key=lambda r: r["decided_on"])
     return found
 
 
-def _red_projects(store: ReadStore, request: PackRequest, provenance: Provenance) -> list[dict[str, Any]]:
+def _moved_since(reports: list[dict[str, Any]], since: str) -> str:
+    """Whether the status moved since an intervention decided on ``since``: the latest report before it against
+    the latest after it, in words."""
+    before = [r for r in reports if r["reported_on"] <= since]
+    after = [r for r in reports if r["reported_on"] > since]
+    if not after:
+        return (f"No progress report since the intervention ({long_date(since)}): not yet known whether it "
+                "has worked.")
+    last = after[-1]
+    if not before:
+        return f"First reported after the intervention: {last['rag']} on {long_date(last['reported_on'])}."
+    first = before[-1]
+    change = Decimal(first["shortfall_percent"]) - Decimal(last["shortfall_percent"])
+    moved = "closed" if change > 0 else "widened" if change < 0 else "held"
+    return (f"Since the intervention the status went from {first['rag']} ({long_date(first['reported_on'])}) to "
+            f"{last['rag']} ({long_date(last['reported_on'])}); the gap to the trajectory {moved}"
+            + (f" by {quantity(abs(change).quantize(Decimal('0.1')))} points." if change else "."))
+
+
+def _red_projects(store: ReadStore, request: PackRequest, provenance: Provenance,
+                  namer: Namer) -> list[dict[str, Any]]:
+    """Open projects that are red or worsening (as projects recorded them), with their latest narrative, their
+    interventions (what, decided by whom and when) and whether the status moved since."""
     as_of = request.reading_time()
     found = []
     for project in delivery_queries.projects(store, as_of):
-        if project["rag"] != "red" or project["status"] != "open":
+        if project["status"] != "open" or not (project["rag"] == "red" or project["direction"] == WORSENING):
             continue
         if not (request.scope.county or project["district"] in request.scope.districts):
             continue
+        reports = [r for r in delivery_queries.progress_series(store, project["id"], as_of)
+                   if r["reported_on"] <= request.end.isoformat()]
         interventions = []
         for row in delivery_queries.interventions(store, as_of, project_id=project["id"]):
             decision = json.loads(row["decision"]) if row["decision"] else {}
-            interventions.append({"kind": row["kind"], "description": row["description"],
-                                  "decided_on": decision.get("decided_on", ""),
-                                  "body": provenance.body_name(decision.get("body", "")),
-                                  "reason": decision.get("reason", "")})
-        found.append({"id": project["id"], "title": project["title"], "district": project["district"],
-                      "lead_partner": project["lead_partner"], "shortfall_percent": project["shortfall_percent"],
+            decided = decision.get("decided_on") or row["recorded_at"][:10]
+            said = sentence(decision, "decided it", namer, provenance, recorded_by=namer.person(
+                row["actor_organisation"], "programme manager")) if decision else None
+            interventions.append({
+                "kind": row["kind"].replace("_", " "), "description": row["description"], "decided_on": decided,
+                "by": said["body"] if said else namer.organisation(row["actor_organisation"]),
+                "meeting": said["meeting"] if said else "no meeting recorded",
+                "reference": said["reference"] if said else "none given",
+                "reason": decision.get("reason") or "none given",
+                "due": "no due date was recorded with the intervention",
+                "moved": _moved_since(reports, decided)})
+        latest = reports[-1] if reports else None
+        found.append({"id": project["id"], "title": project["title"], "district": namer.district(project["district"]),
+                      "lead_partner": namer.organisation(project["lead_partner"]),
+                      "rag": project["rag"], "shortfall_percent": project["shortfall_percent"],
                       "direction": project["direction"], "last_reported_on": project["last_reported_on"],
+                      "narrative": latest["narrative"] if latest else "no progress report yet",
                       "rag_override_reason": project["rag_override_reason"], "interventions": interventions})
     return found
 
 
-def _overdue_actions(store: ReadStore, request: PackRequest) -> list[dict[str, Any]]:
+def _overdue_actions(store: ReadStore, request: PackRequest, namer: Namer) -> list[dict[str, Any]]:
     rows = coordination_queries.agreed_actions(store, request.reading_time(), overdue_on=request.end)
-    return [{"due_on": r["due_on"], "body": r["body"], "owner": r["owner"], "description": r["description"],
-             "days_overdue": (request.end - date.fromisoformat(r["due_on"])).days}
+    return [{"due_on": r["due_on"], "body": namer.body(r["body"]), "owner": namer.organisation(r["owner"]),
+             "description": r["description"], "days_overdue": (request.end - date.fromisoformat(r["due_on"])).days}
             for r in rows if _in_scope_body(request.scope, r["body"])]
 
 
-def _overdue_milestones(store: ReadStore, request: PackRequest) -> list[dict[str, Any]]:
+def _overdue_milestones(store: ReadStore, request: PackRequest, namer: Namer) -> list[dict[str, Any]]:
     rows = delivery_queries.overdue_milestones(store, request.end, request.reading_time())
-    return [{"due_on": r["due_on"], "project": r["project_title"], "district": r["district"],
-             "lead_partner": r["lead_partner"], "milestone": r["title"],
+    return [{"due_on": r["due_on"], "project": r["project_title"], "district": namer.district(r["district"]),
+             "lead_partner": namer.organisation(r["lead_partner"]), "milestone": r["title"],
              "days_overdue": (request.end - date.fromisoformat(r["due_on"])).days}
             for r in rows if request.scope.county or r["district"] in request.scope.districts]
+
+
+def _changes_in_words(changed: list[dict[str, Any]], namer: Namer, provenance: Provenance) -> list[dict[str, Any]]:
+    """What changed since the previous pack, each change with its before and after values in words, who changed it
+    (by role and organisation) and the decision it was made under, dated by that decision where it has one."""
+    found = []
+    for change in changed:
+        fields = change["fields"] if change["before"] else []
+        decisions = []
+        for step in change["steps"]:
+            if step.get("decision"):
+                raw = json.loads(step["decision"]) if isinstance(step["decision"], str) else step["decision"]
+                decisions.append(sentence(raw, "decided it", namer, provenance, recorded_by=namer.person(
+                    step["actor_organisation"], step["actor_role"])))
+        decided = max((d["decided_on"] for d in decisions if d["decided_on"]), default="")
+        found.append({
+            "decided_on": decided, "recorded_on": change["last_changed_at"][:10],
+            "entity": change["entity"], "label": namer.text(change["label"]), "kind": change["kind"],
+            "fields": [field_words(f) for f in fields],
+            "before": "; ".join(f"{field_words(k)}: {value_words(namer, k, change['before'].get(k))}"
+                                for k in fields) if fields else "",
+            "after": "; ".join(f"{field_words(k)}: {value_words(namer, k, change['after'].get(k))}"
+                               for k in fields) if fields else "",
+            "changed_by": ", ".join(sorted({namer.person(s["actor_organisation"], s["actor_role"])
+                                            for s in change["steps"]})),
+            "decisions": [f"{d['body']}, {d['meeting']} (minute {d['reference']}): {d['reason']}"
+                          for d in decisions]})
+    return found
 
 
 def scope_label(scope: Scope, definition: PartnershipDefinition) -> str:
@@ -287,27 +387,83 @@ def scope_label(scope: Scope, definition: PartnershipDefinition) -> str:
     return ", ".join(parts)
 
 
+RAGS = ("green", "amber", "red")
+
+
+def _counts(items: list[tuple[str | None, str | None]]) -> dict[str, int]:
+    """How many green / amber / red / not yet due, and improving / steady / worsening / no direction yet."""
+    found = {rag: 0 for rag in (*RAGS, "not yet due")}
+    found.update({d: 0 for d in (IMPROVING, STEADY, WORSENING, "no direction yet")})
+    for rag, direction in items:
+        found[rag if rag in RAGS else "not yet due"] += 1
+        found[direction if direction in (IMPROVING, STEADY, WORSENING) else "no direction yet"] += 1
+    return found
+
+
+def _summary(pack: ScrutinyPack) -> dict[str, Any]:
+    """The pack's first page: how many targets, district shares and projects are green, amber or red and which
+    way they are going. Forecast out-turn and staleness are not worked out here: they are the shared figures
+    function's (issue 15), not a second rule of the pack's."""
+    totals = [(p.total.rag, p.total.direction) for p in pack.performance]
+    shares = [(s.rag, s.direction) for p in pack.performance for s in p.shares]
+    projects = [(p["rag"], p["direction"]) for p in pack.projects_in_scope]
+    return {"targets": _counts(totals), "shares": _counts(shares), "projects": _counts(projects),
+            "exceptions": len(pack.exceptions)}
+
+
+def _exceptions(pack: ScrutinyPack) -> list[dict[str, Any]]:
+    """Red or worsening: each target total, district share and project, with one line."""
+    found: list[dict[str, Any]] = []
+    for perf in pack.performance:
+        for series in (perf.total, *perf.shares):
+            if series.rag != "red" and series.direction != WORSENING:
+                continue
+            who = f"{series.label}'s share of {perf.metric}" if series.district else \
+                f"{perf.metric} ({'the county' if pack.request.scope.county else 'the scope'})"
+            reported = f"latest report {long_date(series.last_reported_on)}" if series.last_reported_on else \
+                "no progress report yet"
+            found.append({"kind": "share" if series.district else "target", "name": who, "rag": series.rag,
+                          "direction": series.direction or "no direction yet",
+                          "line": f"{quantity(series.actual)} of {quantity(series.expected)} {series.unit} due by "
+                                  f"{long_date(pack.request.end)} (goal {quantity(series.goal)} by "
+                                  f"{long_date(series.deadline)}); {reported}."})
+    for project in pack.red_projects:
+        found.append({"kind": "project", "name": project["title"], "rag": project["rag"],
+                      "direction": project["direction"] or "no direction yet",
+                      "line": f"{project['district']}, led by {project['lead_partner']}: "
+                              f"{quantity(project['shortfall_percent'])}% behind its trajectory at the latest report "
+                              f"({long_date(project['last_reported_on'])}): \u201c{project['narrative']}\u201d",
+                      "project": project})
+    return found
+
+
 def build_pack(store: ReadStore, request: PackRequest) -> ScrutinyPack:
     """Everything the pack shows, read from the read models as of ``request.as_of``."""
     if request.start > request.end:
         raise ValueError("the period ends before it starts")
     definition = load(store.settings.partnership_file)  # the deployment's, as the services read it
     provenance = Provenance(store, rules(store.settings.partnership_file), definition)
+    namer = Namer(provenance)
     as_of = request.reading_time()
-    previous = request.previous_time()
-    changed = changes.changes(store, previous, as_of, request.scope) if previous < as_of else []
-    for change in changed:  # a change's decisions as the pack reads them: the body by its name
-        for step in change["steps"]:
-            if step.get("decision"):
-                raw = json.loads(step["decision"]) if isinstance(step["decision"], str) else step["decision"]
-                step["decision"] = {**raw, "body": provenance.body_name(raw.get("body", ""))}
+    # A first pack (no previous one) has nothing "changed since": every record would read as added.
+    changed = changes.changes(store, request.previous, as_of, request.scope) \
+        if request.previous is not None and request.previous < as_of else []
+    context = _context(store, as_of)
     pack = ScrutinyPack(
         request=request, partnership=definition.name, scope_label=scope_label(request.scope, definition),
-        produced_at=as_of, performance=_performance(store, request, definition), changes=changed,
-        decisions=_decisions(store, request, provenance),
-        retaskings=_retaskings(store, request, definition, provenance),
-        red_projects=_red_projects(store, request, provenance), overdue_actions=_overdue_actions(store, request),
-        overdue_milestones=_overdue_milestones(store, request))
+        produced_at=as_of, performance=_performance(store, request, definition),
+        changes=_changes_in_words(changed, namer, provenance),
+        decisions=decisions_in_words(_decision_rows(store, request, provenance), namer, provenance, context),
+        retaskings=_retaskings(store, request, definition, provenance, namer),
+        red_projects=_red_projects(store, request, provenance, namer),
+        overdue_actions=_overdue_actions(store, request, namer),
+        overdue_milestones=_overdue_milestones(store, request, namer))
+    pack.projects_in_scope = [p for p in context.projects.values() if p["status"] == "open" and (
+        request.scope.county or p["district"] in request.scope.districts)]
     if not pack.performance:
         pack.notes.append("No target has a district share in this scope yet.")
+    if request.previous is None:
+        pack.notes.append("This is the committee's first pack: what changed is listed from its next pack on.")
+    pack.exceptions = _exceptions(pack)
+    pack.summary = _summary(pack)
     return pack

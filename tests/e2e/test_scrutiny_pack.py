@@ -6,17 +6,23 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import zipfile
 from collections.abc import Iterator
+from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
-from PIL import Image
+import yaml
+from PIL import Image, ImageChops
 
+from shared.contracts.tasking import COUNTED_STATUSES
 from tests.harness import Harness, running_system, settings_env, settings_for, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -74,13 +80,13 @@ def test_the_html_pack_renders_in_a_headless_browser_with_its_charts(demo: Harne
     assert dom.stdout.count('class="trajectory"') == 3 and dom.stdout.count('class="actual"') == 3
     assert dom.stdout.count('class="report"') >= 4  # Worcester's progress reports
     assert 'class="direction improving"' in dom.stdout
-    for heading in ("Performance against target", "What changed since the previous pack", "Decisions in the period",
-                    "Retaskings in the period", "Red projects and corrective interventions",
+    for heading in ("Summary", "Exceptions and corrective action", "Performance against target",
+                    "What changed since the previous pack", "Decisions in the period",
                     "Overdue actions and milestones"):
         assert heading in dom.stdout
+    assert dom.stdout.index("Summary") < dom.stdout.index("Performance against target")  # the summary first
     assert "Inward investment to the Blackpole business park" in dom.stdout
     assert "Council funds a dedicated inward-investment officer" in dom.stdout
-    assert "Worcester 1,200 -&gt; Worcester 1,000 + Wychavon 200" in dom.stdout
     assert "Report the employment land available for the new jobs" in dom.stdout
 
     shot = tmp_path / "pack.png"
@@ -110,8 +116,8 @@ def test_the_pdf_pack_opens(demo: Harness, tmp_path: Path) -> None:
 
 def test_the_csv_tables_carry_the_figures_and_the_scope_narrows_them(demo: Harness) -> None:
     archive = zipfile.ZipFile(io.BytesIO(_pack(demo, format="csv")))
-    assert set(archive.namelist()) == {"performance.csv", "changes.csv", "decisions.csv", "retaskings.csv",
-                                       "red_projects.csv", "overdue.csv"}
+    assert set(archive.namelist()) == {"summary.csv", "exceptions.csv", "performance.csv", "changes.csv",
+                                       "decisions.csv", "retaskings.csv", "red_projects.csv", "overdue.csv"}
     rows = list(csv.DictReader(io.StringIO(archive.read("performance.csv").decode())))
     worcester = next(r for r in rows if r["district"] == "Worcester")
     assert (worcester["actual"], worcester["goal"], worcester["rag"]) == ("340", "1000", "red")
@@ -143,3 +149,136 @@ def test_the_cli_writes_the_pack(demo: Harness, tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     assert {p.name for p in out.iterdir()} >= {"pack.html", "pack.pdf", "performance.csv", "overdue.csv"}
     assert (out / "pack.pdf").read_bytes().startswith(b"%PDF")
+
+
+# -- a committee paper: summary first, decisions in words, names never ids, accessible, faithful ------------------
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "pack-screenshots"
+TAGS = ["wcag2a", "wcag2aa", "wcag21aa", "wcag22aa"]
+GRAPHQL_FIGURES = """{ deliveryProjects { status rag direction }
+  deliveryRollups { targetId shares { status } } }"""
+
+
+def _counts(rows: list[dict[str, Any]]) -> dict[str, int]:
+    """As a person would count GraphQL's answer: by RAG and by direction, the open projects."""
+    found = {k: 0 for k in ("green", "amber", "red", "improving", "steady", "worsening")}
+    for row in rows:
+        for key in (row["rag"], row["direction"]):
+            if key in found:
+                found[key] += 1
+    return found
+
+
+def test_the_html_pack_reads_as_a_committee_paper(demo: Harness, tmp_path: Path) -> None:
+    from tests.e2e.browser import Browser
+    from tests.harness import chromium
+    from tools.judges import npm_installed
+
+    axe = (npm_installed() / "axe-core" / "axe.min.js").read_text()
+    page = tmp_path / "pack.html"
+    page.write_bytes(_pack(demo))
+    browser = Browser(chromium(), tmp_path / "profile")
+    try:
+        browser.open(page.as_uri())
+        text = str(browser.evaluate("document.querySelector('main').innerText"))
+        summary = browser.evaluate("""Array.from(document.querySelectorAll('table.summary tbody tr')).map(
+            tr => [tr.querySelector('th').innerText,
+                   ...Array.from(tr.querySelectorAll('td')).map(td => td.innerText)])""")
+        header = browser.evaluate("""Array.from(document.querySelectorAll('table.summary thead th')).map(
+            th => th.innerText.trim())""")
+        options = json.dumps({"runOnly": {"type": "tag", "values": TAGS}, "resultTypes": ["violations"]})
+        browser.evaluate(axe + ";0")
+        checked = browser.evaluate(
+            f"axe.run(document, {options}).then(r => ({{violations: r.violations.map(v => ({{id: v.id, "
+            "help: v.help, nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 5)})), passes: r.passes.length}))")
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        browser.screenshot(SCREENSHOTS / "pack-first-page.png")
+    finally:
+        browser.close()
+    assert checked["violations"] == [], checked["violations"]
+    assert checked["passes"] > 10
+    assert (SCREENSHOTS / "pack-first-page.png").stat().st_size > 10_000
+
+    # Summary first, its counts those GraphQL gives.
+    assert text.index("Summary") < text.index("Exceptions and corrective action") < text.index(
+        "Performance against target") < text.index("Decisions in the period")
+    columns = [h.split(":")[0].strip("\u25cf\u25b2\u25a0 ").lower() for h in header]
+    rows = {row[0]: dict(zip(columns[1:], (int(v) for v in row[1:]), strict=True)) for row in summary}
+    figures = demo.graphql(GRAPHQL_FIGURES, role="scrutiny_member")["data"]
+    expected = _counts([p for p in figures["deliveryProjects"] if p["status"] == "open"])
+    assert {k: rows["open projects"][k] for k in expected} == expected
+    assert sum(rows["targets"][k] for k in ("green", "amber", "red", "not yet due")) == len(figures["deliveryRollups"])
+    assert sum(rows["district shares"][k] for k in ("green", "amber", "red", "not yet due")) == sum(
+        1 for r in figures["deliveryRollups"] for s in r["shares"] if s["status"] in COUNTED_STATUSES)
+    assert "Exceptions: red or worsening" in text
+
+    # The retasking once, in words, with the PSTG's name, the meeting's title and its date.
+    retasking = [line for line in text.splitlines() if "retasked" in line]
+    assert len(retasking) == 1, retasking
+    assert "Place Shaping Theme Group retasked Worcester's 1,200 jobs" in retasking[0]
+    assert "\u201cPSTG: jobs target review\u201d on 14 June 2011" in retasking[0]
+    assert "Wychavon" in retasking[0] and "minute PSTG/2011/06/7" in retasking[0]
+    # Corrective action: the intervention, who decided it, and whether it has worked yet.
+    assert "Anchor tenant postponed its decision to 2014" in text
+    assert "No progress report since the intervention (24 April 2013)" in text
+
+    # Names, never ids; nothing printed as Python's None.
+    definition = yaml.safe_load((Path(__file__).resolve().parents[2] / "shared" / "worcestershire.yaml").read_text())
+    ids = {o["id"] for o in definition["organisations"]} | {b["id"] for b in definition["bodies"]} | {
+        d["id"] for d in definition["districts"]}
+    shown = [i for i in sorted(ids) if re.search(rf"(?<![\w-]){re.escape(i)}(?![\w-])", text)]
+    assert shown == [], shown
+    assert not re.search(r"\bNone\b", text)
+    assert "TaskingAccepted" not in text and "ProjectOpened" not in text
+
+
+NON_LATIN = "\u7ecf\u6d4e\u7e41\u8363 Scrutiny Committee"  # 经济繁荣 ("economic prosperity")
+
+
+def _first_page(pdftoppm: str, pdf: bytes, where: Path, name: str) -> Image.Image:
+    (where / f"{name}.pdf").write_bytes(pdf)
+    done = subprocess.run([pdftoppm, "-png", "-r", "60", "-f", "1", "-l", "1", "-singlefile",
+                           str(where / f"{name}.pdf"), str(where / name)],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    return Image.open(where / f"{name}.png").convert("RGB")
+
+
+def test_the_pdf_draws_a_non_latin_title_with_the_noto_fallbacks_or_fails(demo: Harness, tmp_path: Path) -> None:
+    from services.reporting.changes import Scope
+    from services.reporting.pack_render import MissingGlyphs, to_pdf
+    from services.reporting.packs import PackRequest, build_pack
+
+    pdftoppm, pdffonts = _tool("pdftoppm"), _tool("pdffonts")
+    served = _pack(demo, format="pdf", committee=NON_LATIN)
+    (tmp_path / "served.pdf").write_bytes(served)
+    fonts = subprocess.run([pdffonts, str(tmp_path / "served.pdf")], capture_output=True, text=True, check=True)
+    embedded = [line.split()[0] for line in fonts.stdout.splitlines()[2:]]
+    assert any(re.fullmatch(r"[A-Z]{6}\+NotoSansCJK\w*", f) for f in embedded), fonts.stdout
+    assert any(re.fullmatch(r"[A-Z]{6}\+NotoSans", f) for f in embedded), fonts.stdout
+
+    store = demo.system.read_model.store  # type: ignore[union-attr]
+    request = PackRequest(committee=NON_LATIN, start=date(2011, 4, 1), end=date(2013, 6, 30), scope=Scope(),
+                          as_of=datetime.now(UTC))
+    pack = build_pack(store, request)
+    with pytest.raises(MissingGlyphs):  # without the fallbacks the title cannot be drawn: refused, not "????"
+        to_pdf(pack, fallback_fonts=False)
+    with_fallbacks = _first_page(pdftoppm, to_pdf(pack), tmp_path, "with")
+    without = _first_page(pdftoppm, to_pdf(pack, fallback_fonts=False, strict=False), tmp_path, "without")
+    title = (0, 0, with_fallbacks.width, with_fallbacks.height // 12)  # the page's top: the title's line
+    a, b = with_fallbacks.crop(title), without.crop(title)
+    differing = sum(ImageChops.difference(a, b).convert("L").histogram()[1:])  # pixels not the same
+    assert differing > 200, differing
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    a.save(SCREENSHOTS / "pdf-title-with-noto-fallbacks.png")
+    b.save(SCREENSHOTS / "pdf-title-without-fallbacks.png")
+    # Right-to-left and Indic text is shaped and drawn from their Noto fonts; a character no font has is refused.
+    shaped = _pack(demo, format="pdf", committee="\u0644\u062c\u0646\u0629 \u0627\u0644\u062a\u062f\u0642\u064a\u0642 "
+                   "\u0938\u092e\u093f\u0924\u093f")
+    (tmp_path / "shaped.pdf").write_bytes(shaped)
+    fonts = subprocess.run([pdffonts, str(tmp_path / "shaped.pdf")], capture_output=True, text=True, check=True)
+    assert "NotoSansArabic" in fonts.stdout and "NotoSansDevanagari" in fonts.stdout, fonts.stdout
+    refused = demo.client.get("/reports/scrutiny", params={**PERIOD, "format": "pdf", "committee": "\U00013000"},
+                              headers=demo.headers("scrutiny_member"))
+    assert refused.status_code == 422 and refused.headers["content-type"].startswith("application/problem+json")
+    assert "U+13000" in refused.json()["detail"]

@@ -122,5 +122,10 @@ def test_a_scrutiny_pack_is_headed_with_the_configured_partnership_and_scope(mod
     summaries = [r["summary"] for r in pack.retaskings]
     assert len(summaries) == 1
     assert (pack.retaskings[0]["body"], pack.retaskings[0]["meeting"]) == (
-        "Herefordshire Place Theme Group", "htg meeting, 2012-05-01")  # names, not ids
-    assert summaries[0].startswith("Leominster 1,200 -> Leominster 1,000 + Ross-on-Wye 200, decided by Herefordshire")
+        "Herefordshire Place Theme Group", "htg meeting, 1 May 2012")  # names, not ids
+    assert summaries == ["Leominster 1,200 \u2192 Leominster 1,000 + Ross-on-Wye 200"]
+    retasked = [d["sentence"] for d in pack.decisions if "retasked" in d["sentence"]]
+    assert retasked == ["Herefordshire Place Theme Group retasked Leominster's 1,200 jobs: Leominster keeps 1,000"
+                        " (led by Herefordshire Council) and the other 200 are tasked to Ross-on-Wye at its"
+                        " meeting \u201chtg meeting\u201d on 1 May 2012 (minute HTG/12/4),"
+                        " because: Ross has the sites."]

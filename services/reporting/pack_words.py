@@ -1,0 +1,235 @@
+"""The scrutiny pack in words a committee reads: organisations, bodies and districts by name (never their ids),
+people by role and organisation, dates as "14 June 2011", and each decision of the period once, as a sentence that
+names the body, the meeting (title and date) or the scheme of delegation, the minute reference and the reason.
+
+Pure functions over what the read models hold (the event log's payloads, the partnership's definition): no query
+here, so a rebuilt pack words everything as the live one did.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from services.reporting.provenance import Provenance
+
+NOTHING = "not set"
+"""What a value that was never given reads as (never Python's ``None``)."""
+
+
+def long_date(value: str | date | None) -> str:
+    """14 June 2011; "no date" when there is none."""
+    if not value:
+        return "no date"
+    day = date.fromisoformat(value[:10]) if isinstance(value, str) else value
+    return f"{day.day} {day:%B %Y}"
+
+
+def quantity(value: Any) -> str:
+    """1,200; 1,000.5; "not set"."""
+    if value is None or value == "":
+        return NOTHING
+    try:
+        amount = Decimal(str(value))
+    except ArithmeticError:
+        return str(value)
+    text = f"{amount:,f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def role_words(role: str | None) -> str:
+    return (role or "").replace("_", " ")
+
+
+@dataclass(frozen=True)
+class Namer:
+    """Ids the partnership's definition knows, given as their names."""
+
+    provenance: Provenance
+
+    def organisation(self, key: str | None) -> str:
+        return self.provenance.organisation_name(key) if key else NOTHING
+
+    def body(self, key: str | None) -> str:
+        return self.provenance.body_name(key) if key else NOTHING
+
+    def district(self, key: str | None) -> str:
+        return self.provenance.district_name(key) if key else NOTHING
+
+    def person(self, organisation: str | None, role: str | None) -> str:
+        """A person by role and organisation (no personal name: packs are published)."""
+        who = self.organisation(organisation)
+        return f"{who}'s {role_words(role)}" if role else who
+
+    def ids(self) -> dict[str, str]:
+        """Every id the definition names, with its name (district ids name the district)."""
+        definition = self.provenance.definition
+        found = {o.id: o.name for o in definition.organisations}
+        found.update({b.id: b.name for b in definition.bodies})
+        found.update({d.id: d.name for d in definition.districts})
+        return found
+
+    def text(self, text: str | None) -> str:
+        """A label the read models composed from ids ("nhs-worcestershire at pstg") with each id as its name."""
+        if text is None:
+            return NOTHING
+        names = self.ids()
+        return re.sub(r"(?<![\w-])[a-z0-9][a-z0-9_-]*(?![\w-])", lambda m: names.get(m.group(0), m.group(0)), text)
+
+
+def value_words(namer: Namer, field: str, value: Any) -> str:
+    """One field's value in words: an organisation, body or district by its name, a date in full, a figure with its
+    thousands, nothing given as "not set"."""
+    if value is None or value == "" or value == []:
+        return NOTHING
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | dict):
+        return namer.text(json.dumps(value, sort_keys=True))
+    text = str(value)
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return long_date(text)
+    if re.fullmatch(r"-?\d+(\.\d+)?", text):
+        return quantity(text)
+    return namer.text(text)
+
+
+def field_words(field: str) -> str:
+    return field.replace("_", " ")
+
+
+# -- decisions as sentences ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a decision's sentence needs beyond its own event: the targets' metrics and units, the taskings' shares
+    and the projects' titles (by id), as the read models hold them; ``tasking_at``: a tasking as it stood when an
+    event was recorded (an acceptance names the share it accepted, not the share a later retasking left)."""
+
+    targets: dict[str, dict[str, Any]]
+    taskings: dict[str, dict[str, Any]]
+    projects: dict[str, dict[str, Any]]
+    tasking_at: Callable[[str, str], dict[str, Any] | None]
+
+    def unit_of(self, target_id: str | None) -> str:
+        found = self.targets.get(target_id or "")
+        return found["unit"] if found else ""
+
+
+def _what(kind: str, data: dict[str, Any], subject: str, namer: Namer, context: Context, time: str) -> str:
+    """What was decided, as the predicate of a sentence whose subject is the deciding body."""
+    tasking = context.tasking_at(subject, time) or context.taskings.get(subject, {})
+    unit = data.get("unit") or tasking.get("unit") or context.unit_of(data.get("target_id") or tasking.get("target_id"))
+    if kind == "TaskingRetasked":
+        moved = Decimal(str(data["previous_share"])) - Decimal(str(data["share"]))
+        before = f"{namer.district(data['previous_district'])}'s {quantity(data['previous_share'])} {unit}".strip()
+        return (f"retasked {before}: {namer.district(data['district'])} keeps {quantity(data['share'])} "
+                f"(led by {namer.organisation(data['lead_partner'])}) and the other {quantity(moved)} are tasked "
+                "to another district")
+    if kind == "TaskingIssued":
+        return (f"tasked {namer.district(data.get('district'))} with {quantity(data.get('share'))} {unit}, led by "
+                f"{namer.organisation(data.get('lead_partner'))}, by {long_date(data.get('deadline'))}")
+    if kind in {"TaskingAccepted", "TaskingDeclined", "TaskingWithdrawn", "TaskingCompleted", "TaskingDeferred"}:
+        verb = kind.removeprefix("Tasking").lower()
+        share = f"{quantity(tasking.get('share'))} {unit}".strip() if tasking else "its share"
+        where = namer.district(tasking.get("district")) if tasking else "the district"
+        return f"{verb} {where}'s tasking of {share}"
+    if kind == "TargetSet" or kind == "TargetRevised":
+        verb = "set" if kind == "TargetSet" else "revised"
+        return (f"{verb} the target of {quantity(data.get('target_value'))} {data.get('unit', '')} "
+                f"({data.get('metric', '')}) by {long_date(data.get('deadline'))}")
+    if kind == "ObjectiveAdded":
+        return f"added the objective \u201c{data.get('title', '')}\u201d to the {data.get('strategy', 'strategy')}"
+    if kind in {"ChapterPriorityAgreed", "PriorityAgreed"}:
+        title = data.get("title")
+        return f"agreed the priority \u201c{title}\u201d" if title else \
+            f"agreed {namer.district(data.get('district'))}'s priority"
+    if kind == "EvidenceAccepted":
+        return "accepted evidence into the evidence base"
+    if kind == "ProjectOpened":
+        return (f"opened the project \u201c{data.get('title', '')}\u201d in {namer.district(data.get('district'))}, "
+                f"led by {namer.organisation(data.get('lead_partner'))}")
+    if kind == "InterventionRecorded":
+        project = context.projects.get(subject, {})
+        return (f"decided an intervention on \u201c{project.get('title', 'the project')}\u201d: "
+                f"{data.get('description', '')}")
+    words = "".join(f" {c.lower()}" if c.isupper() else c for c in kind).strip()
+    return f"decided: {words}"
+
+
+RANK = {"TaskingRetasked": 0, "ChapterPriorityAgreed": 1}
+"""Of the events one decision made, the one whose words say it best (a retasking issues the new share too)."""
+
+
+def decision_key(raw: str | dict[str, Any]) -> str:
+    """One decision however many events it made: its body, date, meeting, minute, reason and scheme."""
+    decision = json.loads(raw) if isinstance(raw, str) else raw
+    return json.dumps({k: decision.get(k) for k in ("body", "decided_on", "meeting_id", "reference", "reason",
+                                                   "delegation")}, sort_keys=True)
+
+
+def decisions_in_words(rows: list[dict[str, Any]], namer: Namer, provenance: Provenance,
+                       context: Context) -> list[dict[str, Any]]:
+    """Each decision once (the events it made grouped by the decision they carry), as a sentence; ``rows``: the
+    event log's rows of the period, in order."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(decision_key(row["decision"]), []).append(row)
+    found = []
+    for group in groups.values():
+        kinds = [(r["type"].split(".")[1] if r["type"].count(".") >= 2 else r["type"]) for r in group]
+        order = sorted(range(len(group)), key=lambda i: (RANK.get(kinds[i], 9), i))
+        seen: list[str] = []
+        for i in order:  # one clause per distinct predicate: a retasking's issue is said by the retasking
+            if kinds[i] == "TaskingIssued" and "TaskingRetasked" in kinds:
+                continue
+            if kinds[i] == "PriorityAgreed" and "ChapterPriorityAgreed" in kinds:
+                continue
+            clause = _what(kinds[i], json.loads(group[i]["data"]), group[i]["subject"], namer, context,
+                           group[i]["time"])
+            if clause not in seen:
+                seen.append(clause)
+        if "TaskingRetasked" in kinds:  # name the district the moved share went to
+            retasked = {group[i]["subject"] for i in range(len(group)) if kinds[i] == "TaskingRetasked"}
+            issued = [json.loads(group[i]["data"]) for i in range(len(group))
+                      if kinds[i] == "TaskingIssued" and group[i]["subject"] not in retasked]
+            if issued:
+                seen[0] = seen[0].replace(
+                    "tasked to another district",
+                    "tasked to " + " and ".join(namer.district(d.get("district")) for d in issued))
+        decision = json.loads(group[0]["decision"])
+        found.append(sentence(decision, "; and ".join(seen), namer, provenance,
+                              recorded_by=namer.person(group[0]["actor_organisation"], group[0]["actor_role"])))
+    found.sort(key=lambda d: (d["decided_on"], d["body"], d["sentence"]))
+    return found
+
+
+def sentence(decision: dict[str, Any], what: str, namer: Namer, provenance: Provenance,
+             recorded_by: str) -> dict[str, Any]:
+    """The decision as a sentence and its parts: who decided, where (meeting title and date, or the scheme of
+    delegation), the minute reference and the reason."""
+    body = namer.body(decision.get("body"))
+    meeting = provenance.meeting(decision)
+    scheme = provenance.scheme_name(decision.get("delegation"))
+    on = long_date(decision.get("decided_on"))
+    if meeting is not None:
+        where = f"at its meeting \u201c{meeting.title}\u201d on {long_date(meeting.held_on)}"
+        meeting_text = f"{meeting.title}, {long_date(meeting.held_on)}"
+    elif scheme:
+        where = f"on {on}, under the scheme of delegation \u201c{scheme}\u201d (decided by {recorded_by})"
+        meeting_text = f"no meeting: the scheme of delegation \u201c{scheme}\u201d"
+    else:
+        where, meeting_text = f"on {on}", "no meeting recorded"
+    reference = decision.get("reference") or ""
+    minute = f" (minute {reference})" if reference else ""
+    reason = decision.get("reason") or ""
+    text = f"{body} {what} {where}{minute}" + (f", because: {reason.rstrip('.')}." if reason else ".")
+    return {"decided_on": decision.get("decided_on") or "", "body": body, "meeting": meeting_text,
+            "reference": reference or "none given", "reason": reason or "none given", "what": what,
+            "sentence": text, "recorded_by": recorded_by}
