@@ -22,15 +22,39 @@ def _part(pid: int) -> str | None:
     words = [a.decode(errors="replace") for a in args if a]
     if pid == os.getpid():
         return "load generator"
+    if "bench.lean_pipeline" in words:
+        tail = [w for w in words[words.index("bench.lean_pipeline") + 1:] if not w.startswith("-") and
+                not w.replace(".", "").isdigit()]
+        return "lean " + " ".join(tail) if tail else None
     if "services.cli" in words or any(w.endswith("/partnership") for w in words):
         for verb in ("serve", "worker"):
             if verb in words and words.index(verb) + 1 < len(words):
                 return f"{'web' if verb == 'serve' else 'worker'} {words[words.index(verb) + 1]}"
     if "kafka.Kafka" in words:
-        return "kafka"
+        return "kafka" if _ours(pid) else None
     if comm == "postgres" or comm.startswith("postgres"):
-        return "postgresql"
+        return "postgresql" if _ours(pid) else None
     return None
+
+
+_SERVERS: set[int] = set()
+
+
+def watch_servers(pids: set[int]) -> None:
+    """Count only these servers (a broker's JVM, a postmaster and its backends), not every broker and PostgreSQL on
+    the machine: tests or other benchmarks may run their own beside. Without a call, every one counts."""
+    _SERVERS.clear()
+    _SERVERS.update(pids)
+
+
+def _ours(pid: int) -> bool:
+    if not _SERVERS or pid in _SERVERS:
+        return True
+    try:
+        parent = int((Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return False
+    return parent in _SERVERS
 
 
 def snapshot() -> dict[int, tuple[str, int]]:

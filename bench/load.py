@@ -34,7 +34,7 @@ from typing import Any
 
 import httpx
 
-from bench import cpu
+from bench import cpu, lean_pipeline
 from bench.lean_http import LeanClient, LeanResponse
 from bench.walking_skeleton import real_servers
 from bench.workload import Accepted, Workload, percentile
@@ -329,6 +329,45 @@ def report_text(result: Result) -> str:
     return "\n".join(lines)
 
 
+def _per_command(cpu_seconds: dict[str, float], commands: int) -> dict[str, float]:
+    return {part: seconds * 1000 / max(commands, 1) for part, seconds in cpu_seconds.items()}
+
+
+def _system_total(per: dict[str, float]) -> float:
+    """CPU ms per command of the pipeline itself: every part but the load generator (which shares the cores)."""
+    return sum(ms for part, ms in per.items() if part != "load generator")
+
+
+def compare_text(lean: lean_pipeline.LeanResult, system: Result) -> str:
+    """Both columns, part by part (the system's parts beside the lean part that does the same I/O), and the ratio."""
+    lean_per = _per_command(lean.cpu_seconds, lean.commands_accepted)
+    system_per = _per_command(system.cpu_seconds, system.commands_accepted)
+    pairs = [("HTTP (web processes + gateway)", [p for p in system_per if p.startswith("web ")], ["lean web"]),
+             ("relay + consumers (workers)", [p for p in system_per if p.startswith("worker ")],
+              [p for p in lean_per if p.startswith(("lean relay", "lean consumer"))]),
+             ("postgresql", ["postgresql"], ["postgresql"]), ("kafka", ["kafka"], ["kafka"]),
+             ("load generator", ["load generator"], ["load generator"])]
+    lines = [f"side by side at {system.rate:g} commands/s for {system.duration:g}s (CPU ms per accepted command, "
+             f"with its reads):", f"  {'part':34} {'system':>8} {'lean':>8} {'ratio':>7}"]
+    for label, mine, theirs in pairs:
+        a, b = sum(system_per.get(p, 0.0) for p in mine), sum(lean_per.get(p, 0.0) for p in theirs)
+        lines.append(f"  {label:34} {a:8.2f} {b:8.2f} {a / b if b else float('nan'):7.2f}")
+    total_system, total_lean = _system_total(system_per), _system_total(lean_per)
+    lines.append(f"  {'total (without the load generator)':34} {total_system:8.2f} {total_lean:8.2f} "
+                 f"{total_system / total_lean if total_lean else float('nan'):7.2f}")
+    lines.append(f"  lag p99: system {system.lag_p99_ms} ms, lean {lean.lag_p99_ms} ms; accepted: system "
+                 f"{system.commands_accepted}/{system.commands_attempted}, lean {lean.commands_accepted}/"
+                 f"{lean.commands_attempted}")
+    return "\n".join(lines)
+
+
+def sustains(result: Result | lean_pipeline.LeanResult, limit_ms: float = 100.0) -> bool:
+    """Accepted equals offered, no command issued late, lag p99 within the limit, and (the system) reconciled."""
+    accepted_all = result.commands_accepted >= result.commands_attempted
+    reconciled = result.ok
+    return accepted_all and result.behind == 0 and result.lag_p99_ms <= limit_ms and reconciled
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -337,13 +376,50 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reads", type=float, default=1.0, help="reads per command")
     parser.add_argument("--threads", type=int, default=32, help="client threads")
     parser.add_argument("--json", action="store_true", help="also print the figures as one JSON line")
+    parser.add_argument("--baseline", action="store_true",
+                        help="first run the lean pipeline (bench.lean_pipeline) on the same broker and database at "
+                             "the same rate, then the system, and print both side by side with the ratio")
+    parser.add_argument("--sustained", default="",
+                        help="comma-separated rates: run each (lean pipeline and system) for --duration, upwards "
+                             "until one is not sustained (accepted = offered, none late, lag p99 <= 100 ms, "
+                             "reconciled); print each one's highest sustained rate")
     args = parser.parse_args(argv)
+    if args.sustained:
+        return _sustained([float(r) for r in args.sustained.split(",") if r], args)
     with real_servers() as (kafka, postgres):
+        lean = lean_pipeline.run(kafka, postgres, rate=args.rate, duration=args.duration) if args.baseline \
+            else None
         result = run(kafka, postgres, rate=args.rate, duration=args.duration, reads=args.reads, threads=args.threads)
+    if lean is not None:
+        print(lean_pipeline.report_text(lean))
     print(report_text(result))
+    if lean is not None:
+        print(compare_text(lean, result))
     if args.json:
-        print(json.dumps(asdict(result), sort_keys=True))
-    return 0 if result.ok else 1
+        print(json.dumps({"system": asdict(result), **({"lean": asdict(lean)} if lean else {})}, sort_keys=True))
+    return 0 if result.ok and (lean is None or lean.ok) else 1
+
+
+def _sustained(rates: list[float], args: argparse.Namespace) -> int:
+    best: dict[str, float] = {"lean": 0.0, "system": 0.0}
+    with real_servers() as (kafka, postgres):
+        for name in ("lean", "system"):
+            for rate in sorted(rates):
+                if name == "lean":
+                    lean = lean_pipeline.run(kafka, postgres, rate=rate, duration=args.duration)
+                    held, text = sustains(lean), lean_pipeline.report_text(lean)
+                else:
+                    system = run(kafka, postgres, rate=rate, duration=args.duration, reads=args.reads,
+                                 threads=args.threads, quiet=True)
+                    held, text = sustains(system), report_text(system)
+                print(f"{name} at {rate:g}/s: {'sustained' if held else 'NOT sustained'}\n{text}", flush=True)
+                if not held:
+                    break
+                best[name] = rate
+    ratio = best["system"] / best["lean"] if best["lean"] else float("nan")
+    print(f"highest sustained rate (of {', '.join(f'{r:g}' for r in sorted(rates))}; {args.duration:g}s each): "
+          f"lean {best['lean']:g}/s, system {best['system']:g}/s, ratio {ratio:.2f}")
+    return 0
 
 
 if __name__ == "__main__":

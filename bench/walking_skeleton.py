@@ -44,11 +44,18 @@ def real_servers() -> Iterator[tuple[str, str]]:
 
     kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     postgres = os.environ.get("TEST_POSTGRES_URL")
+    from bench import cpu
+
     with contextlib.ExitStack() as stack:
+        pids: set[int] = set()
         if not kafka:
-            kafka = stack.enter_context(KafkaBroker()).bootstrap
+            broker = stack.enter_context(KafkaBroker())
+            kafka, pids = broker.bootstrap, pids | {broker.pid or 0}
         if not postgres:
-            postgres = stack.enter_context(PostgresServer()).url
+            server = stack.enter_context(PostgresServer())
+            postgres, pids = server.url, pids | {server.pid or 0}
+        if pids:  # the CPU of the servers started here, not of others on the machine (unless both are given)
+            cpu.watch_servers(pids - {0})
         yield kafka, postgres
 
 
