@@ -46,6 +46,15 @@ def problem(status: int, code: str, title: str, detail: str | None = None, **ext
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+def problem_fields(error: DomainError) -> tuple[int, str, str, str, dict[str, Any]]:
+    """A refused command's problem: status, code, title, detail and its further members. The APIs answer with it,
+    and the history import reports a refused row in the same words."""
+    if isinstance(error, InvalidCommand):
+        return (error.status, error.code, "The command is not valid", error.message,
+                {"errors": error.problems or None, **error.details})
+    return error.status, error.code, "The command was refused", error.message, dict(error.details)
+
+
 def _field(loc: tuple[Any, ...]) -> str:
     # ("body", "title") -> "title": clients name fields, not where FastAPI found them.
     parts = [str(p) for p in loc]
@@ -350,12 +359,13 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(InvalidCommand)
     async def _invalid(request: Request, error: InvalidCommand) -> JSONResponse:
-        return problem(error.status, error.code, "The command is not valid", error.message,
-                       errors=error.problems or None, **error.details)
+        status, code, title, detail, extra = problem_fields(error)
+        return problem(status, code, title, detail, **extra)
 
     @app.exception_handler(DomainError)
     async def _domain(request: Request, error: DomainError) -> JSONResponse:
-        response = problem(error.status, error.code, "The command was refused", error.message, **error.details)
+        status, code, title, detail, extra = problem_fields(error)
+        response = problem(status, code, title, detail, **extra)
         if isinstance(error, NotYetKnown):  # retryable: tell the client when
             response.headers["Retry-After"] = str(error.details.get("retry_after", 1))
         return response

@@ -1,0 +1,224 @@
+"""Exporting a system's history in the import's format: each service's events, merged in the order they were
+recorded, become the rows whose commands made them. A row the system imported keeps its key (from the events'
+provenance), so exporting an imported history gives back the file's keys; anything else is keyed by its id."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from services.history import format as fmt
+from services.history.runner import events_of, imported_row
+from services.tasking.application import TaskingApplication
+from shared.contracts import Decision
+from shared.contracts.priorities import (
+    ChapterPriorityAgreed,
+    DistrictChapterOpened,
+    EvidenceAccepted,
+    EvidenceSubmitted,
+    ObjectiveAdded,
+    PriorityAgreed,
+    PriorityProposed,
+    TargetSet,
+)
+from shared.contracts.projects import (
+    InterventionRecorded,
+    MilestoneAchieved,
+    ProgrammeOpened,
+    ProgressReported,
+    ProjectAddedToProgramme,
+    ProjectOpened,
+)
+from shared.contracts.tasking import (
+    ActionAgreed,
+    ActionDone,
+    DistrictsCommitted,
+    MeetingEntered,
+    MeetingHeld,
+    PartnerJoined,
+    TaskingAccepted,
+    TaskingCompleted,
+    TaskingDeclined,
+    TaskingDeliveryStarted,
+    TaskingIssued,
+    TaskingRetasked,
+    TaskingWithdrawn,
+)
+from shared.eventstore import ServiceApplication
+
+CONSEQUENCES = (MeetingEntered, DistrictChapterOpened, ChapterPriorityAgreed, ProgrammeOpened,
+                ProjectAddedToProgramme)
+"""Events another event's command made as well (a minute-book entry, a chapter, a programme): no row of their own."""
+
+STEPS = {TaskingAccepted: "accept", TaskingDeclined: "decline", TaskingDeliveryStarted: "start_delivery",
+         TaskingCompleted: "complete", TaskingWithdrawn: "withdraw"}
+
+
+class NotExportable(ValueError):
+    """An event no row of the format stands for yet."""
+
+
+class _Exporter:
+    def __init__(self) -> None:
+        self.keys: dict[UUID, str] = {}
+        self.rows: list[tuple[Any, int, dict[str, Any]]] = []  # (position, order, row data)
+        self.open: dict[tuple[str, UUID], dict[str, Any]] = {}
+        self.transfers: set[tuple[str, UUID]] = set()
+
+    def key(self, event: Any, fallback: str) -> str:
+        row = imported_row(event.correlation_id)
+        return row.partition("/")[2] if row else fallback
+
+    def cite(self, aggregate_id: UUID | str | None) -> str | None:
+        if aggregate_id is None:
+            return None
+        return self.keys.get(UUID(str(aggregate_id)), str(aggregate_id))
+
+    def decision(self, decision: Decision | None) -> dict[str, Any] | None:
+        if decision is None:
+            return None
+        return {"body": decision.body, "decided_on": decision.decided_on, "reason": decision.reason,
+                "meeting": self.cite(decision.meeting_id), "reference": decision.reference,
+                "delegation": decision.delegation}
+
+    @staticmethod
+    def by(event: Any) -> dict[str, str]:
+        return {"organisation": event.actor.organisation, "role": event.actor.role}
+
+    def add(self, event: Any, data: dict[str, Any], created: UUID | None = None) -> dict[str, Any]:
+        data["by"] = self.by(event)
+        if created is not None:
+            self.keys[created] = data["key"]
+        self.rows.append((event.timestamp, len(self.rows), data))
+        return data
+
+    def event(self, event: Any) -> None:
+        aid: UUID = event.originator_id
+        default = f"{aid}" if event.originator_version == 1 else f"{aid}/{event.originator_version}"
+        key = self.key(event, default)
+        if isinstance(event, CONSEQUENCES):
+            return
+        if isinstance(event, PartnerJoined):
+            self.add(event, {"kind": "membership", "key": key, "body": event.body, "organisation": event.organisation,
+                             "joined_on": event.joined_on, "nominated_by": event.nominated_by,
+                             "decision": self.decision(event.decision)})
+        elif isinstance(event, DistrictsCommitted):
+            self.add(event, {"kind": "commitment", "key": key, "organisation": event.organisation,
+                             "districts": list(event.districts)})
+        elif isinstance(event, MeetingHeld):
+            self.add(event, {"kind": "meeting", "key": key, "body": event.body, "held_on": event.held_on,
+                             "title": event.title, "present": list(event.present)}, aid)
+        elif isinstance(event, TaskingIssued):
+            common = {"key": key, "district": event.district, "lead_partner": event.lead_partner,
+                      "share": event.share, "decision": self.decision(event.decision)}
+            if event.retasked_from is not None:
+                self.transfers.add((event.correlation_id, UUID(str(event.retasked_from))))
+                self.add(event, {"kind": "transfer", "tasking": self.cite(event.retasked_from),
+                                 "deadline": event.deadline, **common}, aid)
+            else:
+                self.add(event, {"kind": "tasking", "target": self.cite(event.target_id),
+                                 "theme_group": event.theme_group, "deadline": event.deadline,
+                                 "commissioning_level": str(event.commissioning_level), **common}, aid)
+        elif isinstance(event, TaskingRetasked):
+            if (event.correlation_id, aid) not in self.transfers:
+                self.add(event, {"kind": "retasking", "key": key, "tasking": self.cite(aid),
+                                 "district": event.district, "lead_partner": event.lead_partner,
+                                 "share": event.share, "deadline": event.deadline,
+                                 "decision": self.decision(event.decision)})
+        elif type(event) in STEPS or any(isinstance(event, cls) for cls in STEPS):
+            step = next(name for cls, name in STEPS.items() if isinstance(event, cls))
+            self.add(event, {"kind": "tasking_step", "key": key, "tasking": self.cite(aid), "step": step,
+                             "reason": getattr(event, "reason", None), "achieved": getattr(event, "achieved", None),
+                             "decision": self.decision(event.decision)})
+        elif isinstance(event, ActionAgreed):
+            self.open[("action", aid)] = self.add(event, {
+                "kind": "action", "key": key, "meeting": self.cite(event.meeting_id), "owner": event.owner,
+                "due_on": event.due_on, "description": event.description}, aid)
+        elif isinstance(event, ActionDone):
+            self._merge(event, ("action", aid), {"done_on": event.done_on, "note": event.note,
+                                                        "done_by": self.by(event)})
+        elif isinstance(event, ObjectiveAdded):
+            self.add(event, {"kind": "objective", "key": key, "title": event.title, "level": str(event.level),
+                             "strategy": event.strategy, "parent": self.cite(event.parent_id),
+                             "decision": self.decision(event.decision)}, aid)
+        elif isinstance(event, TargetSet):
+            self.add(event, {"kind": "target", "key": key, "objective": self.cite(event.objective_id),
+                             "metric": event.metric, "unit": event.unit, "baseline_value": event.baseline_value,
+                             "baseline_date": event.baseline_date, "target_value": event.target_value,
+                             "deadline": event.deadline, "data_source": event.data_source,
+                             "owner_organisation": event.owner_organisation,
+                             "decision": self.decision(event.decision)}, aid)
+        elif isinstance(event, PriorityProposed):
+            self.open[("priority", aid)] = self.add(event, {
+                "kind": "priority", "key": key, "district": event.district, "title": event.title,
+                "rationale": event.rationale, "objective": self.cite(event.objective_id),
+                "evidence_refs": list(event.evidence_refs)}, aid)
+        elif isinstance(event, PriorityAgreed):
+            self._merge(event, ("priority", aid), {"agreed": self.decision(event.decision),
+                                                          "agreed_by": self.by(event)})
+        elif isinstance(event, EvidenceSubmitted):
+            if event.contact is not None:
+                raise NotExportable("Evidence with a contact's personal details is not exported (the people "
+                                    "vault keeps them; the format has no place for them).")
+            self.open[("evidence", aid)] = self.add(event, {
+                "kind": "evidence", "key": key, "district": event.district, "title": event.title,
+                "summary": event.summary, "source": event.source, "evidence_date": event.evidence_date,
+                "figures": [{"label": f.label, "value": f.value, "unit": f.unit} for f in event.figures],
+                "objectives": [self.cite(o) for o in event.objective_ids],
+                "priorities": [self.cite(p) for p in event.priority_ids]}, aid)
+        elif isinstance(event, EvidenceAccepted):
+            self._merge(event, ("evidence", aid), {"accepted": self.decision(event.decision),
+                                                          "accepted_by": self.by(event)})
+        elif isinstance(event, ProjectOpened):
+            self.add(event, {
+                "kind": "project", "key": key, "district": event.district, "title": event.title,
+                "lead_partner": event.lead_partner, "project_manager": event.project_manager,
+                "taskings": [self.cite(t.tasking_id) for t in event.taskings],
+                "outcomes": [{"id": o.id, "tasking": self.cite(o.tasking_id), "metric": o.metric, "unit": o.unit,
+                              "baseline_value": o.baseline_value, "baseline_date": o.baseline_date,
+                              "target_value": o.target_value, "target_date": o.target_date, "weight": o.weight}
+                             for o in event.outcomes],
+                "milestones": [{"id": m.id, "title": m.title, "due_on": m.due_on} for m in event.milestones],
+                "resources": [{"organisation": r.organisation, "money_gbp": r.money_gbp,
+                               "staff_days": r.staff_days, "note": r.note} for r in event.resources],
+                "risks": [{"id": r.id, "description": r.description, "likelihood": r.likelihood,
+                           "impact": r.impact, "owner": r.owner, "mitigation": r.mitigation} for r in event.risks],
+                "decision": self.decision(event.decision)}, aid)
+        elif isinstance(event, MilestoneAchieved):
+            self.add(event, {"kind": "milestone_achieved", "key": key, "project": self.cite(aid),
+                             "milestone": event.milestone_id, "achieved_on": event.achieved_on})
+        elif isinstance(event, ProgressReported) and not event.correction:
+            self.add(event, {"kind": "progress", "key": key, "project": self.cite(aid),
+                             "reported_on": event.reported_on,
+                             "values": {v.outcome_id: v.value for v in event.values}, "narrative": event.narrative})
+        elif isinstance(event, InterventionRecorded):
+            self.add(event, {"kind": "intervention", "key": key, "project": self.cite(aid),
+                             "intervention": str(event.kind), "description": event.description,
+                             "decision": self.decision(event.decision)})
+        else:
+            raise NotExportable(f"{type(event).__qualname__} ({aid} version {event.originator_version}) has no row "
+                                "in the history format yet: the history cannot be exported whole.")
+
+    def _merge(self, event: Any, opened: tuple[str, UUID], fields: dict[str, Any]) -> None:
+        """A later event of a row's aggregate that the row carries (agreed, accepted, done): the row moves to it."""
+        data = self.open.pop(opened)
+        data.update(fields)
+        self.rows = [item for item in self.rows if item[2] is not data]
+        self.rows.append((event.timestamp, len(self.rows), data))
+
+    def document(self, partnership: str) -> fmt.HistoryDocument:
+        ordered = sorted(self.rows, key=lambda item: (item[0], item[1]))
+        return fmt.HistoryDocument.model_validate({"partnership": partnership, "rows": [
+            {k: v for k, v in data.items() if v is not None} for _, _, data in ordered]})
+
+
+def export_history(applications: dict[str, ServiceApplication]) -> fmt.HistoryDocument:
+    """The whole history of the command services' stores, as one document (raises ``NotExportable``)."""
+    events = [event for name in ("tasking", "priorities", "projects") for event in events_of(applications[name])]
+    events.sort(key=lambda event: event.timestamp)
+    exporter = _Exporter()
+    for event in events:
+        exporter.event(event)
+    tasking = applications["tasking"]
+    assert isinstance(tasking, TaskingApplication)
+    return exporter.document(tasking.definition.id)
