@@ -206,6 +206,85 @@ def partners_kafka_users(
         raise typer.Exit(1) from error
 
 
+history_import = typer.Typer(no_args_is_help=True, help="Bring a partnership's history onto the system.")
+history_export = typer.Typer(no_args_is_help=True, help="Take a partnership's history out of the system.")
+cli.add_typer(history_import, name="import")
+cli.add_typer(history_export, name="export")
+
+
+@history_import.command("history")
+def import_history(
+        path: Annotated[Path, typer.Argument(help="A history file (JSON) or a folder of its CSV files", exists=True)],
+        by: Annotated[str, typer.Option(help="Who imports (their subject id: the events' actor)")],
+        organisation: Annotated[str, typer.Option(help="The organisation they import for (rows may name another)")],
+        role: Annotated[Role, typer.Option(help="Their role (rows may name another)")] = Role.PARTNERSHIP_OFFICER,
+        workers: Annotated[bool, typer.Option(
+            help="Run the command services' relays and consumers here while importing (--no-workers when a "
+                 "running system's workers carry the events between the services)")] = True,
+        report: Annotated[Path | None, typer.Option(help="Write the report per row here (JSON)")] = None,
+        timeout: Annotated[float, typer.Option(help="Seconds to wait for each fact from another service")] = 120.0,
+) -> None:
+    """Import a history file, all or nothing: each row through its owning service's commands, as of its own date.
+    Prints a line per refused row (exit 1) or the counts; re-importing the same file changes nothing."""
+    import json
+
+    from services.history import format as fmt
+    from services.history.runner import COMMAND_SERVICES
+    from services.history.runner import import_history as run_import
+    from services.runtime import System
+    from shared.contracts import Actor
+
+    settings = _settings()
+    try:
+        history = fmt.read(path)
+    except fmt.FormatProblem as problem:
+        for item in problem.problems:
+            typer.echo(f"{item['row']}: {item['detail']}", err=True)
+        raise typer.Exit(1) from problem
+    system = System(settings, services=COMMAND_SERVICES)
+    if workers:
+        system.start_workers()
+    try:
+        result = run_import(history, system.applications, Actor(by, organisation, role.value), settings, timeout)
+    finally:
+        system.close()
+    if report is not None:
+        report.write_text(json.dumps(result.as_dict(), indent=2) + "\n")
+    for row in result.refused:
+        typer.echo(f"{row.row}: {row.title} ({row.status} {row.code}): {row.detail}", err=True)
+    counts = result.as_dict()["counts"]
+    typer.echo(f"{history.name} (sha256 {history.sha256}): "
+               + ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
+               + ("" if result.imported or result.refused else "; nothing changed"))
+    if result.refused:
+        raise typer.Exit(1)
+
+
+@history_export.command("history")
+def export_history(path: Annotated[Path, typer.Argument(
+        help="Where to write: a .json file, or a folder for the CSV files")]) -> None:
+    """Export the whole history in the import's format (an imported row keeps its key)."""
+    from services.history import format as fmt
+    from services.history.export import NotExportable
+    from services.history.export import export_history as run_export
+    from services.history.runner import COMMAND_SERVICES
+    from services.runtime import service_specs
+
+    settings = _settings()
+    specs = service_specs()
+    applications = {name: specs[name].application(settings) for name in COMMAND_SERVICES}
+    try:
+        document = run_export(applications)
+    except NotExportable as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from error
+    finally:
+        for application in applications.values():
+            application.close()
+    fmt.write(document, path)
+    typer.echo(f"{len(document.rows)} rows written to {path}")
+
+
 cli.add_typer(report_cli, name="report")
 cli.add_typer(readmodel_cli, name="readmodel")
 

@@ -13,7 +13,7 @@ from services.history import format as fmt
 from services.history.export import export_history
 from services.history.runner import Applier, import_history, imported_row, waiter
 from shared.contracts import Actor
-from tests.harness import Harness, running_system, settings_for, wait_until
+from tests.harness import Harness, running_system, settings_env, settings_for, wait_until
 from tests.history_snapshot import audit_snapshot, graphql_snapshot, pack_snapshot, renamed
 
 IMPORTER = Actor("history-importer", "worcestershire-cc", "partnership_officer")
@@ -117,3 +117,37 @@ def test_one_bad_row_imports_nothing_and_is_named(tmp_path: Path) -> None:
         assert refused[0].row == f"transfer {document['rows'][bad]['key']}"
         assert refused[0].status in (409, 422) and refused[0].detail
         print(json.dumps([r.as_dict() for r in refused], indent=1))
+
+
+def test_the_commands_export_and_import_a_history_once(tmp_path: Path) -> None:
+    """``partnership export history`` from a system that ran the demo, ``partnership import history`` into an empty
+    one (its own workers carrying the events between the services), twice: imported once, then nothing changed."""
+    from typer.testing import CliRunner
+
+    from services.cli import cli
+
+    commands = settings_for(data_dir=tmp_path / "commands")
+    with running_system(commands) as demo:
+        assert demo.system.load_demo_data()
+        wait_until(lambda: demo.system.applications["projects"].recorder.max_notification_id(), what="projects")
+    runner = CliRunner()
+    exported = runner.invoke(cli, ["export", "history", str(tmp_path / "history")], env=settings_env(commands))
+    assert exported.exit_code == 0, exported.output
+    assert "48 rows written" in exported.output
+    empty = settings_env(settings_for(data_dir=tmp_path / "imported"))
+    arguments = ["import", "history", str(tmp_path / "history"), "--by", "history-importer",
+                 "--organisation", "worcestershire-cc", "--report", str(tmp_path / "report.json")]
+    first = runner.invoke(cli, arguments, env=empty)
+    assert first.exit_code == 0, first.output
+    assert "48 accepted" in first.output
+    assert json.loads((tmp_path / "report.json").read_text())["imported"] is True
+    second = runner.invoke(cli, arguments, env=empty)
+    assert second.exit_code == 0, second.output
+    assert "48 already imported; nothing changed" in second.output
+
+    (tmp_path / "history" / "progress.csv").write_text(
+        (tmp_path / "history" / "progress.csv").read_text().replace('"{""jobs"": ""95""}"', '"{""places"": ""95""}"'))
+    other = settings_env(settings_for(data_dir=tmp_path / "refused"))
+    refused = runner.invoke(cli, arguments, env=other)
+    assert refused.exit_code == 1
+    assert "progress " in refused.output and "not imported" in refused.output
