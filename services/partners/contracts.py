@@ -238,6 +238,9 @@ def render(published: Path | None = None) -> dict[str, str]:
     files["asyncapi.yaml"] = yaml.safe_dump(asyncapi(topics, released), sort_keys=False, allow_unicode=True,
                                             width=120)
     files.update(_rest_and_graphql())
+    from services.history.format import json_schemas as history_schemas  # the history file's rows (#26)
+
+    files.update({f"history/{name}": _json(schema) for name, schema in history_schemas().items()})
     return files
 
 
