@@ -105,9 +105,21 @@ def pack_snapshot(h: Harness) -> dict[str, Any]:
                                                              end=date(2013, 12, 31)))
     data = json.loads(json.dumps(pack.__dict__, default=_plain))
     data.pop("changes", None)  # what changed between two recording times: when it was recorded differs
-    for key in ("produced_at",):
-        data.pop(key, None)
-    return _sorted(data)
+    return _sorted(_without_recording_times(data))
+
+
+RECORDED_AT = re.compile(r"^\d{4}-\d\d-\d\d[T ]\d\d:\d\d")
+
+
+def _without_recording_times(value: Any) -> Any:
+    """A pack with its moments left out (when it was produced, when a project was opened in the store, when a row
+    became valid): an import records today what was decided years ago. Its dates (decided on, due on) stay."""
+    if isinstance(value, dict):
+        return {k: _without_recording_times(v) for k, v in value.items()
+                if not (isinstance(v, str) and RECORDED_AT.match(v))}
+    if isinstance(value, list):
+        return [_without_recording_times(v) for v in value]
+    return value
 
 
 def _plain(value: Any) -> Any:
