@@ -14,6 +14,7 @@ import strawberry
 from strawberry.types import Info
 
 from services.reporting.graphql_common import (
+    IN_FORCE_ON,
     Actor,
     Connection,
     Decision,
@@ -88,8 +89,11 @@ class Query:
     def decision_log(self, info: Info, first: int | None = None, after: str | None = None,
                      body: str | None = None, decided_from: date | None = None, decided_to: date | None = None,
                      kind: str | None = None, service: str | None = None,
-                     as_of: datetime | None = None) -> Connection[DecisionLogEntry]:
+                     as_of: datetime | None = None, in_force_on: IN_FORCE_ON = None
+                     ) -> Connection[DecisionLogEntry]:
         _check_range(decided_from, decided_to)
+        if in_force_on is not None:  # a decision is in force from its date
+            decided_to = in_force_on if decided_to is None else min(decided_to, in_force_on)
         rows = decision_log(read_model(info).store, body=body, decided_from=decided_from, decided_to=decided_to,
                             kind=kind, service=service, as_of=as_of)
         return paginate(rows, lambda r: (r["time"], r["subject"], r["version"]), _log_entry, first, after)

@@ -11,7 +11,7 @@ its latest version in force by then. Asked both ways ("what did the record at ``
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any
@@ -33,19 +33,48 @@ def timestamp(moment: datetime) -> str:
     return stamp
 
 
-def as_of_clause(as_of: datetime | None, in_force_on: date | None = None, table: str | None = None
+@dataclass(frozen=True)
+class At:
+    """A point on both axes, where a query takes one ``as_of``: recorded by ``as_of`` (now when None), in force on
+    ``in_force_on``. Nested GraphQL fields and dataloader keys carry it as they carry a plain ``as_of``."""
+
+    as_of: datetime | None
+    in_force_on: date
+
+
+When = datetime | At | None
+"""What a query's ``as_of`` may be: a moment on the recorded axis, a point on both axes, or now."""
+
+
+def at(as_of: datetime | None, in_force_on: date | None) -> When:
+    """The point a query with ``asOf`` and ``inForceOn`` asks about (a plain ``as_of`` when no day is given)."""
+    return as_of if in_force_on is None else At(as_of, in_force_on)
+
+
+def recorded_moment(when: When) -> datetime | None:
+    """The recorded-axis part of ``when``."""
+    return when.as_of if isinstance(when, At) else when
+
+
+def in_force_day(when: When) -> date | None:
+    """The in-force part of ``when``."""
+    return when.in_force_on if isinstance(when, At) else None
+
+
+def as_of_clause(as_of: When, in_force_on: date | None = None, table: str | None = None
                  ) -> tuple[str, list[Any]]:
-    """The rows true at ``as_of`` (the current rows when None); with ``in_force_on``, the rows the record at
-    ``as_of`` (now when None) shows in force on that day: per entity, the latest version recorded by then whose
-    ``in_force_from`` is on or before the day (``table`` names the table, which the clause refers to)."""
-    if in_force_on is None:
-        if as_of is None:
+    """The rows true at ``as_of`` (the current rows when None); with ``in_force_on`` (or an ``At``), the rows the
+    record at ``as_of`` (now when None) shows in force on that day: per entity, the latest version recorded by then
+    whose ``in_force_from`` is on or before the day (``table`` names the table, which the clause refers to)."""
+    moment, day = (as_of.as_of, as_of.in_force_on) if isinstance(as_of, At) else (as_of, in_force_on)
+    if day is None:
+        if moment is None:
             return "valid_to IS NULL", []
-        at = timestamp(as_of)
+        at = timestamp(moment)
         return "valid_from <= ? AND (valid_to IS NULL OR valid_to > ?)", [at, at]
     if table is None:
         raise ValueError("an in-force clause names its table")
-    return in_force_clause(table, as_of, in_force_on)
+    return in_force_clause(table, moment, day)
 
 
 def in_force_clause(table: str, as_of: datetime | None, in_force_on: date, alias: str | None = None
@@ -65,19 +94,20 @@ def in_force_clause(table: str, as_of: datetime | None, in_force_on: date, alias
             " AND later.in_force_from <= ?)", [at, day, at, day])
 
 
-def recorded_clause(as_of: datetime | None, in_force_on: date | None, *, at: str = "at",
+def recorded_clause(as_of: When, in_force_on: date | None = None, *, at: str = "at",
                     on: str | None = None) -> tuple[str, list[Any]]:
     """For a log table (one row per event, never changed): the rows recorded by ``as_of`` (column ``at``) whose
     business date ``on`` (a column of ISO dates) is on or before ``in_force_on``. Always a clause (``1 = 1``)."""
+    moment, day = (as_of.as_of, as_of.in_force_on) if isinstance(as_of, At) else (as_of, in_force_on)
     clause, params = "1 = 1", []
-    if as_of is not None:
+    if moment is not None:
         clause += f" AND {at} <= ?"
-        params.append(timestamp(as_of))
-    if in_force_on is not None:
+        params.append(timestamp(moment))
+    if day is not None:
         if on is None:
             raise ValueError("an in-force clause on a log table names its date column")
         clause += f" AND {on} <= ?"
-        params.append(in_force_on.isoformat())
+        params.append(day.isoformat())
     return clause, params
 
 

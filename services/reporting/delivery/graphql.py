@@ -15,7 +15,8 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from services.reporting.delivery import queries, rollup
-from services.reporting.graphql_common import Connection, IsAuthenticated, paginate, read_model
+from services.reporting.graphql_common import IN_FORCE_ON, Connection, IsAuthenticated, paginate, read_model
+from services.reporting.temporal import When, at
 
 
 def _day(raw: str | None) -> date | None:
@@ -164,10 +165,10 @@ class DeliveryProject:
     outcome_achieved: str | None
     lessons: str | None
     valid_from: datetime
-    as_of: strawberry.Private[datetime | None]
+    as_of: strawberry.Private[When]
 
     @staticmethod
-    def from_row(row: dict[str, Any], as_of: datetime | None) -> DeliveryProject:
+    def from_row(row: dict[str, Any], as_of: When) -> DeliveryProject:
         return DeliveryProject(
             id=strawberry.ID(row["id"]), version=row["version"], programme_id=strawberry.ID(row["programme_id"]),
             district=row["district"], title=row["title"], lead_partner=row["lead_partner"],
@@ -289,80 +290,93 @@ class TargetRollup:
 class Query:
     @strawberry.field(permission_classes=[IsAuthenticated],
                       description="Each district's programme with its projects by status and RAG.")
-    def programmes(self, info: Info, as_of: datetime | None = None,
+    def programmes(self, info: Info, as_of: datetime | None = None, in_force_on: IN_FORCE_ON = None,
                    district: str | None = None) -> list[ProgrammeSummary]:
+        when = at(as_of, in_force_on)
         return [ProgrammeSummary(**{**r, "programme_id": strawberry.ID(r["programme_id"])})
-                for r in queries.programmes(read_model(info).store, as_of, district)]
+                for r in queries.programmes(read_model(info).store, when, district)]
 
     @strawberry.field(permission_classes=[IsAuthenticated],
                       description="Projects, by district and status (open, deferred, closed), as of a time.")
-    def delivery_projects(self, info: Info, as_of: datetime | None = None, district: str | None = None,
+    def delivery_projects(self, info: Info, as_of: datetime | None = None,
+                          in_force_on: IN_FORCE_ON = None, district: str | None = None,
                           status: str | None = None, rag: str | None = None) -> list[DeliveryProject]:
-        rows = queries.projects(read_model(info).store, as_of, district, status)
-        return [DeliveryProject.from_row(r, as_of) for r in rows if rag is None or r["rag"] == rag]
+        when = at(as_of, in_force_on)
+        rows = queries.projects(read_model(info).store, when, district, status)
+        return [DeliveryProject.from_row(r, when) for r in rows if rag is None or r["rag"] == rag]
 
     @strawberry.field(permission_classes=[IsAuthenticated])
     def delivery_project(self, info: Info, id: strawberry.ID,
-                         as_of: datetime | None = None) -> DeliveryProject | None:
-        row = queries.project(read_model(info).store, str(id), as_of)
-        return DeliveryProject.from_row(row, as_of) if row else None
+                         as_of: datetime | None = None, in_force_on: IN_FORCE_ON = None) -> DeliveryProject | None:
+        when = at(as_of, in_force_on)
+        row = queries.project(read_model(info).store, str(id), when)
+        return DeliveryProject.from_row(row, when) if row else None
 
     @strawberry.field(permission_classes=[IsAuthenticated], description="How many projects in each status.")
-    def projects_by_status(self, info: Info, as_of: datetime | None = None,
+    def projects_by_status(self, info: Info, as_of: datetime | None = None, in_force_on: IN_FORCE_ON = None,
                            district: str | None = None) -> list[StatusCount]:
+        when = at(as_of, in_force_on)
         counts: dict[str, int] = defaultdict(int)
-        for row in queries.projects(read_model(info).store, as_of, district):
+        for row in queries.projects(read_model(info).store, when, district):
             counts[row["status"]] += 1
         return [StatusCount(status=s, count=n) for s, n in sorted(counts.items())]
 
     @strawberry.field(permission_classes=[IsAuthenticated],
                       description="A project's progress reports by date, with RAG and direction of travel.")
     def progress_series(self, info: Info, project_id: strawberry.ID,
-                        as_of: datetime | None = None) -> list[ProgressPoint]:
-        rows = queries.progress_series(read_model(info).store, str(project_id), as_of)
+                        as_of: datetime | None = None, in_force_on: IN_FORCE_ON = None) -> list[ProgressPoint]:
+        when = at(as_of, in_force_on)
+        rows = queries.progress_series(read_model(info).store, str(project_id), when)
         return [ProgressPoint.from_row(r) for r in rows]
 
     @strawberry.field(permission_classes=[IsAuthenticated],
                       description="Interventions by programme managers, with their decisions.")
-    def interventions(self, info: Info, as_of: datetime | None = None,
+    def interventions(self, info: Info, as_of: datetime | None = None, in_force_on: IN_FORCE_ON = None,
                       district: str | None = None) -> list[InterventionEntry]:
-        return [InterventionEntry.from_row(r) for r in queries.interventions(read_model(info).store, as_of, district)]
+        when = at(as_of, in_force_on)
+        return [InterventionEntry.from_row(r) for r in queries.interventions(read_model(info).store, when, district)]
 
     @strawberry.field(permission_classes=[IsAuthenticated],
                       description="Milestones of open projects due before `on` (default: today) and not achieved.")
     def overdue_milestones(self, info: Info, on: date | None = None, as_of: datetime | None = None,
+                           in_force_on: IN_FORCE_ON = None,
                            district: str | None = None) -> list[OverdueMilestone]:
-        day = on or (as_of or datetime.now(UTC)).date()
+        when = at(as_of, in_force_on)
+        day = on or in_force_on or (as_of or datetime.now(UTC)).date()
         return [OverdueMilestone(project_id=strawberry.ID(r["project_id"]), project_title=r["project_title"],
                                  district=r["district"], lead_partner=r["lead_partner"],
                                  milestone_id=r["milestone_id"], title=r["title"],
                                  due_on=date.fromisoformat(r["due_on"]))
-                for r in queries.overdue_milestones(read_model(info).store, day, as_of, district)]
+                for r in queries.overdue_milestones(read_model(info).store, day, when, district)]
 
     @strawberry.field(permission_classes=[IsAuthenticated],
                       description="Actual against target: projects -> district shares -> county target.")
-    def delivery_rollups(self, info: Info, as_of: datetime | None = None,
+    def delivery_rollups(self, info: Info, as_of: datetime | None = None, in_force_on: IN_FORCE_ON = None,
                          target_id: strawberry.ID | None = None) -> list[TargetRollup]:
-        rows = rollup.rollups(read_model(info).store, as_of, str(target_id) if target_id else None,
+        when = at(as_of, in_force_on)
+        rows = rollup.rollups(read_model(info).store, when, str(target_id) if target_id else None,
                        with_projects=_selects(info.selected_fields, "projects"))
         return [TargetRollup.from_dict(r) for r in rows]
 
     @strawberry.field(permission_classes=[IsAuthenticated])
     def delivery_rollup(self, info: Info, target_id: strawberry.ID,
-                        as_of: datetime | None = None) -> TargetRollup | None:
-        rows = rollup.rollups(read_model(info).store, as_of, str(target_id),
+                        as_of: datetime | None = None, in_force_on: IN_FORCE_ON = None) -> TargetRollup | None:
+        when = at(as_of, in_force_on)
+        rows = rollup.rollups(read_model(info).store, when, str(target_id),
                        with_projects=_selects(info.selected_fields, "projects"))
         return TargetRollup.from_dict(rows[0]) if rows else None
 
     @strawberry.field(permission_classes=[IsAuthenticated],
                       description="Projects by district, status and RAG, a page at a time.")
     def delivery_projects_connection(self, info: Info, first: int | None = None, after: str | None = None,
-                                     as_of: datetime | None = None, district: str | None = None,
+                                     as_of: datetime | None = None,
+                                     in_force_on: IN_FORCE_ON = None, district: str | None = None,
                                      status: str | None = None, rag: str | None = None) -> Connection[DeliveryProject]:
-        rows = [r for r in queries.projects(read_model(info).store, as_of, district, status)
+        when = at(as_of, in_force_on)
+        rows = [r for r in queries.projects(read_model(info).store, when, district, status)
                 if rag is None or r["rag"] == rag]
         return paginate(rows, lambda r: (r["district"], r["opened_at"], r["id"]),
-                        lambda r: DeliveryProject.from_row(r, as_of), first, after)
+                        lambda r: DeliveryProject.from_row(r, when), first, after)
 
 
 def _selects(selections: Sequence[Any], name: str) -> bool:

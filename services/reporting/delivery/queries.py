@@ -4,7 +4,7 @@ overdue milestones, outcomes and milestones of a project; and the ``asOf`` looku
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from services.reporting.delivery.tables import (
@@ -15,14 +15,14 @@ from services.reporting.delivery.tables import (
     PROJECTS,
     WITHDRAWALS,
 )
-from services.reporting.temporal import as_of_clause, timestamp
+from services.reporting.temporal import When, as_of_clause, in_force_clause, in_force_day, recorded_moment, timestamp
 from shared.readstore import ReadStore
 
 _OPEN_END = "9999-12-31T23:59:59.999999+00:00"
 """Later than any ``valid_to`` (the same text form), in any collation: an open row's end."""
 
 
-def as_of_rows(table: str, as_of: datetime | None, where: str = "", params: Sequence[Any] = (),
+def as_of_rows(table: str, as_of: When, where: str = "", params: Sequence[Any] = (),
            entities: str = "", entity_params: Sequence[Any] = (), columns: str = "r.*", *,
            postgres: bool = False) -> tuple[str, list[Any]]:
     """``SELECT r.* FROM table r ...``: each entity's row valid at ``as_of`` (its open row when None), ``where``
@@ -39,7 +39,16 @@ def as_of_rows(table: str, as_of: datetime | None, where: str = "", params: Sequ
     with ``COALESCE``: spelt ``valid_to IS NULL OR valid_to > t``, the planner reads from the column statistics that
     at a late moment only open rows qualify, expects a long backward walk, and instead fetches and sorts every
     version of every entity (15x slower, with JIT compilation on top); it knows nothing about the expression, so it
-    keeps the probe."""
+    keeps the probe.
+
+    On the in-force axis (an ``At``), each entity's latest version recorded by then and in force by the day
+    (``temporal.in_force_clause``), ``entities`` applied to that version."""
+    day = in_force_day(as_of)
+    if day is not None:
+        clause, found = in_force_clause(table, recorded_moment(as_of), day, alias="r")
+        return (f"SELECT {columns} FROM {table} r WHERE {clause}{entities.replace('e.', 'r.')}{where}",
+                [*found, *entity_params, *params])
+    as_of = recorded_moment(as_of)
     if as_of is None:
         clause = f"r.valid_to IS NULL{entities.replace('e.', 'r.')}{where}"
         return f"SELECT {columns} FROM {table} r WHERE {clause}", [*entity_params, *params]
@@ -55,7 +64,7 @@ def as_of_rows(table: str, as_of: datetime | None, where: str = "", params: Sequ
             [at, *entity_params, at, at, *params])
 
 
-def projects(store: ReadStore, as_of: datetime | None = None, district: str | None = None,
+def projects(store: ReadStore, as_of: When = None, district: str | None = None,
              status: str | None = None) -> list[dict[str, Any]]:
     where, params = "", []
     for column, value in (("district", district), ("status", status)):
@@ -68,7 +77,7 @@ def projects(store: ReadStore, as_of: datetime | None = None, district: str | No
     return store.query(f"{query} ORDER BY r.district, r.opened_at, r.id", values)
 
 
-def programmes(store: ReadStore, as_of: datetime | None = None,
+def programmes(store: ReadStore, as_of: When = None,
                district: str | None = None) -> list[dict[str, Any]]:
     """Per district: how many projects, by status and by RAG (open projects), flagged, interventions."""
     summary: dict[str, dict[str, Any]] = {}
@@ -87,25 +96,30 @@ def programmes(store: ReadStore, as_of: datetime | None = None,
     return [summary[d] for d in sorted(summary)]
 
 
-def _standing(as_of: datetime | None) -> tuple[str, list[str]]:
+def _standing(when: When) -> tuple[str, list[str]]:
     """The condition that a progress row ``p`` still stands at ``as_of`` (no withdrawal or correction of its date
     recorded after it, by then)."""
+    as_of = recorded_moment(when)
     clause, params = ("", []) if as_of is None else (" AND w.recorded_at <= ?", [timestamp(as_of)])
     return (f" AND NOT EXISTS (SELECT 1 FROM {WITHDRAWALS.name} w WHERE w.project_id = p.project_id"
             f" AND w.reported_on = p.reported_on AND w.version > p.version{clause})", params)
 
 
-def progress_series(store: ReadStore, project_id: str, as_of: datetime | None = None) -> list[dict[str, Any]]:
-    """The project's reports that stand (at ``as_of``), by date."""
+def progress_series(store: ReadStore, project_id: str, when: When = None) -> list[dict[str, Any]]:
+    """The project's reports that stand (at ``as_of``), by date (on the in-force axis: those dated by the day)."""
+    as_of, day = recorded_moment(when), in_force_day(when)
     clause, params = ("", []) if as_of is None else (" AND p.recorded_at <= ?", [timestamp(as_of)])
+    if day is not None:
+        clause, params = clause + " AND p.reported_on <= ?", [*params, day.isoformat()]
     standing, standing_params = _standing(as_of)
     return store.query(f"SELECT p.* FROM {PROGRESS.name} p WHERE p.project_id = ?{clause}{standing}"
                        " ORDER BY p.reported_on, p.version", [project_id, *params, *standing_params])
 
 
 def progress_withdrawals(store: ReadStore, project_id: str | None = None,
-                         as_of: datetime | None = None) -> list[dict[str, Any]]:
+                         when: When = None) -> list[dict[str, Any]]:
     """The reports withdrawn or corrected as mistakes (of one project, or every one), recorded by ``as_of``."""
+    as_of = recorded_moment(when)
     clause, params = "1 = 1", list[str]()
     if project_id is not None:
         clause, params = clause + " AND project_id = ?", [*params, project_id]
@@ -115,8 +129,9 @@ def progress_withdrawals(store: ReadStore, project_id: str | None = None,
                        params)
 
 
-def interventions(store: ReadStore, as_of: datetime | None = None, district: str | None = None,
+def interventions(store: ReadStore, when: When = None, district: str | None = None,
                   project_id: str | None = None) -> list[dict[str, Any]]:
+    as_of = recorded_moment(when)
     clause, params = "1 = 1", []
     if as_of is not None:
         clause += " AND recorded_at <= ?"
@@ -129,13 +144,18 @@ def interventions(store: ReadStore, as_of: datetime | None = None, district: str
                        params)
 
 
-def overdue_milestones(store: ReadStore, on: date, as_of: datetime | None = None,
+def overdue_milestones(store: ReadStore, on: date, as_of: When = None,
                        district: str | None = None) -> list[dict[str, Any]]:
     """Milestones due before ``on`` and not achieved, of projects that are open."""
-    milestone_clause, params = as_of_clause(as_of)
-    project_clause, project_params = as_of_clause(as_of)
-    project_clause = project_clause.replace("valid_", "p.valid_")
-    milestone_clause = milestone_clause.replace("valid_", "m.valid_")
+    day = in_force_day(as_of)
+    if day is not None:
+        milestone_clause, params = in_force_clause(MILESTONES.name, recorded_moment(as_of), day, alias="m")
+        project_clause, project_params = in_force_clause(PROJECTS.name, recorded_moment(as_of), day, alias="p")
+    else:
+        milestone_clause, params = as_of_clause(as_of)
+        project_clause, project_params = as_of_clause(as_of)
+        project_clause = project_clause.replace("valid_", "p.valid_")
+        milestone_clause = milestone_clause.replace("valid_", "m.valid_")
     query = (
         f"SELECT m.*, p.title AS project_title, p.district, p.lead_partner FROM {MILESTONES.name} m"
         f" JOIN {PROJECTS.name} p ON p.id = m.project_id"
@@ -148,34 +168,35 @@ def overdue_milestones(store: ReadStore, on: date, as_of: datetime | None = None
     return store.query(query + " ORDER BY m.due_on, p.title", values)
 
 
-def outcomes(store: ReadStore, project_id: str, as_of: datetime | None = None) -> list[dict[str, Any]]:
+def outcomes(store: ReadStore, project_id: str, as_of: When = None) -> list[dict[str, Any]]:
     # An outcome's project never changes, so its open row names the project it had at any time.
     query, values = as_of_rows(OUTCOMES.name, as_of, entities=" AND e.project_id = ?", entity_params=[project_id],
                            postgres=store.postgres)
     return store.query(f"{query} ORDER BY r.outcome_id", values)
 
 
-def milestones(store: ReadStore, project_id: str, as_of: datetime | None = None) -> list[dict[str, Any]]:
+def milestones(store: ReadStore, project_id: str, as_of: When = None) -> list[dict[str, Any]]:
     query, values = as_of_rows(MILESTONES.name, as_of, entities=" AND e.project_id = ?",
                            entity_params=[project_id], postgres=store.postgres)
     return store.query(f"{query} ORDER BY r.due_on", values)
 
 
-def project(store: ReadStore, project_id: str, as_of: datetime | None = None) -> dict[str, Any] | None:
+def project(store: ReadStore, project_id: str, as_of: When = None) -> dict[str, Any] | None:
     query, values = as_of_rows(PROJECTS.name, as_of, entities=" AND e.id = ?", entity_params=[project_id],
                                postgres=store.postgres)
     rows = store.query(query, values)
     return rows[0] if rows else None
 
 
-def outcomes_at(store: ReadStore, as_of: datetime) -> list[dict[str, Any]]:
+def outcomes_at(store: ReadStore, as_of: When) -> list[dict[str, Any]]:
     """Every outcome as it stood at ``as_of``."""
-    clause, params = as_of_clause(as_of)
+    clause, params = as_of_clause(as_of, table=OUTCOMES.name)
     return store.query(f"SELECT * FROM {OUTCOMES.name} WHERE {clause}", params)
 
 
-def progress_reports(store: ReadStore, as_of: datetime, up_to: date) -> list[dict[str, Any]]:
+def progress_reports(store: ReadStore, when: When, up_to: date) -> list[dict[str, Any]]:
     """The progress reports recorded by ``as_of`` and dated up to ``up_to``, by reported date."""
+    as_of = recorded_moment(when) or datetime.now(UTC)
     standing, params = _standing(as_of)
     return store.query(f"SELECT p.project_id, p.reported_on, p.actuals FROM {PROGRESS.name} p WHERE p.recorded_at <= ?"
                        f" AND p.reported_on <= ?{standing} ORDER BY p.reported_on, p.recorded_at",

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from services.reporting.delivery import queries
 from services.reporting.delivery.tables import OUTCOMES, PROJECTS, TARGETS, TASKINGS
+from services.reporting.temporal import When
 from shared.readstore import ReadStore, Tx
 
 
@@ -24,7 +25,7 @@ def credit(outcome: dict[str, Any], actual: Decimal | None = None) -> Decimal:
     return Decimal(outcome["weight"]) * (Decimal(value) - Decimal(outcome["baseline_value"]))
 
 
-def rollups(store: ReadStore, as_of: datetime | None = None, target_id: str | None = None, *,
+def rollups(store: ReadStore, as_of: When = None, target_id: str | None = None, *,
             with_projects: bool = True) -> list[dict[str, Any]]:
     """Actual against target: projects -> district shares (taskings) -> county target.
 
@@ -35,7 +36,7 @@ def rollups(store: ReadStore, as_of: datetime | None = None, target_id: str | No
         return _rollups(tx, as_of, target_id, with_projects, store.postgres)
 
 
-def _rollups(store: Tx, as_of: datetime | None, target_id: str | None,
+def _rollups(store: Tx, as_of: When, target_id: str | None,
              with_projects: bool, postgres: bool) -> list[dict[str, Any]]:
     query, values = queries.as_of_rows(TARGETS.name, as_of, entities=" AND e.id = ?" if target_id else "",
                            entity_params=[target_id] if target_id else [], postgres=postgres)
@@ -105,7 +106,7 @@ def _percent(actual: Decimal, of: Decimal) -> Decimal | None:
     return None if of == 0 else (actual / of * 100).quantize(Decimal("0.1"))
 
 
-def credits_by_tasking(store: ReadStore, as_of: datetime, end: date) -> dict[str, list[tuple[date, Decimal]]]:
+def credits_by_tasking(store: ReadStore, as_of: When, end: date) -> dict[str, list[tuple[date, Decimal]]]:
     """Per tasking: its projects' credited actual after each progress report (by reported date, up to ``end``),
     the outcomes as they stood at ``as_of``."""
     by_project: dict[str, list[dict[str, Any]]] = {}

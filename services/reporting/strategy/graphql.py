@@ -12,6 +12,7 @@ import strawberry
 from strawberry.types import Info
 
 from services.reporting.graphql_common import (
+    IN_FORCE_ON,
     Actor,
     Connection,
     Decision,
@@ -23,6 +24,7 @@ from services.reporting.graphql_common import (
     read_model,
 )
 from services.reporting.strategy import queries
+from services.reporting.temporal import When, at
 
 
 def _id(value: strawberry.ID | None) -> str | None:
@@ -81,7 +83,7 @@ class Objective:
     decision: Decision | None
     valid_from: datetime
     valid_to: datetime | None
-    as_of: strawberry.Private[datetime | None] = None
+    as_of: strawberry.Private[When] = None
 
     @strawberry.field(description="The objectives directly under this one.")
     async def children(self, info: Info) -> list[Objective]:
@@ -94,7 +96,7 @@ class Objective:
         return [Target.from_row(r) for r in rows]
 
     @staticmethod
-    def from_row(row: dict[str, Any], as_of: datetime | None = None) -> Objective:
+    def from_row(row: dict[str, Any], as_of: When = None) -> Objective:
         return Objective(
             id=strawberry.ID(row["id"]), version=row["version"], title=row["title"], level=row["level"],
             strategy=row["strategy"], parent_id=row["parent_id"], status=row["status"],
@@ -140,7 +142,7 @@ class DistrictChapter:
     agreed_count: int
     valid_from: datetime
     valid_to: datetime | None
-    as_of: strawberry.Private[datetime | None] = None
+    as_of: strawberry.Private[When] = None
 
     @strawberry.field(description="The district's priorities (all, or those with the given status).")
     async def priorities(self, info: Info, status: str | None = None) -> list[DistrictPriority]:
@@ -149,7 +151,7 @@ class DistrictChapter:
         return [DistrictPriority.from_row(r) for r in rows]
 
     @staticmethod
-    def from_row(row: dict[str, Any], as_of: datetime | None = None) -> DistrictChapter:
+    def from_row(row: dict[str, Any], as_of: When = None) -> DistrictChapter:
         return DistrictChapter(id=strawberry.ID(row["id"]), version=row["version"], district=row["district"],
                                agreed_count=row["agreed_count"], valid_from=datetime.fromisoformat(row["valid_from"]),
                                valid_to=moment(row["valid_to"]), as_of=as_of)
@@ -221,85 +223,106 @@ class ScsReview:
 class Query:
     @strawberry.field(permission_classes=[IsAuthenticated],
                       description="Objectives of the SCS and the county strategies, as of a time (default now).")
-    def objectives(self, info: Info, as_of: datetime | None = None, level: str | None = None) -> list[Objective]:
-        return [Objective.from_row(r, as_of) for r in queries.objectives(read_model(info).store, as_of, level)]
+    def objectives(self, info: Info, as_of: datetime | None = None,
+                   in_force_on: IN_FORCE_ON = None, level: str | None = None) -> list[Objective]:
+        when = at(as_of, in_force_on)
+        return [Objective.from_row(r, when) for r in queries.objectives(read_model(info).store, when, level)]
 
     @strawberry.field(permission_classes=[IsAuthenticated])
-    def objective(self, info: Info, id: strawberry.ID, as_of: datetime | None = None) -> Objective | None:
-        row = queries.objective(read_model(info).store, str(id), as_of)
-        return Objective.from_row(row, as_of) if row else None
+    def objective(self, info: Info, id: strawberry.ID, as_of: datetime | None = None,
+                  in_force_on: IN_FORCE_ON = None) -> Objective | None:
+        when = at(as_of, in_force_on)
+        row = queries.objective(read_model(info).store, str(id), when)
+        return Objective.from_row(row, when) if row else None
 
     @strawberry.field(permission_classes=[IsAuthenticated],
                       description="The objectives tree: SCS objectives, each with its children and targets.")
-    def objective_tree(self, info: Info, as_of: datetime | None = None) -> list[Objective]:
-        return [Objective.from_row(r, as_of) for r in queries.objective_children(read_model(info).store, None, as_of)]
+    def objective_tree(self, info: Info, as_of: datetime | None = None,
+                       in_force_on: IN_FORCE_ON = None) -> list[Objective]:
+        when = at(as_of, in_force_on)
+        return [Objective.from_row(r, when) for r in queries.objective_children(read_model(info).store, None, when)]
 
     @strawberry.field(permission_classes=[IsAuthenticated],
                       description="SMART targets, optionally of one objective or with one status (active, retired).")
     def targets(self, info: Info, objective_id: strawberry.ID | None = None, status: str | None = None,
-                as_of: datetime | None = None) -> list[Target]:
-        rows = queries.targets(read_model(info).store, as_of, _id(objective_id), status)
+                as_of: datetime | None = None, in_force_on: IN_FORCE_ON = None) -> list[Target]:
+        when = at(as_of, in_force_on)
+        rows = queries.targets(read_model(info).store, when, _id(objective_id), status)
         return [Target.from_row(r) for r in rows]
 
     @strawberry.field(permission_classes=[IsAuthenticated])
-    def target(self, info: Info, id: strawberry.ID, as_of: datetime | None = None) -> Target | None:
-        row = queries.target(read_model(info).store, str(id), as_of)
+    def target(self, info: Info, id: strawberry.ID, as_of: datetime | None = None,
+               in_force_on: IN_FORCE_ON = None) -> Target | None:
+        when = at(as_of, in_force_on)
+        row = queries.target(read_model(info).store, str(id), when)
         return Target.from_row(row) if row else None
 
     @strawberry.field(permission_classes=[IsAuthenticated],
                       description="District priorities, optionally of one district, status or objective.")
     def district_priorities(self, info: Info, district: str | None = None, status: str | None = None,
                             objective_id: strawberry.ID | None = None,
-                            as_of: datetime | None = None) -> list[DistrictPriority]:
-        rows = queries.district_priorities(read_model(info).store, as_of, district, status,
+                            as_of: datetime | None = None, in_force_on: IN_FORCE_ON = None) -> list[DistrictPriority]:
+        when = at(as_of, in_force_on)
+        rows = queries.district_priorities(read_model(info).store, when, district, status,
                                    _id(objective_id))
         return [DistrictPriority.from_row(r) for r in rows]
 
     @strawberry.field(permission_classes=[IsAuthenticated],
                       description="District chapters (those that have agreed a priority), optionally one district.")
     def district_chapters(self, info: Info, district: str | None = None,
-                          as_of: datetime | None = None) -> list[DistrictChapter]:
-        rows = queries.district_chapters(read_model(info).store, as_of, district)
-        return [DistrictChapter.from_row(r, as_of) for r in rows]
+                          as_of: datetime | None = None, in_force_on: IN_FORCE_ON = None) -> list[DistrictChapter]:
+        when = at(as_of, in_force_on)
+        rows = queries.district_chapters(read_model(info).store, when, district)
+        return [DistrictChapter.from_row(r, when) for r in rows]
 
     @strawberry.field(permission_classes=[IsAuthenticated],
                       description="Local evidence, optionally of one district, sift status, objective or priority.")
     def evidence(self, info: Info, district: str | None = None, status: str | None = None,
                  objective_id: strawberry.ID | None = None, priority_id: strawberry.ID | None = None,
-                 as_of: datetime | None = None) -> list[Evidence]:
-        rows = queries.evidence(read_model(info).store, as_of, district, status,
+                 as_of: datetime | None = None, in_force_on: IN_FORCE_ON = None) -> list[Evidence]:
+        when = at(as_of, in_force_on)
+        rows = queries.evidence(read_model(info).store, when, district, status,
                         _id(objective_id),
                         _id(priority_id))
         return [Evidence.from_row(r) for r in rows]
 
     @strawberry.field(permission_classes=[IsAuthenticated], description="SCS reviews and what each still awaits.")
-    def scs_reviews(self, info: Info, as_of: datetime | None = None) -> list[ScsReview]:
-        return [ScsReview.from_row(r) for r in queries.scs_reviews(read_model(info).store, as_of)]
+    def scs_reviews(self, info: Info, as_of: datetime | None = None,
+                    in_force_on: IN_FORCE_ON = None) -> list[ScsReview]:
+        when = at(as_of, in_force_on)
+        return [ScsReview.from_row(r) for r in queries.scs_reviews(read_model(info).store, when)]
 
     @strawberry.field(permission_classes=[IsAuthenticated], description="Objectives, a page at a time.")
     def objectives_connection(self, info: Info, first: int | None = None, after: str | None = None,
-                              as_of: datetime | None = None, level: str | None = None) -> Connection[Objective]:
-        rows = queries.objectives(read_model(info).store, as_of, level)
-        return paginate(rows, lambda r: (r["added_at"], r["id"]), lambda r: Objective.from_row(r, as_of), first, after)
+                              as_of: datetime | None = None,
+                              in_force_on: IN_FORCE_ON = None, level: str | None = None) -> Connection[Objective]:
+        when = at(as_of, in_force_on)
+        rows = queries.objectives(read_model(info).store, when, level)
+        return paginate(rows, lambda r: (r["added_at"], r["id"]), lambda r: Objective.from_row(r, when), first, after)
 
     @strawberry.field(permission_classes=[IsAuthenticated], description="SMART targets, a page at a time.")
     def targets_connection(self, info: Info, first: int | None = None, after: str | None = None,
-                           as_of: datetime | None = None, objective_id: strawberry.ID | None = None,
+                           as_of: datetime | None = None,
+                           in_force_on: IN_FORCE_ON = None, objective_id: strawberry.ID | None = None,
                            status: str | None = None) -> Connection[Target]:
-        rows = queries.targets(read_model(info).store, as_of, _id(objective_id), status)
+        when = at(as_of, in_force_on)
+        rows = queries.targets(read_model(info).store, when, _id(objective_id), status)
         return paginate(rows, lambda r: (r["added_at"], r["id"]), Target.from_row, first, after)
 
     @strawberry.field(permission_classes=[IsAuthenticated], description="District priorities, a page at a time.")
     def district_priorities_connection(self, info: Info, first: int | None = None, after: str | None = None,
-                                       as_of: datetime | None = None, district: str | None = None,
+                                       as_of: datetime | None = None,
+                                       in_force_on: IN_FORCE_ON = None, district: str | None = None,
                                        status: str | None = None, objective_id: strawberry.ID | None = None
                                        ) -> Connection[DistrictPriority]:
-        rows = queries.district_priorities(read_model(info).store, as_of, district, status, _id(objective_id))
+        when = at(as_of, in_force_on)
+        rows = queries.district_priorities(read_model(info).store, when, district, status, _id(objective_id))
         return paginate(rows, lambda r: (r["added_at"], r["id"]), DistrictPriority.from_row, first, after)
 
     @strawberry.field(permission_classes=[IsAuthenticated], description="Local evidence, a page at a time.")
     def evidence_connection(self, info: Info, first: int | None = None, after: str | None = None,
-                            as_of: datetime | None = None, district: str | None = None,
+                            as_of: datetime | None = None, in_force_on: IN_FORCE_ON = None, district: str | None = None,
                             status: str | None = None) -> Connection[Evidence]:
-        rows = queries.evidence(read_model(info).store, as_of, district, status)
+        when = at(as_of, in_force_on)
+        rows = queries.evidence(read_model(info).store, when, district, status)
         return paginate(rows, lambda r: (r["added_at"], r["id"]), Evidence.from_row, first, after)

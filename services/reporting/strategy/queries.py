@@ -1,10 +1,9 @@
-"""The strategy read model's questions, as of any time: objectives and their tree, targets, district chapters and
-priorities, evidence, SCS reviews."""
+"""The strategy read model's questions, as of any time (and in force on any day: an ``At``): objectives and their
+tree, targets, district chapters and priorities, evidence, SCS reviews."""
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any
 
 from services.reporting.strategy.tables import (
@@ -15,12 +14,12 @@ from services.reporting.strategy.tables import (
     SCS_REVIEWS,
     TARGETS,
 )
-from services.reporting.temporal import as_of_clause
+from services.reporting.temporal import When, as_of_clause
 from shared.readstore import ReadStore
 
 
-def _rows(store: ReadStore, table: str, as_of: datetime | None, **equal: Any) -> list[dict[str, Any]]:
-    clause, params = as_of_clause(as_of)
+def _rows(store: ReadStore, table: str, as_of: When, **equal: Any) -> list[dict[str, Any]]:
+    clause, params = as_of_clause(as_of, table=table)
     for column, value in equal.items():
         if value is None:
             continue
@@ -32,41 +31,41 @@ def _rows(store: ReadStore, table: str, as_of: datetime | None, **equal: Any) ->
     return store.query(f"SELECT * FROM {table} WHERE {clause} ORDER BY added_at, id", params)
 
 
-def objectives(store: ReadStore, as_of: datetime | None = None, level: str | None = None) -> list[dict[str, Any]]:
+def objectives(store: ReadStore, as_of: When = None, level: str | None = None) -> list[dict[str, Any]]:
     return _rows(store, OBJECTIVES.name, as_of, level=level)
 
 
-def objective(store: ReadStore, objective_id: str, as_of: datetime | None = None) -> dict[str, Any] | None:
+def objective(store: ReadStore, objective_id: str, as_of: When = None) -> dict[str, Any] | None:
     rows = _rows(store, OBJECTIVES.name, as_of, id=objective_id)
     return rows[0] if rows else None
 
 
-def objective_children(store: ReadStore, parent_id: str | None, as_of: datetime | None = None
+def objective_children(store: ReadStore, parent_id: str | None, as_of: When = None
                        ) -> list[dict[str, Any]]:
     return _rows(store, OBJECTIVES.name, as_of, parent_id="NULL" if parent_id is None else parent_id)
 
 
-def targets(store: ReadStore, as_of: datetime | None = None, objective_id: str | None = None,
+def targets(store: ReadStore, as_of: When = None, objective_id: str | None = None,
             status: str | None = None) -> list[dict[str, Any]]:
     return _rows(store, TARGETS.name, as_of, objective_id=objective_id, status=status)
 
 
-def target(store: ReadStore, target_id: str, as_of: datetime | None = None) -> dict[str, Any] | None:
+def target(store: ReadStore, target_id: str, as_of: When = None) -> dict[str, Any] | None:
     rows = _rows(store, TARGETS.name, as_of, id=target_id)
     return rows[0] if rows else None
 
 
-def district_priorities(store: ReadStore, as_of: datetime | None = None, district: str | None = None,
+def district_priorities(store: ReadStore, as_of: When = None, district: str | None = None,
                         status: str | None = None, objective_id: str | None = None) -> list[dict[str, Any]]:
     return _rows(store, DISTRICT_PRIORITIES.name, as_of, district=district, status=status, objective_id=objective_id)
 
 
-def district_chapters(store: ReadStore, as_of: datetime | None = None, district: str | None = None
+def district_chapters(store: ReadStore, as_of: When = None, district: str | None = None
                       ) -> list[dict[str, Any]]:
     return _rows(store, DISTRICT_CHAPTERS.name, as_of, district=district)
 
 
-def evidence(store: ReadStore, as_of: datetime | None = None, district: str | None = None,
+def evidence(store: ReadStore, as_of: When = None, district: str | None = None,
              status: str | None = None, objective_id: str | None = None,
              priority_id: str | None = None) -> list[dict[str, Any]]:
     rows = _rows(store, EVIDENCE.name, as_of, district=district, status=status)
@@ -77,7 +76,7 @@ def evidence(store: ReadStore, as_of: datetime | None = None, district: str | No
     return rows
 
 
-def scs_reviews(store: ReadStore, as_of: datetime | None = None) -> list[dict[str, Any]]:
+def scs_reviews(store: ReadStore, as_of: When = None) -> list[dict[str, Any]]:
     return _rows(store, SCS_REVIEWS.name, as_of)
 
 
@@ -89,7 +88,7 @@ def _grouped(store: ReadStore, table: str, column: str, keys: list[tuple[Any, ..
     for key in keys:
         variants.setdefault(key[1:], set()).add(key[0])
     for variant, values in variants.items():
-        clause, params = as_of_clause(variant[0])
+        clause, params = as_of_clause(variant[0], table=table)
         if len(variant) > 1 and variant[1] is not None:
             clause += " AND status = ?"
             params.append(variant[1])
@@ -101,17 +100,17 @@ def _grouped(store: ReadStore, table: str, column: str, keys: list[tuple[Any, ..
     return [found[key] for key in keys]
 
 
-def children_of(store: ReadStore, keys: list[tuple[str, datetime | None]]) -> list[list[dict[str, Any]]]:
+def children_of(store: ReadStore, keys: list[tuple[str, When]]) -> list[list[dict[str, Any]]]:
     """For each (objective id, as of): the objectives directly under it (a dataloader's batch)."""
     return _grouped(store, OBJECTIVES.name, "parent_id", list(keys))
 
 
-def targets_of(store: ReadStore, keys: list[tuple[str, datetime | None, str | None]]) -> list[list[dict[str, Any]]]:
+def targets_of(store: ReadStore, keys: list[tuple[str, When, str | None]]) -> list[list[dict[str, Any]]]:
     """For each (objective id, as of, status): its targets (a dataloader's batch)."""
     return _grouped(store, TARGETS.name, "objective_id", list(keys))
 
 
-def priorities_of(store: ReadStore, keys: list[tuple[str, datetime | None, str | None]]
+def priorities_of(store: ReadStore, keys: list[tuple[str, When, str | None]]
                   ) -> list[list[dict[str, Any]]]:
     """For each (district, as of, status): its priorities (a dataloader's batch)."""
     return _grouped(store, DISTRICT_PRIORITIES.name, "district", list(keys))

@@ -191,3 +191,27 @@ def test_graphql_taskings_answers_on_both_axes(model: ReportingReadModel) -> Non
     assert [(t["district"], t["share"], t["inForceFrom"]) for t in ask("2011-06-15")] == [
         ("worcester", "1000", "2011-06-14"), ("wychavon", "200", "2011-06-14")]
     assert [t["share"] for t in ask("2011-06-15", _recorded(1) + timedelta(seconds=1))] == ["1200"]
+
+
+def test_every_read_model_answers_on_both_axes_through_graphql(model: ReportingReadModel) -> None:
+    """Strategy, delivery and the decision log take inForceOn beside asOf, nested fields included."""
+    _worked_example(model)
+    query = """query($on: Date, $at: DateTime) {
+      objectiveTree(inForceOn: $on, asOf: $at) { title children { title } targets { metric } }
+      districtChapters(inForceOn: $on, asOf: $at) { district priorities { title } }
+      deliveryProjects(inForceOn: $on, asOf: $at) { title }
+      deliveryRollups(inForceOn: $on, asOf: $at) { targetId }
+      overdueMilestones(inForceOn: $on, asOf: $at) { title }
+      memberships(inForceOn: $on, asOf: $at) { organisation inForceFrom }
+      decisions(inForceOn: $on, asOf: $at) { decidedOn }
+      decisionLog(inForceOn: $on, asOf: $at) { totalCount }
+    }"""
+    for on, at in (("2011-06-13", None), ("2011-06-15", _recorded(2).isoformat()), (None, None)):
+        result = schema.execute_sync(query, {"on": on, "at": at}, context_value={"model": model,
+                                                                              "principal": AUDITOR})
+        assert result.errors is None, result.errors
+        assert result.data is not None
+        decided = sorted(d["decidedOn"] for d in result.data["decisions"])
+        assert decided == {"2011-06-13": ["2011-05-10"], "2011-06-15": ["2011-05-10", "2011-06-14"],
+                           None: ["2011-05-10", "2011-06-14", "2011-06-14"]}[on]
+        assert result.data["decisionLog"]["totalCount"] == len(decided)
