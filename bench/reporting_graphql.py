@@ -3,7 +3,7 @@
 A synthetic history (``bench.reporting_history``, default 100,000 events: objectives, 8 targets, 48 taskings,
 960 projects, monthly progress reports) is projected by the rebuild path into a fresh PostgreSQL schema; the
 gateway runs as its own process (``partnership serve reporting``); this process sends each query over HTTP, one at
-a time, and times it. Aim: p99 at most 50 ms for the roll-up and for ``asOf`` queries.
+a time, and times it. Aim: p99 at most 50 ms for the roll-up and for ``asOf`` and ``inForceOn`` queries.
 
 Each query is timed twice: *cold*, every request with ``Cache-Control: no-cache`` so that the gateway runs it
 (a response-cache miss: version check, execution, encoding), and *warm*, plain requests that the response cache
@@ -42,6 +42,12 @@ ROLLUP_AS_OF = """query($at: DateTime) { deliveryRollups(asOf: $at) { targetId a
 TREE_AS_OF = """query($at: DateTime) {
   objectiveTree(asOf: $at) { title children { title targets { metric targetValue } } }
   taskings(asOf: $at) { district share status } }"""
+TREE_IN_FORCE = """query($at: DateTime, $on: Date) {
+  objectiveTree(asOf: $at, inForceOn: $on) { title children { title targets { metric targetValue } } }
+  taskings(asOf: $at, inForceOn: $on) { district share status } }"""
+PROJECTS_IN_FORCE = """query($at: DateTime, $on: Date) {
+  deliveryProjectsConnection(asOf: $at, inForceOn: $on, first: 50, district: "worcester") {
+  totalCount edges { node { title rag direction lastReportedOn } } } }"""
 PROJECTS_AS_OF = """query($at: DateTime) { deliveryProjectsConnection(asOf: $at, first: 50, district: "worcester") {
   totalCount edges { node { title rag direction lastReportedOn } } } }"""
 
@@ -100,11 +106,16 @@ def main() -> None:
                               headers={"authorization": f"Bearer {token}"}) as client:
                 wait_until(lambda: _up(client), timeout=60, what="the gateway")
                 at = [{"at": m.isoformat()} for m in moments(history, 50)]
+                on = [{"on": m.date().isoformat()} for m in moments(history, 50, seed=12)]
+                both = [{**a, **o} for a, o in zip(at, on, strict=True)]
                 queries: dict[str, tuple[str, list[dict[str, Any]]]] = {
                     "roll-up (now, with projects)": (ROLLUP, [{}]),
                     "roll-up asOf": (ROLLUP_AS_OF, at),
                     "objective tree + taskings asOf": (TREE_AS_OF, at),
                     "projects page asOf": (PROJECTS_AS_OF, at),
+                    "objective tree + taskings inForceOn": (TREE_IN_FORCE, on),
+                    "projects page inForceOn": (PROJECTS_IN_FORCE, on),
+                    "tree + taskings asOf and inForceOn": (TREE_IN_FORCE, both),
                 }
                 results: dict[str, list[float]] = {}
                 lookups: dict[str, tuple[float, float]] = {}
