@@ -90,6 +90,8 @@ class Routed:
 
     def __init__(self, urls: dict[str, str]) -> None:
         self._clients = {name: LeanClient(url, timeout=30.0) for name, url in urls.items()}
+        self.pids: dict[str, int] = {}
+        """Each process's pid, by part (``web-priorities``, ``worker-tasking``, ...), for profiling."""
 
     def _client(self, path: str) -> LeanClient:
         first = path.strip("/").split("/", 1)[0]
@@ -173,6 +175,7 @@ def deployed(settings: Settings, work: Path) -> Iterator[Routed]:
             url = f"http://127.0.0.1:{port}/readyz"
             wait_until(lambda u=url: _ready(u), 120, f"{name}'s web process")  # type: ignore[misc]
         routed = Routed({name: f"http://127.0.0.1:{port}" for name, port in ports.items()})
+        routed.pids = {f"{'web' if p.args[0] == 'serve' else 'worker'}-{p.args[1]}": p.popen.pid for p in processes}
         try:
             yield routed
         finally:
@@ -192,8 +195,35 @@ def _ready(url: str) -> bool:
         return False
 
 
+@contextmanager
+def profiled(pids: dict[str, int], out: Path | None, seconds: float) -> Iterator[None]:
+    """py-spy (PyPI) records each process for ``seconds`` while the load runs, sampling only threads that hold the GIL
+    (Python's CPU, not its waits): collapsed stacks per process under ``out`` (``bench.profile_summary`` reads them),
+    to find where a command's CPU goes."""
+    if out is None:
+        yield
+        return
+    import shutil
+    import subprocess
+
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    out.mkdir(parents=True, exist_ok=True)
+    recorders = [subprocess.Popen([spy, "record", "--pid", str(pid), "--duration", str(int(seconds)), "--rate", "100",
+                                   "--nonblocking", "--gil", "--format", fmt, "--output", str(out / f"{name}.{ext}")],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                 for name, pid in pids.items() for fmt, ext in (("raw", "txt"),)]
+    try:
+        yield
+    finally:
+        for recorder in recorders:
+            try:
+                recorder.wait(seconds + 30)
+            except subprocess.TimeoutExpired:
+                recorder.kill()
+
+
 def run(kafka: str, postgres: str, *, rate: float, duration: float, reads: float = 1.0, threads: int = 32,
-        work: Path | None = None, quiet: bool = False) -> Result:
+        work: Path | None = None, quiet: bool = False, profile: Path | None = None) -> Result:
     """Drive the deployed system; return the figures (and whether everything reconciled)."""
     with ExitStack() as stack:
         if work is None:
@@ -236,6 +266,8 @@ def run(kafka: str, postgres: str, *, rate: float, duration: float, reads: float
         started = time.monotonic()
         tick = 1.0 / rate
         next_at = started
+        spying = stack.enter_context(ExitStack())
+        spying.enter_context(profiled(client.pids, profile, duration))
         while (now := time.monotonic()) < started + duration:
             if now < next_at:
                 time.sleep(min(next_at - now, 0.005))
@@ -258,6 +290,7 @@ def run(kafka: str, postgres: str, *, rate: float, duration: float, reads: float
                 print(f"  {now - started:5.0f}s: {stats.accepted_commands} accepted, {stats.not_yet_known} "
                       f"not yet known, {sum(stats.failed.values())} errors, {stats.reads} reads", flush=True)
         elapsed = time.monotonic() - started
+        spying.close()
         result.cpu_seconds = {part: round(seconds, 1) for part, seconds in
                               cpu.cpu_seconds(cpu_before, cpu.snapshot()).items()}
         result.machine_cores_busy = round(sum(result.cpu_seconds.values()) / elapsed, 2)
@@ -376,6 +409,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reads", type=float, default=1.0, help="reads per command")
     parser.add_argument("--threads", type=int, default=32, help="client threads")
     parser.add_argument("--json", action="store_true", help="also print the figures as one JSON line")
+    parser.add_argument("--profile", type=Path, default=None,
+                        help="record each process with py-spy during the load: collapsed stacks into this folder")
     parser.add_argument("--baseline", action="store_true",
                         help="first run the lean pipeline (bench.lean_pipeline) on the same broker and database at "
                              "the same rate, then the system, and print both side by side with the ratio")
@@ -389,7 +424,8 @@ def main(argv: list[str] | None = None) -> int:
     with real_servers() as (kafka, postgres):
         lean = lean_pipeline.run(kafka, postgres, rate=args.rate, duration=args.duration) if args.baseline \
             else None
-        result = run(kafka, postgres, rate=args.rate, duration=args.duration, reads=args.reads, threads=args.threads)
+        result = run(kafka, postgres, rate=args.rate, duration=args.duration, reads=args.reads, threads=args.threads,
+                     profile=args.profile)
     if lean is not None:
         print(lean_pipeline.report_text(lean))
     print(report_text(result))

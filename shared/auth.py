@@ -277,6 +277,15 @@ class TokenService:
             claims["name"] = name
         return jwt.encode(claims, self._key, algorithm="HS256", headers={"kid": key_id(self._key)})
 
+    def verified(self, token: str) -> Principal | None:
+        """The principal of a token verified before and not yet expired (no signature checked, no I/O), or None."""
+        with self._verified_lock:
+            cached = self._verified.get(token)
+            if cached is not None and time.time() < cached[1]:
+                self._verified.move_to_end(token)
+                return cached[0]
+        return None
+
     def verify(self, token: str) -> Principal:
         with self._verified_lock:
             cached = self._verified.get(token)

@@ -18,7 +18,7 @@ from shared.auth import Grant, Principal, Role, authorize
 from shared.web import require_role
 
 
-def _app(request: Request) -> PrioritiesApplication:
+async def _app(request: Request) -> PrioritiesApplication:
     application: PrioritiesApplication = request.app.state.application
     return application
 
@@ -37,7 +37,7 @@ def coordinating(principal: Principal, district: str) -> Grant:
                              f"(your token is for {held}).")
 
 
-def _for_district(district: str, principal: Coordinator) -> Grant:
+async def _for_district(district: str, principal: Coordinator) -> Grant:
     return coordinating(principal, district)
 
 

@@ -261,7 +261,7 @@ def report_csv(report: BulkReport) -> str:
 # -- HTTP -----------------------------------------------------------------------------------------------------------
 
 
-def _application(request: Request) -> ProjectsApplication:
+async def _application(request: Request) -> ProjectsApplication:
     application: ProjectsApplication = request.app.state.application
     return application
 

@@ -16,7 +16,7 @@ from shared.errors import NotPermitted
 from shared.web import require_role
 
 
-def _app(request: Request) -> ProjectsApplication:
+async def _app(request: Request) -> ProjectsApplication:
     application: ProjectsApplication = request.app.state.application
     return application
 

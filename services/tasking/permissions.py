@@ -17,7 +17,7 @@ from shared.errors import NotPermitted
 from shared.web import require_role
 
 
-def _app(request: Request) -> TaskingApplication:
+async def _app(request: Request) -> TaskingApplication:
     application: TaskingApplication = request.app.state.application
     return application
 
@@ -30,7 +30,7 @@ Writer = Annotated[Principal, Depends(require_role(Role.PARTNERSHIP_OFFICER, Rol
                                                    Role.DISTRICT_COORDINATOR, Role.PARTNER_OFFICER))]
 
 
-def _issuing_theme_group(principal: Lead) -> Grant:
+async def _issuing_theme_group(principal: Lead) -> Grant:
     """A theme-group lead tasks on behalf of the theme group their grant names (the one they lead)."""
     led = principal.scopes(Role.THEME_GROUP_LEAD)
     if len(led) != 1:
