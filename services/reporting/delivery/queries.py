@@ -42,12 +42,12 @@ def as_of_rows(table: str, as_of: When, where: str = "", params: Sequence[Any] =
     keeps the probe.
 
     On the in-force axis (an ``At``), each entity's latest version recorded by then and in force by the day
-    (``temporal.in_force_clause``), ``entities`` applied to that version."""
+    (``temporal.in_force_clause``), found the same way: from its open row, one backward probe of the primary key
+    ``(id, version)``."""
     day = in_force_day(as_of)
     if day is not None:
-        clause, found = in_force_clause(table, recorded_moment(as_of), day, alias="r")
-        return (f"SELECT {columns} FROM {table} r WHERE {clause}{entities.replace('e.', 'r.')}{where}",
-                [*found, *entity_params, *params])
+        return _in_force_rows(table, recorded_moment(as_of), day, where, params, entities, entity_params, columns,
+                              postgres)
     as_of = recorded_moment(as_of)
     if as_of is None:
         clause = f"r.valid_to IS NULL{entities.replace('e.', 'r.')}{where}"
@@ -62,6 +62,22 @@ def as_of_rows(table: str, as_of: When, where: str = "", params: Sequence[Any] =
             f" WHERE e.valid_to IS NULL{entities}"
             f" AND r.valid_from <= ? AND (r.valid_to IS NULL OR r.valid_to > ?){where}",
             [at, *entity_params, at, at, *params])
+
+
+def _in_force_rows(table: str, as_of: datetime | None, day: date, where: str, params: Sequence[Any],
+                   entities: str, entity_params: Sequence[Any], columns: str, postgres: bool) -> tuple[str, list[Any]]:
+    """``as_of_rows`` on the in-force axis: per entity (its open row ``e``), the latest version recorded by
+    ``as_of`` (now when None) whose ``in_force_from`` is on or before ``day``."""
+    recorded, recorded_params = ("", []) if as_of is None else (" AND m.valid_from <= ?", [timestamp(as_of)])
+    version = f"m.id = e.id{recorded} AND m.in_force_from <= ?"
+    version_params = [*recorded_params, day.isoformat()]
+    if postgres:
+        return (f"SELECT {columns} FROM {table} e CROSS JOIN LATERAL (SELECT * FROM {table} m WHERE {version}"
+                f" ORDER BY m.version DESC LIMIT 1) r WHERE e.valid_to IS NULL{entities}{where}",
+                [*version_params, *entity_params, *params])
+    return (f"SELECT {columns} FROM {table} e JOIN {table} r ON r.id = e.id"
+            f" AND r.version = (SELECT MAX(m.version) FROM {table} m WHERE {version})"
+            f" WHERE e.valid_to IS NULL{entities}{where}", [*version_params, *entity_params, *params])
 
 
 def projects(store: ReadStore, as_of: When = None, district: str | None = None,
