@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Annotated, Any
 
@@ -30,7 +30,7 @@ from services.reporting.graphql_common import (
     read_model,
 )
 from services.reporting.registry import READ_MODELS
-from services.reporting.temporal import timestamp
+from services.reporting.temporal import in_force_clause, timestamp
 from shared.readstore import ReadStore
 
 
@@ -41,7 +41,7 @@ def _tracked() -> list[tuple[str, Tracked]]:
 
 
 _META = {"id", "version", "changed_by", "changed_by_organisation", "changed_by_role", "decision", "added_at",
-         "valid_from", "valid_to", "opened_at"}
+         "valid_from", "valid_to", "opened_at", "in_force_from"}
 _ENDED = {"retired", "withdrawn", "closed", "declined", "rejected"}
 _CHUNK = 500
 
@@ -148,6 +148,72 @@ def changes(store: ReadStore, start: datetime, end: datetime, scope: Scope | Non
     return found
 
 
+def _in_force_on(store: ReadStore, table: str, ids: Sequence[str], as_of: datetime | None,
+                 day: date) -> dict[str, dict[str, Any]]:
+    """The versions of these entities in force on ``day``, as recorded at ``as_of`` (now when None)."""
+    rows: dict[str, dict[str, Any]] = {}
+    clause, params = in_force_clause(table, as_of, day)
+    for chunk in _chunks(ids):
+        marks = ", ".join("?" for _ in chunk)
+        for row in store.query(f"SELECT * FROM {table} WHERE id IN ({marks}) AND {clause}", [*chunk, *params]):
+            rows[row["id"]] = row
+    return rows
+
+
+def changes_in_force(store: ReadStore, start: date, end: date, scope: Scope | None = None,
+                     as_of: datetime | None = None) -> list[dict[str, Any]]:
+    """Every tracked entity added, retired or changed in force in the days (start, end], as recorded at ``as_of``
+    (now when None), in the order it came into force; each step with the day it came into force and, where it
+    was entered on another day, that day."""
+    if start >= end:
+        raise ValueError("the period ends before it starts")
+    scope = scope or Scope()
+    recorded, recorded_params = ("", []) if as_of is None else (" AND valid_from <= ?", [timestamp(as_of)])
+    found: list[dict[str, Any]] = []
+    for table, tracked in _tracked():
+        revisions = store.query(f"SELECT id, version, valid_from, in_force_from FROM {table}"
+                                f" WHERE in_force_from > ? AND in_force_from <= ?{recorded}"
+                                " ORDER BY in_force_from, version",
+                                [start.isoformat(), end.isoformat(), *recorded_params])
+        if not revisions:
+            continue
+        ids = sorted({r["id"] for r in revisions})
+        before, after = _in_force_on(store, table, ids, as_of, start), _in_force_on(store, table, ids, as_of, end)
+        events = _events(store, {(r["id"], r["version"]) for r in revisions})
+        by_id: dict[str, list[dict[str, Any]]] = {}
+        for revision in revisions:
+            by_id.setdefault(revision["id"], []).append(revision)
+        for entity_id in ids:
+            now = after.get(entity_id)
+            if now is None or not scope.covers(tracked, now):
+                continue
+            then = before.get(entity_id)
+            old, new = _values(then), _values(now)
+            assert new is not None
+            fields = sorted(k for k in new if old is None or old.get(k) != new.get(k))
+            if old is not None and not fields:
+                continue
+            steps = []
+            for revision in by_id[entity_id]:
+                event = events.get((revision["id"], revision["version"]))
+                if event is None:
+                    continue
+                entered = datetime.fromisoformat(revision["valid_from"]).date().isoformat()
+                steps.append({**event, "in_force_from": revision["in_force_from"],
+                              "entered_on": entered if entered != revision["in_force_from"] else None})
+            found.append({
+                "entity": tracked.entity, "id": entity_id, "label": _label(tracked, now), "kind": _kind(then, now),
+                "fields": fields, "before": old, "after": new, "steps": steps,
+                "district": next((now[c] for c in tracked.districts if c == "district"), None),
+                "first_changed_at": by_id[entity_id][0]["valid_from"],
+                "last_changed_at": by_id[entity_id][-1]["valid_from"],
+                "first_in_force_on": by_id[entity_id][0]["in_force_from"],
+                "last_in_force_on": by_id[entity_id][-1]["in_force_from"],
+            })
+    found.sort(key=lambda c: (c["last_in_force_on"], c["entity"], c["id"]))
+    return found
+
+
 def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
@@ -176,6 +242,10 @@ class ChangeStep:
     at: datetime
     by: Actor
     decision: Decision | None
+    in_force_from: date | None = strawberry.field(
+        default=None, description="The day it came into force (on the in-force axis: changesInForce).")
+    entered_on: date | None = strawberry.field(
+        default=None, description="The day it was entered, where that differs from the day it came into force.")
 
 
 @strawberry.type(description="An entity added, retired or changed in the period, with its values before and after.")
@@ -191,6 +261,10 @@ class Change:
     first_changed_at: datetime
     last_changed_at: datetime
     steps: list[ChangeStep]
+    first_in_force_on: date | None = strawberry.field(
+        default=None, description="On the in-force axis: the first day in the period a change came into force.")
+    last_in_force_on: date | None = strawberry.field(
+        default=None, description="On the in-force axis: the last day in the period a change came into force.")
 
     @strawberry.field(description="Everyone who changed it in the period.")
     def changed_by(self) -> list[Actor]:
@@ -211,8 +285,14 @@ class Change:
             steps=[ChangeStep(version=s["version"], type=s["type"], at=datetime.fromisoformat(s["time"]),
                               by=Actor(user_id=s["actor"], organisation=s["actor_organisation"],
                                        role=s["actor_role"]),
-                              decision=decision_from(s["decision"]))
-                   for s in row["steps"]])
+                              decision=decision_from(s["decision"]), in_force_from=_day(s.get("in_force_from")),
+                              entered_on=_day(s.get("entered_on")))
+                   for s in row["steps"]],
+            first_in_force_on=_day(row.get("first_in_force_on")), last_in_force_on=_day(row.get("last_in_force_on")))
+
+
+def _day(text: str | None) -> date | None:
+    return None if text is None else date.fromisoformat(text)
 
 
 @strawberry.input(description="A committee's scope: some districts and/or theme groups (empty: the whole county).")
@@ -239,3 +319,21 @@ class Query:
         if entity is not None:
             rows = [r for r in rows if r["entity"] == entity]
         return paginate(rows, lambda r: (r["last_changed_at"], r["entity"], r["id"]), Change.from_dict, first, after)
+
+    @strawberry.field(permission_classes=[IsAuthenticated],
+                      description="The in-force axis: every entity added, retired or changed in force after the "
+                                  "day `from` up to `to` (default today), whenever entered; as recorded at `asOf` "
+                                  "(default now). Each step shows the day entered where it differs.")
+    def changes_in_force(self, info: Info, from_: Annotated[date, strawberry.argument(name="from")],
+                         to: date | None = None, as_of: datetime | None = None, scope: ScopeInput | None = None,
+                         entity: str | None = None, first: int | None = None,
+                         after: str | None = None) -> Connection[Change]:
+        end = to or datetime.now(UTC).date()
+        if from_ >= end:
+            raise bad_input("the period ends before it starts: `to` must be after `from`", "to")
+        rows = changes_in_force(read_model(info).store, from_, end, scope.to_scope() if scope else None,
+                                None if as_of is None else _utc(as_of))
+        if entity is not None:
+            rows = [r for r in rows if r["entity"] == entity]
+        return paginate(rows, lambda r: (r["last_in_force_on"], r["entity"], r["id"]), Change.from_dict, first,
+                        after)

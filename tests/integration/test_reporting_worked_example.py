@@ -73,6 +73,17 @@ def _both_axes(h: Harness, target: str, before_retasking: datetime, after_retask
     assert _in_force(h, "2011-06-15", before_retasking, target) == {"worcester": may}
     assert _in_force(h, "2011-06-15", after_retasking, target) == june
     assert _in_force(h, "2011-06-13", after_retasking, target) == {"worcester": may}
+    # changes over June 2011 on the in-force axis: what came into force then, with the day it was entered.
+    found = h.graphql('{ changesInForce(from: "2011-06-01", to: "2011-06-30") { edges { node { entity kind district'
+                      ' before after steps { inForceFrom enteredOn decision { reference } } } } } }')
+    assert "errors" not in found, found
+    moved = {n["district"]: n for e in found["data"]["changesInForce"]["edges"]
+             if (n := e["node"])["entity"] == "tasking"}
+    assert (moved["worcester"]["kind"], moved["wychavon"]["kind"]) == ("CHANGED", "ADDED")
+    assert (moved["worcester"]["before"]["share"], moved["worcester"]["after"]["share"]) == ("1200", "1000")
+    for node in moved.values():
+        assert [(s["inForceFrom"], s["enteredOn"], s["decision"]["reference"]) for s in node["steps"]] == [
+            ("2011-06-14", after_retasking.date().isoformat(), "PSTG/2011/06/7")]
 
 
 def _run_worked_example(h: Harness) -> None:

@@ -215,3 +215,45 @@ def test_every_read_model_answers_on_both_axes_through_graphql(model: ReportingR
         assert decided == {"2011-06-13": ["2011-05-10"], "2011-06-15": ["2011-05-10", "2011-06-14"],
                            None: ["2011-05-10", "2011-06-14", "2011-06-14"]}[on]
         assert result.data["decisionLog"]["totalCount"] == len(decided)
+
+
+CHANGES_IN_FORCE = """query($from: Date!, $to: Date, $at: DateTime) {
+  changesInForce(from: $from, to: $to, asOf: $at) {
+    edges { node { entity kind district fields before after lastInForceOn
+                   steps { type at inForceFrom enteredOn decision { decidedOn } } } } } }"""
+
+
+def test_changes_over_a_period_of_days_on_the_in_force_axis_show_the_day_entered_where_it_differs(
+        model: ReportingReadModel) -> None:
+    _worked_example(model)
+
+    def changed(start: str, end: str, at: datetime | None = None) -> dict[str, dict[str, Any]]:
+        result = schema.execute_sync(CHANGES_IN_FORCE, {"from": start, "to": end,
+                                                        "at": at.isoformat() if at else None},
+                                     context_value={"model": model, "principal": AUDITOR})
+        assert result.errors is None, result.errors
+        assert result.data is not None
+        return {e["node"]["district"]: e["node"] for e in result.data["changesInForce"]["edges"]
+                if e["node"]["entity"] == "tasking"}
+
+    june = changed("2011-06-01", "2011-06-30")
+    # status too: the retasking's version carries the acceptance entered before it (docs/architecture.md).
+    assert june["worcester"]["kind"] == "CHANGED"
+    assert june["worcester"]["fields"] == ["share", "status", "status_reason"]
+    assert (june["worcester"]["before"]["share"], june["worcester"]["after"]["share"]) == ("1200", "1000")
+    assert june["wychavon"]["kind"] == "ADDED" and june["wychavon"]["before"] is None
+    for node in june.values():
+        assert node["lastInForceOn"] == "2011-06-14"
+        assert [(s["inForceFrom"], s["enteredOn"], s["decision"]["decidedOn"]) for s in node["steps"]] == [
+            ("2011-06-14", "2024-01-01", "2011-06-14")]
+    may = changed("2011-05-01", "2011-05-31")
+    assert set(may) == {"worcester"} and may["worcester"]["kind"] == "ADDED"
+    # The record before the retasking was entered shows no change in force in June 2011.
+    assert changed("2011-06-01", "2011-06-30", _recorded(1) + timedelta(seconds=1)) == {}
+    # The acceptance, entered in 2024 without a decision, is in force from its day of entry; the record before the
+    # retasking was entered shows it coming into force then (no other day to show), and the record now does not:
+    # the retasking, entered after it and dated 2011, carries it (docs/architecture.md).
+    entered = changed("2023-12-31", "2024-01-02", _recorded(1) + timedelta(seconds=1))
+    assert [(s["type"], s["inForceFrom"], s["enteredOn"]) for s in entered["worcester"]["steps"]] == [
+        ("tasking.TaskingAccepted.v2", "2024-01-01", None)]
+    assert changed("2023-12-31", "2024-01-02") == {}
