@@ -48,6 +48,7 @@ class DecisionKind(StrEnum):
     RAG_OVERRIDE = "project.rag_override"
     PERSONAL_DATA_ERASURE = "personal_data.erasure"
     TEXT_REDACTION = "personal_data.redaction"
+    SCRUTINY_PACK_PUBLICATION = "scrutiny.pack_publication"
 
 
 # -- the partnership's rules, asked as of a date --------------------------------------------------------------------

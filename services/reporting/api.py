@@ -11,6 +11,7 @@ from services.reporting.audit import AuditTrailFactory
 from services.reporting.changes import Scope
 from services.reporting.graphql import graphql_router
 from services.reporting.opendata.api import open_data_router
+from services.reporting.pack_publish import publications_router
 from services.reporting.pack_render import TABLES, MissingGlyphs, to_csv, to_csv_zip, to_html, to_pdf
 from services.reporting.packs import PackRequest, build_pack
 from services.reporting.readmodel import ReportingReadModel
@@ -96,6 +97,7 @@ def reporting_router(model: ReportingReadModel, tokens: TokenService, settings: 
     router.include_router(graphql_router(model, tokens, settings.service_urls, settings.graphql_cache_mib * 2**20,
                                          auditor), prefix="/graphql")
     router.include_router(reports_router(model))
+    router.include_router(publications_router(model, settings.service_urls, auditor))  # public when papers are
     router.include_router(open_data_router(model))  # public, no token: docs/open-data.md
     return router
 

@@ -159,6 +159,9 @@ def _what(kind: str, data: dict[str, Any], subject: str, namer: Namer, context: 
         project = context.projects.get(subject, {})
         return (f"decided an intervention on \u201c{project.get('title', 'the project')}\u201d: "
                 f"{data.get('description', '')}")
+    if kind == "ScrutinyPackPublished":
+        return (f"published the scrutiny pack for {data.get('committee', 'the committee')}'s meeting on "
+                f"{long_date(data.get('meeting_on'))}")
     words = "".join(f" {c.lower()}" if c.isupper() else c for c in kind).strip()
     return f"decided: {words}"
 

@@ -458,8 +458,10 @@ def build_pack(store: ReadStore, request: PackRequest) -> ScrutinyPack:
         red_projects=_red_projects(store, request, provenance, namer),
         overdue_actions=_overdue_actions(store, request, namer),
         overdue_milestones=_overdue_milestones(store, request, namer))
-    pack.projects_in_scope = [p for p in context.projects.values() if p["status"] == "open" and (
-        request.scope.county or p["district"] in request.scope.districts)]
+    pack.projects_in_scope = [  # what the summary counts, no more (a row names its manager: personal data)
+        {k: p[k] for k in ("id", "title", "district", "status", "rag", "direction")}
+        for p in context.projects.values()
+        if p["status"] == "open" and (request.scope.county or p["district"] in request.scope.districts)]
     if not pack.performance:
         pack.notes.append("No target has a district share in this scope yet.")
     if request.previous is None:

@@ -29,6 +29,9 @@ from services.reporting.rebuild_load import Loader, drop_store
 from services.reporting.rebuild_rows import MemoryRows
 from shared.consumer import SEEN_EVENTS_DDL, Rejected
 from shared.envelope import MalformedMessage, decode
+from shared.meeting_copy import DDL as COPY_DDL
+from shared.meeting_copy import meetings_consumer
+from shared.readstore import ReadStore
 from shared.settings import Settings
 from shared.transport import Transport
 
@@ -185,10 +188,32 @@ def rebuild(settings: Settings, transport: Transport, into: str, *, progress: bo
         raise
     replay.report.replay_seconds = time.perf_counter() - started
     replay.load(settings, progress=progress)
+    _copy_meetings(settings, transport, into)
     report = replay.report
     report.seconds = time.perf_counter() - started
     log.info("read models rebuilt", extra={"store": into, "events": report.events, "seconds": report.seconds})
     return report
+
+
+def _copy_meetings(settings: Settings, transport: Transport, into: str, timeout: float = 120.0) -> None:
+    """The rebuilt store's copy of tasking's meetings and memberships, by the live store's own consumer
+    (``reporting-meetings``) caught up with the topic: without it no decision taken at a meeting resolves in the
+    rebuilt store, and a pack or open data rebuilt from the history would leave those decisions out."""
+    store = ReadStore(settings, into)
+    try:
+        store.migrate(COPY_DDL)
+        runner = meetings_consumer("reporting", store, settings, transport)
+        ends = {p: e for p, e in transport.end_offsets(settings.topic("tasking.events")).items() if e > 0}
+        deadline = time.monotonic() + timeout
+        try:
+            while any(runner.status.next_offsets.get(p, 0) < end for p, end in ends.items()):
+                if time.monotonic() > deadline:
+                    raise TimeoutError("the meetings copy did not catch up with tasking.events")
+                runner.process_batch(0.5)
+        finally:
+            runner.close()
+    finally:
+        store.close()
 
 
 def _replay_topics(settings: Settings, transport: Transport, replay: Replay, progress: bool, poll_size: int) -> None:

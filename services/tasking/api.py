@@ -31,12 +31,13 @@ from services.tasking.permissions import (
     joining_role,
     leading,
     may_see,
+    scrutiny_pack_role,
 )
 from shared.auth import TokenService
-from shared.contracts.tasking import BodyKind, CommissioningLevel
+from shared.contracts.tasking import BodyKind, CommissioningLevel, TopicPosition
 from shared.devtools import install_api_docs
 from shared.errors import NotFound
-from shared.fields import Day, Figure, Line, Text, Whole, figure_in_range, figure_published
+from shared.fields import Day, Figure, Line, Moment, Text, Whole, figure_in_range, figure_published
 from shared.web import (
     Created,
     DecisionIn,
@@ -386,6 +387,42 @@ def commitments(principal: Reader, application: App, organisation: str | None = 
 
 
 # -- memberships -------------------------------------------------------------------------------------------------
+
+
+class PositionIn(StrictModel):
+    topic: Line = Field(min_length=1, max_length=200, examples=["tasking.events"])
+    events: Whole = Field(ge=0)
+
+
+class PublishScrutinyPack(StrictModel):
+    """Publish a scrutiny pack for a committee's meeting (reporting's ``POST /reports/scrutiny/publications``
+    builds the pack and sends this with its SHA-256 and positions)."""
+
+    committee: Line = Field(min_length=1, max_length=200, examples=["Worcestershire Overview and Scrutiny"])
+    meeting_on: Day
+    starts_on: Day
+    ends_on: Day
+    districts: list[Line] = Field(default_factory=list, max_length=50)
+    theme_groups: list[Line] = Field(default_factory=list, max_length=50)
+    records_as_of: Moment
+    positions: list[PositionIn] = Field(max_length=20)
+    sha256: Line = Field(pattern=r"^[0-9a-f]{64}$")
+    renderer_version: Line = Field(min_length=1, max_length=40)
+    papers_public: bool
+    decision: DecisionIn
+
+
+@router.post("/scrutiny-packs", status_code=status.HTTP_201_CREATED, response_model=Created,
+             summary="Record that a scrutiny pack was published for a committee's meeting (a delegated decision)")
+def publish_scrutiny_pack(body: PublishScrutinyPack, principal: Writer, application: App, request: Request) -> Any:
+    role = scrutiny_pack_role(principal)
+    pack = application.publish_scrutiny_pack(
+        command_context(principal, role, request), decision=body.decision.to_decision(), committee=body.committee,
+        meeting_on=body.meeting_on, starts_on=body.starts_on, ends_on=body.ends_on,
+        districts=sorted(body.districts), theme_groups=sorted(body.theme_groups),
+        records_as_of=body.records_as_of.isoformat(), sha256=body.sha256, renderer_version=body.renderer_version,
+        positions=[TopicPosition(p.topic, p.events) for p in body.positions], papers_public=body.papers_public)
+    return Created(id=pack.id, version=pack.version)
 
 
 @router.post("/memberships", status_code=status.HTTP_201_CREATED, response_model=Created,

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
-from typing import TypeVar
+from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError
@@ -25,12 +25,13 @@ from services.tasking.domain import (
     Meeting,
     Membership,
     MinuteBook,
+    PublishedScrutinyPack,
     Tasking,
 )
 from shared.contracts import Decision
-from shared.contracts.tasking import BodyKind, CommissioningLevel, MembershipVersion
+from shared.contracts.tasking import BodyKind, CommissioningLevel, MembershipVersion, TopicPosition
 from shared.decisions import DecisionKind, MeetingRecord, check_decision, minute_book_id
-from shared.errors import ConcurrentChange, NotFound, NotYetKnown
+from shared.errors import ConcurrentChange, NotFound, NotYetKnown, RuleViolated
 from shared.eventstore import CommandContext, ServiceApplication
 from shared.partnership import PartnershipDefinition, load, rules
 from shared.readstore import ReadStore
@@ -60,7 +61,7 @@ def _process_lock(key: str) -> threading.Lock:
 
 class TaskingApplication(ServiceApplication):
     service = "tasking"
-    value_objects = [MembershipVersion]
+    value_objects = [MembershipVersion, TopicPosition]
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)
@@ -416,6 +417,29 @@ class TaskingApplication(ServiceApplication):
                 continue  # another erasure or redaction was recorded at the same time: record after it
             return register
         raise ConcurrentChange("Erasures were being recorded at the same time; run it again.")
+
+    # -- published scrutiny packs ------------------------------------------------------------------------------
+    def scrutiny_pack(self, pack_id: UUID) -> PublishedScrutinyPack | None:
+        return self._find(pack_id, PublishedScrutinyPack)
+
+    def publish_scrutiny_pack(self, context: CommandContext, *, decision: Decision | None, committee: str,
+                              meeting_on: date, **fields: Any) -> PublishedScrutinyPack:
+        """Record that a pack was published for a committee's meeting: the partnership officer's delegated
+        decision (or the board's at a meeting), once per meeting."""
+        boards = {b.id for b in self.definition.bodies if b.kind == BodyKind.PARTNERSHIP_BOARD}
+        checked = self._decision(decision, boards, what="Publishing a scrutiny pack",
+                                 kind=DecisionKind.SCRUTINY_PACK_PUBLICATION, context=context)
+        pack = PublishedScrutinyPack.publish(context, decision=checked, committee=committee, meeting_on=meeting_on,
+                                             **fields)
+        if self.scrutiny_pack(pack.id) is not None:
+            raise RuleViolated(f"A pack was already published for {committee}'s meeting on {meeting_on.isoformat()}:"
+                               " a published pack is not replaced.")
+        try:
+            self.save(pack)
+        except IntegrityError as race:
+            raise RuleViolated(f"A pack was already published for {committee}'s meeting on "
+                               f"{meeting_on.isoformat()}.") from race
+        return pack
 
 
 class TaskingMeetings:

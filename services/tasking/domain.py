@@ -27,6 +27,7 @@ from shared.contracts.tasking import (
     PartnerJoined,
     PartnerLeft,
     PersonalDataErased,
+    ScrutinyPackPublished,
     TaskingAccepted,
     TaskingCompleted,
     TaskingDeclined,
@@ -710,3 +711,41 @@ class DataProtectionRegister(AccountableAggregate):
                                correlation_id=context.correlation_id, decision=decision, **fields)
         register._happened(later, context, decision=decision, **fields)
         return register
+
+
+def scrutiny_pack_id(committee: str, meeting_on: date) -> UUID:
+    """One pack per committee meeting: its id (and so its public URL) follows from the two."""
+    return derived_id("scrutiny-pack", committee.strip(), meeting_on.isoformat())
+
+
+class PublishedScrutinyPack(AccountableAggregate):
+    """A scrutiny pack published for a committee's meeting: the fact that lets anyone rebuild it from the history
+    and check it is the pack the committee read (its canonical JSON's SHA-256)."""
+
+    class Published(AccountableAggregate.Created, ScrutinyPackPublished):
+        pass
+
+    def __init__(self, *, actor: Actor, correlation_id: str, decision: Decision | None, committee: str,
+                 meeting_on: date, sha256: str, **_: Any) -> None:
+        self.committee = committee
+        self.meeting_on = meeting_on
+        self.sha256 = sha256
+
+    @classmethod
+    def publish(cls, context: CommandContext, *, decision: Decision, committee: str, meeting_on: date,
+                starts_on: date, ends_on: date, sha256: str, **fields: Any) -> PublishedScrutinyPack:
+        problems: list[dict[str, str]] = []
+        if not committee.strip():
+            problems.append({"field": "committee", "message": "Name the committee."})
+        if ends_on < starts_on:
+            problems.append({"field": "ends_on", "message": "The period ends before it starts."})
+        if meeting_on < ends_on:
+            problems.append({"field": "meeting_on", "message": "A pack is published for a meeting after its period."})
+        if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+            problems.append({"field": "sha256", "message": "The SHA-256 of the pack, 64 lowercase hex digits."})
+        if problems:
+            raise InvalidCommand("The pack cannot be published: " + " ".join(p["message"] for p in problems),
+                                 problems)
+        return cls._create(cls.Published, id=scrutiny_pack_id(committee, meeting_on), actor=context.actor,
+                           correlation_id=context.correlation_id, decision=decision, committee=committee.strip(),
+                           meeting_on=meeting_on, starts_on=starts_on, ends_on=ends_on, sha256=sha256, **fields)

@@ -135,3 +135,10 @@ def data_protection_role(principal: Principal) -> Grant:
     scheme of delegation for data protection (``audit erase`` and ``audit redact`` act as that officer)."""
     return authorize(principal, (Role.PARTNERSHIP_OFFICER, None),
                      refusal="Only the partnership officer erases or redacts personal data.")
+
+
+def scrutiny_pack_role(principal: Principal) -> Grant:
+    """Publishing a scrutiny pack for a committee meeting is the partnership officer's, under the scheme of
+    delegation for scrutiny packs (or the board's, at a meeting)."""
+    return authorize(principal, (Role.PARTNERSHIP_OFFICER, None),
+                     refusal="Only the partnership officer publishes scrutiny packs.")

@@ -21,6 +21,8 @@ _REQUIRING_A_DECISION: tuple[type[Fact], ...] = (
     t.TaskingIssued, t.TaskingRetasked, t.TaskingWithdrawn, t.TaskingCompleted,
     # data protection: erasures and redactions, delegated decisions
     t.PersonalDataErased, t.FreeTextRedacted,
+    # scrutiny: a pack published for a committee meeting, a delegated decision
+    t.ScrutinyPackPublished,
     # delivery: interventions, deferral, closure, re-pointing
     d.InterventionRecorded, d.ProjectDeferred, d.ProjectResumed, d.ProjectClosed, d.ContributionRepointed,
 )

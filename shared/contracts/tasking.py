@@ -337,6 +337,47 @@ class FreeTextRedacted(Fact):
     """How many keys were destroyed."""
 
 
+@dataclass(frozen=True)
+class TopicPosition:
+    """How far into one service's events a read went: the events of that topic it had applied."""
+
+    topic: str
+    """The topic (``tasking.events``, ...)."""
+    events: int
+    """How many of its events had been applied."""
+
+
+@contract(SERVICE, release=2)
+@dataclass(frozen=True, kw_only=True)
+class ScrutinyPackPublished(Fact):
+    """A scrutiny pack was published for a committee's meeting, under a decision (the partnership officer's, by the
+    scheme of delegation): which pack, read from which positions of the history, and the SHA-256 of its canonical
+    JSON, so anyone can rebuild it from the history and check it is the one the committee read."""
+
+    committee: str
+    """The committee's name, as the pack is headed."""
+    meeting_on: date
+    """The date of the committee's meeting the pack is published for."""
+    starts_on: date
+    """The first day of the period the pack covers."""
+    ends_on: date
+    """The last day of the period the pack covers."""
+    districts: list[str]
+    """The districts in scope; with ``theme_groups`` empty too, the whole county."""
+    theme_groups: list[str]
+    """The theme groups in scope."""
+    records_as_of: str
+    """The moment the records were read at (ISO 8601 date-time with its offset): the pack as it stood then."""
+    positions: list[TopicPosition]
+    """The topic positions the pack was built from."""
+    sha256: str
+    """The SHA-256 (hex) of the pack's canonical JSON."""
+    renderer_version: str
+    """The version of the renderer that drew it: the same bytes again from that version."""
+    papers_public: bool
+    """Whether the committee's papers are public: then anyone may read the pack at its URL without signing in."""
+
+
 # -- superseded versions, frozen as published (their schemas stay in contracts/events) ------------------------------
 
 

@@ -5,6 +5,7 @@ PDF opens (pdftoppm renders its first page); the CSV tables carry the figures; t
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import os
@@ -282,3 +283,91 @@ def test_the_pdf_draws_a_non_latin_title_with_the_noto_fallbacks_or_fails(demo: 
                               headers=demo.headers("scrutiny_member"))
     assert refused.status_code == 422 and refused.headers["content-type"].startswith("application/problem+json")
     assert "U+13000" in refused.json()["detail"]
+
+
+# -- published for a meeting --------------------------------------------------------------------------------------
+
+PUBLISH = {"committee": "Worcestershire Overview and Scrutiny", "meeting_on": "2013-07-15",
+           "starts_on": "2011-04-01", "ends_on": "2013-06-30", "papers_public": True,
+           "decision": {"body": "worcestershire-partnership", "decided_on": "2013-07-08",
+                        "delegation": "county-officer-scrutiny-packs",
+                        "reason": "The pack for the July committee, as the committee's papers are published"}}
+
+
+def _published_row(h: Harness, pack_id: str) -> dict[str, Any] | None:
+    store = h.system.read_model.store  # type: ignore[union-attr]
+    rows = store.query("SELECT * FROM published_scrutiny_packs WHERE id = ?", [pack_id])
+    return dict(rows[0]) if rows else None
+
+
+def test_a_pack_published_for_a_meeting_is_read_without_a_token_and_rebuilds_byte_identical(
+        demo: Harness, tmp_path: Path) -> None:
+    from services.reporting.pack_publish import request_of
+    from services.reporting.pack_render import to_json, to_pdf
+    from services.reporting.packs import build_pack
+    from services.reporting.projections import read_model_ddl
+    from services.reporting.readmodel import ReportingReadModel
+    from services.reporting.rebuild import rebuild
+    from shared.readstore import ReadStore
+    from web.session import DEMO_USERS
+
+    refused = demo.client.post("/reports/scrutiny/publications", json=PUBLISH, headers=demo.headers("scrutiny_member"))
+    assert refused.status_code == 403  # publishing is the partnership officer's
+    undelegated = demo.client.post("/reports/scrutiny/publications", headers=demo.headers("partnership_officer"),
+                                   json={**PUBLISH, "decision": {**PUBLISH["decision"],
+                                                                 "delegation": "county-officer-data-protection"}})
+    assert undelegated.status_code in (409, 422) and "scheme" in undelegated.text.lower(), undelegated.text
+
+    published = demo.client.post("/reports/scrutiny/publications", json=PUBLISH,
+                                 headers=demo.headers("partnership_officer"))
+    assert published.status_code == 201, published.text
+    answer = published.json()
+    again = demo.client.post("/reports/scrutiny/publications", json=PUBLISH,
+                             headers=demo.headers("partnership_officer"))
+    assert again.status_code == 409  # one pack per meeting, never replaced
+    row = wait_until(lambda: _published_row(demo, answer["id"]), what="the publication in reporting")
+    assert row["sha256"] == answer["sha256"] and row["renderer_version"] == answer["renderer_version"]
+    assert json.loads(row["positions"]) == answer["positions"] and answer["positions"]
+
+    # Fetched as from a link in an e-mail: no token.
+    page = demo.client.get(answer["url"])
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert page.headers["x-pack-identical"] == "true"
+    assert "Place Shaping Theme Group retasked Worcester&#x27;s 1,200 jobs" in page.text
+    canonical = demo.client.get(answer["url"], params={"format": "json"})
+    assert hashlib.sha256(canonical.content).hexdigest() == answer["sha256"]
+    pdf = demo.client.get(answer["url"], params={"format": "pdf"}).content
+    assert pdf.startswith(b"%PDF") and demo.client.get(answer["url"], params={"format": "pdf"}).content == pdf
+    checked = demo.client.get(answer["url"] + "/verification").json()
+    assert checked["identical"] and checked["same_positions"], checked
+    assert checked["recorded_renderer_version"] == checked["renderer_version"]
+    assert checked["audit"]["available"] and checked["audit"]["intact"], checked["audit"]
+
+    # No personal data: people by role and organisation, never a pseudonym or a name.
+    text = canonical.content.decode()
+    assert "person:" not in text
+    for user in DEMO_USERS:
+        assert user.name.split(",")[0] not in text
+
+    # Rebuilt from the history: the same canonical JSON, and with this renderer version the same PDF bytes.
+    report = rebuild(demo.system.settings, demo.system.transport, "reporting_pack_rebuild", progress=False)
+    assert report.events > 0
+    rebuilt = ReadStore(demo.system.settings, "reporting_pack_rebuild")
+    ReportingReadModel(rebuilt, read_model_ddl())  # opened as the live one is: sealed text opened by the vault
+    try:
+        rebuilt_row = rebuilt.query("SELECT * FROM published_scrutiny_packs WHERE id = ?", [answer["id"]])[0]
+        pack = build_pack(rebuilt, request_of(rebuilt_row))
+        assert to_json(pack) == canonical.content
+        assert to_pdf(pack) == pdf
+    finally:
+        rebuilt.close()
+
+    # A committee whose papers are not public: its pack needs a reader's token.
+    private = demo.client.post("/reports/scrutiny/publications", headers=demo.headers("partnership_officer"),
+                               json={**PUBLISH, "meeting_on": "2013-07-22", "papers_public": False})
+    assert private.status_code == 201, private.text
+    url = private.json()["url"]
+    wait_until(lambda: _published_row(demo, private.json()["id"]), what="the private publication")
+    assert demo.client.get(url).status_code == 401
+    assert demo.client.get(url, headers=demo.headers("partner_officer")).status_code == 403
+    assert demo.client.get(url, headers=demo.headers("scrutiny_member")).status_code == 200

@@ -12,6 +12,7 @@ from services.reporting.coordination.tables import (
     DISTRICT_COMMITMENTS,
     MEETINGS,
     MEMBERSHIPS,
+    PUBLISHED_PACKS,
     TASKING_CHANGES,
     TASKINGS,
 )
@@ -25,6 +26,7 @@ from shared.contracts.tasking import (
     MeetingHeld,
     PartnerJoined,
     PartnerLeft,
+    ScrutinyPackPublished,
     TaskingAccepted,
     TaskingCompleted,
     TaskingDeclined,
@@ -178,3 +180,16 @@ def _action_agreed(fact: ActionAgreed, rows: Rows, envelope: Envelope) -> None:
 def _action_done(fact: ActionDone, rows: Rows, envelope: Envelope) -> None:
     rows.revise(AGREED_ACTIONS.name, envelope.subject, envelope, done_on=fact.done_on.isoformat(), note=fact.note,
                 **_who(envelope))
+
+
+@project.register
+def _pack_published(fact: ScrutinyPackPublished, rows: Rows, envelope: Envelope) -> None:
+    assert fact.decision is not None  # tasking records none without
+    rows.insert(PUBLISHED_PACKS.name, {
+        "id": envelope.subject, "committee": fact.committee, "meeting_on": fact.meeting_on.isoformat(),
+        "starts_on": fact.starts_on.isoformat(), "ends_on": fact.ends_on.isoformat(),
+        "districts": json.dumps(sorted(fact.districts)), "theme_groups": json.dumps(sorted(fact.theme_groups)),
+        "records_as_of": fact.records_as_of,
+        "positions": json.dumps([{"topic": p.topic, "events": p.events} for p in fact.positions]),
+        "sha256": fact.sha256, "renderer_version": fact.renderer_version, "papers_public": int(fact.papers_public),
+        "decision": decision_json(fact) or "{}", **_who(envelope), "at": timestamp(envelope.time)})

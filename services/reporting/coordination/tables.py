@@ -57,6 +57,14 @@ AGREED_ACTIONS = Table(
     " in_force_from TEXT NOT NULL, PRIMARY KEY (id, version)",
     temporal=True, indexes=(("current", "(valid_to, due_on)"),),
     tracked=Tracked("agreed action", "{description}", districts=("body",), groups=("body",)))
+PUBLISHED_PACKS = Table(
+    "published_scrutiny_packs",
+    "id TEXT PRIMARY KEY, committee TEXT NOT NULL, meeting_on TEXT NOT NULL, starts_on TEXT NOT NULL,"
+    " ends_on TEXT NOT NULL, districts TEXT NOT NULL, theme_groups TEXT NOT NULL, records_as_of TEXT NOT NULL,"
+    " positions TEXT NOT NULL, sha256 TEXT NOT NULL, renderer_version TEXT NOT NULL, papers_public INTEGER NOT NULL,"
+    " decision TEXT NOT NULL, " + _CHANGED_BY + ", at TEXT NOT NULL")
+"""Scrutiny packs published for committee meetings (``ScrutinyPackPublished``): what reporting rebuilds and serves
+at the pack's URL."""
 
 TABLES = (TASKINGS, TASKING_CHANGES, COORDINATION_DECISIONS, MEETINGS, MEMBERSHIPS, DISTRICT_COMMITMENTS,
-          AGREED_ACTIONS)
+          AGREED_ACTIONS, PUBLISHED_PACKS)
