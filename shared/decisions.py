@@ -108,6 +108,13 @@ class MeetingRecord:
     present: tuple[str, ...]
     entry: int
     roll: tuple[tuple[str, int], ...] = ()
+    quorum_as_minuted: str | None = None
+    """The minute reference recording a historic meeting as quorate, when its attendance was never minuted."""
+
+    @property
+    def minuted_quorum(self) -> bool:
+        """Whether its quorum rests on the minutes' word alone ("quorum as minuted"), not on who was present."""
+        return bool(self.quorum_as_minuted) and not self.present
 
 
 class MeetingRecords(Protocol):
@@ -199,6 +206,8 @@ def check_decision(decision: Decision | None, *, what: str, kind: DecisionKind, 
     if decision.delegation:
         return _delegated(decision, in_force, body, kind=kind, acting_role=acting_role, what=what)
     meeting = resolve_meeting(decision, meetings)
+    if meeting.minuted_quorum:
+        return decision  # quorum as minuted: the minutes say it was quorate, and no attendance was recorded
     present = members_present(meeting, meetings)
     if len(present) < body.quorum:
         raise DecisionNotValid(
@@ -342,7 +351,8 @@ class MeetingsOfRecord:
         if isinstance(fact, MeetingEntered):
             meeting_id = UUID(str(fact.meeting_id))
             self._meetings[meeting_id] = MeetingRecord(meeting_id, fact.body, fact.held_on, fact.title,
-                                                       tuple(fact.present), version)
+                                                       tuple(fact.present), version,
+                                                       quorum_as_minuted=fact.quorum_as_minuted)
             self._books[fact.body] = max(version, self._books.get(fact.body, 0))
         elif isinstance(fact, PartnerJoined):
             _, periods = self._seats.get((fact.body, fact.organisation), (0, []))

@@ -31,6 +31,9 @@ DDL = [
     "CREATE TABLE IF NOT EXISTS copied_memberships ("
     " body TEXT NOT NULL, organisation TEXT NOT NULL, version INTEGER NOT NULL, periods TEXT NOT NULL,"
     " PRIMARY KEY (body, organisation))",
+    # A historic meeting whose quorum rests on its minute reference ("quorum as minuted"): a table of its own, so a
+    # copy made before it existed needs no change to copied_meetings.
+    "CREATE TABLE IF NOT EXISTS copied_minuted_quorums (id TEXT PRIMARY KEY, reference TEXT NOT NULL)",
 ]
 
 
@@ -46,6 +49,9 @@ class MeetingsCopy:
                 " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
                 (str(fact.meeting_id), fact.body, fact.held_on.isoformat(), fact.title, json.dumps(fact.present),
                  envelope.sequence, json.dumps(roll)))
+            if fact.quorum_as_minuted:
+                tx.execute("INSERT INTO copied_minuted_quorums (id, reference) VALUES (?, ?)"
+                           " ON CONFLICT (id) DO NOTHING", (str(fact.meeting_id), fact.quorum_as_minuted))
             # One book's entries come in order (one aggregate, one partition): its version is the last one seen.
             tx.execute(
                 "INSERT INTO copied_minute_books (body, version) VALUES (?, ?)"
@@ -102,9 +108,13 @@ class CopiedMeetings:
         if not rows:
             return None
         row: dict[str, Any] = rows[0]
+        present = tuple(json.loads(row["present"]))
+        minuted = None if present else self.store.query(
+            "SELECT reference FROM copied_minuted_quorums WHERE id = ?", [str(meeting_id)])
         return MeetingRecord(id=UUID(row["id"]), body=row["body"], held_on=date.fromisoformat(row["held_on"]),
-                             title=row["title"], present=tuple(json.loads(row["present"])), entry=int(row["entry"]),
-                             roll=tuple((org, int(version)) for org, version in json.loads(row["roll"])))
+                             title=row["title"], present=present, entry=int(row["entry"]),
+                             roll=tuple((org, int(version)) for org, version in json.loads(row["roll"])),
+                             quorum_as_minuted=minuted[0]["reference"] if minuted else None)
 
     def membership_version(self, body: str, organisation: str) -> int:
         rows = self.store.query("SELECT version FROM copied_memberships WHERE body = ? AND organisation = ?",
@@ -115,6 +125,12 @@ class CopiedMeetings:
         rows = self.store.query("SELECT periods FROM copied_memberships WHERE body = ? AND organisation = ?",
                                 [body, organisation])
         return bool(rows) and any(period.covers(day) for period in _decode_periods(rows[0]["periods"]))
+
+
+def minuted_quorums(store: ReadStore) -> dict[str, str]:
+    """The copy's meetings whose quorum is as minuted: meeting id -> the minute reference."""
+    store.migrate(DDL[-1:])
+    return {row["id"]: row["reference"] for row in store.query("SELECT id, reference FROM copied_minuted_quorums")}
 
 
 def meetings_consumer(service: str, store: ReadStore, settings: Settings, transport: Transport) -> ConsumerRunner:

@@ -132,6 +132,19 @@ class UnresolvedDecision:
 
 
 @dataclass(frozen=True)
+class MinutedDecision:
+    """A stored decision whose meeting's quorum is "as minuted": evidenced by the minute reference alone."""
+
+    service: str
+    aggregate_id: str
+    version: int
+    type: str
+    time: str
+    decision: dict[str, Any]
+    quorum_as_minuted: str
+
+
+@dataclass(frozen=True)
 class MissingDecision:
     """A state change that should carry a decision reference and does not."""
 
@@ -366,16 +379,11 @@ class Auditor:
     def unresolved_decisions(self, progress: Progress | None = None) -> list[UnresolvedDecision]:
         """Every stored decision that does not resolve to a quorate meeting of a body of the partnership on its date
         (or to a scheme of delegation), judged on tasking's stored meetings and memberships."""
-        from shared.decisions import MeetingsOfRecord, problems_of
+        from shared.decisions import problems_of
         from shared.partnership import rules
 
         partnership = rules(self.settings.partnership_file)
-        meetings = MeetingsOfRecord()
-        if "tasking" in self.logs:
-            tasking = self.logs["tasking"]
-            for notification in tasking.notifications(progress):
-                event: Any = tasking.mapper.to_domain_event(notification)
-                meetings.apply(event, notification.originator_version, _moment(event.timestamp).date())
+        meetings = self._meetings_of_record(progress)
         unresolved: list[UnresolvedDecision] = []
         for service_log in self.logs.values():
             for notification in service_log.notifications(progress):
@@ -390,6 +398,41 @@ class Auditor:
                         service_log.service, str(notification.originator_id), notification.originator_version,
                         type_name, _moment(event.timestamp).isoformat(), to_jsonable_python(decision), problems))
         return unresolved
+
+
+    def _meetings_of_record(self, progress: Progress | None = None) -> Any:
+        from shared.decisions import MeetingsOfRecord
+
+        meetings = MeetingsOfRecord()
+        if "tasking" in self.logs:
+            tasking = self.logs["tasking"]
+            for notification in tasking.notifications(progress):
+                event: Any = tasking.mapper.to_domain_event(notification)
+                meetings.apply(event, notification.originator_version, _moment(event.timestamp).date())
+        return meetings
+
+    def minuted_quorum_decisions(self, progress: Progress | None = None) -> list[MinutedDecision]:
+        """Every stored decision taken at a meeting whose quorum rests on its minute reference alone ("quorum as
+        minuted": a historic meeting whose attendance was never minuted). They resolve; they are counted apart."""
+        meetings = self._meetings_of_record(progress)
+        minuted: list[MinutedDecision] = []
+        for service_log in self.logs.values():
+            for notification in service_log.notifications(progress):
+                event: Any = service_log.mapper.to_domain_event(notification)
+                decision = event.decision
+                if decision is None or not decision.meeting_id:
+                    continue
+                try:
+                    meeting = meetings.meeting(UUID(decision.meeting_id))
+                except ValueError:
+                    continue
+                if meeting is not None and meeting.minuted_quorum:
+                    type_name, _ = to_data(event)
+                    minuted.append(MinutedDecision(
+                        service_log.service, str(notification.originator_id), notification.originator_version,
+                        type_name, _moment(event.timestamp).isoformat(), to_jsonable_python(decision),
+                        meeting.quorum_as_minuted or ""))
+        return minuted
 
 
 def _state_of(aggregate: Any) -> dict[str, Any]:

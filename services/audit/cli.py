@@ -195,12 +195,17 @@ def decisions() -> None:
         with _progress(sum(heads.values()) * 2 + heads.get("tasking", 0), "decisions") as progress:
             missing = auditor.missing_decisions(progress)
             unresolved = auditor.unresolved_decisions(progress)
+        minuted = auditor.minuted_quorum_decisions()
     for item in missing:
         typer.echo(_json(item.__dict__))
     for bad in unresolved:
         typer.echo(_json({**bad.__dict__, "problem": "; ".join(bad.problems)}))
+    for resting in minuted:
+        typer.echo(_json({**resting.__dict__, "note": "quorum as minuted"}))
     typer.echo(f"{len(missing)} state change(s) without the decision they need, {len(unresolved)} decision(s) that "
-               "do not resolve to a quorate meeting of a body of the partnership", err=True)
+               "do not resolve to a quorate meeting of a body of the partnership, "
+               f"{len(minuted)} decision(s) at a meeting whose quorum is as minuted (no attendance recorded)",
+               err=True)
     if missing or unresolved:
         raise typer.Exit(1)
 

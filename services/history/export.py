@@ -46,7 +46,7 @@ from shared.contracts.tasking import (
 )
 from shared.eventstore import ServiceApplication
 
-CONSEQUENCES = (MeetingEntered, DistrictChapterOpened, ChapterPriorityAgreed, ProgrammeOpened,
+CONSEQUENCES = (DistrictChapterOpened, ChapterPriorityAgreed, ProgrammeOpened,
                 ProjectAddedToProgramme)
 """Events another event's command made as well (a minute-book entry, a chapter, a programme): no row of their own."""
 
@@ -106,8 +106,13 @@ class _Exporter:
             self.add(event, {"kind": "commitment", "key": key, "organisation": event.organisation,
                              "districts": list(event.districts)})
         elif isinstance(event, MeetingHeld):
-            self.add(event, {"kind": "meeting", "key": key, "body": event.body, "held_on": event.held_on,
-                             "title": event.title, "present": list(event.present)}, aid)
+            self.open[("meeting", aid)] = self.add(event, {
+                "kind": "meeting", "key": key, "body": event.body, "held_on": event.held_on, "title": event.title,
+                "present": list(event.present)}, aid)
+        elif isinstance(event, MeetingEntered):  # the minute book's entry: a quorum as minuted is recorded there
+            meeting = self.open.pop(("meeting", UUID(str(event.meeting_id))), None)
+            if meeting is not None and event.quorum_as_minuted:
+                meeting["quorum_as_minuted"] = event.quorum_as_minuted
         elif isinstance(event, TaskingIssued):
             common = {"key": key, "district": event.district, "lead_partner": event.lead_partner,
                       "share": event.share, "decision": self.decision(event.decision)}

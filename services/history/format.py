@@ -75,7 +75,10 @@ class Meeting(_Command):
     body: str
     held_on: date
     title: str = ""
-    present: list[str]
+    present: list[str] = []
+    quorum_as_minuted: str | None = None
+    """For a historic meeting whose attendance was never minuted: the minute reference recording it as quorate
+    (instead of ``present``). Its decisions are shown, and audited, as resting on a "quorum as minuted"."""
 
 
 class Objective(_Command):

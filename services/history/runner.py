@@ -94,6 +94,8 @@ class ImportReport:
     sha256: str
     imported: bool
     rows: list[RowReport]
+    timings: dict[str, float] = dataclasses.field(default_factory=dict)
+    """Seconds spent: the dry run, and the run into the target."""
 
     @property
     def refused(self) -> list[RowReport]:
@@ -104,7 +106,7 @@ class ImportReport:
         for row in self.rows:
             counts[row.outcome] = counts.get(row.outcome, 0) + 1
         return {"file": self.file, "sha256": self.sha256, "imported": self.imported, "counts": counts,
-                "rows": [r.as_dict() for r in self.rows]}
+                "seconds": {k: round(v, 3) for k, v in self.timings.items()}, "rows": [r.as_dict() for r in self.rows]}
 
 
 class _Cited(InvalidCommand):
@@ -234,7 +236,8 @@ class Applier:
 
     def _meeting(self, context: CommandContext, row: fmt.Meeting) -> None:
         meeting = self.tasking.hold_meeting(context, body=row.body, held_on=row.held_on, present=row.present,
-                                            title=row.title, idempotency_key=self._key(row))
+                                            title=row.title, idempotency_key=self._key(row),
+                                            quorum_as_minuted=row.quorum_as_minuted)
         self.ids[("meeting", row.key)] = meeting.id
 
     def _objective(self, context: CommandContext, row: fmt.Objective) -> None:
@@ -479,15 +482,20 @@ def import_history(history: HistoryFile, applications: dict[str, ServiceApplicat
         if len(held) == len(rows):
             return ImportReport(history.name, history.sha256, False,
                                 [RowReport(fmt.row_ref(row), "already imported") for row in rows])
+    started = time.perf_counter()
     with scratch_system(settings) as scratch:
         dry = run_rows(Applier(scratch, importer, history.sha256, wait_for), rows)
+    timings = {"dry_run": time.perf_counter() - started}
     if any(report.outcome == "refused" for report in dry):
         for report in dry:
             if report.outcome == "accepted":
                 report.outcome = "not imported"
-        return ImportReport(history.name, history.sha256, False, dry)
+        return ImportReport(history.name, history.sha256, False, dry, timings)
+    started = time.perf_counter()
     reports = run_rows(target, rows, held)
-    return ImportReport(history.name, history.sha256, not any(r.outcome == "refused" for r in reports), reports)
+    timings["target"] = time.perf_counter() - started
+    return ImportReport(history.name, history.sha256, not any(r.outcome == "refused" for r in reports), reports,
+                        timings)
 
 
 def _foreign_history(applications: dict[str, ServiceApplication]) -> str | None:

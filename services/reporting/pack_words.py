@@ -224,6 +224,9 @@ def sentence(decision: dict[str, Any], what: str, namer: Namer, provenance: Prov
     if meeting is not None:
         where = f"at its meeting \u201c{meeting.title}\u201d on {long_date(meeting.held_on)}"
         meeting_text = f"{meeting.title}, {long_date(meeting.held_on)}"
+        if meeting.quorum_as_minuted:  # a historic meeting without its attendance: the minutes' word for its quorum
+            where += f", {meeting.quorum}"
+            meeting_text += f", {meeting.quorum}"
     elif scheme:
         where = f"on {on}, under the scheme of delegation \u201c{scheme}\u201d (decided by {recorded_by})"
         meeting_text = f"no meeting: the scheme of delegation \u201c{scheme}\u201d"

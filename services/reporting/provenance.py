@@ -30,6 +30,22 @@ class ShownMeeting:
     held_on: date
     body: str
     body_name: str
+    quorum_as_minuted: str | None = None
+    """The minute reference its quorum rests on, for a historic meeting whose attendance was never minuted."""
+
+    @property
+    def quorum(self) -> str:
+        """How the meeting's quorum is evidenced, in words: "quorum as minuted (<reference>)", or by attendance."""
+        return quorum_in_words(self.quorum_as_minuted)
+
+
+QUORUM_AS_MINUTED = "quorum as minuted"
+"""How every reader shows a meeting whose quorum rests on its minute reference alone (``shared.decisions``)."""
+
+
+def quorum_in_words(minuted: str | None) -> str:
+    """A meeting's quorum evidence as shown: "quorum as minuted (<reference>)", or "attendance recorded"."""
+    return f"{QUORUM_AS_MINUTED} ({minuted})" if minuted else "attendance recorded"
 
 
 def decision_of(raw: str | dict[str, Any]) -> Decision:
@@ -86,7 +102,8 @@ class Provenance:
         record = self.meetings.meeting(UUID(decision.meeting_id))
         if record is None:
             return None
-        return ShownMeeting(record.title, record.held_on, record.body, self.body_name(record.body))
+        return ShownMeeting(record.title, record.held_on, record.body, self.body_name(record.body),
+                            record.quorum_as_minuted if record.minuted_quorum else None)
 
     def shown(self, raw: str | dict[str, Any]) -> dict[str, Any]:
         """The decision as a reader sees it: body by name, meeting by title and date, minute reference, reason."""
@@ -95,5 +112,6 @@ class Provenance:
         return {"decided_on": decision.decided_on.isoformat(), "body": self.body_name(decision.body),
                 "meeting": meeting.title if meeting else "", "meeting_held_on":
                     meeting.held_on.isoformat() if meeting else "",
+                "quorum": meeting.quorum if meeting else "",
                 "delegation": self.scheme_name(decision.delegation) or "",
                 "reference": decision.reference or "", "reason": decision.reason}

@@ -329,8 +329,10 @@ class TaskingApplication(ServiceApplication):
 
     # -- meetings and agreed actions ---------------------------------------------------------------------------
     def hold_meeting(self, context: CommandContext, *, body: str, held_on: date, present: list[str], title: str = "",
-                     idempotency_key: str | None = None) -> Meeting:
-        """Record a meeting and enter it in its body's minute book, together (one transaction)."""
+                     idempotency_key: str | None = None, quorum_as_minuted: str | None = None) -> Meeting:
+        """Record a meeting and enter it in its body's minute book, together (one transaction).
+        ``quorum_as_minuted``: a historic meeting's minute reference, its quorum's evidence when no attendance was
+        minuted (``Meeting.hold``)."""
         new_id = IDEMPOTENT_IDS.id_for("meeting", context.actor, idempotency_key)
         if new_id is not None and (existing := self._find(new_id, Meeting)) is not None:
             return existing
@@ -338,10 +340,11 @@ class TaskingApplication(ServiceApplication):
         for _attempt in range(5):
             # Built afresh on each attempt: a failed save has already taken the pending events of the last one.
             meeting = Meeting.hold(context, body=body, held_on=held_on, present=present, title=title,
-                                   definition=self.definition, id=meeting_id)
+                                   definition=self.definition, id=meeting_id, quorum_as_minuted=quorum_as_minuted)
             roll = [MembershipVersion(org, seat.version if (seat := self.membership(body, org)) else 0)
                     for org in meeting.present]
-            book = MinuteBook.enter(context, self.minute_book(body), meeting, roll)
+            book = MinuteBook.enter(context, self.minute_book(body), meeting, roll,
+                                    quorum_as_minuted.strip() if quorum_as_minuted else None)
             try:
                 self.save(meeting, book)
             except IntegrityError:

@@ -554,9 +554,21 @@ class Meeting(AccountableAggregate):
 
     @classmethod
     def hold(cls, context: CommandContext, *, body: str, held_on: date, present: list[str], title: str,
-             definition: PartnershipDefinition, id: UUID | None = None) -> Meeting:
+             definition: PartnershipDefinition, id: UUID | None = None,
+             quorum_as_minuted: str | None = None) -> Meeting:
+        """``quorum_as_minuted``: for a historic meeting whose attendance was never minuted, the minute reference
+        recording it as quorate, instead of ``present`` (the history import's; entered in the minute book)."""
         kind = body_kind(definition, body)
-        if not present:
+        if quorum_as_minuted is not None:
+            if not quorum_as_minuted.strip():
+                raise InvalidCommand("Give the minute reference that records the meeting as quorate.",
+                                     [{"field": "quorum_as_minuted", "message": "Empty."}])
+            if present:
+                raise InvalidCommand(
+                    "Either who was present, or the minute reference recording the meeting as quorate: not both "
+                    "(a quorum is counted from attendance when attendance is known).",
+                    [{"field": "quorum_as_minuted", "message": "Only for a meeting without attendance."}])
+        elif not present:
             raise InvalidCommand("Record who was present at the meeting.",
                                  [{"field": "present", "message": "At least one partner."}])
         for organisation in present:
@@ -585,16 +597,20 @@ class MinuteBook(AccountableAggregate):
     def __init__(self, *, body: str, actor: Actor, correlation_id: str, decision: Decision | None) -> None:
         self.body = body
         self.entries: dict[UUID, int] = {}
+        self.minuted: dict[UUID, str] = {}
+        """Meetings whose quorum rests on their minute reference alone (no attendance was recorded)."""
 
     def _enter(self, event: MeetingEntered) -> None:
         self.entries[UUID(str(event.meeting_id))] = len(self.entries) + 1
+        if event.quorum_as_minuted:
+            self.minuted[UUID(str(event.meeting_id))] = event.quorum_as_minuted
 
     @classmethod
     def enter(cls, context: CommandContext, book: MinuteBook | None, meeting: Meeting,
-              roll: list[MembershipVersion]) -> MinuteBook:
+              roll: list[MembershipVersion], quorum_as_minuted: str | None = None) -> MinuteBook:
         """Enter a meeting just recorded (saved with it, in one transaction)."""
         fields = dict(meeting_id=meeting.id, body=meeting.body, held_on=meeting.held_on, title=meeting.title,
-                      present=list(meeting.present), roll=roll)
+                      present=list(meeting.present), roll=roll, quorum_as_minuted=quorum_as_minuted)
         if book is None:
             return cls._create(cls.Opened, id=minute_book_id(meeting.body), actor=context.actor,
                                correlation_id=context.correlation_id, decision=None, **fields)
@@ -606,7 +622,8 @@ class MinuteBook(AccountableAggregate):
         if entry is None:
             return None
         return MeetingRecord(id=meeting.id, body=meeting.body, held_on=meeting.held_on, title=meeting.title,
-                             present=tuple(meeting.present), entry=entry)
+                             present=tuple(meeting.present), entry=entry,
+                             quorum_as_minuted=self.minuted.get(meeting.id))
 
 
 class AgreedAction(AccountableAggregate):

@@ -277,6 +277,9 @@ class MeetingEntered(Fact):
     """The partner organisations present (their ids)."""
     roll: list[MembershipVersion]
     """The version of each present partner's membership of the body at the time."""
+    quorum_as_minuted: str | None = None
+    """For a historic meeting whose attendance was never minuted (``present`` empty): the minute reference that
+    records it as quorate, its quorum's only evidence ("quorum as minuted"); None when ``present`` says who came."""
 
 
 @contract(SERVICE)

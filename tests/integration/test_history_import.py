@@ -6,12 +6,14 @@ import's events say which file, which row, and who imported it."""
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from services.history import format as fmt
 from services.history.export import export_history
 from services.history.runner import Applier, import_history, imported_row, waiter
+from services.reporting.packs import PackRequest, build_pack
 from shared.contracts import Actor
 from tests.harness import Harness, running_system, settings_env, settings_for, wait_until
 from tests.history_snapshot import audit_snapshot, graphql_snapshot, pack_snapshot, renamed
@@ -151,3 +153,57 @@ def test_the_commands_export_and_import_a_history_once(tmp_path: Path) -> None:
     refused = runner.invoke(cli, arguments, env=other)
     assert refused.exit_code == 1
     assert "progress " in refused.output and "not imported" in refused.output
+
+
+def test_a_historic_meeting_without_attendance_stands_on_its_minutes_and_is_shown_and_audited_so(
+        tmp_path: Path) -> None:
+    """The board met in 2009; its minutes say it was quorate but not who came. Imported with its minute reference,
+    its decision passes the rule, GraphQL and the pack say "quorum as minuted", the audit counts it apart (and not
+    as unresolved); a meeting with neither attendance nor a minute reference is refused in the API's words."""
+    board = ["worcestershire-cc", "nhs-worcestershire", "west-mercia-police", "hw-fire", "chamber-of-commerce"]
+    rows: list[Any] = [fmt.Membership(key=f"board/{org}", body="worcestershire-partnership", organisation=org,
+                                      joined_on=date(2008, 4, 1)) for org in board]
+    rows += [
+        fmt.Meeting(key="board-2009-03", body="worcestershire-partnership", held_on=date(2009, 3, 3),
+                    title="Partnership board: the SCS", quorum_as_minuted="WP/2009/03"),
+        fmt.Objective(key="scs", title="A skilled and prosperous economy", level="scs",
+                      strategy="Sustainable Community Strategy",
+                      decision=fmt.DecisionRow(body="worcestershire-partnership", decided_on=date(2009, 3, 3),
+                                               reason="The SCS agreed", meeting="board-2009-03",
+                                               reference="WP/2009/03/2"))]
+    (tmp_path / "minuted.json").write_text(fmt.to_json(fmt.HistoryDocument(partnership="worcestershire", rows=rows)))
+    history = fmt.read(tmp_path / "minuted.json")
+    with running_system(settings_for(data_dir=tmp_path / "imported")) as h:
+        report = import_history(history, h.system.applications, IMPORTER, h.system.settings)
+        assert report.imported, report.as_dict()
+        meetings = wait_until(lambda: h.graphql("{ meetings { title present quorumAsMinuted quorum } }")["data"][
+            "meetings"], what="the meeting in GraphQL")
+        assert meetings == [{"title": "Partnership board: the SCS", "present": [], "quorumAsMinuted": "WP/2009/03",
+                             "quorum": "quorum as minuted (WP/2009/03)"}]
+        auditor = h.system.auditor()
+        minuted = auditor.minuted_quorum_decisions()
+        assert [(m.type, m.quorum_as_minuted) for m in minuted] == [("priorities.ObjectiveAdded.v1", "WP/2009/03")]
+        assert auditor.unresolved_decisions() == [] and auditor.missing_decisions() == []
+
+        def in_the_pack() -> list[str]:
+            assert h.system.read_model is not None
+            pack = build_pack(h.system.read_model.store, PackRequest(committee="Scrutiny", start=date(2009, 1, 1),
+                                                                     end=date(2009, 12, 31)))
+            return [d["sentence"] for d in pack.decisions]
+
+        sentences = wait_until(in_the_pack, what="the decision in the pack")
+        assert "quorum as minuted (WP/2009/03)" in sentences[0]
+        exported = export_history(h.system.applications).rows  # the minute reference travels out too; each row
+        assert [r.model_copy(update={"by": None}) for r in exported] == history.rows  # names who acted, now
+        assert {r.by for r in exported} == {fmt.ActingFor(organisation="worcestershire-cc", role="partnership_officer")}
+
+    no_evidence = json.loads(fmt.to_json(history.document))
+    no_evidence["rows"][len(board)].pop("quorum_as_minuted")
+    (tmp_path / "unminuted.json").write_text(json.dumps(no_evidence))
+    with running_system(settings_for(data_dir=tmp_path / "refused")) as h:
+        report = import_history(fmt.read(tmp_path / "unminuted.json"), h.system.applications, IMPORTER,
+                                h.system.settings)
+        assert not report.imported
+        assert report.refused[0].row == "meeting board-2009-03"
+        assert report.refused[0].detail == "Record who was present at the meeting."
+        assert all(head is None for head in _heads(h).values())

@@ -23,6 +23,8 @@ from services.reporting.graphql_common import (
     paginate,
     read_model,
 )
+from services.reporting.provenance import quorum_in_words
+from shared.meeting_copy import minuted_quorums
 
 
 def _actor(row: dict[str, Any]) -> Actor:
@@ -176,6 +178,12 @@ class Meeting:
     present: list[str]
     title: str
     recorded_by: Actor
+    quorum_as_minuted: str | None = strawberry.field(default=None, description=(
+        "For a historic meeting whose attendance was never minuted (present is empty): the minute reference that "
+        "records it as quorate, its quorum's only evidence. Null when present says who attended."))
+    quorum: str = strawberry.field(default="attendance recorded", description=(
+        "How the meeting's quorum is evidenced, in words: 'quorum as minuted (<reference>)' or 'attendance "
+        "recorded'."))
 
 
 @strawberry.type
@@ -291,9 +299,13 @@ class Query:
     @strawberry.field(permission_classes=[IsAuthenticated])
     def meetings(self, info: Info, as_of: datetime | None = None,
                  in_force_on: IN_FORCE_ON = None, body: str | None = None) -> list[Meeting]:
+        store = read_model(info).store
+        minuted = minuted_quorums(store)
         return [Meeting(id=strawberry.ID(r["id"]), body=r["body"], held_on=date.fromisoformat(r["held_on"]),
-                        present=json.loads(r["present"]), title=r["title"], recorded_by=_actor(r))
-                for r in queries.meetings(read_model(info).store, as_of, body, in_force_on)]
+                        present=json.loads(r["present"]), title=r["title"], recorded_by=_actor(r),
+                        quorum_as_minuted=minuted.get(r["id"]),
+                        quorum=quorum_in_words(minuted.get(r["id"])))
+                for r in queries.meetings(store, as_of, body, in_force_on)]
 
     @strawberry.field(permission_classes=[IsAuthenticated],
                       description="Actions agreed at meetings, by body or owner; overdue is judged on asOf's date.")
