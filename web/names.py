@@ -11,7 +11,7 @@ from typing import Any
 
 NAMES_QUERY = """
 partnership { name organisations { id name kind } bodies { id name kind } districts { id name partnership } }
-meetings { id body heldOn title present }
+meetings { id body heldOn title present quorum quorumAsMinuted }
 """
 """Selected by every page that names anything: put inside the page's own query."""
 
