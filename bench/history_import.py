@@ -2,11 +2,11 @@
 
 A synthetic history of ``--rows`` rows in the worked example's shape: the tables' memberships, then per block (a
 PSTG meeting and a Worcester Alliance meeting for every twenty blocks) an objective and its target decided at the
-PSTG meeting, a tasking
-to Worcester accepted and in delivery, a project opened at the Alliance meeting and twelve monthly progress
-reports. The rows are grouped by phase (all meetings, then the strategy, the taskings, the projects, the progress)
-so that a row waiting for a fact from another service waits once per phase, not once per block: a chronological
-file pays the log's latency (a relay poll and a consumer batch, tens of milliseconds) at every such row.
+PSTG meeting, a tasking to Worcester accepted and in delivery, a project opened at the Alliance meeting and twelve
+monthly progress reports. The rows are grouped by phase (all meetings, then the strategy, the taskings, the
+projects, the progress) so that a row waiting for a fact from another service waits once per phase, not once per
+block: a chronological file pays the log's latency (a relay poll and a consumer batch, tens of milliseconds) at
+every such row.
 
 The import is timed whole (the dry run into a scratch embedded system, then the run into the target), and the
 target run alone. Run: ``python -m bench.history_import [--rows 100000]``. Uses KAFKA_BOOTSTRAP_SERVERS /
