@@ -127,6 +127,17 @@ class Versioned(StrictModel):
     expected_version: Whole | None = Field(None, ge=1, description="The version you read (or send If-Match).")
 
 
+class ProfilePointIn(StrictModel):
+    on: Day = Field(description="The date, after the outcome's baseline date and before its target date.")
+    value: Figure = Field(description="The value the outcome is expected to stand at then, in its unit.")
+
+
+class ProfileOutcome(Versioned):
+    """An outcome's profile: expected values at dates (quarterly, say); empty: the straight line again."""
+
+    profile: list[ProfilePointIn] = Field(max_length=400)
+
+
 class ReportProgress(Versioned):
     reported_on: Day
     values: dict[Line, Figure] = Field(min_length=1, description="Actual value per outcome id.")
@@ -260,7 +271,9 @@ class ProjectOut(BaseModel):
             last_reported_on=latest.reported_on if latest else None, flagged=project.flagged,
             contributions=[ContributionOut(tasking_id=c.tasking_id, tasking_version=c.upstream_version, open=c.open,
                                            share=c.share) for c in project.contributions.values()],
-            outcomes=[vars(o) | {"tasking_id": str(o.tasking_id)} for o in project.outcomes.values()],
+            outcomes=[vars(o) | {"tasking_id": str(o.tasking_id),
+                                 "profile": [{"on": d, "value": v} for d, v in project.profiles.get(o.id, ())]}
+                      for o in project.outcomes.values()],
             actuals=project.actuals(),
             milestones=[MilestoneOut(id=m.id, title=m.title, due_on=m.due_on,
                                      achieved_on=project.milestones_achieved.get(m.id))
@@ -380,6 +393,17 @@ def override_rag(body: OverrideRag, managed: ManagedProject, principal: Manager,
     return ProjectOut.of(application.override_rag(
         command_context(principal, grant, request), project, rag=body.rag, reason=body.reason,
         expected_version=expected_version(body.expected_version, if_match), decision=body.decision.to_decision()))
+
+
+@router.put("/projects/{project_id}/outcomes/{outcome_id}/profile", response_model=ProjectOut,
+            summary="Set an outcome's profile (expected values at dates); RAG is derived again against it")
+def profile_outcome(outcome_id: str, body: ProfileOutcome, managed: ManagedProject, principal: Manager,
+                    application: App, request: Request, if_match: IfMatch = None) -> Any:
+    project, grant = managed
+    return ProjectOut.of(application.profile_outcome(
+        command_context(principal, grant, request), project, outcome_id=outcome_id,
+        profile=[(p.on, p.value) for p in body.profile],
+        expected_version=expected_version(body.expected_version, if_match)))
 
 
 @router.post("/projects/{project_id}/milestones", response_model=ProjectOut, summary="Add a milestone (re-plan)")

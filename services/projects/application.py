@@ -204,6 +204,11 @@ class ProjectsApplication(ServiceApplication):
 
         return self._change(project, expected_version, override)
 
+    def profile_outcome(self, context: CommandContext, project: Project, *, outcome_id: str,
+                        profile: Sequence[tuple[date, Decimal]], expected_version: int | None = None) -> Project:
+        return self._change(project, expected_version, lambda p: p.profile_outcome(
+            context, outcome_id=outcome_id, profile=profile, thresholds=self.thresholds))
+
     def add_milestone(self, context: CommandContext, project: Project, milestone: Milestone,
                       expected_version: int | None = None) -> Project:
         return self._change(project, expected_version, lambda p: p.add_milestone(context, milestone))

@@ -20,6 +20,7 @@ from shared.contracts.projects import (
     Milestone,
     Outcome,
     OutcomeValue,
+    ProfilePoint,
     ProgressReportCorrected,
     ProgressReportWithdrawn,
     ProjectClosed,
@@ -38,6 +39,7 @@ from shared.contracts.projects import (
 from shared.errors import InvalidCommand, NotPermitted, RuleViolated
 from shared.eventstore import AccountableAggregate, CommandContext
 from shared.measures import negative_refused
+from shared.performance import Figure, Performance, Thresholds, Trajectory, performance, profile_problems
 
 
 def __getattr__(name: str) -> Any:
@@ -50,98 +52,29 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-HUNDRED = Decimal(100)
-STEADY_BAND_POINTS = Decimal(1)
-"""Direction of travel is ``steady`` while the shortfall moved by less than one percentage point."""
+# -- RAG against the trajectory: the one rule of shared.performance -----------------------------------------------
+
+RagThresholds = Thresholds
+"""From the partnership definition (``rag.green_within_percent`` / ``rag.amber_within_percent``)."""
 
 
-# -- RAG against the trajectory -------------------------------------------------------------------------------------
+def trajectory_of(outcome: Outcome, profile: Sequence[tuple[date, Decimal]] = ()) -> Trajectory:
+    """An outcome's trajectory: baseline to target, through its profile when it has one."""
+    return Trajectory(baseline_date=outcome.baseline_date, baseline_value=outcome.baseline_value,
+                      target_date=outcome.target_date, target_value=outcome.target_value, profile=tuple(profile))
 
 
-@dataclass(frozen=True)
-class RagThresholds:
-    """From the partnership definition (``rag.green_within_percent`` / ``rag.amber_within_percent``)."""
-
-    green_within_percent: Decimal
-    amber_within_percent: Decimal
-
-    def __post_init__(self) -> None:
-        if not Decimal(0) < self.green_within_percent <= self.amber_within_percent:
-            raise ValueError("RAG thresholds: 0 < green_within_percent <= amber_within_percent")
-
-
-def trajectory_value(outcome: Outcome, on: date) -> Decimal:
-    """The value the straight line from baseline (at its date) to target (at its date) reaches ``on``."""
-    total_days = (outcome.target_date - outcome.baseline_date).days
-    elapsed = min(max((on - outcome.baseline_date).days, 0), total_days)
-    return outcome.baseline_value + (outcome.target_value - outcome.baseline_value) * Decimal(elapsed) / total_days
-
-
-def outcome_shortfall_percent(outcome: Outcome, actual: Decimal, on: date) -> Decimal | None:
-    """How far the change delivered lags the change planned to date, in percent of the planned change.
-
-    shortfall = (planned - delivered) / planned x 100, where planned = trajectory(on) - baseline and
-    delivered = actual - baseline. The same formula serves targets that rise (jobs) and fall (crime): both terms
-    carry the sign of the planned change. Negative means ahead of the trajectory. None when nothing was due yet.
-    """
-    planned = trajectory_value(outcome, on) - outcome.baseline_value
-    if planned == 0:
-        return None
-    delivered = actual - outcome.baseline_value
-    return (planned - delivered) / planned * HUNDRED
-
-
-def assess(outcomes: Sequence[Outcome], actuals: Mapping[str, Decimal], on: date,
-           thresholds: RagThresholds) -> tuple[Rag, Decimal]:
-    """The project's RAG and shortfall at ``on``.
-
-    The project's shortfall is the weighted mean of its outcomes' shortfalls (outcomes with nothing due yet left
-    out; an outcome never reported counts at its baseline). Then:
-    green when shortfall <= green_within_percent, amber when <= amber_within_percent, red beyond.
-    Both thresholds are inclusive: exactly 10 % behind with a 10 % threshold is still green.
-    """
-    weighted = Decimal(0)
-    weights = Decimal(0)
-    for outcome in outcomes:
-        shortfall = outcome_shortfall_percent(outcome, actuals.get(outcome.id, outcome.baseline_value), on)
-        if shortfall is None:
-            continue
-        weighted += shortfall * outcome.weight
-        weights += outcome.weight
-    shortfall = weighted / weights if weights else Decimal(0)
-    return rag_for(shortfall, thresholds), shortfall
-
-
-SHORTFALL_BOUND = Decimal("999999999.99")
-"""A shortfall is recorded within a billion percent either way: beyond, it says nothing more (the change planned to
-date is next to nothing against the change reported), and an entered figure's bounds let it grow past what a decimal
-of the events can hold (``shared.fields``)."""
-
-
-def recorded_shortfall(shortfall_percent: Decimal) -> Decimal:
-    """The shortfall as an event records it: to the hundredth of a percent, within ``SHORTFALL_BOUND``."""
-    bounded = max(-SHORTFALL_BOUND, min(SHORTFALL_BOUND, shortfall_percent))
-    return bounded.quantize(Decimal("0.01"))
-
-
-def rag_for(shortfall_percent: Decimal, thresholds: RagThresholds) -> Rag:
-    if shortfall_percent <= thresholds.green_within_percent:
-        return Rag.GREEN
-    if shortfall_percent <= thresholds.amber_within_percent:
-        return Rag.AMBER
-    return Rag.RED
-
-
-def direction_of_travel(previous_shortfall: Decimal | None, shortfall: Decimal) -> DirectionOfTravel | None:
-    """Improving when the gap to the trajectory closed by a point or more, worsening when it widened as much."""
-    if previous_shortfall is None:
-        return None
-    change = shortfall - previous_shortfall
-    if change <= -STEADY_BAND_POINTS:
-        return DirectionOfTravel.IMPROVING
-    if change >= STEADY_BAND_POINTS:
-        return DirectionOfTravel.WORSENING
-    return DirectionOfTravel.STEADY
+def figures_of(outcomes: Sequence[Outcome], reports: Iterable[tuple[date, Mapping[str, Decimal]]],
+               profiles: Mapping[str, Sequence[tuple[date, Decimal]]] | None = None) -> list[Figure]:
+    """A project's outcomes as figures to judge: each with the values standing at each report's date (the last
+    report at a date standing for it) and the outcome's weight."""
+    by_day: dict[date, Mapping[str, Decimal]] = {}
+    for day, actuals in reports:
+        by_day[day] = actuals
+    profiles = profiles or {}
+    return [Figure(trajectory=trajectory_of(o, profiles.get(o.id, ())), weight=o.weight,
+                   reports=tuple((day, Decimal(a[o.id])) for day, a in sorted(by_day.items()) if o.id in a))
+            for o in outcomes]
 
 
 # -- what delivery knows of taskings ------------------------------------------------------------------------------
@@ -332,6 +265,8 @@ class Project(AccountableAggregate):
         self.resources: list[ResourceCommitment] = list(resources)
         self.risks: dict[str, Risk] = {r.id: r for r in risks}
         self.reports: list[Report] = []
+        self.profiles: dict[str, tuple[tuple[date, Decimal], ...]] = {}
+        """Each outcome's profile (expected values at dates), once one was set; none: the straight line."""
         self.rag_override: Rag | None = None
         self.rag_override_reason: str | None = None
         self.status = ProjectStatus.OPEN
@@ -463,17 +398,24 @@ class Project(AccountableAggregate):
     def _derive(self, standing: Sequence[Report], *, reported_on: date, values: Mapping[str, Decimal],
                 thresholds: RagThresholds) -> dict[str, Any]:
         """A report's derived fields against the reports that stand: what stood at that date (by date, then order
-        recorded) with the new values over it, its RAG and shortfall, and its direction against the one before."""
+        recorded) with the new values over it, and its RAG, shortfall and direction (``shared.performance``, against
+        the outcomes' profiles, the report before it the one compared with)."""
         base = _latest(r for r in standing if r.reported_on <= reported_on)
         actuals = dict(base.actuals) if base else {}
         actuals.update({k: Decimal(v) for k, v in values.items()})
-        rag, shortfall = assess(list(self.outcomes.values()), actuals, reported_on, thresholds)
-        recorded = recorded_shortfall(shortfall)
-        previous = _latest(r for r in standing if r.reported_on < reported_on)
+        earlier = [(r.reported_on, r.actuals) for r in sorted(standing, key=lambda r: (r.reported_on, r.sequence))
+                   if r.reported_on < reported_on]
+        judged = self.judge([*earlier, (reported_on, actuals)], reported_on, thresholds)
         return dict(values=tuple(OutcomeValue(k, Decimal(v)) for k, v in sorted(values.items())),
-                    actuals=tuple(OutcomeValue(k, v) for k, v in sorted(actuals.items())), rag=rag,
-                    shortfall_percent=recorded,
-                    direction=direction_of_travel(previous.shortfall_percent if previous else None, recorded))
+                    actuals=tuple(OutcomeValue(k, v) for k, v in sorted(actuals.items())), rag=judged.rag,
+                    shortfall_percent=judged.shortfall_percent, direction=judged.direction)
+
+    def judge(self, reports: Iterable[tuple[date, Mapping[str, Decimal]]], on: date, thresholds: RagThresholds,
+              profiles: Mapping[str, Sequence[tuple[date, Decimal]]] | None = None) -> Performance:
+        """The project's performance at ``on`` from ``reports`` (date, actuals), against its outcomes' profiles
+        (or ``profiles`` instead): the one rule of ``shared.performance``."""
+        return performance(figures_of(list(self.outcomes.values()), reports,
+                                      self.profiles if profiles is None else profiles), on, thresholds)
 
     def report_progress(self, context: CommandContext, *, reported_on: date, values: Mapping[str, Decimal],
                         narrative: str, thresholds: RagThresholds, today: date, correction: bool = False,
@@ -560,6 +502,51 @@ class Project(AccountableAggregate):
         self._happened(self.ReportCorrected, context, corrected_report_on=corrected_report_on,
                        reason=reason.strip(), reported_on=reported_on, narrative=narrative.strip(), **derived,
                        submitted_via=submitted_via, standing=_standing(_latest([*remaining, corrected])))
+
+    class OutcomeProfiled(AccountableAggregate.Event, facts.OutcomeProfiled):
+        def apply(self, aggregate: Any) -> None:
+            profile = tuple((p.on, Decimal(p.value)) for p in self.profile)
+            if profile:
+                aggregate.profiles[self.outcome_id] = profile
+            else:
+                aggregate.profiles.pop(self.outcome_id, None)
+            latest = aggregate.latest_report
+            if latest is not None and self.standing.rag is not None:
+                latest.rag = Rag(self.standing.rag)
+                latest.shortfall_percent = Decimal(self.standing.shortfall_percent or 0)
+                latest.direction = DirectionOfTravel(self.standing.direction) if self.standing.direction else None
+            aggregate.rag_override = None  # the RAG shown is derived again, as after a report
+            aggregate.rag_override_reason = None
+
+    def profile_outcome(self, context: CommandContext, *, outcome_id: str, profile: Sequence[tuple[date, Decimal]],
+                        thresholds: RagThresholds) -> None:
+        """Give an outcome a profile (expected values at dates between its baseline and target date), or remove it
+        (empty): the latest report's RAG, shortfall and direction are derived again against it and recorded."""
+        self._require_open("changes")
+        outcome = self.outcomes.get(outcome_id)
+        if outcome is None:
+            raise InvalidCommand("No such outcome.", [_problem("outcome_id", "The project has no such outcome.")])
+        given = tuple((day, Decimal(value)) for day, value in profile)  # problems name the points as given
+        problems = profile_problems(trajectory_of(outcome, given))
+        points = tuple(sorted(given))
+        for n, (_, value) in enumerate(given):
+            negative = negative_refused(f"profile[{n}].value", outcome.unit, value, "expected value")
+            if negative is not None:
+                problems.append(negative)
+        _refuse_if(problems, "The profile cannot be set")
+        profiles = {**self.profiles, outcome_id: points} if points else \
+            {k: v for k, v in self.profiles.items() if k != outcome_id}
+        latest = self.latest_report
+        standing = _standing(None)
+        if latest is not None:
+            ordered = sorted(self.standing_reports, key=lambda r: (r.reported_on, r.sequence))
+            judged = self.judge([(r.reported_on, r.actuals) for r in ordered], latest.reported_on, thresholds,
+                                profiles)
+            standing = Standing(reported_on=latest.reported_on,
+                                actuals=tuple(OutcomeValue(k, v) for k, v in sorted(latest.actuals.items())),
+                                rag=judged.rag, shortfall_percent=judged.shortfall_percent, direction=judged.direction)
+        self._happened(self.OutcomeProfiled, context, outcome_id=outcome_id,
+                       profile=tuple(ProfilePoint(day, value) for day, value in points), standing=standing)
 
     class RagOverridden(AccountableAggregate.Event, facts.RagOverridden):
         def apply(self, aggregate: Any) -> None:

@@ -291,6 +291,32 @@ class ProgressReportCorrected(Fact):
     """What stands after the correction: the correction itself, or a later report that stands."""
 
 
+@dataclass(frozen=True)
+class ProfilePoint:
+    """A value an outcome is expected to stand at on a date (a point of its profile)."""
+
+    on: date
+    """The date."""
+    value: Decimal
+    """The value expected then, in the outcome's unit."""
+
+
+@contract(SERVICE, release=2)
+@dataclass(frozen=True, kw_only=True)
+class OutcomeProfiled(Fact):
+    """An outcome's trajectory was given a profile (expected values at dates, for delivery that is not a straight
+    line, e.g. jobs back-loaded until a business park opens), or had it removed (``profile`` empty: the straight
+    line again). RAG and direction are derived again against it (``shared.performance``): ``standing`` is the
+    latest report that stands, judged against the new profile; a manual RAG gives way to it."""
+
+    outcome_id: str
+    """The id of the project's outcome."""
+    profile: tuple[ProfilePoint, ...]
+    """The expected values by date, between the baseline and the target date; empty: the straight line."""
+    standing: Standing
+    """The latest report that stands, with its RAG, shortfall and direction derived again against the profile."""
+
+
 @contract(SERVICE)
 @dataclass(frozen=True, kw_only=True)
 class RagOverridden(Fact):

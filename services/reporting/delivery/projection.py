@@ -30,6 +30,7 @@ from shared.contracts.projects import (
     InterventionRecorded,
     MilestoneAchieved,
     MilestoneAdded,
+    OutcomeProfiled,
     ProgressReportCorrected,
     ProgressReported,
     ProgressReportWithdrawn,
@@ -131,7 +132,7 @@ def _project_opened(fact: ProjectOpened, rows: Rows, envelope: Envelope) -> None
             "unit": outcome.unit, "baseline_value": str(outcome.baseline_value),
             "baseline_date": outcome.baseline_date.isoformat(), "target_value": str(outcome.target_value),
             "target_date": outcome.target_date.isoformat(), "weight": str(outcome.weight), "actual": None,
-            "counting": 1, "valid_from": at, "valid_to": None})
+            "counting": 1, "profile": None, "valid_from": at, "valid_to": None})
     for milestone in fact.milestones:
         _milestone_row(rows, envelope, milestone.id, milestone.title, milestone.due_on)
 
@@ -183,7 +184,8 @@ def _withdrawal_row(rows: Rows, envelope: Envelope, fact: ProgressReportWithdraw
         "withdrawn_by_organisation": fact.actor.organisation, "recorded_at": timestamp(envelope.time)})
 
 
-def _stands(rows: Rows, envelope: Envelope, standing: Standing) -> None:
+def _stands(rows: Rows, envelope: Envelope, standing: Standing,
+            outcome_changes: dict[str, dict[str, Any]] | None = None) -> None:
     """The project's latest report and its outcomes' actual values are what stands after the change (as the
     project derived it): a withdrawn report's values no longer count in any roll-up."""
     project_row = rows.existing(PROJECTS.name, envelope.subject, envelope)
@@ -194,7 +196,8 @@ def _stands(rows: Rows, envelope: Envelope, standing: Standing) -> None:
                 last_reported_on=standing.reported_on.isoformat() if standing.reported_on else None)
     actuals = {v.outcome_id: str(v.value) for v in standing.actuals}
     for outcome_id in rows.current_ids(OUTCOMES.name, project_id=envelope.subject):
-        _revise_outcome(rows, outcome_id, envelope, actual=actuals.get(outcome_id.split(":", 1)[1]))
+        _revise_outcome(rows, outcome_id, envelope, actual=actuals.get(outcome_id.split(":", 1)[1]),
+                        **(outcome_changes or {}).get(outcome_id, {}))
 
 
 @project.register
@@ -208,6 +211,13 @@ def _progress_report_corrected(fact: ProgressReportCorrected, rows: Rows, envelo
     _withdrawal_row(rows, envelope, fact, fact.corrected_report_on.isoformat(), fact.reported_on.isoformat())
     _progress_row(rows, envelope, fact, correction=True, correction_reason=fact.reason)
     _stands(rows, envelope, fact.standing)
+
+
+@project.register
+def _outcome_profiled(fact: OutcomeProfiled, rows: Rows, envelope: Envelope) -> None:
+    """The outcome's profile, and the project's RAG as projects derived it again against the profile."""
+    profile = json.dumps([[p.on.isoformat(), str(p.value)] for p in fact.profile]) if fact.profile else None
+    _stands(rows, envelope, fact.standing, {f"{envelope.subject}:{fact.outcome_id}": {"profile": profile}})
 
 
 @project.register

@@ -35,7 +35,7 @@ OUTCOMES = Table(
     "id TEXT NOT NULL, version INTEGER NOT NULL, project_id TEXT NOT NULL, outcome_id TEXT NOT NULL,"
     " tasking_id TEXT NOT NULL, metric TEXT NOT NULL, unit TEXT NOT NULL, baseline_value TEXT NOT NULL,"
     " baseline_date TEXT NOT NULL, target_value TEXT NOT NULL, target_date TEXT NOT NULL, weight TEXT NOT NULL,"
-    " actual TEXT, counting INTEGER NOT NULL, " + _TEMPORAL,
+    " actual TEXT, counting INTEGER NOT NULL, profile TEXT, " + _TEMPORAL,
     temporal=True, indexes=(("tasking", "(tasking_id, valid_to)"),
                             ("project", "(project_id) WHERE valid_to IS NULL"), _AS_OF))
 MILESTONES = Table(
@@ -67,6 +67,7 @@ INTERVENTIONS = Table(
 TABLES = (TARGETS, TASKINGS, PROJECTS, OUTCOMES, MILESTONES, PROGRESS, WITHDRAWALS, INTERVENTIONS)
 
 OUTCOME_COLUMNS = ("id", "version", "project_id", "outcome_id", "tasking_id", "metric", "unit", "baseline_value",
-                   "baseline_date", "target_value", "target_date", "weight", "actual", "counting", "valid_from",
-                   "valid_to", "in_force_from")
-"""``delivery_outcomes``' columns, in order (an outcome is carried forward without being read first)."""
+                   "baseline_date", "target_value", "target_date", "weight", "actual", "counting", "profile",
+                   "valid_from", "valid_to", "in_force_from")
+"""``delivery_outcomes``' columns, in order (an outcome is carried forward without being read first). ``profile``:
+the outcome's profile as JSON ``[[date, value], ...]`` (``Project.OutcomeProfiled``); NULL: the straight line."""

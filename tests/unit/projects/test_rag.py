@@ -1,4 +1,5 @@
-"""RAG from actual against the straight-line trajectory, at and beside the partnership's thresholds."""
+"""RAG from actual against the straight-line trajectory, at and beside the partnership's thresholds, as projects
+judges it: through ``shared.performance``, the one function every service judges figures by."""
 
 from __future__ import annotations
 
@@ -8,17 +9,26 @@ from uuid import uuid4
 
 import pytest
 
-from services.projects.domain import (
-    RagThresholds,
-    assess,
-    direction_of_travel,
-    outcome_shortfall_percent,
-    trajectory_value,
-)
-from shared.contracts.projects import DirectionOfTravel, Rag
+from services.projects.domain import RagThresholds, figures_of, trajectory_of
+from shared.contracts.projects import DirectionOfTravel, Outcome, Rag
+from shared.performance import Figure, Trajectory, performance
 from tests.unit.projects.conftest import THRESHOLDS, jobs_outcome
 
 HALFWAY = date(2012, 7, 2)  # 183 of 366 days: the trajectory stands at 500 of 1,000 jobs
+
+
+def assess(outcomes: list[Outcome], actuals: dict[str, Decimal], on: date,
+           thresholds: RagThresholds) -> tuple[Rag, Decimal]:
+    judged = performance(figures_of(outcomes, [(on, actuals)] if actuals else []), on, thresholds)
+    return judged.rag, judged.shortfall_percent
+
+
+def trajectory_value(outcome: Outcome, on: date) -> Decimal:
+    return trajectory_of(outcome).expected_at(on)
+
+
+def outcome_shortfall_percent(outcome: Outcome, actual: Decimal, on: date) -> Decimal | None:
+    return Figure(trajectory_of(outcome), ((on, actual),)).shortfall_at(on)
 
 
 def test_the_trajectory_is_a_straight_line_from_baseline_to_target() -> None:
@@ -89,4 +99,8 @@ def test_an_outcome_never_reported_counts_at_its_baseline() -> None:
 ])
 def test_direction_of_travel_compares_the_gap_with_the_previous_report(
         previous: Decimal | None, now: Decimal, direction: DirectionOfTravel | None) -> None:
-    assert direction_of_travel(previous, now) is direction
+    # A level line at 1,000 from 2012 (the trajectory reaches it at once): a shortfall of s % is 1,000 - 10 s.
+    line = Trajectory(date(2012, 1, 1), Decimal(0), date(2012, 1, 2), Decimal(1000))
+    reports = [(date(2012, 6, 1), 1000 - 10 * previous)] if previous is not None else []
+    figure = Figure(line, (*reports, (date(2012, 9, 1), 1000 - 10 * now)))
+    assert performance([figure], date(2012, 9, 1), THRESHOLDS).direction is direction
