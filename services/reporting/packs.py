@@ -11,19 +11,11 @@ produced again exactly as the committee saw it. ``previous`` is the recording ti
 from __future__ import annotations
 
 import json
-import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from services.projects.domain import (
-    RagThresholds,
-    direction_of_travel,
-    outcome_shortfall_percent,
-    rag_for,
-    trajectory_value,
-)
 from services.reporting import changes
 from services.reporting.changes import Scope
 from services.reporting.coordination import chains
@@ -44,8 +36,8 @@ from services.reporting.pack_words import (
 from services.reporting.provenance import Provenance
 from services.reporting.readmodel import timestamp
 from services.reporting.strategy import queries as strategy_queries
-from shared.contracts.projects import Outcome
-from shared.partnership import PartnershipDefinition, load, rules
+from shared.partnership import PartnershipDefinition, RagThresholds, load, rules
+from shared.performance import Figure, Performance, Thresholds, Trajectory, performance
 from shared.readstore import ReadStore
 
 IMPROVING, WORSENING, STEADY = "improving", "worsening", "steady"
@@ -87,22 +79,26 @@ class Series:
     shortfall: Decimal | None = None  # percent behind the trajectory at the period's end (negative: ahead)
     last_reported_on: date | None = None  # the latest progress report up to the period's end
 
-    def _outcome(self) -> Outcome:
-        """The series as projects' domain reads an outcome: from 0 at the baseline date to the goal at the
-        deadline, so its trajectory and shortfall are worked out by the very functions a project's RAG is."""
-        return Outcome(id=self.label, tasking_id=uuid.UUID(int=0), metric=self.label, unit=self.unit,
-                       baseline_value=Decimal(0), baseline_date=self.baseline_date, target_value=self.goal,
-                       target_date=self.deadline)
+    def figure(self) -> Figure:
+        """The series as ``shared.performance`` judges a figure: from 0 at the baseline date to the goal at the
+        deadline, its points the values reported, so it is judged by the very function a project's RAG is."""
+        return Figure(Trajectory(baseline_date=self.baseline_date, baseline_value=Decimal(0),
+                                 target_date=self.deadline, target_value=self.goal), tuple(self.points))
 
     def trajectory_at(self, day: date) -> Decimal:
         if self.deadline <= self.baseline_date:
             return self.goal
-        return trajectory_value(self._outcome(), day).quantize(Decimal("0.1"))
+        return self.figure().trajectory.expected_at(day).quantize(Decimal("0.1"))
 
     def shortfall_at(self, day: date) -> Decimal | None:
         if self.deadline <= self.baseline_date:
             return None
-        return outcome_shortfall_percent(self._outcome(), self.actual_at(day), day)
+        return self.figure().shortfall_at(day)
+
+    def judged(self, end: date, definition: PartnershipDefinition | None,
+               since: date | None = None) -> Performance:
+        """RAG, direction, forecast and staleness at ``end`` (``shared.performance``)."""
+        return performance([self.figure()], end, thresholds(definition), since=since)
 
     def actual_at(self, day: date) -> Decimal:
         value = Decimal(0)
@@ -139,30 +135,29 @@ class ScrutinyPack:
     projects_in_scope: list[dict[str, Any]] = field(default_factory=list)
 
 
-def thresholds(definition: PartnershipDefinition) -> RagThresholds:
-    return RagThresholds(Decimal(str(definition.rag.green_within_percent)),
-                         Decimal(str(definition.rag.amber_within_percent)))
+def thresholds(definition: PartnershipDefinition | None) -> Thresholds:
+    """The definition's RAG thresholds (the defaults without one: direction of travel does not depend on them)."""
+    rag = definition.rag if definition is not None else RagThresholds()
+    return Thresholds(Decimal(str(rag.green_within_percent)), Decimal(str(rag.amber_within_percent)))
 
 
 def _rag(series: Series, end: date, definition: PartnershipDefinition) -> str | None:
-    """RAG at the period's end by projects' own rule (``rag_for``: the one GraphQL's project RAG was recorded by),
-    against the shortfall projects' domain works out; none while nothing was due yet."""
-    shortfall = series.shortfall_at(end)
-    return None if shortfall is None else rag_for(shortfall, thresholds(definition)).value
+    """RAG at the period's end by the one rule (``shared.performance``, which a project's recorded RAG comes from
+    too); none while nothing was due yet."""
+    if series.shortfall_at(end) is None:
+        return None
+    return series.judged(end, definition).rag.value
 
 
-def _direction(series: Series, previous: date, end: date) -> str | None:
-    """Projects' direction of travel (``direction_of_travel``): the shortfall at the period's end against the
-    shortfall at the previous pack; none without a report, or with nothing due at either date."""
-    if not series.points:
+def _direction(series: Series, previous: date, end: date,
+               definition: PartnershipDefinition | None = None) -> str | None:
+    """The direction of travel by the one rule (``shared.performance``): the shortfall at the period's end against
+    the shortfall at the previous pack; none without a report, or with nothing due at the period's end."""
+    if not series.points or series.shortfall_at(end) is None:
         return None
-    now = series.shortfall_at(end)
-    if now is None:
-        return None
-    before = series.shortfall_at(previous)
-    if before is None:  # nothing was due at the previous pack: anything delivered since is better
+    if series.shortfall_at(previous) is None:  # nothing was due at the previous pack: anything delivered is better
         return IMPROVING if series.actual_at(end) > 0 else STEADY
-    found = direction_of_travel(before, now)
+    found = series.judged(end, definition, since=previous).direction
     return found.value if found is not None else None
 
 
@@ -209,7 +204,7 @@ def _performance(store: ReadStore, request: PackRequest, definition: Partnership
             series.actual = series.actual_at(request.end)
             series.expected = series.trajectory_at(request.end)
             series.rag = _rag(series, request.end, definition)
-            series.direction = _direction(series, previous_day, request.end)
+            series.direction = _direction(series, previous_day, request.end, definition)
             series.shortfall = series.shortfall_at(request.end)
             reported = [d for d, _ in series.points if d <= request.end]
             series.last_reported_on = max(reported) if reported else None

@@ -140,4 +140,5 @@ def test_no_accepted_figure_makes_the_packs_arithmetic_fail(goal: Decimal, repor
                     actual=Decimal(0), expected=Decimal(0), rag=None, direction=None)
     series.actual, series.expected = series.actual_at(end), series.trajectory_at(end)
     assert _rag(series, end, load()) in (None, "green", "amber", "red")
+    assert series.judged(end, load()).status in ("green", "amber", "red", "stale")
     assert _direction(series, min(start, end), max(start, end)) in (None, "improving", "worsening", "steady")
