@@ -108,9 +108,11 @@ def changes_table(pack: ScrutinyPack) -> Table:
 
 
 def decisions_table(pack: ScrutinyPack) -> Table:
-    header = ["decided on", "body", "meeting", "decision", "reason", "reference", "recorded by"]
+    """The decisions taken in the period (by their decision's date), with the day each was entered into the records
+    where it differs (history entered later)."""
+    header = ["decided on", "body", "meeting", "decision", "reason", "reference", "recorded by", "entered on"]
     return header, [[d["decided_on"], d["body"], d["meeting"], d["sentence"], d["reason"], d["reference"],
-                     d["recorded_by"]] for d in pack.decisions]
+                     d["recorded_by"], d.get("entered_on", "")] for d in pack.decisions]
 
 
 def retaskings_table(pack: ScrutinyPack) -> Table:
@@ -202,7 +204,7 @@ CSV_KINDS: dict[str, tuple[Kind, ...]] = {
     "exceptions": (T, T, T, T, T),
     "performance": (T, T, T, N, N, N, D, T, T, T),
     "changes": (T, T, T, T, T, T, T, T, T),
-    "decisions": (D, T, T, T, T, T, T),
+    "decisions": (D, T, T, T, T, T, T, T),
     "retaskings": (D, T, T, T, T, T),
     "red_projects": (T, T, T, N, T, T, T),
     "overdue": (D, N, T, T, T, T),
@@ -376,8 +378,11 @@ def to_html(pack: ScrutinyPack) -> str:
         out.append("</div>")
     out.append(f'<h2 id="decisions">{TITLES["decisions"]}</h2>')
     if pack.decisions:
-        out.append('<ol class="decisions">' + "".join(f"<li>{escape(d['sentence'])}</li>" for d in pack.decisions)
-                   + "</ol>")
+        rows = [[escape(long_date(d["decided_on"])), escape(d["sentence"]),
+                 escape(long_date(d["entered_on"])) if d.get("entered_on") else "the same day"]
+                for d in pack.decisions]
+        out.append(_html_table((["Decided on", "Decision", "Entered into the records on"], rows),
+                               "Decisions taken in the period, by the date of the decision", cells=lambda _, v: v))
     else:
         out.append('<p class="none">No decision in the period.</p>')
     out.append(f'<h2 id="changes">{TITLES["changes"]}</h2>')
@@ -558,7 +563,9 @@ def to_pdf(pack: ScrutinyPack, *, fallback_fonts: bool = True, strict: bool = Tr
             if not pack.decisions:
                 _paragraph(pdf, "No decision in the period.")
             for number, decision in enumerate(pack.decisions, start=1):
-                _paragraph(pdf, f"{number}. {decision['sentence']}")
+                entered = decision.get("entered_on")
+                _paragraph(pdf, f"{number}. {decision['sentence']}"
+                                + (f" Entered into the records on {long_date(entered)}." if entered else ""))
         else:
             _pdf_table(pdf, TABLES[name](pack))
     return bytes(pdf.output())

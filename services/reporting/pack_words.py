@@ -207,8 +207,11 @@ def decisions_in_words(rows: list[dict[str, Any]], namer: Namer, provenance: Pro
                     "tasked to another district",
                     "tasked to " + " and ".join(namer.district(d.get("district")) for d in issued))
         decision = json.loads(group[0]["decision"])
-        found.append(sentence(decision, "; and ".join(seen), namer, provenance,
-                              recorded_by=namer.person(group[0]["actor_organisation"], group[0]["actor_role"])))
+        said = sentence(decision, "; and ".join(seen), namer, provenance,
+                        recorded_by=namer.person(group[0]["actor_organisation"], group[0]["actor_role"]))
+        entered = min(r["time"] for r in group)[:10]  # the day it was entered into the records (UTC)
+        said["entered_on"] = "" if entered == said["decided_on"] else entered
+        found.append(said)
     found.sort(key=lambda d: (d["decided_on"], d["body"], d["sentence"]))
     return found
 

@@ -36,6 +36,7 @@ from services.reporting.pack_words import (
 from services.reporting.provenance import Provenance
 from services.reporting.readmodel import timestamp
 from services.reporting.strategy import queries as strategy_queries
+from services.reporting.temporal import at
 from shared.partnership import PartnershipDefinition, RagThresholds, load, rules
 from shared.performance import Figure, Performance, Thresholds, Trajectory, performance
 from shared.readstore import ReadStore
@@ -165,10 +166,11 @@ def _performance(store: ReadStore, request: PackRequest, definition: Partnership
                  ) -> list[TargetPerformance]:
     as_of = request.reading_time()
     previous_day = request.start
-    credits = rollup.credits_by_tasking(store, as_of, request.end)
-    theme_of = {t["id"]: t["theme_group"] for t in coordination_queries.taskings(store, as_of)}
+    in_force = at(as_of, request.end)  # what the decisions dated by the period's end had put in force
+    credits = rollup.credits_by_tasking(store, in_force, request.end)
+    theme_of = {t["id"]: t["theme_group"] for t in coordination_queries.taskings(store, as_of, in_force_on=request.end)}
     result = []
-    for target in rollup.rollups(store, as_of):
+    for target in rollup.rollups(store, in_force):
         if target["status"] == "retired":
             continue
         terms = strategy_queries.target(store, target["target_id"], as_of)
@@ -217,10 +219,11 @@ def _in_scope_body(scope: Scope, body: str | None) -> bool:
     return scope.county or body in scope.districts or body in scope.theme_groups
 
 
-def _context(store: ReadStore, as_of: datetime) -> Context:
-    targets = {t["target_id"]: t for t in rollup.rollups(store, as_of, with_projects=False)}
-    taskings = {t["id"]: t for t in coordination_queries.taskings(store, as_of)}
-    projects = {p["id"]: p for p in delivery_queries.projects(store, as_of)}
+def _context(store: ReadStore, as_of: datetime, end: date) -> Context:
+    """In force at the period's end, as recorded by ``as_of``."""
+    targets = {t["target_id"]: t for t in rollup.rollups(store, at(as_of, end), with_projects=False)}
+    taskings = {t["id"]: t for t in coordination_queries.taskings(store, as_of, in_force_on=end)}
+    projects = {p["id"]: p for p in delivery_queries.projects(store, at(as_of, end))}
 
     def tasking_at(tasking_id: str, time: str) -> dict[str, Any] | None:
         return coordination_queries.tasking(store, tasking_id, datetime.fromisoformat(time))
@@ -300,7 +303,7 @@ def _red_projects(store: ReadStore, request: PackRequest, provenance: Provenance
     interventions (what, decided by whom and when) and whether the status moved since."""
     as_of = request.reading_time()
     found = []
-    for project in delivery_queries.projects(store, as_of):
+    for project in delivery_queries.projects(store, at(as_of, request.end)):
         if project["status"] != "open" or not (project["rag"] == "red" or project["direction"] == WORSENING):
             continue
         if not (request.scope.county or project["district"] in request.scope.districts):
@@ -443,7 +446,7 @@ def build_pack(store: ReadStore, request: PackRequest) -> ScrutinyPack:
     # A first pack (no previous one) has nothing "changed since": every record would read as added.
     changed = changes.changes(store, request.previous, as_of, request.scope) \
         if request.previous is not None and request.previous < as_of else []
-    context = _context(store, as_of)
+    context = _context(store, as_of, request.end)
     pack = ScrutinyPack(
         request=request, partnership=definition.name, scope_label=scope_label(request.scope, definition),
         produced_at=as_of, performance=_performance(store, request, definition),

@@ -219,6 +219,9 @@ def test_the_html_pack_reads_as_a_committee_paper(demo: Harness, tmp_path: Path)
     assert "Place Shaping Theme Group retasked Worcester's 1,200 jobs" in retasking[0]
     assert "\u201cPSTG: jobs target review\u201d on 14 June 2011" in retasking[0]
     assert "Wychavon" in retasking[0] and "minute PSTG/2011/06/7" in retasking[0]
+    assert retasking[0].startswith("14 June 2011")  # in the period by its decision's date,
+    entered = datetime.now(UTC).date()
+    assert retasking[0].rstrip().endswith(f"{entered.day} {entered:%B %Y}")  # entered (today) beside it
     # Corrective action: the intervention, who decided it, and whether it has worked yet.
     assert "Anchor tenant postponed its decision to 2014" in text
     assert "No progress report since the intervention (24 April 2013)" in text

@@ -129,3 +129,19 @@ def test_a_scrutiny_pack_is_headed_with_the_configured_partnership_and_scope(mod
                         " (led by Herefordshire Council) and the other 200 are tasked to Ross-on-Wye at its"
                         " meeting \u201chtg meeting\u201d on 1 May 2012 (minute HTG/12/4),"
                         " because: Ross has the sites."]
+
+
+def test_a_pack_period_is_on_the_in_force_axis_with_the_day_of_entry_beside_it(model: ReportingReadModel) -> None:
+    """Entered later, decided on 1 May 2012: in the period that holds 1 May 2012, not in the one before it; the
+    day it was entered is shown where it differs from the day it was decided."""
+    _transfer(model)
+    as_of = datetime(2030, 1, 1, tzinfo=UTC)
+    before = build_pack(model.store, PackRequest(committee="Scrutiny", start=date(2012, 1, 1),
+                                                 end=date(2012, 4, 30), as_of=as_of))
+    assert [d for d in before.decisions if "retasked" in d["sentence"]] == []
+    during = build_pack(model.store, PackRequest(committee="Scrutiny", start=date(2012, 5, 1),
+                                                 end=date(2012, 12, 31), as_of=as_of))
+    retasked = [d for d in during.decisions if "retasked" in d["sentence"]]
+    assert len(retasked) == 1 and retasked[0]["decided_on"] == "2012-05-01"
+    entered = model.store.query("SELECT time FROM event_log WHERE type LIKE 'tasking.TaskingRetasked%'")[0]["time"]
+    assert retasked[0]["entered_on"] == entered[:10] != "2012-05-01"  # entered later than decided
