@@ -36,6 +36,7 @@ from shared.contracts.tasking import (
     MeetingEntered,
     MeetingHeld,
     PartnerJoined,
+    PartnerLeft,
     TaskingAccepted,
     TaskingCompleted,
     TaskingDeclined,
@@ -45,6 +46,7 @@ from shared.contracts.tasking import (
     TaskingWithdrawn,
 )
 from shared.eventstore import ServiceApplication
+from shared.partnership import PartnershipDefinition
 
 CONSEQUENCES = (DistrictChapterOpened, ChapterPriorityAgreed, ProgrammeOpened,
                 ProjectAddedToProgramme)
@@ -101,6 +103,10 @@ class _Exporter:
         if isinstance(event, PartnerJoined):
             self.add(event, {"kind": "membership", "key": key, "body": event.body, "organisation": event.organisation,
                              "joined_on": event.joined_on, "nominated_by": event.nominated_by,
+                             "decision": self.decision(event.decision)})
+        elif isinstance(event, PartnerLeft):
+            self.add(event, {"kind": "membership_ended", "key": key, "body": event.body,
+                             "organisation": event.organisation, "left_on": event.left_on, "reason": event.reason,
                              "decision": self.decision(event.decision)})
         elif isinstance(event, DistrictsCommitted):
             self.add(event, {"kind": "commitment", "key": key, "organisation": event.organisation,
@@ -211,10 +217,12 @@ class _Exporter:
         self.rows = [item for item in self.rows if item[2] is not data]
         self.rows.append((event.timestamp, len(self.rows), data))
 
-    def document(self, partnership: str) -> fmt.HistoryDocument:
+    def document(self, definition: PartnershipDefinition) -> fmt.HistoryDocument:
         ordered = sorted(self.rows, key=lambda item: (item[0], item[1]))
-        return fmt.HistoryDocument.model_validate({"partnership": partnership, "rows": [
-            {k: v for k, v in data.items() if v is not None} for _, _, data in ordered]})
+        bodies = [{"kind": "body", "key": b.id, "name": b.name, "body_kind": str(b.kind), "quorum": b.quorum}
+                  for b in definition.bodies]  # first: the file fits only a partnership with these bodies
+        return fmt.HistoryDocument.model_validate({"partnership": definition.id, "rows": [
+            *bodies, *({k: v for k, v in data.items() if v is not None} for _, _, data in ordered)]})
 
 
 def export_history(applications: dict[str, ServiceApplication]) -> fmt.HistoryDocument:
@@ -226,4 +234,4 @@ def export_history(applications: dict[str, ServiceApplication]) -> fmt.HistoryDo
         exporter.event(event)
     tasking = applications["tasking"]
     assert isinstance(tasking, TaskingApplication)
-    return exporter.document(tasking.definition.id)
+    return exporter.document(tasking.definition)

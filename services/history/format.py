@@ -52,6 +52,31 @@ class DecisionRow(_Row):
     delegation: str | None = None
 
 
+class Body(_Command):
+    """A body of the partnership (its board, a theme group, a district partnership), as the file knows it. Bodies
+    are the partnership definition's (the partnership file), not commands: the row is checked against it (kind,
+    name, quorum) and refused when they differ, so a history is never imported into a partnership it does not fit."""
+
+    kind: Literal["body"] = "body"
+    key: str
+    """The body's id."""
+    name: str
+    body_kind: str
+    quorum: int
+
+
+class MembershipEnded(_Command):
+    """A partner left a body's table on ``left_on``."""
+
+    kind: Literal["membership_ended"] = "membership_ended"
+    key: str
+    body: str
+    organisation: str
+    left_on: date
+    reason: str
+    decision: DecisionRow | None = None
+
+
 class Membership(_Command):
     kind: Literal["membership"] = "membership"
     key: str
@@ -289,8 +314,8 @@ class Intervention(_Command):
 
 
 HistoryRow = Annotated[
-    Membership | Commitment | Meeting | Objective | Target | Priority | Evidence | Tasking | TaskingAnswer
-    | Transfer | Retasking | Action | Project | MilestoneAchieved | Progress | Intervention,
+    Body | Membership | MembershipEnded | Commitment | Meeting | Objective | Target | Priority | Evidence | Tasking
+    | TaskingAnswer | Transfer | Retasking | Action | Project | MilestoneAchieved | Progress | Intervention,
     Field(discriminator="kind"),
 ]
 ROW_TYPES: dict[str, type[_Row]] = {get_args(cls.model_fields["kind"].annotation)[0]: cls

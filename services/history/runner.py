@@ -42,7 +42,8 @@ from shared.web import problem_fields
 PROVENANCE_PREFIX = "import:"
 COMMAND_SERVICES = ("priorities", "tasking", "projects")
 
-OWNER = {"membership": "tasking", "commitment": "tasking", "meeting": "tasking", "tasking": "tasking",
+OWNER = {"body": "tasking", "membership": "tasking", "membership_ended": "tasking", "commitment": "tasking",
+         "meeting": "tasking", "tasking": "tasking",
          "tasking_step": "tasking", "transfer": "tasking", "retasking": "tasking", "action": "tasking",
          "objective": "priorities", "target": "priorities", "priority": "priorities", "evidence": "priorities",
          "project": "projects", "milestone_achieved": "projects", "progress": "projects",
@@ -163,7 +164,7 @@ class Applier:
     def touched(self, row: Any) -> tuple[str, UUID]:
         """The service and the aggregate a row's command changes (or creates)."""
         kind = row.kind
-        if kind == "membership":
+        if kind in ("membership", "membership_ended"):
             return "tasking", Membership.id_for(row.body, row.organisation)
         if kind == "commitment":
             return "tasking", Commitment.id_for(row.organisation)
@@ -226,6 +227,25 @@ class Applier:
 
     def _key(self, row: Any) -> str:
         return self.idempotency_key(row.kind, row.key)
+
+    def _body(self, context: CommandContext, row: fmt.Body) -> None:
+        defined = self.tasking.definition.body(row.key)
+        if defined is None:
+            raise InvalidCommand(
+                f"The partnership has no body '{row.key}': bodies are defined in the partnership file, not imported.",
+                [{"field": "key", "message": "Not a body of the partnership's definition."}])
+        differ = [f"{name} is {mine!r} there, not {theirs!r}" for name, mine, theirs in (
+            ("name", defined.name, row.name), ("body_kind", str(defined.kind), row.body_kind),
+            ("quorum", defined.quorum, row.quorum)) if mine != theirs]
+        if differ:
+            raise InvalidCommand(f"The body '{row.key}' differs from the partnership file's: {'; '.join(differ)}.",
+                                 [{"field": "key", "message": "Not as the partnership file defines it."}])
+
+    def _membership_ended(self, context: CommandContext, row: fmt.MembershipEnded) -> None:
+        seat = self.tasking.membership(row.body, row.organisation)
+        self.tasking.leave(context, body=row.body, organisation=row.organisation,
+                           expected_version=seat.version if seat is not None else 0, reason=row.reason,
+                           left_on=row.left_on, decision=self.decision(row.decision, "tasking"))
 
     def _membership(self, context: CommandContext, row: fmt.Membership) -> None:
         self.tasking.join(context, body=row.body, organisation=row.organisation, nominated_by=row.nominated_by,
@@ -376,6 +396,8 @@ class Applier:
     # -- what the target holds ----------------------------------------------------------------------------------
     def holds(self, row: Any) -> bool:
         """Whether the target already holds this row (an event of its aggregate names the row's kind and key)."""
+        if row.kind == "body":  # checked against the partnership file: nothing is written, nothing to write again
+            return True
         service, aggregate_id = self.touched(row)
         app = {"priorities": self.priorities, "tasking": self.tasking, "projects": self.projects}[service]
         wanted = row_key(row)

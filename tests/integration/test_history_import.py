@@ -74,7 +74,7 @@ def test_the_worked_example_as_files_imports_into_an_empty_system_and_reads_the_
             report = import_history(history, h.system.applications, IMPORTER, h.system.settings)
             assert report.imported, report.as_dict()
             assert {r.outcome for r in report.rows} == {"accepted"}
-            assert len(report.rows) == len(exported.rows) == 48
+            assert len(report.rows) == len(exported.rows) == 52
             imported = _settled(h)
             expected = renamed(through_commands, _ids(h, history))
             differences = _differences(renamed(imported, {}), expected)
@@ -135,17 +135,17 @@ def test_the_commands_export_and_import_a_history_once(tmp_path: Path) -> None:
     runner = CliRunner()
     exported = runner.invoke(cli, ["export", "history", str(tmp_path / "history")], env=settings_env(commands))
     assert exported.exit_code == 0, exported.output
-    assert "48 rows written" in exported.output
+    assert "52 rows written" in exported.output
     empty = settings_env(settings_for(data_dir=tmp_path / "imported"))
     arguments = ["import", "history", str(tmp_path / "history"), "--by", "history-importer",
                  "--organisation", "worcestershire-cc", "--report", str(tmp_path / "report.json")]
     first = runner.invoke(cli, arguments, env=empty)
     assert first.exit_code == 0, first.output
-    assert "48 accepted" in first.output
+    assert "52 accepted" in first.output
     assert json.loads((tmp_path / "report.json").read_text())["imported"] is True
     second = runner.invoke(cli, arguments, env=empty)
     assert second.exit_code == 0, second.output
-    assert "48 already imported; nothing changed" in second.output
+    assert "52 already imported; nothing changed" in second.output
 
     (tmp_path / "history" / "progress.csv").write_text(
         (tmp_path / "history" / "progress.csv").read_text().replace('"{""jobs"": ""95""}"', '"{""places"": ""95""}"'))
@@ -161,8 +161,10 @@ def test_a_historic_meeting_without_attendance_stands_on_its_minutes_and_is_show
     its decision passes the rule, GraphQL and the pack say "quorum as minuted", the audit counts it apart (and not
     as unresolved); a meeting with neither attendance nor a minute reference is refused in the API's words."""
     board = ["worcestershire-cc", "nhs-worcestershire", "west-mercia-police", "hw-fire", "chamber-of-commerce"]
-    rows: list[Any] = [fmt.Membership(key=f"board/{org}", body="worcestershire-partnership", organisation=org,
-                                      joined_on=date(2008, 4, 1)) for org in board]
+    rows: list[Any] = [fmt.Body(key="worcestershire-partnership", name="Worcestershire Partnership Board",
+                                body_kind="partnership_board", quorum=5)]
+    rows += [fmt.Membership(key=f"board/{org}", body="worcestershire-partnership", organisation=org,
+                            joined_on=date(2008, 4, 1)) for org in board]
     rows += [
         fmt.Meeting(key="board-2009-03", body="worcestershire-partnership", held_on=date(2009, 3, 3),
                     title="Partnership board: the SCS", quorum_as_minuted="WP/2009/03"),
@@ -170,7 +172,9 @@ def test_a_historic_meeting_without_attendance_stands_on_its_minutes_and_is_show
                       strategy="Sustainable Community Strategy",
                       decision=fmt.DecisionRow(body="worcestershire-partnership", decided_on=date(2009, 3, 3),
                                                reason="The SCS agreed", meeting="board-2009-03",
-                                               reference="WP/2009/03/2"))]
+                                               reference="WP/2009/03/2")),
+        fmt.MembershipEnded(key="board/hw-fire/left", body="worcestershire-partnership", organisation="hw-fire",
+                            left_on=date(2010, 3, 31), reason="The fire authority leaves the board")]
     (tmp_path / "minuted.json").write_text(fmt.to_json(fmt.HistoryDocument(partnership="worcestershire", rows=rows)))
     history = fmt.read(tmp_path / "minuted.json")
     with running_system(settings_for(data_dir=tmp_path / "imported")) as h:
@@ -193,17 +197,24 @@ def test_a_historic_meeting_without_attendance_stands_on_its_minutes_and_is_show
 
         sentences = wait_until(in_the_pack, what="the decision in the pack")
         assert "quorum as minuted (WP/2009/03)" in sentences[0]
-        exported = export_history(h.system.applications).rows  # the minute reference travels out too; each row
-        assert [r.model_copy(update={"by": None}) for r in exported] == history.rows  # names who acted, now
+        exported = [r for r in export_history(h.system.applications).rows if r.kind != "body"]
+        # The minute reference and the leaving travel out too; each exported row names who acted, now.
+        assert [r.model_copy(update={"by": None}) for r in exported] == history.rows[1:]
         assert {r.by for r in exported} == {fmt.ActingFor(organisation="worcestershire-cc", role="partnership_officer")}
+        members = h.graphql('{ memberships(body: "worcestershire-partnership", includeFormer: true) '
+                            '{ organisation isMember } }')["data"]["memberships"]
+        assert {"organisation": "hw-fire", "isMember": False} in members
 
     no_evidence = json.loads(fmt.to_json(history.document))
-    no_evidence["rows"][len(board)].pop("quorum_as_minuted")
+    no_evidence["rows"][1 + len(board)].pop("quorum_as_minuted")
+    no_evidence["rows"][0]["quorum"] = 2  # not the partnership file's board
     (tmp_path / "unminuted.json").write_text(json.dumps(no_evidence))
     with running_system(settings_for(data_dir=tmp_path / "refused")) as h:
         report = import_history(fmt.read(tmp_path / "unminuted.json"), h.system.applications, IMPORTER,
                                 h.system.settings)
         assert not report.imported
-        assert report.refused[0].row == "meeting board-2009-03"
-        assert report.refused[0].detail == "Record who was present at the meeting."
+        assert [(r.row, r.detail) for r in report.refused[:2]] == [
+            ("body worcestershire-partnership", "The body 'worcestershire-partnership' differs from the partnership "
+                                                "file's: quorum is 5 there, not 2."),
+            ("meeting board-2009-03", "Record who was present at the meeting.")]
         assert all(head is None for head in _heads(h).values())
