@@ -226,3 +226,37 @@ def _updates(rows: list[dict[str, Any]], model: ReportingReadModel) -> list[Any]
 
     epoch = change_feed.feed_epoch(model.store)
     return [update_of(row, epoch) for row in rows]
+
+
+def test_a_subscriber_that_falls_behind_reads_the_rest_from_the_feed_once_in_order(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With room for one held update, the demo's burst overflows the subscriber's queue again and again: each time
+    it reads what it missed from the feed, and still gets every update once, in order."""
+    from services.reporting import subscriptions
+
+    monkeypatch.setattr(subscriptions, "QUEUE_LIMIT", 1)
+    overflows = []
+    offer = subscriptions.Subscriber.offer
+
+    def counted(self: subscriptions.Subscriber, update: Any) -> None:
+        was = self.overflowed
+        offer(self, update)
+        if self.overflowed and not was:
+            overflows.append(update.position)
+
+    monkeypatch.setattr(subscriptions.Subscriber, "offer", counted)
+    with running_system(settings_for(data_dir=tmp_path)) as h, serving(h.system.asgi()) as url:
+        model = h.system.read_model
+        assert model is not None
+        with subscribed(url, h.token("partnership_officer"), model=model) as (officer,):
+            assert h.system.load_demo_data(timeout=120)
+            feed = change_feed.read_after(model.store, 0, 100_000)
+            assert len(feed) > 20
+            wait_until(lambda: len(officer.received) >= len(feed), 60, "every update of the demo")
+            assert [_position_of(c) for c in officer.cursors] == [int(r["position"]) for r in feed]
+            assert not officer.errors
+            assert overflows, "the queue never overflowed: the catch-up was not exercised"
+
+
+def _position_of(cursor: str) -> int:
+    return int(json.loads(_b64(cursor))[1])
