@@ -89,6 +89,7 @@ class Routed:
     """One HTTP client per process: ``/priorities/...`` to the priorities web process, ``/graphql`` to the gateway."""
 
     def __init__(self, urls: dict[str, str]) -> None:
+        self.urls = dict(urls)
         self._clients = {name: LeanClient(url, timeout=30.0) for name, url in urls.items()}
         self.pids: dict[str, int] = {}
         """Each process's pid, by part (``web-priorities``, ``worker-tasking``, ...), for profiling."""
