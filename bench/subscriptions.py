@@ -68,6 +68,11 @@ class Result:
     lag_max_ms: float | None = None
     client_loop_lag_p99_ms: float | None = None
     load_average: float | None = None
+    commit_lag_p99_ms: float | None = None
+    late_updates: int = 0
+    late_to_every_entitled: int = 0
+    delivery_lag_p50_ms: float | None = None
+    delivery_lag_p99_ms: float | None = None
     gateway_cpu_ms_per_delivery: float | None = None
     cpu_seconds: dict[str, float] = field(default_factory=dict)
 
@@ -82,6 +87,7 @@ class Received:
     principal: Principal
     positions: list[int] = field(default_factory=list)
     lags: list[float] = field(default_factory=list)
+    arrivals: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
 
@@ -108,11 +114,48 @@ async def _subscribe(ws_url: str, token: str, after: str, into: Received, ready:
                 now = time.time()
                 update = result["updates"]
                 into.positions.append(_position(update["cursor"]))
+                into.arrivals.append(now)
                 into.lags.append(now - datetime.fromisoformat(update["committedAt"]).timestamp())
     except asyncio.CancelledError:
         raise
     except Exception as error:
         into.errors.append(repr(error)[:300])
+
+
+class CommitWatch:
+    """When each feed row became visible to a reader of its own (a LISTEN on the feed's channel, one read per
+    wake, in this process): splits the lag into the projection's commit and the gateway's delivery."""
+
+    def __init__(self, database_url: str, schema: str, after: int) -> None:
+        self.database_url, self.schema, self.last = database_url, schema, after
+        self.visible_at: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name="commit-watch")
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        import psycopg
+        from psycopg import sql
+
+        with psycopg.connect(self.database_url, autocommit=True) as listen, \
+                psycopg.connect(self.database_url, autocommit=True) as read:
+            listen.execute(sql.SQL("LISTEN {}").format(sql.Identifier(f"{self.schema}_changes"[:63])))
+            read.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema)))
+            while not self._stop.is_set():
+                for _ in listen.notifies(timeout=0.05, stop_after=1):
+                    pass
+                rows = read.execute("SELECT position FROM change_feed WHERE position > %s ORDER BY position",
+                                    (self.last,)).fetchall()
+                now = time.time()
+                for (position,) in rows:
+                    self.visible_at[int(position)] = now
+                    self.last = int(position)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(10)
 
 
 class Subscribers:
@@ -190,6 +233,8 @@ def run(kafka: str, postgres: str, *, subscribers: int, rate: float, duration: f
         chosen = [GRANTS[i % len(GRANTS)] for i in range(subscribers)]
         subscribed = Subscribers(gateway.replace("http://", "ws://") + "/graphql",
                                  [(who, token_of(who), tokens.verify(token_of(who))) for who in chosen], after)
+        watch = CommitWatch(postgres, f"{settings.schema_prefix}reporting", _position(after))
+        watch.start()
         subscribed.start()
         if not quiet:
             print(f"  {subscribers} subscribers connected after {after}", flush=True)
@@ -231,12 +276,30 @@ def run(kafka: str, postgres: str, *, subscribers: int, rate: float, duration: f
             time.sleep(0.5)
         time.sleep(1.0)  # anything beyond what it is entitled to would show now
         subscribed.stop()
+        watch.stop()
         result.cpu_seconds = {part: round(seconds, 1) for part, seconds in
                               cpu.cpu_seconds(cpu_before, cpu.snapshot()).items()}
         del elapsed
 
         result.feed_updates = len(feed)
         lags: list[float] = []
+        commit_lags = [watch.visible_at[int(row["position"])] - datetime.fromisoformat(row["committed_at"]).timestamp()
+                       for row in feed if int(row["position"]) in watch.visible_at]
+        delivery_lags = [arrived - watch.visible_at[position] for received in subscribed.received
+                         for position, arrived in zip(received.positions, received.arrivals, strict=True)
+                         if position in watch.visible_at]
+        late: dict[int, int] = {}
+        for received in subscribed.received:
+            for position, arrived in zip(received.positions, received.arrivals, strict=True):
+                if position in watch.visible_at and arrived - watch.visible_at[position] > 1.0:
+                    late[position] = late.get(position, 0) + 1
+        result.late_updates = len(late)
+        result.late_to_every_entitled = sum(1 for position, n in late.items()
+                                            if n == sum(1 for r in subscribed.received if position in r.positions))
+        if commit_lags and delivery_lags:
+            result.commit_lag_p99_ms = round(percentile(commit_lags, 99) * 1000, 1)
+            result.delivery_lag_p50_ms = round(percentile(delivery_lags, 50) * 1000, 1)
+            result.delivery_lag_p99_ms = round(percentile(delivery_lags, 99) * 1000, 1)
         for number, received in enumerate(subscribed.received):
             wanted = expected[id(received)]
             result.entitled += len(wanted)
@@ -275,6 +338,10 @@ def report_text(result: Result) -> str:
         f"  lag (committed in the read model -> received by the subscriber): p50 {result.lag_p50_ms} ms, "
         f"p99 {result.lag_p99_ms} ms, max {result.lag_max_ms} ms (the subscribers' own event loop ran its timers "
         f"late by p99 {result.client_loop_lag_p99_ms} ms)",
+        f"  of which: written -> committed and visible p99 {result.commit_lag_p99_ms} ms (a LISTEN of the bench's "
+        f"own); visible -> received p50 {result.delivery_lag_p50_ms} ms, p99 {result.delivery_lag_p99_ms} ms; "
+        f"{result.late_updates} updates reached someone over 1 s after they were visible, "
+        f"{result.late_to_every_entitled} of them late to every subscriber entitled to them",
     ]
     if result.cpu_seconds:
         lines.append(f"  CPU seconds by part: {result.cpu_seconds} (machine: {os.cpu_count()} cores, load average "
