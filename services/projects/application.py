@@ -20,6 +20,7 @@ from shared.contracts.projects import (
     Milestone,
     Outcome,
     OutcomeValue,
+    ProfilePoint,
     Rag,
     ResourceCommitment,
     Risk,
@@ -43,7 +44,7 @@ class ProjectsApplication(ServiceApplication):
     """Programmes and projects of every district partnership."""
 
     service = "projects"
-    value_objects = [TaskingRef, Outcome, Milestone, ResourceCommitment, Risk, OutcomeValue, Standing]
+    value_objects = [TaskingRef, Outcome, Milestone, ResourceCommitment, Risk, OutcomeValue, Standing, ProfilePoint]
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)

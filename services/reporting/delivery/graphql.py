@@ -14,9 +14,10 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from services.reporting.delivery import queries, rollup
+from services.reporting.delivery import judging, queries, rollup
 from services.reporting.graphql_common import IN_FORCE_ON, Connection, IsAuthenticated, paginate, read_model
-from services.reporting.temporal import When, at
+from services.reporting.temporal import When, at, in_force_day, recorded_moment
+from shared.performance import Performance
 
 
 def _day(raw: str | None) -> date | None:
@@ -140,6 +141,50 @@ class InterventionEntry:
             actor_organisation=row["actor_organisation"], recorded_at=datetime.fromisoformat(row["recorded_at"]))
 
 
+@strawberry.type(description="The out-turn expected at the figure's deadline from the reports so far, and how it "
+                             "was made (method named, e.g. linear from the last two reports).")
+class Forecast:
+    """The out-turn expected at the figure's deadline from the reports so far, and how it was made."""
+
+    value: Decimal | None
+    at: date
+    method: str
+
+
+@strawberry.type(description="How a figure is doing at a date, by the partnership's one rule: RAG against its "
+                             "profile (the straight line without one), direction of travel, a forecast out-turn per "
+                             "figure, and staleness: status is 'stale' when the latest report is older than the "
+                             "reporting interval, not a colour from old data.")
+class FigurePerformance:
+    """How a figure is doing at a date, by the partnership's one rule (``shared.performance``): RAG against its
+    profile (the straight line without one), direction of travel, forecast out-turn, and whether it is stale (its
+    latest report older than its reporting interval): then ``status`` is ``stale``, not a colour from old data."""
+
+    on: date
+    status: str
+    rag: str
+    shortfall_percent: Decimal
+    direction: str | None
+    stale: bool
+    latest_reported_on: date | None
+    reporting_interval: str
+    forecasts: list[Forecast]
+
+    @staticmethod
+    def of(judged: Performance) -> FigurePerformance:
+        return FigurePerformance(
+            on=judged.on, status=judged.status, rag=judged.rag.value, shortfall_percent=judged.shortfall_percent,
+            direction=judged.direction.value if judged.direction else None, stale=judged.stale,
+            latest_reported_on=judged.latest_reported_on, reporting_interval=judged.interval.value,
+            forecasts=[Forecast(value=f.forecast.value, at=f.forecast.at, method=f.forecast.method.value)
+                       for f in judged.figures])
+
+
+def _on(on: date | None, when: When) -> date:
+    """The date asked about: ``on``, else the in-force day asked, else today."""
+    return on or in_force_day(when) or (recorded_moment(when) or datetime.now(UTC)).date()
+
+
 @strawberry.type
 class DeliveryProject:
     """A project as it stood: status, RAG (manual override shown with its reason), direction of travel."""
@@ -202,6 +247,16 @@ class DeliveryProject:
         rows = queries.progress_series(read_model(info).store, str(self.id), self.as_of)
         return [ProgressPoint.from_row(r) for r in rows]
 
+    @strawberry.field(description="How the project is doing at `on` (default: the day asked about, else today): "
+                                  "the RAG, shortfall and direction its reports recorded, staleness at `on` and a "
+                                  "forecast per outcome; null before any report.")
+    def performance(self, info: Info, on: date | None = None) -> FigurePerformance | None:
+        model = read_model(info)
+        row = queries.project(model.store, str(self.id), self.as_of)
+        judged = None if row is None else judging.project_performance(
+            model.store, row, self.as_of, _on(on, self.as_of), judging.thresholds_of(model.partnership))
+        return None if judged is None else FigurePerformance.of(judged)
+
     @strawberry.field(description="The reports of this project withdrawn or corrected as mistakes (by then).")
     def withdrawn_reports(self, info: Info) -> list[WithdrawnReport]:
         return [WithdrawnReport.from_row(r)
@@ -253,6 +308,13 @@ class ShareRollup:
     actual: Decimal
     percent_of_share: Decimal | None
     projects: list[ProjectContribution]
+    target_id: strawberry.Private[str]
+    as_of: strawberry.Private[When]
+
+    @strawberry.field(description="How the share is doing at `on` (default: the day asked about, else today).")
+    def performance(self, info: Info, on: date | None = None) -> FigurePerformance:
+        judged = _performances(info, self.target_id, self.as_of, _on(on, self.as_of))
+        return FigurePerformance.of(judged["shares"][str(self.tasking_id)])
 
 
 @strawberry.type
@@ -269,21 +331,39 @@ class TargetRollup:
     actual: Decimal
     percent_of_target: Decimal | None
     shares: list[ShareRollup]
+    as_of: strawberry.Private[When]
+
+    @strawberry.field(description="How the county target is doing at `on` (default: the day asked about, else "
+                                  "today): its live shares' improvements summed, against the improvement it asks.")
+    def performance(self, info: Info, on: date | None = None) -> FigurePerformance:
+        judged = _performances(info, str(self.target_id), self.as_of, _on(on, self.as_of))
+        return FigurePerformance.of(judged["total"])
 
     @staticmethod
-    def from_dict(row: dict[str, Any]) -> TargetRollup:
+    def from_dict(row: dict[str, Any], as_of: When = None) -> TargetRollup:
         return TargetRollup(
             target_id=strawberry.ID(row["target_id"]), metric=row["metric"], unit=row["unit"],
             target_value=row["target_value"], deadline=date.fromisoformat(row["deadline"]), status=row["status"],
-            tasked=row["tasked"], actual=row["actual"], percent_of_target=row["percent_of_target"],
+            tasked=row["tasked"], actual=row["actual"], percent_of_target=row["percent_of_target"], as_of=as_of,
             shares=[ShareRollup(
                 tasking_id=strawberry.ID(s["tasking_id"]), district=s["district"], lead_partner=s["lead_partner"],
                 status=s["status"], share=s["share"], deadline=date.fromisoformat(s["deadline"]), actual=s["actual"],
-                percent_of_share=s["percent_of_share"],
+                percent_of_share=s["percent_of_share"], target_id=row["target_id"], as_of=as_of,
                 projects=[ProjectContribution(project_id=strawberry.ID(p["project_id"]), title=p["title"],
                                               lead_partner=p["lead_partner"], status=p["status"], rag=p["rag"],
                                               contribution=p["contribution"]) for p in s["projects"]],
             ) for s in row["shares"]])
+
+
+def _performances(info: Info, target_id: str, when: When, on: date) -> dict[str, Any]:
+    """A target's and its shares' performance at ``on``, worked out once per request for all who ask."""
+    cache: dict[tuple[str, str, date], dict[str, Any]] = info.context.setdefault("delivery_performances", {})
+    key = (target_id, repr(when), on)
+    if key not in cache:
+        model = read_model(info)
+        found = rollup.performances(model.store, when, on, judging.thresholds_of(model.partnership), target_id)
+        cache[key] = found[target_id]
+    return cache[key]
 
 
 @strawberry.type
@@ -356,7 +436,7 @@ class Query:
         when = at(as_of, in_force_on)
         rows = rollup.rollups(read_model(info).store, when, str(target_id) if target_id else None,
                        with_projects=_selects(info.selected_fields, "projects"))
-        return [TargetRollup.from_dict(r) for r in rows]
+        return [TargetRollup.from_dict(r, when) for r in rows]
 
     @strawberry.field(permission_classes=[IsAuthenticated])
     def delivery_rollup(self, info: Info, target_id: strawberry.ID,
@@ -364,7 +444,7 @@ class Query:
         when = at(as_of, in_force_on)
         rows = rollup.rollups(read_model(info).store, when, str(target_id),
                        with_projects=_selects(info.selected_fields, "projects"))
-        return TargetRollup.from_dict(rows[0]) if rows else None
+        return TargetRollup.from_dict(rows[0], when) if rows else None
 
     @strawberry.field(permission_classes=[IsAuthenticated],
                       description="Projects by district, status and RAG, a page at a time.")

@@ -73,7 +73,8 @@ def _revise_outcome(rows: Rows, outcome_id: str, envelope: Envelope, **changes: 
 def _target_set(fact: TargetSet | TargetRevised, rows: Rows, envelope: Envelope) -> None:
     rows.put(TARGETS.name, envelope, {
         "id": envelope.subject, "metric": fact.metric, "unit": fact.unit, "target_value": str(fact.target_value),
-        "deadline": fact.deadline.isoformat(), "status": "current"})
+        "deadline": fact.deadline.isoformat(), "status": "current", "baseline_value": str(fact.baseline_value),
+        "baseline_date": fact.baseline_date.isoformat()})
 
 
 @project.register

@@ -13,6 +13,15 @@ from typing import Any
 from services.reporting.delivery import queries
 from services.reporting.delivery.tables import OUTCOMES, PROJECTS, TARGETS, TASKINGS
 from services.reporting.temporal import When
+from shared.performance import (
+    DEFAULT_INTERVAL,
+    Figure,
+    Performance,
+    ReportingInterval,
+    Thresholds,
+    Trajectory,
+    performance,
+)
 from shared.readstore import ReadStore, Tx
 
 
@@ -96,6 +105,7 @@ def _rollups(store: Tx, as_of: When, target_id: str | None,
         actual = sum((s["actual"] for s in live), Decimal(0))
         result.append({
             "target_id": target["id"], "metric": target["metric"], "unit": target["unit"], "target_value": value,
+            "baseline_value": Decimal(target["baseline_value"]), "baseline_date": target["baseline_date"],
             "deadline": target["deadline"], "status": target["status"],
             "tasked": sum((s["share"] for s in live), Decimal(0)), "actual": actual,
             "percent_of_target": _percent(actual, value), "shares": shares})
@@ -132,3 +142,43 @@ def credits_by_tasking(store: ReadStore, as_of: When, end: date) -> dict[str, li
             else:
                 points.append((day, total))
     return series
+
+
+def share_figure(share: dict[str, Any], baseline_date: date, points: list[tuple[date, Decimal]]) -> Figure:
+    """A district share as a figure: its credited improvement, from 0 at the target's baseline date to the share
+    at the share's deadline."""
+    return Figure(Trajectory(baseline_date=baseline_date, baseline_value=Decimal(0),
+                             target_date=date.fromisoformat(share["deadline"]), target_value=Decimal(share["share"])),
+                  tuple(points))
+
+
+def target_figure(target: dict[str, Any], shares: list[Figure]) -> Figure:
+    """The county target as a figure: the improvement it asks (target minus baseline) from its baseline date to its
+    deadline, its values the sum of its live shares' credited improvements at each of their report dates."""
+    days = sorted({d for s in shares for d, _ in s.reports})
+    return Figure(Trajectory(baseline_date=date.fromisoformat(target["baseline_date"]), baseline_value=Decimal(0),
+                             target_date=date.fromisoformat(target["deadline"]),
+                             target_value=Decimal(target["target_value"]) - Decimal(target["baseline_value"])),
+                  tuple((d, sum((s.actual_at(d) for s in shares), Decimal(0))) for d in days))
+
+
+def performances(store: ReadStore, as_of: When, on: date, thresholds: Thresholds, target_id: str | None = None, *,
+                 interval: ReportingInterval = DEFAULT_INTERVAL) -> dict[str, dict[str, Any]]:
+    """Per target: how it and each of its district shares are doing at ``on`` (``shared.performance``: RAG,
+    direction, forecast, staleness), from the reports dated up to ``on`` as recorded at ``as_of``.
+    ``{target_id: {"total": Performance, "shares": {tasking_id: Performance}}}``; a share that does not count
+    against the target (as tasking's events said) is judged but left out of the total."""
+    credits = credits_by_tasking(store, as_of, on)
+    found: dict[str, dict[str, Any]] = {}
+    for target in rollups(store, as_of, target_id, with_projects=False):
+        baseline_date = date.fromisoformat(target["baseline_date"])
+        judged: dict[str, Performance] = {}
+        live: list[Figure] = []
+        for share in target["shares"]:
+            figure = share_figure(share, baseline_date, credits.get(share["tasking_id"], []))
+            judged[share["tasking_id"]] = performance([figure], on, thresholds, interval=interval)
+            if share["counts_against_target"]:
+                live.append(figure)
+        total = performance([target_figure(target, live)], on, thresholds, interval=interval)
+        found[target["target_id"]] = {"total": total, "shares": judged}
+    return found

@@ -13,7 +13,8 @@ _AS_OF = ("as_of", "(id, valid_from)")
 TARGETS = Table(
     "delivery_targets",
     "id TEXT NOT NULL, version INTEGER NOT NULL, metric TEXT NOT NULL, unit TEXT NOT NULL,"
-    " target_value TEXT NOT NULL, deadline TEXT NOT NULL, status TEXT NOT NULL, " + _TEMPORAL,
+    " target_value TEXT NOT NULL, deadline TEXT NOT NULL, status TEXT NOT NULL, baseline_value TEXT NOT NULL,"
+    " baseline_date TEXT NOT NULL, " + _TEMPORAL,
     temporal=True, indexes=(_AS_OF,))
 TASKINGS = Table(
     "delivery_taskings",

@@ -1,0 +1,56 @@
+"""How delivery's figures are doing, as reporting says it: by ``shared.performance`` only.
+
+A project's RAG, shortfall and direction are the ones projects recorded in its events (derived by the same
+function when the report was recorded or a profile changed); reporting calls the function itself only for what
+depends on the date asked about (staleness, and the forecast from the reports dated by then) and for the district
+and county roll-ups (``rollup.performances``)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from services.reporting.delivery import queries
+from services.reporting.temporal import When
+from shared.contracts.projects import DirectionOfTravel, Rag
+from shared.partnership import PartnershipDefinition
+from shared.performance import Figure, Performance, Thresholds, Trajectory, performance
+from shared.readstore import ReadStore
+
+
+def thresholds_of(definition: PartnershipDefinition) -> Thresholds:
+    """The partnership definition's RAG thresholds, as the projects service reads them."""
+    return Thresholds(Decimal(str(definition.rag.green_within_percent)),
+                      Decimal(str(definition.rag.amber_within_percent)))
+
+
+def project_figures(store: ReadStore, project_id: str, when: When) -> list[Figure]:
+    """The project's outcomes as figures: their trajectories (through their profiles) and the values standing at
+    each report that stands."""
+    reports = [(date.fromisoformat(r["reported_on"]), json.loads(r["actuals"]))
+               for r in queries.progress_series(store, project_id, when)]
+    figures = []
+    for outcome in queries.outcomes(store, project_id, when):
+        profile = tuple((date.fromisoformat(d), Decimal(v)) for d, v in json.loads(outcome.get("profile") or "[]"))
+        trajectory = Trajectory(baseline_date=date.fromisoformat(outcome["baseline_date"]),
+                                baseline_value=Decimal(outcome["baseline_value"]),
+                                target_date=date.fromisoformat(outcome["target_date"]),
+                                target_value=Decimal(outcome["target_value"]), profile=profile)
+        by_day = {day: Decimal(actuals[outcome["outcome_id"]]) for day, actuals in reports
+                  if outcome["outcome_id"] in actuals}
+        figures.append(Figure(trajectory, tuple(sorted(by_day.items())), Decimal(outcome["weight"])))
+    return figures
+
+
+def project_performance(store: ReadStore, row: dict[str, Any], when: When, on: date,
+                        thresholds: Thresholds) -> Performance | None:
+    """The project at ``on``: the RAG, shortfall and direction its events recorded, with the staleness and
+    forecasts the function gives at ``on``; None before any report stands."""
+    if row["derived_rag"] is None:
+        return None
+    judged = performance(project_figures(store, row["id"], when), on, thresholds)
+    return replace(judged, rag=Rag(row["derived_rag"]), shortfall_percent=Decimal(row["shortfall_percent"]),
+                   direction=DirectionOfTravel(row["direction"]) if row["direction"] else None)
