@@ -433,7 +433,10 @@ def run_rows(applier: Applier, rows: list[Any], held: set[int] | None = None) ->
             reports.append(RowReport(ref, "already imported"))
             continue
         try:
-            applier.apply(row)
+            try:
+                applier.apply(row)
+            except ValueError as error:  # a value the domain's own types refuse (a date, a decimal, an enum)
+                raise InvalidCommand(str(error)) from error
         except DomainError as error:
             applier.refused.add((row.kind, row.key))
             if row.kind == "transfer":

@@ -218,3 +218,27 @@ def test_a_historic_meeting_without_attendance_stands_on_its_minutes_and_is_show
                                                 "file's: quorum is 5 there, not 2."),
             ("meeting board-2009-03", "Record who was present at the meeting.")]
         assert all(head is None for head in _heads(h).values())
+
+
+def test_on_postgresql_and_kafka_the_imported_worked_example_reads_as_the_commanded_one(
+        tmp_path: Path, postgres_url: str, kafka_bootstrap: str) -> None:
+    """The same round trip as deployed: each system's stores on PostgreSQL (a schema prefix of its own), its
+    services talking over Kafka (topics of its own); the dry run still runs in a scratch embedded system."""
+    def distributed(name: str) -> Any:
+        return settings_for(data_dir=tmp_path / name, postgres_url=postgres_url, kafka=kafka_bootstrap)
+
+    with running_system(distributed("commands")) as demo:
+        assert demo.system.load_demo_data()
+        through_commands = _settled(demo)
+        exported = export_history(demo.system.applications)
+    fmt.write(exported, tmp_path / "history-csv")
+    history = fmt.read(tmp_path / "history-csv")
+    with running_system(distributed("imported")) as h:
+        report = import_history(history, h.system.applications, IMPORTER, h.system.settings)
+        assert report.imported, report.as_dict()
+        differences = _differences(renamed(_settled(h), {}), renamed(through_commands, _ids(h, history)))
+        assert differences == [], "\n".join(differences)
+        heads = _heads(h)
+        again = import_history(history, h.system.applications, IMPORTER, h.system.settings)
+        assert {r.outcome for r in again.rows} == {"already imported"} and _heads(h) == heads
+        assert export_history(h.system.applications).rows == exported.rows
