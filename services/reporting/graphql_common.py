@@ -80,6 +80,11 @@ class DecisionMeeting:
     held_on: date
     minute_reference: str | None = strawberry.field(description="The decision's reference in the minutes.")
     body: DecidingBody
+    quorum: str = strawberry.field(default="attendance recorded", description=(
+        "How the meeting's quorum is evidenced: 'quorum as minuted (<the meeting's minute reference>)' for a "
+        "historic meeting whose attendance was never minuted, else 'attendance recorded'."))
+    quorum_as_minuted: str | None = strawberry.field(default=None, description=(
+        "The minute reference a historic meeting's quorum rests on, when its attendance was never minuted."))
 
 
 @strawberry.type(description="Which body decided, when and why: at a meeting of that body, or under a scheme of "
@@ -104,7 +109,8 @@ class Decision:
         if shown is None:
             return None
         return DecisionMeeting(title=shown.title, held_on=shown.held_on, minute_reference=self.reference,
-                               body=DecidingBody(id=strawberry.ID(shown.body), name=shown.body_name))
+                               body=DecidingBody(id=strawberry.ID(shown.body), name=shown.body_name),
+                               quorum=shown.quorum, quorum_as_minuted=shown.quorum_as_minuted)
 
     @strawberry.field(description="The title of the meeting it was taken at (null as for meeting).")
     def meeting_title(self, info: Info) -> str | None:
