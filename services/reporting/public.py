@@ -44,7 +44,7 @@ PUBLIC_FIELDS: dict[str, frozenset[str]] = {name: frozenset(fields) for name, fi
                 "commissioningLevel", "retaskedFrom", *_DECIDED},
     "Membership": {"body", "bodyKind", "organisation", "nominatedBy", "isMember", "reason", "changedBy", "validFrom",
                    "validTo"},
-    "Meeting": {"id", "body", "heldOn", "present", "title", "recordedBy"},
+    "Meeting": {"id", "body", "heldOn", "present", "title", "recordedBy", "quorum", "quorumAsMinuted"},
     "DecisionTaken": {"subject", "version", "eventType", "body", "decidedOn", "reason", "meetingId", "reference",
                       "recordedBy", "recordedAt", "meetingTitle", "meetingHeldOn", "bodyName"},
     "PerformanceRelease": {"startsOn", "endsOn", "releasedAt", "body", "decidedOn", "reason", "reference"},
