@@ -82,3 +82,48 @@ def cpu_seconds(before: dict[int, tuple[str, int]], after: dict[int, tuple[str, 
         start = before.get(pid, (part, 0))[1]
         used[part] = used.get(part, 0.0) + max(ticks - start, 0) / TICKS
     return dict(sorted(used.items(), key=lambda item: -item[1]))
+
+
+def resident_mb() -> dict[str, float]:
+    """Resident memory (VmRSS) of each part of the system now, in MB, summed over its processes."""
+    found: dict[str, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        part = _part(int(entry.name))
+        if part is None:
+            continue
+        try:
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                found[part] = found.get(part, 0.0) + int(line.split()[1]) / 1024
+                break
+    return dict(sorted(found.items()))
+
+
+class PeakMemory:
+    """The highest resident memory of each part, sampled every ``interval`` seconds in a thread while it runs."""
+
+    def __init__(self, interval: float = 1.0) -> None:
+        import threading
+
+        self.peak: dict[str, float] = {}
+        self._stop = threading.Event()
+        self._interval = interval
+        self._thread = threading.Thread(target=self._run, name="peak-memory", daemon=True)
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            for part, mb in resident_mb().items():
+                self.peak[part] = max(self.peak.get(part, 0.0), mb)

@@ -78,6 +78,12 @@ class Result:
     """One answer of each kind of refusal or error (what it said), for a look."""
     cpu_seconds: dict[str, float] = field(default_factory=dict)
     """CPU time of each part of the system (and the load generator) while the load ran."""
+    memory_idle_mb: dict[str, float] = field(default_factory=dict)
+    """Resident memory of each part once the system is up and its workload prepared, before the load."""
+    memory_peak_mb: dict[str, float] = field(default_factory=dict)
+    """The highest resident memory of each part while the load ran."""
+    memory_after_mb: dict[str, float] = field(default_factory=dict)
+    """Resident memory of each part after the load (with the history it left)."""
     machine_cores_busy: float = 0.0
 
     @property
@@ -263,6 +269,8 @@ def run(kafka: str, postgres: str, *, rate: float, duration: float, reads: float
             finally:
                 busy.release()
 
+        result.memory_idle_mb = {part: round(mb) for part, mb in cpu.resident_mb().items()}
+        peak = stack.enter_context(cpu.PeakMemory())
         cpu_before = cpu.snapshot()
         started = time.monotonic()
         tick = 1.0 / rate
@@ -292,6 +300,8 @@ def run(kafka: str, postgres: str, *, rate: float, duration: float, reads: float
                       f"not yet known, {sum(stats.failed.values())} errors, {stats.reads} reads", flush=True)
         elapsed = time.monotonic() - started
         spying.close()
+        result.memory_peak_mb = {part: round(mb) for part, mb in peak.peak.items()}
+        result.memory_after_mb = {part: round(mb) for part, mb in cpu.resident_mb().items()}
         result.cpu_seconds = {part: round(seconds, 1) for part, seconds in
                               cpu.cpu_seconds(cpu_before, cpu.snapshot()).items()}
         result.machine_cores_busy = round(sum(result.cpu_seconds.values()) / elapsed, 2)
@@ -360,6 +370,11 @@ def report_text(result: Result) -> str:
                                 for part, seconds in result.cpu_seconds.items())
         lines.append(f"  CPU: {result.machine_cores_busy} of the machine's {os.cpu_count()} cores busy; CPU ms per "
                      f"accepted command (with its share of reads): {per_command}")
+    if result.memory_idle_mb:
+        parts = sorted({*result.memory_idle_mb, *result.memory_peak_mb})
+        lines.append("  resident memory MB (idle / peak under load / after): " + ", ".join(
+            f"{part} {result.memory_idle_mb.get(part, 0):g}/{result.memory_peak_mb.get(part, 0):g}/"
+            f"{result.memory_after_mb.get(part, 0):g}" for part in parts))
     return "\n".join(lines)
 
 
