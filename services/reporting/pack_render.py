@@ -26,7 +26,7 @@ from fontTools.ttLib import TTCollection, TTFont
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
-from services.reporting.charts import RAG_COLOURS, direction_arrow, quantity, trajectory_chart
+from services.reporting.charts import direction_arrow, quantity, trajectory_chart
 from services.reporting.pack_words import long_date
 from services.reporting.packs import IMPROVING, STEADY, WORSENING, ScrutinyPack, Series
 from shared.csv_export import Column, Kind, write_csv
@@ -38,9 +38,10 @@ byte-identical by the renderer of that version."""
 # The SVG <title> tooltips (for the HTML page) mean nothing in a PDF: fpdf2 says so once per chart.
 logging.getLogger("fpdf.svg").setLevel(logging.ERROR)
 
-RAG_SHAPES = {"green": "\u25cf", "amber": "\u25b2", "red": "\u25a0"}
-"""Green a circle, amber a triangle, red a square: told apart without colour."""
-RAG_WORDS = {"green": "Green: on track", "amber": "Amber: behind", "red": "Red: well behind"}
+RAG_SHAPES = {"green": "\u25cf", "amber": "\u25b2", "red": "\u25a0", "stale": "\u25cb"}
+"""Green a circle, amber a triangle, red a square, stale a hollow circle: told apart without colour."""
+RAG_WORDS = {"green": "Green: on track", "amber": "Amber: behind", "red": "Red: well behind",
+             "stale": "Stale: no recent report"}
 DIRECTION_SHAPES = {IMPROVING: "\u2191", WORSENING: "\u2193", STEADY: "\u2192"}
 
 # -- tables (shared by the renderings) ----------------------------------------------------------------------------
@@ -72,25 +73,27 @@ def _who(pack: ScrutinyPack, series: Series) -> str:
 
 
 def summary_table(pack: ScrutinyPack) -> Table:
-    header = ["what", "green", "amber", "red", "not yet due", "improving", "steady", "worsening", "no direction yet"]
+    header = ["what", "green", "amber", "red", "stale", "not yet due", "improving", "steady", "worsening",
+              "no direction yet", "forecast to meet", "forecast short", "no forecast"]
     rows = []
     for key, label in (("targets", "targets"), ("shares", "district shares"), ("projects", "open projects")):
         counts = pack.summary[key]
-        rows.append([label, *(str(counts[h]) for h in header[1:])])
+        rows.append([label, *(str(counts[h]) if h in counts else "-" for h in header[1:])])
     return header, rows
 
 
 def performance_table(pack: ScrutinyPack) -> Table:
     header = ["target", "district", "unit", "actual", "trajectory", "goal", "deadline", "rag", "direction",
-              "latest report"]
+              "latest report", "forecast", "forecast method"]
     rows = []
     for perf in pack.performance:
         for series in (perf.total, *perf.shares):
             rows.append([perf.metric, _who(pack, series), series.unit,
                          _value(series.actual), _value(series.expected), _value(series.goal),
-                         series.deadline.isoformat(), series.rag or "not yet due",
+                         series.deadline.isoformat(), series.status or "not yet due",
                          series.direction or "no direction yet",
-                         series.last_reported_on.isoformat() if series.last_reported_on else "no report yet"])
+                         series.last_reported_on.isoformat() if series.last_reported_on else "no report yet",
+                         _value(series.forecast), series.forecast_method or "no forecast"])
     return header, rows
 
 
@@ -200,9 +203,9 @@ def digest(pack: ScrutinyPack) -> str:
 
 T, N, D = Kind.TEXT, Kind.NUMBER, Kind.DATE
 CSV_KINDS: dict[str, tuple[Kind, ...]] = {
-    "summary": (T, N, N, N, N, N, N, N, N),
+    "summary": (T, N, N, N, N, N, N, N, N, N, N, N, N),
     "exceptions": (T, T, T, T, T),
-    "performance": (T, T, T, N, N, N, D, T, T, T),
+    "performance": (T, T, T, N, N, N, D, T, T, T, N, T),
     "changes": (T, T, T, T, T, T, T, T, T),
     "decisions": (D, T, T, T, T, T, T, T),
     "retaskings": (D, T, T, T, T, T),
@@ -238,12 +241,12 @@ table { border-collapse: collapse; width: 100%; font-size: 14px; margin: 8px 0 1
 caption { text-align: left; font-weight: bold; padding: 4px 0; }
 th, td { border: 1px solid #b1b4b6; padding: 4px 6px; text-align: left; vertical-align: top; }
 th { background: #f3f2f1; }
-.wide { overflow-x: auto; }
+.wide { overflow-x: auto; } .wide:focus { outline: 3px solid #fd0; }
 .charts { display: flex; flex-wrap: wrap; gap: 12px; } figure { margin: 0; max-width: 100%; }
 figure svg.chart { max-width: 100%; height: auto; } figcaption { font-size: 14px; max-width: 520px; }
 .rag { display: inline-block; padding: 0 8px; border-radius: 4px; color: #fff; font-weight: bold; white-space: nowrap; }
 .rag.green { background: #00703c; } .rag.amber { background: #8a4a00; } .rag.red { background: #b10e1e; }
-.rag.none { background: #505a5f; }
+.rag.none, .rag.stale { background: #505a5f; }
 .none { color: #484949; font-style: italic; }
 ol.decisions li, ul.exceptions li { margin-bottom: 8px; }
 @media print { h2 { page-break-before: auto; } figure { page-break-inside: avoid; } }
@@ -257,13 +260,19 @@ def _html_table(table: Table, caption: str, cells: Callable[[int, str], str] | N
     head = "".join(f'<th scope="col">{escape(h)}</th>' for h in header)
     body = "".join("<tr>" + "".join(
         f"<td>{cells(i, v) if cells else escape(v)}</td>" for i, v in enumerate(row)) + "</tr>" for row in rows)
-    return (f'<div class="wide"><table><caption>{escape(caption)}</caption><thead><tr>{head}</tr></thead>'
+    return (f'{_wide(caption)}<table><caption>{escape(caption)}</caption><thead><tr>{head}</tr></thead>'
             f"<tbody>{body}</tbody></table></div>")
+
+
+def _wide(label: str) -> str:
+    """A table's wrapper that scrolls sideways on a narrow screen, reached by keyboard (a focusable region)."""
+    return f'<div class="wide" tabindex="0" role="region" aria-label="{escape(label)}">'
+
 
 
 def rag_badge(rag: str | None) -> str:
     """RAG by shape, word and colour."""
-    if rag not in RAG_COLOURS:
+    if rag not in RAG_SHAPES:
         return '<span class="rag none">not yet due</span>'
     return (f'<span class="rag {escape(rag)}"><span aria-hidden="true">{RAG_SHAPES[rag]}</span> '
             f"{escape(RAG_WORDS[rag])}</span>")
@@ -281,7 +290,7 @@ def chart_description(series: Series, period_end: date) -> str:
     reports = ", ".join(f"{quantity(v)} on {long_date(d)}" for d, v in series.points) or "no report yet"
     return (f"{series.label}: actual {quantity(series.actual)} {series.unit} at {long_date(period_end)} against "
             f"a trajectory of {quantity(series.expected)}, on the way to {quantity(series.goal)} by "
-            f"{long_date(series.deadline)}; {rag_words(series.rag)}, {direction_words(series.direction)}. "
+            f"{long_date(series.deadline)}; {rag_words(series.status)}, {direction_words(series.direction)}. "
             f"Reports: {reports}.")
 
 
@@ -297,16 +306,18 @@ def _chart_figure(series: Series, period_end: date, chart_id: str) -> str:
 def _summary_html(pack: ScrutinyPack) -> list[str]:
     header, rows = summary_table(pack)
     out = [f'<h2 id="summary">{TITLES["summary"]}</h2>']
-    shapes = {"green": rag_badge("green"), "amber": rag_badge("amber"), "red": rag_badge("red")}
+    shapes = {rag: rag_badge(rag) for rag in RAG_SHAPES}
     head = "".join(f'<th scope="col">{shapes.get(h, escape(h))}</th>' for h in header)
     body = "".join("<tr>" + f'<th scope="row">{escape(row[0])}</th>' + "".join(
         f"<td>{escape(v)}</td>" for v in row[1:]) + "</tr>" for row in rows)
-    out.append('<div class="wide"><table class="summary"><caption>How many are on track, and which way they are '
-               f"going, at {escape(long_date(pack.request.end))}</caption><thead><tr>{head}</tr></thead>"
-               f"<tbody>{body}</tbody></table></div>")
-    out.append('<p class="none">Forecasts of the out-turn at each deadline and whether a figure is stale are not '
-               "worked out in this pack yet; each line below gives the date of its latest report.</p>")
-    out.append(f'<h3 id="exceptions-list">Exceptions: red or worsening ({len(pack.exceptions)})</h3>')
+    caption = f"How many are on track, and which way they are going, at {long_date(pack.request.end)}"
+    out.append(f'{_wide(caption)}<table class="summary"><caption>{escape(caption)}</caption>'
+               f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>")
+    out.append('<p class="none">A figure is stale when its latest report is older than one reporting interval '
+               "(a quarter) at the period's end: shown as stale, not as a colour from old data. Forecasts are of "
+               "the out-turn at each deadline, the method named beside each. Open projects are counted by the RAG "
+               "their own reports recorded.</p>")
+    out.append(f'<h3 id="exceptions-list">Exceptions: red, worsening or stale ({len(pack.exceptions)})</h3>')
     if not pack.exceptions:
         out.append('<p class="none">None: nothing is red or worsening.</p>')
     else:
@@ -361,14 +372,17 @@ def to_html(pack: ScrutinyPack) -> str:
     out.append(f'<h2 id="performance">{TITLES["performance"]}</h2>')
     for index, perf in enumerate(pack.performance):
         out.append(f"<h3>{escape(perf.metric)}</h3>")
-        header = ["who", "actual", "trajectory now", "goal", "RAG", "direction of travel", "latest report"]
+        header = ["who", "actual", "trajectory now", "goal", "RAG", "direction of travel", "latest report",
+                  "forecast at the deadline"]
         rows = []
         for series in (perf.total, *perf.shares):
             rows.append([escape(_who(pack, series)), quantity(series.actual), quantity(series.expected),
-                         quantity(series.goal), rag_badge(series.rag),
+                         quantity(series.goal), rag_badge(series.status),
                          direction_text(series.direction, series.rag),
                          escape(long_date(series.last_reported_on)) if series.last_reported_on else
-                         '<span class="none">no report yet</span>'])
+                         '<span class="none">no report yet</span>',
+                         f"{quantity(series.forecast)} ({escape(series.forecast_method)})"
+                         if series.forecast is not None else '<span class="none">no forecast yet</span>'])
         out.append(_html_table((header, rows), f"{perf.metric}: actual against the trajectory",
                                cells=lambda _, v: v))
         out.append('<div class="charts">')
@@ -532,9 +546,9 @@ def to_pdf(pack: ScrutinyPack, *, fallback_fonts: bool = True, strict: bool = Tr
         _paragraph(pdf, note)
     _heading(pdf, TITLES["summary"])
     _pdf_table(pdf, summary_table(pack))
-    _paragraph(pdf, "RAG: \u25cf green (on track), \u25b2 amber (behind), \u25a0 red (well behind). Forecasts of "
-                    "the out-turn and staleness are not worked out in this pack yet.")
-    _heading(pdf, f"Exceptions: red or worsening ({len(pack.exceptions)})", size=11)
+    _paragraph(pdf, "RAG: \u25cf green (on track), \u25b2 amber (behind), \u25a0 red (well behind), \u25cb stale (no "
+                    "report within the reporting interval). Forecasts are of the out-turn at each deadline.")
+    _heading(pdf, f"Exceptions: red, worsening or stale ({len(pack.exceptions)})", size=11)
     _pdf_table(pdf, _with_rag(exceptions_table(pack), [2]))
     _heading(pdf, TITLES["exceptions"])
     _pdf_table(pdf, red_projects_table(pack))

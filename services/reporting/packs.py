@@ -38,7 +38,7 @@ from services.reporting.readmodel import timestamp
 from services.reporting.strategy import queries as strategy_queries
 from services.reporting.temporal import at
 from shared.partnership import PartnershipDefinition, RagThresholds, load, rules
-from shared.performance import Figure, Performance, Thresholds, Trajectory, performance
+from shared.performance import STALE, Figure, Performance, Thresholds, Trajectory, performance
 from shared.readstore import ReadStore
 
 IMPROVING, WORSENING, STEADY = "improving", "worsening", "steady"
@@ -79,6 +79,19 @@ class Series:
     district: str | None = None
     shortfall: Decimal | None = None  # percent behind the trajectory at the period's end (negative: ahead)
     last_reported_on: date | None = None  # the latest progress report up to the period's end
+    stale: bool = False  # its latest report (or baseline) older than the reporting interval at the period's end
+    forecast: Decimal | None = None  # the out-turn forecast at the deadline (shared.performance)
+    forecast_method: str = ""
+
+    @property
+    def status(self) -> str | None:
+        """What the pack shows for it: ``stale`` rather than a colour from old data, else its RAG."""
+        return STALE if self.stale else self.rag
+
+    @property
+    def forecast_meets(self) -> bool | None:
+        """Whether the forecast out-turn reaches the goal by the deadline; None without a forecast."""
+        return None if self.forecast is None else self.forecast >= self.goal
 
     def figure(self) -> Figure:
         """The series as ``shared.performance`` judges a figure: from 0 at the baseline date to the goal at the
@@ -208,6 +221,12 @@ def _performance(store: ReadStore, request: PackRequest, definition: Partnership
             series.rag = _rag(series, request.end, definition)
             series.direction = _direction(series, previous_day, request.end, definition)
             series.shortfall = series.shortfall_at(request.end)
+            if series.deadline > series.baseline_date:
+                judged = series.judged(request.end, definition)
+                series.stale = judged.stale
+                found = judged.forecast
+                if found is not None:
+                    series.forecast, series.forecast_method = found.value, found.method.value
             reported = [d for d, _ in series.points if d <= request.end]
             series.last_reported_on = max(reported) if reported else None
         result.append(TargetPerformance(target_id=target["target_id"], metric=target["metric"], total=total,
@@ -385,46 +404,54 @@ def scope_label(scope: Scope, definition: PartnershipDefinition) -> str:
     return ", ".join(parts)
 
 
-RAGS = ("green", "amber", "red")
+RAGS = ("green", "amber", "red", STALE)
+FORECASTS = ("forecast to meet", "forecast short", "no forecast")
 
 
-def _counts(items: list[tuple[str | None, str | None]]) -> dict[str, int]:
-    """How many green / amber / red / not yet due, and improving / steady / worsening / no direction yet."""
+def _counts(items: list[tuple[str | None, str | None, bool | None]]) -> dict[str, int]:
+    """How many green / amber / red / stale / not yet due; improving / steady / worsening / no direction yet; forecast
+    to meet their goal or short of it."""
     found = {rag: 0 for rag in (*RAGS, "not yet due")}
     found.update({d: 0 for d in (IMPROVING, STEADY, WORSENING, "no direction yet")})
-    for rag, direction in items:
-        found[rag if rag in RAGS else "not yet due"] += 1
+    found.update({f: 0 for f in FORECASTS})
+    for status, direction, meets in items:
+        found[status if status in RAGS else "not yet due"] += 1
         found[direction if direction in (IMPROVING, STEADY, WORSENING) else "no direction yet"] += 1
+        found[FORECASTS[2] if meets is None else FORECASTS[0] if meets else FORECASTS[1]] += 1
     return found
 
 
 def _summary(pack: ScrutinyPack) -> dict[str, Any]:
-    """The pack's first page: how many targets, district shares and projects are green, amber or red and which
-    way they are going. Forecast out-turn and staleness are not worked out here: they are the shared figures
-    function's (issue 15), not a second rule of the pack's."""
-    totals = [(p.total.rag, p.total.direction) for p in pack.performance]
-    shares = [(s.rag, s.direction) for p in pack.performance for s in p.shares]
-    projects = [(p["rag"], p["direction"]) for p in pack.projects_in_scope]
-    return {"targets": _counts(totals), "shares": _counts(shares), "projects": _counts(projects),
+    """The pack's first page: how many targets and district shares are green, amber, red or stale, which way they
+    are going and whether they are forecast to meet their goal (``shared.performance``); open projects by the RAG
+    and direction projects recorded (their staleness and forecasts are not in the read models: left out)."""
+    totals = [(p.total.status, p.total.direction, p.total.forecast_meets) for p in pack.performance]
+    shares = [(s.status, s.direction, s.forecast_meets) for p in pack.performance for s in p.shares]
+    projects = _counts([(p["rag"], p["direction"], None) for p in pack.projects_in_scope])
+    for key in (STALE, *FORECASTS):
+        projects.pop(key)
+    return {"targets": _counts(totals), "shares": _counts(shares), "projects": projects,
             "exceptions": len(pack.exceptions)}
 
 
 def _exceptions(pack: ScrutinyPack) -> list[dict[str, Any]]:
-    """Red or worsening: each target total, district share and project, with one line."""
+    """Red, worsening or stale: each target total, district share and project, with one line."""
     found: list[dict[str, Any]] = []
     for perf in pack.performance:
         for series in (perf.total, *perf.shares):
-            if series.rag != "red" and series.direction != WORSENING:
+            if series.rag != "red" and series.direction != WORSENING and not series.stale:
                 continue
             who = f"{series.label}'s share of {perf.metric}" if series.district else \
                 f"{perf.metric} ({'the county' if pack.request.scope.county else 'the scope'})"
             reported = f"latest report {long_date(series.last_reported_on)}" if series.last_reported_on else \
                 "no progress report yet"
-            found.append({"kind": "share" if series.district else "target", "name": who, "rag": series.rag,
+            found.append({"kind": "share" if series.district else "target", "name": who, "rag": series.status,
                           "direction": series.direction or "no direction yet",
                           "line": f"{quantity(series.actual)} of {quantity(series.expected)} {series.unit} due by "
                                   f"{long_date(pack.request.end)} (goal {quantity(series.goal)} by "
-                                  f"{long_date(series.deadline)}); {reported}."})
+                                  f"{long_date(series.deadline)}); {reported}"
+                                  + (f"; forecast {quantity(series.forecast)} by the deadline "
+                                     f"({series.forecast_method})." if series.forecast is not None else ".")})
     for project in pack.red_projects:
         found.append({"kind": "project", "name": project["title"], "rag": project["rag"],
                       "direction": project["direction"] or "no direction yet",
