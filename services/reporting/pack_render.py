@@ -315,8 +315,8 @@ def _summary_html(pack: ScrutinyPack) -> list[str]:
                f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>")
     out.append('<p class="none">A figure is stale when its latest report is older than one reporting interval '
                "(a quarter) at the period's end: shown as stale, not as a colour from old data. Forecasts are of "
-               "the out-turn at each deadline, the method named beside each. Open projects are counted by the RAG "
-               "their own reports recorded.</p>")
+               "the out-turn at each deadline, the method named beside each (a project forecasts each of its "
+               "outcomes, on its own page).</p>")
     out.append(f'<h3 id="exceptions-list">Exceptions: red, worsening or stale ({len(pack.exceptions)})</h3>')
     if not pack.exceptions:
         out.append('<p class="none">None: nothing is red or worsening.</p>')

@@ -20,8 +20,8 @@ from services.reporting import changes
 from services.reporting.changes import Scope
 from services.reporting.coordination import chains
 from services.reporting.coordination import queries as coordination_queries
+from services.reporting.delivery import judging, rollup
 from services.reporting.delivery import queries as delivery_queries
-from services.reporting.delivery import rollup
 from services.reporting.pack_words import (
     Context,
     Namer,
@@ -183,13 +183,14 @@ def _performance(store: ReadStore, request: PackRequest, definition: Partnership
     credits = rollup.credits_by_tasking(store, in_force, request.end)
     theme_of = {t["id"]: t["theme_group"] for t in coordination_queries.taskings(store, as_of, in_force_on=request.end)}
     result = []
+    judged_by_graphql = rollup.performances(store, in_force, request.end, thresholds(definition))
     for target in rollup.rollups(store, in_force):
         if target["status"] == "retired":
             continue
         terms = strategy_queries.target(store, target["target_id"], as_of)
         baseline_date = date.fromisoformat(terms["baseline_date"]) if terms else request.start
         deadline = date.fromisoformat(target["deadline"])
-        shares = []
+        shares, share_ids = [], []
         for share in target["shares"]:
             if not share["counts_against_target"]:  # as tasking's events said
                 continue
@@ -203,6 +204,7 @@ def _performance(store: ReadStore, request: PackRequest, definition: Partnership
                             goal=Decimal(share["share"]), points=points, actual=Decimal(0), expected=Decimal(0),
                             rag=None, direction=None, district=share["district"])
             shares.append(series)
+            share_ids.append(share["tasking_id"])
         if not shares and not request.scope.county:
             continue
         days = sorted({d for s in shares for d, _ in s.points})
@@ -221,17 +223,30 @@ def _performance(store: ReadStore, request: PackRequest, definition: Partnership
             series.rag = _rag(series, request.end, definition)
             series.direction = _direction(series, previous_day, request.end, definition)
             series.shortfall = series.shortfall_at(request.end)
-            if series.deadline > series.baseline_date:
-                judged = series.judged(request.end, definition)
-                series.stale = judged.stale
-                found = judged.forecast
-                if found is not None:
-                    series.forecast, series.forecast_method = found.value, found.method.value
+            if series.deadline > series.baseline_date:  # the scope's own total: judged here by the same function
+                _judged_as(series, series.judged(request.end, definition))
+        # The county's total and each district share: judged by the very call GraphQL's performance(on) makes.
+        graphql = judged_by_graphql.get(target["target_id"], {})
+        if request.scope.county and "total" in graphql:
+            _judged_as(total, graphql["total"])
+        for series, share_id in zip(shares, share_ids, strict=True):
+            if share_id in graphql.get("shares", {}):
+                _judged_as(series, graphql["shares"][share_id])
             reported = [d for d, _ in series.points if d <= request.end]
             series.last_reported_on = max(reported) if reported else None
         result.append(TargetPerformance(target_id=target["target_id"], metric=target["metric"], total=total,
                                         shares=shares))
     return result
+
+
+def _judged_as(series: Series, judged: Performance) -> None:
+    """The series' RAG, direction, staleness and forecast as ``shared.performance`` judged it."""
+    series.rag = judged.rag.value
+    series.direction = judged.direction.value if judged.direction is not None else None
+    series.stale = judged.stale
+    found = judged.forecast
+    if found is not None:
+        series.forecast, series.forecast_method = found.value, found.method.value
 
 
 def _in_scope_body(scope: Scope, body: str | None) -> bool:
@@ -353,6 +368,17 @@ def _red_projects(store: ReadStore, request: PackRequest, provenance: Provenance
     return found
 
 
+def _project_status(store: ReadStore, row: dict[str, Any], request: PackRequest) -> dict[str, Any]:
+    """A project at the period's end as GraphQL's ``performance(on)`` gives it: the RAG and direction its reports
+    recorded, stale when its latest report is older than the interval; None before any report."""
+    definition = load(store.settings.partnership_file)
+    judged = judging.project_performance(store, row, at(request.reading_time(), request.end), request.end,
+                                         thresholds(definition))
+    if judged is None:
+        return {"rag": None, "direction": None}
+    return {"rag": judged.status, "direction": judged.direction.value if judged.direction else None}
+
+
 def _overdue_actions(store: ReadStore, request: PackRequest, namer: Namer) -> list[dict[str, Any]]:
     rows = coordination_queries.agreed_actions(store, request.reading_time(), overdue_on=request.end)
     return [{"due_on": r["due_on"], "body": namer.body(r["body"]), "owner": namer.organisation(r["owner"]),
@@ -422,13 +448,14 @@ def _counts(items: list[tuple[str | None, str | None, bool | None]]) -> dict[str
 
 
 def _summary(pack: ScrutinyPack) -> dict[str, Any]:
-    """The pack's first page: how many targets and district shares are green, amber, red or stale, which way they
-    are going and whether they are forecast to meet their goal (``shared.performance``); open projects by the RAG
-    and direction projects recorded (their staleness and forecasts are not in the read models: left out)."""
+    """The pack's first page: how many targets, district shares and open projects are green, amber, red or stale
+    and which way they are going, and how many targets and shares are forecast to meet their goal, each as
+    GraphQL's ``performance(on)`` says it at the period's end (the same calls: ``rollup.performances``,
+    ``judging.project_performance``; a scope's own total by the same ``shared.performance``)."""
     totals = [(p.total.status, p.total.direction, p.total.forecast_meets) for p in pack.performance]
     shares = [(s.status, s.direction, s.forecast_meets) for p in pack.performance for s in p.shares]
     projects = _counts([(p["rag"], p["direction"], None) for p in pack.projects_in_scope])
-    for key in (STALE, *FORECASTS):
+    for key in FORECASTS:  # a project forecasts per outcome: in its own pages, not counted here
         projects.pop(key)
     return {"targets": _counts(totals), "shares": _counts(shares), "projects": projects,
             "exceptions": len(pack.exceptions)}
@@ -484,7 +511,7 @@ def build_pack(store: ReadStore, request: PackRequest) -> ScrutinyPack:
         overdue_actions=_overdue_actions(store, request, namer),
         overdue_milestones=_overdue_milestones(store, request, namer))
     pack.projects_in_scope = [  # what the summary counts, no more (a row names its manager: personal data)
-        {k: p[k] for k in ("id", "title", "district", "status", "rag", "direction")}
+        {**{k: p[k] for k in ("id", "title", "district", "status")}, **_project_status(store, p, request)}
         for p in context.projects.values()
         if p["status"] == "open" and (request.scope.county or p["district"] in request.scope.districts)]
     if not pack.performance:

@@ -156,15 +156,17 @@ def test_the_cli_writes_the_pack(demo: Harness, tmp_path: Path) -> None:
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "pack-screenshots"
 TAGS = ["wcag2a", "wcag2aa", "wcag21aa", "wcag22aa"]
-GRAPHQL_FIGURES = """{ deliveryProjects { status rag direction }
-  deliveryRollups { targetId shares { status } } }"""
+GRAPHQL_FIGURES = """{
+  deliveryProjects { status performance(on: "2013-06-30") { status direction } }
+  deliveryRollups { performance(on: "2013-06-30") { status direction }
+    shares { status performance(on: "2013-06-30") { status direction } } } }"""
 
 
-def _counts(rows: list[dict[str, Any]]) -> dict[str, int]:
-    """As a person would count GraphQL's answer: by RAG and by direction, the open projects."""
-    found = {k: 0 for k in ("green", "amber", "red", "improving", "steady", "worsening")}
-    for row in rows:
-        for key in (row["rag"], row["direction"]):
+def _counts(judged: list[dict[str, Any] | None]) -> dict[str, int]:
+    """As a person would count GraphQL's answer: by status (RAG or stale) and by direction of travel."""
+    found = {k: 0 for k in ("green", "amber", "red", "stale", "improving", "steady", "worsening")}
+    for performance in judged:
+        for key in (performance or {}).values():
             if key in found:
                 found[key] += 1
     return found
@@ -207,12 +209,13 @@ def test_the_html_pack_reads_as_a_committee_paper(demo: Harness, tmp_path: Path)
     rows = {row[0]: {c: int(v) for c, v in zip(columns[1:], row[1:], strict=True) if v.isdigit()}
             for row in summary}
     figures = demo.graphql(GRAPHQL_FIGURES, role="scrutiny_member")["data"]
-    expected = _counts([p for p in figures["deliveryProjects"] if p["status"] == "open"])
-    assert {k: rows["open projects"][k] for k in expected} == expected
-    statuses = ("green", "amber", "red", "stale", "not yet due")
-    assert sum(rows["targets"][k] for k in statuses) == len(figures["deliveryRollups"])
-    assert sum(rows["district shares"][k] for k in statuses) == sum(
-        1 for r in figures["deliveryRollups"] for s in r["shares"] if s["status"] in COUNTED_STATUSES)
+    projects = _counts([p["performance"] for p in figures["deliveryProjects"] if p["status"] == "open"])
+    targets = _counts([r["performance"] for r in figures["deliveryRollups"]])
+    shares = _counts([s["performance"] for r in figures["deliveryRollups"] for s in r["shares"]
+                      if s["status"] in COUNTED_STATUSES])
+    for row, expected in (("open projects", projects), ("targets", targets), ("district shares", shares)):
+        assert {k: rows[row][k] for k in expected} == expected, (row, rows[row], expected)
+    assert targets["red"] == 1 and shares == {**shares, "red": 1, "stale": 1}  # the worked example's figures
     assert "Exceptions: red, worsening or stale" in text
     # Wychavon has reported nothing in two years: stale, not a colour from old data; each figure its forecast.
     assert rows["district shares"]["stale"] == 1 and "Stale: no recent report" in text
