@@ -40,7 +40,7 @@ from shared.contracts.priorities import (
 )
 from shared.errors import InvalidCommand, RuleViolated
 from shared.eventstore import AccountableAggregate, CommandContext
-from shared.measures import negative_refused
+from shared.measures import value_problems
 
 MAX_TITLE = 300
 MAX_TEXT = 4000
@@ -198,8 +198,8 @@ def target_problems(terms: TargetTerms, rules: TargetRules) -> Problems:
         if not value.is_finite():
             values_are_numbers = False
             problems.append({"field": field, "message": f"The {name} must be a number."})
-        elif (negative := negative_refused(field, terms.unit, value, name)) is not None:
-            problems.append(negative)
+        else:
+            problems += value_problems(field, terms.unit, value, name)
     if values_are_numbers and terms.target_value == terms.baseline_value:
         problems.append({"field": "target_value",
                          "message": f"The target equals the baseline ({terms.baseline_value}): "

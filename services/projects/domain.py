@@ -38,7 +38,7 @@ from shared.contracts.projects import (
 )
 from shared.errors import InvalidCommand, NotPermitted, RuleViolated
 from shared.eventstore import AccountableAggregate, CommandContext
-from shared.measures import negative_refused
+from shared.measures import value_problems
 from shared.performance import Figure, Performance, Thresholds, Trajectory, performance, profile_problems
 
 
@@ -143,9 +143,8 @@ def validate_outcomes(outcomes: Sequence[Outcome], taskings: Mapping[UUID, Known
             problems.append(_problem(f"{where}.unit", f"The tasking is measured in {tasking.unit}; the outcome "
                                                       f"contributing to it must be too."))
         for name in ("baseline_value", "target_value"):
-            negative = negative_refused(f"{where}.{name}", outcome.unit, getattr(outcome, name), name.replace("_", " "))
-            if negative is not None:
-                problems.append(negative)
+            problems += value_problems(f"{where}.{name}", outcome.unit, getattr(outcome, name),
+                                       name.replace("_", " "))
         if outcome.target_value == outcome.baseline_value:
             problems.append(_problem(f"{where}.target_value", "The target must differ from the baseline."))
         if outcome.target_date <= outcome.baseline_date:
@@ -381,9 +380,9 @@ class Project(AccountableAggregate):
             outcome = self.outcomes.get(outcome_id)
             if outcome is None:
                 problems.append(_problem(f"values.{outcome_id}", "The project has no such outcome."))
-            elif (negative := negative_refused(f"values.{outcome_id}", outcome.unit, Decimal(value),
-                                               f"value of {outcome_id}")) is not None:
-                problems.append(negative)
+            else:
+                problems += value_problems(f"values.{outcome_id}", outcome.unit, Decimal(value),
+                                           f"value of {outcome_id}")
         if not narrative.strip():
             problems.append(_problem("narrative", "Say in a few words what happened since the last report."))
         return problems
@@ -424,7 +423,8 @@ class Project(AccountableAggregate):
 
         A report is never dated after ``today`` (the partnership's calendar): values cannot stand at a date not yet
         come, and a report so dated would make every real report after it "go back in time". A value is never below
-        zero in a unit that counts (``shared.measures``)."""
+        zero in a unit that counts, nor outside the range its unit declares (a percentage 0-100, a rate per 1,000
+        0-1,000: ``shared.measures``)."""
         self._require_active("progress")
         self._require_lead_partner(context)
         problems = self._report_problems(reported_on=reported_on, values=values, narrative=narrative, today=today)
@@ -530,9 +530,7 @@ class Project(AccountableAggregate):
         problems = profile_problems(trajectory_of(outcome, given))
         points = tuple(sorted(given))
         for n, (_, value) in enumerate(given):
-            negative = negative_refused(f"profile[{n}].value", outcome.unit, value, "expected value")
-            if negative is not None:
-                problems.append(negative)
+            problems += value_problems(f"profile[{n}].value", outcome.unit, value, "expected value")
         _refuse_if(problems, "The profile cannot be set")
         profiles = {**self.profiles, outcome_id: points} if points else \
             {k: v for k, v in self.profiles.items() if k != outcome_id}

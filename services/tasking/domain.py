@@ -43,6 +43,7 @@ from shared.contracts.tasking import (
 from shared.decisions import MeetingRecord, Period, minute_book_id
 from shared.errors import InvalidCommand, RuleViolated
 from shared.eventstore import AccountableAggregate, CommandContext, IdempotentIds
+from shared.measures import MeasureKind, kind_of
 from shared.partnership import PartnershipDefinition
 
 _IDS = uuid.UUID("6f1d2a8e-3c0b-4f53-9a55-2d1f0c7e9b41")  # namespace of this service's derived ids
@@ -78,6 +79,18 @@ class KnownTarget:
     target_value: Decimal
     deadline: date
     retired: bool = False
+    baseline_value: Decimal = Decimal(0)
+    """The measure's value at the baseline date (0 while tasking's copy has not heard it: a target set before the
+    copy kept baselines, until its next revision)."""
+
+    @property
+    def kind(self) -> MeasureKind:
+        return kind_of(self.unit)
+
+    @property
+    def improvement(self) -> Decimal:
+        """What the target asks to change: target minus baseline (its size, for a target that falls)."""
+        return abs(self.target_value - self.baseline_value)
 
 
 def body_kind(definition: PartnershipDefinition, body: str) -> BodyKind:
@@ -112,14 +125,21 @@ def district_name(definition: PartnershipDefinition, district: str) -> str:
 
 
 def require_within_target(target: KnownTarget, allocated_elsewhere: Decimal, share: Decimal) -> None:
-    """The shares of one target across districts may not add up to more than the target."""
-    if allocated_elsewhere + share > target.target_value:
-        available = max(target.target_value - allocated_elsewhere, Decimal(0))
+    """The shares of a ``count`` target across districts are shares of its improvement (target minus baseline) and
+    may not add up to more: against 1,000 -> 1,600, at most 600 are tasked. A ``level`` target (a rate, a
+    percentage) is never summed: each district's share is its own target level, checked by nothing here."""
+    if target.kind is MeasureKind.LEVEL:
+        return
+    improvement = target.improvement
+    if allocated_elsewhere + share > improvement:
+        available = max(improvement - allocated_elsewhere, Decimal(0))
+        of = (f"the target's improvement of {_fmt(improvement)} ({_fmt(target.baseline_value)} -> "
+              f"{_fmt(target.target_value)})" if target.baseline_value else f"the target of {_fmt(improvement)}")
         raise RuleViolated(
-            f"The shares would add up to {_fmt(allocated_elsewhere + share)} {target.unit}, more than the target "
-            f"of {_fmt(target.target_value)}: {_fmt(allocated_elsewhere)} are already tasked, so at most "
-            f"{_fmt(available)} can be given.",
-            target_value=str(target.target_value), already_tasked=str(allocated_elsewhere),
+            f"The shares would add up to {_fmt(allocated_elsewhere + share)} {target.unit}, more than {of}: "
+            f"{_fmt(allocated_elsewhere)} are already tasked, so at most {_fmt(available)} can be given.",
+            target_value=str(target.target_value), baseline_value=str(target.baseline_value),
+            improvement=str(improvement), already_tasked=str(allocated_elsewhere),
             requested=str(share), available=str(available),
         )
 

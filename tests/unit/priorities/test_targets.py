@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from services.priorities.domain import Target, TargetTerms, target_problems
 from shared.errors import InvalidCommand, RuleViolated
+from shared.measures import UNIT_RANGES
 from tests.unit.priorities.builders import BOARD, OFFICER, jobs_objective, jobs_terms, rules
 
 
@@ -130,9 +131,9 @@ _text = st.text(alphabet="abcxyzABCXYZ 0123456789-'&,.éü£", min_size=1, max_s
 @st.composite
 def _smart_terms(draw: st.DrawFn) -> TargetTerms:
     unit = draw(_units)
-    floor = None if unit == "GBP" else 0
-    baseline = draw(st.decimals(min_value=floor, max_value=10**9, allow_nan=False, allow_infinity=False, places=2))
-    target = draw(st.decimals(min_value=floor, max_value=10**9, allow_nan=False, allow_infinity=False, places=2)
+    floor, ceiling = UNIT_RANGES.get(unit, (None if unit == "GBP" else 0, 10**9))  # the range its unit declares
+    baseline = draw(st.decimals(min_value=floor, max_value=ceiling, allow_nan=False, allow_infinity=False, places=2))
+    target = draw(st.decimals(min_value=floor, max_value=ceiling, allow_nan=False, allow_infinity=False, places=2)
                   .filter(lambda v: v != baseline))
     baseline_date = draw(_dates)
     deadline = baseline_date + timedelta(days=draw(st.integers(min_value=1, max_value=3650)))
