@@ -35,18 +35,19 @@ def scrutiny(
     = None,
     out: Annotated[Path, typer.Option(help="Folder to write pack.html, pack.pdf and the CSV files to")]
     = Path("scrutiny-pack"),
-    formats: Annotated[str, typer.Option("--format", help="Any of html,pdf,csv")] = "html,pdf,csv",
+    formats: Annotated[str, typer.Option("--format", help="Any of html,pdf,csv,json (json: the canonical JSON a "
+                                                          "published pack's SHA-256 is of)")] = "html,pdf,csv",
 ) -> None:
     """Write a scrutiny pack (HTML page, PDF, CSV tables) for a committee, its scope and a period."""
-    from services.reporting.pack_render import TABLES, to_csv, to_html, to_pdf
+    from services.reporting.pack_render import TABLES, MissingGlyphs, digest, to_csv, to_html, to_json, to_pdf
     from services.reporting.packs import PackRequest, build_pack
     from services.reporting.projections import read_model_ddl
     from services.reporting.readmodel import ReportingReadModel
     from shared.readstore import ReadStore
 
     wanted = {f.strip() for f in formats.split(",") if f.strip()}
-    if not wanted <= {"html", "pdf", "csv"}:
-        raise typer.BadParameter("formats are html, pdf and csv", param_hint="--format")
+    if not wanted <= {"html", "pdf", "csv", "json"}:
+        raise typer.BadParameter("formats are html, pdf, csv and json", param_hint="--format")
     request = PackRequest(
         committee=committee, start=start.date(), end=end.date(),
         scope=Scope(frozenset(district or ()), frozenset(theme_group or ())),
@@ -66,8 +67,15 @@ def scrutiny(
         (out / "pack.html").write_text(to_html(pack))
         written.append("pack.html")
     if "pdf" in wanted:
-        (out / "pack.pdf").write_bytes(to_pdf(pack))
+        try:
+            (out / "pack.pdf").write_bytes(to_pdf(pack))
+        except MissingGlyphs as missing:  # refused, never printed as "?"
+            typer.echo(f"pack.pdf not written: {missing}", err=True)
+            raise typer.Exit(2) from missing
         written.append("pack.pdf")
+    if "json" in wanted:
+        (out / "pack.json").write_bytes(to_json(pack))
+        written.append(f"pack.json (SHA-256 {digest(pack)})")
     if "csv" in wanted:
         for table in TABLES:
             (out / f"{table}.csv").write_text(to_csv(pack, table))

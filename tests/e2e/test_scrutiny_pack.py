@@ -145,11 +145,17 @@ def test_the_cli_writes_the_pack(demo: Harness, tmp_path: Path) -> None:
     out = tmp_path / "cli-pack"
     env = {**os.environ, **settings_env(demo.system.settings)}
     done = subprocess.run([sys.executable, "-m", "services.cli", "report", "scrutiny", "--from", "2011-04-01",
-                           "--to", "2013-06-30", "--district", "worcester", "--out", str(out)],
+                           "--to", "2013-06-30", "--district", "worcester", "--out", str(out),
+                           "--format", "html,pdf,csv,json"],
                           env=env, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert {p.name for p in out.iterdir()} >= {"pack.html", "pack.pdf", "performance.csv", "overdue.csv"}
+    assert {p.name for p in out.iterdir()} >= {"pack.html", "pack.pdf", "pack.json", "performance.csv", "overdue.csv"}
     assert (out / "pack.pdf").read_bytes().startswith(b"%PDF")
+    assert hashlib.sha256((out / "pack.json").read_bytes()).hexdigest() in done.stdout
+    refused = subprocess.run([sys.executable, "-m", "services.cli", "report", "scrutiny", "--from", "2011-04-01",
+                              "--to", "2013-06-30", "--committee", "\U00013000", "--out", str(tmp_path / "no"),
+                              "--format", "pdf"], env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert refused.returncode == 2 and "U+13000" in refused.stderr, refused.stderr[-2000:]
 
 
 # -- a committee paper: summary first, decisions in words, names never ids, accessible, faithful ------------------
