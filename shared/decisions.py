@@ -10,7 +10,7 @@ of date D"), the meetings and memberships through ``MeetingRecords`` (tasking's 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -137,6 +137,25 @@ class MeetingRecords(Protocol):
         """Was the partner's membership of the body in force on ``day``?"""
         ...
 
+    def memberships(self, body: str, organisations: Sequence[str], day: date) -> dict[str, tuple[int, bool]]:
+        """For each partner named: the version of its membership of the body this store knows (0 for none) and
+        whether it was in force on ``day``. A whole roll in one read (``PerPartner`` asks one partner at a time)."""
+        ...
+
+
+class PerPartner:
+    """``memberships`` by asking ``membership_version`` and ``member_on`` for each partner: for stores where a
+    partner is a lookup in memory or one aggregate, not a query."""
+
+    def membership_version(self, body: str, organisation: str) -> int:
+        raise NotImplementedError
+
+    def member_on(self, body: str, organisation: str, day: date) -> bool:
+        raise NotImplementedError
+
+    def memberships(self, body: str, organisations: Sequence[str], day: date) -> dict[str, tuple[int, bool]]:
+        return {org: (self.membership_version(body, org), self.member_on(body, org, day)) for org in organisations}
+
 
 @dataclass(frozen=True)
 class Period:
@@ -250,7 +269,8 @@ def resolve_meeting(decision: Decision, meetings: MeetingRecords) -> MeetingReco
         raise _not_held(f"The meeting {meeting_id} is entry {meeting.entry} of the minute book, not "
                         f"{decision.meeting_version}.", "decision.meeting_version")
     if not meetings.authoritative:
-        behind = [org for org, version in meeting.roll if meetings.membership_version(meeting.body, org) < version]
+        seats = meetings.memberships(meeting.body, [org for org, _ in meeting.roll], meeting.held_on)
+        behind = [org for org, version in meeting.roll if seats[org][0] < version]
         if behind:
             raise MeetingNotYetKnown(
                 f"The memberships of {', '.join(behind)} behind the meeting {meeting_id} are not known here yet: "
@@ -260,7 +280,8 @@ def resolve_meeting(decision: Decision, meetings: MeetingRecords) -> MeetingReco
 
 def members_present(meeting: MeetingRecord, meetings: MeetingRecords) -> set[str]:
     """The partners present whose membership of the body was in force on the meeting's date (quorum counts them)."""
-    return {org for org in meeting.present if meetings.member_on(meeting.body, org, meeting.held_on)}
+    seats = meetings.memberships(meeting.body, list(meeting.present), meeting.held_on)
+    return {org for org in meeting.present if seats[org][1]}
 
 
 def _delegated(decision: Decision, in_force: RulesInForce, body: BodyRule, *, kind: DecisionKind,
@@ -324,6 +345,9 @@ class _Settled:
     def member_on(self, body: str, organisation: str, day: date) -> bool:
         return self.inner.member_on(body, organisation, day)
 
+    def memberships(self, body: str, organisations: Sequence[str], day: date) -> dict[str, tuple[int, bool]]:
+        return self.inner.memberships(body, organisations, day)
+
 
 MINUTE_BOOKS = uuid.UUID("3b8f6e0c-2d41-5a97-b1c4-7e2a9d05f613")
 
@@ -333,7 +357,7 @@ def minute_book_id(body: str) -> UUID:
     return uuid.uuid5(MINUTE_BOOKS, body)
 
 
-class MeetingsOfRecord:
+class MeetingsOfRecord(PerPartner):
     """Tasking's meetings and memberships rebuilt from its stored events (the audit's re-check reads them):
     authoritative, as tasking's own store is."""
 

@@ -9,6 +9,7 @@ Each service that takes decisions without owning meetings wires it in an upstrea
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -125,6 +126,20 @@ class CopiedMeetings:
         rows = self.store.query("SELECT periods FROM copied_memberships WHERE body = ? AND organisation = ?",
                                 [body, organisation])
         return bool(rows) and any(period.covers(day) for period in _decode_periods(rows[0]["periods"]))
+
+    def memberships(self, body: str, organisations: Sequence[str], day: date) -> dict[str, tuple[int, bool]]:
+        # One query for the whole roll: asked a partner at a time, a decision at a meeting of ten was twenty
+        # queries, a sixth of a command's web CPU (bench.load --profile).
+        wanted = sorted(set(organisations))
+        found: dict[str, tuple[int, bool]] = {org: (0, False) for org in wanted}
+        if wanted:
+            rows = self.store.query(
+                "SELECT organisation, version, periods FROM copied_memberships WHERE body = ? AND organisation IN "
+                f"({', '.join('?' for _ in wanted)})", [body, *wanted])
+            for row in rows:
+                found[row["organisation"]] = (int(row["version"]), any(
+                    period.covers(day) for period in _decode_periods(row["periods"])))
+        return found
 
 
 def minuted_quorums(store: ReadStore) -> dict[str, str]:

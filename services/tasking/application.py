@@ -30,7 +30,7 @@ from services.tasking.domain import (
 )
 from shared.contracts import Decision
 from shared.contracts.tasking import BodyKind, CommissioningLevel, MembershipVersion, TopicPosition
-from shared.decisions import DecisionKind, MeetingRecord, check_decision, minute_book_id
+from shared.decisions import DecisionKind, MeetingRecord, PerPartner, check_decision, minute_book_id
 from shared.errors import ConcurrentChange, NotFound, NotYetKnown, RuleViolated
 from shared.eventstore import CommandContext, ServiceApplication
 from shared.partnership import PartnershipDefinition, load, rules
@@ -445,7 +445,7 @@ class TaskingApplication(ServiceApplication):
         return pack
 
 
-class TaskingMeetings:
+class TaskingMeetings(PerPartner):
     """Tasking's own meetings and memberships, as the decision rule reads them: the authority (nothing on its way)."""
 
     authoritative = True

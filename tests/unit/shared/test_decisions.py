@@ -17,6 +17,7 @@ from shared.decisions import (
     MeetingNotYetKnown,
     MeetingRecord,
     Period,
+    PerPartner,
     RulesInForce,
     SchemeOfDelegation,
     check_decision,
@@ -30,7 +31,7 @@ PSTG_PRESENT = ("worcestershire-cc", "chamber-of-commerce", "worcester-college")
 
 
 @dataclass
-class Records:
+class Records(PerPartner):
     """Meetings and memberships as a service knows them (tasking's own, or a copy that may lag)."""
 
     authoritative: bool = True
