@@ -227,7 +227,7 @@ def _performance(store: ReadStore, request: PackRequest, definition: Partnership
                 _judged_as(series, series.judged(request.end, definition))
         # The county's total and each district share: judged by the very call GraphQL's performance(on) makes.
         graphql = judged_by_graphql.get(target["target_id"], {})
-        if request.scope.county and "total" in graphql:
+        if request.scope.county and graphql.get("total") is not None:  # none for a level: never combined
             _judged_as(total, graphql["total"])
         for series, share_id in zip(shares, share_ids, strict=True):
             if share_id in graphql.get("shares", {}):

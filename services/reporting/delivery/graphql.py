@@ -319,30 +319,35 @@ class ShareRollup:
 
 @strawberry.type
 class TargetRollup:
-    """A county target: actual (summed over live district shares) against the target value."""
+    """A county target: actual (summed over live district shares, for a count) against the target value."""
 
     target_id: strawberry.ID
     metric: str
     unit: str
+    kind: str = strawberry.field(description="What the unit implies: count (additive: shares are shares of the "
+                                             "improvement), level (a rate or percentage: never summed; each "
+                                             "district against its own target level) or ratio.")
     target_value: Decimal
     deadline: date
     status: str
-    tasked: Decimal
-    actual: Decimal
+    tasked: Decimal | None = strawberry.field(description="The live shares summed; null for a level (never summed).")
+    actual: Decimal | None = strawberry.field(description="The live shares' credited improvements summed; null for "
+                                                          "a level, which is never combined.")
     percent_of_target: Decimal | None
     shares: list[ShareRollup]
     as_of: strawberry.Private[When]
 
     @strawberry.field(description="How the county target is doing at `on` (default: the day asked about, else "
-                                  "today): its live shares' improvements summed, against the improvement it asks.")
-    def performance(self, info: Info, on: date | None = None) -> FigurePerformance:
-        judged = _performances(info, str(self.target_id), self.as_of, _on(on, self.as_of))
-        return FigurePerformance.of(judged["total"])
+                                  "today): its live shares' improvements summed, against the improvement it asks; "
+                                  "null for a level (a rate, a percentage), which is never combined: see its shares.")
+    def performance(self, info: Info, on: date | None = None) -> FigurePerformance | None:
+        judged = _performances(info, str(self.target_id), self.as_of, _on(on, self.as_of))["total"]
+        return None if judged is None else FigurePerformance.of(judged)
 
     @staticmethod
     def from_dict(row: dict[str, Any], as_of: When = None) -> TargetRollup:
         return TargetRollup(
-            target_id=strawberry.ID(row["target_id"]), metric=row["metric"], unit=row["unit"],
+            target_id=strawberry.ID(row["target_id"]), metric=row["metric"], unit=row["unit"], kind=row["kind"],
             target_value=row["target_value"], deadline=date.fromisoformat(row["deadline"]), status=row["status"],
             tasked=row["tasked"], actual=row["actual"], percent_of_target=row["percent_of_target"], as_of=as_of,
             shares=[ShareRollup(

@@ -13,6 +13,7 @@ from typing import Any
 from services.reporting.delivery import queries
 from services.reporting.delivery.tables import OUTCOMES, PROJECTS, TARGETS, TASKINGS
 from services.reporting.temporal import When
+from shared.measures import MeasureKind, kind_of
 from shared.performance import (
     DEFAULT_INTERVAL,
     Figure,
@@ -89,8 +90,13 @@ def _rollups(store: Tx, as_of: When, target_id: str | None,
                 entry["contribution"] = Decimal(0)
                 contributions[outcome["project_id"]] = entry
             entry["contribution"] += credit(outcome)
-        actual = sum((c["contribution"] for c in contributions.values()), Decimal(0))
         share = Decimal(tasking["share"])
+        if kind_of(tasking["unit"]) is MeasureKind.LEVEL:  # the district's own level, never a sum of changes
+            counted = [o for o in by_tasking.get(tasking["id"], []) if o["counting"]]
+            level = level_of(counted)
+            actual = level if level is not None else Decimal(0)
+        else:
+            actual = sum((c["contribution"] for c in contributions.values()), Decimal(0))
         shares_by_target[tasking["target_id"]].append({
             "tasking_id": tasking["id"], "district": tasking["district"], "lead_partner": tasking["lead_partner"],
             "status": tasking["status"], "counts_against_target": bool(tasking["counts_against_target"]),
@@ -102,14 +108,31 @@ def _rollups(store: Tx, as_of: When, target_id: str | None,
         shares = shares_by_target.get(target["id"], [])
         live = [s for s in shares if s["counts_against_target"]]  # as tasking's events said
         value = Decimal(target["target_value"])
-        actual = sum((s["actual"] for s in live), Decimal(0))
+        kind = kind_of(target["unit"])
+        summed = kind is not MeasureKind.LEVEL  # a level is never combined: each district against its own level
+        county: Decimal | None = sum((s["actual"] for s in live), Decimal(0)) if summed else None
         result.append({
-            "target_id": target["id"], "metric": target["metric"], "unit": target["unit"], "target_value": value,
+            "target_id": target["id"], "metric": target["metric"], "unit": target["unit"], "kind": kind.value,
+            "target_value": value,
             "baseline_value": Decimal(target["baseline_value"]), "baseline_date": target["baseline_date"],
             "deadline": target["deadline"], "status": target["status"],
-            "tasked": sum((s["share"] for s in live), Decimal(0)), "actual": actual,
-            "percent_of_target": _percent(actual, value), "shares": shares})
+            "tasked": sum((s["share"] for s in live), Decimal(0)) if summed else None, "actual": county,
+            "percent_of_target": _percent(county, value) if county is not None else None, "shares": shares})
     return result
+
+
+def level_of(outcomes: list[dict[str, Any]], actuals: dict[tuple[str, str], Decimal] | None = None
+             ) -> Decimal | None:
+    """A district's level (a rate, a percentage) from its projects' counting outcomes: the weighted mean of the
+    values they reported (``actuals`` instead of their own, for a series), None before any report."""
+    weighted = weights = Decimal(0)
+    for o in outcomes:
+        value = o["actual"] if actuals is None else actuals.get((o["project_id"], o["outcome_id"]))
+        if value is None:
+            continue
+        weighted += Decimal(o["weight"]) * Decimal(value)
+        weights += Decimal(o["weight"])
+    return weighted / weights if weights else None
 
 
 def _percent(actual: Decimal, of: Decimal) -> Decimal | None:
@@ -130,12 +153,15 @@ def credits_by_tasking(store: ReadStore, as_of: When, end: date) -> dict[str, li
         day = date.fromisoformat(report["reported_on"])
         touched = {o["tasking_id"] for o in by_project.get(report["project_id"], [])}
         for tasking_id in touched:
-            total = Decimal(0)
-            for project_outcomes in by_project.values():
-                for o in project_outcomes:
-                    actual = latest.get((o["project_id"], o["outcome_id"]))
-                    if o["tasking_id"] == tasking_id and actual is not None:
-                        total += credit(o, actual)
+            mine = [o for outcomes in by_project.values() for o in outcomes if o["tasking_id"] == tasking_id]
+            if mine and kind_of(mine[0]["unit"]) is MeasureKind.LEVEL:  # the level reached, not a sum of changes
+                level = level_of([o for o in mine if o["counting"]], latest)
+                if level is None:
+                    continue
+                total = level
+            else:
+                total = sum((credit(o, latest[(o["project_id"], o["outcome_id"])]) for o in mine
+                             if (o["project_id"], o["outcome_id"]) in latest), Decimal(0))
             points = series.setdefault(tasking_id, [])
             if points and points[-1][0] == day:
                 points[-1] = (day, total)
@@ -144,10 +170,11 @@ def credits_by_tasking(store: ReadStore, as_of: When, end: date) -> dict[str, li
     return series
 
 
-def share_figure(share: dict[str, Any], baseline_date: date, points: list[tuple[date, Decimal]]) -> Figure:
-    """A district share as a figure: its credited improvement, from 0 at the target's baseline date to the share
-    at the share's deadline."""
-    return Figure(Trajectory(baseline_date=baseline_date, baseline_value=Decimal(0),
+def share_figure(share: dict[str, Any], baseline_date: date, points: list[tuple[date, Decimal]],
+                 start: Decimal = Decimal(0)) -> Figure:
+    """A district share as a figure: for a count its credited improvement, from 0 at the target's baseline date to
+    the share at the share's deadline; for a level the level reached, from ``start`` to the share (its own level)."""
+    return Figure(Trajectory(baseline_date=baseline_date, baseline_value=start,
                              target_date=date.fromisoformat(share["deadline"]), target_value=Decimal(share["share"])),
                   tuple(points))
 
@@ -166,19 +193,33 @@ def performances(store: ReadStore, as_of: When, on: date, thresholds: Thresholds
                  interval: ReportingInterval = DEFAULT_INTERVAL) -> dict[str, dict[str, Any]]:
     """Per target: how it and each of its district shares are doing at ``on`` (``shared.performance``: RAG,
     direction, forecast, staleness), from the reports dated up to ``on`` as recorded at ``as_of``.
-    ``{target_id: {"total": Performance, "shares": {tasking_id: Performance}}}``; a share that does not count
-    against the target (as tasking's events said) is judged but left out of the total."""
+    ``{target_id: {"total": Performance | None, "shares": {tasking_id: Performance}}}``; a share that does not count
+    against the target (as tasking's events said) is judged but left out of the total. A ``level`` target (a rate,
+    a percentage) is never combined: each district is judged against its own target level, from the level its
+    projects' outcomes stood at (their baseline to the share), and the county has no total."""
     credits = credits_by_tasking(store, as_of, on)
+    baselines = _level_baselines(store, as_of)
     found: dict[str, dict[str, Any]] = {}
     for target in rollups(store, as_of, target_id, with_projects=False):
         baseline_date = date.fromisoformat(target["baseline_date"])
+        level = target["kind"] == MeasureKind.LEVEL.value
         judged: dict[str, Performance] = {}
         live: list[Figure] = []
         for share in target["shares"]:
-            figure = share_figure(share, baseline_date, credits.get(share["tasking_id"], []))
+            start = baselines.get(share["tasking_id"], Decimal(target["baseline_value"])) if level else Decimal(0)
+            figure = share_figure(share, baseline_date, credits.get(share["tasking_id"], []), start)
             judged[share["tasking_id"]] = performance([figure], on, thresholds, interval=interval)
             if share["counts_against_target"]:
                 live.append(figure)
-        total = performance([target_figure(target, live)], on, thresholds, interval=interval)
+        total = None if level else performance([target_figure(target, live)], on, thresholds, interval=interval)
         found[target["target_id"]] = {"total": total, "shares": judged}
     return found
+
+
+def _level_baselines(store: ReadStore, as_of: When) -> dict[str, Decimal]:
+    """Per tasking of a level: the weighted mean of its counting outcomes' baselines (the level it starts from)."""
+    by_tasking: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for outcome in queries.outcomes_at(store, as_of):
+        if outcome["counting"] and kind_of(outcome["unit"]) is MeasureKind.LEVEL:
+            by_tasking[outcome["tasking_id"]].append({**outcome, "actual": outcome["baseline_value"]})
+    return {t: level for t, outcomes in by_tasking.items() if (level := level_of(outcomes)) is not None}

@@ -48,13 +48,13 @@ def test_reporting_shows_the_rag_projects_derived_again_against_the_profile() ->
 # -- the roll-up judged by the same function -------------------------------------------------------------------
 
 
-def _county(shares: dict[str, Decimal], target_value: Decimal = Decimal(1600), baseline: Decimal = Decimal(1000)
-            ) -> tuple[History, UUID, dict[str, UUID]]:
+def _county(shares: dict[str, Decimal], target_value: Decimal = Decimal(1600), baseline: Decimal = Decimal(1000),
+            unit: str = "jobs") -> tuple[History, UUID, dict[str, UUID]]:
     """A county jobs target 1,000 -> 1,600 (April 2012 to March 2014) and accepted district shares of it."""
     history = History()
     objective, target = uuid4(), uuid4()
     history.add("priorities", target, 1, TargetSet(
-        actor=OFFICER, correlation_id="c", decision=PSTG, objective_id=objective, metric="jobs", unit="jobs",
+        actor=OFFICER, correlation_id="c", decision=PSTG, objective_id=objective, metric="jobs", unit=unit,
         baseline_value=baseline, baseline_date=date(2012, 4, 1), target_value=target_value,
         deadline=date(2014, 3, 31), data_source="ONS", owner_organisation="worcestershire-cc"))
     taskings = {}
@@ -62,7 +62,7 @@ def _county(shares: dict[str, Decimal], target_value: Decimal = Decimal(1600), b
         tasking_id = uuid4()
         history.add("tasking", tasking_id, 1, TaskingIssued(
             actor=THEME_LEAD, correlation_id="c", decision=PSTG, target_id=target, theme_group="pstg",
-            district=district, share=share, unit="jobs", deadline=date(2014, 3, 31), lead_partner="worcestershire-cc",
+            district=district, share=share, unit=unit, deadline=date(2014, 3, 31), lead_partner="worcestershire-cc",
             commissioning_level=CommissioningLevel.DISTRICT, counts_against_target=True))
         history.add("tasking", tasking_id, 2, TaskingAccepted(actor=THEME_LEAD, correlation_id="c", decision=PSTG,
                                                               counts_against_target=True))
@@ -106,3 +106,29 @@ def test_the_roll_up_judges_shares_and_the_county_by_the_one_function() -> None:
     assert judged["shares"][str(taskings["wychavon"])].stale  # never reported, a year after the baseline
     assert not county.stale
     assert rollup.performances(store, None, date(2013, 9, 1), THRESHOLDS)[str(target)]["total"].status == STALE
+
+
+def test_a_rate_target_is_never_summed_across_districts() -> None:
+    # An employment rate from 70 % to 75 %: each district is tasked to reach 75 % itself, not 150 % between them.
+    history, target, taskings = _county({"worcester": Decimal(75), "wychavon": Decimal(75)},
+                                        target_value=Decimal(75), baseline=Decimal(70), unit="percent")
+    projects = []
+    for district, rate in (("worcester", 72), ("wychavon", 74)):
+        known = tasking(tasking_id=taskings[district], district=district, unit="percent")
+        project = open_project(known, district=district, outcomes=[jobs_outcome(
+            known.id, id="rate", unit="percent", baseline_value=Decimal(70), baseline_date=date(2012, 4, 1),
+            target_value=Decimal(75), target_date=date(2014, 3, 31))])
+        project.report_progress(LEAD, reported_on=date(2013, 4, 1), values={"rate": Decimal(rate)}, narrative="n",
+                                thresholds=THRESHOLDS, today=TODAY)
+        projects.append(project)
+    store = _with_projects(history, *projects)
+    [county] = rollup.rollups(store)
+    assert county["kind"] == "level"
+    assert (county["actual"], county["tasked"], county["percent_of_target"]) == (None, None, None)
+    assert {s["district"]: s["actual"] for s in county["shares"]} == {"worcester": 72, "wychavon": 74}
+    judged = rollup.performances(store, None, date(2013, 4, 1), THRESHOLDS)[str(target)]
+    assert judged["total"] is None
+    worcester = judged["shares"][str(taskings["worcester"])]
+    # Its own level: from 70 % at the baseline to 75 % in March 2014; 72 % against 72.5 % due (365 of 729 days).
+    assert worcester.figures[0].actual == 72
+    assert worcester.figures[0].expected == Decimal(70) + Decimal(5) * Decimal(365) / Decimal(729)
