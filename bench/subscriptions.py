@@ -70,6 +70,7 @@ class Result:
     load_average: float | None = None
     commit_lag_p99_ms: float | None = None
     late_updates: int = 0
+    reconnects: int = 0
     late_to_every_entitled: int = 0
     delivery_lag_p50_ms: float | None = None
     delivery_lag_p99_ms: float | None = None
@@ -88,6 +89,7 @@ class Received:
     positions: list[int] = field(default_factory=list)
     lags: list[float] = field(default_factory=list)
     arrivals: list[float] = field(default_factory=list)
+    reconnects: int = 0
     errors: list[str] = field(default_factory=list)
 
 
@@ -97,29 +99,41 @@ def _position(cursor: str) -> int:
 
 async def _subscribe(ws_url: str, token: str, after: str, into: Received, ready: asyncio.Event,
                      counter: list[int], total: int) -> None:
+    """Subscribes after ``after``; when the connection is lost, reconnects after the last cursor received (as a
+    graphql-ws client's retry does), so what it receives is still checked against what it is entitled to."""
     from gql import Client, gql
     from gql.transport.websockets import WebsocketsTransport
 
-    transport = WebsocketsTransport(url=ws_url, init_payload={"authorization": f"Bearer {token}"},
-                                    subprotocols=[WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL], ack_timeout=60,
-                                    connect_timeout=60)
-    request = gql(UPDATES)
-    request.variable_values = {"after": after}
-    try:
-        async with Client(transport=transport, execute_timeout=None) as session:
-            counter[0] += 1
-            if counter[0] == total:
-                ready.set()
-            async for result in session.subscribe(request):
-                now = time.time()
-                update = result["updates"]
-                into.positions.append(_position(update["cursor"]))
-                into.arrivals.append(now)
-                into.lags.append(now - datetime.fromisoformat(update["committedAt"]).timestamp())
-    except asyncio.CancelledError:
-        raise
-    except Exception as error:
-        into.errors.append(repr(error)[:300])
+    cursor, joined = after, False
+    while True:
+        transport = WebsocketsTransport(url=ws_url, init_payload={"authorization": f"Bearer {token}"},
+                                        subprotocols=[WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL], ack_timeout=60,
+                                        connect_timeout=60)
+        request = gql(UPDATES)
+        request.variable_values = {"after": cursor}
+        try:
+            async with Client(transport=transport, execute_timeout=None) as session:
+                if not joined:
+                    joined = True
+                    counter[0] += 1
+                    if counter[0] == total:
+                        ready.set()
+                async for result in session.subscribe(request):
+                    now = time.time()
+                    update = result["updates"]
+                    cursor = update["cursor"]
+                    into.positions.append(_position(cursor))
+                    into.arrivals.append(now)
+                    into.lags.append(now - datetime.fromisoformat(update["committedAt"]).timestamp())
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            into.reconnects += 1
+            into.errors.append(repr(error)[:300])
+            if into.reconnects > 20:
+                return
+            await asyncio.sleep(0.5)
 
 
 class CommitWatch:
@@ -277,6 +291,10 @@ def run(kafka: str, postgres: str, *, subscribers: int, rate: float, duration: f
         time.sleep(1.0)  # anything beyond what it is entitled to would show now
         subscribed.stop()
         watch.stop()
+        gateway_log = work / "web-reporting.log"
+        if gateway_log.exists() and any(r.errors for r in subscribed.received):
+            lines = gateway_log.read_text(errors="replace").splitlines()
+            print("  the gateway's log, last lines:\n" + "\n".join(lines[-25:]), file=sys.stderr)
         result.cpu_seconds = {part: round(seconds, 1) for part, seconds in
                               cpu.cpu_seconds(cpu_before, cpu.snapshot()).items()}
         del elapsed
@@ -305,7 +323,8 @@ def run(kafka: str, postgres: str, *, subscribers: int, rate: float, duration: f
             result.entitled += len(wanted)
             result.delivered += len(received.positions)
             lags.extend(received.lags)
-            if received.positions == wanted and not received.errors:
+            result.reconnects += received.reconnects
+            if received.positions == wanted:
                 result.subscribers_exact += 1
                 continue
             got = received.positions
@@ -333,7 +352,8 @@ def report_text(result: Result) -> str:
         f"{result.duration:g}s; {result.commands_accepted} commands accepted",
         f"  change feed: {result.feed_updates} updates; delivered {result.delivered} of the {result.entitled} the "
         f"subscribers' grants entitle them to",
-        f"  exactly once and in order: {result.subscribers_exact} of {result.subscribers} subscribers",
+        f"  exactly once and in order: {result.subscribers_exact} of {result.subscribers} subscribers "
+        f"({result.reconnects} reconnections after a lost connection, each resuming after its last cursor)",
         *(f"  PROBLEM {p}" for p in result.problems[:20]),
         f"  lag (committed in the read model -> received by the subscriber): p50 {result.lag_p50_ms} ms, "
         f"p99 {result.lag_p99_ms} ms, max {result.lag_max_ms} ms (the subscribers' own event loop ran its timers "
