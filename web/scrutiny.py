@@ -92,9 +92,11 @@ def scrutiny_router(renderer: Renderer, tokens: TokenService, development: bool)
         if isinstance(got, HTMLResponse):
             return got
         user, data = got
+        listed = await call(request, "GET", "/reports/scrutiny/published", user.token)
+        published = listed.json() if listed.status_code == 200 else []
         return renderer.page(request, "scrutiny/overview.html", "Scrutiny: performance against target",
                              active="/scrutiny", names=Names.from_data(data), rollups=data["deliveryRollups"],
-                             verified=await badge(request, user), today=date.today())
+                             verified=await badge(request, user), today=date.today(), published=published)
 
     @router.get("/targets/{target_id}", response_class=HTMLResponse)
     async def target(request: Request, target_id: str) -> HTMLResponse:

@@ -150,6 +150,23 @@ def publications_router(model: ReportingReadModel, service_urls: Mapping[str, st
         if not any(principal.has(role) for role in READERS):
             raise NotPermitted("This needs one of the roles: " + ", ".join(r.value for r in READERS) + ".")
 
+    @router.get("/published", summary="The scrutiny packs published for committee meetings",
+                description="Those of committees whose papers are public for anyone; the others too for those who "
+                            "read packs (a scrutiny member, an auditor, a partnership officer).")
+    def published_list(request: Request,
+                       credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)] = None,
+                       ) -> list[dict[str, Any]]:
+        reader = False
+        if credentials is not None and credentials.scheme.lower() == "bearer":
+            tokens: TokenService = request.app.state.tokens
+            reader = any(tokens.verify(credentials.credentials).has(role) for role in READERS)
+        rows = model.store.query(f"SELECT id, committee, meeting_on, starts_on, ends_on, papers_public, sha256,"
+                                 f" renderer_version FROM {PUBLISHED_PACKS.name} ORDER BY meeting_on DESC, committee")
+        return [{"id": r["id"], "committee": r["committee"], "meeting_on": r["meeting_on"],
+                 "starts_on": r["starts_on"], "ends_on": r["ends_on"], "papers_public": bool(r["papers_public"]),
+                 "sha256": r["sha256"], "renderer_version": r["renderer_version"],
+                 "url": f"/reports/scrutiny/published/{r['id']}"} for r in rows if r["papers_public"] or reader]
+
     def _rebuilt(row: Mapping[str, Any]) -> ScrutinyPack:
         return build_pack(model.store, request_of(row))
 

@@ -388,3 +388,7 @@ def test_a_pack_published_for_a_meeting_is_read_without_a_token_and_rebuilds_byt
     assert demo.client.get(url).status_code == 401
     assert demo.client.get(url, headers=demo.headers("partner_officer")).status_code == 403
     assert demo.client.get(url, headers=demo.headers("scrutiny_member")).status_code == 200
+    # The list the scrutiny pages link from: the public pack for anyone, the other for those who read packs.
+    assert [p["url"] for p in demo.client.get("/reports/scrutiny/published").json()] == [answer["url"]]
+    listed = demo.client.get("/reports/scrutiny/published", headers=demo.headers("scrutiny_member")).json()
+    assert [p["url"] for p in listed] == [url, answer["url"]]  # the latest meeting first
