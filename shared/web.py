@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -38,13 +38,36 @@ PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "urn:partnership:problem:"
 
 
-def problem(status: int, code: str, title: str, detail: str | None = None, **extra: Any) -> JSONResponse:
+def problem_body(status: int, code: str, title: str, detail: str | None = None, **extra: Any) -> dict[str, Any]:
+    """A problem+json body (RFC 9457): what every API refuses with, and what a partner's inbound command is
+    answered with on its outcomes topic (``services.projects.inbound``)."""
     body: dict[str, Any] = {"type": PROBLEM_BASE + code, "title": title, "status": status}
     if detail:
         body["detail"] = detail
     body.update({k: v for k, v in extra.items() if v is not None})
+    return body
+
+
+def problem(status: int, code: str, title: str, detail: str | None = None, **extra: Any) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+    return JSONResponse(problem_body(status, code, title, detail, **extra), status_code=status,
+                        media_type=PROBLEM_JSON, headers=headers)
+
+
+def refusal_body(error: DomainError) -> dict[str, Any]:
+    """The problem body of a refused command, as the APIs answer it."""
+    status, code, title, detail, extra = problem_fields(error)
+    return problem_body(status, code, title, detail, **extra)
+
+
+def validation_problem_body(errors: Sequence[Any]) -> dict[str, Any]:
+    """The problem body of a request whose fields do not validate (pydantic's errors, from a request body or a
+    ``model_validate``): field names as clients name them, one entry per error."""
+    problems = [{"field": _field(tuple(e.get("loc", ()))), "message": str(e.get("msg", "")),
+                 "code": str(e.get("type", ""))} for e in errors]
+    fields = ", ".join(sorted({e["field"] for e in problems}))
+    return problem_body(422, "validation-failed", "The request is not valid", f"Invalid field(s): {fields}",
+                        errors=problems)
 
 
 def problem_fields(error: DomainError) -> tuple[int, str, str, str, dict[str, Any]]:
@@ -352,11 +375,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, error: RequestValidationError) -> JSONResponse:
-        errors = [{"field": _field(tuple(e.get("loc", ()))), "message": str(e.get("msg", "")),
-                   "code": str(e.get("type", ""))} for e in error.errors()]
-        fields = ", ".join(sorted({e["field"] for e in errors}))
-        return problem(422, "validation-failed", "The request is not valid", f"Invalid field(s): {fields}",
-                       errors=errors)
+        return JSONResponse(validation_problem_body(error.errors()), status_code=422, media_type=PROBLEM_JSON)
 
     @app.exception_handler(InvalidCommand)
     async def _invalid(request: Request, error: InvalidCommand) -> JSONResponse:
@@ -436,12 +455,18 @@ def require_role(*roles: Role) -> Callable[..., Awaitable[Principal]]:
     """A dependency admitting callers holding one of ``roles`` (default deny)."""
 
     async def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
-        if not any(principal.has(role) for role in roles):
-            names = ", ".join(r.value for r in roles)
-            raise NotPermitted(f"This needs one of the roles: {names}.")
-        return principal
+        return check_roles(principal, *roles)
 
     return check
+
+
+def check_roles(principal: Principal, *roles: Role) -> Principal:
+    """The principal, if it holds one of ``roles``; refused otherwise (``require_role``'s check, for callers that
+    are not HTTP requests: a partner's inbound topic)."""
+    if not any(principal.has(role) for role in roles):
+        names = ", ".join(r.value for r in roles)
+        raise NotPermitted(f"This needs one of the roles: {names}.")
+    return principal
 
 
 def acting_role(principal: Principal, *allowed: Role) -> Role:
