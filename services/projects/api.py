@@ -10,7 +10,7 @@ from uuid import UUID
 from fastapi import APIRouter, FastAPI, Request, status
 from pydantic import BaseModel, Field
 
-from services.projects import bulk
+from services.projects import bulk, progress
 from services.projects.application import ProjectsApplication
 from services.projects.domain import Project
 from services.projects.permissions import (
@@ -26,6 +26,7 @@ from services.projects.permissions import (
     committing,
     opening_district,
 )
+from services.projects.progress import ReportProgress, Versioned
 from shared.auth import TokenService
 from shared.contracts import Decision
 from shared.contracts.projects import (
@@ -46,6 +47,7 @@ from shared.web import (
     IfMatch,
     StrictModel,
     command_context,
+    correlation_id,
     expected_version,
     install_problem_handlers,
 )
@@ -123,10 +125,6 @@ class OpenProject(StrictModel):
         "tasking accepted a moment ago may still be known here as issued. Without it, delivery's copy decides."))
 
 
-class Versioned(StrictModel):
-    expected_version: Whole | None = Field(None, ge=1, description="The version you read (or send If-Match).")
-
-
 class ProfilePointIn(StrictModel):
     on: Day = Field(description="The date, after the outcome's baseline date and before its target date.")
     value: Figure = Field(description="The value the outcome is expected to stand at then, in its unit.")
@@ -136,14 +134,6 @@ class ProfileOutcome(Versioned):
     """An outcome's profile: expected values at dates (quarterly, say); empty: the straight line again."""
 
     profile: list[ProfilePointIn] = Field(max_length=400)
-
-
-class ReportProgress(Versioned):
-    reported_on: Day
-    values: dict[Line, Figure] = Field(min_length=1, description="Actual value per outcome id.")
-    narrative: Text = Field(min_length=1, max_length=4000)
-    correction: bool = False
-    correction_reason: Text | None = Field(None, max_length=2000)
 
 
 class WithdrawReport(Versioned):
@@ -358,10 +348,8 @@ def get_tasking(tasking_id: UUID, principal: Reader, application: App) -> Any:
 def report_progress(body: ReportProgress, reported: ReportedProject, principal: Partner, application: App,
                     request: Request, if_match: IfMatch = None) -> Any:
     project, grant = reported
-    return ProjectOut.of(application.report_progress(
-        command_context(principal, grant, request), project, reported_on=body.reported_on,
-        values=body.values, narrative=body.narrative, correction=body.correction,
-        correction_reason=body.correction_reason, expected_version=expected_version(body.expected_version, if_match)))
+    return ProjectOut.of(progress.report_progress(application, principal, grant, project, body,
+                                                  correlation_id(request), if_match))
 
 
 @router.post("/projects/{project_id}/progress/withdrawals", response_model=ProjectOut,

@@ -13,7 +13,7 @@ from services.projects.application import ProjectsApplication
 from services.projects.domain import Project
 from shared.auth import Grant, Principal, Role, authorize
 from shared.errors import NotPermitted
-from shared.web import require_role
+from shared.web import check_roles, require_role
 
 
 async def _app(request: Request) -> ProjectsApplication:
@@ -24,7 +24,9 @@ async def _app(request: Request) -> ProjectsApplication:
 App = Annotated[ProjectsApplication, Depends(_app)]
 Reader = Annotated[Principal, Depends(require_role(*Role))]
 Manager = Annotated[Principal, Depends(require_role(Role.PROGRAMME_MANAGER))]
-Partner = Annotated[Principal, Depends(require_role(Role.PARTNER_OFFICER))]
+REPORTERS = (Role.PARTNER_OFFICER,)
+"""Who reports progress (of their own organisation's projects)."""
+Partner = Annotated[Principal, Depends(require_role(*REPORTERS))]
 ManagerOrPartner = Annotated[Principal, Depends(require_role(Role.PROGRAMME_MANAGER, Role.PARTNER_OFFICER))]
 
 
@@ -50,11 +52,20 @@ def _managed(project_id: UUID, principal: Manager, application: App) -> tuple[Pr
     return project, managing(principal, project.district)
 
 
-def _reported(project_id: UUID, principal: Partner, application: App) -> tuple[Project, Grant]:
+def reported_project(project_id: UUID, principal: Principal, application: ProjectsApplication,
+                     ) -> tuple[Project, Grant]:
+    """The project whose progress ``principal`` reports, with the grant they report under: a partner officer
+    (``REPORTERS``) of its lead partner. REST (``Partner`` and ``ReportedProject``) and a partner's inbound topic
+    (``services.projects.inbound``) check by this one function."""
+    check_roles(principal, *REPORTERS)
     project = application.project(project_id)
     return project, authorize(principal, (Role.PARTNER_OFFICER, project.lead_partner),
                               refusal=f"Only the lead partner ({project.lead_partner}) reports this project's "
                                       "progress.")
+
+
+def _reported(project_id: UUID, principal: Partner, application: App) -> tuple[Project, Grant]:
+    return reported_project(project_id, principal, application)
 
 
 def _led_or_managed(project_id: UUID, principal: ManagerOrPartner, application: App) -> tuple[Project, Grant]:
