@@ -598,6 +598,17 @@ class PartnerClient:
     """GraphQL queries the client may run (root field names)."""
     topics: frozenset[str] = frozenset()
     """Topics the client may read (granted as Kafka ACLs to its Kafka user and consumer groups)."""
+    commands: frozenset[str] = frozenset()
+    """Commands the client's system may send on its organisation's inbound topic (``partner.<organisation>.commands``,
+    write-only for its Kafka user) and be answered on ``partner.<organisation>.outcomes``: the CloudEvent types of
+    ``services.partners.inbound.COMMANDS``, each allowed only as the client's roles allow it through REST."""
+
+    def principal(self) -> Principal:
+        """The client as the caller of a command: what its access token would carry (subject, organisation, the
+        grants of its roles), for a command that comes through its Kafka user rather than an HTTP request."""
+        return Principal(user_id=client_subject(self.client_id), organisation=self.organisation,
+                         grants=grants_from_claims(sorted(self.roles), self.organisation, district=self.district),
+                         client_id=self.client_id, queries=self.queries)
 
 
 def _names(entry: dict[str, Any], key: str, client_id: str, path: Path) -> frozenset[str]:
@@ -667,8 +678,20 @@ class ClientRegistry:
                 roles=frozenset(Role(r) for r in entry.get("roles", [Role.PARTNER_OFFICER.value])),
                 secret_hash=str(secret_hash), district=entry.get("district"),
                 queries=_names(entry, "queries", client_id, path), topics=topics,
+                commands=_names(entry, "commands", client_id, path),
             )
+        senders: dict[str, str] = {}
+        for client in clients.values():
+            if client.commands and (other := senders.setdefault(client.organisation, client.client_id)) != \
+                    client.client_id:
+                raise ValueError(f"partner clients {other} and {client.client_id}: both send commands for "
+                                 f"{client.organisation} in {path}. One client per organisation may: its Kafka user "
+                                 "alone writes the organisation's inbound topic, so the topic names who sent a record.")
         return cls(clients.values())
+
+    def command_sender(self, organisation: str) -> PartnerClient | None:
+        """The one client that may send commands for ``organisation`` (None: its inbound topic takes none)."""
+        return next((c for c in self._clients.values() if c.organisation == organisation and c.commands), None)
 
     def __iter__(self) -> Any:
         return iter(self._clients.values())

@@ -183,9 +183,11 @@ class ServiceApplication(Application[UUID]):
             fastforward_skipping=plain.fastforward_skipping, deepcopy_from_cache=plain.deepcopy_from_cache)
 
     def _record(self, processing_event: ProcessingEvent[UUID]) -> Any:
-        # A keyed create's fingerprint is a tracking row of the same transaction as its events.
+        # A keyed create's fingerprint, or a partner command's once-only row, is a tracking row of the same
+        # transaction as its events.
         if processing_event.tracking is None:
-            processing_event.tracking = idempotency.tracking_for(processing_event.events)
+            processing_event.tracking = (idempotency.tracking_for(processing_event.events)
+                                         or idempotency.answer_tracking(processing_event.events))
         return super()._record(processing_event)
 
     def construct_recorder(self) -> ProcessRecorder:

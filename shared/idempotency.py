@@ -11,6 +11,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 from uuid import UUID
@@ -66,6 +68,28 @@ def tracking_for(events: list[Any]) -> Tracking | None:
         return None
     created = any(e.originator_id == keyed.aggregate_id and e.originator_version == 1 for e in events)
     return keyed.tracking if created else None
+
+
+_answering: ContextVar[str | None] = ContextVar("answering_command", default=None)
+
+
+@contextmanager
+def answering(name: str) -> Iterator[None]:
+    """While a command that must take effect once is run (a partner's inbound command, by its CloudEvent id), the
+    save of its events writes the tracking row ``name`` in their transaction; a second save under the same name is
+    the store's conflict, so the command's effects are recorded at most once, whatever redelivers it."""
+    token = _answering.set(name)
+    try:
+        yield
+    finally:
+        _answering.reset(token)
+
+
+def answer_tracking(events: list[Any]) -> Tracking | None:
+    """The once-only row to save with ``events`` while ``answering``: always 1, and a single-row tracking record
+    moves only forward, so inserting it again is refused."""
+    name = _answering.get()
+    return Tracking(name, 1) if name is not None and events else None
 
 
 def check_replay(aggregate_id: UUID, recorder: Recorder) -> None:

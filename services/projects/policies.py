@@ -6,6 +6,9 @@ Two runners follow the tasking topic:
 - ``projects-reactions`` (a PolicyRunner) records what a retasking or a withdrawal does to the projects delivering
   the tasking, as events in the projects store, in one transaction with the upstream position. Each project keeps
   the tasking version it last took into account, so a redelivered change (same or older version) changes nothing.
+
+Beside them, one ``projects-partner-commands`` runner per partner organisation granted a command of projects
+follows its inbound topic (``services.projects.inbound``).
 """
 
 from __future__ import annotations
@@ -17,7 +20,9 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
+from services.projects.inbound import inbound_consumers
 from services.projects.meetings import meetings
+from shared.auth import ClientRegistry
 from shared.consumer import ConsumerRunner, PolicyRunner
 from shared.contracts import Actor
 from shared.contracts.tasking import TaskingRetasked, TaskingWithdrawn
@@ -78,4 +83,12 @@ def consumers(app: ProjectsApplication, settings: Settings, transport: Transport
         PolicyRunner("projects-reactions", app, transport, topic, TaskingChangePolicy(app),
                      dead_letter_topic=dead_letters),
         meetings(app, settings, transport),
+        *inbound_consumers(app, settings, transport, partner_clients(settings)),
     ]
+
+
+def partner_clients(settings: Settings) -> ClientRegistry:
+    """The partner clients whose inbound commands this worker consumes (their grants only: no secret needed)."""
+    from services.runtime import partner_topics  # the composition root knows every topic a client may be granted
+
+    return ClientRegistry.from_settings(settings, known_topics=partner_topics(), secrets_needed=False)

@@ -1,0 +1,162 @@
+"""A partner organisation's inbound topics: its system sends commands on ``partner.<organisation>.commands`` and
+reads the answer to each on ``partner.<organisation>.outcomes``.
+
+One place says which commands there are (``COMMANDS``: the CloudEvent type, the service that owns and consumes it,
+the JSON Schema of its ``data``), how a record and its answer are shaped, and the topics' names. The clients file
+grants a client commands (``commands: [projects.ReportProgress.v1]``); one client per organisation may be granted
+any, and its Kafka user alone may write the organisation's inbound topic (``kafka_users``). So the topic names who
+sent a record: its organisation, and the client whose roles the command is checked against, exactly as that
+client's REST call would be. Nothing in the record's body says who sent it.
+
+A record is a CloudEvent 1.0 in the Kafka binding's structured mode (``content-type: application/cloudevents+json``):
+``specversion``, ``id`` (the partner's own, unique per command: a record sent again with the same id is answered as
+the first was and changes nothing more), ``source``, ``type`` (a command of ``COMMANDS``) and ``data`` (its schema).
+Each answer is a CloudEvent too, ``partner.CommandAccepted.v1`` (the record created or changed: its id and version)
+or ``partner.CommandRefused.v1`` (the problem+json body REST answers the same command with), its ``correlationid``
+and ``data.command_id`` the command's ``id``, keyed by it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any, Literal
+from uuid import UUID, uuid5
+
+from pydantic import BaseModel, Field
+
+from shared.auth import Role
+from shared.contracts import SCHEMA_BASE_URI
+
+SPEC_VERSION = "1.0"
+CONTENT_TYPE = "application/cloudevents+json"
+HEADERS: tuple[tuple[str, bytes], ...] = (("content-type", CONTENT_TYPE.encode()),)
+ACCEPTED = "partner.CommandAccepted.v1"
+REFUSED = "partner.CommandRefused.v1"
+MAX_RECORD_BYTES = 1_000_000
+_OUTCOME_IDS = UUID("9d3b0c52-7a1e-4f3a-8c6d-2b5e7f9a1c4d")
+
+
+def commands_topic(organisation: str) -> str:
+    """Where the organisation's system sends commands (its Kafka user may write it, no one else's)."""
+    return f"partner.{organisation}.commands"
+
+
+def outcomes_topic(organisation: str) -> str:
+    """Where each of the organisation's commands is answered (its Kafka user may read it)."""
+    return f"partner.{organisation}.outcomes"
+
+
+@dataclass(frozen=True)
+class Command:
+    """A command a partner's system may send: its CloudEvent type, the service that consumes it, and its data's
+    model (the REST body's, with what the REST path names)."""
+
+    type_name: str
+    service: str
+    summary: str
+    rest: str
+    """The REST operation that takes the same command (and refuses it in the same words)."""
+
+    def model(self) -> type[BaseModel]:
+        from services.projects.progress import ProgressReportCommand
+
+        return {REPORT_PROGRESS: ProgressReportCommand}[self.type_name]
+
+    @property
+    def roles(self) -> frozenset[Role]:
+        """The roles that may send it through REST: a client is granted the command only if it holds one."""
+        from services.projects.permissions import REPORTERS
+
+        return frozenset({REPORT_PROGRESS: REPORTERS}[self.type_name])
+
+
+REPORT_PROGRESS = "projects.ReportProgress.v1"
+COMMANDS: dict[str, Command] = {
+    REPORT_PROGRESS: Command(REPORT_PROGRESS, "projects", "Report a project's actual values at a date (its lead "
+                             "partner's system)", "POST /projects/projects/{project_id}/progress"),
+}
+
+
+class RecordRef(BaseModel):
+    type: Literal["project"] = Field(description="What kind of record the command created or changed.")
+    id: UUID
+    version: int = Field(ge=1, description="The record's version after the command (send it as expected_version "
+                                           "with the next command on it).")
+
+
+class CommandAccepted(BaseModel):
+    """A command was applied: the record it created or changed, at its resulting version."""
+
+    command_id: str = Field(description="The command's CloudEvent id.")
+    command_type: str
+    status: Literal["accepted"]
+    record: RecordRef
+
+
+class Problem(BaseModel):
+    """The problem+json body (RFC 9457) REST gives for the same command; ``errors`` lists invalid fields."""
+
+    model_config = {"extra": "allow"}
+    type: str
+    title: str
+    status: int
+    detail: str | None = None
+
+
+class CommandRefused(BaseModel):
+    """A command was refused and changed nothing: why, in REST's words. A record that was no command at all (not a
+    CloudEvent of a known command) is refused as ``malformed-command`` and also dead-lettered."""
+
+    command_id: str | None = Field(description="The command's CloudEvent id (none when the record had none).")
+    command_type: str | None
+    status: Literal["refused"]
+    problem: Problem
+    origin: str | None = Field(None, description="Where the record was read (topic:partition:offset), for a record "
+                                                 "without an id.")
+
+
+def outcome_id(organisation: str, command_id: str) -> str:
+    """The answer's own CloudEvent id: the same for every copy of the answer to one command."""
+    return str(uuid5(_OUTCOME_IDS, f"{organisation}\n{command_id}"))
+
+
+def outcome(organisation: str, source: str, data: CommandAccepted | CommandRefused) -> dict[str, Any]:
+    """The answer to one command, as a CloudEvent (a dict, stored as it is published so a repeat is the same)."""
+    type_name = ACCEPTED if isinstance(data, CommandAccepted) else REFUSED
+    key = data.command_id if data.command_id is not None else (getattr(data, "origin", None) or "")
+    return {
+        "specversion": SPEC_VERSION, "id": outcome_id(organisation, key), "source": source, "type": type_name,
+        "subject": key, "time": datetime.now(UTC).isoformat(), "datacontenttype": "application/json",
+        "dataschema": SCHEMA_BASE_URI + type_name, "correlationid": key,
+        "data": data.model_dump(mode="json", exclude_none=True),
+    }
+
+
+def encode(body: dict[str, Any]) -> bytes:
+    return json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
+
+
+# -- published schemas ----------------------------------------------------------------------------------------------
+
+
+@cache
+def schemas() -> dict[str, dict[str, Any]]:
+    """The JSON Schema of each command's data and of both answers' data, by CloudEvent type."""
+    found: dict[str, dict[str, Any]] = {}
+    for command in COMMANDS.values():
+        found[command.type_name] = _schema(command.type_name, command.model(), f"{command.summary}. Sent on "
+                                      f"partner.<organisation>.commands; the same command as {command.rest}.")
+    found[ACCEPTED] = _schema(ACCEPTED, CommandAccepted, "A partner's command applied (on partner.<organisation>."
+                                                         "outcomes).")
+    found[REFUSED] = _schema(REFUSED, CommandRefused, "A partner's command refused (on partner.<organisation>."
+                                                      "outcomes).")
+    return found
+
+
+def _schema(type_name: str, model: type[BaseModel], description: str) -> dict[str, Any]:
+    schema = model.model_json_schema()
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_BASE_URI + type_name,
+            **schema, "description": description}
