@@ -191,8 +191,9 @@ def partners_kafka_users(
                                               exists=True, dir_okay=False, readable=True)],
         cluster: Annotated[str, typer.Option(help="The Strimzi Kafka cluster the users belong to")] = "partnership",
 ) -> None:
-    """Print one read-only Strimzi KafkaUser per client granted topics (sorted, to commit with the manifests)."""
-    from services.partners.kafka_users import kafka_users, render
+    """Print one Strimzi KafkaUser per client granted topics (read-only) or commands (its organisation's inbound
+    topic), and the KafkaTopics of those inbound and outcomes topics (sorted, to commit with the manifests)."""
+    from services.partners.kafka_users import inbound_topics, kafka_users, render
     from services.runtime import partner_topics
     from shared.auth import ClientRegistry
 
@@ -200,7 +201,7 @@ def partners_kafka_users(
     try:
         # Only the grants are needed: the clients' secrets stay where the services read them.
         registry = ClientRegistry.from_file(clients, known_topics=known, secrets_needed=False)
-        typer.echo(render(kafka_users(registry, cluster, known)), nl=False)
+        typer.echo(render([*kafka_users(registry, cluster, known), *inbound_topics(registry, cluster)]), nl=False)
     except (ValueError, yaml.YAMLError) as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(1) from error

@@ -219,24 +219,39 @@ def test_each_service_writes_only_its_own_topics_and_reads_only_what_it_consumes
         own |= {DEAD_LETTER_TOPICS[service]} if service in DEAD_LETTER_TOPICS else set()
         consumes = set(specs[service].consumes) if service in specs else {spec.topic for spec in specs.values()}
         user = users[service]
-        assert _grants(user, "Write") == {f"topic:{t}" for t in own}, service
-        assert {g for g in _grants(user, "Read") if g.startswith("topic:")} == {f"topic:{t}" for t in consumes}
+        # Projects answers every organisation's inbound commands (services/projects/inbound.py): those topics are
+        # per organisation, so it holds their common prefix, and no other service does.
+        inbound = {"topic:partner.*"} if service == "projects" else set()
+        assert _grants(user, "Write") == {f"topic:{t}" for t in own} | inbound, service
+        assert {g for g in _grants(user, "Read") if g.startswith("topic:")} == \
+            {f"topic:{t}" for t in consumes} | inbound
         groups = {g for g in _grants(user, "Read") if g.startswith("group:")}
         assert groups == ({f"group:{service}*"} if consumes else set()), service
         for forbidden in ("Create", "Delete", "Alter", "AlterConfigs", "ClusterAction"):
             assert not _grants(user, forbidden), (service, forbidden)
-        assert all(g.removeprefix("topic:") in topics for g in _grants(user, "Describe") if g.startswith("topic:"))
+        assert all(g.removeprefix("topic:") in topics for g in _grants(user, "Describe")
+                   if g.startswith("topic:") and not g.endswith("*"))
     partners = {n: u for n, u in users.items() if n.startswith("partner-")}
     assert partners, "at least one partner organisation has a read-only user"
     assert set(users) == set(SERVICES) | set(partners)
+    writers = 0
     for name, user in partners.items():
+        # A partner writes at most its organisation's inbound topic and reads its outcomes (kafka_users.py).
+        written = {g.removeprefix("topic:") for g in _grants(user, "Write")}
+        assert len(written) <= 1 and all(t.startswith("partner.") and t.endswith(".commands") for t in written)
+        answers = {t.removesuffix(".commands") + ".outcomes" for t in written}
+        assert not written or answers <= set(topics), name
+        writers += len(written)
         read = {g.removeprefix("topic:") for g in _grants(user, "Read") if g.startswith("topic:")}
-        assert read and read <= {f"{s}.events" for s in EVENT_SERVICES}, name
+        assert read - answers and read - answers <= {f"{s}.events" for s in EVENT_SERVICES}, name
+        assert not read & written, name  # a sender never reads its inbound topic back (others' records)
         client = name.removeprefix("partner-")
         assert _grants(user, "Read") - {f"topic:{t}" for t in read} == {f"group:partner.{client}.*"}, name
-        assert _grants(user, "Describe") == {f"topic:{t}" for t in read}, name
-        for forbidden in ("Write", "Create", "Delete", "Alter", "AlterConfigs", "ClusterAction", "IdempotentWrite"):
+        assert _grants(user, "Describe") == {f"topic:{t}" for t in read | written}, name
+        assert all(t in topics for t in written), name
+        for forbidden in ("Create", "Delete", "Alter", "AlterConfigs", "ClusterAction", "IdempotentWrite"):
             assert not _grants(user, forbidden), (name, forbidden)
+    assert writers, "the example grants one partner organisation's system the inbound topic"
 
 
 def test_the_partner_users_are_generated_from_the_example_clients_file() -> None:
@@ -273,7 +288,15 @@ def test_the_consumer_group_names_fall_under_each_service_prefix() -> None:
 def test_every_topic_exists_up_front_with_the_partitions_the_code_expects(overlay: str) -> None:
     topics = of_kind(overlay, "KafkaTopic")
     expected = {f"{s}.events" for s in EVENT_SERVICES} | set(DEAD_LETTER_TOPICS.values())
-    assert set(topics) == expected
+    # Each organisation granted commands has its inbound and outcomes topics (from the partner clients file).
+    from services.partners.inbound import commands_topic, outcomes_topic
+    from shared.auth import ClientRegistry
+
+    clients = ClientRegistry.from_file(ROOT / "deploy" / "partner-clients.yaml", secrets_needed=False)
+    inbound = {name for c in clients if c.commands
+               for name in (commands_topic(c.organisation), outcomes_topic(c.organisation))}
+    assert inbound, "the example grants an organisation's system commands"
+    assert set(topics) == expected | inbound
     replicas = of_kind(overlay, "KafkaNodePool")["dual-role"]["spec"]["replicas"]
     for name, topic in topics.items():
         assert topic["spec"]["topicName"] == name

@@ -183,3 +183,60 @@ def test_clients_read_for_their_grants_only_cannot_authenticate(tmp_path: Path) 
     assert client.secret_hash == LOCKED_SECRET and client.topics == {"priorities.events"}
     for guess in ("", "!", LOCKED_SECRET, "anything"):
         assert registry.authenticate("police-rms", guess) is None
+
+
+SENDERS = """clients:
+  - client_id: college-mis
+    organisation: worcester-college
+    roles: [partner_officer]
+    topics: [projects.events]
+    commands: [projects.ReportProgress.v1]
+  - client_id: chamber-portal
+    organisation: chamber-of-commerce
+    roles: [partner_officer]
+    commands: [projects.ReportProgress.v1]
+"""
+
+
+def test_a_client_granted_commands_writes_only_its_organisations_inbound_topic_and_reads_its_answers(
+        tmp_path: Path) -> None:
+    result = _run(_write(tmp_path, SENDERS))
+    assert result.exit_code == 0, result.output
+    documents = list(yaml.safe_load_all(result.stdout))
+    users = {d["metadata"]["name"]: d for d in documents if d["kind"] == "KafkaUser"}
+    read, write, group = ("Describe", "Read"), ("Describe", "Write"), ("Read",)
+    assert _acls(users["partner-college-mis"]) == {
+        ("topic", "partner.worcester-college.commands", "literal", write),
+        ("topic", "partner.worcester-college.outcomes", "literal", read),
+        ("topic", "projects.events", "literal", read), ("group", "partner.college-mis.", "prefix", group)}
+    # granted commands and no topic: a user all the same, for its own organisation's two topics only
+    assert _acls(users["partner-chamber-portal"]) == {
+        ("topic", "partner.chamber-of-commerce.commands", "literal", write),
+        ("topic", "partner.chamber-of-commerce.outcomes", "literal", read),
+        ("group", "partner.chamber-portal.", "prefix", group)}
+    topics = [d["metadata"]["name"] for d in documents if d["kind"] == "KafkaTopic"]
+    assert topics == ["partner.chamber-of-commerce.commands", "partner.chamber-of-commerce.outcomes",
+                      "partner.worcester-college.commands", "partner.worcester-college.outcomes"]
+    schema = json.loads(SCHEMA.read_text())
+    for user in users.values():
+        assert not list(jsonschema.Draft202012Validator(schema).iter_errors(user))
+
+
+def test_two_clients_of_one_organisation_may_not_both_send_commands(tmp_path: Path) -> None:
+    result = _run(_write(tmp_path, SENDERS + """  - client_id: college-web
+    organisation: worcester-college
+    commands: [projects.ReportProgress.v1]
+"""))
+    assert result.exit_code == 1 and result.stdout == ""
+    assert "college-mis and college-web: both send commands for worcester-college" in result.stderr
+
+
+@pytest.mark.parametrize(("entry", "message"), [
+    ("roles: [partner_officer]\n    commands: [projects.CloseProject.v1]", "unknown command projects.CloseProject.v1"),
+    ("roles: [auditor]\n    commands: [projects.ReportProgress.v1]", "needs one of the roles partner_officer"),
+])
+def test_a_command_that_is_unknown_or_that_the_clients_roles_may_not_send_is_refused(
+        tmp_path: Path, entry: str, message: str) -> None:
+    result = _run(_write(tmp_path, f"clients:\n  - client_id: college-mis\n    organisation: worcester-college\n"
+                                   f"    {entry}\n"))
+    assert result.exit_code == 1 and message in result.stderr, result.output
