@@ -1,7 +1,8 @@
 """A partner organisation's system sends progress reports on its inbound topic and reads the answers, on a real
-Kafka broker and PostgreSQL (and in the embedded mode): valid reports are in the read model once, invalid ones are refused on the outcomes
-topic in REST's words, a duplicate is answered as the first, a record claiming another organisation changes nothing
-of that organisation's, and a record that is no command is dead-lettered once and refused."""
+Kafka broker and PostgreSQL (and in the embedded mode): valid reports are in the read model once, invalid ones are
+refused on the outcomes topic in REST's words, a duplicate is answered as the first, a record claiming another
+organisation changes nothing of that organisation's, and a record that is no command is dead-lettered once and
+refused."""
 
 from __future__ import annotations
 
