@@ -144,3 +144,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     so that no other test meets a server they disturbed (a consumer group formed after a broker restart was seen not
     to balance in time). The sort is stable: every other test keeps its order."""
     items.sort(key=lambda item: item.get_closest_marker("chaos") is not None)
+
+
+@pytest.fixture(scope="session")
+def kafka_acl_broker() -> Iterator[KafkaBroker]:
+    """A second broker of our own that authenticates with SCRAM-SHA-512 and enforces ACLs (KRaft's
+    StandardAuthorizer, as Strimzi's ``simple`` authorization): ``.sasl_bootstrap`` for users, ``.bootstrap`` for
+    the operator (a super user). Started only by the tests that check grants on the broker."""
+    with KafkaBroker(scram=True, heap_max="384m") as broker:
+        yield broker

@@ -284,6 +284,11 @@ class KafkaBroker(_LocalServer):
     Ports and the log directory stay fixed for the object's lifetime, so ``restart()`` keeps all data.
     With ``die_with_parent`` the JVM gets SIGTERM when the thread that started it ends: start it from the main
     thread, or pass False.
+
+    With ``scram`` the broker also listens with SASL_PLAINTEXT + SCRAM-SHA-512 on ``sasl_port`` (``sasl_bootstrap``)
+    and enforces ACLs with KRaft's ``StandardAuthorizer`` (``allow.everyone.if.no.acl.found=false``), as Strimzi's
+    ``simple`` authorization does: a SCRAM user may do only what an ACL allows it. The PLAINTEXT listener stays for
+    the operator (its anonymous principal is the one super user): readiness, topics, SCRAM credentials and ACLs.
     """
 
     def __init__(
@@ -297,6 +302,7 @@ class KafkaBroker(_LocalServer):
         startup_timeout: float = 120.0,
         extra_config: Mapping[str, str] | None = None,
         die_with_parent: bool = True,
+        scram: bool = False,
     ) -> None:
         self._owns_work_dir = work_dir is None
         self.work_dir = Path(work_dir).resolve() if work_dir else Path(tempfile.mkdtemp(prefix="partnership-kafka-"))
@@ -304,6 +310,8 @@ class KafkaBroker(_LocalServer):
         self._fixed_ports = port is not None or controller_port is not None
         self.port = port or free_port()
         self.controller_port = controller_port or free_port()
+        self.scram = scram
+        self.sasl_port = free_port() if scram else None
         self.heap_min = heap_min
         self.heap_max = heap_max
         self.startup_timeout = startup_timeout
@@ -337,6 +345,13 @@ class KafkaBroker(_LocalServer):
         return f"127.0.0.1:{self.port}"
 
     @property
+    def sasl_bootstrap(self) -> str:
+        """``127.0.0.1:PORT`` of the SASL_PLAINTEXT (SCRAM-SHA-512) listener of a broker started with ``scram``."""
+        if self.sasl_port is None:
+            raise ValueError("this broker has no SASL listener (start it with scram=True)")
+        return f"127.0.0.1:{self.sasl_port}"
+
+    @property
     def pid(self) -> int | None:
         return self._proc.pid if self._proc is not None else None
 
@@ -366,6 +381,7 @@ class KafkaBroker(_LocalServer):
                 if attempt < attempts and self._bind_failed():
                     shutil.rmtree(self.data_dir, ignore_errors=True)
                     self.port, self.controller_port = free_port(), free_port()
+                    self.sasl_port = free_port() if self.scram else None
                     continue
                 raise
             break
@@ -449,6 +465,22 @@ class KafkaBroker(_LocalServer):
             "broker.session.timeout.ms": "4000",
             "broker.heartbeat.interval.ms": "500",
         }
+        if self.sasl_port is not None:
+            s = self.sasl_port
+            props.update({
+                "listeners": f"{props['listeners']},SASL_PLAINTEXT://127.0.0.1:{s}",
+                "advertised.listeners": f"{props['advertised.listeners']},SASL_PLAINTEXT://127.0.0.1:{s}",
+                "listener.security.protocol.map": f"{props['listener.security.protocol.map']},"
+                                                  "SASL_PLAINTEXT:SASL_PLAINTEXT",
+                "sasl.enabled.mechanisms": "SCRAM-SHA-512",
+                # The broker side of SCRAM needs a login module; the credentials are in the cluster's metadata.
+                "listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config":
+                    "org.apache.kafka.common.security.scram.ScramLoginModule required;",
+                "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+                "allow.everyone.if.no.acl.found": "false",
+                # PLAINTEXT (the operator's listener, inter-broker) and CONTROLLER are anonymous.
+                "super.users": "User:ANONYMOUS",
+            })
         props.update(self.extra_config)
         return props
 
