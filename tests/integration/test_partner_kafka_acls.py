@@ -31,6 +31,7 @@ from kafka.errors import (
     TopicAuthorizationFailedError,
 )
 
+from services.partners.inbound import commands_topic, outcomes_topic
 from services.partners.kafka_users import kafka_users, user_name
 from services.runtime import partner_topics
 from shared.auth import ClientRegistry
@@ -43,9 +44,14 @@ CLIENTS = """clients:
   - client_id: college
     organisation: worcester-college
     topics: [projects.events]
+    commands: [projects.ReportProgress.v1]
   - client_id: police-rms
     organisation: west-mercia-police
     topics: [tasking.events]
+    commands: [projects.ReportProgress.v1]
+  - client_id: college-reader
+    organisation: worcester-college
+    topics: [projects.events]
 """
 COLLEGE, POLICE = "worcester-college", "west-mercia-police"
 
@@ -96,7 +102,8 @@ def grants(kafka_acl_broker: KafkaBroker, tmp_path_factory: pytest.TempPathFacto
     passwords = {str(user["metadata"]["name"]): secrets.token_urlsafe(24) for user in users}
     admin = KafkaAdminClient(bootstrap_servers=kafka_acl_broker.bootstrap)
     try:
-        topics = ["projects.events", "tasking.events", f"partner.{COLLEGE}.commands", f"partner.{POLICE}.commands"]
+        topics = ["projects.events", "tasking.events",
+                  *(t(org) for org in (COLLEGE, POLICE) for t in (commands_topic, outcomes_topic))]
         admin.create_topics([NewTopic(t, 1, 1) for t in topics])
         apply_users(admin, users, passwords)
     finally:
@@ -104,6 +111,7 @@ def grants(kafka_acl_broker: KafkaBroker, tmp_path_factory: pytest.TempPathFacto
     operator = KafkaProducer(bootstrap_servers=kafka_acl_broker.bootstrap)
     operator.send("projects.events", b"a projects event").get(10)
     operator.send("tasking.events", b"a tasking event").get(10)
+    operator.send(outcomes_topic(COLLEGE), b"an answer to the college").get(10)
     operator.close()
     yield Grants(kafka_acl_broker, users, passwords)
 
@@ -153,22 +161,43 @@ def test_a_partner_writes_no_topic_it_only_reads(grants: Grants) -> None:
         producer.close(timeout=5)
 
 
+def _end_offset(grants: Grants, topic: str) -> int:
+    consumer = KafkaConsumer(bootstrap_servers=grants.broker.bootstrap)
+    try:
+        partition = TopicPartition(topic, 0)
+        return int(consumer.end_offsets([partition])[partition])
+    finally:
+        consumer.close()
+
+
+def test_an_organisations_sender_writes_its_inbound_topic_and_reads_its_outcomes(grants: Grants) -> None:
+    before = _end_offset(grants, commands_topic(COLLEGE))
+    producer = grants.producer("college")
+    try:
+        producer.send(commands_topic(COLLEGE), b'{"specversion":"1.0"}').get(10)
+    finally:
+        producer.close(timeout=5)
+    assert _end_offset(grants, commands_topic(COLLEGE)) == before + 1
+    assert grants.read("college", outcomes_topic(COLLEGE), _group("college")) == [b"an answer to the college"]
+    # Write-only: what else the inbound topic holds is not the sender's to read, nor another organisation's
+    # answers.
+    for topic in (commands_topic(COLLEGE), outcomes_topic(POLICE)):
+        with pytest.raises(TopicAuthorizationFailedError):
+            grants.read("college", topic, _group("college"))
+
+
 def test_another_organisations_user_cannot_write_an_organisations_inbound_topic(grants: Grants) -> None:
-    for client_id, other in (("police-rms", COLLEGE), ("college", POLICE)):
+    # Each of the two senders may write its own organisation's topic, and neither the other's; nor may a client of
+    # the same organisation that is granted no command.
+    before = {org: _end_offset(grants, commands_topic(org)) for org in (COLLEGE, POLICE)}
+    for client_id, organisation in (("police-rms", COLLEGE), ("college", POLICE), ("college-reader", COLLEGE)):
         producer = grants.producer(client_id)
         try:
             with pytest.raises(TopicAuthorizationFailedError):
-                producer.send(f"partner.{other}.commands", b'{"specversion":"1.0"}').get(10)
+                producer.send(commands_topic(organisation), b'{"specversion":"1.0"}').get(10)
         finally:
             producer.close(timeout=5)
-    # Nothing reached either topic.
-    consumer = KafkaConsumer(bootstrap_servers=grants.broker.bootstrap, auto_offset_reset="earliest",
-                             consumer_timeout_ms=3000)
-    try:
-        partitions = [TopicPartition(f"partner.{org}.commands", 0) for org in (COLLEGE, POLICE)]
-        assert all(offset == 0 for offset in consumer.end_offsets(partitions).values())
-    finally:
-        consumer.close()
+    assert {org: _end_offset(grants, commands_topic(org)) for org in (COLLEGE, POLICE)} == before
 
 
 def test_a_wrong_password_is_refused(grants: Grants) -> None:
