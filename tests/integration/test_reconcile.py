@@ -46,8 +46,8 @@ def test_reconcile_passes_on_a_converged_system_and_names_each_planted_differenc
             tx.execute("UPDATE event_counts SET n = n + 1 WHERE type = ?", (dropped["type"],))
             tx.execute("INSERT INTO objectives (id, version, title, level, strategy, parent_id, status, status_reason,"
                        " changed_by, changed_by_organisation, changed_by_role, decision, added_at, valid_from,"
-                       " valid_to) VALUES (?, 99, 'x', 'scs', 'x', NULL, 'active', NULL, 'u', 'o', 'r', NULL,"
-                       " 'x', 'x', NULL)", (objective["id"],))
+                       " valid_to, in_force_from) VALUES (?, 99, 'x', 'scs', 'x', NULL, 'active', NULL, 'u', 'o',"
+                       " 'r', NULL, 'x', 'x', NULL, 'x')", (objective["id"],))
             tx.execute("DELETE FROM seen_events WHERE consumer = 'reporting' AND subject = ?", (objective["id"],))
         # 3. A good event dead-lettered, and a different event under an existing id and version on a topic.
         topic = settings.topic("priorities.events")
