@@ -334,7 +334,7 @@ def load_demo(specs: dict[str, ServiceSpec], applications: dict[str, ServiceAppl
     """Load the worked example through the applications (upstream first) unless a store holds events already.
     Workers (here or in other processes) carry each service's facts downstream while this waits for them. ``ids``
     receives the ids of what it created, by name."""
-    if any(app.recorder.max_notification_id() is not None for app in applications.values()):
+    if any(app.holds_history() for app in applications.values()):
         return False
     ids = {} if ids is None else ids
 

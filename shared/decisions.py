@@ -46,6 +46,7 @@ class DecisionKind(StrEnum):
     PROJECT_DEFERRAL = "project.deferral"
     PROJECT_CLOSURE = "project.closure"
     RAG_OVERRIDE = "project.rag_override"
+    PARTNERSHIP_RULES = "partnership.rules"
     PERSONAL_DATA_ERASURE = "personal_data.erasure"
     TEXT_REDACTION = "personal_data.redaction"
     SCRUTINY_PACK_PUBLICATION = "scrutiny.pack_publication"

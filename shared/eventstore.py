@@ -153,6 +153,15 @@ class ServiceApplication(Application[UUID]):
                 self._announce_stored_events()
         check_pool_cheaply(self.recorder)
 
+    def is_founding(self, event: object) -> bool:
+        """Whether ``event`` is one the service records by itself into an empty store when it starts (tasking's
+        founding of the partnership's rules): not history anyone entered."""
+        return False
+
+    def holds_history(self) -> bool:
+        """Whether the store holds events beyond what the service founds by itself when it starts."""
+        return self.recorder.max_notification_id() is not None
+
     @property
     def stored_channel(self) -> str:
         """The PostgreSQL channel on which each commit of new events is announced (for the relay)."""

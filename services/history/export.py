@@ -37,6 +37,7 @@ from shared.contracts.tasking import (
     MeetingHeld,
     PartnerJoined,
     PartnerLeft,
+    PartnershipFounded,
     TaskingAccepted,
     TaskingCompleted,
     TaskingDeclined,
@@ -98,8 +99,8 @@ class _Exporter:
         aid: UUID = event.originator_id
         default = f"{aid}" if event.originator_version == 1 else f"{aid}/{event.originator_version}"
         key = self.key(event, default)
-        if isinstance(event, CONSEQUENCES):
-            return
+        if isinstance(event, (*CONSEQUENCES, PartnershipFounded)):
+            return  # the founding: recorded by tasking from the partnership definition, not history entered
         if isinstance(event, PartnerJoined):
             self.add(event, {"kind": "membership", "key": key, "body": event.body, "organisation": event.organisation,
                              "joined_on": event.joined_on, "nominated_by": event.nominated_by,

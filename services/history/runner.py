@@ -485,7 +485,7 @@ def import_history(history: HistoryFile, applications: dict[str, ServiceApplicat
     rows = history.rows
     wait_for = waiter(timeout)
     target = Applier(applications, importer, history.sha256, wait_for)
-    fresh = all(app.recorder.max_notification_id() is None for app in applications.values())
+    fresh = not any(app.holds_history() for app in applications.values())
     held: set[int] = set()
     if not fresh:
         foreign = _foreign_history(applications)
@@ -526,6 +526,8 @@ def import_history(history: HistoryFile, applications: dict[str, ServiceApplicat
 def _foreign_history(applications: dict[str, ServiceApplication]) -> str | None:
     for name, app in applications.items():
         for event in events_of(app):
+            if app.is_founding(event):  # recorded by the service itself at start (tasking's partnership rules)
+                continue
             correlation = getattr(event, "correlation_id", "")
             if imported_row(correlation) is None:
                 return f"{name}: {type(event).__qualname__} of {correlation or 'no correlation id'}"

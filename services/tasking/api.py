@@ -31,6 +31,7 @@ from services.tasking.permissions import (
     joining_role,
     leading,
     may_see,
+    rules_role,
     scrutiny_pack_role,
 )
 from shared.auth import TokenService
@@ -133,6 +134,19 @@ class HoldMeeting(StrictModel):
     held_on: Day
     present: list[Line] = Field(min_length=1, max_length=100)
     title: Line = Field("", max_length=300)
+
+
+class ChangeQuorum(StrictModel):
+    body: Line = Field(min_length=1, max_length=100, examples=["pstg"])
+    quorum: int = Field(ge=1, le=1000, examples=[4])
+    decision: DecisionIn
+    expected_version: int | None = Field(None, ge=1, description="The partnership record's version you last read")
+
+
+class PartnershipRulesOut(BaseModel):
+    version: int
+    quorums: dict[str, int]
+    changes: list[dict[str, Any]]
 
 
 class AgreeAction(StrictModel):
@@ -465,6 +479,31 @@ def declare_commitment(organisation: str, body: DeclareCommitment, principal: Wr
     commitment = application.declare_commitment(command_context(principal, role, request), organisation=organisation,
                                                 districts=body.districts, expected_version=expected)
     return Created(id=commitment.id, version=commitment.version)
+
+
+# -- the partnership's rules (history: founded from the definition, changed by decisions) --------------------------
+
+
+def _rules_out(application: TaskingApplication) -> PartnershipRulesOut:
+    partnership = application.partnership()
+    return PartnershipRulesOut(version=partnership.version, quorums=dict(partnership.quorums),
+                               changes=[{"body": c.body, "quorum": c.quorum, "decided_on": c.decided_on.isoformat()}
+                                        for c in partnership.changes])
+
+
+@router.get("/partnership", response_model=PartnershipRulesOut,
+            summary="The partnership's rules of record: quorums now, and every decision that changed them")
+def get_partnership(principal: Reader, application: App) -> Any:
+    return _rules_out(application)
+
+
+@router.post("/partnership/quorums", response_model=PartnershipRulesOut,
+             summary="Record a board decision that changes a body's quorum from the decision's date")
+def change_quorum(body: ChangeQuorum, principal: Writer, application: App, request: Request) -> Any:
+    role = rules_role(principal)
+    application.change_quorum(command_context(principal, role, request), body=body.body, quorum=body.quorum,
+                              decision=body.decision.to_decision(), expected_version=body.expected_version)
+    return _rules_out(application)
 
 
 # -- meetings and agreed actions ---------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -27,14 +28,24 @@ from services.tasking.domain import (
     MinuteBook,
     PublishedScrutinyPack,
     Tasking,
+    derived_id,
 )
+from services.tasking.partnership import Partnership, differences
 from shared.contracts import Decision
-from shared.contracts.tasking import BodyKind, CommissioningLevel, MembershipVersion, TopicPosition
+from shared.contracts.tasking import (
+    BodyKind,
+    BodyQuorum,
+    CommissioningLevel,
+    DelegationScheme,
+    MembershipVersion,
+    TopicPosition,
+)
 from shared.decisions import DecisionKind, MeetingRecord, PerPartner, check_decision, minute_book_id
 from shared.errors import ConcurrentChange, NotFound, NotYetKnown, RuleViolated
 from shared.eventstore import CommandContext, ServiceApplication
-from shared.partnership import PartnershipDefinition, load, rules
+from shared.partnership import PartnershipDefinition, load
 from shared.readstore import ReadStore
+from shared.rules_history import RulesOfRecord
 from shared.settings import Settings
 
 LOCAL_DDL = [
@@ -54,6 +65,11 @@ _process_locks: dict[str, threading.Lock] = {}
 _process_locks_guard = threading.Lock()
 
 
+_log = logging.getLogger(__name__)
+PARTNERSHIP_ID = derived_id("partnership")
+"""The partnership's one record of its rules."""
+
+
 def _process_lock(key: str) -> threading.Lock:
     with _process_locks_guard:
         return _process_locks.setdefault(key, threading.Lock())
@@ -61,15 +77,64 @@ def _process_lock(key: str) -> threading.Lock:
 
 class TaskingApplication(ServiceApplication):
     service = "tasking"
-    value_objects = [MembershipVersion, TopicPosition]
+    value_objects = [MembershipVersion, TopicPosition, BodyQuorum, DelegationScheme]
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)
         self.definition: PartnershipDefinition = load(settings.partnership_file)
-        self.rules = rules(settings.partnership_file)
+        # The rules of record: founded once from the definition, changed by decisions, asked as of a decision's date.
+        self.partnership_differences = self._found_partnership()
+        self.rules = RulesOfRecord(lambda: self.partnership().rules, lambda: self.partnership().changes)
         self.meetings = TaskingMeetings(self)
         self.local = ReadStore(settings, self.service)
         self.local.migrate(LOCAL_DDL)
+
+    # -- the partnership's rules -------------------------------------------------------------------------------
+    def is_founding(self, event: object) -> bool:
+        return isinstance(event, Partnership.Founded)
+
+    def holds_history(self) -> bool:
+        newest = self.recorder.max_notification_id()
+        if newest is None or newest > 1:
+            return newest is not None
+        first = self.recorder.select_notifications(start=1, limit=1)
+        return not (first and first[0].originator_id == PARTNERSHIP_ID)  # only the founding: no history yet
+
+    def partnership(self) -> Partnership:
+        found = self._find(PARTNERSHIP_ID, Partnership)
+        if found is None:  # founded at start-up; only a store emptied under a running process lacks it
+            raise NotYetKnown("The partnership's rules are not recorded yet.")
+        return found
+
+    def _found_partnership(self) -> list[str]:
+        """Found the partnership's record from the definition into an empty store (once, whichever process is
+        first); on a store that has it, report where the definition differs, and apply nothing."""
+        existing = self._find(PARTNERSHIP_ID, Partnership)
+        if existing is None:
+            try:
+                self.save(Partnership.found(self.definition, id=PARTNERSHIP_ID))
+                return []
+            except IntegrityError:  # another process founded it first
+                existing = self._find(PARTNERSHIP_ID, Partnership)
+                assert existing is not None
+        said = differences(self.definition, existing)
+        for difference in said:
+            _log.warning("partnership definition differs from the record (not applied; a change is a decision): %s",
+                         difference)
+        return said
+
+    def change_quorum(self, context: CommandContext, *, body: str, quorum: int, decision: Decision | None,
+                      expected_version: int | None = None) -> Partnership:
+        """A board decision changes a body's quorum from the decision's date (judged by the rules in force then)."""
+        boards = {b.id for b in self.definition.bodies if b.kind == BodyKind.PARTNERSHIP_BOARD}
+        checked = self._decision(decision, boards, what="Changing a quorum", kind=DecisionKind.PARTNERSHIP_RULES,
+                                 context=context)
+        partnership = self.partnership()
+        if expected_version is not None:
+            self.at_version(partnership, expected_version)
+        partnership.change_quorum(context, body=body, quorum=quorum, decision=checked)
+        self.save(partnership)
+        return partnership
 
     def close(self) -> None:
         self.local.close()

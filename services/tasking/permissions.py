@@ -142,3 +142,9 @@ def scrutiny_pack_role(principal: Principal) -> Grant:
     delegation for scrutiny packs (or the board's, at a meeting)."""
     return authorize(principal, (Role.PARTNERSHIP_OFFICER, None),
                      refusal="Only the partnership officer publishes scrutiny packs.")
+
+
+def rules_role(principal: Principal) -> Grant:
+    """The partnership officer records the board's decisions that change the partnership's rules."""
+    return authorize(principal, (Role.PARTNERSHIP_OFFICER, None),
+                     refusal="Only the partnership officer records changes to the partnership's rules.")

@@ -350,6 +350,39 @@ class TopicPosition:
     """How many of its events had been applied."""
 
 
+# -- the partnership's rules, as history ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BodyQuorum:
+    """A body of the partnership (board, theme group, district partnership) and its quorum."""
+
+    body: str
+    """The body's id."""
+    kind: str
+    """partnership_board, theme_group or district_partnership."""
+    name: str
+    """The body's name (a district partnership's own name)."""
+    quorum: int
+    """How many members present make a meeting of it quorate."""
+
+
+@dataclass(frozen=True)
+class DelegationScheme:
+    """A scheme of delegation: the body lets an officer role take these kinds of decision without a meeting."""
+
+    id: str
+    """The scheme's id (a decision under delegation names it)."""
+    body: str
+    """The body that delegates."""
+    role: str
+    """The officer role it delegates to."""
+    decisions: list[str]
+    """The kinds of decision it delegates (``shared.decisions.DecisionKind``)."""
+    name: str = ""
+    """Its name; empty when none."""
+
+
 @contract(SERVICE, release=2)
 @dataclass(frozen=True, kw_only=True)
 class ScrutinyPackPublished(Fact):
@@ -379,6 +412,45 @@ class ScrutinyPackPublished(Fact):
     """The version of the renderer that drew it: the same bytes again from that version."""
     papers_public: bool
     """Whether the committee's papers are public: then anyone may read the pack at its URL without signing in."""
+
+
+@contract(SERVICE, release=2)
+@dataclass(frozen=True, kw_only=True)
+class PartnershipFounded(Fact):
+    """The partnership's founding rules, loaded once from its definition into an empty store: its bodies and
+    quorums, districts, schemes of delegation, RAG thresholds and the limit on agreed priorities. Changes after it
+    are decisions of their own (``QuorumChanged``)."""
+
+    partnership: str
+    """The partnership's id."""
+    founded_on: date | None
+    """From when its bodies exist; None: no earliest date."""
+    bodies: list[BodyQuorum]
+    """Every body that may decide, district partnerships included."""
+    districts: list[str]
+    """The districts' ids."""
+    schemes_of_delegation: list[DelegationScheme]
+    """The schemes of delegation."""
+    green_within_percent: float
+    """RAG: green while the shortfall is within this percent of the trajectory."""
+    amber_within_percent: float
+    """RAG: amber while within this percent; red beyond."""
+    max_agreed_priorities_per_district: int
+    """The limit on agreed priorities in one district."""
+
+
+@contract(SERVICE, release=2)
+@dataclass(frozen=True, kw_only=True)
+class QuorumChanged(Fact):
+    """A decision changed a body's quorum, from the decision's date: decisions dated before it are judged on the
+    quorum before, decisions dated on or after it on this one."""
+
+    body: str
+    """The body whose quorum changed."""
+    quorum: int
+    """Its quorum from the decision's date."""
+    previous_quorum: int
+    """Its quorum before."""
 
 
 # -- superseded versions, frozen as published (their schemas stay in contracts/events) ------------------------------
