@@ -1,7 +1,8 @@
 """A service's copy of the meetings and memberships its decisions stand on, kept from ``tasking.events``.
 
-Only three event types are read (``MeetingEntered``, ``PartnerJoined``, ``PartnerLeft``); every other tasking event
-is none of this copy's business. The copy answers the decision rule (``shared.decisions.MeetingRecords``) as a
+Only these event types are read: ``MeetingEntered``, ``PartnerJoined``, ``PartnerLeft``, and the partnership's rules
+(``PartnershipFounded``, ``QuorumChanged``: the rules a decision is judged by, as of its date); every other tasking
+event is none of this copy's business. The copy answers the decision rule (``shared.decisions.MeetingRecords``) as a
 non-authoritative store: a minute-book version or membership it has not reached yet is "retry", not "never".
 Each service that takes decisions without owning meetings wires it in an upstream-copy module of its own.
 """
@@ -10,16 +11,23 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
 from shared.consumer import ConsumerRunner
-from shared.contracts import Decision
-from shared.contracts.tasking import MeetingEntered, PartnerJoined, PartnerLeft
-from shared.decisions import MeetingRecord, Period
+from shared.contracts import Decision, from_data
+from shared.contracts.tasking import (
+    MeetingEntered,
+    PartnerJoined,
+    PartnerLeft,
+    PartnershipFounded,
+    QuorumChanged,
+)
+from shared.decisions import MeetingRecord, PartnershipRules, Period
 from shared.envelope import Envelope
 from shared.readstore import ReadStore, Tx
+from shared.rules_history import FoundedRules, QuorumChange, RulesOfRecord
 from shared.service import WaitFor
 from shared.settings import Settings
 from shared.transport import Transport
@@ -35,6 +43,11 @@ DDL = [
     # A historic meeting whose quorum rests on its minute reference ("quorum as minuted"): a table of its own, so a
     # copy made before it existed needs no change to copied_meetings.
     "CREATE TABLE IF NOT EXISTS copied_minuted_quorums (id TEXT PRIMARY KEY, reference TEXT NOT NULL)",
+    # The partnership's rules: the founding event's data as published, and each quorum change (its version).
+    "CREATE TABLE IF NOT EXISTS copied_partnership_founding (partnership TEXT PRIMARY KEY, type TEXT NOT NULL,"
+    " data TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS copied_quorum_changes (version INTEGER PRIMARY KEY, body TEXT NOT NULL,"
+    " quorum INTEGER NOT NULL, decided_on TEXT NOT NULL, recorded_at TEXT NOT NULL)",
 ]
 
 
@@ -63,6 +76,15 @@ class MeetingsCopy:
             periods = self._periods(tx, fact.body, fact.organisation)
             periods.append(Period(fact.joined_on or envelope.time.date()))
             self._store(tx, fact.body, fact.organisation, envelope.sequence, periods)
+        elif isinstance(fact, PartnershipFounded):
+            tx.execute("INSERT INTO copied_partnership_founding (partnership, type, data) VALUES (?, ?, ?)"
+                       " ON CONFLICT (partnership) DO NOTHING",
+                       (fact.partnership, envelope.type, json.dumps(envelope.data, sort_keys=True)))
+        elif isinstance(fact, QuorumChanged) and fact.decision is not None:
+            tx.execute("INSERT INTO copied_quorum_changes (version, body, quorum, decided_on, recorded_at)"
+                       " VALUES (?, ?, ?, ?, ?) ON CONFLICT (version) DO NOTHING",
+                       (envelope.sequence, fact.body, fact.quorum, fact.decision.decided_on.isoformat(),
+                        _utc_text(envelope.time)))
         elif isinstance(fact, PartnerLeft):
             periods = self._periods(tx, fact.body, fact.organisation)
             if periods:
@@ -84,6 +106,11 @@ class MeetingsCopy:
             "INSERT INTO copied_memberships (body, organisation, version, periods) VALUES (?, ?, ?, ?)"
             " ON CONFLICT (body, organisation) DO UPDATE SET version = excluded.version, periods = excluded.periods",
             (body, organisation, version, encoded))
+
+
+def _utc_text(moment: datetime) -> str:
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def _decode_periods(raw: str) -> list[Period]:
@@ -116,6 +143,25 @@ class CopiedMeetings:
                              title=row["title"], present=present, entry=int(row["entry"]),
                              roll=tuple((org, int(version)) for org, version in json.loads(row["roll"])),
                              quorum_as_minuted=minuted[0]["reference"] if minuted else None)
+
+    def rules(self, definition: PartnershipRules, recorded_by: datetime | None = None) -> RulesOfRecord:
+        """The partnership's rules of record from this copy, as of any date: the founding tasking published and
+        the quorum changes since (those recorded by ``recorded_by``, when given); ``definition``'s rules until the
+        founding has reached the copy."""
+        return RulesOfRecord(lambda: self._founding() or definition, lambda: self._quorum_changes(recorded_by))
+
+    def _founding(self) -> FoundedRules | None:
+        rows = self.store.query("SELECT type, data FROM copied_partnership_founding")
+        if not rows:
+            return None
+        founded = from_data(rows[0]["type"], json.loads(rows[0]["data"]))
+        assert isinstance(founded, PartnershipFounded)
+        return FoundedRules.of(founded)
+
+    def _quorum_changes(self, recorded_by: datetime | None = None) -> list[QuorumChange]:
+        clause, params = ("", []) if recorded_by is None else (" WHERE recorded_at <= ?", [_utc_text(recorded_by)])
+        return [QuorumChange(row["body"], int(row["quorum"]), date.fromisoformat(row["decided_on"]))
+                for row in self.store.query(f"SELECT * FROM copied_quorum_changes{clause} ORDER BY version", params)]
 
     def membership_version(self, body: str, organisation: str) -> int:
         rows = self.store.query("SELECT version FROM copied_memberships WHERE body = ? AND organisation = ?",

@@ -70,9 +70,9 @@ class PrioritiesApplication(ServiceApplication):
         self.definition: PartnershipDefinition = load(settings.partnership_file)
         self.target_rules = TargetRules(units=frozenset(self.definition.units),
                                         organisations=frozenset(o.id for o in self.definition.organisations))
-        self.rules = rules(settings.partnership_file)
         self.local = ReadStore(settings, self.service)
         self.meetings = CopiedMeetings(self.local)  # kept from tasking.events (services/priorities/meetings.py)
+        self.rules = self.meetings.rules(rules(settings.partnership_file))  # the rules of record, from the copy
         self.tasked = TaskedShares(self.local)  # kept from tasking.events too (services/priorities/tasked.py)
         self.boards = frozenset(b.id for b in self.definition.bodies if b.kind == "partnership_board")
         self.county_bodies = self.boards | {b.id for b in self.definition.bodies if b.kind == "theme_group"}

@@ -52,9 +52,9 @@ class ProjectsApplication(ServiceApplication):
         self.thresholds = RagThresholds(Decimal(str(self.partnership.rag.green_within_percent)),
                                         Decimal(str(self.partnership.rag.amber_within_percent)))
         self.known_taskings = KnownTaskings(ReadStore(settings, self.service))
-        self.rules = rules(settings.partnership_file)
         # Kept from tasking.events by services/projects/meetings.py, in the same store as the known taskings.
         self.meetings = CopiedMeetings(self.known_taskings.store)
+        self.rules = self.meetings.rules(rules(settings.partnership_file))  # the rules of record, from the copy
         self.today: Callable[[], date] = self.partnership.calendar()  # a test sets it to a clock of its own
         self.delivery_index = DeliveryIndex(self)
 

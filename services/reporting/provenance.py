@@ -62,7 +62,7 @@ class Provenance:
 
     def __init__(self, store: ReadStore, rules: PartnershipRules, definition: PartnershipDefinition) -> None:
         self.meetings = CopiedMeetings(store)
-        self.rules = rules
+        self.rules = self.meetings.rules(rules)  # the rules of record as tasking published them, as of any date
         self.definition = definition
 
     def problems(self, raw: str | dict[str, Any]) -> list[str]:
