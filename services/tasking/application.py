@@ -94,11 +94,8 @@ class TaskingApplication(ServiceApplication):
         return isinstance(event, Partnership.Founded)
 
     def holds_history(self) -> bool:
-        newest = self.recorder.max_notification_id()
-        if newest is None or newest > 1:
-            return newest is not None
-        first = self.recorder.select_notifications(start=1, limit=1)
-        return not (first and first[0].originator_id == PARTNERSHIP_ID)  # only the founding: no history yet
+        first = self.recorder.select_notifications(start=None, limit=2)  # ids may have gaps: count, not compare
+        return len(first) > 1 or (len(first) == 1 and first[0].originator_id != PARTNERSHIP_ID)
 
     def partnership(self) -> Partnership:
         found = self._find(PARTNERSHIP_ID, Partnership)
