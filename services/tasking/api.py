@@ -67,6 +67,8 @@ class IssueTasking(StrictModel):
     lead_partner: Line = Field(min_length=1, max_length=100, examples=["worcester-city-council"])
     commissioning_level: CommissioningLevel = CommissioningLevel.DISTRICT
     decision: DecisionIn
+    sector: Line | None = Field(None, min_length=1, max_length=1, examples=["C"], description=(
+        "The UK SIC 2007 section (A to U) the share is to be delivered in, e.g. C (manufacturing); none: any."))
 
 
 class Answer(Versioned):
@@ -188,6 +190,7 @@ class TaskingOut(BaseModel):
     retasked_from: UUID | None
     achieved: Decimal | None
     decision: DecisionOut | None
+    sector: str | None = None
 
     @staticmethod
     def of(t: Tasking) -> TaskingOut:
@@ -195,7 +198,7 @@ class TaskingOut(BaseModel):
             id=t.id, version=t.version, target_id=t.target_id, theme_group=t.theme_group, district=t.district,
             share=t.share, unit=t.unit, deadline=t.deadline, lead_partner=t.lead_partner,
             commissioning_level=t.commissioning_level, status=t.status.value, retasked_from=t.retasked_from,
-            achieved=t.achieved,
+            achieved=t.achieved, sector=getattr(t, "sector", None),
             decision=DecisionOut(**vars(t.decision)) if t.decision else None,
         )
 
@@ -294,7 +297,7 @@ def issue_tasking(body: IssueTasking, principal: Lead, grant: IssuingThemeGroup,
         command_context(principal, grant, request), target_id=body.target_id,
         theme_group=grant.scope or "", district=body.district, share=body.share, deadline=body.deadline,
         lead_partner=body.lead_partner, commissioning_level=body.commissioning_level,
-        decision=body.decision.to_decision(), idempotency_key=idempotency_key,
+        decision=body.decision.to_decision(), idempotency_key=idempotency_key, sector=body.sector,
     )
     return Created(id=tasking.id, version=tasking.version)
 

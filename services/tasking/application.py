@@ -245,7 +245,7 @@ class TaskingApplication(ServiceApplication):
     # -- taskings ----------------------------------------------------------------------------------------------
     def issue(self, context: CommandContext, *, target_id: UUID, theme_group: str, district: str, share: Decimal,
               deadline: date, lead_partner: str, commissioning_level: CommissioningLevel, decision: Decision | None,
-              idempotency_key: str | None = None) -> Tasking:
+              idempotency_key: str | None = None, sector: str | None = None) -> Tasking:
         new_id = IDEMPOTENT_IDS.id_for("tasking", context.actor, idempotency_key)
         if new_id is not None and (existing := self._find(new_id, Tasking)) is not None:
             return existing
@@ -257,7 +257,7 @@ class TaskingApplication(ServiceApplication):
                 context, target=target, theme_group=theme_group, district=district, share=share, deadline=deadline,
                 lead_partner=lead_partner, commissioning_level=commissioning_level, decision=checked,
                 allocated_elsewhere=self.allocated(target_id), lead_membership=self.membership(district, lead_partner),
-                definition=self.definition, id=new_id,
+                definition=self.definition, id=new_id, sector=sector,
             )
             self._index(target_id, tasking.id)
             return self._save_idempotent(tasking)

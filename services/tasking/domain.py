@@ -45,6 +45,7 @@ from shared.errors import InvalidCommand, RuleViolated
 from shared.eventstore import AccountableAggregate, CommandContext, IdempotentIds
 from shared.measures import MeasureKind, kind_of
 from shared.partnership import PartnershipDefinition
+from shared.sectors import sector_problems
 
 _IDS = uuid.UUID("6f1d2a8e-3c0b-4f53-9a55-2d1f0c7e9b41")  # namespace of this service's derived ids
 
@@ -182,7 +183,7 @@ class Tasking(AccountableAggregate):
     def __init__(self, *, target_id: UUID, theme_group: str, district: str, share: Decimal, unit: str,
                  deadline: date, lead_partner: str, commissioning_level: CommissioningLevel,
                  retasked_from: UUID | None, counts_against_target: bool, actor: Actor, correlation_id: str,
-                 decision: Decision | None) -> None:
+                 decision: Decision | None, sector: str | None = None) -> None:
         self.target_id = target_id
         self.theme_group = theme_group
         self.district = district
@@ -192,6 +193,8 @@ class Tasking(AccountableAggregate):
         self.lead_partner = lead_partner
         self.commissioning_level = CommissioningLevel(commissioning_level)
         self.retasked_from = retasked_from
+        self.sector = sector
+        """The UK SIC 2007 section the share is to be delivered in; None: any."""
         self.status = TaskingStatus.ISSUED
         self.issued_by = actor
         self.decision = decision
@@ -204,8 +207,11 @@ class Tasking(AccountableAggregate):
               share: Decimal, deadline: date, lead_partner: str, commissioning_level: CommissioningLevel,
               decision: Decision, allocated_elsewhere: Decimal, lead_membership: Membership | None,
               definition: PartnershipDefinition, retasked_from: UUID | None = None,
-              id: UUID | None = None) -> Tasking:
-        """Task a district partnership with a share of a target; refused beyond the target or its deadline."""
+              id: UUID | None = None, sector: str | None = None) -> Tasking:
+        """Task a district partnership with a share of a target; refused beyond the target or its deadline. A
+        ``sector`` names the UK SIC 2007 section the share is to be delivered in (``shared.sectors``)."""
+        if problems := sector_problems("sector", sector):
+            raise InvalidCommand("The tasking cannot be issued: " + problems[0]["message"], problems)
         _known_district(definition, district)
         _known_organisation(definition, lead_partner, "lead_partner")
         _require_target_open(target)
@@ -217,6 +223,7 @@ class Tasking(AccountableAggregate):
             target_id=target.id, theme_group=theme_group, district=district, share=share, unit=target.unit,
             deadline=deadline, lead_partner=lead_partner, commissioning_level=commissioning_level,
             retasked_from=retasked_from, counts_against_target=counts_against_target(TaskingStatus.ISSUED),
+            sector=sector,
         )
 
     # -- the district's answer -----------------------------------------------------------------------------------
@@ -403,6 +410,7 @@ class Tasking(AccountableAggregate):
             commissioning_level=self.commissioning_level, decision=decision,
             allocated_elsewhere=Decimal(0),  # a transfer leaves the total tasked unchanged
             lead_membership=lead_membership, definition=definition, retasked_from=self.id, id=new_id,
+            sector=self.sector,  # the part moved is of the same industry
         )
         self._happened(
             self.Retasked, context, decision=decision, district=self.district, lead_partner=self.lead_partner,

@@ -73,6 +73,8 @@ class TaskingIssued(Fact):
     and withdrawn ones free their share. Said here so that no reader re-derives it."""
     retasked_from: UUID | None = None
     """The tasking whose share this one took over; None unless issued by a retasking."""
+    sector: str | None = None
+    """The UK SIC 2007 section (A to U) the share is to be delivered in, e.g. C (manufacturing); None: any."""
 
 
 @contract(SERVICE, version=2, release=2)

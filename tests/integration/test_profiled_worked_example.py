@@ -76,3 +76,10 @@ def test_the_business_park_is_green_against_its_profile_in_projects_and_graphql(
     later = shown("2013-09-01")["performance"]
     assert (later["status"], later["rag"], later["stale"], later["latestReportedOn"]) == \
         ("stale", "green", True, "2013-04-01")
+
+
+def test_a_roll_up_by_an_unknown_sector_is_refused_with_a_code(harness: Harness) -> None:
+    refused = harness.graphql('{ deliveryRollups(sector: "Z") { targetId } }')
+    assert refused["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", refused
+    assert "SIC 2007" in refused["errors"][0]["message"]
+    assert "errors" not in harness.graphql('{ deliveryRollups(sector: "C") { targetId kind shares { sector } } }')

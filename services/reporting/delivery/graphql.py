@@ -8,16 +8,24 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from services.reporting.delivery import judging, queries, rollup
-from services.reporting.graphql_common import IN_FORCE_ON, Connection, IsAuthenticated, paginate, read_model
+from services.reporting.graphql_common import (
+    IN_FORCE_ON,
+    Connection,
+    IsAuthenticated,
+    bad_input,
+    paginate,
+    read_model,
+)
 from services.reporting.temporal import When, at, in_force_day, recorded_moment
 from shared.performance import Performance
+from shared.sectors import sector_name, sector_problems
 
 
 def _day(raw: str | None) -> date | None:
@@ -308,6 +316,9 @@ class ShareRollup:
     actual: Decimal
     percent_of_share: Decimal | None
     projects: list[ProjectContribution]
+    sector: str | None = strawberry.field(description="The UK SIC 2007 section (A to U) the share is to be delivered "
+                                                      "in; null: any.")
+    sector_name: str | None = strawberry.field(description="That section's name, e.g. Manufacturing.")
     target_id: strawberry.Private[str]
     as_of: strawberry.Private[When]
 
@@ -354,10 +365,20 @@ class TargetRollup:
                 tasking_id=strawberry.ID(s["tasking_id"]), district=s["district"], lead_partner=s["lead_partner"],
                 status=s["status"], share=s["share"], deadline=date.fromisoformat(s["deadline"]), actual=s["actual"],
                 percent_of_share=s["percent_of_share"], target_id=row["target_id"], as_of=as_of,
+                sector=s["sector"], sector_name=sector_name(s["sector"]),
                 projects=[ProjectContribution(project_id=strawberry.ID(p["project_id"]), title=p["title"],
                                               lead_partner=p["lead_partner"], status=p["status"], rag=p["rag"],
                                               contribution=p["contribution"]) for p in s["projects"]],
             ) for s in row["shares"]])
+
+
+SECTOR_ARGUMENT = ("A UK SIC 2007 section (A to U): only the shares tasked in that sector, each target's tasked and "
+                   "actual summed over them.")
+
+
+def _require_sector(sector: str | None) -> None:
+    if problems := sector_problems("sector", sector):
+        raise bad_input(problems[0]["message"], "sector")
 
 
 def _performances(info: Info, target_id: str, when: When, on: date) -> dict[str, Any]:
@@ -437,18 +458,24 @@ class Query:
     @strawberry.field(permission_classes=[IsAuthenticated],
                       description="Actual against target: projects -> district shares -> county target.")
     def delivery_rollups(self, info: Info, as_of: datetime | None = None, in_force_on: IN_FORCE_ON = None,
-                         target_id: strawberry.ID | None = None) -> list[TargetRollup]:
+                         target_id: strawberry.ID | None = None,
+                         sector: Annotated[str | None, strawberry.argument(description=SECTOR_ARGUMENT)] = None
+                         ) -> list[TargetRollup]:
         when = at(as_of, in_force_on)
+        _require_sector(sector)
         rows = rollup.rollups(read_model(info).store, when, str(target_id) if target_id else None,
-                       with_projects=_selects(info.selected_fields, "projects"))
+                       with_projects=_selects(info.selected_fields, "projects"), sector=sector)
         return [TargetRollup.from_dict(r, when) for r in rows]
 
     @strawberry.field(permission_classes=[IsAuthenticated])
     def delivery_rollup(self, info: Info, target_id: strawberry.ID,
-                        as_of: datetime | None = None, in_force_on: IN_FORCE_ON = None) -> TargetRollup | None:
+                        as_of: datetime | None = None, in_force_on: IN_FORCE_ON = None,
+                        sector: Annotated[str | None, strawberry.argument(description=SECTOR_ARGUMENT)] = None
+                        ) -> TargetRollup | None:
         when = at(as_of, in_force_on)
+        _require_sector(sector)
         rows = rollup.rollups(read_model(info).store, when, str(target_id),
-                       with_projects=_selects(info.selected_fields, "projects"))
+                       with_projects=_selects(info.selected_fields, "projects"), sector=sector)
         return TargetRollup.from_dict(rows[0], when) if rows else None
 
     @strawberry.field(permission_classes=[IsAuthenticated],

@@ -88,8 +88,8 @@ def _tasking_issued(fact: TaskingIssued, rows: Rows, envelope: Envelope) -> None
         "id": envelope.subject, "version": envelope.sequence, "target_id": str(fact.target_id),
         "district": fact.district, "lead_partner": fact.lead_partner, "share": str(fact.share), "unit": fact.unit,
         "deadline": fact.deadline.isoformat(), "status": "issued",
-        "counts_against_target": int(fact.counts_against_target), "valid_from": timestamp(envelope.time),
-        "valid_to": None})
+        "counts_against_target": int(fact.counts_against_target), "sector": fact.sector,
+        "valid_from": timestamp(envelope.time), "valid_to": None})
 
 
 _TASKING_STATUS = {TaskingAccepted: "accepted", TaskingDeliveryStarted: "in_delivery", TaskingDeclined: "declined",

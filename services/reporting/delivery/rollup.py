@@ -36,14 +36,29 @@ def credit(outcome: dict[str, Any], actual: Decimal | None = None) -> Decimal:
 
 
 def rollups(store: ReadStore, as_of: When = None, target_id: str | None = None, *,
-            with_projects: bool = True) -> list[dict[str, Any]]:
+            with_projects: bool = True, sector: str | None = None) -> list[dict[str, Any]]:
     """Actual against target: projects -> district shares (taskings) -> county target.
+
+    ``sector`` (a UK SIC 2007 section): the shares tasked in that sector only, and each target's tasked and actual
+    summed over them (a target with none is left out).
 
     ``with_projects=False`` leaves each share's ``projects`` empty and reads no project rows: an outcome's project
     exists whenever the outcome does (both come from the project's opening and rows are never removed), so the
     actuals are the same."""
     with store.transaction(commit=False) as tx:  # its four queries in one transaction: fewer round trips
-        return _rollups(tx, as_of, target_id, with_projects, store.postgres)
+        found = _rollups(tx, as_of, target_id, with_projects, store.postgres)
+    return found if sector is None else [_in_sector(t, sector) for t in found
+                                         if any(s["sector"] == sector for s in t["shares"])]
+
+
+def _in_sector(target: dict[str, Any], sector: str) -> dict[str, Any]:
+    shares = [s for s in target["shares"] if s["sector"] == sector]
+    live = [s for s in shares if s["counts_against_target"]]
+    if target["actual"] is None:  # a level: never combined
+        return {**target, "shares": shares}
+    actual = sum((s["actual"] for s in live), Decimal(0))
+    return {**target, "shares": shares, "tasked": sum((s["share"] for s in live), Decimal(0)), "actual": actual,
+            "percent_of_target": _percent(actual, Decimal(target["target_value"]))}
 
 
 def _rollups(store: Tx, as_of: When, target_id: str | None,
@@ -100,6 +115,7 @@ def _rollups(store: Tx, as_of: When, target_id: str | None,
         shares_by_target[tasking["target_id"]].append({
             "tasking_id": tasking["id"], "district": tasking["district"], "lead_partner": tasking["lead_partner"],
             "status": tasking["status"], "counts_against_target": bool(tasking["counts_against_target"]),
+            "sector": tasking["sector"],
             "share": share, "deadline": tasking["deadline"], "actual": actual,
             "percent_of_share": _percent(actual, share),
             "projects": sorted(contributions.values(), key=lambda c: rank[c["project_id"]]) if with_projects else []})

@@ -20,7 +20,7 @@ TASKINGS = Table(
     "delivery_taskings",
     "id TEXT NOT NULL, version INTEGER NOT NULL, target_id TEXT NOT NULL, district TEXT NOT NULL,"
     " lead_partner TEXT NOT NULL, share TEXT NOT NULL, unit TEXT NOT NULL, deadline TEXT NOT NULL,"
-    " status TEXT NOT NULL, counts_against_target INTEGER NOT NULL, " + _TEMPORAL,
+    " status TEXT NOT NULL, counts_against_target INTEGER NOT NULL, sector TEXT, " + _TEMPORAL,
     temporal=True, indexes=(_AS_OF,))
 PROJECTS = Table(
     "delivery_projects",

@@ -49,7 +49,7 @@ def test_reporting_shows_the_rag_projects_derived_again_against_the_profile() ->
 
 
 def _county(shares: dict[str, Decimal], target_value: Decimal = Decimal(1600), baseline: Decimal = Decimal(1000),
-            unit: str = "jobs") -> tuple[History, UUID, dict[str, UUID]]:
+            unit: str = "jobs", sectors: dict[str, str] | None = None) -> tuple[History, UUID, dict[str, UUID]]:
     """A county jobs target 1,000 -> 1,600 (April 2012 to March 2014) and accepted district shares of it."""
     history = History()
     objective, target = uuid4(), uuid4()
@@ -63,7 +63,8 @@ def _county(shares: dict[str, Decimal], target_value: Decimal = Decimal(1600), b
         history.add("tasking", tasking_id, 1, TaskingIssued(
             actor=THEME_LEAD, correlation_id="c", decision=PSTG, target_id=target, theme_group="pstg",
             district=district, share=share, unit=unit, deadline=date(2014, 3, 31), lead_partner="worcestershire-cc",
-            commissioning_level=CommissioningLevel.DISTRICT, counts_against_target=True))
+            commissioning_level=CommissioningLevel.DISTRICT, counts_against_target=True,
+            sector=(sectors or {}).get(district)))
         history.add("tasking", tasking_id, 2, TaskingAccepted(actor=THEME_LEAD, correlation_id="c", decision=PSTG,
                                                               counts_against_target=True))
         taskings[district] = tasking_id
@@ -132,3 +133,24 @@ def test_a_rate_target_is_never_summed_across_districts() -> None:
     # Its own level: from 70 % at the baseline to 75 % in March 2014; 72 % against 72.5 % due (365 of 729 days).
     assert worcester.figures[0].actual == 72
     assert worcester.figures[0].expected == Decimal(70) + Decimal(5) * Decimal(365) / Decimal(729)
+
+
+def test_the_roll_up_can_be_asked_by_sector() -> None:
+    # "1,200 jobs in one industry": Worcester's share is in manufacturing (C), Wychavon's in construction (F).
+    history, _, taskings = _county({"worcester": Decimal(400), "wychavon": Decimal(200)},
+                                   sectors={"worcester": "C", "wychavon": "F"})
+    projects = []
+    for district, jobs in (("worcester", 150), ("wychavon", 40)):
+        known = tasking(tasking_id=taskings[district], district=district)
+        project = open_project(known, district=district, outcomes=[jobs_outcome(
+            known.id, baseline_date=date(2012, 4, 1), target_value=Decimal(600), target_date=date(2014, 3, 31))])
+        project.report_progress(LEAD, reported_on=date(2013, 4, 1), values={"jobs": Decimal(jobs)}, narrative="n",
+                                thresholds=THRESHOLDS, today=TODAY)
+        projects.append(project)
+    store = _with_projects(history, *projects)
+    [everything] = rollup.rollups(store)
+    assert (everything["tasked"], everything["actual"]) == (600, 190)
+    [manufacturing] = rollup.rollups(store, sector="C")
+    assert [(s["district"], s["sector"]) for s in manufacturing["shares"]] == [("worcester", "C")]
+    assert (manufacturing["tasked"], manufacturing["actual"]) == (400, 150)
+    assert rollup.rollups(store, sector="A") == []

@@ -44,3 +44,20 @@ def test_a_rate_target_is_never_summed_across_districts() -> None:
         require_within_target(rate, Decimal(75 * already), Decimal(75))
     per_thousand = _target("rate per 1000", 12, 9)
     require_within_target(per_thousand, Decimal(27), Decimal(9))
+
+
+def test_a_tasking_names_a_uk_sic_2007_section_or_is_refused() -> None:
+    from shared.errors import InvalidCommand
+    from tests.unit.tasking.test_domain import DEFINITION, JOBS, LEAD, PSTG, CommissioningLevel, Tasking, member
+
+    def issue(sector: str | None) -> Tasking:
+        return Tasking.issue(LEAD, target=JOBS, theme_group="pstg", district="worcester", share=Decimal(100),
+                             deadline=date(2013, 3, 31), lead_partner="worcester-city-council",
+                             commissioning_level=CommissioningLevel.DISTRICT, decision=PSTG,
+                             allocated_elsewhere=Decimal(0), definition=DEFINITION, sector=sector,
+                             lead_membership=member("worcester", "worcester-city-council"))
+
+    assert issue("C").sector == "C" and issue(None).sector is None
+    with pytest.raises(InvalidCommand) as refused:
+        issue("Z")
+    assert refused.value.problems[0]["field"] == "sector" and "Manufacturing" in refused.value.problems[0]["message"]
