@@ -10,6 +10,7 @@ import binascii
 import contextlib
 import hashlib
 import hmac
+import json
 import logging
 import re
 import secrets
@@ -17,7 +18,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -602,6 +603,9 @@ class PartnerClient:
     """Commands the client's system may send on its organisation's inbound topic (``partner.<organisation>.commands``,
     write-only for its Kafka user) and be answered on ``partner.<organisation>.outcomes``: the CloudEvent types of
     ``services.partners.inbound.COMMANDS``, each allowed only as the client's roles allow it through REST."""
+    documents: Mapping[str, str] = field(default_factory=dict, hash=False)
+    """Trusted documents: the GraphQL documents the client registered, by the SHA-256 (hex) of each. A client
+    that registered any runs only those (``services.reporting.trusted_documents``); none: not restricted."""
 
     def principal(self) -> Principal:
         """The client as the caller of a command: what its access token would carry (subject, organisation, the
@@ -618,6 +622,36 @@ def _names(entry: dict[str, Any], key: str, client_id: str, path: Path) -> froze
     if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
         raise ValueError(f"partner client {client_id}: {key} in {path} must be a list of names ({key}: [a, b])")
     return frozenset(value)
+
+
+def document_hash(document: str) -> str:
+    """A trusted document's id: the SHA-256 of its text (UTF-8), in hex, as persisted-query clients compute it."""
+    return hashlib.sha256(document.encode()).hexdigest()
+
+
+def registered_documents(entry: dict[str, Any], client_id: str, path: Path) -> dict[str, str]:
+    """A client's trusted documents: ``documents`` lists files beside the clients file, each one GraphQL document
+    (``.graphql``) or a manifest of them by hash (``.json``, as GraphQL Code Generator's persisted documents). A
+    manifest's hash that is not the SHA-256 of its document is refused, naming it."""
+    found: dict[str, str] = {}
+    for name in _names(entry, "documents", client_id, path):
+        file = (path.parent / name).resolve()
+        if not file.is_file():
+            raise ValueError(f"partner client {client_id}: document file {name} (in {path}) not found")
+        if file.suffix == ".json":
+            manifest = json.loads(file.read_text())
+            if not isinstance(manifest, dict) or not all(isinstance(v, str) for v in manifest.values()):
+                raise ValueError(f"partner client {client_id}: {name} is not a manifest {{hash: document}}")
+            for key, text in manifest.items():
+                digest = str(key).removeprefix("sha256:")
+                if digest != document_hash(text):
+                    raise ValueError(f"partner client {client_id}: in {name}, {key} is not the SHA-256 of its "
+                                     "document")
+                found[digest] = text
+        else:
+            text = file.read_text()
+            found[document_hash(text)] = text
+    return found
 
 
 class ClientRegistry:
@@ -679,6 +713,7 @@ class ClientRegistry:
                 secret_hash=str(secret_hash), district=entry.get("district"),
                 queries=_names(entry, "queries", client_id, path), topics=topics,
                 commands=_names(entry, "commands", client_id, path),
+                documents=registered_documents(entry, client_id, path),
             )
         senders: dict[str, str] = {}
         for client in clients.values():

@@ -15,7 +15,8 @@ from services.reporting.pack_publish import publications_router
 from services.reporting.pack_render import TABLES, MissingGlyphs, to_csv, to_csv_zip, to_html, to_pdf
 from services.reporting.packs import PackRequest, build_pack
 from services.reporting.readmodel import ReportingReadModel
-from shared.auth import Principal, Role, TokenService
+from services.reporting.trusted_documents import TrustedDocuments
+from shared.auth import ClientRegistry, Principal, Role, TokenService
 from shared.devtools import install_api_docs
 from shared.errors import InvalidCommand
 from shared.fields import Day, Moment
@@ -94,8 +95,9 @@ def reporting_router(model: ReportingReadModel, tokens: TokenService, settings: 
                      auditor: AuditTrailFactory | None = None) -> APIRouter:
     """Everything the reporting service serves, for the embedded app and the gateway process alike."""
     router = APIRouter()
+    trusted = TrustedDocuments.from_registry(ClientRegistry.from_settings(settings, secrets_needed=False))
     router.include_router(graphql_router(model, tokens, settings.service_urls, settings.graphql_cache_mib * 2**20,
-                                         auditor), prefix="/graphql")
+                                         auditor, trusted), prefix="/graphql")
     router.include_router(reports_router(model))
     router.include_router(publications_router(model, settings.service_urls, auditor))  # public when papers are
     router.include_router(open_data_router(model))  # public, no token: docs/open-data.md

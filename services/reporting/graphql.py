@@ -9,6 +9,7 @@ completes objects of plain leaves without the executor's per-field machinery.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 from collections.abc import Iterable, Mapping
@@ -41,7 +42,8 @@ from services.reporting.mutations import Mutation
 from services.reporting.readmodel import ReportingReadModel
 from services.reporting.registry import READ_MODELS
 from services.reporting.subscriptions import Subscription
-from shared.auth import AuthenticationError, IdentityProviderUnavailable, Principal, TokenService
+from services.reporting.trusted_documents import DocumentRefused, TrustedDocuments
+from shared.auth import PUBLIC, AuthenticationError, IdentityProviderUnavailable, Principal, TokenService
 from shared.devtools import graphiql_html
 from shared.web import GRAPHQL_RESPONSE_JSON, graphql_media_type, graphql_refusal
 
@@ -169,7 +171,7 @@ def _well_formed(document: object) -> dict[str, Any]:
         value = document.get(name)
         if value is not None and not isinstance(value, kinds):
             raise TransportError(400, "INVALID_REQUEST", f"`{name}` must be {what} or null.")
-    if not document.get("query"):
+    if not document.get("query") and not (document.get("extensions") or {}).get("persistedQuery"):
         raise TransportError(400, "INVALID_REQUEST", "No GraphQL query found in the request: send `query`.")
     return document
 
@@ -186,11 +188,13 @@ class CachingGraphQLRouter(GraphQLRouter[dict[str, Any], None]):
     """
 
     def __init__(self, *args: Any, model: ReportingReadModel, cache: ResponseCache,
-                 tokens: TokenService | None = None, **kwargs: Any) -> None:
+                 tokens: TokenService | None = None, trusted: TrustedDocuments | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.model = model
         self.cache = cache
         self.tokens = tokens
+        self.trusted = trusted or TrustedDocuments({}, {})
         self._readers: asyncio.Semaphore | None = None
 
     async def execute_single(self, request: Request, request_adapter: Any, sub_response: Any,
@@ -198,7 +202,13 @@ class CachingGraphQLRouter(GraphQLRouter[dict[str, Any], None]):
         """One operation, read from one snapshot of the read models (``ReadStore.snapshot``): every field of the
         answer, its dataloaders and the data version its cache entry is keyed by see the same commits. At most
         ``_readers`` run at once, so waiting operations never hold the event loop waiting for a pooled connection
-        that an operation suspended at an ``await`` holds."""
+        that an operation suspended at an ``await`` holds. A persisted document is looked up by its hash first, and
+        a client restricted to its trusted documents runs nothing else (``trusted_documents``)."""
+        try:
+            request_data.query = self.trusted.resolve(context.get("principal"), request_data.query,
+                                                      request_data.extensions)
+        except DocumentRefused as refused:
+            return ExecutionResult(data=None, errors=[GraphQLError(str(refused), extensions={"code": refused.code})])
         if self._readers is None:
             self._readers = asyncio.Semaphore(max(1, self.model.store.max_connections - 2))
         async with self._readers:
@@ -296,13 +306,14 @@ class CachingGraphQLRouter(GraphQLRouter[dict[str, Any], None]):
         except HTTPException as error:
             refused = _transport_error(error)
             body, kind = graphql_refusal(refused.status_code, refused.code, refused.reason, accept)
-            headers = {"Allow": "GET, POST"} if refused.status_code == 405 else None
-            return Response(body, status_code=refused.status_code, media_type=kind, headers=headers)
+            headers = {"Allow": "GET, POST"} if refused.status_code == 405 else {}
+            return Response(body, status_code=refused.status_code, media_type=kind,
+                            headers={**headers, "Cache-Control": "private, no-store"})
         if media == GRAPHQL_RESPONSE_JSON and response.headers.get("content-type", "").startswith("application/json"):
             response.headers["content-type"] = f"{GRAPHQL_RESPONSE_JSON}; charset=utf-8"
             if getattr(request.state, "graphql_request_error", False):
                 response.status_code = 400
-        return response
+        return _http_caching(request, response)
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         return graphiql_html(request)  # from the app's own assets: strawberry's page loads its scripts from a CDN
@@ -313,11 +324,47 @@ class CachingGraphQLRouter(GraphQLRouter[dict[str, Any], None]):
         return super().encode_json(data)
 
 
+PUBLIC_MAX_AGE = 60
+"""Seconds a browser or a CDN may reuse an anonymous (``public`` role) answer before revalidating it by ETag."""
+
+
+def _http_caching(request: Request, response: Response) -> Response:
+    """HTTP caching of answers: every GET answer has a strong ``ETag`` (the SHA-256 of its body), and a request
+    whose ``If-None-Match`` names it gets 304 without a body. Only an anonymous GET answered without errors (the
+    ``public`` role: open data, the same for everyone) is ``Cache-Control: public``; every other answer, and every
+    answer to a caller with a token, is ``private, no-store``."""
+    body = getattr(response, "body", None)
+    shared = False
+    if (request.method == "GET" and response.status_code == 200 and isinstance(body, bytes)
+            and getattr(request.state, "graphql_principal", None) is PUBLIC):
+        try:
+            shared = not json.loads(body).get("errors")
+        except (ValueError, AttributeError):
+            shared = False
+    response.headers["cache-control"] = f"public, max-age={PUBLIC_MAX_AGE}" if shared else "private, no-store"
+    if request.method != "GET" or response.status_code != 200 or not isinstance(body, bytes):
+        return response
+    etag = f'"{hashlib.sha256(body).hexdigest()[:40]}"'
+    response.headers["etag"] = etag
+    vary = [v for v in (response.headers.get("vary") or "").split(",") if v.strip()]
+    response.headers["vary"] = ", ".join([*(v.strip() for v in vary), "Accept", "Authorization"])
+    asked = {tag.strip().removeprefix("W/") for tag in request.headers.get("if-none-match", "").split(",")}
+    if etag in asked or "*" in asked:
+        kept = {k: v for k, v in response.headers.items() if k in ("cache-control", "etag", "vary")}
+        return Response(status_code=304, headers=kept)
+    return response
+
+
 def graphql_router(model: ReportingReadModel, tokens: TokenService, service_urls: Mapping[str, str] | None = None,
                    cache_bytes: int = 64 * 2**20,
-                   auditor: audit.AuditTrailFactory | None = None) -> GraphQLRouter[dict[str, Any], None]:
+                   auditor: audit.AuditTrailFactory | None = None,
+                   trusted: TrustedDocuments | None = None) -> GraphQLRouter[dict[str, Any], None]:
     """The gateway's router; ``cache_bytes`` of encoded answers at most are kept (0: no response cache);
-    ``auditor`` serves the auditors' fields (none: they answer NOT_AVAILABLE)."""
+    ``auditor`` serves the auditors' fields (none: they answer NOT_AVAILABLE); ``trusted``: the partner clients'
+    registered documents (``trusted_documents``).
+
+    A GET without a token runs as the anonymous ``public`` role (``shared.auth.PUBLIC``: open data only), so that
+    the public pages' data can be cached by a browser or a CDN; any other request without a token is refused."""
 
     async def get_context(request: HTTPConnection) -> dict[str, Any]:
         # A websocket's caller is who its connection_init payload names (``on_ws_connect``), never its headers.
@@ -328,10 +375,13 @@ def graphql_router(model: ReportingReadModel, tokens: TokenService, service_urls
                 principal = tokens.verify(header[7:].strip())
             except AuthenticationError:
                 principal = None
+        elif not header and request.scope["type"] == "http" and request.scope.get("method") == "GET":
+            principal = PUBLIC
+        request.state.graphql_principal = principal
         return {"model": model, "principal": principal, "request": request, "service_urls": service_urls or {},
                 "auditor": auditor}
 
     return CachingGraphQLRouter(schema, context_getter=get_context, model=model, tokens=tokens,
-                                cache=ResponseCache(cache_bytes, CACHEABLE_QUERIES),
+                                cache=ResponseCache(cache_bytes, CACHEABLE_QUERIES), trusted=trusted,
                                 subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
                                 connection_init_wait_timeout=timedelta(seconds=10))
