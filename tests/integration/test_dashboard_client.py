@@ -1,0 +1,85 @@
+"""The typed dashboard client (examples/dashboard_client) against a real running gateway, judged by outside tools
+from npm: GraphQL Code Generator's types of its operations are those of the committed SDL, and Apollo Client in node
+runs the roll-up and the paged taskings list with its normalised InMemoryCache and relayStylePagination (no cache
+warnings, the pages joined in order, as the gateway lists them) and receives the live update of a progress report
+committed while it is subscribed."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from services.reporting.subscriptions import broadcaster_for
+from tests.harness import running_system, serving, settings_for, wait_until
+from tests.integration.test_projects_delivery import COLLEGE, report
+from tools.judges import ROOT, node_command, npm_bin
+
+pytestmark = pytest.mark.integration
+
+EXAMPLE = ROOT / "examples" / "dashboard_client"
+
+
+def test_the_generated_types_are_those_of_the_committed_sdl(tmp_path: Path) -> None:
+    config = yaml.safe_load((EXAMPLE / "codegen.yml").read_text())
+    (committed_path, output), = config["generates"].items()
+    config["generates"] = {str(tmp_path / "graphql.ts"): output}
+    (tmp_path / "codegen.yml").write_text(yaml.safe_dump(config))
+    ran = subprocess.run([npm_bin("graphql-codegen"), "--config", str(tmp_path / "codegen.yml")], cwd=ROOT,
+                         capture_output=True, text=True, timeout=180, check=False)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    generated = (tmp_path / "graphql.ts").read_text()
+    assert generated == (ROOT / committed_path).read_text(), "regenerate: graphql-codegen --config " \
+                                                             "examples/dashboard_client/codegen.yml"
+    assert "export type DashboardRollupQuery = " in generated and "DashboardUpdatesSubscription" in generated
+
+
+def test_apollo_client_runs_the_dashboard_against_a_running_gateway(tmp_path: Path) -> None:
+    with running_system(settings_for(data_dir=tmp_path)) as h, serving(h.system.asgi()) as url:
+        assert h.system.load_demo_data(timeout=120)
+        model = h.system.read_model
+        assert model is not None
+        target = str(h.system.demo_ids["jobs_target"])
+        academy = str(h.system.demo_ids["academy_project"])
+        token = h.token("partnership_officer")
+        before = broadcaster_for(model).subscribers
+        dashboard = subprocess.Popen(
+            node_command(EXAMPLE / "dashboard.mjs", "--url", url, "--token", token, "--target", target,
+                         "--page-size", "1", "--subscribe", "PROGRESS_REPORTED", "--timeout", "60"),
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            wait_until(lambda: broadcaster_for(model).subscribers > before or dashboard.poll() is not None, 120,
+                       "the dashboard to subscribe")
+            assert dashboard.poll() is None, dashboard.communicate()
+            assert report(h, academy, COLLEGE, "2013-10-01", 300).status_code == 200
+            out, err = dashboard.communicate(timeout=90)
+        finally:
+            if dashboard.poll() is None:
+                dashboard.kill()
+        assert dashboard.returncode == 0, out + err
+        answer = json.loads(out)
+
+        assert answer["warnings"] == [], answer["warnings"]
+        # The roll-up as Apollo returns it is the gateway's answer (the report may have landed after it was read).
+        expected = h.graphql((EXAMPLE / "operations" / "rollup.graphql").read_text(), {"target": target},
+                             role="partnership_officer")["data"]["deliveryRollup"]
+        assert answer["rollup"]["targetId"] == target
+        assert answer["rollup"]["targetValue"] == expected["targetValue"]
+        assert [s["taskingId"] for s in answer["rollup"]["shares"]] == [s["taskingId"] for s in expected["shares"]]
+
+        # The pages, joined by relayStylePagination, are the whole list in the gateway's order, each tasking once.
+        whole = h.graphql("{ taskingsConnection(first: 100) { totalCount edges { cursor node { id } } } }",
+                          role="partnership_officer")["data"]["taskingsConnection"]
+        ids = [edge["node"]["id"] for edge in whole["edges"]]
+        assert len(answer["pages"]) >= 2 and all(len(page) == 1 for page in answer["pages"])
+        assert [i for page in answer["pages"] for i in page] == ids
+        assert [t["id"] for t in answer["taskings"]] == ids
+        assert [t["cursor"] for t in answer["taskings"]] == [edge["cursor"] for edge in whole["edges"]]
+        assert answer["totalCount"] == whole["totalCount"] == len(ids)
+        assert answer["pageInfo"]["hasNextPage"] is False
+        assert answer["normalised"] == len(ids)  # one cache entry per tasking (Tasking:<id>)
+
+        assert answer["update"]["kind"] == "PROGRESS_REPORTED" and answer["update"]["subjectId"] == academy
