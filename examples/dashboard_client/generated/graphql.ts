@@ -48,7 +48,7 @@ export type DashboardRollupQueryVariables = Exact<{
 }>;
 
 
-export type DashboardRollupQuery = { __typename?: 'Query', deliveryRollup: { __typename?: 'TargetRollup', targetId: string, targetValue: string, tasked: string, actual: string, unit: string, shares: Array<{ __typename?: 'ShareRollup', taskingId: string, district: string, share: string, actual: string, status: string, projects: Array<{ __typename?: 'ProjectContribution', title: string, rag: string | null, contribution: string }> }> } | null };
+export type DashboardRollupQuery = { __typename?: 'Query', deliveryRollup: { __typename?: 'TargetRollup', targetId: string, targetValue: string, tasked: string | null, actual: string | null, unit: string, shares: Array<{ __typename?: 'ShareRollup', taskingId: string, district: string, share: string, actual: string, status: string, projects: Array<{ __typename?: 'ProjectContribution', title: string, rag: string | null, contribution: string }> }> } | null };
 
 export type DashboardTaskingsQueryVariables = Exact<{
   first: InputMaybe<Scalars['Int']['input']>;
