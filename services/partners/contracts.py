@@ -26,6 +26,7 @@ from typing import Any
 
 import yaml
 
+from services.partners import inbound
 from services.partners.compatibility import incompatibilities
 from services.partners.openapi import published
 from shared.contracts import CONTRACT_RELEASE, ContractError, all_contracts, is_released, json_schema, resolve
@@ -178,25 +179,34 @@ def asyncapi(topics: dict[str, str], schemas: dict[str, dict[str, Any]]) -> dict
             "channel": {"$ref": f"#/channels/{topic}"},
             "messages": [{"$ref": f"#/channels/{topic}/messages/{name}"} for name in names],
         }
+    inbound_channels, inbound_operations, inbound_messages = inbound.asyncapi_parts(KAFKA_BINDING_VERSION)
+    channels.update(inbound_channels)
+    operations.update(inbound_operations)
+    messages.update(inbound_messages)
     return {
         "asyncapi": ASYNCAPI_VERSION,
         "info": {
             "title": "Partnership governance events",
             "version": f"{CONTRACT_RELEASE}.0.0",
-            "description": "The topics partner organisations may follow. Each message is a CloudEvent whose data "
-                           "is one of the published JSON Schemas (contracts/events). A schema changes within its "
-                           "version only by optional additions; anything else is a new version (a new type).",
+            "description": "The topics partner organisations may follow, and the inbound topic on which an "
+                           "organisation's system sends commands, answered on its outcomes topic. Each message is a "
+                           "CloudEvent whose data is one of the published JSON Schemas (contracts/events, "
+                           "contracts/commands). A schema changes within its version only by optional additions; "
+                           "anything else is a new version (a new type).",
         },
         "defaultContentType": "application/cloudevents+json",
         "servers": _kafka_servers(),
         "channels": channels,
         "operations": operations,
-        "components": {"schemas": {"CloudEvent": _cloud_event_schema()}, "messages": messages,
+        "components": {"schemas": {"CloudEvent": _cloud_event_schema(), **inbound.envelope_schemas()},
+                       "messages": messages,
                        "securitySchemes": {"partnerScram": {
                            "type": "scramSha512",
                            "description": "The Kafka user of the partner's client (partner-<client id>, written by "
                                           "`partnership partners kafka-users`); its password is in the Secret of "
-                                          "that name. Read-only: the topics granted, groups partner.<client id>.*"}}},
+                                          "that name. Read-only (the topics granted, groups partner.<client id>.*) "
+                                          "but for a client granted commands: it writes its organisation's inbound "
+                                          "topic and reads its outcomes topic."}}},
     }
 
 
@@ -232,6 +242,7 @@ def render(published: Path | None = None) -> dict[str, str]:
     files = {f"events/{name}.schema.json": _json(schema) for name, schema in released.items()}
     files.update({f"{UNRELEASED}/events/{name}.schema.json": _json(schema) for name, schema in schemas.items()
                   if not is_released(name)})
+    files.update({f"commands/{name}.schema.json": _json(schema) for name, schema in inbound.schemas().items()})
     topics = {spec.name: spec.topic for spec in service_specs().values()}
     if any(name.startswith("audit.") for name in released):  # the signed checkpoints, for witnesses (docs/audit.md)
         topics["audit"] = CHECKPOINTS_TOPIC
@@ -249,6 +260,12 @@ def check_compatible(published: Path, schemas: dict[str, dict[str, Any]] | None 
     changed incompatibly. Unreleased schemas are free to change: they are not compared."""
     current = schemas if schemas is not None else released_schemas()
     problems: dict[str, list[str]] = {}
+    for path in sorted((published / "commands").glob("*.schema.json")):  # a partner's commands and their answers
+        name = path.name.removesuffix(".schema.json")
+        if name not in inbound.schemas():
+            problems[name] = ["the published command (or answer) is no longer declared"]
+        elif found := incompatibilities(json.loads(path.read_text()), inbound.schemas()[name]):
+            problems[name] = found
     for path in sorted((published / "events").glob("*.schema.json")):
         name = path.name.removesuffix(".schema.json")
         if name not in current:

@@ -28,7 +28,6 @@ from uuid import UUID, uuid5
 from pydantic import BaseModel, Field
 
 from shared.auth import Role
-from shared.contracts import SCHEMA_BASE_URI
 
 SPEC_VERSION = "1.0"
 CONTENT_TYPE = "application/cloudevents+json"
@@ -36,6 +35,8 @@ HEADERS: tuple[tuple[str, bytes], ...] = (("content-type", CONTENT_TYPE.encode()
 ACCEPTED = "partner.CommandAccepted.v1"
 REFUSED = "partner.CommandRefused.v1"
 MAX_RECORD_BYTES = 1_000_000
+SCHEMA_BASE_URI = "urn:partnership:commands:"
+"""The ``$id`` prefix of the commands' and answers' schemas (contracts/commands), and their ``dataschema``."""
 _OUTCOME_IDS = UUID("9d3b0c52-7a1e-4f3a-8c6d-2b5e7f9a1c4d")
 
 
@@ -76,7 +77,7 @@ class Command:
 REPORT_PROGRESS = "projects.ReportProgress.v1"
 COMMANDS: dict[str, Command] = {
     REPORT_PROGRESS: Command(REPORT_PROGRESS, "projects", "Report a project's actual values at a date (its lead "
-                             "partner's system)", "POST /projects/projects/{project_id}/progress"),
+                             "partner's system)", "POST /projects/{project_id}/progress of the projects API"),
 }
 
 
@@ -160,3 +161,110 @@ def _schema(type_name: str, model: type[BaseModel], description: str) -> dict[st
     schema = model.model_json_schema()
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_BASE_URI + type_name,
             **schema, "description": description}
+
+
+# -- AsyncAPI -------------------------------------------------------------------------------------------------------
+
+
+def asyncapi_parts(binding_version: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """The inbound and outcomes channels (one pair per organisation: an address parameter), the two operations
+    (projects receives commands and replies on the outcomes channel) and their messages, for the AsyncAPI document.
+    Message data refer to ``./commands/<type>.schema.json``."""
+    parameters = {"organisation": {"description": "The partner organisation's id, as the partner clients file names "
+                                                  "it (worcester-college)."}}
+    messages: dict[str, Any] = {}
+    for type_name, schema in schemas().items():
+        is_command = type_name in COMMANDS
+        messages[type_name] = {
+            "name": type_name,
+            "title": schema.get("title", type_name),
+            "summary": schema["description"],
+            "contentType": CONTENT_TYPE,
+            "correlationId": {"location": "$message.payload#/id" if is_command else "$message.payload#/correlationid",
+                              "description": "The command's CloudEvent id: its answer carries it as correlationid."},
+            "headers": {"type": "object", "properties": {"content-type": {"const": CONTENT_TYPE}}},
+            "bindings": {"kafka": {"key": {"type": "string", "description": (
+                "The id of the record the command changes (a project id): one record's commands are consumed in the "
+                "order sent." if is_command else "The command's CloudEvent id.")}, "bindingVersion": binding_version}},
+            "payload": {"allOf": [
+                {"$ref": "#/components/schemas/Command" if is_command else "#/components/schemas/Outcome"},
+                {"type": "object", "properties": {"type": {"const": type_name},
+                                                  "data": {"$ref": f"./commands/{type_name}.schema.json"}}},
+            ]},
+        }
+    commands_channel, outcomes_channel = commands_topic("{organisation}"), outcomes_topic("{organisation}")
+    channels = {
+        commands_channel: {
+            "address": commands_channel, "title": "A partner organisation's commands",
+            "description": "Commands the organisation's system sends (write-only for its client's Kafka user, the one "
+                           "client the partner clients file grants commands). Each is applied as that client's REST "
+                           "call would be, and answered on partner.{organisation}.outcomes. Who sends is the topic's: "
+                           "nothing in a record names who acts. Kept 30 days.",
+            "parameters": parameters,
+            "messages": {name: {"$ref": f"#/components/messages/{name}"} for name in COMMANDS},
+            "bindings": {"kafka": {"partitions": 3, "bindingVersion": binding_version}},
+        },
+        outcomes_channel: {
+            "address": outcomes_channel, "title": "The answers to a partner organisation's commands",
+            "description": "One answer per command, correlated by its id: accepted (the record and its version) or "
+                           "refused (REST's problem body). An answer may arrive twice, the same bytes under the same "
+                           "id; a command sent again with an id already answered gets that answer again. Read with "
+                           "a consumer group partner.<client id>.*. Kept 30 days.",
+            "parameters": parameters,
+            "messages": {name: {"$ref": f"#/components/messages/{name}"} for name in (ACCEPTED, REFUSED)},
+            "bindings": {"kafka": {"partitions": 3, "bindingVersion": binding_version}},
+        },
+    }
+    operations = {
+        "partnerCommands": {
+            "action": "receive",
+            "title": "Projects applies a partner organisation's commands",
+            "channel": {"$ref": f"#/channels/{commands_channel}"},
+            "messages": [{"$ref": f"#/channels/{commands_channel}/messages/{name}"} for name in COMMANDS],
+            "reply": {"channel": {"$ref": f"#/channels/{outcomes_channel}"},
+                      "messages": [{"$ref": f"#/channels/{outcomes_channel}/messages/{name}"}
+                                   for name in (ACCEPTED, REFUSED)]},
+        },
+    }
+    return channels, operations, messages
+
+
+def envelope_schemas() -> dict[str, dict[str, Any]]:
+    """The CloudEvent around a command and around its answer (AsyncAPI components)."""
+    return {
+        "Command": {
+            "type": "object",
+            "description": "A partner's command: a CloudEvent 1.0 in structured JSON mode. `id` is the partner's, "
+                           "unique per command (sent again, the command is answered as the first time and applied "
+                           "once); nothing in it says who sends (the topic does).",
+            "required": ["specversion", "id", "source", "type", "data"],
+            "properties": {
+                "specversion": {"const": SPEC_VERSION},
+                "id": {"type": "string", "minLength": 1, "maxLength": 200},
+                "source": {"type": "string", "description": "The partner's system, e.g. /partners/college-mis."},
+                "type": {"type": "string", "enum": sorted(COMMANDS)},
+                "time": {"type": "string", "format": "date-time"},
+                "datacontenttype": {"const": "application/json"},
+                "dataschema": {"type": "string", "format": "uri"},
+                "data": {"type": "object"},
+            },
+        },
+        "Outcome": {
+            "type": "object",
+            "description": "The answer to one command, a CloudEvent 1.0 in structured JSON mode; `correlationid` and "
+                           "`subject` are the command's id.",
+            "required": ["specversion", "id", "source", "type", "subject", "time", "correlationid", "data"],
+            "properties": {
+                "specversion": {"const": SPEC_VERSION},
+                "id": {"type": "string", "format": "uuid", "description": "The same for every copy of one answer."},
+                "source": {"type": "string", "description": "The answering service, e.g. /services/projects."},
+                "type": {"type": "string", "enum": [ACCEPTED, REFUSED]},
+                "subject": {"type": "string"},
+                "time": {"type": "string", "format": "date-time"},
+                "datacontenttype": {"const": "application/json"},
+                "dataschema": {"type": "string", "format": "uri"},
+                "correlationid": {"type": "string"},
+                "data": {"type": "object"},
+            },
+        },
+    }

@@ -1,7 +1,7 @@
 """Outside judges of the published contracts, each installed from a registry by ``make test``, none written by us:
 ``check-jsonschema --check-metaschema`` (PyPI) on every event schema, ``openapi-spec-validator`` (PyPI) and Redocly's
 ``recommended`` ruleset (``@redocly/cli``, npm) on every OpenAPI document, and ``@asyncapi/parser`` (npm) on the
-AsyncAPI document with the event schemas it references."""
+AsyncAPI document with the event and command schemas it references."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from tools.judges import ASYNCAPI_PARSE, node_command, npm_bin
 
 CONTRACTS = Path(__file__).resolve().parents[2] / "contracts"
 OPENAPI = sorted((CONTRACTS / "openapi").glob("*.json"))
-SCHEMAS = sorted(CONTRACTS.glob("events/*.schema.json")) + sorted(CONTRACTS.glob("unreleased/events/*.schema.json"))
+SCHEMAS = (sorted(CONTRACTS.glob("events/*.schema.json")) + sorted(CONTRACTS.glob("unreleased/events/*.schema.json"))
+           + sorted(CONTRACTS.glob("commands/*.schema.json")))
 VENV_BIN = Path(sys.executable).parent
 
 

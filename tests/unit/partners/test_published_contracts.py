@@ -33,7 +33,7 @@ def test_every_committed_contract_is_up_to_date(generated: dict[str, str]) -> No
 
 def test_every_event_schema_is_a_valid_json_schema(generated: dict[str, str]) -> None:
     for name, content in generated.items():
-        if name.startswith("events/"):
+        if name.startswith(("events/", "commands/")):
             jsonschema.Draft202012Validator.check_schema(json.loads(content))
 
 
@@ -43,15 +43,23 @@ def test_the_asyncapi_document_names_every_topic_key_and_message(generated: dict
     assert {"priorities.events", "tasking.events", "projects.events"} <= set(document["channels"])
     messages = document["components"]["messages"]
     events = {n.removeprefix("events/").removesuffix(".schema.json") for n in generated if n.startswith("events/")}
-    assert set(messages) == events
+    commands = {n.removeprefix("commands/").removesuffix(".schema.json") for n in generated
+                if n.startswith("commands/")}
+    assert commands == {"projects.ReportProgress.v1", "partner.CommandAccepted.v1", "partner.CommandRefused.v1"}
+    assert set(messages) == events | commands
     for topic, channel in document["channels"].items():
         assert channel["address"] == topic
+        inbound = topic.startswith("partner.")  # partner.{organisation}.commands and .outcomes
+        assert inbound == ("parameters" in channel) and (not inbound or "{organisation}" in topic)
         for name, ref in channel["messages"].items():
             assert ref["$ref"] == f"#/components/messages/{name}"
             message = messages[name]
-            assert message["bindings"]["kafka"]["key"]["format"] == "uuid"
+            if not inbound:
+                assert message["bindings"]["kafka"]["key"]["format"] == "uuid"
             data_ref = message["payload"]["allOf"][1]["properties"]["data"]["$ref"]
-            assert data_ref == f"./events/{name}.schema.json"
+            assert data_ref == f"./{'commands' if inbound else 'events'}/{name}.schema.json"
+    reply = document["operations"]["partnerCommands"]["reply"]
+    assert reply["channel"]["$ref"] == "#/channels/partner.{organisation}.outcomes"
     for operation in document["operations"].values():
         channel = operation["channel"]["$ref"].removeprefix("#/channels/")
         for ref in operation["messages"]:
