@@ -207,6 +207,24 @@ def partners_kafka_users(
         raise typer.Exit(1) from error
 
 
+@partners.command("clients-configmap")
+def partners_clients_configmap(
+        clients: Annotated[Path, typer.Option(help="The partner clients file (PARTNERSHIP_PARTNER_CLIENTS_FILE)",
+                                              exists=True, dir_okay=False, readable=True)],
+) -> None:
+    """Print the ConfigMap that carries the partner clients file to the projects worker (deploy/k8s/base)."""
+    from services.partners.clients_config import render
+    from services.runtime import partner_topics
+    from shared.auth import ClientRegistry
+
+    try:
+        ClientRegistry.from_file(clients, known_topics=partner_topics(), secrets_needed=False)  # valid, or refused
+        typer.echo(render(clients.read_text()), nl=False)
+    except (ValueError, yaml.YAMLError) as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from error
+
+
 history_import = typer.Typer(no_args_is_help=True, help="Bring a partnership's history onto the system.")
 history_export = typer.Typer(no_args_is_help=True, help="Take a partnership's history out of the system.")
 cli.add_typer(history_import, name="import")

@@ -269,6 +269,51 @@ def test_the_partner_users_are_generated_from_the_example_clients_file() -> None
                                         "kafka-users --clients deploy/partner-clients.yaml` into it")
 
 
+def test_the_partner_clients_configmap_is_generated_from_the_example_clients_file() -> None:
+    """``partner-clients.yaml`` in the base is what ``partnership partners clients-configmap`` prints for the example
+    clients file: a client changed in one and not the other fails here."""
+    from typer.testing import CliRunner
+
+    from services.cli import cli
+
+    result = CliRunner().invoke(cli, ["partners", "clients-configmap", "--clients",
+                                      str(ROOT / "deploy" / "partner-clients.yaml")])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (K8S / "base" / "partner-clients.yaml").read_text(), (
+        "deploy/k8s/base/partner-clients.yaml is stale: run `partnership partners clients-configmap --clients "
+        "deploy/partner-clients.yaml` into it")
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_projects_worker_reads_the_partner_clients_and_so_consumes_their_inbound_topics(overlay: str) -> None:
+    """The inbound consumer runs wherever the projects worker does: on Kubernetes the ConfigMap is mounted where
+    PARTNERSHIP_PARTNER_CLIENTS_FILE says, in compose the example file; and that file, so read, gives the worker an
+    inbound topic to consume (the example grants worcester-college's system progress reports)."""
+    from services.partners.clients_config import KEY, MOUNT, PATH
+    from services.projects.policies import partner_clients
+    from shared.settings import Settings
+
+    worker = of_kind(overlay, "Deployment")["projects-worker"]["spec"]["template"]["spec"]
+    container = worker["containers"][0]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["PARTNERSHIP_PARTNER_CLIENTS_FILE"] == PATH
+    mounted = {m["name"]: m for m in container["volumeMounts"]}
+    volumes = {v["name"]: v for v in worker["volumes"]}
+    names = [n for n, m in mounted.items() if m["mountPath"] == MOUNT]
+    assert names and mounted[names[0]]["readOnly"] is True
+    configmap = of_kind(overlay, "ConfigMap")[volumes[names[0]]["configMap"]["name"]]
+    text = configmap["data"][KEY]
+    assert text == (ROOT / "deploy" / "partner-clients.yaml").read_text()
+
+    service = compose()["services"]["projects-worker"]
+    path = service["environment"]["PARTNERSHIP_PARTNER_CLIENTS_FILE"]
+    assert f"./deploy/partner-clients.yaml:{path}:ro" in service["volumes"]
+
+    registry = partner_clients(Settings(partner_clients_file=ROOT / "deploy" / "partner-clients.yaml"))
+    sender = registry.command_sender("worcester-college")
+    assert sender is not None and sender.commands
+
+
 def test_the_consumer_group_names_fall_under_each_service_prefix() -> None:
     """Groups are ``<consumer>.<topic>`` (shared/consumer.py); the ACL prefix is the service's name."""
     from services.projects.policies import consumers as projects_consumers
