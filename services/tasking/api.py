@@ -39,6 +39,7 @@ from shared.contracts.tasking import BodyKind, CommissioningLevel, TopicPosition
 from shared.devtools import install_api_docs
 from shared.errors import NotFound
 from shared.fields import Day, Figure, Line, Moment, Text, Whole, figure_in_range, figure_published
+from shared.measures import MeasureKind
 from shared.web import (
     Created,
     DecisionIn,
@@ -216,7 +217,14 @@ class AllocationOut(BaseModel):
     deadline: date
     retired: bool
     tasked: Decimal
-    available: Decimal
+    available: Decimal | None = Field(description="What may still be tasked: the improvement (target minus baseline) "
+                                                  "less the shares that count; null for a level, never summed.")
+    kind: str = Field(description="The measure's kind, from its unit: count, level or ratio.")
+    baseline_value: Decimal
+    improvement: Decimal = Field(description="What the target asks to change: target minus baseline.")
+    over_allocated_by: Decimal | None = Field(description=(
+        "How far the shares that count exceed the improvement (a revision raced past a tasking), until the theme "
+        "group retasks; null when they do not (and for a level)."))
     taskings: list[TaskingOut]
 
 
@@ -384,9 +392,14 @@ def allocation(target_id: UUID, principal: Reader, application: App) -> Any:
     taskings = application.taskings_of_target(target_id)
     tasked = sum((t.share for t in taskings if t.counts_against_target), Decimal(0))
     visible = [TaskingOut.of(tasking) for tasking in taskings if may_see(principal, tasking)]
+    summed = target.kind is not MeasureKind.LEVEL  # a level's shares are each district's own level
+    over = tasked - target.improvement
     return AllocationOut(target_id=target.id, metric=target.metric, unit=target.unit,
                          target_value=target.target_value, deadline=target.deadline, retired=target.retired,
-                         tasked=tasked, available=max(target.target_value - tasked, Decimal(0)), taskings=visible)
+                         tasked=tasked, available=max(-over, Decimal(0)) if summed else None,
+                         kind=target.kind.value, baseline_value=target.baseline_value,
+                         improvement=target.improvement,
+                         over_allocated_by=over if summed and over > 0 else None, taskings=visible)
 
 
 @router.get("/commitments", response_model=CommitmentsOut,
