@@ -380,9 +380,8 @@ class Auditor:
         """Every stored decision that does not resolve to a quorate meeting of a body of the partnership on its date
         (or to a scheme of delegation), judged on tasking's stored meetings and memberships."""
         from shared.decisions import problems_of
-        from shared.partnership import rules
 
-        partnership = rules(self.settings.partnership_file)
+        partnership = self._rules_of_record(progress)
         meetings = self._meetings_of_record(progress)
         unresolved: list[UnresolvedDecision] = []
         for service_log in self.logs.values():
@@ -399,6 +398,26 @@ class Auditor:
                         type_name, _moment(event.timestamp).isoformat(), to_jsonable_python(decision), problems))
         return unresolved
 
+
+    def _rules_of_record(self, progress: Progress | None = None) -> Any:
+        """The partnership's rules as tasking's stored ``Partnership`` has them (founding and quorum changes), each
+        decision then judged by the rules in force on its date; the definition's where no founding is stored."""
+        from shared.contracts.tasking import PartnershipFounded, QuorumChanged
+        from shared.partnership import rules
+        from shared.rules_history import FoundedRules, QuorumChange, RulesOfRecord
+
+        founding: FoundedRules | None = None
+        changes: list[QuorumChange] = []
+        if "tasking" in self.logs:
+            tasking = self.logs["tasking"]
+            for notification in tasking.notifications(progress):
+                event: Any = tasking.mapper.to_domain_event(notification)
+                if isinstance(event, PartnershipFounded):
+                    founding = FoundedRules.of(event)
+                elif isinstance(event, QuorumChanged) and event.decision is not None:
+                    changes.append(QuorumChange(event.body, event.quorum, event.decision.decided_on))
+        definition = rules(self.settings.partnership_file)
+        return RulesOfRecord(lambda: founding or definition, lambda: changes)
 
     def _meetings_of_record(self, progress: Progress | None = None) -> Any:
         from shared.decisions import MeetingsOfRecord

@@ -29,7 +29,7 @@ def _pstg_quorum(h: Harness, on: str) -> int:
 
 def _join(h: Harness, organisation: str, decision: dict[str, Any]) -> Any:
     return h.client.post("/tasking/memberships", json={"body": "pstg", "organisation": organisation,
-                                                        "joined_on": "2011-06-20", "decision": decision},
+                                                        "joined_on": "2011-07-20", "decision": decision},
                          headers=headers(h, OFFICER))
 
 
@@ -55,12 +55,27 @@ def _run(h: Harness) -> None:
     kept = _join(h, "west-mercia-police", may)
     assert kept.status_code == 201, kept.text
 
+    # A later board decision lowers it to two from 1 July 2011: a meeting of two then decides, and the audit,
+    # judging every stored decision by the rules in force on its date, finds each one resolving.
+    lowered = meeting(h, BOARD, date(2011, 7, 1), BOARD_PRESENT).decision("Two will do over the summer", "PB/11/7")
+    changed = h.client.post("/tasking/partnership/quorums", json={"body": "pstg", "quorum": 2, "decision": lowered},
+                            headers=headers(h, OFFICER))
+    assert changed.status_code == 200, changed.text
+    july = meeting(h, "pstg", date(2011, 7, 12), PSTG_PRESENT[:2]).decision("Herefordshire fire joins the PSTG")
+    assert _join(h, "hw-fire", july).status_code == 201
+    auditor = h.system.auditor()
+    try:
+        assert auditor.unresolved_decisions() == []
+    finally:
+        auditor.close()
+
     # Reporting's copy of the rules, over Kafka: three in force before 1 June 2011, four from then.
     wait_until(lambda: _pstg_quorum(h, "2011-06-01") == 4, timeout=60, what="the raised quorum in reporting")
     assert _pstg_quorum(h, "2011-05-31") == 3
     # The earlier decision is on record; the refused one never reached it.
-    wait_until(lambda: [d["decidedOn"] for d in h.graphql(DECISIONS)["data"]["decisions"]] == ["2011-05-10"],
-               timeout=60, what="the May decision in reporting")
+    wait_until(lambda: [d["decidedOn"] for d in h.graphql(DECISIONS)["data"]["decisions"]]
+               == ["2011-05-10", "2011-07-12"], timeout=60, what="the May and July decisions in reporting")
+    assert _pstg_quorum(h, "2011-07-01") == 2
 
 
 @pytest.mark.integration
