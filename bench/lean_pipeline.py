@@ -163,10 +163,13 @@ def relay(dsn: str, bootstrap: str) -> None:
                     for _ in listener.notifies(timeout=0):
                         pass
                 continue
+            sent = []
             for event_id, aggregate_id, kind, data in rows:
                 value = f'{{"id":{event_id},"aggregate_id":"{aggregate_id}","type":"{kind}","data":{data}}}'
-                producer.send(TOPIC, key=aggregate_id.encode(), value=value.encode())
+                sent.append(producer.send(TOPIC, key=aggregate_id.encode(), value=value.encode()))
             producer.flush()
+            if any(future.failed() for future in sent):
+                continue  # not acknowledged: publish the batch again (readers apply each event once)
             position = rows[-1][0]
             conn.execute(f"UPDATE {SCHEMA}.relay SET position = %s WHERE name = 'lean'", (position,))
             conn.commit()
@@ -311,6 +314,9 @@ class LeanResult:
     unseen: int = 0
     cpu_seconds: dict[str, float] = field(default_factory=dict)
     elapsed: float = 0.0
+    statements_per_command: float | None = None
+    """PostgreSQL statements per accepted command (``bench.statements``; None without pg_stat_statements)."""
+    top_statements: list[tuple[int, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -324,6 +330,7 @@ def run(kafka: str, postgres: str, *, rate: float, duration: float, threads: int
     system's do while its workload prepares)."""
     from bench import cpu
     from bench.lean_http import LeanClient
+    from bench.statements import StatementCounter
     from bench.workload import percentile
 
     result = LeanResult(rate=rate, duration=duration)
@@ -376,6 +383,7 @@ def run(kafka: str, postgres: str, *, rate: float, duration: float, threads: int
             with lock:
                 accepted.clear()
                 result.commands_accepted = result.reads = result.errors = 0
+            counter = StatementCounter(postgres).__enter__()
             before = cpu.snapshot()
             started = time.monotonic()
             next_at = started
@@ -390,6 +398,11 @@ def run(kafka: str, postgres: str, *, rate: float, duration: float, threads: int
                 result.commands_attempted += 1
                 pool.submit(command)
             result.elapsed = time.monotonic() - started
+            pool.shutdown(wait=True)
+            counter.__exit__(None, None, None)
+            if counter.result is not None:
+                result.statements_per_command = round(counter.result.per_command(result.commands_accepted), 1)
+                result.top_statements = counter.result.top
             result.cpu_seconds = {part: round(s, 2) for part, s in cpu.cpu_seconds(before, cpu.snapshot()).items()
                                   if part.startswith("lean") or part in ("kafka", "postgresql", "load generator")}
             pool.shutdown(wait=True)
@@ -401,8 +414,8 @@ def run(kafka: str, postgres: str, *, rate: float, duration: float, threads: int
                     wanted = dict(accepted)
                 rows = probe.execute(f"SELECT aggregate_id, applied_at FROM {SCHEMA}.read_reporting").fetchall()
                 applied = {r[0]: r[1] for r in rows}
-                if all(key in applied for key in wanted):
-                    lags = [max(applied[key] - at, 0.0) for key, at in wanted.items()]
+                lags = [max(applied[key] - at, 0.0) for key, at in wanted.items() if key in applied]
+                if len(lags) == len(wanted):
                     break
                 time.sleep(0.2)
             result.unseen = len(accepted) - len(lags)
@@ -419,7 +432,8 @@ def report_text(result: LeanResult) -> str:
     return (f"lean pipeline: {result.rate:g}/s offered for {result.duration:g}s: {result.commands_accepted} of "
             f"{result.commands_attempted} accepted, {result.reads} reads, {result.errors} errors, "
             f"{result.behind} issued late; lag p50 {result.lag_p50_ms} ms, p99 {result.lag_p99_ms} ms"
-            f"{f', {result.unseen} never seen' if result.unseen else ''}\n  CPU ms per command: {per}")
+            f"{f', {result.unseen} never seen' if result.unseen else ''}\n  CPU ms per command: {per}"
+            f"\n  PostgreSQL statements per command: {result.statements_per_command}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -36,6 +36,7 @@ import httpx
 
 from bench import cpu, lean_pipeline
 from bench.lean_http import LeanClient, LeanResponse
+from bench.statements import StatementCounter
 from bench.walking_skeleton import real_servers
 from bench.workload import Accepted, Workload, percentile
 from services.audit.reconcile import Reconciler
@@ -85,6 +86,9 @@ class Result:
     memory_after_mb: dict[str, float] = field(default_factory=dict)
     """Resident memory of each part after the load (with the history it left)."""
     machine_cores_busy: float = 0.0
+    statements_per_command: float | None = None
+    """PostgreSQL statements per accepted command while the load ran (``bench.statements``)."""
+    top_statements: list[tuple[int, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -271,6 +275,7 @@ def run(kafka: str, postgres: str, *, rate: float, duration: float, reads: float
 
         result.memory_idle_mb = {part: round(mb) for part, mb in cpu.resident_mb().items()}
         peak = stack.enter_context(cpu.PeakMemory())
+        counter = stack.enter_context(StatementCounter(postgres))
         cpu_before = cpu.snapshot()
         started = time.monotonic()
         tick = 1.0 / rate
@@ -306,6 +311,10 @@ def run(kafka: str, postgres: str, *, rate: float, duration: float, reads: float
                               cpu.cpu_seconds(cpu_before, cpu.snapshot()).items()}
         result.machine_cores_busy = round(sum(result.cpu_seconds.values()) / elapsed, 2)
         pool.shutdown(wait=True)
+        counter.__exit__(None, None, None)
+        if counter.result is not None:
+            result.statements_per_command = round(counter.result.per_command(workload.stats.accepted_commands), 1)
+            result.top_statements = counter.result.top
         unseen = probe.stop()
 
         stats = workload.stats
@@ -358,6 +367,8 @@ def report_text(result: Result) -> str:
         f"refused {result.refused or 'none'}; {result.journeys_done} journeys done",
         f"  reads: {result.reads} ({result.read_errors} errors); issued late (clients all busy): {result.behind}",
         f"  command latency: p50 {result.latency_p50_ms} ms, p99 {result.latency_p99_ms} ms",
+        f"  PostgreSQL statements per accepted command (with its reads): {result.statements_per_command}",
+        *(f"    {calls:6d} x {' '.join(text.split())[:110]}" for calls, text in result.top_statements[:8]),
         f"  end-to-end lag (accepted -> reporting read model): p50 {result.lag_p50_ms} ms, p99 {result.lag_p99_ms} ms, "
         f"max {result.lag_max_ms} ms",
         f"  reconciliation: {'no difference' if result.reconciled else 'DIFFERENCES'}; events {result.events}; "
@@ -404,6 +415,8 @@ def compare_text(lean: lean_pipeline.LeanResult, system: Result) -> str:
     total_system, total_lean = _system_total(system_per), _system_total(lean_per)
     lines.append(f"  {'total (without the load generator)':34} {total_system:8.2f} {total_lean:8.2f} "
                  f"{total_system / total_lean if total_lean else float('nan'):7.2f}")
+    lines.append(f"  PostgreSQL statements per command: system {system.statements_per_command}, lean "
+                 f"{lean.statements_per_command}")
     lines.append(f"  lag p99: system {system.lag_p99_ms} ms, lean {lean.lag_p99_ms} ms; accepted: system "
                  f"{system.commands_accepted}/{system.commands_attempted}, lean {lean.commands_accepted}/"
                  f"{lean.commands_attempted}")

@@ -52,7 +52,9 @@ def real_servers() -> Iterator[tuple[str, str]]:
             broker = stack.enter_context(KafkaBroker())
             kafka, pids = broker.bootstrap, pids | {broker.pid or 0}
         if not postgres:
-            server = stack.enter_context(PostgresServer())
+            # pg_stat_statements counts the statements a command costs (bench.statements); off, it costs nothing.
+            server = stack.enter_context(PostgresServer(extra_settings={
+                "shared_preload_libraries": "pg_stat_statements", "pg_stat_statements.track": "all"}))
             postgres, pids = server.url, pids | {server.pid or 0}
         if pids:  # the CPU of the servers started here, not of others on the machine (unless both are given)
             cpu.watch_servers(pids - {0})

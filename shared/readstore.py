@@ -7,6 +7,7 @@ share (``?`` placeholders are translated for psycopg).
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from contextvars import ContextVar
@@ -187,6 +188,8 @@ class ReadStore:
         self.postgres = settings.persistence is Persistence.POSTGRES
         self.schema = f"{settings.schema_prefix}{name}"
         self.settings = settings
+        self._pathed: weakref.WeakSet[Any] = weakref.WeakSet()
+        """The pool's connections whose search path is this store's schema."""
         self.opener: Callable[[str], str] | None = None
         """Applied to every text a read-only transaction reads (reporting opens sealed free text here: what it
         stores stays sealed, and a write never reads an opened text back into a row)."""
@@ -226,14 +229,30 @@ class ReadStore:
             yield tx
 
     @contextmanager
-    def _transaction(self, *, commit: bool, snapshot: bool = False, opened: bool = True) -> Iterator[Tx]:
+    def _transaction(self, *, commit: bool, snapshot: bool = False, opened: bool = True,
+                     single: bool = False) -> Iterator[Tx]:
+        """``single``: one read statement, run on its own (autocommit: it is its own transaction), without the
+        BEGIN and ROLLBACK around it."""
         datastore: Any = self.recorder.datastore  # type: ignore[attr-defined]
-        with datastore.transaction(commit=commit) as cursor:
-            if self.postgres:
+        opener = None if commit or not opened else self.opener
+        if not self.postgres:
+            with datastore.transaction(commit=commit) as cursor:
+                yield Tx(cursor, self.recorder, self.postgres, opener)
+            return
+        # The store's pool is its own, so each connection's search path is set once, outside any transaction
+        # (a SET LOCAL in every transaction was a statement in five of a command's).
+        with datastore.get_connection() as conn:
+            if conn not in self._pathed:
+                conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema)))
+                self._pathed.add(conn)
+            if single:
+                yield Tx(conn.cursor(), self.recorder, self.postgres, opener)
+                return
+            with conn.transaction(force_rollback=not commit):
+                cursor = conn.cursor()
                 if snapshot:  # before any query: the isolation level is the transaction's first statement
                     cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-                cursor.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(self.schema)))
-            yield Tx(cursor, self.recorder, self.postgres, None if commit or not opened else self.opener)
+                yield Tx(cursor, self.recorder, self.postgres, opener)
 
     @property
     def max_connections(self) -> int:
@@ -244,7 +263,10 @@ class ReadStore:
         return size + overflow
 
     def query(self, statement: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        with self.transaction(commit=False) as tx:
+        snapshot = (_SNAPSHOTS.get() or {}).get(id(self))
+        if snapshot is not None and snapshot.store is self:
+            return snapshot.read().query(statement, params)
+        with self._transaction(commit=False, single=True) as tx:
             return tx.query(statement, params)
 
     def query_stored(self, statement: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:

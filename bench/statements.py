@@ -1,0 +1,50 @@
+"""Statements per command in PostgreSQL, from ``pg_stat_statements`` (loaded by ``bench.walking_skeleton``'s
+server): reset at the start of a measured window, read at its end. The benchmark's own probes are left out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import psycopg
+
+PROBES = ("FROM event_log WHERE subject IN", "FROM lean.read_reporting", "pg_stat_statements")
+"""The benchmarks' own queries (the lag probes), not the system's."""
+
+
+@dataclass
+class Statements:
+    total: int = 0
+    top: list[tuple[int, str]] = field(default_factory=list)
+    """The most called statements: (calls, text). Transaction control (BEGIN, COMMIT, ROLLBACK, SET LOCAL) counts:
+    each is a round trip to the server."""
+
+    def per_command(self, commands: int) -> float:
+        return self.total / max(commands, 1)
+
+
+class StatementCounter:
+    """``with StatementCounter(url) as counted: ...``; ``counted.result`` afterwards (None without the extension)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.result: Statements | None = None
+        self._on = False
+
+    def __enter__(self) -> StatementCounter:
+        try:
+            with psycopg.connect(self.url, autocommit=True) as conn:
+                conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+                conn.execute("SELECT pg_stat_statements_reset()")
+            self._on = True
+        except psycopg.Error:
+            self._on = False  # a server without the library preloaded: no count
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if not self._on:
+            return
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            rows = conn.execute("SELECT calls, query FROM pg_stat_statements ORDER BY calls DESC").fetchall()
+        mine = [(int(calls), str(query)) for calls, query in rows
+                if not any(probe in query for probe in PROBES)]
+        self.result = Statements(total=sum(calls for calls, _ in mine), top=mine[:12])
