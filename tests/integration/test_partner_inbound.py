@@ -16,6 +16,7 @@ from uuid import uuid4
 import pytest
 
 from services.partners.inbound import REPORT_PROGRESS, commands_topic, outcomes_topic
+from services.projects.application import ProjectsApplication
 from shared.auth import hash_secret
 from shared.transport import Message
 from tests.harness import Harness, running_system, settings_for, wait_until
@@ -219,7 +220,8 @@ def test_a_command_applied_but_not_yet_answered_is_answered_from_its_events_and_
               "narrative": "Cohort 1 placed", "expected_version": 1}
     command = college.send(report)
     college.wait_answered(command)
-    store = h.system.applications["projects"].known_taskings.store
+    projects: ProjectsApplication = h.system.application("projects")
+    store = projects.known_taskings.store
     with store.transaction() as tx:
         tx.execute("DELETE FROM partner_command_receipts WHERE command_id = ?", [command])
     college.send(report, command_id=command)

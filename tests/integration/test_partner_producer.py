@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,7 +32,7 @@ def test_the_partner_producer_sends_reports_and_records_each_answer(tmp_path: Pa
     group = f"partner.college-mis.{settings.topic_prefix}outcomes"
     with running_system(settings, services=("projects",)) as h:
         academy, retail = _projects(h)
-        reports = [
+        reports: list[dict[str, Any]] = [
             {"project_id": academy, "reported_on": "2013-04-01", "values": {"jobs": "150"},
              "narrative": "Cohort 1 placed", "expected_version": 1},
             {"project_id": academy, "reported_on": "2013-07-01", "values": {"hires": "12"},
