@@ -373,6 +373,25 @@ def correct_report(body: CorrectReport, reported: ReportedProject, principal: Pa
         expected_version=expected_version(body.expected_version, if_match)))
 
 
+class RefusalOut(BaseModel):
+    """A report or correction refused as bad data: when, what it was dated, who sent it (organisation and role),
+    and every problem named."""
+
+    refused_at: str
+    command: str
+    reported_on: date | None
+    organisation: str
+    role: str
+    problems: list[dict[str, str]]
+
+
+@router.get("/projects/{project_id}/progress/refusals", response_model=list[RefusalOut],
+            summary="The project's progress reports and corrections refused as bad data, with their problems")
+def progress_refusals(managed: ManagedProject, principal: Manager, application: App) -> Any:
+    project, _ = managed
+    return [RefusalOut(**{k: r[k] for k in RefusalOut.model_fields}) for r in application.refusals.of(project.id)]
+
+
 @router.post("/projects/{project_id}/rag-override", response_model=ProjectOut,
              summary="Override the derived RAG, with a reason, until the next report")
 def override_rag(body: OverrideRag, managed: ManagedProject, principal: Manager, application: App,

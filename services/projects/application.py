@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -14,6 +15,7 @@ from eventsourcing.persistence import IntegrityError
 
 from services.projects.domain import KnownTasking, Project, RagThresholds, topics_of
 from services.projects.known_taskings import KnownTaskings
+from services.projects.refusals import Refusals
 from shared.contracts import Decision
 from shared.contracts.projects import (
     InterventionKind,
@@ -57,6 +59,7 @@ class ProjectsApplication(ServiceApplication):
         self.rules = self.meetings.rules(rules(settings.partnership_file))  # the rules of record, from the copy
         self.today: Callable[[], date] = self.partnership.calendar()  # a test sets it to a clock of its own
         self.delivery_index = DeliveryIndex(self)
+        self.refusals = Refusals(self.known_taskings.store)  # refused reports, per project (services/projects/refusals)
 
     def close(self) -> None:
         self.known_taskings.store.close()
@@ -181,9 +184,21 @@ class ProjectsApplication(ServiceApplication):
     def report_progress(self, context: CommandContext, project: Project, *, reported_on: date,
                         values: Mapping[str, Decimal], narrative: str, correction: bool = False,
                         correction_reason: str | None = None, expected_version: int | None = None) -> Project:
-        return self._change(project, expected_version, lambda p: p.report_progress(
-            context, reported_on=reported_on, values=values, narrative=narrative, thresholds=self.thresholds,
-            today=self.today(), correction=correction, correction_reason=correction_reason))
+        with self._refusal_kept(project, "report", reported_on, context):
+            return self._change(project, expected_version, lambda p: p.report_progress(
+                context, reported_on=reported_on, values=values, narrative=narrative, thresholds=self.thresholds,
+                today=self.today(), correction=correction, correction_reason=correction_reason))
+
+    @contextmanager
+    def _refusal_kept(self, project: Project, command: str, reported_on: date | None,
+                      context: CommandContext) -> Iterator[None]:
+        """A report or correction refused as bad data (its problems named) is kept in the refusals log."""
+        try:
+            yield
+        except InvalidCommand as refused:
+            self.refusals.record(project.id, command, reported_on, context.actor,
+                                 refused.problems or [{"field": "", "message": refused.message}])
+            raise
 
     def withdraw_report(self, context: CommandContext, project: Project, *, reported_on: date, reason: str,
                         expected_version: int | None = None) -> Project:
@@ -193,9 +208,10 @@ class ProjectsApplication(ServiceApplication):
     def correct_report(self, context: CommandContext, project: Project, *, corrected_report_on: date,
                        reported_on: date, values: Mapping[str, Decimal], narrative: str, reason: str,
                        expected_version: int | None = None) -> Project:
-        return self._change(project, expected_version, lambda p: p.correct_report(
-            context, corrected_report_on=corrected_report_on, reported_on=reported_on, values=values,
-            narrative=narrative, reason=reason, thresholds=self.thresholds, today=self.today()))
+        with self._refusal_kept(project, "correction", reported_on, context):
+            return self._change(project, expected_version, lambda p: p.correct_report(
+                context, corrected_report_on=corrected_report_on, reported_on=reported_on, values=values,
+                narrative=narrative, reason=reason, thresholds=self.thresholds, today=self.today()))
 
     def override_rag(self, context: CommandContext, project: Project, *, rag: Rag, reason: str,
                      expected_version: int | None = None, decision: Decision | None = None) -> Project:

@@ -83,3 +83,25 @@ def test_a_roll_up_by_an_unknown_sector_is_refused_with_a_code(harness: Harness)
     assert refused["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", refused
     assert "SIC 2007" in refused["errors"][0]["message"]
     assert "errors" not in harness.graphql('{ deliveryRollups(sector: "C") { targetId kind shares { sector } } }')
+
+
+def test_a_programme_manager_sees_whose_reports_were_refused_and_why(harness: Harness) -> None:
+    h = harness
+    h.system.application("projects").today = lambda: date(2013, 4, 1)
+    tasking_id = TaskingPartner(h).accepted_tasking()
+    opened = h.client.post("/projects/projects", json=project_body(tasking_id), headers=manager(h))
+    assert opened.status_code == 201, opened.text
+    project = f"/projects/projects/{opened.json()['id']}"
+    college = h.headers("partner_officer", "worcester-college")
+    for on, jobs in (("2013-04-02", "100"), ("2013-04-01", "-40")):
+        refused = h.client.post(f"{project}/progress", headers=college, json={
+            "reported_on": on, "values": {"jobs": jobs}, "narrative": "n", "expected_version": 1})
+        assert refused.status_code == 422, refused.text
+    listed = h.client.get(f"{project}/progress/refusals", headers=manager(h))
+    assert listed.status_code == 200, listed.text
+    assert [(r["command"], r["reported_on"], r["organisation"], r["role"], [p["field"] for p in r["problems"]])
+            for r in listed.json()] == [("report", "2013-04-02", "worcester-college", "partner_officer",
+                                         ["reported_on"]),
+                                        ("report", "2013-04-01", "worcester-college", "partner_officer",
+                                         ["values.jobs"])]
+    assert h.client.get(f"{project}/progress/refusals", headers=college).status_code == 403
