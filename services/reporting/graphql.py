@@ -33,7 +33,7 @@ from strawberry.types import ExecutionContext, ExecutionResult, Info
 from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET
 
-from services.reporting import audit, changes, decision_log, directory, subscriptions
+from services.reporting import audit, changes, decision_log, directory, graphql_node, subscriptions
 from services.reporting.graphql_cache import EncodedData, ResponseCache, data_version
 from services.reporting.graphql_common import Actor, Decision, IsAuthenticated, decision_from, read_model
 from services.reporting.graphql_execution import LeafFastExecutor
@@ -102,7 +102,7 @@ class GatewaySchema(strawberry.Schema):
 
 
 Query = merge_types("Query", (HistoryQuery, directory.Query, decision_log.Query, changes.Query, audit.Query,
-                              subscriptions.Query, *(model.query for model in READ_MODELS)))
+                              subscriptions.Query, graphql_node.Query, *(model.query for model in READ_MODELS)))
 # One rule class for the process (MaxAliasesLimiter makes a new one per request), so that a document's validation
 # can be cached: a dashboard sends the same few documents over and over, and validating one costs 1-2 ms.
 _MaxAliases = create_max_aliases_rule(30)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from graphql import GraphQLNonNull, GraphQLObjectType, Undefined, get_named_type
+from graphql import GraphQLInterfaceType, GraphQLNonNull, GraphQLObjectType, Undefined, get_named_type
 
 from services.reporting.graphql import schema
 from services.reporting.public import PUBLIC_FIELDS
@@ -401,7 +401,8 @@ UNRELEASED = {Decimal(190), Decimal(150), Decimal(340)}
 """The April 2013 reports and Worcester's live total (95 + 60 superseded by 190 + 150): none is released."""
 
 
-def _selection(type_: GraphQLObjectType, allowed: Callable[[str, str], bool], depth: int = 4) -> str:
+def _selection(type_: GraphQLObjectType | GraphQLInterfaceType, allowed: Callable[[str, str], bool],
+               depth: int = 4) -> str:
     """Every field of ``type_`` that ``allowed`` lets through and needs no argument, nested ``depth`` deep."""
     parts = []
     for name, field in type_.fields.items():
@@ -409,7 +410,7 @@ def _selection(type_: GraphQLObjectType, allowed: Callable[[str, str], bool], de
                                                 for a in field.args.values()):
             continue
         inner = get_named_type(field.type)
-        if isinstance(inner, GraphQLObjectType):
+        if isinstance(inner, GraphQLObjectType | GraphQLInterfaceType):
             if depth > 0 and (nested := _selection(inner, allowed, depth - 1)):
                 parts.append(f"{name} {{ {nested} }}")
         else:
@@ -459,7 +460,7 @@ def test_a_schema_walk_as_the_public_finds_no_unreleased_figure(site: tuple[Harn
     for name in refused_roots:  # every other query is refused outright
         field = query.fields[name]
         nested = _selection(get_named_type(field.type), lambda *_: True, 1) \
-            if isinstance(get_named_type(field.type), GraphQLObjectType) else ""
+            if isinstance(get_named_type(field.type), GraphQLObjectType | GraphQLInterfaceType) else ""
         arguments = ", ".join(f'{a}: "x"' for a, arg in field.args.items()
                               if isinstance(arg.type, GraphQLNonNull) and arg.default_value is Undefined)
         document = "{ " + name + (f"({arguments})" if arguments else "") + (f" {{ {nested} }}" if nested else "") + " }"

@@ -83,3 +83,49 @@ def test_apollo_client_runs_the_dashboard_against_a_running_gateway(tmp_path: Pa
         assert answer["normalised"] == len(ids)  # one cache entry per tasking (Tasking:<id>)
 
         assert answer["update"]["kind"] == "PROGRESS_REPORTED" and answer["update"]["subjectId"] == academy
+
+
+def test_one_apollo_cache_holds_the_same_tasking_at_two_in_force_dates(tmp_path: Path) -> None:
+    """The demo's Worcester tasking: 1,200 jobs in force from 10 May 2011; on 14 June 2011 PSTG moved 200 to
+    Wychavon. One cache, both days fetched, then each read back: 1,200; and 1,000 + 200."""
+    with running_system(settings_for(data_dir=tmp_path), services=("priorities", "tasking", "reporting")) as h, \
+            serving(h.system.asgi()) as url:
+        assert h.system.load_demo_data(timeout=120)
+        target = str(h.system.demo_ids["jobs_target"])
+        worcester = str(h.system.demo_ids["worcester_tasking"])
+        token = h.token("partnership_officer")
+        ran = subprocess.run(node_command(EXAMPLE / "two_dates.mjs", "--url", url, "--token", token, "--target",
+                                          target, "--on", "2011-06-01", "--on", "2011-07-01"),
+                             cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+        assert ran.returncode == 0, ran.stdout + ran.stderr
+        answer = json.loads(ran.stdout)
+        assert answer["warnings"] == [], answer["warnings"]
+        june, july = ([(t["taskingId"], t["district"], t["share"]) for t in day] for day in answer["answers"])
+        assert june == [(worcester, "worcester", "1200")]
+        assert sorted(july) == sorted([(worcester, "worcester", "1000"),
+                                       (str(h.system.demo_ids["wychavon_tasking"]), "wychavon", "200")])
+        # The same tasking is two objects in the cache, one per day: ids that name the moment.
+        june_id = answer["answers"][0][0]["id"]
+        july_id = next(t["id"] for t in answer["answers"][1] if t["taskingId"] == worcester)
+        assert june_id != july_id and worcester not in (june_id, july_id)
+        assert {f"Tasking:{june_id}", f"Tasking:{july_id}"} <= set(answer["cached"])
+
+        # node(id:) and tasking(id:) answer the slice an id names; read now, a tasking's id is its own.
+        refetched = h.graphql("query($ids: [ID!]!, $id: ID!) { nodes(ids: $ids) { id ... on Tasking { share } } "
+                              "tasking(id: $id) { id share } node(id: \"" + worcester + "\") { id "
+                              "... on Tasking { share } } }", {"ids": [june_id, july_id], "id": june_id},
+                              role="partnership_officer")
+        assert not refetched.get("errors"), refetched
+        data = refetched["data"]
+        assert [(n["id"], n["share"]) for n in data["nodes"]] == [(june_id, "1200"), (july_id, "1000")]
+        assert data["tasking"] == {"id": june_id, "share": "1200"}
+        assert data["node"] == {"id": worcester, "share": "1000"}
+        # An id this API did not give out is bad input; a partner client not granted `tasking` reads no tasking.
+        bad = h.graphql('{ node(id: "m_not-an-id") { id } }', role="partnership_officer")
+        assert bad["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+        partner = h.system.tokens.mint("client:college-mis", "worcester-college", ["partner_officer"],
+                                       client_id="college-mis", queries=["node", "deliveryProjects"])
+        refused = h.client.post("/graphql", json={"query": "query($id: ID!) { node(id: $id) { id } }",
+                                                  "variables": {"id": june_id}},
+                                headers={"authorization": f"Bearer {partner}"}).json()
+        assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"

@@ -58,6 +58,14 @@ export type DashboardTaskingsQueryVariables = Exact<{
 
 export type DashboardTaskingsQuery = { __typename?: 'Query', taskingsConnection: { __typename?: 'TaskingConnection', totalCount: number, edges: Array<{ __typename?: 'TaskingEdge', cursor: string, node: { __typename?: 'Tasking', id: string, district: string, share: string, unit: string, status: string, leadPartner: string } }>, pageInfo: { __typename?: 'PageInfo', hasNextPage: boolean, hasPreviousPage: boolean, startCursor: string | null, endCursor: string | null } } };
 
+export type TaskingsInForceQueryVariables = Exact<{
+  target: Scalars['ID']['input'];
+  on: Scalars['Date']['input'];
+}>;
+
+
+export type TaskingsInForceQuery = { __typename?: 'Query', taskings: Array<{ __typename?: 'Tasking', id: string, taskingId: string, district: string, share: string, status: string }> };
+
 export type DashboardUpdatesSubscriptionVariables = Exact<{
   kinds: InputMaybe<Array<UpdateKind> | UpdateKind>;
 }>;

@@ -23,7 +23,9 @@ from services.reporting.graphql_common import (
     paginate,
     read_model,
 )
+from services.reporting.graphql_node import Node, parse_id, register, scoped_id
 from services.reporting.provenance import quorum_in_words
+from services.reporting.temporal import When, at, in_force_day, recorded_moment
 from shared.meeting_copy import minuted_quorums
 
 
@@ -32,8 +34,11 @@ def _actor(row: dict[str, Any]) -> Actor:
 
 
 @strawberry.type
-class Tasking:
-    id: strawberry.ID
+class Tasking(Node):
+    id: strawberry.ID = strawberry.field(description=(
+        "Unique among all objects: the tasking's id when read now; read with asOf or inForceOn, an opaque id "
+        "naming that moment too (node(id:) and tasking(id:) answer as of it)."))
+    tasking_id: strawberry.ID = strawberry.field(description="The tasking's own id, the same at every moment.")
     version: int
     target_id: strawberry.ID
     theme_group: str
@@ -54,9 +59,10 @@ class Tasking:
     in_force_from: date = strawberry.field(description="The day this version is in force from (its decision's).")
 
     @staticmethod
-    def from_row(row: dict[str, Any]) -> Tasking:
+    def from_row(row: dict[str, Any], when: When = None) -> Tasking:
         return Tasking(
-            id=strawberry.ID(row["id"]), version=row["version"], target_id=strawberry.ID(row["target_id"]),
+            id=scoped_id("Tasking", row["id"], when), tasking_id=strawberry.ID(row["id"]), version=row["version"],
+            target_id=strawberry.ID(row["target_id"]),
             theme_group=row["theme_group"], district=row["district"], share=Decimal(row["share"]), unit=row["unit"],
             deadline=date.fromisoformat(row["deadline"]), lead_partner=row["lead_partner"],
             commissioning_level=row["commissioning_level"], status=row["status"],
@@ -233,13 +239,13 @@ class Query:
         rows = queries.taskings(read_model(info).store, as_of, district=district, theme_group=theme_group,
                         target_id=None if target_id is None else str(target_id), status=status,
                         lead_partner=lead_partner, in_force_on=in_force_on)
-        return [Tasking.from_row(r) for r in rows]
+        when = at(as_of, in_force_on)
+        return [Tasking.from_row(r, when) for r in rows]
 
     @strawberry.field(permission_classes=[IsAuthenticated])
     def tasking(self, info: Info, id: strawberry.ID, as_of: datetime | None = None,
                 in_force_on: IN_FORCE_ON = None) -> Tasking | None:
-        row = queries.tasking(read_model(info).store, str(id), as_of, in_force_on)
-        return Tasking.from_row(row) if row else None
+        return _tasking(info, str(id), at(as_of, in_force_on))
 
     @strawberry.field(permission_classes=[IsAuthenticated],
                       description="The retasking chain a tasking belongs to: who decided each change, when, why.")
@@ -335,7 +341,8 @@ class Query:
         model = read_model(info)
         return [DistrictWithoutPartnerKind(district=d["district"], district_name=d["district_name"],
                                            partner_kinds=d["partner_kinds"], partners=d["partners"],
-                                           taskings=[Tasking.from_row(t) for t in d["taskings"]])
+                                           taskings=[Tasking.from_row(t, at(as_of, in_force_on))
+                                                     for t in d["taskings"]])
                 for d in queries.districts_without_partner_kind(model.store, kind, model.partnership, as_of,
                                                                              in_force_on)]
 
@@ -347,7 +354,9 @@ class Query:
         rows = queries.taskings(read_model(info).store, as_of, district=district, theme_group=theme_group,
                                 target_id=None if target_id is None else str(target_id), status=status,
                                 lead_partner=lead_partner, in_force_on=in_force_on)
-        return paginate(rows, lambda r: (r["target_id"], r["district"], r["id"]), Tasking.from_row, first, after)
+        when = at(as_of, in_force_on)
+        return paginate(rows, lambda r: (r["target_id"], r["district"], r["id"]),
+                        lambda r: Tasking.from_row(r, when), first, after)
 
     @strawberry.field(permission_classes=[IsAuthenticated],
                       description="Agreed actions, a page at a time; overdueOnly keeps those past due and not done.")
@@ -360,3 +369,17 @@ class Query:
                                       overdue_on=today if overdue_only else None, in_force_on=in_force_on)
         return paginate(rows, lambda r: (r["due_on"], r["id"]), lambda r: AgreedAction.from_row(r, today), first,
                         after)
+
+
+def _tasking(info: Info, key: str, when: When) -> Tasking | None:
+    """One tasking at ``when``; ``key`` may be a moment-scoped id (``graphql_node``), whose moment then holds
+    unless ``when`` names one."""
+    parsed = parse_id(key)
+    if parsed.type_name not in (None, "Tasking"):
+        return None
+    when = when if when is not None else parsed.when
+    row = queries.tasking(read_model(info).store, parsed.key, recorded_moment(when), in_force_day(when))
+    return Tasking.from_row(row, when) if row else None
+
+
+register("Tasking", "tasking", _tasking)
