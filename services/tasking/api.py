@@ -143,7 +143,7 @@ class ChangeQuorum(StrictModel):
     body: Line = Field(min_length=1, max_length=100, examples=["pstg"])
     quorum: int = Field(ge=1, le=1000, examples=[4])
     decision: DecisionIn
-    expected_version: int | None = Field(None, ge=1, description="The partnership record's version you last read")
+    expected_version: Whole | None = Field(None, ge=1, description="The partnership record's version you last read")
 
 
 class PartnershipRulesOut(BaseModel):
