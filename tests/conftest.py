@@ -146,10 +146,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items.sort(key=lambda item: item.get_closest_marker("chaos") is not None)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def kafka_acl_broker() -> Iterator[KafkaBroker]:
     """A second broker of our own that authenticates with SCRAM-SHA-512 and enforces ACLs (KRaft's
     StandardAuthorizer, as Strimzi's ``simple`` authorization): ``.sasl_bootstrap`` for users, ``.bootstrap`` for
-    the operator (a super user). Started only by the tests that check grants on the broker."""
+    the operator (a super user). Started only by the tests that check grants on the broker, one per module: the
+    users, ACLs and unprefixed topics (ACLs name literal topics) of one module are none of the next one's."""
     with KafkaBroker(scram=True, heap_max="384m") as broker:
         yield broker
