@@ -71,6 +71,7 @@ class PartnerProducer:
         """Validate each report against the published schema, then send it keyed by its project (one project's
         reports arrive in order). Returns the command ids; a report that does not validate is not sent."""
         ids: list[str] = []
+        pending = []
         for report in reports:
             errors = sorted(e.message for e in self.validator.iter_errors(report))
             if errors:
@@ -82,11 +83,16 @@ class PartnerProducer:
             with self.db:
                 self.db.execute("INSERT OR IGNORE INTO sent (command_id, project_id, report) VALUES (?, ?, ?)",
                                 (identifier, report["project_id"], json.dumps(report)))
-            self.producer.send(self.commands, key=str(report["project_id"]).encode(),
-                               value=json.dumps(record).encode(),
-                               headers=[("content-type", b"application/cloudevents+json")])
+            pending.append(self.producer.send(self.commands, key=str(report["project_id"]).encode(),
+                                              value=json.dumps(record).encode(),
+                                              headers=[("content-type", b"application/cloudevents+json")]))
             ids.append(identifier)
         self.producer.flush()
+        for future in pending:
+            # A write the broker refused (a user without the grant: TopicAuthorizationFailedError) raises here,
+            # rather than leaving the report waiting for an answer that cannot come; it stays in ``sent`` unanswered
+            # and is sent again, under its id, by the next run.
+            future.get(timeout=30)
         return ids
 
     def read_answers(self, timeout_ms: int = 500) -> int:

@@ -108,6 +108,17 @@ def test_a_partner_sends_as_its_kafka_user_and_another_organisations_user_is_ref
             chamber.close(timeout=5)
         assert _end_offsets(kafka_acl_broker, commands_topic(COLLEGE)) == before
 
+        # The example producer, run with the chamber's credentials for the college, says so rather than waiting.
+        misused = PartnerProducer(kafka_acl_broker.sasl_bootstrap, COLLEGE, "partner.chamber-portal.outcomes",
+                                  SCHEMAS, tmp_path / "misused.sqlite3",
+                                  **_scram(chamber_user, passwords[chamber_user]))
+        try:
+            with pytest.raises(TopicAuthorizationFailedError):
+                misused.send([{**forged["data"], "expected_version": 2}])
+        finally:
+            misused.close()
+        assert _end_offsets(kafka_acl_broker, commands_topic(COLLEGE)) == before
+
         # Nor may the chamber's user read the college's answers.
         spy = KafkaConsumer(bootstrap_servers=kafka_acl_broker.sasl_bootstrap, group_id="partner.chamber-portal.x",
                             enable_auto_commit=False, auto_offset_reset="earliest",
