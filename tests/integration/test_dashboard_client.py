@@ -120,6 +120,14 @@ def test_one_apollo_cache_holds_the_same_tasking_at_two_in_force_dates(tmp_path:
         assert [(n["id"], n["share"]) for n in data["nodes"]] == [(june_id, "1200"), (july_id, "1000")]
         assert data["tasking"] == {"id": june_id, "share": "1200"}
         assert data["node"] == {"id": worcester, "share": "1000"}
+        # A target too: read on a day, its id names the day, and node(id:) answers as of it.
+        targets = h.graphql('{ targets(inForceOn: "2011-06-01") { id targetId } target(id: "' + target + '") { id } }',
+                            role="partnership_officer")["data"]
+        scoped = next(t["id"] for t in targets["targets"] if t["targetId"] == target)
+        assert scoped != target and targets["target"] == {"id": target}
+        by_node = h.graphql('query($id: ID!) { node(id: $id) { __typename id ... on Target { targetId } } }',
+                            {"id": scoped}, role="partnership_officer")["data"]["node"]
+        assert by_node == {"__typename": "Target", "id": scoped, "targetId": target}
         # An id this API did not give out is bad input; a partner client not granted `tasking` reads no tasking.
         bad = h.graphql('{ node(id: "m_not-an-id") { id } }', role="partnership_officer")
         assert bad["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"

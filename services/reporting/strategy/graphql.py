@@ -23,6 +23,7 @@ from services.reporting.graphql_common import (
     paginate,
     read_model,
 )
+from services.reporting.graphql_node import Node, parse_id, register, scoped_id
 from services.reporting.strategy import queries
 from services.reporting.temporal import When, at
 
@@ -37,8 +38,11 @@ def _actor(row: dict[str, Any]) -> Actor:
 
 
 @strawberry.type(description="A SMART target on an objective, as it stood at the time asked.")
-class Target:
-    id: strawberry.ID
+class Target(Node):
+    id: strawberry.ID = strawberry.field(description=(
+        "Unique among all objects: the target's id when read now; read with asOf or inForceOn, an opaque id naming "
+        "that moment too (node(id:) and target(id:) answer as of it)."))
+    target_id: strawberry.ID = strawberry.field(description="The target's own id, the same at every moment.")
     version: int
     objective_id: strawberry.ID
     metric: str
@@ -57,9 +61,10 @@ class Target:
     valid_to: datetime | None
 
     @staticmethod
-    def from_row(row: dict[str, Any]) -> Target:
+    def from_row(row: dict[str, Any], when: When = None) -> Target:
         return Target(
-            id=strawberry.ID(row["id"]), version=row["version"], objective_id=strawberry.ID(row["objective_id"]),
+            id=scoped_id("Target", row["id"], when), target_id=strawberry.ID(row["id"]), version=row["version"],
+            objective_id=strawberry.ID(row["objective_id"]),
             metric=row["metric"], unit=row["unit"], baseline_value=Decimal(row["baseline_value"]),
             baseline_date=date.fromisoformat(row["baseline_date"]), target_value=Decimal(row["target_value"]),
             deadline=date.fromisoformat(row["deadline"]), data_source=row["data_source"],
@@ -93,7 +98,7 @@ class Objective:
     @strawberry.field(description="The targets set on this objective (all, or those with the given status).")
     async def targets(self, info: Info, status: str | None = None) -> list[Target]:
         rows = await loader(info, "objective_targets", queries.targets_of).load((str(self.id), self.as_of, status))
-        return [Target.from_row(r) for r in rows]
+        return [Target.from_row(r, self.as_of) for r in rows]
 
     @staticmethod
     def from_row(row: dict[str, Any], as_of: When = None) -> Objective:
@@ -248,14 +253,12 @@ class Query:
                 as_of: datetime | None = None, in_force_on: IN_FORCE_ON = None) -> list[Target]:
         when = at(as_of, in_force_on)
         rows = queries.targets(read_model(info).store, when, _id(objective_id), status)
-        return [Target.from_row(r) for r in rows]
+        return [Target.from_row(r, when) for r in rows]
 
     @strawberry.field(permission_classes=[IsAuthenticated])
     def target(self, info: Info, id: strawberry.ID, as_of: datetime | None = None,
                in_force_on: IN_FORCE_ON = None) -> Target | None:
-        when = at(as_of, in_force_on)
-        row = queries.target(read_model(info).store, str(id), when)
-        return Target.from_row(row) if row else None
+        return _target(info, str(id), at(as_of, in_force_on))
 
     @strawberry.field(permission_classes=[IsAuthenticated],
                       description="District priorities, optionally of one district, status or objective.")
@@ -307,7 +310,7 @@ class Query:
                            status: str | None = None) -> Connection[Target]:
         when = at(as_of, in_force_on)
         rows = queries.targets(read_model(info).store, when, _id(objective_id), status)
-        return paginate(rows, lambda r: (r["added_at"], r["id"]), Target.from_row, first, after)
+        return paginate(rows, lambda r: (r["added_at"], r["id"]), lambda r: Target.from_row(r, when), first, after)
 
     @strawberry.field(permission_classes=[IsAuthenticated], description="District priorities, a page at a time.")
     def district_priorities_connection(self, info: Info, first: int | None = None, after: str | None = None,
@@ -326,3 +329,17 @@ class Query:
         when = at(as_of, in_force_on)
         rows = queries.evidence(read_model(info).store, when, district, status)
         return paginate(rows, lambda r: (r["added_at"], r["id"]), Evidence.from_row, first, after)
+
+
+def _target(info: Info, key: str, when: When) -> Target | None:
+    """One target at ``when``; ``key`` may be a moment-scoped id (``graphql_node``), whose moment then holds unless
+    ``when`` names one."""
+    parsed = parse_id(key)
+    if parsed.type_name not in (None, "Target"):
+        return None
+    when = when if when is not None else parsed.when
+    row = queries.target(read_model(info).store, parsed.key, when)
+    return Target.from_row(row, when) if row else None
+
+
+register("Target", "target", _target)
