@@ -26,7 +26,7 @@ from services.projects.permissions import (
     committing,
     opening_district,
 )
-from services.projects.progress import ReportProgress, Versioned
+from services.projects.progress import CorrectReport, ReportProgress, Versioned, WithdrawReport
 from shared.auth import TokenService
 from shared.contracts import Decision
 from shared.contracts.projects import (
@@ -134,23 +134,6 @@ class ProfileOutcome(Versioned):
     """An outcome's profile: expected values at dates (quarterly, say); empty: the straight line again."""
 
     profile: list[ProfilePointIn] = Field(max_length=400)
-
-
-class WithdrawReport(Versioned):
-    """Withdraw a mistaken report (every report standing at that date), with a reason."""
-
-    reported_on: Day = Field(description="The date of the report withdrawn.")
-    reason: Text = Field(min_length=1, max_length=2000)
-
-
-class CorrectReport(Versioned):
-    """Supersede a mistaken report by a correction, with a reason: the corrected values stand at reported_on."""
-
-    corrected_report_on: Day = Field(description="The date of the report corrected.")
-    reported_on: Day = Field(description="The date the corrected values stand at (the same or another).")
-    values: dict[Line, Figure] = Field(min_length=1, description="Actual value per outcome id.")
-    narrative: Text = Field(min_length=1, max_length=4000)
-    reason: Text = Field(min_length=1, max_length=2000)
 
 
 class OverrideRag(Versioned):
@@ -357,9 +340,8 @@ def report_progress(body: ReportProgress, reported: ReportedProject, principal: 
 def withdraw_report(body: WithdrawReport, reported: ReportedProject, principal: Partner, application: App,
                     request: Request, if_match: IfMatch = None) -> Any:
     project, grant = reported
-    return ProjectOut.of(application.withdraw_report(
-        command_context(principal, grant, request), project, reported_on=body.reported_on, reason=body.reason,
-        expected_version=expected_version(body.expected_version, if_match)))
+    return ProjectOut.of(progress.withdraw_report(application, principal, grant, project, body,
+                                                  correlation_id(request), if_match))
 
 
 @router.post("/projects/{project_id}/progress/corrections", response_model=ProjectOut,
@@ -367,10 +349,8 @@ def withdraw_report(body: WithdrawReport, reported: ReportedProject, principal: 
 def correct_report(body: CorrectReport, reported: ReportedProject, principal: Partner, application: App,
                    request: Request, if_match: IfMatch = None) -> Any:
     project, grant = reported
-    return ProjectOut.of(application.correct_report(
-        command_context(principal, grant, request), project, corrected_report_on=body.corrected_report_on,
-        reported_on=body.reported_on, values=body.values, narrative=body.narrative, reason=body.reason,
-        expected_version=expected_version(body.expected_version, if_match)))
+    return ProjectOut.of(progress.correct_report(application, principal, grant, project, body,
+                                                 correlation_id(request), if_match))
 
 
 class RefusalOut(BaseModel):

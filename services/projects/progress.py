@@ -1,14 +1,16 @@
-"""Reporting a project's progress, the one way: ``POST /projects/{id}/progress`` and a partner's inbound topic
-(``services.projects.inbound``) both call ``report_progress`` here, on a body of the one model ``ReportProgress``,
-after the one check of who may report (``permissions.reported_project``)."""
+"""A project's progress reports, the one way: ``POST /projects/{id}/progress`` (``/withdrawals``, ``/corrections``)
+and a partner's inbound topic (``services.projects.inbound``) both call ``report_progress`` (``withdraw_report``,
+``correct_report``) here, on a body of the one model, after the one check of who may report
+(``permissions.reported_project``). ``ReportedCommand`` runs one sent as data in REST's order."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 from uuid import UUID
 
-from pydantic import Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from services.projects.application import ProjectsApplication
 from services.projects.domain import Project
@@ -31,11 +33,43 @@ class ReportProgress(Versioned):
     correction_reason: Text | None = Field(None, max_length=2000)
 
 
+class WithdrawReport(Versioned):
+    """Withdraw a mistaken report (every report standing at that date), with a reason."""
+
+    reported_on: Day = Field(description="The date of the report withdrawn.")
+    reason: Text = Field(min_length=1, max_length=2000)
+
+
+class CorrectReport(Versioned):
+    """Supersede a mistaken report by a correction, with a reason: the corrected values stand at reported_on."""
+
+    corrected_report_on: Day = Field(description="The date of the report corrected.")
+    reported_on: Day = Field(description="The date the corrected values stand at (the same or another).")
+    values: dict[Line, Figure] = Field(min_length=1, description="Actual value per outcome id.")
+    narrative: Text = Field(min_length=1, max_length=4000)
+    reason: Text = Field(min_length=1, max_length=2000)
+
+
+_PROJECT_ID = Field(description="The project (its lead partner must be the topic's organisation).")
+
+
 class ProgressReportCommand(ReportProgress):
     """A progress report sent on a partner organisation's inbound topic: the REST body with the project it reports
     (the path's ``project_id`` there). Who reports is never in it: the topic and its Kafka user say."""
 
-    project_id: UUID = Field(description="The project reported (its lead partner must be the topic's organisation).")
+    project_id: UUID = _PROJECT_ID
+
+
+class WithdrawReportCommand(WithdrawReport):
+    """A report withdrawn, sent on a partner organisation's inbound topic: the REST body with the path's project."""
+
+    project_id: UUID = _PROJECT_ID
+
+
+class CorrectReportCommand(CorrectReport):
+    """A report corrected, sent on a partner organisation's inbound topic: the REST body with the path's project."""
+
+    project_id: UUID = _PROJECT_ID
 
 
 def report_progress(application: ProjectsApplication, principal: Principal, grant: Grant, project: Project,
@@ -47,6 +81,23 @@ def report_progress(application: ProjectsApplication, principal: Principal, gran
         correction_reason=body.correction_reason, expected_version=expected_version(body.expected_version, if_match))
 
 
+def withdraw_report(application: ProjectsApplication, principal: Principal, grant: Grant, project: Project,
+                    body: WithdrawReport, correlation_id: str, if_match: str | None = None) -> Project:
+    """Withdraw the report ``body`` names on ``project`` (loaded and authorized under ``grant``)."""
+    return application.withdraw_report(
+        CommandContext(principal.actor(grant), correlation_id), project, reported_on=body.reported_on,
+        reason=body.reason, expected_version=expected_version(body.expected_version, if_match))
+
+
+def correct_report(application: ProjectsApplication, principal: Principal, grant: Grant, project: Project,
+                   body: CorrectReport, correlation_id: str, if_match: str | None = None) -> Project:
+    """Supersede the report ``body`` names on ``project`` by its correction (loaded and authorized under ``grant``)."""
+    return application.correct_report(
+        CommandContext(principal.actor(grant), correlation_id), project, corrected_report_on=body.corrected_report_on,
+        reported_on=body.reported_on, values=body.values, narrative=body.narrative, reason=body.reason,
+        expected_version=expected_version(body.expected_version, if_match))
+
+
 class FieldsInvalid(Exception):
     """A command whose fields do not validate: ``problem`` is the body REST answers such a request with."""
 
@@ -55,21 +106,41 @@ class FieldsInvalid(Exception):
         self.problem = problem
 
 
-def report_progress_command(application: ProjectsApplication, principal: Principal, data: Mapping[str, Any],
-                            correlation_id: str) -> Project:
-    """A progress report sent as data (a partner's inbound record), checked in REST's order: a project id that is no
-    id is invalid with every other field's error (as a bad path is, with the body's); otherwise who may report
-    (``reported_project``: the role, the project, its lead partner), then the body's fields, then the report.
-    Refuses with the REST path's errors: a DomainError, or FieldsInvalid carrying REST's validation problem."""
-    try:
-        command = ProgressReportCommand.model_validate(data)
-    except ValidationError as error:
+B = TypeVar("B", bound=Versioned)
+
+
+@dataclass(frozen=True)
+class ReportedCommand(Generic[B]):
+    """A command on a project's reports, as REST takes it (``body`` on ``POST /projects/{project_id}/...``, checked
+    by ``reported_project``, applied by ``apply``) and as a partner's inbound record carries it (``data``: the body
+    with the path's ``project_id``)."""
+
+    body: type[B]
+    data: type[BaseModel]
+    apply: Callable[[ProjectsApplication, Principal, Grant, Project, B, str], Project]
+
+    def run(self, application: ProjectsApplication, principal: Principal, data: Mapping[str, Any],
+            correlation_id: str) -> Project:
+        """The command sent as data, checked in REST's order: a project id that is no id is invalid with every other
+        field's error (as a bad path is, with the body's); otherwise who may (``reported_project``: the role, the
+        project, its lead partner), then the body's fields, then the command. Refuses with the REST path's errors:
+        a DomainError, or FieldsInvalid carrying REST's validation problem."""
         try:
-            project_id = UUID(str(data.get("project_id")))
-        except ValueError:
+            command = self.data.model_validate(data)
+        except ValidationError as error:
+            try:
+                project_id = UUID(str(data.get("project_id")))
+            except ValueError:
+                raise FieldsInvalid(validation_problem_body(error.errors())) from None
+            reported_project(project_id, principal, application)  # refuses first, as REST's dependencies do
             raise FieldsInvalid(validation_problem_body(error.errors())) from None
-        reported_project(project_id, principal, application)  # refuses first, as REST's dependencies do
-        raise FieldsInvalid(validation_problem_body(error.errors())) from None
-    project, grant = reported_project(command.project_id, principal, application)
-    body = ReportProgress.model_validate(command.model_dump(exclude={"project_id"}))
-    return report_progress(application, principal, grant, project, body, correlation_id)
+        fields = command.model_dump()
+        project, grant = reported_project(fields.pop("project_id"), principal, application)
+        body = self.body.model_validate(fields)
+        return self.apply(application, principal, grant, project, body, correlation_id)
+
+
+REPORT_PROGRESS = ReportedCommand(ReportProgress, ProgressReportCommand, report_progress)
+WITHDRAW_REPORT = ReportedCommand(WithdrawReport, WithdrawReportCommand, withdraw_report)
+CORRECT_REPORT = ReportedCommand(CorrectReport, CorrectReportCommand, correct_report)
+
