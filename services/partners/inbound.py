@@ -22,12 +22,15 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from uuid import UUID, uuid5
 
 from pydantic import BaseModel, Field
 
 from shared.auth import Role
+
+if TYPE_CHECKING:
+    from services.projects.progress import ReportedCommand
 
 SPEC_VERSION = "1.0"
 CONTENT_TYPE = "application/cloudevents+json"
@@ -61,23 +64,38 @@ class Command:
     rest: str
     """The REST operation that takes the same command (and refuses it in the same words)."""
 
-    def model(self) -> type[BaseModel]:
-        from services.projects.progress import ProgressReportCommand
+    def handler(self) -> ReportedCommand[Any]:
+        """The owning service's one function for the command (the one its REST handler calls)."""
+        from services.projects import progress
 
-        return {REPORT_PROGRESS: ProgressReportCommand}[self.type_name]
+        handlers: dict[str, ReportedCommand[Any]] = {
+            REPORT_PROGRESS: progress.REPORT_PROGRESS, WITHDRAW_REPORT: progress.WITHDRAW_REPORT,
+            CORRECT_REPORT: progress.CORRECT_REPORT}
+        return handlers[self.type_name]
+
+    def model(self) -> type[BaseModel]:
+        return self.handler().data
 
     @property
     def roles(self) -> frozenset[Role]:
         """The roles that may send it through REST: a client is granted the command only if it holds one."""
         from services.projects.permissions import REPORTERS
 
-        return frozenset({REPORT_PROGRESS: REPORTERS}[self.type_name])
+        return frozenset(REPORTERS)  # every command so far is on the reports of a project the client's org leads
 
 
 REPORT_PROGRESS = "projects.ReportProgress.v1"
+WITHDRAW_REPORT = "projects.WithdrawReport.v1"
+CORRECT_REPORT = "projects.CorrectReport.v1"
 COMMANDS: dict[str, Command] = {
     REPORT_PROGRESS: Command(REPORT_PROGRESS, "projects", "Report a project's actual values at a date (its lead "
                              "partner's system)", "POST /projects/{project_id}/progress of the projects API"),
+    WITHDRAW_REPORT: Command(WITHDRAW_REPORT, "projects", "Withdraw a mistaken progress report, with a reason (its "
+                             "lead partner's system)", "POST /projects/{project_id}/progress/withdrawals of the "
+                             "projects API"),
+    CORRECT_REPORT: Command(CORRECT_REPORT, "projects", "Supersede a mistaken progress report by a correction, with "
+                            "a reason (its lead partner's system)", "POST /projects/{project_id}/progress/"
+                            "corrections of the projects API"),
 }
 
 

@@ -3,7 +3,8 @@
 
 Who sent a record is the topic's: its organisation's one command-sending client (``ClientRegistry.command_sender``),
 whose Kafka user alone may write the topic. The command runs as that client's REST call would, through the same
-code (``services.projects.progress.report_progress_command``), and is answered with what REST would answer.
+code (``services.partners.inbound.COMMANDS``: each command's ``services.projects.progress.ReportedCommand``, whose
+function its REST handler calls), and is answered with what REST would answer.
 
 Exactly once in effect, by the CloudEvent ``id``:
 
@@ -44,7 +45,7 @@ from services.partners.inbound import (
     outcomes_topic,
 )
 from services.projects.application import ProjectsApplication
-from services.projects.progress import FieldsInvalid, report_progress_command
+from services.projects.progress import FieldsInvalid
 from shared import idempotency, metrics
 from shared.auth import PartnerClient
 from shared.consumer import _Runner, origin_of
@@ -176,7 +177,8 @@ class InboundCommands(_Runner):
                 return self._already_applied(command)
             try:
                 with idempotency.answering(guard):
-                    project = report_progress_command(self.app, self.principal, command.data, command.id)
+                    project = COMMANDS[command.type].handler().run(self.app, self.principal, command.data,
+                                                                   command.id)
             except FieldsInvalid as invalid:
                 return CommandRefused(command_id=command.id, command_type=command.type, status="refused",
                                       problem=Problem(**invalid.problem))

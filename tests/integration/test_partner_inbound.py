@@ -15,7 +15,13 @@ from uuid import uuid4
 
 import pytest
 
-from services.partners.inbound import REPORT_PROGRESS, commands_topic, outcomes_topic
+from services.partners.inbound import (
+    CORRECT_REPORT,
+    REPORT_PROGRESS,
+    WITHDRAW_REPORT,
+    commands_topic,
+    outcomes_topic,
+)
 from services.projects.application import ProjectsApplication
 from shared.auth import hash_secret
 from shared.transport import Message
@@ -34,7 +40,7 @@ clients:
   - client_id: college-mis
     organisation: {COLLEGE}
     roles: [partner_officer]
-    commands: [{REPORT_PROGRESS}]
+    commands: [{REPORT_PROGRESS}, {WITHDRAW_REPORT}, {CORRECT_REPORT}]
     secret_hash: "{hash_secret(secrets.token_urlsafe(16))}"
   - client_id: chamber-portal
     organisation: {CHAMBER}
@@ -68,9 +74,10 @@ class PartnerSystem:
         self.read: list[dict[str, Any]] = []
         self._next: dict[int, int] = {}
 
-    def send(self, data: dict[str, Any], command_id: str | None = None, **attributes: Any) -> str:
+    def send(self, data: dict[str, Any], command_id: str | None = None, command: str = REPORT_PROGRESS,
+             **attributes: Any) -> str:
         command_id = command_id or str(uuid4())
-        record = {"specversion": "1.0", "id": command_id, "source": "/partners/college-mis", "type": REPORT_PROGRESS,
+        record = {"specversion": "1.0", "id": command_id, "source": "/partners/college-mis", "type": command,
                   "datacontenttype": "application/json", "data": data, **attributes}
         self.send_raw(json.dumps(record).encode(), key=str(data.get("project_id", command_id)))
         return command_id
@@ -229,3 +236,49 @@ def test_a_command_applied_but_not_yet_answered_is_answered_from_its_events_and_
     first, again = college.answers(command)
     assert again["data"] == first["data"] and first["data"]["record"]["version"] == 2
     assert _version(h, academy) == 2  # not applied twice: the once-only row in the event store refused it
+
+
+def test_reports_are_corrected_and_withdrawn_on_the_same_topic_as_rest_would(harness: Harness) -> None:
+    h = harness
+    academy, retail = _projects(h)
+    college, chamber = PartnerSystem(h, COLLEGE), PartnerSystem(h, CHAMBER)
+    reported = college.send({"project_id": academy, "reported_on": "2013-04-01", "values": {"jobs": "150"},
+                             "narrative": "Cohort 1 placed", "expected_version": 1})
+    college.wait_answered(reported)
+    corrected = college.send({"project_id": academy, "corrected_report_on": "2013-04-01",
+                              "reported_on": "2013-04-01", "values": {"jobs": "140"}, "narrative": "Recounted",
+                              "reason": "Ten were counted twice", "expected_version": 2}, command=CORRECT_REPORT)
+    college.wait_answered(corrected)
+    unreasoned = {"reported_on": "2013-04-01", "expected_version": 3}
+    refused = college.send({"project_id": academy, **unreasoned}, command=WITHDRAW_REPORT)
+    college.wait_answered(refused)
+    withdrawn = college.send({"project_id": academy, "reported_on": "2013-04-01", "reason": "Wrong cohort",
+                              "expected_version": 3}, command=WITHDRAW_REPORT)
+    # the chamber's client is granted progress reports only: its withdrawal is refused, its project untouched
+    not_granted = chamber.send({"project_id": retail, "reported_on": "2013-04-01", "reason": "x",
+                                "expected_version": 1}, command=WITHDRAW_REPORT)
+    college.wait_answered(withdrawn)
+    chamber.wait_answered(not_granted)
+
+    versions = [college.answers(c)[0]["data"]["record"]["version"] for c in (reported, corrected, withdrawn)]
+    assert versions == [2, 3, 4]
+    rest = h.client.post(f"/projects/projects/{academy}/progress/withdrawals", json=unreasoned,
+                         headers=h.headers("partner_officer", COLLEGE))
+    assert rest.status_code == 422 and college.answers(refused)[0]["data"]["problem"] == rest.json()
+    assert [e["field"] for e in rest.json()["errors"]] == ["reason"]
+    problem = chamber.answers(not_granted)[0]["data"]["problem"]
+    assert problem["status"] == 403 and "not granted projects.WithdrawReport.v1" in problem["detail"]
+    assert _version(h, retail) == 1
+    assert h.system.read_model is not None
+    store = h.system.read_model.store
+
+    def superseded() -> list[tuple[int, str | None]]:
+        return [(int(r["version"]), r["corrected_to"]) for r in store.query(
+            "SELECT version, corrected_to FROM delivery_progress_withdrawals WHERE project_id = ? ORDER BY version",
+            [academy])]
+
+    wait_until(lambda: len(superseded()) == 2, 30, "the correction and the withdrawal in the read model")
+    assert superseded() == [(3, "2013-04-01"), (4, None)]  # corrected, then the correction withdrawn
+    rows = _progress_rows(h, academy)
+    assert [(r["version"], json.loads(r["reported_values"])) for r in rows] == [(2, {"jobs": "150"}),
+                                                                                (3, {"jobs": "140"})]
