@@ -288,9 +288,15 @@ def workspace_router(renderer: Renderer, tokens: TokenService) -> APIRouter:
     async def intervene(request: Request, project_id: str) -> Response:
         async def send(user: SignedIn) -> Response:
             fields = await form(request)
-            return await decided(request, user, fields, f"/projects/projects/{project_id}/interventions", {
-                "kind": fields.get("kind", ""), "description": fields.get("description", "")},
-                {"kind": "kind", "description": "description"},
+            body: dict[str, Any] = {"kind": fields.get("kind", ""), "description": fields.get("description", "")}
+            if any(fields.get(f"due-on-{part}") for part in ("day", "month", "year")):  # optional, but whole
+                due_on, date_error = _day(fields, "due-on")
+                if date_error:
+                    return await intervene_page(request, user, project_id, fields,
+                                                [{"field": "due-on-day", "message": date_error}], 400)
+                body["due_on"] = due_on
+            return await decided(request, user, fields, f"/projects/projects/{project_id}/interventions", body,
+                {"kind": "kind", "description": "description", "due_on": "due-on-day"},
                 lambda errors, status_code: intervene_page(request, user, project_id, fields, errors, status_code),
                 "intervention")
 

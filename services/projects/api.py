@@ -162,6 +162,9 @@ class Intervene(Versioned):
     kind: InterventionKind
     description: Text = Field(min_length=1, max_length=4000)
     decision: DecisionIn
+    due_on: Day | None = Field(None, description="By when it is to have worked (after the decision's date)")
+    owner: Line | None = Field(None, max_length=100, description="The partner organisation that carries it out "
+                                                                 "(default: the project's lead partner)")
 
 
 class ByDecision(Versioned):
@@ -439,7 +442,7 @@ def intervene(body: Intervene, managed: ManagedProject, principal: Manager, appl
     return ProjectOut.of(application.intervene(
         command_context(principal, grant, request), project, kind=body.kind,
         description=body.description, decision=body.decision.to_decision(),
-        expected_version=expected_version(body.expected_version, if_match)))
+        expected_version=expected_version(body.expected_version, if_match), due_on=body.due_on, owner=body.owner))
 
 
 @router.post("/projects/{project_id}/deferral", response_model=ProjectOut, summary="Defer a project by a decision")

@@ -244,11 +244,17 @@ class ProjectsApplication(ServiceApplication):
         return self._change(project, expected_version, lambda p: p.record_risk(context, risk))
 
     def intervene(self, context: CommandContext, project: Project, *, kind: InterventionKind, description: str,
-                  decision: Decision | None, expected_version: int | None = None) -> Project:
+                  decision: Decision | None, expected_version: int | None = None, due_on: date | None = None,
+                  owner: str | None = None) -> Project:
+        if owner is not None and not any(o.id == owner for o in self.partnership.organisations):
+            raise InvalidCommand(f"No partner organisation '{owner[:60]}' in the partnership.",
+                                 [{"field": "owner", "message": "Name a partner organisation of the partnership."}])
+
         def intervene(p: Project) -> None:
             checked = self._decided_for(p, decision, what="An intervention", kind=DecisionKind.PROJECT_INTERVENTION,
                                         context=context)
-            p.intervene(context, kind=kind, description=description, decision=checked, today=self.today())
+            p.intervene(context, kind=kind, description=description, decision=checked, today=self.today(),
+                        due_on=due_on, owner=owner)
 
         return self._change(project, expected_version, intervene)
 

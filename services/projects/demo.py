@@ -79,5 +79,6 @@ def load_demo(app: ProjectsApplication, ids: dict[str, UUID], wait_for: WaitFor)
                         narrative="Anchor tenant postponed its decision to 2014")
     app.intervene(manager, app.project(park.id), kind=InterventionKind.EXTRA_RESOURCES,
                   description="Council funds a dedicated inward-investment officer for twelve months",
+                  due_on=date(2013, 10, 1), owner="worcestershire-cc",
                   decision=decision_at(app.meetings, ids["alliance_april_2013"], wait_for,
                                        "Business park project red: 150 jobs against 300 due", "WA-2013-04-5"))

@@ -612,12 +612,17 @@ class Project(AccountableAggregate):
             aggregate.flagged = None
 
     def intervene(self, context: CommandContext, *, kind: InterventionKind, description: str,
-                  decision: Decision | None, today: date) -> None:
-        """The programme manager intervenes when the project is red, missed a milestone or its tasking changed."""
+                  decision: Decision | None, today: date, due_on: date | None = None,
+                  owner: str | None = None) -> None:
+        """The programme manager intervenes when the project is red, missed a milestone or its tasking changed,
+        saying by when it is to have worked and who carries it out (the lead partner unless another is named)."""
         self._require_open("interventions")
         decision = _require_decision(decision, "An intervention", reference=True)
         if not description.strip():
             raise InvalidCommand("Describe the intervention.", [_problem("description", "Say what is being done.")])
+        if due_on is not None and due_on <= decision.decided_on:
+            raise InvalidCommand("An intervention is due after the decision that took it.", [_problem(
+                "due_on", f"Give a date after {decision.decided_on.isoformat()}, the decision's date.")])
         triggers = [f"missed-milestone:{m}" for m in self.missed_milestones(today)]
         if self.rag is Rag.RED:
             triggers.insert(0, "red")
@@ -627,7 +632,8 @@ class Project(AccountableAggregate):
             raise RuleViolated("An intervention is for a project that is red, missed a milestone or whose tasking "
                                "changed; this one is on track.")
         self._happened(self.InterventionRecorded, context, decision=decision, kind=kind,
-                       description=description.strip(), triggers=tuple(triggers))
+                       description=description.strip(), triggers=tuple(triggers), due_on=due_on,
+                       owner=None if owner == self.lead_partner else owner)
 
     class Deferred(AccountableAggregate.Event, ProjectDeferred):
         def apply(self, aggregate: Any) -> None:

@@ -130,7 +130,8 @@ def red_projects_table(pack: ScrutinyPack) -> Table:
     for p in pack.red_projects:
         interventions = "; ".join(
             f"{i['decided_on']} {i['kind']}: {i['description']} (decided by {i['by']}, {i['meeting']}; "
-            f"{i['due']}; {i['moved']})" for i in p["interventions"]) or "none yet"
+            f"carried out by {i['owner'] or p['lead_partner']}; {i['due']}; {i['moved']})"
+            for i in p["interventions"]) or "none yet"
         rows.append([p["title"], p["district"], p["lead_partner"], _value(p["shortfall_percent"]),
                      p["direction"] or "no direction yet", p["last_reported_on"] or "no report yet", interventions])
     return header, rows
@@ -349,6 +350,7 @@ def _exceptions_html(pack: ScrutinyPack) -> list[str]:
                        f"<dt>Intervention</dt><dd>{escape(i['kind'])}: {escape(i['description'])}</dd>"
                        f"<dt>Decided by</dt><dd>{escape(i['by'])}, {escape(i['meeting'])} (minute "
                        f"{escape(i['reference'])}), because: {escape(i['reason'])}</dd>"
+                       f"<dt>Carried out by</dt><dd>{escape(i['owner'] or project['lead_partner'])}</dd>"
                        f"<dt>Due</dt><dd>{escape(i['due'])}</dd>"
                        f"<dt>Has it worked?</dt><dd>{escape(i['moved'])}</dd></dl>")
     return out

@@ -356,7 +356,9 @@ def _red_projects(store: ReadStore, request: PackRequest, provenance: Provenance
                 "meeting": said["meeting"] if said else "no meeting recorded",
                 "reference": said["reference"] if said else "none given",
                 "reason": decision.get("reason") or "none given",
-                "due": "no due date was recorded with the intervention",
+                "due": f"due by {long_date(row['due_on'])}" if row.get("due_on") else
+                       "no due date was recorded with the intervention",
+                "owner": namer.organisation(row["owner"]) if row.get("owner") else None,
                 "moved": _moved_since(reports, decided)})
         latest = reports[-1] if reports else None
         found.append({"id": project["id"], "title": project["title"], "district": namer.district(project["district"]),

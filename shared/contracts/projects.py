@@ -374,6 +374,10 @@ class InterventionRecorded(Fact):
     """What was done, in the programme manager's words."""
     triggers: tuple[str, ...]
     """Why intervention was due: red, missed-milestone:<id> or tasking-changed."""
+    due_on: date | None = None
+    """By when it is to have worked (its effect seen in the project's reports); None when no date was set."""
+    owner: str | None = None
+    """The partner organisation that carries it out (its id); None when it is the project's lead partner."""
 
 
 @contract(SERVICE)

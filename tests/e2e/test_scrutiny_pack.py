@@ -239,6 +239,8 @@ def test_the_html_pack_reads_as_a_committee_paper(demo: Harness, tmp_path: Path)
     # Corrective action: the intervention, who decided it, and whether it has worked yet.
     assert "Anchor tenant postponed its decision to 2014" in text
     assert "No progress report since the intervention (24 April 2013)" in text
+    assert "due by 1 October 2013" in text and "no due date was recorded" not in text  # due when, and by whom
+    assert re.search(r"Carried out by\s+Worcestershire County Council", text)
 
     # Names, never ids; nothing printed as Python's None.
     definition = yaml.safe_load((Path(__file__).resolve().parents[2] / "shared" / "worcestershire.yaml").read_text())

@@ -135,6 +135,10 @@ class InterventionEntry:
     actor: str = strawberry.field(description="The pseudonym of the person who recorded it")
     actor_organisation: str
     recorded_at: datetime
+    due_on: date | None = strawberry.field(default=None, description=(
+        "By when it is to have worked; null when the decision set no date"))
+    owner: str | None = strawberry.field(default=None, description=(
+        "The partner organisation that carries it out (the lead partner unless another was named)"))
 
     @strawberry.field(description="The name of the person who recorded it, while they are not erased")
     def actor_name(self, info: Info) -> str | None:
@@ -146,7 +150,8 @@ class InterventionEntry:
             project_id=strawberry.ID(row["project_id"]), version=row["version"], district=row["district"],
             kind=row["kind"], description=row["description"], triggers=json.loads(row["triggers"]),
             decision=json.loads(row["decision"]) if row["decision"] else None, actor=row["actor"],
-            actor_organisation=row["actor_organisation"], recorded_at=datetime.fromisoformat(row["recorded_at"]))
+            actor_organisation=row["actor_organisation"], recorded_at=datetime.fromisoformat(row["recorded_at"]),
+            due_on=date.fromisoformat(row["due_on"]) if row.get("due_on") else None, owner=row.get("owner"))
 
 
 @strawberry.type(description="The out-turn expected at the figure's deadline from the reports so far, and how it "

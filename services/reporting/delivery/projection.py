@@ -256,7 +256,8 @@ def _intervention_recorded(fact: InterventionRecorded, rows: Rows, envelope: Env
         "project_id": envelope.subject, "version": envelope.sequence, "district": revised["district"],
         "kind": fact.kind.value, "description": fact.description, "triggers": json.dumps(list(fact.triggers)),
         "decision": decision_json(fact), "actor": fact.actor.user_id, "actor_organisation": fact.actor.organisation,
-        "recorded_at": timestamp(envelope.time)})
+        "recorded_at": timestamp(envelope.time), "due_on": fact.due_on.isoformat() if fact.due_on else None,
+        "owner": fact.owner or revised["lead_partner"]})
 
 
 @project.register

@@ -63,7 +63,8 @@ INTERVENTIONS = Table(
     "delivery_interventions",
     "project_id TEXT NOT NULL, version INTEGER NOT NULL, district TEXT NOT NULL, kind TEXT NOT NULL,"
     " description TEXT NOT NULL, triggers TEXT NOT NULL, decision TEXT, actor TEXT NOT NULL,"
-    " actor_organisation TEXT NOT NULL, recorded_at TEXT NOT NULL, PRIMARY KEY (project_id, version)")
+    " actor_organisation TEXT NOT NULL, recorded_at TEXT NOT NULL, due_on TEXT, owner TEXT,"
+    " PRIMARY KEY (project_id, version)")
 
 TABLES = (TARGETS, TASKINGS, PROJECTS, OUTCOMES, MILESTONES, PROGRESS, WITHDRAWALS, INTERVENTIONS)
 

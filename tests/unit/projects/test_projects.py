@@ -198,6 +198,22 @@ def test_an_intervention_is_for_a_red_project(project: Project) -> None:
     assert event.decision == BOARD  # type: ignore[attr-defined]
 
 
+def test_an_intervention_says_by_when_it_is_to_have_worked_and_who_carries_it_out(project: Project) -> None:
+    report(project, HALFWAY, 300)
+    with pytest.raises(InvalidCommand, match="due after the decision") as refused:
+        project.intervene(MANAGER, kind=InterventionKind.EXTRA_RESOURCES, description="Second recruiter funded",
+                          decision=BOARD, today=date(2012, 3, 1), due_on=BOARD.decided_on)
+    assert refused.value.problems[0]["field"] == "due_on"
+    project.intervene(MANAGER, kind=InterventionKind.EXTRA_RESOURCES, description="Second recruiter funded",
+                      decision=BOARD, today=date(2012, 3, 1), due_on=date(2012, 9, 30), owner="worcestershire-cc")
+    event = project.collect_events()[-1]
+    assert (event.due_on, event.owner) == (date(2012, 9, 30), "worcestershire-cc")  # type: ignore[attr-defined]
+    project.intervene(MANAGER, kind=InterventionKind.RE_PLAN, description="Lead partner re-plans",
+                      decision=BOARD, today=date(2012, 3, 1), owner=project.lead_partner)
+    event = project.collect_events()[-1]
+    assert (event.due_on, event.owner) == (None, None)  # type: ignore[attr-defined]  # the lead: said by None
+
+
 def test_an_intervention_is_for_a_missed_milestone(project: Project) -> None:
     project.intervene(MANAGER, kind=InterventionKind.RE_PLAN, description="Premises move to Blackpole",
                       decision=BOARD, today=date(2012, 6, 2))
