@@ -26,7 +26,15 @@ from services.projects.permissions import (
     committing,
     opening_district,
 )
-from services.projects.progress import CorrectReport, ReportProgress, Versioned, WithdrawReport
+from services.projects.progress import (
+    AchieveMilestone,
+    CorrectReport,
+    RecordRisk,
+    ReportProgress,
+    RiskIn,
+    Versioned,
+    WithdrawReport,
+)
 from shared.auth import TokenService
 from shared.contracts import Decision
 from shared.contracts.projects import (
@@ -35,7 +43,6 @@ from shared.contracts.projects import (
     Outcome,
     Rag,
     ResourceCommitment,
-    Risk,
 )
 from shared.devtools import install_api_docs
 from shared.errors import NotFound
@@ -93,18 +100,6 @@ class ResourcesIn(StrictModel):
         return ResourceCommitment(self.organisation, self.money_gbp, self.staff_days, self.note)
 
 
-class RiskIn(StrictModel):
-    id: Line = Field(min_length=1, max_length=100)
-    description: Text = Field(min_length=1, max_length=2000)
-    likelihood: Whole
-    impact: Whole
-    owner: Line = Field(min_length=1, max_length=200)
-    mitigation: Text = Field(min_length=1, max_length=2000)
-
-    def to_risk(self) -> Risk:
-        return Risk(self.id, self.description, self.likelihood, self.impact, self.owner, self.mitigation)
-
-
 class OpenProject(StrictModel):
     """Open a project in your district's programme against accepted taskings."""
 
@@ -146,16 +141,8 @@ class AddMilestone(Versioned):
     milestone: MilestoneIn
 
 
-class AchieveMilestone(Versioned):
-    achieved_on: Day
-
-
 class CommitResources(Versioned):
     commitment: ResourcesIn
-
-
-class RecordRisk(Versioned):
-    risk: RiskIn
 
 
 class Intervene(Versioned):
@@ -410,9 +397,8 @@ def add_milestone(body: AddMilestone, managed: ManagedProject, principal: Manage
 def achieve_milestone(milestone_id: str, body: AchieveMilestone, led: LedOrManagedProject, principal: ManagerOrPartner,
                       application: App, request: Request, if_match: IfMatch = None) -> Any:
     project, grant = led
-    return ProjectOut.of(application.achieve_milestone(
-        command_context(principal, grant, request), project, milestone_id=milestone_id, achieved_on=body.achieved_on,
-        expected_version=expected_version(body.expected_version, if_match)))
+    return ProjectOut.of(progress.achieve_milestone(application, principal, grant, project, body,
+                                                    correlation_id(request), if_match, milestone_id=milestone_id))
 
 
 @router.post("/projects/{project_id}/resources", response_model=ProjectOut,
@@ -429,9 +415,8 @@ def commit_resources(body: CommitResources, project: SupportedProject, principal
 def record_risk(body: RecordRisk, led: LedOrManagedProject, principal: ManagerOrPartner,
                 application: App, request: Request, if_match: IfMatch = None) -> Any:
     project, grant = led
-    return ProjectOut.of(application.record_risk(
-        command_context(principal, grant, request), project, body.risk.to_risk(),
-        expected_version=expected_version(body.expected_version, if_match)))
+    return ProjectOut.of(progress.record_risk(application, principal, grant, project, body,
+                                              correlation_id(request), if_match))
 
 
 @router.post("/projects/{project_id}/interventions", response_model=ProjectOut,

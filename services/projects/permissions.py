@@ -27,7 +27,9 @@ Manager = Annotated[Principal, Depends(require_role(Role.PROGRAMME_MANAGER))]
 REPORTERS = (Role.PARTNER_OFFICER,)
 """Who reports progress (of their own organisation's projects)."""
 Partner = Annotated[Principal, Depends(require_role(*REPORTERS))]
-ManagerOrPartner = Annotated[Principal, Depends(require_role(Role.PROGRAMME_MANAGER, Role.PARTNER_OFFICER))]
+LEADERS = (Role.PROGRAMME_MANAGER, Role.PARTNER_OFFICER)
+"""Who keeps a project's milestones and risks: its district's programme manager, its lead partner's officers."""
+ManagerOrPartner = Annotated[Principal, Depends(require_role(*LEADERS))]
 
 
 def managing(principal: Principal, district: str) -> Grant:
@@ -68,12 +70,20 @@ def _reported(project_id: UUID, principal: Partner, application: App) -> tuple[P
     return reported_project(project_id, principal, application)
 
 
-def _led_or_managed(project_id: UUID, principal: ManagerOrPartner, application: App) -> tuple[Project, Grant]:
+def led_or_managed_project(project_id: UUID, principal: Principal, application: ProjectsApplication,
+                           ) -> tuple[Project, Grant]:
+    """The project, for its district's programme manager or a partner officer of its lead partner (``LEADERS``),
+    with the grant they act under: REST (``LedOrManagedProject``) and a partner's inbound topic check by it."""
+    check_roles(principal, *LEADERS)
     project = application.project(project_id)
     return project, authorize(principal, (Role.PROGRAMME_MANAGER, project.district),
                               (Role.PARTNER_OFFICER, project.lead_partner),
                               refusal=f"Only the lead partner ({project.lead_partner}) or {project.district}'s "
                                       "programme manager may do this.")
+
+
+def _led_or_managed(project_id: UUID, principal: ManagerOrPartner, application: App) -> tuple[Project, Grant]:
+    return led_or_managed_project(project_id, principal, application)
 
 
 def _supported(project_id: UUID, principal: ManagerOrPartner, application: App) -> Project:

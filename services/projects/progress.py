@@ -1,7 +1,8 @@
-"""A project's progress reports, the one way: ``POST /projects/{id}/progress`` (``/withdrawals``, ``/corrections``)
-and a partner's inbound topic (``services.projects.inbound``) both call ``report_progress`` (``withdraw_report``,
-``correct_report``) here, on a body of the one model, after the one check of who may report
-(``permissions.reported_project``). ``ReportedCommand`` runs one sent as data in REST's order."""
+"""A project's progress reports, milestones and risks, the one way: each REST handler (``POST /projects/{id}/
+progress``, ``/progress/withdrawals``, ``/progress/corrections``, ``/milestones/{id}/achieved``, ``/risks``) and a
+partner's inbound topic (``services.projects.inbound``) call the one function here (``report_progress`` and the
+rest), on a body of the one model, after the one check of who may (``permissions.reported_project``,
+``led_or_managed_project``). ``ReportedCommand`` runs one sent as data in REST's order."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ from pydantic import BaseModel, Field, ValidationError
 
 from services.projects.application import ProjectsApplication
 from services.projects.domain import Project
-from services.projects.permissions import reported_project
+from services.projects.permissions import led_or_managed_project, reported_project
 from shared.auth import Grant, Principal
+from shared.contracts.projects import Risk
 from shared.eventstore import CommandContext
 from shared.fields import Day, Figure, Line, Text, Whole
 from shared.web import StrictModel, expected_version, validation_problem_body
@@ -50,6 +52,26 @@ class CorrectReport(Versioned):
     reason: Text = Field(min_length=1, max_length=2000)
 
 
+class RiskIn(StrictModel):
+    id: Line = Field(min_length=1, max_length=100)
+    description: Text = Field(min_length=1, max_length=2000)
+    likelihood: Whole
+    impact: Whole
+    owner: Line = Field(min_length=1, max_length=200)
+    mitigation: Text = Field(min_length=1, max_length=2000)
+
+    def to_risk(self) -> Risk:
+        return Risk(self.id, self.description, self.likelihood, self.impact, self.owner, self.mitigation)
+
+
+class AchieveMilestone(Versioned):
+    achieved_on: Day
+
+
+class RecordRisk(Versioned):
+    risk: RiskIn
+
+
 _PROJECT_ID = Field(description="The project (its lead partner must be the topic's organisation).")
 
 
@@ -68,6 +90,21 @@ class WithdrawReportCommand(WithdrawReport):
 
 class CorrectReportCommand(CorrectReport):
     """A report corrected, sent on a partner organisation's inbound topic: the REST body with the path's project."""
+
+    project_id: UUID = _PROJECT_ID
+
+
+class AchieveMilestoneCommand(AchieveMilestone):
+    """A milestone achieved, sent on a partner organisation's inbound topic: the REST body with the path's project
+    and milestone."""
+
+    project_id: UUID = _PROJECT_ID
+    milestone_id: str = Field(description="The milestone achieved (the path's milestone_id through REST).")
+
+
+class RecordRiskCommand(RecordRisk):
+    """A risk recorded or re-assessed, sent on a partner organisation's inbound topic: the REST body with the path's
+    project."""
 
     project_id: UUID = _PROJECT_ID
 
@@ -106,6 +143,23 @@ class FieldsInvalid(Exception):
         self.problem = problem
 
 
+def achieve_milestone(application: ProjectsApplication, principal: Principal, grant: Grant, project: Project,
+                      body: AchieveMilestone, correlation_id: str, if_match: str | None = None, *,
+                      milestone_id: str) -> Project:
+    """Record ``milestone_id`` of ``project`` as achieved (loaded and authorized under ``grant``)."""
+    return application.achieve_milestone(
+        CommandContext(principal.actor(grant), correlation_id), project, milestone_id=milestone_id,
+        achieved_on=body.achieved_on, expected_version=expected_version(body.expected_version, if_match))
+
+
+def record_risk(application: ProjectsApplication, principal: Principal, grant: Grant, project: Project,
+                body: RecordRisk, correlation_id: str, if_match: str | None = None) -> Project:
+    """Record or re-assess the risk ``body`` gives on ``project`` (loaded and authorized under ``grant``)."""
+    return application.record_risk(
+        CommandContext(principal.actor(grant), correlation_id), project, body.risk.to_risk(),
+        expected_version=expected_version(body.expected_version, if_match))
+
+
 B = TypeVar("B", bound=Versioned)
 
 
@@ -117,7 +171,12 @@ class ReportedCommand(Generic[B]):
 
     body: type[B]
     data: type[BaseModel]
-    apply: Callable[[ProjectsApplication, Principal, Grant, Project, B, str], Project]
+    apply: Callable[..., Project]
+    """(application, principal, grant, project, body, correlation id, **path): the function REST calls."""
+    permit: Callable[[UUID, Principal, ProjectsApplication], tuple[Project, Grant]] = reported_project
+    """Who may (the role, the project, and whose it is): the check REST's dependency makes."""
+    path: tuple[str, ...] = ()
+    """Fields REST takes in the path besides the project's id (passed to ``apply`` by name)."""
 
     def run(self, application: ProjectsApplication, principal: Principal, data: Mapping[str, Any],
             correlation_id: str) -> Project:
@@ -132,15 +191,19 @@ class ReportedCommand(Generic[B]):
                 project_id = UUID(str(data.get("project_id")))
             except ValueError:
                 raise FieldsInvalid(validation_problem_body(error.errors())) from None
-            reported_project(project_id, principal, application)  # refuses first, as REST's dependencies do
+            self.permit(project_id, principal, application)  # refuses first, as REST's dependencies do
             raise FieldsInvalid(validation_problem_body(error.errors())) from None
         fields = command.model_dump()
-        project, grant = reported_project(fields.pop("project_id"), principal, application)
+        project, grant = self.permit(fields.pop("project_id"), principal, application)
+        path = {name: fields.pop(name) for name in self.path}
         body = self.body.model_validate(fields)
-        return self.apply(application, principal, grant, project, body, correlation_id)
+        return self.apply(application, principal, grant, project, body, correlation_id, **path)
 
 
 REPORT_PROGRESS = ReportedCommand(ReportProgress, ProgressReportCommand, report_progress)
 WITHDRAW_REPORT = ReportedCommand(WithdrawReport, WithdrawReportCommand, withdraw_report)
 CORRECT_REPORT = ReportedCommand(CorrectReport, CorrectReportCommand, correct_report)
+ACHIEVE_MILESTONE = ReportedCommand(AchieveMilestone, AchieveMilestoneCommand, achieve_milestone,
+                                    led_or_managed_project, ("milestone_id",))
+RECORD_RISK = ReportedCommand(RecordRisk, RecordRiskCommand, record_risk, led_or_managed_project)
 
