@@ -70,7 +70,8 @@ class Command:
 
         handlers: dict[str, ReportedCommand[Any]] = {
             REPORT_PROGRESS: progress.REPORT_PROGRESS, WITHDRAW_REPORT: progress.WITHDRAW_REPORT,
-            CORRECT_REPORT: progress.CORRECT_REPORT}
+            CORRECT_REPORT: progress.CORRECT_REPORT, ACHIEVE_MILESTONE: progress.ACHIEVE_MILESTONE,
+            RECORD_RISK: progress.RECORD_RISK}
         return handlers[self.type_name]
 
     def model(self) -> type[BaseModel]:
@@ -79,14 +80,16 @@ class Command:
     @property
     def roles(self) -> frozenset[Role]:
         """The roles that may send it through REST: a client is granted the command only if it holds one."""
-        from services.projects.permissions import REPORTERS
+        from services.projects.permissions import LEADERS, REPORTERS
 
-        return frozenset(REPORTERS)  # every command so far is on the reports of a project the client's org leads
+        return frozenset(LEADERS if self.type_name in (ACHIEVE_MILESTONE, RECORD_RISK) else REPORTERS)
 
 
 REPORT_PROGRESS = "projects.ReportProgress.v1"
 WITHDRAW_REPORT = "projects.WithdrawReport.v1"
 CORRECT_REPORT = "projects.CorrectReport.v1"
+ACHIEVE_MILESTONE = "projects.AchieveMilestone.v1"
+RECORD_RISK = "projects.RecordRisk.v1"
 COMMANDS: dict[str, Command] = {
     REPORT_PROGRESS: Command(REPORT_PROGRESS, "projects", "Report a project's actual values at a date (its lead "
                              "partner's system)", "POST /projects/{project_id}/progress of the projects API"),
@@ -96,6 +99,11 @@ COMMANDS: dict[str, Command] = {
     CORRECT_REPORT: Command(CORRECT_REPORT, "projects", "Supersede a mistaken progress report by a correction, with "
                             "a reason (its lead partner's system)", "POST /projects/{project_id}/progress/"
                             "corrections of the projects API"),
+    ACHIEVE_MILESTONE: Command(ACHIEVE_MILESTONE, "projects", "Record a project's milestone as achieved (its lead "
+                               "partner's system)", "POST /projects/{project_id}/milestones/{milestone_id}/achieved of "
+                               "the projects API"),
+    RECORD_RISK: Command(RECORD_RISK, "projects", "Record or re-assess a project's risk (its lead partner's system)",
+                         "POST /projects/{project_id}/risks of the projects API"),
 }
 
 

@@ -16,7 +16,9 @@ from uuid import uuid4
 import pytest
 
 from services.partners.inbound import (
+    ACHIEVE_MILESTONE,
     CORRECT_REPORT,
+    RECORD_RISK,
     REPORT_PROGRESS,
     WITHDRAW_REPORT,
     commands_topic,
@@ -40,7 +42,7 @@ clients:
   - client_id: college-mis
     organisation: {COLLEGE}
     roles: [partner_officer]
-    commands: [{REPORT_PROGRESS}, {WITHDRAW_REPORT}, {CORRECT_REPORT}]
+    commands: [{REPORT_PROGRESS}, {WITHDRAW_REPORT}, {CORRECT_REPORT}, {ACHIEVE_MILESTONE}, {RECORD_RISK}]
     secret_hash: "{hash_secret(secrets.token_urlsafe(16))}"
   - client_id: chamber-portal
     organisation: {CHAMBER}
@@ -282,3 +284,33 @@ def test_reports_are_corrected_and_withdrawn_on_the_same_topic_as_rest_would(har
     rows = _progress_rows(h, academy)
     assert [(r["version"], json.loads(r["reported_values"])) for r in rows] == [(2, {"jobs": "150"}),
                                                                                 (3, {"jobs": "140"})]
+
+
+def test_milestones_and_risks_are_kept_on_the_same_topic_as_rest_would(harness: Harness) -> None:
+    h = harness
+    academy, retail = _projects(h)
+    college = PartnerSystem(h, COLLEGE)
+    achieved = college.send({"project_id": academy, "milestone_id": "premises", "achieved_on": "2012-08-20",
+                             "expected_version": 1}, command=ACHIEVE_MILESTONE)
+    college.wait_answered(achieved)
+    risk = {"id": "employers", "description": "Too few placements", "likelihood": 3, "impact": 4,
+            "owner": "worcester-college", "mitigation": "The chamber recruits employers"}
+    recorded = college.send({"project_id": academy, "risk": risk, "expected_version": 2}, command=RECORD_RISK)
+    unknown_milestone = {"achieved_on": "2012-08-20", "expected_version": 3}
+    refused = college.send({"project_id": academy, "milestone_id": "no-such", **unknown_milestone},
+                           command=ACHIEVE_MILESTONE)
+    foreign = college.send({"project_id": retail, "risk": risk, "expected_version": 1}, command=RECORD_RISK)
+    college.wait_answered(recorded, refused, foreign)
+
+    assert college.answers(achieved)[0]["data"]["record"]["version"] == 2
+    assert college.answers(recorded)[0]["data"]["record"]["version"] == 3
+    rest = h.client.post(f"/projects/projects/{academy}/milestones/no-such/achieved", json=unknown_milestone,
+                         headers=h.headers("partner_officer", COLLEGE))
+    assert rest.status_code >= 400 and college.answers(refused)[0]["data"]["problem"] == rest.json()
+    rest_foreign = h.client.post(f"/projects/projects/{retail}/risks", json={"risk": risk, "expected_version": 1},
+                                 headers=h.headers("partner_officer", COLLEGE))
+    assert rest_foreign.status_code == 403 and college.answers(foreign)[0]["data"]["problem"] == rest_foreign.json()
+    project = h.client.get(f"/projects/projects/{academy}", headers=h.headers("auditor")).json()
+    assert {m["id"]: m["achieved_on"] for m in project["milestones"]} == {"premises": "2012-08-20"}
+    assert [(r["id"], r["score"]) for r in project["risks"]] == [("employers", 12)]
+    assert _version(h, retail) == 1
