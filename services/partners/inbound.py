@@ -71,7 +71,7 @@ class Command:
         handlers: dict[str, ReportedCommand[Any]] = {
             REPORT_PROGRESS: progress.REPORT_PROGRESS, WITHDRAW_REPORT: progress.WITHDRAW_REPORT,
             CORRECT_REPORT: progress.CORRECT_REPORT, ACHIEVE_MILESTONE: progress.ACHIEVE_MILESTONE,
-            RECORD_RISK: progress.RECORD_RISK}
+            RECORD_RISK: progress.RECORD_RISK, COMMIT_RESOURCES: progress.COMMIT_RESOURCES}
         return handlers[self.type_name]
 
     def model(self) -> type[BaseModel]:
@@ -82,7 +82,8 @@ class Command:
         """The roles that may send it through REST: a client is granted the command only if it holds one."""
         from services.projects.permissions import LEADERS, REPORTERS
 
-        return frozenset(LEADERS if self.type_name in (ACHIEVE_MILESTONE, RECORD_RISK) else REPORTERS)
+        return frozenset(LEADERS if self.type_name in (ACHIEVE_MILESTONE, RECORD_RISK, COMMIT_RESOURCES)
+                         else REPORTERS)
 
 
 REPORT_PROGRESS = "projects.ReportProgress.v1"
@@ -90,6 +91,7 @@ WITHDRAW_REPORT = "projects.WithdrawReport.v1"
 CORRECT_REPORT = "projects.CorrectReport.v1"
 ACHIEVE_MILESTONE = "projects.AchieveMilestone.v1"
 RECORD_RISK = "projects.RecordRisk.v1"
+COMMIT_RESOURCES = "projects.CommitResources.v1"
 COMMANDS: dict[str, Command] = {
     REPORT_PROGRESS: Command(REPORT_PROGRESS, "projects", "Report a project's actual values at a date (its lead "
                              "partner's system)", "POST /projects/{project_id}/progress of the projects API"),
@@ -104,6 +106,8 @@ COMMANDS: dict[str, Command] = {
                                "the projects API"),
     RECORD_RISK: Command(RECORD_RISK, "projects", "Record or re-assess a project's risk (its lead partner's system)",
                          "POST /projects/{project_id}/risks of the projects API"),
+    COMMIT_RESOURCES: Command(COMMIT_RESOURCES, "projects", "Commit the organisation's own resources (money, staff "
+                              "days) to a project", "POST /projects/{project_id}/resources of the projects API"),
 }
 
 

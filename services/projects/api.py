@@ -23,17 +23,19 @@ from services.projects.permissions import (
     Reader,
     ReportedProject,
     SupportedProject,
-    committing,
     opening_district,
 )
 from services.projects.progress import (
     AchieveMilestone,
+    CommitResources,
     CorrectReport,
     RecordRisk,
     ReportProgress,
+    ResourcesIn,
     RiskIn,
     Versioned,
     WithdrawReport,
+    committing_resources,
 )
 from shared.auth import TokenService
 from shared.contracts import Decision
@@ -42,7 +44,6 @@ from shared.contracts.projects import (
     Milestone,
     Outcome,
     Rag,
-    ResourceCommitment,
 )
 from shared.devtools import install_api_docs
 from shared.errors import NotFound
@@ -90,16 +91,6 @@ class MilestoneIn(StrictModel):
         return Milestone(self.id, self.title, self.due_on)
 
 
-class ResourcesIn(StrictModel):
-    organisation: Line = Field(min_length=1, max_length=100)
-    money_gbp: Figure = Decimal(0)
-    staff_days: Figure = Decimal(0)
-    note: Text = Field("", max_length=1000)
-
-    def to_commitment(self) -> ResourceCommitment:
-        return ResourceCommitment(self.organisation, self.money_gbp, self.staff_days, self.note)
-
-
 class OpenProject(StrictModel):
     """Open a project in your district's programme against accepted taskings."""
 
@@ -139,10 +130,6 @@ class OverrideRag(Versioned):
 
 class AddMilestone(Versioned):
     milestone: MilestoneIn
-
-
-class CommitResources(Versioned):
-    commitment: ResourcesIn
 
 
 class Intervene(Versioned):
@@ -405,10 +392,9 @@ def achieve_milestone(milestone_id: str, body: AchieveMilestone, led: LedOrManag
              summary="Commit your organisation's resources (money, staff days)")
 def commit_resources(body: CommitResources, project: SupportedProject, principal: ManagerOrPartner, application: App,
                      request: Request, if_match: IfMatch = None) -> Any:
-    grant = committing(principal, project, body.commitment.organisation)
-    return ProjectOut.of(application.commit_resources(
-        command_context(principal, grant, request), project, body.commitment.to_commitment(),
-        expected_version=expected_version(body.expected_version, if_match)))
+    grant = committing_resources(principal, project, body)
+    return ProjectOut.of(progress.commit_resources(application, principal, grant, project, body,
+                                                   correlation_id(request), if_match))
 
 
 @router.post("/projects/{project_id}/risks", response_model=ProjectOut, summary="Record or re-assess a risk")

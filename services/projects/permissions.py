@@ -86,8 +86,16 @@ def _led_or_managed(project_id: UUID, principal: ManagerOrPartner, application: 
     return led_or_managed_project(project_id, principal, application)
 
 
+def supported_project(project_id: UUID, principal: Principal, application: ProjectsApplication,
+                      ) -> tuple[Project, None]:
+    """The project, for a manager or a partner committing resources to it (``LEADERS``); who may commit what is
+    ``committing``, on the body. REST (``SupportedProject``) and a partner's inbound topic check by it."""
+    check_roles(principal, *LEADERS)
+    return application.project(project_id), None
+
+
 def _supported(project_id: UUID, principal: ManagerOrPartner, application: App) -> Project:
-    return application.project(project_id)
+    return supported_project(project_id, principal, application)[0]
 
 
 ManagedProject = Annotated[tuple[Project, Grant], Depends(_managed)]

@@ -1,13 +1,15 @@
-"""A project's progress reports, milestones and risks, the one way: each REST handler (``POST /projects/{id}/
-progress``, ``/progress/withdrawals``, ``/progress/corrections``, ``/milestones/{id}/achieved``, ``/risks``) and a
-partner's inbound topic (``services.projects.inbound``) call the one function here (``report_progress`` and the
-rest), on a body of the one model, after the one check of who may (``permissions.reported_project``,
-``led_or_managed_project``). ``ReportedCommand`` runs one sent as data in REST's order."""
+"""A project's progress reports, milestones, risks and resources, the one way: each REST handler (``POST
+/projects/{id}/progress``, ``/progress/withdrawals``, ``/progress/corrections``, ``/milestones/{id}/achieved``,
+``/risks``, ``/resources``) and a partner's inbound topic (``services.projects.inbound``) call the one function here
+(``report_progress`` and the rest), on a body of the one model, after the one check of who may
+(``permissions.reported_project``, ``led_or_managed_project``, ``supported_project`` with ``committing``).
+``ReportedCommand`` runs one sent as data in REST's order."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
@@ -15,9 +17,9 @@ from pydantic import BaseModel, Field, ValidationError
 
 from services.projects.application import ProjectsApplication
 from services.projects.domain import Project
-from services.projects.permissions import led_or_managed_project, reported_project
+from services.projects.permissions import committing, led_or_managed_project, reported_project, supported_project
 from shared.auth import Grant, Principal
-from shared.contracts.projects import Risk
+from shared.contracts.projects import ResourceCommitment, Risk
 from shared.eventstore import CommandContext
 from shared.fields import Day, Figure, Line, Text, Whole
 from shared.web import StrictModel, expected_version, validation_problem_body
@@ -72,6 +74,20 @@ class RecordRisk(Versioned):
     risk: RiskIn
 
 
+class ResourcesIn(StrictModel):
+    organisation: Line = Field(min_length=1, max_length=100)
+    money_gbp: Figure = Decimal(0)
+    staff_days: Figure = Decimal(0)
+    note: Text = Field("", max_length=1000)
+
+    def to_commitment(self) -> ResourceCommitment:
+        return ResourceCommitment(self.organisation, self.money_gbp, self.staff_days, self.note)
+
+
+class CommitResources(Versioned):
+    commitment: ResourcesIn
+
+
 _PROJECT_ID = Field(description="The project (its lead partner must be the topic's organisation).")
 
 
@@ -100,6 +116,13 @@ class AchieveMilestoneCommand(AchieveMilestone):
 
     project_id: UUID = _PROJECT_ID
     milestone_id: str = Field(description="The milestone achieved (the path's milestone_id through REST).")
+
+
+class CommitResourcesCommand(CommitResources):
+    """Resources committed, sent on a partner organisation's inbound topic: the REST body with the path's project.
+    The commitment's organisation must be the topic's: a partner commits only its own organisation's resources."""
+
+    project_id: UUID = _PROJECT_ID
 
 
 class RecordRiskCommand(RecordRisk):
@@ -160,6 +183,19 @@ def record_risk(application: ProjectsApplication, principal: Principal, grant: G
         expected_version=expected_version(body.expected_version, if_match))
 
 
+def committing_resources(principal: Principal, project: Project, body: CommitResources) -> Grant:
+    """Who may commit the body's resources to ``project``: ``permissions.committing`` on its organisation."""
+    return committing(principal, project, body.commitment.organisation)
+
+
+def commit_resources(application: ProjectsApplication, principal: Principal, grant: Grant, project: Project,
+                     body: CommitResources, correlation_id: str, if_match: str | None = None) -> Project:
+    """Commit the body's resources to ``project`` (loaded, and the commitment authorized under ``grant``)."""
+    return application.commit_resources(
+        CommandContext(principal.actor(grant), correlation_id), project, body.commitment.to_commitment(),
+        expected_version=expected_version(body.expected_version, if_match))
+
+
 B = TypeVar("B", bound=Versioned)
 
 
@@ -173,8 +209,10 @@ class ReportedCommand(Generic[B]):
     data: type[BaseModel]
     apply: Callable[..., Project]
     """(application, principal, grant, project, body, correlation id, **path): the function REST calls."""
-    permit: Callable[[UUID, Principal, ProjectsApplication], tuple[Project, Grant]] = reported_project
+    permit: Callable[[UUID, Principal, ProjectsApplication], tuple[Project, Grant | None]] = reported_project
     """Who may (the role, the project, and whose it is): the check REST's dependency makes."""
+    permit_body: Callable[[Principal, Project, Any], Grant] | None = None
+    """For a command whose grant depends on its body (``permit`` gave none): the check REST's handler makes."""
     path: tuple[str, ...] = ()
     """Fields REST takes in the path besides the project's id (passed to ``apply`` by name)."""
 
@@ -197,6 +235,9 @@ class ReportedCommand(Generic[B]):
         project, grant = self.permit(fields.pop("project_id"), principal, application)
         path = {name: fields.pop(name) for name in self.path}
         body = self.body.model_validate(fields)
+        if grant is None:
+            assert self.permit_body is not None, "a command's permit gives a grant, or its permit_body does"
+            grant = self.permit_body(principal, project, body)
         return self.apply(application, principal, grant, project, body, correlation_id, **path)
 
 
@@ -204,6 +245,8 @@ REPORT_PROGRESS = ReportedCommand(ReportProgress, ProgressReportCommand, report_
 WITHDRAW_REPORT = ReportedCommand(WithdrawReport, WithdrawReportCommand, withdraw_report)
 CORRECT_REPORT = ReportedCommand(CorrectReport, CorrectReportCommand, correct_report)
 ACHIEVE_MILESTONE = ReportedCommand(AchieveMilestone, AchieveMilestoneCommand, achieve_milestone,
-                                    led_or_managed_project, ("milestone_id",))
+                                    led_or_managed_project, path=("milestone_id",))
 RECORD_RISK = ReportedCommand(RecordRisk, RecordRiskCommand, record_risk, led_or_managed_project)
+COMMIT_RESOURCES = ReportedCommand(CommitResources, CommitResourcesCommand, commit_resources, supported_project,
+                                   permit_body=committing_resources)
 

@@ -17,6 +17,7 @@ import pytest
 
 from services.partners.inbound import (
     ACHIEVE_MILESTONE,
+    COMMIT_RESOURCES,
     CORRECT_REPORT,
     RECORD_RISK,
     REPORT_PROGRESS,
@@ -42,7 +43,8 @@ clients:
   - client_id: college-mis
     organisation: {COLLEGE}
     roles: [partner_officer]
-    commands: [{REPORT_PROGRESS}, {WITHDRAW_REPORT}, {CORRECT_REPORT}, {ACHIEVE_MILESTONE}, {RECORD_RISK}]
+    commands: [{REPORT_PROGRESS}, {WITHDRAW_REPORT}, {CORRECT_REPORT}, {ACHIEVE_MILESTONE}, {RECORD_RISK},
+               {COMMIT_RESOURCES}]
     secret_hash: "{hash_secret(secrets.token_urlsafe(16))}"
   - client_id: chamber-portal
     organisation: {CHAMBER}
@@ -314,3 +316,24 @@ def test_milestones_and_risks_are_kept_on_the_same_topic_as_rest_would(harness: 
     assert {m["id"]: m["achieved_on"] for m in project["milestones"]} == {"premises": "2012-08-20"}
     assert [(r["id"], r["score"]) for r in project["risks"]] == [("employers", 12)]
     assert _version(h, retail) == 1
+
+
+def test_resources_are_committed_only_as_the_topics_organisation(harness: Harness) -> None:
+    """The commitment names an organisation, as REST's body does: the college's system commits the college's
+    resources, to its own project or the chamber's; one naming the chamber's is refused as REST refuses it."""
+    h = harness
+    academy, retail = _projects(h)
+    college = PartnerSystem(h, COLLEGE)
+    own = college.send({"project_id": retail, "commitment": {"organisation": COLLEGE, "money_gbp": "5000",
+                                                             "staff_days": "10"}, "expected_version": 1},
+                       command=COMMIT_RESOURCES)
+    claimed_body = {"commitment": {"organisation": CHAMBER, "money_gbp": "90000"}, "expected_version": 2}
+    claimed = college.send({"project_id": retail, **claimed_body}, command=COMMIT_RESOURCES)
+    college.wait_answered(own, claimed)
+    assert college.answers(own)[0]["data"]["record"] == {"type": "project", "id": retail, "version": 2}
+    rest = h.client.post(f"/projects/projects/{retail}/resources", json=claimed_body,
+                         headers=h.headers("partner_officer", COLLEGE))
+    assert rest.status_code == 403 and college.answers(claimed)[0]["data"]["problem"] == rest.json()
+    project = h.client.get(f"/projects/projects/{retail}", headers=h.headers("auditor")).json()
+    assert [(r["organisation"], r["money_gbp"]) for r in project["resources"]] == [(COLLEGE, "5000")]
+    assert project["version"] == 2 and _version(h, academy) == 1

@@ -46,8 +46,8 @@ def test_the_asyncapi_document_names_every_topic_key_and_message(generated: dict
     commands = {n.removeprefix("commands/").removesuffix(".schema.json") for n in generated
                 if n.startswith("commands/")}
     assert commands == {"projects.ReportProgress.v1", "projects.CorrectReport.v1", "projects.WithdrawReport.v1",
-                        "projects.AchieveMilestone.v1", "projects.RecordRisk.v1", "partner.CommandAccepted.v1",
-                        "partner.CommandRefused.v1"}
+                        "projects.AchieveMilestone.v1", "projects.RecordRisk.v1", "projects.CommitResources.v1",
+                        "partner.CommandAccepted.v1", "partner.CommandRefused.v1"}
     assert set(messages) == events | commands
     for topic, channel in document["channels"].items():
         assert channel["address"] == topic
