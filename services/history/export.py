@@ -206,7 +206,8 @@ class _Exporter:
         elif isinstance(event, InterventionRecorded):
             self.add(event, {"kind": "intervention", "key": key, "project": self.cite(aid),
                              "intervention": str(event.kind), "description": event.description,
-                             "decision": self.decision(event.decision)})
+                             "decision": self.decision(event.decision), "due_on": event.due_on,
+                             "owner": event.owner})
         else:
             raise NotExportable(f"{type(event).__qualname__} ({aid} version {event.originator_version}) has no row "
                                 "in the history format yet: the history cannot be exported whole.")

@@ -311,6 +311,10 @@ class Intervention(_Command):
     intervention: str
     description: str
     decision: DecisionRow | None = None
+    due_on: date | None = None
+    """By when it is to have worked (after the decision's date); empty when no date was set."""
+    owner: str | None = None
+    """The partner organisation that carries it out; empty: the project's lead partner."""
 
 
 HistoryRow = Annotated[

@@ -391,7 +391,8 @@ class Applier:
     def _intervention(self, context: CommandContext, row: fmt.Intervention) -> None:
         project = self.projects.project(self._cite("project", row.project, "project"))
         self.projects.intervene(context, project, kind=_enum(InterventionKind, row.intervention, "intervention"),
-                                description=row.description, decision=self.decision(row.decision, "projects"))
+                                description=row.description, decision=self.decision(row.decision, "projects"),
+                                due_on=row.due_on, owner=row.owner)
 
     # -- what the target holds ----------------------------------------------------------------------------------
     def holds(self, row: Any) -> bool:

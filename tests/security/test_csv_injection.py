@@ -80,7 +80,8 @@ def test_a_hostile_title_and_decision_come_out_neutralised_in_the_pack_and_open_
     assert objectives[0]["title"] == title  # GraphQL: as entered
 
     pack = h.client.get("/reports/scrutiny", headers=h.headers("scrutiny_member"),
-                        params={"from": "2011-04-01", "to": "2011-06-30", "format": "csv"})
+                        params={"from": "2011-04-01", "to": "2011-06-30", "format": "csv",
+                                "previous": "2001-01-01T00:00:00Z"})  # a previous pack: its changes are listed
     assert pack.status_code == 200, pack.text
     archive = zipfile.ZipFile(io.BytesIO(pack.content))
     changes = _read(archive.read("changes.csv").decode())
