@@ -8,7 +8,7 @@ under which decision come from the event log (the event that made each row, by a
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import Enum
@@ -107,6 +107,47 @@ def _kind(before: dict[str, Any] | None, after: dict[str, Any]) -> str:
     return "retired" if ended_after and not ended_before else "changed"
 
 
+Step = Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]
+"""A change's step from its revision (id, version, valid_from and perhaps in_force_from) and its event."""
+
+
+def _changed(store: ReadStore, tracked: Tracked, revisions: list[dict[str, Any]], before: dict[str, dict[str, Any]],
+             after: dict[str, dict[str, Any]], scope: Scope,
+             step: Step) -> Iterator[tuple[list[dict[str, Any]], dict[str, Any]]]:
+    """Each entity of ``revisions`` whose version ``after`` differs, in what a committee sees, from ``before`` (or
+    is new), within ``scope``: its revisions and its entry (kind, fields before and after, each step)."""
+    events = _events(store, {(r["id"], r["version"]) for r in revisions})
+    by_id: dict[str, list[dict[str, Any]]] = {}
+    for revision in revisions:
+        by_id.setdefault(revision["id"], []).append(revision)
+    for entity_id in sorted(by_id):
+        now = after.get(entity_id)
+        if now is None or not scope.covers(tracked, now):
+            continue
+        then = before.get(entity_id)
+        old, new = _values(then), _values(now)
+        assert new is not None
+        fields = sorted(k for k in new if old is None or old.get(k) != new.get(k))
+        if old is not None and not fields:
+            continue  # a new version that changed nothing a committee sees (e.g. a milestone added)
+        mine = by_id[entity_id]
+        steps = [step(revision, event) for revision in mine
+                 if (event := events.get((revision["id"], revision["version"]))) is not None]
+        yield mine, {
+            "entity": tracked.entity, "id": entity_id, "label": _label(tracked, now), "kind": _kind(then, now),
+            "fields": fields, "before": old, "after": new, "steps": steps,
+            "district": next((now[c] for c in tracked.districts if c == "district"), None),
+            "first_changed_at": mine[0]["valid_from"], "last_changed_at": mine[-1]["valid_from"],
+        }
+
+
+def _in_force_step(revision: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:
+    """A step on the in-force axis: the day it came into force and, where it was entered on another, that day."""
+    entered = datetime.fromisoformat(revision["valid_from"]).date().isoformat()
+    return {**event, "in_force_from": revision["in_force_from"],
+            "entered_on": entered if entered != revision["in_force_from"] else None}
+
+
 def changes(store: ReadStore, start: datetime, end: datetime, scope: Scope | None = None) -> list[dict[str, Any]]:
     """Every tracked entity added, retired or changed in (start, end], in the order of its last change."""
     if timestamp(start) >= timestamp(end):
@@ -122,28 +163,8 @@ def changes(store: ReadStore, start: datetime, end: datetime, scope: Scope | Non
             continue
         ids = sorted({r["id"] for r in revisions})
         before, after = _valid_at(store, table, ids, at_start), _valid_at(store, table, ids, at_end)
-        events = _events(store, {(r["id"], r["version"]) for r in revisions})
-        by_id: dict[str, list[dict[str, Any]]] = {}
-        for revision in revisions:
-            by_id.setdefault(revision["id"], []).append(revision)
-        for entity_id in ids:
-            now = after.get(entity_id)
-            if now is None or not scope.covers(tracked, now):
-                continue
-            then = before.get(entity_id)
-            old, new = _values(then), _values(now)
-            assert new is not None
-            fields = sorted(k for k in new if old is None or old.get(k) != new.get(k))
-            if old is not None and not fields:
-                continue  # a new version that changed nothing a committee sees (e.g. a milestone added)
-            steps = [events[key] for r in by_id[entity_id] if (key := (r["id"], r["version"])) in events]
-            found.append({
-                "entity": tracked.entity, "id": entity_id, "label": _label(tracked, now), "kind": _kind(then, now),
-                "fields": fields, "before": old, "after": new, "steps": steps,
-                "district": next((now[c] for c in tracked.districts if c == "district"), None),
-                "first_changed_at": by_id[entity_id][0]["valid_from"],
-                "last_changed_at": by_id[entity_id][-1]["valid_from"],
-            })
+        found += [entry for _, entry in _changed(store, tracked, revisions, before, after, scope,
+                                                 lambda revision, event: event)]
     found.sort(key=lambda c: (c["last_changed_at"], c["entity"], c["id"]))
     return found
 
@@ -179,37 +200,9 @@ def changes_in_force(store: ReadStore, start: date, end: date, scope: Scope | No
             continue
         ids = sorted({r["id"] for r in revisions})
         before, after = _in_force_on(store, table, ids, as_of, start), _in_force_on(store, table, ids, as_of, end)
-        events = _events(store, {(r["id"], r["version"]) for r in revisions})
-        by_id: dict[str, list[dict[str, Any]]] = {}
-        for revision in revisions:
-            by_id.setdefault(revision["id"], []).append(revision)
-        for entity_id in ids:
-            now = after.get(entity_id)
-            if now is None or not scope.covers(tracked, now):
-                continue
-            then = before.get(entity_id)
-            old, new = _values(then), _values(now)
-            assert new is not None
-            fields = sorted(k for k in new if old is None or old.get(k) != new.get(k))
-            if old is not None and not fields:
-                continue
-            steps = []
-            for revision in by_id[entity_id]:
-                event = events.get((revision["id"], revision["version"]))
-                if event is None:
-                    continue
-                entered = datetime.fromisoformat(revision["valid_from"]).date().isoformat()
-                steps.append({**event, "in_force_from": revision["in_force_from"],
-                              "entered_on": entered if entered != revision["in_force_from"] else None})
-            found.append({
-                "entity": tracked.entity, "id": entity_id, "label": _label(tracked, now), "kind": _kind(then, now),
-                "fields": fields, "before": old, "after": new, "steps": steps,
-                "district": next((now[c] for c in tracked.districts if c == "district"), None),
-                "first_changed_at": by_id[entity_id][0]["valid_from"],
-                "last_changed_at": by_id[entity_id][-1]["valid_from"],
-                "first_in_force_on": by_id[entity_id][0]["in_force_from"],
-                "last_in_force_on": by_id[entity_id][-1]["in_force_from"],
-            })
+        for steps, entry in _changed(store, tracked, revisions, before, after, scope, _in_force_step):
+            found.append({**entry, "first_in_force_on": steps[0]["in_force_from"],
+                          "last_in_force_on": steps[-1]["in_force_from"]})
     found.sort(key=lambda c: (c["last_in_force_on"], c["entity"], c["id"]))
     return found
 
