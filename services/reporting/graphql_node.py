@@ -7,8 +7,8 @@ names the moment too (``m_`` and base64url of ``[type, id, asOf, inForceOn]``), 
 reads them (a partner client or the public may run ``node`` only for what that query lets it read) and how one is
 read at a moment.
 
-Implemented by: Tasking (``coordination.graphql``), Target (``strategy.graphql``). Not yet: the other entity
-types (see docs/architecture.md).
+Implemented by: Tasking (``coordination.graphql``), Target and Objective (``strategy.graphql``). Not yet: the
+other entity types (see docs/architecture.md).
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ PUBLIC_FIELDS: dict[str, frozenset[str]] = {name: frozenset(fields) for name, fi
     "Actor": {"organisation", "role"},
     "Decision": {"body", "decidedOn", "reason", "meetingId", "reference", "meetingTitle", "meetingHeldOn",
                  "bodyName"},
-    "Objective": {"id", "title", "level", "strategy", "parentId", "children", "targets", *_DECIDED},
+    "Objective": {"id", "objectiveId", "title", "level", "strategy", "parentId", "children", "targets", *_DECIDED},
     "Target": {"id", "objectiveId", "metric", "unit", "baselineValue", "baselineDate", "targetValue", "deadline",
                "dataSource", "ownerOrganisation", *_DECIDED},
     # Not ``achieved``: the live sum of every report, released or not.

@@ -128,6 +128,18 @@ def test_one_apollo_cache_holds_the_same_tasking_at_two_in_force_dates(tmp_path:
         by_node = h.graphql('query($id: ID!) { node(id: $id) { __typename id ... on Target { targetId } } }',
                             {"id": scoped}, role="partnership_officer")["data"]["node"]
         assert by_node == {"__typename": "Target", "id": scoped, "targetId": target}
+        # And an objective: read on a day, its id names the day, its targets are that day's, and node(id:) answers
+        # the same slice; read now, its id is its own.
+        june_tree = h.graphql('{ objectives(inForceOn: "2011-06-01") { id objectiveId title targets { id } } }',
+                              role="partnership_officer")["data"]["objectives"]
+        held = next(o for o in june_tree if o["targets"])
+        assert held["id"] != held["objectiveId"]
+        now = h.graphql('query($id: ID!) { objective(id: $id) { id objectiveId } }', {"id": held["objectiveId"]},
+                        role="partnership_officer")["data"]["objective"]
+        assert now == {"id": held["objectiveId"], "objectiveId": held["objectiveId"]}
+        again = h.graphql('query($id: ID!) { node(id: $id) { __typename id ... on Objective { objectiveId title '
+                          'targets { id } } } }', {"id": held["id"]}, role="partnership_officer")["data"]["node"]
+        assert again == {"__typename": "Objective", **held}
         # An id this API did not give out is bad input; a partner client not granted `tasking` reads no tasking.
         bad = h.graphql('{ node(id: "m_not-an-id") { id } }', role="partnership_officer")
         assert bad["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"

@@ -75,8 +75,11 @@ class Target(Node):
 
 
 @strawberry.type(description="An objective of the SCS or of a county strategy; the tree hangs from parent_id.")
-class Objective:
-    id: strawberry.ID
+class Objective(Node):
+    id: strawberry.ID = strawberry.field(description=(
+        "Unique among all objects: the objective's id when read now; read with asOf or inForceOn, an opaque id "
+        "naming that moment too (node(id:) and objective(id:) answer as of it)."))
+    objective_id: strawberry.ID = strawberry.field(description="The objective's own id, the same at every moment.")
     version: int
     title: str
     level: str
@@ -92,18 +95,20 @@ class Objective:
 
     @strawberry.field(description="The objectives directly under this one.")
     async def children(self, info: Info) -> list[Objective]:
-        rows = await loader(info, "objective_children", queries.children_of).load((str(self.id), self.as_of))
+        rows = await loader(info, "objective_children", queries.children_of).load((str(self.objective_id), self.as_of))
         return [Objective.from_row(r, self.as_of) for r in rows]
 
     @strawberry.field(description="The targets set on this objective (all, or those with the given status).")
     async def targets(self, info: Info, status: str | None = None) -> list[Target]:
-        rows = await loader(info, "objective_targets", queries.targets_of).load((str(self.id), self.as_of, status))
+        rows = await loader(info, "objective_targets", queries.targets_of).load(
+            (str(self.objective_id), self.as_of, status))
         return [Target.from_row(r, self.as_of) for r in rows]
 
     @staticmethod
     def from_row(row: dict[str, Any], as_of: When = None) -> Objective:
         return Objective(
-            id=strawberry.ID(row["id"]), version=row["version"], title=row["title"], level=row["level"],
+            id=scoped_id("Objective", row["id"], as_of), objective_id=strawberry.ID(row["id"]), version=row["version"],
+            title=row["title"], level=row["level"],
             strategy=row["strategy"], parent_id=row["parent_id"], status=row["status"],
             status_reason=row["status_reason"], changed_by=_actor(row), decision=decision_from(row["decision"]),
             valid_from=datetime.fromisoformat(row["valid_from"]), valid_to=moment(row["valid_to"]), as_of=as_of,
@@ -236,9 +241,7 @@ class Query:
     @strawberry.field(permission_classes=[IsAuthenticated])
     def objective(self, info: Info, id: strawberry.ID, as_of: datetime | None = None,
                   in_force_on: IN_FORCE_ON = None) -> Objective | None:
-        when = at(as_of, in_force_on)
-        row = queries.objective(read_model(info).store, str(id), when)
-        return Objective.from_row(row, when) if row else None
+        return _objective(info, str(id), at(as_of, in_force_on))
 
     @strawberry.field(permission_classes=[IsAuthenticated],
                       description="The objectives tree: SCS objectives, each with its children and targets.")
@@ -343,3 +346,17 @@ def _target(info: Info, key: str, when: When) -> Target | None:
 
 
 register("Target", "target", _target)
+
+
+def _objective(info: Info, key: str, when: When) -> Objective | None:
+    """One objective at ``when``; ``key`` may be a moment-scoped id (``graphql_node``), whose moment then holds
+    unless ``when`` names one."""
+    parsed = parse_id(key)
+    if parsed.type_name not in (None, "Objective"):
+        return None
+    when = when if when is not None else parsed.when
+    row = queries.objective(read_model(info).store, parsed.key, when)
+    return Objective.from_row(row, when) if row else None
+
+
+register("Objective", "objective", _objective)
