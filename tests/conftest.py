@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import functools
+import gc
 import os
 import shutil
 import subprocess
@@ -154,3 +155,10 @@ def kafka_acl_broker() -> Iterator[KafkaBroker]:
     users, ACLs and unprefixed topics (ACLs name literal topics) of one module are none of the next one's."""
     with KafkaBroker(scram=True, heap_max="384m") as broker:
         yield broker
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _leftovers_finalised() -> None:
+    """Objects an earlier module left behind (stores, clients) are collected between modules, at a quiet moment,
+    rather than by a collection that happens to run inside a later test (their finalisers close pools and log)."""
+    gc.collect()
