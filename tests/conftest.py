@@ -157,6 +157,18 @@ def kafka_acl_broker() -> Iterator[KafkaBroker]:
         yield broker
 
 
+def _warm_field_docs() -> None:
+    """Every contract's field descriptions are read from source (ast) once, here, before any test starts threads:
+    afterwards schema generation in a server's or a worker's thread is a cache hit, not a parse."""
+    from shared.contracts import all_contracts, json_schema
+
+    for _, contract_class in all_contracts():
+        json_schema(contract_class)
+
+
+_warm_field_docs()
+
+
 @pytest.fixture(autouse=True, scope="module")
 def _leftovers_finalised() -> None:
     """Objects an earlier module left behind (stores, clients) are collected between modules, at a quiet moment,

@@ -16,6 +16,7 @@ import ast
 import dataclasses
 import inspect
 import textwrap
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -320,6 +321,9 @@ class _ContractSchema(GenerateJsonSchema):
         return json_schema
 
 
+_PARSING = threading.Lock()
+
+
 @cache
 def field_docs(cls: type) -> dict[str, str]:
     """Each field's description: the string literal written just below the field in its class (an attribute
@@ -329,11 +333,15 @@ def field_docs(cls: type) -> dict[str, str]:
     for klass in reversed(cls.__mro__):
         if not dataclasses.is_dataclass(klass) or "__annotations__" not in klass.__dict__:
             continue
-        try:
-            source = textwrap.dedent(inspect.getsource(klass))
-        except (OSError, TypeError):
-            continue
-        node = ast.parse(source).body[0]
+        # One thread parses at a time: CPython 3.11 keeps ast.parse's recursion count per interpreter, and two
+        # threads parsing at once can leave it off for good ("AST constructor recursion depth mismatch" on every
+        # later parse in the process, seen in full test runs).
+        with _PARSING:
+            try:
+                source = textwrap.dedent(inspect.getsource(klass))
+            except (OSError, TypeError):
+                continue
+            node = ast.parse(source).body[0]
         if not isinstance(node, ast.ClassDef):
             continue
         for statement, following in zip(node.body, node.body[1:], strict=False):

@@ -87,6 +87,11 @@ def test_embedded_progress_report_reaches_the_subscribers_its_grants_allow_and_b
         model = h.system.read_model
         assert model is not None
         academy = str(h.system.demo_ids["academy_project"])
+        # The demo's own reports of the academy are projected first (loading returns once its commands are in, not
+        # once reporting has them): else one of them may follow the cursor and reach the late subscriber too.
+        wait_until(lambda: h.graphql("query($id: ID!) { deliveryProject(id: $id) { lastReportedOn } }",
+                                     {"id": academy})["data"]["deliveryProject"]["lastReportedOn"] == "2013-04-01",
+                   60, "reporting to have the demo's reports of the academy")
         # A dashboard reads its state and the feed's cursor in one query (one snapshot), then subscribes after it.
         state = h.graphql("{ updatesCursor programmes(district: \"worcester\") { projects } }", role="auditor")
         cursor = state["data"]["updatesCursor"]
