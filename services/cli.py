@@ -270,7 +270,7 @@ def import_history(
     if report is not None:
         report.write_text(json.dumps(result.as_dict(), indent=2) + "\n")
     for row in result.refused:
-        typer.echo(f"{row.row}: {row.title} ({row.status} {row.code}): {row.detail}", err=True)
+        typer.echo(f"{row.where}: {row.title} ({row.status} {row.code}): {row.detail}", err=True)
     counts = result.as_dict()["counts"]
     typer.echo(f"{history.name} (sha256 {history.sha256}): "
                + ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))

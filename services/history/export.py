@@ -13,21 +13,32 @@ from services.tasking.application import TaskingApplication
 from shared.contracts import Decision
 from shared.contracts.priorities import (
     ChapterPriorityAgreed,
+    ChapterPriorityRetired,
     DistrictChapterOpened,
     EvidenceAccepted,
     EvidenceSubmitted,
     ObjectiveAdded,
+    ObjectiveRetired,
     PriorityAgreed,
     PriorityProposed,
+    PriorityRetired,
+    TargetRetired,
+    TargetRevised,
     TargetSet,
 )
 from shared.contracts.projects import (
     InterventionRecorded,
     MilestoneAchieved,
     ProgrammeOpened,
+    ProgressReportCorrected,
     ProgressReported,
+    ProgressReportWithdrawn,
     ProjectAddedToProgramme,
+    ProjectClosed,
+    ProjectDeferred,
     ProjectOpened,
+    ProjectResumed,
+    RagOverridden,
 )
 from shared.contracts.tasking import (
     ActionAgreed,
@@ -49,7 +60,7 @@ from shared.contracts.tasking import (
 from shared.eventstore import ServiceApplication
 from shared.partnership import PartnershipDefinition
 
-CONSEQUENCES = (DistrictChapterOpened, ChapterPriorityAgreed, ProgrammeOpened,
+CONSEQUENCES = (DistrictChapterOpened, ChapterPriorityAgreed, ChapterPriorityRetired, ProgrammeOpened,
                 ProjectAddedToProgramme)
 """Events another event's command made as well (a minute-book entry, a chapter, a programme): no row of their own."""
 
@@ -208,6 +219,37 @@ class _Exporter:
                              "intervention": str(event.kind), "description": event.description,
                              "decision": self.decision(event.decision), "due_on": event.due_on,
                              "owner": event.owner})
+        elif isinstance(event, TargetRevised):
+            self.add(event, {"kind": "target_revision", "key": key, "target": self.cite(aid), "metric": event.metric,
+                             "unit": event.unit, "baseline_value": event.baseline_value,
+                             "baseline_date": event.baseline_date, "target_value": event.target_value,
+                             "deadline": event.deadline, "data_source": event.data_source,
+                             "owner_organisation": event.owner_organisation,
+                             "decision": self.decision(event.decision)})
+        elif isinstance(event, (ObjectiveRetired, TargetRetired, PriorityRetired)):
+            retires = {ObjectiveRetired: "objective", TargetRetired: "target", PriorityRetired: "priority"}
+            self.add(event, {"kind": "retirement", "key": key,
+                             "retires": next(v for cls, v in retires.items() if isinstance(event, cls)),
+                             "item": self.cite(aid), "decision": self.decision(event.decision)})
+        elif isinstance(event, ProgressReportCorrected):
+            self.add(event, {"kind": "correction", "key": key, "project": self.cite(aid),
+                             "corrected_report_on": event.corrected_report_on, "reported_on": event.reported_on,
+                             "values": {v.outcome_id: v.value for v in event.values}, "narrative": event.narrative,
+                             "reason": event.reason})
+        elif isinstance(event, ProgressReportWithdrawn):
+            self.add(event, {"kind": "report_withdrawal", "key": key, "project": self.cite(aid),
+                             "reported_on": event.reported_on, "reason": event.reason})
+        elif isinstance(event, RagOverridden):
+            self.add(event, {"kind": "rag_override", "key": key, "project": self.cite(aid), "rag": str(event.rag),
+                             "reason": event.reason, "decision": self.decision(event.decision)})
+        elif isinstance(event, (ProjectDeferred, ProjectResumed)):
+            self.add(event, {"kind": "deferral", "key": key, "project": self.cite(aid),
+                             "step": "defer" if isinstance(event, ProjectDeferred) else "resume",
+                             "decision": self.decision(event.decision)})
+        elif isinstance(event, ProjectClosed):
+            self.add(event, {"kind": "closure", "key": key, "project": self.cite(aid),
+                             "outcome_achieved": event.outcome_achieved, "lessons": event.lessons,
+                             "decision": self.decision(event.decision)})
         else:
             raise NotExportable(f"{type(event).__qualname__} ({aid} version {event.originator_version}) has no row "
                                 "in the history format yet: the history cannot be exported whole.")

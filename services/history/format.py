@@ -317,9 +317,98 @@ class Intervention(_Command):
     """The partner organisation that carries it out; empty: the project's lead partner."""
 
 
+class TargetRevision(_Command):
+    """A target re-baselined or changed by a decision: its terms as they stand after the revision, whole."""
+
+    kind: Literal["target_revision"] = "target_revision"
+    key: str
+    target: str
+    metric: str
+    unit: str
+    baseline_value: Decimal
+    baseline_date: date
+    target_value: Decimal
+    deadline: date
+    data_source: str
+    owner_organisation: str
+    decision: DecisionRow
+
+
+Retired = Literal["objective", "target", "priority"]
+
+
+class Retirement(_Command):
+    """An objective, a target or an agreed district priority retired by a decision (never deleted)."""
+
+    kind: Literal["retirement"] = "retirement"
+    key: str
+    retires: Retired
+    """What kind of row it retires."""
+    item: str
+    """The key of the row it retires (an ``objective``, ``target`` or ``priority`` row of the file)."""
+    decision: DecisionRow
+
+
+class Correction(_Command):
+    """A progress report superseded by a correction, with a reason: the report dated ``corrected_report_on`` no
+    longer stands, and the corrected values stand at ``reported_on``."""
+
+    kind: Literal["correction"] = "correction"
+    key: str
+    project: str
+    corrected_report_on: date
+    reported_on: date
+    values: dict[str, Decimal]
+    narrative: str
+    reason: str
+
+
+class ReportWithdrawal(_Command):
+    """A progress report withdrawn as a mistake, with a reason (a tasking is withdrawn by a ``tasking_step``)."""
+
+    kind: Literal["report_withdrawal"] = "report_withdrawal"
+    key: str
+    project: str
+    reported_on: date
+    reason: str
+
+
+class RagOverride(_Command):
+    """A project's derived RAG overridden by hand, with a reason (and the decision, where one was taken)."""
+
+    kind: Literal["rag_override"] = "rag_override"
+    key: str
+    project: str
+    rag: str
+    reason: str
+    decision: DecisionRow | None = None
+
+
+class Deferral(_Command):
+    """A project deferred, or resumed after a deferral, by a decision."""
+
+    kind: Literal["deferral"] = "deferral"
+    key: str
+    project: str
+    step: Literal["defer", "resume"]
+    decision: DecisionRow
+
+
+class Closure(_Command):
+    """A project closed by a decision, with the outcome achieved and the lessons learnt."""
+
+    kind: Literal["closure"] = "closure"
+    key: str
+    project: str
+    outcome_achieved: str
+    lessons: str
+    decision: DecisionRow
+
+
 HistoryRow = Annotated[
     Body | Membership | MembershipEnded | Commitment | Meeting | Objective | Target | Priority | Evidence | Tasking
-    | TaskingAnswer | Transfer | Retasking | Action | Project | MilestoneAchieved | Progress | Intervention,
+    | TaskingAnswer | Transfer | Retasking | Action | Project | MilestoneAchieved | Progress | Intervention
+    | TargetRevision | Retirement | Correction | ReportWithdrawal | RagOverride | Deferral | Closure,
     Field(discriminator="kind"),
 ]
 ROW_TYPES: dict[str, type[_Row]] = {get_args(cls.model_fields["kind"].annotation)[0]: cls
@@ -360,10 +449,12 @@ def row_ref(row: _Row) -> str:
 class HistoryFile:
     """A parsed history file and the SHA-256 of what was read (the events name it)."""
 
-    def __init__(self, document: HistoryDocument, sha256: str, name: str) -> None:
+    def __init__(self, document: HistoryDocument, sha256: str, name: str, places: list[str] | None = None) -> None:
         self.document = document
         self.sha256 = sha256
         self.name = name
+        self.places = places or [f"rows[{index}]" for index in range(len(document.rows))]
+        """Where each row is in what was read (``rows[3]``, ``meeting.csv line 2``): what a report names."""
 
     @property
     def rows(self) -> list[HistoryRow]:
@@ -400,7 +491,7 @@ def read(path: Path) -> HistoryFile:
     if problems:
         raise FormatProblem(problems)
     document.rows = rows
-    return HistoryFile(document, sha, path.name)
+    return HistoryFile(document, sha, path.name, [f"rows[{index}]" for index in range(len(rows))])
 
 
 def _csv_files(folder: Path) -> list[Path]:
@@ -410,7 +501,7 @@ def _csv_files(folder: Path) -> list[Path]:
 def _read_csv_folder(folder: Path) -> HistoryFile:
     digest = hashlib.sha256()
     problems: list[dict[str, Any]] = []
-    ordered: list[tuple[int, Any]] = []
+    ordered: list[tuple[int, Any, str]] = []
     partnership = ""
     meta = folder / "history.json"
     if meta.exists():
@@ -437,16 +528,16 @@ def _read_csv_folder(folder: Path) -> HistoryFile:
                 continue
             try:
                 item = {name: _cell(cls, name, value) for name, value in record.items() if value not in ("", None)}
-                ordered.append((seq, cls.model_validate({**item, "kind": kind})))
+                ordered.append((seq, cls.model_validate({**item, "kind": kind}), f"{path.name} line {line}"))
             except ValueError as error:  # ValidationError is one
                 problems.extend(_problems(where, error) if isinstance(error, ValidationError) else [{
                     "row": where, "outcome": "refused", "status": 422, "code": "invalid-command",
                     "title": "The command is not valid", "detail": str(error)}])
     if problems:
         raise FormatProblem(problems)
-    ordered.sort(key=lambda pair: pair[0])
-    document = HistoryDocument(partnership=partnership, rows=[row for _, row in ordered])
-    return HistoryFile(document, digest.hexdigest(), folder.name)
+    ordered.sort(key=lambda item: item[0])
+    document = HistoryDocument(partnership=partnership, rows=[row for _, row, _ in ordered])
+    return HistoryFile(document, digest.hexdigest(), folder.name, [place for _, _, place in ordered])
 
 
 def _structured(cls: type[_Row], name: str) -> bool:

@@ -32,9 +32,9 @@ from services.tasking.domain import IDEMPOTENT_IDS as TASKING_IDS
 from services.tasking.domain import Commitment, Membership
 from shared.contracts import Actor, Decision
 from shared.contracts.priorities import EvidenceFigure, StrategyLevel
-from shared.contracts.projects import InterventionKind, Milestone, Outcome, ResourceCommitment, Risk
+from shared.contracts.projects import InterventionKind, Milestone, Outcome, Rag, ResourceCommitment, Risk
 from shared.contracts.tasking import CommissioningLevel
-from shared.errors import DomainError, InvalidCommand
+from shared.errors import DomainError, InvalidCommand, NotYetKnown
 from shared.eventstore import CommandContext, ServiceApplication
 from shared.settings import Settings
 from shared.web import problem_fields
@@ -46,8 +46,10 @@ OWNER = {"body": "tasking", "membership": "tasking", "membership_ended": "taskin
          "meeting": "tasking", "tasking": "tasking",
          "tasking_step": "tasking", "transfer": "tasking", "retasking": "tasking", "action": "tasking",
          "objective": "priorities", "target": "priorities", "priority": "priorities", "evidence": "priorities",
+         "target_revision": "priorities", "retirement": "priorities",
          "project": "projects", "milestone_achieved": "projects", "progress": "projects",
-         "intervention": "projects"}
+         "intervention": "projects", "correction": "projects", "report_withdrawal": "projects",
+         "rag_override": "projects", "deferral": "projects", "closure": "projects"}
 """The service whose commands each kind of row stands for (the owner of its aggregate)."""
 
 CREATED_AS = {"meeting": "meeting", "tasking": "tasking", "transfer": "transfer", "action": "action",
@@ -84,9 +86,19 @@ class RowReport:
     title: str | None = None
     detail: str | None = None
     errors: list[dict[str, str]] | None = None
+    number: int | None = None
+    """The row's number in the file's order (1 for the first row applied; a CSV folder's rows in ``seq`` order)."""
+    place: str | None = None
+    """Where the row is in what was read (``rows[3]`` of a JSON document, ``meeting.csv line 2``)."""
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+
+    @property
+    def where(self) -> str:
+        """How a person is told which row: its number, where it is, its kind and key."""
+        at = f"row {self.number}" if self.number is not None else "row"
+        return f"{at} ({self.place}) {self.row}" if self.place else f"{at} {self.row}"
 
 
 @dataclasses.dataclass
@@ -140,6 +152,8 @@ class Applier:
         self.wait_for = wait_for
         self.ids: dict[tuple[str, str], UUID] = {}
         self.refused: set[tuple[str, str]] = set()
+        self.tasked: dict[UUID, list[UUID]] = {}
+        """The file's taskings of each target (a revision waits for them to reach priorities)."""
 
     # -- ids -----------------------------------------------------------------------------------------------------
     def idempotency_key(self, kind: str, key: str) -> str:
@@ -172,6 +186,10 @@ class Applier:
             return OWNER[kind], self.created_id(kind, row.key, row.by)
         if kind in ("tasking_step", "retasking"):
             return "tasking", self._tasking_id(row.tasking, "tasking")
+        if kind == "target_revision":
+            return "priorities", self._cite("target", row.target, "target")
+        if kind == "retirement":
+            return "priorities", self._cite(row.retires, row.item, "item")
         return "projects", self._cite("project", row.project, "project")
 
     def _cite(self, kind: str, key: str | None, field: str) -> UUID:
@@ -311,6 +329,7 @@ class Applier:
             commissioning_level=_enum(CommissioningLevel, row.commissioning_level, "commissioning_level"),
             decision=self.decision(row.decision, "tasking"), idempotency_key=self._key(row))
         self.ids[("tasking", row.key)] = tasking.id
+        self.tasked.setdefault(target_id, []).append(tasking.id)
 
     def _tasking_step(self, context: CommandContext, row: fmt.TaskingAnswer) -> None:
         app = self.tasking
@@ -334,6 +353,7 @@ class Applier:
             district=row.district, lead_partner=row.lead_partner, share=row.share, deadline=row.deadline,
             idempotency_key=self._key(row))
         self.ids[("transfer", row.key)] = moved.id
+        self.tasked.setdefault(UUID(str(tasking.target_id)), []).append(moved.id)
 
     def _retasking(self, context: CommandContext, row: fmt.Retasking) -> None:
         tasking = self.tasking.tasking(self._tasking_id(row.tasking, "tasking"))
@@ -394,6 +414,65 @@ class Applier:
                                 description=row.description, decision=self.decision(row.decision, "projects"),
                                 due_on=row.due_on, owner=row.owner)
 
+    def _target_revision(self, context: CommandContext, row: fmt.TargetRevision) -> None:
+        target_id = self._cite("target", row.target, "target")
+        # The rule that a target is never revised below what is tasked of it counts the taskings as tasking said
+        # them: the file's taskings of this target must have reached the priorities service first.
+        versions = {tid: self.tasking.tasking(tid).version for tid in self.tasked.get(target_id, ())}
+
+        def known() -> bool:
+            try:
+                self.priorities.tasked.tasked(target_id, versions)
+            except NotYetKnown:
+                return False
+            return True
+
+        self.wait_for(known, f"the taskings of the target '{row.target}' to reach the priorities service")
+        target = self.priorities.target(target_id)
+        self.priorities.revise_target(
+            context, target_id, expected_version=target.version,
+            terms=TargetTerms(metric=row.metric, unit=row.unit, baseline_value=row.baseline_value,
+                              baseline_date=row.baseline_date, target_value=row.target_value, deadline=row.deadline,
+                              data_source=row.data_source, owner_organisation=row.owner_organisation),
+            decision=self.decision(row.decision, "priorities"), tasking_versions=versions)
+
+    def _retirement(self, context: CommandContext, row: fmt.Retirement) -> None:
+        item = self._cite(row.retires, row.item, "item")
+        decision = self.decision(row.decision, "priorities")
+        app = self.priorities
+        if row.retires == "objective":
+            app.retire_objective(context, item, expected_version=app.objective(item).version, decision=decision)
+        elif row.retires == "target":
+            app.retire_target(context, item, expected_version=app.target(item).version, decision=decision)
+        else:
+            priority = app.priority(item)
+            app.retire_priority(context, priority, expected_version=priority.version, decision=decision)
+
+    def _correction(self, context: CommandContext, row: fmt.Correction) -> None:
+        project = self.projects.project(self._cite("project", row.project, "project"))
+        self.projects.correct_report(context, project, corrected_report_on=row.corrected_report_on,
+                                     reported_on=row.reported_on, values=row.values, narrative=row.narrative,
+                                     reason=row.reason)
+
+    def _report_withdrawal(self, context: CommandContext, row: fmt.ReportWithdrawal) -> None:
+        project = self.projects.project(self._cite("project", row.project, "project"))
+        self.projects.withdraw_report(context, project, reported_on=row.reported_on, reason=row.reason)
+
+    def _rag_override(self, context: CommandContext, row: fmt.RagOverride) -> None:
+        project = self.projects.project(self._cite("project", row.project, "project"))
+        self.projects.override_rag(context, project, rag=_enum(Rag, row.rag, "rag"), reason=row.reason,
+                                   decision=self.decision(row.decision, "projects"))
+
+    def _deferral(self, context: CommandContext, row: fmt.Deferral) -> None:
+        project = self.projects.project(self._cite("project", row.project, "project"))
+        change = self.projects.defer if row.step == "defer" else self.projects.resume
+        change(context, project, decision=self.decision(row.decision, "projects"))
+
+    def _closure(self, context: CommandContext, row: fmt.Closure) -> None:
+        project = self.projects.project(self._cite("project", row.project, "project"))
+        self.projects.close_project(context, project, outcome_achieved=row.outcome_achieved, lessons=row.lessons,
+                                    decision=self.decision(row.decision, "projects"))
+
     # -- what the target holds ----------------------------------------------------------------------------------
     def holds(self, row: Any) -> bool:
         """Whether the target already holds this row (an event of its aggregate names the row's kind and key)."""
@@ -409,6 +488,9 @@ class Applier:
         """A row the target already holds: what later rows cite it by."""
         if row.kind in CREATED_AS:
             self.ids[(row.kind, row.key)] = self.created_id(row.kind, row.key, row.by)
+        if row.kind in ("tasking", "transfer"):
+            held = self.tasking.tasking(self.ids[(row.kind, row.key)])
+            self.tasked.setdefault(UUID(str(held.target_id)), []).append(held.id)
 
 
 def _enum(cls: Any, value: str, field: str) -> Any:
@@ -494,9 +576,8 @@ def import_history(history: HistoryFile, applications: dict[str, ServiceApplicat
             reason = DomainError(
                 f"The system already holds history that no import recorded ({foreign}): a history file is "
                 "imported into an empty system, or imported again into the one it was imported into.")
-            return ImportReport(history.name, history.sha256, False,
-                                [_refusal(fmt.row_ref(row), reason) for row in rows[:1]]
-                                + [RowReport(fmt.row_ref(row), "not imported") for row in rows[1:]])
+            return _report(history, False, [_refusal(fmt.row_ref(row), reason) for row in rows[:1]]
+                           + [RowReport(fmt.row_ref(row), "not imported") for row in rows[1:]])
         for index, row in enumerate(rows):
             try:
                 holds = target.holds(row)
@@ -506,8 +587,7 @@ def import_history(history: HistoryFile, applications: dict[str, ServiceApplicat
                 held.add(index)
                 target.remember(row)
         if len(held) == len(rows):
-            return ImportReport(history.name, history.sha256, False,
-                                [RowReport(fmt.row_ref(row), "already imported") for row in rows])
+            return _report(history, False, [RowReport(fmt.row_ref(row), "already imported") for row in rows])
     started = time.perf_counter()
     with scratch_system(settings) as scratch:
         dry = run_rows(Applier(scratch, importer, history.sha256, wait_for), rows)
@@ -516,12 +596,18 @@ def import_history(history: HistoryFile, applications: dict[str, ServiceApplicat
         for report in dry:
             if report.outcome == "accepted":
                 report.outcome = "not imported"
-        return ImportReport(history.name, history.sha256, False, dry, timings)
+        return _report(history, False, dry, timings)
     started = time.perf_counter()
     reports = run_rows(target, rows, held)
     timings["target"] = time.perf_counter() - started
-    return ImportReport(history.name, history.sha256, not any(r.outcome == "refused" for r in reports), reports,
-                        timings)
+    return _report(history, not any(r.outcome == "refused" for r in reports), reports, timings)
+
+
+def _report(history: HistoryFile, imported: bool, rows: list[RowReport],
+            timings: dict[str, float] | None = None) -> ImportReport:
+    for number, (report, place) in enumerate(zip(rows, history.places, strict=True), start=1):
+        report.number, report.place = number, place
+    return ImportReport(history.name, history.sha256, imported, rows, timings or {})
 
 
 def _foreign_history(applications: dict[str, ServiceApplication]) -> str | None:
