@@ -153,6 +153,8 @@ class Applier:
         self.ids: dict[tuple[str, str], UUID] = {}
         self.refused: set[tuple[str, str]] = set()
         self.tasked: dict[UUID, list[UUID]] = {}
+        self.entries: dict[UUID, int | None] = {}
+        self.entries_copied: dict[tuple[str, UUID], int | None] = {}
         """The file's taskings of each target (a revision waits for them to reach priorities)."""
 
     # -- ids -----------------------------------------------------------------------------------------------------
@@ -223,8 +225,15 @@ class Applier:
         if row.meeting is not None:
             mid = self._cite("meeting", row.meeting, "decision.meeting")
             meeting_id = str(mid)
+            # A meeting's entry in its minute book never changes once recorded, and a copy that has a meeting and
+            # its roll keeps them: each is read once per meeting, not once per decision taken there (reading the
+            # entry replays the body's whole minute book, which grows with every meeting of the file).
             if service == "tasking":
-                version = self.tasking.meeting_version(self.tasking.meeting(mid))
+                if mid not in self.entries:
+                    self.entries[mid] = self.tasking.meeting_version(self.tasking.meeting(mid))
+                version = self.entries[mid]
+            elif (service, mid) in self.entries_copied:
+                version = self.entries_copied[(service, mid)]
             else:
                 copy = self.priorities.meetings if service == "priorities" else self.projects.meetings
 
@@ -236,6 +245,7 @@ class Applier:
                 self.wait_for(arrived, f"the meeting '{row.meeting}' to reach the {service} service")
                 copied = copy.meeting(mid)
                 version = None if copied is None else copied.entry
+                self.entries_copied[(service, mid)] = version
         return Decision(body=row.body, decided_on=row.decided_on, reason=row.reason, meeting_id=meeting_id,
                         meeting_version=version, reference=row.reference, delegation=row.delegation)
 
@@ -548,7 +558,10 @@ def scratch_system(settings: Settings) -> Iterator[dict[str, ServiceApplication]
     partnership definition: where the dry run is made."""
     from services.runtime import System
 
-    with tempfile.TemporaryDirectory(prefix="history-dry-run-") as folder:
+    # In memory where the machine has it (tmpfs): the scratch stores are thrown away after the run, so paying for
+    # their commits to reach the disk (one per row per service, and the workers' own) buys nothing.
+    memory = Path("/dev/shm")
+    with tempfile.TemporaryDirectory(prefix="history-dry-run-", dir=memory if memory.is_dir() else None) as folder:
         scratch = settings.model_copy(update={
             "data_dir": Path(folder), "database_url": None, "people_database_url": None, "schema_prefix": "",
             "kafka_bootstrap_servers": None, "topic_prefix": ""})
