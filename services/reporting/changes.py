@@ -20,6 +20,10 @@ from strawberry.types import Info
 
 from services.reporting.declaration import Tracked
 from services.reporting.graphql_common import (
+    AFTER,
+    BEFORE,
+    FIRST,
+    LAST,
     Actor,
     Connection,
     Decision,
@@ -304,14 +308,16 @@ class Query:
                                   "with values before and after, who changed it and under which decision.")
     def changes(self, info: Info, from_: Annotated[datetime, strawberry.argument(name="from")],
                 to: datetime | None = None, scope: ScopeInput | None = None, entity: str | None = None,
-                first: int | None = None, after: str | None = None) -> Connection[Change]:
+                first: FIRST = None, after: AFTER = None,
+                last: LAST = None, before: BEFORE = None) -> Connection[Change]:
         start, end = _utc(from_), _utc(to or datetime.now(UTC))
         if start >= end:
             raise bad_input("the period ends before it starts: `to` must be after `from`", "to")
         rows = changes(read_model(info).store, start, end, scope.to_scope() if scope else None)
         if entity is not None:
             rows = [r for r in rows if r["entity"] == entity]
-        return paginate(rows, lambda r: (r["last_changed_at"], r["entity"], r["id"]), Change.from_dict, first, after)
+        return paginate(rows, lambda r: (r["last_changed_at"], r["entity"], r["id"]), Change.from_dict,
+                        first, after, last, before)
 
     @strawberry.field(permission_classes=[IsAuthenticated],
                       description="The in-force axis: every entity added, retired or changed in force after the "
@@ -319,8 +325,8 @@ class Query:
                                   "(default now). Each step shows the day entered where it differs.")
     def changes_in_force(self, info: Info, from_: Annotated[date, strawberry.argument(name="from")],
                          to: date | None = None, as_of: datetime | None = None, scope: ScopeInput | None = None,
-                         entity: str | None = None, first: int | None = None,
-                         after: str | None = None) -> Connection[Change]:
+                         entity: str | None = None, first: FIRST = None,
+                         after: AFTER = None, last: LAST = None, before: BEFORE = None) -> Connection[Change]:
         end = to or datetime.now(UTC).date()
         if from_ >= end:
             raise bad_input("the period ends before it starts: `to` must be after `from`", "to")
@@ -329,4 +335,4 @@ class Query:
         if entity is not None:
             rows = [r for r in rows if r["entity"] == entity]
         return paginate(rows, lambda r: (r["last_in_force_on"], r["entity"], r["id"]), Change.from_dict, first,
-                        after)
+                        after, last, before)

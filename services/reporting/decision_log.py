@@ -14,7 +14,11 @@ import strawberry
 from strawberry.types import Info
 
 from services.reporting.graphql_common import (
+    AFTER,
+    BEFORE,
+    FIRST,
     IN_FORCE_ON,
+    LAST,
     Actor,
     Connection,
     Decision,
@@ -86,7 +90,8 @@ class Query:
     @strawberry.field(permission_classes=[IsAuthenticated],
                       description="Every decision of every service (priorities, tasking, projects): by body, "
                                   "decision date range, kind of event (e.g. TaskingRetasked) and service.")
-    def decision_log(self, info: Info, first: int | None = None, after: str | None = None,
+    def decision_log(self, info: Info, first: FIRST = None, after: AFTER = None,
+                     last: LAST = None, before: BEFORE = None,
                      body: str | None = None, decided_from: date | None = None, decided_to: date | None = None,
                      kind: str | None = None, service: str | None = None,
                      as_of: datetime | None = None, in_force_on: IN_FORCE_ON = None
@@ -96,4 +101,4 @@ class Query:
             decided_to = in_force_on if decided_to is None else min(decided_to, in_force_on)
         rows = decision_log(read_model(info).store, body=body, decided_from=decided_from, decided_to=decided_to,
                             kind=kind, service=service, as_of=as_of)
-        return paginate(rows, lambda r: (r["time"], r["subject"], r["version"]), _log_entry, first, after)
+        return paginate(rows, lambda r: (r["time"], r["subject"], r["version"]), _log_entry, first, after, last, before)

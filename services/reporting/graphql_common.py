@@ -212,23 +212,34 @@ def encode_cursor(key: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(list(key), default=str).encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> list[Any]:
+def decode_cursor(cursor: str, argument: str = "after") -> list[Any]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         value = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, UnicodeDecodeError) as error:
-        raise bad_input("`after` is not a cursor this API gave out", "after") from error
+        raise bad_input(f"`{argument}` is not a cursor this API gave out", argument) from error
     if not isinstance(value, list):
-        raise bad_input("`after` is not a cursor this API gave out", "after")
+        raise bad_input(f"`{argument}` is not a cursor this API gave out", argument)
     return value
 
 
-def page_size(first: int | None) -> int:
+def page_size(first: int | None, argument: str = "first") -> int:
     if first is None:
         return DEFAULT_PAGE
     if first < 0 or first > MAX_PAGE:
-        raise bad_input(f"`first` must be between 0 and {MAX_PAGE}", "first")
+        raise bad_input(f"`{argument}` must be between 0 and {MAX_PAGE}", argument)
     return first
+
+
+FIRST = Annotated[int | None, strawberry.argument(
+    description=f"At most this many, from the start (or from `after`); default {DEFAULT_PAGE}, at most {MAX_PAGE}.")]
+AFTER = Annotated[str | None, strawberry.argument(description="Only those after this cursor (an edge's cursor, or "
+                                                              "pageInfo.endCursor).")]
+LAST = Annotated[int | None, strawberry.argument(
+    description=f"At most this many, from the end (or up to `before`), at most {MAX_PAGE}; not with `first`.")]
+BEFORE = Annotated[str | None, strawberry.argument(description="Only those before this cursor (an edge's cursor, or "
+                                                               "pageInfo.startCursor).")]
+"""The Relay connection arguments every connection field takes (forward: first/after, backward: last/before)."""
 
 
 def _comparable(key: Sequence[Any]) -> list[Any]:
@@ -236,21 +247,48 @@ def _comparable(key: Sequence[Any]) -> list[Any]:
     return [(0, "") if part is None else (1, part) for part in key]
 
 
+def _normal(key: Sequence[Any]) -> list[Any]:
+    return _comparable(json.loads(json.dumps(list(key), default=str)))
+
+
+def _edge_index(keys: Sequence[list[Any]], cursor: str, argument: str, inclusive: bool) -> int:
+    """The index of the first row after the cursor's key (``inclusive``: at or after it)."""
+    bound = decode_cursor(cursor, argument)
+    if keys and len(bound) != len(keys[0]):
+        raise bad_input(f"`{argument}` is a cursor of another list", argument)
+    normal = _comparable(bound)
+    try:
+        return next((i for i, k in enumerate(keys) if (k >= normal if inclusive else k > normal)), len(keys))
+    except TypeError:  # a cursor whose parts are not of this list's kinds (a string where a date was, ...)
+        raise bad_input(f"`{argument}` is a cursor of another list", argument) from None
+
+
 def paginate(rows: Sequence[R], key: Callable[[R], Sequence[Any]], node: Callable[[R], T],
-             first: int | None, after: str | None) -> Connection[T]:
-    """A page of ``rows`` (already in ``key`` order) after the row whose key the cursor holds (keyset paging:
-    a page does not shift when rows are added before it)."""
-    size = page_size(first)
-    start = 0
+             first: int | None, after: str | None, last: int | None = None,
+             before: str | None = None) -> Connection[T]:
+    """A page of ``rows`` (already in ``key`` order), by the Relay cursor connections specification: the rows after
+    ``after`` and before ``before`` (keyset paging: a page does not shift when rows are added before it), then the
+    ``first`` of them, or the ``last`` (default: the first ``DEFAULT_PAGE``). hasPreviousPage/hasNextPage say whether
+    any row of the list precedes/follows the page (the specification lets a server say so for ``after``/``before``
+    too). ``first`` and ``last`` together are refused: the specification calls that confusing, and no client needs
+    it."""
+    if first is not None and last is not None:
+        raise bad_input("Pass `first` (with `after`) to page forward or `last` (with `before`) to page backward, "
+                        "not both", "last")
+    keys = [_normal(key(row)) for row in rows] if after is not None or before is not None else []
+    start, end = 0, len(rows)
     if after is not None:
-        bound = _comparable(decode_cursor(after))
-        start = next((i for i, row in enumerate(rows) if _comparable(json.loads(json.dumps(
-            list(key(row)), default=str))) > bound), len(rows))
-    chosen = rows[start:start + size]
-    edges = [Edge(cursor=encode_cursor(key(row)), node=node(row)) for row in chosen]
+        start = _edge_index(keys, after, "after", inclusive=False)
+    if before is not None:
+        end = max(start, _edge_index(keys, before, "before", inclusive=True))
+    if last is not None:
+        start = max(start, end - page_size(last, "last"))
+    else:
+        end = min(end, start + page_size(first))
+    edges = [Edge(cursor=encode_cursor(key(row)), node=node(row)) for row in rows[start:end]]
     return Connection(
         edges=edges, total_count=len(rows),
-        page_info=PageInfo(has_next_page=start + size < len(rows), has_previous_page=start > 0,
+        page_info=PageInfo(has_next_page=end < len(rows), has_previous_page=start > 0,
                            start_cursor=edges[0].cursor if edges else None,
                            end_cursor=edges[-1].cursor if edges else None),
     )

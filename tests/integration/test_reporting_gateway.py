@@ -117,8 +117,24 @@ def test_lists_page_with_cursors_in_a_stable_order(h: Harness) -> None:
             break
         after = page["pageInfo"]["endCursor"]
     assert pages == 2 and len(seen) == 6 and len(set(seen)) == 6
+    # Backward (last/before) meets the same objectives in the same order, a page at a time from the end.
+    backward = """query($before: String) { objectivesConnection(last: 4, before: $before, level: "county_strategy") {
+      pageInfo { hasPreviousPage hasNextPage startCursor } edges { node { title } } } }"""
+    behind: list[str] = []
+    before = None
+    while True:
+        page = gql(h, backward, {"before": before})["data"]["objectivesConnection"]
+        behind = [edge["node"]["title"] for edge in page["edges"]] + behind
+        assert page["pageInfo"]["hasNextPage"] == (before is not None)
+        if not page["pageInfo"]["hasPreviousPage"]:
+            break
+        before = page["pageInfo"]["startCursor"]
+    assert behind == seen
     bad = gql(h, '{ objectivesConnection(after: "nonsense!") { totalCount } }')
     assert codes(bad) == ["BAD_USER_INPUT"]
+    for wrong in ('before: "nonsense!"', "first: 2, last: 2", "last: -1"):
+        refused = gql(h, "{ objectivesConnection(" + wrong + ") { totalCount } }")
+        assert codes(refused) == ["BAD_USER_INPUT"] and refused["data"] is None, (wrong, refused)
     too_many = gql(h, "{ targetsConnection(first: 100000) { totalCount } }")
     assert codes(too_many) == ["BAD_USER_INPUT"]
 

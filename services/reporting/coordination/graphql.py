@@ -13,7 +13,11 @@ from strawberry.types import Info
 
 from services.reporting.coordination import queries
 from services.reporting.graphql_common import (
+    AFTER,
+    BEFORE,
+    FIRST,
     IN_FORCE_ON,
+    LAST,
     Actor,
     Connection,
     Decision,
@@ -347,7 +351,8 @@ class Query:
                                                                              in_force_on)]
 
     @strawberry.field(permission_classes=[IsAuthenticated], description="Taskings, a page at a time.")
-    def taskings_connection(self, info: Info, first: int | None = None, after: str | None = None,
+    def taskings_connection(self, info: Info, first: FIRST = None, after: AFTER = None,
+                            last: LAST = None, before: BEFORE = None,
                             as_of: datetime | None = None, in_force_on: IN_FORCE_ON = None, district: str | None = None,
                             theme_group: str | None = None, target_id: strawberry.ID | None = None,
                             status: str | None = None, lead_partner: str | None = None) -> Connection[Tasking]:
@@ -356,11 +361,12 @@ class Query:
                                 lead_partner=lead_partner, in_force_on=in_force_on)
         when = at(as_of, in_force_on)
         return paginate(rows, lambda r: (r["target_id"], r["district"], r["id"]),
-                        lambda r: Tasking.from_row(r, when), first, after)
+                        lambda r: Tasking.from_row(r, when), first, after, last, before)
 
     @strawberry.field(permission_classes=[IsAuthenticated],
                       description="Agreed actions, a page at a time; overdueOnly keeps those past due and not done.")
-    def agreed_actions_connection(self, info: Info, first: int | None = None, after: str | None = None,
+    def agreed_actions_connection(self, info: Info, first: FIRST = None, after: AFTER = None,
+                                  last: LAST = None, before: BEFORE = None,
                                   as_of: datetime | None = None,
                                   in_force_on: IN_FORCE_ON = None, body: str | None = None, owner: str | None = None,
                                   overdue_only: bool = False) -> Connection[AgreedAction]:
@@ -368,7 +374,7 @@ class Query:
         rows = queries.agreed_actions(read_model(info).store, as_of, body=body, owner=owner,
                                       overdue_on=today if overdue_only else None, in_force_on=in_force_on)
         return paginate(rows, lambda r: (r["due_on"], r["id"]), lambda r: AgreedAction.from_row(r, today), first,
-                        after)
+                        after, last, before)
 
 
 def _tasking(info: Info, key: str, when: When) -> Tasking | None:

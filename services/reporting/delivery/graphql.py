@@ -16,7 +16,11 @@ from strawberry.types import Info
 
 from services.reporting.delivery import judging, queries, rollup
 from services.reporting.graphql_common import (
+    AFTER,
+    BEFORE,
+    FIRST,
     IN_FORCE_ON,
+    LAST,
     Connection,
     IsAuthenticated,
     bad_input,
@@ -485,7 +489,8 @@ class Query:
 
     @strawberry.field(permission_classes=[IsAuthenticated],
                       description="Projects by district, status and RAG, a page at a time.")
-    def delivery_projects_connection(self, info: Info, first: int | None = None, after: str | None = None,
+    def delivery_projects_connection(self, info: Info, first: FIRST = None, after: AFTER = None,
+                                     last: LAST = None, before: BEFORE = None,
                                      as_of: datetime | None = None,
                                      in_force_on: IN_FORCE_ON = None, district: str | None = None,
                                      status: str | None = None, rag: str | None = None) -> Connection[DeliveryProject]:
@@ -493,7 +498,7 @@ class Query:
         rows = [r for r in queries.projects(read_model(info).store, when, district, status)
                 if rag is None or r["rag"] == rag]
         return paginate(rows, lambda r: (r["district"], r["opened_at"], r["id"]),
-                        lambda r: DeliveryProject.from_row(r, when), first, after)
+                        lambda r: DeliveryProject.from_row(r, when), first, after, last, before)
 
 
 def _selects(selections: Sequence[Any], name: str) -> bool:

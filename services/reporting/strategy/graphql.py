@@ -12,7 +12,11 @@ import strawberry
 from strawberry.types import Info
 
 from services.reporting.graphql_common import (
+    AFTER,
+    BEFORE,
+    FIRST,
     IN_FORCE_ON,
+    LAST,
     Actor,
     Connection,
     Decision,
@@ -299,39 +303,45 @@ class Query:
         return [ScsReview.from_row(r) for r in queries.scs_reviews(read_model(info).store, when)]
 
     @strawberry.field(permission_classes=[IsAuthenticated], description="Objectives, a page at a time.")
-    def objectives_connection(self, info: Info, first: int | None = None, after: str | None = None,
+    def objectives_connection(self, info: Info, first: FIRST = None, after: AFTER = None,
+                              last: LAST = None, before: BEFORE = None,
                               as_of: datetime | None = None,
                               in_force_on: IN_FORCE_ON = None, level: str | None = None) -> Connection[Objective]:
         when = at(as_of, in_force_on)
         rows = queries.objectives(read_model(info).store, when, level)
-        return paginate(rows, lambda r: (r["added_at"], r["id"]), lambda r: Objective.from_row(r, when), first, after)
+        return paginate(rows, lambda r: (r["added_at"], r["id"]), lambda r: Objective.from_row(r, when),
+                        first, after, last, before)
 
     @strawberry.field(permission_classes=[IsAuthenticated], description="SMART targets, a page at a time.")
-    def targets_connection(self, info: Info, first: int | None = None, after: str | None = None,
+    def targets_connection(self, info: Info, first: FIRST = None, after: AFTER = None,
+                           last: LAST = None, before: BEFORE = None,
                            as_of: datetime | None = None,
                            in_force_on: IN_FORCE_ON = None, objective_id: strawberry.ID | None = None,
                            status: str | None = None) -> Connection[Target]:
         when = at(as_of, in_force_on)
         rows = queries.targets(read_model(info).store, when, _id(objective_id), status)
-        return paginate(rows, lambda r: (r["added_at"], r["id"]), lambda r: Target.from_row(r, when), first, after)
+        return paginate(rows, lambda r: (r["added_at"], r["id"]), lambda r: Target.from_row(r, when),
+                        first, after, last, before)
 
     @strawberry.field(permission_classes=[IsAuthenticated], description="District priorities, a page at a time.")
-    def district_priorities_connection(self, info: Info, first: int | None = None, after: str | None = None,
+    def district_priorities_connection(self, info: Info, first: FIRST = None, after: AFTER = None,
+                                       last: LAST = None, before: BEFORE = None,
                                        as_of: datetime | None = None,
                                        in_force_on: IN_FORCE_ON = None, district: str | None = None,
                                        status: str | None = None, objective_id: strawberry.ID | None = None
                                        ) -> Connection[DistrictPriority]:
         when = at(as_of, in_force_on)
         rows = queries.district_priorities(read_model(info).store, when, district, status, _id(objective_id))
-        return paginate(rows, lambda r: (r["added_at"], r["id"]), DistrictPriority.from_row, first, after)
+        return paginate(rows, lambda r: (r["added_at"], r["id"]), DistrictPriority.from_row, first, after, last, before)
 
     @strawberry.field(permission_classes=[IsAuthenticated], description="Local evidence, a page at a time.")
-    def evidence_connection(self, info: Info, first: int | None = None, after: str | None = None,
+    def evidence_connection(self, info: Info, first: FIRST = None, after: AFTER = None,
+                            last: LAST = None, before: BEFORE = None,
                             as_of: datetime | None = None, in_force_on: IN_FORCE_ON = None, district: str | None = None,
                             status: str | None = None) -> Connection[Evidence]:
         when = at(as_of, in_force_on)
         rows = queries.evidence(read_model(info).store, when, district, status)
-        return paginate(rows, lambda r: (r["added_at"], r["id"]), Evidence.from_row, first, after)
+        return paginate(rows, lambda r: (r["added_at"], r["id"]), Evidence.from_row, first, after, last, before)
 
 
 def _target(info: Info, key: str, when: When) -> Target | None:

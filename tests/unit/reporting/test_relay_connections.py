@@ -2,8 +2,8 @@
 whole schema: every type whose name ends in Connection has ``edges`` (a list of edge types) and ``pageInfo:
 PageInfo!``; every edge type ``node`` (not a list) and ``cursor`` (a non-null scalar); PageInfo has non-null
 ``hasPreviousPage``/``hasNextPage`` and ``startCursor``/``endCursor`` (nullable: an empty page has none); every field
-returning a connection takes forward paging (``first: Int``, ``after: String``); and ``Node`` is the interface with
-``id: ID!`` that ``node(id:)`` and ``nodes(ids:)`` return."""
+returning a connection pages both ways (``first: Int``, ``after: String``, ``last: Int``, ``before: String``); and
+``Node`` is the interface with ``id: ID!`` that ``node(id:)`` and ``nodes(ids:)`` return."""
 
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ def test_page_info_has_the_fields_the_specification_requires() -> None:
         assert get_named_type(page_info.fields[name].type).name == "String", name
 
 
-def test_every_field_returning_a_connection_pages_forward() -> None:
+def test_every_field_returning_a_connection_pages_forward_and_backward() -> None:
     connections = set(_connections())
     returning = [(type_.name, field_name, field) for type_ in GRAPH.type_map.values()
                  if isinstance(type_, GraphQLObjectType) and not type_.name.startswith("__")
@@ -62,6 +62,8 @@ def test_every_field_returning_a_connection_pages_forward() -> None:
     for owner, name, field in returning:
         assert get_named_type(field.args["first"].type).name == "Int", (owner, name)
         assert get_named_type(field.args["after"].type).name == "String", (owner, name)
+        assert get_named_type(field.args["last"].type).name == "Int", (owner, name)
+        assert get_named_type(field.args["before"].type).name == "String", (owner, name)
 
 
 def test_node_is_the_interface_node_and_nodes_return() -> None:
