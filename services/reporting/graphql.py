@@ -12,6 +12,7 @@ import asyncio
 import hashlib
 import json
 import logging
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from functools import partial
@@ -196,6 +197,9 @@ class CachingGraphQLRouter(GraphQLRouter[dict[str, Any], None]):
         self.tokens = tokens
         self.trusted = trusted or TrustedDocuments({}, {})
         self._readers: asyncio.Semaphore | None = None
+        # The last answers sent to subscribers, encoded: subscribers alike get one answer object per update
+        # (``graphql_execution.SharedEvents``), so it is encoded once, not once per subscriber.
+        self._encoded_answers: OrderedDict[int, tuple[object, str]] = OrderedDict()
 
     async def execute_single(self, request: Request, request_adapter: Any, sub_response: Any,
                              context: dict[str, Any], root_value: None, request_data: Any) -> ExecutionResult:
@@ -321,7 +325,22 @@ class CachingGraphQLRouter(GraphQLRouter[dict[str, Any], None]):
     def encode_json(self, data: object) -> str | bytes:
         if isinstance(data, dict) and len(data) == 1 and isinstance(data.get("data"), EncodedData):
             return f'{{"data":{data["data"].text}}}'
+        if isinstance(data, dict) and data.get("type") == "next" and data.keys() == {"id", "type", "payload"}:
+            payload = data["payload"]
+            if isinstance(payload, dict) and payload.keys() == {"data"} and isinstance(payload["data"], dict):
+                return (f'{{"id":{json.dumps(data["id"])},"type":"next","payload":{{"data":'
+                        f'{self._encoded_answer(payload["data"])}}}}}')
         return super().encode_json(data)
+
+    def _encoded_answer(self, answer: dict[str, Any]) -> str:
+        kept = self._encoded_answers.get(id(answer))
+        if kept is not None and kept[0] is answer:  # kept holds the object, so its id is not reused meanwhile
+            return kept[1]
+        text = json.dumps(answer, separators=(",", ":"))
+        self._encoded_answers[id(answer)] = (answer, text)
+        while len(self._encoded_answers) > 256:
+            self._encoded_answers.popitem(last=False)
+        return text
 
 
 PUBLIC_MAX_AGE = 60

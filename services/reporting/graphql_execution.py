@@ -12,15 +12,34 @@ be an error (a null in a non-null field, a value its type cannot represent, an e
 executor for that object or list, which reports it exactly as it would have; a plain attribute has no side
 effects, so reading it twice is harmless. ``tests/unit/reporting/test_graphql_execution.py`` checks both
 executors give the same answers.
+
+A subscription's selection is executed once per update for all the subscribers that would get the same answer
+(``SharedEvents``): at 50 subscribers, executing it for each was most of the gateway's cost per delivery.
 """
 
 from __future__ import annotations
 
+import json
 import operator
-from collections.abc import Callable, Mapping, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-from graphql import GraphQLField, GraphQLList, GraphQLNonNull, GraphQLObjectType, Undefined, is_leaf_type
+from graphql import (
+    FieldNode,
+    FragmentSpreadNode,
+    GraphQLField,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    InlineFragmentNode,
+    Node,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    Undefined,
+    VariableNode,
+    is_leaf_type,
+)
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 # (response name, read the value from the source or None for ``__typename``, coerce it, may it be null)
@@ -54,14 +73,120 @@ def _reader(field: GraphQLField) -> Callable[[Any], Any]:
     return field.resolve
 
 
+def _variables_under(node: Node, fragments: Mapping[str, Any], seen: frozenset[str] = frozenset()) -> Iterator[str]:
+    """The names of the variables used anywhere in ``node`` (fragments followed once each)."""
+    if isinstance(node, VariableNode):
+        yield node.name.value
+        return
+    if isinstance(node, FragmentSpreadNode) and node.name.value not in seen:
+        fragment = fragments.get(node.name.value)
+        if fragment is not None:
+            yield from _variables_under(fragment.selection_set, fragments, seen | {node.name.value})
+    for key in node.keys:
+        value = getattr(node, key, None)
+        for child in value if isinstance(value, tuple | list) else (value,):
+            if isinstance(child, Node):
+                yield from _variables_under(child, fragments, seen)
+
+
+def _answer_variables(operation: OperationDefinitionNode, fragments: Mapping[str, Any]) -> frozenset[str]:
+    """The variables an event's answer can depend on: those used under the subscribed field, or in a directive on
+    it; not its own arguments (``after``, ``kinds``), which choose the events, not what each answer holds."""
+    names: set[str] = set()
+    for selection in operation.selection_set.selections:
+        for directive in selection.directives or ():
+            names.update(_variables_under(directive, fragments))
+        if isinstance(selection, FieldNode):
+            if selection.selection_set is not None:
+                names.update(_variables_under(selection.selection_set, fragments))
+        elif isinstance(selection, InlineFragmentNode | FragmentSpreadNode | SelectionSetNode):
+            names.update(_variables_under(selection, fragments))
+    return frozenset(names)
+
+
+class SharedEvents:
+    """Answers to subscription events, shared among the subscribers that would compute the same one.
+
+    An event's answer depends on the event, the document, the variables used under the subscribed field and what
+    the caller may see (``graphql_cache.visibility``: the same rule the response cache keys by); subscribers alike
+    in all four get the first one's answer (the same object, so the router encodes it once too). Kept for the
+    last ``LIMIT`` answers: the subscribers of one update all take it within one pass of the broadcaster."""
+
+    LIMIT = 2_048
+
+    def __init__(self) -> None:
+        self._answers: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+
+    def get(self, key: tuple[Any, ...]) -> Any:
+        return self._answers.get(key)
+
+    def put(self, key: tuple[Any, ...], result: Any) -> None:
+        self._answers[key] = result
+        while len(self._answers) > self.LIMIT:
+            self._answers.popitem(last=False)
+
+
+SHARED_EVENTS = SharedEvents()
+
+
 class LeafFastExecutor(StrawberryGraphQLCoreExecutionContext):
-    """The schema's executor (see the module doc): objects of plain leaves are completed in one loop."""
+    """The schema's executor (see the module doc): objects of plain leaves are completed in one loop, and a
+    subscription event's answer is shared with the subscribers that would get the same (``SharedEvents``)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # The executor memoises each object type's collected sub-fields, so every item of a list shares one
         # grouped field set: one plan per grouped field set, kept with it (its id alone could be reused).
         self._plans: dict[int, tuple[object, list[_Leaf] | None]] = {}
+        self._event_key: tuple[Any, ...] | None = None
+
+    def build_per_event_executor(self, payload: Any) -> Any:
+        executor = super().build_per_event_executor(payload)
+        if isinstance(executor, LeafFastExecutor):
+            executor._event_key = self._shared_key(payload)
+        return executor
+
+    def _shared_key(self, payload: Any) -> tuple[Any, ...] | None:
+        """The key of this subscriber's answer to ``payload``, or None when it is not shared."""
+        event = getattr(payload, "shared_key", None)
+        location = self.operation.loc
+        if event is None or location is None:
+            return None
+        if not hasattr(self, "_answer_key"):
+            from services.reporting.graphql_cache import visibility
+
+            principal = (self.context_value or {}).get("principal") if isinstance(self.context_value, dict) else None
+            if principal is None:
+                self._answer_key: tuple[Any, ...] | None = None
+            else:
+                used = _answer_variables(self.operation, self.fragments)
+                given = self.variable_values
+                coerced: Mapping[str, Any] = getattr(given, "coerced", None) or {}  # VariableValues (graphql-core 3.3)
+                variables = {name: value for name, value in coerced.items() if name in used}
+                self._answer_key = (location.source.body, self.operation.name.value if self.operation.name else None,
+                                    json.dumps(variables, sort_keys=True, default=str),
+                                    json.dumps(visibility(principal), sort_keys=True, default=str))
+        return None if self._answer_key is None else (*self._answer_key, event)
+
+    def execute_operation(self, serially: bool | None = None) -> Any:
+        key = self._event_key
+        if key is None:
+            return super().execute_operation(serially)
+        found = SHARED_EVENTS.get(key)
+        if found is not None:
+            return found
+        result = super().execute_operation(serially)
+        if self.is_awaitable(result):
+            return self._keep(key, result)
+        if not getattr(result, "errors", None):
+            SHARED_EVENTS.put(key, result)
+        return result
+
+    async def _keep(self, key: tuple[Any, ...], pending: Any) -> Any:
+        result = await pending
+        if not result.errors:
+            SHARED_EVENTS.put(key, result)
+        return result
 
     def _plan(self, parent_type: GraphQLObjectType,
               grouped_field_set: Mapping[str, Sequence[Any]]) -> list[_Leaf] | None:

@@ -75,6 +75,12 @@ class Update:
     decision: Decision | None
     position: strawberry.Private[int]
 
+    @property
+    def shared_key(self) -> str:
+        """Names this change among all (its cursor holds the feed's epoch): subscribers alike share one answer to
+        it (``graphql_execution.SharedEvents``)."""
+        return self.cursor
+
 
 def may_see(principal: Principal, district: str | None, theme_group: str | None, organisation: str | None) -> bool:
     """The subscriptions' one visibility rule, on the grants the commands authorize by (``shared.auth``): the
