@@ -94,18 +94,30 @@ class KafkaTransport(Transport):
         self._config = {"reconnect_backoff_max_ms": 1000, **client_config}
         self._admin: KafkaAdminClient | None = None
         self._meta: KafkaConsumer | None = None
+        # The relay and every consumer thread ask for partitions as they start: without the lock two of them each
+        # made a client, one was overwritten, and it was never closed (its I/O thread reconnected for ever).
+        self._clients_lock = threading.Lock()
+        self._closed = False
+
+    def _refuse_if_closed(self) -> None:
+        if self._closed:  # a worker that outlived close() must not open a client nobody will close
+            raise TransportError("the Kafka transport is closed")
 
     def _admin_client(self) -> KafkaAdminClient:
-        if self._admin is None:
-            self._admin = KafkaAdminClient(bootstrap_servers=self._bootstrap, client_id=f"{self._client_id}-admin",
-                                           **self._config)
-        return self._admin
+        with self._clients_lock:
+            self._refuse_if_closed()
+            if self._admin is None:
+                self._admin = KafkaAdminClient(bootstrap_servers=self._bootstrap,
+                                               client_id=f"{self._client_id}-admin", **self._config)
+            return self._admin
 
     def _metadata_consumer(self) -> KafkaConsumer:
-        if self._meta is None:
-            self._meta = KafkaConsumer(bootstrap_servers=self._bootstrap, client_id=f"{self._client_id}-meta",
-                                       enable_auto_commit=False, **self._config)
-        return self._meta
+        with self._clients_lock:
+            self._refuse_if_closed()
+            if self._meta is None:
+                self._meta = KafkaConsumer(bootstrap_servers=self._bootstrap, client_id=f"{self._client_id}-meta",
+                                           enable_auto_commit=False, **self._config)
+            return self._meta
 
     def ensure_topic(self, topic: str, partitions: int = 3) -> None:
         try:
@@ -153,10 +165,14 @@ class KafkaTransport(Transport):
                                      metadata_timeout=self._metadata_timeout)
 
     def close(self) -> None:
-        if self._admin is not None:
-            self._admin.close()
-        if self._meta is not None:
-            self._meta.close()
+        with self._clients_lock:
+            admin, meta, self._admin, self._meta, self._closed = self._admin, self._meta, None, None, True
+        try:
+            if admin is not None:
+                admin.close()
+        finally:
+            if meta is not None:
+                meta.close()
 
 
 @contextlib.contextmanager
