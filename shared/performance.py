@@ -68,6 +68,16 @@ class ReportingInterval(StrEnum):
 DEFAULT_INTERVAL = ReportingInterval.QUARTERLY
 
 
+def interval_at(intervals: Iterable[tuple[date, ReportingInterval]], on: date) -> ReportingInterval:
+    """The interval in force at ``on`` among those a target declared (each with the first date it judges); the
+    default before the first."""
+    found = DEFAULT_INTERVAL
+    for since, interval in sorted(intervals):
+        if since <= on:
+            found = ReportingInterval(interval)
+    return found
+
+
 class ForecastMethod(StrEnum):
     """How a forecast out-turn was made."""
 

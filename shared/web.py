@@ -30,7 +30,7 @@ from shared.auth import AuthenticationError, Grant, Principal, Role, TokenServic
 from shared.contracts import Decision
 from shared.errors import DomainError, InvalidCommand, NotPermitted, NotYetKnown
 from shared.eventstore import CommandContext
-from shared.fields import Day, Line, Text, Whole
+from shared.fields import Day, Figure, Line, Text, Whole
 
 log = logging.getLogger(__name__)
 
@@ -504,6 +504,17 @@ class DecisionIn(StrictModel):
         return Decision(body=self.body, decided_on=self.decided_on, reason=self.reason,
                         meeting_id=self.meeting_id, reference=self.reference,
                         meeting_version=self.meeting_version, delegation=self.delegation)
+
+
+class ProfilePointIn(StrictModel):
+    """A point of a profile (a target's, a share's or a project outcome's): the value expected at a date."""
+
+    on: Day = Field(description="The date, after the baseline date and before the target date (or deadline).")
+    value: Figure = Field(description="The value expected then, in the measure's unit.")
+
+
+PROFILE_POINTS = 400
+"""At most this many points in a profile: one a month for over thirty years."""
 
 
 class Created(BaseModel):

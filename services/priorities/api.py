@@ -36,11 +36,14 @@ from shared.auth import Role, TokenService
 from shared.contracts.priorities import EvidenceFigure, PriorityStatus, StrategyLevel
 from shared.devtools import install_api_docs
 from shared.fields import Day, Figure, Line, Text, Whole
+from shared.performance import DEFAULT_INTERVAL, ReportingInterval
 from shared.web import (
+    PROFILE_POINTS,
     Created,
     DecisionIn,
     IdempotencyKey,
     IfMatch,
+    ProfilePointIn,
     StrictModel,
     command_context,
     expected_version,
@@ -97,6 +100,23 @@ class TargetTermsIn(StrictModel):
 class SetTarget(TargetTermsIn):
     objective_id: UUID
     decision: DecisionIn
+    reporting_interval: ReportingInterval = Field(DEFAULT_INTERVAL, description=(
+        "How often the target's figures are to be reported: a figure whose latest report is older is stale."))
+
+
+class ProfileTarget(Decided):
+    """A target's profile: expected values at dates between its baseline and deadline (quarterly, say), by a
+    decision; empty: the straight line again."""
+
+    profile: list[ProfilePointIn] = Field(max_length=PROFILE_POINTS)
+
+
+class SetReportingInterval(Decided):
+    """How often a target's figures are to be reported from a date on, by a decision."""
+
+    reporting_interval: ReportingInterval
+    in_force_from: Day = Field(description="The first date judged by the new interval, between the target's "
+                                           "baseline date and deadline; earlier dates keep the interval before.")
 
 
 class ReviseTarget(TargetTermsIn):
@@ -165,11 +185,28 @@ class ObjectiveOut(StrictModel):
     retired: bool
 
 
+class IntervalOut(StrictModel):
+    reporting_interval: ReportingInterval
+    in_force_from: Day
+
+
 class TargetOut(TargetTermsIn):
     id: UUID
     version: int
     objective_id: UUID
     retired: bool
+    profile: list[ProfilePointIn] = Field(description="Expected values at dates; empty: the straight line.")
+    reporting_interval: ReportingInterval = Field(description="The interval in force at the latest date declared "
+                                                              "(quarterly unless one was).")
+    reporting_intervals: list[IntervalOut] = Field(description="Each interval declared, from the date it judges.")
+
+    @classmethod
+    def of(cls, target: Target) -> TargetOut:
+        return cls(id=target.id, version=target.version, objective_id=target.objective_id, retired=target.retired,
+                   profile=[ProfilePointIn(on=d, value=v) for d, v in target.profile],
+                   reporting_interval=target.reporting_interval,
+                   reporting_intervals=[IntervalOut(reporting_interval=i, in_force_from=d)
+                                        for d, i in target.intervals], **vars(target.terms))
 
 
 class PriorityOut(StrictModel):
@@ -270,15 +307,34 @@ def set_target(body: SetTarget, principal: Officer, application: App, request: R
                idempotency_key: IdempotencyKey = None) -> Any:
     return _version(application.set_target(
         command_context(principal, Role.PARTNERSHIP_OFFICER, request), objective_id=body.objective_id,
-        terms=body.terms(),
+        terms=body.terms(), reporting_interval=body.reporting_interval,
         decision=body.decision.to_decision(), idempotency_key=idempotency_key))
 
 
 @router.get("/targets/{target_id}", response_model=TargetOut, summary="A target as it stands", tags=["targets"])
 def get_target(target_id: UUID, principal: Reader, application: App) -> Any:
-    target = application.target(target_id)
-    return TargetOut(id=target.id, version=target.version, objective_id=target.objective_id,
-                     retired=target.retired, **vars(target.terms))
+    return TargetOut.of(application.target(target_id))
+
+
+@router.put("/targets/{target_id}/profile", response_model=TargetOut, tags=["targets"],
+            summary="Set a target's profile (expected values at dates), by a decision; empty: the straight line")
+def profile_target(target_id: UUID, body: ProfileTarget, principal: Officer, application: App, request: Request,
+                   if_match: IfMatch = None) -> Any:
+    return TargetOut.of(application.profile_target(
+        command_context(principal, Role.PARTNERSHIP_OFFICER, request), target_id,
+        expected_version=expected_version(body.expected_version, if_match),
+        profile=[(p.on, p.value) for p in body.profile], decision=body.decision.to_decision()))
+
+
+@router.put("/targets/{target_id}/reporting-interval", response_model=TargetOut, tags=["targets"],
+            summary="Change how often a target's figures are to be reported, from a date, by a decision")
+def set_reporting_interval(target_id: UUID, body: SetReportingInterval, principal: Officer, application: App,
+                           request: Request, if_match: IfMatch = None) -> Any:
+    return TargetOut.of(application.set_reporting_interval(
+        command_context(principal, Role.PARTNERSHIP_OFFICER, request), target_id,
+        expected_version=expected_version(body.expected_version, if_match),
+        reporting_interval=body.reporting_interval, in_force_from=body.in_force_from,
+        decision=body.decision.to_decision()))
 
 
 @router.post("/targets/{target_id}/revise", response_model=Created, tags=["targets"],

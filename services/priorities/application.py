@@ -4,9 +4,10 @@ where one rule spans them, so that either everything or nothing is written)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -32,11 +33,13 @@ from shared.audit.vault import PersonalDataVault, PersonErased
 from shared.contracts import Decision
 from shared.contracts.personal import SealedPersonalData
 from shared.contracts.priorities import EvidenceFigure, StrategyLevel, chapter_id, review_id
+from shared.contracts.projects import ProfilePoint
 from shared.decisions import DecisionKind, check_decision
 from shared.errors import InvalidCommand, NotFound, RuleViolated
 from shared.eventstore import AccountableAggregate, CommandContext, IdempotentIds, ServiceApplication
 from shared.meeting_copy import CopiedMeetings
 from shared.partnership import PartnershipDefinition, load, rules
+from shared.performance import DEFAULT_INTERVAL, ReportingInterval
 from shared.readstore import ReadStore
 from shared.settings import Settings
 
@@ -62,7 +65,7 @@ class PrioritiesApplication(ServiceApplication):
     """The strategy's event store: objectives, targets, district chapters and priorities, evidence, SCS reviews."""
 
     service = "priorities"
-    value_objects = [EvidenceFigure]
+    value_objects = [EvidenceFigure, ProfilePoint]
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)
@@ -145,14 +148,15 @@ class PrioritiesApplication(ServiceApplication):
 
     # -- targets ---------------------------------------------------------------------------------------------------
     def set_target(self, context: CommandContext, *, objective_id: UUID, terms: TargetTerms,
-                   decision: Decision | None = None, idempotency_key: str | None = None) -> Target:
+                   decision: Decision | None = None, idempotency_key: str | None = None,
+                   reporting_interval: ReportingInterval = DEFAULT_INTERVAL) -> Target:
         decision = self.decided(decision, what="Setting a target", kind=DecisionKind.TARGET_SET,
                                 bodies=self.county_bodies, context=context)
 
         def set_(new_id: UUID | None) -> Target:
             objective = self._objective_for("objective_id", objective_id)
             return Target.set(context, objective=objective, terms=terms, rules=self.target_rules,
-                              decision=decision, id=new_id)
+                              decision=decision, id=new_id, reporting_interval=reporting_interval)
 
         return self._create_once("target", context, idempotency_key, Target, set_)
 
@@ -172,6 +176,26 @@ class PrioritiesApplication(ServiceApplication):
         decision = self.decided(decision, what="Retiring a target", kind=DecisionKind.TARGET_RETIRE,
                                 bodies=self.county_bodies, context=context)
         target.retire(context, decision=decision)
+        self.save(target)
+        return target
+
+    def profile_target(self, context: CommandContext, target_id: UUID, *, expected_version: int,
+                       profile: Sequence[tuple[date, Decimal]], decision: Decision | None) -> Target:
+        target = self.at_version(self.target(target_id), expected_version)
+        decision = self.decided(decision, what="Profiling a target", kind=DecisionKind.TARGET_REVISE,
+                                bodies=self.county_bodies, context=context)
+        target.set_profile(context, profile=profile, decision=decision)
+        self.save(target)
+        return target
+
+    def set_reporting_interval(self, context: CommandContext, target_id: UUID, *, expected_version: int,
+                               reporting_interval: ReportingInterval, in_force_from: date,
+                               decision: Decision | None) -> Target:
+        target = self.at_version(self.target(target_id), expected_version)
+        decision = self.decided(decision, what="Changing a target's reporting interval",
+                                kind=DecisionKind.TARGET_REVISE, bodies=self.county_bodies, context=context)
+        target.set_reporting_interval(context, reporting_interval=reporting_interval, in_force_from=in_force_from,
+                                      decision=decision)
         self.save(target)
         return target
 

@@ -3,7 +3,7 @@ and the SCS review cycle. Pure: no I/O; every refusal is a typed error a partner
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -32,15 +32,19 @@ from shared.contracts.priorities import (
     ScsReviewOpened,
     ScsReviewPriorityResolved,
     StrategyLevel,
+    TargetProfiled,
+    TargetReportingIntervalSet,
     TargetRetired,
     TargetRevised,
     TargetSet,
     chapter_id,
     review_id,
 )
+from shared.contracts.projects import ProfilePoint
 from shared.errors import InvalidCommand, RuleViolated
 from shared.eventstore import AccountableAggregate, CommandContext
 from shared.measures import value_problems
+from shared.performance import DEFAULT_INTERVAL, ReportingInterval, Trajectory, interval_at, profile_problems
 
 MAX_TITLE = 300
 MAX_TEXT = 4000
@@ -244,6 +248,15 @@ class Target(AccountableAggregate):
         def apply(self, aggregate: Target) -> None:
             aggregate.retired = True
 
+    class Profiled(AccountableAggregate.Event, TargetProfiled):
+        def apply(self, aggregate: Target) -> None:
+            aggregate.profile = tuple((p.on, Decimal(p.value)) for p in self.profile)
+
+    class ReportingIntervalSet(AccountableAggregate.Event, TargetReportingIntervalSet):
+        def apply(self, aggregate: Target) -> None:
+            aggregate.reporting_interval = ReportingInterval(self.reporting_interval)
+            aggregate.intervals = (*aggregate.intervals, (self.in_force_from, aggregate.reporting_interval))
+
     def __init__(self, *, objective_id: UUID, metric: str, unit: str, baseline_value: Decimal, baseline_date: date,
                  target_value: Decimal, deadline: date, data_source: str, owner_organisation: str) -> None:
         self.objective_id = objective_id
@@ -253,11 +266,18 @@ class Target(AccountableAggregate):
             owner_organisation=owner_organisation,
         )
         self.retired = False
+        self.profile: tuple[tuple[date, Decimal], ...] = ()
+        """Expected values at dates between the baseline and the deadline; empty: the straight line."""
+        self.reporting_interval = DEFAULT_INTERVAL
+        self.intervals: tuple[tuple[date, ReportingInterval], ...] = ()
+        """Each interval declared, with the first date it judges (before any: the default)."""
 
     @classmethod
     def set(cls, context: CommandContext, *, objective: Objective, terms: TargetTerms, rules: TargetRules,
-            decision: Decision | None = None, id: UUID | None = None) -> Target:
-        """Set a target on an objective; refused, with a message per problem, unless it is SMART."""
+            decision: Decision | None = None, id: UUID | None = None,
+            reporting_interval: ReportingInterval = DEFAULT_INTERVAL) -> Target:
+        """Set a target on an objective; refused, with a message per problem, unless it is SMART. A reporting
+        interval other than the default is declared with it, in force from the baseline date."""
         terms = _stripped(terms)
         problems = target_problems(terms, rules)
         if objective.retired:
@@ -265,8 +285,65 @@ class Target(AccountableAggregate):
                              "message": f"The objective '{objective.title}' is retired: no new target may be set."})
         if problems:
             raise _refuse("The target is not SMART", problems)
-        return cls._create(cls.Set, id=id, actor=context.actor, correlation_id=context.correlation_id,
-                           decision=decision, objective_id=objective.id, **vars(terms))
+        target = cls._create(cls.Set, id=id, actor=context.actor, correlation_id=context.correlation_id,
+                             decision=decision, objective_id=objective.id, **vars(terms))
+        if reporting_interval is not DEFAULT_INTERVAL:
+            target._happened(cls.ReportingIntervalSet, context, decision=decision,
+                             reporting_interval=ReportingInterval(reporting_interval),
+                             previous_interval=DEFAULT_INTERVAL, in_force_from=terms.baseline_date)
+        return target
+
+    def interval_at(self, on: date) -> ReportingInterval:
+        """The reporting interval in force at ``on``: the last declared from then or before, else the default."""
+        return interval_at(self.intervals, on)
+
+    def set_profile(self, context: CommandContext, *, profile: Sequence[tuple[date, Decimal]],
+                    decision: Decision | None) -> None:
+        """Give the target a profile (expected values at dates between its baseline and deadline), or remove it
+        (empty), by a decision with a reason: a target's trajectory is part of what was agreed."""
+        decision = _require_decision(decision, "Profiling a target")
+        if self.retired:
+            raise RuleViolated(f"The target '{self.terms.metric}' is retired and cannot be profiled.")
+        given = tuple((day, Decimal(value)) for day, value in profile)  # problems name the points as given
+        terms = self.terms
+        problems = profile_problems(Trajectory(baseline_date=terms.baseline_date, baseline_value=terms.baseline_value,
+                                               target_date=terms.deadline, target_value=terms.target_value,
+                                               profile=given))
+        for n, (_, value) in enumerate(given):
+            problems += value_problems(f"profile[{n}].value", terms.unit, value, "expected value")
+        points = tuple(sorted(given))
+        if not problems and points == self.profile:
+            problems.append({"field": "profile", "message": "Nothing would change: the profile is the same."})
+        if problems:
+            raise _refuse("The profile cannot be set", problems)
+        self._happened(self.Profiled, context, decision=decision,
+                       profile=tuple(ProfilePoint(day, value) for day, value in points),
+                       previous_profile=tuple(ProfilePoint(day, value) for day, value in self.profile))
+
+    def set_reporting_interval(self, context: CommandContext, *, reporting_interval: ReportingInterval,
+                               in_force_from: date, decision: Decision | None) -> None:
+        """Change how often the target's figures are to be reported, from a date, by a decision with a reason."""
+        decision = _require_decision(decision, "Changing a target's reporting interval")
+        if self.retired:
+            raise RuleViolated(f"The target '{self.terms.metric}' is retired: its reporting interval stays.")
+        interval = ReportingInterval(reporting_interval)
+        previous = self.interval_at(in_force_from)
+        problems: Problems = []
+        if in_force_from < self.terms.baseline_date or in_force_from > self.terms.deadline:
+            problems.append({"field": "in_force_from", "message": (
+                f"The interval applies from a date between the baseline ({self.terms.baseline_date.isoformat()}) "
+                f"and the deadline ({self.terms.deadline.isoformat()}).")})
+        elif self.intervals and in_force_from < self.intervals[-1][0]:
+            problems.append({"field": "in_force_from", "message": (
+                f"An interval was declared from {self.intervals[-1][0].isoformat()}: a change applies from then "
+                "or later.")})
+        elif interval is previous:
+            problems.append({"field": "reporting_interval",
+                             "message": f"The interval is already {interval.value.replace('_', '-')}."})
+        if problems:
+            raise _refuse("The reporting interval cannot be changed", problems)
+        self._happened(self.ReportingIntervalSet, context, decision=decision, reporting_interval=interval,
+                       previous_interval=previous, in_force_from=in_force_from)
 
     def revise(self, context: CommandContext, *, terms: TargetTerms, rules: TargetRules,
                decision: Decision | None, tasked: Decimal = Decimal(0)) -> None:

@@ -49,10 +49,12 @@ from shared.devtools import install_api_docs
 from shared.errors import NotFound
 from shared.fields import Day, Figure, Line, Text, Whole
 from shared.web import (
+    PROFILE_POINTS,
     Created,
     DecisionIn,
     IdempotencyKey,
     IfMatch,
+    ProfilePointIn,
     StrictModel,
     command_context,
     correlation_id,
@@ -111,15 +113,10 @@ class OpenProject(StrictModel):
         "tasking accepted a moment ago may still be known here as issued. Without it, delivery's copy decides."))
 
 
-class ProfilePointIn(StrictModel):
-    on: Day = Field(description="The date, after the outcome's baseline date and before its target date.")
-    value: Figure = Field(description="The value the outcome is expected to stand at then, in its unit.")
-
-
 class ProfileOutcome(Versioned):
     """An outcome's profile: expected values at dates (quarterly, say); empty: the straight line again."""
 
-    profile: list[ProfilePointIn] = Field(max_length=400)
+    profile: list[ProfilePointIn] = Field(max_length=PROFILE_POINTS)
 
 
 class OverrideRag(Versioned):

@@ -41,10 +41,12 @@ from shared.errors import NotFound
 from shared.fields import Day, Figure, Line, Moment, Text, Whole, figure_in_range, figure_published
 from shared.measures import MeasureKind
 from shared.web import (
+    PROFILE_POINTS,
     Created,
     DecisionIn,
     IdempotencyKey,
     IfMatch,
+    ProfilePointIn,
     StrictModel,
     command_context,
     expected_version,
@@ -88,6 +90,14 @@ class Complete(Versioned):
 
 class Withdraw(Versioned):
     reason: Text = Field(min_length=3, max_length=4000)
+    decision: DecisionIn
+
+
+class ProfileShare(Versioned):
+    """A share's profile: the part expected delivered by each date before its deadline (quarterly, say), by a
+    decision of the theme group; empty: none (the target's profile, or the straight line, again)."""
+
+    profile: list[ProfilePointIn] = Field(max_length=PROFILE_POINTS)
     decision: DecisionIn
 
 
@@ -192,6 +202,8 @@ class TaskingOut(BaseModel):
     achieved: Decimal | None
     decision: DecisionOut | None
     sector: str | None = None
+    profile: list[ProfilePointIn] = Field(default_factory=list, description=(
+        "The part of the share expected delivered by each date; empty: none (the target's profile, or the line)."))
 
     @staticmethod
     def of(t: Tasking) -> TaskingOut:
@@ -200,6 +212,7 @@ class TaskingOut(BaseModel):
             share=t.share, unit=t.unit, deadline=t.deadline, lead_partner=t.lead_partner,
             commissioning_level=t.commissioning_level, status=t.status.value, retasked_from=t.retasked_from,
             achieved=t.achieved, sector=getattr(t, "sector", None),
+            profile=[ProfilePointIn(on=d, value=v) for d, v in getattr(t, "profile", ())],
             decision=DecisionOut(**vars(t.decision)) if t.decision else None,
         )
 
@@ -225,6 +238,9 @@ class AllocationOut(BaseModel):
     over_allocated_by: Decimal | None = Field(description=(
         "How far the shares that count exceed the improvement (a revision raced past a tasking), until the theme "
         "group retasks; null when they do not (and for a level)."))
+    over_allocation_recorded: bool = Field(description=(
+        "Whether tasking recorded the target over-allocated (TargetOverAllocated) and no retasking, withdrawal, "
+        "decline or revision has cleared it yet (TargetOverAllocationCleared)."))
     taskings: list[TaskingOut]
 
 
@@ -359,6 +375,16 @@ def withdraw(tasking: ThemeGroupTasking, body: Withdraw, principal: Lead, applic
     return Created(id=tasking.id, version=tasking.version)
 
 
+@router.put("/taskings/{tasking_id}/profile", response_model=TaskingOut,
+            summary="Set a share's profile (the part expected delivered by each date), by a decision")
+def profile_share(tasking: ThemeGroupTasking, body: ProfileShare, principal: Lead, application: App,
+                  request: Request, if_match: IfMatch = None) -> Any:
+    return TaskingOut.of(application.profile_share(
+        command_context(principal, leading(tasking), request), tasking,
+        expected_version(body.expected_version, if_match), profile=[(p.on, p.value) for p in body.profile],
+        decision=body.decision.to_decision()))
+
+
 @router.post("/taskings/{tasking_id}/retask", response_model=Created,
              summary="Retask: another district, lead partner, share or deadline, by a decision with a reason")
 def retask(tasking: ThemeGroupTasking, body: Retask, principal: Lead, application: App,
@@ -394,12 +420,15 @@ def allocation(target_id: UUID, principal: Reader, application: App) -> Any:
     visible = [TaskingOut.of(tasking) for tasking in taskings if may_see(principal, tasking)]
     summed = target.kind is not MeasureKind.LEVEL  # a level's shares are each district's own level
     over = tasked - target.improvement
+    recorded = application.allocation(target_id)
     return AllocationOut(target_id=target.id, metric=target.metric, unit=target.unit,
                          target_value=target.target_value, deadline=target.deadline, retired=target.retired,
                          tasked=tasked, available=max(-over, Decimal(0)) if summed else None,
                          kind=target.kind.value, baseline_value=target.baseline_value,
                          improvement=target.improvement,
-                         over_allocated_by=over if summed and over > 0 else None, taskings=visible)
+                         over_allocated_by=over if summed and over > 0 else None,
+                         over_allocation_recorded=recorded is not None and recorded.over_allocated,
+                         taskings=visible)
 
 
 @router.get("/commitments", response_model=CommitmentsOut,

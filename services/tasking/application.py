@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -20,6 +21,7 @@ from services.tasking.domain import (
     DATA_PROTECTION_REGISTER_ID,
     IDEMPOTENT_IDS,
     AgreedAction,
+    Allotted,
     Commitment,
     DataProtectionRegister,
     KnownTarget,
@@ -27,11 +29,13 @@ from services.tasking.domain import (
     Membership,
     MinuteBook,
     PublishedScrutinyPack,
+    TargetAllocation,
     Tasking,
     derived_id,
 )
 from services.tasking.partnership import Partnership, differences
 from shared.contracts import Decision
+from shared.contracts.projects import ProfilePoint
 from shared.contracts.tasking import (
     BodyKind,
     BodyQuorum,
@@ -70,6 +74,11 @@ PARTNERSHIP_ID = derived_id("partnership")
 """The partnership's one record of its rules."""
 
 
+def _allotted(target: KnownTarget) -> Allotted:
+    return Allotted(metric=target.metric, unit=target.unit, target_value=target.target_value,
+                    baseline_value=target.baseline_value, tasked=Decimal(0))
+
+
 def _process_lock(key: str) -> threading.Lock:
     with _process_locks_guard:
         return _process_locks.setdefault(key, threading.Lock())
@@ -77,7 +86,7 @@ def _process_lock(key: str) -> threading.Lock:
 
 class TaskingApplication(ServiceApplication):
     service = "tasking"
-    value_objects = [MembershipVersion, TopicPosition, BodyQuorum, DelegationScheme]
+    value_objects = [MembershipVersion, TopicPosition, BodyQuorum, DelegationScheme, ProfilePoint]
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)
@@ -225,6 +234,32 @@ class TaskingApplication(ServiceApplication):
                 tx.execute("SELECT pg_advisory_xact_lock(?)", (key,))
                 yield
 
+    def allocation(self, target_id: UUID) -> TargetAllocation | None:
+        """Whether the target was recorded over-allocated (None: never was)."""
+        return self._find(TargetAllocation.id_for(target_id), TargetAllocation)
+
+    def judged_allocation(self, context: CommandContext, allotted: Allotted, target_id: UUID, *,
+                          changed: Tasking | None = None) -> TargetAllocation | None:
+        """The target's allocation changed by its shares now, ``changed`` (unsaved) as it stands after the
+        command (the result unsaved; None: nothing to record)."""
+        tasked = self.allocated(target_id, excluding=None if changed is None else changed.id)
+        if changed is not None and changed.counts_against_target:
+            tasked += changed.share
+        return TargetAllocation.judge(self.allocation(target_id), context, target_id=target_id,
+                                      allotted=replace(allotted, tasked=tasked),
+                                      cleared_by=None if changed is None else changed.id)
+
+    def _save_freeing(self, context: CommandContext, tasking: Tasking) -> None:
+        """Save a change that may free part of a share, with the clearing of an over-allocation it puts right, in
+        one transaction: the allocation never says over-allocated once the shares are within the target."""
+        target = self.known_target(tasking.target_id)
+        if target is None:
+            self.save(tasking)
+            return
+        with self._allocating(tasking.target_id):
+            allocation = self.judged_allocation(context, _allotted(target), tasking.target_id, changed=tasking)
+            self.save(tasking, *([] if allocation is None else [allocation]))
+
     def _index(self, target_id: UUID, tasking_id: UUID) -> None:
         with self.local.transaction() as tx:
             tx.execute("INSERT INTO target_taskings (target_id, tasking_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
@@ -285,7 +320,7 @@ class TaskingApplication(ServiceApplication):
         tasking = self._answer(tasking, expected_version)
         tasking.decline(context, reason, self._optional_decision(
             decision, {tasking.district}, "Declining a tasking", DecisionKind.TASKING_ANSWER, context))
-        self.save(tasking)
+        self._save_freeing(context, tasking)
         return tasking
 
     def start_delivery(self, context: CommandContext, tasking: Tasking, expected_version: int) -> Tasking:
@@ -309,7 +344,7 @@ class TaskingApplication(ServiceApplication):
         checked = self._decision(decision, self._tasking_bodies(tasking.theme_group), what="Withdrawing a tasking",
                                  kind=DecisionKind.TASKING, context=context)
         tasking.withdraw(context, reason, checked)
-        self.save(tasking)
+        self._save_freeing(context, tasking)
         return tasking
 
     def retask(self, context: CommandContext, tasking: Tasking, expected_version: int, *, decision: Decision | None,
@@ -327,7 +362,18 @@ class TaskingApplication(ServiceApplication):
                            allocated_elsewhere=self.allocated(tasking.target_id, excluding=tasking.id),
                            lead_membership=self.membership(new_district, new_lead), definition=self.definition,
                            district=district, lead_partner=lead_partner, share=share, deadline=deadline)
-            self.save(tasking)
+            allocation = self.judged_allocation(context, _allotted(target), tasking.target_id, changed=tasking)
+            self.save(tasking, *([] if allocation is None else [allocation]))
+        return tasking
+
+    def profile_share(self, context: CommandContext, tasking: Tasking, expected_version: int, *,
+                      profile: Sequence[tuple[date, Decimal]], decision: Decision | None) -> Tasking:
+        """Set or remove a share's profile, by a decision of the theme group (or the board)."""
+        tasking = self._answer(tasking, expected_version)
+        checked = self._decision(decision, self._tasking_bodies(tasking.theme_group), what="Profiling a share",
+                                 kind=DecisionKind.TASKING, context=context)
+        tasking.set_profile(context, profile=profile, decision=checked)
+        self.save(tasking)
         return tasking
 
     def transfer(self, context: CommandContext, tasking: Tasking, expected_version: int, *, decision: Decision | None,

@@ -7,6 +7,7 @@ meeting behind a decision, the partnership definition) is handed in by the appli
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -14,6 +15,7 @@ from typing import Any
 from uuid import UUID
 
 from shared.contracts import Actor, Decision
+from shared.contracts.projects import ProfilePoint
 from shared.contracts.tasking import (
     ActionAgreed,
     ActionDone,
@@ -28,6 +30,9 @@ from shared.contracts.tasking import (
     PartnerLeft,
     PersonalDataErased,
     ScrutinyPackPublished,
+    ShareProfiled,
+    TargetOverAllocated,
+    TargetOverAllocationCleared,
     TaskingAccepted,
     TaskingCompleted,
     TaskingDeclined,
@@ -43,7 +48,7 @@ from shared.contracts.tasking import (
 from shared.decisions import MeetingRecord, Period, minute_book_id
 from shared.errors import InvalidCommand, RuleViolated
 from shared.eventstore import AccountableAggregate, CommandContext, IdempotentIds
-from shared.measures import MeasureKind, kind_of
+from shared.measures import MeasureKind, kind_of, value_problems
 from shared.partnership import PartnershipDefinition
 from shared.sectors import sector_problems
 
@@ -200,6 +205,8 @@ class Tasking(AccountableAggregate):
         self.decision = decision
         self.achieved: Decimal | None = None
         self.counts_against_target = counts_against_target  # as the events say (tasking's rule, applied once)
+        self.profile: tuple[tuple[date, Decimal], ...] = ()
+        """The part of the share expected delivered by each date; empty: none (the target's, or the line)."""
 
 
     @classmethod
@@ -375,7 +382,10 @@ class Tasking(AccountableAggregate):
         _known_district(definition, new_district)
         _known_organisation(definition, new_lead, "lead_partner")
         _require_assignment(target, new_share, new_deadline)
-        require_within_target(target, allocated_elsewhere, new_share)
+        if new_share > self.share:
+            # A retasking that does not raise the share leaves the total no higher: never refused for it, since it
+            # is how a target left over-allocated by a race (TargetOverAllocated) is put right.
+            require_within_target(target, allocated_elsewhere, new_share)
         if (new_district, new_lead) != (self.district, self.lead_partner):
             _require_lead_partner(lead_membership, new_lead, new_district)
         self._happened(
@@ -388,6 +398,37 @@ class Tasking(AccountableAggregate):
             counts_against_target=counts_against_target(
                 TaskingStatus.ISSUED if new_district != self.district else self.status),
         )
+
+    # -- the share's profile ------------------------------------------------------------------------------------
+    class Profiled(AccountableAggregate.Event, ShareProfiled):
+        def apply(self, aggregate: Any) -> None:
+            aggregate.profile = tuple((p.on, Decimal(p.value)) for p in self.profile)
+
+    def set_profile(self, context: CommandContext, *, profile: Sequence[tuple[date, Decimal]],
+                    decision: Decision) -> None:
+        """Give the share a profile (the part expected delivered by each date, up to its deadline), or remove it
+        (empty), by a decision of the theme group: the trajectory is part of what was tasked."""
+        self._require_status("profiled", TaskingStatus.ISSUED, TaskingStatus.ACCEPTED, TaskingStatus.IN_DELIVERY)
+        given = tuple((day, Decimal(value)) for day, value in profile)  # problems name the points as given
+        problems: list[dict[str, str]] = []
+        seen: set[date] = set()
+        for n, (day, value) in enumerate(given):
+            if day >= self.deadline:
+                problems.append({"field": f"profile[{n}].on", "message": (
+                    f"A profile's date lies before the share's deadline ({self.deadline.isoformat()}).")})
+            if day in seen:
+                problems.append({"field": f"profile[{n}].on",
+                                 "message": f"The profile has two values at {day.isoformat()}."})
+            seen.add(day)
+            problems += value_problems(f"profile[{n}].value", self.unit, value, "expected value")
+        points = tuple(sorted(given))
+        if not problems and points == self.profile:
+            problems.append({"field": "profile", "message": "Nothing would change: the profile is the same."})
+        if problems:
+            raise InvalidCommand("The profile cannot be set: " + " ".join(p["message"] for p in problems), problems)
+        self._happened(self.Profiled, context, decision=decision,
+                       profile=tuple(ProfilePoint(day, value) for day, value in points),
+                       previous_profile=tuple(ProfilePoint(day, value) for day, value in self.profile))
 
     def transfer_share(self, context: CommandContext, *, target: KnownTarget, decision: Decision, district: str,
                        lead_partner: str, share: Decimal, deadline: date | None,
@@ -420,6 +461,86 @@ class Tasking(AccountableAggregate):
             counts_against_target=counts_against_target(self.status),
         )
         return moved
+
+
+# -- a target's allocation: over-allocation recorded as a fact -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Allotted:
+    """A target as tasking last heard of it, against what its shares that count add up to."""
+
+    metric: str
+    unit: str
+    target_value: Decimal
+    baseline_value: Decimal
+    tasked: Decimal
+
+    @property
+    def improvement(self) -> Decimal:
+        return abs(self.target_value - self.baseline_value)
+
+    @property
+    def over_by(self) -> Decimal:
+        """How far the shares exceed the improvement; 0 when they do not, and for a level (never summed)."""
+        if kind_of(self.unit) is MeasureKind.LEVEL:
+            return Decimal(0)
+        return max(self.tasked - self.improvement, Decimal(0))
+
+
+class TargetAllocation(AccountableAggregate):
+    """Whether a target's shares add up to more than it asks: tasking refuses a share beyond the target it knows,
+    priorities a revision below the tasked total it knows, but either copy can be behind, so a race can still leave
+    the shares above the target. Then tasking records it (``TargetOverAllocated``) and the allocation shows it
+    until a retasking, a withdrawal, a decline or a revision clears it (``TargetOverAllocationCleared``)."""
+
+    class OverAllocated(AccountableAggregate.Created, TargetOverAllocated):
+        def apply(self, aggregate: Any) -> None:
+            aggregate.over_by = Decimal(self.over_by)
+
+    class OverAllocatedAgain(AccountableAggregate.Event, TargetOverAllocated):
+        def apply(self, aggregate: Any) -> None:
+            aggregate.over_by = Decimal(self.over_by)
+
+    class Cleared(AccountableAggregate.Event, TargetOverAllocationCleared):
+        def apply(self, aggregate: Any) -> None:
+            aggregate.over_by = Decimal(0)
+
+    def __init__(self, *, target_id: UUID, over_by: Decimal, **_: Any) -> None:
+        self.target_id = target_id
+        self.over_by = Decimal(over_by)
+        """How far the shares exceeded the improvement when last recorded; 0: not over-allocated."""
+
+    @staticmethod
+    def id_for(target_id: UUID) -> UUID:
+        return derived_id("allocation", str(target_id))
+
+    @property
+    def over_allocated(self) -> bool:
+        return self.over_by > 0
+
+    @classmethod
+    def judge(cls, existing: TargetAllocation | None, context: CommandContext, *, target_id: UUID,
+              allotted: Allotted, cleared_by: UUID | None = None) -> TargetAllocation | None:
+        """The allocation changed by what the target and its shares are now (None: nothing to record). Over by
+        another amount is recorded again; within the target again, an over-allocation recorded is cleared."""
+        over_by = allotted.over_by
+        facts: dict[str, Any] = dict(target_id=target_id, metric=allotted.metric, unit=allotted.unit,
+                                     target_value=allotted.target_value, baseline_value=allotted.baseline_value,
+                                     improvement=allotted.improvement, tasked=allotted.tasked, over_by=over_by)
+        if existing is None:
+            if over_by <= 0:
+                return None
+            return cls._create(cls.OverAllocated, id=cls.id_for(target_id), actor=context.actor,
+                               correlation_id=context.correlation_id, **facts)
+        if over_by > 0 and over_by != existing.over_by:
+            existing._happened(cls.OverAllocatedAgain, context, **facts)
+            return existing
+        if over_by <= 0 and existing.over_allocated:
+            existing._happened(cls.Cleared, context, target_id=target_id, target_value=allotted.target_value,
+                               improvement=allotted.improvement, tasked=allotted.tasked, cleared_by=cleared_by)
+            return existing
+        return None
 
 
 # -- memberships -----------------------------------------------------------------------------------------------

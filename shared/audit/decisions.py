@@ -14,11 +14,12 @@ from shared.contracts import tasking as t
 
 _REQUIRING_A_DECISION: tuple[type[Fact], ...] = (
     # strategy: changes to agreed things
-    p.ObjectiveReworded, p.ObjectiveRetired, p.TargetRevised, p.TargetRetired,
+    p.ObjectiveReworded, p.ObjectiveRetired, p.TargetRevised, p.TargetRetired, p.TargetProfiled,
+    p.TargetReportingIntervalSet,
     p.PriorityAgreed, p.PriorityRejected, p.PriorityRetired, p.PriorityReconfirmed,
     p.ChapterPriorityAgreed, p.ChapterPriorityRetired, p.ScsReviewOpened, p.ScsReviewClosed,
     # coordination: taskings, retaskings and their ends
-    t.TaskingIssued, t.TaskingRetasked, t.TaskingWithdrawn, t.TaskingCompleted,
+    t.TaskingIssued, t.TaskingRetasked, t.TaskingWithdrawn, t.TaskingCompleted, t.ShareProfiled,
     # data protection: erasures and redactions, delegated decisions
     t.PersonalDataErased, t.FreeTextRedacted,
     # scrutiny: a pack published for a committee meeting, a delegated decision

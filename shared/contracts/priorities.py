@@ -10,6 +10,8 @@ from uuid import UUID, uuid5
 
 from shared.contracts import Fact, contract
 from shared.contracts.personal import SealedPersonalData
+from shared.contracts.projects import ProfilePoint
+from shared.performance import ReportingInterval
 
 SERVICE = "priorities"
 
@@ -104,6 +106,35 @@ class TargetRetired(Fact):
 
     reason: str
     """Why, in the words of whoever decided or recorded it."""
+
+
+@contract(SERVICE, release=2)
+@dataclass(frozen=True, kw_only=True)
+class TargetProfiled(Fact):
+    """A target's trajectory was given a profile by a decision (expected values at dates, for delivery that is not a
+    straight line: jobs back-loaded until a business park opens), or had it removed (``profile`` empty: the straight
+    line again). The county figure is judged against it, and so is a district share or a project outcome that has
+    no profile of its own (``shared.performance``: the most specific profile available)."""
+
+    profile: tuple[ProfilePoint, ...]
+    """The expected values of the measure by date, between the baseline and the deadline; empty: the straight
+    line."""
+    previous_profile: tuple[ProfilePoint, ...]
+    """The profile before; empty: it was the straight line."""
+
+
+@contract(SERVICE, release=2)
+@dataclass(frozen=True, kw_only=True)
+class TargetReportingIntervalSet(Fact):
+    """How often a target's figures are to be reported was declared (when the target was set) or changed by a
+    decision. A figure is stale when its latest report is older than the interval in force at the date asked."""
+
+    reporting_interval: ReportingInterval
+    """How often the figures are to be reported now."""
+    previous_interval: ReportingInterval
+    """The interval before (quarterly, the default, for a target that had declared none)."""
+    in_force_from: date
+    """The first date judged by the new interval; dates before it keep the previous one."""
 
 
 # -- objectives: reworded and retired, each by a decision with a reason --------------------------------------------

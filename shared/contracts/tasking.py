@@ -13,6 +13,7 @@ from uuid import UUID
 from pydantic import ConfigDict
 
 from shared.contracts import Fact, contract, superseded
+from shared.contracts.projects import ProfilePoint
 
 SERVICE = "tasking"
 
@@ -163,6 +164,66 @@ class TaskingDeliveryStarted(Fact):
     counts_against_target: bool
     """Whether the tasking's share counts against the target now (tasking's rule, ``COUNTED_STATUSES``): declined
     and withdrawn ones free their share. Said here so that no reader re-derives it."""
+
+
+@contract(SERVICE, release=2)
+@dataclass(frozen=True, kw_only=True)
+class ShareProfiled(Fact):
+    """A tasking's share was given a profile by a decision of the theme group (expected values at dates: the
+    district's delivery is not a straight line), or had it removed (``profile`` empty: the target's profile, or
+    the straight line, again). The district's figure is judged against it, and so is a project outcome delivering
+    the share that has no profile of its own (``shared.performance``: the most specific profile available)."""
+
+    profile: tuple[ProfilePoint, ...]
+    """The part of the share expected delivered by each date (in the target's unit: for a count, the improvement
+    credited so far; for a level, the district's level then), up to the share's deadline; empty: none."""
+    previous_profile: tuple[ProfilePoint, ...]
+    """The profile before; empty: there was none."""
+
+
+@contract(SERVICE, release=2)
+@dataclass(frozen=True, kw_only=True)
+class TargetOverAllocated(Fact):
+    """The shares of a target that count add up to more than its improvement (target minus baseline): a revision
+    of the target raced past a tasking (priorities refuses a revision below the tasked total it knows, but its copy
+    can be behind). Recorded by tasking when it learns of it; it stands until a retasking, a withdrawal or a
+    revision clears it (``TargetOverAllocationCleared``). The aggregate is the target's allocation."""
+
+    target_id: UUID
+    """The id of the county target."""
+    metric: str
+    """What the target measures."""
+    unit: str
+    """The unit of the measure's values."""
+    target_value: Decimal
+    """The target's value as revised."""
+    baseline_value: Decimal
+    """The target's baseline value."""
+    improvement: Decimal
+    """What the target asks to change (target minus baseline): what the shares may add up to."""
+    tasked: Decimal
+    """What the shares that count add up to."""
+    over_by: Decimal
+    """How far they exceed the improvement (tasked minus improvement)."""
+
+
+@contract(SERVICE, release=2)
+@dataclass(frozen=True, kw_only=True)
+class TargetOverAllocationCleared(Fact):
+    """A target recorded over-allocated is so no more: its shares that count add up to its improvement or less,
+    after a retasking, a withdrawal, a decline or a revision of the target. The aggregate is the target's
+    allocation."""
+
+    target_id: UUID
+    """The id of the county target."""
+    target_value: Decimal
+    """The target's value now."""
+    improvement: Decimal
+    """What the target asks to change (target minus baseline)."""
+    tasked: Decimal
+    """What the shares that count add up to now."""
+    cleared_by: UUID | None = None
+    """The tasking whose retasking, withdrawal or decline cleared it; None when a revision of the target did."""
 
 
 # -- memberships: who sits at which table ------------------------------------------------------------------------
