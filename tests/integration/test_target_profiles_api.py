@@ -3,10 +3,20 @@ shown on the target, and bad input refused with a clear 422 naming each field.""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
-from tests.harness import Harness
-from tests.integration.test_priorities_api import JOBS_TARGET, _objective, h, officer, pstg  # noqa: F401
+import pytest
+
+from tests.harness import Harness, running_system, settings_for
+from tests.integration.test_priorities_api import JOBS_TARGET, _objective, officer, pstg
+
+
+@pytest.fixture
+def h(tmp_path: Path) -> Iterator[Harness]:
+    with running_system(settings_for(data_dir=tmp_path), services=("priorities", "tasking")) as harness:
+        yield harness
 
 PROFILE = [{"on": "2012-03-31", "value": "300"}, {"on": "2013-03-31", "value": "1500"}]
 

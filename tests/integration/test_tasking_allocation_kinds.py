@@ -17,7 +17,15 @@ from shared.contracts import Actor, Fact, to_data
 from shared.contracts.priorities import TargetRevised, TargetSet
 from shared.envelope import Envelope, encode
 from tests.harness import Harness, running_system, settings_for, wait_until
-from tests.integration.test_tasking_steps import PSTG_LEAD, PSTG_PRESENT, headers, issue, meeting, pstg_decision, seat_the_tables
+from tests.integration.test_tasking_steps import (
+    PSTG_LEAD,
+    PSTG_PRESENT,
+    headers,
+    issue,
+    meeting,
+    pstg_decision,
+    seat_the_tables,
+)
 
 MAY = date(2011, 5, 10)
 OFFICER = Actor("officer-1", "worcestershire-cc", "partnership_officer")

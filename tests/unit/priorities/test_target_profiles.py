@@ -67,7 +67,7 @@ def test_a_target_is_reported_quarterly_unless_it_declares_otherwise() -> None:
     assert [type(e).__name__ for e in quarterly.collect_events()] == ["Set"]
     assert quarterly.interval_at(date(2013, 1, 1)) is ReportingInterval.QUARTERLY
     monthly = jobs_target(reporting_interval=ReportingInterval.MONTHLY)
-    events: list[Any] = monthly.collect_events()
+    events: list[Any] = list(monthly.collect_events())
     assert [type(e).__name__ for e in events] == ["Set", "ReportingIntervalSet"]
     assert (events[1].reporting_interval, events[1].previous_interval, events[1].in_force_from) == \
         (ReportingInterval.MONTHLY, ReportingInterval.QUARTERLY, date(2011, 4, 1))

@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 
 from services.tasking.domain import Allotted, TargetAllocation, Tasking
+from shared.contracts.tasking import CommissioningLevel
 from shared.errors import InvalidCommand
-from tests.unit.tasking.test_domain import DEFINITION, JOBS, LEAD, PSTG, CommissioningLevel, member
+from tests.unit.tasking.test_domain import DEFINITION, JOBS, LEAD, PSTG, member
 
 PROFILE = [(date(2012, 3, 31), Decimal(100)), (date(2012, 9, 30), Decimal(400))]
 
@@ -67,7 +68,7 @@ def test_an_over_allocation_is_recorded_once_again_when_it_changes_and_cleared_w
     tasking = uuid.uuid4()
     assert TargetAllocation.judge(allocation, LEAD, target_id=target_id, allotted=_allotted(1000),
                                   cleared_by=tasking) is allocation
-    events: list[Any] = allocation.collect_events()
+    events: list[Any] = list(allocation.collect_events())
     assert [type(e).__name__ for e in events] == ["OverAllocated", "OverAllocatedAgain", "Cleared"]
     assert [e.over_by for e in events[:2]] == [Decimal(200), Decimal(100)] and events[2].cleared_by == tasking
     assert not allocation.over_allocated
