@@ -138,6 +138,17 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     import logging
 
     logging.raiseExceptions = False
+    _close_leftover_datastores()
+
+
+def _close_leftover_datastores() -> None:
+    """A PostgreSQL datastore still referenced when the run ends (a session fixture's, a cached application's) is
+    closed here, while the interpreter is whole: its finaliser at exit met eventsourcing's module globals already
+    torn down and printed "'NoneType' object has no attribute 'suppress'" once per store after the summary."""
+    from eventsourcing.postgres import PostgresDatastore
+
+    for leftover in [o for o in gc.get_objects() if isinstance(o, PostgresDatastore)]:
+        leftover.close()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
