@@ -76,12 +76,46 @@ class SchemeOfDelegation:
     name: str = ""
 
 
+@dataclass(frozen=True)
+class DistrictRule:
+    """A district of the partnership: its name and its district partnership's (a body of the same id)."""
+
+    id: str
+    name: str
+    partnership: str
+
+
+@dataclass(frozen=True)
+class RagRule:
+    """The RAG thresholds: green within ``green_within_percent`` of the trajectory, amber within
+    ``amber_within_percent``, red beyond (``shared.performance``)."""
+
+    green_within_percent: float
+    amber_within_percent: float
+
+
 class RulesInForce(Protocol):
     """The partnership's rules as they stood on one date."""
+
+    @property
+    def rag(self) -> RagRule: ...
+
+    @property
+    def priority_limit(self) -> int:
+        """The limit on agreed priorities in one district."""
+        ...
 
     def body(self, body_id: str) -> BodyRule | None: ...
 
     def scheme(self, scheme_id: str) -> SchemeOfDelegation | None: ...
+
+    def district(self, district_id: str) -> DistrictRule | None: ...
+
+    def all_bodies(self) -> list[BodyRule]: ...
+
+    def all_districts(self) -> list[DistrictRule]: ...
+
+    def all_schemes(self) -> list[SchemeOfDelegation]: ...
 
 
 class PartnershipRules(Protocol):

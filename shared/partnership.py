@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from shared.decisions import BodyRule, RulesInForce, SchemeOfDelegation
+from shared.decisions import BodyRule, DistrictRule, RagRule, SchemeOfDelegation
+from shared.rules_history import FoundedRules
 
 DEFAULT_FILE = Path(__file__).with_name("worcestershire.yaml")
 
@@ -115,29 +116,24 @@ class PartnershipDefinition(_Strict):
         return next((b for b in self.bodies if b.id == body_id), None)
 
 
-class FoundingRules:
-    """The partnership's rules as its definition founds them, in force from ``founded_on`` (nothing exists before).
-
-    Decisions that change bodies, quorums or schemes will answer ``as_of`` from their history; until then every
-    date from the founding answers the definition."""
+class FoundingRules(FoundedRules):
+    """The partnership's rules as its definition founds them, in force from ``founded_on`` (nothing exists before):
+    what stands in for tasking's founding (``PartnershipFounded``) until a service's copy has it."""
 
     def __init__(self, definition: PartnershipDefinition) -> None:
         self.definition = definition
         bodies = [BodyRule(b.id, b.name, b.kind, b.quorum) for b in definition.bodies]
         bodies += [BodyRule(d.id, d.partnership, "district_partnership", d.quorum) for d in definition.districts]
-        self._bodies = {b.id: b for b in bodies}
-        self._schemes = {s.id: SchemeOfDelegation(s.id, s.body, s.role, frozenset(s.decisions), s.name)
-                         for s in definition.schemes_of_delegation}
+        founded = FoundedRules.from_parts(
+            definition.founded_on, bodies, [DistrictRule(d.id, d.name, d.partnership) for d in definition.districts],
+            [SchemeOfDelegation(s.id, s.body, s.role, frozenset(s.decisions), s.name)
+             for s in definition.schemes_of_delegation],
+            RagRule(definition.rag.green_within_percent, definition.rag.amber_within_percent),
+            definition.max_agreed_priorities_per_district)
+        super().__init__(founded.founded_on, founded.state)
 
-    def as_of(self, day: date) -> RulesInForce | None:
-        founded = self.definition.founded_on
-        return self if founded is None or day >= founded else None
-
-    def body(self, body_id: str) -> BodyRule | None:
-        return self._bodies.get(body_id)
-
-    def scheme(self, scheme_id: str) -> SchemeOfDelegation | None:
-        return self._schemes.get(scheme_id)
+    def district_names(self) -> dict[str, str]:
+        return {d.id: d.name for d in self.definition.districts}
 
 
 @cache

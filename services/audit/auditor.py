@@ -400,23 +400,23 @@ class Auditor:
 
 
     def _rules_of_record(self, progress: Progress | None = None) -> Any:
-        """The partnership's rules as tasking's stored ``Partnership`` has them (founding and quorum changes), each
-        decision then judged by the rules in force on its date; the definition's where no founding is stored."""
-        from shared.contracts.tasking import PartnershipFounded, QuorumChanged
+        """The partnership's rules as tasking's stored ``Partnership`` has them (founding and every change since),
+        each decision then judged by the rules in force on its date; the definition's where no founding is stored."""
+        from shared.contracts.tasking import PartnershipFounded
         from shared.partnership import rules
-        from shared.rules_history import FoundedRules, QuorumChange, RulesOfRecord
+        from shared.rules_history import FoundedRules, RuleChange, RulesOfRecord, change_of
 
+        definition = rules(self.settings.partnership_file)
         founding: FoundedRules | None = None
-        changes: list[QuorumChange] = []
+        changes: list[RuleChange] = []
         if "tasking" in self.logs:
             tasking = self.logs["tasking"]
             for notification in tasking.notifications(progress):
                 event: Any = tasking.mapper.to_domain_event(notification)
                 if isinstance(event, PartnershipFounded):
-                    founding = FoundedRules.of(event)
-                elif isinstance(event, QuorumChanged) and event.decision is not None:
-                    changes.append(QuorumChange(event.body, event.quorum, event.decision.decided_on))
-        definition = rules(self.settings.partnership_file)
+                    founding = FoundedRules.of(event, definition.district_names())
+                elif (change := change_of(event)) is not None:
+                    changes.append(change)
         return RulesOfRecord(lambda: founding or definition, lambda: changes)
 
     def _meetings_of_record(self, progress: Progress | None = None) -> Any:

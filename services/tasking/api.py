@@ -35,11 +35,21 @@ from services.tasking.permissions import (
     scrutiny_pack_role,
 )
 from shared.auth import TokenService
-from shared.contracts.tasking import BodyKind, CommissioningLevel, TopicPosition
+from shared.contracts.tasking import BodyKind, CommissioningLevel, DelegationScheme, TopicPosition
 from shared.devtools import install_api_docs
 from shared.errors import NotFound
 from shared.fields import Day, Figure, Line, Moment, Text, Whole, figure_in_range, figure_published
 from shared.measures import MeasureKind
+from shared.rules_history import (
+    DistrictAddition,
+    DistrictRenaming,
+    DistrictRetirement,
+    PriorityLimitChange,
+    QuorumChange,
+    RagChange,
+    RuleChange,
+    SchemesChange,
+)
 from shared.web import (
     PROFILE_POINTS,
     Created,
@@ -156,10 +166,64 @@ class ChangeQuorum(StrictModel):
     expected_version: Whole | None = Field(None, ge=1, description="The partnership record's version you last read")
 
 
+class AddDistrict(StrictModel):
+    district: Line = Field(min_length=1, max_length=100, pattern=r"^[a-z0-9][a-z0-9-]*$", examples=["pershore"])
+    name: Line = Field(min_length=1, max_length=200, examples=["Pershore"])
+    partnership: Line = Field(min_length=1, max_length=200, examples=["Pershore Partnership"])
+    quorum: int = Field(3, ge=1, le=1000)
+    decision: DecisionIn
+    expected_version: Whole | None = Field(None, ge=1, description="The partnership record's version you last read")
+
+
+class RenameDistrict(StrictModel):
+    name: Line = Field(min_length=1, max_length=200)
+    partnership: Line = Field(min_length=1, max_length=200)
+    decision: DecisionIn
+    expected_version: Whole | None = Field(None, ge=1, description="The partnership record's version you last read")
+
+
+class RetireDistrict(StrictModel):
+    decision: DecisionIn
+    expected_version: Whole | None = Field(None, ge=1, description="The partnership record's version you last read")
+
+
+class SchemeIn(StrictModel):
+    id: Line = Field(min_length=1, max_length=200)
+    role: Line = Field(min_length=1, max_length=100, examples=["programme_manager"])
+    decisions: list[Line] = Field(min_length=1, max_length=50, examples=[["project.intervention"]])
+    name: Line = Field("", max_length=300)
+
+
+class ChangeSchemes(StrictModel):
+    schemes: list[SchemeIn] = Field(max_length=100, description="All the body's schemes from the decision's date")
+    decision: DecisionIn
+    expected_version: Whole | None = Field(None, ge=1, description="The partnership record's version you last read")
+
+
+class ChangeRagThresholds(StrictModel):
+    green_within_percent: float = Field(gt=0, le=100, examples=[10])
+    amber_within_percent: float = Field(gt=0, le=100, examples=[25])
+    decision: DecisionIn
+    expected_version: Whole | None = Field(None, ge=1, description="The partnership record's version you last read")
+
+
+class ChangePriorityLimit(StrictModel):
+    max_agreed_priorities_per_district: int = Field(ge=1, le=1000, examples=[4])
+    decision: DecisionIn
+    expected_version: Whole | None = Field(None, ge=1, description="The partnership record's version you last read")
+
+
 class PartnershipRulesOut(BaseModel):
     version: int
     quorums: dict[str, int]
+    """Each body's quorum in force today."""
+    districts: dict[str, str]
+    """The districts in force today: id -> name."""
+    green_within_percent: float
+    amber_within_percent: float
+    max_agreed_priorities_per_district: int
     changes: list[dict[str, Any]]
+    """Every decision that changed the rules, in the order recorded, with the date it is in force from."""
 
 
 class AgreeAction(StrictModel):
@@ -529,11 +593,42 @@ def declare_commitment(organisation: str, body: DeclareCommitment, principal: Wr
 # -- the partnership's rules (history: founded from the definition, changed by decisions) --------------------------
 
 
+def _change_out(change: RuleChange) -> dict[str, Any]:
+    said: dict[str, Any] = {"change": _CHANGE_NAMES[type(change)], "decided_on": change.decided_on.isoformat()}
+    if isinstance(change, QuorumChange):
+        said.update(body=change.body, quorum=change.quorum)
+    elif isinstance(change, DistrictAddition):
+        said.update(district=change.district.id, name=change.district.name,
+                    partnership=change.district.partnership, quorum=change.quorum)
+    elif isinstance(change, DistrictRenaming):
+        said.update(district=change.district, name=change.name, partnership=change.partnership)
+    elif isinstance(change, DistrictRetirement):
+        said.update(district=change.district)
+    elif isinstance(change, SchemesChange):
+        said.update(body=change.body, schemes=sorted(s.id for s in change.schemes))
+    elif isinstance(change, RagChange):
+        said.update(green_within_percent=change.rag.green_within_percent,
+                    amber_within_percent=change.rag.amber_within_percent)
+    elif isinstance(change, PriorityLimitChange):
+        said.update(max_agreed_priorities_per_district=change.limit)
+    return said
+
+
+_CHANGE_NAMES: dict[type, str] = {
+    QuorumChange: "quorum", DistrictAddition: "district_added", DistrictRenaming: "district_renamed",
+    DistrictRetirement: "district_retired", SchemesChange: "schemes_of_delegation", RagChange: "rag_thresholds",
+    PriorityLimitChange: "priority_limit"}
+
+
 def _rules_out(application: TaskingApplication) -> PartnershipRulesOut:
     partnership = application.partnership()
-    return PartnershipRulesOut(version=partnership.version, quorums=dict(partnership.quorums),
-                               changes=[{"body": c.body, "quorum": c.quorum, "decided_on": c.decided_on.isoformat()}
-                                        for c in partnership.changes])
+    today = application.rules.as_of_or_founding(application.definition.calendar()())
+    return PartnershipRulesOut(
+        version=partnership.version, quorums={b.id: b.quorum for b in today.all_bodies()},
+        districts={d.id: d.name for d in today.all_districts()},
+        green_within_percent=today.rag.green_within_percent, amber_within_percent=today.rag.amber_within_percent,
+        max_agreed_priorities_per_district=today.priority_limit,
+        changes=[_change_out(c) for c in partnership.changes])
 
 
 @router.get("/partnership", response_model=PartnershipRulesOut,
@@ -548,6 +643,68 @@ def change_quorum(body: ChangeQuorum, principal: Writer, application: App, reque
     role = rules_role(principal)
     application.change_quorum(command_context(principal, role, request), body=body.body, quorum=body.quorum,
                               decision=body.decision.to_decision(), expected_version=body.expected_version)
+    return _rules_out(application)
+
+
+@router.post("/partnership/districts", response_model=PartnershipRulesOut,
+             summary="Record a board decision that adds a district and its district partnership from its date")
+def add_district(body: AddDistrict, principal: Writer, application: App, request: Request) -> Any:
+    role = rules_role(principal)
+    application.add_district(command_context(principal, role, request), district=body.district, name=body.name,
+                             partnership=body.partnership, quorum=body.quorum, decision=body.decision.to_decision(),
+                             expected_version=body.expected_version)
+    return _rules_out(application)
+
+
+@router.post("/partnership/districts/{district}/name", response_model=PartnershipRulesOut,
+             summary="Record a board decision that renames a district or its district partnership from its date")
+def rename_district(district: str, body: RenameDistrict, principal: Writer, application: App,
+                    request: Request) -> Any:
+    role = rules_role(principal)
+    application.rename_district(command_context(principal, role, request), district=district, name=body.name,
+                                partnership=body.partnership, decision=body.decision.to_decision(),
+                                expected_version=body.expected_version)
+    return _rules_out(application)
+
+
+@router.post("/partnership/districts/{district}/retirement", response_model=PartnershipRulesOut,
+             summary="Record a board decision that retires a district from its date")
+def retire_district(district: str, body: RetireDistrict, principal: Writer, application: App,
+                    request: Request) -> Any:
+    role = rules_role(principal)
+    application.retire_district(command_context(principal, role, request), district=district,
+                                decision=body.decision.to_decision(), expected_version=body.expected_version)
+    return _rules_out(application)
+
+
+@router.put("/partnership/schemes/{body_id}", response_model=PartnershipRulesOut,
+            summary="Record a decision that replaces a body's schemes of delegation from its date")
+def change_schemes(body_id: str, body: ChangeSchemes, principal: Writer, application: App, request: Request) -> Any:
+    role = rules_role(principal)
+    schemes = [DelegationScheme(s.id, body_id, s.role, list(s.decisions), s.name) for s in body.schemes]
+    application.change_schemes(command_context(principal, role, request), body=body_id, schemes=schemes,
+                               decision=body.decision.to_decision(), expected_version=body.expected_version)
+    return _rules_out(application)
+
+
+@router.post("/partnership/rag-thresholds", response_model=PartnershipRulesOut,
+             summary="Record a board decision that changes the RAG thresholds from its date")
+def change_rag_thresholds(body: ChangeRagThresholds, principal: Writer, application: App, request: Request) -> Any:
+    role = rules_role(principal)
+    application.change_rag_thresholds(command_context(principal, role, request),
+                                      green_within_percent=body.green_within_percent,
+                                      amber_within_percent=body.amber_within_percent,
+                                      decision=body.decision.to_decision(), expected_version=body.expected_version)
+    return _rules_out(application)
+
+
+@router.post("/partnership/priority-limit", response_model=PartnershipRulesOut,
+             summary="Record a board decision that changes the limit on agreed priorities from its date")
+def change_priority_limit(body: ChangePriorityLimit, principal: Writer, application: App, request: Request) -> Any:
+    role = rules_role(principal)
+    application.change_priority_limit(command_context(principal, role, request),
+                                      limit=body.max_agreed_priorities_per_district,
+                                      decision=body.decision.to_decision(), expected_version=body.expected_version)
     return _rules_out(application)
 
 

@@ -41,6 +41,7 @@ from shared.contracts.tasking import (
     BodyQuorum,
     CommissioningLevel,
     DelegationScheme,
+    DistrictName,
     MembershipVersion,
     TopicPosition,
 )
@@ -86,14 +87,15 @@ def _process_lock(key: str) -> threading.Lock:
 
 class TaskingApplication(ServiceApplication):
     service = "tasking"
-    value_objects = [MembershipVersion, TopicPosition, BodyQuorum, DelegationScheme, ProfilePoint]
+    value_objects = [MembershipVersion, TopicPosition, BodyQuorum, DelegationScheme, ProfilePoint, DistrictName]
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)
         self.definition: PartnershipDefinition = load(settings.partnership_file)
         # The rules of record: founded once from the definition, changed by decisions, asked as of a decision's date.
         self.partnership_differences = self._found_partnership()
-        self.rules = RulesOfRecord(lambda: self.partnership().rules, lambda: self.partnership().changes)
+        names = {d.id: d.name for d in self.definition.districts}  # for a founding recorded before it named them
+        self.rules = RulesOfRecord(lambda: self.partnership().founded_rules(names), lambda: self.partnership().changes)
         self.meetings = TaskingMeetings(self)
         self.local = ReadStore(settings, self.service)
         self.local.migrate(LOCAL_DDL)
@@ -129,18 +131,66 @@ class TaskingApplication(ServiceApplication):
                          difference)
         return said
 
-    def change_quorum(self, context: CommandContext, *, body: str, quorum: int, decision: Decision | None,
-                      expected_version: int | None = None) -> Partnership:
-        """A board decision changes a body's quorum from the decision's date (judged by the rules in force then)."""
+    def _rules_decision(self, decision: Decision | None, context: CommandContext, what: str,
+                        body: str | None = None) -> Decision:
+        """A change of the rules is the board's decision (a body's own schemes, the body's too), judged by the rules
+        in force on its date."""
         boards = {b.id for b in self.definition.bodies if b.kind == BodyKind.PARTNERSHIP_BOARD}
-        checked = self._decision(decision, boards, what="Changing a quorum", kind=DecisionKind.PARTNERSHIP_RULES,
-                                 context=context)
+        return self._decision(decision, boards | ({body} if body else set()), what=what,
+                              kind=DecisionKind.PARTNERSHIP_RULES, context=context)
+
+    def _change_rules(self, expected_version: int | None, change: Callable[[Partnership], None]) -> Partnership:
         partnership = self.partnership()
         if expected_version is not None:
             self.at_version(partnership, expected_version)
-        partnership.change_quorum(context, body=body, quorum=quorum, decision=checked)
+        change(partnership)
         self.save(partnership)
         return partnership
+
+    def change_quorum(self, context: CommandContext, *, body: str, quorum: int, decision: Decision | None,
+                      expected_version: int | None = None) -> Partnership:
+        """A board decision changes a body's quorum from the decision's date (judged by the rules in force then)."""
+        checked = self._rules_decision(decision, context, "Changing a quorum")
+        return self._change_rules(expected_version, lambda p: p.change_quorum(
+            context, body=body, quorum=quorum, decision=checked))
+
+    def add_district(self, context: CommandContext, *, district: str, name: str, partnership: str, quorum: int,
+                     decision: Decision | None, expected_version: int | None = None) -> Partnership:
+        checked = self._rules_decision(decision, context, "Adding a district")
+        return self._change_rules(expected_version, lambda p: p.add_district(
+            context, district=district, name=name, partnership=partnership, quorum=quorum, decision=checked))
+
+    def rename_district(self, context: CommandContext, *, district: str, name: str, partnership: str,
+                        decision: Decision | None, expected_version: int | None = None) -> Partnership:
+        checked = self._rules_decision(decision, context, "Renaming a district")
+        return self._change_rules(expected_version, lambda p: p.rename_district(
+            context, district=district, name=name, partnership=partnership, decision=checked))
+
+    def retire_district(self, context: CommandContext, *, district: str, decision: Decision | None,
+                        expected_version: int | None = None) -> Partnership:
+        checked = self._rules_decision(decision, context, "Retiring a district")
+        return self._change_rules(expected_version, lambda p: p.retire_district(
+            context, district=district, decision=checked))
+
+    def change_schemes(self, context: CommandContext, *, body: str, schemes: list[DelegationScheme],
+                       decision: Decision | None, expected_version: int | None = None) -> Partnership:
+        checked = self._rules_decision(decision, context, "Changing schemes of delegation", body=body)
+        return self._change_rules(expected_version, lambda p: p.change_schemes(
+            context, body=body, schemes=schemes, decision=checked))
+
+    def change_rag_thresholds(self, context: CommandContext, *, green_within_percent: float,
+                              amber_within_percent: float, decision: Decision | None,
+                              expected_version: int | None = None) -> Partnership:
+        checked = self._rules_decision(decision, context, "Changing the RAG thresholds")
+        return self._change_rules(expected_version, lambda p: p.change_rag_thresholds(
+            context, green_within_percent=green_within_percent, amber_within_percent=amber_within_percent,
+            decision=checked))
+
+    def change_priority_limit(self, context: CommandContext, *, limit: int, decision: Decision | None,
+                              expected_version: int | None = None) -> Partnership:
+        checked = self._rules_decision(decision, context, "Changing the limit on agreed priorities")
+        return self._change_rules(expected_version, lambda p: p.change_priority_limit(
+            context, limit=limit, decision=checked))
 
     def close(self) -> None:
         self.local.close()

@@ -446,6 +446,16 @@ class DelegationScheme:
     """Its name; empty when none."""
 
 
+@dataclass(frozen=True)
+class DistrictName:
+    """A district of the partnership and its name (its district partnership is a ``BodyQuorum``)."""
+
+    district: str
+    """The district's id (its district partnership's body id too)."""
+    name: str
+    """The district's name, e.g. "Wychavon"."""
+
+
 @contract(SERVICE, release=2)
 @dataclass(frozen=True, kw_only=True)
 class ScrutinyPackPublished(Fact):
@@ -500,6 +510,8 @@ class PartnershipFounded(Fact):
     """RAG: amber while within this percent; red beyond."""
     max_agreed_priorities_per_district: int
     """The limit on agreed priorities in one district."""
+    district_names: list[DistrictName] | None = None
+    """The districts' names; None in a founding recorded before it carried them (the definition's names stand)."""
 
 
 @contract(SERVICE, release=2)
@@ -514,6 +526,93 @@ class QuorumChanged(Fact):
     """Its quorum from the decision's date."""
     previous_quorum: int
     """Its quorum before."""
+
+
+@contract(SERVICE, release=2)
+@dataclass(frozen=True, kw_only=True)
+class DistrictAdded(Fact):
+    """A board decision added a district to the partnership, with its district partnership, from the decision's
+    date: before it no decision may name the district."""
+
+    district: str
+    """The new district's id (its district partnership's body id too)."""
+    name: str
+    """The district's name."""
+    partnership: str
+    """Its district partnership's name."""
+    quorum: int
+    """How many members present make a meeting of its district partnership quorate."""
+
+
+@contract(SERVICE, release=2)
+@dataclass(frozen=True, kw_only=True)
+class DistrictRenamed(Fact):
+    """A board decision renamed a district or its district partnership, from the decision's date."""
+
+    district: str
+    """The district's id (unchanged: records keep naming it)."""
+    name: str
+    """Its name from the decision's date."""
+    partnership: str
+    """Its district partnership's name from the decision's date."""
+    previous_name: str
+    """Its name before."""
+    previous_partnership: str
+    """Its district partnership's name before."""
+
+
+@contract(SERVICE, release=2)
+@dataclass(frozen=True, kw_only=True)
+class DistrictRetired(Fact):
+    """A board decision retired a district from the decision's date: decisions dated before it stand, none dated
+    on or after it may name the district or its district partnership."""
+
+    district: str
+    """The retired district's id."""
+    name: str
+    """Its name when retired."""
+
+
+@contract(SERVICE, release=2)
+@dataclass(frozen=True, kw_only=True)
+class SchemesOfDelegationChanged(Fact):
+    """A decision replaced a body's schemes of delegation, from the decision's date: delegated decisions dated
+    before it are judged on the schemes before."""
+
+    body: str
+    """The body whose schemes these are."""
+    schemes: list[DelegationScheme]
+    """All its schemes from the decision's date (empty: none, every decision of it at a meeting)."""
+    previous_schemes: list[DelegationScheme]
+    """Its schemes before."""
+
+
+@contract(SERVICE, release=2)
+@dataclass(frozen=True, kw_only=True)
+class RagThresholdsChanged(Fact):
+    """A board decision changed the RAG thresholds, from the decision's date: a report dated before it is judged on
+    the thresholds before."""
+
+    green_within_percent: float
+    """Green while the shortfall is within this percent of the trajectory."""
+    amber_within_percent: float
+    """Amber while within this percent; red beyond."""
+    previous_green_within_percent: float
+    """The green threshold before."""
+    previous_amber_within_percent: float
+    """The amber threshold before."""
+
+
+@contract(SERVICE, release=2)
+@dataclass(frozen=True, kw_only=True)
+class PriorityLimitChanged(Fact):
+    """A board decision changed the limit on agreed priorities in one district, from the decision's date:
+    priorities agreed before it stay agreed; an agreement dated on or after it is held to the new limit."""
+
+    max_agreed_priorities_per_district: int
+    """The limit from the decision's date."""
+    previous_max_agreed_priorities_per_district: int
+    """The limit before."""
 
 
 # -- superseded versions, frozen as published (their schemas stay in contracts/events) ------------------------------

@@ -46,7 +46,8 @@ def _run(h: Harness) -> None:
                                                                  "expected_version": 1},
                            headers=headers(h, OFFICER))
     assert raised.status_code == 200, raised.text
-    assert raised.json()["changes"] == [{"body": "pstg", "quorum": 4, "decided_on": "2011-06-01"}]
+    assert raised.json()["changes"] == [{"change": "quorum", "body": "pstg", "quorum": 4,
+                                         "decided_on": "2011-06-01"}]
 
     june = meeting(h, "pstg", date(2011, 6, 14), PSTG_PRESENT).decision("Herefordshire fire joins the PSTG")
     refused = _join(h, "hw-fire", june)
