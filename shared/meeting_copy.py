@@ -1,10 +1,11 @@
 """A service's copy of the meetings and memberships its decisions stand on, kept from ``tasking.events``.
 
 Only these event types are read: ``MeetingEntered``, ``PartnerJoined``, ``PartnerLeft``, and the partnership's rules
-(``PartnershipFounded``, ``QuorumChanged``: the rules a decision is judged by, as of its date); every other tasking
-event is none of this copy's business. The copy answers the decision rule (``shared.decisions.MeetingRecords``) as a
-non-authoritative store: a minute-book version or membership it has not reached yet is "retry", not "never".
-Each service that takes decisions without owning meetings wires it in an upstream-copy module of its own.
+(``PartnershipFounded`` and every change since, ``shared.rules_history.RULE_CHANGES``: the rules a decision is judged
+by, as of its date); every other tasking event is none of this copy's business. The copy answers the decision rule
+(``shared.decisions.MeetingRecords``) as a non-authoritative store: a minute-book version or membership it has not
+reached yet is "retry", not "never". Each service that takes decisions without owning meetings wires it in an
+upstream-copy module of its own.
 """
 
 from __future__ import annotations
@@ -24,10 +25,11 @@ from shared.contracts.tasking import (
     PartnershipFounded,
     QuorumChanged,
 )
-from shared.decisions import MeetingRecord, PartnershipRules, Period
+from shared.decisions import MeetingRecord, Period
 from shared.envelope import Envelope
+from shared.partnership import FoundingRules
 from shared.readstore import ReadStore, Tx
-from shared.rules_history import FoundedRules, QuorumChange, RulesOfRecord
+from shared.rules_history import RULE_CHANGES, FoundedRules, QuorumChange, RuleChange, RulesOfRecord, change_of
 from shared.service import WaitFor
 from shared.settings import Settings
 from shared.transport import Transport
@@ -48,6 +50,10 @@ DDL = [
     " data TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS copied_quorum_changes (version INTEGER PRIMARY KEY, body TEXT NOT NULL,"
     " quorum INTEGER NOT NULL, decided_on TEXT NOT NULL, recorded_at TEXT NOT NULL)",
+    # Every other change of the rules (districts, schemes, RAG thresholds, the priority limit): the event as
+    # published, read back through its contract (``shared.rules_history.change_of``); version: the partnership's.
+    "CREATE TABLE IF NOT EXISTS copied_rule_changes (version INTEGER PRIMARY KEY, type TEXT NOT NULL,"
+    " data TEXT NOT NULL, recorded_at TEXT NOT NULL)",
 ]
 
 
@@ -84,6 +90,11 @@ class MeetingsCopy:
             tx.execute("INSERT INTO copied_quorum_changes (version, body, quorum, decided_on, recorded_at)"
                        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (version) DO NOTHING",
                        (envelope.sequence, fact.body, fact.quorum, fact.decision.decided_on.isoformat(),
+                        _utc_text(envelope.time)))
+        elif isinstance(fact, RULE_CHANGES) and fact.decision is not None:
+            tx.execute("INSERT INTO copied_rule_changes (version, type, data, recorded_at) VALUES (?, ?, ?, ?)"
+                       " ON CONFLICT (version) DO NOTHING",
+                       (envelope.sequence, envelope.type, json.dumps(envelope.data, sort_keys=True),
                         _utc_text(envelope.time)))
         elif isinstance(fact, PartnerLeft):
             periods = self._periods(tx, fact.body, fact.organisation)
@@ -126,6 +137,8 @@ class CopiedMeetings:
     def __init__(self, store: ReadStore) -> None:
         self.store = store
         store.migrate(DDL)
+        # The rules as last read, with the mark they were read at: asked again, one query says whether they moved.
+        self._read_rules: tuple[tuple[Any, ...], FoundedRules | None, list[RuleChange]] | None = None
 
     def minute_book_version(self, body: str) -> int:
         rows = self.store.query("SELECT version FROM copied_minute_books WHERE body = ?", [body])
@@ -144,24 +157,45 @@ class CopiedMeetings:
                              roll=tuple((org, int(version)) for org, version in json.loads(row["roll"])),
                              quorum_as_minuted=minuted[0]["reference"] if minuted else None)
 
-    def rules(self, definition: PartnershipRules, recorded_by: datetime | None = None) -> RulesOfRecord:
+    def rules(self, definition: FoundedRules, recorded_by: datetime | None = None) -> RulesOfRecord:
         """The partnership's rules of record from this copy, as of any date: the founding tasking published and
         the quorum changes since (those recorded by ``recorded_by``, when given); ``definition``'s rules until the
         founding has reached the copy."""
-        return RulesOfRecord(lambda: self._founding() or definition, lambda: self._quorum_changes(recorded_by))
+        names = definition.district_names() if isinstance(definition, FoundingRules) else None
+        if recorded_by is not None:
+            return RulesOfRecord(lambda: self._founding(names) or definition, lambda: self._rule_changes(recorded_by))
 
-    def _founding(self) -> FoundedRules | None:
+        def latest() -> tuple[FoundedRules, list[RuleChange]]:
+            mark = tuple(self.store.query(
+                "SELECT (SELECT COUNT(*) FROM copied_partnership_founding) AS founded,"
+                " (SELECT MAX(version) FROM copied_quorum_changes) AS quorums,"
+                " (SELECT MAX(version) FROM copied_rule_changes) AS others")[0].values())
+            if self._read_rules is None or self._read_rules[0] != mark:
+                self._read_rules = (mark, self._founding(names), self._rule_changes())
+            return self._read_rules[1] or definition, self._read_rules[2]
+
+        return RulesOfRecord.reading(latest)
+
+    def _founding(self, names: dict[str, str] | None) -> FoundedRules | None:
         rows = self.store.query("SELECT type, data FROM copied_partnership_founding")
         if not rows:
             return None
         founded = from_data(rows[0]["type"], json.loads(rows[0]["data"]))
         assert isinstance(founded, PartnershipFounded)
-        return FoundedRules.of(founded)
+        return FoundedRules.of(founded, names)
 
-    def _quorum_changes(self, recorded_by: datetime | None = None) -> list[QuorumChange]:
+    def _rule_changes(self, recorded_by: datetime | None = None) -> list[RuleChange]:
+        """The changes of the rules this copy holds (those recorded by ``recorded_by``, when given), in the order
+        tasking recorded them."""
         clause, params = ("", []) if recorded_by is None else (" WHERE recorded_at <= ?", [_utc_text(recorded_by)])
-        return [QuorumChange(row["body"], int(row["quorum"]), date.fromisoformat(row["decided_on"]))
-                for row in self.store.query(f"SELECT * FROM copied_quorum_changes{clause} ORDER BY version", params)]
+        found: list[tuple[int, RuleChange]] = [
+            (int(row["version"]), QuorumChange(row["body"], int(row["quorum"]), date.fromisoformat(row["decided_on"])))
+            for row in self.store.query(f"SELECT * FROM copied_quorum_changes{clause}", params)]
+        for row in self.store.query(f"SELECT * FROM copied_rule_changes{clause}", params):
+            change = change_of(from_data(row["type"], json.loads(row["data"])))
+            if change is not None:
+                found.append((int(row["version"]), change))
+        return [change for _, change in sorted(found, key=lambda pair: pair[0])]
 
     def membership_version(self, body: str, organisation: str) -> int:
         rows = self.store.query("SELECT version FROM copied_memberships WHERE body = ? AND organisation = ?",

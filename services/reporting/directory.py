@@ -1,33 +1,26 @@
-"""The partnership itself (from its definition file): districts, theme groups, the other bodies and the partners; the
-quorums as the rules of record had them (tasking's ``Partnership``, through reporting's copy of its events) in force
-on ``inForceOn`` (default: today) as recorded at ``asOf`` (default: now)."""
+"""The partnership itself: its districts, theme groups and other bodies, their quorums, the schemes of delegation,
+the RAG thresholds and the limit on agreed priorities as the rules of record had them (tasking's ``Partnership``,
+through reporting's copy of its events) in force on ``inForceOn`` (default: today) as recorded at ``asOf`` (default:
+now); its name, units and partners from its definition file."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, date, datetime
 
 import strawberry
 from strawberry.types import Info
 
 from services.reporting.graphql_common import IN_FORCE_ON, IsAuthenticated, read_model
-from shared.partnership import PartnershipDefinition, rules
-
-Quorum = Callable[[str, int], int]
-"""A body's quorum in force (its id, the definition's quorum when the rules of record do not know it)."""
+from shared.partnership import rules
+from shared.rules_history import RulesState
 
 
-def _quorums(info: Info, as_of: datetime | None, in_force_on: date | None) -> Quorum:
+def _in_force(info: Info, as_of: datetime | None, in_force_on: date | None) -> RulesState:
+    """The rules in force on ``in_force_on`` (default: the day of ``as_of``, or today) as the record at ``as_of``
+    had them; before the founding, the founding rules (a reader still wants the districts' names)."""
     model = read_model(info)
     day = in_force_on or (as_of or datetime.now(UTC)).date()
-    of_record = model.provenance.meetings.rules(rules(model.store.settings.partnership_file), as_of)
-    in_force = of_record.as_of(day)
-
-    def quorum(body: str, defined: int) -> int:
-        found = None if in_force is None else in_force.body(body)
-        return defined if found is None else found.quorum
-
-    return quorum
+    return model.provenance.meetings.rules(rules(model.store.settings.partnership_file), as_of).as_of_or_founding(day)
 
 
 @strawberry.type(description="A district and the name of its district partnership.")
@@ -54,7 +47,26 @@ class Organisation:
     county_wide: bool
 
 
-@strawberry.type(description="The county partnership: its districts, bodies, partners and rule parameters.")
+@strawberry.type(description="The RAG thresholds: green while the shortfall is within greenWithinPercent of the "
+                             "trajectory, amber within amberWithinPercent, red beyond.")
+class RagThresholds:
+    green_within_percent: float
+    amber_within_percent: float
+
+
+@strawberry.type(description="A scheme of delegation: the body lets an officer role take these kinds of decision "
+                             "without a meeting.")
+class SchemeOfDelegation:
+    id: strawberry.ID
+    body: str
+    body_name: str
+    role: str
+    decisions: list[str]
+    name: str
+
+
+@strawberry.type(description="The county partnership: its districts, bodies, partners and rule parameters, as in "
+                             "force on the day asked.")
 class Partnership:
     id: strawberry.ID
     name: str
@@ -64,16 +76,32 @@ class Partnership:
     theme_groups: list[Body]
     bodies: list[Body]
     organisations: list[Organisation]
+    rag_thresholds: RagThresholds
+    schemes_of_delegation: list[SchemeOfDelegation]
 
 
-def _districts(definition: PartnershipDefinition, quorum: Quorum) -> list[District]:
-    return [District(id=strawberry.ID(d.id), name=d.name, partnership=d.partnership, quorum=quorum(d.id, d.quorum))
-            for d in definition.districts]
+def _districts(in_force: RulesState) -> list[District]:
+    def quorum(district: str) -> int:
+        body = in_force.body(district)
+        return body.quorum if body is not None else 0
+
+    return [District(id=strawberry.ID(d.id), name=d.name, partnership=d.partnership, quorum=quorum(d.id))
+            for d in in_force.all_districts()]
 
 
-def _bodies(definition: PartnershipDefinition, quorum: Quorum, kind: str | None = None) -> list[Body]:
-    return [Body(id=strawberry.ID(b.id), kind=b.kind, name=b.name, quorum=quorum(b.id, b.quorum))
-            for b in definition.bodies if kind is None or b.kind == kind]
+def _bodies(in_force: RulesState, kind: str | None = None) -> list[Body]:
+    """The bodies other than district partnerships (those are ``districts``), of ``kind`` when given."""
+    return [Body(id=strawberry.ID(b.id), kind=b.kind, name=b.name, quorum=b.quorum) for b in in_force.all_bodies()
+            if b.kind != "district_partnership" and (kind is None or b.kind == kind)]
+
+
+def _schemes(in_force: RulesState) -> list[SchemeOfDelegation]:
+    def named(body: str) -> str:
+        found = in_force.body(body)
+        return found.name if found is not None else body
+
+    return [SchemeOfDelegation(id=strawberry.ID(s.id), body=s.body, body_name=named(s.body), role=s.role,
+                               decisions=sorted(s.decisions), name=s.name) for s in in_force.all_schemes()]
 
 
 @strawberry.type
@@ -82,21 +110,24 @@ class Query:
     def partnership(self, info: Info, as_of: datetime | None = None,
                     in_force_on: IN_FORCE_ON = None) -> Partnership:
         definition = read_model(info).partnership
-        quorum = _quorums(info, as_of, in_force_on)
+        in_force = _in_force(info, as_of, in_force_on)
         return Partnership(
             id=strawberry.ID(definition.id), name=definition.name,
-            max_agreed_priorities_per_district=definition.max_agreed_priorities_per_district,
-            units=list(definition.units), districts=_districts(definition, quorum),
-            theme_groups=_bodies(definition, quorum, "theme_group"), bodies=_bodies(definition, quorum),
+            max_agreed_priorities_per_district=in_force.priority_limit,
+            units=list(definition.units), districts=_districts(in_force),
+            theme_groups=_bodies(in_force, "theme_group"), bodies=_bodies(in_force),
             organisations=[Organisation(id=strawberry.ID(o.id), name=o.name, kind=o.kind, county_wide=o.county_wide)
-                           for o in definition.organisations])
+                           for o in definition.organisations],
+            rag_thresholds=RagThresholds(green_within_percent=in_force.rag.green_within_percent,
+                                         amber_within_percent=in_force.rag.amber_within_percent),
+            schemes_of_delegation=_schemes(in_force))
 
     @strawberry.field(permission_classes=[IsAuthenticated], description="The districts and their partnerships.")
     def districts(self, info: Info, as_of: datetime | None = None,
                   in_force_on: IN_FORCE_ON = None) -> list[District]:
-        return _districts(read_model(info).partnership, _quorums(info, as_of, in_force_on))
+        return _districts(_in_force(info, as_of, in_force_on))
 
     @strawberry.field(permission_classes=[IsAuthenticated], description="The county's theme groups.")
     def theme_groups(self, info: Info, as_of: datetime | None = None,
                      in_force_on: IN_FORCE_ON = None) -> list[Body]:
-        return _bodies(read_model(info).partnership, _quorums(info, as_of, in_force_on), "theme_group")
+        return _bodies(_in_force(info, as_of, in_force_on), "theme_group")

@@ -16,10 +16,11 @@ from typing import Any
 from uuid import UUID
 
 from shared.contracts import Decision
-from shared.decisions import PartnershipRules, problems_of
+from shared.decisions import problems_of
 from shared.meeting_copy import CopiedMeetings
 from shared.partnership import PartnershipDefinition
 from shared.readstore import ReadStore
+from shared.rules_history import FoundedRules, RulesState
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ def decision_of(raw: str | dict[str, Any]) -> Decision:
 class Provenance:
     """The decision rule and the partnership's names, on reporting's store."""
 
-    def __init__(self, store: ReadStore, rules: PartnershipRules, definition: PartnershipDefinition) -> None:
+    def __init__(self, store: ReadStore, rules: FoundedRules, definition: PartnershipDefinition) -> None:
         self.meetings = CopiedMeetings(store)
         self.rules = self.meetings.rules(rules)  # the rules of record as tasking published them, as of any date
         self.definition = definition
@@ -72,8 +73,15 @@ class Provenance:
     def resolves(self, raw: str | dict[str, Any]) -> bool:
         return not self.problems(raw)
 
+    def _today(self) -> RulesState:
+        return self.rules.as_of_or_founding(self.definition.calendar()())
+
     def body_name(self, body: str) -> str:
-        """A body or district partnership by its name (the id only for one the partnership never had)."""
+        """A body or district partnership by its name (the id only for one the partnership never had): as the rules
+        of record name it today, else as the definition did (a district retired since)."""
+        in_force = self._today().body(body)
+        if in_force is not None:
+            return in_force.name
         found = self.definition.body(body)
         if found is not None:
             return found.name
@@ -81,6 +89,9 @@ class Provenance:
         return district.partnership if district is not None else body
 
     def district_name(self, district: str) -> str:
+        in_force = self._today().district(district)
+        if in_force is not None:
+            return in_force.name
         found = self.definition.district(district)
         return found.name if found is not None else district
 
@@ -91,6 +102,9 @@ class Provenance:
     def scheme_name(self, scheme: str | None) -> str | None:
         if not scheme:
             return None
+        in_force = self._today().scheme(scheme)
+        if in_force is not None:
+            return in_force.name or in_force.id
         found = next((s for s in self.definition.schemes_of_delegation if s.id == scheme), None)
         return (found.name or found.id) if found is not None else scheme
 

@@ -106,3 +106,81 @@ def test_a_decision_before_the_quorum_was_raised_stands_and_one_after_at_the_sam
 
 def test_until_the_founding_reaches_the_copy_the_definition_stands_in(model: ReportingReadModel) -> None:
     assert _pstg_quorum(model, "2011-06-14") == {"pstg": 3, "wychavon": 3}
+
+
+def _board_decision(feed: TaskingFeed, on: date, reason: str) -> Decision:
+    return Decision(**feed.meeting("worcestershire-partnership", on, BOARD_TABLE, reason))
+
+
+PARTNERSHIP = """query($on: Date, $at: DateTime) { partnership(inForceOn: $on, asOf: $at) {
+  maxAgreedPrioritiesPerDistrict ragThresholds { greenWithinPercent amberWithinPercent }
+  districts { id name partnership quorum } schemesOfDelegation { id bodyName decisions } } }"""
+
+
+def _partnership(model: ReportingReadModel, on: str, at: datetime | None = None) -> dict[str, Any]:
+    result = schema.execute_sync(PARTNERSHIP, {"on": on, "at": at.isoformat() if at else None},
+                                 context_value={"model": model, "principal": AUDITOR})
+    assert result.errors is None, result.errors
+    assert result.data is not None
+    found: dict[str, Any] = result.data["partnership"]
+    return found
+
+
+def test_graphql_answers_districts_schemes_rag_thresholds_and_the_priority_limit_in_force_on_a_day(
+        model: ReportingReadModel) -> None:
+    from shared.contracts.tasking import (
+        DelegationScheme,
+        DistrictAdded,
+        DistrictRenamed,
+        DistrictRetired,
+        PriorityLimitChanged,
+        RagThresholdsChanged,
+        SchemesOfDelegationChanged,
+    )
+
+    feed = TaskingFeed(model.store)
+    for organisation in BOARD_TABLE:
+        feed.seat("worcestershire-partnership", organisation)
+    _publish(model, 1, PartnershipFounded(actor=OFFICER, correlation_id="c", **founding_of(load())),
+             datetime(2024, 1, 1, tzinfo=UTC))
+    entered = datetime(2024, 3, 1, tzinfo=UTC)
+    changes: list[Any] = [
+        DistrictAdded(actor=OFFICER, correlation_id="c", decision=_board_decision(feed, date(2012, 4, 1), "Pershore"),
+                      district="pershore", name="Pershore", partnership="Pershore Partnership", quorum=2),
+        DistrictRenamed(actor=OFFICER, correlation_id="c", decision=_board_decision(feed, date(2012, 5, 1), "City"),
+                        district="worcester", name="City of Worcester", partnership="Worcester Alliance",
+                        previous_name="Worcester", previous_partnership="Worcester Alliance (Worcester City LSP)"),
+        DistrictRetired(actor=OFFICER, correlation_id="c", decision=_board_decision(feed, date(2013, 4, 1), "Merge"),
+                        district="wyre-forest", name="Wyre Forest"),
+        SchemesOfDelegationChanged(
+            actor=OFFICER, correlation_id="c", decision=_board_decision(feed, date(2013, 4, 1), "Interventions only"),
+            body="wychavon", schemes=[DelegationScheme("wychavon-programme-manager", "wychavon", "programme_manager",
+                                                       ["project.intervention"])], previous_schemes=[]),
+        RagThresholdsChanged(actor=OFFICER, correlation_id="c", decision=_board_decision(feed, date(2012, 4, 1), "RAG"),
+                             green_within_percent=5, amber_within_percent=20, previous_green_within_percent=10,
+                             previous_amber_within_percent=25),
+        PriorityLimitChanged(actor=OFFICER, correlation_id="c", decision=_board_decision(feed, date(2012, 9, 1), "4"),
+                             max_agreed_priorities_per_district=4, previous_max_agreed_priorities_per_district=5),
+    ]
+    for version, change in enumerate(changes, start=2):
+        _publish(model, version, change, entered)
+
+    before, between, after = (_partnership(model, d) for d in ("2012-03-31", "2012-09-01", "2013-04-01"))
+    names = {d["id"]: d["name"] for d in before["districts"]}
+    assert "pershore" not in names and names["worcester"] == "Worcester" and "wyre-forest" in names
+    assert before["ragThresholds"] == {"greenWithinPercent": 10, "amberWithinPercent": 25}
+    assert before["maxAgreedPrioritiesPerDistrict"] == 5
+    pershore = next(d for d in between["districts"] if d["id"] == "pershore")
+    assert pershore == {"id": "pershore", "name": "Pershore", "partnership": "Pershore Partnership", "quorum": 2}
+    assert {d["id"]: d["name"] for d in between["districts"]}["worcester"] == "City of Worcester"
+    assert between["ragThresholds"] == {"greenWithinPercent": 5, "amberWithinPercent": 20}
+    assert between["maxAgreedPrioritiesPerDistrict"] == 4
+    assert "wyre-forest" not in {d["id"] for d in after["districts"]}
+    assert "wyre-forest-programme-manager" not in {s["id"] for s in after["schemesOfDelegation"]}
+    wychavon = next(s for s in after["schemesOfDelegation"] if s["id"] == "wychavon-programme-manager")
+    assert wychavon == {"id": "wychavon-programme-manager", "bodyName": "Wychavon Partnership",
+                        "decisions": ["project.intervention"]}
+    # The record before the changes were entered: the founding rules on any day.
+    recorded_before = _partnership(model, "2013-04-01", datetime(2024, 2, 1, tzinfo=UTC))
+    assert recorded_before["maxAgreedPrioritiesPerDistrict"] == 5
+    assert {d["id"] for d in recorded_before["districts"]} == {d.id for d in load().districts}
