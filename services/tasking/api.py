@@ -155,8 +155,14 @@ class DeclareCommitment(Versioned):
 class HoldMeeting(StrictModel):
     body: Line = Field(min_length=1, max_length=100, examples=["pstg"])
     held_on: Day
-    present: list[Line] = Field(min_length=1, max_length=100)
+    present: list[Line] = Field(default_factory=list, max_length=100, description=(
+        "The partners present (their organisation ids): the quorum is counted from them. Required unless "
+        "quorum_as_minuted is given."))
     title: Line = Field("", max_length=300)
+    quorum_as_minuted: Line | None = Field(None, max_length=200, examples=["WP/2009/03"], description=(
+        "For a historic meeting whose attendance was never minuted: the minute reference recording it as quorate, "
+        "instead of present (never both). Its decisions are shown, and audited, as resting on a quorum as "
+        "minuted."))
 
 
 class ChangeQuorum(StrictModel):
@@ -342,11 +348,14 @@ class MeetingOut(BaseModel):
     held_on: date
     present: list[str]
     title: str
+    quorum_as_minuted: str | None = Field(None, description=(
+        "The minute reference recording the meeting as quorate, for a historic meeting whose attendance was never "
+        "minuted; null when attendance was recorded."))
 
     @staticmethod
-    def of(m: Meeting, meeting_version: int | None) -> MeetingOut:
+    def of(m: Meeting, meeting_version: int | None, quorum_as_minuted: str | None = None) -> MeetingOut:
         return MeetingOut(id=m.id, version=m.version, meeting_version=meeting_version, body=m.body,
-                          held_on=m.held_on, present=m.present, title=m.title)
+                          held_on=m.held_on, present=m.present, title=m.title, quorum_as_minuted=quorum_as_minuted)
 
 
 class MeetingCreated(Created):
@@ -717,7 +726,8 @@ def hold_meeting(body: HoldMeeting, principal: Writer, application: App, request
                  idempotency_key: IdempotencyKey = None) -> Any:
     role = body_role(principal, body.body, application)
     meeting = application.hold_meeting(command_context(principal, role, request), body=body.body, held_on=body.held_on,
-                                       present=body.present, title=body.title, idempotency_key=idempotency_key)
+                                       present=body.present, title=body.title, idempotency_key=idempotency_key,
+                                       quorum_as_minuted=body.quorum_as_minuted)
     return MeetingCreated(id=meeting.id, version=meeting.version,
                           meeting_version=application.meeting_version(meeting) or 0)
 
@@ -725,7 +735,9 @@ def hold_meeting(body: HoldMeeting, principal: Writer, application: App, request
 @router.get("/meetings/{meeting_id}", response_model=MeetingOut, summary="A meeting")
 def get_meeting(meeting_id: UUID, principal: Reader, application: App) -> Any:
     meeting = application.meeting(meeting_id)
-    return MeetingOut.of(meeting, application.meeting_version(meeting))
+    book = application.minute_book(meeting.body)
+    return MeetingOut.of(meeting, application.meeting_version(meeting),
+                         None if book is None else book.minuted.get(meeting.id))
 
 
 @router.post("/meetings/{meeting_id}/actions", status_code=status.HTTP_201_CREATED, response_model=Created,
