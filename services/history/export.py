@@ -22,6 +22,8 @@ from shared.contracts.priorities import (
     PriorityAgreed,
     PriorityProposed,
     PriorityRetired,
+    TargetProfiled,
+    TargetReportingIntervalSet,
     TargetRetired,
     TargetRevised,
     TargetSet,
@@ -49,6 +51,9 @@ from shared.contracts.tasking import (
     PartnerJoined,
     PartnerLeft,
     PartnershipFounded,
+    ShareProfiled,
+    TargetOverAllocated,
+    TargetOverAllocationCleared,
     TaskingAccepted,
     TaskingCompleted,
     TaskingDeclined,
@@ -61,7 +66,7 @@ from shared.eventstore import ServiceApplication
 from shared.partnership import PartnershipDefinition
 
 CONSEQUENCES = (DistrictChapterOpened, ChapterPriorityAgreed, ChapterPriorityRetired, ProgrammeOpened,
-                ProjectAddedToProgramme)
+                ProjectAddedToProgramme, TargetOverAllocated, TargetOverAllocationCleared)
 """Events another event's command made as well (a minute-book entry, a chapter, a programme): no row of their own."""
 
 STEPS = {TaskingAccepted: "accept", TaskingDeclined: "decline", TaskingDeliveryStarted: "start_delivery",
@@ -78,6 +83,8 @@ class _Exporter:
         self.rows: list[tuple[Any, int, dict[str, Any]]] = []  # (position, order, row data)
         self.open: dict[tuple[str, UUID], dict[str, Any]] = {}
         self.transfers: set[tuple[str, UUID]] = set()
+        self.set_by: dict[UUID, str] = {}
+        """Each target's setting command (a reporting interval set with it belongs to its row)."""
 
     def key(self, event: Any, fallback: str) -> str:
         row = imported_row(event.correlation_id)
@@ -141,7 +148,8 @@ class _Exporter:
             else:
                 self.add(event, {"kind": "tasking", "target": self.cite(event.target_id),
                                  "theme_group": event.theme_group, "deadline": event.deadline,
-                                 "commissioning_level": str(event.commissioning_level), **common}, aid)
+                                 "commissioning_level": str(event.commissioning_level),
+                                 "sector": getattr(event, "sector", None), **common}, aid)
         elif isinstance(event, TaskingRetasked):
             if (event.correlation_id, aid) not in self.transfers:
                 self.add(event, {"kind": "retasking", "key": key, "tasking": self.cite(aid),
@@ -165,7 +173,9 @@ class _Exporter:
                              "strategy": event.strategy, "parent": self.cite(event.parent_id),
                              "decision": self.decision(event.decision)}, aid)
         elif isinstance(event, TargetSet):
-            self.add(event, {"kind": "target", "key": key, "objective": self.cite(event.objective_id),
+            self.set_by[aid] = event.correlation_id
+            self.open[("target", aid)] = self.add(event, {
+                             "kind": "target", "key": key, "objective": self.cite(event.objective_id),
                              "metric": event.metric, "unit": event.unit, "baseline_value": event.baseline_value,
                              "baseline_date": event.baseline_date, "target_value": event.target_value,
                              "deadline": event.deadline, "data_source": event.data_source,
@@ -219,6 +229,19 @@ class _Exporter:
                              "intervention": str(event.kind), "description": event.description,
                              "decision": self.decision(event.decision), "due_on": event.due_on,
                              "owner": event.owner})
+        elif isinstance(event, TargetReportingIntervalSet):
+            target = self.open.get(("target", aid))
+            if event.originator_version == 2 and target is not None and self.set_by.get(aid) == event.correlation_id:
+                target["reporting_interval"] = str(event.reporting_interval)  # set with the target, not changed
+            else:
+                self.add(event, {"kind": "reporting_interval", "key": key, "target": self.cite(aid),
+                                 "reporting_interval": str(event.reporting_interval),
+                                 "in_force_from": event.in_force_from, "decision": self.decision(event.decision)})
+        elif isinstance(event, (TargetProfiled, ShareProfiled)):
+            profiled = ({"kind": "target_profile", "target": self.cite(aid)} if isinstance(event, TargetProfiled)
+                        else {"kind": "share_profile", "tasking": self.cite(aid)})
+            self.add(event, {**profiled, "key": key, "profile": [{"on": p.on, "value": p.value} for p in event.profile],
+                             "decision": self.decision(event.decision)})
         elif isinstance(event, TargetRevised):
             self.add(event, {"kind": "target_revision", "key": key, "target": self.cite(aid), "metric": event.metric,
                              "unit": event.unit, "baseline_value": event.baseline_value,

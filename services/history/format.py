@@ -117,7 +117,7 @@ class Objective(_Command):
 
 
 class Target(_Command):
-    """A target's terms. Profiles (a target's path year by year) are not in this format yet."""
+    """A target's terms (its profile, the path year by year, is a ``target_profile`` row)."""
 
     kind: Literal["target"] = "target"
     key: str
@@ -131,6 +131,9 @@ class Target(_Command):
     data_source: str
     owner_organisation: str
     decision: DecisionRow | None = None
+    reporting_interval: str | None = None
+    """How often the figure is reported (monthly, quarterly, half_yearly, annual) from the baseline date; empty:
+    quarterly. A later change is a ``reporting_interval`` row."""
 
 
 class Priority(_Command):
@@ -181,6 +184,8 @@ class Tasking(_Command):
     lead_partner: str
     commissioning_level: str
     decision: DecisionRow | None = None
+    sector: str | None = None
+    """The sector the share is tasked in, where the theme group named one."""
 
 
 TaskingStep = Literal["accept", "decline", "start_delivery", "complete", "withdraw"]
@@ -405,10 +410,49 @@ class Closure(_Command):
     decision: DecisionRow
 
 
+class ProfilePoint(_Row):
+    on: date
+    value: Decimal
+
+
+class TargetProfile(_Command):
+    """A target given a profile (the value expected at dates between its baseline and its deadline, in the target's
+    own scale), or its profile removed (``profile`` empty: the straight line again), by a decision."""
+
+    kind: Literal["target_profile"] = "target_profile"
+    key: str
+    target: str
+    profile: list[ProfilePoint] = []
+    decision: DecisionRow
+
+
+class ShareProfile(_Command):
+    """A district's share given a profile (the part of the share delivered by each date), or its profile removed,
+    by a decision of the theme group."""
+
+    kind: Literal["share_profile"] = "share_profile"
+    key: str
+    tasking: str
+    profile: list[ProfilePoint] = []
+    decision: DecisionRow
+
+
+class ReportingIntervalChange(_Command):
+    """A target's reporting interval changed from a date, by a decision."""
+
+    kind: Literal["reporting_interval"] = "reporting_interval"
+    key: str
+    target: str
+    reporting_interval: str
+    in_force_from: date
+    decision: DecisionRow
+
+
 HistoryRow = Annotated[
     Body | Membership | MembershipEnded | Commitment | Meeting | Objective | Target | Priority | Evidence | Tasking
     | TaskingAnswer | Transfer | Retasking | Action | Project | MilestoneAchieved | Progress | Intervention
-    | TargetRevision | Retirement | Correction | ReportWithdrawal | RagOverride | Deferral | Closure,
+    | TargetRevision | Retirement | Correction | ReportWithdrawal | RagOverride | Deferral | Closure | TargetProfile
+    | ShareProfile | ReportingIntervalChange,
     Field(discriminator="kind"),
 ]
 ROW_TYPES: dict[str, type[_Row]] = {get_args(cls.model_fields["kind"].annotation)[0]: cls

@@ -36,6 +36,7 @@ from shared.contracts.projects import InterventionKind, Milestone, Outcome, Rag,
 from shared.contracts.tasking import CommissioningLevel
 from shared.errors import DomainError, InvalidCommand, NotYetKnown
 from shared.eventstore import CommandContext, ServiceApplication
+from shared.performance import DEFAULT_INTERVAL, ReportingInterval
 from shared.settings import Settings
 from shared.web import problem_fields
 
@@ -46,7 +47,8 @@ OWNER = {"body": "tasking", "membership": "tasking", "membership_ended": "taskin
          "meeting": "tasking", "tasking": "tasking",
          "tasking_step": "tasking", "transfer": "tasking", "retasking": "tasking", "action": "tasking",
          "objective": "priorities", "target": "priorities", "priority": "priorities", "evidence": "priorities",
-         "target_revision": "priorities", "retirement": "priorities",
+         "target_revision": "priorities", "retirement": "priorities", "target_profile": "priorities",
+         "reporting_interval": "priorities", "share_profile": "tasking",
          "project": "projects", "milestone_achieved": "projects", "progress": "projects",
          "intervention": "projects", "correction": "projects", "report_withdrawal": "projects",
          "rag_override": "projects", "deferral": "projects", "closure": "projects"}
@@ -188,7 +190,9 @@ class Applier:
             return OWNER[kind], self.created_id(kind, row.key, row.by)
         if kind in ("tasking_step", "retasking"):
             return "tasking", self._tasking_id(row.tasking, "tasking")
-        if kind == "target_revision":
+        if kind == "share_profile":
+            return "tasking", self._tasking_id(row.tasking, "tasking")
+        if kind in ("target_revision", "target_profile", "reporting_interval"):
             return "priorities", self._cite("target", row.target, "target")
         if kind == "retirement":
             return "priorities", self._cite(row.retires, row.item, "item")
@@ -301,7 +305,9 @@ class Applier:
             terms=TargetTerms(metric=row.metric, unit=row.unit, baseline_value=row.baseline_value,
                               baseline_date=row.baseline_date, target_value=row.target_value, deadline=row.deadline,
                               data_source=row.data_source, owner_organisation=row.owner_organisation),
-            decision=self.decision(row.decision, "priorities"), idempotency_key=self._key(row))
+            decision=self.decision(row.decision, "priorities"), idempotency_key=self._key(row),
+            reporting_interval=(DEFAULT_INTERVAL if row.reporting_interval is None
+                                else _enum(ReportingInterval, row.reporting_interval, "reporting_interval")))
         self.ids[("target", row.key)] = target.id
 
     def _priority(self, context: CommandContext, row: fmt.Priority) -> None:
@@ -337,7 +343,7 @@ class Applier:
             context, target_id=target_id, theme_group=row.theme_group, district=row.district, share=row.share,
             deadline=row.deadline, lead_partner=row.lead_partner,
             commissioning_level=_enum(CommissioningLevel, row.commissioning_level, "commissioning_level"),
-            decision=self.decision(row.decision, "tasking"), idempotency_key=self._key(row))
+            decision=self.decision(row.decision, "tasking"), idempotency_key=self._key(row), sector=row.sector)
         self.ids[("tasking", row.key)] = tasking.id
         self.tasked.setdefault(target_id, []).append(tasking.id)
 
@@ -457,6 +463,24 @@ class Applier:
         else:
             priority = app.priority(item)
             app.retire_priority(context, priority, expected_version=priority.version, decision=decision)
+
+    def _target_profile(self, context: CommandContext, row: fmt.TargetProfile) -> None:
+        target = self.priorities.target(self._cite("target", row.target, "target"))
+        self.priorities.profile_target(context, target.id, expected_version=target.version,
+                                       profile=[(p.on, p.value) for p in row.profile],
+                                       decision=self.decision(row.decision, "priorities"))
+
+    def _reporting_interval(self, context: CommandContext, row: fmt.ReportingIntervalChange) -> None:
+        target = self.priorities.target(self._cite("target", row.target, "target"))
+        self.priorities.set_reporting_interval(
+            context, target.id, expected_version=target.version,
+            reporting_interval=_enum(ReportingInterval, row.reporting_interval, "reporting_interval"),
+            in_force_from=row.in_force_from, decision=self.decision(row.decision, "priorities"))
+
+    def _share_profile(self, context: CommandContext, row: fmt.ShareProfile) -> None:
+        tasking = self.tasking.tasking(self._tasking_id(row.tasking, "tasking"))
+        self.tasking.profile_share(context, tasking, tasking.version, profile=[(p.on, p.value) for p in row.profile],
+                                   decision=self.decision(row.decision, "tasking"))
 
     def _correction(self, context: CommandContext, row: fmt.Correction) -> None:
         project = self.projects.project(self._cite("project", row.project, "project"))

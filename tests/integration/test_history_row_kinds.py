@@ -1,8 +1,8 @@
 """The history format's later changes (#26): a target revised and retired, an objective and a priority retired, a
-tasking withdrawn, a progress report corrected and another withdrawn, a RAG overridden, a project deferred,
-resumed and closed. Each row goes through the same command and decision rule as live entry: the import reads as
-the commands say, exports back to the same rows, and a row citing a body or a meeting that never existed is refused
-with its number and why, with nothing written."""
+tasking withdrawn, a target and a share profiled, a target's reporting interval set and changed, a progress report
+corrected and another withdrawn, a RAG overridden, a project deferred, resumed and closed. Each row goes through the
+same command and decision rule as live entry: the import reads as the commands say, exports back to the same rows,
+and a row citing a body or a meeting that never existed is refused with its number and why, with nothing written."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def history_rows() -> list[Any]:
         fmt.Objective(key="spare", title="A spare objective", level="county_strategy",
                       strategy="County Economic Strategy", parent="scs",
                       decision=_at("pstg", "pstg-1", d(2011, 1, 10), "The strategy")),
-        fmt.Target(key="jobs-target", objective="jobs", **_terms(1000),
+        fmt.Target(key="jobs-target", objective="jobs", **_terms(1000), reporting_interval="half_yearly",
                    decision=_at("pstg", "pstg-1", d(2011, 1, 10), "The target")),
         fmt.Priority(key="city-jobs", district="worcester", title="City jobs", rationale="Jobs in the city",
                      objective="jobs", agreed=_at("worcester", "alliance-1", d(2011, 1, 10), "Agreed")),
@@ -94,6 +94,17 @@ def history_rows() -> list[Any]:
                        decision=_at("pstg", "pstg-2", d(2011, 5, 2), "Not needed")),
         fmt.Retirement(key="city-jobs-retired", retires="priority", item="city-jobs",
                        decision=_at("worcester", "alliance-2", d(2011, 5, 2), "Folded into the hub")),
+        fmt.TargetProfile(key="back-loaded", target="jobs-target",
+                          profile=[fmt.ProfilePoint(on=d(2012, 3, 31), value=Decimal(100)),
+                                   fmt.ProfilePoint(on=d(2013, 3, 31), value=Decimal(400))],
+                          decision=_at("pstg", "pstg-2", d(2011, 5, 2), "The park opens in 2013")),
+        fmt.ShareProfile(key="city-back-loaded", tasking="share",
+                         profile=[fmt.ProfilePoint(on=d(2012, 3, 31), value=Decimal(50)),
+                                  fmt.ProfilePoint(on=d(2013, 3, 31), value=Decimal(250))],
+                         decision=_at("pstg", "pstg-2", d(2011, 5, 2), "The city's part follows the park")),
+        fmt.ReportingIntervalChange(key="annual", target="jobs-target", reporting_interval="annual",
+                                    in_force_from=d(2012, 4, 1),
+                                    decision=_at("pstg", "pstg-2", d(2011, 5, 2), "BRES is annual")),
         fmt.Deferral(key="paused", project="project", by=MANAGER, step="defer",
                      decision=_at("worcester", "alliance-2", d(2011, 5, 2), "Funding moved to flood repairs")),
         _meeting("alliance-3", "worcester", d(2011, 9, 5), ALLIANCE),
@@ -138,6 +149,12 @@ def test_later_changes_import_through_their_commands_and_export_back(tmp_path: P
         target = priorities.target(Applier(h.system.applications, IMPORTER, history.sha256, waiter(1)).created_id(
             "target", "jobs-target"))
         assert target.terms.target_value == Decimal(1200) and target.retired
+        assert list(target.profile) == [(date(2012, 3, 31), 100), (date(2013, 3, 31), 400)]
+        assert (target.interval_at(date(2011, 6, 1)), target.interval_at(date(2012, 6, 1))) == (
+            "half_yearly", "annual")
+        share = h.system.applications["tasking"].tasking(  # type: ignore[attr-defined]
+            Applier(h.system.applications, IMPORTER, history.sha256, waiter(1)).created_id("tasking", "share"))
+        assert list(share.profile) == [(date(2012, 3, 31), 50), (date(2013, 3, 31), 250)]
 
         exported = [r for r in export_history(h.system.applications).rows if r.kind != "body"]
         again = import_history(history, h.system.applications, IMPORTER, h.system.settings)
