@@ -128,6 +128,18 @@ class Trajectory:
         return points[-1][1]
 
 
+def borrowed_profile(source: Trajectory, baseline_value: Decimal, target_value: Decimal
+                     ) -> tuple[tuple[date, Decimal], ...]:
+    """A less specific figure's profile carried onto another trajectory (a share without a profile follows its
+    target's, an outcome its share's): at each of its dates, the same fraction of the change it plans. Points past
+    the other trajectory's dates are dropped by it (``Trajectory.points``)."""
+    change = source.target_value - source.baseline_value
+    if change == 0:
+        return ()
+    return tuple((day, baseline_value + (target_value - baseline_value) * (value - source.baseline_value) / change)
+                 for day, value in source.profile)
+
+
 def profile_problems(trajectory: Trajectory, field_name: str = "profile") -> list[dict[str, str]]:
     """What is wrong with a profile: a point outside the baseline-to-target span, or two points at one date."""
     problems: list[dict[str, str]] = []

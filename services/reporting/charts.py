@@ -62,8 +62,9 @@ def trajectory_chart(series: Series, period_end: date, chart_id: str, descriptio
     end_x = x(period_end)
     parts.append(f'<line class="period-end" x1="{end_x:.1f}" y1="{TOP}" x2="{end_x:.1f}" y2="{TOP + plot_h}" '
                  'stroke="#b0b0b0" stroke-dasharray="2 3"/>')
-    parts.append(f'<polyline class="trajectory" points="{x(first):.1f},{y(Decimal(0)):.1f} '
-                 f'{x(series.deadline):.1f},{y(series.goal):.1f}" fill="none" stroke="{TRAJECTORY}" '
+    # Through the profile's points when it has one (the straight line from baseline to goal when not).
+    expected = " ".join(f"{x(d):.1f},{y(v):.1f}" for d, v in series.figure().trajectory.points())
+    parts.append(f'<polyline class="trajectory" points="{expected}" fill="none" stroke="{TRAJECTORY}" '
                  'stroke-width="2" stroke-dasharray="6 4"/>')
     points = [(first, Decimal(0)), *series.points]
     path = " ".join(f"{x(d):.1f},{y(v):.1f}" for d, v in points)

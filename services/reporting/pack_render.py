@@ -28,7 +28,7 @@ from fpdf.fonts import FontFace
 
 from services.reporting.charts import direction_arrow, quantity, trajectory_chart
 from services.reporting.pack_words import long_date
-from services.reporting.packs import IMPROVING, STEADY, WORSENING, ScrutinyPack, Series
+from services.reporting.packs import IMPROVING, STEADY, WORSENING, ScrutinyPack, Series, TargetPerformance
 from shared.csv_export import Column, Kind, write_csv
 
 RENDERER_VERSION = "pack-2"
@@ -95,6 +95,18 @@ def performance_table(pack: ScrutinyPack) -> Table:
                          series.last_reported_on.isoformat() if series.last_reported_on else "no report yet",
                          _value(series.forecast), series.forecast_method or "no forecast"])
     return header, rows
+
+
+def performance_notes(perf: TargetPerformance) -> list[str]:
+    """What a reader must know before the figures: a target over-allocated, a trajectory that is a profile."""
+    notes = []
+    if perf.over_allocated_by is not None:
+        notes.append(f"Over-allocated: the districts' shares add up to {quantity(perf.over_allocated_by)} more than "
+                     "the target asks, as the tasking service recorded it; shown until the theme group retasks.")
+    if perf.profiled:
+        notes.append("The trajectory is the target's profile (expected values by date, set by a decision), not a "
+                     "straight line; a district share without a profile of its own follows it.")
+    return notes
 
 
 def exceptions_table(pack: ScrutinyPack) -> Table:
@@ -374,6 +386,7 @@ def to_html(pack: ScrutinyPack) -> str:
     out.append(f'<h2 id="performance">{TITLES["performance"]}</h2>')
     for index, perf in enumerate(pack.performance):
         out.append(f"<h3>{escape(perf.metric)}</h3>")
+        out += [f'<p class="none">{escape(note)}</p>' for note in performance_notes(perf)]
         header = ["who", "actual", "trajectory now", "goal", "RAG", "direction of travel", "latest report",
                   "forecast at the deadline"]
         rows = []

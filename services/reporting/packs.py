@@ -82,6 +82,7 @@ class Series:
     stale: bool = False  # its latest report (or baseline) older than the reporting interval at the period's end
     forecast: Decimal | None = None  # the out-turn forecast at the deadline (shared.performance)
     forecast_method: str = ""
+    profile: tuple[tuple[date, Decimal], ...] = ()  # expected values by date (the rollup's); empty: the line
 
     @property
     def status(self) -> str | None:
@@ -97,7 +98,8 @@ class Series:
         """The series as ``shared.performance`` judges a figure: from 0 at the baseline date to the goal at the
         deadline, its points the values reported, so it is judged by the very function a project's RAG is."""
         return Figure(Trajectory(baseline_date=self.baseline_date, baseline_value=Decimal(0),
-                                 target_date=self.deadline, target_value=self.goal), tuple(self.points))
+                                 target_date=self.deadline, target_value=self.goal, profile=self.profile),
+                      tuple(self.points))
 
     def trajectory_at(self, day: date) -> Decimal:
         if self.deadline <= self.baseline_date:
@@ -128,6 +130,8 @@ class TargetPerformance:
     metric: str
     total: Series
     shares: list[Series]
+    over_allocated_by: Decimal | None = None  # as tasking recorded it (TargetOverAllocated), until cleared
+    profiled: bool = False  # the target has a profile: judged against it, not the straight line
 
 
 @dataclass
@@ -191,6 +195,8 @@ def _performance(store: ReadStore, request: PackRequest, definition: Partnership
         baseline_date = date.fromisoformat(terms["baseline_date"]) if terms else request.start
         deadline = date.fromisoformat(target["deadline"])
         shares, share_ids = [], []
+        trajectory = rollup.target_trajectory(target)
+        summed = target["kind"] != "level"  # a level's profile is of levels, not of the improvement counted here
         for share in target["shares"]:
             if not share["counts_against_target"]:  # as tasking's events said
                 continue
@@ -202,7 +208,9 @@ def _performance(store: ReadStore, request: PackRequest, definition: Partnership
             series = Series(label=chains.district_name(definition, share["district"]), unit=target["unit"],
                             baseline_date=baseline_date, deadline=date.fromisoformat(share["deadline"]),
                             goal=Decimal(share["share"]), points=points, actual=Decimal(0), expected=Decimal(0),
-                            rag=None, direction=None, district=share["district"])
+                            rag=None, direction=None, district=share["district"],
+                            profile=rollup.share_figure(share, baseline_date, [], Decimal(0),
+                                                        trajectory if summed else None).trajectory.profile)
             shares.append(series)
             share_ids.append(share["tasking_id"])
         if not shares and not request.scope.county:
@@ -216,7 +224,7 @@ def _performance(store: ReadStore, request: PackRequest, definition: Partnership
             deadline = max(s.deadline for s in shares)
         total = Series(label=target["metric"], unit=target["unit"], baseline_date=baseline_date, deadline=deadline,
                        goal=goal, points=total_points, actual=Decimal(0), expected=Decimal(0), rag=None,
-                       direction=None)
+                       direction=None, profile=trajectory.profile if request.scope.county and summed else ())
         for series in (total, *shares):
             series.actual = series.actual_at(request.end)
             series.expected = series.trajectory_at(request.end)
@@ -235,7 +243,8 @@ def _performance(store: ReadStore, request: PackRequest, definition: Partnership
             reported = [d for d, _ in series.points if d <= request.end]
             series.last_reported_on = max(reported) if reported else None
         result.append(TargetPerformance(target_id=target["target_id"], metric=target["metric"], total=total,
-                                        shares=shares))
+                                        shares=shares, over_allocated_by=target["over_allocated_by"],
+                                        profiled=bool(target["profile"])))
     return result
 
 

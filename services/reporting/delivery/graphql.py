@@ -28,7 +28,7 @@ from services.reporting.graphql_common import (
     read_model,
 )
 from services.reporting.temporal import When, at, in_force_day, recorded_moment
-from shared.performance import Performance
+from shared.performance import Performance, ReportingInterval, interval_at
 from shared.sectors import sector_name, sector_problems
 
 
@@ -312,6 +312,16 @@ class ProjectContribution:
     contribution: Decimal
 
 
+@strawberry.type(description="A value a target or share is expected to stand at on a date (a point of its profile).")
+class ProfilePoint:
+    on: date
+    value: Decimal
+
+
+def _profile(points: Sequence[tuple[date, Decimal]]) -> list[ProfilePoint]:
+    return [ProfilePoint(on=d, value=v) for d, v in points]
+
+
 @strawberry.type
 class ShareRollup:
     """A district's share of the target (its tasking): actual delivered by its projects against the share."""
@@ -328,6 +338,9 @@ class ShareRollup:
     sector: str | None = strawberry.field(description="The UK SIC 2007 section (A to U) the share is to be delivered "
                                                       "in; null: any.")
     sector_name: str | None = strawberry.field(description="That section's name, e.g. Manufacturing.")
+    profile: list[ProfilePoint] = strawberry.field(description=(
+        "The part of the share expected delivered by each date, set by a decision of the theme group; empty: "
+        "none, and the share is judged against its target's profile (or the straight line)."))
     target_id: strawberry.Private[str]
     as_of: strawberry.Private[When]
 
@@ -355,7 +368,19 @@ class TargetRollup:
                                                           "a level, which is never combined.")
     percent_of_target: Decimal | None
     shares: list[ShareRollup]
+    profile: list[ProfilePoint] = strawberry.field(description=(
+        "The target's expected values by date (in its own scale), set by a decision; empty: the straight line."))
+    over_allocated_by: Decimal | None = strawberry.field(description=(
+        "How far the shares exceed the improvement the target asks, as tasking recorded it (TargetOverAllocated: "
+        "a revision raced past a tasking), until a retasking, withdrawal or revision clears it; null when not."))
     as_of: strawberry.Private[When]
+    intervals: strawberry.Private[tuple[tuple[date, ReportingInterval], ...]]
+
+    @strawberry.field(description="How often the target's figures are to be reported, as in force at `on` (default: "
+                                  "the day asked about, else today): monthly, quarterly (unless declared otherwise), "
+                                  "half_yearly or annual. A figure is stale when its latest report is older.")
+    def reporting_interval(self, on: date | None = None) -> str:
+        return interval_at(self.intervals, _on(on, self.as_of)).value
 
     @strawberry.field(description="How the county target is doing at `on` (default: the day asked about, else "
                                   "today): its live shares' improvements summed, against the improvement it asks; "
@@ -370,11 +395,13 @@ class TargetRollup:
             target_id=strawberry.ID(row["target_id"]), metric=row["metric"], unit=row["unit"], kind=row["kind"],
             target_value=row["target_value"], deadline=date.fromisoformat(row["deadline"]), status=row["status"],
             tasked=row["tasked"], actual=row["actual"], percent_of_target=row["percent_of_target"], as_of=as_of,
+            profile=_profile(row["profile"]), over_allocated_by=row["over_allocated_by"],
+            intervals=row["intervals"],
             shares=[ShareRollup(
                 tasking_id=strawberry.ID(s["tasking_id"]), district=s["district"], lead_partner=s["lead_partner"],
                 status=s["status"], share=s["share"], deadline=date.fromisoformat(s["deadline"]), actual=s["actual"],
                 percent_of_share=s["percent_of_share"], target_id=row["target_id"], as_of=as_of,
-                sector=s["sector"], sector_name=sector_name(s["sector"]),
+                sector=s["sector"], sector_name=sector_name(s["sector"]), profile=_profile(s["profile"]),
                 projects=[ProjectContribution(project_id=strawberry.ID(p["project_id"]), title=p["title"],
                                               lead_partner=p["lead_partner"], status=p["status"], rag=p["rag"],
                                               contribution=p["contribution"]) for p in s["projects"]],

@@ -13,11 +13,20 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from services.reporting.delivery import queries
+from services.reporting.delivery import queries, rollup
+from services.reporting.delivery.tables import TARGETS, TASKINGS
 from services.reporting.temporal import When
 from shared.contracts.projects import DirectionOfTravel, Rag
 from shared.partnership import PartnershipDefinition
-from shared.performance import Figure, Performance, Thresholds, Trajectory, performance
+from shared.performance import (
+    Figure,
+    Performance,
+    ReportingInterval,
+    Thresholds,
+    Trajectory,
+    interval_at,
+    performance,
+)
 from shared.readstore import ReadStore
 
 
@@ -45,12 +54,33 @@ def project_figures(store: ReadStore, project_id: str, when: When) -> list[Figur
     return figures
 
 
+def project_interval(store: ReadStore, project_id: str, when: When, on: date) -> ReportingInterval:
+    """How often the project is to report at ``on``: the reporting interval of the target its outcomes deliver (the
+    shortest, should they deliver several), quarterly when none declared one."""
+    tasking_ids = sorted({o["tasking_id"] for o in queries.outcomes(store, project_id, when)})
+    if not tasking_ids:
+        return interval_at((), on)
+    wanted = ", ".join("?" for _ in tasking_ids)
+    query, values = queries.as_of_rows(TASKINGS.name, when, entities=f" AND e.id IN ({wanted})",
+                                       entity_params=tasking_ids, columns="r.target_id", postgres=store.postgres)
+    target_ids = sorted({t["target_id"] for t in store.query(query, values)})
+    if not target_ids:
+        return interval_at((), on)
+    wanted = ", ".join("?" for _ in target_ids)
+    query, values = queries.as_of_rows(TARGETS.name, when, entities=f" AND e.id IN ({wanted})",
+                                       entity_params=target_ids, columns="r.intervals", postgres=store.postgres)
+    found = [interval_at(rollup.intervals_of(t["intervals"]), on) for t in store.query(query, values)]
+    return min(found, key=lambda i: i.months, default=interval_at((), on))
+
+
 def project_performance(store: ReadStore, row: dict[str, Any], when: When, on: date,
                         thresholds: Thresholds) -> Performance | None:
-    """The project at ``on``: the RAG, shortfall and direction its events recorded, with the staleness and
-    forecasts the function gives at ``on``; None before any report stands."""
+    """The project at ``on``: the RAG, shortfall and direction its events recorded, with the staleness (by its
+    target's reporting interval at ``on``) and forecasts the function gives at ``on``; None before any report
+    stands."""
     if row["derived_rag"] is None:
         return None
-    judged = performance(project_figures(store, row["id"], when), on, thresholds)
+    judged = performance(project_figures(store, row["id"], when), on, thresholds,
+                         interval=project_interval(store, row["id"], when, on))
     return replace(judged, rag=Rag(row["derived_rag"]), shortfall_percent=Decimal(row["shortfall_percent"]),
                    direction=DirectionOfTravel(row["direction"]) if row["direction"] else None)

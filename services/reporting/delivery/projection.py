@@ -10,6 +10,7 @@ from functools import singledispatch
 from typing import Any
 
 from services.reporting.delivery.tables import (
+    ALLOCATIONS,
     INTERVENTIONS,
     MILESTONES,
     OUTCOME_COLUMNS,
@@ -23,7 +24,13 @@ from services.reporting.delivery.tables import (
 from services.reporting.rows import Rows
 from services.reporting.temporal import decision_json, sorted_json, timestamp
 from shared.contracts import Fact
-from shared.contracts.priorities import TargetRetired, TargetRevised, TargetSet
+from shared.contracts.priorities import (
+    TargetProfiled,
+    TargetReportingIntervalSet,
+    TargetRetired,
+    TargetRevised,
+    TargetSet,
+)
 from shared.contracts.projects import (
     ContributionClosed,
     ContributionRepointed,
@@ -43,6 +50,9 @@ from shared.contracts.projects import (
     Standing,
 )
 from shared.contracts.tasking import (
+    ShareProfiled,
+    TargetOverAllocated,
+    TargetOverAllocationCleared,
     TaskingAccepted,
     TaskingCompleted,
     TaskingDeclined,
@@ -71,10 +81,38 @@ def _revise_outcome(rows: Rows, outcome_id: str, envelope: Envelope, **changes: 
 
 @project.register
 def _target_set(fact: TargetSet | TargetRevised, rows: Rows, envelope: Envelope) -> None:
+    # A revision keeps the profile and intervals declared (their own events change them).
+    kept = rows.current(TARGETS.name, envelope.subject) if isinstance(fact, TargetRevised) else None
     rows.put(TARGETS.name, envelope, {
         "id": envelope.subject, "metric": fact.metric, "unit": fact.unit, "target_value": str(fact.target_value),
         "deadline": fact.deadline.isoformat(), "status": "current", "baseline_value": str(fact.baseline_value),
-        "baseline_date": fact.baseline_date.isoformat()})
+        "baseline_date": fact.baseline_date.isoformat(), "profile": kept["profile"] if kept else None,
+        "intervals": kept["intervals"] if kept else None})
+
+
+def profile_json(points: Any) -> str | None:
+    """A profile as a row keeps it: JSON ``[[date, value], ...]``; None when empty (the straight line)."""
+    return json.dumps([[p.on.isoformat(), str(p.value)] for p in points]) if points else None
+
+
+@project.register
+def _target_profiled(fact: TargetProfiled, rows: Rows, envelope: Envelope) -> None:
+    rows.revise(TARGETS.name, envelope.subject, envelope, profile=profile_json(fact.profile))
+
+
+@project.register
+def _target_interval(fact: TargetReportingIntervalSet, rows: Rows, envelope: Envelope) -> None:
+    current = rows.existing(TARGETS.name, envelope.subject, envelope)
+    intervals = [*json.loads(current["intervals"] or "[]"),
+                 [fact.in_force_from.isoformat(), str(fact.reporting_interval)]]
+    rows.revise(TARGETS.name, envelope.subject, envelope, current, intervals=json.dumps(intervals))
+
+
+@project.register
+def _over_allocated(fact: TargetOverAllocated | TargetOverAllocationCleared, rows: Rows, envelope: Envelope) -> None:
+    over_by = str(fact.over_by) if isinstance(fact, TargetOverAllocated) else None
+    rows.put(ALLOCATIONS.name, envelope, {"id": str(fact.target_id), "over_by": over_by, "tasked": str(fact.tasked),
+                                          "improvement": str(fact.improvement)})
 
 
 @project.register
@@ -88,8 +126,13 @@ def _tasking_issued(fact: TaskingIssued, rows: Rows, envelope: Envelope) -> None
         "id": envelope.subject, "version": envelope.sequence, "target_id": str(fact.target_id),
         "district": fact.district, "lead_partner": fact.lead_partner, "share": str(fact.share), "unit": fact.unit,
         "deadline": fact.deadline.isoformat(), "status": "issued",
-        "counts_against_target": int(fact.counts_against_target), "sector": fact.sector,
+        "counts_against_target": int(fact.counts_against_target), "sector": fact.sector, "profile": None,
         "valid_from": timestamp(envelope.time), "valid_to": None})
+
+
+@project.register
+def _share_profiled(fact: ShareProfiled, rows: Rows, envelope: Envelope) -> None:
+    rows.revise(TASKINGS.name, envelope.subject, envelope, profile=profile_json(fact.profile))
 
 
 _TASKING_STATUS = {TaskingAccepted: "accepted", TaskingDeliveryStarted: "in_delivery", TaskingDeclined: "declined",
@@ -217,8 +260,8 @@ def _progress_report_corrected(fact: ProgressReportCorrected, rows: Rows, envelo
 @project.register
 def _outcome_profiled(fact: OutcomeProfiled, rows: Rows, envelope: Envelope) -> None:
     """The outcome's profile, and the project's RAG as projects derived it again against the profile."""
-    profile = json.dumps([[p.on.isoformat(), str(p.value)] for p in fact.profile]) if fact.profile else None
-    _stands(rows, envelope, fact.standing, {f"{envelope.subject}:{fact.outcome_id}": {"profile": profile}})
+    _stands(rows, envelope, fact.standing,
+            {f"{envelope.subject}:{fact.outcome_id}": {"profile": profile_json(fact.profile)}})
 
 
 @project.register

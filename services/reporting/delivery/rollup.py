@@ -11,16 +11,17 @@ from decimal import Decimal
 from typing import Any
 
 from services.reporting.delivery import queries
-from services.reporting.delivery.tables import OUTCOMES, PROJECTS, TARGETS, TASKINGS
+from services.reporting.delivery.tables import ALLOCATIONS, OUTCOMES, PROJECTS, TARGETS, TASKINGS
 from services.reporting.temporal import When
 from shared.measures import MeasureKind, kind_of
 from shared.performance import (
-    DEFAULT_INTERVAL,
     Figure,
     Performance,
     ReportingInterval,
     Thresholds,
     Trajectory,
+    borrowed_profile,
+    interval_at,
     performance,
 )
 from shared.readstore import ReadStore, Tx
@@ -72,6 +73,9 @@ def _rollups(store: Tx, as_of: When, target_id: str | None,
     query, values = queries.as_of_rows(TASKINGS.name, as_of, f" AND r.target_id IN ({wanted})",
                            [t["id"] for t in target_rows], postgres=postgres)
     tasking_rows = store.query(f"{query} ORDER BY r.district, r.id", values)
+    query, values = queries.as_of_rows(ALLOCATIONS.name, as_of, f" AND r.id IN ({wanted})",
+                                       [t["id"] for t in target_rows], postgres=postgres)
+    over_by = {a["id"]: Decimal(a["over_by"]) for a in store.query(query, values) if a["over_by"] is not None}
     project_rows: dict[str, dict[str, Any]] = {}
     if with_projects:
         query, values = queries.as_of_rows(PROJECTS.name, as_of, postgres=postgres,
@@ -115,7 +119,7 @@ def _rollups(store: Tx, as_of: When, target_id: str | None,
         shares_by_target[tasking["target_id"]].append({
             "tasking_id": tasking["id"], "district": tasking["district"], "lead_partner": tasking["lead_partner"],
             "status": tasking["status"], "counts_against_target": bool(tasking["counts_against_target"]),
-            "sector": tasking["sector"],
+            "sector": tasking["sector"], "profile": profile_of(tasking["profile"]),
             "share": share, "deadline": tasking["deadline"], "actual": actual,
             "percent_of_share": _percent(actual, share),
             "projects": sorted(contributions.values(), key=lambda c: rank[c["project_id"]]) if with_projects else []})
@@ -133,8 +137,20 @@ def _rollups(store: Tx, as_of: When, target_id: str | None,
             "baseline_value": Decimal(target["baseline_value"]), "baseline_date": target["baseline_date"],
             "deadline": target["deadline"], "status": target["status"],
             "tasked": sum((s["share"] for s in live), Decimal(0)) if summed else None, "actual": county,
+            "profile": profile_of(target["profile"]), "intervals": intervals_of(target["intervals"]),
+            "over_allocated_by": over_by.get(target["id"]),
             "percent_of_target": _percent(county, value) if county is not None else None, "shares": shares})
     return result
+
+
+def profile_of(raw: str | None) -> tuple[tuple[date, Decimal], ...]:
+    """A row's profile (JSON ``[[date, value], ...]``); empty for NULL."""
+    return tuple((date.fromisoformat(d), Decimal(v)) for d, v in json.loads(raw or "[]"))
+
+
+def intervals_of(raw: str | None) -> tuple[tuple[date, ReportingInterval], ...]:
+    """A target row's reporting intervals (JSON ``[[in_force_from, interval], ...]``); empty: quarterly."""
+    return tuple((date.fromisoformat(d), ReportingInterval(i)) for d, i in json.loads(raw or "[]"))
 
 
 def level_of(outcomes: list[dict[str, Any]], actuals: dict[tuple[str, str], Decimal] | None = None
@@ -186,29 +202,44 @@ def credits_by_tasking(store: ReadStore, as_of: When, end: date) -> dict[str, li
     return series
 
 
+def target_trajectory(target: dict[str, Any]) -> Trajectory:
+    """The county target's trajectory: for a count, the improvement it asks (target minus baseline, from 0), for a
+    level the level itself, from its baseline date to its deadline, through its profile when it has one."""
+    level = target["kind"] == MeasureKind.LEVEL.value
+    start = Decimal(target["baseline_value"]) if level else Decimal(0)
+    shift = Decimal(0) if level else Decimal(target["baseline_value"])  # a count's profile counts the improvement
+    return Trajectory(baseline_date=date.fromisoformat(target["baseline_date"]), baseline_value=start,
+                      target_date=date.fromisoformat(target["deadline"]),
+                      target_value=Decimal(target["target_value"]) - shift,
+                      profile=tuple((d, v - shift) for d, v in target.get("profile", ())))
+
+
 def share_figure(share: dict[str, Any], baseline_date: date, points: list[tuple[date, Decimal]],
-                 start: Decimal = Decimal(0)) -> Figure:
+                 start: Decimal = Decimal(0), target: Trajectory | None = None) -> Figure:
     """A district share as a figure: for a count its credited improvement, from 0 at the target's baseline date to
-    the share at the share's deadline; for a level the level reached, from ``start`` to the share (its own level)."""
+    the share at the share's deadline; for a level the level reached, from ``start`` to the share (its own level).
+    Through the share's profile; without one, its ``target``'s carried onto it (the most specific available)."""
+    value = Decimal(share["share"])
+    profile = share.get("profile") or (borrowed_profile(target, start, value) if target is not None else ())
     return Figure(Trajectory(baseline_date=baseline_date, baseline_value=start,
-                             target_date=date.fromisoformat(share["deadline"]), target_value=Decimal(share["share"])),
+                             target_date=date.fromisoformat(share["deadline"]), target_value=value,
+                             profile=tuple(profile)),
                   tuple(points))
 
 
 def target_figure(target: dict[str, Any], shares: list[Figure]) -> Figure:
-    """The county target as a figure: the improvement it asks (target minus baseline) from its baseline date to its
-    deadline, its values the sum of its live shares' credited improvements at each of their report dates."""
+    """The county target as a figure (``target_trajectory``), its values the sum of its live shares' credited
+    improvements at each of their report dates."""
     days = sorted({d for s in shares for d, _ in s.reports})
-    return Figure(Trajectory(baseline_date=date.fromisoformat(target["baseline_date"]), baseline_value=Decimal(0),
-                             target_date=date.fromisoformat(target["deadline"]),
-                             target_value=Decimal(target["target_value"]) - Decimal(target["baseline_value"])),
+    return Figure(target_trajectory(target),
                   tuple((d, sum((s.actual_at(d) for s in shares), Decimal(0))) for d in days))
 
 
-def performances(store: ReadStore, as_of: When, on: date, thresholds: Thresholds, target_id: str | None = None, *,
-                 interval: ReportingInterval = DEFAULT_INTERVAL) -> dict[str, dict[str, Any]]:
+def performances(store: ReadStore, as_of: When, on: date, thresholds: Thresholds, target_id: str | None = None
+                 ) -> dict[str, dict[str, Any]]:
     """Per target: how it and each of its district shares are doing at ``on`` (``shared.performance``: RAG,
-    direction, forecast, staleness), from the reports dated up to ``on`` as recorded at ``as_of``.
+    direction, forecast, staleness), from the reports dated up to ``on`` as recorded at ``as_of``: against the
+    share's profile, else the target's, else the straight line; stale by the target's reporting interval at ``on``.
     ``{target_id: {"total": Performance | None, "shares": {tasking_id: Performance}}}``; a share that does not count
     against the target (as tasking's events said) is judged but left out of the total. A ``level`` target (a rate,
     a percentage) is never combined: each district is judged against its own target level, from the level its
@@ -219,11 +250,13 @@ def performances(store: ReadStore, as_of: When, on: date, thresholds: Thresholds
     for target in rollups(store, as_of, target_id, with_projects=False):
         baseline_date = date.fromisoformat(target["baseline_date"])
         level = target["kind"] == MeasureKind.LEVEL.value
+        interval = interval_at(target["intervals"], on)
+        trajectory = target_trajectory(target)
         judged: dict[str, Performance] = {}
         live: list[Figure] = []
         for share in target["shares"]:
             start = baselines.get(share["tasking_id"], Decimal(target["baseline_value"])) if level else Decimal(0)
-            figure = share_figure(share, baseline_date, credits.get(share["tasking_id"], []), start)
+            figure = share_figure(share, baseline_date, credits.get(share["tasking_id"], []), start, trajectory)
             judged[share["tasking_id"]] = performance([figure], on, thresholds, interval=interval)
             if share["counts_against_target"]:
                 live.append(figure)

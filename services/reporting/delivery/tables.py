@@ -14,14 +14,24 @@ TARGETS = Table(
     "delivery_targets",
     "id TEXT NOT NULL, version INTEGER NOT NULL, metric TEXT NOT NULL, unit TEXT NOT NULL,"
     " target_value TEXT NOT NULL, deadline TEXT NOT NULL, status TEXT NOT NULL, baseline_value TEXT NOT NULL,"
-    " baseline_date TEXT NOT NULL, " + _TEMPORAL,
+    " baseline_date TEXT NOT NULL, profile TEXT, intervals TEXT, " + _TEMPORAL,
     temporal=True, indexes=(_AS_OF,))
+"""``profile``: the target's profile as JSON ``[[date, value], ...]`` (``TargetProfiled``), NULL: the straight line;
+``intervals``: its reporting intervals as JSON ``[[in_force_from, interval], ...]`` (``TargetReportingIntervalSet``),
+NULL: quarterly throughout."""
 TASKINGS = Table(
     "delivery_taskings",
     "id TEXT NOT NULL, version INTEGER NOT NULL, target_id TEXT NOT NULL, district TEXT NOT NULL,"
     " lead_partner TEXT NOT NULL, share TEXT NOT NULL, unit TEXT NOT NULL, deadline TEXT NOT NULL,"
-    " status TEXT NOT NULL, counts_against_target INTEGER NOT NULL, sector TEXT, " + _TEMPORAL,
+    " status TEXT NOT NULL, counts_against_target INTEGER NOT NULL, sector TEXT, profile TEXT, " + _TEMPORAL,
     temporal=True, indexes=(_AS_OF,))
+"""``profile``: the share's profile as JSON ``[[date, value], ...]`` (``ShareProfiled``); NULL: none."""
+ALLOCATIONS = Table(
+    "delivery_allocations",
+    "id TEXT NOT NULL, version INTEGER NOT NULL, over_by TEXT, tasked TEXT NOT NULL, improvement TEXT NOT NULL, "
+    + _TEMPORAL, temporal=True, indexes=(_AS_OF,))
+"""Per target (``id``: the target's id; ``version``: its allocation's), what tasking recorded: ``over_by`` the shares
+exceed its improvement (``TargetOverAllocated``), NULL once cleared (``TargetOverAllocationCleared``)."""
 PROJECTS = Table(
     "delivery_projects",
     "id TEXT NOT NULL, version INTEGER NOT NULL, programme_id TEXT NOT NULL, district TEXT NOT NULL,"
@@ -66,7 +76,7 @@ INTERVENTIONS = Table(
     " actor_organisation TEXT NOT NULL, recorded_at TEXT NOT NULL, due_on TEXT, owner TEXT,"
     " PRIMARY KEY (project_id, version)")
 
-TABLES = (TARGETS, TASKINGS, PROJECTS, OUTCOMES, MILESTONES, PROGRESS, WITHDRAWALS, INTERVENTIONS)
+TABLES = (TARGETS, TASKINGS, ALLOCATIONS, PROJECTS, OUTCOMES, MILESTONES, PROGRESS, WITHDRAWALS, INTERVENTIONS)
 
 OUTCOME_COLUMNS = ("id", "version", "project_id", "outcome_id", "tasking_id", "metric", "unit", "baseline_value",
                    "baseline_date", "target_value", "target_date", "weight", "actual", "counting", "profile",
