@@ -50,7 +50,7 @@ from shared.errors import ConcurrentChange, NotFound, NotYetKnown, RuleViolated
 from shared.eventstore import CommandContext, ServiceApplication
 from shared.partnership import PartnershipDefinition, load
 from shared.readstore import ReadStore
-from shared.rules_history import RulesOfRecord
+from shared.rules_history import FoundedRules, RuleChange, RulesOfRecord
 from shared.settings import Settings
 
 LOCAL_DDL = [
@@ -95,7 +95,8 @@ class TaskingApplication(ServiceApplication):
         # The rules of record: founded once from the definition, changed by decisions, asked as of a decision's date.
         self.partnership_differences = self._found_partnership()
         names = {d.id: d.name for d in self.definition.districts}  # for a founding recorded before it named them
-        self.rules = RulesOfRecord(lambda: self.partnership().founded_rules(names), lambda: self.partnership().changes)
+        # One load of the partnership record per question, not one for its rules and another for its changes.
+        self.rules = RulesOfRecord.reading(lambda: self._rules_of_record(names))
         self.meetings = TaskingMeetings(self)
         self.local = ReadStore(settings, self.service)
         self.local.migrate(LOCAL_DDL)
@@ -113,6 +114,10 @@ class TaskingApplication(ServiceApplication):
         if found is None:  # founded at start-up; only a store emptied under a running process lacks it
             raise NotYetKnown("The partnership's rules are not recorded yet.")
         return found
+
+    def _rules_of_record(self, names: dict[str, str]) -> tuple[FoundedRules, Sequence[RuleChange]]:
+        partnership = self.partnership()
+        return partnership.founded_rules(names), partnership.changes
 
     def _found_partnership(self) -> list[str]:
         """Found the partnership's record from the definition into an empty store (once, whichever process is
@@ -629,3 +634,9 @@ class TaskingMeetings(PerPartner):
     def member_on(self, body: str, organisation: str, day: date) -> bool:
         seat = self.application.membership(body, organisation)
         return seat is not None and seat.in_force_on(day)
+
+    def memberships(self, body: str, organisations: Sequence[str], day: date) -> dict[str, tuple[int, bool]]:
+        # Each partner's membership is loaded once, not once for its version and again for the day.
+        seats = {org: self.application.membership(body, org) for org in organisations}
+        return {org: (0, False) if seat is None else (seat.version, seat.in_force_on(day))
+                for org, seat in seats.items()}
