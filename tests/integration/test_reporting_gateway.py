@@ -196,3 +196,30 @@ def test_the_partnership_and_the_decision_log_are_queryable(h: Harness) -> None:
     assert empty["data"]["decisionLog"]["totalCount"] == 0
     backwards = gql(h, '{ decisionLog(decidedFrom: "2012-01-01", decidedTo: "2011-01-01") { totalCount } }')
     assert codes(backwards) == ["BAD_USER_INPUT"]
+
+
+def test_a_page_opens_the_sealed_text_of_its_own_rows_only(h: Harness) -> None:
+    _tree(h, 2, 3)
+    store = h.system.read_model.store  # type: ignore[union-attr]
+    opener = store.opener
+    assert opener is not None
+    opened: list[str] = []
+
+    def counting(text: str) -> str:
+        if "sealed:v1:" in text:
+            opened.append(text)
+        return opener(text)
+
+    store.opener = counting
+    try:
+        page = gql(h, """{ objectivesConnection(first: 2, level: "county_strategy") {
+          totalCount edges { node { title decision { reason } } } }
+          targetsConnection(first: 1) { totalCount edges { node { metric decision { reason } } } } }""")["data"]
+    finally:
+        store.opener = opener
+    objectives, targets = page["objectivesConnection"], page["targetsConnection"]
+    assert objectives["totalCount"] == 6 and targets["totalCount"] == 6
+    assert [edge["node"]["decision"]["reason"] for edge in objectives["edges"]] == [PSTG_REASON] * 2
+    assert [edge["node"]["decision"]["reason"] for edge in targets["edges"]] == [PSTG_REASON]
+    # Three rows shown, each with one sealed text (its decision's reason): the other nine stay sealed.
+    assert len(opened) == 3, opened

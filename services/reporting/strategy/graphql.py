@@ -308,8 +308,9 @@ class Query:
                               as_of: datetime | None = None,
                               in_force_on: IN_FORCE_ON = None, level: str | None = None) -> Connection[Objective]:
         when = at(as_of, in_force_on)
-        rows = queries.objectives(read_model(info).store, when, level)
-        return paginate(rows, lambda r: (r["added_at"], r["id"]), lambda r: Objective.from_row(r, when),
+        store = read_model(info).store
+        rows = queries.objectives(store, when, level, sealed=True)  # only the page's rows are opened
+        return paginate(rows, lambda r: (r["added_at"], r["id"]), lambda r: Objective.from_row(store.open_row(r), when),
                         first, after, last, before)
 
     @strawberry.field(permission_classes=[IsAuthenticated], description="SMART targets, a page at a time.")
@@ -319,8 +320,9 @@ class Query:
                            in_force_on: IN_FORCE_ON = None, objective_id: strawberry.ID | None = None,
                            status: str | None = None) -> Connection[Target]:
         when = at(as_of, in_force_on)
-        rows = queries.targets(read_model(info).store, when, _id(objective_id), status)
-        return paginate(rows, lambda r: (r["added_at"], r["id"]), lambda r: Target.from_row(r, when),
+        store = read_model(info).store
+        rows = queries.targets(store, when, _id(objective_id), status, sealed=True)  # only the page's rows are opened
+        return paginate(rows, lambda r: (r["added_at"], r["id"]), lambda r: Target.from_row(store.open_row(r), when),
                         first, after, last, before)
 
     @strawberry.field(permission_classes=[IsAuthenticated], description="District priorities, a page at a time.")

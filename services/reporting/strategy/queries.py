@@ -18,7 +18,7 @@ from services.reporting.temporal import When, as_of_clause
 from shared.readstore import ReadStore
 
 
-def _rows(store: ReadStore, table: str, as_of: When, **equal: Any) -> list[dict[str, Any]]:
+def _rows(store: ReadStore, table: str, as_of: When, sealed: bool = False, **equal: Any) -> list[dict[str, Any]]:
     clause, params = as_of_clause(as_of, table=table)
     for column, value in equal.items():
         if value is None:
@@ -28,11 +28,14 @@ def _rows(store: ReadStore, table: str, as_of: When, **equal: Any) -> list[dict[
         else:
             clause += f" AND {column} = ?"
             params.append(value)
-    return store.query(f"SELECT * FROM {table} WHERE {clause} ORDER BY added_at, id", params)
+    statement = f"SELECT * FROM {table} WHERE {clause} ORDER BY added_at, id"
+    return store.query_sealed(statement, params) if sealed else store.query(statement, params)
 
 
-def objectives(store: ReadStore, as_of: When = None, level: str | None = None) -> list[dict[str, Any]]:
-    return _rows(store, OBJECTIVES.name, as_of, level=level)
+def objectives(store: ReadStore, as_of: When = None, level: str | None = None, sealed: bool = False
+               ) -> list[dict[str, Any]]:
+    """``sealed``: free text left sealed (``ReadStore.open_row`` opens the rows shown)."""
+    return _rows(store, OBJECTIVES.name, as_of, sealed, level=level)
 
 
 def objective(store: ReadStore, objective_id: str, as_of: When = None) -> dict[str, Any] | None:
@@ -46,8 +49,8 @@ def objective_children(store: ReadStore, parent_id: str | None, as_of: When = No
 
 
 def targets(store: ReadStore, as_of: When = None, objective_id: str | None = None,
-            status: str | None = None) -> list[dict[str, Any]]:
-    return _rows(store, TARGETS.name, as_of, objective_id=objective_id, status=status)
+            status: str | None = None, sealed: bool = False) -> list[dict[str, Any]]:
+    return _rows(store, TARGETS.name, as_of, sealed, objective_id=objective_id, status=status)
 
 
 def target(store: ReadStore, target_id: str, as_of: When = None) -> dict[str, Any] | None:
