@@ -6,13 +6,14 @@ import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from copy import deepcopy
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
-from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.application import AggregateNotFoundError, project_aggregate
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
@@ -91,6 +92,8 @@ class TaskingApplication(ServiceApplication):
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)
+        self._books: dict[UUID, MinuteBook] = {}
+        self._books_lock = threading.Lock()
         self.definition: PartnershipDefinition = load(settings.partnership_file)
         # The rules of record: founded once from the definition, changed by decisions, asked as of a decision's date.
         self.partnership_differences = self._found_partnership()
@@ -518,7 +521,24 @@ class TaskingApplication(ServiceApplication):
         raise ConcurrentChange("Meetings of this body were being recorded at the same time; send it again.")
 
     def minute_book(self, body: str) -> MinuteBook | None:
-        return self._find(minute_book_id(body), MinuteBook)
+        """The body's minute book as stored now. Kept in memory and brought up to date from the store on each read
+        (only the entries recorded since), not replayed whole: it grows by an entry at every meeting of the body, and
+        every meeting recorded and every decision judged here reads it (a history of years made that quadratic). It
+        holds no personal data (meeting ids, entry numbers, minute references), which is what keeps the other
+        aggregates uncached (``ServiceApplication.aggregate_cache_size``)."""
+        book_id = minute_book_id(body)
+        with self._books_lock:
+            known = self._books.get(book_id)
+        if known is None:
+            book = self._find(book_id, MinuteBook)
+        else:
+            book = project_aggregate(deepcopy(known), self.events.get(originator_id=book_id, gt=known.version))
+        if book is not None:
+            with self._books_lock:
+                current = self._books.get(book_id)
+                if current is None or current.version < book.version:
+                    self._books[book_id] = deepcopy(book)  # a copy: the command changes the one returned
+        return book
 
     def meeting_version(self, meeting: Meeting) -> int | None:
         """The meeting's entry in its body's minute book: the ``meeting_version`` its decisions name."""
