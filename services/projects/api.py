@@ -77,11 +77,14 @@ class OutcomeIn(StrictModel):
     target_value: Figure
     target_date: Day
     weight: Figure = Field(Decimal(1), description="Part of the result credited to the tasking (0 < w <= 1).")
+    sector: Line | None = Field(None, min_length=1, max_length=1, examples=["C"], description=(
+        "The UK SIC 2007 section (A to U) the outcome is delivered in, e.g. C (manufacturing); none: its tasking's."))
 
     def to_outcome(self) -> Outcome:
         return Outcome(id=self.id, tasking_id=self.tasking_id, metric=self.metric, unit=self.unit,
                        baseline_value=self.baseline_value, baseline_date=self.baseline_date,
-                       target_value=self.target_value, target_date=self.target_date, weight=self.weight)
+                       target_value=self.target_value, target_date=self.target_date, weight=self.weight,
+                       sector=self.sector)
 
 
 class MilestoneIn(StrictModel):
@@ -202,6 +205,8 @@ class ProjectOut(BaseModel):
     contributions: list[ContributionOut]
     outcomes: list[dict[str, Any]]
     actuals: dict[str, Decimal]
+    parts: dict[str, dict[str, Decimal]] = Field(default_factory=dict, description=(
+        "Each ratio outcome's numerator and denominator standing (its value in actuals is their ratio)."))
     milestones: list[MilestoneOut]
     resources: list[dict[str, Any]]
     risks: list[RiskOut]
@@ -222,6 +227,7 @@ class ProjectOut(BaseModel):
                                  "profile": [{"on": d, "value": v} for d, v in project.profiles.get(o.id, ())]}
                       for o in project.outcomes.values()],
             actuals=project.actuals(),
+            parts={k: {"numerator": n, "denominator": d} for k, (n, d) in (latest.parts if latest else {}).items()},
             milestones=[MilestoneOut(id=m.id, title=m.title, due_on=m.due_on,
                                      achieved_on=project.milestones_achieved.get(m.id))
                         for m in project.milestones.values()],

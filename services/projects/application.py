@@ -13,7 +13,7 @@ from uuid import UUID, uuid4
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
-from services.projects.domain import KnownTasking, Project, RagThresholds, topics_of
+from services.projects.domain import KnownTasking, Parts, Project, RagThresholds, topics_of
 from services.projects.known_taskings import KnownTaskings
 from services.projects.refusals import Refusals
 from shared.contracts import Decision
@@ -24,6 +24,7 @@ from shared.contracts.projects import (
     OutcomeValue,
     ProfilePoint,
     Rag,
+    RatioParts,
     ResourceCommitment,
     Risk,
     Standing,
@@ -46,7 +47,8 @@ class ProjectsApplication(ServiceApplication):
     """Programmes and projects of every district partnership."""
 
     service = "projects"
-    value_objects = [TaskingRef, Outcome, Milestone, ResourceCommitment, Risk, OutcomeValue, Standing, ProfilePoint]
+    value_objects = [TaskingRef, Outcome, Milestone, ResourceCommitment, Risk, OutcomeValue, Standing, ProfilePoint,
+                     RatioParts]
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)
@@ -183,11 +185,12 @@ class ProjectsApplication(ServiceApplication):
 
     def report_progress(self, context: CommandContext, project: Project, *, reported_on: date,
                         values: Mapping[str, Decimal], narrative: str, correction: bool = False,
-                        correction_reason: str | None = None, expected_version: int | None = None) -> Project:
+                        correction_reason: str | None = None, expected_version: int | None = None,
+                        parts: Parts | None = None) -> Project:
         with self._refusal_kept(project, "report", reported_on, context):
             return self._change(project, expected_version, lambda p: p.report_progress(
                 context, reported_on=reported_on, values=values, narrative=narrative, thresholds=self.thresholds,
-                today=self.today(), correction=correction, correction_reason=correction_reason))
+                today=self.today(), correction=correction, correction_reason=correction_reason, parts=parts))
 
     @contextmanager
     def _refusal_kept(self, project: Project, command: str, reported_on: date | None,
@@ -207,11 +210,11 @@ class ProjectsApplication(ServiceApplication):
 
     def correct_report(self, context: CommandContext, project: Project, *, corrected_report_on: date,
                        reported_on: date, values: Mapping[str, Decimal], narrative: str, reason: str,
-                       expected_version: int | None = None) -> Project:
+                       expected_version: int | None = None, parts: Parts | None = None) -> Project:
         with self._refusal_kept(project, "correction", reported_on, context):
             return self._change(project, expected_version, lambda p: p.correct_report(
                 context, corrected_report_on=corrected_report_on, reported_on=reported_on, values=values,
-                narrative=narrative, reason=reason, thresholds=self.thresholds, today=self.today()))
+                narrative=narrative, reason=reason, thresholds=self.thresholds, today=self.today(), parts=parts))
 
     def override_rag(self, context: CommandContext, project: Project, *, rag: Rag, reason: str,
                      expected_version: int | None = None, decision: Decision | None = None) -> Project:

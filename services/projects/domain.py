@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -28,6 +28,7 @@ from shared.contracts.projects import (
     ProjectOpened,
     ProjectResumed,
     Rag,
+    RatioParts,
     ResourceCommitment,
     Risk,
     Standing,
@@ -38,8 +39,9 @@ from shared.contracts.projects import (
 )
 from shared.errors import InvalidCommand, NotPermitted, RuleViolated
 from shared.eventstore import AccountableAggregate, CommandContext
-from shared.measures import value_problems
+from shared.measures import MeasureKind, kind_of, parts_problems, ratio_value, value_problems
 from shared.performance import Figure, Performance, Thresholds, Trajectory, performance, profile_problems
+from shared.sectors import sector_problems
 
 
 def __getattr__(name: str) -> Any:
@@ -152,6 +154,7 @@ def validate_outcomes(outcomes: Sequence[Outcome], taskings: Mapping[UUID, Known
         if not Decimal(0) < outcome.weight <= Decimal(1):
             problems.append(_problem(f"{where}.weight", "A weight is the part credited to the tasking: "
                                                         "more than 0, at most 1."))
+        problems += sector_problems(f"{where}.sector", outcome.sector)
     return problems
 
 
@@ -201,6 +204,20 @@ class Report:
     direction: DirectionOfTravel | None = None
     withdrawn: bool = False
     """Withdrawn or corrected as a mistake: it no longer stands (kept, as everything recorded is)."""
+    parts: dict[str, tuple[Decimal, Decimal]] = field(default_factory=dict)
+    """Each ratio outcome's numerator and denominator standing at the date (its value in ``actuals``)."""
+
+
+Parts = Mapping[str, tuple[Decimal, Decimal]]
+"""A ratio outcome's numerator and denominator, by outcome id, as reported."""
+
+
+def _parts(parts: Iterable[RatioParts]) -> dict[str, tuple[Decimal, Decimal]]:
+    return {p.outcome_id: (Decimal(p.numerator), Decimal(p.denominator)) for p in parts}
+
+
+def _ratio_parts(parts: Parts) -> tuple[RatioParts, ...]:
+    return tuple(RatioParts(k, n, d) for k, (n, d) in sorted(parts.items()))
 
 
 def _latest(reports: Iterable[Report]) -> Report | None:
@@ -213,7 +230,8 @@ def _standing(report: Report | None) -> Standing:
         return Standing(reported_on=None, actuals=(), rag=None, shortfall_percent=None)
     return Standing(reported_on=report.reported_on,
                     actuals=tuple(OutcomeValue(k, v) for k, v in sorted(report.actuals.items())), rag=report.rag,
-                    shortfall_percent=report.shortfall_percent, direction=report.direction)
+                    shortfall_percent=report.shortfall_percent, direction=report.direction,
+                    parts=_ratio_parts(report.parts))
 
 
 @dataclass
@@ -236,7 +254,7 @@ def _stand(project: Any, report: facts.ProgressReported | facts.ProgressReportCo
         sequence=len(project.reports), reported_on=report.reported_on,
         actuals={v.outcome_id: Decimal(v.value) for v in report.actuals}, rag=Rag(report.rag),
         shortfall_percent=Decimal(report.shortfall_percent),
-        direction=DirectionOfTravel(report.direction) if report.direction else None))
+        direction=DirectionOfTravel(report.direction) if report.direction else None, parts=_parts(report.parts)))
     project.rag_override = None
     project.rag_override_reason = None
 
@@ -244,7 +262,11 @@ class Project(AccountableAggregate):
     """Delivers (part of) one or more accepted taskings of its district: outcomes, milestones, progress, RAG."""
 
     class Opened(AccountableAggregate.Created, ProjectOpened):
-        pass
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Outcomes stored before v2 name no sector: each reads with none (its tasking's), the default."""
 
     def __init__(self, *, programme_id: UUID, district: str, title: str, lead_partner: str, project_manager: str,
                  taskings: Iterable[TaskingRef], outcomes: Iterable[Outcome], milestones: Iterable[Milestone] = (),
@@ -358,20 +380,26 @@ class Project(AccountableAggregate):
 
     # -- progress ---------------------------------------------------------------------------------------------------
     class ProgressReported(AccountableAggregate.Event, facts.ProgressReported):
-        class_version = 2
+        class_version = 3
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             """Reports stored before v2 came through the API (bulk uploads came with v2)."""
             state["submitted_via"] = progress_reported_v1_to_v2({})["submitted_via"]
 
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            """Reports stored before v3 carry no ratio's parts: no outcome could be a ratio."""
+            state["parts"] = []
+
         def apply(self, aggregate: Any) -> None:
             _stand(aggregate, self)
 
     def _report_problems(self, *, reported_on: date, values: Mapping[str, Decimal], narrative: str,
-                         today: date) -> list[dict[str, str]]:
+                         today: date, parts: Parts | None = None) -> list[dict[str, str]]:
         problems: list[dict[str, str]] = []
-        if not values:
+        parts = parts or {}
+        if not values and not parts:
             problems.append(_problem("values", "Report the actual value of at least one outcome."))
         if reported_on > today:
             problems.append(_problem("reported_on", f"A report is dated at most today ({today.isoformat()}): "
@@ -380,9 +408,23 @@ class Project(AccountableAggregate):
             outcome = self.outcomes.get(outcome_id)
             if outcome is None:
                 problems.append(_problem(f"values.{outcome_id}", "The project has no such outcome."))
+            elif kind_of(outcome.unit) is MeasureKind.RATIO:
+                problems.append(_problem(f"values.{outcome_id}", f"{outcome_id} is a ratio ({outcome.unit}): report "
+                                                                 "its numerator and denominator in parts, not its "
+                                                                 "value, so that a roll-up can sum each."))
             else:
                 problems += value_problems(f"values.{outcome_id}", outcome.unit, Decimal(value),
                                            f"value of {outcome_id}")
+        for outcome_id, (numerator, denominator) in parts.items():
+            outcome = self.outcomes.get(outcome_id)
+            if outcome is None:
+                problems.append(_problem(f"parts.{outcome_id}", "The project has no such outcome."))
+            elif kind_of(outcome.unit) is not MeasureKind.RATIO:
+                problems.append(_problem(f"parts.{outcome_id}", f"{outcome_id} is counted in {outcome.unit}, not a "
+                                                                "ratio: report its value in values."))
+            else:
+                problems += parts_problems(f"parts.{outcome_id}", outcome.unit, Decimal(numerator),
+                                           Decimal(denominator), f"value of {outcome_id}")
         if not narrative.strip():
             problems.append(_problem("narrative", "Say in a few words what happened since the last report."))
         return problems
@@ -395,19 +437,28 @@ class Project(AccountableAggregate):
             raise NotPermitted(f"Only the lead partner ({self.lead_partner}) reports this project's progress.")
 
     def _derive(self, standing: Sequence[Report], *, reported_on: date, values: Mapping[str, Decimal],
-                thresholds: RagThresholds) -> dict[str, Any]:
+                thresholds: RagThresholds, parts: Parts | None = None) -> dict[str, Any]:
         """A report's derived fields against the reports that stand: what stood at that date (by date, then order
         recorded) with the new values over it, and its RAG, shortfall and direction (``shared.performance``, against
-        the outcomes' profiles, the report before it the one compared with)."""
+        the outcomes' profiles, the report before it the one compared with). A ratio's value is its parts' ratio in
+        its unit (``shared.measures``), its parts carried beside it."""
         base = _latest(r for r in standing if r.reported_on <= reported_on)
         actuals = dict(base.actuals) if base else {}
-        actuals.update({k: Decimal(v) for k, v in values.items()})
+        standing_parts = dict(base.parts) if base else {}
+        reported = {k: Decimal(v) for k, v in values.items()}
+        for outcome_id, (numerator, denominator) in (parts or {}).items():
+            standing_parts[outcome_id] = (Decimal(numerator), Decimal(denominator))
+            reported[outcome_id] = ratio_value(self.outcomes[outcome_id].unit, Decimal(numerator),
+                                               Decimal(denominator))
+        values = reported
+        actuals.update(reported)
         earlier = [(r.reported_on, r.actuals) for r in sorted(standing, key=lambda r: (r.reported_on, r.sequence))
                    if r.reported_on < reported_on]
         judged = self.judge([*earlier, (reported_on, actuals)], reported_on, thresholds)
         return dict(values=tuple(OutcomeValue(k, Decimal(v)) for k, v in sorted(values.items())),
                     actuals=tuple(OutcomeValue(k, v) for k, v in sorted(actuals.items())), rag=judged.rag,
-                    shortfall_percent=judged.shortfall_percent, direction=judged.direction)
+                    shortfall_percent=judged.shortfall_percent, direction=judged.direction,
+                    parts=_ratio_parts(standing_parts))
 
     def judge(self, reports: Iterable[tuple[date, Mapping[str, Decimal]]], on: date, thresholds: RagThresholds,
               profiles: Mapping[str, Sequence[tuple[date, Decimal]]] | None = None) -> Performance:
@@ -418,16 +469,19 @@ class Project(AccountableAggregate):
 
     def report_progress(self, context: CommandContext, *, reported_on: date, values: Mapping[str, Decimal],
                         narrative: str, thresholds: RagThresholds, today: date, correction: bool = False,
-                        correction_reason: str | None = None, submitted_via: Submission = Submission.API) -> None:
+                        correction_reason: str | None = None, submitted_via: Submission = Submission.API,
+                        parts: Parts | None = None) -> None:
         """Only the lead partner reports; a report dated before the last one must be a correction with a reason.
 
         A report is never dated after ``today`` (the partnership's calendar): values cannot stand at a date not yet
         come, and a report so dated would make every real report after it "go back in time". A value is never below
         zero in a unit that counts, nor outside the range its unit declares (a percentage 0-100, a rate per 1,000
-        0-1,000: ``shared.measures``)."""
+        0-1,000: ``shared.measures``). A ratio outcome is reported by its ``parts`` (numerator and denominator), never
+        by its value."""
         self._require_active("progress")
         self._require_lead_partner(context)
-        problems = self._report_problems(reported_on=reported_on, values=values, narrative=narrative, today=today)
+        problems = self._report_problems(reported_on=reported_on, values=values, narrative=narrative, today=today,
+                                         parts=parts)
         if correction and not (correction_reason or "").strip():
             problems.append(_problem("correction_reason", "A correction needs a reason."))
         _refuse_if(problems, "The progress report cannot be accepted")
@@ -440,7 +494,8 @@ class Project(AccountableAggregate):
                 f"{latest.reported_on.isoformat()} if it was a mistake.")
         self._happened(
             self.ProgressReported, context, reported_on=reported_on, narrative=narrative.strip(),
-            **self._derive(self.standing_reports, reported_on=reported_on, values=values, thresholds=thresholds),
+            **self._derive(self.standing_reports, reported_on=reported_on, values=values, thresholds=thresholds,
+                           parts=parts),
             correction=correction, correction_reason=(correction_reason or "").strip() or None,
             submitted_via=submitted_via,
         )
@@ -483,22 +538,24 @@ class Project(AccountableAggregate):
 
     def correct_report(self, context: CommandContext, *, corrected_report_on: date, reported_on: date,
                        values: Mapping[str, Decimal], narrative: str, reason: str, thresholds: RagThresholds,
-                       today: date, submitted_via: Submission = Submission.API) -> None:
+                       today: date, submitted_via: Submission = Submission.API, parts: Parts | None = None) -> None:
         """The lead partner supersedes a mistaken report by a correction, with a reason: the report of
         ``corrected_report_on`` no longer stands, and the corrected values stand at ``reported_on`` (any date up to
         today: a report dated three years ahead is corrected to the date it meant)."""
         self._require_active("progress")
         self._require_lead_partner(context)
         self._reports_dated(corrected_report_on, "correct")
-        problems = self._report_problems(reported_on=reported_on, values=values, narrative=narrative, today=today)
+        problems = self._report_problems(reported_on=reported_on, values=values, narrative=narrative, today=today,
+                                         parts=parts)
         if not reason.strip():
             problems.append(_problem("reason", "Say why the report was wrong."))
         _refuse_if(problems, "The correction cannot be accepted")
         remaining = [r for r in self.standing_reports if r.reported_on != corrected_report_on]
-        derived = self._derive(remaining, reported_on=reported_on, values=values, thresholds=thresholds)
+        derived = self._derive(remaining, reported_on=reported_on, values=values, thresholds=thresholds, parts=parts)
         corrected = Report(sequence=len(self.reports), reported_on=reported_on,
                            actuals={v.outcome_id: v.value for v in derived["actuals"]}, rag=derived["rag"],
-                           shortfall_percent=derived["shortfall_percent"], direction=derived["direction"])
+                           shortfall_percent=derived["shortfall_percent"], direction=derived["direction"],
+                           parts=_parts(derived["parts"]))
         self._happened(self.ReportCorrected, context, corrected_report_on=corrected_report_on,
                        reason=reason.strip(), reported_on=reported_on, narrative=narrative.strip(), **derived,
                        submitted_via=submitted_via, standing=_standing(_latest([*remaining, corrected])))
@@ -542,7 +599,8 @@ class Project(AccountableAggregate):
                                 profiles)
             standing = Standing(reported_on=latest.reported_on,
                                 actuals=tuple(OutcomeValue(k, v) for k, v in sorted(latest.actuals.items())),
-                                rag=judged.rag, shortfall_percent=judged.shortfall_percent, direction=judged.direction)
+                                rag=judged.rag, shortfall_percent=judged.shortfall_percent, direction=judged.direction,
+                                parts=_ratio_parts(latest.parts))
         self._happened(self.OutcomeProfiled, context, outcome_id=outcome_id,
                        profile=tuple(ProfilePoint(day, value) for day, value in points), standing=standing)
 
@@ -766,7 +824,8 @@ class Project(AccountableAggregate):
 def _repointed(outcome: Outcome, tasking_id: UUID) -> Outcome:
     return Outcome(id=outcome.id, tasking_id=tasking_id, metric=outcome.metric, unit=outcome.unit,
                    baseline_value=outcome.baseline_value, baseline_date=outcome.baseline_date,
-                   target_value=outcome.target_value, target_date=outcome.target_date, weight=outcome.weight)
+                   target_value=outcome.target_value, target_date=outcome.target_date, weight=outcome.weight,
+                   sector=outcome.sector)
 
 
 

@@ -29,12 +29,38 @@ class Versioned(StrictModel):
     expected_version: Whole | None = Field(None, ge=1, description="The version you read (or send If-Match).")
 
 
-class ReportProgress(Versioned):
+class RatioPartsIn(StrictModel):
+    """A ratio outcome's numerator and denominator (``shared.measures``): its value is their ratio in its unit."""
+
+    numerator: Figure = Field(description="E.g. residents in employment.")
+    denominator: Figure = Field(description="E.g. residents of working age; more than zero.")
+
+
+class _ReportedValues(Versioned):
     reported_on: Day
     values: dict[Line, Figure] = Field(min_length=1, description="Actual value per outcome id.")
     narrative: Text = Field(min_length=1, max_length=4000)
+
+
+class _ReportedParts(StrictModel):
+    """Through REST a report may carry ratios' parts, and then no value at all (a project of one ratio outcome):
+    the partner topic's commands stay as published until a release adds parts to them."""
+
+    values: dict[Line, Figure] = Field(default_factory=dict, description="Actual value per outcome id.")
+    parts: dict[Line, RatioPartsIn] = Field(default_factory=dict, description=(
+        "Numerator and denominator per ratio outcome id (a ratio is reported by its parts, never by its value)."))
+
+    def reported_parts(self) -> dict[str, tuple[Decimal, Decimal]]:
+        return {k: (p.numerator, p.denominator) for k, p in self.parts.items()}
+
+
+class _ReportProgress(_ReportedValues):
     correction: bool = False
     correction_reason: Text | None = Field(None, max_length=2000)
+
+
+class ReportProgress(_ReportedParts, _ReportProgress):
+    """A progress report: values per outcome id, and each ratio outcome's numerator and denominator."""
 
 
 class WithdrawReport(Versioned):
@@ -44,7 +70,7 @@ class WithdrawReport(Versioned):
     reason: Text = Field(min_length=1, max_length=2000)
 
 
-class CorrectReport(Versioned):
+class _CorrectReport(Versioned):
     """Supersede a mistaken report by a correction, with a reason: the corrected values stand at reported_on."""
 
     corrected_report_on: Day = Field(description="The date of the report corrected.")
@@ -52,6 +78,11 @@ class CorrectReport(Versioned):
     values: dict[Line, Figure] = Field(min_length=1, description="Actual value per outcome id.")
     narrative: Text = Field(min_length=1, max_length=4000)
     reason: Text = Field(min_length=1, max_length=2000)
+
+
+class CorrectReport(_ReportedParts, _CorrectReport):
+    """Supersede a mistaken report by a correction, with a reason: the corrected values (and ratios' parts) stand at
+    reported_on."""
 
 
 class RiskIn(StrictModel):
@@ -91,7 +122,7 @@ class CommitResources(Versioned):
 _PROJECT_ID = Field(description="The project (its lead partner must be the topic's organisation).")
 
 
-class ProgressReportCommand(ReportProgress):
+class ProgressReportCommand(_ReportProgress):
     """A progress report sent on a partner organisation's inbound topic: the REST body with the project it reports
     (the path's ``project_id`` there). Who reports is never in it: the topic and its Kafka user say."""
 
@@ -104,7 +135,7 @@ class WithdrawReportCommand(WithdrawReport):
     project_id: UUID = _PROJECT_ID
 
 
-class CorrectReportCommand(CorrectReport):
+class CorrectReportCommand(_CorrectReport):
     """A report corrected, sent on a partner organisation's inbound topic: the REST body with the path's project."""
 
     project_id: UUID = _PROJECT_ID
@@ -138,7 +169,8 @@ def report_progress(application: ProjectsApplication, principal: Principal, gran
     return application.report_progress(
         CommandContext(principal.actor(grant), correlation_id), project, reported_on=body.reported_on,
         values=body.values, narrative=body.narrative, correction=body.correction,
-        correction_reason=body.correction_reason, expected_version=expected_version(body.expected_version, if_match))
+        correction_reason=body.correction_reason, expected_version=expected_version(body.expected_version, if_match),
+        parts=body.reported_parts())
 
 
 def withdraw_report(application: ProjectsApplication, principal: Principal, grant: Grant, project: Project,
@@ -155,7 +187,7 @@ def correct_report(application: ProjectsApplication, principal: Principal, grant
     return application.correct_report(
         CommandContext(principal.actor(grant), correlation_id), project, corrected_report_on=body.corrected_report_on,
         reported_on=body.reported_on, values=body.values, narrative=body.narrative, reason=body.reason,
-        expected_version=expected_version(body.expected_version, if_match))
+        expected_version=expected_version(body.expected_version, if_match), parts=body.reported_parts())
 
 
 class FieldsInvalid(Exception):

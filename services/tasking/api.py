@@ -491,7 +491,7 @@ def allocation(target_id: UUID, principal: Reader, application: App) -> Any:
     taskings = application.taskings_of_target(target_id)
     tasked = sum((t.share for t in taskings if t.counts_against_target), Decimal(0))
     visible = [TaskingOut.of(tasking) for tasking in taskings if may_see(principal, tasking)]
-    summed = target.kind is not MeasureKind.LEVEL  # a level's shares are each district's own level
+    summed = target.kind is MeasureKind.COUNT  # a level's (or a ratio's) shares are each district's own
     over = tasked - target.improvement
     recorded = application.allocation(target_id)
     return AllocationOut(target_id=target.id, metric=target.metric, unit=target.unit,

@@ -48,7 +48,7 @@ from shared.contracts.tasking import (
 from shared.decisions import MeetingRecord, Period, minute_book_id
 from shared.errors import InvalidCommand, RuleViolated
 from shared.eventstore import AccountableAggregate, CommandContext, IdempotentIds
-from shared.measures import MeasureKind, kind_of, value_problems
+from shared.measures import MeasureKind, kind_of, out_of_range, value_problems
 from shared.partnership import PartnershipDefinition
 from shared.sectors import sector_problems
 
@@ -133,8 +133,9 @@ def district_name(definition: PartnershipDefinition, district: str) -> str:
 def require_within_target(target: KnownTarget, allocated_elsewhere: Decimal, share: Decimal) -> None:
     """The shares of a ``count`` target across districts are shares of its improvement (target minus baseline) and
     may not add up to more: against 1,000 -> 1,600, at most 600 are tasked. A ``level`` target (a rate, a
-    percentage) is never summed: each district's share is its own target level, checked by nothing here."""
-    if target.kind is MeasureKind.LEVEL:
+    percentage) or a ``ratio`` is never summed: each district's share is its own target level (or ratio), checked
+    only against its unit's range (``_require_assignment``)."""
+    if target.kind is not MeasureKind.COUNT:
         return
     improvement = target.improvement
     if allocated_elsewhere + share > improvement:
@@ -154,6 +155,8 @@ def _require_assignment(target: KnownTarget, share: Decimal, deadline: date) -> 
     problems: list[dict[str, str]] = []
     if share <= 0:
         problems.append({"field": "share", "message": "A share must be more than zero."})
+    elif beyond := out_of_range("share", target.unit, share, "share"):  # a level's or a ratio's: at most 100 %
+        problems.append(beyond)
     if deadline > target.deadline:
         problems.append({"field": "deadline", "message": f"The share's deadline may not be after the target's "
                                                          f"deadline ({target.deadline.isoformat()})."})
@@ -482,8 +485,9 @@ class Allotted:
 
     @property
     def over_by(self) -> Decimal:
-        """How far the shares exceed the improvement; 0 when they do not, and for a level (never summed)."""
-        if kind_of(self.unit) is MeasureKind.LEVEL:
+        """How far the shares exceed the improvement; 0 when they do not, and for a level or a ratio (never
+        summed)."""
+        if kind_of(self.unit) is not MeasureKind.COUNT:
             return Decimal(0)
         return max(self.tasked - self.improvement, Decimal(0))
 

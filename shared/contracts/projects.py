@@ -84,6 +84,43 @@ class Outcome:
     """The date by which the target value is to be reached."""
     weight: Decimal = Decimal(1)
     """The part of the outcome's result credited to the tasking (0 < weight <= 1)."""
+    sector: str | None = None
+    """The UK SIC 2007 section (A to U) the outcome is delivered in, e.g. C (manufacturing); None: its tasking's."""
+
+
+@dataclass(frozen=True)
+class OutcomeV1:
+    """A measure the project delivers, contributing to one tasking's share.
+
+    ``weight`` (0 < weight <= 1, default 1) is the part of the outcome's result credited to the tasking, e.g. 0.5
+    when two projects share the credit for the same jobs; it also weighs the outcome in the project's RAG.
+    """
+
+    id: str
+    """The outcome's id, unique within the project."""
+    tasking_id: UUID
+    """The id of the tasking."""
+    metric: str
+    """What is measured, e.g. people claiming Jobseeker's Allowance."""
+    unit: str
+    """The unit of the measure's values, e.g. people or percent."""
+    baseline_value: Decimal
+    """The measure's value at the baseline date."""
+    baseline_date: date
+    """The date the baseline value was measured."""
+    target_value: Decimal
+    """The value the measure is to reach."""
+    target_date: date
+    """The date by which the target value is to be reached."""
+    weight: Decimal = Decimal(1)
+    """The part of the outcome's result credited to the tasking (0 < weight <= 1)."""
+
+    __pydantic_config__ = ConfigDict(title="Outcome")  # the title it was published with
+
+
+# An outcome as ProjectOpened v1 published it (before an outcome could name a sector), frozen under the name its
+# schema gave it.
+OutcomeV1.__name__ = OutcomeV1.__qualname__ = "Outcome"
 
 
 @dataclass(frozen=True)
@@ -138,6 +175,19 @@ class OutcomeValue:
     """The measure's actual value, in the outcome's unit."""
 
 
+@dataclass(frozen=True)
+class RatioParts:
+    """The numerator and denominator of a ratio outcome's value (``shared.measures``: a ``ratio`` kind), reported
+    separately so that a roll-up sums each and divides at the end, never averaging ratios."""
+
+    outcome_id: str
+    """The id of the project's outcome."""
+    numerator: Decimal
+    """The numerator, e.g. residents in employment."""
+    denominator: Decimal
+    """The denominator, e.g. residents of working age (more than zero)."""
+
+
 @contract(SERVICE)
 @dataclass(frozen=True, kw_only=True)
 class ProgrammeOpened(Fact):
@@ -158,10 +208,12 @@ class ProjectAddedToProgramme(Fact):
     """The project's title."""
 
 
-@contract(SERVICE)
+@contract(SERVICE, version=2, release=2)
 @dataclass(frozen=True, kw_only=True)
 class ProjectOpened(Fact):
-    """A project was opened against one or more accepted taskings of its district, with a lead partner."""
+    """A project was opened against one or more accepted taskings of its district, with a lead partner.
+
+    New in v2: an outcome may name the UK SIC 2007 section it is delivered in (``Outcome.sector``)."""
 
     programme_id: UUID
     """The id of its district's programme."""
@@ -192,7 +244,7 @@ class Submission(StrEnum):
     BULK_UPLOAD = "bulk_upload"  # a row of a partner system's bulk upload
 
 
-@contract(SERVICE, version=2)
+@contract(SERVICE, version=3, release=2)
 @dataclass(frozen=True, kw_only=True)
 class ProgressReported(Fact):
     """The lead partner reported actual values at a date, with a narrative; RAG and direction derived then.
@@ -200,7 +252,9 @@ class ProgressReported(Fact):
     ``actuals`` is every outcome's value standing at ``reported_on`` (reported now, or carried from earlier);
     ``shortfall_percent`` is how far they lag the trajectory (negative when ahead). ``submitted_via`` (new in v2)
     says how the report came: one through the API, or a row of a partner system's bulk upload; every v1 report
-    came through the API.
+    came through the API. ``parts`` (new in v3): the numerator and denominator standing at ``reported_on`` of every
+    ratio outcome (its value in ``actuals`` is their ratio, in its unit); none before v3, when no outcome could be a
+    ratio.
     """
 
     reported_on: date
@@ -223,11 +277,23 @@ class ProgressReported(Fact):
     """Why the earlier report was corrected; None when it is not a correction."""
     submitted_via: Submission
     """How the report came: through the API or a row of a bulk upload."""
+    parts: tuple[RatioParts, ...] = ()
+    """Every ratio outcome's numerator and denominator standing at reported_on (reported now or carried)."""
 
 
 def progress_reported_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
     """Before bulk uploads existed every report came through the API."""
     return {**data, "submitted_via": Submission.API.value}
+
+
+def progress_reported_v2_to_v3(data: dict[str, Any]) -> dict[str, Any]:
+    """Before v3 no outcome could be a ratio: no parts."""
+    return {**data, "parts": []}
+
+
+def project_opened_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """Before v2 no outcome named a sector: each counts in its tasking's."""
+    return {**data, "outcomes": [{**o, "sector": None} for o in data.get("outcomes", [])]}
 
 
 @dataclass(frozen=True)
@@ -244,6 +310,8 @@ class Standing:
     """Its shortfall against the trajectory, in percent; None when no report stands."""
     direction: DirectionOfTravel | None = None
     """Its direction of travel; None when no report stands or on the first."""
+    parts: tuple[RatioParts, ...] = ()
+    """Every ratio outcome's numerator and denominator standing at that date; empty when none."""
 
 
 @contract(SERVICE, release=2)
@@ -287,6 +355,8 @@ class ProgressReportCorrected(Fact):
     """Against the report before it that stands; None when there is none."""
     submitted_via: Submission
     """How the correction came: through the API or a row of a bulk upload."""
+    parts: tuple[RatioParts, ...] = ()
+    """Every ratio outcome's numerator and denominator standing at reported_on (corrected now or carried)."""
     standing: Standing
     """What stands after the correction: the correction itself, or a later report that stands."""
 
@@ -483,6 +553,70 @@ class ProgressReportedV1(Fact):
     """Why the earlier report was corrected; None when it is not a correction."""
 
     __pydantic_config__ = ConfigDict(title="ProgressReported")  # the title it was published with
+
+
+@superseded(SERVICE, "ProgressReported", version=2, upcast=progress_reported_v2_to_v3)
+@dataclass(frozen=True, kw_only=True)
+class ProgressReportedV2(Fact):
+    """The lead partner reported actual values at a date, with a narrative; RAG and direction derived then.
+
+    ``actuals`` is every outcome's value standing at ``reported_on`` (reported now, or carried from earlier);
+    ``shortfall_percent`` is how far they lag the trajectory (negative when ahead). ``submitted_via`` (new in v2)
+    says how the report came: one through the API, or a row of a partner system's bulk upload; every v1 report
+    came through the API.
+    """
+
+    reported_on: date
+    """The date the values stand at."""
+    values: tuple[OutcomeValue, ...]
+    """The values reported in this report, one per outcome reported."""
+    actuals: tuple[OutcomeValue, ...]
+    """Every outcome's value standing at reported_on: reported now or carried from an earlier report."""
+    narrative: str
+    """The lead partner's account of progress."""
+    rag: Rag
+    """Red, amber or green, derived from the shortfall against the trajectory."""
+    shortfall_percent: Decimal
+    """How far the actuals lag the straight-line trajectory to the targets, in percent (negative when ahead)."""
+    direction: DirectionOfTravel | None = None
+    """Against the previous report; None on the first report."""
+    correction: bool = False
+    """Whether this report corrects an earlier one at the same date."""
+    correction_reason: str | None = None
+    """Why the earlier report was corrected; None when it is not a correction."""
+    submitted_via: Submission
+    """How the report came: through the API or a row of a bulk upload."""
+
+    __pydantic_config__ = ConfigDict(title="ProgressReported")  # the title it was published with
+
+
+@superseded(SERVICE, "ProjectOpened", version=1, upcast=project_opened_v1_to_v2)
+@dataclass(frozen=True, kw_only=True)
+class ProjectOpenedV1(Fact):
+    """A project was opened against one or more accepted taskings of its district, with a lead partner."""
+
+    programme_id: UUID
+    """The id of its district's programme."""
+    district: str
+    """The district partnership's place (its name, e.g. Northtown), as in every service."""
+    title: str
+    """The project's title."""
+    lead_partner: str
+    """The partner organisation responsible for delivery."""
+    project_manager: str
+    """Who manages the project."""
+    taskings: tuple[TaskingRef, ...]
+    """The accepted taskings it delivers, each with the version taken into account."""
+    outcomes: tuple[OutcomeV1, ...]
+    """The measures it delivers, each towards one tasking."""
+    milestones: tuple[Milestone, ...] = ()
+    """Its milestones."""
+    resources: tuple[ResourceCommitment, ...] = ()
+    """The resources partners committed to it."""
+    risks: tuple[Risk, ...] = ()
+    """The risks to its delivery."""
+
+    __pydantic_config__ = ConfigDict(title="ProjectOpened")  # the title it was published with
 
 
 INTERNAL: frozenset[type[Fact]] = frozenset({ProgrammeOpened, ProjectAddedToProgramme})

@@ -37,7 +37,7 @@ def site(keycloak: KeycloakRealm, tmp_path_factory: pytest.TempPathFactory) -> I
             assert h.system.load_demo_data()
             assert h.system.read_model is not None
             wait_until(lambda: h.system.read_model is not None and h.system.read_model.event_counts().get(
-                "projects.ProgressReported.v2", 0) >= 4, 60, what="the demo in reporting")
+                "projects.ProgressReported.v3", 0) >= 4, 60, what="the demo in reporting")
             with serving(h.system.asgi(), port=port) as url:
                 yield h, url
     finally:

@@ -48,7 +48,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Harness, st
         assert h.system.load_demo_data()
         model = h.system.read_model
         assert model is not None
-        wait_until(lambda: model.event_counts().get("projects.ProgressReported.v2", 0) >= 4, 60,
+        wait_until(lambda: model.event_counts().get("projects.ProgressReported.v3", 0) >= 4, 60,
                    what="the demo's progress reports in reporting")
         released = h.client.post("/priorities/performance-releases", json=RELEASE,
                                  headers=h.headers("partnership_officer"))

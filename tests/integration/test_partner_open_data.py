@@ -35,9 +35,9 @@ def test_performance_is_published_only_after_its_release_and_without_personal_da
             "reported_on": day, "values": {"jobs": jobs}, "narrative": "Jane Smith placed the cohort",
             "expected_version": version})
         assert reported.status_code == 200, reported.text
-    wait_until(lambda: h.system.read_model is not None and "projects.ProgressReported.v2" in
+    wait_until(lambda: h.system.read_model is not None and "projects.ProgressReported.v3" in
                h.system.read_model.event_counts() and h.system.read_model.event_counts()[
-                   "projects.ProgressReported.v2"] == 2, what="the reports in reporting")
+                   "projects.ProgressReported.v3"] == 2, what="the reports in reporting")
     assert h.client.get("/open-data/performance.json").json()["records"] == []  # not released: not public
 
     assert h.client.post("/priorities/performance-releases", json=RELEASE,

@@ -75,6 +75,6 @@ def test_a_report_stored_by_the_previous_version_is_read_as_the_current_one(harn
         return entries
 
     entries = wait_until(lambda: len(history()) == 3 and history(), what="three events in the history")
-    assert [e["type"] for e in entries[1:]] == ["projects.ProgressReported.v2"] * 2
+    assert [e["type"] for e in entries[1:]] == ["projects.ProgressReported.v3"] * 2
     assert entries[1]["data"]["submitted_via"] == "api"
     assert entries[1]["data"]["narrative"] == "Written by the previous version"

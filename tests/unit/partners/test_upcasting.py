@@ -37,18 +37,20 @@ def _v1_message() -> bytes:
 
 def test_a_published_v1_message_is_read_as_the_current_version() -> None:
     envelope = decode(_v1_message())
-    assert envelope.type == "projects.ProgressReported.v2"  # handlers keyed by the current type apply it
+    assert envelope.type == "projects.ProgressReported.v3"  # handlers keyed by the current type apply it
     fact = envelope.fact()
     assert isinstance(fact, ProgressReported)
     assert fact.submitted_via == Submission.API and fact.narrative == "Cohort 1 placed"
+    assert fact.parts == ()  # v1 -> v2 -> v3: no ratio could be reported then
 
 
 def test_a_stored_v1_event_is_upcast_by_the_domain_event_class() -> None:
     state: dict[str, Any] = json.loads('{"narrative": "Cohort 1 placed"}')
     Project.ProgressReported.upcast_v1_v2(state)
-    assert state["submitted_via"] == "api"
-    assert Project.ProgressReported.class_version == 2
-    assert contract_type(ProgressReported) == "projects.ProgressReported.v2"
+    Project.ProgressReported.upcast_v2_v3(state)
+    assert state["submitted_via"] == "api" and state["parts"] == []
+    assert Project.ProgressReported.class_version == 3
+    assert contract_type(ProgressReported) == "projects.ProgressReported.v3"
 
 
 def _event_classes(cls: type) -> list[type]:

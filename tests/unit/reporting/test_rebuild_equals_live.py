@@ -41,7 +41,7 @@ def test_a_rebuilt_store_equals_the_one_the_live_consumer_built(tmp_path: Path) 
         assert all(counts.values()), counts
         assert live.query("SELECT COUNT(*) AS n FROM delivery_outcomes WHERE counting = 0")[0]["n"] > 0
         assert live.query("SELECT COUNT(*) AS n FROM delivery_projects WHERE status = 'closed'")[0]["n"] == 1
-        assert live.query("SELECT COUNT(*) AS n FROM event_log WHERE type = 'projects.ProgressReported.v2'"
+        assert live.query("SELECT COUNT(*) AS n FROM event_log WHERE type = 'projects.ProgressReported.v3'"
                           " AND data NOT LIKE '%submitted_via%'")[0]["n"] > 0  # published as v1, upcast
     finally:
         rebuilt.close()

@@ -6,7 +6,15 @@ from decimal import Decimal
 
 import pytest
 
-from shared.measures import MeasureKind, kind_of, value_problems
+from shared.measures import (
+    MeasureKind,
+    kind_of,
+    parts_problems,
+    ratio_value,
+    rolled_up_ratio,
+    summed,
+    value_problems,
+)
 
 
 @pytest.mark.parametrize(("unit", "kind"), [
@@ -26,3 +34,29 @@ def test_a_level_outside_the_range_its_unit_declares_is_refused(unit: str, value
     problems = value_problems("values.rate", unit, value, "value")
     assert bool(problems) is refused
     assert all(p["field"] == "values.rate" for p in problems)
+
+
+@pytest.mark.parametrize("unit", ["percent (ratio)", "per 1,000 (ratio)", "ratio"])
+def test_a_ratio_unit_makes_a_ratio_never_summed(unit: str) -> None:
+    assert kind_of(unit) is MeasureKind.RATIO and not summed(unit)
+    assert summed("jobs") and not summed("percent")
+
+
+def test_a_ratio_is_rolled_up_from_its_parts() -> None:
+    # 90 of 100 in one district (90 %), 10 of 900 in another (1.1 %): the county is 100 of 1,000, 10 %, not the
+    # 45.6 % the mean of the two ratios would say.
+    parts = [(Decimal(90), Decimal(100)), (Decimal(10), Decimal(900))]
+    assert rolled_up_ratio("percent (ratio)", parts) == Decimal(10)
+    assert rolled_up_ratio("per 1,000 (ratio)", parts) == Decimal(100)
+    assert rolled_up_ratio("percent (ratio)", []) is None
+    assert ratio_value("ratio", Decimal(3), Decimal(2)) == Decimal("1.5")
+
+
+@pytest.mark.parametrize(("numerator", "denominator", "fields"), [
+    (Decimal(65), Decimal(100), []), (Decimal(100), Decimal(100), []),
+    (Decimal(101), Decimal(100), ["values.rate"]), (Decimal(-1), Decimal(100), ["values.rate.numerator"]),
+    (Decimal(1), Decimal(0), ["values.rate.denominator"]),
+])
+def test_a_ratios_parts_are_bounded_by_its_unit(numerator: Decimal, denominator: Decimal, fields: list[str]) -> None:
+    problems = parts_problems("values.rate", "percent (ratio)", numerator, denominator, "the employment rate")
+    assert [p["field"] for p in problems] == fields

@@ -61,3 +61,17 @@ def test_a_tasking_names_a_uk_sic_2007_section_or_is_refused() -> None:
     with pytest.raises(InvalidCommand) as refused:
         issue("Z")
     assert refused.value.problems[0]["field"] == "sector" and "Manufacturing" in refused.value.problems[0]["message"]
+
+
+def test_a_ratio_target_is_cascaded_as_each_districts_own_ratio_within_its_unit() -> None:
+    # An employment rate reported as residents in employment of residents of working age: each district's share is
+    # its own ratio (70 %), never summed; a share beyond what its unit can be (a percentage above 100) is refused.
+    from services.tasking.domain import _require_assignment
+    from shared.errors import InvalidCommand
+
+    ratio = _target("percent (ratio)", 65, 70)
+    for already in range(6):
+        require_within_target(ratio, Decimal(70 * already), Decimal(70))
+    with pytest.raises(InvalidCommand) as refused:
+        _require_assignment(ratio, Decimal(101), date(2014, 3, 31))
+    assert refused.value.problems[0]["field"] == "share"
