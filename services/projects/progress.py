@@ -13,7 +13,8 @@ from decimal import Decimal
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 from services.projects.application import ProjectsApplication
 from services.projects.domain import Project
@@ -36,31 +37,52 @@ class RatioPartsIn(StrictModel):
     denominator: Figure = Field(description="E.g. residents of working age; more than zero.")
 
 
-class _ReportedValues(Versioned):
+_VALUES = "Actual value per outcome id."
+_PARTS = "Numerator and denominator per ratio outcome id (a ratio is reported by its parts, never by its value)."
+
+
+def _values_or_parts(values: dict[str, Decimal] | None, info: ValidationInfo) -> dict[str, Decimal]:
+    """At least one value, unless ratios' parts are reported (a project of one ratio outcome reports no value): the
+    very errors a value-only command gives (``values`` required, ``min_length=1``), so REST and the partner topic
+    answer alike."""
+    if info.data.get("parts"):
+        return values or {}
+    if values is None:
+        raise PydanticCustomError("missing", "Field required")
+    if not values:
+        raise PydanticCustomError("too_short", "Dictionary should have at least 1 item after validation, not 0",
+                                  {"field_type": "Dictionary", "min_length": 1, "actual_length": 0})
+    return values
+
+
+class _ReportProgress(Versioned):
     reported_on: Day
-    values: dict[Line, Figure] = Field(min_length=1, description="Actual value per outcome id.")
+    values: dict[Line, Figure] = Field(min_length=1, description=_VALUES)
     narrative: Text = Field(min_length=1, max_length=4000)
-
-
-class _ReportedParts(StrictModel):
-    """Through REST a report may carry ratios' parts, and then no value at all (a project of one ratio outcome):
-    the partner topic's commands stay as published until a release adds parts to them."""
-
-    values: dict[Line, Figure] = Field(default_factory=dict, description="Actual value per outcome id.")
-    parts: dict[Line, RatioPartsIn] = Field(default_factory=dict, description=(
-        "Numerator and denominator per ratio outcome id (a ratio is reported by its parts, never by its value)."))
-
-    def reported_parts(self) -> dict[str, tuple[Decimal, Decimal]]:
-        return {k: (p.numerator, p.denominator) for k, p in self.parts.items()}
-
-
-class _ReportProgress(_ReportedValues):
     correction: bool = False
     correction_reason: Text | None = Field(None, max_length=2000)
 
 
-class ReportProgress(_ReportedParts, _ReportProgress):
-    """A progress report: values per outcome id, and each ratio outcome's numerator and denominator."""
+class ReportProgress(Versioned):
+    """A progress report: values per outcome id, and each ratio outcome's numerator and denominator. Through REST a
+    report may carry ratios' parts (declared before the values, which are checked against them); the partner topic's
+    commands stay as published until a release adds parts to them."""
+
+    reported_on: Day
+    parts: dict[Line, RatioPartsIn] = Field(default_factory=dict, description=_PARTS)
+    values: dict[Line, Figure] | None = Field(None, validate_default=True, description=(
+        f"{_VALUES} Required, and not empty, unless parts are reported."))
+    narrative: Text = Field(min_length=1, max_length=4000)
+    correction: bool = False
+    correction_reason: Text | None = Field(None, max_length=2000)
+
+    _values = field_validator("values")(_values_or_parts)
+
+
+def _reported(body: ReportProgress | CorrectReport) -> dict[str, Any]:
+    """The body's values and ratios' parts, as the aggregate takes them."""
+    return {"values": dict(body.values or {}),
+            "parts": {k: (p.numerator, p.denominator) for k, p in body.parts.items()}}
 
 
 class WithdrawReport(Versioned):
@@ -70,19 +92,33 @@ class WithdrawReport(Versioned):
     reason: Text = Field(min_length=1, max_length=2000)
 
 
+_CORRECTED_ON = "The date of the report corrected."
+_CORRECTED_TO = "The date the corrected values stand at (the same or another)."
+
+
 class _CorrectReport(Versioned):
     """Supersede a mistaken report by a correction, with a reason: the corrected values stand at reported_on."""
 
-    corrected_report_on: Day = Field(description="The date of the report corrected.")
-    reported_on: Day = Field(description="The date the corrected values stand at (the same or another).")
-    values: dict[Line, Figure] = Field(min_length=1, description="Actual value per outcome id.")
+    corrected_report_on: Day = Field(description=_CORRECTED_ON)
+    reported_on: Day = Field(description=_CORRECTED_TO)
+    values: dict[Line, Figure] = Field(min_length=1, description=_VALUES)
     narrative: Text = Field(min_length=1, max_length=4000)
     reason: Text = Field(min_length=1, max_length=2000)
 
 
-class CorrectReport(_ReportedParts, _CorrectReport):
+class CorrectReport(Versioned):
     """Supersede a mistaken report by a correction, with a reason: the corrected values (and ratios' parts) stand at
     reported_on."""
+
+    corrected_report_on: Day = Field(description=_CORRECTED_ON)
+    reported_on: Day = Field(description=_CORRECTED_TO)
+    parts: dict[Line, RatioPartsIn] = Field(default_factory=dict, description=_PARTS)
+    values: dict[Line, Figure] | None = Field(None, validate_default=True, description=(
+        f"{_VALUES} Required, and not empty, unless parts are reported."))
+    narrative: Text = Field(min_length=1, max_length=4000)
+    reason: Text = Field(min_length=1, max_length=2000)
+
+    _values = field_validator("values")(_values_or_parts)
 
 
 class RiskIn(StrictModel):
@@ -168,9 +204,8 @@ def report_progress(application: ProjectsApplication, principal: Principal, gran
     """Report ``body`` on ``project`` (loaded and authorized for ``principal`` under ``grant``)."""
     return application.report_progress(
         CommandContext(principal.actor(grant), correlation_id), project, reported_on=body.reported_on,
-        values=body.values, narrative=body.narrative, correction=body.correction,
-        correction_reason=body.correction_reason, expected_version=expected_version(body.expected_version, if_match),
-        parts=body.reported_parts())
+        narrative=body.narrative, correction=body.correction, correction_reason=body.correction_reason,
+        expected_version=expected_version(body.expected_version, if_match), **_reported(body))
 
 
 def withdraw_report(application: ProjectsApplication, principal: Principal, grant: Grant, project: Project,
@@ -186,8 +221,8 @@ def correct_report(application: ProjectsApplication, principal: Principal, grant
     """Supersede the report ``body`` names on ``project`` by its correction (loaded and authorized under ``grant``)."""
     return application.correct_report(
         CommandContext(principal.actor(grant), correlation_id), project, corrected_report_on=body.corrected_report_on,
-        reported_on=body.reported_on, values=body.values, narrative=body.narrative, reason=body.reason,
-        expected_version=expected_version(body.expected_version, if_match), parts=body.reported_parts())
+        reported_on=body.reported_on, narrative=body.narrative, reason=body.reason,
+        expected_version=expected_version(body.expected_version, if_match), **_reported(body))
 
 
 class FieldsInvalid(Exception):

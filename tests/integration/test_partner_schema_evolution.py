@@ -1,5 +1,6 @@
 """A progress report stored by the previous version (ProgressReported v1, before ``submitted_via``) is read through
-the application as v2, published as v2, and the aggregate carries on from it (SQLite and PostgreSQL)."""
+the application as the current version (v3), published as it, and the aggregate carries on from it (SQLite and
+PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -30,8 +31,8 @@ def harness(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]
 
 
 def store_a_v1_report(h: Harness, project_id: UUID) -> None:
-    """Write version 2 of the project exactly as the previous code stored it: no class_version, no submitted_via,
-    chained to version 1 like every stored event."""
+    """Write version 2 of the project exactly as the previous code stored it: no class_version, no submitted_via
+    (nor v3's parts), chained to version 1 like every stored event."""
     app = h.system.application("projects")
     project = app.project(project_id)
     context = CommandContext(Actor("client:college-mis", "worcester-college", "partner_officer"), "c-written-by-v1")
@@ -41,7 +42,7 @@ def store_a_v1_report(h: Harness, project_id: UUID) -> None:
     [event] = project.collect_events()
     current = app.mapper.to_stored_event(event)
     state = json.loads(current.state)
-    assert state.pop("class_version") == 2 and state.pop("submitted_via") == "api"
+    assert state.pop("class_version") == 3 and state.pop("submitted_via") == "api" and state.pop("parts") == []
     payload = json.dumps(state, separators=(",", ":")).encode()
     [first] = app.recorder.select_events(project_id, lte=1)
     link = link_of(first.state)
