@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from shared.decisions import BodyRule, DistrictRule, RagRule, SchemeOfDelegation
+from shared.decisions import BodyRule, DistrictRule, RagRule, RulesInForce, SchemeOfDelegation
 from shared.rules_history import FoundedRules
 
 DEFAULT_FILE = Path(__file__).with_name("worcestershire.yaml")
@@ -145,3 +145,23 @@ def rules(path: Path | None = None) -> FoundingRules:
 def load(path: Path | None = None) -> PartnershipDefinition:
     with (path or DEFAULT_FILE).open() as handle:
         return PartnershipDefinition.model_validate(yaml.safe_load(handle))
+
+
+def definition_in_force(definition: PartnershipDefinition, in_force: RulesInForce | None) -> PartnershipDefinition:
+    """The definition as the rules of record had it on one day: its districts, bodies' quorums, schemes of
+    delegation, RAG thresholds and priority limit from ``in_force`` (None: before the founding, the definition's),
+    its name, organisations and units its own. A rule check that takes a definition reads the day's rules so."""
+    if in_force is None:
+        return definition
+    bodies = [Body(id=b.id, kind=b.kind, name=b.name, quorum=b.quorum) for b in in_force.all_bodies()
+              if b.kind != "district_partnership"]
+    districts = [District(id=d.id, name=d.name, partnership=d.partnership,
+                          quorum=found.quorum if (found := in_force.body(d.id)) is not None else 1)
+                 for d in in_force.all_districts()]
+    schemes = [Delegation(id=s.id, body=s.body, role=s.role, decisions=sorted(s.decisions), name=s.name)
+               for s in in_force.all_schemes()]
+    return definition.model_copy(update={
+        "bodies": bodies, "districts": districts, "schemes_of_delegation": schemes,
+        "rag": RagThresholds(green_within_percent=in_force.rag.green_within_percent,
+                             amber_within_percent=in_force.rag.amber_within_percent),
+        "max_agreed_priorities_per_district": in_force.priority_limit})

@@ -49,7 +49,7 @@ from shared.contracts.tasking import (
 from shared.decisions import DecisionKind, MeetingRecord, PerPartner, check_decision, minute_book_id
 from shared.errors import ConcurrentChange, NotFound, NotYetKnown, RuleViolated
 from shared.eventstore import CommandContext, ServiceApplication
-from shared.partnership import PartnershipDefinition, load
+from shared.partnership import PartnershipDefinition, definition_in_force, load
 from shared.readstore import ReadStore
 from shared.rules_history import FoundedRules, RuleChange, RulesOfRecord
 from shared.settings import Settings
@@ -138,6 +138,11 @@ class TaskingApplication(ServiceApplication):
             _log.warning("partnership definition differs from the record (not applied; a change is a decision): %s",
                          difference)
         return said
+
+    def definition_on(self, day: date) -> PartnershipDefinition:
+        """The partnership as the rules of record had it on ``day``: the districts, bodies and schemes a command
+        dated then is checked against."""
+        return definition_in_force(self.definition, self.rules.as_of(day))
 
     def _rules_decision(self, decision: Decision | None, context: CommandContext, what: str,
                         body: str | None = None) -> Decision:
@@ -350,7 +355,7 @@ class TaskingApplication(ServiceApplication):
                 context, target=target, theme_group=theme_group, district=district, share=share, deadline=deadline,
                 lead_partner=lead_partner, commissioning_level=commissioning_level, decision=checked,
                 allocated_elsewhere=self.allocated(target_id), lead_membership=self.membership(district, lead_partner),
-                definition=self.definition, id=new_id, sector=sector,
+                definition=self.definition_on(checked.decided_on), id=new_id, sector=sector,
             )
             self._index(target_id, tasking.id)
             return self._save_idempotent(tasking)
@@ -418,7 +423,8 @@ class TaskingApplication(ServiceApplication):
             new_lead = lead_partner or tasking.lead_partner
             tasking.retask(context, target=target, decision=checked,
                            allocated_elsewhere=self.allocated(tasking.target_id, excluding=tasking.id),
-                           lead_membership=self.membership(new_district, new_lead), definition=self.definition,
+                           lead_membership=self.membership(new_district, new_lead),
+                           definition=self.definition_on(checked.decided_on),
                            district=district, lead_partner=lead_partner, share=share, deadline=deadline)
             allocation = self.judged_allocation(context, _allotted(target), tasking.target_id, changed=tasking)
             self.save(tasking, *([] if allocation is None else [allocation]))
@@ -450,7 +456,7 @@ class TaskingApplication(ServiceApplication):
             moved = tasking.transfer_share(context, target=target, decision=checked, district=district,
                                            lead_partner=lead_partner, share=share, deadline=deadline,
                                            lead_membership=self.membership(district, lead_partner),
-                                           definition=self.definition, new_id=new_id)
+                                           definition=self.definition_on(checked.decided_on), new_id=new_id)
             self._index(tasking.target_id, moved.id)
             self.save(tasking, moved)  # both or neither: the chain is never half-written
         return tasking, moved
@@ -463,7 +469,8 @@ class TaskingApplication(ServiceApplication):
         today = date.today()
         membership = Membership.join(
             context, existing=self.membership(body, organisation), body=body, organisation=organisation,
-            definition=self.definition, joined_on=joined_on or today, today=today, nominated_by=nominated_by,
+            definition=self.definition_on(joined_on or today), joined_on=joined_on or today, today=today,
+            nominated_by=nominated_by,
             nominator_membership=self.membership(nominated_by, organisation) if nominated_by else None,
             decision=checked,
         )
@@ -489,7 +496,7 @@ class TaskingApplication(ServiceApplication):
         if existing is not None and expected_version is not None:
             self.at_version(existing, expected_version)
         commitment = Commitment.declare(context, existing=existing, organisation=organisation, districts=districts,
-                                        definition=self.definition)
+                                        definition=self.definition_on(self.definition.calendar()()))
         self.save(commitment)
         return commitment
 
@@ -506,7 +513,8 @@ class TaskingApplication(ServiceApplication):
         for _attempt in range(5):
             # Built afresh on each attempt: a failed save has already taken the pending events of the last one.
             meeting = Meeting.hold(context, body=body, held_on=held_on, present=present, title=title,
-                                   definition=self.definition, id=meeting_id, quorum_as_minuted=quorum_as_minuted)
+                                   definition=self.definition_on(held_on), id=meeting_id,
+                                   quorum_as_minuted=quorum_as_minuted)
             roll = [MembershipVersion(org, seat.version if (seat := self.membership(body, org)) else 0)
                     for org in meeting.present]
             book = MinuteBook.enter(context, self.minute_book(body), meeting, roll,

@@ -91,7 +91,9 @@ def leading(tasking: Tasking) -> Grant:
 def body_role(principal: Principal, body: str, application: TaskingApplication) -> Grant:
     """Who may keep a body's table and minutes: the partnership officer for any body, a theme-group lead for
     their group, a district coordinator for their district partnership. The grant they act under."""
-    kind = body_kind(application.definition, body)
+    today = application.definition_on(application.definition.calendar()())
+    # Today's rules know a district added by decision; the definition still names one retired since (back-filling).
+    kind = body_kind(today if today.body(body) or today.district(body) else application.definition, body)
     allowed: list[tuple[Role, str | None]] = [(Role.PARTNERSHIP_OFFICER, None)]
     if kind is BodyKind.THEME_GROUP:
         allowed.append((Role.THEME_GROUP_LEAD, body))

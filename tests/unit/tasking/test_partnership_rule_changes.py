@@ -157,3 +157,16 @@ def test_a_rule_change_is_the_boards_decision_not_a_theme_groups(app: TaskingApp
         app.add_district(OFFICER, district="pershore", name="Pershore", partnership="P", quorum=3,
                          decision=_pstg(app, date(2012, 6, 1)))
     assert app.partnership().version == 1
+
+
+def test_tasking_knows_a_district_from_the_day_it_was_added_until_the_day_it_was_retired(
+        app: TaskingApplication) -> None:
+    app.add_district(OFFICER, district="pershore", name="Pershore", partnership="Pershore Partnership", quorum=2,
+                     decision=_board(app, date(2012, 4, 1)))
+    with pytest.raises(InvalidCommand, match="No body 'pershore'"):
+        app.join(OFFICER, body="pershore", organisation="wychavon-dc", joined_on=date(2012, 3, 31))
+    assert app.join(OFFICER, body="pershore", organisation="wychavon-dc", joined_on=date(2012, 4, 1)).is_member
+    app.retire_district(OFFICER, district="pershore", decision=_board(app, date(2014, 4, 1)))
+    assert app.hold_meeting(OFFICER, body="pershore", held_on=date(2014, 3, 31), present=["wychavon-dc"]) is not None
+    with pytest.raises(InvalidCommand, match="No body 'pershore'"):
+        app.hold_meeting(OFFICER, body="pershore", held_on=date(2014, 4, 1), present=["wychavon-dc"])
