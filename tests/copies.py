@@ -61,6 +61,19 @@ class TaskingFeed:
         return {"body": body, "decided_on": held_on, "reason": reason, "meeting_id": str(meeting_id),
                 "meeting_version": entry, **changes}
 
+    def partnership_change(self, version: int, fact: Fact) -> None:
+        """A change of the partnership's rules as tasking publishes it (``version``: the partnership record's; the
+        founding is 1), with the contract's data as it travels."""
+        from shared.contracts import to_data
+
+        type_name, data = to_data(fact)
+        envelope = Envelope(id=f"partnership:{version}", source="tasking", type=type_name, subject="partnership",
+                            time=datetime(2011, 1, 1, tzinfo=UTC), sequence=version, data=data,
+                            actor=OFFICER.user_id, actororganisation=OFFICER.organisation, actorrole=OFFICER.role,
+                            correlationid="feed")
+        with self.store.transaction() as tx:
+            MeetingsCopy().apply(tx, envelope)
+
     def decision_json(self, body: str, held_on: date, present: list[str], reason: str = "Decided at the meeting",
                       **changes: Any) -> dict[str, Any]:
         """As ``meeting``, as a command's JSON ``decision`` field."""

@@ -38,7 +38,7 @@ from shared.decisions import DecisionKind, check_decision
 from shared.errors import InvalidCommand, NotFound, RuleViolated
 from shared.eventstore import AccountableAggregate, CommandContext, IdempotentIds, ServiceApplication
 from shared.meeting_copy import CopiedMeetings
-from shared.partnership import PartnershipDefinition, load, rules
+from shared.partnership import PartnershipDefinition, definition_in_force, load, rules
 from shared.performance import DEFAULT_INTERVAL, ReportingInterval
 from shared.readstore import ReadStore
 from shared.settings import Settings
@@ -107,9 +107,18 @@ class PrioritiesApplication(ServiceApplication):
                 "actor_role": event.actor.role})
         return recordings
 
+    def in_force(self, day: date) -> PartnershipDefinition:
+        """The partnership as the rules of record had it on ``day`` (districts, the priority limit, ...)."""
+        return definition_in_force(self.definition, self.rules.as_of(day))
+
+    def priority_limit_on(self, day: date) -> int:
+        """The limit on agreed priorities in one district in force on ``day``."""
+        return self.in_force(day).max_agreed_priorities_per_district
+
     @property
     def priority_limit(self) -> int:
-        return self.definition.max_agreed_priorities_per_district
+        """The limit in force today."""
+        return self.priority_limit_on(self.definition.calendar()())
 
     # -- objectives ----------------------------------------------------------------------------------------------
     def add_objective(self, context: CommandContext, *, title: str, level: StrategyLevel, strategy: str,
@@ -224,7 +233,7 @@ class PrioritiesApplication(ServiceApplication):
                                 bodies=frozenset({priority.district}), context=context)
         chapter = self.chapter(priority.district) or DistrictChapter.open(context, district=priority.district)
         agree_priority(context, priority, chapter, decision=decision,
-                       limit=self.priority_limit)
+                       limit=self.priority_limit_on(decision.decided_on))
         self.save(priority, chapter)
         return priority
 
@@ -288,7 +297,9 @@ class PrioritiesApplication(ServiceApplication):
         decision = self.decided(decision, what="Opening an SCS review", kind=DecisionKind.SCS_REVIEW,
                                 bodies=self.boards, context=context)
         previous = self.latest_review()
-        agreed = [pid for d in self.definition.districts if (c := self.chapter(d.id)) is not None for pid in c.agreed]
+        districts = {d.id for d in self.definition.districts} | {
+            d.id for d in self.in_force(decision.decided_on).districts}  # a district retired since keeps its chapter
+        agreed = [pid for d in sorted(districts) if (c := self.chapter(d)) is not None for pid in c.agreed]
         review = ScsReview.open(context, number=1 if previous is None else previous.number + 1, previous=previous,
                                 agreed_priorities=agreed, decision=decision)
         self.save(review)
@@ -405,7 +416,10 @@ class PrioritiesApplication(ServiceApplication):
         return found
 
     def _known_district(self, district: str) -> None:
-        if self.definition.district(district) is None:
-            known = ", ".join(d.id for d in self.definition.districts)
+        """A district of the partnership today by the rules of record (or one the definition founded, retired
+        since: its records are still read)."""
+        today = self.in_force(self.definition.calendar()())
+        if today.district(district) is None and self.definition.district(district) is None:
+            known = ", ".join(d.id for d in today.districts)
             raise NotFound(f"'{district}' is not a district of the {self.definition.name} (known: {known}).")
 
