@@ -35,7 +35,7 @@ from shared.decisions import DecisionKind, check_decision
 from shared.errors import InvalidCommand, NotFound, NotYetKnown
 from shared.eventstore import CommandContext, IdempotentIds, ServiceApplication
 from shared.meeting_copy import CopiedMeetings
-from shared.partnership import load, rules
+from shared.partnership import PartnershipDefinition, definition_in_force, load, rules
 from shared.readstore import ReadStore
 from shared.settings import Settings
 
@@ -53,8 +53,6 @@ class ProjectsApplication(ServiceApplication):
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)
         self.partnership = load(settings.partnership_file)
-        self.thresholds = RagThresholds(Decimal(str(self.partnership.rag.green_within_percent)),
-                                        Decimal(str(self.partnership.rag.amber_within_percent)))
         self.known_taskings = KnownTaskings(ReadStore(settings, self.service))
         # Kept from tasking.events by services/projects/meetings.py, in the same store as the known taskings.
         self.meetings = CopiedMeetings(self.known_taskings.store)
@@ -62,6 +60,15 @@ class ProjectsApplication(ServiceApplication):
         self.today: Callable[[], date] = self.partnership.calendar()  # a test sets it to a clock of its own
         self.delivery_index = DeliveryIndex(self)
         self.refusals = Refusals(self.known_taskings.store)  # refused reports, per project (services/projects/refusals)
+
+    def in_force(self, day: date) -> PartnershipDefinition:
+        """The partnership as the rules of record had it on ``day`` (its districts, RAG thresholds, ...)."""
+        return definition_in_force(self.partnership, self.rules.as_of(day))
+
+    def thresholds_on(self, day: date) -> RagThresholds:
+        """The RAG thresholds in force on ``day``: a report is judged by those of its own date."""
+        rag = self.in_force(day).rag
+        return RagThresholds(Decimal(str(rag.green_within_percent)), Decimal(str(rag.amber_within_percent)))
 
     def close(self) -> None:
         self.known_taskings.store.close()
@@ -146,7 +153,7 @@ class ProjectsApplication(ServiceApplication):
         if not tasking_ids:
             raise InvalidCommand("A project delivers at least one accepted tasking.",
                                  [{"field": "tasking_ids", "message": "Name the taskings the project delivers."}])
-        if self.partnership.district(district) is None:
+        if self.in_force(decision.decided_on if decision is not None else self.today()).district(district) is None:
             raise InvalidCommand(f"{district} is not a district of the partnership.",
                                  [{"field": "district", "message": "Unknown district."}])
         taskings = [self.tasking(t, read.get(t)) for t in dict.fromkeys(tasking_ids)]
@@ -189,8 +196,9 @@ class ProjectsApplication(ServiceApplication):
                         parts: Parts | None = None) -> Project:
         with self._refusal_kept(project, "report", reported_on, context):
             return self._change(project, expected_version, lambda p: p.report_progress(
-                context, reported_on=reported_on, values=values, narrative=narrative, thresholds=self.thresholds,
-                today=self.today(), correction=correction, correction_reason=correction_reason, parts=parts))
+                context, reported_on=reported_on, values=values, narrative=narrative,
+                thresholds=self.thresholds_on(reported_on), today=self.today(), correction=correction,
+                correction_reason=correction_reason, parts=parts))
 
     @contextmanager
     def _refusal_kept(self, project: Project, command: str, reported_on: date | None,
@@ -214,7 +222,8 @@ class ProjectsApplication(ServiceApplication):
         with self._refusal_kept(project, "correction", reported_on, context):
             return self._change(project, expected_version, lambda p: p.correct_report(
                 context, corrected_report_on=corrected_report_on, reported_on=reported_on, values=values,
-                narrative=narrative, reason=reason, thresholds=self.thresholds, today=self.today(), parts=parts))
+                narrative=narrative, reason=reason, thresholds=self.thresholds_on(reported_on), today=self.today(),
+                parts=parts))
 
     def override_rag(self, context: CommandContext, project: Project, *, rag: Rag, reason: str,
                      expected_version: int | None = None, decision: Decision | None = None) -> Project:
@@ -227,7 +236,7 @@ class ProjectsApplication(ServiceApplication):
     def profile_outcome(self, context: CommandContext, project: Project, *, outcome_id: str,
                         profile: Sequence[tuple[date, Decimal]], expected_version: int | None = None) -> Project:
         return self._change(project, expected_version, lambda p: p.profile_outcome(
-            context, outcome_id=outcome_id, profile=profile, thresholds=self.thresholds))
+            context, outcome_id=outcome_id, profile=profile, thresholds=self.thresholds_on(self.today())))
 
     def add_milestone(self, context: CommandContext, project: Project, milestone: Milestone,
                       expected_version: int | None = None) -> Project:

@@ -238,7 +238,7 @@ def _check_and_apply(application: ProjectsApplication, context: CommandContext, 
     assert row.reported_on is not None
     try:
         project.report_progress(context, reported_on=row.reported_on, values=row.values, narrative=row.narrative,
-                                thresholds=application.thresholds, today=application.today(),
+                                thresholds=application.thresholds_on(row.reported_on), today=application.today(),
                                 correction=row.correction,
                                 correction_reason=row.correction_reason, submitted_via=Submission.BULK_UPLOAD)
     except DomainError as error:  # the aggregate checks before it records: a refused row changed nothing

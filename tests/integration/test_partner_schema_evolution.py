@@ -37,7 +37,7 @@ def store_a_v1_report(h: Harness, project_id: UUID) -> None:
     project = app.project(project_id)
     context = CommandContext(Actor("client:college-mis", "worcester-college", "partner_officer"), "c-written-by-v1")
     project.report_progress(context, reported_on=date(2013, 4, 1), values={"jobs": Decimal(100)},
-                            narrative="Written by the previous version", thresholds=app.thresholds,
+                            narrative="Written by the previous version", thresholds=app.thresholds_on(date(2013, 4, 1)),
                             today=app.today())
     [event] = project.collect_events()
     current = app.mapper.to_stored_event(event)
