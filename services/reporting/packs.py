@@ -379,12 +379,12 @@ def _red_projects(store: ReadStore, request: PackRequest, provenance: Provenance
     return found
 
 
-def _project_status(store: ReadStore, row: dict[str, Any], request: PackRequest) -> dict[str, Any]:
+def _project_status(store: ReadStore, row: dict[str, Any], request: PackRequest,
+                    in_force: PartnershipDefinition) -> dict[str, Any]:
     """A project at the period's end as GraphQL's ``performance(on)`` gives it: the RAG and direction its reports
     recorded, stale when its latest report is older than the interval; None before any report."""
-    definition = load(store.settings.partnership_file)
     judged = judging.project_performance(store, row, at(request.reading_time(), request.end), request.end,
-                                         thresholds(definition))
+                                         thresholds(in_force))
     if judged is None:
         return {"rag": None, "direction": None}
     return {"rag": judged.status, "direction": judged.direction.value if judged.direction else None}
@@ -512,9 +512,11 @@ def build_pack(store: ReadStore, request: PackRequest) -> ScrutinyPack:
     changed = changes.changes(store, request.previous, as_of, request.scope) \
         if request.previous is not None and request.previous < as_of else []
     context = _context(store, as_of, request.end)
+    # The rules in force at the period's end, as recorded when the pack reads: the RAG thresholds it judges by.
+    in_force = judging.in_force_on(provenance.meetings, definition, request.end, at(as_of, request.end))
     pack = ScrutinyPack(
         request=request, partnership=definition.name, scope_label=scope_label(request.scope, definition),
-        produced_at=as_of, performance=_performance(store, request, definition),
+        produced_at=as_of, performance=_performance(store, request, in_force),
         changes=_changes_in_words(changed, namer, provenance),
         decisions=decisions_in_words(_decision_rows(store, request, provenance), namer, provenance, context),
         retaskings=_retaskings(store, request, definition, provenance, namer),
@@ -522,7 +524,7 @@ def build_pack(store: ReadStore, request: PackRequest) -> ScrutinyPack:
         overdue_actions=_overdue_actions(store, request, namer),
         overdue_milestones=_overdue_milestones(store, request, namer))
     pack.projects_in_scope = [  # what the summary counts, no more (a row names its manager: personal data)
-        {**{k: p[k] for k in ("id", "title", "district", "status")}, **_project_status(store, p, request)}
+        {**{k: p[k] for k in ("id", "title", "district", "status")}, **_project_status(store, p, request, in_force)}
         for p in context.projects.values()
         if p["status"] == "open" and (request.scope.county or p["district"] in request.scope.districts)]
     if not pack.performance:

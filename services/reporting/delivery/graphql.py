@@ -271,7 +271,8 @@ class DeliveryProject:
         model = read_model(info)
         row = queries.project(model.store, str(self.id), self.as_of)
         judged = None if row is None else judging.project_performance(
-            model.store, row, self.as_of, _on(on, self.as_of), judging.thresholds_of(model.partnership))
+            model.store, row, self.as_of, _on(on, self.as_of), judging.thresholds_on(model, _on(on, self.as_of),
+                                                                                    self.as_of))
         return None if judged is None else FigurePerformance.of(judged)
 
     @strawberry.field(description="The reports of this project withdrawn or corrected as mistakes (by then).")
@@ -423,7 +424,7 @@ def _performances(info: Info, target_id: str, when: When, on: date) -> dict[str,
     key = (target_id, repr(when), on)
     if key not in cache:
         model = read_model(info)
-        found = rollup.performances(model.store, when, on, judging.thresholds_of(model.partnership), target_id)
+        found = rollup.performances(model.store, when, on, judging.thresholds_on(model, on, when), target_id)
         cache[key] = found[target_id]
     return cache[key]
 

@@ -11,13 +11,14 @@ import json
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from services.reporting.delivery import queries, rollup
 from services.reporting.delivery.tables import TARGETS, TASKINGS
-from services.reporting.temporal import When
+from services.reporting.temporal import When, recorded_moment
 from shared.contracts.projects import DirectionOfTravel, Rag
-from shared.partnership import PartnershipDefinition
+from shared.meeting_copy import CopiedMeetings
+from shared.partnership import PartnershipDefinition, definition_in_force, rules
 from shared.performance import (
     Figure,
     Performance,
@@ -29,11 +30,27 @@ from shared.performance import (
 )
 from shared.readstore import ReadStore
 
+if TYPE_CHECKING:
+    from services.reporting.readmodel import ReportingReadModel
+
 
 def thresholds_of(definition: PartnershipDefinition) -> Thresholds:
     """The partnership definition's RAG thresholds, as the projects service reads them."""
     return Thresholds(Decimal(str(definition.rag.green_within_percent)),
                       Decimal(str(definition.rag.amber_within_percent)))
+
+
+def in_force_on(copy: CopiedMeetings, definition: PartnershipDefinition, on: date,
+                when: When) -> PartnershipDefinition:
+    """The partnership as the rules of record in force on ``on`` had it, as recorded at ``when``."""
+    of_record = copy.rules(rules(copy.store.settings.partnership_file), recorded_moment(when))
+    return definition_in_force(definition, of_record.as_of(on))
+
+
+def thresholds_on(model: ReportingReadModel, on: date, when: When) -> Thresholds:
+    """The RAG thresholds in force on ``on`` as the record at ``when`` had them (a board decision changes them from
+    its date), judged as the projects service judges a report of that date."""
+    return thresholds_of(in_force_on(model.provenance.meetings, model.partnership, on, when))
 
 
 def project_figures(store: ReadStore, project_id: str, when: When) -> list[Figure]:

@@ -184,3 +184,22 @@ def test_graphql_answers_districts_schemes_rag_thresholds_and_the_priority_limit
     recorded_before = _partnership(model, "2013-04-01", datetime(2024, 2, 1, tzinfo=UTC))
     assert recorded_before["maxAgreedPrioritiesPerDistrict"] == 5
     assert {d["id"] for d in recorded_before["districts"]} == {d.id for d in load().districts}
+
+
+def test_reporting_judges_delivery_by_the_rag_thresholds_in_force_on_the_day_asked_as_then_recorded(
+        model: ReportingReadModel) -> None:
+    from services.reporting.delivery.judging import thresholds_on
+    from shared.contracts.tasking import RagThresholdsChanged
+
+    feed = TaskingFeed(model.store)
+    for organisation in BOARD_TABLE:
+        feed.seat("worcestershire-partnership", organisation)
+    _publish(model, 1, PartnershipFounded(actor=OFFICER, correlation_id="c", **founding_of(load())),
+             datetime(2024, 1, 1, tzinfo=UTC))
+    _publish(model, 2, RagThresholdsChanged(
+        actor=OFFICER, correlation_id="c", decision=_board_decision(feed, date(2012, 7, 1), "Narrower"),
+        green_within_percent=5, amber_within_percent=20, previous_green_within_percent=10,
+        previous_amber_within_percent=25), RAISED_AT)
+    assert thresholds_on(model, date(2012, 6, 30), None).green_within_percent == 10
+    assert thresholds_on(model, date(2012, 7, 1), None).green_within_percent == 5
+    assert thresholds_on(model, date(2012, 7, 1), datetime(2024, 2, 1, tzinfo=UTC)).green_within_percent == 10
