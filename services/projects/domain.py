@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -40,7 +40,15 @@ from shared.contracts.projects import (
 from shared.errors import InvalidCommand, NotPermitted, RuleViolated
 from shared.eventstore import AccountableAggregate, CommandContext
 from shared.measures import MeasureKind, kind_of, parts_problems, ratio_value, value_problems
-from shared.performance import Figure, Performance, Thresholds, Trajectory, performance, profile_problems
+from shared.performance import (
+    Figure,
+    Performance,
+    Thresholds,
+    Trajectory,
+    borrowed_profile,
+    performance,
+    profile_problems,
+)
 from shared.sectors import sector_problems
 
 
@@ -288,6 +296,9 @@ class Project(AccountableAggregate):
         self.reports: list[Report] = []
         self.profiles: dict[str, tuple[tuple[date, Decimal], ...]] = {}
         """Each outcome's profile (expected values at dates), once one was set; none: the straight line."""
+        self.share_profiles: dict[UUID, tuple[Decimal, tuple[tuple[date, Decimal], ...]]] = {}
+        """Each delivered share's profile as tasking said it (the share, its points): an outcome without a profile
+        of its own follows its share's."""
         self.rag_override: Rag | None = None
         self.rag_override_reason: str | None = None
         self.status = ProjectStatus.OPEN
@@ -464,8 +475,25 @@ class Project(AccountableAggregate):
               profiles: Mapping[str, Sequence[tuple[date, Decimal]]] | None = None) -> Performance:
         """The project's performance at ``on`` from ``reports`` (date, actuals), against its outcomes' profiles
         (or ``profiles`` instead): the one rule of ``shared.performance``."""
-        return performance(figures_of(list(self.outcomes.values()), reports,
-                                      self.profiles if profiles is None else profiles), on, thresholds)
+        return performance(figures_of(list(self.outcomes.values()), reports, self.effective_profiles(
+            self.profiles if profiles is None else profiles)), on, thresholds)
+
+    def effective_profiles(self, own: Mapping[str, Sequence[tuple[date, Decimal]]],
+                           shares: Mapping[UUID, tuple[Decimal, tuple[tuple[date, Decimal], ...]]] | None = None
+                           ) -> dict[str, tuple[tuple[date, Decimal], ...]]:
+        """Each outcome's most specific profile: its own, else its share's carried onto it (the same fraction of
+        the change planned at each date), else none (the straight line)."""
+        shares = self.share_profiles if shares is None else shares
+        found: dict[str, tuple[tuple[date, Decimal], ...]] = {}
+        for outcome in self.outcomes.values():
+            if own.get(outcome.id):
+                found[outcome.id] = tuple(own[outcome.id])
+            elif outcome.tasking_id in shares:
+                share, points = shares[outcome.tasking_id]
+                source = Trajectory(baseline_date=outcome.baseline_date, baseline_value=Decimal(0),
+                                    target_date=outcome.target_date, target_value=share, profile=points)
+                found[outcome.id] = borrowed_profile(source, outcome.baseline_value, outcome.target_value)
+        return found
 
     def report_progress(self, context: CommandContext, *, reported_on: date, values: Mapping[str, Decimal],
                         narrative: str, thresholds: RagThresholds, today: date, correction: bool = False,
@@ -574,6 +602,53 @@ class Project(AccountableAggregate):
                 latest.direction = DirectionOfTravel(self.standing.direction) if self.standing.direction else None
             aggregate.rag_override = None  # the RAG shown is derived again, as after a report
             aggregate.rag_override_reason = None
+
+    class ShareProfileAdopted(AccountableAggregate.Event, facts.ShareProfileAdopted):
+        def apply(self, aggregate: Any) -> None:
+            points = tuple((p.on, Decimal(p.value)) for p in self.profile)
+            if points:
+                aggregate.share_profiles[self.tasking_id] = (Decimal(self.share), points)
+            else:
+                aggregate.share_profiles.pop(self.tasking_id, None)
+            old = aggregate.contributions.get(self.tasking_id)
+            if old is not None:
+                aggregate.contributions[self.tasking_id] = replace(old, upstream_version=self.upstream_version)
+            latest = aggregate.latest_report
+            if latest is not None and self.standing.rag is not None:
+                latest.rag = Rag(self.standing.rag)
+                latest.shortfall_percent = Decimal(self.standing.shortfall_percent or 0)
+                latest.direction = DirectionOfTravel(self.standing.direction) if self.standing.direction else None
+                aggregate.rag_override = None  # the RAG shown is derived again, as after a report
+                aggregate.rag_override_reason = None
+
+    def react_to_share_profile(self, context: CommandContext, *, tasking_id: UUID, version: int, share: Decimal,
+                               profile: Sequence[tuple[date, Decimal]], thresholds: RagThresholds,
+                               decision: Decision | None) -> bool:
+        """A delivered share's profile changed: take it into account (its outcomes without a profile of their own
+        follow it) and derive the latest report's RAG again. Idempotent on the tasking's (id, version)."""
+        if self.status is ProjectStatus.CLOSED or self._reacted(tasking_id, version):
+            return False
+        points = tuple(sorted((day, Decimal(value)) for day, value in profile))
+        shares = {**self.share_profiles, tasking_id: (Decimal(share), points)} if points else \
+            {k: v for k, v in self.share_profiles.items() if k != tasking_id}
+        self._happened(self.ShareProfileAdopted, context, decision=decision, tasking_id=tasking_id,
+                       upstream_version=version, share=Decimal(share),
+                       profile=tuple(ProfilePoint(day, value) for day, value in points),
+                       standing=self._standing_against(self.effective_profiles(self.profiles, shares), thresholds))
+        return True
+
+    def _standing_against(self, profiles: Mapping[str, Sequence[tuple[date, Decimal]]],
+                          thresholds: RagThresholds) -> Standing:
+        """The latest report that stands, judged again against ``profiles`` (each outcome's, as effective)."""
+        latest = self.latest_report
+        if latest is None:
+            return _standing(None)
+        ordered = sorted(self.standing_reports, key=lambda r: (r.reported_on, r.sequence))
+        judged = performance(figures_of(list(self.outcomes.values()), [(r.reported_on, r.actuals) for r in ordered],
+                                        profiles), latest.reported_on, thresholds)
+        return Standing(reported_on=latest.reported_on,
+                        actuals=tuple(OutcomeValue(k, v) for k, v in sorted(latest.actuals.items())),
+                        rag=judged.rag, shortfall_percent=judged.shortfall_percent, direction=judged.direction)
 
     def profile_outcome(self, context: CommandContext, *, outcome_id: str, profile: Sequence[tuple[date, Decimal]],
                         thresholds: RagThresholds) -> None:

@@ -25,7 +25,7 @@ from services.projects.meetings import meetings
 from shared.auth import ClientRegistry
 from shared.consumer import ConsumerRunner, PolicyRunner
 from shared.contracts import Actor
-from shared.contracts.tasking import TaskingRetasked, TaskingWithdrawn
+from shared.contracts.tasking import ShareProfiled, TaskingRetasked, TaskingWithdrawn
 from shared.envelope import Envelope
 from shared.eventstore import CommandContext
 from shared.settings import Settings
@@ -37,7 +37,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 class TaskingChangePolicy:
-    """A retasked or withdrawn tasking: flag the projects delivering it, re-point or close their contribution.
+    """A retasked or withdrawn tasking: flag the projects delivering it, re-point or close their contribution. A
+    share profiled: the projects delivering it judge their outcomes without a profile of their own against it, and
+    record their latest report's RAG derived again.
 
     The reaction's events carry the upstream actor and decision (who decided the change) and its correlation id.
     """
@@ -47,7 +49,7 @@ class TaskingChangePolicy:
 
     def react(self, envelope: Envelope) -> Sequence[Aggregate]:
         fact = envelope.fact()
-        if not isinstance(fact, TaskingRetasked | TaskingWithdrawn):
+        if not isinstance(fact, TaskingRetasked | TaskingWithdrawn | ShareProfiled):
             return []
         tasking_id = UUID(envelope.subject)
         context = CommandContext(
@@ -56,7 +58,12 @@ class TaskingChangePolicy:
         )
         changed: list[Aggregate] = []
         for project in self.app.projects_delivering(tasking_id):
-            if isinstance(fact, TaskingRetasked):
+            if isinstance(fact, ShareProfiled):
+                moved = project.react_to_share_profile(
+                    context, tasking_id=tasking_id, version=envelope.sequence, share=fact.share,
+                    profile=[(p.on, p.value) for p in fact.profile],
+                    thresholds=self.app.thresholds_on(self.app.today()), decision=fact.decision)
+            elif isinstance(fact, TaskingRetasked):
                 moved = project.react_to_retasking(
                     context, tasking_id=tasking_id, version=envelope.sequence, district=fact.district,
                     lead_partner=fact.lead_partner, share=fact.share, deadline=fact.deadline, reason=fact.reason,

@@ -431,7 +431,8 @@ class Tasking(AccountableAggregate):
             raise InvalidCommand("The profile cannot be set: " + " ".join(p["message"] for p in problems), problems)
         self._happened(self.Profiled, context, decision=decision,
                        profile=tuple(ProfilePoint(day, value) for day, value in points),
-                       previous_profile=tuple(ProfilePoint(day, value) for day, value in self.profile))
+                       previous_profile=tuple(ProfilePoint(day, value) for day, value in self.profile),
+                       share=self.share)
 
     def transfer_share(self, context: CommandContext, *, target: KnownTarget, decision: Decision, district: str,
                        lead_partner: str, share: Decimal, deadline: date | None,

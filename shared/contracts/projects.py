@@ -387,6 +387,26 @@ class OutcomeProfiled(Fact):
     """The latest report that stands, with its RAG, shortfall and direction derived again against the profile."""
 
 
+@contract(SERVICE, release=2)
+@dataclass(frozen=True, kw_only=True)
+class ShareProfileAdopted(Fact):
+    """A share the project delivers was given a profile, or had it removed (``tasking.ShareProfiled``): an outcome
+    of that share without a profile of its own is judged against the share's carried onto it (the same fraction of
+    the change planned at each date; ``shared.performance``: the most specific profile available). ``standing`` is
+    the latest report that stands, its RAG, shortfall and direction derived again; a manual RAG gives way to it."""
+
+    tasking_id: UUID
+    """The tasking whose share was profiled."""
+    upstream_version: int
+    """The tasking's version this event answered (the tasking service's aggregate version)."""
+    share: Decimal
+    """The share the profile is of, in the target's unit."""
+    profile: tuple[ProfilePoint, ...]
+    """The share's profile (the part expected delivered by each date); empty: none."""
+    standing: Standing
+    """The latest report that stands, with its RAG, shortfall and direction derived again."""
+
+
 @contract(SERVICE)
 @dataclass(frozen=True, kw_only=True)
 class RagOverridden(Fact):

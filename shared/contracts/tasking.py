@@ -179,6 +179,8 @@ class ShareProfiled(Fact):
     credited so far; for a level, the district's level then), up to the share's deadline; empty: none."""
     previous_profile: tuple[ProfilePoint, ...]
     """The profile before; empty: there was none."""
+    share: Decimal
+    """The share the profile is of, in the target's unit (a reader carries its shape onto what delivers it)."""
 
 
 @contract(SERVICE, release=2)

@@ -47,6 +47,7 @@ from shared.contracts.projects import (
     ProjectResumed,
     RagOverridden,
     ResourcesCommitted,
+    ShareProfileAdopted,
     Standing,
 )
 from shared.contracts.tasking import (
@@ -254,6 +255,12 @@ def _progress_report_withdrawn(fact: ProgressReportWithdrawn, rows: Rows, envelo
 def _progress_report_corrected(fact: ProgressReportCorrected, rows: Rows, envelope: Envelope) -> None:
     _withdrawal_row(rows, envelope, fact, fact.corrected_report_on.isoformat(), fact.reported_on.isoformat())
     _progress_row(rows, envelope, fact, correction=True, correction_reason=fact.reason)
+    _stands(rows, envelope, fact.standing)
+
+
+@project.register
+def _share_profile_adopted(fact: ShareProfileAdopted, rows: Rows, envelope: Envelope) -> None:
+    """The project's RAG as projects derived it again against the share's profile (outcomes without their own)."""
     _stands(rows, envelope, fact.standing)
 
 

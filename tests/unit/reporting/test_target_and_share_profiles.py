@@ -74,7 +74,7 @@ def test_a_share_is_judged_against_its_own_profile_before_the_targets() -> None:
     _profiled(history, target)
     history.add("tasking", taskings["worcester"], 3, ShareProfiled(
         actor=THEME_LEAD, correlation_id="c", decision=PSTG, previous_profile=(),
-        profile=_points(((date(2013, 4, 1), Decimal(300)),))))  # Worcester front-loaded: 300 by April 2013
+        profile=_points(((date(2013, 4, 1), Decimal(300)),)), share=Decimal(400)))  # front-loaded: 300 by April 2013
     store = _with_projects(history, _park(taskings["worcester"]))
     worcester = rollup.performances(store, None, ON, THRESHOLDS)[str(target)]["shares"][str(taskings["worcester"])]
     assert worcester.figures[0].expected == Decimal(300) and worcester.rag is Rag.RED  # 150 of 300
