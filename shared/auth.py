@@ -170,11 +170,12 @@ class Principal:
 
 PUBLIC_QUERIES = frozenset({
     "partnership", "districts", "themeGroups", "objectives", "objectiveTree", "targets", "taskings", "decisions",
-    "memberships", "meetings", "performanceReleases", "releasedPerformance",
+    "memberships", "meetings", "performanceReleases", "releasedPerformance", "node", "nodes",
 })
 """The GraphQL queries the public may run: the partnership's published decisions (strategy, targets, taskings,
-tables, meetings, decisions) and performance of released periods. Which fields of their answers it may select is
-``services.reporting.public.PUBLIC_FIELDS``: never a person, never an unreleased figure."""
+tables, meetings, decisions) and performance of released periods (``node``/``nodes`` answer it objects of those
+only). Which fields of their answers it may select is ``services.reporting.public.PUBLIC_FIELDS``: never a person,
+never an unreleased figure."""
 
 PUBLIC = Principal(user_id="public", organisation="public", grants=frozenset({Grant(Role.PUBLIC)}))
 """The anonymous caller of the public web pages (``web``): never a service token."""

@@ -56,6 +56,7 @@ from shared.contracts.projects import (
     OutcomeValue,
     ProgressReported,
     ProgressReportedV1,
+    ProgressReportWithdrawn,
     ProjectClosed,
     ProjectDeferred,
     ProjectOpened,
@@ -64,6 +65,7 @@ from shared.contracts.projects import (
     RagOverridden,
     ResourceCommitment,
     ResourcesCommitted,
+    Standing,
     Submission,
     TaskingRef,
 )
@@ -261,6 +263,11 @@ def varied(projects: int = 6) -> History:
     add("projects", third, ProjectDeferred(actor=MANAGER, **common, reason="Funding paused"))
     add("projects", third, ProjectResumed(actor=MANAGER, **common, reason="Funding back"))
     report(third, date(2013, 2, 1), 40, Rag.GREEN)
+    # ... and that report withdrawn as a mistake: the one before it stands again.
+    add("projects", third, ProgressReportWithdrawn(
+        actor=MANAGER, correlation_id="c", reported_on=date(2013, 2, 1), reason="Counted twice",
+        standing=Standing(reported_on=date(2012, 9, 1), actuals=(OutcomeValue(outcome_id="jobs", value=Decimal(37)),),
+                          rag=Rag.RED, shortfall_percent=Decimal("12.5"))))
     add("projects", fourth, ProjectClosed(actor=MANAGER, **common, outcome_achieved="Most jobs", lessons="Start early",
                                           final_actuals=(OutcomeValue(outcome_id="jobs", value=Decimal(38)),)))
     # A project this read model never saw opened: a change to a row that was never made is rejected (dead-lettered

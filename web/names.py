@@ -10,7 +10,8 @@ from decimal import Decimal
 from typing import Any
 
 NAMES_QUERY = """
-partnership { name organisations { id name kind } bodies { id name kind } districts { id name partnership } }
+partnership { name organisations { organisationId name kind } bodies { bodyId name kind }
+              districts { districtId name partnership } }
 meetings { id body heldOn title present quorum quorumAsMinuted }
 """
 """Selected by every page that names anything: put inside the page's own query."""
@@ -27,11 +28,11 @@ class Names:
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> Names:
         found = data["partnership"]
-        bodies = {b["id"]: b["name"] for b in found["bodies"]}
+        bodies = {b["bodyId"]: b["name"] for b in found["bodies"]}
         for district in found["districts"]:  # a district's body is its district partnership
-            bodies.setdefault(district["id"], district["partnership"])
-        return cls(found["name"], {o["id"]: o["name"] for o in found["organisations"]}, bodies,
-                   {d["id"]: d["name"] for d in found["districts"]},
+            bodies.setdefault(district["districtId"], district["partnership"])
+        return cls(found["name"], {o["organisationId"]: o["name"] for o in found["organisations"]}, bodies,
+                   {d["districtId"]: d["name"] for d in found["districts"]},
                    {m["id"]: m for m in data.get("meetings") or []})
 
     def organisation(self, key: str | None) -> str:

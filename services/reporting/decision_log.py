@@ -28,11 +28,14 @@ from services.reporting.graphql_common import (
     paginate,
     read_model,
 )
+from services.reporting.graphql_node import Node, key_parts, register, typed_id
 from services.reporting.temporal import timestamp
 
 
 @strawberry.type(description="A decision as it rode on an event of any service: who decided, when, why, on what.")
-class DecisionLogEntry:
+class DecisionLogEntry(Node):
+    id: strawberry.ID = strawberry.field(description="Unique among all objects (opaque): the event's aggregate and "
+                                                     "version name it (it does not change).")
     aggregate_id: strawberry.ID
     version: int
     service: str
@@ -74,7 +77,8 @@ def _log_entry(row: dict[str, Any]) -> DecisionLogEntry:
     decision = decision_from(row["decision"])
     assert decision is not None
     return DecisionLogEntry(
-        aggregate_id=strawberry.ID(row["subject"]), version=row["version"], service=row["service"], kind=row["kind"],
+        id=typed_id("DecisionLogEntry", (row["subject"], row["version"])), aggregate_id=strawberry.ID(row["subject"]),
+        version=row["version"], service=row["service"], kind=row["kind"],
         type=row["type"], recorded_at=datetime.fromisoformat(row["time"]),
         recorded_by=Actor(user_id=row["actor"], organisation=row["actor_organisation"], role=row["actor_role"]),
         decision=decision)
@@ -102,3 +106,20 @@ class Query:
         rows = decision_log(read_model(info).store, body=body, decided_from=decided_from, decided_to=decided_to,
                             kind=kind, service=service, as_of=as_of)
         return paginate(rows, lambda r: (r["time"], r["subject"], r["version"]), _log_entry, first, after, last, before)
+
+
+def _log_node(info: Info, key: str, when: object) -> DecisionLogEntry | None:
+    parts = key_parts(key, 2)
+    if parts is None:
+        return None
+    rows = read_model(info).store.query(
+        "SELECT subject, version, type, time, actor, actor_organisation, actor_role, decision FROM event_log"
+        " WHERE subject = ? AND version = ? AND decision IS NOT NULL", [str(parts[0]), parts[1]])
+    if not rows:
+        return None
+    row = rows[0]
+    kind = row["type"].split(".")[1] if row["type"].count(".") >= 2 else row["type"]
+    return _log_entry({**row, "kind": kind, "service": row["type"].split(".")[0]})
+
+
+register("DecisionLogEntry", "decisionLog", _log_node, own_ids=False)

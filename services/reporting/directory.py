@@ -5,14 +5,21 @@ now); its name, units and partners from its definition file."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
 
 from services.reporting.graphql_common import IN_FORCE_ON, IsAuthenticated, read_model
+from services.reporting.graphql_node import Node, register, typed_id
+from services.reporting.temporal import When, at, in_force_day, recorded_moment
 from shared.partnership import rules
 from shared.rules_history import RulesState
+
+_ID = ("Unique among all objects (opaque): names the {0} and the moment it was read at when that is not now "
+       "(node(id:) answers as of it). Its key in the partnership definition, which other fields name it by, is {1}.")
 
 
 def _in_force(info: Info, as_of: datetime | None, in_force_on: date | None) -> RulesState:
@@ -24,24 +31,28 @@ def _in_force(info: Info, as_of: datetime | None, in_force_on: date | None) -> R
 
 
 @strawberry.type(description="A district and the name of its district partnership.")
-class District:
-    id: strawberry.ID
+class District(Node):
+    id: strawberry.ID = strawberry.field(description=_ID.format("district", "districtId"))
+    district_id: strawberry.ID = strawberry.field(description="The district's key (as `district` fields name it).")
     name: str
     partnership: str
     quorum: int
 
 
 @strawberry.type(description="A body that takes decisions: the partnership board, a theme group, ...")
-class Body:
-    id: strawberry.ID
+class Body(Node):
+    id: strawberry.ID = strawberry.field(description=_ID.format("body", "bodyId"))
+    body_id: strawberry.ID = strawberry.field(description="The body's key (as `body` fields name it).")
     kind: str
     name: str
     quorum: int
 
 
 @strawberry.type(description="A partner organisation; county-wide ones commit to the districts where they are needed.")
-class Organisation:
-    id: strawberry.ID
+class Organisation(Node):
+    id: strawberry.ID = strawberry.field(description=_ID.format("organisation", "organisationId"))
+    organisation_id: strawberry.ID = strawberry.field(
+        description="The organisation's key (as `organisation` and `leadPartner` fields name it).")
     name: str
     kind: str
     county_wide: bool
@@ -56,8 +67,9 @@ class RagThresholds:
 
 @strawberry.type(description="A scheme of delegation: the body lets an officer role take these kinds of decision "
                              "without a meeting.")
-class SchemeOfDelegation:
-    id: strawberry.ID
+class SchemeOfDelegation(Node):
+    id: strawberry.ID = strawberry.field(description=_ID.format("scheme", "schemeId"))
+    scheme_id: strawberry.ID = strawberry.field(description="The scheme's key (as a decision's `delegation` names it).")
     body: str
     body_name: str
     role: str
@@ -67,8 +79,9 @@ class SchemeOfDelegation:
 
 @strawberry.type(description="The county partnership: its districts, bodies, partners and rule parameters, as in "
                              "force on the day asked.")
-class Partnership:
-    id: strawberry.ID
+class Partnership(Node):
+    id: strawberry.ID = strawberry.field(description=_ID.format("partnership", "partnershipId"))
+    partnership_id: strawberry.ID = strawberry.field(description="The partnership's key.")
     name: str
     max_agreed_priorities_per_district: int
     units: list[str]
@@ -80,28 +93,47 @@ class Partnership:
     schemes_of_delegation: list[SchemeOfDelegation]
 
 
-def _districts(in_force: RulesState) -> list[District]:
+def _districts(in_force: RulesState, when: When) -> list[District]:
     def quorum(district: str) -> int:
         body = in_force.body(district)
         return body.quorum if body is not None else 0
 
-    return [District(id=strawberry.ID(d.id), name=d.name, partnership=d.partnership, quorum=quorum(d.id))
+    return [District(id=typed_id("District", d.id, when), district_id=strawberry.ID(d.id), name=d.name,
+                     partnership=d.partnership, quorum=quorum(d.id))
             for d in in_force.all_districts()]
 
 
-def _bodies(in_force: RulesState, kind: str | None = None) -> list[Body]:
+def _bodies(in_force: RulesState, when: When, kind: str | None = None) -> list[Body]:
     """The bodies other than district partnerships (those are ``districts``), of ``kind`` when given."""
-    return [Body(id=strawberry.ID(b.id), kind=b.kind, name=b.name, quorum=b.quorum) for b in in_force.all_bodies()
+    return [Body(id=typed_id("Body", b.id, when), body_id=strawberry.ID(b.id), kind=b.kind, name=b.name,
+                 quorum=b.quorum) for b in in_force.all_bodies()
             if b.kind != "district_partnership" and (kind is None or b.kind == kind)]
 
 
-def _schemes(in_force: RulesState) -> list[SchemeOfDelegation]:
+def _schemes(in_force: RulesState, when: When) -> list[SchemeOfDelegation]:
     def named(body: str) -> str:
         found = in_force.body(body)
         return found.name if found is not None else body
 
-    return [SchemeOfDelegation(id=strawberry.ID(s.id), body=s.body, body_name=named(s.body), role=s.role,
-                               decisions=sorted(s.decisions), name=s.name) for s in in_force.all_schemes()]
+    return [SchemeOfDelegation(id=typed_id("SchemeOfDelegation", s.id, when), scheme_id=strawberry.ID(s.id),
+                               body=s.body, body_name=named(s.body), role=s.role, decisions=sorted(s.decisions),
+                               name=s.name) for s in in_force.all_schemes()]
+
+
+def _partnership(info: Info, as_of: datetime | None, in_force_on: date | None) -> Partnership:
+    definition = read_model(info).partnership
+    in_force, when = _in_force(info, as_of, in_force_on), at(as_of, in_force_on)
+    return Partnership(
+        id=typed_id("Partnership", definition.id, when), partnership_id=strawberry.ID(definition.id),
+        name=definition.name, max_agreed_priorities_per_district=in_force.priority_limit,
+        units=list(definition.units), districts=_districts(in_force, when),
+        theme_groups=_bodies(in_force, when, "theme_group"), bodies=_bodies(in_force, when),
+        organisations=[Organisation(id=typed_id("Organisation", o.id, when), organisation_id=strawberry.ID(o.id),
+                                    name=o.name, kind=o.kind, county_wide=o.county_wide)
+                       for o in definition.organisations],
+        rag_thresholds=RagThresholds(green_within_percent=in_force.rag.green_within_percent,
+                                     amber_within_percent=in_force.rag.amber_within_percent),
+        schemes_of_delegation=_schemes(in_force, when))
 
 
 @strawberry.type
@@ -109,25 +141,34 @@ class Query:
     @strawberry.field(permission_classes=[IsAuthenticated])
     def partnership(self, info: Info, as_of: datetime | None = None,
                     in_force_on: IN_FORCE_ON = None) -> Partnership:
-        definition = read_model(info).partnership
-        in_force = _in_force(info, as_of, in_force_on)
-        return Partnership(
-            id=strawberry.ID(definition.id), name=definition.name,
-            max_agreed_priorities_per_district=in_force.priority_limit,
-            units=list(definition.units), districts=_districts(in_force),
-            theme_groups=_bodies(in_force, "theme_group"), bodies=_bodies(in_force),
-            organisations=[Organisation(id=strawberry.ID(o.id), name=o.name, kind=o.kind, county_wide=o.county_wide)
-                           for o in definition.organisations],
-            rag_thresholds=RagThresholds(green_within_percent=in_force.rag.green_within_percent,
-                                         amber_within_percent=in_force.rag.amber_within_percent),
-            schemes_of_delegation=_schemes(in_force))
+        return _partnership(info, as_of, in_force_on)
 
     @strawberry.field(permission_classes=[IsAuthenticated], description="The districts and their partnerships.")
     def districts(self, info: Info, as_of: datetime | None = None,
                   in_force_on: IN_FORCE_ON = None) -> list[District]:
-        return _districts(_in_force(info, as_of, in_force_on))
+        return _districts(_in_force(info, as_of, in_force_on), at(as_of, in_force_on))
 
     @strawberry.field(permission_classes=[IsAuthenticated], description="The county's theme groups.")
     def theme_groups(self, info: Info, as_of: datetime | None = None,
                      in_force_on: IN_FORCE_ON = None) -> list[Body]:
-        return _bodies(_in_force(info, as_of, in_force_on), "theme_group")
+        return _bodies(_in_force(info, as_of, in_force_on), at(as_of, in_force_on), "theme_group")
+
+
+def _directory_loader(pick: Callable[[Partnership], list[Any]]) -> Callable[[Info, str, When], Any]:
+    """How ``node`` reads a district, body, organisation or scheme: the partnership as of the id's moment, and the
+    one of that key."""
+
+    def load(info: Info, key: str, when: When) -> Any:
+        found = _partnership(info, recorded_moment(when), in_force_day(when))
+        return next((item for item in pick(found) if item.id == typed_id(type(item).__name__, key, when)), None)
+
+    return load
+
+
+register("Partnership", "partnership", lambda info, key, when: (
+    found if (found := _partnership(info, recorded_moment(when), in_force_day(when))).partnership_id == key
+    else None), own_ids=False)
+register("District", ("districts", "partnership"), _directory_loader(lambda p: p.districts), own_ids=False)
+register("Body", ("partnership", "themeGroups"), _directory_loader(lambda p: p.bodies), own_ids=False)
+register("Organisation", "partnership", _directory_loader(lambda p: p.organisations), own_ids=False)
+register("SchemeOfDelegation", "partnership", _directory_loader(lambda p: p.schemes_of_delegation), own_ids=False)

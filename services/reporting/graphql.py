@@ -52,7 +52,9 @@ log = logging.getLogger(__name__)
 
 
 @strawberry.type
-class HistoryEntry:
+class HistoryEntry(graphql_node.Node):
+    id: strawberry.ID = strawberry.field(description="Unique among all objects (opaque): the event's aggregate and "
+                                                     "version name it (it does not change).")
     aggregate_id: strawberry.ID
     version: int
     type: str
@@ -73,15 +75,27 @@ class HistoryQuery:
     @strawberry.field(permission_classes=[IsAuthenticated],
                       description="Every event of one aggregate: when, who, under which decision, what.")
     def history(self, info: Info, aggregate_id: strawberry.ID) -> list[HistoryEntry]:
-        return [
-            HistoryEntry(
-                aggregate_id=strawberry.ID(r["subject"]), version=r["version"], type=r["type"],
-                time=datetime.fromisoformat(r["time"]),
-                actor=Actor(user_id=r["actor"], organisation=r["actor_organisation"], role=r["actor_role"]),
-                decision=decision_from(r["decision"]), correlation_id=r["correlation_id"], data=r["data"],
-            )
-            for r in read_model(info).history(str(aggregate_id))
-        ]
+        return [_history_entry(r) for r in read_model(info).history(str(aggregate_id))]
+
+
+def _history_entry(r: dict[str, Any]) -> HistoryEntry:
+    return HistoryEntry(
+        id=graphql_node.typed_id("HistoryEntry", (r["subject"], r["version"])),
+        aggregate_id=strawberry.ID(r["subject"]), version=r["version"], type=r["type"],
+        time=datetime.fromisoformat(r["time"]),
+        actor=Actor(user_id=r["actor"], organisation=r["actor_organisation"], role=r["actor_role"]),
+        decision=decision_from(r["decision"]), correlation_id=r["correlation_id"], data=r["data"])
+
+
+def _history_node(info: Info, key: str, when: object) -> HistoryEntry | None:
+    parts = graphql_node.key_parts(key, 2)
+    if parts is None:
+        return None
+    found = [r for r in read_model(info).history(str(parts[0])) if r["version"] == parts[1]]
+    return _history_entry(found[0]) if found else None
+
+
+graphql_node.register("HistoryEntry", "history", _history_node, own_ids=False)
 
 
 class GatewaySchema(strawberry.Schema):

@@ -15,6 +15,7 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLInterfaceType,
     GraphQLNamedType,
     GraphQLObjectType,
     InlineFragmentNode,
@@ -26,37 +27,41 @@ _DECIDED = {"decision", "validFrom", "validTo", "version", "status", "statusReas
 
 PUBLIC_FIELDS: dict[str, frozenset[str]] = {name: frozenset(fields) for name, fields in {
     "Query": {"partnership", "districts", "themeGroups", "objectives", "objectiveTree", "targets", "taskings",
-              "decisions", "memberships", "meetings", "performanceReleases", "releasedPerformance"},
-    "Partnership": {"id", "name", "maxAgreedPrioritiesPerDistrict", "units", "districts", "themeGroups", "bodies",
-                    "organisations"},
-    "District": {"id", "name", "partnership", "quorum"},
-    "Body": {"id", "kind", "name", "quorum"},
-    "Organisation": {"id", "name", "kind", "countyWide"},
+              "decisions", "memberships", "meetings", "performanceReleases", "releasedPerformance", "node", "nodes"},
+    # node(id:) answers the public only objects of the types above (``graphql_node``), and their fields as listed.
+    "Node": {"id"},
+    "Partnership": {"id", "partnershipId", "name", "maxAgreedPrioritiesPerDistrict", "units", "districts",
+                    "themeGroups", "bodies", "organisations"},
+    "District": {"id", "districtId", "name", "partnership", "quorum"},
+    "Body": {"id", "bodyId", "kind", "name", "quorum"},
+    "Organisation": {"id", "organisationId", "name", "kind", "countyWide"},
     # Who acted is published as their organisation and role, never the person (open data's ``organisation``).
     "Actor": {"organisation", "role"},
     "Decision": {"body", "decidedOn", "reason", "meetingId", "reference", "meetingTitle", "meetingHeldOn",
                  "bodyName"},
     "Objective": {"id", "objectiveId", "title", "level", "strategy", "parentId", "children", "targets", *_DECIDED},
-    "Target": {"id", "objectiveId", "metric", "unit", "baselineValue", "baselineDate", "targetValue", "deadline",
-               "dataSource", "ownerOrganisation", *_DECIDED},
+    "Target": {"id", "targetId", "objectiveId", "metric", "unit", "baselineValue", "baselineDate", "targetValue",
+               "deadline", "dataSource", "ownerOrganisation", *_DECIDED},
     # Not ``achieved``: the live sum of every report, released or not.
-    "Tasking": {"id", "targetId", "themeGroup", "district", "share", "unit", "deadline", "leadPartner",
+    "Tasking": {"id", "taskingId", "targetId", "themeGroup", "district", "share", "unit", "deadline", "leadPartner",
                 "commissioningLevel", "retaskedFrom", *_DECIDED},
-    "Membership": {"body", "bodyKind", "organisation", "nominatedBy", "isMember", "reason", "changedBy", "validFrom",
-                   "validTo"},
+    "Membership": {"id", "body", "bodyKind", "organisation", "nominatedBy", "isMember", "reason", "changedBy",
+                   "validFrom", "validTo"},
     "Meeting": {"id", "body", "heldOn", "present", "title", "recordedBy", "quorum", "quorumAsMinuted"},
-    "DecisionTaken": {"subject", "version", "eventType", "body", "decidedOn", "reason", "meetingId", "reference",
+    "DecisionTaken": {"id", "subject", "version", "eventType", "body", "decidedOn", "reason", "meetingId", "reference",
                       "recordedBy", "recordedAt", "meetingTitle", "meetingHeldOn", "bodyName"},
-    "PerformanceRelease": {"startsOn", "endsOn", "releasedAt", "body", "decidedOn", "reason", "reference"},
+    "PerformanceRelease": {"id", "startsOn", "endsOn", "releasedAt", "body", "decidedOn", "reason", "reference"},
     "ReleasedFigure": {"periodStart", "periodEnd", "projectTitle", "district", "leadPartner", "reportedOn", "metric",
                        "unit", "actual", "targetValue", "targetDate", "rag", "correction"},
 }.items()}
 
 
-def refused_fields(parent: GraphQLObjectType, selection: SelectionSetNode | None,
+def refused_fields(parent: GraphQLObjectType | GraphQLInterfaceType, selection: SelectionSetNode | None,
                    fragments: dict[str, FragmentDefinitionNode], schema_types: dict[str, GraphQLNamedType],
                    seen: frozenset[str] = frozenset()) -> Iterable[str]:
-    """Every ``Type.field`` the selection asks for that the public may not see (fragments followed once each)."""
+    """Every ``Type.field`` the selection asks for that the public may not see (fragments followed once each). Under
+    an interface (``node``'s ``Node``) its own fields are checked as the interface's, and a fragment's as its type's;
+    a fragment on a type the public reads nothing of is refused as soon as it selects anything."""
     if selection is None:
         return
     for node in selection.selections:
@@ -68,16 +73,16 @@ def refused_fields(parent: GraphQLObjectType, selection: SelectionSetNode | None
                 yield f"{parent.name}.{name}"
                 continue
             child = get_named_type(parent.fields[name].type) if name in parent.fields else None
-            if isinstance(child, GraphQLObjectType):
+            if isinstance(child, GraphQLObjectType | GraphQLInterfaceType):
                 yield from refused_fields(child, node.selection_set, fragments, schema_types, seen)
         elif isinstance(node, InlineFragmentNode):
             condition = schema_types.get(node.type_condition.name.value) if node.type_condition else parent
-            if isinstance(condition, GraphQLObjectType):
+            if isinstance(condition, GraphQLObjectType | GraphQLInterfaceType):
                 yield from refused_fields(condition, node.selection_set, fragments, schema_types, seen)
         elif isinstance(node, FragmentSpreadNode) and node.name.value not in seen:
             fragment = fragments.get(node.name.value)
             if fragment is not None:
                 condition = schema_types.get(fragment.type_condition.name.value)
-                if isinstance(condition, GraphQLObjectType):
+                if isinstance(condition, GraphQLObjectType | GraphQLInterfaceType):
                     yield from refused_fields(condition, fragment.selection_set, fragments, schema_types,
                                               seen | {node.name.value})

@@ -425,6 +425,17 @@ def _as_public(h: Harness, document: str) -> Any:
     return asyncio.run(schema.execute(document, context_value=context))
 
 
+def _ids(value: Any) -> Iterator[str]:
+    if isinstance(value, dict):
+        if isinstance(value.get("id"), str):
+            yield value["id"]
+        for item in value.values():
+            yield from _ids(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _ids(item)
+
+
 def _numbers(value: Any) -> Iterator[Decimal]:
     if isinstance(value, dict):
         for item in value.values():
@@ -447,12 +458,28 @@ def test_a_schema_walk_as_the_public_finds_no_unreleased_figure(site: tuple[Harn
     assert query is not None
     published = PUBLIC_FIELDS.get
     figures: set[Decimal] = set()
-    for root in sorted(PUBLIC_QUERIES):  # one query each: all of them at once would pass the cost limit
+    ids: set[str] = set()
+    by_id = {"node", "nodes"}  # they take the ids the other answers hold
+    for root in sorted(PUBLIC_QUERIES - by_id):  # one query each: all of them at once would pass the cost limit
         nested = _selection(query, lambda type_name, name, root=root: name in published(type_name, frozenset())
                             and (type_name != "Query" or name == root))
         result = _as_public(h, "{ " + nested + " }")
         assert not result.errors and result.data and root in result.data, (root, result.errors)
         figures |= set(_numbers(result.data))
+        ids |= set(_ids(result.data))
+    # Every object the public was shown comes back through nodes(ids:), with what open data publishes of its type.
+    node = graph.type_map["Node"]
+    assert isinstance(node, GraphQLInterfaceType)
+    fragments = [f"... on {t.name} {{ {selected} }}" for t in graph.get_implementations(node).objects
+                 if (selected := _selection(t, lambda type_name, name: name in published(type_name, frozenset()), 0))]
+    shown = sorted(ids)
+    assert len(shown) > 20 and len(fragments) > 5
+    for fragment in fragments:  # one type's fields at a time: two types' same-named fields may differ in type
+        for start in range(0, len(shown), 25):
+            chunk = shown[start:start + 25]
+            result = _as_public(h, "{ nodes(ids: " + json.dumps(chunk) + ") { id " + fragment + " } }")
+            assert not result.errors and [n["id"] for n in result.data["nodes"]] == chunk, result.errors
+            figures |= set(_numbers(result.data))
     assert {Decimal(95), Decimal(60)} <= figures  # the released figures are there
     assert not figures & UNRELEASED, figures & UNRELEASED
 
@@ -484,7 +511,8 @@ def test_a_schema_walk_as_the_public_finds_no_unreleased_figure(site: tuple[Harn
             refused = _as_public(h, document)
             assert refused.errors and refused.errors[0].extensions["code"] == "FORBIDDEN", (type_name, name)
             hidden += 1
-    say(f"public schema walk: {len(PUBLIC_QUERIES)} queries answered, {len(figures)} distinct figures, none "
+    say(f"public schema walk: {len(PUBLIC_QUERIES)} queries answered ({len(shown)} objects again by id), "
+        f"{len(figures)} distinct figures, none "
         f"unreleased; {len(refused_roots)} other queries and {hidden} unpublished fields refused")
 
 

@@ -184,9 +184,10 @@ def test_bad_input_and_missing_tokens_are_errors_with_codes(h: Harness) -> None:
 
 def test_the_partnership_and_the_decision_log_are_queryable(h: Harness) -> None:
     _tree(h, 1, 2)
-    partnership = gql(h, "{ partnership { name districts { id } themeGroups { id } } districts { name } }")["data"]
+    partnership = gql(h, "{ partnership { name districts { districtId } themeGroups { bodyId } } districts { name } }"
+                      )["data"]
     assert partnership["partnership"]["name"] == "Worcestershire Partnership"
-    assert {"id": "pstg"} in partnership["partnership"]["themeGroups"]
+    assert {"bodyId": "pstg"} in partnership["partnership"]["themeGroups"]
     assert len(partnership["districts"]) == 6
     log = gql(h, '{ decisionLog(body: "pstg", kind: "TargetSet") { totalCount edges { node { service '
                  'decision { body reason } recordedBy { role } } } } }')["data"]["decisionLog"]

@@ -27,7 +27,7 @@ from services.reporting.graphql_common import (
     paginate,
     read_model,
 )
-from services.reporting.graphql_node import Node, parse_id, register, scoped_id
+from services.reporting.graphql_node import Node, key_parts, one, parse_id, register, scoped_id, typed_id
 from services.reporting.provenance import quorum_in_words
 from services.reporting.temporal import When, at, in_force_day, recorded_moment
 from shared.meeting_copy import minuted_quorums
@@ -112,9 +112,11 @@ class RetaskingChain:
 
 
 @strawberry.type
-class DecisionTaken:
+class DecisionTaken(Node):
     """A decision as it rode on a coordination event: which body, when, why, at which meeting, on what."""
 
+    id: strawberry.ID = strawberry.field(description="Unique among all objects (opaque): the event's subject and "
+                                                     "version name it.")
     subject: strawberry.ID
     version: int
     event_type: str
@@ -159,7 +161,10 @@ def _decision_on(store: Any, row: dict[str, Any]) -> dict[str, Any]:
 
 
 @strawberry.type
-class Membership:
+class Membership(Node):
+    id: strawberry.ID = strawberry.field(description=(
+        "Unique among all objects (opaque): the body and organisation name it, and the moment it was read at when "
+        "that is not now (node(id:) answers as of it)."))
     body: str
     body_kind: str
     organisation: str
@@ -181,8 +186,8 @@ class DistrictCommitment:
 
 
 @strawberry.type
-class Meeting:
-    id: strawberry.ID
+class Meeting(Node):
+    id: strawberry.ID = strawberry.field(description="The meeting's own id (a recorded meeting does not change).")
     body: str
     held_on: date
     present: list[str]
@@ -197,8 +202,11 @@ class Meeting:
 
 
 @strawberry.type
-class AgreedAction:
-    id: strawberry.ID
+class AgreedAction(Node):
+    id: strawberry.ID = strawberry.field(description=(
+        "Unique among all objects: the action's own id when read now; read with asOf or inForceOn, an opaque id "
+        "naming that moment too (node(id:) answers as of it)."))
+    action_id: strawberry.ID = strawberry.field(description="The action's own id, the same at every moment.")
     version: int
     meeting_id: strawberry.ID
     body: str
@@ -209,10 +217,11 @@ class AgreedAction:
     overdue: bool
 
     @staticmethod
-    def from_row(row: dict[str, Any], today: date) -> AgreedAction:
+    def from_row(row: dict[str, Any], today: date, when: When = None) -> AgreedAction:
         due = date.fromisoformat(row["due_on"])
         done = date.fromisoformat(row["done_on"]) if row["done_on"] else None
-        return AgreedAction(id=strawberry.ID(row["id"]), version=row["version"],
+        return AgreedAction(id=scoped_id("AgreedAction", row["id"], when), action_id=strawberry.ID(row["id"]),
+                            version=row["version"],
                             meeting_id=strawberry.ID(row["meeting_id"]), body=row["body"],
                             description=row["description"], owner=row["owner"], due_on=due, done_on=done,
                             overdue=done is None and today > due)
@@ -274,11 +283,7 @@ class Query:
         model = read_model(info)
         rows = queries.decisions(model.store, as_of, body=body, decided_from=decided_from, decided_to=decided_to,
                                  in_force_on=in_force_on)
-        taken = [DecisionTaken(subject=strawberry.ID(r["subject"]), version=r["version"], event_type=r["type"],
-                               body=r["body"], decided_on=date.fromisoformat(r["decided_on"]), reason=r["reason"],
-                               meeting_id=r["meeting_id"], reference=r["reference"], recorded_by=_actor(r),
-                               recorded_at=datetime.fromisoformat(r["at"]), raw=_decision_on(model.store, r))
-                 for r in rows]
+        taken = [_decision_taken(model.store, r) for r in rows]
         principal = info.context.get("principal")
         if principal is not None and principal.is_public:  # as open data: only the decisions that resolve
             taken = [d for d in taken if model.provenance.resolves(d.raw)]
@@ -291,11 +296,7 @@ class Query:
                     organisation: str | None = None, include_former: bool = False) -> list[Membership]:
         rows = queries.memberships(read_model(info).store, as_of, body=body, organisation=organisation,
                            include_former=include_former, in_force_on=in_force_on)
-        return [Membership(body=r["body"], body_kind=r["body_kind"], organisation=r["organisation"],
-                           nominated_by=r["nominated_by"], is_member=bool(r["is_member"]), reason=r["reason"],
-                           changed_by=_actor(r), valid_from=datetime.fromisoformat(r["valid_from"]),
-                           valid_to=moment(r["valid_to"]),
-                           in_force_from=date.fromisoformat(r["in_force_from"])) for r in rows]
+        return [_membership(r, at(as_of, in_force_on)) for r in rows]
 
     @strawberry.field(permission_classes=[IsAuthenticated],
                       description="The districts each county-wide partner commits to.")
@@ -311,19 +312,15 @@ class Query:
                  in_force_on: IN_FORCE_ON = None, body: str | None = None) -> list[Meeting]:
         store = read_model(info).store
         minuted = minuted_quorums(store)
-        return [Meeting(id=strawberry.ID(r["id"]), body=r["body"], held_on=date.fromisoformat(r["held_on"]),
-                        present=json.loads(r["present"]), title=r["title"], recorded_by=_actor(r),
-                        quorum_as_minuted=minuted.get(r["id"]),
-                        quorum=quorum_in_words(minuted.get(r["id"])))
-                for r in queries.meetings(store, as_of, body, in_force_on)]
+        return [_meeting(r, minuted) for r in queries.meetings(store, as_of, body, in_force_on)]
 
     @strawberry.field(permission_classes=[IsAuthenticated],
                       description="Actions agreed at meetings, by body or owner; overdue is judged on asOf's date.")
     def agreed_actions(self, info: Info, as_of: datetime | None = None,
                        in_force_on: IN_FORCE_ON = None, body: str | None = None,
                        owner: str | None = None) -> list[AgreedAction]:
-        today = _today(as_of, in_force_on)
-        return [AgreedAction.from_row(r, today)
+        today, when = _today(as_of, in_force_on), at(as_of, in_force_on)
+        return [AgreedAction.from_row(r, today, when)
                 for r in queries.agreed_actions(read_model(info).store, as_of, body=body, owner=owner,
                                                 in_force_on=in_force_on)]
 
@@ -331,8 +328,8 @@ class Query:
                       description="Agreed actions past their due date and not done (on asOf's date, default today).")
     def overdue_actions(self, info: Info, as_of: datetime | None = None, in_force_on: IN_FORCE_ON = None,
                         owner: str | None = None) -> list[AgreedAction]:
-        today = _today(as_of, in_force_on)
-        return [AgreedAction.from_row(r, today)
+        today, when = _today(as_of, in_force_on), at(as_of, in_force_on)
+        return [AgreedAction.from_row(r, today, when)
                 for r in queries.agreed_actions(read_model(info).store, as_of, owner=owner, overdue_on=today,
                                                 in_force_on=in_force_on)]
 
@@ -370,11 +367,11 @@ class Query:
                                   as_of: datetime | None = None,
                                   in_force_on: IN_FORCE_ON = None, body: str | None = None, owner: str | None = None,
                                   overdue_only: bool = False) -> Connection[AgreedAction]:
-        today = _today(as_of, in_force_on)
+        today, when = _today(as_of, in_force_on), at(as_of, in_force_on)
         rows = queries.agreed_actions(read_model(info).store, as_of, body=body, owner=owner,
                                       overdue_on=today if overdue_only else None, in_force_on=in_force_on)
-        return paginate(rows, lambda r: (r["due_on"], r["id"]), lambda r: AgreedAction.from_row(r, today), first,
-                        after, last, before)
+        return paginate(rows, lambda r: (r["due_on"], r["id"]), lambda r: AgreedAction.from_row(r, today, when),
+                        first, after, last, before)
 
 
 def _tasking(info: Info, key: str, when: When) -> Tasking | None:
@@ -388,4 +385,73 @@ def _tasking(info: Info, key: str, when: When) -> Tasking | None:
     return Tasking.from_row(row, when) if row else None
 
 
-register("Tasking", "tasking", _tasking)
+register("Tasking", ("tasking", "taskings", "taskingsConnection"), _tasking)
+
+
+def _decision_taken(store: Any, r: dict[str, Any]) -> DecisionTaken:
+    return DecisionTaken(id=typed_id("DecisionTaken", (r["subject"], r["version"])),
+                         subject=strawberry.ID(r["subject"]), version=r["version"], event_type=r["type"],
+                         body=r["body"], decided_on=date.fromisoformat(r["decided_on"]), reason=r["reason"],
+                         meeting_id=r["meeting_id"], reference=r["reference"], recorded_by=_actor(r),
+                         recorded_at=datetime.fromisoformat(r["at"]), raw=_decision_on(store, r))
+
+
+def _membership(r: dict[str, Any], when: When) -> Membership:
+    return Membership(id=typed_id("Membership", (r["body"], r["organisation"]), when), body=r["body"],
+                      body_kind=r["body_kind"], organisation=r["organisation"], nominated_by=r["nominated_by"],
+                      is_member=bool(r["is_member"]), reason=r["reason"], changed_by=_actor(r),
+                      valid_from=datetime.fromisoformat(r["valid_from"]), valid_to=moment(r["valid_to"]),
+                      in_force_from=date.fromisoformat(r["in_force_from"]))
+
+
+def _meeting(r: dict[str, Any], minuted: dict[str, str]) -> Meeting:
+    return Meeting(id=strawberry.ID(r["id"]), body=r["body"], held_on=date.fromisoformat(r["held_on"]),
+                   present=json.loads(r["present"]), title=r["title"], recorded_by=_actor(r),
+                   quorum_as_minuted=minuted.get(r["id"]), quorum=quorum_in_words(minuted.get(r["id"])))
+
+
+def _decision_node(info: Info, key: str, when: When) -> DecisionTaken | None:
+    parts = key_parts(key, 2)
+    if parts is None:
+        return None
+    store = read_model(info).store
+    found = [r for r in queries.decisions(store, recorded_moment(when), in_force_on=in_force_day(when))
+             if r["subject"] == parts[0] and r["version"] == parts[1]]
+    if not found:
+        return None
+    taken = _decision_taken(store, found[0])
+    principal = info.context.get("principal")
+    if principal is not None and principal.is_public and not read_model(info).provenance.resolves(taken.raw):
+        return None  # as the decisions query: the public sees only the decisions that resolve
+    return taken
+
+
+def _membership_node(info: Info, key: str, when: When) -> Membership | None:
+    parts = key_parts(key, 2)
+    if parts is None:
+        return None
+    rows = queries.memberships(read_model(info).store, recorded_moment(when), body=str(parts[0]),
+                               organisation=str(parts[1]), include_former=True, in_force_on=in_force_day(when))
+    return _membership(rows[0], when) if rows else None
+
+
+def _meeting_node(info: Info, key: str, when: When) -> Meeting | None:
+    store = read_model(info).store
+    found = one(queries.meetings(store, recorded_moment(when), None, in_force_day(when)), key)
+    return _meeting(found, minuted_quorums(store)) if found else None
+
+
+def _action_node(info: Info, key: str, when: When) -> AgreedAction | None:
+    parsed = parse_id(key)
+    if parsed.type_name not in (None, "AgreedAction"):
+        return None
+    when = when if when is not None else parsed.when
+    moment_, day = recorded_moment(when), in_force_day(when)
+    found = one(queries.agreed_actions(read_model(info).store, moment_, in_force_on=day), parsed.key)
+    return AgreedAction.from_row(found, _today(moment_, day), when) if found else None
+
+
+register("DecisionTaken", "decisions", _decision_node, own_ids=False)
+register("Membership", "memberships", _membership_node, own_ids=False)
+register("Meeting", "meetings", _meeting_node)
+register("AgreedAction", ("agreedActions", "agreedActionsConnection", "overdueActions"), _action_node)

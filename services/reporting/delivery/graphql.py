@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
@@ -27,8 +27,10 @@ from services.reporting.graphql_common import (
     paginate,
     read_model,
 )
+from services.reporting.graphql_node import Node, key_parts, loader_of, one, register, scoped_id, typed_id
 from services.reporting.temporal import When, at, in_force_day, recorded_moment
 from shared.performance import Performance, ReportingInterval, interval_at
+from shared.readstore import ReadStore
 from shared.sectors import sector_name, sector_problems
 
 
@@ -54,8 +56,13 @@ class ProgrammeSummary:
     interventions: int
 
 
+_PART_ID = ("Unique among all objects (opaque): its project and its own key name it, and the moment it was read at "
+            "when that is not now (node(id:) answers as of it).")
+
+
 @strawberry.type
-class DeliveryOutcome:
+class DeliveryOutcome(Node):
+    id: strawberry.ID = strawberry.field(description=_PART_ID)
     outcome_id: str
     tasking_id: strawberry.ID
     metric: str
@@ -71,7 +78,8 @@ class DeliveryOutcome:
 
 
 @strawberry.type
-class DeliveryMilestone:
+class DeliveryMilestone(Node):
+    id: strawberry.ID = strawberry.field(description=_PART_ID)
     milestone_id: str
     title: str
     due_on: date
@@ -79,7 +87,8 @@ class DeliveryMilestone:
 
 
 @strawberry.type
-class ProgressPoint:
+class ProgressPoint(Node):
+    id: strawberry.ID = strawberry.field(description=_PART_ID)
     version: int
     reported_on: date
     actuals: JSON
@@ -95,9 +104,10 @@ class ProgressPoint:
     recorded_at: datetime
 
     @staticmethod
-    def from_row(row: dict[str, Any]) -> ProgressPoint:
+    def from_row(row: dict[str, Any], when: When = None) -> ProgressPoint:
         return ProgressPoint(
-            version=row["version"], reported_on=date.fromisoformat(row["reported_on"]),
+            id=typed_id("ProgressPoint", (row["project_id"], row["version"]), when), version=row["version"],
+            reported_on=date.fromisoformat(row["reported_on"]),
             actuals=json.loads(row["actuals"]), reported_values=json.loads(row["reported_values"]),
             narrative=row["narrative"], rag=row["rag"], direction=row["direction"],
             shortfall_percent=Decimal(row["shortfall_percent"]), correction=bool(row["correction"]),
@@ -108,7 +118,8 @@ class ProgressPoint:
 
 @strawberry.type(description="A progress report withdrawn, or superseded by a correction, as a mistake: whose "
                              "figures needed correcting, when and why.")
-class WithdrawnReport:
+class WithdrawnReport(Node):
+    id: strawberry.ID = strawberry.field(description=_PART_ID)
     reported_on: date = strawberry.field(description="The date of the report withdrawn or corrected")
     corrected_to: date | None = strawberry.field(
         description="The date the correction's values stand at; null when the report was withdrawn")
@@ -119,8 +130,9 @@ class WithdrawnReport:
     recorded_at: datetime
 
     @staticmethod
-    def from_row(row: dict[str, Any]) -> WithdrawnReport:
+    def from_row(row: dict[str, Any], when: When = None) -> WithdrawnReport:
         return WithdrawnReport(
+            id=typed_id("WithdrawnReport", (row["project_id"], row["version"]), when),
             reported_on=date.fromisoformat(row["reported_on"]), corrected_to=_day(row["corrected_to"]),
             reason=row["reason"], withdrawn_by=row["withdrawn_by"],
             withdrawn_by_organisation=row["withdrawn_by_organisation"], version=row["version"],
@@ -128,7 +140,9 @@ class WithdrawnReport:
 
 
 @strawberry.type
-class InterventionEntry:
+class InterventionEntry(Node):
+    id: strawberry.ID = strawberry.field(description="Unique among all objects (opaque): its project and the "
+                                                     "project's version it made name it (it does not change).")
     project_id: strawberry.ID
     version: int
     district: str
@@ -151,6 +165,7 @@ class InterventionEntry:
     @staticmethod
     def from_row(row: dict[str, Any]) -> InterventionEntry:
         return InterventionEntry(
+            id=typed_id("InterventionEntry", (row["project_id"], row["version"])),
             project_id=strawberry.ID(row["project_id"]), version=row["version"], district=row["district"],
             kind=row["kind"], description=row["description"], triggers=json.loads(row["triggers"]),
             decision=json.loads(row["decision"]) if row["decision"] else None, actor=row["actor"],
@@ -203,10 +218,13 @@ def _on(on: date | None, when: When) -> date:
 
 
 @strawberry.type
-class DeliveryProject:
+class DeliveryProject(Node):
     """A project as it stood: status, RAG (manual override shown with its reason), direction of travel."""
 
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description=(
+        "Unique among all objects: the project's id when read now; read with asOf or inForceOn, an opaque id naming "
+        "that moment too (node(id:) and deliveryProject(id:) answer as of it)."))
+    project_id: strawberry.ID = strawberry.field(description="The project's own id, the same at every moment.")
     version: int
     programme_id: strawberry.ID
     district: str
@@ -232,7 +250,8 @@ class DeliveryProject:
     @staticmethod
     def from_row(row: dict[str, Any], as_of: When) -> DeliveryProject:
         return DeliveryProject(
-            id=strawberry.ID(row["id"]), version=row["version"], programme_id=strawberry.ID(row["programme_id"]),
+            id=scoped_id("DeliveryProject", row["id"], as_of), project_id=strawberry.ID(row["id"]),
+            version=row["version"], programme_id=strawberry.ID(row["programme_id"]),
             district=row["district"], title=row["title"], lead_partner=row["lead_partner"],
             project_manager=row["project_manager"], status=row["status"], rag=row["rag"],
             derived_rag=row["derived_rag"], rag_override_reason=row["rag_override_reason"],
@@ -245,31 +264,25 @@ class DeliveryProject:
 
     @strawberry.field
     def outcomes(self, info: Info) -> list[DeliveryOutcome]:
-        return [DeliveryOutcome(
-            outcome_id=r["outcome_id"], tasking_id=strawberry.ID(r["tasking_id"]), metric=r["metric"], unit=r["unit"],
-            baseline_value=Decimal(r["baseline_value"]), baseline_date=date.fromisoformat(r["baseline_date"]),
-            target_value=Decimal(r["target_value"]), target_date=date.fromisoformat(r["target_date"]),
-            weight=Decimal(r["weight"]), actual=Decimal(r["actual"]) if r["actual"] is not None else None,
-            counting=bool(r["counting"]), credit=rollup.credit(r),
-        ) for r in queries.outcomes(read_model(info).store, str(self.id), self.as_of)]
+        return [_outcome(r, str(self.project_id), self.as_of)
+                for r in queries.outcomes(read_model(info).store, str(self.project_id), self.as_of)]
 
     @strawberry.field
     def milestones(self, info: Info) -> list[DeliveryMilestone]:
-        return [DeliveryMilestone(milestone_id=r["milestone_id"], title=r["title"],
-                                  due_on=date.fromisoformat(r["due_on"]), achieved_on=_day(r["achieved_on"]))
-                for r in queries.milestones(read_model(info).store, str(self.id), self.as_of)]
+        return [_milestone(r, str(self.project_id), self.as_of)
+                for r in queries.milestones(read_model(info).store, str(self.project_id), self.as_of)]
 
     @strawberry.field
     def progress(self, info: Info) -> list[ProgressPoint]:
-        rows = queries.progress_series(read_model(info).store, str(self.id), self.as_of)
-        return [ProgressPoint.from_row(r) for r in rows]
+        rows = queries.progress_series(read_model(info).store, str(self.project_id), self.as_of)
+        return [ProgressPoint.from_row(r, self.as_of) for r in rows]
 
     @strawberry.field(description="How the project is doing at `on` (default: the day asked about, else today): "
                                   "the RAG, shortfall and direction its reports recorded, staleness at `on` and a "
                                   "forecast per outcome; null before any report.")
     def performance(self, info: Info, on: date | None = None) -> FigurePerformance | None:
         model = read_model(info)
-        row = queries.project(model.store, str(self.id), self.as_of)
+        row = queries.project(model.store, str(self.project_id), self.as_of)
         judged = None if row is None else judging.project_performance(
             model.store, row, self.as_of, _on(on, self.as_of), judging.thresholds_on(model, _on(on, self.as_of),
                                                                                     self.as_of))
@@ -277,13 +290,29 @@ class DeliveryProject:
 
     @strawberry.field(description="The reports of this project withdrawn or corrected as mistakes (by then).")
     def withdrawn_reports(self, info: Info) -> list[WithdrawnReport]:
-        return [WithdrawnReport.from_row(r)
-                for r in queries.progress_withdrawals(read_model(info).store, str(self.id), self.as_of)]
+        return [WithdrawnReport.from_row(r, self.as_of)
+                for r in queries.progress_withdrawals(read_model(info).store, str(self.project_id), self.as_of)]
 
     @strawberry.field
     def interventions(self, info: Info) -> list[InterventionEntry]:
         return [InterventionEntry.from_row(r)
-                for r in queries.interventions(read_model(info).store, self.as_of, project_id=str(self.id))]
+                for r in queries.interventions(read_model(info).store, self.as_of, project_id=str(self.project_id))]
+
+
+def _outcome(r: dict[str, Any], project: str, when: When) -> DeliveryOutcome:
+    return DeliveryOutcome(
+        id=typed_id("DeliveryOutcome", (project, r["outcome_id"]), when), outcome_id=r["outcome_id"],
+        tasking_id=strawberry.ID(r["tasking_id"]), metric=r["metric"], unit=r["unit"],
+        baseline_value=Decimal(r["baseline_value"]), baseline_date=date.fromisoformat(r["baseline_date"]),
+        target_value=Decimal(r["target_value"]), target_date=date.fromisoformat(r["target_date"]),
+        weight=Decimal(r["weight"]), actual=Decimal(r["actual"]) if r["actual"] is not None else None,
+        counting=bool(r["counting"]), credit=rollup.credit(r))
+
+
+def _milestone(r: dict[str, Any], project: str, when: When) -> DeliveryMilestone:
+    return DeliveryMilestone(id=typed_id("DeliveryMilestone", (project, r["milestone_id"]), when),
+                             milestone_id=r["milestone_id"], title=r["title"], due_on=date.fromisoformat(r["due_on"]),
+                             achieved_on=_day(r["achieved_on"]))
 
 
 @strawberry.type
@@ -452,8 +481,8 @@ class Query:
     def delivery_project(self, info: Info, id: strawberry.ID,
                          as_of: datetime | None = None, in_force_on: IN_FORCE_ON = None) -> DeliveryProject | None:
         when = at(as_of, in_force_on)
-        row = queries.project(read_model(info).store, str(id), when)
-        return DeliveryProject.from_row(row, when) if row else None
+        found: DeliveryProject | None = _project(info, str(id), when)
+        return found
 
     @strawberry.field(permission_classes=[IsAuthenticated], description="How many projects in each status.")
     def projects_by_status(self, info: Info, as_of: datetime | None = None, in_force_on: IN_FORCE_ON = None,
@@ -470,7 +499,7 @@ class Query:
                         as_of: datetime | None = None, in_force_on: IN_FORCE_ON = None) -> list[ProgressPoint]:
         when = at(as_of, in_force_on)
         rows = queries.progress_series(read_model(info).store, str(project_id), when)
-        return [ProgressPoint.from_row(r) for r in rows]
+        return [ProgressPoint.from_row(r, when) for r in rows]
 
     @strawberry.field(permission_classes=[IsAuthenticated],
                       description="Interventions by programme managers, with their decisions.")
@@ -533,3 +562,40 @@ def _selects(selections: Sequence[Any], name: str) -> bool:
     """Whether the query asks for a field called ``name`` anywhere below (through fragments too)."""
     return any(getattr(s, "name", None) == name or _selects(getattr(s, "selections", ()), name)
                for s in selections)
+
+
+_project = loader_of("DeliveryProject", queries.project, DeliveryProject.from_row)
+_PROJECT_QUERIES = ("deliveryProject", "deliveryProjects", "deliveryProjectsConnection")
+
+
+def _part_loader(read: Callable[[ReadStore, str, str, When], dict[str, Any] | None],
+                 make: Callable[[dict[str, Any], str, When], Any]) -> Callable[[Info, str, When], Any]:
+    """How ``node`` reads a part of a project (an outcome, a milestone, a report) known by ``[project, key]``."""
+
+    def load(info: Info, key: str, when: When) -> Any:
+        parts = key_parts(key, 2)
+        if parts is None:
+            return None
+        row = read(read_model(info).store, str(parts[0]), parts[1], when)
+        return make(row, str(parts[0]), when) if row else None
+
+    return load
+
+
+register("DeliveryProject", _PROJECT_QUERIES, _project)
+register("DeliveryOutcome", _PROJECT_QUERIES, _part_loader(
+    lambda store, project, key, when: one(queries.outcomes(store, project, when), str(key), "outcome_id"),
+    _outcome), own_ids=False)
+register("DeliveryMilestone", _PROJECT_QUERIES, _part_loader(
+    lambda store, project, key, when: one(queries.milestones(store, project, when), str(key), "milestone_id"),
+    _milestone), own_ids=False)
+register("ProgressPoint", (*_PROJECT_QUERIES, "progressSeries"), _part_loader(
+    lambda store, project, key, when: one(queries.progress_series(store, project, when), str(key), "version"),
+    lambda row, _, when: ProgressPoint.from_row(row, when)), own_ids=False)
+register("WithdrawnReport", _PROJECT_QUERIES, _part_loader(
+    lambda store, project, key, when: one(queries.progress_withdrawals(store, project, when), str(key), "version"),
+    lambda row, _, when: WithdrawnReport.from_row(row, when)), own_ids=False)
+register("InterventionEntry", (*_PROJECT_QUERIES, "interventions"), _part_loader(
+    lambda store, project, key, when: one(queries.interventions(store, None, project_id=project), str(key),
+                                          "version"),
+    lambda row, _, when: InterventionEntry.from_row(row)), own_ids=False)

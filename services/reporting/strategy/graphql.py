@@ -27,7 +27,7 @@ from services.reporting.graphql_common import (
     paginate,
     read_model,
 )
-from services.reporting.graphql_node import Node, parse_id, register, scoped_id
+from services.reporting.graphql_node import Node, loader_of, one, parse_id, register, scoped_id
 from services.reporting.strategy import queries
 from services.reporting.temporal import When, at
 
@@ -119,9 +119,14 @@ class Objective(Node):
         )
 
 
+_OWN_ID = ("Unique among all objects: its own id when read now; read with asOf or inForceOn, an opaque id naming "
+           "that moment too (node(id:) answers as of it).")
+
+
 @strawberry.type(description="A priority issue a district partnership proposed for its place.")
-class DistrictPriority:
-    id: strawberry.ID
+class DistrictPriority(Node):
+    id: strawberry.ID = strawberry.field(description=_OWN_ID)
+    priority_id: strawberry.ID = strawberry.field(description="The priority's own id, the same at every moment.")
     version: int
     district: str
     title: str
@@ -137,9 +142,10 @@ class DistrictPriority:
     valid_to: datetime | None
 
     @staticmethod
-    def from_row(row: dict[str, Any]) -> DistrictPriority:
+    def from_row(row: dict[str, Any], when: When = None) -> DistrictPriority:
         return DistrictPriority(
-            id=strawberry.ID(row["id"]), version=row["version"], district=row["district"], title=row["title"],
+            id=scoped_id("DistrictPriority", row["id"], when), priority_id=strawberry.ID(row["id"]),
+            version=row["version"], district=row["district"], title=row["title"],
             rationale=row["rationale"], objective_id=strawberry.ID(row["objective_id"]),
             evidence_refs=json.loads(row["evidence_refs"]), status=row["status"],
             status_reason=row["status_reason"], reconfirmed_in=row["reconfirmed_in"], changed_by=_actor(row),
@@ -149,8 +155,9 @@ class DistrictPriority:
 
 
 @strawberry.type(description="A district's chapter of the SCS: the priorities it keeps.")
-class DistrictChapter:
-    id: strawberry.ID
+class DistrictChapter(Node):
+    id: strawberry.ID = strawberry.field(description=_OWN_ID)
+    chapter_id: strawberry.ID = strawberry.field(description="The chapter's own id, the same at every moment.")
     version: int
     district: str
     agreed_count: int
@@ -162,11 +169,12 @@ class DistrictChapter:
     async def priorities(self, info: Info, status: str | None = None) -> list[DistrictPriority]:
         rows = await loader(info, "district_priorities", queries.priorities_of).load(
             (self.district, self.as_of, status))
-        return [DistrictPriority.from_row(r) for r in rows]
+        return [DistrictPriority.from_row(r, self.as_of) for r in rows]
 
     @staticmethod
     def from_row(row: dict[str, Any], as_of: When = None) -> DistrictChapter:
-        return DistrictChapter(id=strawberry.ID(row["id"]), version=row["version"], district=row["district"],
+        return DistrictChapter(id=scoped_id("DistrictChapter", row["id"], as_of), chapter_id=strawberry.ID(row["id"]),
+                               version=row["version"], district=row["district"],
                                agreed_count=row["agreed_count"], valid_from=datetime.fromisoformat(row["valid_from"]),
                                valid_to=moment(row["valid_to"]), as_of=as_of)
 
@@ -179,8 +187,9 @@ class EvidenceFigure:
 
 
 @strawberry.type(description="Local evidence or a consultation outcome a district submitted; the county sifts it.")
-class Evidence:
-    id: strawberry.ID
+class Evidence(Node):
+    id: strawberry.ID = strawberry.field(description=_OWN_ID)
+    evidence_id: strawberry.ID = strawberry.field(description="The evidence's own id, the same at every moment.")
     version: int
     district: str
     title: str
@@ -198,9 +207,10 @@ class Evidence:
     valid_to: datetime | None
 
     @staticmethod
-    def from_row(row: dict[str, Any]) -> Evidence:
+    def from_row(row: dict[str, Any], when: When = None) -> Evidence:
         return Evidence(
-            id=strawberry.ID(row["id"]), version=row["version"], district=row["district"], title=row["title"],
+            id=scoped_id("Evidence", row["id"], when), evidence_id=strawberry.ID(row["id"]), version=row["version"],
+            district=row["district"], title=row["title"],
             summary=row["summary"], source=row["source"], evidence_date=date.fromisoformat(row["evidence_date"]),
             figures=[EvidenceFigure(label=f["label"], value=Decimal(f["value"]), unit=f["unit"])
                      for f in json.loads(row["figures"])],
@@ -212,8 +222,9 @@ class Evidence:
 
 
 @strawberry.type(description="A review of the SCS: agreed priorities still to be re-confirmed or retired.")
-class ScsReview:
-    id: strawberry.ID
+class ScsReview(Node):
+    id: strawberry.ID = strawberry.field(description=_OWN_ID)
+    review_id: strawberry.ID = strawberry.field(description="The review's own id, the same at every moment.")
     version: int
     number: int
     status: str
@@ -224,9 +235,10 @@ class ScsReview:
     valid_to: datetime | None
 
     @staticmethod
-    def from_row(row: dict[str, Any]) -> ScsReview:
+    def from_row(row: dict[str, Any], when: When = None) -> ScsReview:
         return ScsReview(
-            id=strawberry.ID(row["id"]), version=row["version"], number=row["number"], status=row["status"],
+            id=scoped_id("ScsReview", row["id"], when), review_id=strawberry.ID(row["id"]), version=row["version"],
+            number=row["number"], status=row["status"],
             outstanding=[strawberry.ID(p) for p in json.loads(row["outstanding"])], changed_by=_actor(row),
             decision=decision_from(row["decision"]), valid_from=datetime.fromisoformat(row["valid_from"]),
             valid_to=moment(row["valid_to"]),
@@ -275,7 +287,7 @@ class Query:
         when = at(as_of, in_force_on)
         rows = queries.district_priorities(read_model(info).store, when, district, status,
                                    _id(objective_id))
-        return [DistrictPriority.from_row(r) for r in rows]
+        return [DistrictPriority.from_row(r, when) for r in rows]
 
     @strawberry.field(permission_classes=[IsAuthenticated],
                       description="District chapters (those that have agreed a priority), optionally one district.")
@@ -294,13 +306,13 @@ class Query:
         rows = queries.evidence(read_model(info).store, when, district, status,
                         _id(objective_id),
                         _id(priority_id))
-        return [Evidence.from_row(r) for r in rows]
+        return [Evidence.from_row(r, when) for r in rows]
 
     @strawberry.field(permission_classes=[IsAuthenticated], description="SCS reviews and what each still awaits.")
     def scs_reviews(self, info: Info, as_of: datetime | None = None,
                     in_force_on: IN_FORCE_ON = None) -> list[ScsReview]:
         when = at(as_of, in_force_on)
-        return [ScsReview.from_row(r) for r in queries.scs_reviews(read_model(info).store, when)]
+        return [ScsReview.from_row(r, when) for r in queries.scs_reviews(read_model(info).store, when)]
 
     @strawberry.field(permission_classes=[IsAuthenticated], description="Objectives, a page at a time.")
     def objectives_connection(self, info: Info, first: FIRST = None, after: AFTER = None,
@@ -334,7 +346,8 @@ class Query:
                                        ) -> Connection[DistrictPriority]:
         when = at(as_of, in_force_on)
         rows = queries.district_priorities(read_model(info).store, when, district, status, _id(objective_id))
-        return paginate(rows, lambda r: (r["added_at"], r["id"]), DistrictPriority.from_row, first, after, last, before)
+        return paginate(rows, lambda r: (r["added_at"], r["id"]), lambda r: DistrictPriority.from_row(r, when),
+                        first, after, last, before)
 
     @strawberry.field(permission_classes=[IsAuthenticated], description="Local evidence, a page at a time.")
     def evidence_connection(self, info: Info, first: FIRST = None, after: AFTER = None,
@@ -343,7 +356,8 @@ class Query:
                             status: str | None = None) -> Connection[Evidence]:
         when = at(as_of, in_force_on)
         rows = queries.evidence(read_model(info).store, when, district, status)
-        return paginate(rows, lambda r: (r["added_at"], r["id"]), Evidence.from_row, first, after, last, before)
+        return paginate(rows, lambda r: (r["added_at"], r["id"]), lambda r: Evidence.from_row(r, when),
+                        first, after, last, before)
 
 
 def _target(info: Info, key: str, when: When) -> Target | None:
@@ -357,7 +371,7 @@ def _target(info: Info, key: str, when: When) -> Target | None:
     return Target.from_row(row, when) if row else None
 
 
-register("Target", "target", _target)
+register("Target", ("target", "targets", "targetsConnection"), _target)
 
 
 def _objective(info: Info, key: str, when: When) -> Objective | None:
@@ -371,4 +385,14 @@ def _objective(info: Info, key: str, when: When) -> Objective | None:
     return Objective.from_row(row, when) if row else None
 
 
-register("Objective", "objective", _objective)
+register("Objective", ("objective", "objectives", "objectiveTree", "objectivesConnection"), _objective)
+register("DistrictPriority", ("districtPriorities", "districtPrioritiesConnection"), loader_of(
+    "DistrictPriority", lambda store, key, when: one(queries.district_priorities(store, when), key),
+    DistrictPriority.from_row))
+register("DistrictChapter", "districtChapters", loader_of(
+    "DistrictChapter", lambda store, key, when: one(queries.district_chapters(store, when), key),
+    DistrictChapter.from_row))
+register("Evidence", ("evidence", "evidenceConnection"), loader_of(
+    "Evidence", lambda store, key, when: one(queries.evidence(store, when), key), Evidence.from_row))
+register("ScsReview", "scsReviews", loader_of(
+    "ScsReview", lambda store, key, when: one(queries.scs_reviews(store, when), key), ScsReview.from_row))

@@ -91,13 +91,13 @@ def _graphql(model: ReportingReadModel, query: str) -> dict[str, Any]:
 
 
 def test_graphql_shows_the_configured_partnership_its_districts_and_theme_groups(model: ReportingReadModel) -> None:
-    data = _graphql(model, "{ partnership { name maxAgreedPrioritiesPerDistrict districts { id name } "
-                           "bodies { id } } districts { partnership } themeGroups { name } }")
+    data = _graphql(model, "{ partnership { name maxAgreedPrioritiesPerDistrict districts { districtId name } "
+                           "bodies { bodyId } } districts { partnership } themeGroups { name } }")
     assert data["partnership"]["name"] == "Herefordshire Partnership"
     assert data["partnership"]["maxAgreedPrioritiesPerDistrict"] == 4
-    assert data["partnership"]["districts"] == [{"id": "leominster", "name": "Leominster"},
-                                                {"id": "ross", "name": "Ross-on-Wye"}]
-    assert [b["id"] for b in data["partnership"]["bodies"]] == ["hpb", "htg"]
+    assert data["partnership"]["districts"] == [{"districtId": "leominster", "name": "Leominster"},
+                                                {"districtId": "ross", "name": "Ross-on-Wye"}]
+    assert [b["bodyId"] for b in data["partnership"]["bodies"]] == ["hpb", "htg"]
     assert [d["partnership"] for d in data["districts"]] == ["Leominster Together", "Ross Partnership"]
     assert data["themeGroups"] == [{"name": "Herefordshire Place Theme Group"}]
 

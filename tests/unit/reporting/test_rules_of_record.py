@@ -70,17 +70,18 @@ def _raise_pstg_quorum(model: ReportingReadModel) -> tuple[dict[str, Any], dict[
 
 def _pstg_quorum(model: ReportingReadModel, on: str | None, at: datetime | None = None) -> dict[str, int]:
     query = """query($on: Date, $at: DateTime) {
-      partnership(inForceOn: $on, asOf: $at) { bodies { id quorum } }
-      themeGroups(inForceOn: $on, asOf: $at) { id quorum }
-      districts(inForceOn: $on, asOf: $at) { id quorum } }"""
+      partnership(inForceOn: $on, asOf: $at) { bodies { bodyId quorum } }
+      themeGroups(inForceOn: $on, asOf: $at) { bodyId quorum }
+      districts(inForceOn: $on, asOf: $at) { districtId quorum } }"""
     result = schema.execute_sync(query, {"on": on, "at": at.isoformat() if at else None},
                                  context_value={"model": model, "principal": AUDITOR})
     assert result.errors is None, result.errors
     assert result.data is not None
-    groups = {g["id"]: g["quorum"] for g in result.data["themeGroups"]}
-    bodies = {b["id"]: b["quorum"] for b in result.data["partnership"]["bodies"]}
+    groups = {g["bodyId"]: g["quorum"] for g in result.data["themeGroups"]}
+    bodies = {b["bodyId"]: b["quorum"] for b in result.data["partnership"]["bodies"]}
     assert groups["pstg"] == bodies["pstg"]
-    return {"pstg": bodies["pstg"], "wychavon": {d["id"]: d["quorum"] for d in result.data["districts"]}["wychavon"]}
+    districts = {d["districtId"]: d["quorum"] for d in result.data["districts"]}
+    return {"pstg": bodies["pstg"], "wychavon": districts["wychavon"]}
 
 
 def test_graphql_answers_the_quorums_in_force_on_a_day_as_recorded_at_a_moment(model: ReportingReadModel) -> None:
