@@ -59,6 +59,7 @@ VALUES: dict[str, str] = {
     "CommandResult": "a mutation's answer",
     "PageInfo": "a connection's page",
     "RagThresholds": "the partnership's thresholds, as in force on the day asked",
+    "ProfilePoint": "a point of a target's or share's profile, inside it",
 }
 
 EVERYTHING = """{

@@ -115,7 +115,7 @@ def _board_decision(feed: TaskingFeed, on: date, reason: str) -> Decision:
 
 PARTNERSHIP = """query($on: Date, $at: DateTime) { partnership(inForceOn: $on, asOf: $at) {
   maxAgreedPrioritiesPerDistrict ragThresholds { greenWithinPercent amberWithinPercent }
-  districts { id name partnership quorum } schemesOfDelegation { id bodyName decisions } } }"""
+  districts { id: districtId name partnership quorum } schemesOfDelegation { id: schemeId bodyName decisions } } }"""
 
 
 def _partnership(model: ReportingReadModel, on: str, at: datetime | None = None) -> dict[str, Any]:
