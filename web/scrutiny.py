@@ -19,7 +19,7 @@ from web.render import Renderer
 from web.session import SignedIn, signed_in
 
 ROLLUPS = "query Rollups { " + NAMES_QUERY + """
-deliveryRollups { targetId metric unit targetValue deadline tasked actual percentOfTarget
+deliveryRollups { targetId metric unit kind targetValue deadline tasked actual percentOfTarget numerator denominator
   shares { taskingId district leadPartner status share deadline actual percentOfShare
     projects { projectId title leadPartner status rag contribution } } }
 }"""

@@ -37,6 +37,7 @@ from services.reporting.provenance import Provenance
 from services.reporting.readmodel import timestamp
 from services.reporting.strategy import queries as strategy_queries
 from services.reporting.temporal import at
+from shared.measures import MeasureKind
 from shared.partnership import PartnershipDefinition, RagThresholds, load, rules
 from shared.performance import STALE, Figure, Performance, Thresholds, Trajectory, performance
 from shared.readstore import ReadStore
@@ -83,6 +84,7 @@ class Series:
     forecast: Decimal | None = None  # the out-turn forecast at the deadline (shared.performance)
     forecast_method: str = ""
     profile: tuple[tuple[date, Decimal], ...] = ()  # expected values by date (the rollup's); empty: the line
+    start: Decimal = Decimal(0)  # where the trajectory starts: 0 for a count's improvement, a ratio's baseline
 
     @property
     def status(self) -> str | None:
@@ -95,9 +97,10 @@ class Series:
         return None if self.forecast is None else self.forecast >= self.goal
 
     def figure(self) -> Figure:
-        """The series as ``shared.performance`` judges a figure: from 0 at the baseline date to the goal at the
-        deadline, its points the values reported, so it is judged by the very function a project's RAG is."""
-        return Figure(Trajectory(baseline_date=self.baseline_date, baseline_value=Decimal(0),
+        """The series as ``shared.performance`` judges a figure: from its start (0 for a count's improvement) at the
+        baseline date to the goal at the deadline, its points the values reported, so it is judged by the very
+        function a project's RAG is."""
+        return Figure(Trajectory(baseline_date=self.baseline_date, baseline_value=self.start,
                                  target_date=self.deadline, target_value=self.goal, profile=self.profile),
                       tuple(self.points))
 
@@ -185,6 +188,7 @@ def _performance(store: ReadStore, request: PackRequest, definition: Partnership
     previous_day = request.start
     in_force = at(as_of, request.end)  # what the decisions dated by the period's end had put in force
     credits = rollup.credits_by_tasking(store, in_force, request.end)
+    parts = rollup.parts_by_tasking(store, in_force, request.end)
     theme_of = {t["id"]: t["theme_group"] for t in coordination_queries.taskings(store, as_of, in_force_on=request.end)}
     result = []
     judged_by_graphql = rollup.performances(store, in_force, request.end, thresholds(definition))
@@ -197,6 +201,8 @@ def _performance(store: ReadStore, request: PackRequest, definition: Partnership
         shares, share_ids = [], []
         trajectory = rollup.target_trajectory(target)
         summed = target["kind"] != "level"  # a level's profile is of levels, not of the improvement counted here
+        ratio = target["kind"] == MeasureKind.RATIO.value  # rolled up from its parts, from its baseline
+        start = Decimal(target["baseline_value"]) if ratio else Decimal(0)
         for share in target["shares"]:
             if not share["counts_against_target"]:  # as tasking's events said
                 continue
@@ -208,8 +214,8 @@ def _performance(store: ReadStore, request: PackRequest, definition: Partnership
             series = Series(label=chains.district_name(definition, share["district"]), unit=target["unit"],
                             baseline_date=baseline_date, deadline=date.fromisoformat(share["deadline"]),
                             goal=Decimal(share["share"]), points=points, actual=Decimal(0), expected=Decimal(0),
-                            rag=None, direction=None, district=share["district"],
-                            profile=rollup.share_figure(share, baseline_date, [], Decimal(0),
+                            rag=None, direction=None, district=share["district"], start=start,
+                            profile=rollup.share_figure(share, baseline_date, [], start,
                                                         trajectory if summed else None).trajectory.profile)
             shares.append(series)
             share_ids.append(share["tasking_id"])
@@ -217,14 +223,17 @@ def _performance(store: ReadStore, request: PackRequest, definition: Partnership
             continue
         days = sorted({d for s in shares for d, _ in s.points})
         total_points = [(d, sum((s.actual_at(d) for s in shares), Decimal(0))) for d in days]
-        if request.scope.county:
+        if ratio:  # the scope's numerators summed over its denominators summed, never a sum of ratios
+            total_points = list(rollup.ratio_target_figure(target, [parts.get(i, []) for i in share_ids]).reports)
+        if request.scope.county or ratio:  # a ratio's district shares are each its own ratio: never summed
             goal = Decimal(target["target_value"])
         else:  # the scope's part of the target: its shares, by the latest of their deadlines
             goal = sum((s.goal for s in shares), Decimal(0))
             deadline = max(s.deadline for s in shares)
         total = Series(label=target["metric"], unit=target["unit"], baseline_date=baseline_date, deadline=deadline,
                        goal=goal, points=total_points, actual=Decimal(0), expected=Decimal(0), rag=None,
-                       direction=None, profile=trajectory.profile if request.scope.county and summed else ())
+                       direction=None, profile=trajectory.profile if request.scope.county and summed else (),
+                       start=start)
         for series in (total, *shares):
             series.actual = series.actual_at(request.end)
             series.expected = series.trajectory_at(request.end)

@@ -371,6 +371,11 @@ class ShareRollup:
     profile: list[ProfilePoint] = strawberry.field(description=(
         "The part of the share expected delivered by each date, set by a decision of the theme group; empty: "
         "none, and the share is judged against its target's profile (or the straight line)."))
+    numerator: Decimal | None = strawberry.field(default=None, description=(
+        "For a ratio: its projects' numerators summed (each weighted), of which actual is the ratio to the "
+        "denominator; null for a count or a level, or before any report."))
+    denominator: Decimal | None = strawberry.field(default=None, description=(
+        "For a ratio: its projects' denominators summed (each weighted); null otherwise."))
     target_id: strawberry.Private[str]
     as_of: strawberry.Private[When]
 
@@ -389,13 +394,19 @@ class TargetRollup:
     unit: str
     kind: str = strawberry.field(description="What the unit implies: count (additive: shares are shares of the "
                                              "improvement), level (a rate or percentage: never summed; each "
-                                             "district against its own target level) or ratio.")
+                                             "district against its own target level) or ratio (a numerator and a "
+                                             "denominator, each summed over the districts, divided at the end).")
     target_value: Decimal
     deadline: date
     status: str
     tasked: Decimal | None = strawberry.field(description="The live shares summed; null for a level (never summed).")
-    actual: Decimal | None = strawberry.field(description="The live shares' credited improvements summed; null for "
-                                                          "a level, which is never combined.")
+    actual: Decimal | None = strawberry.field(description="The live shares' credited improvements summed; for a "
+                                                          "ratio, their numerators summed over their denominators "
+                                                          "summed; null for a level, which is never combined.")
+    numerator: Decimal | None = strawberry.field(description="For a ratio: the live shares' numerators summed; null "
+                                                             "otherwise, or before any report.")
+    denominator: Decimal | None = strawberry.field(description="For a ratio: the live shares' denominators summed; "
+                                                               "null otherwise.")
     percent_of_target: Decimal | None
     shares: list[ShareRollup]
     profile: list[ProfilePoint] = strawberry.field(description=(
@@ -426,20 +437,22 @@ class TargetRollup:
             target_value=row["target_value"], deadline=date.fromisoformat(row["deadline"]), status=row["status"],
             tasked=row["tasked"], actual=row["actual"], percent_of_target=row["percent_of_target"], as_of=as_of,
             profile=_profile(row["profile"]), over_allocated_by=row["over_allocated_by"],
-            intervals=row["intervals"],
+            intervals=row["intervals"], numerator=row["numerator"], denominator=row["denominator"],
             shares=[ShareRollup(
                 tasking_id=strawberry.ID(s["tasking_id"]), district=s["district"], lead_partner=s["lead_partner"],
                 status=s["status"], share=s["share"], deadline=date.fromisoformat(s["deadline"]), actual=s["actual"],
                 percent_of_share=s["percent_of_share"], target_id=row["target_id"], as_of=as_of,
                 sector=s["sector"], sector_name=sector_name(s["sector"]), profile=_profile(s["profile"]),
+                numerator=s["numerator"], denominator=s["denominator"],
                 projects=[ProjectContribution(project_id=strawberry.ID(p["project_id"]), title=p["title"],
                                               lead_partner=p["lead_partner"], status=p["status"], rag=p["rag"],
                                               contribution=p["contribution"]) for p in s["projects"]],
             ) for s in row["shares"]])
 
 
-SECTOR_ARGUMENT = ("A UK SIC 2007 section (A to U): only the shares tasked in that sector, each target's tasked and "
-                   "actual summed over them.")
+SECTOR_ARGUMENT = ("A UK SIC 2007 section (A to U): only the outcomes delivered in that sector (by their own sector, "
+                   "else their tasking's), the shares tasked in it or delivering them, each target's tasked summed "
+                   "over the shares tasked in it and its actual over those outcomes.")
 
 
 def _require_sector(sector: str | None) -> None:

@@ -4,6 +4,7 @@ taskings (``priorities``, ``tasking``) that its roll-up keeps its own copies of.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 from functools import singledispatch
@@ -46,6 +47,7 @@ from shared.contracts.projects import (
     ProjectOpened,
     ProjectResumed,
     RagOverridden,
+    RatioParts,
     ResourcesCommitted,
     ShareProfileAdopted,
     Standing,
@@ -177,7 +179,8 @@ def _project_opened(fact: ProjectOpened, rows: Rows, envelope: Envelope) -> None
             "unit": outcome.unit, "baseline_value": str(outcome.baseline_value),
             "baseline_date": outcome.baseline_date.isoformat(), "target_value": str(outcome.target_value),
             "target_date": outcome.target_date.isoformat(), "weight": str(outcome.weight), "actual": None,
-            "counting": 1, "profile": None, "valid_from": at, "valid_to": None})
+            "counting": 1, "profile": None, "sector": outcome.sector, "parts": None, "valid_from": at,
+            "valid_to": None})
     for milestone in fact.milestones:
         _milestone_row(rows, envelope, milestone.id, milestone.title, milestone.due_on)
 
@@ -204,8 +207,15 @@ def _progress_reported(fact: ProgressReported, rows: Rows, envelope: Envelope) -
     rows.revise(PROJECTS.name, envelope.subject, envelope, project_row, rag=fact.rag.value,
                 derived_rag=fact.rag.value, rag_override_reason=None, direction=direction,
                 shortfall_percent=str(fact.shortfall_percent), last_reported_on=reported_on)
+    parts = _parts(fact.parts)
     for value in fact.actuals:
-        _revise_outcome(rows, f"{envelope.subject}:{value.outcome_id}", envelope, actual=str(value.value))
+        _revise_outcome(rows, f"{envelope.subject}:{value.outcome_id}", envelope, actual=str(value.value),
+                        parts=parts.get(value.outcome_id))
+
+
+def _parts(parts: Iterable[RatioParts]) -> dict[str, str]:
+    """Each ratio outcome's parts as its row keeps them: JSON ``[numerator, denominator]``."""
+    return {p.outcome_id: json.dumps([str(p.numerator), str(p.denominator)]) for p in parts}
 
 
 def _progress_row(rows: Rows, envelope: Envelope, fact: ProgressReported | ProgressReportCorrected, *,
@@ -218,7 +228,9 @@ def _progress_row(rows: Rows, envelope: Envelope, fact: ProgressReported | Progr
         "direction": fact.direction.value if fact.direction else None,
         "shortfall_percent": str(fact.shortfall_percent), "correction": int(correction),
         "correction_reason": correction_reason, "reported_by": fact.actor.user_id,
-        "reported_by_organisation": fact.actor.organisation, "recorded_at": timestamp(envelope.time)})
+        "reported_by_organisation": fact.actor.organisation, "recorded_at": timestamp(envelope.time),
+        "parts": sorted_json({p.outcome_id: [str(p.numerator), str(p.denominator)] for p in fact.parts})
+        if fact.parts else None})
 
 
 def _withdrawal_row(rows: Rows, envelope: Envelope, fact: ProgressReportWithdrawn | ProgressReportCorrected,
@@ -240,8 +252,10 @@ def _stands(rows: Rows, envelope: Envelope, standing: Standing,
                 shortfall_percent=None if standing.shortfall_percent is None else str(standing.shortfall_percent),
                 last_reported_on=standing.reported_on.isoformat() if standing.reported_on else None)
     actuals = {v.outcome_id: str(v.value) for v in standing.actuals}
+    parts = _parts(standing.parts)
     for outcome_id in rows.current_ids(OUTCOMES.name, project_id=envelope.subject):
-        _revise_outcome(rows, outcome_id, envelope, actual=actuals.get(outcome_id.split(":", 1)[1]),
+        own = outcome_id.split(":", 1)[1]
+        _revise_outcome(rows, outcome_id, envelope, actual=actuals.get(own), parts=parts.get(own),
                         **(outcome_changes or {}).get(outcome_id, {}))
 
 

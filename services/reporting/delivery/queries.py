@@ -214,6 +214,7 @@ def progress_reports(store: ReadStore, when: When, up_to: date) -> list[dict[str
     """The progress reports recorded by ``as_of`` and dated up to ``up_to``, by reported date."""
     as_of = recorded_moment(when) or datetime.now(UTC)
     standing, params = _standing(as_of)
-    return store.query(f"SELECT p.project_id, p.reported_on, p.actuals FROM {PROGRESS.name} p WHERE p.recorded_at <= ?"
+    return store.query(f"SELECT p.project_id, p.reported_on, p.actuals, p.parts FROM {PROGRESS.name} p"
+                       " WHERE p.recorded_at <= ?"
                        f" AND p.reported_on <= ?{standing} ORDER BY p.reported_on, p.recorded_at",
                        [timestamp(as_of), up_to.isoformat(), *params])

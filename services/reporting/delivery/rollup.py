@@ -1,6 +1,8 @@
 """The roll-up: actual against target, from projects to district shares to the county target. Each outcome credits
 ``weight x (actual - baseline)`` to its tasking while its contribution counts; a tasking's actual is the sum of its
-credits, a target's actual the sum over its live taskings."""
+credits, a target's actual the sum over its live taskings. A ratio is rolled up from its parts: a tasking's
+numerators and denominators (each weighted) are summed, and the target's over its live taskings, and divided at the
+end (``shared.measures.rolled_up_ratio``), never a mean of ratios."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from typing import Any
 from services.reporting.delivery import queries
 from services.reporting.delivery.tables import ALLOCATIONS, OUTCOMES, PROJECTS, TARGETS, TASKINGS
 from services.reporting.temporal import When
-from shared.measures import MeasureKind, kind_of
+from shared.measures import MeasureKind, kind_of, rolled_up_ratio
 from shared.performance import (
     Figure,
     Performance,
@@ -40,30 +42,76 @@ def rollups(store: ReadStore, as_of: When = None, target_id: str | None = None, 
             with_projects: bool = True, sector: str | None = None) -> list[dict[str, Any]]:
     """Actual against target: projects -> district shares (taskings) -> county target.
 
-    ``sector`` (a UK SIC 2007 section): the shares tasked in that sector only, and each target's tasked and actual
-    summed over them (a target with none is left out).
+    ``sector`` (a UK SIC 2007 section): the outcomes delivered in that sector, by their own sector or, naming none,
+    their tasking's; the shares tasked in it or delivering such outcomes, each share's actual from those outcomes
+    only; each target's tasked summed over the shares tasked in it and its actual over all those shares (a target
+    with none is left out).
 
     ``with_projects=False`` leaves each share's ``projects`` empty and reads no project rows: an outcome's project
     exists whenever the outcome does (both come from the project's opening and rows are never removed), so the
     actuals are the same."""
     with store.transaction(commit=False) as tx:  # its four queries in one transaction: fewer round trips
-        found = _rollups(tx, as_of, target_id, with_projects, store.postgres)
+        found = _rollups(tx, as_of, target_id, with_projects, store.postgres, sector)
     return found if sector is None else [_in_sector(t, sector) for t in found
-                                         if any(s["sector"] == sector for s in t["shares"])]
+                                         if any(_in(s, sector) for s in t["shares"])]
+
+
+def _in(share: dict[str, Any], sector: str) -> bool:
+    """Whether a share belongs to a sector's roll-up: tasked in it, or delivering an outcome that names it."""
+    return bool(share["sector"] == sector or share["in_sector_outcomes"] > 0)
 
 
 def _in_sector(target: dict[str, Any], sector: str) -> dict[str, Any]:
-    shares = [s for s in target["shares"] if s["sector"] == sector]
+    shares = [s for s in target["shares"] if _in(s, sector)]
     live = [s for s in shares if s["counts_against_target"]]
+    tasked = sum((s["share"] for s in live if s["sector"] == sector), Decimal(0))
+    if target["kind"] == MeasureKind.RATIO.value:
+        numerator, denominator, actual = _county_ratio(target["unit"], live)
+        return {**target, "shares": shares, "numerator": numerator, "denominator": denominator, "actual": actual}
     if target["actual"] is None:  # a level: never combined
         return {**target, "shares": shares}
     actual = sum((s["actual"] for s in live), Decimal(0))
-    return {**target, "shares": shares, "tasked": sum((s["share"] for s in live), Decimal(0)), "actual": actual,
+    return {**target, "shares": shares, "tasked": tasked, "actual": actual,
             "percent_of_target": _percent(actual, Decimal(target["target_value"]))}
 
 
+def _county_ratio(unit: str, live: list[dict[str, Any]]) -> tuple[Decimal | None, Decimal | None, Decimal | None]:
+    """A ratio target's figure: its live shares' numerators summed over their denominators summed."""
+    reported = [(s["numerator"], s["denominator"]) for s in live if s["denominator"]]
+    if not reported:
+        return None, None, None
+    numerator = sum((n for n, _ in reported), Decimal(0))
+    denominator = sum((d for _, d in reported), Decimal(0))
+    return numerator, denominator, rolled_up_ratio(unit, reported)
+
+
+def ratio_parts(outcomes: list[dict[str, Any]], parts: dict[tuple[str, str], tuple[Decimal, Decimal]] | None = None
+                ) -> tuple[Decimal, Decimal] | None:
+    """A tasking's ratio parts from its projects' counting outcomes: each outcome's numerator and denominator
+    weighted by its weight (the part credited to the tasking) and summed; ``parts`` instead of their own, for a
+    series; None before any report."""
+    numerator = denominator = Decimal(0)
+    found = False
+    for o in outcomes:
+        own = parts.get((o["project_id"], o["outcome_id"])) if parts is not None else _row_parts(o["parts"])
+        if own is None:
+            continue
+        weight = Decimal(o["weight"])
+        numerator += weight * own[0]
+        denominator += weight * own[1]
+        found = True
+    return (numerator, denominator) if found else None
+
+
+def _row_parts(raw: str | None) -> tuple[Decimal, Decimal] | None:
+    if raw is None:
+        return None
+    numerator, denominator = json.loads(raw)
+    return Decimal(numerator), Decimal(denominator)
+
+
 def _rollups(store: Tx, as_of: When, target_id: str | None,
-             with_projects: bool, postgres: bool) -> list[dict[str, Any]]:
+             with_projects: bool, postgres: bool, sector: str | None = None) -> list[dict[str, Any]]:
     query, values = queries.as_of_rows(TARGETS.name, as_of, entities=" AND e.id = ?" if target_id else "",
                            entity_params=[target_id] if target_id else [], postgres=postgres)
     target_rows = store.query(f"{query} ORDER BY r.id", values)
@@ -84,8 +132,8 @@ def _rollups(store: Tx, as_of: When, target_id: str | None,
         found = sorted(store.query(query, values), key=lambda p: (p["district"], p["opened_at"], p["id"]))
         project_rows = {p["id"]: p for p in found}
     rank = {project_id: n for n, project_id in enumerate(project_rows)}  # a share's projects in opening order
-    query, values = queries.as_of_rows(OUTCOMES.name, as_of, columns="r.project_id, r.tasking_id, r.counting, r.actual,"
-                           " r.weight, r.baseline_value", postgres=postgres)
+    query, values = queries.as_of_rows(OUTCOMES.name, as_of, columns="r.project_id, r.outcome_id, r.tasking_id,"
+                           " r.counting, r.actual, r.weight, r.baseline_value, r.sector, r.parts", postgres=postgres)
     outcome_rows = store.query(query, values)
     by_tasking: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for outcome in outcome_rows:
@@ -93,7 +141,10 @@ def _rollups(store: Tx, as_of: When, target_id: str | None,
     shares_by_target: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for tasking in tasking_rows:
         contributions: dict[str, dict[str, Any]] = {}
-        for outcome in by_tasking.get(tasking["id"], []):
+        # An outcome counts in its own sector, else its tasking's.
+        mine = [o for o in by_tasking.get(tasking["id"], [])
+                if sector is None or (o["sector"] or tasking["sector"]) == sector]
+        for outcome in mine:
             if not outcome["counting"]:
                 continue
             entry = contributions.get(outcome["project_id"])
@@ -110,16 +161,24 @@ def _rollups(store: Tx, as_of: When, target_id: str | None,
                 contributions[outcome["project_id"]] = entry
             entry["contribution"] += credit(outcome)
         share = Decimal(tasking["share"])
-        if kind_of(tasking["unit"]) is MeasureKind.LEVEL:  # the district's own level, never a sum of changes
-            counted = [o for o in by_tasking.get(tasking["id"], []) if o["counting"]]
+        kind = kind_of(tasking["unit"])
+        parts = None
+        if kind is MeasureKind.LEVEL:  # the district's own level, never a sum of changes
+            counted = [o for o in mine if o["counting"]]
             level = level_of(counted)
             actual = level if level is not None else Decimal(0)
+        elif kind is MeasureKind.RATIO:  # the district's parts summed, divided at the end
+            parts = ratio_parts([o for o in mine if o["counting"]])
+            ratio = rolled_up_ratio(tasking["unit"], [parts]) if parts is not None else None
+            actual = ratio if ratio is not None else Decimal(0)
         else:
             actual = sum((c["contribution"] for c in contributions.values()), Decimal(0))
         shares_by_target[tasking["target_id"]].append({
             "tasking_id": tasking["id"], "district": tasking["district"], "lead_partner": tasking["lead_partner"],
             "status": tasking["status"], "counts_against_target": bool(tasking["counts_against_target"]),
             "sector": tasking["sector"], "profile": profile_of(tasking["profile"]),
+            "numerator": parts[0] if parts else None, "denominator": parts[1] if parts else None,
+            "in_sector_outcomes": sum(1 for o in mine if o["counting"] and o["sector"] == sector) if sector else 0,
             "share": share, "deadline": tasking["deadline"], "actual": actual,
             "percent_of_share": _percent(actual, share),
             "projects": sorted(contributions.values(), key=lambda c: rank[c["project_id"]]) if with_projects else []})
@@ -129,8 +188,11 @@ def _rollups(store: Tx, as_of: When, target_id: str | None,
         live = [s for s in shares if s["counts_against_target"]]  # as tasking's events said
         value = Decimal(target["target_value"])
         kind = kind_of(target["unit"])
-        summed = kind is not MeasureKind.LEVEL  # a level is never combined: each district against its own level
+        summed = kind is MeasureKind.COUNT  # a level is never combined: each district against its own level
         county: Decimal | None = sum((s["actual"] for s in live), Decimal(0)) if summed else None
+        numerator = denominator = None
+        if kind is MeasureKind.RATIO:  # the county's parts summed over its live shares, divided at the end
+            numerator, denominator, county = _county_ratio(target["unit"], live)
         result.append({
             "target_id": target["id"], "metric": target["metric"], "unit": target["unit"], "kind": kind.value,
             "target_value": value,
@@ -139,7 +201,9 @@ def _rollups(store: Tx, as_of: When, target_id: str | None,
             "tasked": sum((s["share"] for s in live), Decimal(0)) if summed else None, "actual": county,
             "profile": profile_of(target["profile"]), "intervals": intervals_of(target["intervals"]),
             "over_allocated_by": over_by.get(target["id"]),
-            "percent_of_target": _percent(county, value) if county is not None else None, "shares": shares})
+            "numerator": numerator, "denominator": denominator,
+            "percent_of_target": _percent(county, value) if county is not None and summed else None,
+            "shares": shares})
     return result
 
 
@@ -171,22 +235,47 @@ def _percent(actual: Decimal, of: Decimal) -> Decimal | None:
     return None if of == 0 else (actual / of * 100).quantize(Decimal("0.1"))
 
 
+Parts = tuple[Decimal, Decimal]
+"""A ratio's numerator and denominator."""
+
+
 def credits_by_tasking(store: ReadStore, as_of: When, end: date) -> dict[str, list[tuple[date, Decimal]]]:
     """Per tasking: its projects' credited actual after each progress report (by reported date, up to ``end``),
-    the outcomes as they stood at ``as_of``."""
+    the outcomes as they stood at ``as_of``; for a ratio, the ratio of its parts summed."""
+    return _series(store, as_of, end)[0]
+
+
+def parts_by_tasking(store: ReadStore, as_of: When, end: date) -> dict[str, list[tuple[date, Parts]]]:
+    """Per tasking of a ratio: its projects' parts summed (each weighted) after each progress report, by reported
+    date up to ``end``: what a county ratio is rolled up from."""
+    return _series(store, as_of, end)[1]
+
+
+def _series(store: ReadStore, as_of: When, end: date
+            ) -> tuple[dict[str, list[tuple[date, Decimal]]], dict[str, list[tuple[date, Parts]]]]:
     by_project: dict[str, list[dict[str, Any]]] = {}
     for outcome in queries.outcomes_at(store, as_of):
         by_project.setdefault(outcome["project_id"], []).append(outcome)
     latest: dict[tuple[str, str], Decimal] = {}
+    latest_parts: dict[tuple[str, str], Parts] = {}
     series: dict[str, list[tuple[date, Decimal]]] = {}
+    parts_series: dict[str, list[tuple[date, Parts]]] = {}
     for report in queries.progress_reports(store, as_of, end):
         for outcome_id, value in json.loads(report["actuals"]).items():
             latest[(report["project_id"], outcome_id)] = Decimal(value)
+        for outcome_id, (numerator, denominator) in json.loads(report["parts"] or "{}").items():
+            latest_parts[(report["project_id"], outcome_id)] = (Decimal(numerator), Decimal(denominator))
         day = date.fromisoformat(report["reported_on"])
         touched = {o["tasking_id"] for o in by_project.get(report["project_id"], [])}
         for tasking_id in touched:
             mine = [o for outcomes in by_project.values() for o in outcomes if o["tasking_id"] == tasking_id]
-            if mine and kind_of(mine[0]["unit"]) is MeasureKind.LEVEL:  # the level reached, not a sum of changes
+            if mine and kind_of(mine[0]["unit"]) is MeasureKind.RATIO:  # the parts summed, divided at the end
+                parts = ratio_parts([o for o in mine if o["counting"]], latest_parts)
+                if parts is None:
+                    continue
+                _point(parts_series.setdefault(tasking_id, []), day, parts)
+                total = rolled_up_ratio(mine[0]["unit"], [parts]) or Decimal(0)
+            elif mine and kind_of(mine[0]["unit"]) is MeasureKind.LEVEL:  # the level reached, not a sum of changes
                 level = level_of([o for o in mine if o["counting"]], latest)
                 if level is None:
                     continue
@@ -194,18 +283,22 @@ def credits_by_tasking(store: ReadStore, as_of: When, end: date) -> dict[str, li
             else:
                 total = sum((credit(o, latest[(o["project_id"], o["outcome_id"])]) for o in mine
                              if (o["project_id"], o["outcome_id"]) in latest), Decimal(0))
-            points = series.setdefault(tasking_id, [])
-            if points and points[-1][0] == day:
-                points[-1] = (day, total)
-            else:
-                points.append((day, total))
-    return series
+            _point(series.setdefault(tasking_id, []), day, total)
+    return series, parts_series
+
+
+def _point(points: list[tuple[date, Any]], day: date, value: Any) -> None:
+    """A series' value at ``day``: the last report of a day stands for it."""
+    if points and points[-1][0] == day:
+        points[-1] = (day, value)
+    else:
+        points.append((day, value))
 
 
 def target_trajectory(target: dict[str, Any]) -> Trajectory:
     """The county target's trajectory: for a count, the improvement it asks (target minus baseline, from 0), for a
     level the level itself, from its baseline date to its deadline, through its profile when it has one."""
-    level = target["kind"] == MeasureKind.LEVEL.value
+    level = target["kind"] != MeasureKind.COUNT.value  # a level or a ratio: the value itself
     start = Decimal(target["baseline_value"]) if level else Decimal(0)
     shift = Decimal(0) if level else Decimal(target["baseline_value"])  # a count's profile counts the improvement
     return Trajectory(baseline_date=date.fromisoformat(target["baseline_date"]), baseline_value=start,
@@ -235,6 +328,27 @@ def target_figure(target: dict[str, Any], shares: list[Figure]) -> Figure:
                   tuple((d, sum((s.actual_at(d) for s in shares), Decimal(0))) for d in days))
 
 
+def ratio_target_figure(target: dict[str, Any], shares: list[list[tuple[date, Parts]]]) -> Figure:
+    """A county ratio target as a figure: from its baseline to its target value, its value at each of its live
+    shares' report dates the sum of their numerators standing then over the sum of their denominators."""
+    days = sorted({d for series in shares for d, _ in series})
+    values = []
+    for day in days:
+        standing = [parts for series in shares if (parts := _standing_at(series, day)) is not None]
+        ratio = rolled_up_ratio(target["unit"], standing)
+        if ratio is not None:
+            values.append((day, ratio))
+    return Figure(target_trajectory(target), tuple(values))
+
+
+def _standing_at(series: list[tuple[date, Parts]], day: date) -> Parts | None:
+    found = None
+    for when, parts in series:
+        if when <= day:
+            found = parts
+    return found
+
+
 def performances(store: ReadStore, as_of: When, on: date, thresholds: Thresholds, target_id: str | None = None
                  ) -> dict[str, dict[str, Any]]:
     """Per target: how it and each of its district shares are doing at ``on`` (``shared.performance``: RAG,
@@ -244,23 +358,29 @@ def performances(store: ReadStore, as_of: When, on: date, thresholds: Thresholds
     against the target (as tasking's events said) is judged but left out of the total. A ``level`` target (a rate,
     a percentage) is never combined: each district is judged against its own target level, from the level its
     projects' outcomes stood at (their baseline to the share), and the county has no total."""
-    credits = credits_by_tasking(store, as_of, on)
+    credits, parts = _series(store, as_of, on)
     baselines = _level_baselines(store, as_of)
     found: dict[str, dict[str, Any]] = {}
     for target in rollups(store, as_of, target_id, with_projects=False):
         baseline_date = date.fromisoformat(target["baseline_date"])
         level = target["kind"] == MeasureKind.LEVEL.value
+        ratio = target["kind"] == MeasureKind.RATIO.value
         interval = interval_at(target["intervals"], on)
         trajectory = target_trajectory(target)
         judged: dict[str, Performance] = {}
         live: list[Figure] = []
+        live_parts: list[list[tuple[date, Parts]]] = []
         for share in target["shares"]:
-            start = baselines.get(share["tasking_id"], Decimal(target["baseline_value"])) if level else Decimal(0)
+            # A ratio share starts from its target's baseline: the outcomes' baselines are ratios, not parts.
+            start = (baselines.get(share["tasking_id"], Decimal(target["baseline_value"])) if level
+                     else Decimal(target["baseline_value"]) if ratio else Decimal(0))
             figure = share_figure(share, baseline_date, credits.get(share["tasking_id"], []), start, trajectory)
             judged[share["tasking_id"]] = performance([figure], on, thresholds, interval=interval)
             if share["counts_against_target"]:
                 live.append(figure)
-        total = None if level else performance([target_figure(target, live)], on, thresholds, interval=interval)
+                live_parts.append(parts.get(share["tasking_id"], []))
+        county = ratio_target_figure(target, live_parts) if ratio else target_figure(target, live)
+        total = None if level else performance([county], on, thresholds, interval=interval)
         found[target["target_id"]] = {"total": total, "shares": judged}
     return found
 
