@@ -6,7 +6,7 @@ A fact is *recorded* when its event is stored (the ``asOf`` axis). It is *in for
 2. a fact taken under a decision is in force from the decision's date (``decision.decided_on``), however long
    after it was entered;
 3. a fact without a decision, from its own business date: a report's ``reported_on``, a meeting's ``held_on``,
-   a membership's ``joined_on`` / ``left_on``;
+   a membership's ``joined_on`` / ``left_on``, the partnership's founding ``founded_on``;
 4. only a fact with neither is in force from the day it was recorded (UTC).
 
 Back-filled history (a partnership moving onto the system enters years of decisions in a week) is the normal case:
@@ -22,7 +22,7 @@ from shared.contracts import Fact
 CORRECTED_DATE_FIELDS = ("corrected_report_on",)
 """Fields naming the business date of the fact a correction corrects (rule 1)."""
 
-BUSINESS_DATE_FIELDS = ("reported_on", "held_on", "joined_on", "left_on")
+BUSINESS_DATE_FIELDS = ("reported_on", "held_on", "joined_on", "left_on", "founded_on")
 """A fact's own business date, when it has one and no decision (rule 3)."""
 
 

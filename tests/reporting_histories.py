@@ -15,6 +15,7 @@ from bench.reporting_history import LEAD, MANAGER, OFFICER, PSTG, History
 from services.reporting.projections import ReportingProjection, read_model_ddl
 from services.reporting.readmodel import ReportingReadModel
 from services.reporting.rebuild import TOPICS
+from services.tasking.partnership import founding_of
 from shared.consumer import ConsumerRunner
 from shared.contracts import Actor, Fact
 from shared.contracts.priorities import (
@@ -74,10 +75,14 @@ from shared.contracts.tasking import (
     ActionDone,
     BodyKind,
     CommissioningLevel,
+    DistrictAdded,
     DistrictsCommitted,
     MeetingHeld,
     PartnerJoined,
     PartnerLeft,
+    PartnershipFounded,
+    QuorumChanged,
+    RagThresholdsChanged,
     TaskingAccepted,
     TaskingCompleted,
     TaskingDeclined,
@@ -86,6 +91,7 @@ from shared.contracts.tasking import (
     TaskingRetasked,
     TaskingWithdrawn,
 )
+from shared.partnership import load
 from shared.readstore import ReadStore
 from shared.settings import Settings
 from shared.transport import Transport
@@ -152,6 +158,15 @@ def varied(projects: int = 6) -> History:
     add("priorities", uuid.uuid4(), PerformanceReleased(actor=OFFICER, **common, starts_on=date(2012, 4, 1),
                                                         ends_on=date(2012, 9, 30)))
 
+    # -- tasking: the partnership's rules, founded and changed
+    partnership = uuid.uuid4()
+    add("tasking", partnership, PartnershipFounded(actor=BOARD_LEAD, correlation_id="c", **founding_of(load())))
+    add("tasking", partnership, QuorumChanged(actor=BOARD_LEAD, **common, body="pstg", quorum=4, previous_quorum=3))
+    add("tasking", partnership, DistrictAdded(actor=BOARD_LEAD, **common, district="pershore", name="Pershore",
+                                              partnership="Pershore Partnership", quorum=2))
+    add("tasking", partnership, RagThresholdsChanged(
+        actor=BOARD_LEAD, **common, green_within_percent=5, amber_within_percent=20, previous_green_within_percent=10,
+        previous_amber_within_percent=25))
     # -- tasking: one tasking of each fate
     def issue(district: str, share: int, retasked_from: uuid.UUID | None = None) -> uuid.UUID:
         tasking = uuid.uuid4()

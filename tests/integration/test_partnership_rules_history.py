@@ -19,6 +19,8 @@ BOARD_PRESENT = ["worcestershire-cc", "nhs-worcestershire", "west-mercia-police"
 
 QUORUMS = """query($on: Date) { themeGroups(inForceOn: $on) { id quorum } }"""
 DECISIONS = """{ decisions(body: "pstg") { decidedOn reason } }"""
+RULE_CHANGES = """{ changesInForce(from: "2011-05-31", to: "2011-06-30") {
+  edges { node { entity kind fields steps { inForceFrom decision { reference } } } } } }"""
 
 
 def _pstg_quorum(h: Harness, on: str) -> int:
@@ -77,6 +79,11 @@ def _run(h: Harness) -> None:
     wait_until(lambda: [d["decidedOn"] for d in h.graphql(DECISIONS)["data"]["decisions"]]
                == ["2011-05-10", "2011-07-12"], timeout=60, what="the May and July decisions in reporting")
     assert _pstg_quorum(h, "2011-07-01") == 2
+    # The raising itself is a change a committee sees, in force from the board's decision (entered today).
+    listed = h.graphql(RULE_CHANGES)["data"]["changesInForce"]["edges"]
+    [rules] = [e["node"] for e in listed if e["node"]["entity"] == "partnership rules"]
+    assert rules["kind"] == "CHANGED" and rules["fields"] == ["bodies"]
+    assert [(s["inForceFrom"], s["decision"]["reference"]) for s in rules["steps"]] == [("2011-06-01", "PB/11/6")]
 
 
 @pytest.mark.integration

@@ -12,6 +12,7 @@ from services.reporting.coordination.tables import (
     DISTRICT_COMMITMENTS,
     MEETINGS,
     MEMBERSHIPS,
+    PARTNERSHIP_RULES,
     PUBLISHED_PACKS,
     TASKING_CHANGES,
     TASKINGS,
@@ -22,10 +23,18 @@ from shared.contracts import Fact
 from shared.contracts.tasking import (
     ActionAgreed,
     ActionDone,
+    DistrictAdded,
+    DistrictRenamed,
+    DistrictRetired,
     DistrictsCommitted,
     MeetingHeld,
     PartnerJoined,
     PartnerLeft,
+    PartnershipFounded,
+    PriorityLimitChanged,
+    QuorumChanged,
+    RagThresholdsChanged,
+    SchemesOfDelegationChanged,
     ScrutinyPackPublished,
     TaskingAccepted,
     TaskingCompleted,
@@ -35,7 +44,9 @@ from shared.contracts.tasking import (
     TaskingRetasked,
     TaskingWithdrawn,
 )
+from shared.decisions import BodyRule, DistrictRule, RagRule, SchemeOfDelegation
 from shared.envelope import Envelope
+from shared.rules_history import FoundedRules, RulesState, change_of
 
 
 @singledispatch
@@ -193,3 +204,57 @@ def _pack_published(fact: ScrutinyPackPublished, rows: Rows, envelope: Envelope)
         "positions": json.dumps([{"topic": p.topic, "events": p.events} for p in fact.positions]),
         "sha256": fact.sha256, "renderer_version": fact.renderer_version, "papers_public": int(fact.papers_public),
         "decision": decision_json(fact) or "{}", **_who(envelope), "at": timestamp(envelope.time)})
+
+
+# -- the partnership's rules ---------------------------------------------------------------------------------------
+
+RULES_NAME = "The partnership's rules"
+
+
+def _rules_row(state: RulesState) -> dict[str, Any]:
+    """The rules as one row: bodies, districts and schemes as JSON objects by id (sorted: one text per state)."""
+    return {
+        "name": RULES_NAME,
+        "bodies": json.dumps({b.id: {"name": b.name, "kind": b.kind, "quorum": b.quorum}
+                              for b in state.all_bodies()}, sort_keys=True),
+        "districts": json.dumps({d.id: {"name": d.name, "partnership": d.partnership}
+                                 for d in state.all_districts()}, sort_keys=True),
+        "schemes_of_delegation": json.dumps({s.id: {"body": s.body, "role": s.role, "decisions": sorted(s.decisions),
+                                                    "name": s.name} for s in state.all_schemes()}, sort_keys=True),
+        "green_within_percent": state.rag.green_within_percent, "amber_within_percent": state.rag.amber_within_percent,
+        "max_agreed_priorities_per_district": state.priority_limit}
+
+
+def _rules_state(row: Any) -> RulesState:
+    bodies = json.loads(row["bodies"])
+    districts = json.loads(row["districts"])
+    schemes = json.loads(row["schemes_of_delegation"])
+    return RulesState(
+        bodies={k: BodyRule(k, v["name"], v["kind"], v["quorum"]) for k, v in bodies.items()},
+        districts={k: DistrictRule(k, v["name"], v["partnership"]) for k, v in districts.items()},
+        schemes={k: SchemeOfDelegation(k, v["body"], v["role"], frozenset(v["decisions"]), v["name"])
+                 for k, v in schemes.items()},
+        rag=RagRule(row["green_within_percent"], row["amber_within_percent"]),
+        priority_limit=row["max_agreed_priorities_per_district"])
+
+
+@project.register
+def _partnership_founded(fact: PartnershipFounded, rows: Rows, envelope: Envelope) -> None:
+    rows.put(PARTNERSHIP_RULES.name, envelope, {
+        "id": envelope.subject, **_rules_row(FoundedRules.of(fact).state), **_who(envelope), "decision": None})
+
+
+def _rules_changed(fact: Fact, rows: Rows, envelope: Envelope) -> None:
+    """A change of the rules, on the rules as last recorded (whole-row versions: docs/architecture.md)."""
+    change = change_of(fact)
+    current = rows.existing(PARTNERSHIP_RULES.name, envelope.subject, envelope)
+    if change is None:
+        return
+    rows.revise(PARTNERSHIP_RULES.name, envelope.subject, envelope, current,
+                **_rules_row(change.applied_to(_rules_state(current))), **_who(envelope),
+                decision=decision_json(fact))
+
+
+for _contract in (QuorumChanged, DistrictAdded, DistrictRenamed, DistrictRetired, SchemesOfDelegationChanged,
+                  RagThresholdsChanged, PriorityLimitChanged):
+    project.register(_contract)(_rules_changed)

@@ -66,5 +66,16 @@ PUBLISHED_PACKS = Table(
 """Scrutiny packs published for committee meetings (``ScrutinyPackPublished``): what reporting rebuilds and serves
 at the pack's URL."""
 
+PARTNERSHIP_RULES = Table(
+    "partnership_rules",
+    "id TEXT NOT NULL, version INTEGER NOT NULL, name TEXT NOT NULL, bodies TEXT NOT NULL, districts TEXT NOT NULL,"
+    " schemes_of_delegation TEXT NOT NULL, green_within_percent REAL NOT NULL, amber_within_percent REAL NOT NULL,"
+    " max_agreed_priorities_per_district INTEGER NOT NULL, " + _CHANGED_BY + ", decision TEXT,"
+    " valid_from TEXT NOT NULL, valid_to TEXT, in_force_from TEXT NOT NULL, PRIMARY KEY (id, version)",
+    temporal=True, tracked=Tracked("partnership rules", "{name}"))
+"""The partnership's rules (tasking's ``Partnership``): one entity, a version per founding or change, so a committee
+sees a quorum, district, scheme, RAG threshold or priority limit changed like any other entity. Bodies, districts
+and schemes are JSON objects by id."""
+
 TABLES = (TASKINGS, TASKING_CHANGES, COORDINATION_DECISIONS, MEETINGS, MEMBERSHIPS, DISTRICT_COMMITMENTS,
-          AGREED_ACTIONS, PUBLISHED_PACKS)
+          AGREED_ACTIONS, PUBLISHED_PACKS, PARTNERSHIP_RULES)

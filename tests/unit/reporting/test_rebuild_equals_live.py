@@ -37,7 +37,7 @@ def test_a_rebuilt_store_equals_the_one_the_live_consumer_built(tmp_path: Path) 
         # The history reached every kind of row it is meant to test.
         counts = {t: live.query(f"SELECT COUNT(*) AS n FROM {t}")[0]["n"] for t in (
             "delivery_outcomes", "delivery_milestones", "delivery_interventions", "open_releases", "tasking_changes",
-            "memberships", "agreed_actions", "scs_reviews", "district_chapters", "evidence")}
+            "memberships", "agreed_actions", "scs_reviews", "district_chapters", "evidence", "partnership_rules")}
         assert all(counts.values()), counts
         assert live.query("SELECT COUNT(*) AS n FROM delivery_outcomes WHERE counting = 0")[0]["n"] > 0
         assert live.query("SELECT COUNT(*) AS n FROM delivery_projects WHERE status = 'closed'")[0]["n"] == 1
