@@ -166,6 +166,12 @@ class ProjectsApplication(ServiceApplication):
                                lead_partner=lead_partner, project_manager=project_manager, taskings=taskings,
                                outcomes=outcomes, milestones=milestones, resources=resources, risks=risks,
                                decision=decision)
+        for tasking in taskings:  # a share profiled before the project opened: its outcomes follow it from now
+            if (known := self.known_taskings.share_profile(tasking.id)) is not None and known[2]:
+                version, share, points = known
+                project.react_to_share_profile(context, tasking_id=tasking.id, version=version, share=share,
+                                               profile=points, thresholds=self.thresholds_on(self.today()),
+                                               decision=None)
         try:
             self.save(project)
         except IntegrityError:

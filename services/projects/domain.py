@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -299,6 +299,8 @@ class Project(AccountableAggregate):
         self.share_profiles: dict[UUID, tuple[Decimal, tuple[tuple[date, Decimal], ...]]] = {}
         """Each delivered share's profile as tasking said it (the share, its points): an outcome without a profile
         of its own follows its share's."""
+        self.share_profile_versions: dict[UUID, int] = {}
+        """The tasking version of each share profile taken into account (a redelivery changes nothing)."""
         self.rag_override: Rag | None = None
         self.rag_override_reason: str | None = None
         self.status = ProjectStatus.OPEN
@@ -610,9 +612,7 @@ class Project(AccountableAggregate):
                 aggregate.share_profiles[self.tasking_id] = (Decimal(self.share), points)
             else:
                 aggregate.share_profiles.pop(self.tasking_id, None)
-            old = aggregate.contributions.get(self.tasking_id)
-            if old is not None:
-                aggregate.contributions[self.tasking_id] = replace(old, upstream_version=self.upstream_version)
+            aggregate.share_profile_versions[self.tasking_id] = self.upstream_version
             latest = aggregate.latest_report
             if latest is not None and self.standing.rag is not None:
                 latest.rag = Rag(self.standing.rag)
@@ -626,7 +626,8 @@ class Project(AccountableAggregate):
                                decision: Decision | None) -> bool:
         """A delivered share's profile changed: take it into account (its outcomes without a profile of their own
         follow it) and derive the latest report's RAG again. Idempotent on the tasking's (id, version)."""
-        if self.status is ProjectStatus.CLOSED or self._reacted(tasking_id, version):
+        if self.status is ProjectStatus.CLOSED or tasking_id not in self.contributions or \
+                self.share_profile_versions.get(tasking_id, 0) >= version:
             return False
         points = tuple(sorted((day, Decimal(value)) for day, value in profile))
         shares = {**self.share_profiles, tasking_id: (Decimal(share), points)} if points else \

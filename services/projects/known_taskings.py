@@ -5,6 +5,7 @@ id, version) by the consumer runner's ``seen_events``), not events re-published 
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import date
 from decimal import Decimal
@@ -13,6 +14,7 @@ from uuid import UUID
 
 from services.projects.domain import KnownTasking
 from shared.contracts.tasking import (
+    ShareProfiled,
     TaskingAccepted,
     TaskingCompleted,
     TaskingDeclined,
@@ -31,6 +33,10 @@ KNOWN_TASKINGS_DDL = [
     " id TEXT PRIMARY KEY, version INTEGER NOT NULL, target_id TEXT NOT NULL, theme_group TEXT NOT NULL,"
     " district TEXT NOT NULL, lead_partner TEXT NOT NULL, share TEXT NOT NULL, unit TEXT NOT NULL,"
     " deadline TEXT NOT NULL, status TEXT NOT NULL)",
+    # A table of its own (not a column), so that a copy made before it keeps working: each share's profile as
+    # tasking last said it (ShareProfiled), for a project opened after it to take into account.
+    "CREATE TABLE IF NOT EXISTS known_share_profiles ("
+    " id TEXT PRIMARY KEY, version INTEGER NOT NULL, share TEXT NOT NULL, profile TEXT NOT NULL)",
 ]
 
 
@@ -49,10 +55,25 @@ class KnownTaskings:
         rows = self.store.query("SELECT * FROM known_taskings WHERE district = ? ORDER BY id", [district])
         return [_known(r) for r in rows]
 
+    def share_profile(self, tasking_id: UUID) -> tuple[int, Decimal, tuple[tuple[date, Decimal], ...]] | None:
+        """The share's profile as tasking last said it: (tasking version, share, points); None: never profiled."""
+        rows = self.store.query("SELECT * FROM known_share_profiles WHERE id = ?", [str(tasking_id)])
+        if not rows:
+            return None
+        points = tuple((date.fromisoformat(d), Decimal(v)) for d, v in json.loads(rows[0]["profile"]))
+        return int(rows[0]["version"]), Decimal(rows[0]["share"]), points
+
     def apply(self, tx: Tx, envelope: Envelope) -> None:
         """The ConsumerRunner's handler: one tasking event into the table (inside the runner's transaction)."""
         fact = envelope.fact()
         tasking_id = envelope.subject
+        if isinstance(fact, ShareProfiled):
+            tx.execute(
+                "INSERT INTO known_share_profiles (id, version, share, profile) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (id) DO UPDATE SET version = excluded.version, share = excluded.share,"
+                " profile = excluded.profile WHERE known_share_profiles.version < excluded.version",
+                (tasking_id, envelope.sequence, str(fact.share),
+                 json.dumps([[p.on.isoformat(), str(p.value)] for p in fact.profile])))
         if isinstance(fact, TaskingIssued):
             tx.execute(
                 "INSERT INTO known_taskings (id, version, target_id, theme_group, district, lead_partner, share,"
