@@ -19,8 +19,10 @@ from shared.contracts.priorities import (
     EvidenceSubmitted,
     ObjectiveAdded,
     ObjectiveRetired,
+    ObjectiveReworded,
     PriorityAgreed,
     PriorityProposed,
+    PriorityRejected,
     PriorityRetired,
     TargetProfiled,
     TargetReportingIntervalSet,
@@ -31,6 +33,8 @@ from shared.contracts.priorities import (
 from shared.contracts.projects import (
     InterventionRecorded,
     MilestoneAchieved,
+    MilestoneAdded,
+    OutcomeProfiled,
     ProgrammeOpened,
     ProgressReportCorrected,
     ProgressReported,
@@ -41,6 +45,8 @@ from shared.contracts.projects import (
     ProjectOpened,
     ProjectResumed,
     RagOverridden,
+    ResourcesCommitted,
+    RiskRecorded,
 )
 from shared.contracts.tasking import (
     ActionAgreed,
@@ -242,6 +248,29 @@ class _Exporter:
                         else {"kind": "share_profile", "tasking": self.cite(aid)})
             self.add(event, {**profiled, "key": key, "profile": [{"on": p.on, "value": p.value} for p in event.profile],
                              "decision": self.decision(event.decision)})
+        elif isinstance(event, ObjectiveReworded):
+            self.add(event, {"kind": "objective_reword", "key": key, "objective": self.cite(aid), "title": event.title,
+                             "decision": self.decision(event.decision)})
+        elif isinstance(event, PriorityRejected):
+            self.add(event, {"kind": "priority_rejection", "key": key, "priority": self.cite(aid),
+                             "decision": self.decision(event.decision)})
+        elif isinstance(event, MilestoneAdded):
+            m = event.milestone
+            self.add(event, {"kind": "milestone_added", "key": key, "project": self.cite(aid),
+                             "milestone": {"id": m.id, "title": m.title, "due_on": m.due_on}})
+        elif isinstance(event, ResourcesCommitted):
+            c = event.commitment
+            self.add(event, {"kind": "resources", "key": key, "project": self.cite(aid), "commitment": {
+                "organisation": c.organisation, "money_gbp": c.money_gbp, "staff_days": c.staff_days, "note": c.note}})
+        elif isinstance(event, RiskRecorded):
+            r = event.risk
+            self.add(event, {"kind": "risk", "key": key, "project": self.cite(aid), "risk": {
+                "id": r.id, "description": r.description, "likelihood": r.likelihood, "impact": r.impact,
+                "owner": r.owner, "mitigation": r.mitigation}})
+        elif isinstance(event, OutcomeProfiled):
+            self.add(event, {"kind": "outcome_profile", "key": key, "project": self.cite(aid),
+                             "outcome": event.outcome_id,
+                             "profile": [{"on": p.on, "value": p.value} for p in event.profile]})
         elif isinstance(event, TargetRevised):
             self.add(event, {"kind": "target_revision", "key": key, "target": self.cite(aid), "metric": event.metric,
                              "unit": event.unit, "baseline_value": event.baseline_value,

@@ -448,11 +448,68 @@ class ReportingIntervalChange(_Command):
     decision: DecisionRow
 
 
+class ObjectiveReword(_Command):
+    """An objective reworded by a decision (its old title stays in the history)."""
+
+    kind: Literal["objective_reword"] = "objective_reword"
+    key: str
+    objective: str
+    title: str
+    decision: DecisionRow
+
+
+class PriorityRejection(_Command):
+    """A proposed district priority rejected by the district partnership's decision."""
+
+    kind: Literal["priority_rejection"] = "priority_rejection"
+    key: str
+    priority: str
+    decision: DecisionRow
+
+
+class MilestoneAdded(_Command):
+    """A milestone added to a project after it opened (a re-plan)."""
+
+    kind: Literal["milestone_added"] = "milestone_added"
+    key: str
+    project: str
+    milestone: Milestone
+
+
+class ResourcesCommitted(_Command):
+    """Resources a partner committed to a project after it opened."""
+
+    kind: Literal["resources"] = "resources"
+    key: str
+    project: str
+    commitment: Resource
+
+
+class RiskRecorded(_Command):
+    """A risk recorded on a project after it opened, or re-assessed (the same ``risk.id``)."""
+
+    kind: Literal["risk"] = "risk"
+    key: str
+    project: str
+    risk: Risk
+
+
+class OutcomeProfile(_Command):
+    """A project outcome given a profile (values expected at dates), or its profile removed (``profile`` empty)."""
+
+    kind: Literal["outcome_profile"] = "outcome_profile"
+    key: str
+    project: str
+    outcome: str
+    profile: list[ProfilePoint] = []
+
+
 HistoryRow = Annotated[
     Body | Membership | MembershipEnded | Commitment | Meeting | Objective | Target | Priority | Evidence | Tasking
     | TaskingAnswer | Transfer | Retasking | Action | Project | MilestoneAchieved | Progress | Intervention
     | TargetRevision | Retirement | Correction | ReportWithdrawal | RagOverride | Deferral | Closure | TargetProfile
-    | ShareProfile | ReportingIntervalChange,
+    | ShareProfile | ReportingIntervalChange | ObjectiveReword | PriorityRejection | MilestoneAdded | ResourcesCommitted
+    | RiskRecorded | OutcomeProfile,
     Field(discriminator="kind"),
 ]
 ROW_TYPES: dict[str, type[_Row]] = {get_args(cls.model_fields["kind"].annotation)[0]: cls
@@ -589,7 +646,10 @@ def _structured(cls: type[_Row], name: str) -> bool:
     if field is None:
         return False
     text = str(field.annotation)
-    return any(marker in text for marker in ("list", "dict", "DecisionRow", "ActingFor"))
+    if any(marker in text for marker in ("list", "dict")):
+        return True
+    types = (field.annotation, *get_args(field.annotation))
+    return any(isinstance(t, type) and issubclass(t, BaseModel) for t in types)  # a decision, who acted, a risk
 
 
 def _cell(cls: type[_Row], name: str, value: str) -> Any:

@@ -48,7 +48,9 @@ OWNER = {"body": "tasking", "membership": "tasking", "membership_ended": "taskin
          "tasking_step": "tasking", "transfer": "tasking", "retasking": "tasking", "action": "tasking",
          "objective": "priorities", "target": "priorities", "priority": "priorities", "evidence": "priorities",
          "target_revision": "priorities", "retirement": "priorities", "target_profile": "priorities",
-         "reporting_interval": "priorities", "share_profile": "tasking",
+         "reporting_interval": "priorities", "share_profile": "tasking", "objective_reword": "priorities",
+         "priority_rejection": "priorities", "milestone_added": "projects", "resources": "projects",
+         "risk": "projects", "outcome_profile": "projects",
          "project": "projects", "milestone_achieved": "projects", "progress": "projects",
          "intervention": "projects", "correction": "projects", "report_withdrawal": "projects",
          "rag_override": "projects", "deferral": "projects", "closure": "projects"}
@@ -194,6 +196,10 @@ class Applier:
             return "tasking", self._tasking_id(row.tasking, "tasking")
         if kind in ("target_revision", "target_profile", "reporting_interval"):
             return "priorities", self._cite("target", row.target, "target")
+        if kind == "objective_reword":
+            return "priorities", self._cite("objective", row.objective, "objective")
+        if kind == "priority_rejection":
+            return "priorities", self._cite("priority", row.priority, "priority")
         if kind == "retirement":
             return "priorities", self._cite(row.retires, row.item, "item")
         return "projects", self._cite("project", row.project, "project")
@@ -481,6 +487,38 @@ class Applier:
         tasking = self.tasking.tasking(self._tasking_id(row.tasking, "tasking"))
         self.tasking.profile_share(context, tasking, tasking.version, profile=[(p.on, p.value) for p in row.profile],
                                    decision=self.decision(row.decision, "tasking"))
+
+    def _objective_reword(self, context: CommandContext, row: fmt.ObjectiveReword) -> None:
+        objective = self.priorities.objective(self._cite("objective", row.objective, "objective"))
+        self.priorities.reword_objective(context, objective.id, expected_version=objective.version, title=row.title,
+                                         decision=self.decision(row.decision, "priorities"))
+
+    def _priority_rejection(self, context: CommandContext, row: fmt.PriorityRejection) -> None:
+        priority = self.priorities.priority(self._cite("priority", row.priority, "priority"))
+        self.priorities.reject_priority(context, priority, expected_version=priority.version,
+                                        decision=self.decision(row.decision, "priorities"))
+
+    def _milestone_added(self, context: CommandContext, row: fmt.MilestoneAdded) -> None:
+        project = self.projects.project(self._cite("project", row.project, "project"))
+        m = row.milestone
+        self.projects.add_milestone(context, project, Milestone(m.id, m.title, m.due_on))
+
+    def _resources(self, context: CommandContext, row: fmt.ResourcesCommitted) -> None:
+        project = self.projects.project(self._cite("project", row.project, "project"))
+        r = row.commitment
+        self.projects.commit_resources(context, project,
+                                       ResourceCommitment(r.organisation, r.money_gbp, r.staff_days, r.note))
+
+    def _risk(self, context: CommandContext, row: fmt.RiskRecorded) -> None:
+        project = self.projects.project(self._cite("project", row.project, "project"))
+        r = row.risk
+        self.projects.record_risk(context, project, Risk(r.id, r.description, r.likelihood, r.impact, r.owner,
+                                                         r.mitigation))
+
+    def _outcome_profile(self, context: CommandContext, row: fmt.OutcomeProfile) -> None:
+        project = self.projects.project(self._cite("project", row.project, "project"))
+        self.projects.profile_outcome(context, project, outcome_id=row.outcome,
+                                      profile=[(p.on, p.value) for p in row.profile])
 
     def _correction(self, context: CommandContext, row: fmt.Correction) -> None:
         project = self.projects.project(self._cite("project", row.project, "project"))

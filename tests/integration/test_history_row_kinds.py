@@ -1,5 +1,6 @@
 """The history format's later changes (#26): a target revised and retired, an objective and a priority retired, a
-tasking withdrawn, a target and a share profiled, a target's reporting interval set and changed, a progress report
+tasking withdrawn, an objective reworded, a priority rejected, a milestone, resources, a risk and an outcome profile
+added to a project, a target and a share profiled, a target's reporting interval set and changed, a progress report
 corrected and another withdrawn, a RAG overridden, a project deferred, resumed and closed. Each row goes through the
 same command and decision rule as live entry: the import reads as the commands say, exports back to the same rows,
 and a row citing a body or a meeting that never existed is refused with its number and why, with nothing written."""
@@ -105,6 +106,22 @@ def history_rows() -> list[Any]:
         fmt.ReportingIntervalChange(key="annual", target="jobs-target", reporting_interval="annual",
                                     in_force_from=d(2012, 4, 1),
                                     decision=_at("pstg", "pstg-2", d(2011, 5, 2), "BRES is annual")),
+        fmt.ObjectiveReword(key="jobs-reworded", objective="jobs", title="More and better jobs",
+                            decision=_at("pstg", "pstg-2", d(2011, 5, 2), "Quality as well")),
+        fmt.Priority(key="city-roads", district="worcester", title="City roads", rationale="Congestion",
+                     objective="jobs"),
+        fmt.PriorityRejection(key="city-roads-rejected", priority="city-roads",
+                              decision=_at("worcester", "alliance-2", d(2011, 5, 2), "The county's to fund")),
+        fmt.MilestoneAdded(key="fit-out", project="project", by=MANAGER,
+                           milestone=fmt.Milestone(id="fit-out", title="Fit-out done", due_on=d(2012, 6, 30))),
+        fmt.ResourcesCommitted(key="college-money", project="project", by=COLLEGE,
+                               commitment=fmt.Resource(organisation="worcester-college", money_gbp=Decimal(25000),
+                                                       staff_days=Decimal(40), note="Tutors")),
+        fmt.RiskRecorded(key="late-lease", project="project", by=MANAGER,
+                         risk=fmt.Risk(id="lease", description="The lease is signed late", likelihood=3, impact=4,
+                                       owner="worcester-city-council", mitigation="Start talks now")),
+        fmt.OutcomeProfile(key="jobs-profiled", project="project", by=MANAGER, outcome="jobs",
+                           profile=[fmt.ProfilePoint(on=d(2012, 3, 31), value=Decimal(60))]),
         fmt.Deferral(key="paused", project="project", by=MANAGER, step="defer",
                      decision=_at("worcester", "alliance-2", d(2011, 5, 2), "Funding moved to flood repairs")),
         _meeting("alliance-3", "worcester", d(2011, 9, 5), ALLIANCE),
@@ -134,6 +151,8 @@ def _write(tmp_path: Path, name: str, rows: list[Any]) -> fmt.HistoryFile:
 def test_later_changes_import_through_their_commands_and_export_back(tmp_path: Path) -> None:
     rows = history_rows()
     history = _write(tmp_path, "history.json", rows)
+    fmt.write(history.document, tmp_path / "csv")  # every kind of row says the same as CSV (a risk, a profile)
+    assert fmt.read(tmp_path / "csv").rows == rows
     with running_system(settings_for(data_dir=tmp_path / "imported")) as h:
         report = import_history(history, h.system.applications, IMPORTER, h.system.settings)
         assert report.imported, json.dumps(report.as_dict()["rows"], indent=1)
