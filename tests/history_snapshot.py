@@ -4,6 +4,7 @@ out: an import records who imported and when), the scrutiny pack, and ``audit ve
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from datetime import date
@@ -20,6 +21,7 @@ from graphql import (
     build_schema,
 )
 
+from services.reporting.graphql_node import MOMENT_PREFIX
 from services.reporting.packs import PackRequest, build_pack
 from tests.harness import Harness
 
@@ -142,7 +144,22 @@ def audit_snapshot(h: Harness) -> dict[str, Any]:
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
+OPAQUE_ID_RE = re.compile(re.escape(MOMENT_PREFIX) + r"[A-Za-z0-9_-]+")
+
+
+def _opened(match: re.Match[str]) -> str:
+    """A GraphQL global id (``m_`` and base64) as the text it encodes, so that the ids inside it are renamed too."""
+    body = match.group(0)[len(MOMENT_PREFIX):]
+    try:
+        raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)).decode()
+    except ValueError:
+        return match.group(0)
+    return "opaque:" + json.dumps(raw)[1:-1]
+
+
 def renamed(value: Any, ids: dict[str, str]) -> Any:
-    """``value`` with every id in ``ids`` replaced by its counterpart (in text too), lists re-sorted."""
-    text = UUID_RE.sub(lambda m: ids.get(m.group(0), m.group(0)), json.dumps(value))
+    """``value`` with every id in ``ids`` replaced by its counterpart (in text too, and inside the opaque global
+    ids GraphQL gives objects), lists re-sorted."""
+    text = OPAQUE_ID_RE.sub(_opened, json.dumps(value))
+    text = UUID_RE.sub(lambda m: ids.get(m.group(0), m.group(0)), text)
     return _sorted(json.loads(text))

@@ -47,6 +47,7 @@ from shared.contracts.projects import (
     RagOverridden,
     ResourcesCommitted,
     RiskRecorded,
+    ShareProfileAdopted,
 )
 from shared.contracts.tasking import (
     ActionAgreed,
@@ -72,8 +73,9 @@ from shared.eventstore import ServiceApplication
 from shared.partnership import PartnershipDefinition
 
 CONSEQUENCES = (DistrictChapterOpened, ChapterPriorityAgreed, ChapterPriorityRetired, ProgrammeOpened,
-                ProjectAddedToProgramme, TargetOverAllocated, TargetOverAllocationCleared)
-"""Events another event's command made as well (a minute-book entry, a chapter, a programme): no row of their own."""
+                ProjectAddedToProgramme, TargetOverAllocated, TargetOverAllocationCleared, ShareProfileAdopted)
+"""Events another event's command made as well, or a service made by its own rule on learning of it (a chapter, a
+programme, an over-allocation, a project adopting its share's new profile): no row of their own."""
 
 STEPS = {TaskingAccepted: "accept", TaskingDeclined: "decline", TaskingDeliveryStarted: "start_delivery",
          TaskingCompleted: "complete", TaskingWithdrawn: "withdraw"}
@@ -237,7 +239,8 @@ class _Exporter:
                              "owner": event.owner})
         elif isinstance(event, TargetReportingIntervalSet):
             target = self.open.get(("target", aid))
-            if event.originator_version == 2 and target is not None and self.set_by.get(aid) == event.correlation_id:
+            version = getattr(event, "originator_version", 0)  # a stored event: its aggregate's version
+            if version == 2 and target is not None and self.set_by.get(aid) == event.correlation_id:
                 target["reporting_interval"] = str(event.reporting_interval)  # set with the target, not changed
             else:
                 self.add(event, {"kind": "reporting_interval", "key": key, "target": self.cite(aid),

@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.persistence import IntegrityError
+
 from services.history import format as fmt
 from services.history.format import DecisionRow, HistoryFile
 from services.priorities.application import IDEMPOTENT_IDS as PRIORITY_IDS
@@ -34,7 +36,7 @@ from shared.contracts import Actor, Decision
 from shared.contracts.priorities import EvidenceFigure, StrategyLevel
 from shared.contracts.projects import InterventionKind, Milestone, Outcome, Rag, ResourceCommitment, Risk
 from shared.contracts.tasking import CommissioningLevel
-from shared.errors import DomainError, InvalidCommand, NotYetKnown
+from shared.errors import ConcurrentChange, DomainError, InvalidCommand, NotYetKnown
 from shared.eventstore import CommandContext, ServiceApplication
 from shared.performance import DEFAULT_INTERVAL, ReportingInterval
 from shared.settings import Settings
@@ -578,6 +580,21 @@ def _refusal(ref: str, error: DomainError) -> RowReport:
     return RowReport(ref, "refused", status, code, title, detail, extra.get("errors"))
 
 
+def _apply_again_if_changed_meanwhile(applier: Applier, row: Any, attempts: int = 5) -> None:
+    """Apply a row; when its aggregate was changed between the read and the write by a service's own reaction to
+    an earlier row (a project adopting the profile just given to its share), read it again and apply the row to
+    it, as a client told 409 would. A failed write wrote nothing: the store refuses the whole transaction."""
+    for attempt in range(attempts):
+        try:
+            applier.apply(row)
+            return
+        except IntegrityError:
+            if attempt == attempts - 1:
+                raise ConcurrentChange(f"The {row.kind} '{row.key}' kept meeting changes made meanwhile; run the "
+                                       "file again (the rows already imported are kept).") from None
+            time.sleep(0.05 * (attempt + 1))
+
+
 def run_rows(applier: Applier, rows: list[Any], held: set[int] | None = None) -> list[RowReport]:
     """Apply every row in order; one refused row does not stop the rest being tried (each gets its report)."""
     reports = []
@@ -589,7 +606,7 @@ def run_rows(applier: Applier, rows: list[Any], held: set[int] | None = None) ->
             continue
         try:
             try:
-                applier.apply(row)
+                _apply_again_if_changed_meanwhile(applier, row)
             except ValueError as error:  # a value the domain's own types refuse (a date, a decimal, an enum)
                 raise InvalidCommand(str(error)) from error
         except DomainError as error:
