@@ -28,10 +28,15 @@ PackReader = Annotated[Principal, Depends(require_role(Role.SCRUTINY_MEMBER, Rol
                                                          Role.PARTNERSHIP_OFFICER))]
 
 
-def _check_scope(definition: PartnershipDefinition, districts: list[str], theme_groups: list[str]) -> None:
-    """A scope names districts and theme groups of the partnership: an unknown one is refused, never an empty
-    pack (or, unnoticed, the county's)."""
+def _check_scope(definition: PartnershipDefinition, districts: list[str], theme_groups: list[str],
+                 model: ReportingReadModel | None = None) -> None:
+    """A scope names districts and theme groups of the partnership (founded by the definition, or of record today
+    when ``model`` is given: one added by decision since): an unknown one is refused, never an empty pack (or,
+    unnoticed, the county's)."""
     known_districts = {d.id for d in definition.districts}
+    if model is not None:
+        today = model.provenance.rules.as_of_or_founding(definition.calendar()())
+        known_districts |= {d.id for d in today.all_districts()}
     known_groups = {b.id for b in definition.bodies if b.kind == "theme_group"}
     problems = [{"field": "district", "message": f"No district '{d}'; one of {', '.join(sorted(known_districts))}."}
                 for d in districts if d not in known_districts]
@@ -67,7 +72,7 @@ def reports_router(model: ReportingReadModel) -> APIRouter:
                                  [{"field": "to", "message": "must not be before `from`"}])
         if table is not None and table not in TABLES:
             raise InvalidCommand(f"No table '{table}'.", [{"field": "table", "message": f"one of {', '.join(TABLES)}"}])
-        _check_scope(load(model.store.settings.partnership_file), district or [], theme_group or [])
+        _check_scope(load(model.store.settings.partnership_file), district or [], theme_group or [], model)
         pack = build_pack(model.store, PackRequest(
             committee=committee, start=start, end=end, as_of=as_of, previous=previous,
             scope=Scope(frozenset(district or ()), frozenset(theme_group or ()))))

@@ -107,7 +107,7 @@ def publications_router(model: ReportingReadModel, service_urls: Mapping[str, st
         from services.reporting.api import _check_scope  # one check of a scope, the pack route's
         from shared.partnership import load
 
-        _check_scope(load(model.store.settings.partnership_file), body.districts, body.theme_groups)
+        _check_scope(load(model.store.settings.partnership_file), body.districts, body.theme_groups, model)
         if body.ends_on < body.starts_on:
             raise InvalidCommand("The period ends before it starts.",
                                  [{"field": "ends_on", "message": "must not be before `starts_on`"}])

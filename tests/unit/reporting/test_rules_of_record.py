@@ -204,3 +204,25 @@ def test_reporting_judges_delivery_by_the_rag_thresholds_in_force_on_the_day_ask
     assert thresholds_on(model, date(2012, 6, 30), None).green_within_percent == 10
     assert thresholds_on(model, date(2012, 7, 1), None).green_within_percent == 5
     assert thresholds_on(model, date(2012, 7, 1), datetime(2024, 2, 1, tzinfo=UTC)).green_within_percent == 10
+
+
+def test_a_packs_scope_may_name_a_district_added_by_decision_and_still_no_unknown_one(
+        model: ReportingReadModel) -> None:
+    from services.reporting.api import _check_scope
+    from shared.contracts.tasking import DistrictAdded
+    from shared.errors import InvalidCommand
+
+    feed = TaskingFeed(model.store)
+    for organisation in BOARD_TABLE:
+        feed.seat("worcestershire-partnership", organisation)
+    _publish(model, 1, PartnershipFounded(actor=OFFICER, correlation_id="c", **founding_of(load())),
+             datetime(2024, 1, 1, tzinfo=UTC))
+    with pytest.raises(InvalidCommand):
+        _check_scope(load(), ["pershore"], [], model)
+    _publish(model, 2, DistrictAdded(actor=OFFICER, correlation_id="c",
+                                     decision=_board_decision(feed, date(2012, 4, 1), "Pershore"),
+                                     district="pershore", name="Pershore", partnership="Pershore Partnership",
+                                     quorum=2), RAISED_AT)
+    _check_scope(load(), ["pershore", "wychavon"], [], model)
+    with pytest.raises(InvalidCommand):
+        _check_scope(load(), ["atlantis"], [], model)
