@@ -11,7 +11,10 @@ answers (the hit and miss counts, from the gateway's ``/metrics``, are printed w
 ``--no-cache`` the gateway runs with the cache off (``PARTNERSHIP_GRAPHQL_CACHE_MIB=0``) and only cold figures
 are taken.
 
-Run: ``python -m bench.reporting_graphql [--events 100000] [--requests 300] [--no-cache]``.
+The partnership's rules (founded and changed a dozen times, #23) are in the history too, and in reporting's copy
+of them, so ``partnership`` / ``districts`` / ``themeGroups`` with ``asOf`` and ``inForceOn`` read rules of record.
+
+Run: ``python -m bench.reporting_graphql [--events 100000] [--requests 300] [--no-cache] [--only NAME ...]``.
 Uses TEST_POSTGRES_URL when set, else starts PostgreSQL on loopback.
 """
 
@@ -28,7 +31,7 @@ from typing import Any
 
 import httpx
 
-from bench.reporting_history import generate, moments
+from bench.reporting_history import History, generate, moments
 from bench.walking_skeleton import percentile
 from services.reporting.rebuild import Replay
 from tests.harness import TEST_SECRET, Process, free_port, settings_env, settings_for, wait_until
@@ -48,6 +51,11 @@ TREE_IN_FORCE = """query($at: DateTime, $on: Date) {
 PROJECTS_IN_FORCE = """query($at: DateTime, $on: Date) {
   deliveryProjectsConnection(asOf: $at, inForceOn: $on, first: 50, district: "worcester") {
   totalCount edges { node { title rag direction lastReportedOn } } } }"""
+RULES_IN_FORCE = """query($at: DateTime, $on: Date) {
+  partnership(asOf: $at, inForceOn: $on) { maxAgreedPrioritiesPerDistrict
+    ragThresholds { greenWithinPercent amberWithinPercent } bodies { id quorum } schemesOfDelegation { id } }
+  districts(asOf: $at, inForceOn: $on) { id name partnership quorum }
+  themeGroups(asOf: $at, inForceOn: $on) { id quorum } }"""
 PROJECTS_AS_OF = """query($at: DateTime) { deliveryProjectsConnection(asOf: $at, first: 50, district: "worcester") {
   totalCount edges { node { title rag direction lastReportedOn } } } }"""
 
@@ -61,6 +69,50 @@ def postgres() -> Iterator[str]:
 
     with PostgresServer() as server:
         yield server.url
+
+
+def _rules_history(history: History) -> list[bytes]:
+    """The partnership's rules founded and changed a dozen times over the history's years (as tasking publishes
+    them), added to the history; the envelopes, for reporting's copy of them (``_copy_rules``)."""
+    import uuid
+    from datetime import date
+
+    from services.tasking.partnership import SYSTEM, founding_of
+    from shared.contracts import Actor, Decision
+    from shared.contracts.tasking import PartnershipFounded, PriorityLimitChanged, QuorumChanged
+    from shared.partnership import load
+
+    officer = Actor("officer-1", "worcestershire-cc", "partnership_officer")
+    subject = uuid.uuid5(uuid.NAMESPACE_URL, "bench-partnership")
+    facts: list[Any] = [PartnershipFounded(actor=SYSTEM, correlation_id="f", **founding_of(load()))]
+    for n in range(12):
+        board = Decision(body="worcestershire-partnership", decided_on=date(2009 + n // 2, 1 + 6 * (n % 2), 1),
+                         reason=f"Rules change {n}", meeting_id=str(uuid.uuid4()), meeting_version=n + 1)
+        facts.append(QuorumChanged(actor=officer, correlation_id="c", decision=board, body="pstg",
+                                   quorum=3 + n % 2, previous_quorum=3 + (n + 1) % 2) if n % 3 else
+                     PriorityLimitChanged(actor=officer, correlation_id="c", decision=board,
+                                          max_agreed_priorities_per_district=4 + n % 2,
+                                          previous_max_agreed_priorities_per_district=5 - n % 2))
+    before = len(history.events.get("tasking.events", []))
+    for version, fact in enumerate(facts, start=1):
+        history.add("tasking", subject, version, fact)
+    return [value for _, value in history.events["tasking.events"][before:]]
+
+
+def _copy_rules(settings: Any, envelopes: list[bytes]) -> None:
+    """Reporting's copy of the rules, as its narrow consumer keeps it (the rebuild replays read models only)."""
+    from shared.envelope import decode
+    from shared.meeting_copy import DDL, MeetingsCopy
+    from shared.readstore import ReadStore
+
+    store = ReadStore(settings, "reporting")
+    try:
+        store.migrate(DDL)
+        with store.transaction() as tx:
+            for value in envelopes:
+                MeetingsCopy().apply(tx, decode(value))
+    finally:
+        store.close()
 
 
 def timed(client: httpx.Client, query: str, variables: list[dict[str, Any]], requests: int,
@@ -84,15 +136,19 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--no-cache", action="store_true", help="run the gateway without its response cache")
+    parser.add_argument("--only", action="append", default=[],
+                        help="only the queries whose name contains this (repeatable), e.g. --only inForceOn")
     args = parser.parse_args()
     with postgres() as url, tempfile.TemporaryDirectory() as tmp:
         settings = settings_for(data_dir=Path(tmp), postgres_url=url)
         history = generate(args.events)
+        rule_changes = _rules_history(history)
         replay = Replay("reporting")
         for events in history.events.values():
             for _, value in events:
                 replay.apply(value)
         replay.load(settings, progress=False)
+        _copy_rules(settings, rule_changes)
         port = free_port()
         env = settings_env(settings) | ({"PARTNERSHIP_GRAPHQL_CACHE_MIB": "0"} if args.no_cache else {})
         gateway = Process(["serve", "reporting", "--port", str(port), "--host", "127.0.0.1"],
@@ -116,7 +172,9 @@ def main() -> None:
                     "objective tree + taskings inForceOn": (TREE_IN_FORCE, on),
                     "projects page inForceOn": (PROJECTS_IN_FORCE, on),
                     "tree + taskings asOf and inForceOn": (TREE_IN_FORCE, both),
+                    "partnership rules asOf and inForceOn": (RULES_IN_FORCE, both),
                 }
+                queries = {k: v for k, v in queries.items() if not args.only or any(o in k for o in args.only)}
                 results: dict[str, list[float]] = {}
                 lookups: dict[str, tuple[float, float]] = {}
                 for name, (query, variables) in queries.items():

@@ -138,7 +138,7 @@ class CopiedMeetings:
         self.store = store
         store.migrate(DDL)
         # The rules as last read, with the mark they were read at: asked again, one query says whether they moved.
-        self._read_rules: tuple[tuple[Any, ...], FoundedRules | None, list[RuleChange]] | None = None
+        self._read_rules: tuple[tuple[Any, ...], FoundedRules | None, list[tuple[str, RuleChange]]] | None = None
 
     def minute_book_version(self, body: str) -> int:
         rows = self.store.query("SELECT version FROM copied_minute_books WHERE body = ?", [body])
@@ -162,19 +162,26 @@ class CopiedMeetings:
         the quorum changes since (those recorded by ``recorded_by``, when given); ``definition``'s rules until the
         founding has reached the copy."""
         names = definition.district_names() if isinstance(definition, FoundingRules) else None
-        if recorded_by is not None:
-            return RulesOfRecord(lambda: self._founding(names) or definition, lambda: self._rule_changes(recorded_by))
+        moment = None if recorded_by is None else _utc_text(recorded_by)
 
-        def latest() -> tuple[FoundedRules, list[RuleChange]]:
-            mark = tuple(self.store.query(
-                "SELECT (SELECT COUNT(*) FROM copied_partnership_founding) AS founded,"
-                " (SELECT MAX(version) FROM copied_quorum_changes) AS quorums,"
-                " (SELECT MAX(version) FROM copied_rule_changes) AS others")[0].values())
-            if self._read_rules is None or self._read_rules[0] != mark:
-                self._read_rules = (mark, self._founding(names), self._rule_changes())
-            return self._read_rules[1] or definition, self._read_rules[2]
+        def read() -> tuple[FoundedRules, list[RuleChange]]:
+            founding, changes = self._latest_rules(names)
+            # Recorded-by filtering in memory: the copy is read once per change of it, not once per question.
+            return founding or definition, [c for at, c in changes if moment is None or at <= moment]
 
-        return RulesOfRecord.reading(latest)
+        return RulesOfRecord.reading(read)
+
+    def _latest_rules(self, names: dict[str, str] | None) -> tuple[FoundedRules | None, list[tuple[str, RuleChange]]]:
+        """The founding and every change (with the moment it was recorded), read again only when the copy moved: one
+        small query says whether it did."""
+        mark = (*self.store.query(
+            "SELECT (SELECT COUNT(*) FROM copied_partnership_founding) AS founded,"
+            " (SELECT MAX(version) FROM copied_quorum_changes) AS quorums,"
+            " (SELECT MAX(version) FROM copied_rule_changes) AS others")[0].values(), tuple(sorted(names or {})))
+        read = self._read_rules
+        if read is None or read[0] != mark:
+            read = self._read_rules = (mark, self._founding(names), self._rule_changes())
+        return read[1], read[2]
 
     def _founding(self, names: dict[str, str] | None) -> FoundedRules | None:
         rows = self.store.query("SELECT type, data FROM copied_partnership_founding")
@@ -184,18 +191,18 @@ class CopiedMeetings:
         assert isinstance(founded, PartnershipFounded)
         return FoundedRules.of(founded, names)
 
-    def _rule_changes(self, recorded_by: datetime | None = None) -> list[RuleChange]:
-        """The changes of the rules this copy holds (those recorded by ``recorded_by``, when given), in the order
-        tasking recorded them."""
-        clause, params = ("", []) if recorded_by is None else (" WHERE recorded_at <= ?", [_utc_text(recorded_by)])
-        found: list[tuple[int, RuleChange]] = [
-            (int(row["version"]), QuorumChange(row["body"], int(row["quorum"]), date.fromisoformat(row["decided_on"])))
-            for row in self.store.query(f"SELECT * FROM copied_quorum_changes{clause}", params)]
-        for row in self.store.query(f"SELECT * FROM copied_rule_changes{clause}", params):
+    def _rule_changes(self) -> list[tuple[str, RuleChange]]:
+        """The changes of the rules this copy holds, each with the moment it was recorded, in the order tasking
+        recorded them."""
+        found: list[tuple[int, str, RuleChange]] = [
+            (int(row["version"]), row["recorded_at"],
+             QuorumChange(row["body"], int(row["quorum"]), date.fromisoformat(row["decided_on"])))
+            for row in self.store.query("SELECT * FROM copied_quorum_changes")]
+        for row in self.store.query("SELECT * FROM copied_rule_changes"):
             change = change_of(from_data(row["type"], json.loads(row["data"])))
             if change is not None:
-                found.append((int(row["version"]), change))
-        return [change for _, change in sorted(found, key=lambda pair: pair[0])]
+                found.append((int(row["version"]), row["recorded_at"], change))
+        return [(at, change) for _, at, change in sorted(found, key=lambda entry: entry[0])]
 
     def membership_version(self, body: str, organisation: str) -> int:
         rows = self.store.query("SELECT version FROM copied_memberships WHERE body = ? AND organisation = ?",

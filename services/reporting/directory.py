@@ -27,7 +27,11 @@ def _in_force(info: Info, as_of: datetime | None, in_force_on: date | None) -> R
     had them; before the founding, the founding rules (a reader still wants the districts' names)."""
     model = read_model(info)
     day = in_force_on or (as_of or datetime.now(UTC)).date()
-    return model.provenance.meetings.rules(rules(model.store.settings.partnership_file), as_of).as_of_or_founding(day)
+    asked: dict[tuple[datetime | None, date], RulesState] = info.context.setdefault("rules_in_force", {})
+    if (as_of, day) not in asked:  # partnership, districts and themeGroups in one request read the rules once
+        asked[(as_of, day)] = model.provenance.meetings.rules(
+            rules(model.store.settings.partnership_file), as_of).as_of_or_founding(day)
+    return asked[(as_of, day)]
 
 
 @strawberry.type(description="A district and the name of its district partnership.")
