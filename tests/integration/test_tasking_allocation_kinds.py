@@ -36,7 +36,7 @@ TERMS: dict[str, Any] = dict(metric="New private-sector jobs", unit="jobs", base
 
 @pytest.fixture()
 def h(tmp_path: Path) -> Any:
-    with running_system(settings_for(data_dir=tmp_path), services=("tasking",)) as harness:
+    with running_system(settings_for(data_dir=tmp_path), services=("tasking", "reporting")) as harness:
         yield harness
 
 
@@ -80,6 +80,9 @@ def test_shares_are_of_the_improvement_and_an_over_allocation_shows_until_retask
     assert (raced["available"], raced["over_allocated_by"]) == ("0", "200")
 
 
+ROLLUP = "query($id: ID!) { deliveryRollup(targetId: $id) { overAllocatedBy tasked } }"
+
+
 def _events(h: Harness, aggregate_id: uuid.UUID) -> list[Any]:
     return list(h.system.application("tasking").repository.event_store.get(aggregate_id))
 
@@ -114,6 +117,12 @@ def test_a_race_past_the_shares_is_recorded_as_a_fact_and_cleared_by_the_retaski
     wait_until(lambda: _consumed(h), what="the redelivered revision to be consumed")
     recorded = _events(h, allocation_id)
     assert [type(e).__name__ for e in recorded] == ["OverAllocated"]
+    def rollup() -> Any:
+        return h.graphql(ROLLUP, {"id": str(target)})["data"]["deliveryRollup"]
+
+    shown_in_graphql = wait_until(lambda: (r := rollup()) and r["overAllocatedBy"] and r,
+                                  what="reporting to show the over-allocation")
+    assert (shown_in_graphql["overAllocatedBy"], shown_in_graphql["tasked"]) == ("200", "400")
     fact = recorded[0]
     assert (fact.target_id, fact.tasked, fact.improvement, fact.over_by, fact.metric) == \
         (target, Decimal(400), Decimal(200), Decimal(200), "New private-sector jobs")
@@ -126,10 +135,12 @@ def test_a_race_past_the_shares_is_recorded_as_a_fact_and_cleared_by_the_retaski
     assert retasked.status_code == 200, retasked.text
     shown = allocation()
     assert (shown["over_allocation_recorded"], shown["over_allocated_by"], shown["available"]) == (False, None, "0")
+    wait_until(lambda: rollup()["tasked"] == "200", what="reporting to apply the retasking")
     cleared = _events(h, allocation_id)[-1]
     assert type(cleared).__name__ == "Cleared"
     assert (cleared.cleared_by, cleared.tasked, cleared.improvement) == (uuid.UUID(tasking_id), Decimal(200),
                                                                          Decimal(200))
+    wait_until(lambda: rollup()["overAllocatedBy"] is None, what="reporting to show it cleared")
 
 
 def _consumed(h: Harness) -> bool:

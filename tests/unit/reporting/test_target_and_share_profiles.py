@@ -130,3 +130,18 @@ def test_a_project_is_stale_by_its_targets_interval() -> None:
         store = _with_projects(history, park)
         judged = judging.project_performance(store, _project_row(store, park.id), None, later, THRESHOLDS)
         assert judged is not None and judged.stale is stale, interval
+
+
+def test_the_pack_says_a_target_is_over_allocated_and_judged_against_its_profile() -> None:
+    from services.reporting.pack_render import performance_notes
+    from services.reporting.packs import Series, TargetPerformance
+
+    total = Series(label="jobs", unit="jobs", baseline_date=date(2012, 4, 1), deadline=date(2014, 3, 31),
+                   goal=Decimal(600), points=[], actual=Decimal(0), expected=Decimal(0), rag=None, direction=None)
+    plain = TargetPerformance(target_id="t", metric="jobs", total=total, shares=[])
+    assert performance_notes(plain) == []
+    flagged = TargetPerformance(target_id="t", metric="jobs", total=total, shares=[],
+                                over_allocated_by=Decimal(200), profiled=True)
+    over, profiled = performance_notes(flagged)
+    assert over.startswith("Over-allocated: the districts' shares add up to 200 more than the target asks")
+    assert "until the theme group retasks" in over and "not a straight line" in profiled
