@@ -27,7 +27,8 @@ _DECIDED = {"decision", "validFrom", "validTo", "version", "status", "statusReas
 
 PUBLIC_FIELDS: dict[str, frozenset[str]] = {name: frozenset(fields) for name, fields in {
     "Query": {"partnership", "districts", "themeGroups", "objectives", "objectiveTree", "targets", "taskings",
-              "decisions", "memberships", "meetings", "performanceReleases", "releasedPerformance", "node", "nodes"},
+              "decisions", "memberships", "meetings", "performanceReleases", "releasedPerformance",
+              "releasedTargetPerformance", "node", "nodes"},
     # node(id:) answers the public only objects of the types above (``graphql_node``), and their fields as listed.
     "Node": {"id"},
     "Partnership": {"id", "partnershipId", "name", "maxAgreedPrioritiesPerDistrict", "units", "districts",
@@ -52,7 +53,11 @@ PUBLIC_FIELDS: dict[str, frozenset[str]] = {name: frozenset(fields) for name, fi
                       "recordedBy", "recordedAt", "meetingTitle", "meetingHeldOn", "bodyName"},
     "PerformanceRelease": {"id", "startsOn", "endsOn", "releasedAt", "body", "decidedOn", "reason", "reference"},
     "ReleasedFigure": {"periodStart", "periodEnd", "projectTitle", "district", "leadPartner", "reportedOn", "metric",
-                       "unit", "actual", "targetValue", "targetDate", "rag", "correction"},
+                       "unit", "actual", "targetValue", "targetDate", "rag", "correction", "status", "stale",
+                       "direction", "forecast", "forecastAt", "forecastMethod"},
+    "ReleasedTargetFigure": {"periodStart", "periodEnd", "metric", "unit", "kind", "district", "goal", "deadline",
+                             "actual", "expected", "rag", "shortfallPercent", "latestReportedOn", "status", "stale",
+                             "direction", "forecast", "forecastAt", "forecastMethod"},
 }.items()}
 
 

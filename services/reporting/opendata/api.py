@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 
-from services.reporting.opendata.queries import decisions, performance, releases
+from services.reporting.opendata.queries import decisions, performance, releases, target_performance
 from services.reporting.readmodel import ReportingReadModel
 from shared.csv_export import Column, Kind, write_csv
 
@@ -24,6 +24,9 @@ def _columns(*spec: str) -> list[Column]:
     return [Column(name, Kind(kind or "text")) for name, _, kind in (s.partition(":") for s in spec)]
 
 
+_JUDGED = ("status", "stale:boolean", "direction", "forecast:number", "forecast_at:date", "forecast_method")
+"""How a figure stood at its period's end (``opendata.judged``): as GraphQL's ``performance(on)`` and the pack say."""
+
 DATASETS: dict[str, tuple[str, Callable[[ReportingReadModel], list[dict[str, Any]]], list[Column]]] = {
     "decisions": ("Every decision the partnership's bodies recorded that resolves to a recorded quorate meeting "
                   "of the body (or to its scheme of delegation): body, meeting and its date, minute reference, "
@@ -36,7 +39,15 @@ DATASETS: dict[str, tuple[str, Callable[[ReportingReadModel], list[dict[str, Any
                     _columns("period_start:date", "period_end:date", "project_id", "title", "district",
                              "lead_partner", "reported_on:date", "outcome_id", "actual:number", "rag",
                              "shortfall_percent:number", "correction:boolean", "metric", "unit",
-                             "target_value:number", "target_date:date")),
+                             "target_value:number", "target_date:date", *_JUDGED)),
+    "target-performance": ("Each county target and each district's share of it at the end of every released "
+                           "period, judged as the partnership's scrutiny pack judges it: actual against expected, "
+                           "RAG, status (stale when the latest report is older than the reporting interval), "
+                           "direction of travel and the forecast out-turn at the deadline with its method.",
+                           target_performance,
+                           _columns("period_start:date", "period_end:date", "target_id", "metric", "unit", "kind",
+                                    "district", "goal:number", "deadline:date", "actual:number", "expected:number",
+                                    "rag", "shortfall_percent:number", "latest_reported_on:date", *_JUDGED)),
     "releases": ("The periods whose performance figures were released, and the decision that released each.",
                  releases,
                  _columns("starts_on:date", "ends_on:date", "released_at:datetime", "body", "decided_on:date",

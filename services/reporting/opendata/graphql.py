@@ -11,7 +11,7 @@ from strawberry.types import Info
 
 from services.reporting.graphql_common import IsAuthenticated, read_model
 from services.reporting.graphql_node import Node, key_parts, register, typed_id
-from services.reporting.opendata.queries import performance, releases
+from services.reporting.opendata.queries import performance, releases, target_performance
 
 
 @strawberry.type
@@ -41,6 +41,48 @@ class ReleasedFigure:
     target_date: date | None
     rag: str | None
     correction: bool
+    status: str | None = strawberry.field(description=(
+        "How the outcome stood at the period's end, as deliveryProject.performance(on) says it: green, amber, red, "
+        "or stale when its latest report is older than the reporting interval; null before any report."))
+    stale: bool | None
+    direction: str | None
+    forecast: Decimal | None = strawberry.field(description="The out-turn forecast at the outcome's target date.")
+    forecast_at: date | None
+    forecast_method: str | None = strawberry.field(description="How the forecast was made.")
+
+
+@strawberry.type(description=("A county target or a district's share of it at the end of a released period, as "
+                              "deliveryRollups' performance(on) and the scrutiny pack judge it."))
+class ReleasedTargetFigure:
+    period_start: date
+    period_end: date
+    metric: str
+    unit: str
+    kind: str
+    district: str | None = strawberry.field(description="The district's name for a share; null for the county.")
+    goal: Decimal
+    deadline: date
+    actual: Decimal
+    expected: Decimal
+    rag: str
+    shortfall_percent: Decimal
+    latest_reported_on: date | None
+    status: str
+    stale: bool
+    direction: str | None
+    forecast: Decimal | None
+    forecast_at: date | None
+    forecast_method: str | None
+
+
+def _day(value: str | None) -> date | None:
+    return None if value is None else date.fromisoformat(value)
+
+
+def _judged(r: dict[str, Any]) -> dict[str, Any]:
+    return {"status": r["status"], "stale": r["stale"], "direction": r["direction"],
+            "forecast": _decimal(r["forecast"]), "forecast_at": _day(r["forecast_at"]),
+            "forecast_method": r["forecast_method"]}
 
 
 def _release(r: dict[str, Any]) -> PerformanceRelease:
@@ -71,8 +113,21 @@ class Query:
                                reported_on=date.fromisoformat(r["reported_on"]), metric=r["metric"], unit=r["unit"],
                                actual=Decimal(str(r["actual"])), target_value=_decimal(r["target_value"]),
                                target_date=date.fromisoformat(r["target_date"]) if r["target_date"] else None,
-                               rag=r["rag"], correction=r["correction"])
+                               rag=r["rag"], correction=r["correction"], **_judged(r))
                 for r in performance(read_model(info))]
+
+    @strawberry.field(permission_classes=[IsAuthenticated],
+                      description="Each county target and district share at the end of every released period, as "
+                                  "open data publishes it (target-performance).")
+    def released_target_performance(self, info: Info) -> list[ReleasedTargetFigure]:
+        return [ReleasedTargetFigure(
+            period_start=date.fromisoformat(r["period_start"]), period_end=date.fromisoformat(r["period_end"]),
+            metric=r["metric"], unit=r["unit"], kind=r["kind"], district=r["district"], goal=Decimal(r["goal"]),
+            deadline=date.fromisoformat(r["deadline"]), actual=Decimal(r["actual"]), expected=Decimal(r["expected"]),
+            rag=r["rag"], shortfall_percent=Decimal(r["shortfall_percent"]),
+            latest_reported_on=_day(r["latest_reported_on"]), status=r["status"], stale=r["stale"],
+            direction=r["direction"], forecast=_decimal(r["forecast"]), forecast_at=_day(r["forecast_at"]),
+            forecast_method=r["forecast_method"]) for r in target_performance(read_model(info))]
 
 
 def _release_node(info: Info, key: str, when: object) -> PerformanceRelease | None:

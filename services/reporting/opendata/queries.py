@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Any
 
+from services.reporting.opendata import judged
 from services.reporting.opendata.tables import PROGRESS, PROJECTS, RELEASES, WITHDRAWALS
 from services.reporting.readmodel import ReportingReadModel
 
@@ -30,7 +32,9 @@ def releases(model: ReportingReadModel) -> list[dict[str, Any]]:
 
 def performance(model: ReportingReadModel) -> list[dict[str, Any]]:
     """Every reported figure dated within a released period, with the project's outcome and target (a figure of a
-    report withdrawn or corrected as a mistake is not one)."""
+    report withdrawn or corrected as a mistake is not one), and how the outcome stood at the period's end as GraphQL's
+    ``performance(on)`` says it: status (``stale`` when its latest report is older than the interval), direction,
+    forecast out-turn at its target date and the method (``opendata.judged``)."""
     rows = model.store.query(
         "SELECT p.project_id, j.title, j.district, j.lead_partner, j.outcomes, p.reported_on, p.outcome_id, p.actual,"
         " p.rag, p.shortfall_percent, p.correction, r.starts_on, r.ends_on"
@@ -41,16 +45,24 @@ def performance(model: ReportingReadModel) -> list[dict[str, Any]]:
         " ORDER BY p.reported_on, p.project_id, p.version, p.outcome_id")
     released = {(r["starts_on"], r["ends_on"]) for r in releases(model)}  # only periods whose release resolves
     records = []
+    forecasts = judged.ProjectForecasts(model)
     for row in rows:
         if (row["starts_on"], row["ends_on"]) not in released:
             continue
         outcome = json.loads(row.pop("outcomes")).get(row["outcome_id"], {})
+        at_end = forecasts.of(row["project_id"], row["outcome_id"], date.fromisoformat(row["ends_on"]))
         records.append({
             "period_start": row.pop("starts_on"), "period_end": row.pop("ends_on"), **row,
             "metric": outcome.get("metric"), "unit": outcome.get("unit"), "target_value": outcome.get("target_value"),
-            "target_date": outcome.get("target_date"), "correction": bool(row["correction"]),
+            "target_date": outcome.get("target_date"), "correction": bool(row["correction"]), **at_end,
         })
     return records
+
+
+def target_performance(model: ReportingReadModel) -> list[dict[str, Any]]:
+    """Each county target and district share at the end of each released period, as GraphQL's ``performance(on)``
+    and the scrutiny pack judge them: status, RAG, direction, forecast out-turn and its method."""
+    return judged.target_performance(model, releases(model))
 
 
 def decisions(model: ReportingReadModel) -> list[dict[str, Any]]:
