@@ -64,11 +64,14 @@ def test_performance_is_published_only_after_its_release_and_without_personal_da
 
     decisions = h.client.get("/open-data/decisions.json").json()["records"]
     assert any(d["reference"] == "WPB-2013-07-3" and d["what"] == "priorities.PerformanceReleased" for d in decisions)
-    everything = "".join(h.client.get(f"/open-data/{name}.{kind}").text for name in ("performance", "decisions",
-                                                                                     "releases")
+    everything = "".join(h.client.get(f"/open-data/{name}.{kind}").text
+                         for name in ("performance", "decisions", "releases", "target-performance")
                          for kind in ("json", "csv"))
     for personal in ("Jane Smith", "officer-jane-smith", "pm-user-7", "user-partnership_officer"):
         assert personal not in everything
     catalogue = h.client.get("/open-data").json()
-    assert {d["name"] for d in catalogue["datasets"]} == {"decisions", "performance", "releases"}
+    assert {d["name"] for d in catalogue["datasets"]} == {"decisions", "performance", "releases",
+                                                          "target-performance"}
+    # Beside the figure, how it stood at the period's end: one report in the quarter, its forecast from the baseline.
+    assert record["status"] in ("green", "amber", "red", "stale") and record["forecast_method"]
     assert h.client.post("/open-data/performance.json").status_code == 405  # read-only

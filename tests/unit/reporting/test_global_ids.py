@@ -53,6 +53,7 @@ VALUES: dict[str, str] = {
     "FigurePerformance": "a figure judged at the date asked",
     "Forecast": "an extrapolation at the date asked",
     "ReleasedFigure": "a row of the released open-data table",
+    "ReleasedTargetFigure": "a row of the released open-data table of targets, judged at its period's end",
     "Verification": "the result of verifying the logs, computed when asked",
     "ServiceVerification": "one service's part of a Verification",
     "Update": "a live update: an announcement of a change, never refetched (its cursor resumes the feed)",

@@ -136,6 +136,8 @@ def test_open_data_publishes_no_figure_of_a_withdrawn_report() -> None:
     store.database.execute("INSERT INTO open_releases VALUES ('2012-01-01', '2013-12-31', '2014-01-01T00:00:00',"
                            " 'worcestershire-partnership', '2014-01-01', 'Released', NULL, ?)", [released_by])
     provenance = Provenance(store, rules(None), load())  # a release resolves (here by delegation) to publish
-    published = opendata_queries.performance(SimpleNamespace(store=store, provenance=provenance))  # type: ignore[arg-type]
+    store.settings = SimpleNamespace(partnership_file=None)  # type: ignore[attr-defined]  # the default definition
+    model = SimpleNamespace(store=store, provenance=provenance, partnership=load())
+    published = opendata_queries.performance(model)  # type: ignore[arg-type]
     assert [(r["reported_on"], r["actual"], r["correction"]) for r in published] == \
         [("2012-04-01", "100", False), ("2013-03-01", "300", True)]
