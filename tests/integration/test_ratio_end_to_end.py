@@ -14,8 +14,8 @@ from uuid import uuid4
 
 import pytest
 
-from shared.contracts import Actor
-from shared.contracts.priorities import TargetSet
+from shared.contracts import Actor, Decision
+from shared.contracts.priorities import PerformanceReleased, TargetSet
 from shared.contracts.tasking import CommissioningLevel, TaskingAccepted, TaskingIssued
 from tests.harness import Harness, running_system, settings_for, wait_until
 from tests.integration.test_projects_api import COORDINATOR, PSTG, THEME_LEAD, TaskingPartner, manager, project_body
@@ -105,3 +105,19 @@ def test_a_ratio_is_reported_by_its_parts_and_rolled_up_from_them(harness: Harne
     assert Decimal(by_sector["deliveryRollups"][0]["actual"]) == 10
     assert by_sector["deliveryRollups"][0]["shares"] == [{"district": "worcester"}]
     assert h.graphql('{ deliveryRollups(sector: "F") { actual } }')["data"]["deliveryRollups"] == []
+
+    # Released, open data publishes each report's parts beside its ratio, and the county's ratio rolled up from them.
+    partner = TaskingPartner(h)
+    partner.topic = h.system.settings.topic("priorities.events")
+    partner.publish(uuid4(), PerformanceReleased(
+        actor=OFFICER, correlation_id="c-release", starts_on=date(2013, 1, 1), ends_on=date(2013, 6, 30),
+        decision=Decision(body="worcestershire-partnership", decided_on=date(2013, 7, 15), reason="Checked",
+                          reference="WPB-2013-07-3", delegation="county-officer-evidence-and-release")))
+    figures = wait_until(lambda: h.client.get("/open-data/performance.json").json()["records"],
+                         what="the released figures")
+    assert sorted((r["numerator"], r["denominator"]) for r in figures) == [("10", "900"), ("90", "100")]
+    [county] = [r for r in h.client.get("/open-data/target-performance.json").json()["records"]
+                if r["district"] is None]
+    assert (county["kind"], Decimal(county["actual"])) == ("ratio", Decimal(10))
+    as_csv = h.client.get("/open-data/performance.csv").text
+    assert "numerator" in as_csv.splitlines()[0] and ",90,100," in as_csv

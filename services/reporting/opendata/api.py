@@ -39,7 +39,8 @@ DATASETS: dict[str, tuple[str, Callable[[ReportingReadModel], list[dict[str, Any
                     _columns("period_start:date", "period_end:date", "project_id", "title", "district",
                              "lead_partner", "reported_on:date", "outcome_id", "actual:number", "rag",
                              "shortfall_percent:number", "correction:boolean", "metric", "unit",
-                             "target_value:number", "target_date:date", *_JUDGED)),
+                             "target_value:number", "target_date:date", "numerator:number",
+                             "denominator:number", *_JUDGED)),
     "target-performance": ("Each county target and each district's share of it at the end of every released "
                            "period, judged as the partnership's scrutiny pack judges it: actual against expected, "
                            "RAG, status (stale when the latest report is older than the reporting interval), "

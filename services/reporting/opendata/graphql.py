@@ -41,6 +41,9 @@ class ReleasedFigure:
     target_date: date | None
     rag: str | None
     correction: bool
+    numerator: Decimal | None = strawberry.field(description=(
+        "For a ratio outcome: the numerator reported (actual is its ratio to the denominator); null otherwise."))
+    denominator: Decimal | None = strawberry.field(description="For a ratio outcome: the denominator reported.")
     status: str | None = strawberry.field(description=(
         "How the outcome stood at the period's end, as deliveryProject.performance(on) says it: green, amber, red, "
         "or stale when its latest report is older than the reporting interval; null before any report."))
@@ -113,7 +116,8 @@ class Query:
                                reported_on=date.fromisoformat(r["reported_on"]), metric=r["metric"], unit=r["unit"],
                                actual=Decimal(str(r["actual"])), target_value=_decimal(r["target_value"]),
                                target_date=date.fromisoformat(r["target_date"]) if r["target_date"] else None,
-                               rag=r["rag"], correction=r["correction"], **_judged(r))
+                               rag=r["rag"], correction=r["correction"], numerator=_decimal(r["numerator"]),
+                               denominator=_decimal(r["denominator"]), **_judged(r))
                 for r in performance(read_model(info))]
 
     @strawberry.field(permission_classes=[IsAuthenticated],

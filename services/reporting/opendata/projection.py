@@ -53,10 +53,12 @@ def _progress_reported(fact: ProgressReported, rows: Rows, envelope: Envelope) -
 def _figures(fact: ProgressReported | ProgressReportCorrected, rows: Rows, envelope: Envelope, *,
              correction: bool) -> None:
     reported_on, rag, shortfall = fact.reported_on.isoformat(), str(fact.rag), str(fact.shortfall_percent)
+    parts = {p.outcome_id: (str(p.numerator), str(p.denominator)) for p in fact.parts}
     rows.insert_many(PROGRESS.name, [
         {"project_id": envelope.subject, "version": envelope.sequence, "reported_on": reported_on,
          "outcome_id": value.outcome_id, "actual": str(value.value), "rag": rag, "shortfall_percent": shortfall,
-         "correction": int(correction)} for value in fact.actuals])
+         "correction": int(correction), "numerator": parts.get(value.outcome_id, (None, None))[0],
+         "denominator": parts.get(value.outcome_id, (None, None))[1]} for value in fact.actuals])
 
 
 @project.register

@@ -37,7 +37,7 @@ def performance(model: ReportingReadModel) -> list[dict[str, Any]]:
     forecast out-turn at its target date and the method (``opendata.judged``)."""
     rows = model.store.query(
         "SELECT p.project_id, j.title, j.district, j.lead_partner, j.outcomes, p.reported_on, p.outcome_id, p.actual,"
-        " p.rag, p.shortfall_percent, p.correction, r.starts_on, r.ends_on"
+        " p.rag, p.shortfall_percent, p.correction, p.numerator, p.denominator, r.starts_on, r.ends_on"
         f" FROM {PROGRESS.name} p JOIN {RELEASES.name} r ON p.reported_on >= r.starts_on"
         f" AND p.reported_on <= r.ends_on JOIN {PROJECTS.name} j ON j.project_id = p.project_id"
         f" WHERE NOT EXISTS (SELECT 1 FROM {WITHDRAWALS.name} w WHERE w.project_id = p.project_id"

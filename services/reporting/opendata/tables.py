@@ -19,8 +19,9 @@ PROGRESS = Table(
     "open_progress",
     "project_id TEXT NOT NULL, version INTEGER NOT NULL, reported_on TEXT NOT NULL, outcome_id TEXT NOT NULL,"
     " actual TEXT NOT NULL, rag TEXT NOT NULL, shortfall_percent TEXT NOT NULL, correction INTEGER NOT NULL,"
-    " PRIMARY KEY (project_id, version, outcome_id)",
+    " numerator TEXT, denominator TEXT, PRIMARY KEY (project_id, version, outcome_id)",
     indexes=(("reported_on", "(reported_on)"),))
+"""``numerator``, ``denominator``: a ratio outcome's parts (``actual`` is their ratio in its unit); NULL otherwise."""
 
 WITHDRAWALS = Table(
     "open_withdrawals",
