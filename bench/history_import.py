@@ -20,6 +20,7 @@ TEST_POSTGRES_URL when set, else starts both on loopback.
 from __future__ import annotations
 
 import argparse
+import math
 import re
 import tempfile
 import time
@@ -55,7 +56,10 @@ def _decision(body: str, on: date, meeting: str, why: str) -> fmt.DecisionRow:
 def generate(rows: int) -> fmt.HistoryDocument:
     memberships: list[Any] = [fmt.Membership(key=f"{body}/{org}", body=body, organisation=org, joined_on=JOINED)
                               for body, orgs in TABLES.items() for org in orgs]
-    blocks = max(1, (rows - len(memberships)) // (8 + REPORTS))
+    # A block is 6 + REPORTS rows, and every DECISIONS_PER_MEETING blocks add two meetings: enough blocks for at
+    # least ``rows`` rows in all (the board's meeting and the SCS are two more).
+    per_block = 6 + REPORTS + 2 / DECISIONS_PER_MEETING
+    blocks = max(1, math.ceil((rows - len(memberships) - 2) / per_block))
     board = fmt.Meeting(key="board", body="worcestershire-partnership", held_on=date(2011, 1, 3),
                         present=["worcestershire-cc", "nhs-worcestershire", "west-mercia-police", "hw-fire",
                                  "chamber-of-commerce"], title="Board: the SCS")
