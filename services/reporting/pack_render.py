@@ -103,6 +103,11 @@ def performance_notes(perf: TargetPerformance) -> list[str]:
     if perf.over_allocated_by is not None:
         notes.append(f"Over-allocated: the districts' shares add up to {quantity(perf.over_allocated_by)} more than "
                      "the target asks, as the tasking service recorded it; shown until the theme group retasks.")
+    if perf.kind == "ratio":
+        summed = (f" ({quantity(perf.parts[0])} of {quantity(perf.parts[1])} in the county)"
+                  if perf.parts is not None else "")
+        notes.append(f"A ratio: the total is the districts' numerators summed over their denominators summed{summed}, "
+                     "never a mean of their ratios; each district is shown against its own ratio.")
     if perf.profiled:
         notes.append("The trajectory is the target's profile (expected values by date, set by a decision), not a "
                      "straight line; a district share without a profile of its own follows it.")

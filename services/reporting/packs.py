@@ -135,6 +135,8 @@ class TargetPerformance:
     shares: list[Series]
     over_allocated_by: Decimal | None = None  # as tasking recorded it (TargetOverAllocated), until cleared
     profiled: bool = False  # the target has a profile: judged against it, not the straight line
+    kind: str = MeasureKind.COUNT.value  # what its unit implies (shared.measures): count, level or ratio
+    parts: tuple[Decimal, Decimal] | None = None  # a ratio's county numerator and denominator, as the roll-up summed
 
 
 @dataclass
@@ -253,7 +255,9 @@ def _performance(store: ReadStore, request: PackRequest, definition: Partnership
             series.last_reported_on = max(reported) if reported else None
         result.append(TargetPerformance(target_id=target["target_id"], metric=target["metric"], total=total,
                                         shares=shares, over_allocated_by=target["over_allocated_by"],
-                                        profiled=bool(target["profile"])))
+                                        profiled=bool(target["profile"]), kind=target["kind"],
+                                        parts=(target["numerator"], target["denominator"])
+                                        if request.scope.county and target.get("denominator") is not None else None))
     return result
 
 

@@ -85,7 +85,7 @@ def test_an_outcome_counts_by_its_own_sector_else_its_taskings() -> None:
 
 def test_the_scrutiny_pack_shows_a_ratio_rolled_up_from_its_parts() -> None:
     from services.reporting.changes import Scope
-    from services.reporting.pack_render import to_csv
+    from services.reporting.pack_render import performance_notes, to_csv, to_html
     from services.reporting.packs import PackRequest, build_pack
 
     store, target, _ = _employment({"worcester": (90, 100), "wychavon": (10, 900)})
@@ -101,3 +101,5 @@ def test_the_scrutiny_pack_shows_a_ratio_rolled_up_from_its_parts() -> None:
                                                scope=Scope(frozenset({"wychavon"})))).performance
     assert wychavon.total.actual == Decimal(10) / Decimal(900) * 100 and wychavon.total.goal == 70
     assert to_csv(pack, "performance")
+    assert "(100 of 1,000 in the county), never a mean of their ratios" in performance_notes(performance)[0]
+    assert "never a mean of their ratios" in to_html(pack)
