@@ -10,11 +10,16 @@ Aim: the rebuild at least half the raw consume rate.
 
 Its real bound (issue 20): the rebuild reads every event and writes the rows they make, so the bound is the raw
 consume of the topics and a raw ``COPY`` of the same rows together (the rows the rebuild left, copied from memory
-into fresh tables of the same definitions, keys and indexes included), both timed in this run. Printed with the
+into bare tables of the same columns, then the same keys and indexes built, as the rebuild does), both timed in
+this run. Printed with the
 rebuild's share of that bound, the time 1,000,000 events would take at the measured rate, and the resident memory
 of this process (which rebuilds in itself) at its peak.
 
-Run: ``python -m bench.reporting_rebuild [--events 100000] [--per-event 20000]``.
+``--serve N``: then the gateway (``partnership serve reporting``) and the reporting worker start on the rebuilt
+store, and their resident memory is printed at idle, at most during N rounds of GraphQL reads and after them: the
+processes whose memory the history could grow.
+
+Run: ``python -m bench.reporting_rebuild [--events 100000] [--per-event 20000] [--serve 0]``.
 Uses KAFKA_BOOTSTRAP_SERVERS / TEST_POSTGRES_URL when set, else starts both on loopback.
 """
 
@@ -59,8 +64,9 @@ def raw_consume_rate(kafka: str, topics: list[str], expected: int) -> float:
 
 
 def raw_copy_seconds(postgres: str, schema: str) -> tuple[float, int]:
-    """Seconds to ``COPY`` (binary) every row of ``schema``'s tables from memory into fresh tables made ``LIKE``
-    them (keys and indexes included), and how many rows: the write half of the rebuild's bound."""
+    """Seconds to ``COPY`` (binary) every row of ``schema``'s tables from memory into bare tables made ``LIKE`` them
+    and then build the same indexes (primary keys' included), and how many rows: the write half of the rebuild's
+    bound."""
     bound = f"{schema}_raw_copy"
     with psycopg.connect(postgres, autocommit=True) as conn:
         tables = [row[0] for row in conn.execute(
@@ -72,13 +78,15 @@ def raw_copy_seconds(postgres: str, schema: str) -> tuple[float, int]:
         rows = 0
         for table in tables:
             source, target = sql.Identifier(schema, table), sql.Identifier(bound, table)
-            conn.execute(sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING ALL)").format(target, source))
+            conn.execute(sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS)").format(target, source))
             buffer = io.BytesIO()
             with conn.cursor().copy(sql.SQL("COPY {} TO STDOUT (FORMAT binary)").format(source)) as copy:
                 for data in copy:
                     buffer.write(data)
             held[table] = buffer.getvalue()
             rows += int(conn.execute(sql.SQL("SELECT count(*) FROM {}").format(source)).fetchone()[0])  # type: ignore[index]
+        indexes = [str(row[0]).replace(f" ON {schema}.", f" ON {bound}.").replace(f' ON "{schema}".', f' ON "{bound}".')
+                   for row in conn.execute("SELECT indexdef FROM pg_indexes WHERE schemaname = %s", (schema,))]
         started = time.perf_counter()
         with conn.transaction():
             for table, data in held.items():
@@ -86,9 +94,64 @@ def raw_copy_seconds(postgres: str, schema: str) -> tuple[float, int]:
                         sql.Identifier(bound, table))) as copy:
                     for start in range(0, len(data), 1 << 20):
                         copy.write(data[start:start + (1 << 20)])
+            for index in indexes:
+                conn.execute(index)  # read from the catalogue, not from input
         seconds = time.perf_counter() - started
         conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(bound)))
     return seconds, rows
+
+
+READS = ('{ objectivesConnection(first: 10) { totalCount edges { node { id title } } } '
+         'targetsConnection(first: 10) { totalCount edges { node { id metric } } } }',
+         '{ objectives { id title } }')
+
+
+def served_memory(settings: object, reads: int) -> str:
+    """The gateway and the reporting worker on the rebuilt store: resident MB idle / peak over ``reads`` rounds of
+    ``READS`` / after."""
+    from bench.lean_http import LeanClient
+    from bench.memory import resident_mb
+    from services.runtime import make_tokens
+    from shared.settings import Settings
+    from tests.harness import Process, free_port, settings_env, wait_until
+
+    assert isinstance(settings, Settings)
+    env = {**settings_env(settings), "PARTNERSHIP_LOG_LEVEL": "WARNING"}
+    port = free_port()
+    work = Path(settings.data_dir)
+    gateway = Process(["serve", "reporting", "--port", str(port), "--host", "127.0.0.1"], env, work / "gateway.log")
+    worker = Process(["worker", "reporting"], env, work / "worker.log")
+    client = LeanClient(f"http://127.0.0.1:{port}", timeout=120)
+    try:
+        wait_until(lambda: _ready(client), 300, "the gateway on the rebuilt store")
+        time.sleep(10.0)
+        pids = {"gateway": gateway.popen.pid, "reporting worker": worker.popen.pid}
+        rss = {name: resident_mb(pid) for name, pid in pids.items()}
+        idle, peak = dict(rss), dict(rss)
+        token = make_tokens(settings).mint("bench-officer", "worcestershire-cc", ["partnership_officer"])
+        headers = {"authorization": f"Bearer {token}"}
+        started = time.perf_counter()
+        for _ in range(reads):
+            for query in READS:
+                answer = client.post("/graphql", json={"query": query}, headers=headers)
+                assert answer.status_code == 200 and "errors" not in answer.json(), answer.text[:300]
+            peak = {name: max(peak[name], resident_mb(pid)) for name, pid in pids.items()}
+        per_round = (time.perf_counter() - started) / max(reads, 1)
+        after = {name: resident_mb(pid) for name, pid in pids.items()}
+    finally:
+        client.close()
+        gateway.terminate()
+        worker.terminate()
+    return (f"resident memory MB on the rebuilt store (idle / peak over {reads} rounds of {len(READS)} GraphQL reads "
+            f"/ after): " + ", ".join(f"{name} {idle[name]:.0f}/{peak[name]:.0f}/{after[name]:.0f}" for name in pids)
+            + f"; {per_round * 1000:.0f} ms a round")
+
+
+def _ready(client: object) -> bool:
+    try:
+        return client.get("/readyz").status_code == 200  # type: ignore[attr-defined, no-any-return]
+    except OSError:
+        return False
 
 
 def per_event_rate(settings: object, transport: KafkaTransport, limit: int) -> float:
@@ -114,6 +177,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--per-event", type=int, default=20_000, help="events for the per-event path (0: skip)")
+    parser.add_argument("--serve", type=int, default=0,
+                        help="then serve the rebuilt store and print the memory over this many rounds of reads")
     args = parser.parse_args()
     with real_servers() as (kafka, postgres), tempfile.TemporaryDirectory() as tmp:
         settings = settings_for(data_dir=Path(tmp), postgres_url=postgres, kafka=kafka)
@@ -128,6 +193,7 @@ def main() -> None:
         replay_only = report.events / report.replay_seconds
         per_event = per_event_rate(settings, transport, min(args.per_event, history.count)) \
             if args.per_event else None
+        served = served_memory(settings, args.serve) if args.serve else ""
         transport.close()
     ratio = report.rate / raw
     print(f"history: {history.count:,} events ({', '.join(f'{k} {len(v):,}' for k, v in history.events.items())})")
@@ -140,12 +206,14 @@ def main() -> None:
               f"(rebuild is {report.rate / per_event:.1f}x faster)")
     print(f"ratio rebuild / raw consume: {ratio:.2f}; aim >= 0.5: {'met' if ratio >= 0.5 else 'NOT met'}")
     bound = history.count / (history.count / raw + copy_seconds)
-    print(f"raw COPY of the same rows ({copied:,} rows, keys and indexes included): {copy_seconds:.1f} s "
+    print(f"raw COPY of the same rows ({copied:,} rows, then their keys and indexes): {copy_seconds:.1f} s "
           f"({copied / copy_seconds:,.0f} rows/s)")
     print(f"real bound (raw consume, then raw COPY): {bound:,.0f} events/s; rebuild / bound: {report.rate / bound:.2f} "
           f"(aim >= 0.5: {'met' if report.rate / bound >= 0.5 else 'NOT met'})")
     print(f"1,000,000 events at these rates: rebuild {1_000_000 / report.rate:,.0f} s, bound "
           f"{1_000_000 / bound:,.0f} s; the rebuilding process's peak resident memory {peak_mb:,.0f} MB")
+    if served:
+        print(served)
 
 
 if __name__ == "__main__":
