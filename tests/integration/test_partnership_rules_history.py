@@ -17,7 +17,7 @@ from tests.integration.test_tasking_steps import MAY, OFFICER, PSTG_PRESENT, hea
 BOARD = "worcestershire-partnership"
 BOARD_PRESENT = ["worcestershire-cc", "nhs-worcestershire", "west-mercia-police", "hw-fire", "chamber-of-commerce"]
 
-QUORUMS = """query($on: Date) { themeGroups(inForceOn: $on) { id quorum } }"""
+QUORUMS = """query($on: Date) { themeGroups(inForceOn: $on) { bodyId quorum } }"""
 DECISIONS = """{ decisions(body: "pstg") { decidedOn reason } }"""
 RULE_CHANGES = """{ changesInForce(from: "2011-05-31", to: "2011-06-30") {
   edges { node { entity kind fields steps { inForceFrom decision { reference } } } } } }"""
@@ -26,7 +26,7 @@ RULE_CHANGES = """{ changesInForce(from: "2011-05-31", to: "2011-06-30") {
 def _pstg_quorum(h: Harness, on: str) -> int:
     body = h.graphql(QUORUMS, {"on": on})
     assert "errors" not in body, body
-    return int(next(g["quorum"] for g in body["data"]["themeGroups"] if g["id"] == "pstg"))
+    return int(next(g["quorum"] for g in body["data"]["themeGroups"] if g["bodyId"] == "pstg"))
 
 
 def _join(h: Harness, organisation: str, decision: dict[str, Any]) -> Any:
