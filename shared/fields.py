@@ -206,7 +206,7 @@ FIGURE_PATTERN = rf"^-?[0-9]{{1,{_INTEGER_DIGITS}}}(\.[0-9]{{1,{FIGURE_PLACES}}}
 """A Figure written out in full (no exponent): its bounds, 10^18 and FIGURE_PLACES decimal places, as text."""
 DECIMAL_TEXT_PATTERN = r"^-?[0-9]+(\.[0-9]+)?(E[+-][0-9]+)?$"
 """Any finite decimal as Python writes it (``str(Decimal)``: an exponent below 10^-6 or for a trailing-zero
-integer such as 1E+2): what release 1 publishes, so the pattern its schemas can promise."""
+integer such as 1E+2): what release 1 published, so the pattern its schemas could promise."""
 
 
 def figure_text(value: Decimal) -> str:

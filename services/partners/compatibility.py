@@ -7,7 +7,7 @@ new messages against the published schema must still accept them. So, within a v
 - a field may be added only if it is optional (old events lack it; old validators ignore it);
 - no field may be removed, retyped (type, format, enum values, item types, nested fields), made required or made
   optional;
-- titles, descriptions and examples may change;
+- titles, descriptions and examples may change, and a superseded version is marked ``deprecated``;
 - a ``pattern`` the writer has always satisfied may be added (``WIRE_PATTERNS``: a date's, an id's, a decimal's
   text): nothing published fails it;
 - the release that makes decimals strings only (``DECIMALS_AS_STRINGS_IN_RELEASE``) retypes every decimal at once,
@@ -24,7 +24,8 @@ import shared.contracts
 from shared.contracts import DECIMALS_AS_STRINGS_IN_RELEASE, WIRE_PATTERNS
 from shared.fields import FIGURE_PATTERN
 
-_DESCRIPTIVE = frozenset({"title", "description", "examples", "$comment", "$id", "$schema"})
+_DESCRIPTIVE = frozenset({"title", "description", "examples", "$comment", "$id", "$schema", "deprecated"})
+"""Annotations, not constraints: a release marks a superseded version ``deprecated`` without changing what it reads."""
 
 
 def incompatibilities(published: dict[str, Any], current: dict[str, Any]) -> list[str]:

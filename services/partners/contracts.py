@@ -158,6 +158,9 @@ def asyncapi(topics: dict[str, str], schemas: dict[str, dict[str, Any]]) -> dict
                             "description": "The aggregate id (the CloudEvent subject): one aggregate, one partition."},
                     "bindingVersion": KAFKA_BINDING_VERSION,
                 }},
+                **({"tags": [{"name": "superseded", "description": "A version superseded by a later one: its "
+                                   "records stay on the topic, new ones carry the later version (see the summary)."}]}
+                   if schema.get("deprecated") else {}),
                 "payload": {"allOf": [
                     {"$ref": "#/components/schemas/CloudEvent"},
                     {"type": "object", "properties": {"type": {"const": name},

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from shared.contracts import CONTRACT_RELEASE, SCHEMA_CHANGES, all_contracts, release_of
+from shared.contracts import CONTRACT_RELEASE, RELEASE_DATES, SCHEMA_CHANGES, all_contracts, release_of
 from shared.contracts.publication import is_public
 from shared.envelope import ENVELOPE_CHANGES, PUBLIC_EVENTS_ONLY_IN_RELEASE
 
@@ -90,8 +90,11 @@ def release_plan() -> ReleasePlan:
 
 def notice_draft(plan: ReleasePlan) -> str:
     """The skeleton of the change notice for docs/partners.md; the maintainer writes the migration in words."""
+    dates = RELEASE_DATES.get(plan.release)  # set in shared.contracts when the release is shipped
+    served_from, until = (dates.served_from.isoformat(), dates.superseded_until.isoformat()) if dates else (
+        "<date>", "<date>")
     lines = [f"### Contract release {plan.release}", "",
-             "Served from: <date>. Superseded versions are served (upcast on our side) until: <date>.", ""]
+             f"Served from: {served_from}. Superseded versions are served (upcast on our side) until: {until}.", ""]
     if plan.new_events:
         lines += ["New events:", ""] + [f"- `{name}`: <what it says happened, who consumes it>"
                                         for name in plan.new_events] + [""]

@@ -4,7 +4,8 @@ Domain events in a service inherit their contract (``class Added(Aggregate.Creat
 stored event, the published message, its JSON Schema and the reporting side's parser share one definition.
 
 Partners see contracts in **releases**. ``CONTRACT_RELEASE`` is the release they have; a contract declared for a
-later one (``@contract(SERVICE, version=2, release=2)``) is *unreleased*: our own services store and read it, but
+later one (``@contract(SERVICE, version=n, release=CONTRACT_RELEASE + 1)``) is *unreleased*: our own services store
+and read it, but
 its schema is generated apart (``contracts/unreleased/``), it is left out of AsyncAPI, it is free to change, and the
 relay does not put it on a topic partners read (``shared.relay``). Shipping a release is raising
 ``CONTRACT_RELEASE``: every contract declared for it is published at once (docs/partners.md, "Contract releases").
@@ -40,10 +41,12 @@ from shared.fields import (
 
 __all__ = [
     "CONTRACT_RELEASE",
+    "RELEASE_DATES",
     "Actor",
     "ContractError",
     "Decision",
     "Fact",
+    "ReleaseDates",
     "all_contracts",
     "contract",
     "contract_of",
@@ -54,13 +57,31 @@ __all__ = [
     "release_of",
     "resolve",
     "superseded",
+    "superseded_by",
     "to_data",
 ]
 
 SCHEMA_BASE_URI = "urn:partnership:events:"
 
-CONTRACT_RELEASE = 1
+CONTRACT_RELEASE = 2
 """The contract release partners have. Raising it is the release: every contract declared for it is published."""
+
+
+@dataclass(frozen=True)
+class ReleaseDates:
+    """When a contract release was served from, and until when the versions it superseded are still served: their
+    schemas stay published (marked superseded) and our readers upcast their records (docs/partners.md, "Change
+    notices")."""
+
+    served_from: date
+    superseded_until: date
+
+
+RELEASE_DATES: dict[int, ReleaseDates] = {
+    # Twelve months for partners to move their consumers to the new versions.
+    2: ReleaseDates(served_from=date(2026, 12, 3), superseded_until=date(2027, 12, 3)),
+}
+"""The dates of every release since the first (a release ships with its dates: its change notice states them)."""
 
 
 @dataclass(frozen=True)
@@ -156,6 +177,7 @@ def superseded(service: str, name: str, version: int, upcast: Callable[[dict[str
         type_name = f"{service}.{name}.v{version}"
         _register(cls, service, type_name, release)
         _UPCASTERS[type_name] = (f"{service}.{name}.v{next_version or version + 1}", upcast)
+        cls.__superseded_by__ = _UPCASTERS[type_name][0]  # type: ignore[attr-defined]
         return cls
 
     return register
@@ -176,6 +198,12 @@ def _register(cls: type[Fact], service: str, type_name: str, release: int) -> No
 def release_of(contract_class: type[Fact]) -> int:
     """The contract release that publishes (or published) this contract."""
     return int(getattr(contract_class, "__contract_release__", 1))
+
+
+def superseded_by(contract_class: type[Fact]) -> str | None:
+    """The version a superseded contract is upcast to when read (``superseded``); None for a current one."""
+    successor: str | None = contract_class.__dict__.get("__superseded_by__")
+    return successor
 
 
 def is_released(type_name: str) -> bool:
@@ -269,7 +297,21 @@ def json_schema(cls: type[Fact]) -> dict[str, Any]:
     if release > CONTRACT_RELEASE:
         document["description"] += (f"\n\nUnreleased: part of contract release {release}, not yet published to "
                                     "partners; it may change until that release ships.")
+    successor = superseded_by(cls)
+    if successor is not None and release_of(resolve(successor)) <= CONTRACT_RELEASE:
+        document["deprecated"] = True
+        document["description"] += "\n\n" + _superseded_note(successor, release_of(resolve(successor)))
     return document
+
+
+def _superseded_note(successor: str, release: int) -> str:
+    """What a superseded version's schema says: by what, since when, and until when it is served."""
+    dates = RELEASE_DATES.get(release)
+    served = f" (served from {dates.served_from.isoformat()})" if dates else ""
+    until = f" until at least {dates.superseded_until.isoformat()}" if dates else ""
+    return (f"Superseded by {successor} in contract release {release}{served}: new records carry that version. "
+            f"Records of this one stay on the topic and this schema stays published{until}; read them as "
+            f"{successor} (docs/partners.md says what changed).")
 
 
 DECIMALS_AS_STRINGS_IN_RELEASE = 2

@@ -1,10 +1,10 @@
 """Which events are public integration events: what partners consume and the read models are built from. The rest
 is bookkeeping inside an aggregate's life, so a refactor of it is not a partner-facing change.
 
-Each service's contract module declares its ``INTERNAL`` events (none: every event is public). The relay stops
-publishing internal events in contract release 2; until then they travel, and consumers that follow only public
-events (``is_public``) do not notice when they stop. An event a service no longer records (its ``RETIRED``) is never
-published, in any release: only old stores hold it."""
+Each service's contract module declares its ``INTERNAL`` events (none: every event is public). The relay stopped
+publishing internal events in contract release 2 (release 1 published them; consumers that follow only public
+events, ``is_public``, did not notice). An event a service no longer records (its ``RETIRED``) is never published,
+in any release: only old stores hold it."""
 
 from __future__ import annotations
 

@@ -649,7 +649,13 @@ def tasking_retasked_v2_to_v3(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "counts_against_target": counts_after_retasking(bool(data["issued_again"]))}
 
 
-@superseded(SERVICE, "TaskingRetasked", version=1, upcast=tasking_retasked_v1_to_v2)
+def tasking_retasked_v1_to_v3(data: dict[str, Any]) -> dict[str, Any]:
+    """The published v1 read as v3: v2 was never published (contract release 2 dropped it), so both steps at once.
+    The domain keeps the two steps for stored events, some of which were stored as v2."""
+    return tasking_retasked_v2_to_v3(tasking_retasked_v1_to_v2(data))
+
+
+@superseded(SERVICE, "TaskingRetasked", version=1, upcast=tasking_retasked_v1_to_v3, next_version=3)
 @dataclass(frozen=True, kw_only=True)
 class TaskingRetaskedV1(Fact):
     """A decision changed the tasking's district, lead partner, share or deadline; the previous values stay in
@@ -754,36 +760,3 @@ class TaskingDeliveryStartedV1(Fact):
     """The district partnership started delivering an accepted tasking (projects may now deliver against it)."""
 
     __pydantic_config__ = ConfigDict(title="TaskingDeliveryStarted")  # the title it was published with
-
-
-@superseded(SERVICE, "TaskingRetasked", version=2, upcast=tasking_retasked_v2_to_v3, release=2)
-@dataclass(frozen=True, kw_only=True)
-class TaskingRetaskedV2(Fact):
-    """A decision changed the tasking's district, lead partner, share or deadline; the previous values stay in
-    history and are repeated here so that a reader needs no earlier event to show the change, and what the change
-    leaves (``issued_again``) is said, not left to each reader to work out."""
-
-    district: str
-    """The district partnership tasked now."""
-    lead_partner: str
-    """The lead partner now."""
-    share: Decimal
-    """The share now, in the target's unit."""
-    deadline: date
-    """The deadline now."""
-    previous_district: str
-    """The district partnership tasked before."""
-    previous_lead_partner: str
-    """The lead partner before."""
-    previous_share: Decimal
-    """The share before."""
-    previous_deadline: date
-    """The deadline before."""
-    reason: str
-    """Why, in the words of whoever decided or recorded it."""
-    issued_again: bool
-    """Whether the tasking is issued again: retasked to another district partnership, it waits for that district's
-    acceptance (its status is ``issued``); otherwise its status is unchanged. Tasking's rule, so no reader
-    re-derives it."""
-
-    __pydantic_config__ = ConfigDict(title="TaskingRetasked")

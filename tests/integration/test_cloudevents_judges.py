@@ -81,7 +81,7 @@ def run(tmp_path_factory: pytest.TempPathFactory, kafka_bootstrap: str) -> Itera
 
 
 def _sequence_as_published(version: int) -> Any:
-    # Flips when contract release 2 ships: the Sequence extension's string, zero-padded to 20 digits.
+    # From contract release 2 the Sequence extension's string, zero-padded to 20 digits (release 1: an integer).
     return f"{version:020d}" if CONTRACT_RELEASE >= SEQUENCE_AS_STRING_IN_RELEASE else version
 
 

@@ -114,11 +114,11 @@ def _one_internal_and_one_public(tmp_path: Path, kafka_bootstrap: str) -> tuple[
         return relay.status.published, _types_on(kafka_bootstrap, relay.topic)
 
 
-def test_release_1_still_publishes_internal_events(tmp_path: Path, kafka_bootstrap: str,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    """Flips when contract release 2 ships: then the test below is the behaviour of the current release."""
-    if not publishes_internal_events():
-        pytest.skip("contract release 2 has shipped: internal events are no longer published")
+def test_release_1_published_internal_events(tmp_path: Path, kafka_bootstrap: str,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a relay of release 1 did (the release partners had until release 2): the test below is today's."""
+    monkeypatch.setattr(contracts, "CONTRACT_RELEASE", 1)
+    assert publishes_internal_events()
     probe = declared_unreleased(monkeypatch, release=1)
     monkeypatch.setattr(priorities_contracts, "INTERNAL", priorities_contracts.INTERNAL | {probe})
     assert _one_internal_and_one_public(tmp_path, kafka_bootstrap) == (2, ["priorities.ObjectiveAdded.v1",
@@ -127,7 +127,7 @@ def test_release_1_still_publishes_internal_events(tmp_path: Path, kafka_bootstr
 
 def test_from_release_2_internal_events_are_passed_over_not_published(tmp_path: Path, kafka_bootstrap: str,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(contracts, "CONTRACT_RELEASE", max(CONTRACT_RELEASE, PUBLIC_EVENTS_ONLY_IN_RELEASE))
+    assert CONTRACT_RELEASE >= PUBLIC_EVENTS_ONLY_IN_RELEASE and not publishes_internal_events()
     probe = declared_unreleased(monkeypatch, release=1)
     monkeypatch.setattr(priorities_contracts, "INTERNAL", priorities_contracts.INTERNAL | {probe})
     assert _one_internal_and_one_public(tmp_path, kafka_bootstrap) == (1, ["priorities.ObjectiveAdded.v1"])

@@ -81,7 +81,9 @@ def test_dates_and_ids_have_a_pattern_beside_their_format() -> None:
     assert re.search(DAY_PATTERN, "2013-04-01") and not re.search(DAY_PATTERN, "1/4/2013")
 
 
-def test_in_release_1_a_decimal_stays_number_or_string_and_its_string_has_the_text_pattern() -> None:
+def test_in_release_1_a_decimal_was_number_or_string_and_its_string_had_the_text_pattern(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(contracts, "CONTRACT_RELEASE", 1)
     amount = _probe_schema()["properties"]["amount"]
     assert amount["anyOf"] == [{"type": "number"}, {"type": "string", "pattern": DECIMAL_TEXT_PATTERN}]
     for published in ("12.5", "-0.01", "1200", "1E+2", "1E-7"):  # Python's text of a decimal, as release 1 wrote it
@@ -99,8 +101,8 @@ def test_decimals_are_written_out_in_full_so_they_satisfy_the_release_2_pattern(
     assert re.search(FIGURE_PATTERN, data["amount"])
 
 
-def test_in_release_2_a_decimal_is_a_string_within_a_figures_bounds(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(contracts, "CONTRACT_RELEASE", DECIMALS_AS_STRINGS_IN_RELEASE)
+def test_from_release_2_a_decimal_is_a_string_within_a_figures_bounds() -> None:
+    assert contracts.CONTRACT_RELEASE >= DECIMALS_AS_STRINGS_IN_RELEASE
     amount = _probe_schema()["properties"]["amount"]
     assert amount == {"type": "string", "pattern": FIGURE_PATTERN, "title": "Amount", "description": "An amount."}
     for figure in ("999999999999999999.0123456789", "-0.5", "0", "1200"):
@@ -109,13 +111,22 @@ def test_in_release_2_a_decimal_is_a_string_within_a_figures_bounds(monkeypatch:
         assert not re.search(FIGURE_PATTERN, beyond), beyond
 
 
-def test_the_release_2_decimals_pass_the_compatibility_check_as_the_releases_declared_change(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(contracts, "CONTRACT_RELEASE", DECIMALS_AS_STRINGS_IN_RELEASE)
-    check_compatible(COMMITTED, released_schemas())  # raises IncompatibleChange otherwise
+def test_release_2_is_a_compatible_step_from_what_release_1_published(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every schema release 1 published and release 2 still publishes changed only as release 2 declared (decimals
+    made strings, superseded versions marked) or compatibly; the committed contracts are release 2's."""
+    with monkeypatch.context() as release_1:
+        release_1.setattr(contracts, "CONTRACT_RELEASE", 1)
+        published = released_schemas()
+    current = released_schemas()
+    kept = published.keys() & current.keys()
+    assert kept and not {name: found for name in sorted(kept)
+                         if (found := incompatibilities(published[name], current[name]))}
+    assert any(schema.get("deprecated") for schema in current.values())  # the versions release 2 superseded
+    check_compatible(COMMITTED, current)  # raises IncompatibleChange otherwise
 
 
-def test_outside_the_release_a_decimal_made_string_only_is_refused() -> None:
+def test_outside_the_release_a_decimal_made_string_only_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(contracts, "CONTRACT_RELEASE", DECIMALS_AS_STRINGS_IN_RELEASE - 1)
     old = _probe_schema()
     new = copy.deepcopy(old)
     new["properties"]["amount"] = {"type": "string", "pattern": FIGURE_PATTERN}

@@ -10,9 +10,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from services.projects.known_taskings import KnownTaskings
 from services.tasking.domain import Tasking
-from shared.contracts import contract_type, from_data, release_of, to_data
+from shared.contracts import ContractError, all_contracts, contract_type, from_data, release_of, to_data
 from shared.contracts.tasking import (
     COUNTED_STATUSES,
     RETASKED_IN_PLACE,
@@ -25,6 +27,7 @@ from shared.contracts.tasking import (
     TaskingRetasked,
     TaskingStatus,
     TaskingWithdrawn,
+    counts_after_retasking,
     counts_against_target,
 )
 from shared.envelope import Envelope
@@ -83,7 +86,7 @@ def test_every_event_that_changes_whether_a_share_counts_says_so() -> None:
     assert isinstance(moved, TaskingRetasked) and moved.counts_against_target and declined.counts_against_target
     for contract in (TaskingIssued, TaskingAccepted, TaskingDeclined, TaskingWithdrawn, TaskingCompleted,
                      TaskingDeliveryStarted, TaskingRetasked):
-        assert release_of(contract) == 2, contract  # unreleased until contract release 2
+        assert release_of(contract) == 2, contract  # published in contract release 2
 
 
 def test_published_v1_events_are_upcast_by_tasking_s_rule() -> None:
@@ -97,8 +100,17 @@ def test_published_v1_events_are_upcast_by_tasking_s_rule() -> None:
         ("TaskingDeliveryStarted", base))}
     assert upcast == {"TaskingIssued": True, "TaskingAccepted": True, "TaskingDeclined": False,
                       "TaskingWithdrawn": False, "TaskingCompleted": True, "TaskingDeliveryStarted": True}
-    kept_v2 = from_data("tasking.TaskingRetasked.v2", {**MOVED_V1, "district": "worcester", "issued_again": False})
-    assert isinstance(kept_v2, TaskingRetasked) and kept_v2.counts_against_target
+    moved, kept = (from_data("tasking.TaskingRetasked.v1", data) for data in (MOVED_V1, {**MOVED_V1,
+                                                                                      "district": "worcester"}))
+    assert isinstance(moved, TaskingRetasked) and isinstance(kept, TaskingRetasked)  # v1 read as v3, past v2
+    assert (moved.issued_again, moved.counts_against_target) == (True, counts_after_retasking(True))
+    assert (kept.issued_again, kept.counts_against_target) == (False, True)
+
+
+def test_the_never_published_v2_of_a_retasking_was_dropped_by_contract_release_2() -> None:
+    with pytest.raises(ContractError, match="unknown event type"):
+        from_data("tasking.TaskingRetasked.v2", {**MOVED_V1, "issued_again": False})
+    assert "tasking.TaskingRetasked.v2" not in dict(all_contracts())
 
 
 def test_stored_events_of_the_earlier_versions_are_upcast_by_the_domain_classes() -> None:
