@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from contextvars import ContextVar
 from typing import Any
 
@@ -27,7 +27,11 @@ def ensure_schema(settings: Settings, name: str) -> None:
     if settings.persistence is not Persistence.POSTGRES or not settings.database_url:
         return
     schema = f"{settings.schema_prefix}{name}"
-    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+    # IF NOT EXISTS is checked before the insert, not under a lock: a service's web process and its worker starting
+    # together both passed the check, and the second failed on the catalogue's unique index. The schema exists,
+    # which is all this asks.
+    with psycopg.connect(settings.database_url, autocommit=True) as conn, \
+            suppress(psycopg.errors.UniqueViolation, psycopg.errors.DuplicateSchema):
         conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
 
 
