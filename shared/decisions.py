@@ -10,6 +10,7 @@ of date D"), the meetings and memberships through ``MeetingRecords`` (tasking's 
 from __future__ import annotations
 
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -178,15 +179,17 @@ class MeetingRecords(Protocol):
         ...
 
 
-class PerPartner:
+class PerPartner(ABC):
     """``memberships`` by asking ``membership_version`` and ``member_on`` for each partner: for stores where a
     partner is a lookup in memory or one aggregate, not a query."""
 
+    @abstractmethod
     def membership_version(self, body: str, organisation: str) -> int:
-        raise NotImplementedError
+        """The version of the partner's membership of the body this store knows (0 for none)."""
 
+    @abstractmethod
     def member_on(self, body: str, organisation: str, day: date) -> bool:
-        raise NotImplementedError
+        """Was the partner's membership of the body in force on ``day``?"""
 
     def memberships(self, body: str, organisations: Sequence[str], day: date) -> dict[str, tuple[int, bool]]:
         return {org: (self.membership_version(body, org), self.member_on(body, org, day)) for org in organisations}
