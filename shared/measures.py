@@ -91,13 +91,19 @@ def ratio_value(unit: str, numerator: Decimal, denominator: Decimal) -> Decimal:
     return numerator / denominator * RATIO_UNITS[unit.strip().lower()]
 
 
-def rolled_up_ratio(unit: str, parts: Iterable[tuple[Decimal, Decimal]]) -> Decimal | None:
-    """A ratio rolled up from its parts: the sum of the numerators over the sum of the denominators, in its unit
-    (never the mean of the ratios); None with no parts (nothing reported)."""
+def summed_parts(parts: Iterable[tuple[Decimal, Decimal]]) -> tuple[Decimal, Decimal]:
+    """The numerators summed and the denominators summed: what a ratio's roll-up divides."""
     numerators = denominators = Decimal(0)
     for numerator, denominator in parts:
         numerators += numerator
         denominators += denominator
+    return numerators, denominators
+
+
+def rolled_up_ratio(unit: str, parts: Iterable[tuple[Decimal, Decimal]]) -> Decimal | None:
+    """A ratio rolled up from its parts: the sum of the numerators over the sum of the denominators, in its unit
+    (never the mean of the ratios); None with no parts (nothing reported)."""
+    numerators, denominators = summed_parts(parts)
     return None if denominators == 0 else ratio_value(unit, numerators, denominators)
 
 

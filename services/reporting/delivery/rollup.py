@@ -15,7 +15,7 @@ from typing import Any
 from services.reporting.delivery import queries
 from services.reporting.delivery.tables import ALLOCATIONS, OUTCOMES, PROJECTS, TARGETS, TASKINGS
 from services.reporting.temporal import When
-from shared.measures import MeasureKind, kind_of, rolled_up_ratio
+from shared.measures import MeasureKind, kind_of, ratio_value, rolled_up_ratio, summed_parts
 from shared.performance import (
     Figure,
     Performance,
@@ -80,9 +80,8 @@ def _county_ratio(unit: str, live: list[dict[str, Any]]) -> tuple[Decimal | None
     reported = [(s["numerator"], s["denominator"]) for s in live if s["denominator"]]
     if not reported:
         return None, None, None
-    numerator = sum((n for n, _ in reported), Decimal(0))
-    denominator = sum((d for _, d in reported), Decimal(0))
-    return numerator, denominator, rolled_up_ratio(unit, reported)
+    numerator, denominator = summed_parts(reported)
+    return numerator, denominator, ratio_value(unit, numerator, denominator) if denominator else None
 
 
 def ratio_parts(outcomes: list[dict[str, Any]], parts: dict[tuple[str, str], tuple[Decimal, Decimal]] | None = None
