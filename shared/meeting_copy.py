@@ -157,6 +157,15 @@ class CopiedMeetings:
                              roll=tuple((org, int(version)) for org, version in json.loads(row["roll"])),
                              quorum_as_minuted=minuted[0]["reference"] if minuted else None)
 
+    def rules_version(self) -> int:
+        """The version of tasking's record of the rules this copy holds (0 before the founding reached it): a
+        writer that changed the rules waits for it before a command here is judged by them."""
+        row = self.store.query(
+            "SELECT (SELECT COUNT(*) FROM copied_partnership_founding) AS founded,"
+            " (SELECT MAX(version) FROM copied_quorum_changes) AS quorums,"
+            " (SELECT MAX(version) FROM copied_rule_changes) AS others")[0]
+        return max(int(row["founded"]), int(row["quorums"] or 0), int(row["others"] or 0))
+
     def rules(self, definition: FoundedRules, recorded_by: datetime | None = None) -> RulesOfRecord:
         """The partnership's rules of record from this copy, as of any date: the founding tasking published and
         the quorum changes since (those recorded by ``recorded_by``, when given); ``definition``'s rules until the

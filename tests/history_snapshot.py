@@ -29,9 +29,10 @@ SCHEMA = Path(__file__).parent.parent / "contracts" / "schema.graphql"
 LEFT_OUT_TYPES = {"Actor", "DateTime"}
 """Who recorded, and when it was recorded: an import's events are the importer's, made now."""
 LEFT_OUT_FIELDS = {"changes", "history", "auditHistory", "auditVerification", "decisionLog", "scsReviews",
-                   "recordedAt", "recordedBy", "correlationId", "reportedBy", "actor"}
-"""Who recorded, as a pseudonym (reportedBy, actor: the importer, after an import), recording-time views (a change
-log, an aggregate's history as recorded) and the verification (compared through ``audit verify`` instead)."""
+                   "recordedAt", "recordedBy", "correlationId", "reportedBy", "withdrawnBy", "actor"}
+"""Who recorded, as a pseudonym (reportedBy, withdrawnBy, actor: the importer, after an import), recording-time
+views (a change log, an aggregate's history as recorded) and the verification (compared through ``audit verify``
+instead)."""
 
 
 def _unwrap(t: Any) -> Any:

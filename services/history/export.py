@@ -4,26 +4,35 @@ provenance), so exporting an imported history gives back the file's keys; anythi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
 from services.history import format as fmt
 from services.history.runner import events_of, imported_row
+from services.priorities.application import PrioritiesApplication
 from services.tasking.application import TaskingApplication
 from shared.contracts import Decision
+from shared.contracts.personal import SealedPersonalData
 from shared.contracts.priorities import (
     ChapterPriorityAgreed,
     ChapterPriorityRetired,
     DistrictChapterOpened,
     EvidenceAccepted,
+    EvidenceNoted,
     EvidenceSubmitted,
     ObjectiveAdded,
     ObjectiveRetired,
     ObjectiveReworded,
+    PerformanceReleased,
     PriorityAgreed,
     PriorityProposed,
+    PriorityReconfirmed,
     PriorityRejected,
     PriorityRetired,
+    ScsReviewClosed,
+    ScsReviewOpened,
+    ScsReviewPriorityResolved,
     TargetProfiled,
     TargetReportingIntervalSet,
     TargetRetired,
@@ -31,6 +40,8 @@ from shared.contracts.priorities import (
     TargetSet,
 )
 from shared.contracts.projects import (
+    ContributionClosed,
+    ContributionRepointed,
     InterventionRecorded,
     MilestoneAchieved,
     MilestoneAdded,
@@ -52,12 +63,21 @@ from shared.contracts.projects import (
 from shared.contracts.tasking import (
     ActionAgreed,
     ActionDone,
+    DistrictAdded,
+    DistrictRenamed,
+    DistrictRetired,
     DistrictsCommitted,
+    FreeTextRedacted,
     MeetingEntered,
     MeetingHeld,
     PartnerJoined,
     PartnerLeft,
     PartnershipFounded,
+    PersonalDataErased,
+    PriorityLimitChanged,
+    QuorumChanged,
+    RagThresholdsChanged,
+    SchemesOfDelegationChanged,
     ShareProfiled,
     TargetOverAllocated,
     TargetOverAllocationCleared,
@@ -73,9 +93,17 @@ from shared.eventstore import ServiceApplication
 from shared.partnership import PartnershipDefinition
 
 CONSEQUENCES = (DistrictChapterOpened, ChapterPriorityAgreed, ChapterPriorityRetired, ProgrammeOpened,
-                ProjectAddedToProgramme, TargetOverAllocated, TargetOverAllocationCleared, ShareProfileAdopted)
+                ProjectAddedToProgramme, TargetOverAllocated, TargetOverAllocationCleared, ShareProfileAdopted,
+                ScsReviewPriorityResolved, ContributionClosed)
 """Events another event's command made as well, or a service made by its own rule on learning of it (a chapter, a
-programme, an over-allocation, a project adopting its share's new profile): no row of their own."""
+programme, an over-allocation, a project adopting its share's new profile, a review's priority resolved by its
+re-confirmation or retirement, a project's contribution closed when its tasking was withdrawn or moved): no row of
+their own. A contribution re-pointed after a retasking upstream is one too (``upstream_version`` set)."""
+
+CUSTODY = (PersonalDataErased, FreeTextRedacted)
+"""Acts on this system's own custody of personal data (an erasure, a redaction), not the partnership's history: no
+row. What they did travels in the rows: an erased contact is exported as erased, a redacted text as
+``[redacted]``, and no row carries a pseudonym."""
 
 STEPS = {TaskingAccepted: "accept", TaskingDeclined: "decline", TaskingDeliveryStarted: "start_delivery",
          TaskingCompleted: "complete", TaskingWithdrawn: "withdraw"}
@@ -86,7 +114,9 @@ class NotExportable(ValueError):
 
 
 class _Exporter:
-    def __init__(self) -> None:
+    def __init__(self, erased: Callable[[str], bool] = lambda person_id: False) -> None:
+        self.erased = erased
+        """Whether a contact's personal details were erased (their key destroyed in the people vault)."""
         self.keys: dict[UUID, str] = {}
         self.rows: list[tuple[Any, int, dict[str, Any]]] = []  # (position, order, row data)
         self.open: dict[tuple[str, UUID], dict[str, Any]] = {}
@@ -125,8 +155,10 @@ class _Exporter:
         aid: UUID = event.originator_id
         default = f"{aid}" if event.originator_version == 1 else f"{aid}/{event.originator_version}"
         key = self.key(event, default)
-        if isinstance(event, (*CONSEQUENCES, PartnershipFounded)):
+        if isinstance(event, (*CONSEQUENCES, *CUSTODY, PartnershipFounded)):
             return  # the founding: recorded by tasking from the partnership definition, not history entered
+        if isinstance(event, ContributionRepointed) and event.upstream_version is not None:
+            return  # the project's own reaction to a retasking row
         if isinstance(event, PartnerJoined):
             self.add(event, {"kind": "membership", "key": key, "body": event.body, "organisation": event.organisation,
                              "joined_on": event.joined_on, "nominated_by": event.nominated_by,
@@ -198,18 +230,18 @@ class _Exporter:
             self._merge(event, ("priority", aid), {"agreed": self.decision(event.decision),
                                                           "agreed_by": self.by(event)})
         elif isinstance(event, EvidenceSubmitted):
-            if event.contact is not None:
-                raise NotExportable("Evidence with a contact's personal details is not exported (the people "
-                                    "vault keeps them; the format has no place for them).")
             self.open[("evidence", aid)] = self.add(event, {
                 "kind": "evidence", "key": key, "district": event.district, "title": event.title,
                 "summary": event.summary, "source": event.source, "evidence_date": event.evidence_date,
                 "figures": [{"label": f.label, "value": f.value, "unit": f.unit} for f in event.figures],
                 "objectives": [self.cite(o) for o in event.objective_ids],
-                "priorities": [self.cite(p) for p in event.priority_ids]}, aid)
+                "priorities": [self.cite(p) for p in event.priority_ids], "contact": self.contact(event.contact)}, aid)
         elif isinstance(event, EvidenceAccepted):
             self._merge(event, ("evidence", aid), {"accepted": self.decision(event.decision),
                                                           "accepted_by": self.by(event)})
+        elif isinstance(event, EvidenceNoted):
+            self._merge(event, ("evidence", aid), {"noted": self.decision(event.decision), "noted_reason": event.reason,
+                                                   "noted_by": self.by(event)})
         elif isinstance(event, ProjectOpened):
             self.add(event, {
                 "kind": "project", "key": key, "district": event.district, "title": event.title,
@@ -305,9 +337,35 @@ class _Exporter:
             self.add(event, {"kind": "closure", "key": key, "project": self.cite(aid),
                              "outcome_achieved": event.outcome_achieved, "lessons": event.lessons,
                              "decision": self.decision(event.decision)})
+        elif isinstance(event, ContributionRepointed):
+            self.add(event, {"kind": "contribution_repoint", "key": key, "project": self.cite(aid),
+                             "from_tasking": self.cite(event.from_tasking_id),
+                             "to_tasking": self.cite(event.to_tasking_id), "reason": event.reason,
+                             "decision": self.decision(event.decision)})
+        elif isinstance(event, ScsReviewOpened):
+            self.add(event, {"kind": "scs_review", "key": key, "number": event.number,
+                             "decision": self.decision(event.decision)}, aid)
+        elif isinstance(event, ScsReviewClosed):
+            self.add(event, {"kind": "scs_review_closed", "key": key, "review": self.cite(aid),
+                             "decision": self.decision(event.decision)})
+        elif isinstance(event, PriorityReconfirmed):
+            self.add(event, {"kind": "reconfirmation", "key": key, "priority": self.cite(aid),
+                             "decision": self.decision(event.decision)})
+        elif isinstance(event, PerformanceReleased):
+            self.add(event, {"kind": "performance_release", "key": key, "starts_on": event.starts_on,
+                             "ends_on": event.ends_on, "decision": self.decision(event.decision)})
+        elif isinstance(event, RULE_EVENTS):
+            self.add(event, {"key": key, **_rule_change(event), "decision": self.decision(event.decision)})
         else:
             raise NotExportable(f"{type(event).__qualname__} ({aid} version {event.originator_version}) has no row "
                                 "in the history format yet: the history cannot be exported whole.")
+
+    def contact(self, sealed: SealedPersonalData | None) -> dict[str, Any] | None:
+        """A contact as the export writes it: the opaque id alone, never the sealed details (no read of the system
+        shows them, and a copy in clear would be beyond the reach of their erasure)."""
+        if sealed is None:
+            return None
+        return {"person_id": sealed.person_id, "erased": self.erased(sealed.person_id)}
 
     def _merge(self, event: Any, opened: tuple[str, UUID], fields: dict[str, Any]) -> None:
         """A later event of a row's aggregate that the row carries (agreed, accepted, done): the row moves to it."""
@@ -324,11 +382,40 @@ class _Exporter:
             *bodies, *({k: v for k, v in data.items() if v is not None} for _, _, data in ordered)]})
 
 
+RULE_EVENTS = (QuorumChanged, DistrictAdded, DistrictRenamed, DistrictRetired, SchemesOfDelegationChanged,
+               RagThresholdsChanged, PriorityLimitChanged)
+
+
+def _rule_change(event: Any) -> dict[str, Any]:
+    """The row of a change of the partnership's rules (its kind and terms; the key and decision are added)."""
+    if isinstance(event, QuorumChanged):
+        return {"kind": "quorum_change", "body": event.body, "quorum": event.quorum}
+    if isinstance(event, DistrictAdded):
+        return {"kind": "district_added", "district": event.district, "name": event.name,
+                "partnership": event.partnership, "quorum": event.quorum}
+    if isinstance(event, DistrictRenamed):
+        return {"kind": "district_renamed", "district": event.district, "name": event.name,
+                "partnership": event.partnership}
+    if isinstance(event, DistrictRetired):
+        return {"kind": "district_retired", "district": event.district}
+    if isinstance(event, SchemesOfDelegationChanged):
+        return {"kind": "schemes_of_delegation", "body": event.body, "schemes": [
+            {"id": s.id, "role": s.role, "decisions": list(s.decisions), "name": s.name} for s in event.schemes]}
+    if isinstance(event, RagThresholdsChanged):
+        return {"kind": "rag_thresholds", "green_within_percent": event.green_within_percent,
+                "amber_within_percent": event.amber_within_percent}
+    return {"kind": "priority_limit",
+            "max_agreed_priorities_per_district": event.max_agreed_priorities_per_district}
+
+
 def export_history(applications: dict[str, ServiceApplication]) -> fmt.HistoryDocument:
     """The whole history of the command services' stores, as one document (raises ``NotExportable``)."""
     events = [event for name in ("tasking", "priorities", "projects") for event in events_of(applications[name])]
     events.sort(key=lambda event: event.timestamp)
-    exporter = _Exporter()
+    priorities = applications["priorities"]
+    assert isinstance(priorities, PrioritiesApplication)
+    erased = priorities.vault.erased()
+    exporter = _Exporter(lambda person_id: person_id in erased)
     for event in events:
         exporter.event(event)
     tasking = applications["tasking"]

@@ -156,8 +156,22 @@ class EvidenceFigure(_Row):
     unit: str
 
 
+class Contact(_Row):
+    """Who to ask about a piece of evidence. ``person_id`` is an opaque id (no personal data); the name, e-mail and
+    phone are personal data, sealed under the person's key in the target's vault as the REST API seals them. An
+    export never writes them (no read of the system shows them): it writes ``person_id`` alone, and ``erased``
+    when the person's details were erased, so the target refuses their details for good as well."""
+
+    person_id: str
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    erased: bool = False
+
+
 class Evidence(_Command):
-    """Evidence submitted, and taken into the evidence base when ``accepted`` names the decision."""
+    """Evidence submitted, and taken into the evidence base when ``accepted`` names the decision, or noted without
+    being taken in when ``noted`` does (with ``noted_reason``)."""
 
     kind: Literal["evidence"] = "evidence"
     key: str
@@ -171,6 +185,10 @@ class Evidence(_Command):
     priorities: list[str] = []
     accepted: DecisionRow | None = None
     accepted_by: ActingFor | None = None
+    noted: DecisionRow | None = None
+    noted_reason: str | None = None
+    noted_by: ActingFor | None = None
+    contact: Contact | None = None
 
 
 class Tasking(_Command):
@@ -504,12 +522,145 @@ class OutcomeProfile(_Command):
     profile: list[ProfilePoint] = []
 
 
+class ContributionRepoint(_Command):
+    """A project's outcomes for one tasking re-pointed to another accepted tasking of its district, by a decision
+    (the programme manager's command; a re-pointing that follows a retasking upstream is the project's own reaction
+    to the ``retasking`` row, not a row)."""
+
+    kind: Literal["contribution_repoint"] = "contribution_repoint"
+    key: str
+    project: str
+    from_tasking: str
+    to_tasking: str
+    reason: str
+    decision: DecisionRow | None = None
+
+
+class ScsReview(_Command):
+    """An SCS review opened, by the board's decision: every priority agreed then is to be re-confirmed (a
+    ``reconfirmation`` row) or retired (a ``retirement`` row) in it. ``number`` is the review's (1 for the first)."""
+
+    kind: Literal["scs_review"] = "scs_review"
+    key: str
+    number: int
+    decision: DecisionRow | None = None
+
+
+class ScsReviewClosed(_Command):
+    """An SCS review (``review``, its row's key) closed by the board's decision, once every priority under it was
+    re-confirmed or retired."""
+
+    kind: Literal["scs_review_closed"] = "scs_review_closed"
+    key: str
+    review: str
+    decision: DecisionRow | None = None
+
+
+class Reconfirmation(_Command):
+    """An agreed priority re-confirmed in the open SCS review, by its district partnership's decision."""
+
+    kind: Literal["reconfirmation"] = "reconfirmation"
+    key: str
+    priority: str
+    decision: DecisionRow | None = None
+
+
+class PerformanceRelease(_Command):
+    """A period's performance figures released for public display (the open-data feed), by the board's decision."""
+
+    kind: Literal["performance_release"] = "performance_release"
+    key: str
+    starts_on: date
+    ends_on: date
+    decision: DecisionRow
+
+
+class QuorumChange(_Command):
+    """A decision changed a body's quorum from the decision's date (the partnership's rules are history)."""
+
+    kind: Literal["quorum_change"] = "quorum_change"
+    key: str
+    body: str
+    quorum: int
+    decision: DecisionRow
+
+
+class DistrictAdded(_Command):
+    """A board decision added a district, with its district partnership and its quorum, from the decision's date."""
+
+    kind: Literal["district_added"] = "district_added"
+    key: str
+    district: str
+    name: str
+    partnership: str
+    quorum: int
+    decision: DecisionRow
+
+
+class DistrictRenamed(_Command):
+    """A board decision renamed a district or its district partnership from the decision's date."""
+
+    kind: Literal["district_renamed"] = "district_renamed"
+    key: str
+    district: str
+    name: str
+    partnership: str
+    decision: DecisionRow
+
+
+class DistrictRetired(_Command):
+    """A board decision retired a district from the decision's date."""
+
+    kind: Literal["district_retired"] = "district_retired"
+    key: str
+    district: str
+    decision: DecisionRow
+
+
+class DelegationScheme(_Row):
+    id: str
+    role: str
+    decisions: list[str]
+    name: str = ""
+
+
+class SchemesOfDelegation(_Command):
+    """A decision replaced a body's schemes of delegation (all of them, ``schemes``; empty: none) from its date."""
+
+    kind: Literal["schemes_of_delegation"] = "schemes_of_delegation"
+    key: str
+    body: str
+    schemes: list[DelegationScheme] = []
+    decision: DecisionRow
+
+
+class RagThresholds(_Command):
+    """A board decision changed the RAG thresholds from the decision's date."""
+
+    kind: Literal["rag_thresholds"] = "rag_thresholds"
+    key: str
+    green_within_percent: float
+    amber_within_percent: float
+    decision: DecisionRow
+
+
+class PriorityLimit(_Command):
+    """A board decision changed the limit on agreed priorities in one district from the decision's date."""
+
+    kind: Literal["priority_limit"] = "priority_limit"
+    key: str
+    max_agreed_priorities_per_district: int
+    decision: DecisionRow
+
+
 HistoryRow = Annotated[
     Body | Membership | MembershipEnded | Commitment | Meeting | Objective | Target | Priority | Evidence | Tasking
     | TaskingAnswer | Transfer | Retasking | Action | Project | MilestoneAchieved | Progress | Intervention
     | TargetRevision | Retirement | Correction | ReportWithdrawal | RagOverride | Deferral | Closure | TargetProfile
     | ShareProfile | ReportingIntervalChange | ObjectiveReword | PriorityRejection | MilestoneAdded | ResourcesCommitted
-    | RiskRecorded | OutcomeProfile,
+    | RiskRecorded | OutcomeProfile | ContributionRepoint | ScsReview | ScsReviewClosed | Reconfirmation
+    | PerformanceRelease | QuorumChange | DistrictAdded | DistrictRenamed | DistrictRetired | SchemesOfDelegation
+    | RagThresholds | PriorityLimit,
     Field(discriminator="kind"),
 ]
 ROW_TYPES: dict[str, type[_Row]] = {get_args(cls.model_fields["kind"].annotation)[0]: cls

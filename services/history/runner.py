@@ -25,17 +25,18 @@ from eventsourcing.persistence import IntegrityError
 from services.history import format as fmt
 from services.history.format import DecisionRow, HistoryFile
 from services.priorities.application import IDEMPOTENT_IDS as PRIORITY_IDS
-from services.priorities.application import PrioritiesApplication
+from services.priorities.application import PersonalDetails, PrioritiesApplication
 from services.priorities.domain import TargetTerms
+from services.priorities.publication import release_performance
 from services.projects.application import IDEMPOTENT_IDS as PROJECT_IDS
 from services.projects.application import ProjectsApplication
-from services.tasking.application import TaskingApplication
+from services.tasking.application import PARTNERSHIP_ID, TaskingApplication
 from services.tasking.domain import IDEMPOTENT_IDS as TASKING_IDS
 from services.tasking.domain import Commitment, Membership
 from shared.contracts import Actor, Decision
-from shared.contracts.priorities import EvidenceFigure, StrategyLevel
+from shared.contracts.priorities import PUBLICATION_RECORD_ID, EvidenceFigure, StrategyLevel, review_id
 from shared.contracts.projects import InterventionKind, Milestone, Outcome, Rag, ResourceCommitment, Risk
-from shared.contracts.tasking import CommissioningLevel
+from shared.contracts.tasking import CommissioningLevel, DelegationScheme
 from shared.errors import ConcurrentChange, DomainError, InvalidCommand, NotYetKnown
 from shared.eventstore import CommandContext, ServiceApplication
 from shared.performance import DEFAULT_INTERVAL, ReportingInterval
@@ -44,6 +45,10 @@ from shared.web import problem_fields
 
 PROVENANCE_PREFIX = "import:"
 COMMAND_SERVICES = ("priorities", "tasking", "projects")
+
+RULE_CHANGES = ("quorum_change", "district_added", "district_renamed", "district_retired", "schemes_of_delegation",
+                "rag_thresholds", "priority_limit")
+"""The kinds of row that change the partnership's rules (tasking's ``Partnership`` record), each by a decision."""
 
 OWNER = {"body": "tasking", "membership": "tasking", "membership_ended": "tasking", "commitment": "tasking",
          "meeting": "tasking", "tasking": "tasking",
@@ -55,7 +60,10 @@ OWNER = {"body": "tasking", "membership": "tasking", "membership_ended": "taskin
          "risk": "projects", "outcome_profile": "projects",
          "project": "projects", "milestone_achieved": "projects", "progress": "projects",
          "intervention": "projects", "correction": "projects", "report_withdrawal": "projects",
-         "rag_override": "projects", "deferral": "projects", "closure": "projects"}
+         "rag_override": "projects", "deferral": "projects", "closure": "projects",
+         "contribution_repoint": "projects", "scs_review": "priorities", "scs_review_closed": "priorities",
+         "reconfirmation": "priorities", "performance_release": "priorities",
+         **{kind: "tasking" for kind in RULE_CHANGES}}
 """The service whose commands each kind of row stands for (the owner of its aggregate)."""
 
 CREATED_AS = {"meeting": "meeting", "tasking": "tasking", "transfer": "transfer", "action": "action",
@@ -204,6 +212,16 @@ class Applier:
             return "priorities", self._cite("priority", row.priority, "priority")
         if kind == "retirement":
             return "priorities", self._cite(row.retires, row.item, "item")
+        if kind in RULE_CHANGES:
+            return "tasking", PARTNERSHIP_ID
+        if kind == "scs_review":
+            return "priorities", review_id(row.number)
+        if kind == "scs_review_closed":
+            return "priorities", self._cite("scs_review", row.review, "review")
+        if kind == "reconfirmation":
+            return "priorities", self._cite("priority", row.priority, "priority")
+        if kind == "performance_release":
+            return "priorities", PUBLICATION_RECORD_ID
         return "projects", self._cite("project", row.project, "project")
 
     def _cite(self, kind: str, key: str | None, field: str) -> UUID:
@@ -336,11 +354,20 @@ class Applier:
             figures=[EvidenceFigure(label=f.label, value=f.value, unit=f.unit) for f in row.figures],
             objective_ids=[self._cite("objective", k, "objectives") for k in row.objectives],
             priority_ids=[self._cite("priority", k, "priorities") for k in row.priorities],
+            contact=None if row.contact is None else PersonalDetails(
+                row.contact.person_id, row.contact.name, row.contact.email, row.contact.phone),
             idempotency_key=self._key(row))
+        if row.contact is not None and row.contact.erased:
+            # Erased where the history came from: erased here too, so their details are refused for good.
+            self.priorities.vault.erase(row.contact.person_id, f"erased before the history was exported ({row.key})")
         if row.accepted is not None:
             evidence = self.priorities.accept_evidence(self.context(row, row.accepted_by), evidence.id,
                                                        expected_version=evidence.version,
                                                        decision=self.decision(row.accepted, "priorities"))
+        if row.noted is not None or row.noted_reason is not None:
+            evidence = self.priorities.note_evidence(self.context(row, row.noted_by), evidence.id,
+                                                     expected_version=evidence.version, reason=row.noted_reason or "",
+                                                     decision=self.decision(row.noted, "priorities"))
         self.ids[("evidence", row.key)] = evidence.id
 
     def _tasking(self, context: CommandContext, row: fmt.Tasking) -> None:
@@ -547,6 +574,89 @@ class Applier:
         self.projects.close_project(context, project, outcome_achieved=row.outcome_achieved, lessons=row.lessons,
                                     decision=self.decision(row.decision, "projects"))
 
+    def _contribution_repoint(self, context: CommandContext, row: fmt.ContributionRepoint) -> None:
+        project = self.projects.project(self._cite("project", row.project, "project"))
+        from_id = self._tasking_id(row.from_tasking, "from_tasking")
+        to_id = self._tasking_id(row.to_tasking, "to_tasking")
+        self._wait_tasking_known(to_id, row.to_tasking)
+        self.projects.repoint_contribution(context, project, from_tasking_id=from_id, to_tasking_id=to_id,
+                                           reason=row.reason, decision=self.decision(row.decision, "projects"))
+
+    def _wait_tasking_known(self, tasking_id: UUID, key: str) -> None:
+        """The projects service judges a tasking by its copy: wait for the copy to reach tasking's version."""
+        upstream = self.tasking.tasking(tasking_id).version
+
+        def known() -> bool:
+            copy = self.projects.known_taskings.get(tasking_id)
+            return copy is not None and copy.version >= upstream
+
+        self.wait_for(known, f"the tasking '{key}' to reach the projects service")
+
+    def _scs_review(self, context: CommandContext, row: fmt.ScsReview) -> None:
+        latest = self.priorities.latest_review()
+        number = 1 if latest is None else latest.number + 1
+        if row.number != number:
+            raise InvalidCommand(f"The next SCS review is number {number}, not {row.number}.",
+                                 [{"field": "number", "message": f"The next review is number {number}."}])
+        review = self.priorities.start_review(context, decision=self.decision(row.decision, "priorities"))
+        self.ids[("scs_review", row.key)] = review.id
+
+    def _scs_review_closed(self, context: CommandContext, row: fmt.ScsReviewClosed) -> None:
+        review = self.priorities.review(self._cite("scs_review", row.review, "review"))
+        self.priorities.close_review(context, review.id, expected_version=review.version,
+                                     decision=self.decision(row.decision, "priorities"))
+
+    def _reconfirmation(self, context: CommandContext, row: fmt.Reconfirmation) -> None:
+        priority = self.priorities.priority(self._cite("priority", row.priority, "priority"))
+        self.priorities.reconfirm_priority(context, priority, expected_version=priority.version,
+                                           decision=self.decision(row.decision, "priorities"))
+
+    def _performance_release(self, context: CommandContext, row: fmt.PerformanceRelease) -> None:
+        release_performance(self.priorities, context, starts_on=row.starts_on, ends_on=row.ends_on,
+                            decision=self.decision(row.decision, "priorities"))
+
+    # -- the partnership's rules ------------------------------------------------------------------------------------
+    def _rules_changed(self, change: Callable[[Decision | None], Any], row: Any) -> None:
+        """A change of the rules, then a wait for the other services' copies of the rules to hold it: every later
+        row is judged by the rules as of its own date, in whichever service runs it."""
+        version = change(self.decision(row.decision, "tasking")).version
+        for name, copy in (("priorities", self.priorities.meetings), ("projects", self.projects.meetings)):
+            def holds(copy: Any = copy) -> bool:
+                return bool(copy.rules_version() >= version)
+
+            self.wait_for(holds, f"the {row.kind} '{row.key}' to reach the {name} service")
+
+    def _quorum_change(self, context: CommandContext, row: fmt.QuorumChange) -> None:
+        self._rules_changed(lambda decision: self.tasking.change_quorum(
+            context, body=row.body, quorum=row.quorum, decision=decision), row)
+
+    def _district_added(self, context: CommandContext, row: fmt.DistrictAdded) -> None:
+        self._rules_changed(lambda decision: self.tasking.add_district(
+            context, district=row.district, name=row.name, partnership=row.partnership, quorum=row.quorum,
+            decision=decision), row)
+
+    def _district_renamed(self, context: CommandContext, row: fmt.DistrictRenamed) -> None:
+        self._rules_changed(lambda decision: self.tasking.rename_district(
+            context, district=row.district, name=row.name, partnership=row.partnership, decision=decision), row)
+
+    def _district_retired(self, context: CommandContext, row: fmt.DistrictRetired) -> None:
+        self._rules_changed(lambda decision: self.tasking.retire_district(
+            context, district=row.district, decision=decision), row)
+
+    def _schemes_of_delegation(self, context: CommandContext, row: fmt.SchemesOfDelegation) -> None:
+        schemes = [DelegationScheme(s.id, row.body, s.role, list(s.decisions), s.name) for s in row.schemes]
+        self._rules_changed(lambda decision: self.tasking.change_schemes(
+            context, body=row.body, schemes=schemes, decision=decision), row)
+
+    def _rag_thresholds(self, context: CommandContext, row: fmt.RagThresholds) -> None:
+        self._rules_changed(lambda decision: self.tasking.change_rag_thresholds(
+            context, green_within_percent=row.green_within_percent, amber_within_percent=row.amber_within_percent,
+            decision=decision), row)
+
+    def _priority_limit(self, context: CommandContext, row: fmt.PriorityLimit) -> None:
+        self._rules_changed(lambda decision: self.tasking.change_priority_limit(
+            context, limit=row.max_agreed_priorities_per_district, decision=decision), row)
+
     # -- what the target holds ----------------------------------------------------------------------------------
     def holds(self, row: Any) -> bool:
         """Whether the target already holds this row (an event of its aggregate names the row's kind and key)."""
@@ -562,6 +672,8 @@ class Applier:
         """A row the target already holds: what later rows cite it by."""
         if row.kind in CREATED_AS:
             self.ids[(row.kind, row.key)] = self.created_id(row.kind, row.key, row.by)
+        if row.kind == "scs_review":
+            self.ids[(row.kind, row.key)] = review_id(row.number)
         if row.kind in ("tasking", "transfer"):
             held = self.tasking.tasking(self.ids[(row.kind, row.key)])
             self.tasked.setdefault(UUID(str(held.target_id)), []).append(held.id)

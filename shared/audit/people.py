@@ -303,9 +303,12 @@ class PeopleVault:
             return REDACTED
         try:
             raw = base64.urlsafe_b64decode(body.encode())
-            return AESGCM(key).decrypt(raw[:12], raw[12:], key_id.encode()).decode()
+            text = AESGCM(key).decrypt(raw[:12], raw[12:], key_id.encode()).decode()
         except (InvalidTag, ValueError):
             return REDACTED
+        # A text composed around another's sealed text (a project's flag quoting the retasking's reason) holds it
+        # sealed still, under its author's key: opened too (or redacted with that key), never shown as ciphertext.
+        return self.open_text(text) if SEALED_PREFIX in text else text
 
     def open_text(self, text: str) -> str:
         """Every sealed value inside a text (a JSON column, a rendered line) opened; JSON strings stay JSON."""

@@ -71,6 +71,17 @@ def test_a_reason_is_stored_and_published_sealed_read_opened_and_redacted_with_i
         app.close()
 
 
+def test_a_text_quoting_another_sealed_text_opens_whole_and_the_quote_is_redacted_with_its_own_key(
+        tmp_path: Path) -> None:
+    """A project's flag quotes the retasking's reason as published (sealed): read, it is the words, not ciphertext."""
+    vault = vault_for(settings_for(data_dir=tmp_path))
+    quoted = vault.seal("person:" + "1" * 32, "tasking", 2, {"reason": WHY})["reason"]
+    flag = vault.seal("person:" + "2" * 32, "project", 3, {"reason": f"Tasking retasked: {quoted}"})["reason"]
+    assert vault.open(flag) == f"Tasking retasked: {WHY}"
+    vault.redact("tasking", "names a resident")
+    assert vault.open(flag) == f"Tasking retasked: {REDACTED}"
+
+
 def test_a_text_sealed_in_another_vault_reads_as_unavailable_not_as_redacted(tmp_path: Path) -> None:
     from shared.audit.people import UNAVAILABLE
 
