@@ -252,6 +252,36 @@ def in_force(founding: FoundedRules, changes: Sequence[RuleChange], day: date) -
     return state
 
 
+@dataclass(frozen=True)
+class DistrictOfRecord:
+    """A district as records name it on a day: by its name then, or, retired by then, by its last name (and its
+    district partnership's), with the day it was retired."""
+
+    id: str
+    name: str
+    partnership: str
+    retired_on: date | None = None
+
+
+def districts_of_record(founding: FoundedRules, changes: Sequence[RuleChange], day: date
+                        ) -> dict[str, DistrictOfRecord]:
+    """Every district the partnership had by ``day`` (the founding's, and those added by decisions dated by then),
+    by its name on ``day``; one retired by then by the name it had when retired. An id names one district for ever,
+    so a page naming a record of a retired district still finds its name here. Before the founding: the founding's
+    districts (a reader still wants their names)."""
+    state = founding.as_of(day) or founding.state
+    retired: dict[str, DistrictOfRecord] = {}
+    for change in sorted(changes, key=lambda c: c.decided_on):  # as ``in_force``: stable, recorded order on a date
+        if change.decided_on > day:
+            continue
+        after = change.applied_to(state)
+        for gone in state.all_districts():
+            if gone.id not in after.districts:
+                retired[gone.id] = DistrictOfRecord(gone.id, gone.name, gone.partnership, change.decided_on)
+        state = after
+    return {**retired, **{d.id: DistrictOfRecord(d.id, d.name, d.partnership) for d in state.all_districts()}}
+
+
 class RulesOfRecord:
     """``PartnershipRules`` over the founding rules and the changes recorded since (read afresh on each question:
     a change just recorded counts for the next decision)."""
@@ -274,4 +304,8 @@ class RulesOfRecord:
         asks nothing of them, but a reader still wants its districts' names)."""
         founding, changes = self._read()
         return in_force(founding, changes, day) or founding.state
+
+    def districts_of_record(self, day: date) -> dict[str, DistrictOfRecord]:
+        """Every district the rules had by ``day``, retired ones too (``districts_of_record``)."""
+        return districts_of_record(*self._read(), day)
 

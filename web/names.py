@@ -1,5 +1,6 @@
 """Names, never ids, on every page: the partnership's organisations, bodies and districts by name (from GraphQL's
-``partnership``), meetings by title and date."""
+``partnership``, today's names; a district retired since by its last name, from ``formerDistricts``), meetings by
+title and date."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 
 NAMES_QUERY = """
 partnership { name organisations { organisationId name kind } bodies { bodyId name kind }
-              districts { districtId name partnership } }
+              districts { districtId name partnership } formerDistricts { districtId name partnership retiredOn } }
 meetings { id body heldOn title present quorum quorumAsMinuted }
 """
 """Selected by every page that names anything: put inside the page's own query."""
@@ -23,17 +24,21 @@ class Names:
     organisations: dict[str, str]
     bodies: dict[str, str]
     districts: dict[str, str]
+    """Today's districts, the ones a person may choose."""
     meetings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    retired: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """The districts retired since, by id: their last name, district partnership and ``retiredOn``."""
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> Names:
         found = data["partnership"]
         bodies = {b["bodyId"]: b["name"] for b in found["bodies"]}
-        for district in found["districts"]:  # a district's body is its district partnership
+        former = found.get("formerDistricts") or []
+        for district in [*found["districts"], *former]:  # a district's body is its district partnership
             bodies.setdefault(district["districtId"], district["partnership"])
         return cls(found["name"], {o["organisationId"]: o["name"] for o in found["organisations"]}, bodies,
                    {d["districtId"]: d["name"] for d in found["districts"]},
-                   {m["id"]: m for m in data.get("meetings") or []})
+                   {m["id"]: m for m in data.get("meetings") or []}, {d["districtId"]: d for d in former})
 
     def organisation(self, key: str | None) -> str:
         return self.organisations.get(key or "", _readable(key))
@@ -42,13 +47,24 @@ class Names:
         return self.bodies.get(key or "", _readable(key))
 
     def district(self, key: str | None) -> str:
+        """A district by today's name; one retired since by its last name."""
+        if key in self.retired:
+            return str(self.retired[key]["name"])
         return self.districts.get(key or "", _readable(key))
+
+    def district_listed(self, key: str | None) -> str:
+        """A district where a page lists the districts of today (shares, roll-ups): a retired one says so."""
+        found = self.retired.get(key or "")
+        if found is None:
+            return self.district(key)
+        return f"{found['name']} (retired {long_date(found['retiredOn'])})"
 
     def label(self, text: str) -> str:
         """A label the API composed from ids ("nhs-worcestershire at pstg"): each id that names an organisation, a
         body or a district given as its name."""
         return re.sub(r"[a-z0-9][a-z0-9_-]*", lambda m: self.organisations.get(m.group(0)) or self.bodies.get(
-            m.group(0)) or self.districts.get(m.group(0)) or m.group(0), text)
+            m.group(0)) or (self.district(m.group(0)) if m.group(0) in self.districts or m.group(0) in self.retired
+                            else m.group(0)), text)
 
     def meeting(self, key: str | None) -> str | None:
         """The meeting a decision was taken at, as "its title, held on its date", or None when none is recorded."""

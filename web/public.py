@@ -63,14 +63,14 @@ def chart(target: dict[str, Any], shares: list[dict[str, Any]], released: Decima
     scale; with its text alternative. The same numbers are in the table under it."""
     goal = Decimal(target["targetValue"])
     rows = [("County target", goal, "target"), ("Released performance so far", released, "actual")]
-    rows += [(f"{names.district(s['district'])} share", Decimal(s["share"]), "share") for s in shares]
+    rows += [(f"{names.district_listed(s['district'])} share", Decimal(s["share"]), "share") for s in shares]
     top = max([goal, *(value for _, value, _ in rows)]) or Decimal(1)
     bar_width = 360
     bars = [{"label": label, "value": number(value), "kind": kind, "y": 10 + i * 40,
              "width": max(1, int(bar_width * value / top))} for i, (label, value, kind) in enumerate(rows)]
     unit = target["unit"]
     text = (f"Bar chart. County target: {number(goal)} {unit}. Released performance so far: {number(released)} "
-            f"{unit}. " + " ".join(f"{names.district(s['district'])} share: {number(s['share'])} {unit}."
+            f"{unit}. " + " ".join(f"{names.district_listed(s['district'])} share: {number(s['share'])} {unit}."
                                    for s in shares))
     return {"bars": bars, "height": 20 + len(rows) * 40, "text": text, "id": f"chart-{target['id']}"}
 

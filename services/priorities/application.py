@@ -416,10 +416,11 @@ class PrioritiesApplication(ServiceApplication):
         return found
 
     def _known_district(self, district: str) -> None:
-        """A district of the partnership today by the rules of record (or one the definition founded, retired
-        since: its records are still read)."""
-        today = self.in_force(self.definition.calendar()())
-        if today.district(district) is None and self.definition.district(district) is None:
+        """A district of the partnership by the rules of record, today's or one retired since (its records are still
+        read), or one the definition founded."""
+        day = self.definition.calendar()()
+        today = self.in_force(day)
+        if district not in self.rules.districts_of_record(day) and self.definition.district(district) is None:
             known = ", ".join(d.id for d in today.districts)
             raise NotFound(f"'{district}' is not a district of the {self.definition.name} (known: {known}).")
 

@@ -30,13 +30,12 @@ PackReader = Annotated[Principal, Depends(require_role(Role.SCRUTINY_MEMBER, Rol
 
 def _check_scope(definition: PartnershipDefinition, districts: list[str], theme_groups: list[str],
                  model: ReportingReadModel | None = None) -> None:
-    """A scope names districts and theme groups of the partnership (founded by the definition, or of record today
-    when ``model`` is given: one added by decision since): an unknown one is refused, never an empty pack (or,
-    unnoticed, the county's)."""
+    """A scope names districts and theme groups of the partnership (founded by the definition, or of record when
+    ``model`` is given: one added by decision since, or retired since, whose records a pack still reads): an
+    unknown one is refused, never an empty pack (or, unnoticed, the county's)."""
     known_districts = {d.id for d in definition.districts}
     if model is not None:
-        today = model.provenance.rules.as_of_or_founding(definition.calendar()())
-        known_districts |= {d.id for d in today.all_districts()}
+        known_districts |= set(model.provenance.districts_of_record())
     known_groups = {b.id for b in definition.bodies if b.kind == "theme_group"}
     problems = [{"field": "district", "message": f"No district '{d}'; one of {', '.join(sorted(known_districts))}."}
                 for d in districts if d not in known_districts]

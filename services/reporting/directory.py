@@ -16,22 +16,35 @@ from services.reporting.graphql_common import IN_FORCE_ON, IsAuthenticated, read
 from services.reporting.graphql_node import Node, register, typed_id
 from services.reporting.temporal import When, at, in_force_day, recorded_moment
 from shared.partnership import rules
-from shared.rules_history import RulesState
+from shared.rules_history import DistrictOfRecord, RulesOfRecord, RulesState
 
 _ID = ("Unique among all objects (opaque): names the {0} and the moment it was read at when that is not now "
        "(node(id:) answers as of it). Its key in the partnership definition, which other fields name it by, is {1}.")
 
 
+def _day(as_of: datetime | None, in_force_on: date | None) -> date:
+    return in_force_on or (as_of or datetime.now(UTC)).date()
+
+
+def _of_record(info: Info, as_of: datetime | None) -> RulesOfRecord:
+    model = read_model(info)
+    return model.provenance.meetings.rules(rules(model.store.settings.partnership_file), as_of)
+
+
 def _in_force(info: Info, as_of: datetime | None, in_force_on: date | None) -> RulesState:
     """The rules in force on ``in_force_on`` (default: the day of ``as_of``, or today) as the record at ``as_of``
     had them; before the founding, the founding rules (a reader still wants the districts' names)."""
-    model = read_model(info)
-    day = in_force_on or (as_of or datetime.now(UTC)).date()
+    day = _day(as_of, in_force_on)
     asked: dict[tuple[datetime | None, date], RulesState] = info.context.setdefault("rules_in_force", {})
     if (as_of, day) not in asked:  # partnership, districts and themeGroups in one request read the rules once
-        asked[(as_of, day)] = model.provenance.meetings.rules(
-            rules(model.store.settings.partnership_file), as_of).as_of_or_founding(day)
+        asked[(as_of, day)] = _of_record(info, as_of).as_of_or_founding(day)
     return asked[(as_of, day)]
+
+
+def _retired(info: Info, as_of: datetime | None, in_force_on: date | None) -> list[DistrictOfRecord]:
+    """The districts retired by the day, each by its last name (records of them keep naming them)."""
+    found = _of_record(info, as_of).districts_of_record(_day(as_of, in_force_on)).values()
+    return sorted((d for d in found if d.retired_on is not None), key=lambda d: d.name)
 
 
 @strawberry.type(description="A district and the name of its district partnership.")
@@ -40,7 +53,10 @@ class District(Node):
     district_id: strawberry.ID = strawberry.field(description="The district's key (as `district` fields name it).")
     name: str
     partnership: str
-    quorum: int
+    quorum: int = strawberry.field(description="Members present that make its partnership's meeting quorate (0 "
+                                               "once retired).")
+    retired_on: date | None = strawberry.field(
+        default=None, description="The date of the decision that retired it (null while it is a district).")
 
 
 @strawberry.type(description="A body that takes decisions: the partnership board, a theme group, ...")
@@ -90,6 +106,9 @@ class Partnership(Node):
     max_agreed_priorities_per_district: int
     units: list[str]
     districts: list[District]
+    former_districts: list[District] = strawberry.field(
+        description="The districts retired by the day, each by its last name and with the date it was retired: "
+                    "records of them (taskings, decisions, projects) still name them.")
     theme_groups: list[Body]
     bodies: list[Body]
     organisations: list[Organisation]
@@ -105,6 +124,11 @@ def _districts(in_force: RulesState, when: When) -> list[District]:
     return [District(id=typed_id("District", d.id, when), district_id=strawberry.ID(d.id), name=d.name,
                      partnership=d.partnership, quorum=quorum(d.id))
             for d in in_force.all_districts()]
+
+
+def _former(retired: list[DistrictOfRecord], when: When) -> list[District]:
+    return [District(id=typed_id("District", d.id, when), district_id=strawberry.ID(d.id), name=d.name,
+                     partnership=d.partnership, quorum=0, retired_on=d.retired_on) for d in retired]
 
 
 def _bodies(in_force: RulesState, when: When, kind: str | None = None) -> list[Body]:
@@ -131,6 +155,7 @@ def _partnership(info: Info, as_of: datetime | None, in_force_on: date | None) -
         id=typed_id("Partnership", definition.id, when), partnership_id=strawberry.ID(definition.id),
         name=definition.name, max_agreed_priorities_per_district=in_force.priority_limit,
         units=list(definition.units), districts=_districts(in_force, when),
+        former_districts=_former(_retired(info, as_of, in_force_on), when),
         theme_groups=_bodies(in_force, when, "theme_group"), bodies=_bodies(in_force, when),
         organisations=[Organisation(id=typed_id("Organisation", o.id, when), organisation_id=strawberry.ID(o.id),
                                     name=o.name, kind=o.kind, county_wide=o.county_wide)
@@ -172,7 +197,8 @@ def _directory_loader(pick: Callable[[Partnership], list[Any]]) -> Callable[[Inf
 register("Partnership", "partnership", lambda info, key, when: (
     found if (found := _partnership(info, recorded_moment(when), in_force_day(when))).partnership_id == key
     else None), own_ids=False)
-register("District", ("districts", "partnership"), _directory_loader(lambda p: p.districts), own_ids=False)
+register("District", ("districts", "partnership"), _directory_loader(lambda p: [*p.districts, *p.former_districts]),
+         own_ids=False)
 register("Body", ("partnership", "themeGroups"), _directory_loader(lambda p: p.bodies), own_ids=False)
 register("Organisation", "partnership", _directory_loader(lambda p: p.organisations), own_ids=False)
 register("SchemeOfDelegation", "partnership", _directory_loader(lambda p: p.schemes_of_delegation), own_ids=False)

@@ -66,12 +66,21 @@ class Namer:
         who = self.organisation(organisation)
         return f"{who}'s {role_words(role)}" if role else who
 
+    def district_listed(self, key: str | None, on: date) -> str:
+        """A district in a list of the districts of ``on``: by its name, marked when it was retired by then."""
+        found = self.provenance.district_of_record(key) if key else None
+        if found is None:
+            return self.district(key)
+        return f"{found.name} (retired {long_date(found.retired_on)})" if found.retired_on and \
+            found.retired_on <= on else found.name
+
     def ids(self) -> dict[str, str]:
-        """Every id the definition names, with its name (district ids name the district)."""
+        """Every id the partnership names, with its name as records give it (``Provenance``): district ids name the
+        district, a retired one by its last name."""
         definition = self.provenance.definition
         found = {o.id: o.name for o in definition.organisations}
-        found.update({b.id: b.name for b in definition.bodies})
-        found.update({d.id: d.name for d in definition.districts})
+        found.update({b.id: self.provenance.body_name(b.id) for b in definition.bodies})
+        found.update({d.id: d.name for d in self.provenance.districts_of_record().values()})
         return found
 
     def text(self, text: str | None) -> str:

@@ -18,7 +18,6 @@ from typing import Any
 
 from services.reporting import changes
 from services.reporting.changes import Scope
-from services.reporting.coordination import chains
 from services.reporting.coordination import queries as coordination_queries
 from services.reporting.delivery import judging, rollup
 from services.reporting.delivery import queries as delivery_queries
@@ -184,7 +183,7 @@ def _direction(series: Series, previous: date, end: date,
     return found.value if found is not None else None
 
 
-def _performance(store: ReadStore, request: PackRequest, definition: PartnershipDefinition
+def _performance(store: ReadStore, request: PackRequest, definition: PartnershipDefinition, namer: Namer
                  ) -> list[TargetPerformance]:
     as_of = request.reading_time()
     previous_day = request.start
@@ -213,7 +212,8 @@ def _performance(store: ReadStore, request: PackRequest, definition: Partnership
             if not in_scope:
                 continue
             points = credits.get(share["tasking_id"], [])
-            series = Series(label=chains.district_name(definition, share["district"]), unit=target["unit"],
+            # The districts of the period's end: a share of one retired by then says so, by its last name.
+            series = Series(label=namer.district_listed(share["district"], request.end), unit=target["unit"],
                             baseline_date=baseline_date, deadline=date.fromisoformat(share["deadline"]),
                             goal=Decimal(share["share"]), points=points, actual=Decimal(0), expected=Decimal(0),
                             rag=None, direction=None, district=share["district"], start=start,
@@ -308,13 +308,12 @@ def _decision_rows(store: ReadStore, request: PackRequest, provenance: Provenanc
     return [row for row in found if decision_key(row["decision"]) in in_scope]
 
 
-def _retaskings(store: ReadStore, request: PackRequest, definition: PartnershipDefinition,
-                provenance: Provenance, namer: Namer) -> list[dict[str, Any]]:
+def _retaskings(store: ReadStore, request: PackRequest, provenance: Provenance, namer: Namer) -> list[dict[str, Any]]:
     as_of = request.reading_time()
     seen: set[str] = set()
     found = []
     for tasking_id in coordination_queries.retasked_taskings(store, as_of):
-        chain = coordination_queries.retasking_chain(store, tasking_id, definition, as_of)
+        chain = coordination_queries.retasking_chain(store, tasking_id, provenance, as_of)
         for step in chain["steps"]:
             districts = {a["district"] for a in step["before"] + step["after"]}
             day = step["decided_on"] or ""
@@ -446,12 +445,11 @@ def _changes_in_words(changed: list[dict[str, Any]], namer: Namer, provenance: P
     return found
 
 
-def scope_label(scope: Scope, definition: PartnershipDefinition) -> str:
+def scope_label(scope: Scope, definition: PartnershipDefinition, namer: Namer) -> str:
     if scope.county:
         return f"the whole county ({definition.name})"
-    parts = [chains.district_name(definition, d) for d in sorted(scope.districts)]
-    parts += [(b.name if (b := definition.body(g)) else g) for g in sorted(scope.theme_groups)]
-    return ", ".join(parts)
+    return ", ".join([namer.district(d) for d in sorted(scope.districts)]
+                     + [namer.body(g) for g in sorted(scope.theme_groups)])
 
 
 RAGS = ("green", "amber", "red", STALE)
@@ -528,11 +526,11 @@ def build_pack(store: ReadStore, request: PackRequest) -> ScrutinyPack:
     # The rules in force at the period's end, as recorded when the pack reads: the RAG thresholds it judges by.
     in_force = judging.in_force_on(provenance.meetings, definition, request.end, at(as_of, request.end))
     pack = ScrutinyPack(
-        request=request, partnership=definition.name, scope_label=scope_label(request.scope, definition),
-        produced_at=as_of, performance=_performance(store, request, in_force),
+        request=request, partnership=definition.name, scope_label=scope_label(request.scope, definition, namer),
+        produced_at=as_of, performance=_performance(store, request, in_force, namer),
         changes=_changes_in_words(changed, namer, provenance),
         decisions=decisions_in_words(_decision_rows(store, request, provenance), namer, provenance, context),
-        retaskings=_retaskings(store, request, definition, provenance, namer),
+        retaskings=_retaskings(store, request, provenance, namer),
         red_projects=_red_projects(store, request, provenance, namer),
         overdue_actions=_overdue_actions(store, request, namer),
         overdue_milestones=_overdue_milestones(store, request, namer))

@@ -20,7 +20,7 @@ from shared.decisions import problems_of
 from shared.meeting_copy import CopiedMeetings
 from shared.partnership import PartnershipDefinition
 from shared.readstore import ReadStore
-from shared.rules_history import FoundedRules, RulesState
+from shared.rules_history import DistrictOfRecord, FoundedRules, RulesState
 
 
 @dataclass(frozen=True)
@@ -76,23 +76,34 @@ class Provenance:
     def _today(self) -> RulesState:
         return self.rules.as_of_or_founding(self.definition.calendar()())
 
+    def districts_of_record(self) -> dict[str, DistrictOfRecord]:
+        """Every district the partnership has had, by today's name; a retired one by its last name."""
+        return self.rules.districts_of_record(self.definition.calendar()())
+
+    def district_of_record(self, district: str) -> DistrictOfRecord | None:
+        """The district by today's name, or a retired one by its last name (None: the partnership never had it)."""
+        found = self.districts_of_record().get(district)
+        if found is not None:
+            return found
+        defined = self.definition.district(district)  # the definition names one before the founding reached us
+        return DistrictOfRecord(defined.id, defined.name, defined.partnership) if defined is not None else None
+
     def body_name(self, body: str) -> str:
         """A body or district partnership by its name (the id only for one the partnership never had): as the rules
-        of record name it today, else as the definition did (a district retired since)."""
+        of record name it today; a district partnership retired since by its last name."""
         in_force = self._today().body(body)
         if in_force is not None:
             return in_force.name
+        district = self.district_of_record(body)
+        if district is not None:
+            return district.partnership
         found = self.definition.body(body)
-        if found is not None:
-            return found.name
-        district = self.definition.district(body)
-        return district.partnership if district is not None else body
+        return found.name if found is not None else body
 
     def district_name(self, district: str) -> str:
-        in_force = self._today().district(district)
-        if in_force is not None:
-            return in_force.name
-        found = self.definition.district(district)
+        """A district by today's name; one retired by its last name (the id only for one the partnership never
+        had)."""
+        found = self.district_of_record(district)
         return found.name if found is not None else district
 
     def organisation_name(self, organisation: str) -> str:

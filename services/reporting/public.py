@@ -31,9 +31,10 @@ PUBLIC_FIELDS: dict[str, frozenset[str]] = {name: frozenset(fields) for name, fi
               "releasedTargetPerformance", "node", "nodes"},
     # node(id:) answers the public only objects of the types above (``graphql_node``), and their fields as listed.
     "Node": {"id"},
+    # A retired district by its last name and date (``formerDistricts``): the public pages name its old records.
     "Partnership": {"id", "partnershipId", "name", "maxAgreedPrioritiesPerDistrict", "units", "districts",
-                    "themeGroups", "bodies", "organisations"},
-    "District": {"id", "districtId", "name", "partnership", "quorum"},
+                    "formerDistricts", "themeGroups", "bodies", "organisations"},
+    "District": {"id", "districtId", "name", "partnership", "quorum", "retiredOn"},
     "Body": {"id", "bodyId", "kind", "name", "quorum"},
     "Organisation": {"id", "organisationId", "name", "kind", "countyWide"},
     # Who acted is published as their organisation and role, never the person (open data's ``organisation``).

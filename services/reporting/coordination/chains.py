@@ -6,9 +6,16 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
-from shared.partnership import PartnershipDefinition
+
+class Names(Protocol):
+    """How a chain names districts and bodies for a person (``services.reporting.provenance.Provenance``: today's
+    names, a retired district by its last)."""
+
+    def district_name(self, district: str) -> str: ...
+
+    def body_name(self, body: str) -> str: ...
 
 
 def _fmt(raw: str) -> str:
@@ -16,10 +23,11 @@ def _fmt(raw: str) -> str:
     return f"{int(value):,}" if value == value.to_integral_value() else f"{value:,f}"
 
 
-def chain(changes: list[dict[str, Any]], tasking_id: str, definition: PartnershipDefinition) -> dict[str, Any]:
+def chain(changes: list[dict[str, Any]], tasking_id: str, names: Names) -> dict[str, Any]:
     """From every assignment change (``tasking_changes`` rows, in the order they were recorded): every tasking
     linked to this one by retasking (its origin and all it was split into), and each decision that changed them,
-    as steps "Worcester 1,200 -> Worcester 1,000 + Wychavon 200", named as the partnership names its districts."""
+    as steps "Worcester 1,200 -> Worcester 1,000 + Wychavon 200", named as records name the districts and bodies
+    (``names``)."""
     parent = {c["tasking_id"]: c["retasked_from"] for c in changes if c["kind"] == "issued"}
     root = tasking_id
     while parent.get(root):
@@ -36,18 +44,12 @@ def chain(changes: list[dict[str, Any]], tasking_id: str, definition: Partnershi
     for change in ours:
         if change["kind"] == "retasked" or (change["kind"] == "issued" and change["retasked_from"]):
             grouped[change["decision_key"] or f"{change['tasking_id']}:{change['version']}"].append(change)
-    steps = [_step(group, definition) for group in grouped.values()]
+    steps = [_step(group, names) for group in grouped.values()]
     steps.sort(key=lambda step: (step["decided_on"] or "", step["at"]))
     return {"root": root, "taskings": sorted(family), "origin": origin, "steps": steps}
 
 
-def district_name(definition: PartnershipDefinition, district: str) -> str:
-    """The district's name in the partnership's definition (its id if the definition does not know it)."""
-    found = definition.district(district)
-    return found.name if found else district
-
-
-def _step(group: list[dict[str, Any]], definition: PartnershipDefinition) -> dict[str, Any]:
+def _step(group: list[dict[str, Any]], names: Names) -> dict[str, Any]:
     before = [{"tasking_id": c["tasking_id"], "district": c["previous_district"],
                "lead_partner": c["previous_lead_partner"], "share": c["previous_share"],
                "deadline": c["previous_deadline"]} for c in group if c["kind"] == "retasked"]
@@ -58,12 +60,11 @@ def _step(group: list[dict[str, Any]], definition: PartnershipDefinition) -> dic
     decision = json.loads(first["decision"]) if first["decision"] else None
 
     def say(assignments: list[dict[str, Any]]) -> str:
-        return " + ".join(f"{district_name(definition, a['district'])} {_fmt(a['share'])}" for a in assignments)
+        return " + ".join(f"{names.district_name(a['district'])} {_fmt(a['share'])}" for a in assignments)
 
     summary = f"{say(before) or '(none)'} -> {say(after)}"
     if decision:
-        body = definition.body(decision["body"])
-        who = body.name if body else decision["body"]  # a name where a person reads, never the id
+        who = names.body_name(decision["body"])  # a name where a person reads, never the id
         summary += f", decided by {who} on {decision['decided_on']} because {decision['reason']}"
         if decision.get("reference"):
             summary += f" [{decision['reference']}]"

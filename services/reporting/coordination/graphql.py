@@ -265,7 +265,7 @@ class Query:
     def retasking_chain(self, info: Info, tasking_id: strawberry.ID,
                         as_of: datetime | None = None, in_force_on: IN_FORCE_ON = None) -> RetaskingChain:
         model = read_model(info)
-        chain = queries.retasking_chain(model.store, str(tasking_id), model.partnership, as_of, in_force_on)
+        chain = queries.retasking_chain(model.store, str(tasking_id), model.provenance, as_of, in_force_on)
         return RetaskingChain(
             root=strawberry.ID(chain["root"]), taskings=[strawberry.ID(t) for t in chain["taskings"]],
             origin=[Assignment.from_dict(o) for o in chain["origin"]],
@@ -340,7 +340,8 @@ class Query:
                                        as_of: datetime | None = None,
                                        in_force_on: IN_FORCE_ON = None) -> list[DistrictWithoutPartnerKind]:
         model = read_model(info)
-        return [DistrictWithoutPartnerKind(district=d["district"], district_name=d["district_name"],
+        return [DistrictWithoutPartnerKind(district=d["district"],
+                                           district_name=model.provenance.district_name(d["district"]),
                                            partner_kinds=d["partner_kinds"], partners=d["partners"],
                                            taskings=[Tasking.from_row(t, at(as_of, in_force_on))
                                                      for t in d["taskings"]])

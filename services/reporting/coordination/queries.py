@@ -61,11 +61,11 @@ def retasked_taskings(store: ReadStore, as_of: datetime) -> list[str]:
         [timestamp(as_of)])]
 
 
-def retasking_chain(store: ReadStore, tasking_id: str, definition: PartnershipDefinition,
+def retasking_chain(store: ReadStore, tasking_id: str, names: chains.Names,
                     as_of: datetime | None = None, in_force_on: date | None = None) -> dict[str, Any]:
     """The retasking chain of this tasking as the record stood at ``as_of``, in force on ``in_force_on``
-    (``chains.chain``)."""
-    return chains.chain(tasking_changes(store, as_of, in_force_on), tasking_id, definition)
+    (``chains.chain``), its districts and bodies named by ``names``."""
+    return chains.chain(tasking_changes(store, as_of, in_force_on), tasking_id, names)
 
 
 def decisions(store: ReadStore, as_of: datetime | None = None, *, body: str | None = None,
@@ -144,6 +144,6 @@ def districts_without_partner_kind(store: ReadStore, kind: str, definition: Part
         seated = [m["organisation"] for m in memberships(store, as_of, body=district, in_force_on=in_force_on)]
         kinds = sorted({o.kind for org in seated if (o := definition.organisation(org)) is not None})
         if kind not in kinds:
-            answer.append({"district": district, "district_name": chains.district_name(definition, district),
+            answer.append({"district": district,
                            "taskings": rows, "partner_kinds": kinds, "partners": seated})
     return answer

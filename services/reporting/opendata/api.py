@@ -37,7 +37,8 @@ DATASETS: dict[str, tuple[str, Callable[[ReportingReadModel], list[dict[str, Any
     "performance": ("Progress of every project against its outcomes' targets, for periods released by a "
                     "decision of the partnership.", performance,
                     _columns("period_start:date", "period_end:date", "project_id", "title", "district",
-                             "lead_partner", "reported_on:date", "outcome_id", "actual:number", "rag",
+                             "district_name", "lead_partner", "lead_partner_name", "reported_on:date", "outcome_id",
+                             "actual:number", "rag",
                              "shortfall_percent:number", "correction:boolean", "metric", "unit",
                              "target_value:number", "target_date:date", "numerator:number",
                              "denominator:number", *_JUDGED)),

@@ -46,6 +46,7 @@ def performance(model: ReportingReadModel) -> list[dict[str, Any]]:
     released = {(r["starts_on"], r["ends_on"]) for r in releases(model)}  # only periods whose release resolves
     records = []
     forecasts = judged.ProjectForecasts(model)
+    provenance = model.provenance
     for row in rows:
         if (row["starts_on"], row["ends_on"]) not in released:
             continue
@@ -53,6 +54,9 @@ def performance(model: ReportingReadModel) -> list[dict[str, Any]]:
         at_end = forecasts.of(row["project_id"], row["outcome_id"], date.fromisoformat(row["ends_on"]))
         records.append({
             "period_start": row.pop("starts_on"), "period_end": row.pop("ends_on"), **row,
+            # The ids join with the other files; the names are what a reader reads (a retired district: its last).
+            "district_name": provenance.district_name(row["district"]),
+            "lead_partner_name": provenance.organisation_name(row["lead_partner"]),
             "metric": outcome.get("metric"), "unit": outcome.get("unit"), "target_value": outcome.get("target_value"),
             "target_date": outcome.get("target_date"), "correction": bool(row["correction"]), **at_end,
         })

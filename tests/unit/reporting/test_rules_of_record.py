@@ -226,3 +226,42 @@ def test_a_packs_scope_may_name_a_district_added_by_decision_and_still_no_unknow
     _check_scope(load(), ["pershore", "wychavon"], [], model)
     with pytest.raises(InvalidCommand):
         _check_scope(load(), ["atlantis"], [], model)
+
+
+def test_a_district_added_by_decision_and_retired_since_is_named_by_its_last_name_and_found_by_its_id(
+        model: ReportingReadModel) -> None:
+    """The definition never knew it: its records (a decision of its partnership, a pack's scope) still read it by
+    name, never its id; one that never existed is still refused."""
+    from services.reporting.api import _check_scope
+    from services.reporting.pack_words import Namer
+    from shared.contracts.tasking import DistrictAdded, DistrictRetired
+    from shared.errors import InvalidCommand
+
+    feed = TaskingFeed(model.store)
+    for organisation in BOARD_TABLE:
+        feed.seat("worcestershire-partnership", organisation)
+    _publish(model, 1, PartnershipFounded(actor=OFFICER, correlation_id="c", **founding_of(load())),
+             datetime(2024, 1, 1, tzinfo=UTC))
+    _publish(model, 2, DistrictAdded(actor=OFFICER, correlation_id="c",
+                                     decision=_board_decision(feed, date(2012, 4, 1), "Pershore"),
+                                     district="pershore", name="Pershore", partnership="Pershore Partnership",
+                                     quorum=2), RAISED_AT)
+    _publish(model, 3, DistrictRetired(actor=OFFICER, correlation_id="c",
+                                       decision=_board_decision(feed, date(2014, 4, 1), "Merged"),
+                                       district="pershore", name="Pershore"), RAISED_AT)
+    provenance = model.provenance
+    assert provenance.district_name("pershore") == "Pershore"
+    assert provenance.body_name("pershore") == "Pershore Partnership"
+    namer = Namer(provenance)
+    assert namer.text("worcester-college at pershore") == "Worcester College of Technology at Pershore"
+    assert namer.district_listed("pershore", date(2014, 3, 31)) == "Pershore"
+    assert namer.district_listed("pershore", date(2015, 1, 1)) == "Pershore (retired 1 April 2014)"
+    _check_scope(load(), ["pershore"], [], model)
+    with pytest.raises(InvalidCommand):
+        _check_scope(load(), ["atlantis"], [], model)
+    result = schema.execute_sync("{ partnership { formerDistricts { districtId name partnership retiredOn } } }",
+                                 context_value={"model": model, "principal": AUDITOR})
+    assert result.errors is None and result.data is not None
+    assert result.data["partnership"]["formerDistricts"] == [
+        {"districtId": "pershore", "name": "Pershore", "partnership": "Pershore Partnership",
+         "retiredOn": "2014-04-01"}]
