@@ -207,3 +207,13 @@ def test_open_data_performance_names_the_retired_districts_projects(site: Harnes
     assert {(r["district_name"], r["lead_partner_name"]) for r in records if r["district"] == "worcester"} == {
         (WORCESTER, "Worcester College of Technology"),
         (WORCESTER, "Herefordshire and Worcestershire Chamber of Commerce")}
+
+
+def test_a_reader_who_may_not_use_the_workspace_is_told_so_never_a_server_error(site: Harness) -> None:
+    site.client.cookies.set(COOKIE, site.token("scrutiny_member"))
+    try:
+        answer = site.client.get("/workspace")
+    finally:
+        site.client.cookies.clear()
+    assert answer.status_code == 403, answer.text[:300]
+    assert "Your role does not allow you to see this page." in _visible(answer.text)
