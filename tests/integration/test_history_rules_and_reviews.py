@@ -18,8 +18,10 @@ from typing import Any
 from services.history import format as fmt
 from services.history.export import export_history
 from services.history.runner import Applier, import_history, waiter
-from shared.contracts import Actor
+from shared.audit.people import REDACTED, vault_for
+from shared.contracts import Actor, Decision
 from shared.contracts.priorities import review_id
+from shared.eventstore import CommandContext
 from tests.harness import running_system, settings_for, wait_until
 from tests.history_snapshot import renamed
 from tests.integration.test_history_import import _differences, _settled
@@ -214,10 +216,24 @@ def test_a_history_with_every_kind_round_trips_into_an_empty_system(tmp_path: Pa
     history = _write(tmp_path, "history.json", every_kind())
     with running_system(settings_for(data_dir=tmp_path / "first")) as first:
         assert import_history(history, first.system.applications, IMPORTER, first.system.settings).imported
+        # The data protection officer's acts in the source (as `audit erase` and `audit redact` do them): the
+        # contact erased, a tasking's texts redacted, each recorded in tasking's register.
         first.system.applications["priorities"].vault.erase("resident-17", "an erasure request")  # type: ignore
+        extra = str(Applier(first.system.applications, IMPORTER, history.sha256, waiter(1)).created_id(
+            "tasking", "extra"))
+        keys = vault_for(first.system.settings).redact(extra, "names a resident")
+        tasking: Any = first.system.applications["tasking"]
+        officer = CommandContext(IMPORTER, "data-protection")
+        protection = Decision(body=BOARD_BODY, decided_on=d(2026, 12, 1), reason="A request",
+                              delegation="county-officer-data-protection", reference="DP/2026/1")
+        tasking.record_erasure(officer, decision=protection, pseudonyms=[], redacted_texts=0,
+                               contact_details_in=["priorities"])
+        tasking.record_redaction(officer, decision=protection, record_id=extra, record_version=None, keys=keys)
         before = _settled(first)
         exported = export_history(first.system.applications)
     assert {r.kind for r in exported.rows} == set(fmt.ROW_TYPES)  # a history holding every kind of row
+    # The erasure and the redaction are no rows: what they did is in the rows (the contact erased, the texts).
+    assert next(r for r in exported.rows if r.key == "withdraw-extra").reason == REDACTED
     assert next(r for r in exported.rows if r.kind == "evidence").contact == fmt.Contact(
         person_id="resident-17", erased=True)
     fmt.write(exported, tmp_path / "exported")
