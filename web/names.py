@@ -10,6 +10,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from services.reporting.pack_words import DISTRICT_LABELS
+
 NAMES_QUERY = """
 partnership { name organisations { organisationId name kind } bodies { bodyId name kind }
               districts { districtId name partnership } formerDistricts { districtId name partnership retiredOn } }
@@ -59,12 +61,17 @@ class Names:
             return self.district(key)
         return f"{found['name']} (retired {long_date(found['retiredOn'])})"
 
-    def label(self, text: str) -> str:
+    def label(self, text: str, entity: str | None = None) -> str:
         """A label the API composed from ids ("nhs-worcestershire at pstg"): each id that names an organisation, a
-        body or a district given as its name."""
-        return re.sub(r"[a-z0-9][a-z0-9_-]*", lambda m: self.organisations.get(m.group(0)) or self.bodies.get(
-            m.group(0)) or (self.district(m.group(0)) if m.group(0) in self.districts or m.group(0) in self.retired
-                            else m.group(0)), text)
+        body or a district given as its name; a district's id as the district where the ``entity``'s label names
+        one (a tasking's), else as its district partnership (a membership "at" it)."""
+        def named(key: str) -> str:
+            district = self.district(key) if key in self.districts or key in self.retired else None
+            if district is not None and entity in DISTRICT_LABELS:
+                return district
+            return self.organisations.get(key) or self.bodies.get(key) or district or key
+
+        return re.sub(r"[a-z0-9][a-z0-9_-]*", lambda m: named(m.group(0)), text)
 
     def meeting(self, key: str | None) -> str | None:
         """The meeting a decision was taken at, as "its title, held on its date", or None when none is recorded."""

@@ -74,21 +74,37 @@ class Namer:
         return f"{found.name} (retired {long_date(found.retired_on)})" if found.retired_on and \
             found.retired_on <= on else found.name
 
-    def ids(self) -> dict[str, str]:
-        """Every id the partnership names, with its name as records give it (``Provenance``): district ids name the
-        district, a retired one by its last name."""
+    def ids(self, districts: bool = True) -> dict[str, str]:
+        """Every id the partnership names, with its name as records give it (``Provenance``): a district's id names
+        the district (a retired one by its last name), or with ``districts=False`` its district partnership (the body
+        of the same id)."""
         definition = self.provenance.definition
         found = {o.id: o.name for o in definition.organisations}
         found.update({b.id: self.provenance.body_name(b.id) for b in definition.bodies})
-        found.update({d.id: d.name for d in self.provenance.districts_of_record().values()})
+        found.update({d.id: d.name if districts else d.partnership
+                      for d in self.provenance.districts_of_record().values()})
         return found
 
-    def text(self, text: str | None) -> str:
-        """A label the read models composed from ids ("nhs-worcestershire at pstg") with each id as its name."""
+    def text(self, text: str | None, districts: bool = True) -> str:
+        """A label the read models composed from ids ("nhs-worcestershire at pstg") with each id as its name; a
+        district's id as the district's (``districts``) or its district partnership's."""
         if text is None:
             return NOTHING
-        names = self.ids()
+        names = self.ids(districts)
         return re.sub(r"(?<![\w-])[a-z0-9][a-z0-9_-]*(?![\w-])", lambda m: names.get(m.group(0), m.group(0)), text)
+
+
+DISTRICT_LABELS = frozenset({"tasking", "district chapter"})
+"""The tracked entities whose label (``services.reporting.changes``) names a district: there a district's id is the
+district; in the others (a membership "at" a body, an agreed action) it is its district partnership."""
+
+BODY_FIELDS = frozenset({"body", "nominated_by", "theme_group"})
+"""Fields whose value is a body's id: a district's id there is its district partnership."""
+
+
+def label_words(namer: Namer, entity: str, label: str) -> str:
+    """A tracked entity's label in words: each id as its name, a district's as the entity's label means it."""
+    return namer.text(label, districts=entity in DISTRICT_LABELS)
 
 
 def value_words(namer: Namer, field: str, value: Any) -> str:
@@ -99,13 +115,13 @@ def value_words(namer: Namer, field: str, value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, list | dict):
-        return namer.text(json.dumps(value, sort_keys=True))
+        return namer.text(json.dumps(value, sort_keys=True), districts=field not in BODY_FIELDS)
     text = str(value)
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
         return long_date(text)
     if re.fullmatch(r"-?\d+(\.\d+)?", text):
         return quantity(text)
-    return namer.text(text)
+    return namer.text(text, districts=field not in BODY_FIELDS)
 
 
 def field_words(field: str) -> str:

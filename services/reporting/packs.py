@@ -27,6 +27,7 @@ from services.reporting.pack_words import (
     decision_key,
     decisions_in_words,
     field_words,
+    label_words,
     long_date,
     quantity,
     sentence,
@@ -432,7 +433,8 @@ def _changes_in_words(changed: list[dict[str, Any]], namer: Namer, provenance: P
         decided = max((d["decided_on"] for d in decisions if d["decided_on"]), default="")
         found.append({
             "decided_on": decided, "recorded_on": change["last_changed_at"][:10],
-            "entity": change["entity"], "label": namer.text(change["label"]), "kind": change["kind"],
+            "entity": change["entity"], "label": label_words(namer, change["entity"], change["label"]),
+            "kind": change["kind"],
             "fields": [field_words(f) for f in fields],
             "before": "; ".join(f"{field_words(k)}: {value_words(namer, k, change['before'].get(k))}"
                                 for k in fields) if fields else "",

@@ -217,3 +217,23 @@ def test_a_reader_who_may_not_use_the_workspace_is_told_so_never_a_server_error(
         site.client.cookies.clear()
     assert answer.status_code == 403, answer.text[:300]
     assert "Your role does not allow you to see this page." in _visible(answer.text)
+
+
+def test_what_changed_names_a_taskings_district_and_a_memberships_district_partnership(site: Harness) -> None:
+    """A district's id is the district in a tasking's label, its district partnership in a membership's ("at")."""
+    site.client.cookies.set(COOKIE, site.token("scrutiny_member"))
+    try:
+        page = _visible(site.client.get("/scrutiny/changes?day=1&month=1&year=2010").text)
+    finally:
+        site.client.cookies.clear()
+    assert f"{WORCESTER}: 1000 jobs" in page and f"{WYCHAVON}: 200 jobs" in page  # the label as tracked
+    assert f"Worcester City Council at {WORCESTER_BODY}" in page
+    assert f"{WORCESTER_BODY}: 1000" not in page
+    pack = site.client.get("/reports/scrutiny", params={"from": "2011-01-01", "to": "2015-12-31", "format": "html",
+                                                        "previous": "2020-01-01T00:00:00Z"},
+                           headers=site.headers("scrutiny_member"))
+    assert pack.status_code == 200, pack.text
+    text = _visible(pack.text)
+    _named(text, "pack.html with what changed")
+    assert f"{WORCESTER}: 1000 jobs" in text and f"{WORCESTER_BODY}: 1000" not in text
+    assert f"Worcester City Council at {WORCESTER_BODY}" in text
