@@ -333,9 +333,12 @@ class PeopleVault:
         than its author is redacted. Returns how many keys were destroyed."""
         redacted_at = _now()
         with self.store.transaction() as tx:
+            # One version, or every one: two statements, since PostgreSQL cannot type a parameter that is only
+            # ever compared with NULL (``? IS NULL`` with None fails there: "could not determine data type").
+            one = "" if version is None else " AND aggregate_version = ?"
             count = tx.execute("UPDATE sealed_text_keys SET data_key = NULL, redacted_at = ?, redacted_reason = ?"
-                               " WHERE aggregate_id = ? AND (? IS NULL OR aggregate_version = ?)"
-                               " AND redacted_at IS NULL", (redacted_at, reason, aggregate_id, version, version))
+                               f" WHERE aggregate_id = ?{one} AND redacted_at IS NULL",
+                               (redacted_at, reason, aggregate_id, *(() if version is None else (version,))))
             if count:
                 tx.execute("INSERT INTO people_redactions (redaction_id, aggregate_id, aggregate_version, author,"
                            " reason, keys, redacted_at) VALUES (?, ?, ?, NULL, ?, ?, ?)",

@@ -10,6 +10,7 @@ the same."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -22,6 +23,7 @@ from shared.audit.people import REDACTED, vault_for
 from shared.contracts import Actor, Decision
 from shared.contracts.priorities import review_id
 from shared.eventstore import CommandContext
+from shared.settings import Settings
 from tests.harness import running_system, settings_for, wait_until
 from tests.history_snapshot import renamed
 from tests.integration.test_history_import import _differences, _settled
@@ -213,8 +215,19 @@ def test_the_new_kinds_import_read_back_export_the_same_and_import_once(tmp_path
 def test_a_history_with_every_kind_round_trips_into_an_empty_system(tmp_path: Path) -> None:
     """Export, import into an empty system, equal read models (GraphQL, the pack, the audit); exported again, the
     same file. A contact erased where the history came from is erased in the target too."""
+    _round_trip(tmp_path, lambda name: settings_for(data_dir=tmp_path / name))
+
+
+def test_on_postgresql_and_kafka_a_history_with_every_kind_round_trips(
+        tmp_path: Path, postgres_url: str, kafka_bootstrap: str) -> None:
+    """The same as deployed: the stores on PostgreSQL (a schema prefix each), the services over Kafka."""
+    _round_trip(tmp_path, lambda name: settings_for(data_dir=tmp_path / name, postgres_url=postgres_url,
+                                                    kafka=kafka_bootstrap))
+
+
+def _round_trip(tmp_path: Path, settings: Callable[[str], Settings]) -> None:
     history = _write(tmp_path, "history.json", every_kind())
-    with running_system(settings_for(data_dir=tmp_path / "first")) as first:
+    with running_system(settings("first")) as first:
         assert import_history(history, first.system.applications, IMPORTER, first.system.settings).imported
         # The data protection officer's acts in the source (as `audit erase` and `audit redact` do them): the
         # contact erased, a tasking's texts redacted, each recorded in tasking's register.
@@ -238,7 +251,7 @@ def test_a_history_with_every_kind_round_trips_into_an_empty_system(tmp_path: Pa
         person_id="resident-17", erased=True)
     fmt.write(exported, tmp_path / "exported")
     moved = fmt.read(tmp_path / "exported")
-    with running_system(settings_for(data_dir=tmp_path / "second")) as second:
+    with running_system(settings("second")) as second:
         report = import_history(moved, second.system.applications, IMPORTER, second.system.settings)
         assert report.imported, json.dumps(report.as_dict()["rows"], indent=1)
         differences = _differences(renamed(_settled(second), {}), renamed(before, {}))
