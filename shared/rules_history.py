@@ -309,3 +309,13 @@ class RulesOfRecord:
         """Every district the rules had by ``day``, retired ones too (``districts_of_record``)."""
         return districts_of_record(*self._read(), day)
 
+    def body_name(self, body: str, day: date) -> str | None:
+        """A body by its name on ``day``; a district partnership retired by then by its last name (None: not a body
+        the partnership had by then)."""
+        founding, changes = self._read()
+        found = (in_force(founding, changes, day) or founding.state).body(body)
+        if found is not None:
+            return found.name
+        district = districts_of_record(founding, changes, day).get(body)
+        return district.partnership if district is not None else None
+

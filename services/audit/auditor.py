@@ -399,6 +399,15 @@ class Auditor:
         return unresolved
 
 
+    def body_names(self) -> Callable[[str], str]:
+        """A body by today's name as the rules of record have it (a district partnership retired since by its last
+        name; the id only for one the partnership never had): what the commands print beside a decision's body."""
+        from shared.partnership import load
+
+        rules = self._rules_of_record()
+        today = load(self.settings.partnership_file).calendar()()
+        return lambda body: rules.body_name(body, today) or body
+
     def _rules_of_record(self, progress: Progress | None = None) -> Any:
         """The partnership's rules as tasking's stored ``Partnership`` has them (founding and every change since),
         each decision then judged by the rules in force on its date; the definition's where no founding is stored."""

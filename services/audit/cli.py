@@ -196,12 +196,15 @@ def decisions() -> None:
             missing = auditor.missing_decisions(progress)
             unresolved = auditor.unresolved_decisions(progress)
         minuted = auditor.minuted_quorum_decisions()
+        body_name = auditor.body_names()  # beside each decision's body id, its name (a retired one's last)
     for item in missing:
         typer.echo(_json(item.__dict__))
     for bad in unresolved:
-        typer.echo(_json({**bad.__dict__, "problem": "; ".join(bad.problems)}))
+        typer.echo(_json({**bad.__dict__, "body_name": body_name(bad.decision["body"]),
+                          "problem": "; ".join(bad.problems)}))
     for resting in minuted:
-        typer.echo(_json({**resting.__dict__, "note": "quorum as minuted"}))
+        typer.echo(_json({**resting.__dict__, "body_name": body_name(resting.decision["body"]),
+                          "note": "quorum as minuted"}))
     typer.echo(f"{len(missing)} state change(s) without the decision they need, {len(unresolved)} decision(s) that "
                "do not resolve to a quorate meeting of a body of the partnership, "
                f"{len(minuted)} decision(s) at a meeting whose quorum is as minuted (no attendance recorded)",

@@ -91,14 +91,14 @@ class Provenance:
     def body_name(self, body: str) -> str:
         """A body or district partnership by its name (the id only for one the partnership never had): as the rules
         of record name it today; a district partnership retired since by its last name."""
-        in_force = self._today().body(body)
-        if in_force is not None:
-            return in_force.name
-        district = self.district_of_record(body)
-        if district is not None:
-            return district.partnership
-        found = self.definition.body(body)
-        return found.name if found is not None else body
+        of_record = self.rules.body_name(body, self.definition.calendar()())
+        if of_record is not None:
+            return of_record
+        found = self.definition.body(body)  # the definition names one before the founding reached us
+        if found is not None:
+            return found.name
+        district = self.definition.district(body)
+        return district.partnership if district is not None else body
 
     def district_name(self, district: str) -> str:
         """A district by today's name; one retired by its last name (the id only for one the partnership never

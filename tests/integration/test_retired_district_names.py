@@ -237,3 +237,27 @@ def test_what_changed_names_a_taskings_district_and_a_memberships_district_partn
     _named(text, "pack.html with what changed")
     assert f"{WORCESTER}: 1000 jobs" in text and f"{WORCESTER_BODY}: 1000" not in text
     assert f"Worcester City Council at {WORCESTER_BODY}" in text
+
+
+def test_the_audit_names_the_body_of_a_decision_that_does_not_resolve_a_retired_one_by_its_last_name(
+        site: Harness) -> None:
+    from typer.testing import CliRunner
+
+    from services.cli import cli
+    from services.priorities.domain import Objective
+    from shared.contracts import Actor, Decision
+    from shared.contracts.priorities import StrategyLevel
+    from shared.eventstore import CommandContext
+    from tests.harness import settings_env
+
+    # Written past the API (as a tampering script could): a decision of Worcester's body at a meeting never held.
+    made_up = Decision("worcester", date(2012, 3, 20), "Agreed, allegedly",
+                       meeting_id="5f0c7a52-1d1e-4a39-9b56-0d7f2f3f9a12", meeting_version=1)
+    forged = Objective.add(CommandContext(Actor("someone", "worcester-city-council", "district_coordinator"), "c"),
+                           title="A forged objective", level=StrategyLevel.SCS, strategy="SCS",
+                           decision=made_up)
+    site.system.application("priorities").save(forged)
+    audited = CliRunner().invoke(cli, ["audit", "decisions"], env=settings_env(site.system.settings))
+    assert audited.exit_code == 1, audited.output
+    [line] = [json.loads(line) for line in audited.output.splitlines() if str(forged.id) in line]
+    assert line["decision"]["body"] == "worcester" and line["body_name"] == WORCESTER_BODY, line

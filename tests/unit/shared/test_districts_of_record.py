@@ -48,3 +48,11 @@ def test_a_district_not_yet_added_on_the_day_is_not_of_record_then() -> None:
 def test_the_rules_of_record_answer_the_same_as_the_pure_rule() -> None:
     rules = RulesOfRecord(lambda: FOUNDING, lambda: CHANGES)
     assert rules.districts_of_record(date(2026, 1, 1)) == districts_of_record(FOUNDING, CHANGES, date(2026, 1, 1))
+
+
+def test_a_body_is_named_as_on_the_day_and_a_retired_district_partnership_by_its_last_name() -> None:
+    rules = RulesOfRecord(lambda: FOUNDING, lambda: CHANGES)
+    assert rules.body_name("wychavon", date(2013, 3, 31)) == "Wychavon Partnership"
+    assert rules.body_name("wychavon", date(2026, 1, 1)) == "Vale of Evesham Partnership"
+    assert rules.body_name("pershore", date(2026, 1, 1)) == "Vale Partnership"
+    assert rules.body_name("atlantis", date(2026, 1, 1)) is None
