@@ -26,7 +26,7 @@ from shared import metrics, tracing
 from shared.audit.people import hold_vault
 from shared.audit.publish import CheckpointPublisher
 from shared.auth import ClientRegistry, OidcVerifier, TokenService, oauth_router
-from shared.consumer import ConsumerRunner
+from shared.consumer import ConsumerRunner, polled_together
 from shared.contracts import contract_type, is_released
 from shared.contracts.audit import CHECKPOINTS_TOPIC, CheckpointSigned
 from shared.cors import install_cors
@@ -182,7 +182,8 @@ class System:
     def _worker_targets(self) -> list[tuple[str, Callable[[threading.Event], None]]]:
         targets: list[tuple[str, Callable[[threading.Event], None]]] = []
         targets += [(f"relay:{r.topic}", r.run) for r in self.relays]
-        targets += [(f"consumer:{c.name}:{c.topic}", c.run) for c in self.consumers]
+        # Consumers of one topic into one store poll and commit together (one transaction per batch, not each).
+        targets += [(f"consumer:{c.name}:{c.topic}", c.run) for c in polled_together(self.consumers)]
         targets += [(f"checkpoints:{name}", self._checkpoint_loop(app)) for name, app in self.applications.items()]
         return targets
 

@@ -247,16 +247,19 @@ class _Runner(ABC):
         self.status.dead_lettered += 1
         metrics.CONSUMER_DEAD_LETTERED.labels(self.name, self.topic).inc()
 
+    def _degraded(self, reason: str | None) -> None:
+        self.status.degraded = reason
+
     def run(self, stop: threading.Event) -> None:
         backoff = 0.1
         while not stop.is_set():
             try:
                 self.process_batch()
-                self.status.degraded = None
+                self._degraded(None)
                 backoff = 0.1
             except (TransportError, PersistenceError, psycopg.Error, sqlite3.Error, OSError) as error:
                 # Nothing of the failed batch was committed: reopen from our own positions and try again.
-                self.status.degraded = str(error)
+                self._degraded(str(error))
                 metrics.CONSUMER_ERRORS.labels(self.name, self.topic).inc()
                 log.warning("consumer degraded", extra={"consumer": self.name, "error": str(error)})
                 self._reset()
@@ -304,14 +307,18 @@ class ConsumerRunner(_Runner):
         except Rejected:
             # One message broke an invariant: apply one by one so that only that one is dead-lettered.
             for message in messages:
-                try:
-                    self._apply_batch([message])
-                except Rejected as error:
-                    self._dead_letter(message, f"rejected: {error}")
-                    with self.store.transaction() as tx:
-                        tx.record_position(self._tracking(message))
-                    self._committed([message], [])
+                self._apply_one(message)
         return len(messages)
+
+    def _apply_one(self, message: Message) -> None:
+        """One message in a transaction of its own; dead-lettered (and its position recorded) if it is rejected."""
+        try:
+            self._apply_batch([message])
+        except Rejected as error:
+            self._dead_letter(message, f"rejected: {error}")
+            with self.store.transaction() as tx:
+                tx.record_position(self._tracking(message))
+            self._committed([message], [])
 
     def _apply_batch(self, messages: Sequence[Message]) -> None:
         decoded: list[tuple[Message, Envelope | None]] = []
@@ -335,15 +342,18 @@ class ConsumerRunner(_Runner):
                 self._apply_all(tx, fresh, headers)
             for message in last.values():
                 tx.record_position(self._tracking(message))
+        self._counted(envelopes, fresh)
+        self._committed(messages, fresh)
+        committed = getattr(self.handler, "committed", None)
+        if fresh and committed is not None:  # a handler that announces what it committed (reporting's change feed)
+            committed()
+
+    def _counted(self, envelopes: Sequence[Envelope], fresh: Sequence[Envelope]) -> None:
         self.status.applied += len(fresh)
         self.status.duplicates += len(envelopes) - len(fresh)
         metrics.CONSUMER_APPLIED.labels(self.name, self.topic).inc(len(fresh))
         if len(envelopes) > len(fresh):
             metrics.CONSUMER_DUPLICATES.labels(self.name, self.topic).inc(len(envelopes) - len(fresh))
-        self._committed(messages, fresh)
-        committed = getattr(self.handler, "committed", None)
-        if fresh and committed is not None:  # a handler that announces what it committed (reporting's change feed)
-            committed()
 
     def _apply_all(self, tx: Tx, envelopes: Sequence[Envelope], headers: dict[int, Any]) -> None:
         if not tracing.enabled():
@@ -360,23 +370,155 @@ class ConsumerRunner(_Runner):
 
     def _first_sightings(self, tx: Tx, envelopes: list[Envelope]) -> list[Envelope]:
         """The envelopes not applied before, in order: one statement marks the whole batch as seen."""
-        unique: dict[tuple[str, int], Envelope] = {}
-        for envelope in envelopes:
-            unique.setdefault((envelope.subject, envelope.sequence), envelope)  # redelivered within the batch
-        if not unique:
-            return []
-        rows = ", ".join("(?, ?, ?)" for _ in unique)
-        params = [value for subject, version in unique for value in (self.name, subject, version)]
-        inserted = tx.query(
-            f"INSERT INTO seen_events (consumer, subject, version) VALUES {rows} "
-            "ON CONFLICT DO NOTHING RETURNING subject, version",
-            params,
-        )
-        new = {(row["subject"], int(row["version"])) for row in inserted}
-        return [envelope for key, envelope in unique.items() if key in new]
+        return first_sightings(tx, {self.name: envelopes})[self.name]
 
     def _last_position(self, tracking_name: str) -> int | None:
         return self.store.position(tracking_name)
+
+
+def first_sightings(tx: Tx, envelopes: dict[str, list[Envelope]]) -> dict[str, list[Envelope]]:
+    """The envelopes each consumer (by name) has not applied before, in order: one statement marks them all seen."""
+    unique: dict[tuple[str, str, int], Envelope] = {}
+    for consumer, batch in envelopes.items():
+        for envelope in batch:  # redelivered within the batch: once
+            unique.setdefault((consumer, envelope.subject, envelope.sequence), envelope)
+    fresh: dict[str, list[Envelope]] = {consumer: [] for consumer in envelopes}
+    if not unique:
+        return fresh
+    rows = ", ".join("(?, ?, ?)" for _ in unique)
+    params = [value for key in unique for value in key]
+    inserted = tx.query(
+        f"INSERT INTO seen_events (consumer, subject, version) VALUES {rows} "
+        "ON CONFLICT DO NOTHING RETURNING consumer, subject, version",
+        params,
+    )
+    new = {(row["consumer"], row["subject"], int(row["version"])) for row in inserted}
+    for key, envelope in unique.items():
+        if key in new:
+            fresh[key[0]].append(envelope)
+    return fresh
+
+
+class SharedPoll(_Runner):
+    """Several consumers of one topic whose tables live in one store, read with one reader and applied in one
+    transaction per batch (each keeps its own name, tracking records, seen events and dead letters).
+
+    Each consumer of a topic used to poll and commit on its own: at a low rate a batch is one event, so every
+    event cost each of them a transaction (BEGIN, the seen-events insert, its effects, the tracking record,
+    COMMIT). Together they pay one BEGIN/COMMIT and one seen-events insert per batch. A member whose recorded
+    position is ahead of the others' (it was run alone before, or failed apart) skips what it has committed:
+    the shared reader starts at the lowest position of any member."""
+
+    def __init__(self, members: Sequence[ConsumerRunner]) -> None:
+        first = members[0]
+        if len({(id(m.store), m.topic) for m in members}) != 1 or len({m.name for m in members}) != len(members):
+            raise ValueError("a shared poll is of consumers with distinct names on one topic and one store")
+        super().__init__("+".join(m.name for m in members), first.transport, first.topic,
+                         dead_letter_topic=first.dead_letter_topic, batch_size=min(m.batch_size for m in members),
+                         recorder=first.store.recorder)
+        self.members = list(members)
+        self.store = first.store
+        self._next: dict[str, dict[int, int]] = {m.name: {} for m in members}
+
+    def _last_position(self, tracking_name: str) -> int | None:  # not used: positions are each member's
+        raise NotImplementedError
+
+    def _positions_of(self, partitions: Sequence[int]) -> dict[int, int]:
+        positions: dict[int, int] = {}
+        for member in self.members:
+            mine = member._positions_of(partitions)
+            self._next[member.name] = dict(mine)
+            for partition, offset in mine.items():
+                positions[partition] = min(offset, positions.get(partition, offset))
+        self.status.next_offsets = dict(positions)
+        return positions
+
+    def _degraded(self, reason: str | None) -> None:
+        self.status.degraded = reason
+        for member in self.members:
+            member.status.degraded = reason
+
+    def _unapplied(self, member: ConsumerRunner, messages: Sequence[Message]) -> list[Message]:
+        """The messages ``member`` has not committed yet (at or after its own next position)."""
+        known = self._next[member.name]
+        return [m for m in messages if m.position.offset >= known.get(m.position.partition, 0)]
+
+    def process_batch(self, timeout: float = 0.2) -> int:
+        messages = self._ensure_reader().poll(self.batch_size, timeout)
+        if not messages:
+            return 0
+        try:
+            self._apply_batch(messages)
+        except Rejected:
+            # One message broke an invariant for one member: each applies its messages one by one on its own.
+            for member in self.members:
+                for message in self._unapplied(member, messages):
+                    member._apply_one(message)
+                    self._advance(member, [message])
+        return len(messages)
+
+    def close(self) -> None:
+        super().close()
+        for member in self.members:
+            member.dead_letters.close()
+
+    def _advance(self, member: ConsumerRunner, messages: Sequence[Message]) -> None:
+        for message in messages:
+            self._next[member.name][message.position.partition] = message.position.offset + 1
+
+    def _apply_batch(self, messages: Sequence[Message]) -> None:
+        due = {member.name: self._unapplied(member, messages) for member in self.members}
+        decoded: dict[int, Envelope | None] = {}
+        for message in messages:
+            try:
+                decoded[id(message)] = decode(message.value)
+            except MalformedMessage as error:
+                decoded[id(message)] = None
+                for member in self.members:
+                    if any(m is message for m in due[member.name]):
+                        member._dead_letter(message, f"malformed: {error}")
+        envelopes = {name: [e for m in batch if (e := decoded[id(m)]) is not None] for name, batch in due.items()}
+        headers = ({id(e): m.headers for m in messages if (e := decoded[id(m)]) is not None}
+                   if tracing.enabled() else {})
+        with self.store.transaction() as tx:
+            fresh = first_sightings(tx, envelopes)
+            for member in self.members:
+                if getattr(member.handler, "pipelined", False):
+                    with tx.pipeline():
+                        member._apply_all(tx, fresh[member.name], headers)
+                else:
+                    member._apply_all(tx, fresh[member.name], headers)
+                last: dict[int, Message] = {}
+                for message in due[member.name]:
+                    last[message.position.partition] = message
+                for message in last.values():
+                    tx.record_position(member._tracking(message))
+        for member in self.members:
+            member._counted(envelopes[member.name], fresh[member.name])
+            member._committed(due[member.name], fresh[member.name])
+            self._advance(member, due[member.name])
+        self._committed(messages, [])
+        for member in self.members:
+            committed = getattr(member.handler, "committed", None)
+            if fresh[member.name] and committed is not None:
+                committed()
+
+
+def polled_together(consumers: Sequence[Any]) -> list[Any]:
+    """``consumers`` with those of one topic and one store (plain consumer runners) made one ``SharedPoll``
+    each; the others as they are. What runs a worker's loops: the members stay for health and reconciliation."""
+    groups: dict[tuple[int, str], list[ConsumerRunner]] = {}
+    runners: list[Any] = []
+    for consumer in consumers:
+        if type(consumer) is ConsumerRunner:
+            key = (id(consumer.store), consumer.topic)
+            if key not in groups:
+                groups[key] = []
+                runners.append(groups[key])
+            groups[key].append(consumer)
+        else:
+            runners.append(consumer)
+    return [(SharedPoll(r) if len(r) > 1 else r[0]) if isinstance(r, list) else r for r in runners]
 
 
 class Policy(Protocol):
