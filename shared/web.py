@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Annotated, Any
+from typing import Annotated, Any, ParamSpec, TypeVar
 from uuid import UUID
 
 import psycopg
@@ -33,6 +35,42 @@ from shared.eventstore import CommandContext
 from shared.fields import Day, Figure, Line, Text, Whole
 
 log = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def on_the_loop(call: Callable[P, R]) -> Callable[P, Awaitable[R]]:
+    """``call`` (a plain function: an endpoint or a dependency) run on the event loop, not in the threadpool.
+
+    FastAPI sends every plain function to anyio's threadpool, and a command went there two to four times (its
+    aggregate-loading dependency, the endpoint, the response's validation): the hand-over (``Condition.notify``,
+    the worker thread's wake-up) was 10-15 % of a service's web process. Only for what is short and waits on
+    nothing this process serves: one command's transaction in its own store (a lock it waits for is held by a
+    transaction of another thread or process, never by a request of this loop; in the embedded mode the gateway
+    calls a service's API through the same loop, asynchronously). The loop runs nothing else meanwhile, so bulk
+    work (an upload, an export, a scrutiny pack's rendering) stays in the threadpool."""
+    if inspect.iscoroutinefunction(call):
+        return call
+
+    @functools.wraps(call)  # FastAPI reads the parameters through ``__wrapped__``
+    async def inline(*args: P.args, **kwargs: P.kwargs) -> R:
+        return call(*args, **kwargs)
+
+    return inline
+
+
+class CommandRoute(APIRoute):
+    """A router's route class that runs its command endpoints (POST, PUT, PATCH, DELETE) ``on_the_loop``; reads
+    stay in the threadpool (a list or an export may take a while)."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        methods = {method.upper() for method in kwargs.get("methods") or ()}
+        if methods and methods <= WRITES:
+            endpoint = on_the_loop(endpoint)
+        super().__init__(path, endpoint, **kwargs)
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "urn:partnership:problem:"

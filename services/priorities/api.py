@@ -39,6 +39,7 @@ from shared.fields import Day, Figure, Line, Text, Whole
 from shared.performance import DEFAULT_INTERVAL, ReportingInterval
 from shared.web import (
     PROFILE_POINTS,
+    CommandRoute,
     Created,
     DecisionIn,
     IdempotencyKey,
@@ -254,7 +255,7 @@ def _version(aggregate: Objective | Target | DistrictPriority | Evidence | ScsRe
     return Created(id=aggregate.id, version=aggregate.version)
 
 
-router = APIRouter()
+router = APIRouter(route_class=CommandRoute)  # commands run on the loop (shared.web.on_the_loop)
 
 # -- objectives ------------------------------------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from fastapi import Depends, Request
 from services.priorities.application import PrioritiesApplication
 from services.priorities.domain import DistrictPriority
 from shared.auth import Grant, Principal, Role, authorize
-from shared.web import require_role
+from shared.web import on_the_loop, require_role
 
 
 async def _app(request: Request) -> PrioritiesApplication:
@@ -49,6 +49,6 @@ def _coordinated_priority(priority_id: UUID, principal: Coordinator,
 
 DistrictCoordinator = Annotated[Grant, Depends(_for_district)]
 """The grant (district_coordinator, the district of the path) a coordinator proposes and submits evidence under."""
-CoordinatedPriority = Annotated[tuple[DistrictPriority, Grant], Depends(_coordinated_priority)]
+CoordinatedPriority = Annotated[tuple[DistrictPriority, Grant], Depends(on_the_loop(_coordinated_priority))]
 """The priority, loaded for a coordinator of its district (whose board agrees, rejects, retires and re-confirms it),
 with the grant they act under."""

@@ -50,6 +50,7 @@ from shared.errors import NotFound
 from shared.fields import Day, Figure, Line, Text, Whole
 from shared.web import (
     PROFILE_POINTS,
+    CommandRoute,
     Created,
     DecisionIn,
     IdempotencyKey,
@@ -267,7 +268,7 @@ def _decision(body: DecisionIn | None) -> Decision | None:
     return body.to_decision() if body else None
 
 
-router = APIRouter()
+router = APIRouter(route_class=CommandRoute)  # commands run on the loop (shared.web.on_the_loop)
 
 
 @router.post("/projects", status_code=status.HTTP_201_CREATED, response_model=Created,

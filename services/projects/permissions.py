@@ -13,7 +13,7 @@ from services.projects.application import ProjectsApplication
 from services.projects.domain import Project
 from shared.auth import Grant, Principal, Role, authorize
 from shared.errors import NotPermitted
-from shared.web import check_roles, require_role
+from shared.web import check_roles, on_the_loop, require_role
 
 
 async def _app(request: Request) -> ProjectsApplication:
@@ -98,13 +98,13 @@ def _supported(project_id: UUID, principal: ManagerOrPartner, application: App) 
     return supported_project(project_id, principal, application)[0]
 
 
-ManagedProject = Annotated[tuple[Project, Grant], Depends(_managed)]
+ManagedProject = Annotated[tuple[Project, Grant], Depends(on_the_loop(_managed))]
 """The project, loaded for its district's programme manager, with the grant (programme_manager, its district)."""
-ReportedProject = Annotated[tuple[Project, Grant], Depends(_reported)]
+ReportedProject = Annotated[tuple[Project, Grant], Depends(on_the_loop(_reported))]
 """The project, loaded for a partner officer of its lead partner (who reports its progress), with that grant."""
-LedOrManagedProject = Annotated[tuple[Project, Grant], Depends(_led_or_managed)]
+LedOrManagedProject = Annotated[tuple[Project, Grant], Depends(on_the_loop(_led_or_managed))]
 """The project, loaded for its lead partner or its district's programme manager, with the grant they act under."""
-SupportedProject = Annotated[Project, Depends(_supported)]
+SupportedProject = Annotated[Project, Depends(on_the_loop(_supported))]
 """The project, loaded for a manager or a partner committing resources to it: who may is ``committing``."""
 
 

@@ -52,6 +52,7 @@ from shared.rules_history import (
 )
 from shared.web import (
     PROFILE_POINTS,
+    CommandRoute,
     Created,
     DecisionIn,
     IdempotencyKey,
@@ -379,7 +380,7 @@ class ActionOut(BaseModel):
                          owner=a.owner, due_on=a.due_on, done_on=a.done_on, overdue=a.is_overdue(date.today()))
 
 
-router = APIRouter()
+router = APIRouter(route_class=CommandRoute)  # commands run on the loop (shared.web.on_the_loop)
 
 # -- taskings ----------------------------------------------------------------------------------------------------
 

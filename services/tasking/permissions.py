@@ -14,7 +14,7 @@ from services.tasking.domain import AgreedAction, Tasking, body_kind
 from shared.auth import Grant, Principal, Role, authorize
 from shared.contracts.tasking import BodyKind
 from shared.errors import NotPermitted
-from shared.web import require_role
+from shared.web import on_the_loop, require_role
 
 
 async def _app(request: Request) -> TaskingApplication:
@@ -69,11 +69,11 @@ def _theme_group_tasking(tasking_id: UUID, principal: Lead, application: App) ->
 
 IssuingThemeGroup = Annotated[Grant, Depends(_issuing_theme_group)]
 """The grant of the theme-group lead issuing a tasking: its scope is the issuing theme group."""
-VisibleTasking = Annotated[Tasking, Depends(_visible_tasking)]
-DistrictTasking = Annotated[Tasking, Depends(_district_tasking)]
+VisibleTasking = Annotated[Tasking, Depends(on_the_loop(_visible_tasking))]
+DistrictTasking = Annotated[Tasking, Depends(on_the_loop(_district_tasking))]
 """The tasking, loaded for its district's coordinator (who accepts, declines, starts and completes it): they act
 under the grant (district_coordinator, its district)."""
-ThemeGroupTasking = Annotated[Tasking, Depends(_theme_group_tasking)]
+ThemeGroupTasking = Annotated[Tasking, Depends(on_the_loop(_theme_group_tasking))]
 """The tasking, loaded for a lead of the theme group that issued it (who withdraws and retasks it): they act under
 the grant (theme_group_lead, its theme group)."""
 
@@ -127,7 +127,7 @@ def _action_owner_or_keeper(action_id: UUID, principal: Writer, application: App
     return action, owner or body_role(principal, action.body, application)
 
 
-OwnedAction = Annotated[tuple[AgreedAction, Grant], Depends(_action_owner_or_keeper)]
+OwnedAction = Annotated[tuple[AgreedAction, Grant], Depends(on_the_loop(_action_owner_or_keeper))]
 """The agreed action, loaded for its owner (a partner officer of the owning organisation) or its body's keeper, with
 the grant they act under."""
 
