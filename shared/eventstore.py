@@ -8,7 +8,13 @@ from datetime import date
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID, uuid5
 
-from eventsourcing.application import Application, ProcessingEvent, Repository
+from eventsourcing.application import (
+    AggregateNotFoundError,
+    Application,
+    ProcessingEvent,
+    Repository,
+    project_aggregate,
+)
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import (
     DatetimeAsISO,
@@ -17,10 +23,13 @@ from eventsourcing.persistence import (
     JSONTranscoder,
     Mapper,
     ProcessRecorder,
+    StoredEvent,
     Tracking,
     Transcoding,
     UUIDAsHex,
 )
+from eventsourcing.postgres import PostgresAggregateRecorder
+from eventsourcing.sqlite import SQLiteAggregateRecorder
 from psycopg import sql
 
 from shared import idempotency
@@ -229,6 +238,59 @@ class ServiceApplication(Application[UUID]):
                 current_version=aggregate.version, expected_version=expected_version,
             )
         return aggregate
+
+    def aggregates(self, ids: Sequence[UUID]) -> dict[UUID, Aggregate]:
+        """The aggregates of ``ids`` that are stored, by id, read in one statement (a meeting's roll, a target's
+        taskings: one round trip, not one per aggregate), each projected from its events as the repository would
+        give it. A service that caches aggregates or keeps snapshots reads them one by one through its repository
+        (which does both)."""
+        wanted = list(dict.fromkeys(ids))
+        if not wanted:
+            return {}
+        stored = self._select_events_of(wanted) if self.repository.cache is None and self.snapshots is None \
+            and len(wanted) > 1 else None
+        if stored is None:
+            return {found.id: found for found in (self._get_or_none(id_) for id_ in wanted) if found is not None}
+        events: dict[UUID | str, list[Any]] = {}
+        for item in stored:
+            events.setdefault(item.originator_id, []).append(self.mapper.to_domain_event(item))
+        found: dict[UUID, Aggregate] = {}
+        for aggregate_id in wanted:
+            if aggregate_id in events:
+                aggregate = project_aggregate(None, events[aggregate_id])
+                if aggregate is not None:
+                    idempotency.check_replay(aggregate_id, self.recorder)  # as the repository's ``get`` does
+                    found[aggregate_id] = aggregate
+        return found
+
+    def _get_or_none(self, aggregate_id: UUID) -> Aggregate | None:
+        try:
+            found: Aggregate = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        return found
+
+    def _select_events_of(self, ids: Sequence[UUID]) -> list[StoredEvent] | None:
+        """The stored events of ``ids`` in one select, each aggregate's in version order (None: a recorder this
+        does not know how to ask)."""
+        recorder: Any = self.recorder
+        if isinstance(recorder, PostgresAggregateRecorder):
+            statement = sql.SQL("SELECT * FROM {schema}.{table} WHERE originator_id = ANY(%s) "
+                                "ORDER BY originator_id, originator_version").format(
+                schema=sql.Identifier(recorder.datastore.schema), table=sql.Identifier(recorder.events_table_name))
+            with recorder.datastore.get_connection() as connection, connection.cursor() as cursor:
+                cursor.execute(statement, [list(ids)], prepare=True)
+                return [StoredEvent(originator_id=row["originator_id"], originator_version=row["originator_version"],
+                                    topic=row["topic"], state=bytes(row["state"])) for row in cursor.fetchall()]
+        if isinstance(recorder, SQLiteAggregateRecorder):
+            marks = ", ".join("?" for _ in ids)
+            with recorder.datastore.transaction(commit=False) as cursor:
+                cursor.execute(f"SELECT * FROM {recorder.events_table_name} WHERE originator_id IN ({marks}) "
+                               "ORDER BY originator_id, originator_version", [id_.hex for id_ in ids])
+                return [StoredEvent(originator_id=recorder.convert_originator_id(row["originator_id"]),
+                                    originator_version=row["originator_version"], topic=row["topic"],
+                                    state=row["state"]) for row in cursor.fetchall()]
+        return None
 
     def save_with_tracking(self, tracking: Tracking, *aggregates: Aggregate) -> None:
         """Save the aggregates' new events and the upstream position they answer, in one transaction.

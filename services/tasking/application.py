@@ -250,6 +250,13 @@ class TaskingApplication(ServiceApplication):
     def membership(self, body: str, organisation: str) -> Membership | None:
         return self._find(Membership.id_for(body, organisation), Membership)
 
+    def memberships_of(self, body: str, organisations: Sequence[str]) -> dict[str, Membership | None]:
+        """Each partner's seat at ``body``'s table (None: never sat there), all read in one statement."""
+        ids = {organisation: Membership.id_for(body, organisation) for organisation in organisations}
+        found = self.aggregates(list(ids.values()))
+        return {organisation: seat if isinstance(seat := found.get(id_), Membership) else None
+                for organisation, id_ in ids.items()}
+
     def commitment(self, organisation: str) -> Commitment | None:
         return self._find(Commitment.id_for(organisation), Commitment)
 
@@ -271,8 +278,8 @@ class TaskingApplication(ServiceApplication):
     def taskings_of_target(self, target_id: UUID) -> list[Tasking]:
         rows = self.local.query("SELECT tasking_id FROM target_taskings WHERE target_id = ? ORDER BY tasking_id",
                                 [str(target_id)])
-        found = (self._find(UUID(row["tasking_id"]), Tasking) for row in rows)
-        return [tasking for tasking in found if tasking is not None]
+        found = self.aggregates([UUID(row["tasking_id"]) for row in rows])  # one statement for them all
+        return [tasking for tasking in found.values() if isinstance(tasking, Tasking)]
 
     def all_taskings(self) -> list[Tasking]:
         rows = self.local.query("SELECT tasking_id FROM target_taskings ORDER BY tasking_id")
@@ -665,6 +672,6 @@ class TaskingMeetings(PerPartner):
 
     def memberships(self, body: str, organisations: Sequence[str], day: date) -> dict[str, tuple[int, bool]]:
         # Each partner's membership is loaded once, not once for its version and again for the day.
-        seats = {org: self.application.membership(body, org) for org in organisations}
+        seats = self.application.memberships_of(body, organisations)  # and in one statement
         return {org: (0, False) if seat is None else (seat.version, seat.in_force_on(day))
                 for org, seat in seats.items()}
