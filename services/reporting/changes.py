@@ -34,7 +34,7 @@ from services.reporting.graphql_common import (
     read_model,
 )
 from services.reporting.registry import READ_MODELS
-from services.reporting.temporal import in_force_clause, timestamp
+from services.reporting.temporal import in_force_clause, source, timestamp
 from shared.readstore import ReadStore
 
 
@@ -45,7 +45,7 @@ def _tracked() -> list[tuple[str, Tracked]]:
 
 
 _META = {"id", "version", "changed_by", "changed_by_organisation", "changed_by_role", "decision", "added_at",
-         "valid_from", "valid_to", "opened_at", "in_force_from"}
+         "valid_from", "valid_to", "opened_at", "in_force_from", "own_changes"}
 _ENDED = {"retired", "withdrawn", "closed", "declined", "rejected"}
 _CHUNK = 500
 
@@ -180,7 +180,8 @@ def _in_force_on(store: ReadStore, table: str, ids: Sequence[str], as_of: dateti
     clause, params = in_force_clause(table, as_of, day)
     for chunk in _chunks(ids):
         marks = ", ".join("?" for _ in chunk)
-        for row in store.query(f"SELECT * FROM {table} WHERE id IN ({marks}) AND {clause}", [*chunk, *params]):
+        for row in store.query(f"SELECT * FROM {source(table, as_of, day)} WHERE id IN ({marks}) AND {clause}",
+                               [*chunk, *params]):
             rows[row["id"]] = row
     return rows
 

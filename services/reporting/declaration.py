@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from services.reporting.rows import Rows
+from services.reporting.temporal import in_force_table
 from shared.contracts import Fact
 from shared.envelope import Envelope
 
@@ -39,12 +40,18 @@ class Tracked:
     groups: tuple[str, ...] = ()  # columns naming the theme group / body it concerns
 
 
+_IN_FORCE_FROM = "in_force_from TEXT NOT NULL"
+_PRIMARY_KEY = ", PRIMARY KEY (id, version)"
+
+
 @dataclass(frozen=True)
 class Table:
     """One table: ``CREATE TABLE name (columns)`` and its indexes, each ``(suffix, "(columns) [WHERE ...]")``,
     named ``<table>_<suffix>``. A temporal table has one row per (id, version), valid from ``valid_from`` to
     ``valid_to``; its current rows are found by an index on the open rows. Its rows keep the second axis too:
-    ``in_force_from``, the day the version's event is in force from (``services.reporting.temporal``)."""
+    ``in_force_from``, the day the version's event is in force from, and ``own_changes``, the columns that event
+    itself set (added here); and it has a twin, ``<table>_in_force``, of the same columns: the entity's in-force
+    segments (``services.reporting.temporal``, ``services.reporting.rows``)."""
 
     name: str
     columns: str
@@ -53,11 +60,20 @@ class Table:
     tracked: Tracked | None = None
 
     def __post_init__(self) -> None:
-        if self.temporal and "in_force_from TEXT NOT NULL" not in self.columns:
-            raise ValueError(f"temporal table {self.name} keeps no in-force interval (in_force_from)")
+        if self.temporal and (_IN_FORCE_FROM not in self.columns or not self.columns.endswith(_PRIMARY_KEY)):
+            raise ValueError(f"temporal table {self.name} keeps no in-force interval (in_force_from) or is not"
+                             " keyed by (id, version)")
+
+    @property
+    def in_force_name(self) -> str:
+        """The table of its in-force segments (temporal tables only)."""
+        return in_force_table(self.name)
 
     def ddl(self) -> list[str]:
-        statements = [f"CREATE TABLE IF NOT EXISTS {self.name} ({self.columns})"]
+        columns = self.columns
+        if self.temporal:  # the columns the version's own event set: NULL, all of them (a whole new row)
+            columns = columns.replace(_IN_FORCE_FROM, f"{_IN_FORCE_FROM}, own_changes TEXT", 1)
+        statements = [f"CREATE TABLE IF NOT EXISTS {self.name} ({columns})"]
         statements += [f"CREATE INDEX IF NOT EXISTS {self.name}_{suffix} ON {self.name} {on}"
                        for suffix, on in self.indexes]
         if self.tracked is not None:  # changes(from, to) looks for the rows that became valid in a period
@@ -65,6 +81,13 @@ class Table:
         if self.temporal:  # the open row of an entity in one step, however many versions it has
             statements.append(f"CREATE INDEX IF NOT EXISTS {self.name}_open ON {self.name} (id)"
                               " WHERE valid_to IS NULL")
+            # Its segments: an entity's segment on a day is one probe of (id, in_force_from), open ones apart.
+            segments = self.in_force_name
+            statements += [
+                f"CREATE TABLE IF NOT EXISTS {segments} ({columns.removesuffix(_PRIMARY_KEY)})",
+                f"CREATE INDEX IF NOT EXISTS {segments}_day ON {segments} (id, in_force_from)",
+                f"CREATE INDEX IF NOT EXISTS {segments}_open ON {segments} (id, in_force_from)"
+                " WHERE valid_to IS NULL"]
         return statements
 
 

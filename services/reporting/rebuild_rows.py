@@ -6,15 +6,18 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from services.reporting.rows import Rows
+from services.reporting.rows import Rows, Version
+from services.reporting.temporal import in_force_table
 
 
 class MemoryRows(Rows):
     """The rebuild's ``Rows``: every table the handlers write through ``Rows`` kept as Python dicts.
 
     A row that can no longer change (any row of a log table, a closed version of a temporal one) goes to
-    ``final``; an entity's current rows stay in ``open`` until a later version closes them. What one event did is
-    journalled, so that an event the live consumer would dead-letter can be taken back."""
+    ``final``; an entity's current rows (and open in-force segments) stay in ``open`` until a later version closes
+    them. Each entity's versions are kept as the fold of its segments needs them (``Version``; the live consumer
+    reads them back from its table). What one event did is journalled, so that an event the live consumer would
+    dead-letter can be taken back."""
 
     def __init__(self, columns: dict[str, list[str]]) -> None:
         self.columns = columns
@@ -24,6 +27,8 @@ class MemoryRows(Rows):
         self.touched: set[str] = set()
         self.pending = 0  # rows in final
         self._temporal = {table for table, names in columns.items() if "valid_to" in names}
+        self._versioned = {table for table in self._temporal if in_force_table(table) in columns}
+        self._versions: dict[str, dict[str, list[Version]]] = defaultdict(dict)
         self._journal: list[tuple[Any, ...]] = []
         # The ids of current rows by a column's value, for ``current_ids`` (built when first asked; an id whose row
         # was closed or changed since stays listed, so every match is checked against the row itself).
@@ -37,9 +42,8 @@ class MemoryRows(Rows):
             raise ValueError(f"table {table} has no column(s) {', '.join(sorted(unknown))}")
         return {name: row.get(name) for name in names}
 
-    def insert(self, table: str, row: Mapping[str, Any]) -> None:
+    def _insert(self, table: str, row: Mapping[str, Any]) -> None:
         self.touched.add(table)
-        row = self._in_force(row)
         if len(row) != len(self.columns[table]) or not isinstance(row, dict):
             row = self._complete(table, row)
         if row.get("valid_to", True) is None and table in self._temporal:
@@ -47,6 +51,9 @@ class MemoryRows(Rows):
             for column, index in self._indexes.get(table, ()):
                 index.setdefault(row[column], set()).add(row["id"])
             self._journal.append(("open", table, row["id"]))
+            if table in self._versioned:
+                self._versions[table].setdefault(row["id"], []).append(Version.of(row))
+                self._journal.append(("version", table, row["id"]))
         else:
             self.final[table].append(row)
             self.pending += 1
@@ -79,6 +86,24 @@ class MemoryRows(Rows):
 
     def close(self, table: str, entity_id: str, at: str) -> None:
         self._close(table, entity_id, at)
+        self._close(in_force_table(table), entity_id, at)
+
+    def _close_version(self, table: str, entity_id: str, at: str) -> None:
+        self._close(table, entity_id, at)
+
+    def _open_segments(self, segments: str, entity_id: str) -> Sequence[Mapping[str, Any]]:
+        return list(self.open[segments].get(entity_id, ()))
+
+    def _versions_of(self, table: str, entity_id: str) -> list[Version]:
+        return self._versions[table].get(entity_id, [])
+
+    def _close_segment(self, segments: str, entity_id: str, day: str, at: str) -> None:
+        versions = self.open[segments][entity_id]
+        index = next(i for i, row in enumerate(versions) if row["in_force_from"] == day)
+        row = versions.pop(index)
+        self.final[segments].append({**row, "valid_to": at})
+        self.pending += 1
+        self._journal.append(("segment", segments, entity_id, row, index))
 
     def _close(self, table: str, entity_id: str, at: str) -> list[dict[str, Any]]:
         self.touched.add(table)
@@ -95,7 +120,7 @@ class MemoryRows(Rows):
         closed = self._close(table, entity_id, at)
         if closed:
             latest = closed[0] if len(closed) == 1 else max(closed, key=lambda row: row["version"])
-            self.insert(table, {**latest, **changes, "valid_to": None})
+            self._write(table, {**latest, **changes, "valid_to": None}, changes)
 
     def count(self, table: str, key: str) -> None:
         self.touched.add(table)
@@ -120,6 +145,15 @@ class MemoryRows(Rows):
                 versions.pop()
                 if not versions:
                     del self.open[table][entry[2]]
+            elif kind == "version":
+                changes = self._versions[table][entry[2]]
+                changes.pop()
+                if not changes:
+                    del self._versions[table][entry[2]]
+            elif kind == "segment":
+                self.final[table].pop()
+                self.pending -= 1
+                self.open[table].setdefault(entry[2], []).insert(entry[4], entry[3])
             elif kind == "close":
                 del self.final[table][-entry[4]:]
                 self.pending -= entry[4]

@@ -2,19 +2,87 @@
 
 Temporal tables: an entity's *current* row is the one with ``valid_to`` NULL; a change closes it and inserts the
 next version, valid from the event's time and in force from the event's in-force day (``shared.in_force``, set on
-``Rows.in_force`` by the projection before the handlers run; every open row a handler writes gets it). A handler
-reads rows only through ``current``/``current_ids`` (never row counts: the live consumer may pipeline the
-statements)."""
+``Rows.in_force`` by the projection before the handlers run), with the columns the event itself set
+(``own_changes``). A handler reads rows only through ``current``/``current_ids`` (never row counts: the live
+consumer may pipeline the statements).
+
+Every new version also refolds the entity's in-force segments (``<table>_in_force``, ``in_force_segments``): each
+event's own change applied in in-force order (tie: recorded order), so a back-dated decision entered after an
+undated fact does not carry that fact back to its date. The segments that change are closed on the recorded axis
+and inserted anew; the others stay."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from services.reporting.temporal import timestamp
+from services.reporting.temporal import in_force_table, timestamp
 from shared.consumer import Rejected
 from shared.envelope import Envelope
 from shared.readstore import Tx
+
+_NOT_FOLDED = frozenset({"version", "valid_from", "valid_to", "in_force_from", "own_changes"})
+"""A version's columns that say when it is, not what the entity is."""
+
+
+@dataclass(frozen=True)
+class Version:
+    """One event's change of an entity, as the fold needs it: its in-force day, when it was recorded, and what it
+    set (``whole``: a whole new row, every column; else only these columns)."""
+
+    day: str
+    recorded: str
+    version: int
+    values: Mapping[str, Any]
+    whole: bool
+
+    @classmethod
+    def of(cls, row: Mapping[str, Any]) -> Version:
+        """From a stored version row (``own_changes``: a JSON list of columns, NULL for a whole row)."""
+        own = row["own_changes"]
+        names: Iterable[str] = (c for c in row if c not in _NOT_FOLDED) if own is None else json.loads(own)
+        return cls(row["in_force_from"], row["valid_from"], row["version"], {c: row[c] for c in names}, own is None)
+
+
+def in_force_segments(versions: Iterable[Version]) -> list[dict[str, Any]]:
+    """An entity's segments on the in-force axis, from its versions: each event's own change folded in in-force
+    order (tie: recorded order). The entity is in force from the earliest day of any of its facts (a report dated
+    2013 on a project entered today says the project was there in 2013), as its first recorded version made it.
+    Each segment: the entity's columns, ``in_force_from`` and the ``version`` of the last change folded into it."""
+    ordered = sorted(versions, key=lambda v: (v.recorded, v.version))
+    if not ordered:
+        return []
+    made, earliest = ordered[0], min(v.day for v in ordered)
+
+    def day(v: Version) -> str:
+        return earliest if v is made else v.day
+
+    ordered.sort(key=lambda v: (day(v), v.recorded, v.version))
+    segments: list[dict[str, Any]] = []
+    state: dict[str, Any] = {}
+    for v in ordered:
+        state = dict(v.values) if v.whole else {**state, **v.values}
+        segment = {**state, "version": v.version, "in_force_from": day(v)}
+        if segments and segments[-1]["in_force_from"] == segment["in_force_from"]:
+            segments[-1] = segment
+        else:
+            segments.append(segment)
+    return segments
+
+
+def _same(segment: Mapping[str, Any], other: Mapping[str, Any]) -> bool:
+    return all(other.get(c) == v for c, v in segment.items() if c not in ("valid_from", "valid_to", "own_changes"))
+
+
+def segment_changes(segments: Sequence[dict[str, Any]], open_segments: Sequence[Mapping[str, Any]]
+                    ) -> tuple[list[Mapping[str, Any]], list[dict[str, Any]]]:
+    """What refolding does to the segments the record shows: the open ones to close, the new ones to insert."""
+    kept = [any(_same(s, o) for s in segments) for o in open_segments]
+    close = [o for o, keep in zip(open_segments, kept, strict=True) if not keep]
+    still = [o for o, keep in zip(open_segments, kept, strict=True) if keep]
+    return close, [s for s in segments if not any(_same(s, o) for o in still)]
 
 
 class MissingRow(Rejected):
@@ -34,27 +102,71 @@ class Rows:
     def __init__(self, tx: Tx) -> None:
         self._tx = tx
 
-    def _in_force(self, row: Mapping[str, Any]) -> Mapping[str, Any]:
-        """A new open version of a temporal row gets the event's in-force day (a copy of the current row would
-        otherwise carry its predecessor's)."""
-        if self.in_force is not None and "valid_from" in row and row.get("valid_to") is None:
-            return {**row, "in_force_from": self.in_force}
-        return row
-
     # -- the primitives (the rebuild keeps them in memory)
 
     def insert(self, table: str, row: Mapping[str, Any]) -> None:
-        row = self._in_force(row)
-        self._tx.execute(f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
-                         list(row.values()))
+        """A row; of a temporal table, a whole new version of its entity (its own change is every column)."""
+        self._write(table, row, None)
 
     def insert_many(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
         """Rows with the same columns."""
-        if rows:
-            rows = [self._in_force(row) for row in rows]
+        if rows and _opens(rows[0]):
+            for row in rows:
+                self._write(table, row, None)
+        elif rows:
             columns = list(rows[0])
             self._tx.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
                                  [[row[c] for c in columns] for row in rows])
+
+    def _write(self, table: str, row: Mapping[str, Any], own: Iterable[str] | None) -> None:
+        """Insert ``row``; an open version of a temporal row with its in-force day and its own change (``own``: the
+        columns its event set; None, every one), and the entity's segments refolded."""
+        if not _opens(row):
+            self._insert(table, row)
+            return
+        version = self._version(row, own)
+        self._insert(table, version)
+        self._refold(table, version)
+
+    def _version(self, row: Mapping[str, Any], own: Iterable[str] | None) -> dict[str, Any]:
+        own_changes = None if own is None else json.dumps(sorted(set(own) - _NOT_FOLDED))
+        return {**row, "in_force_from": self.in_force or row.get("in_force_from"), "own_changes": own_changes}
+
+    def _refold(self, table: str, new: Mapping[str, Any]) -> None:
+        """The entity's segments once its version ``new`` (just inserted) is folded in: those that changed closed
+        at its ``valid_from``, the new ones open. A change in force on or after every earlier one (the usual case:
+        history entered in order) changes the last segment only, so the entity's versions are not read."""
+        segments, entity_id, at = in_force_table(table), new["id"], new["valid_from"]
+        open_segments = self._open_segments(segments, entity_id)
+        last = max(open_segments, key=lambda s: s["in_force_from"], default=None)
+        if last is not None and new["in_force_from"] >= last["in_force_from"]:
+            change = Version.of(new)
+            base = {} if change.whole else {c: v for c, v in last.items() if c not in _NOT_FOLDED}
+            if last["in_force_from"] == change.day:
+                self._close_segment(segments, entity_id, change.day, at)
+            self._insert(segments, {**base, **change.values, "version": change.version,
+                                    "in_force_from": change.day, "valid_from": at, "valid_to": None,
+                                    "own_changes": None})
+            return
+        close, insert = segment_changes(in_force_segments(self._versions_of(table, entity_id)), open_segments)
+        for segment in close:
+            self._close_segment(segments, entity_id, segment["in_force_from"], at)
+        for segment in insert:
+            self._insert(segments, {**segment, "valid_from": at, "valid_to": None, "own_changes": None})
+
+    def _open_segments(self, segments: str, entity_id: str) -> Sequence[Mapping[str, Any]]:
+        return self._tx.query(f"SELECT * FROM {segments} WHERE id = ? AND valid_to IS NULL", [entity_id])
+
+    def _versions_of(self, table: str, entity_id: str) -> list[Version]:
+        return [Version.of(row) for row in self._tx.query(f"SELECT * FROM {table} WHERE id = ?", [entity_id])]
+
+    def _close_segment(self, segments: str, entity_id: str, day: str, at: str) -> None:
+        self._tx.execute(f"UPDATE {segments} SET valid_to = ? WHERE id = ? AND valid_to IS NULL"
+                         " AND in_force_from = ?", (at, entity_id, day))
+
+    def _insert(self, table: str, row: Mapping[str, Any]) -> None:
+        self._tx.execute(f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+                         list(row.values()))
 
     def current(self, table: str, entity_id: str) -> Mapping[str, Any] | None:
         found = self._tx.query(f"SELECT * FROM {table} WHERE id = ? AND valid_to IS NULL", [entity_id])
@@ -67,7 +179,14 @@ class Rows:
                                                     list(equal.values()))]
 
     def close(self, table: str, entity_id: str, at: str) -> None:
-        """End the validity of an entity's current row (a new row then says what is true from ``at``)."""
+        """End the validity of an entity's current row and of its segments (a new row then says what is true from
+        ``at``, and refolds them)."""
+        self._close_version(table, entity_id, at)
+        self._tx.execute(f"UPDATE {in_force_table(table)} SET valid_to = ? WHERE id = ? AND valid_to IS NULL",
+                         (at, entity_id))
+
+    def _close_version(self, table: str, entity_id: str, at: str) -> None:
+        """End the validity of an entity's current row only (its next version refolds its segments)."""
         self._tx.execute(f"UPDATE {table} SET valid_to = ? WHERE id = ? AND valid_to IS NULL", (at, entity_id))
 
     def carry(self, table: str, columns: Sequence[str], entity_id: str, at: str, changes: Mapping[str, Any]) -> None:
@@ -75,12 +194,14 @@ class Rows:
         runs on its own: a pipelined batch does not wait for a reply to read the row. Only for an entity known to
         exist (an id ``current_ids`` gave, a part of a row just read): nothing is read, so nothing is checked.
         ``changes`` include the new row's version and ``valid_from``."""
-        self.close(table, entity_id, at)
-        values = dict(self._in_force({**changes, "valid_to": None}))
+        self._close_version(table, entity_id, at)
+        values = self._version({**changes, "valid_to": None}, changes)
+        columns = [*columns, *(c for c in ("own_changes",) if c not in columns)]
         select = ", ".join("?" if column in values else column for column in columns)
         self._tx.execute(f"INSERT INTO {table} ({', '.join(columns)}) SELECT {select} FROM {table}"
                          " WHERE id = ? AND valid_to = ? ORDER BY version DESC LIMIT 1",
                          [*(values[c] for c in columns if c in values), entity_id, at])
+        self._refold(table, {**values, "id": entity_id})
 
     def count(self, table: str, key: str) -> None:
         """Add one to a counter row ``(key, n)`` (e.g. ``event_counts``)."""
@@ -92,8 +213,8 @@ class Rows:
     def put(self, table: str, envelope: Envelope, row: Mapping[str, Any]) -> None:
         """The entity's row from this event on (``row`` has its id): any current row closed, this one open."""
         at = timestamp(envelope.time)
-        self.close(table, row["id"], at)
-        self.insert(table, {**row, "version": envelope.sequence, "valid_from": at, "valid_to": None})
+        self._close_version(table, row["id"], at)
+        self._write(table, {**row, "version": envelope.sequence, "valid_from": at, "valid_to": None}, None)
 
     def existing(self, table: str, entity_id: str, envelope: Envelope) -> Mapping[str, Any]:
         """The entity's current row, which ``envelope``'s event needs: ``MissingRow`` if there is none."""
@@ -110,10 +231,15 @@ class Rows:
         if current is None:
             current = self.existing(table, entity_id, envelope)
         at = timestamp(envelope.time)
-        self.close(table, entity_id, at)
+        self._close_version(table, entity_id, at)
         row = {**current, **changes, "version": envelope.sequence, "valid_from": at, "valid_to": None}
-        self.insert(table, row)
+        self._write(table, row, changes)
         return row
+
+
+def _opens(row: Mapping[str, Any]) -> bool:
+    """Whether ``row`` is a new open version of a temporal table's entity."""
+    return "valid_from" in row and row.get("valid_to") is None
 
 
 def rows(tx: Tx) -> Rows:

@@ -1,12 +1,15 @@
 """Time on read-model rows: one sortable text form of a moment, and the rows true on the two axes: as recorded at
 a moment (``asOf``) and in force on a day (``inForceOn``, ``shared.in_force``).
 
-Each row of a temporal table carries both: its recorded interval ``[valid_from, valid_to)`` (the moments the record
-showed this version as the entity's latest) and ``in_force_from``, the first day its event was in force. The
-in-force interval of a version runs from its ``in_force_from`` to the ``in_force_from`` of the next version of the
-same entity the record holds (that next version is recorded later, whatever its date): on a day, the entity is as
-its latest version in force by then. Asked both ways ("what did the record at ``asOf`` say was in force on
-``inForceOn``"), only the versions recorded by ``asOf`` count."""
+A temporal table holds one row per event that changed an entity: its recorded interval ``[valid_from, valid_to)``
+(the moments the record showed this version as the entity's latest), ``in_force_from`` (the day its event is in
+force from) and ``own_changes`` (the columns the event itself set). The recorded axis reads those rows.
+
+The in-force axis reads the table's *segments* (``<table>_in_force``, ``services.reporting.rows``): the entity as in
+force from ``in_force_from`` until the next segment's day, each event's own change folded in in-force order (tie:
+recorded order), and bitemporal: a segment is valid on the recorded axis from the event that wrote it until one that
+changed it. So on a day, as recorded at a moment, the entity is its segment recorded then with the latest
+``in_force_from`` on or before the day."""
 
 from __future__ import annotations
 
@@ -61,11 +64,26 @@ def in_force_day(when: When) -> date | None:
     return when.in_force_on if isinstance(when, At) else None
 
 
+def in_force_table(table: str) -> str:
+    """The table of ``table``'s in-force segments."""
+    return f"{table}_in_force"
+
+
+def source(table: str, as_of: When, in_force_on: date | None = None, alias: str | None = None) -> str:
+    """What a query reads ``table``'s rows from at ``as_of`` (and ``in_force_on``): the table itself on the recorded
+    axis; on the in-force axis its segments, called by the table's name (or ``alias``), so that the clauses of
+    ``as_of_clause`` and any column the query names read them unchanged."""
+    day = as_of.in_force_on if isinstance(as_of, At) else in_force_on
+    if day is None:
+        return table if alias is None else f"{table} {alias}"
+    return f"{in_force_table(table)} {alias or table}"
+
+
 def as_of_clause(as_of: When, in_force_on: date | None = None, table: str | None = None
                  ) -> tuple[str, list[Any]]:
-    """The rows true at ``as_of`` (the current rows when None); with ``in_force_on`` (or an ``At``), the rows the
-    record at ``as_of`` (now when None) shows in force on that day: per entity, the latest version recorded by then
-    whose ``in_force_from`` is on or before the day (``table`` names the table, which the clause refers to)."""
+    """The rows true at ``as_of`` (the current rows when None); with ``in_force_on`` (or an ``At``), the segments
+    the record at ``as_of`` (now when None) shows in force on that day (``table`` names the table; the query reads
+    ``source(table, ...)``)."""
     moment, day = (as_of.as_of, as_of.in_force_on) if isinstance(as_of, At) else (as_of, in_force_on)
     if day is None:
         if moment is None:
@@ -77,21 +95,26 @@ def as_of_clause(as_of: When, in_force_on: date | None = None, table: str | None
     return in_force_clause(table, moment, day)
 
 
+def _recorded_at(t: str, as_of: datetime | None) -> tuple[str, list[Any]]:
+    """Rows of ``t`` the record showed at ``as_of`` (now when None)."""
+    if as_of is None:
+        return f"{t}.valid_to IS NULL", []
+    at = timestamp(as_of)
+    return f"{t}.valid_from <= ? AND ({t}.valid_to IS NULL OR {t}.valid_to > ?)", [at, at]
+
+
 def in_force_clause(table: str, as_of: datetime | None, in_force_on: date, alias: str | None = None
                     ) -> tuple[str, list[Any]]:
-    """``as_of_clause`` on the in-force axis, over ``table`` (called ``alias`` in the query, if given): a version
-    recorded by ``as_of`` and in force by ``in_force_on``, with no later version of its entity that is too (the
-    primary key ``(id, version)`` answers the probe)."""
+    """``as_of_clause`` on the in-force axis, over ``table``'s segments (``source``; called ``alias`` in the query,
+    if given): a segment recorded at ``as_of`` and in force by ``in_force_on``, with no later-starting segment of its
+    entity that is too (the ``(id, in_force_from)`` index answers the probe)."""
     day = in_force_on.isoformat()
     t = alias or table
-    if as_of is None:
-        return (f"{t}.in_force_from <= ? AND NOT EXISTS (SELECT 1 FROM {table} later"
-                f" WHERE later.id = {t}.id AND later.version > {t}.version AND later.in_force_from <= ?)",
-                [day, day])
-    at = timestamp(as_of)
-    return (f"{t}.valid_from <= ? AND {t}.in_force_from <= ? AND NOT EXISTS (SELECT 1 FROM {table} later"
-            f" WHERE later.id = {t}.id AND later.version > {t}.version AND later.valid_from <= ?"
-            " AND later.in_force_from <= ?)", [at, day, at, day])
+    recorded, params = _recorded_at(t, as_of)
+    later, later_params = _recorded_at("later", as_of)
+    return (f"{recorded} AND {t}.in_force_from <= ? AND NOT EXISTS (SELECT 1 FROM {in_force_table(table)} later"
+            f" WHERE later.id = {t}.id AND later.in_force_from > {t}.in_force_from AND later.in_force_from <= ?"
+            f" AND {later})", [*params, day, day, *later_params])
 
 
 def recorded_clause(as_of: When, in_force_on: date | None = None, *, at: str = "at",

@@ -62,12 +62,17 @@ def _in_force(h: Harness, on: str, at: datetime | None, target: str) -> dict[str
 def _both_axes(h: Harness, target: str, before_retasking: datetime, after_retasking: datetime) -> None:
     """The 2011 decisions, entered today, on the in-force axis: before and after the retasking's date, as the
     record stands now and as it stood before and after the retasking was entered. Worcester's acceptance has no
-    decision: it is in force from the day it was recorded (today), so on a 2011 day before the retasking the
-    tasking stands as issued; the retasking, entered after it, carries it (``services.reporting.temporal``)."""
+    decision: it is in force from the day it was recorded (today), on any day before it the tasking stands as
+    issued, and the retasking, entered after it but dated 2011, does not carry it back (``services.reporting.rows``:
+    each event's own change, in in-force order)."""
     may = ("1200", "issued", "2011-05-10")
     assert _in_force(h, "2011-06-13", None, target) == {"worcester": may}
-    june = {"worcester": ("1000", "accepted", "2011-06-14"), "wychavon": ("200", "issued", "2011-06-14")}
+    june = {"worcester": ("1000", "issued", "2011-06-14"), "wychavon": ("200", "issued", "2011-06-14")}
     assert _in_force(h, "2011-06-15", None, target) == june
+    entered = before_retasking.date().isoformat()  # the acceptance's day of entry
+    assert _in_force(h, entered, None, target) == {"worcester": ("1000", "accepted", entered),
+                                                   "wychavon": ("200", "issued", "2011-06-14")}
+    assert _in_force(h, entered, before_retasking, target) == {"worcester": ("1200", "accepted", entered)}
     assert _in_force(h, "2011-05-09", None, target) == {}  # before the first decision
     # Combined: what the record before the retasking was entered said was in force on 15 June 2011, and after.
     assert _in_force(h, "2011-06-15", before_retasking, target) == {"worcester": may}

@@ -18,7 +18,7 @@ from services.reporting.coordination.tables import (
     TASKING_CHANGES,
     TASKINGS,
 )
-from services.reporting.temporal import as_of_clause, recorded_clause, timestamp
+from services.reporting.temporal import as_of_clause, recorded_clause, source, timestamp
 from shared.partnership import PartnershipDefinition
 from shared.readstore import ReadStore
 
@@ -35,13 +35,15 @@ def taskings(store: ReadStore, as_of: datetime | None = None, *, district: str |
         if value is not None:
             clause += f" AND {column} = ?"
             params.append(value)
-    return store.query(f"SELECT * FROM {TASKINGS.name} WHERE {clause} ORDER BY target_id, district, id", params)
+    rows_from = source(TASKINGS.name, as_of, in_force_on)
+    return store.query(f"SELECT * FROM {rows_from} WHERE {clause} ORDER BY target_id, district, id", params)
 
 
 def tasking(store: ReadStore, tasking_id: str, as_of: datetime | None = None,
             in_force_on: date | None = None) -> dict[str, Any] | None:
     clause, params = as_of_clause(as_of, in_force_on, TASKINGS.name)
-    rows = store.query(f"SELECT * FROM {TASKINGS.name} WHERE id = ? AND {clause}", [tasking_id, *params])
+    rows = store.query(f"SELECT * FROM {source(TASKINGS.name, as_of, in_force_on)} WHERE id = ? AND {clause}",
+                       [tasking_id, *params])
     return rows[0] if rows else None
 
 
@@ -95,7 +97,8 @@ def memberships(store: ReadStore, as_of: datetime | None = None, *, body: str | 
         if value is not None:
             clause += f" AND {column} = ?"
             params.append(value)
-    return store.query(f"SELECT * FROM {MEMBERSHIPS.name} WHERE {clause} ORDER BY body, organisation", params)
+    rows_from = source(MEMBERSHIPS.name, as_of, in_force_on)
+    return store.query(f"SELECT * FROM {rows_from} WHERE {clause} ORDER BY body, organisation", params)
 
 
 def commitments(store: ReadStore, as_of: datetime | None = None,
@@ -104,7 +107,8 @@ def commitments(store: ReadStore, as_of: datetime | None = None,
     if organisation is not None:
         clause += " AND organisation = ?"
         params.append(organisation)
-    return store.query(f"SELECT * FROM {DISTRICT_COMMITMENTS.name} WHERE {clause} ORDER BY organisation", params)
+    rows_from = source(DISTRICT_COMMITMENTS.name, as_of, in_force_on)
+    return store.query(f"SELECT * FROM {rows_from} WHERE {clause} ORDER BY organisation", params)
 
 
 def meetings(store: ReadStore, as_of: datetime | None = None, body: str | None = None,
@@ -127,7 +131,8 @@ def agreed_actions(store: ReadStore, as_of: datetime | None = None, *, body: str
     if overdue_on is not None:
         clause += " AND done_on IS NULL AND due_on < ?"
         params.append(overdue_on.isoformat())
-    return store.query(f"SELECT * FROM {AGREED_ACTIONS.name} WHERE {clause} ORDER BY due_on, id", params)
+    rows_from = source(AGREED_ACTIONS.name, as_of, in_force_on)
+    return store.query(f"SELECT * FROM {rows_from} WHERE {clause} ORDER BY due_on, id", params)
 
 
 def districts_without_partner_kind(store: ReadStore, kind: str, definition: PartnershipDefinition,

@@ -15,7 +15,16 @@ from services.reporting.delivery.tables import (
     PROJECTS,
     WITHDRAWALS,
 )
-from services.reporting.temporal import When, as_of_clause, in_force_clause, in_force_day, recorded_moment, timestamp
+from services.reporting.temporal import (
+    When,
+    as_of_clause,
+    in_force_clause,
+    in_force_day,
+    in_force_table,
+    recorded_moment,
+    source,
+    timestamp,
+)
 from shared.readstore import ReadStore
 
 _OPEN_END = "9999-12-31T23:59:59.999999+00:00"
@@ -42,8 +51,8 @@ def as_of_rows(table: str, as_of: When, where: str = "", params: Sequence[Any] =
     keeps the probe.
 
     On the in-force axis (an ``At``), each entity's latest version recorded by then and in force by the day
-    (``temporal.in_force_clause``), found the same way: from its open row, one backward probe of the primary key
-    ``(id, version)``."""
+    (``temporal.in_force_clause``): from its open row, its segment recorded by then with the latest day on or before
+    the day asked, one backward probe of ``(id, in_force_from)``."""
     day = in_force_day(as_of)
     if day is not None:
         return _in_force_rows(table, recorded_moment(as_of), day, where, params, entities, entity_params, columns,
@@ -66,18 +75,24 @@ def as_of_rows(table: str, as_of: When, where: str = "", params: Sequence[Any] =
 
 def _in_force_rows(table: str, as_of: datetime | None, day: date, where: str, params: Sequence[Any],
                    entities: str, entity_params: Sequence[Any], columns: str, postgres: bool) -> tuple[str, list[Any]]:
-    """``as_of_rows`` on the in-force axis: per entity (its open row ``e``), the latest version recorded by
-    ``as_of`` (now when None) whose ``in_force_from`` is on or before ``day``."""
-    recorded, recorded_params = ("", []) if as_of is None else (" AND m.valid_from <= ?", [timestamp(as_of)])
-    version = f"m.id = e.id{recorded} AND m.in_force_from <= ?"
-    version_params = [*recorded_params, day.isoformat()]
+    """``as_of_rows`` on the in-force axis: per entity (its open row ``e``), its segment recorded at ``as_of`` (now
+    when None) with the latest ``in_force_from`` on or before ``day`` (``temporal.in_force_clause``)."""
+    segments = in_force_table(table)
+    if as_of is None:
+        recorded, recorded_params = "m.valid_to IS NULL", []
+    else:
+        at = timestamp(as_of)
+        recorded, recorded_params = "m.valid_from <= ? AND COALESCE(m.valid_to, ?) > ?", [at, _OPEN_END, at]
+    segment = f"m.id = e.id AND {recorded} AND m.in_force_from <= ?"
+    segment_params = [*recorded_params, day.isoformat()]
     if postgres:
-        return (f"SELECT {columns} FROM {table} e CROSS JOIN LATERAL (SELECT * FROM {table} m WHERE {version}"
-                f" ORDER BY m.version DESC LIMIT 1) r WHERE e.valid_to IS NULL{entities}{where}",
-                [*version_params, *entity_params, *params])
-    return (f"SELECT {columns} FROM {table} e JOIN {table} r ON r.id = e.id"
-            f" AND r.version = (SELECT MAX(m.version) FROM {table} m WHERE {version})"
-            f" WHERE e.valid_to IS NULL{entities}{where}", [*version_params, *entity_params, *params])
+        return (f"SELECT {columns} FROM {table} e CROSS JOIN LATERAL (SELECT * FROM {segments} m WHERE {segment}"
+                f" ORDER BY m.in_force_from DESC LIMIT 1) r WHERE e.valid_to IS NULL{entities}{where}",
+                [*segment_params, *entity_params, *params])
+    return (f"SELECT {columns} FROM {table} e JOIN {segments} r ON r.id = e.id AND {recorded.replace('m.', 'r.')}"
+            f" AND r.in_force_from = (SELECT MAX(m.in_force_from) FROM {segments} m WHERE {segment})"
+            f" WHERE e.valid_to IS NULL{entities}{where}",
+            [*recorded_params, *segment_params, *entity_params, *params])
 
 
 def projects(store: ReadStore, as_of: When = None, district: str | None = None,
@@ -172,9 +187,10 @@ def overdue_milestones(store: ReadStore, on: date, as_of: When = None,
         project_clause, project_params = as_of_clause(as_of)
         project_clause = project_clause.replace("valid_", "p.valid_")
         milestone_clause = milestone_clause.replace("valid_", "m.valid_")
+    milestones_from, projects_from = source(MILESTONES.name, as_of, alias="m"), source(PROJECTS.name, as_of, alias="p")
     query = (
-        f"SELECT m.*, p.title AS project_title, p.district, p.lead_partner FROM {MILESTONES.name} m"
-        f" JOIN {PROJECTS.name} p ON p.id = m.project_id"
+        f"SELECT m.*, p.title AS project_title, p.district, p.lead_partner FROM {milestones_from}"
+        f" JOIN {projects_from} ON p.id = m.project_id"
         f" WHERE {milestone_clause} AND {project_clause} AND m.achieved_on IS NULL AND m.due_on < ?"
         " AND p.status = 'open'")
     values: list[Any] = [*params, *project_params, on.isoformat()]
@@ -207,7 +223,7 @@ def project(store: ReadStore, project_id: str, as_of: When = None) -> dict[str, 
 def outcomes_at(store: ReadStore, as_of: When) -> list[dict[str, Any]]:
     """Every outcome as it stood at ``as_of``."""
     clause, params = as_of_clause(as_of, table=OUTCOMES.name)
-    return store.query(f"SELECT * FROM {OUTCOMES.name} WHERE {clause}", params)
+    return store.query(f"SELECT * FROM {source(OUTCOMES.name, as_of)} WHERE {clause}", params)
 
 
 def progress_reports(store: ReadStore, when: When, up_to: date) -> list[dict[str, Any]]:

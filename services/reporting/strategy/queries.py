@@ -14,7 +14,7 @@ from services.reporting.strategy.tables import (
     SCS_REVIEWS,
     TARGETS,
 )
-from services.reporting.temporal import When, as_of_clause
+from services.reporting.temporal import When, as_of_clause, source
 from shared.readstore import ReadStore
 
 
@@ -28,7 +28,7 @@ def _rows(store: ReadStore, table: str, as_of: When, sealed: bool = False, **equ
         else:
             clause += f" AND {column} = ?"
             params.append(value)
-    statement = f"SELECT * FROM {table} WHERE {clause} ORDER BY added_at, id"
+    statement = f"SELECT * FROM {source(table, as_of)} WHERE {clause} ORDER BY added_at, id"
     return store.query_sealed(statement, params) if sealed else store.query(statement, params)
 
 
@@ -96,7 +96,8 @@ def _grouped(store: ReadStore, table: str, column: str, keys: list[tuple[Any, ..
             clause += " AND status = ?"
             params.append(variant[1])
         marks = ", ".join("?" for _ in values)
-        rows = store.query(f"SELECT * FROM {table} WHERE {clause} AND {column} IN ({marks}) ORDER BY added_at, id",
+        rows_from = source(table, variant[0])
+        rows = store.query(f"SELECT * FROM {rows_from} WHERE {clause} AND {column} IN ({marks}) ORDER BY added_at, id",
                            [*params, *values])
         for row in rows:
             found[(row[column], *variant)].append(row)

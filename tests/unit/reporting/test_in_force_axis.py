@@ -6,7 +6,7 @@ enters them."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -19,8 +19,9 @@ from services.reporting.coordination import queries
 from services.reporting.graphql import schema
 from services.reporting.projections import ReportingProjection, read_model_ddl
 from services.reporting.readmodel import ReportingReadModel
+from services.reporting.rows import Version, in_force_segments
 from shared.auth import Grant, Principal, Role
-from shared.contracts import Actor, Decision
+from shared.contracts import Actor, Decision, Fact
 from shared.contracts.projects import (
     DirectionOfTravel,
     OutcomeValue,
@@ -75,9 +76,10 @@ def _apply(model: ReportingReadModel, history: History) -> None:
                 projection.apply(tx, decode(value))
 
 
-def _worked_example(model: ReportingReadModel, *, retask: bool = True) -> tuple[History, uuid.UUID]:
+def _worked_example(model: ReportingReadModel, *, retask: bool = True,
+                    then: Sequence[Fact] = ()) -> tuple[History, uuid.UUID]:
     """Worcester tasked 1,200 jobs (decided in May 2011), accepting (no decision: in force from when recorded), then
-    200 moved to Wychavon (decided 14 June 2011): all entered in 2024."""
+    200 moved to Wychavon (decided 14 June 2011): all entered in 2024; ``then``, Worcester's next events."""
     history, worcester, wychavon = History(), uuid.uuid4(), uuid.uuid4()
     target = uuid.uuid4()
     history.add("tasking", worcester, 1, TaskingIssued(
@@ -96,6 +98,8 @@ def _worked_example(model: ReportingReadModel, *, retask: bool = True) -> tuple[
             actor=LEAD, correlation_id="c", decision=_decision(JUNE), target_id=target, district="wychavon",
             lead_partner="wychavon-dc", share=Decimal(200), retasked_from=worcester, counts_against_target=True,
             **TERMS))
+    for version, fact in enumerate(then, start=4):
+        history.add("tasking", worcester, version, fact)
     _apply(model, history)
     return history, worcester
 
@@ -160,6 +164,76 @@ def test_the_two_axes_combined_ask_what_the_record_then_said_was_in_force_on_a_d
     assert _shares(model, after, date(2011, 6, 13)) == {"worcester": "1200"}
     # Recorded before anything was entered: nothing, on any day.
     assert _shares(model, START - timedelta(days=1), june_15) == {}
+
+
+# -- each event's own change, in in-force order (not whole-row versions) -------------------------------------------
+
+
+def _statuses(model: ReportingReadModel, as_of: datetime | None = None,
+              in_force_on: date | None = None) -> dict[str, tuple[str, str]]:
+    return {row["district"]: (row["share"], row["status"])
+            for row in queries.taskings(model.store, as_of, in_force_on=in_force_on)}
+
+
+def test_an_undated_fact_entered_before_a_back_dated_decision_is_not_in_force_before_its_own_recording_day(
+        model: ReportingReadModel) -> None:
+    _worked_example(model)
+    entered = _recorded(1).date()  # the acceptance's day of entry
+    assert _statuses(model, in_force_on=date(2011, 6, 15))["worcester"] == ("1000", "issued")
+    assert _statuses(model, in_force_on=entered)["worcester"] == ("1000", "accepted")
+    # The recorded axis answers as it did: the record's latest version, whole.
+    assert _statuses(model)["worcester"] == ("1000", "accepted")
+
+
+def test_a_correction_of_a_back_dated_decision_takes_its_date_and_leaves_later_facts_where_they_are(
+        model: ReportingReadModel) -> None:
+    correction = TaskingRetasked(
+        actor=LEAD, correlation_id="c", decision=_decision(JUNE, "1,100 stay in Worcester, not 1,000"),
+        district="worcester", lead_partner="worcester-city", share=Decimal(1100), deadline=TERMS["deadline"],
+        previous_district="worcester", previous_lead_partner="worcester-city", previous_share=Decimal(1000),
+        previous_deadline=TERMS["deadline"], reason="1,100 stay in Worcester, not 1,000", issued_again=False,
+        counts_against_target=True)
+    _worked_example(model, then=(correction,))
+    entered = _recorded(1).date()
+    assert _statuses(model, in_force_on=date(2011, 6, 13))["worcester"] == ("1200", "issued")
+    assert _statuses(model, in_force_on=date(2011, 6, 15))["worcester"] == ("1100", "issued")
+    assert _statuses(model, in_force_on=entered)["worcester"] == ("1100", "accepted")
+    # The record before the correction was entered: the decision it corrects.
+    assert _statuses(model, _recorded(3) + timedelta(seconds=30), date(2011, 6, 15))["worcester"] == (
+        "1000", "issued")
+
+
+def test_the_two_axes_combined_show_an_undated_fact_from_its_own_day_in_the_record_of_any_moment(
+        model: ReportingReadModel) -> None:
+    _worked_example(model)
+    june_15, entered = date(2011, 6, 15), _recorded(1).date()
+    before_retasking, after = _recorded(1) + timedelta(seconds=30), _recorded(3) + timedelta(seconds=30)
+    assert _statuses(model, before_retasking, june_15) == {"worcester": ("1200", "issued")}
+    assert _statuses(model, before_retasking, entered) == {"worcester": ("1200", "accepted")}
+    assert _statuses(model, after, june_15) == {"worcester": ("1000", "issued"), "wychavon": ("200", "issued")}
+    assert _statuses(model, after, entered) == {"worcester": ("1000", "accepted"), "wychavon": ("200", "issued")}
+
+
+def _version(day: str, n: int, whole: bool = False, **values: Any) -> Version:
+    return Version(day, f"2024-01-01T00:0{n}:00", n, values, whole)
+
+
+def test_a_later_in_force_change_still_wins_over_a_back_dated_one_entered_after_it() -> None:
+    issued = _version("2011-05-10", 1, True, id="t", share="1200", status="issued")
+    accepted = _version("2024-01-01", 2, status="accepted")
+    retasked = _version("2011-06-14", 3, share="1000", status="issued")  # issued again, decided in 2011
+    assert [(s["in_force_from"], s["share"], s["status"], s["version"])
+            for s in in_force_segments([issued, accepted, retasked])] == [
+        ("2011-05-10", "1200", "issued", 1), ("2011-06-14", "1000", "issued", 3),
+        ("2024-01-01", "1000", "accepted", 2)]
+
+
+def test_a_fact_dated_before_its_entity_was_entered_brings_the_entity_into_force_from_that_day() -> None:
+    # A project entered today without a decision, and its report of 2013 back-filled after it.
+    opened = _version("2026-12-03", 1, True, id="p", rag=None, status="open")
+    reported = _version("2013-04-01", 2, rag="green")
+    assert [(s["in_force_from"], s["rag"], s["version"]) for s in in_force_segments([opened, reported])] == [
+        ("2013-04-01", "green", 2)]
 
 
 def test_a_correction_takes_the_date_of_what_it_corrects() -> None:
@@ -237,9 +311,9 @@ def test_changes_over_a_period_of_days_on_the_in_force_axis_show_the_day_entered
                 if e["node"]["entity"] == "tasking"}
 
     june = changed("2011-06-01", "2011-06-30")
-    # status too: the retasking's version carries the acceptance entered before it (docs/architecture.md).
+    # Not the status: the acceptance entered before the retasking is in force only from its own day of entry.
     assert june["worcester"]["kind"] == "CHANGED"
-    assert june["worcester"]["fields"] == ["share", "status", "status_reason"]
+    assert june["worcester"]["fields"] == ["share", "status_reason"]
     assert (june["worcester"]["before"]["share"], june["worcester"]["after"]["share"]) == ("1200", "1000")
     assert june["wychavon"]["kind"] == "ADDED" and june["wychavon"]["before"] is None
     for node in june.values():
@@ -250,10 +324,10 @@ def test_changes_over_a_period_of_days_on_the_in_force_axis_show_the_day_entered
     assert set(may) == {"worcester"} and may["worcester"]["kind"] == "ADDED"
     # The record before the retasking was entered shows no change in force in June 2011.
     assert changed("2011-06-01", "2011-06-30", _recorded(1) + timedelta(seconds=1)) == {}
-    # The acceptance, entered in 2024 without a decision, is in force from its day of entry; the record before the
-    # retasking was entered shows it coming into force then (no other day to show), and the record now does not:
-    # the retasking, entered after it and dated 2011, carries it (docs/architecture.md).
-    entered = changed("2023-12-31", "2024-01-02", _recorded(1) + timedelta(seconds=1))
-    assert [(s["type"], s["inForceFrom"], s["enteredOn"]) for s in entered["worcester"]["steps"]] == [
-        ("tasking.TaskingAccepted.v2", "2024-01-01", None)]
-    assert changed("2023-12-31", "2024-01-02") == {}
+    # The acceptance, entered in 2024 without a decision, is in force from its day of entry, in the record before
+    # the retasking was entered and in the record now (the retasking, dated 2011, does not carry it back).
+    for at in (_recorded(1) + timedelta(seconds=1), None):
+        entered = changed("2023-12-31", "2024-01-02", at)
+        assert [(s["type"], s["inForceFrom"], s["enteredOn"]) for s in entered["worcester"]["steps"]] == [
+            ("tasking.TaskingAccepted.v2", "2024-01-01", None)]
+        assert "status" in entered["worcester"]["fields"]

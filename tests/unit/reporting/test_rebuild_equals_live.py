@@ -40,6 +40,13 @@ def test_a_rebuilt_store_equals_the_one_the_live_consumer_built(tmp_path: Path) 
             "memberships", "agreed_actions", "scs_reviews", "district_chapters", "evidence", "partnership_rules")}
         assert all(counts.values()), counts
         assert live.query("SELECT COUNT(*) AS n FROM delivery_outcomes WHERE counting = 0")[0]["n"] > 0
+        # A change entered after one dated later refolded an entity's in-force segments (a segment re-made at the
+        # same day and last change, with the new one's own change in it), live and rebuilt alike.
+        refolded = {t: live.query(f"SELECT COUNT(*) AS n FROM {t}_in_force s WHERE EXISTS (SELECT 1 FROM"
+                                  f" {t}_in_force n WHERE n.id = s.id AND n.valid_from = s.valid_to"
+                                  " AND n.in_force_from = s.in_force_from AND n.version = s.version)")[0]["n"]
+                    for t in ("taskings", "delivery_projects", "delivery_outcomes", "memberships")}
+        assert any(refolded.values()), refolded
         assert live.query("SELECT COUNT(*) AS n FROM delivery_projects WHERE status = 'closed'")[0]["n"] == 1
         assert live.query("SELECT COUNT(*) AS n FROM event_log WHERE type = 'projects.ProgressReported.v3'"
                           " AND data NOT LIKE '%submitted_via%'")[0]["n"] > 0  # published as v1, upcast
