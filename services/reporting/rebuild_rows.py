@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -27,7 +28,7 @@ class MemoryRows(Rows):
         self.touched: set[str] = set()
         self.pending = 0  # rows in final
         self._temporal = {table for table, names in columns.items() if "valid_to" in names}
-        self._versioned = {table for table in self._temporal if in_force_table(table) in columns}
+        self._segments = {in_force_table(table) for table in self._temporal} & self._temporal
         self._versions: dict[str, dict[str, list[Version]]] = defaultdict(dict)
         self._journal: list[tuple[Any, ...]] = []
         # The ids of current rows by a column's value, for ``current_ids`` (built when first asked; an id whose row
@@ -47,13 +48,17 @@ class MemoryRows(Rows):
         if len(row) != len(self.columns[table]) or not isinstance(row, dict):
             row = self._complete(table, row)
         if row.get("valid_to", True) is None and table in self._temporal:
-            self.open[table].setdefault(row["id"], []).append(row)
+            versions = self.open[table].setdefault(row["id"], [])
+            if table in self._segments and versions and row["in_force_from"] < versions[-1]["in_force_from"]:
+                # An entity's open segments stay in the order of their days (``_last_segment``).
+                at = bisect_right([s["in_force_from"] for s in versions], row["in_force_from"])
+                versions.insert(at, row)
+                self._journal.append(("open at", table, row["id"], at))
+                return
+            versions.append(row)
             for column, index in self._indexes.get(table, ()):
                 index.setdefault(row[column], set()).add(row["id"])
             self._journal.append(("open", table, row["id"]))
-            if table in self._versioned:
-                self._versions[table].setdefault(row["id"], []).append(Version.of(row))
-                self._journal.append(("version", table, row["id"]))
         else:
             self.final[table].append(row)
             self.pending += 1
@@ -91,8 +96,18 @@ class MemoryRows(Rows):
     def _close_version(self, table: str, entity_id: str, at: str) -> None:
         self._close(table, entity_id, at)
 
+    def _keep(self, table: str, entity_id: str, change: Version) -> None:
+        self._versions[table].setdefault(entity_id, []).append(change)
+        self._journal.append(("version", table, entity_id))
+
     def _open_segments(self, segments: str, entity_id: str) -> Sequence[Mapping[str, Any]]:
         return list(self.open[segments].get(entity_id, ()))
+
+    def _last_segment(self, segments: str, entity_id: str) -> Mapping[str, Any] | None:
+        # An entity's open segments are kept in the order of their days (``_insert``; a roll-back puts a segment
+        # back where it was).
+        found = self.open[segments].get(entity_id)
+        return found[-1] if found else None
 
     def _versions_of(self, table: str, entity_id: str) -> list[Version]:
         return self._versions[table].get(entity_id, [])
@@ -143,6 +158,11 @@ class MemoryRows(Rows):
             elif kind == "open":
                 versions = self.open[table][entry[2]]
                 versions.pop()
+                if not versions:
+                    del self.open[table][entry[2]]
+            elif kind == "open at":
+                versions = self.open[table][entry[2]]
+                del versions[entry[3]]
                 if not versions:
                     del self.open[table][entry[2]]
             elif kind == "version":

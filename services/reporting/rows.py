@@ -26,6 +26,9 @@ from shared.readstore import Tx
 _NOT_FOLDED = frozenset({"version", "valid_from", "valid_to", "in_force_from", "own_changes"})
 """A version's columns that say when it is, not what the entity is."""
 
+_OWN_CHANGES: dict[tuple[str, ...], tuple[tuple[str, ...], str]] = {}
+"""The columns a handler passed, as folded and as stored (``own_changes``)."""
+
 
 @dataclass(frozen=True)
 class Version:
@@ -42,8 +45,13 @@ class Version:
     def of(cls, row: Mapping[str, Any]) -> Version:
         """From a stored version row (``own_changes``: a JSON list of columns, NULL for a whole row)."""
         own = row["own_changes"]
-        names: Iterable[str] = (c for c in row if c not in _NOT_FOLDED) if own is None else json.loads(own)
-        return cls(row["in_force_from"], row["valid_from"], row["version"], {c: row[c] for c in names}, own is None)
+        return cls.made(row, None if own is None else json.loads(own))
+
+    @classmethod
+    def made(cls, row: Mapping[str, Any], own: Iterable[str] | None) -> Version:
+        """From a version row and the columns its event set (None: every one)."""
+        values = {c: v for c, v in row.items() if c not in _NOT_FOLDED} if own is None else {c: row[c] for c in own}
+        return cls(row["in_force_from"], row["valid_from"], row["version"], values, own is None)
 
 
 def in_force_segments(versions: Iterable[Version]) -> list[dict[str, Any]]:
@@ -78,11 +86,13 @@ def _same(segment: Mapping[str, Any], other: Mapping[str, Any]) -> bool:
 
 def segment_changes(segments: Sequence[dict[str, Any]], open_segments: Sequence[Mapping[str, Any]]
                     ) -> tuple[list[Mapping[str, Any]], list[dict[str, Any]]]:
-    """What refolding does to the segments the record shows: the open ones to close, the new ones to insert."""
-    kept = [any(_same(s, o) for s in segments) for o in open_segments]
-    close = [o for o, keep in zip(open_segments, kept, strict=True) if not keep]
-    still = [o for o, keep in zip(open_segments, kept, strict=True) if keep]
-    return close, [s for s in segments if not any(_same(s, o) for o in still)]
+    """What refolding does to the segments the record shows: the open ones to close, the new ones to insert (an
+    entity's open segments start on distinct days, so each is compared with the new one of its day only)."""
+    by_day = {s["in_force_from"]: s for s in segments}
+    kept = {o["in_force_from"] for o in open_segments
+            if (s := by_day.get(o["in_force_from"])) is not None and _same(s, o)}
+    return ([o for o in open_segments if o["in_force_from"] not in kept],
+            [s for s in segments if s["in_force_from"] not in kept])
 
 
 class MissingRow(Rejected):
@@ -124,35 +134,53 @@ class Rows:
         if not _opens(row):
             self._insert(table, row)
             return
-        version = self._version(row, own)
+        version, names = self._version(row, own)
         self._insert(table, version)
-        self._refold(table, version)
+        change = Version.made(version, names)
+        self._keep(table, version["id"], change)
+        self._refold(table, version["id"], change)
 
-    def _version(self, row: Mapping[str, Any], own: Iterable[str] | None) -> dict[str, Any]:
-        own_changes = None if own is None else json.dumps(sorted(set(own) - _NOT_FOLDED))
-        return {**row, "in_force_from": self.in_force or row.get("in_force_from"), "own_changes": own_changes}
+    def _version(self, row: Mapping[str, Any], own: Iterable[str] | None
+                 ) -> tuple[dict[str, Any], tuple[str, ...] | None]:
+        """The version row with its in-force day and own change, and the columns of that change (None: all)."""
+        if own is None:
+            names, own_changes = None, None
+        else:
+            key = tuple(own)  # a handler passes the same columns each time: said once as JSON
+            if (known := _OWN_CHANGES.get(key)) is None:
+                names = tuple(sorted(set(key) - _NOT_FOLDED))
+                known = _OWN_CHANGES[key] = (names, json.dumps(names))
+            names, own_changes = known
+        return {**row, "in_force_from": self.in_force or row.get("in_force_from"), "own_changes": own_changes}, names
 
-    def _refold(self, table: str, new: Mapping[str, Any]) -> None:
-        """The entity's segments once its version ``new`` (just inserted) is folded in: those that changed closed
-        at its ``valid_from``, the new ones open. A change in force on or after every earlier one (the usual case:
-        history entered in order) changes the last segment only, so the entity's versions are not read."""
-        segments, entity_id, at = in_force_table(table), new["id"], new["valid_from"]
-        open_segments = self._open_segments(segments, entity_id)
-        last = max(open_segments, key=lambda s: s["in_force_from"], default=None)
-        if last is not None and new["in_force_from"] >= last["in_force_from"]:
-            change = Version.of(new)
-            base = {} if change.whole else {c: v for c, v in last.items() if c not in _NOT_FOLDED}
+    def _keep(self, table: str, entity_id: str, change: Version) -> None:
+        """Keep an entity's change for its next refold (here its table keeps it)."""
+
+    def _refold(self, table: str, entity_id: str, change: Version) -> None:
+        """The entity's segments once its ``change`` (a version just inserted) is folded in: those that changed
+        closed when it was recorded, the new ones open. A change in force on or after every earlier one (the usual
+        case: history entered in order) changes the last segment only, so the entity's versions are not read."""
+        segments, at = in_force_table(table), change.recorded
+        last = self._last_segment(segments, entity_id)
+        if last is not None and change.day >= last["in_force_from"]:
             if last["in_force_from"] == change.day:
                 self._close_segment(segments, entity_id, change.day, at)
-            self._insert(segments, {**base, **change.values, "version": change.version,
+            # The last segment's columns that say when it is are all replaced.
+            self._insert(segments, {**({} if change.whole else last), **change.values, "version": change.version,
                                     "in_force_from": change.day, "valid_from": at, "valid_to": None,
                                     "own_changes": None})
             return
-        close, insert = segment_changes(in_force_segments(self._versions_of(table, entity_id)), open_segments)
+        close, insert = segment_changes(in_force_segments(self._versions_of(table, entity_id)),
+                                        self._open_segments(segments, entity_id))
         for segment in close:
             self._close_segment(segments, entity_id, segment["in_force_from"], at)
         for segment in insert:
             self._insert(segments, {**segment, "valid_from": at, "valid_to": None, "own_changes": None})
+
+    def _last_segment(self, segments: str, entity_id: str) -> Mapping[str, Any] | None:
+        found = self._tx.query(f"SELECT * FROM {segments} WHERE id = ? AND valid_to IS NULL"
+                               " ORDER BY in_force_from DESC LIMIT 1", [entity_id])
+        return found[0] if found else None
 
     def _open_segments(self, segments: str, entity_id: str) -> Sequence[Mapping[str, Any]]:
         return self._tx.query(f"SELECT * FROM {segments} WHERE id = ? AND valid_to IS NULL", [entity_id])
@@ -195,13 +223,13 @@ class Rows:
         exist (an id ``current_ids`` gave, a part of a row just read): nothing is read, so nothing is checked.
         ``changes`` include the new row's version and ``valid_from``."""
         self._close_version(table, entity_id, at)
-        values = self._version({**changes, "valid_to": None}, changes)
+        values, names = self._version({**changes, "valid_to": None}, changes)
         columns = [*columns, *(c for c in ("own_changes",) if c not in columns)]
         select = ", ".join("?" if column in values else column for column in columns)
         self._tx.execute(f"INSERT INTO {table} ({', '.join(columns)}) SELECT {select} FROM {table}"
                          " WHERE id = ? AND valid_to = ? ORDER BY version DESC LIMIT 1",
                          [*(values[c] for c in columns if c in values), entity_id, at])
-        self._refold(table, {**values, "id": entity_id})
+        self._refold(table, entity_id, Version.made(values, names))
 
     def count(self, table: str, key: str) -> None:
         """Add one to a counter row ``(key, n)`` (e.g. ``event_counts``)."""

@@ -245,13 +245,14 @@ def _partnership_founded(fact: PartnershipFounded, rows: Rows, envelope: Envelop
 
 
 def _rules_changed(fact: Fact, rows: Rows, envelope: Envelope) -> None:
-    """A change of the rules, on the rules as last recorded (whole-row versions: docs/architecture.md)."""
+    """A change of the rules, on the rules as last recorded: only the parts it changed are its own change, so on
+    the in-force axis a back-dated change of a quorum leaves a district added later where it is."""
     change = change_of(fact)
     current = rows.existing(PARTNERSHIP_RULES.name, envelope.subject, envelope)
     if change is None:
         return
-    rows.revise(PARTNERSHIP_RULES.name, envelope.subject, envelope, current,
-                **_rules_row(change.applied_to(_rules_state(current))), **_who(envelope),
+    changed = {k: v for k, v in _rules_row(change.applied_to(_rules_state(current))).items() if current[k] != v}
+    rows.revise(PARTNERSHIP_RULES.name, envelope.subject, envelope, current, **changed, **_who(envelope),
                 decision=decision_json(fact))
 
 

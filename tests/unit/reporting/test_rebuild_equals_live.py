@@ -33,7 +33,8 @@ def test_a_rebuilt_store_equals_the_one_the_live_consumer_built(tmp_path: Path) 
         assert report.duplicates == 1
         assert sorted(s.split(":")[0] for s in report.skipped) == ["malformed", "rejected", "rejected"]
         assert dead_lettered == 3
-        assert compare(live, rebuilt) == []
+        differences = compare(live, rebuilt)
+        assert differences == [], differences
         # The history reached every kind of row it is meant to test.
         counts = {t: live.query(f"SELECT COUNT(*) AS n FROM {t}")[0]["n"] for t in (
             "delivery_outcomes", "delivery_milestones", "delivery_interventions", "open_releases", "tasking_changes",
