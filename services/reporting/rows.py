@@ -30,7 +30,7 @@ _OWN_CHANGES: dict[tuple[str, ...], tuple[tuple[str, ...], str]] = {}
 """The columns a handler passed, as folded and as stored (``own_changes``)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Version:
     """One event's change of an entity, as the fold needs it: its in-force day, when it was recorded, and what it
     set (``whole``: a whole new row, every column; else only these columns)."""
