@@ -12,7 +12,8 @@ consumer's tables, and reports every difference:
 - the reporting ``event_log`` missing or adding an event, or with another digest; ``event_counts`` (a counter, so a
   double application shows) differing from the store's count per type;
 - a read-model row naming a version of an aggregate that no store holds; an entity with several current rows, or
-  whose current row is not its newest; tasking's ``known_targets`` and projects' ``known_taskings`` behind the store;
+  whose current row is not its newest, or several current in-force segments on one day; tasking's
+  ``known_targets`` and projects' ``known_taskings`` behind the store;
 - a good event (one a store holds) on a dead-letter topic. Garbage there is counted, not a difference.
 """
 
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from services.reporting.temporal import in_force_table
 from shared.envelope import Envelope, MalformedMessage, decode, wrap
 from shared.readstore import ReadStore
 from shared.relay import passes_over, published_event
@@ -290,22 +292,29 @@ class Reconciler:
 
     def _check_read_model_versions(self, report: Report, facts: dict[str, ServiceFacts]) -> None:
         """Every reporting table keyed by (aggregate id, version): no phantom version; temporal tables: one current
-        row per entity, and it is the newest."""
+        row per entity, and it is the newest; their in-force segments: one current segment per entity and day."""
         read_model = self.system.read_model
         if read_model is None:
             return
         stored = {k for f in facts.values() for k in f.events}
         aggregates = {subject for subject, _ in stored}
         checked = 0
-        for table, id_column, temporal in self._versioned_tables(read_model.store):
+        tables = self._versioned_tables(read_model.store)
+        segment_tables = {in_force_table(table) for table, _, temporal in tables if temporal}
+        for table, id_column, temporal in tables:
+            segments = table in segment_tables
             rows = read_model.store.query(
-                f"SELECT {id_column} AS id, version{', valid_to' if temporal else ''} FROM {table}")
+                f"SELECT {id_column} AS id, version{', valid_to' if temporal else ''}"
+                f"{', in_force_from' if segments else ''} FROM {table}")
             phantom = sorted({(r["id"], int(r["version"])) for r in rows
                               if r["id"] in aggregates and (r["id"], int(r["version"])) not in stored})
             if phantom:
                 report.differ(f"reporting {table}", f"{len(phantom)} row(s) for a version no store holds", phantom)
             checked += len(rows)
             if not temporal:
+                continue
+            if segments:  # an entity has a current segment per day it changed on: one each, never two
+                self._check_segments(report, table, rows)
                 continue
             newest: dict[str, int] = {}
             current: dict[str, list[int]] = defaultdict(list)
@@ -321,6 +330,14 @@ class Reconciler:
                 report.differ(f"reporting {table}", f"{len(stale)} entit(ies) whose current row is not the newest",
                               stale)
         report.counts["read_model_rows_checked"] = checked
+
+    @staticmethod
+    def _check_segments(report: Report, table: str, rows: list[dict[str, Any]]) -> None:
+        current = Counter((r["id"], r["in_force_from"]) for r in rows if r["valid_to"] is None)
+        doubled = sorted({entity for (entity, _), n in current.items() if n > 1})
+        if doubled:
+            report.differ(f"reporting {table}", f"{len(doubled)} entit(ies) with several current segments on a day",
+                          doubled)
 
     @staticmethod
     def _versioned_tables(store: ReadStore) -> list[tuple[str, str, bool]]:

@@ -36,7 +36,7 @@ def test_reconcile_passes_on_a_converged_system_and_names_each_planted_differenc
                                       "decision": adopted})
         assert created.status_code == 201
         unpublished = created.json()["id"]
-        # 2. A read model tampered with in four ways.
+        # 2. A read model tampered with in five ways.
         store = h.system.read_model.store  # type: ignore[union-attr]
         dropped = store.query("SELECT subject, version, type FROM event_log WHERE type LIKE 'tasking.%' LIMIT 1")[0]
         objective = store.query("SELECT * FROM objectives LIMIT 1")[0]
@@ -49,6 +49,10 @@ def test_reconcile_passes_on_a_converged_system_and_names_each_planted_differenc
                        " valid_to, in_force_from) VALUES (?, 99, 'x', 'scs', 'x', NULL, 'active', NULL, 'u', 'o',"
                        " 'r', NULL, 'x', 'x', NULL, 'x')", (objective["id"],))
             tx.execute("DELETE FROM seen_events WHERE consumer = 'reporting' AND subject = ?", (objective["id"],))
+            # ... and a segment of one day doubled (an entity has a current segment per day, one each)
+            segment = store.query("SELECT * FROM objectives_in_force WHERE valid_to IS NULL LIMIT 1")[0]
+            tx.execute(f"INSERT INTO objectives_in_force ({', '.join(segment)})"
+                       f" VALUES ({', '.join('?' for _ in segment)})", tuple(segment.values()))
         # 3. A good event dead-lettered, and a different event under an existing id and version on a topic.
         topic = settings.topic("priorities.events")
         reader = h.system.transport.reader(topic, {})
@@ -76,5 +80,6 @@ def test_reconcile_passes_on_a_converged_system_and_names_each_planted_differenc
     assert any(w == "reporting event_counts" for w, _ in found)
     assert ("reporting objectives", "row(s) for a version no store holds") in found
     assert ("reporting objectives", "entit(ies) with several current rows") in found
+    assert ("reporting objectives_in_force", "entit(ies) with several current segments on a day") in found
     assert any(w.startswith("consumer reporting") and what == "event(s) never applied" for w, what in found)
     assert ("dead-letter topics", "good event(s) dead-lettered") in found
