@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -48,18 +48,27 @@ def role_words(role: str | None) -> str:
 
 @dataclass(frozen=True)
 class Namer:
-    """Ids the partnership's definition knows, given as their names."""
+    """Ids the partnership has had, given as their names (``Provenance``), remembered for the one pack it words: a
+    pack names the same few districts and bodies thousands of times, and reads the records at one moment."""
 
     provenance: Provenance
+    _known: dict[tuple[str, str, bool], str] = field(default_factory=dict, compare=False, repr=False)
+    _ids: dict[bool, dict[str, str]] = field(default_factory=dict, compare=False, repr=False)
+
+    def _remembered(self, kind: str, key: str, districts: bool, name: Callable[[], str]) -> str:
+        if (kind, key, districts) not in self._known:
+            self._known[(kind, key, districts)] = name()
+        return self._known[(kind, key, districts)]
 
     def organisation(self, key: str | None) -> str:
         return self.provenance.organisation_name(key) if key else NOTHING
 
     def body(self, key: str | None) -> str:
-        return self.provenance.body_name(key) if key else NOTHING
+        return self._remembered("body", key, False, lambda: self.provenance.body_name(key)) if key else NOTHING
 
     def district(self, key: str | None) -> str:
-        return self.provenance.district_name(key) if key else NOTHING
+        return self._remembered("district", key, True, lambda: self.provenance.district_name(key)) if key \
+            else NOTHING
 
     def person(self, organisation: str | None, role: str | None) -> str:
         """A person by role and organisation (no personal name: packs are published)."""
@@ -78,12 +87,15 @@ class Namer:
         """Every id the partnership names, with its name as records give it (``Provenance``): a district's id names
         the district (a retired one by its last name), or with ``districts=False`` its district partnership (the body
         of the same id)."""
-        definition = self.provenance.definition
-        found = {o.id: o.name for o in definition.organisations}
-        found.update({b.id: self.provenance.body_name(b.id) for b in definition.bodies})
-        found.update({d.id: d.name if districts else d.partnership
-                      for d in self.provenance.districts_of_record().values()})
-        return found
+        cached = self._ids.get(districts)
+        if cached is None:
+            definition = self.provenance.definition
+            cached = {o.id: o.name for o in definition.organisations}
+            cached.update({b.id: self.body(b.id) for b in definition.bodies})
+            cached.update({d.id: d.name if districts else d.partnership
+                           for d in self.provenance.districts_of_record().values()})
+            self._ids[districts] = cached
+        return cached
 
     def text(self, text: str | None, districts: bool = True) -> str:
         """A label the read models composed from ids ("nhs-worcestershire at pstg") with each id as its name; a
