@@ -256,13 +256,14 @@ def check_decision(decision: Decision | None, *, what: str, kind: DecisionKind, 
     if body is None:
         raise DecisionNotValid("unknown-body", f"No body '{decision.body}' of the partnership existed on "
                                                f"{decision.decided_on.isoformat()}.", "decision.body")
-    if bodies is not None and body.id not in bodies:
-        raise DecisionNotValid("wrong-body", f"{what} is decided by {' or '.join(sorted(bodies))}, not by "
-                                             f"{body.name}.", "decision.body")
     assert in_force is not None
+    if bodies is not None and body.id not in bodies:
+        deciders = sorted((rule.name if (rule := in_force.body(b)) is not None else b) for b in bodies)
+        raise DecisionNotValid("wrong-body", f"{what} is decided by the {' or the '.join(deciders)}, not by the "
+                                             f"{body.name}.", "decision.body")
     if decision.delegation:
         return _delegated(decision, in_force, body, kind=kind, acting_role=acting_role, what=what)
-    meeting = resolve_meeting(decision, meetings)
+    meeting = resolve_meeting(decision, meetings, in_force)
     if meeting.minuted_quorum:
         return decision  # quorum as minuted: the minutes say it was quorate, and no attendance was recorded
     present = members_present(meeting, meetings)
@@ -275,8 +276,16 @@ def check_decision(decision: Decision | None, *, what: str, kind: DecisionKind, 
     return decision
 
 
-def resolve_meeting(decision: Decision, meetings: MeetingRecords) -> MeetingRecord:
-    """The meeting the decision names, recorded as held by its body on its date (503 while a copy is behind)."""
+def resolve_meeting(decision: Decision, meetings: MeetingRecords, in_force: RulesInForce | None = None
+                    ) -> MeetingRecord:
+    """The meeting the decision names, recorded as held by its body on its date (503 while a copy is behind).
+
+    A refusal names the bodies by their names in ``in_force`` (a person reads it), the meeting by its title too."""
+
+    def named(body_id: str) -> str:
+        body = in_force.body(body_id) if in_force is not None else None
+        return f"the {body.name}" if body is not None else f"'{body_id}'"
+
     if not decision.meeting_id:
         raise _not_held("Name the meeting the decision was taken at (meeting_id), or the scheme of delegation "
                         "it was taken under (delegation).")
@@ -298,14 +307,16 @@ def resolve_meeting(decision: Decision, meetings: MeetingRecords) -> MeetingReco
                 f"to entry {known}, the decision names entry {decision.meeting_version}): its event is on its "
                 f"way; retry in {RETRY_AFTER_SECONDS} seconds.",
                 retry_after=RETRY_AFTER_SECONDS, known_version=known, meeting_version=decision.meeting_version)
-        raise _not_held(f"No meeting {meeting_id} of '{decision.body}' was recorded as held.")
+        raise _not_held(f"No meeting {meeting_id} of {named(decision.body)} was recorded as held.")
     if meeting.body != decision.body:
-        raise _not_held(f"The meeting {meeting_id} was of '{meeting.body}', not of '{decision.body}'.")
+        raise _not_held(f"The meeting '{meeting.title}' ({meeting_id}) was of {named(meeting.body)}, not of "
+                        f"{named(decision.body)}.")
+    called = f"The meeting '{meeting.title}' of {named(meeting.body)} ({meeting_id})"
     if meeting.held_on != decision.decided_on:
-        raise _not_held(f"The meeting {meeting_id} was held on {meeting.held_on.isoformat()}, not on "
+        raise _not_held(f"{called} was held on {meeting.held_on.isoformat()}, not on "
                         f"{decision.decided_on.isoformat()}.", "decision.decided_on")
     if meeting.entry != decision.meeting_version:
-        raise _not_held(f"The meeting {meeting_id} is entry {meeting.entry} of the minute book, not "
+        raise _not_held(f"{called} is entry {meeting.entry} of its minute book, not "
                         f"{decision.meeting_version}.", "decision.meeting_version")
     if not meetings.authoritative:
         seats = meetings.memberships(meeting.body, [org for org, _ in meeting.roll], meeting.held_on)

@@ -135,7 +135,20 @@ def test_a_decision_without_the_meeting_version_is_refused() -> None:
 def test_a_decision_at_a_meeting_of_another_body_is_refused() -> None:
     records = seated()
     refused = refusal(at(records.hold("pstg", MAY, PSTG_PRESENT), body="worcester"), records)
-    assert refused.code == "meeting-not-held" and "'pstg', not of 'worcester'" in refused.message
+    assert refused.code == "meeting-not-held"
+    assert "of the Place Shaping Theme Group, not of the Worcester Alliance" in refused.message
+
+
+def test_a_meeting_that_does_not_match_its_decision_is_named_by_its_body_and_title_not_only_its_id() -> None:
+    records = seated()
+    meeting = records.hold("pstg", MAY, PSTG_PRESENT)
+    wrong_day = refusal(at(meeting, decided_on=date(2011, 5, 17)), records).message
+    assert wrong_day.startswith("The meeting 'pstg meeting' of the Place Shaping Theme Group")
+    assert "was held on 2011-05-10, not on 2011-05-17" in wrong_day
+    wrong_entry = refusal(at(meeting, meeting_version=7), records).message
+    assert "'pstg meeting' of the Place Shaping Theme Group" in wrong_entry
+    never = refusal(at(meeting, meeting_id=str(uuid.uuid4())), records).message
+    assert "of the Place Shaping Theme Group was recorded as held" in never
 
 
 def test_a_decision_dated_other_than_its_meeting_is_refused() -> None:
@@ -200,6 +213,8 @@ def test_a_decision_by_a_body_not_entitled_to_take_it_is_refused() -> None:
     records = seated()
     refused = refusal(at(records.hold("pstg", MAY, PSTG_PRESENT)), records, bodies={"worcester"})
     assert (refused.code, refused.problems[0]["field"]) == ("wrong-body", "decision.body")
+    assert "is decided by the Worcester Alliance (Worcester City LSP), not by the Place Shaping Theme Group" \
+        in refused.message
 
 
 def test_a_delegated_decision_needs_a_scheme_of_that_body_for_that_kind_of_decision_and_that_role() -> None:
