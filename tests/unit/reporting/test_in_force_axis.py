@@ -331,3 +331,19 @@ def test_changes_over_a_period_of_days_on_the_in_force_axis_show_the_day_entered
         assert [(s["type"], s["inForceFrom"], s["enteredOn"]) for s in entered["worcester"]["steps"]] == [
             ("tasking.TaskingAccepted.v2", "2024-01-01", None)]
         assert "status" in entered["worcester"]["fields"]
+
+
+def test_every_query_that_reads_as_recorded_at_a_moment_also_reads_as_in_force_on_a_day() -> None:
+    """Both axes in every query: a field taking ``asOf`` takes ``inForceOn`` (``changesInForce`` is the one whose
+    period is itself on the in-force axis, its days in ``from``/``to``)."""
+    graphql = schema._schema  # the schema as served
+    checked, missing = 0, []
+    for type_name, kind in graphql.type_map.items():
+        for field_name, field in (getattr(kind, "fields", None) or {}).items():
+            arguments = getattr(field, "args", {}) or {}
+            if "asOf" not in arguments or type_name.startswith("__"):
+                continue
+            checked += 1
+            if "inForceOn" not in arguments and (type_name, field_name) != ("Query", "changesInForce"):
+                missing.append(f"{type_name}.{field_name}")
+    assert checked >= 30 and missing == []
