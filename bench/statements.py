@@ -47,4 +47,4 @@ class StatementCounter:
             rows = conn.execute("SELECT calls, query FROM pg_stat_statements ORDER BY calls DESC").fetchall()
         mine = [(int(calls), str(query)) for calls, query in rows
                 if not any(probe in query for probe in PROBES)]
-        self.result = Statements(total=sum(calls for calls, _ in mine), top=mine[:12])
+        self.result = Statements(total=sum(calls for calls, _ in mine), top=mine[:60])
