@@ -525,9 +525,17 @@ class Policy(Protocol):
     """Reacts to one upstream event with changes to this service's aggregates (returned unsaved).
 
     It must be idempotent on (aggregate id, version): the relay may deliver an event twice, at two offsets.
+    A policy may also say which contracts it reacts to (``reacts_to``, a tuple of contract classes): the runner
+    then passes it nothing else and records the positions of what it passed over in one write (see
+    ``PolicyRunner``).
     """
 
     def react(self, envelope: Envelope) -> Sequence[Aggregate]: ...
+
+
+RECORD_PASSED_OVER_WITHIN = 1.0
+"""Seconds at most between passing over an event a policy does not react to and recording its position, while
+events keep coming (when none come, at the next empty poll)."""
 
 
 class PolicyRunner(_Runner):
@@ -540,6 +548,13 @@ class PolicyRunner(_Runner):
         self.app = app
         self.policy = policy
         self.retries = retries
+        self.reacts_to: tuple[type, ...] | None = getattr(policy, "reacts_to", None)
+        # Most events of a topic are not what a policy reacts to, and each used to cost a transaction of its own
+        # (BEGIN, the tracking record, COMMIT). Passed over, they change nothing, so their positions wait: the
+        # next reaction's record covers them, or one write per partition at the next empty poll or within
+        # RECORD_PASSED_OVER_WITHIN. A restart before that reads them again and passes over them again.
+        self._passed_over: dict[int, Message] = {}
+        self._passed_over_since = 0.0
 
     def _last_position(self, tracking_name: str) -> int | None:
         return self.app.process_recorder.max_tracking_id(tracking_name)
@@ -548,7 +563,33 @@ class PolicyRunner(_Runner):
         messages = self._ensure_reader().poll(self.batch_size, timeout)
         for message in messages:
             self._process(message)
+        if self._passed_over and (not messages or
+                                  time.monotonic() - self._passed_over_since >= RECORD_PASSED_OVER_WITHIN):
+            self.record_passed_over()
         return len(messages)
+
+    def record_passed_over(self) -> None:
+        """Write the positions of the events passed over that no later record covers (one per partition)."""
+        for partition, message in sorted(self._passed_over.items()):
+            self._record_only(self._tracking(message))
+            del self._passed_over[partition]
+
+    def _recorded(self, message: Message) -> None:
+        """``message``'s position is written: it covers what was passed over before it in its partition."""
+        self._passed_over.pop(message.position.partition, None)
+
+    def _reset(self) -> None:
+        # Read again from the recorded positions: what was passed over since is met (and passed over) again.
+        self._passed_over.clear()
+        super()._reset()
+
+    def close(self) -> None:
+        if self._passed_over:
+            try:
+                self.record_passed_over()
+            except Exception:  # read again on the next start: nothing is lost
+                log.exception("recording the positions passed over failed", extra={"consumer": self.name})
+        super().close()
 
     def _process(self, message: Message) -> None:
         tracking = self._tracking(message)
@@ -557,6 +598,13 @@ class PolicyRunner(_Runner):
         except MalformedMessage as error:
             self._dead_letter(message, f"malformed: {error}")
             self._record_only(tracking)
+            self._recorded(message)
+            self._committed([message], [])
+            return
+        if self.reacts_to is not None and not isinstance(envelope.fact(), self.reacts_to):
+            if not self._passed_over:
+                self._passed_over_since = time.monotonic()
+            self._passed_over[message.position.partition] = message
             self._committed([message], [])
             return
         token = logs.correlation_id.set(envelope.correlationid)
@@ -573,6 +621,7 @@ class PolicyRunner(_Runner):
             except Rejected as error:
                 self._dead_letter(message, f"rejected: {error}")
                 self._record_only(tracking)
+                self._recorded(message)
                 self._committed([message], [])
                 return
             try:
@@ -581,9 +630,11 @@ class PolicyRunner(_Runner):
                 if self.app.process_recorder.has_tracking_id(tracking.application_name, tracking.notification_id):
                     self.status.duplicates += 1  # already applied before a restart
                     metrics.CONSUMER_DUPLICATES.labels(self.name, self.topic).inc()
+                    self._recorded(message)
                     self._committed([message], [])
                     return
                 continue  # an aggregate changed concurrently: react again on fresh state
+            self._recorded(message)
             self.status.applied += 1
             metrics.CONSUMER_APPLIED.labels(self.name, self.topic).inc()
             self._committed([message], [envelope])

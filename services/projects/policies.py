@@ -44,12 +44,15 @@ class TaskingChangePolicy:
     The reaction's events carry the upstream actor and decision (who decided the change) and its correlation id.
     """
 
+    reacts_to = (TaskingRetasked, TaskingWithdrawn, ShareProfiled)
+    """The runner passes over every other event of the topic (most of them) without a transaction each."""
+
     def __init__(self, app: ProjectsApplication) -> None:
         self.app = app
 
     def react(self, envelope: Envelope) -> Sequence[Aggregate]:
         fact = envelope.fact()
-        if not isinstance(fact, TaskingRetasked | TaskingWithdrawn | ShareProfiled):
+        if not isinstance(fact, self.reacts_to):
             return []
         tasking_id = UUID(envelope.subject)
         context = CommandContext(

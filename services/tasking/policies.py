@@ -29,12 +29,15 @@ class OverAllocationPolicy:
     copy of the target, which another runner writes), the shares tasking's (the authority on them). Idempotent: a
     redelivered revision finds the allocation already says so and records nothing."""
 
+    reacts_to = (TargetRevised,)
+    """The runner passes over every other event of the topic (most of them) without a transaction each."""
+
     def __init__(self, app: TaskingApplication) -> None:
         self.app = app
 
     def react(self, envelope: Envelope) -> Sequence[Aggregate]:
         fact = envelope.fact()
-        if not isinstance(fact, TargetRevised):
+        if not isinstance(fact, self.reacts_to):
             return []
         context = CommandContext(
             Actor(user_id=envelope.actor, organisation=envelope.actororganisation, role=envelope.actorrole),
