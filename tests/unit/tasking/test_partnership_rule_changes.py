@@ -151,7 +151,8 @@ def test_a_back_dated_change_is_checked_against_the_rules_on_its_own_date(app: T
 
 
 def test_a_rule_change_is_the_boards_decision_not_a_theme_groups(app: TaskingApplication) -> None:
-    with pytest.raises(DecisionNotValid, match="decided by the Worcestershire Partnership Board, not by the Place Shaping Theme Group"):
+    by_the_board = "decided by the Worcestershire Partnership Board, not by the Place Shaping Theme Group"
+    with pytest.raises(DecisionNotValid, match=by_the_board):
         app.change_priority_limit(OFFICER, limit=4, decision=_pstg(app, date(2012, 6, 1)))
     with pytest.raises(DecisionNotValid, match="decided by"):
         app.add_district(OFFICER, district="pershore", name="Pershore", partnership="P", quorum=3,
