@@ -17,7 +17,7 @@ from services.reporting.readmodel import ReportingReadModel
 from services.reporting.rebuild import TOPICS
 from services.tasking.partnership import founding_of
 from shared.consumer import ConsumerRunner
-from shared.contracts import Actor, Fact
+from shared.contracts import Actor, Decision, Fact
 from shared.contracts.priorities import (
     ChapterPriorityAgreed,
     ChapterPriorityRetired,
@@ -162,6 +162,11 @@ def varied(projects: int = 6) -> History:
     partnership = uuid.uuid4()
     add("tasking", partnership, PartnershipFounded(actor=BOARD_LEAD, correlation_id="c", **founding_of(load())))
     add("tasking", partnership, QuorumChanged(actor=BOARD_LEAD, **common, body="pstg", quorum=4, previous_quorum=3))
+    # Another body's quorum, decided before the change just entered: a keyed part of the rules' bodies, refolded.
+    add("tasking", partnership, QuorumChanged(actor=BOARD_LEAD, correlation_id="c", body="wychavon", quorum=4,
+                                              previous_quorum=3, decision=Decision(
+                                                  body="worcestershire-partnership", decided_on=date(2011, 1, 10),
+                                                  reason="Wychavon decides with four")))
     add("tasking", partnership, DistrictAdded(actor=BOARD_LEAD, **common, district="pershore", name="Pershore",
                                               partnership="Pershore Partnership", quorum=2))
     add("tasking", partnership, RagThresholdsChanged(
@@ -251,6 +256,13 @@ def varied(projects: int = 6) -> History:
                                              achieved_on=date(2012, 6, 2)))
     add("projects", second, ResourcesCommitted(actor=MANAGER, **common, commitment=ResourceCommitment(
         organisation="redditch-council", money_gbp=Decimal("250.25"), staff_days=Decimal("1.5"))))
+    # Two more, entered out of date order: the sums in force on a day are refolded from each one's own amount.
+    for decided_on, money in ((date(2013, 1, 10), "100"), (date(2012, 7, 10), "40.5")):
+        add("projects", second, ResourcesCommitted(
+            actor=MANAGER, correlation_id="c", decision=Decision(body="pstg", decided_on=decided_on,
+                                                                 reason="More resources"),
+            commitment=ResourceCommitment(organisation="wychavon-dc", money_gbp=Decimal(money),
+                                          staff_days=Decimal(1))))
     add("projects", second, InterventionRecorded(actor=MANAGER, **common, kind=InterventionKind.RE_PLAN,
                                                  description="Re-plan", triggers=("red", "missed-milestone:m1")))
     # Worcester's tasking retasked within the district (the projects are flagged), then partly moved to Bromsgrove.

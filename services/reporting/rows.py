@@ -9,13 +9,20 @@ consumer may pipeline the statements).
 Every new version also refolds the entity's in-force segments (``<table>_in_force``, ``in_force_segments``): each
 event's own change applied in in-force order (tie: recorded order), so a back-dated decision entered after an
 undated fact does not carry that fact back to its date. The segments that change are closed on the recorded axis
-and inserted anew; the others stay."""
+and inserted anew; the others stay.
+
+A column that accrues over events (a sum, a count, a JSON whole of keyed parts) is not set by a handler but changed
+by an ``Accrual`` (``Add``, ``Patch``, ``Append``, ``Remove``): the version's value is the accrual applied to the
+entity's previous row, and its own change is the accrual itself, which the fold applies to the value in force before
+it, so two contributions entered out of date order each count from their own day."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from types import MappingProxyType
 from typing import Any
 
 from services.reporting.temporal import in_force_table, timestamp
@@ -31,48 +38,197 @@ _OWN_CHANGES: dict[tuple[str, ...], tuple[tuple[str, ...], str]] = {}
 
 
 @dataclass(frozen=True, slots=True)
+class Add:
+    """Add ``amount`` to a summed column: an int to an INTEGER count, a Decimal to a TEXT decimal (money, days)."""
+
+    amount: int | Decimal
+
+    @property
+    def empty(self) -> Any:
+        return 0 if isinstance(self.amount, int) else "0"
+
+    def applied_to(self, before: Any) -> Any:
+        if isinstance(self.amount, int):
+            return (before or 0) + self.amount
+        return str(Decimal(before or 0) + self.amount)
+
+    def stored(self) -> list[Any]:
+        return ["add", self.amount if isinstance(self.amount, int) else str(self.amount)]
+
+
+Path = tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Patch:
+    """Set (or drop) the parts of a JSON object column that an event changed (a body's quorum in the rules' bodies
+    by id), each part a path of keys to a leaf: two events changing different parts each change only their own."""
+
+    set: tuple[tuple[Path, Any], ...] = ()
+    drop: tuple[Path, ...] = ()
+
+    @classmethod
+    def between(cls, before: str | None, after: str) -> Patch:
+        """What changes JSON object ``before`` into ``after``."""
+        changed: list[tuple[Path, Any]] = []
+        dropped: list[Path] = []
+
+        def walk(old: Any, new: Any, path: Path) -> None:
+            if isinstance(old, dict) and isinstance(new, dict):
+                for key, value in new.items():
+                    if key not in old:
+                        changed.append(((*path, key), value))
+                    else:
+                        walk(old[key], value, (*path, key))
+                dropped.extend((*path, key) for key in old if key not in new)
+            elif old != new:
+                changed.append((path, new))
+
+        walk(json.loads(before or "{}"), json.loads(after), ())
+        return cls(tuple(changed), tuple(dropped))
+
+    @property
+    def empty(self) -> Any:
+        return "{}"
+
+    def applied_to(self, before: Any) -> Any:
+        whole: Any = json.loads(before or "{}")
+        for path, value in self.set:
+            if not path:
+                whole = value
+                continue
+            part = whole
+            for key in path[:-1]:
+                part = part.setdefault(key, {})
+            part[path[-1]] = value
+        for path in self.drop:
+            part = whole
+            for key in path[:-1]:
+                part = part.get(key, {})
+            part.pop(path[-1], None)
+        return json.dumps(whole, sort_keys=True)
+
+    def stored(self) -> list[Any]:
+        return ["patch", [[list(path), value] for path, value in self.set], [list(path) for path in self.drop]]
+
+
+@dataclass(frozen=True, slots=True)
+class Append:
+    """Add an item to the end of a JSON list column (a target's reporting intervals)."""
+
+    item: Any
+
+    @property
+    def empty(self) -> Any:
+        return "[]"
+
+    def applied_to(self, before: Any) -> Any:
+        return json.dumps([*json.loads(before or "[]"), self.item])
+
+    def stored(self) -> list[Any]:
+        return ["append", self.item]
+
+
+@dataclass(frozen=True, slots=True)
+class Remove:
+    """Take an item out of a JSON list column (a review's outstanding priorities)."""
+
+    item: Any
+
+    @property
+    def empty(self) -> Any:
+        return "[]"
+
+    def applied_to(self, before: Any) -> Any:
+        return json.dumps([x for x in json.loads(before or "[]") if x != self.item])
+
+    def stored(self) -> list[Any]:
+        return ["remove", self.item]
+
+
+Accrual = Add | Patch | Append | Remove
+"""A change of a column that accrues over events: the version's value is it applied to the previous row; on the
+in-force axis, to the value in force before its day."""
+
+_ACCRUALS = (Add, Patch, Append, Remove)
+
+
+def _accrual(stored: list[Any]) -> Accrual:
+    """An accrual from its ``stored()`` form (an entry of ``own_changes``)."""
+    kind, *args = stored
+    if kind == "add":
+        return Add(args[0] if isinstance(args[0], int) else Decimal(args[0]))
+    if kind == "patch":
+        return Patch(tuple((tuple(path), value) for path, value in args[0]), tuple(tuple(p) for p in args[1]))
+    return Append(args[0]) if kind == "append" else Remove(args[0])
+
+
+_NONE: Mapping[str, Accrual] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
 class Version:
     """One event's change of an entity, as the fold needs it: its in-force day, when it was recorded, and what it
-    set (``whole``: a whole new row, every column; else only these columns)."""
+    set (``whole``: a whole new row, every column; else only these columns) and accrued (``accruals``)."""
 
     day: str
     recorded: str
     version: int
     values: Mapping[str, Any]
     whole: bool
+    accruals: Mapping[str, Accrual] = field(default_factory=lambda: _NONE)
 
     @classmethod
     def of(cls, row: Mapping[str, Any]) -> Version:
-        """From a stored version row (``own_changes``: a JSON list of columns, NULL for a whole row)."""
+        """From a stored version row (``own_changes``: NULL for a whole row; else a JSON list of the columns set, of
+        ``[column, *accrual]`` for a column accrued, and ``"*"`` for every other column)."""
         own = row["own_changes"]
-        return cls.made(row, None if own is None else json.loads(own))
+        if own is None:
+            return cls.made(row, None)
+        entries = json.loads(own)
+        accruals = {e[0]: _accrual(e[1:]) for e in entries if isinstance(e, list)}
+        names = None if "*" in entries else [e for e in entries if isinstance(e, str)]
+        return cls.made(row, names, accruals)
 
     @classmethod
-    def made(cls, row: Mapping[str, Any], own: Iterable[str] | None) -> Version:
-        """From a version row and the columns its event set (None: every one)."""
-        values = {c: v for c, v in row.items() if c not in _NOT_FOLDED} if own is None else {c: row[c] for c in own}
-        return cls(row["in_force_from"], row["valid_from"], row["version"], values, own is None)
+    def made(cls, row: Mapping[str, Any], own: Iterable[str] | None,
+             accruals: Mapping[str, Accrual] = _NONE) -> Version:
+        """From a version row, the columns its event set (None: every one) and those it accrued."""
+        if own is None:
+            values = {c: v for c, v in row.items() if c not in _NOT_FOLDED and c not in accruals}
+        else:
+            values = {c: row[c] for c in own}
+        return cls(row["in_force_from"], row["valid_from"], row["version"], values, own is None, accruals)
+
+    def applied_to(self, state: Mapping[str, Any]) -> dict[str, Any]:
+        """The entity once this change is applied to ``state``."""
+        after = dict(self.values) if self.whole else {**state, **self.values}
+        for column, accrual in self.accruals.items():
+            after[column] = accrual.applied_to(state.get(column))
+        return after
 
 
 def in_force_segments(versions: Iterable[Version]) -> list[dict[str, Any]]:
     """An entity's segments on the in-force axis, from its versions: each event's own change folded in in-force
     order (tie: recorded order). The entity is in force from the earliest day of any of its facts (a report dated
-    2013 on a project entered today says the project was there in 2013), as its first recorded version made it.
+    2013 on a project entered today says the project was there in 2013), as its first recorded version made it,
+    save what that version accrued (a project's opening commitments), which counts from its own day.
     Each segment: the entity's columns, ``in_force_from`` and the ``version`` of the last change folded into it."""
     ordered = sorted(versions, key=lambda v: (v.recorded, v.version))
     if not ordered:
         return []
     made, earliest = ordered[0], min(v.day for v in ordered)
-
-    def day(v: Version) -> str:
-        return earliest if v is made else v.day
-
-    ordered.sort(key=lambda v: (day(v), v.recorded, v.version))
+    steps = [replace(made, day=earliest, values={**made.values, **{c: a.empty for c, a in made.accruals.items()}},
+                     accruals=_NONE)]
+    if made.accruals:
+        steps.append(replace(made, values={}, whole=False))
+    steps += ordered[1:]
+    steps.sort(key=lambda v: (v.day, v.recorded, v.version))  # stable: the made entity before what it accrued
     segments: list[dict[str, Any]] = []
     state: dict[str, Any] = {}
-    for v in ordered:
-        state = dict(v.values) if v.whole else {**state, **v.values}
-        segment = {**state, "version": v.version, "in_force_from": day(v)}
+    for v in steps:
+        state = v.applied_to(state)
+        segment = {**state, "version": v.version, "in_force_from": v.day}
         if segments and segments[-1]["in_force_from"] == segment["in_force_from"]:
             segments[-1] = segment
         else:
@@ -128,22 +284,34 @@ class Rows:
             self._tx.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
                                  [[row[c] for c in columns] for row in rows])
 
-    def _write(self, table: str, row: Mapping[str, Any], own: Iterable[str] | None) -> None:
+    def _write(self, table: str, row: Mapping[str, Any], own: Iterable[str] | None,
+               before: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
         """Insert ``row``; an open version of a temporal row with its in-force day and its own change (``own``: the
-        columns its event set; None, every one), and the entity's segments refolded."""
+        columns its event set; None, every one; an ``Accrual`` applied to ``before``, the previous row), and the
+        entity's segments refolded. The row as inserted."""
         if not _opens(row):
             self._insert(table, row)
-            return
-        version, names = self._version(row, own)
+            return row
+        version, names, accruals = self._version(row, own, before)
         self._insert(table, version)
-        change = Version.made(version, names)
+        change = Version.made(version, names, accruals)
         self._keep(table, version["id"], change)
         self._refold(table, version["id"], change)
+        return version
 
-    def _version(self, row: Mapping[str, Any], own: Iterable[str] | None
-                 ) -> tuple[dict[str, Any], tuple[str, ...] | None]:
-        """The version row with its in-force day and own change, and the columns of that change (None: all)."""
-        if own is None:
+    def _version(self, row: Mapping[str, Any], own: Iterable[str] | None, before: Mapping[str, Any] | None
+                 ) -> tuple[dict[str, Any], tuple[str, ...] | None, Mapping[str, Accrual]]:
+        """The version row with its in-force day, its accruals applied and its own change; the columns of that
+        change (None: all) and its accruals."""
+        accruals = {c: v for c, v in (row.items() if own is None else ((c, row[c]) for c in own))
+                    if isinstance(v, _ACCRUALS)}
+        names: tuple[str, ...] | None
+        if accruals:  # said in full each time: an accrual's amount is the event's own
+            row = {**row, **{c: a.applied_to(None if before is None else before.get(c)) for c, a in accruals.items()}}
+            names = None if own is None else tuple(sorted(set(own) - _NOT_FOLDED - set(accruals)))
+            own_changes: str | None = json.dumps([*(("*",) if names is None else names),
+                                                  *([c, *accruals[c].stored()] for c in sorted(accruals))])
+        elif own is None:
             names, own_changes = None, None
         else:
             key = tuple(own)  # a handler passes the same columns each time: said once as JSON
@@ -151,7 +319,8 @@ class Rows:
                 names = tuple(sorted(set(key) - _NOT_FOLDED))
                 known = _OWN_CHANGES[key] = (names, json.dumps(names))
             names, own_changes = known
-        return {**row, "in_force_from": self.in_force or row.get("in_force_from"), "own_changes": own_changes}, names
+        return ({**row, "in_force_from": self.in_force or row.get("in_force_from"), "own_changes": own_changes},
+                names, accruals or _NONE)
 
     def _keep(self, table: str, entity_id: str, change: Version) -> None:
         """Keep an entity's change for its next refold (here its table keeps it)."""
@@ -166,7 +335,7 @@ class Rows:
             if last["in_force_from"] == change.day:
                 self._close_segment(segments, entity_id, change.day, at)
             # The last segment's columns that say when it is are all replaced.
-            self._insert(segments, {**({} if change.whole else last), **change.values, "version": change.version,
+            self._insert(segments, {**change.applied_to(last), "version": change.version,
                                     "in_force_from": change.day, "valid_from": at, "valid_to": None,
                                     "own_changes": None})
             return
@@ -222,8 +391,10 @@ class Rows:
         runs on its own: a pipelined batch does not wait for a reply to read the row. Only for an entity known to
         exist (an id ``current_ids`` gave, a part of a row just read): nothing is read, so nothing is checked.
         ``changes`` include the new row's version and ``valid_from``."""
+        if any(isinstance(v, _ACCRUALS) for v in changes.values()):
+            raise ValueError("an accrual needs the row it accrues to: revise, not carry")
         self._close_version(table, entity_id, at)
-        values, names = self._version({**changes, "valid_to": None}, changes)
+        values, names, _ = self._version({**changes, "valid_to": None}, changes, None)
         columns = [*columns, *(c for c in ("own_changes",) if c not in columns)]
         select = ", ".join("?" if column in values else column for column in columns)
         self._tx.execute(f"INSERT INTO {table} ({', '.join(columns)}) SELECT {select} FROM {table}"
@@ -239,7 +410,8 @@ class Rows:
     # -- temporal rows, made of the primitives
 
     def put(self, table: str, envelope: Envelope, row: Mapping[str, Any]) -> None:
-        """The entity's row from this event on (``row`` has its id): any current row closed, this one open."""
+        """The entity's row from this event on (``row`` has its id): any current row closed, this one open (an
+        ``Accrual`` in it applies to nothing: a put reads no row)."""
         at = timestamp(envelope.time)
         self._close_version(table, row["id"], at)
         self._write(table, {**row, "version": envelope.sequence, "valid_from": at, "valid_to": None}, None)
@@ -253,16 +425,16 @@ class Rows:
         return found
 
     def revise(self, table: str, entity_id: str, envelope: Envelope, current: Mapping[str, Any] | None = None, /,
-               **changes: Any) -> dict[str, Any]:
+               **changes: Any) -> Mapping[str, Any]:
         """The entity's next version: its current row (``current``, when the caller has just read it) carried
-        forward with ``changes``, versioned by this event, the old one closed. A missing row is ``MissingRow``."""
+        forward with ``changes`` (an ``Accrual`` applied to it), versioned by this event (unless ``changes`` give
+        the version its own aggregate counts), the old one closed. A missing row is ``MissingRow``."""
         if current is None:
             current = self.existing(table, entity_id, envelope)
         at = timestamp(envelope.time)
         self._close_version(table, entity_id, at)
-        row = {**current, **changes, "version": envelope.sequence, "valid_from": at, "valid_to": None}
-        self._write(table, row, changes)
-        return row
+        row = {**current, "version": envelope.sequence, **changes, "valid_from": at, "valid_to": None}
+        return self._write(table, row, changes, current)
 
 
 def _opens(row: Mapping[str, Any]) -> bool:

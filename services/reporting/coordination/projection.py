@@ -17,7 +17,7 @@ from services.reporting.coordination.tables import (
     TASKING_CHANGES,
     TASKINGS,
 )
-from services.reporting.rows import Rows
+from services.reporting.rows import Patch, Rows
 from services.reporting.temporal import decision_json, timestamp
 from shared.contracts import Fact
 from shared.contracts.tasking import (
@@ -244,14 +244,21 @@ def _partnership_founded(fact: PartnershipFounded, rows: Rows, envelope: Envelop
         "id": envelope.subject, **_rules_row(FoundedRules.of(fact).state), **_who(envelope), "decision": None})
 
 
+_KEYED = ("bodies", "districts", "schemes_of_delegation")
+"""The rules' JSON objects by id: a change's own part of each is the keys it changed (a ``Patch``)."""
+
+
 def _rules_changed(fact: Fact, rows: Rows, envelope: Envelope) -> None:
-    """A change of the rules, on the rules as last recorded: only the parts it changed are its own change, so on
-    the in-force axis a back-dated change of a quorum leaves a district added later where it is."""
+    """A change of the rules, on the rules as last recorded: only the parts it changed are its own change (of a
+    JSON object by id, only the keys it changed), so on the in-force axis a back-dated change of one body's quorum
+    leaves another body's, changed later or entered earlier, where it is."""
     change = change_of(fact)
     current = rows.existing(PARTNERSHIP_RULES.name, envelope.subject, envelope)
     if change is None:
         return
-    changed = {k: v for k, v in _rules_row(change.applied_to(_rules_state(current))).items() if current[k] != v}
+    changed: dict[str, Any] = {k: Patch.between(current[k], v) if k in _KEYED else v
+                               for k, v in _rules_row(change.applied_to(_rules_state(current))).items()
+                               if current[k] != v}
     rows.revise(PARTNERSHIP_RULES.name, envelope.subject, envelope, current, **changed, **_who(envelope),
                 decision=decision_json(fact))
 

@@ -22,7 +22,7 @@ from services.reporting.delivery.tables import (
     TASKINGS,
     WITHDRAWALS,
 )
-from services.reporting.rows import Rows
+from services.reporting.rows import Add, Append, Rows
 from services.reporting.temporal import decision_json, sorted_json, timestamp
 from shared.contracts import Fact
 from shared.contracts.priorities import (
@@ -84,13 +84,16 @@ def _revise_outcome(rows: Rows, outcome_id: str, envelope: Envelope, **changes: 
 
 @project.register
 def _target_set(fact: TargetSet | TargetRevised, rows: Rows, envelope: Envelope) -> None:
-    # A revision keeps the profile and intervals declared (their own events change them).
+    terms = {"metric": fact.metric, "unit": fact.unit, "target_value": str(fact.target_value),
+             "deadline": fact.deadline.isoformat(), "status": "current", "baseline_value": str(fact.baseline_value),
+             "baseline_date": fact.baseline_date.isoformat()}
+    # A revision keeps the profile and intervals declared (their own events change them): its own change is its
+    # terms only, so on the in-force axis a revision dated before a profile does not carry the profile back.
     kept = rows.current(TARGETS.name, envelope.subject) if isinstance(fact, TargetRevised) else None
-    rows.put(TARGETS.name, envelope, {
-        "id": envelope.subject, "metric": fact.metric, "unit": fact.unit, "target_value": str(fact.target_value),
-        "deadline": fact.deadline.isoformat(), "status": "current", "baseline_value": str(fact.baseline_value),
-        "baseline_date": fact.baseline_date.isoformat(), "profile": kept["profile"] if kept else None,
-        "intervals": kept["intervals"] if kept else None})
+    if kept is not None:
+        rows.revise(TARGETS.name, envelope.subject, envelope, kept, **terms)
+        return
+    rows.put(TARGETS.name, envelope, {"id": envelope.subject, **terms, "profile": None, "intervals": None})
 
 
 def profile_json(points: Any) -> str | None:
@@ -105,10 +108,8 @@ def _target_profiled(fact: TargetProfiled, rows: Rows, envelope: Envelope) -> No
 
 @project.register
 def _target_interval(fact: TargetReportingIntervalSet, rows: Rows, envelope: Envelope) -> None:
-    current = rows.existing(TARGETS.name, envelope.subject, envelope)
-    intervals = [*json.loads(current["intervals"] or "[]"),
-                 [fact.in_force_from.isoformat(), str(fact.reporting_interval)]]
-    rows.revise(TARGETS.name, envelope.subject, envelope, current, intervals=json.dumps(intervals))
+    rows.revise(TARGETS.name, envelope.subject, envelope,
+                intervals=Append([fact.in_force_from.isoformat(), str(fact.reporting_interval)]))
 
 
 @project.register
@@ -169,8 +170,8 @@ def _project_opened(fact: ProjectOpened, rows: Rows, envelope: Envelope) -> None
         "project_manager": fact.project_manager, "status": "open", "rag": None, "derived_rag": None,
         "rag_override_reason": None, "direction": None, "shortfall_percent": None, "last_reported_on": None,
         "flagged": None, "interventions": 0,
-        "committed_gbp": str(sum((r.money_gbp for r in fact.resources), Decimal(0))),
-        "committed_staff_days": str(sum((r.staff_days for r in fact.resources), Decimal(0))),
+        "committed_gbp": Add(sum((r.money_gbp for r in fact.resources), Decimal(0))),
+        "committed_staff_days": Add(sum((r.staff_days for r in fact.resources), Decimal(0))),
         "outcome_achieved": None, "lessons": None, "opened_at": at, "valid_from": at, "valid_to": None})
     for outcome in fact.outcomes:
         rows.insert(OUTCOMES.name, {
@@ -305,17 +306,13 @@ def _milestone_achieved(fact: MilestoneAchieved, rows: Rows, envelope: Envelope)
 
 @project.register
 def _resources_committed(fact: ResourcesCommitted, rows: Rows, envelope: Envelope) -> None:
-    current = rows.existing(PROJECTS.name, envelope.subject, envelope)
-    rows.revise(PROJECTS.name, envelope.subject, envelope, current,
-                committed_gbp=str(Decimal(current["committed_gbp"]) + fact.commitment.money_gbp),
-                committed_staff_days=str(Decimal(current["committed_staff_days"]) + fact.commitment.staff_days))
+    rows.revise(PROJECTS.name, envelope.subject, envelope, committed_gbp=Add(fact.commitment.money_gbp),
+                committed_staff_days=Add(fact.commitment.staff_days))
 
 
 @project.register
 def _intervention_recorded(fact: InterventionRecorded, rows: Rows, envelope: Envelope) -> None:
-    current = rows.existing(PROJECTS.name, envelope.subject, envelope)
-    revised = rows.revise(PROJECTS.name, envelope.subject, envelope, current, flagged=None,
-                          interventions=current["interventions"] + 1)
+    revised = rows.revise(PROJECTS.name, envelope.subject, envelope, flagged=None, interventions=Add(1))
     rows.insert(INTERVENTIONS.name, {
         "project_id": envelope.subject, "version": envelope.sequence, "district": revised["district"],
         "kind": fact.kind.value, "description": fact.description, "triggers": json.dumps(list(fact.triggers)),

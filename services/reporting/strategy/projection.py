@@ -6,7 +6,7 @@ import json
 from functools import singledispatch
 from typing import Any
 
-from services.reporting.rows import Rows
+from services.reporting.rows import Add, Remove, Rows
 from services.reporting.strategy.tables import (
     DISTRICT_CHAPTERS,
     DISTRICT_PRIORITIES,
@@ -101,19 +101,21 @@ def _target_retired(fact: TargetRetired, rows: Rows, envelope: Envelope) -> None
 
 def _chapter_counts(fact: PriorityAgreed | PriorityRetired, rows: Rows, envelope: Envelope, delta: int) -> None:
     """The district's chapter (``chapter_id(district)``) from the priorities' own public events: agreeing one takes
-    a place, retiring one frees it. Its versions are the chapter aggregate's: opened as version 1 by the first
+    a place, retiring one frees it (an ``Add``: on the in-force axis the count on a day is of the agreements and
+    retirements decided by then). Its versions are the chapter aggregate's: opened as version 1 by the first
     agreement, which is its version 2, and one more per agreement or retirement."""
     chapter = str(chapter_id(fact.district))
-    at = timestamp(envelope.time)
     current = rows.current(DISTRICT_CHAPTERS.name, chapter)
-    if current is None and delta < 0:
+    if current is not None:
+        rows.revise(DISTRICT_CHAPTERS.name, chapter, envelope, current, **_accountable(fact),
+                    version=current["version"] + 1, agreed_count=Add(delta))
+        return
+    if delta < 0:
         rows.existing(DISTRICT_CHAPTERS.name, chapter, envelope)  # a retirement in a chapter never opened
-    row: dict[str, Any] = dict(current) if current is not None else {
-        "id": chapter, "version": 1, "district": fact.district, "agreed_count": 0, "added_at": at}
-    rows.close(DISTRICT_CHAPTERS.name, chapter, at)
-    rows.insert(DISTRICT_CHAPTERS.name, {**row, **_accountable(fact), "version": row["version"] + 1,
-                                         "agreed_count": row["agreed_count"] + delta, "valid_from": at,
-                                         "valid_to": None})
+    at = timestamp(envelope.time)
+    rows.insert(DISTRICT_CHAPTERS.name, {"id": chapter, "version": 2, "district": fact.district,
+                                         "agreed_count": Add(delta), "added_at": at, **_accountable(fact),
+                                         "valid_from": at, "valid_to": None})
 
 
 @project.register
@@ -173,10 +175,8 @@ def _review_opened(fact: ScsReviewOpened, rows: Rows, envelope: Envelope) -> Non
 
 @project.register
 def _review_resolved(fact: ScsReviewPriorityResolved, rows: Rows, envelope: Envelope) -> None:
-    current = rows.current(SCS_REVIEWS.name, envelope.subject)
-    outstanding = [p for p in json.loads(current["outstanding"]) if p != str(fact.priority_id)] if current else []
-    rows.revise(SCS_REVIEWS.name, envelope.subject, envelope, current, **_accountable(fact),
-                outstanding=json.dumps(outstanding))
+    rows.revise(SCS_REVIEWS.name, envelope.subject, envelope, **_accountable(fact),
+                outstanding=Remove(str(fact.priority_id)))
 
 
 @project.register

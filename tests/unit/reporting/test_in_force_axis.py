@@ -400,7 +400,6 @@ def _opened_project(history: History) -> uuid.UUID:
     return project
 
 
-@pytest.mark.xfail(strict=True, reason="the fold is by column: a summed or JSON-whole column is its event's whole")
 def test_a_sum_in_force_on_a_day_is_the_sum_of_the_contributions_decided_by_then_whatever_order_they_were_entered(
         model: ReportingReadModel) -> None:
     history = History()
@@ -424,7 +423,6 @@ def test_a_sum_in_force_on_a_day_is_the_sum_of_the_contributions_decided_by_then
     assert latest is not None and latest["committed_gbp"] == "1800.50"
 
 
-@pytest.mark.xfail(strict=True, reason="the fold is by column: a summed or JSON-whole column is its event's whole")
 def test_a_count_in_force_on_a_day_counts_the_events_in_force_by_then_whatever_order_they_were_entered(
         model: ReportingReadModel) -> None:
     history = History()
@@ -441,7 +439,6 @@ def test_a_count_in_force_on_a_day_counts_the_events_in_force_by_then_whatever_o
     assert counts == {date(2012, 2, 1): 0, MARCH: 1, JUNE_2012: 2}, counts
 
 
-@pytest.mark.xfail(strict=True, reason="the fold is by column: a summed or JSON-whole column is its event's whole")
 def test_a_chapters_agreed_count_in_force_on_a_day_counts_the_priorities_agreed_by_then_whatever_order_entered(
         model: ReportingReadModel) -> None:
     history = History()
@@ -464,7 +461,6 @@ def test_a_chapters_agreed_count_in_force_on_a_day_counts_the_priorities_agreed_
     assert strategy_queries.district_chapters(model.store)[0]["agreed_count"] == 1
 
 
-@pytest.mark.xfail(strict=True, reason="the fold is by column: a summed or JSON-whole column is its event's whole")
 def test_the_rules_in_force_on_a_day_are_the_founding_rules_changed_by_the_decisions_dated_by_then_in_any_order(
         model: ReportingReadModel) -> None:
     history, partnership = History(), uuid.uuid4()

@@ -48,6 +48,17 @@ def test_a_rebuilt_store_equals_the_one_the_live_consumer_built(tmp_path: Path) 
                                   " AND n.in_force_from = s.in_force_from AND n.version = s.version)")[0]["n"]
                     for t in ("taskings", "delivery_projects", "delivery_outcomes", "memberships")}
         assert any(refolded.values()), refolded
+        # Accruals (a sum, a count, keyed parts of the rules' bodies) kept as each event's own change, and refolded
+        # alike: a contribution entered before one dated earlier, a quorum changed before one decided earlier.
+        for table, kind in (("delivery_projects", "add"), ("district_chapters", "add"),
+                            ("partnership_rules", "patch"), ("scs_reviews", "remove")):
+            assert live.query(f"SELECT COUNT(*) AS n FROM {table} WHERE own_changes LIKE ?",
+                              [f'%"{kind}"%'])[0]["n"], (table, kind)
+        sums = live.query("SELECT s.committed_gbp FROM delivery_projects_in_force s WHERE s.valid_to IS NULL AND"
+                          " EXISTS (SELECT 1 FROM delivery_projects_in_force c WHERE c.id = s.id AND"
+                          " c.valid_to IS NOT NULL AND c.in_force_from = s.in_force_from"
+                          " AND c.committed_gbp <> s.committed_gbp)")
+        assert sums, "no sum in force on a day was refolded by a contribution entered out of date order"
         assert live.query("SELECT COUNT(*) AS n FROM delivery_projects WHERE status = 'closed'")[0]["n"] == 1
         assert live.query("SELECT COUNT(*) AS n FROM event_log WHERE type = 'projects.ProgressReported.v3'"
                           " AND data NOT LIKE '%submitted_via%'")[0]["n"] > 0  # published as v1, upcast
