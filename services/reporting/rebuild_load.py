@@ -67,6 +67,11 @@ class Loader:
     the indexes, and commits."""
 
     CHUNK = 20_000  # rows handed over at a time
+    IDLE = 600
+    """Seconds the load's transaction may wait for the replay's next rows. Its connection is a store's like any
+    other, whose sessions end a transaction left idle for 5 s (``eventsourcing``'s guard against one a request
+    forgot); this one waits on the replay by design, between every two chunks, and on a busy machine a chunk can
+    take longer than that to make. A replay silent for this long is stuck: the load ends and rolls back."""
 
     def __init__(self, settings: Settings, store: str, progress: bool) -> None:
         self.rows: dict[str, int] = defaultdict(int)
@@ -121,6 +126,8 @@ class Loader:
                 tables, keys = [table for table, _ in split], [key for _, key in split if key]
             target.migrate(tables)
             with target.transaction() as tx, tqdm(desc="load rows", unit="row", disable=not self._progress) as meter:
+                if postgres:
+                    tx.execute(f"SET LOCAL idle_in_transaction_session_timeout = '{self.IDLE}s'")
                 while not isinstance(item := self._queue.get(), list):
                     if item is None:
                         raise _Abandoned

@@ -7,13 +7,19 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bench.reporting_history import publish
-from services.reporting.rebuild import TOPICS, compare, rebuild
+from services.reporting.rebuild import TOPICS, Replay, compare, rebuild
+from services.reporting.rebuild_load import Loader
 from shared.readstore import ReadStore
+from shared.settings import Settings
+from shared.transport.embedded import EmbeddedTransport
 from shared.transport.kafka import KafkaTransport
 from tests.harness import Harness, running_system, settings_env, settings_for, wait_until
 from tests.integration.test_tasking_steps import set_target_through_priorities, wait_target_known, worked_example
@@ -110,6 +116,47 @@ def test_a_rebuilt_store_equals_the_live_one_on_a_history_with_every_kind_of_cha
                 for partition in transport.partitions(topic):
                     tracking = f"reporting:{topic}:{partition}"
                     assert rebuilt.position(tracking) == live.position(tracking)
+        finally:
+            rebuilt.close()
+    finally:
+        live.close()
+        transport.close()
+
+
+def test_a_rebuild_does_not_depend_on_the_machine_being_quick_enough_for_its_sessions_idle_timeout(
+        tmp_path: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The load's transaction waits on the replay between chunks of rows; on a loaded machine that wait once
+    passed the 5 s after which a store's session ends a transaction left idle. Here the sessions end one after 1 s
+    and the replay stops for 2.5 s after handing rows over mid-way: the rebuild completes and equals the live store."""
+    store_env = Settings.store_env
+
+    def impatient(self: Settings, service: str) -> dict[str, str]:
+        return {**store_env(self, service), "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "1"}
+
+    monkeypatch.setattr(Settings, "store_env", impatient)
+    monkeypatch.setattr(Loader, "CHUNK", 200)
+    hand_over = Replay._hand_over
+    pauses: list[int] = []
+
+    def slowly(self: Replay, loader: Loader, rows: Mapping[str, list[Any]]) -> None:
+        hand_over(self, loader, rows)
+        if not pauses:
+            pauses.append(self.report.events)
+            time.sleep(2.5)
+
+    monkeypatch.setattr(Replay, "_hand_over", slowly)
+    settings = settings_for(data_dir=tmp_path, postgres_url=postgres_url)
+    transport = EmbeddedTransport(tmp_path / "log.sqlite3")
+    history = varied(projects=2)
+    publish(history, transport, settings.topic_prefix)
+    live, _ = project_live(settings, transport, batch_size=50, timeout=0.1)
+    try:
+        report = rebuild(settings, transport, "reporting_rebuild", progress=False)
+        assert 0 < pauses[0] < report.events  # the pause came mid-replay, with the load's transaction open
+        rebuilt = ReadStore(settings, "reporting_rebuild")
+        try:
+            differences = compare(live, rebuilt)
+            assert differences == [], differences
         finally:
             rebuilt.close()
     finally:
