@@ -224,6 +224,7 @@ class System:
         relays = {r.topic: {"published": r.status.published, "degraded": r.status.degraded,
                             "leader": r.status.leader} for r in self.relays}
         consumers = {f"{c.name}:{c.topic}": {"applied": c.status.applied, "dead_lettered": c.status.dead_lettered,
+                                              "passed_over": c.status.passed_over,
                                               "degraded": c.status.degraded} for c in self.consumers}
         degraded = any(r.status.degraded for r in self.relays) or any(c.status.degraded for c in self.consumers)
         return {"status": "degraded" if degraded else "ok", "relays": relays, "consumers": consumers}

@@ -61,6 +61,8 @@ class ConsumerStatus:
     applied: int = 0
     duplicates: int = 0
     dead_lettered: int = 0
+    passed_over: int = 0
+    """Events a policy does not react to (``Policy.reacts_to``): read, and their positions recorded later."""
     degraded: str | None = None
     last_event_time: float | None = None
     next_offsets: dict[int, int] = field(default_factory=dict)
@@ -605,6 +607,7 @@ class PolicyRunner(_Runner):
             if not self._passed_over:
                 self._passed_over_since = time.monotonic()
             self._passed_over[message.position.partition] = message
+            self.status.passed_over += 1
             self._committed([message], [])
             return
         token = logs.correlation_id.set(envelope.correlationid)
