@@ -47,7 +47,7 @@ class Add:
     def empty(self) -> Any:
         return 0 if isinstance(self.amount, int) else "0"
 
-    def applied_to(self, before: Any) -> Any:
+    def applied_to(self, before: Any, state: Mapping[str, Any]) -> Any:
         if isinstance(self.amount, int):
             return (before or 0) + self.amount
         return str(Decimal(before or 0) + self.amount)
@@ -91,7 +91,7 @@ class Patch:
     def empty(self) -> Any:
         return "{}"
 
-    def applied_to(self, before: Any) -> Any:
+    def applied_to(self, before: Any, state: Mapping[str, Any]) -> Any:
         whole: Any = json.loads(before or "{}")
         for path, value in self.set:
             if not path:
@@ -122,7 +122,7 @@ class Append:
     def empty(self) -> Any:
         return "[]"
 
-    def applied_to(self, before: Any) -> Any:
+    def applied_to(self, before: Any, state: Mapping[str, Any]) -> Any:
         return json.dumps([*json.loads(before or "[]"), self.item])
 
     def stored(self) -> list[Any]:
@@ -139,18 +139,43 @@ class Remove:
     def empty(self) -> Any:
         return "[]"
 
-    def applied_to(self, before: Any) -> Any:
+    def applied_to(self, before: Any, state: Mapping[str, Any]) -> Any:
         return json.dumps([x for x in json.loads(before or "[]") if x != self.item])
 
     def stored(self) -> list[Any]:
         return ["remove", self.item]
 
 
-Accrual = Add | Patch | Append | Remove
+@dataclass(frozen=True, slots=True)
+class Latest:
+    """A column of the entity's latest dated fact (a project's latest report): ``value`` if its date ``on`` is on
+    or after the one the entity holds (column ``by``), else what stands (this column's value, or column
+    ``otherwise``'s: a report dated before the latest leaves the RAG as derived from the latest)."""
+
+    value: Any
+    on: str
+    by: str = "last_reported_on"
+    otherwise: str | None = None
+
+    @property
+    def empty(self) -> Any:
+        return None
+
+    def applied_to(self, before: Any, state: Mapping[str, Any]) -> Any:
+        last = state.get(self.by)
+        if last is None or self.on >= last:
+            return self.value
+        return before if self.otherwise is None else state.get(self.otherwise)
+
+    def stored(self) -> list[Any]:
+        return ["latest", self.value, self.on, self.by, self.otherwise]
+
+
+Accrual = Add | Patch | Append | Remove | Latest
 """A change of a column that accrues over events: the version's value is it applied to the previous row; on the
 in-force axis, to the value in force before its day."""
 
-_ACCRUALS = (Add, Patch, Append, Remove)
+_ACCRUALS = (Add, Patch, Append, Remove, Latest)
 
 
 def _accrual(stored: list[Any]) -> Accrual:
@@ -160,6 +185,8 @@ def _accrual(stored: list[Any]) -> Accrual:
         return Add(args[0] if isinstance(args[0], int) else Decimal(args[0]))
     if kind == "patch":
         return Patch(tuple((tuple(path), value) for path, value in args[0]), tuple(tuple(p) for p in args[1]))
+    if kind == "latest":
+        return Latest(*args)
     return Append(args[0]) if kind == "append" else Remove(args[0])
 
 
@@ -204,7 +231,7 @@ class Version:
         """The entity once this change is applied to ``state``."""
         after = dict(self.values) if self.whole else {**state, **self.values}
         for column, accrual in self.accruals.items():
-            after[column] = accrual.applied_to(state.get(column))
+            after[column] = accrual.applied_to(state.get(column), state)
         return after
 
 
@@ -307,7 +334,8 @@ class Rows:
                     if isinstance(v, _ACCRUALS)}
         names: tuple[str, ...] | None
         if accruals:  # said in full each time: an accrual's amount is the event's own
-            row = {**row, **{c: a.applied_to(None if before is None else before.get(c)) for c, a in accruals.items()}}
+            was = before or {}
+            row = {**row, **{c: a.applied_to(was.get(c), was) for c, a in accruals.items()}}
             names = None if own is None else tuple(sorted(set(own) - _NOT_FOLDED - set(accruals)))
             own_changes: str | None = json.dumps([*(("*",) if names is None else names),
                                                   *([c, *accruals[c].stored()] for c in sorted(accruals))])

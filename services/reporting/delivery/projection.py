@@ -22,7 +22,7 @@ from services.reporting.delivery.tables import (
     TASKINGS,
     WITHDRAWALS,
 )
-from services.reporting.rows import Add, Append, Rows
+from services.reporting.rows import Add, Append, Latest, Rows
 from services.reporting.temporal import decision_json, sorted_json, timestamp
 from shared.contracts import Fact
 from shared.contracts.priorities import (
@@ -199,15 +199,18 @@ def _progress_reported(fact: ProgressReported, rows: Rows, envelope: Envelope) -
     reported_on = fact.reported_on.isoformat()
     direction = fact.direction.value if fact.direction else None
     _progress_row(rows, envelope, fact, correction=fact.correction, correction_reason=fact.correction_reason)
+    # The project's standing is its latest report's: one dated before the latest (a correction of an earlier one, or
+    # back-filled) leaves it, and any manual RAG has expired (``Latest``: on the in-force axis, each report's
+    # standing is the project's from its own day).
+    rows.revise(PROJECTS.name, envelope.subject, envelope, project_row,
+                rag=Latest(fact.rag.value, reported_on, otherwise="derived_rag"),
+                derived_rag=Latest(fact.rag.value, reported_on), rag_override_reason=None,
+                direction=Latest(direction, reported_on),
+                shortfall_percent=Latest(str(fact.shortfall_percent), reported_on),
+                last_reported_on=Latest(reported_on, reported_on))
     last = project_row["last_reported_on"]
     if last is not None and reported_on < last:
-        # A correction of an earlier report: the latest report still stands; any manual RAG has expired.
-        rows.revise(PROJECTS.name, envelope.subject, envelope, project_row, rag=project_row["derived_rag"],
-                    rag_override_reason=None)
-        return
-    rows.revise(PROJECTS.name, envelope.subject, envelope, project_row, rag=fact.rag.value,
-                derived_rag=fact.rag.value, rag_override_reason=None, direction=direction,
-                shortfall_percent=str(fact.shortfall_percent), last_reported_on=reported_on)
+        return  # the outcomes' actual values stay the latest report's
     parts = _parts(fact.parts)
     for value in fact.actuals:
         _revise_outcome(rows, f"{envelope.subject}:{value.outcome_id}", envelope, actual=str(value.value),

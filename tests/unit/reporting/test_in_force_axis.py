@@ -34,6 +34,7 @@ from shared.contracts.projects import (
     InterventionRecorded,
     OutcomeValue,
     ProgressReportCorrected,
+    ProgressReported,
     ProjectOpened,
     Rag,
     ResourceCommitment,
@@ -369,7 +370,9 @@ def test_every_query_that_reads_as_recorded_at_a_moment_also_reads_as_in_force_o
 # The columns a handler computes from the entity's previous row (found by reading the projections): a project's
 # committed_gbp and committed_staff_days (sums) and interventions (a count), a district chapter's agreed_count (a
 # count up and down), the rules' bodies, districts and schemes_of_delegation (JSON objects by id), a target's
-# intervals (a JSON list added to) and an SCS review's outstanding priorities (a JSON list taken from).
+# intervals (a JSON list added to), an SCS review's outstanding priorities (a JSON list taken from), and a
+# project's standing (rag, derived_rag, direction, shortfall_percent, last_reported_on: its latest report's, so a
+# report dated before the latest leaves them). Left decided in the record's order: an outcome's actual value.
 
 def _in_force(model: ReportingReadModel, table: str, day: date, entity_id: str) -> dict[str, Any] | None:
     """The entity's segment in force on ``day``, in the record now."""
@@ -489,3 +492,27 @@ def test_the_rules_in_force_on_a_day_are_the_founding_rules_changed_by_the_decis
     latest = model.store.query("SELECT bodies FROM partnership_rules WHERE valid_to IS NULL")[0]
     assert (json.loads(latest["bodies"])["pstg"]["quorum"], json.loads(latest["bodies"])["wychavon"]["quorum"]) == (
         2, 5)
+
+
+def test_a_projects_standing_in_force_on_a_day_is_that_of_its_latest_report_dated_by_then_whatever_order_entered(
+        model: ReportingReadModel) -> None:
+    """A report dated before the latest one the record holds (back-filled) leaves the recorded RAG as the latest
+    report made it, and on the in-force axis is the project's standing from its own day to the next report's."""
+    history = History()
+    project = _opened_project(history)
+
+    def report(on: date, rag: Rag, shortfall: int) -> ProgressReported:
+        return ProgressReported(actor=LEAD, correlation_id="c", reported_on=on, values=(), actuals=(),
+                                narrative="n", rag=rag, shortfall_percent=Decimal(shortfall),
+                                direction=DirectionOfTravel.IMPROVING, submitted_via=Submission.API)
+
+    history.add("projects", project, 2, report(JUNE_2012, Rag.GREEN, 5))
+    history.add("projects", project, 3, report(MARCH, Rag.RED, 40))
+    _apply(model, history)
+    standing = {day: (row["rag"], row["derived_rag"], row["shortfall_percent"], row["last_reported_on"])
+                for day in (MARCH, JUNE_2012)
+                if (row := _in_force(model, "delivery_projects", day, str(project))) is not None}
+    assert standing == {MARCH: ("red", "red", "40", "2012-03-01"),
+                        JUNE_2012: ("green", "green", "5", "2012-06-01")}, standing
+    latest = queries_delivery.project(model.store, str(project))
+    assert latest is not None and (latest["rag"], latest["last_reported_on"]) == ("green", "2012-06-01")

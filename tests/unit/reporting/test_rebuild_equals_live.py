@@ -50,7 +50,7 @@ def test_a_rebuilt_store_equals_the_one_the_live_consumer_built(tmp_path: Path) 
         assert any(refolded.values()), refolded
         # Accruals (a sum, a count, keyed parts of the rules' bodies) kept as each event's own change, and refolded
         # alike: a contribution entered before one dated earlier, a quorum changed before one decided earlier.
-        for table, kind in (("delivery_projects", "add"), ("district_chapters", "add"),
+        for table, kind in (("delivery_projects", "add"), ("delivery_projects", "latest"), ("district_chapters", "add"),
                             ("partnership_rules", "patch"), ("scs_reviews", "remove")):
             assert live.query(f"SELECT COUNT(*) AS n FROM {table} WHERE own_changes LIKE ?",
                               [f'%"{kind}"%'])[0]["n"], (table, kind)
