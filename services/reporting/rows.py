@@ -25,7 +25,7 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
-from services.reporting.temporal import in_force_table, timestamp
+from services.reporting.temporal import in_force_table, sorted_json, timestamp
 from shared.consumer import Rejected
 from shared.envelope import Envelope
 from shared.readstore import Tx
@@ -33,12 +33,19 @@ from shared.readstore import Tx
 _NOT_FOLDED = frozenset({"version", "valid_from", "valid_to", "in_force_from", "own_changes"})
 """A version's columns that say when it is, not what the entity is."""
 
-_OWN_CHANGES: dict[tuple[str, ...], tuple[tuple[str, ...], str]] = {}
-"""The columns a handler passed, as folded and as stored (``own_changes``)."""
+_OWN_CHANGES: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[tuple[str, ...], str]] = {}
+"""The columns a handler passed (and those of them it accrued): those it set, as folded and as stored
+(``own_changes``)."""
+
+
+class Accruing:
+    """What every accrual is (one ``isinstance`` tells a handler's value from an accrual)."""
+
+    __slots__ = ()
 
 
 @dataclass(frozen=True, slots=True)
-class Add:
+class Add(Accruing):
     """Add ``amount`` to a summed column: an int to an INTEGER count, a Decimal to a TEXT decimal (money, days)."""
 
     amount: int | Decimal
@@ -60,7 +67,7 @@ Path = tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
-class Patch:
+class Patch(Accruing):
     """Set (or drop) the parts of a JSON object column that an event changed (a body's quorum in the rules' bodies
     by id), each part a path of keys to a leaf: two events changing different parts each change only their own."""
 
@@ -113,7 +120,7 @@ class Patch:
 
 
 @dataclass(frozen=True, slots=True)
-class Append:
+class Append(Accruing):
     """Add an item to the end of a JSON list column (a target's reporting intervals)."""
 
     item: Any
@@ -130,7 +137,7 @@ class Append:
 
 
 @dataclass(frozen=True, slots=True)
-class Remove:
+class Remove(Accruing):
     """Take an item out of a JSON list column (a review's outstanding priorities)."""
 
     item: Any
@@ -147,7 +154,7 @@ class Remove:
 
 
 @dataclass(frozen=True, slots=True)
-class Latest:
+class Latest(Accruing):
     """A column of the entity's latest dated fact (a project's latest report): ``value`` if its date ``on`` is on
     or after the one the entity holds (column ``by``), else what stands (this column's value, or column
     ``otherwise``'s: a report dated before the latest leaves the RAG as derived from the latest)."""
@@ -175,7 +182,6 @@ Accrual = Add | Patch | Append | Remove | Latest
 """A change of a column that accrues over events: the version's value is it applied to the previous row; on the
 in-force axis, to the value in force before its day."""
 
-_ACCRUALS = (Add, Patch, Append, Remove, Latest)
 
 
 def _accrual(stored: list[Any]) -> Accrual:
@@ -330,25 +336,30 @@ class Rows:
                  ) -> tuple[dict[str, Any], tuple[str, ...] | None, Mapping[str, Accrual]]:
         """The version row with its in-force day, its accruals applied and its own change; the columns of that
         change (None: all) and its accruals."""
-        accruals = {c: v for c, v in (row.items() if own is None else ((c, row[c]) for c in own))
-                    if isinstance(v, _ACCRUALS)}
         names: tuple[str, ...] | None
-        if accruals:  # said in full each time: an accrual's amount is the event's own
-            was = before or {}
-            row = {**row, **{c: a.applied_to(was.get(c), was) for c, a in accruals.items()}}
-            names = None if own is None else tuple(sorted(set(own) - _NOT_FOLDED - set(accruals)))
-            own_changes: str | None = json.dumps([*(("*",) if names is None else names),
-                                                  *([c, *accruals[c].stored()] for c in sorted(accruals))])
-        elif own is None:
+        own_changes: str | None
+        if own is None:
+            accrued = tuple(sorted(c for c, v in row.items() if isinstance(v, Accruing)))
             names, own_changes = None, None
         else:
-            key = tuple(own)  # a handler passes the same columns each time: said once as JSON
-            if (known := _OWN_CHANGES.get(key)) is None:
-                names = tuple(sorted(set(key) - _NOT_FOLDED))
-                known = _OWN_CHANGES[key] = (names, json.dumps(names))
+            # A handler passes the same columns each time, accrued or not: their names are said once as JSON.
+            key = tuple(own)
+            accrued = tuple(c for c in key if isinstance(row[c], Accruing))
+            if (known := _OWN_CHANGES.get((key, accrued))) is None:
+                names = tuple(sorted(set(key) - _NOT_FOLDED - set(accrued)))
+                known = _OWN_CHANGES[key, accrued] = (names, json.dumps(names))
             names, own_changes = known
-        return ({**row, "in_force_from": self.in_force or row.get("in_force_from"), "own_changes": own_changes},
-                names, accruals or _NONE)
+        if not accrued:
+            return {**row, "in_force_from": self.in_force or row.get("in_force_from"), "own_changes": own_changes}, \
+                names, _NONE
+        # An accrual's amount is the event's own: said in full each time.
+        accruals: dict[str, Accrual] = {c: row[c] for c in sorted(accrued)}
+        was = before or {}
+        own_changes = sorted_json([*(("*",) if names is None else names),
+                                   *([c, *a.stored()] for c, a in accruals.items())])
+        return ({**row, **{c: a.applied_to(was.get(c), was) for c, a in accruals.items()},
+                 "in_force_from": self.in_force or row.get("in_force_from"), "own_changes": own_changes},
+                names, accruals)
 
     def _keep(self, table: str, entity_id: str, change: Version) -> None:
         """Keep an entity's change for its next refold (here its table keeps it)."""
@@ -419,7 +430,7 @@ class Rows:
         runs on its own: a pipelined batch does not wait for a reply to read the row. Only for an entity known to
         exist (an id ``current_ids`` gave, a part of a row just read): nothing is read, so nothing is checked.
         ``changes`` include the new row's version and ``valid_from``."""
-        if any(isinstance(v, _ACCRUALS) for v in changes.values()):
+        if any(isinstance(v, Accruing) for v in changes.values()):
             raise ValueError("an accrual needs the row it accrues to: revise, not carry")
         self._close_version(table, entity_id, at)
         values, names, _ = self._version({**changes, "valid_to": None}, changes, None)

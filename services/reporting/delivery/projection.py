@@ -200,16 +200,19 @@ def _progress_reported(fact: ProgressReported, rows: Rows, envelope: Envelope) -
     direction = fact.direction.value if fact.direction else None
     _progress_row(rows, envelope, fact, correction=fact.correction, correction_reason=fact.correction_reason)
     # The project's standing is its latest report's: one dated before the latest (a correction of an earlier one, or
-    # back-filled) leaves it, and any manual RAG has expired (``Latest``: on the in-force axis, each report's
-    # standing is the project's from its own day).
-    rows.revise(PROJECTS.name, envelope.subject, envelope, project_row,
-                rag=Latest(fact.rag.value, reported_on, otherwise="derived_rag"),
-                derived_rag=Latest(fact.rag.value, reported_on), rag_override_reason=None,
-                direction=Latest(direction, reported_on),
-                shortfall_percent=Latest(str(fact.shortfall_percent), reported_on),
-                last_reported_on=Latest(reported_on, reported_on))
+    # back-filled) leaves it, and any manual RAG has expired. On the in-force axis each report's standing is the
+    # project's from its own day (``Latest``). A report without a decision is in force from its date, so the fold
+    # takes reports in date order and the latest so far needs no ``Latest``: its values are the same, cheaper.
     last = project_row["last_reported_on"]
-    if last is not None and reported_on < last:
+    latest = last is None or reported_on >= last
+    standing: dict[str, Any] = {
+        "rag": fact.rag.value, "derived_rag": fact.rag.value, "direction": direction,
+        "shortfall_percent": str(fact.shortfall_percent), "last_reported_on": reported_on}
+    if not latest or fact.decision is not None:
+        standing = {column: Latest(value, reported_on, otherwise="derived_rag" if column == "rag" else None)
+                    for column, value in standing.items()}
+    rows.revise(PROJECTS.name, envelope.subject, envelope, project_row, rag_override_reason=None, **standing)
+    if not latest:
         return  # the outcomes' actual values stay the latest report's
     parts = _parts(fact.parts)
     for value in fact.actuals:
