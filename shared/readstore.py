@@ -257,11 +257,21 @@ class ReadStore:
             if single:
                 yield Tx(conn.cursor(), self.recorder, self.postgres, opener)
                 return
-            with conn.transaction(force_rollback=not commit):
-                cursor = conn.cursor()
-                if snapshot:  # before any query: the isolation level is the transaction's first statement
-                    cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-                yield Tx(cursor, self.recorder, self.postgres, opener)
+            if not snapshot:
+                with conn.transaction(force_rollback=not commit):
+                    yield Tx(conn.cursor(), self.recorder, self.postgres, opener)
+                return
+            # The snapshot's level in its BEGIN (psycopg says it there), not a SET TRANSACTION after: one statement
+            # less in every GraphQL read. It ends with COMMIT, not ROLLBACK (READ ONLY: nothing to undo), because
+            # psycopg answers a ROLLBACK by dropping the connection's prepared statements (DEALLOCATE ALL, one
+            # more round trip, and every hot query parsed again). The pooled connection goes back as it came.
+            was = conn.isolation_level, conn.read_only
+            conn.isolation_level, conn.read_only = psycopg.IsolationLevel.REPEATABLE_READ, True
+            try:
+                with conn.transaction():
+                    yield Tx(conn.cursor(), self.recorder, self.postgres, opener)
+            finally:
+                conn.isolation_level, conn.read_only = was
 
     @property
     def max_connections(self) -> int:

@@ -249,10 +249,10 @@ class PeopleVault:
 
     def generation(self) -> str:
         """Moves with every erasure and redaction: part of a cached answer's key (``graphql_cache``)."""
-        with self.store.transaction(commit=False) as tx:
-            erasures = tx.query("SELECT COUNT(*) AS n FROM people_erasures")[0]["n"]
-            redacted = tx.query("SELECT COUNT(*) AS n FROM people_redactions")[0]["n"]
-        return f"{erasures}.{redacted}"
+        # One statement (its own snapshot of both tables): it was a transaction of four in every GraphQL read.
+        row = self.store.query("SELECT (SELECT COUNT(*) FROM people_erasures) AS erasures,"
+                               " (SELECT COUNT(*) FROM people_redactions) AS redacted")[0]
+        return f"{row['erasures']}.{row['redacted']}"
 
     # -- sealed text ---------------------------------------------------------------------------------------------
 

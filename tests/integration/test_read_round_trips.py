@@ -1,0 +1,95 @@
+"""What a GraphQL read costs PostgreSQL beside its own queries: the snapshot opens with its isolation level in its
+BEGIN (no SET TRANSACTION after it) and ends with COMMIT (a ROLLBACK costs psycopg's prepared statements and a
+DEALLOCATE ALL), and the people vault's generation (a cached answer's key) is one statement,
+not a transaction of four. Counted from libpq's protocol trace of the store's one pooled connection."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shared.audit.people import PeopleVault
+from shared.readstore import ReadStore
+from tests.harness import settings_for
+
+
+def _settings(tmp_path: Path, postgres_url: str) -> Any:
+    # One connection per store: the one traced is the one every statement goes through.
+    return settings_for(data_dir=tmp_path, postgres_url=postgres_url, postgres_pool_size=1, postgres_max_overflow=0)
+
+
+def _statements(trace: str) -> list[str]:
+    """Each statement the client sent: a simple query's text, or an extended one's (its Bind; its text from its
+    Parse when it sent one, a prepared statement's name otherwise)."""
+    sent: list[str] = []
+    parsed = ""
+    for line in trace.splitlines():
+        fields = line.split("\t")
+        if len(fields) < 5 or fields[1] != "F":
+            continue
+        if fields[3] == "Query":
+            sent.append(fields[4].strip().strip('"'))
+        elif fields[3] == "Parse":
+            parsed = re.findall(r'"([^"]*)"', fields[4])[1]
+        elif fields[3] == "Bind":
+            sent.append(parsed or fields[4])
+            parsed = ""
+    return sent
+
+
+@contextmanager
+def traced(store: ReadStore, tmp_path: Path) -> Iterator[Callable[[], list[str]]]:
+    """The statements the store's connection sends in the block."""
+    trace = tmp_path / "trace.log"
+    datastore: Any = store.recorder.datastore  # type: ignore[attr-defined]
+    with datastore.get_connection() as conn:
+        pgconn = conn.pgconn
+    with trace.open("w") as out:
+        pgconn.trace(out.fileno())
+        try:
+            yield lambda: _statements(trace.read_text())
+        finally:
+            pgconn.untrace()
+
+
+@pytest.fixture
+def store(tmp_path: Path, postgres_url: str) -> Iterator[ReadStore]:
+    read_store = ReadStore(_settings(tmp_path, postgres_url), "trips")
+    read_store.query("SELECT 1 AS one")  # its search path set, once per connection
+    yield read_store
+    read_store.close()
+
+
+def test_a_snapshot_says_its_isolation_level_in_its_begin(store: ReadStore, tmp_path: Path) -> None:
+    with traced(store, tmp_path) as sent:
+        with store.snapshot():
+            level = store.query("SHOW transaction_isolation")[0]["transaction_isolation"]
+            read_only = store.query("SHOW transaction_read_only")[0]["transaction_read_only"]
+        statements = sent()
+    assert (level, read_only) == ("repeatable read", "on")
+    assert statements[0] == "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", statements
+    assert not [s for s in statements if s.startswith("SET TRANSACTION")], statements
+    # BEGIN, the two reads, COMMIT: a ROLLBACK would have psycopg drop its prepared statements (DEALLOCATE ALL)
+    assert statements[1:] == ["SHOW transaction_isolation", "SHOW transaction_read_only", "COMMIT"], statements
+    # The pooled connection goes back as it came: the next transaction is the default one again.
+    with store.transaction(commit=False) as tx:
+        assert tx.query("SHOW transaction_isolation")[0]["transaction_isolation"] == "read committed"
+        assert tx.query("SHOW transaction_read_only")[0]["transaction_read_only"] == "off"
+
+
+def test_the_vaults_generation_is_one_statement(tmp_path: Path, postgres_url: str) -> None:
+    vault = PeopleVault(_settings(tmp_path, postgres_url))
+    try:
+        vault.generation()  # its search path set
+        with traced(vault.store, tmp_path) as sent:
+            generation = vault.generation()
+            statements = sent()
+        assert generation == "0.0"
+        assert len(statements) == 1, statements
+    finally:
+        vault.store.close()
