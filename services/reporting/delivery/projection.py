@@ -180,8 +180,8 @@ def _project_opened(fact: ProjectOpened, rows: Rows, envelope: Envelope) -> None
             "unit": outcome.unit, "baseline_value": str(outcome.baseline_value),
             "baseline_date": outcome.baseline_date.isoformat(), "target_value": str(outcome.target_value),
             "target_date": outcome.target_date.isoformat(), "weight": str(outcome.weight), "actual": None,
-            "counting": 1, "profile": None, "sector": outcome.sector, "parts": None, "valid_from": at,
-            "valid_to": None})
+            "counting": 1, "profile": None, "sector": outcome.sector, "parts": None, "actual_on": None,
+            "valid_from": at, "valid_to": None})
     for milestone in fact.milestones:
         _milestone_row(rows, envelope, milestone.id, milestone.title, milestone.due_on)
 
@@ -212,12 +212,17 @@ def _progress_reported(fact: ProgressReported, rows: Rows, envelope: Envelope) -
         standing = {column: Latest(value, reported_on, otherwise="derived_rag" if column == "rag" else None)
                     for column, value in standing.items()}
     rows.revise(PROJECTS.name, envelope.subject, envelope, project_row, rag_override_reason=None, **standing)
-    if not latest:
-        return  # the outcomes' actual values stay the latest report's
+    # An outcome's actual is its latest report's the same way, by the report's date (``actual_on``): a report dated
+    # before the latest leaves the recorded actual, and is the outcome's actual from its own day to the next one's.
     parts = _parts(fact.parts)
     for value in fact.actuals:
-        _revise_outcome(rows, f"{envelope.subject}:{value.outcome_id}", envelope, actual=str(value.value),
-                        parts=parts.get(value.outcome_id))
+        outcome_id = f"{envelope.subject}:{value.outcome_id}"
+        actual = {"actual": str(value.value), "parts": parts.get(value.outcome_id), "actual_on": reported_on}
+        if latest and fact.decision is None:
+            _revise_outcome(rows, outcome_id, envelope, **actual)  # the latest so far: its values, unread
+        elif (outcome := rows.current(OUTCOMES.name, outcome_id)) is not None:
+            rows.revise(OUTCOMES.name, outcome_id, envelope, outcome,
+                        **{column: Latest(v, reported_on, by="actual_on") for column, v in actual.items()})
 
 
 def _parts(parts: Iterable[RatioParts]) -> dict[str, str]:
@@ -263,7 +268,8 @@ def _stands(rows: Rows, envelope: Envelope, standing: Standing,
     for outcome_id in rows.current_ids(OUTCOMES.name, project_id=envelope.subject):
         own = outcome_id.split(":", 1)[1]
         _revise_outcome(rows, outcome_id, envelope, actual=actuals.get(own), parts=parts.get(own),
-                        **(outcome_changes or {}).get(outcome_id, {}))
+                        actual_on=standing.reported_on.isoformat() if own in actuals and standing.reported_on
+                        else None, **(outcome_changes or {}).get(outcome_id, {}))
 
 
 @project.register

@@ -46,7 +46,7 @@ OUTCOMES = Table(
     "id TEXT NOT NULL, version INTEGER NOT NULL, project_id TEXT NOT NULL, outcome_id TEXT NOT NULL,"
     " tasking_id TEXT NOT NULL, metric TEXT NOT NULL, unit TEXT NOT NULL, baseline_value TEXT NOT NULL,"
     " baseline_date TEXT NOT NULL, target_value TEXT NOT NULL, target_date TEXT NOT NULL, weight TEXT NOT NULL,"
-    " actual TEXT, counting INTEGER NOT NULL, profile TEXT, sector TEXT, parts TEXT, " + _TEMPORAL,
+    " actual TEXT, counting INTEGER NOT NULL, profile TEXT, sector TEXT, parts TEXT, actual_on TEXT, " + _TEMPORAL,
     temporal=True, indexes=(("tasking", "(tasking_id, valid_to)"),
                             ("project", "(project_id) WHERE valid_to IS NULL"), _AS_OF))
 MILESTONES = Table(
@@ -82,8 +82,9 @@ TABLES = (TARGETS, TASKINGS, ALLOCATIONS, PROJECTS, OUTCOMES, MILESTONES, PROGRE
 
 OUTCOME_COLUMNS = ("id", "version", "project_id", "outcome_id", "tasking_id", "metric", "unit", "baseline_value",
                    "baseline_date", "target_value", "target_date", "weight", "actual", "counting", "profile",
-                   "sector", "parts", "valid_from", "valid_to", "in_force_from")
+                   "sector", "parts", "actual_on", "valid_from", "valid_to", "in_force_from")
 """``delivery_outcomes``' columns, in order (an outcome is carried forward without being read first). ``profile``:
 the outcome's profile as JSON ``[[date, value], ...]`` (``Project.OutcomeProfiled``); NULL: the straight line.
 ``sector``: the UK SIC 2007 section the outcome names; NULL: its tasking's. ``parts``: a ratio outcome's numerator and
-denominator standing (JSON ``[numerator, denominator]``), its ratio in ``actual``; NULL otherwise."""
+denominator standing (JSON ``[numerator, denominator]``), its ratio in ``actual``; NULL otherwise. ``actual_on``: the
+date of the report ``actual`` is from (what a report dated before it is compared with, ``Latest``); NULL: none."""

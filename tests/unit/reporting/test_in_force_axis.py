@@ -32,9 +32,11 @@ from shared.contracts.projects import (
     DirectionOfTravel,
     InterventionKind,
     InterventionRecorded,
+    Outcome,
     OutcomeValue,
     ProgressReportCorrected,
     ProgressReported,
+    ProgressReportWithdrawn,
     ProjectOpened,
     Rag,
     ResourceCommitment,
@@ -516,3 +518,99 @@ def test_a_projects_standing_in_force_on_a_day_is_that_of_its_latest_report_date
                         JUNE_2012: ("green", "green", "5", "2012-06-01")}, standing
     latest = queries_delivery.project(model.store, str(project))
     assert latest is not None and (latest["rag"], latest["last_reported_on"]) == ("green", "2012-06-01")
+
+
+# -- an outcome's actual value, and the standing a withdrawal or correction carries -----------------------------------
+
+
+def _project_with_outcome(history: History) -> uuid.UUID:
+    project = uuid.uuid4()
+    history.add("projects", project, 1, ProjectOpened(
+        actor=LEAD, correlation_id="c", decision=_decision(date(2011, 4, 12)), programme_id=uuid.uuid4(),
+        district="worcester", title="Skills centre", lead_partner="worcester-college", project_manager="pm",
+        taskings=(TaskingRef(tasking_id=uuid.uuid4(), version=2),),
+        outcomes=(Outcome(id="jobs", tasking_id=uuid.uuid4(), metric="jobs", unit="jobs", baseline_value=Decimal(0),
+                          baseline_date=date(2011, 4, 1), target_value=Decimal(40), target_date=date(2014, 3, 31)),),
+        resources=()))
+    return project
+
+
+def _reported(on: date, actual: int, rag: Rag, shortfall: int) -> ProgressReported:
+    value = (OutcomeValue(outcome_id="jobs", value=Decimal(actual)),)
+    return ProgressReported(actor=LEAD, correlation_id="c", reported_on=on, values=value, actuals=value,
+                            narrative="n", rag=rag, shortfall_percent=Decimal(shortfall),
+                            direction=DirectionOfTravel.IMPROVING, submitted_via=Submission.API)
+
+
+def _actuals(model: ReportingReadModel, project: uuid.UUID, *days: date) -> dict[date, str | None]:
+    return {day: row["actual"] for day in days
+            if (row := _in_force(model, "delivery_outcomes", day, f"{project}:jobs")) is not None}
+
+
+def test_a_back_filled_report_gives_the_outcomes_actual_from_its_date_to_the_next_reports(
+        model: ReportingReadModel) -> None:
+    """A report dated before the latest one the record holds leaves the recorded actual as the latest report made
+    it, and on the in-force axis is the outcome's actual from its own day until the next report's."""
+    history = History()
+    project = _project_with_outcome(history)
+    history.add("projects", project, 2, _reported(JUNE_2012, 20, Rag.GREEN, 5))
+    history.add("projects", project, 3, _reported(MARCH, 8, Rag.RED, 40))
+    history.add("projects", project, 4, _reported(date(2012, 1, 2), 3, Rag.RED, 50))  # before both
+    _apply(model, history)
+    found = _actuals(model, project, date(2011, 5, 1), date(2012, 1, 2), MARCH, date(2012, 5, 31), JUNE_2012)
+    assert found == {date(2011, 5, 1): None, date(2012, 1, 2): "3", MARCH: "8", date(2012, 5, 31): "8",
+                     JUNE_2012: "20"}, found
+    # The recorded axis is as it was: the latest report's actual, now and in the record before the back-fills.
+    for at in (None, _recorded(1) + timedelta(seconds=30)):
+        assert [o["actual"] for o in queries_delivery.outcomes(model.store, str(project), at)] == ["20"]
+
+
+def _standings(model: ReportingReadModel, project: uuid.UUID, *days: date) -> dict[date, tuple[Any, ...]]:
+    return {day: (row["rag"], row["shortfall_percent"], row["last_reported_on"]) for day in days
+            if (row := _in_force(model, "delivery_projects", day, str(project))) is not None}
+
+
+SEPTEMBER = date(2012, 9, 1)
+
+
+@pytest.mark.xfail(strict=True, reason="issue 23 (b): a withdrawal carries the standing projects computed over its "
+                                       "reports as recorded, in force from the withdrawn report's date")
+def test_a_withdrawal_of_an_older_report_shows_on_each_day_the_standing_of_the_latest_report_in_force_by_then(
+        model: ReportingReadModel) -> None:
+    history = History()
+    project = _project_with_outcome(history)
+    for version, (on, actual, rag, shortfall) in enumerate(
+            ((MARCH, 8, Rag.RED, 40), (JUNE_2012, 20, Rag.AMBER, 15), (SEPTEMBER, 30, Rag.GREEN, 5)), start=2):
+        history.add("projects", project, version, _reported(on, actual, rag, shortfall))
+    # June's report withdrawn: September's still stands as the latest; from June to September, March's.
+    history.add("projects", project, 5, ProgressReportWithdrawn(
+        actor=LEAD, correlation_id="c", reported_on=JUNE_2012, reason="counted twice",
+        standing=Standing(reported_on=SEPTEMBER, actuals=(OutcomeValue(outcome_id="jobs", value=Decimal(30)),),
+                          rag=Rag.GREEN, shortfall_percent=Decimal(5), direction=DirectionOfTravel.IMPROVING)))
+    _apply(model, history)
+    assert _standings(model, project, MARCH, JUNE_2012, SEPTEMBER) == {
+        MARCH: ("red", "40", "2012-03-01"), JUNE_2012: ("red", "40", "2012-03-01"),
+        SEPTEMBER: ("green", "5", "2012-09-01")}
+    assert _actuals(model, project, MARCH, JUNE_2012, SEPTEMBER) == {MARCH: "8", JUNE_2012: "8", SEPTEMBER: "30"}
+
+
+@pytest.mark.xfail(strict=True, reason="issue 23 (b): a correction carries the standing projects computed over its "
+                                       "reports as recorded, in force from the corrected report's date")
+def test_a_correction_of_an_older_report_shows_on_each_day_the_standing_of_the_latest_report_in_force_by_then(
+        model: ReportingReadModel) -> None:
+    history = History()
+    project = _project_with_outcome(history)
+    history.add("projects", project, 2, _reported(MARCH, 8, Rag.RED, 40))
+    history.add("projects", project, 3, _reported(SEPTEMBER, 30, Rag.GREEN, 5))
+    corrected = (OutcomeValue(outcome_id="jobs", value=Decimal(12)),)
+    history.add("projects", project, 4, ProgressReportCorrected(
+        actor=LEAD, correlation_id="c", corrected_report_on=MARCH, reason="miscounted", reported_on=MARCH,
+        values=corrected, actuals=corrected, narrative="n", rag=Rag.AMBER, shortfall_percent=Decimal(20),
+        direction=DirectionOfTravel.IMPROVING, submitted_via=Submission.API,
+        standing=Standing(reported_on=SEPTEMBER, actuals=(OutcomeValue(outcome_id="jobs", value=Decimal(30)),),
+                          rag=Rag.GREEN, shortfall_percent=Decimal(5), direction=DirectionOfTravel.IMPROVING)))
+    _apply(model, history)
+    assert _standings(model, project, MARCH, JUNE_2012, SEPTEMBER) == {
+        MARCH: ("amber", "20", "2012-03-01"), JUNE_2012: ("amber", "20", "2012-03-01"),
+        SEPTEMBER: ("green", "5", "2012-09-01")}
+    assert _actuals(model, project, MARCH, SEPTEMBER) == {MARCH: "12", SEPTEMBER: "30"}
