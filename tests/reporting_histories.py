@@ -55,6 +55,7 @@ from shared.contracts.projects import (
     MilestoneAdded,
     Outcome,
     OutcomeValue,
+    ProgressReportCorrected,
     ProgressReported,
     ProgressReportedV1,
     ProgressReportWithdrawn,
@@ -295,6 +296,20 @@ def varied(projects: int = 6) -> History:
         actor=MANAGER, correlation_id="c", reported_on=date(2013, 2, 1), reason="Counted twice",
         standing=Standing(reported_on=date(2012, 9, 1), actuals=(OutcomeValue(outcome_id="jobs", value=Decimal(37)),),
                           rag=Rag.RED, shortfall_percent=Decimal("12.5"))))
+    # An older report withdrawn, and another corrected: the record keeps the latest report's standing; on the
+    # in-force axis, from the date taken back, what stood the day before (or the correction) until the next report.
+    later_actuals = (OutcomeValue(outcome_id="jobs", value=Decimal(36)),)
+    add("projects", second, ProgressReportWithdrawn(
+        actor=MANAGER, correlation_id="c", reported_on=date(2012, 6, 1), reason="Wrong project",
+        standing=Standing(reported_on=date(2012, 8, 1), actuals=later_actuals, rag=Rag.AMBER,
+                          shortfall_percent=Decimal("12.5"), direction=DirectionOfTravel.IMPROVING)))
+    corrected = (OutcomeValue(outcome_id="jobs", value=Decimal(7)),)
+    add("projects", fourth, ProgressReportCorrected(
+        actor=MANAGER, correlation_id="c", corrected_report_on=date(2012, 8, 1), reason="Miscounted",
+        reported_on=date(2012, 8, 1), values=corrected, actuals=corrected, narrative="Corrected", rag=Rag.RED,
+        shortfall_percent=Decimal(30), direction=DirectionOfTravel.WORSENING, submitted_via=Submission.API,
+        standing=Standing(reported_on=date(2012, 10, 1), actuals=later_actuals, rag=Rag.AMBER,
+                          shortfall_percent=Decimal("12.5"), direction=DirectionOfTravel.IMPROVING)))
     add("projects", fourth, ProjectClosed(actor=MANAGER, **common, outcome_achieved="Most jobs", lessons="Start early",
                                           final_actuals=(OutcomeValue(outcome_id="jobs", value=Decimal(38)),)))
     # A project this read model never saw opened: a change to a row that was never made is rejected (dead-lettered

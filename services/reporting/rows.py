@@ -408,6 +408,12 @@ class Rows:
         found = self._tx.query(f"SELECT * FROM {table} WHERE id = ? AND valid_to IS NULL", [entity_id])
         return found[0] if found else None
 
+    def in_force_before(self, table: str, entity_id: str, day: str) -> Mapping[str, Any] | None:
+        """The entity as the record now shows it in force on the day before ``day`` (its open segment from the
+        latest day before it): what stood before the facts of ``day`` that an event takes back."""
+        before = [s for s in self._open_segments(in_force_table(table), entity_id) if s["in_force_from"] < day]
+        return max(before, key=lambda s: s["in_force_from"]) if before else None
+
     def current_ids(self, table: str, **equal: Any) -> list[str]:
         """The ids of the current rows whose columns have these values."""
         where = "".join(f" AND {column} = ?" for column in equal)

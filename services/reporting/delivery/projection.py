@@ -272,17 +272,59 @@ def _stands(rows: Rows, envelope: Envelope, standing: Standing,
                         else None, **(outcome_changes or {}).get(outcome_id, {}))
 
 
+_STANDING = ("derived_rag", "direction", "shortfall_percent", "last_reported_on")
+_ACTUAL = ("actual", "parts", "actual_on")
+
+
+def _taken_back(rows: Rows, envelope: Envelope, standing: Standing, taken_back_on: str,
+                correction: ProgressReportCorrected | None = None) -> None:
+    """A withdrawal or correction of the reports dated ``taken_back_on``, in force from that day (``shared.in_force``).
+    Of the latest report: what stands is projects' standing, in the record and in force. Of an older one: the record
+    keeps the latest report's standing (``Latest``, by the date taken back), and on the in-force axis, from that day
+    to the next report's, the project and its outcomes stand as the later of the correction and what stood the day
+    before (the latest report in force then)."""
+    project_row = rows.existing(PROJECTS.name, envelope.subject, envelope)
+    last = project_row["last_reported_on"]
+    if last is None or taken_back_on >= last:
+        _stands(rows, envelope, standing)
+        return
+    was = rows.in_force_before(PROJECTS.name, envelope.subject, taken_back_on) or {}
+    stands: dict[str, Any] = {column: was.get(column) for column in _STANDING}
+    corrected_on = correction.reported_on.isoformat() if correction is not None else ""
+    if correction is not None and corrected_on >= (stands["last_reported_on"] or ""):
+        stands = {"derived_rag": correction.rag.value, "last_reported_on": corrected_on,
+                  "direction": correction.direction.value if correction.direction else None,
+                  "shortfall_percent": str(correction.shortfall_percent)}
+    # As after any change of timeline, a manual RAG has expired: the RAG is the one derived.
+    rows.revise(PROJECTS.name, envelope.subject, envelope, project_row, rag_override_reason=None,
+                rag=Latest(stands["derived_rag"], taken_back_on, otherwise="derived_rag"),
+                **{column: Latest(value, taken_back_on) for column, value in stands.items()})
+    corrected = {v.outcome_id: str(v.value) for v in correction.actuals} if correction is not None else {}
+    parts = _parts(correction.parts) if correction is not None else {}
+    for outcome_id in rows.current_ids(OUTCOMES.name, project_id=envelope.subject):
+        outcome = rows.current(OUTCOMES.name, outcome_id)
+        if outcome is None:
+            continue
+        before = rows.in_force_before(OUTCOMES.name, outcome_id, taken_back_on) or {}
+        actual: dict[str, Any] = {column: before.get(column) for column in _ACTUAL}
+        own = outcome_id.split(":", 1)[1]
+        if own in corrected and corrected_on >= (actual["actual_on"] or ""):
+            actual = {"actual": corrected[own], "parts": parts.get(own), "actual_on": corrected_on}
+        rows.revise(OUTCOMES.name, outcome_id, envelope, outcome,
+                    **{column: Latest(value, taken_back_on, by="actual_on") for column, value in actual.items()})
+
+
 @project.register
 def _progress_report_withdrawn(fact: ProgressReportWithdrawn, rows: Rows, envelope: Envelope) -> None:
     _withdrawal_row(rows, envelope, fact, fact.reported_on.isoformat(), None)
-    _stands(rows, envelope, fact.standing)
+    _taken_back(rows, envelope, fact.standing, fact.reported_on.isoformat())
 
 
 @project.register
 def _progress_report_corrected(fact: ProgressReportCorrected, rows: Rows, envelope: Envelope) -> None:
     _withdrawal_row(rows, envelope, fact, fact.corrected_report_on.isoformat(), fact.reported_on.isoformat())
     _progress_row(rows, envelope, fact, correction=True, correction_reason=fact.reason)
-    _stands(rows, envelope, fact.standing)
+    _taken_back(rows, envelope, fact.standing, fact.corrected_report_on.isoformat(), fact)
 
 
 @project.register

@@ -374,7 +374,7 @@ def test_every_query_that_reads_as_recorded_at_a_moment_also_reads_as_in_force_o
 # count up and down), the rules' bodies, districts and schemes_of_delegation (JSON objects by id), a target's
 # intervals (a JSON list added to), an SCS review's outstanding priorities (a JSON list taken from), and a
 # project's standing (rag, derived_rag, direction, shortfall_percent, last_reported_on: its latest report's, so a
-# report dated before the latest leaves them). Left decided in the record's order: an outcome's actual value.
+# report dated before the latest leaves them), and an outcome's actual value (likewise, by its report's date).
 
 def _in_force(model: ReportingReadModel, table: str, day: date, entity_id: str) -> dict[str, Any] | None:
     """The entity's segment in force on ``day``, in the record now."""
@@ -573,8 +573,6 @@ def _standings(model: ReportingReadModel, project: uuid.UUID, *days: date) -> di
 SEPTEMBER = date(2012, 9, 1)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 23 (b): a withdrawal carries the standing projects computed over its "
-                                       "reports as recorded, in force from the withdrawn report's date")
 def test_a_withdrawal_of_an_older_report_shows_on_each_day_the_standing_of_the_latest_report_in_force_by_then(
         model: ReportingReadModel) -> None:
     history = History()
@@ -594,8 +592,6 @@ def test_a_withdrawal_of_an_older_report_shows_on_each_day_the_standing_of_the_l
     assert _actuals(model, project, MARCH, JUNE_2012, SEPTEMBER) == {MARCH: "8", JUNE_2012: "8", SEPTEMBER: "30"}
 
 
-@pytest.mark.xfail(strict=True, reason="issue 23 (b): a correction carries the standing projects computed over its "
-                                       "reports as recorded, in force from the corrected report's date")
 def test_a_correction_of_an_older_report_shows_on_each_day_the_standing_of_the_latest_report_in_force_by_then(
         model: ReportingReadModel) -> None:
     history = History()
