@@ -422,8 +422,12 @@ class SharedPoll(_Runner):
         self.store = first.store
         self._next: dict[str, dict[int, int]] = {m.name: {} for m in members}
 
-    def _last_position(self, tracking_name: str) -> int | None:  # not used: positions are each member's
-        raise NotImplementedError
+    def _last_position(self, tracking_name: str) -> int | None:
+        """The poll's position on a partition is its slowest member's: read from there, no member misses an event
+        (reading and resuming go by each member's own, ``_positions_of``; this answers one who asks the poll)."""
+        partition = int(tracking_name.rsplit(":", 1)[1])
+        lasts = [m._last_position(m._tracking_name(partition)) for m in self.members]
+        return None if None in lasts else min(last for last in lasts if last is not None)
 
     def _positions_of(self, partitions: Sequence[int]) -> dict[int, int]:
         positions: dict[int, int] = {}

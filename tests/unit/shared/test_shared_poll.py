@@ -132,6 +132,10 @@ def test_a_member_ahead_of_the_other_skips_what_it_committed(store: ReadStore, t
     assert sorted(_applied(store, "ahead")) == sorted(early + late)
     assert sorted(_applied(store, "behind")) == sorted(early + late)
     assert [m.status.applied for m in together.members] == [5, 2]
+    _publish(transport, 1)
+    _drain(ahead)  # alone again, one event further than "behind"
+    assert together.resume_positions() == {0: 5}  # the slowest member's next offset: "behind" has read 5 of 6
+    assert ahead.resume_positions() == {0: 6}
 
 
 def test_a_malformed_message_is_dead_lettered_once_for_each_member_and_both_carry_on(
