@@ -15,6 +15,7 @@ from strawberry.dataloader import DataLoader
 from strawberry.permission import BasePermission
 from strawberry.types import Info
 
+from services.reporting.listing import Listing, window
 from services.reporting.readmodel import ReportingReadModel
 from shared.readstore import ReadStore
 
@@ -292,6 +293,37 @@ def paginate(rows: Sequence[R], key: Callable[[R], Sequence[Any]], node: Callabl
                            start_cursor=edges[0].cursor if edges else None,
                            end_cursor=edges[-1].cursor if edges else None),
     )
+
+
+def paginate_listing(store: ReadStore, listing: Listing, node: Callable[[dict[str, Any]], T], first: int | None,
+                     after: str | None, last: int | None = None, before: str | None = None, *,
+                     sealed: bool = False) -> Connection[T]:
+    """``paginate`` of the rows of ``listing``, paged in the database (``listing.window``): the same page, cursors,
+    counts and refusals, reading only the page's rows. ``sealed``: the rows come with their free text sealed, and
+    ``node`` opens the ones it shows."""
+    if first is not None and last is not None:
+        raise bad_input("Pass `first` (with `after`) to page forward or `last` (with `before`) to page backward, "
+                        "not both", "last")
+    after_key = None if after is None else _listing_key(listing, after, "after")
+    before_key = None if before is None else _listing_key(listing, before, "before")
+    size = page_size(last, "last") if last is not None else page_size(first)
+    found = window(store, listing, after=after_key, before=before_key, first=None if last is not None else size,
+                   last=size if last is not None else None, sealed=sealed)
+    edges = [Edge(cursor=encode_cursor([row[column] for column in listing.key]), node=node(row))
+             for row in found.rows]
+    return Connection(
+        edges=edges, total_count=found.total,
+        page_info=PageInfo(has_next_page=found.end < found.total, has_previous_page=found.start > 0,
+                           start_cursor=edges[0].cursor if edges else None,
+                           end_cursor=edges[-1].cursor if edges else None),
+    )
+
+
+def _listing_key(listing: Listing, cursor: str, argument: str) -> list[str]:
+    bound = decode_cursor(cursor, argument)
+    if len(bound) != len(listing.key) or not all(isinstance(part, str) for part in bound):
+        raise bad_input(f"`{argument}` is a cursor of another list", argument)
+    return bound
 
 
 # -- dataloaders (one set per request) ---------------------------------------------------------------------------

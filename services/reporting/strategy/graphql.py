@@ -25,6 +25,7 @@ from services.reporting.graphql_common import (
     loader,
     moment,
     paginate,
+    paginate_listing,
     read_model,
 )
 from services.reporting.graphql_node import Node, loader_of, one, parse_id, register, scoped_id
@@ -321,9 +322,9 @@ class Query:
                               in_force_on: IN_FORCE_ON = None, level: str | None = None) -> Connection[Objective]:
         when = at(as_of, in_force_on)
         store = read_model(info).store
-        rows = queries.objectives(store, when, level, sealed=True)  # only the page's rows are opened
-        return paginate(rows, lambda r: (r["added_at"], r["id"]), lambda r: Objective.from_row(store.open_row(r), when),
-                        first, after, last, before)
+        listed = queries.objectives_listing(when, level)  # only the page's rows are read and opened
+        return paginate_listing(store, listed, lambda r: Objective.from_row(store.open_row(r), when),
+                                first, after, last, before, sealed=True)
 
     @strawberry.field(permission_classes=[IsAuthenticated], description="SMART targets, a page at a time.")
     def targets_connection(self, info: Info, first: FIRST = None, after: AFTER = None,
@@ -333,9 +334,9 @@ class Query:
                            status: str | None = None) -> Connection[Target]:
         when = at(as_of, in_force_on)
         store = read_model(info).store
-        rows = queries.targets(store, when, _id(objective_id), status, sealed=True)  # only the page's rows are opened
-        return paginate(rows, lambda r: (r["added_at"], r["id"]), lambda r: Target.from_row(store.open_row(r), when),
-                        first, after, last, before)
+        listed = queries.targets_listing(when, _id(objective_id), status)
+        return paginate_listing(store, listed, lambda r: Target.from_row(store.open_row(r), when),
+                                first, after, last, before, sealed=True)  # only the page's rows are read and opened
 
     @strawberry.field(permission_classes=[IsAuthenticated], description="District priorities, a page at a time.")
     def district_priorities_connection(self, info: Info, first: FIRST = None, after: AFTER = None,
@@ -345,9 +346,9 @@ class Query:
                                        status: str | None = None, objective_id: strawberry.ID | None = None
                                        ) -> Connection[DistrictPriority]:
         when = at(as_of, in_force_on)
-        rows = queries.district_priorities(read_model(info).store, when, district, status, _id(objective_id))
-        return paginate(rows, lambda r: (r["added_at"], r["id"]), lambda r: DistrictPriority.from_row(r, when),
-                        first, after, last, before)
+        listed = queries.district_priorities_listing(when, district, status, _id(objective_id))
+        return paginate_listing(read_model(info).store, listed, lambda r: DistrictPriority.from_row(r, when),
+                                first, after, last, before)
 
     @strawberry.field(permission_classes=[IsAuthenticated], description="Local evidence, a page at a time.")
     def evidence_connection(self, info: Info, first: FIRST = None, after: AFTER = None,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from services.reporting.listing import Listing
 from services.reporting.strategy.tables import (
     DISTRICT_CHAPTERS,
     DISTRICT_PRIORITIES,
@@ -18,7 +19,9 @@ from services.reporting.temporal import When, as_of_clause, source
 from shared.readstore import ReadStore
 
 
-def _rows(store: ReadStore, table: str, as_of: When, sealed: bool = False, **equal: Any) -> list[dict[str, Any]]:
+def listing(table: str, as_of: When, **equal: Any) -> Listing:
+    """The rows of ``table`` at ``as_of`` whose columns equal the values given (None: any; "NULL": none), in the
+    order lists show them (added, then id)."""
     clause, params = as_of_clause(as_of, table=table)
     for column, value in equal.items():
         if value is None:
@@ -28,14 +31,21 @@ def _rows(store: ReadStore, table: str, as_of: When, sealed: bool = False, **equ
         else:
             clause += f" AND {column} = ?"
             params.append(value)
-    statement = f"SELECT * FROM {source(table, as_of)} WHERE {clause} ORDER BY added_at, id"
-    return store.query_sealed(statement, params) if sealed else store.query(statement, params)
+    return Listing(source(table, as_of), clause, tuple(params), ("added_at", "id"))
 
 
-def objectives(store: ReadStore, as_of: When = None, level: str | None = None, sealed: bool = False
-               ) -> list[dict[str, Any]]:
-    """``sealed``: free text left sealed (``ReadStore.open_row`` opens the rows shown)."""
-    return _rows(store, OBJECTIVES.name, as_of, sealed, level=level)
+def _rows(store: ReadStore, table: str, as_of: When, **equal: Any) -> list[dict[str, Any]]:
+    found = listing(table, as_of, **equal)
+    return store.query(f"SELECT * FROM {found.source} WHERE {found.where} ORDER BY {', '.join(found.key)}",
+                       found.params)
+
+
+def objectives_listing(as_of: When = None, level: str | None = None) -> Listing:
+    return listing(OBJECTIVES.name, as_of, level=level)
+
+
+def objectives(store: ReadStore, as_of: When = None, level: str | None = None) -> list[dict[str, Any]]:
+    return _rows(store, OBJECTIVES.name, as_of, level=level)
 
 
 def objective(store: ReadStore, objective_id: str, as_of: When = None) -> dict[str, Any] | None:
@@ -48,14 +58,23 @@ def objective_children(store: ReadStore, parent_id: str | None, as_of: When = No
     return _rows(store, OBJECTIVES.name, as_of, parent_id="NULL" if parent_id is None else parent_id)
 
 
+def targets_listing(as_of: When = None, objective_id: str | None = None, status: str | None = None) -> Listing:
+    return listing(TARGETS.name, as_of, objective_id=objective_id, status=status)
+
+
 def targets(store: ReadStore, as_of: When = None, objective_id: str | None = None,
-            status: str | None = None, sealed: bool = False) -> list[dict[str, Any]]:
-    return _rows(store, TARGETS.name, as_of, sealed, objective_id=objective_id, status=status)
+            status: str | None = None) -> list[dict[str, Any]]:
+    return _rows(store, TARGETS.name, as_of, objective_id=objective_id, status=status)
 
 
 def target(store: ReadStore, target_id: str, as_of: When = None) -> dict[str, Any] | None:
     rows = _rows(store, TARGETS.name, as_of, id=target_id)
     return rows[0] if rows else None
+
+
+def district_priorities_listing(as_of: When = None, district: str | None = None, status: str | None = None,
+                                objective_id: str | None = None) -> Listing:
+    return listing(DISTRICT_PRIORITIES.name, as_of, district=district, status=status, objective_id=objective_id)
 
 
 def district_priorities(store: ReadStore, as_of: When = None, district: str | None = None,

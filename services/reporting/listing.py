@@ -1,0 +1,86 @@
+"""A list of read-model rows as SQL, so that a page of it is read in the database: the page's rows, and counts for
+the rest, not every row of the list brought into Python to show ten (a list grows with the history, and so did
+every page's cost)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from shared.readstore import ReadStore
+
+
+@dataclass(frozen=True)
+class Listing:
+    """The rows of ``source`` where ``where`` holds, in the order of the ``key`` columns (unique together, none of
+    them NULL, all text: what a cursor carries)."""
+
+    source: str
+    where: str
+    params: tuple[Any, ...]
+    key: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Window:
+    """Where a page lies in its list: the rows ``start`` to ``end`` (exclusive) of ``total``."""
+
+    rows: list[dict[str, Any]]
+    start: int
+    end: int
+    total: int
+
+
+def _after(key: Sequence[str], inclusive: bool) -> str:
+    # Row values compare column by column, as ORDER BY sorts: PostgreSQL and SQLite (3.15 on) both have them.
+    columns = ", ".join(key)
+    marks = ", ".join("?" for _ in key)
+    return f"({columns}) {'<=' if inclusive else '<'} ({marks})"
+
+
+def window(store: ReadStore, listing: Listing, *, after: Sequence[str] | None, before: Sequence[str] | None,
+           first: int | None, last: int | None, sealed: bool = False) -> Window:
+    """The page of ``listing`` that Relay's algorithm gives (``paginate`` over the whole list gives the same): the
+    rows after ``after`` and before ``before``, then the ``first`` of them, or the ``last``. One statement counts
+    (the list, the rows up to ``after``, the rows before ``before``) and one reads the page, in one snapshot."""
+    counts = ["COUNT(*)"]
+    params: list[Any] = []
+    if after is not None:
+        counts.append(f"COALESCE(SUM(CASE WHEN {_after(listing.key, inclusive=True)} THEN 1 ELSE 0 END), 0)")
+        params += after
+    if before is not None:
+        counts.append(f"COALESCE(SUM(CASE WHEN {_after(listing.key, inclusive=False)} THEN 1 ELSE 0 END), 0)")
+        params += before
+    with store.snapshot():
+        found = store.query(f"SELECT {', '.join(f'{c} AS n{i}' for i, c in enumerate(counts))} "
+                            f"FROM {listing.source} WHERE {listing.where}", [*params, *listing.params])[0]
+        total = int(found["n0"])
+        start, end = 0, total
+        if after is not None:
+            start = int(found["n1"])
+        if before is not None:
+            end = max(start, int(found[f"n{len(counts) - 1}"]))
+        if last is not None:
+            start = max(start, end - last)
+        elif first is not None:
+            end = min(end, start + first)
+        rows: list[dict[str, Any]] = []
+        if end > start:
+            # By key, not by OFFSET: the page starts at its bound's index in the list, so the rows past the bound,
+            # in order (backward: before it, from the end), are the page, and the index finds them.
+            bounds, values = [listing.where], list(listing.params)
+            if after is not None:
+                bounds.append(f"({', '.join(listing.key)}) > ({', '.join('?' for _ in listing.key)})")
+                values += after
+            backward = last is not None
+            if backward and before is not None:
+                bounds.append(_after(listing.key, inclusive=False))
+                values += before
+            order = ", ".join(f"{column} DESC" if backward else column for column in listing.key)
+            statement = (f"SELECT * FROM {listing.source} WHERE {' AND '.join(f'({b})' for b in bounds)} "
+                         f"ORDER BY {order} LIMIT {end - start}")
+            rows = (store.query_sealed if sealed else store.query)(statement, values)
+            if backward:
+                rows.reverse()
+    return Window(rows=rows, start=start, end=end, total=total)

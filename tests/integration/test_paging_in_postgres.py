@@ -1,0 +1,31 @@
+"""The paging tests of ``tests/unit/reporting/test_relay_paging.py`` on PostgreSQL: a page read in the database
+(row-value comparisons, counts, LIMIT and OFFSET, in one REPEATABLE READ snapshot) is the page the specification's
+algorithm gives over the whole list in memory, with the same refusals."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from shared.readstore import ReadStore
+from tests.harness import settings_for
+from tests.unit.reporting.test_relay_paging import (  # noqa: F401  (collected here, on this module's fixture)
+    Pager,
+    stored_rows,
+    test_after_and_before_bound_a_window_that_first_or_last_then_cut,
+    test_bad_paging_is_a_bad_user_input_error_naming_its_argument,
+    test_every_window_is_the_same_in_the_database_as_in_memory,
+    test_last_alone_is_the_end_of_the_list,
+    test_walking_forward_and_backward_meets_every_row_once_in_order,
+)
+
+
+@pytest.fixture
+def page(postgres_url: str, tmp_path: Path) -> Iterator[Pager]:
+    store = ReadStore(settings_for(data_dir=tmp_path, postgres_url=postgres_url), "paging")
+    try:
+        yield stored_rows(store)
+    finally:
+        store.close()
