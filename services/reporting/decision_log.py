@@ -6,7 +6,6 @@ reads the event log, which every event reaches whichever read models follow it.
 
 from __future__ import annotations
 
-import json
 from datetime import date, datetime
 from typing import Any
 
@@ -25,10 +24,11 @@ from services.reporting.graphql_common import (
     IsAuthenticated,
     bad_input,
     decision_from,
-    paginate,
+    paginate_listing,
     read_model,
 )
 from services.reporting.graphql_node import Node, key_parts, register, typed_id
+from services.reporting.listing import Listing
 from services.reporting.temporal import timestamp
 
 
@@ -46,31 +46,45 @@ class DecisionLogEntry(Node):
     decision: Decision
 
 
-def decision_log(store: Any, *, body: str | None, decided_from: date | None, decided_to: date | None,
-                 kind: str | None, service: str | None, as_of: datetime | None) -> list[dict[str, Any]]:
+def decision_listing(postgres: bool, *, body: str | None, decided_from: date | None, decided_to: date | None,
+                     kind: str | None, service: str | None, as_of: datetime | None) -> Listing:
+    """The decided events of the event log that the filters keep, in the order the log shows them (recorded, then
+    aggregate and version), as SQL: a page of them is read in the database (the log has every decision of the
+    history). The decision's body and date are read from its JSON there."""
+    def decided(name: str) -> str:
+        return f"(decision::json ->> '{name}')" if postgres else f"json_extract(decision, '$.{name}')"
+
     clause, params = "decision IS NOT NULL", []
     if as_of is not None:
         clause += " AND time <= ?"
         params.append(timestamp(as_of))
     if service is not None:
-        clause += " AND type LIKE ?"
-        params.append(f"{service}.%")
-    rows = store.query(f"SELECT subject, version, type, time, actor, actor_organisation, actor_role, decision"
-                       f" FROM event_log WHERE {clause} ORDER BY time, subject, version", params)
-    kept = []
-    for row in rows:
-        decision = json.loads(row["decision"])
-        event_kind = row["type"].split(".")[1] if row["type"].count(".") >= 2 else row["type"]
-        if body is not None and decision["body"] != body:
-            continue
-        if decided_from is not None and decision["decided_on"] < decided_from.isoformat():
-            continue
-        if decided_to is not None and decision["decided_on"] > decided_to.isoformat():
-            continue
-        if kind is not None and event_kind != kind:
-            continue
-        kept.append({**row, "kind": event_kind, "service": row["type"].split(".")[0]})
-    return kept
+        clause += " AND type LIKE ? ESCAPE '!'"
+        params.append(f"{_literally(service)}.%")
+    if body is not None:
+        clause += f" AND {decided('body')} = ?"
+        params.append(body)
+    if decided_from is not None:
+        clause += f" AND {decided('decided_on')} >= ?"
+        params.append(decided_from.isoformat())
+    if decided_to is not None:
+        clause += f" AND {decided('decided_on')} <= ?"
+        params.append(decided_to.isoformat())
+    if kind is not None:
+        # Every event type is <service>.<Kind>.v<N> (shared.contracts): the kind is its middle part, never dotted.
+        clause += " AND type LIKE ? ESCAPE '!'" if "." not in kind else " AND 1 = 0"
+        params += [f"%.{_literally(kind)}.v%"] if "." not in kind else []
+    return Listing("event_log", clause, tuple(params), ("time", "subject", "version"), (str, str, int))
+
+
+def _literally(text: str) -> str:
+    """``text`` matched as it is in a LIKE pattern (ESCAPE '!'): a service or kind may not widen the match."""
+    return text.replace("!", "!!").replace("%", "!%").replace("_", "!_")
+
+
+def _entry_row(row: dict[str, Any]) -> dict[str, Any]:
+    kind = row["type"].split(".")[1] if row["type"].count(".") >= 2 else row["type"]
+    return {**row, "kind": kind, "service": row["type"].split(".")[0]}
 
 
 def _log_entry(row: dict[str, Any]) -> DecisionLogEntry:
@@ -103,9 +117,11 @@ class Query:
         _check_range(decided_from, decided_to)
         if in_force_on is not None:  # a decision is in force from its date
             decided_to = in_force_on if decided_to is None else min(decided_to, in_force_on)
-        rows = decision_log(read_model(info).store, body=body, decided_from=decided_from, decided_to=decided_to,
-                            kind=kind, service=service, as_of=as_of)
-        return paginate(rows, lambda r: (r["time"], r["subject"], r["version"]), _log_entry, first, after, last, before)
+        store = read_model(info).store
+        listed = decision_listing(store.postgres, body=body, decided_from=decided_from, decided_to=decided_to,
+                                  kind=kind, service=service, as_of=as_of)
+        return paginate_listing(store, listed, lambda r: _log_entry(_entry_row(store.open_row(r))), first, after,
+                                last, before, sealed=True)  # only the page's rows are read and opened
 
 
 def _log_node(info: Info, key: str, when: object) -> DecisionLogEntry | None:
@@ -117,9 +133,7 @@ def _log_node(info: Info, key: str, when: object) -> DecisionLogEntry | None:
         " WHERE subject = ? AND version = ? AND decision IS NOT NULL", [str(parts[0]), parts[1]])
     if not rows:
         return None
-    row = rows[0]
-    kind = row["type"].split(".")[1] if row["type"].count(".") >= 2 else row["type"]
-    return _log_entry({**row, "kind": kind, "service": row["type"].split(".")[0]})
+    return _log_entry(_entry_row(rows[0]))
 
 
 register("DecisionLogEntry", "decisionLog", _log_node, own_ids=False)

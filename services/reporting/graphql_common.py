@@ -319,9 +319,9 @@ def paginate_listing(store: ReadStore, listing: Listing, node: Callable[[dict[st
     )
 
 
-def _listing_key(listing: Listing, cursor: str, argument: str) -> list[str]:
+def _listing_key(listing: Listing, cursor: str, argument: str) -> list[Any]:
     bound = decode_cursor(cursor, argument)
-    if len(bound) != len(listing.key) or not all(isinstance(part, str) for part in bound):
+    if not listing.of_kinds(bound):
         raise bad_input(f"`{argument}` is a cursor of another list", argument)
     return bound
 

@@ -14,12 +14,19 @@ from shared.readstore import ReadStore
 @dataclass(frozen=True)
 class Listing:
     """The rows of ``source`` where ``where`` holds, in the order of the ``key`` columns (unique together, none of
-    them NULL, all text: what a cursor carries)."""
+    them NULL: what a cursor carries), whose values are of ``kinds`` (text unless said)."""
 
     source: str
     where: str
     params: tuple[Any, ...]
     key: tuple[str, ...]
+    kinds: tuple[type, ...] = ()
+
+    def of_kinds(self, parts: Sequence[Any]) -> bool:
+        """Whether a cursor's parts are values of this list's key (a cursor of another list is not)."""
+        kinds = self.kinds or (str,) * len(self.key)
+        return len(parts) == len(kinds) and all(
+            isinstance(part, kind) and not isinstance(part, bool) for part, kind in zip(parts, kinds, strict=True))
 
 
 @dataclass(frozen=True)
@@ -39,7 +46,7 @@ def _after(key: Sequence[str], inclusive: bool) -> str:
     return f"({columns}) {'<=' if inclusive else '<'} ({marks})"
 
 
-def window(store: ReadStore, listing: Listing, *, after: Sequence[str] | None, before: Sequence[str] | None,
+def window(store: ReadStore, listing: Listing, *, after: Sequence[Any] | None, before: Sequence[Any] | None,
            first: int | None, last: int | None, sealed: bool = False) -> Window:
     """The page of ``listing`` that Relay's algorithm gives (``paginate`` over the whole list gives the same): the
     rows after ``after`` and before ``before``, then the ``first`` of them, or the ``last``. One statement counts

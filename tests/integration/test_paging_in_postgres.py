@@ -1,6 +1,7 @@
-"""The paging tests of ``tests/unit/reporting/test_relay_paging.py`` on PostgreSQL: a page read in the database
-(row-value comparisons, counts, LIMIT and OFFSET, in one REPEATABLE READ snapshot) is the page the specification's
-algorithm gives over the whole list in memory, with the same refusals."""
+"""The paging tests of ``tests/unit/reporting/test_relay_paging.py`` and the decision log's of
+``test_decision_log_paged.py`` on PostgreSQL: a page read in the database (row-value comparisons, counts, the page
+by key, in one REPEATABLE READ snapshot; the decision's JSON read with PostgreSQL's operators) is the page the
+specification's algorithm gives over the whole list in memory, with the same refusals."""
 
 from __future__ import annotations
 
@@ -11,6 +12,11 @@ import pytest
 
 from shared.readstore import ReadStore
 from tests.harness import settings_for
+from tests.unit.reporting.test_decision_log_paged import (  # noqa: F401  (collected here, on this module's fixture)
+    fill,
+    test_pages_of_the_log_walk_it_once_in_order,
+    test_the_database_keeps_what_the_rule_keeps_in_order,
+)
 from tests.unit.reporting.test_relay_paging import (  # noqa: F401  (collected here, on this module's fixture)
     Pager,
     stored_rows,
@@ -29,3 +35,12 @@ def page(postgres_url: str, tmp_path: Path) -> Iterator[Pager]:
         yield stored_rows(store)
     finally:
         store.close()
+
+
+@pytest.fixture
+def store(postgres_url: str, tmp_path: Path) -> Iterator[ReadStore]:
+    made = ReadStore(settings_for(data_dir=tmp_path, postgres_url=postgres_url), "decisions")
+    try:
+        yield fill(made)
+    finally:
+        made.close()
