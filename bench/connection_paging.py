@@ -2,7 +2,8 @@
 length, on real PostgreSQL, in the same process (issue 20: a page's cost must not grow with the history).
 
 A history of ``--objectives`` objectives, each with a SMART target, is projected by the rebuild path into a fresh
-schema. Then, for the objectives' and the targets' lists, three pages (the first ten, ten from the middle by
+schema. Then, for the objectives', the targets' and the decision log's lists (two decided events per objective),
+three pages (the first ten, ten from the middle by
 cursor, the last ten) are each read ``--requests`` times both ways: *whole list* (every row of the list selected
 and paged in Python: ``paginate``, how ``objectivesConnection`` and ``targetsConnection`` read until this bench)
 and *in the database* (``paginate_listing``: counts, then the page's rows). Both give the same page (checked);
@@ -15,6 +16,7 @@ set, else starts PostgreSQL on loopback.
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import tempfile
 import time
@@ -27,6 +29,7 @@ from typing import Any
 
 from bench.reporting_graphql import postgres
 from bench.reporting_history import OFFICER, PSTG, History
+from services.reporting.decision_log import decision_listing
 from services.reporting.graphql_common import Connection, encode_cursor, paginate, paginate_listing
 from services.reporting.listing import Listing
 from services.reporting.rebuild import Replay
@@ -61,8 +64,10 @@ def p50_ms(call: Callable[[], Connection[Any]], requests: int) -> tuple[float, C
 
 
 def compare(store: ReadStore, name: str, listing: Listing, node: Callable[[dict[str, Any]], Any],
-            requests: int) -> None:
+            requests: int, whole_list: Callable[[], list[dict[str, Any]]] | None = None) -> None:
     def rows() -> list[dict[str, Any]]:  # the whole list, sealed text left sealed (as the connections read it)
+        if whole_list is not None:
+            return whole_list()
         return store.query_sealed(f"SELECT * FROM {listing.source} WHERE {listing.where} ORDER BY "
                                   f"{', '.join(listing.key)}", listing.params)
 
@@ -97,6 +102,16 @@ def measure(url: str, size: int, requests: int) -> None:
                     lambda r: Objective.from_row(store.open_row(r), None), requests)
             compare(store, "targets", queries.targets_listing(),
                     lambda r: Target.from_row(store.open_row(r), None), requests)
+            decided = decision_listing(True, body=None, decided_from=None, decided_to=None, kind=None, service=None,
+                                       as_of=None)
+
+            def whole_log() -> list[dict[str, Any]]:
+                # As decisionLog read it until be0035a: every decided event, every decision parsed to filter it.
+                rows = store.query("SELECT subject, version, type, time, actor, actor_organisation, actor_role, "
+                                   "decision FROM event_log WHERE decision IS NOT NULL ORDER BY time, subject, version")
+                return [row for row in rows if json.loads(row["decision"])["body"] is not None]
+
+            compare(store, "decisions", decided, lambda r: (r["subject"], r["version"]), requests, whole_log)
         finally:
             store.close()
 
