@@ -24,7 +24,7 @@ from services.reporting.graphql_common import (
     Connection,
     IsAuthenticated,
     bad_input,
-    paginate,
+    paginate_listing,
     read_model,
 )
 from services.reporting.graphql_node import Node, key_parts, loader_of, one, register, scoped_id, typed_id
@@ -565,10 +565,10 @@ class Query:
                                      in_force_on: IN_FORCE_ON = None, district: str | None = None,
                                      status: str | None = None, rag: str | None = None) -> Connection[DeliveryProject]:
         when = at(as_of, in_force_on)
-        rows = [r for r in queries.projects(read_model(info).store, when, district, status)
-                if rag is None or r["rag"] == rag]
-        return paginate(rows, lambda r: (r["district"], r["opened_at"], r["id"]),
-                        lambda r: DeliveryProject.from_row(r, when), first, after, last, before)
+        store = read_model(info).store
+        listed = queries.projects_listing(store.postgres, when, district, status, rag)
+        return paginate_listing(store, listed, lambda r: DeliveryProject.from_row(store.open_row(r), when),
+                                first, after, last, before, sealed=True)  # only the page's rows are read and opened
 
 
 def _selects(selections: Sequence[Any], name: str) -> bool:

@@ -15,6 +15,7 @@ from services.reporting.delivery.tables import (
     PROJECTS,
     WITHDRAWALS,
 )
+from services.reporting.listing import Listing
 from services.reporting.temporal import (
     When,
     as_of_clause,
@@ -95,8 +96,7 @@ def _in_force_rows(table: str, as_of: datetime | None, day: date, where: str, pa
             [*recorded_params, *segment_params, *entity_params, *params])
 
 
-def projects(store: ReadStore, as_of: When = None, district: str | None = None,
-             status: str | None = None) -> list[dict[str, Any]]:
+def _projects(postgres: bool, as_of: When, district: str | None, status: str | None) -> tuple[str, list[Any]]:
     where, params = "", []
     for column, value in (("district", district), ("status", status)):
         if value is not None:
@@ -104,8 +104,21 @@ def projects(store: ReadStore, as_of: When = None, district: str | None = None,
             params.append(value)
     # A project's district never changes (no event moves it), so its open row says which entities to look at.
     entities, entity_params = (" AND e.district = ?", [district]) if district is not None and as_of else ("", [])
-    query, values = as_of_rows(PROJECTS.name, as_of, where, params, entities, entity_params, postgres=store.postgres)
+    return as_of_rows(PROJECTS.name, as_of, where, params, entities, entity_params, postgres=postgres)
+
+
+def projects(store: ReadStore, as_of: When = None, district: str | None = None,
+             status: str | None = None) -> list[dict[str, Any]]:
+    query, values = _projects(store.postgres, as_of, district, status)
     return store.query(f"{query} ORDER BY r.district, r.opened_at, r.id", values)
+
+
+def projects_listing(postgres: bool, as_of: When = None, district: str | None = None, status: str | None = None,
+                     rag: str | None = None) -> Listing:
+    """``projects`` (with a RAG) as a list a page of which is read in the database."""
+    query, values = _projects(postgres, as_of, district, status)
+    where, params = ("rag = ?", [rag]) if rag is not None else ("1 = 1", [])
+    return Listing(f"({query}) listed", where, (*values, *params), ("district", "opened_at", "id"))
 
 
 def programmes(store: ReadStore, as_of: When = None,
