@@ -29,18 +29,19 @@ from tests.unit.reporting.test_relay_paging import (  # noqa: F401  (collected h
 
 
 @pytest.fixture
-def page(postgres_url: str, tmp_path: Path) -> Iterator[Pager]:
-    store = ReadStore(settings_for(data_dir=tmp_path, postgres_url=postgres_url), "paging")
+def postgres_store(postgres_url: str, tmp_path: Path) -> Iterator[ReadStore]:
+    made = ReadStore(settings_for(data_dir=tmp_path, postgres_url=postgres_url), "paging")
     try:
-        yield stored_rows(store)
+        yield made
     finally:
-        store.close()
+        made.close()
 
 
 @pytest.fixture
-def store(postgres_url: str, tmp_path: Path) -> Iterator[ReadStore]:
-    made = ReadStore(settings_for(data_dir=tmp_path, postgres_url=postgres_url), "decisions")
-    try:
-        yield fill(made)
-    finally:
-        made.close()
+def page(postgres_store: ReadStore) -> Pager:
+    return stored_rows(postgres_store)
+
+
+@pytest.fixture
+def store(postgres_store: ReadStore) -> ReadStore:
+    return fill(postgres_store)
