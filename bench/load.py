@@ -424,8 +424,14 @@ def compare_text(lean: lean_pipeline.LeanResult, system: Result) -> str:
 
 
 def sustains(result: Result | lean_pipeline.LeanResult, limit_ms: float = 100.0) -> bool:
-    """Accepted equals offered, no command issued late, lag p99 within the limit, and (the system) reconciled."""
-    accepted_all = result.commands_accepted >= result.commands_attempted
+    """Accepted equals offered, no command issued late, lag p99 within the limit, and (the system) reconciled.
+
+    Offered counts commands, not attempts: a command refused as not yet known (its upstream fact not projected
+    yet: a 503 with Retry-After) or for a concurrent change of its aggregate (a 409, nothing stored) is sent again
+    in a later slot of the rate, so it takes two slots and is accepted once. Every command must be accepted in the
+    end; one refused and not accepted again before the run ended is not."""
+    retried = getattr(result, "not_yet_known", 0) + getattr(result, "concurrent_changes", 0)
+    accepted_all = result.commands_accepted >= result.commands_attempted - retried
     reconciled = result.ok
     return accepted_all and result.behind == 0 and result.lag_p99_ms <= limit_ms and reconciled
 
