@@ -101,6 +101,10 @@ class LeanEndpoint:
                 await self._answer(send, 400, {"title": "a command is {aggregate_id, type, data}"})
                 return
             async with self.pool.connection() as conn, conn.transaction():
+                # Commits in the order of their ids, as the event store's inserts do (eventsourcing takes the same
+                # lock): without it a relay reading "id > position" passes over an id whose transaction commits
+                # after a higher one's, and that event is never published (1 of 3,600 at 120/s here).
+                await conn.execute(f"LOCK TABLE {SCHEMA}.events IN EXCLUSIVE MODE")
                 cursor = await conn.execute(
                     f"INSERT INTO {SCHEMA}.events (aggregate_id, version, type, data) VALUES (%s, 1, %s, %s)"
                     " RETURNING id", (aggregate_id, kind, json.dumps(data)))
