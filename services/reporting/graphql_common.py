@@ -15,7 +15,7 @@ from strawberry.dataloader import DataLoader
 from strawberry.permission import BasePermission
 from strawberry.types import Info
 
-from services.reporting.listing import Listing, window
+from services.reporting.listing import Listing, page_bounds, window
 from services.reporting.readmodel import ReportingReadModel
 from shared.readstore import ReadStore
 
@@ -277,19 +277,23 @@ def paginate(rows: Sequence[R], key: Callable[[R], Sequence[Any]], node: Callabl
         raise bad_input("Pass `first` (with `after`) to page forward or `last` (with `before`) to page backward, "
                         "not both", "last")
     keys = [_normal(key(row)) for row in rows] if after is not None or before is not None else []
-    start, end = 0, len(rows)
-    if after is not None:
-        start = _edge_index(keys, after, "after", inclusive=False)
-    if before is not None:
-        end = max(start, _edge_index(keys, before, "before", inclusive=True))
-    if last is not None:
-        start = max(start, end - page_size(last, "last"))
-    else:
-        end = min(end, start + page_size(first))
-    edges = [Edge(cursor=encode_cursor(key(row)), node=node(row)) for row in rows[start:end]]
+    after_at = None if after is None else _edge_index(keys, after, "after", inclusive=False)
+    before_at = None if before is None else _edge_index(keys, before, "before", inclusive=True)
+    first, last = _sizes(first, last)
+    start, end = page_bounds(len(rows), after_at, before_at, first, last)
+    return _connection([Edge(cursor=encode_cursor(key(row)), node=node(row)) for row in rows[start:end]],
+                       start, end, len(rows))
+
+
+def _sizes(first: int | None, last: int | None) -> tuple[int | None, int | None]:
+    """A page's size, forward (``first``, by default ``DEFAULT_PAGE``) or backward (``last``): refused out of range."""
+    return (None, page_size(last, "last")) if last is not None else (page_size(first), None)
+
+
+def _connection(edges: list[Edge[T]], start: int, end: int, total: int) -> Connection[T]:
     return Connection(
-        edges=edges, total_count=len(rows),
-        page_info=PageInfo(has_next_page=end < len(rows), has_previous_page=start > 0,
+        edges=edges, total_count=total,
+        page_info=PageInfo(has_next_page=end < total, has_previous_page=start > 0,
                            start_cursor=edges[0].cursor if edges else None,
                            end_cursor=edges[-1].cursor if edges else None),
     )
@@ -306,17 +310,10 @@ def paginate_listing(store: ReadStore, listing: Listing, node: Callable[[dict[st
                         "not both", "last")
     after_key = None if after is None else _listing_key(listing, after, "after")
     before_key = None if before is None else _listing_key(listing, before, "before")
-    size = page_size(last, "last") if last is not None else page_size(first)
-    found = window(store, listing, after=after_key, before=before_key, first=None if last is not None else size,
-                   last=size if last is not None else None, sealed=sealed)
-    edges = [Edge(cursor=encode_cursor([row[column] for column in listing.key]), node=node(row))
-             for row in found.rows]
-    return Connection(
-        edges=edges, total_count=found.total,
-        page_info=PageInfo(has_next_page=found.end < found.total, has_previous_page=found.start > 0,
-                           start_cursor=edges[0].cursor if edges else None,
-                           end_cursor=edges[-1].cursor if edges else None),
-    )
+    first, last = _sizes(first, last)
+    found = window(store, listing, after=after_key, before=before_key, first=first, last=last, sealed=sealed)
+    return _connection([Edge(cursor=encode_cursor([row[column] for column in listing.key]), node=node(row))
+                        for row in found.rows], found.start, found.end, found.total)
 
 
 def _listing_key(listing: Listing, cursor: str, argument: str) -> list[Any]:

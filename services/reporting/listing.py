@@ -39,11 +39,27 @@ class Window:
     total: int
 
 
-def _after(key: Sequence[str], inclusive: bool) -> str:
+def page_bounds(total: int, after_at: int | None, before_at: int | None, first: int | None,
+                last: int | None) -> tuple[int, int]:
+    """Relay's ApplyCursorsToEdges then EdgesToReturn, on indices: the page is the rows ``start`` to ``end``
+    (exclusive) of a list of ``total``, where ``after_at`` is the index of the first row after the `after` cursor
+    and ``before_at`` of the first row at or after the `before` cursor. In memory (``paginate``) and in the
+    database (``window``) alike."""
+    start, end = 0, total
+    if after_at is not None:
+        start = after_at
+    if before_at is not None:
+        end = max(start, before_at)
+    if last is not None:
+        start = max(start, end - last)
+    elif first is not None:
+        end = min(end, start + first)
+    return start, end
+
+
+def _key_is(key: Sequence[str], operator: str) -> str:
     # Row values compare column by column, as ORDER BY sorts: PostgreSQL and SQLite (3.15 on) both have them.
-    columns = ", ".join(key)
-    marks = ", ".join("?" for _ in key)
-    return f"({columns}) {'<=' if inclusive else '<'} ({marks})"
+    return f"({', '.join(key)}) {operator} ({', '.join('?' for _ in key)})"
 
 
 def window(store: ReadStore, listing: Listing, *, after: Sequence[Any] | None, before: Sequence[Any] | None,
@@ -53,36 +69,29 @@ def window(store: ReadStore, listing: Listing, *, after: Sequence[Any] | None, b
     (the list, the rows up to ``after``, the rows before ``before``) and one reads the page, in one snapshot."""
     counts = ["COUNT(*)"]
     params: list[Any] = []
-    if after is not None:
-        counts.append(f"COALESCE(SUM(CASE WHEN {_after(listing.key, inclusive=True)} THEN 1 ELSE 0 END), 0)")
+    if after is not None:  # the rows up to the cursor's: the index of the first row after it
+        counts.append(f"COALESCE(SUM(CASE WHEN {_key_is(listing.key, '<=')} THEN 1 ELSE 0 END), 0)")
         params += after
-    if before is not None:
-        counts.append(f"COALESCE(SUM(CASE WHEN {_after(listing.key, inclusive=False)} THEN 1 ELSE 0 END), 0)")
+    if before is not None:  # the rows before the cursor's: the index of the first row at or after it
+        counts.append(f"COALESCE(SUM(CASE WHEN {_key_is(listing.key, '<')} THEN 1 ELSE 0 END), 0)")
         params += before
     with store.snapshot():
         found = store.query(f"SELECT {', '.join(f'{c} AS n{i}' for i, c in enumerate(counts))} "
                             f"FROM {listing.source} WHERE {listing.where}", [*params, *listing.params])[0]
         total = int(found["n0"])
-        start, end = 0, total
-        if after is not None:
-            start = int(found["n1"])
-        if before is not None:
-            end = max(start, int(found[f"n{len(counts) - 1}"]))
-        if last is not None:
-            start = max(start, end - last)
-        elif first is not None:
-            end = min(end, start + first)
+        start, end = page_bounds(total, None if after is None else int(found["n1"]),
+                                 None if before is None else int(found[f"n{len(counts) - 1}"]), first, last)
         rows: list[dict[str, Any]] = []
         if end > start:
             # By key, not by OFFSET: the page starts at its bound's index in the list, so the rows past the bound,
             # in order (backward: before it, from the end), are the page, and the index finds them.
             bounds, values = [listing.where], list(listing.params)
             if after is not None:
-                bounds.append(f"({', '.join(listing.key)}) > ({', '.join('?' for _ in listing.key)})")
+                bounds.append(_key_is(listing.key, ">"))
                 values += after
             backward = last is not None
             if backward and before is not None:
-                bounds.append(_after(listing.key, inclusive=False))
+                bounds.append(_key_is(listing.key, "<"))
                 values += before
             order = ", ".join(f"{column} DESC" if backward else column for column in listing.key)
             statement = (f"SELECT * FROM {listing.source} WHERE {' AND '.join(f'({b})' for b in bounds)} "
