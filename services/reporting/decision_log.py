@@ -70,10 +70,11 @@ def decision_listing(postgres: bool, *, body: str | None, decided_from: date | N
     if decided_to is not None:
         clause += f" AND {decided('decided_on')} <= ?"
         params.append(decided_to.isoformat())
-    if kind is not None:
-        # Every event type is <service>.<Kind>.v<N> (shared.contracts): the kind is its middle part, never dotted.
-        clause += " AND type LIKE ? ESCAPE '!'" if "." not in kind else " AND 1 = 0"
-        params += [f"%.{_literally(kind)}.v%"] if "." not in kind else []
+    if kind is not None and "." in kind:
+        clause += " AND 1 = 0"  # every event type is <service>.<Kind>.v<N> (shared.contracts): no kind is dotted
+    elif kind is not None:
+        clause += " AND type LIKE ? ESCAPE '!'"
+        params.append(f"%.{_literally(kind)}.v%")
     return Listing("event_log", clause, tuple(params), ("time", "subject", "version"), (str, str, int))
 
 

@@ -197,7 +197,6 @@ def _milestone_row(rows: Rows, envelope: Envelope, milestone_id: str, title: str
 def _progress_reported(fact: ProgressReported, rows: Rows, envelope: Envelope) -> None:
     project_row = rows.existing(PROJECTS.name, envelope.subject, envelope)
     reported_on = fact.reported_on.isoformat()
-    direction = fact.direction.value if fact.direction else None
     _progress_row(rows, envelope, fact, correction=fact.correction, correction_reason=fact.correction_reason)
     # The project's standing is its latest report's: one dated before the latest (a correction of an earlier one, or
     # back-filled) leaves it, and any manual RAG has expired. On the in-force axis each report's standing is the
@@ -205,9 +204,7 @@ def _progress_reported(fact: ProgressReported, rows: Rows, envelope: Envelope) -
     # takes reports in date order and the latest so far needs no ``Latest``: its values are the same, cheaper.
     last = project_row["last_reported_on"]
     latest = last is None or reported_on >= last
-    standing: dict[str, Any] = {
-        "rag": fact.rag.value, "derived_rag": fact.rag.value, "direction": direction,
-        "shortfall_percent": str(fact.shortfall_percent), "last_reported_on": reported_on}
+    standing: dict[str, Any] = {"rag": fact.rag.value, **_standing_of(fact)}
     if not latest or fact.decision is not None:
         standing = {column: Latest(value, reported_on, otherwise="derived_rag" if column == "rag" else None)
                     for column, value in standing.items()}
@@ -272,6 +269,12 @@ def _stands(rows: Rows, envelope: Envelope, standing: Standing,
                         else None, **(outcome_changes or {}).get(outcome_id, {}))
 
 
+def _standing_of(report: ProgressReported | ProgressReportCorrected) -> dict[str, Any]:
+    """The project's standing as a report gives it (its RAG as derived, before any manual override)."""
+    return {"derived_rag": report.rag.value, "direction": report.direction.value if report.direction else None,
+            "shortfall_percent": str(report.shortfall_percent), "last_reported_on": report.reported_on.isoformat()}
+
+
 _STANDING = ("derived_rag", "direction", "shortfall_percent", "last_reported_on")
 _ACTUAL = ("actual", "parts", "actual_on")
 
@@ -292,9 +295,7 @@ def _taken_back(rows: Rows, envelope: Envelope, standing: Standing, taken_back_o
     stands: dict[str, Any] = {column: was.get(column) for column in _STANDING}
     corrected_on = correction.reported_on.isoformat() if correction is not None else ""
     if correction is not None and corrected_on >= (stands["last_reported_on"] or ""):
-        stands = {"derived_rag": correction.rag.value, "last_reported_on": corrected_on,
-                  "direction": correction.direction.value if correction.direction else None,
-                  "shortfall_percent": str(correction.shortfall_percent)}
+        stands = _standing_of(correction)
     # As after any change of timeline, a manual RAG has expired: the RAG is the one derived.
     rows.revise(PROJECTS.name, envelope.subject, envelope, project_row, rag_override_reason=None,
                 rag=Latest(stands["derived_rag"], taken_back_on, otherwise="derived_rag"),
