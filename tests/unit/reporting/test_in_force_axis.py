@@ -571,6 +571,9 @@ def _standings(model: ReportingReadModel, project: uuid.UUID, *days: date) -> di
 
 
 SEPTEMBER = date(2012, 9, 1)
+SEPTEMBER_STANDS = Standing(reported_on=SEPTEMBER, actuals=(OutcomeValue(outcome_id="jobs", value=Decimal(30)),),
+                            rag=Rag.GREEN, shortfall_percent=Decimal(5), direction=DirectionOfTravel.IMPROVING)
+"""What stands after September's report (30 jobs, green): the latest, when an older report is taken back."""
 
 
 def test_a_withdrawal_of_an_older_report_shows_on_each_day_the_standing_of_the_latest_report_in_force_by_then(
@@ -583,8 +586,7 @@ def test_a_withdrawal_of_an_older_report_shows_on_each_day_the_standing_of_the_l
     # June's report withdrawn: September's still stands as the latest; from June to September, March's.
     history.add("projects", project, 5, ProgressReportWithdrawn(
         actor=LEAD, correlation_id="c", reported_on=JUNE_2012, reason="counted twice",
-        standing=Standing(reported_on=SEPTEMBER, actuals=(OutcomeValue(outcome_id="jobs", value=Decimal(30)),),
-                          rag=Rag.GREEN, shortfall_percent=Decimal(5), direction=DirectionOfTravel.IMPROVING)))
+        standing=SEPTEMBER_STANDS))
     _apply(model, history)
     assert _standings(model, project, MARCH, JUNE_2012, SEPTEMBER) == {
         MARCH: ("red", "40", "2012-03-01"), JUNE_2012: ("red", "40", "2012-03-01"),
@@ -603,8 +605,7 @@ def test_a_correction_of_an_older_report_shows_on_each_day_the_standing_of_the_l
         actor=LEAD, correlation_id="c", corrected_report_on=MARCH, reason="miscounted", reported_on=MARCH,
         values=corrected, actuals=corrected, narrative="n", rag=Rag.AMBER, shortfall_percent=Decimal(20),
         direction=DirectionOfTravel.IMPROVING, submitted_via=Submission.API,
-        standing=Standing(reported_on=SEPTEMBER, actuals=(OutcomeValue(outcome_id="jobs", value=Decimal(30)),),
-                          rag=Rag.GREEN, shortfall_percent=Decimal(5), direction=DirectionOfTravel.IMPROVING)))
+        standing=SEPTEMBER_STANDS))
     _apply(model, history)
     assert _standings(model, project, MARCH, JUNE_2012, SEPTEMBER) == {
         MARCH: ("amber", "20", "2012-03-01"), JUNE_2012: ("amber", "20", "2012-03-01"),
