@@ -183,6 +183,8 @@ class Relay:
         """Why the relay stands still, when an unreleased event is next in its log."""
         self._publisher: Publisher | None = None
         self._position: int | None = None
+        self._drained = False
+        """The last look at the log read it to its end (fewer than a batch): nothing more until the next commit."""
 
     def _current_position(self) -> int:
         if self._position is None:
@@ -195,6 +197,7 @@ class Relay:
         notifications = self.app.recorder.select_notifications(
             start=start, limit=self.batch_size, inclusive_of_start=False
         )
+        self._drained = len(notifications) < self.batch_size
         if not notifications:
             return 0
         if self._publisher is None:
@@ -263,7 +266,10 @@ class Relay:
             try:
                 if not self._lead(stop):
                     continue
-                if self.publish_batch() == 0:
+                # After a batch that read the log to its end, wait for the next commit's announcement at once: a
+                # second look would find nothing (it was a transaction per event of every service), and a commit
+                # made meanwhile has already announced itself on the signal's connection, so the wait returns.
+                if self.publish_batch() == 0 or (self._drained and self.signal is not None):
                     if self.held is not None:
                         stop.wait(self.standby_interval)  # nothing moves it but a deployment: look now and then
                     elif self.signal is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from shared.contracts import Actor
 from shared.contracts.priorities import StrategyLevel
@@ -43,3 +44,53 @@ def test_a_commit_wakes_the_relay_long_before_its_fallback_look(tmp_path: Path, 
         assert not thread.is_alive() and time.monotonic() - started_stopping < 6  # the fallback bounds a stop
         ends = h.system.transport.end_offsets(relay.topic)
         assert sum(ends.values()) == 3
+
+
+def test_a_relay_looks_at_its_log_once_per_commit_and_misses_none_made_while_it_publishes(
+        tmp_path: Path, postgres_url: str, kafka_bootstrap: str) -> None:
+    """A batch that read the log to its end is not followed by a look that finds nothing (a transaction of every
+    service per event): the relay waits for the next announcement. Commits made while it publishes announced
+    themselves meanwhile, so they are published at once, not at the fallback look."""
+    settings = settings_for(data_dir=tmp_path, postgres_url=postgres_url, kafka=kafka_bootstrap)
+    with running_system(settings, services=("priorities",), workers=False) as h:
+        app = h.system.application("priorities")
+        relay = h.system.relays[0]
+        assert relay.signal is not None
+        relay.signal.fallback = 5.0
+        looks: list[int] = []
+        select = app.recorder.select_notifications
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            found = select(*args, **kwargs)
+            looks.append(len(found))
+            return found
+
+        app.recorder.select_notifications = counted  # type: ignore[method-assign]
+        stop = threading.Event()
+        thread = threading.Thread(target=relay.run, args=(stop,), daemon=True)
+        thread.start()
+        try:
+            wait_until(lambda: relay.status.leader, timeout=10, what="the relay to lead")
+            adopted = board_meeting(app.local, BOARD_DAY, "Adopted by the partnership board")
+            wait_until(lambda: len(looks) >= 1, timeout=5, what="a first look at the log")
+            time.sleep(0.5)
+            before = len(looks)
+            for n in range(5):
+                app.add_objective(OFFICER, title=f"Objective {n}", level=StrategyLevel.SCS, strategy="SCS",
+                                  decision=adopted)
+                wait_until(lambda n=n: relay.status.published > n, timeout=5, what="the event published")
+                time.sleep(0.05)
+            assert len(looks) - before == 5, looks[before:]  # one per commit: the code before looked twice
+            assert all(found == 1 for found in looks[before:])
+            # Ten commits in a burst, most of them while the relay publishes: all out within a second.
+            burst = time.monotonic()
+            for n in range(10):
+                app.add_objective(OFFICER, title=f"Burst {n}", level=StrategyLevel.SCS, strategy="SCS",
+                                  decision=adopted)
+            wait_until(lambda: relay.status.published >= 15, timeout=5, what="the burst published")
+            assert time.monotonic() - burst < 2.0
+        finally:
+            stop.set()
+            thread.join(timeout=10)
+        ends = h.system.transport.end_offsets(relay.topic)
+        assert sum(ends.values()) == 15
