@@ -8,6 +8,8 @@ generator). A process that ends inside the window counts only up to its last sna
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -104,6 +106,15 @@ def cpu_seconds(before: dict[int, tuple[str, int]], after: dict[int, tuple[str, 
         start = before.get(pid, (part, 0))[1]
         used[part] = used.get(part, 0.0) + max(ticks - start, 0) / TICKS
     return dict(sorted(used.items(), key=lambda item: -item[1]))
+
+
+def idle_ms_per_second(seconds: float, keep: Callable[[str], bool] = lambda part: True) -> dict[str, float]:
+    """CPU ms per second each part (``keep``) uses over ``seconds`` with nothing offered: what a part costs at
+    any rate, so that at R commands a second it is (this / R) ms of each command's figure."""
+    before = snapshot()
+    time.sleep(seconds)
+    return {part: round(s * 1000 / seconds, 1) for part, s in cpu_seconds(before, snapshot()).items()
+            if keep(part) and part != "load generator"}
 
 
 def resident_mb() -> dict[str, float]:

@@ -321,14 +321,20 @@ class LeanResult:
     statements_per_command: float | None = None
     """PostgreSQL statements per accepted command (``bench.statements``; None without pg_stat_statements)."""
     top_statements: list[tuple[int, str]] = field(default_factory=list)
+    idle_cpu_ms_per_s: dict[str, float] = field(default_factory=dict)
+    """CPU ms per second of each part with no load (``idle`` seconds after the warm-up, before the measured run)."""
 
     @property
     def ok(self) -> bool:
         return self.errors == 0 and self.unseen == 0 and self.commands_accepted == self.commands_attempted
 
 
+def _lean_part(part: str) -> bool:
+    return part.startswith("lean") or part in ("kafka", "postgresql", "load generator")
+
+
 def run(kafka: str, postgres: str, *, rate: float, duration: float, threads: int = 32,
-        work: Path | None = None, warmup: float = 10.0) -> LeanResult:
+        work: Path | None = None, warmup: float = 10.0, idle: float = 0.0) -> LeanResult:
     """Offer ``rate`` commands a second (each with its one read) for ``duration`` seconds, open loop, after
     ``warmup`` seconds at the same rate that are not measured (the broker's JIT and the pools warm up, as the
     system's do while its workload prepares)."""
@@ -387,6 +393,8 @@ def run(kafka: str, postgres: str, *, rate: float, duration: float, threads: int
             with lock:
                 accepted.clear()
                 result.commands_accepted = result.reads = result.errors = 0
+            if idle > 0:
+                result.idle_cpu_ms_per_s = cpu.idle_ms_per_second(idle, keep=_lean_part)
             counter = StatementCounter(postgres).__enter__()
             before = cpu.snapshot()
             started = time.monotonic()
@@ -408,7 +416,7 @@ def run(kafka: str, postgres: str, *, rate: float, duration: float, threads: int
                 result.statements_per_command = round(counter.result.per_command(result.commands_accepted), 1)
                 result.top_statements = counter.result.top
             result.cpu_seconds = {part: round(s, 2) for part, s in cpu.cpu_seconds(before, cpu.snapshot()).items()
-                                  if part.startswith("lean") or part in ("kafka", "postgresql", "load generator")}
+                                  if _lean_part(part)}
             pool.shutdown(wait=True)
             # Lag: from acceptance to the row in the reporting consumer's table (its own clock: one machine).
             deadline = time.monotonic() + 30

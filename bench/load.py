@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import sys
 import tempfile
 import threading
@@ -80,6 +81,8 @@ class Result:
     cpu_seconds: dict[str, float] = field(default_factory=dict)
     """CPU time of each part of the system (and the load generator) while the load ran."""
     memory_idle_mb: dict[str, float] = field(default_factory=dict)
+    idle_cpu_ms_per_s: dict[str, float] = field(default_factory=dict)
+    """CPU ms per second of each part before the load (``--idle``): at R commands/s, (this / R) of each figure."""
     """Resident memory of each part once the system is up and its workload prepared, before the load."""
     memory_peak_mb: dict[str, float] = field(default_factory=dict)
     """The highest resident memory of each part while the load ran."""
@@ -234,7 +237,7 @@ def profiled(pids: dict[str, int], out: Path | None, seconds: float) -> Iterator
 
 
 def run(kafka: str, postgres: str, *, rate: float, duration: float, reads: float = 1.0, threads: int = 32,
-        work: Path | None = None, quiet: bool = False, profile: Path | None = None) -> Result:
+        work: Path | None = None, quiet: bool = False, profile: Path | None = None, idle: float = 0.0) -> Result:
     """Drive the deployed system; return the figures (and whether everything reconciled)."""
     with ExitStack() as stack:
         if work is None:
@@ -257,6 +260,9 @@ def run(kafka: str, postgres: str, *, rate: float, duration: float, reads: float
         client = stack.enter_context(deployed(settings, work))
         workload = Workload(client, mint, concurrency=max(16, int(rate * 3)))
         workload.prepare()
+        if idle > 0:
+            time.sleep(3.0)  # what the preparation stored reaches every reader first
+            result.idle_cpu_ms_per_s = cpu.idle_ms_per_second(idle)
         probe = LagProbe(settings, workload.stats.accepted)
         probe.start()
         pool = stack.enter_context(ThreadPoolExecutor(max_workers=threads, thread_name_prefix="client"))
@@ -415,6 +421,16 @@ def compare_text(lean: lean_pipeline.LeanResult, system: Result) -> str:
     total_system, total_lean = _system_total(system_per), _system_total(lean_per)
     lines.append(f"  {'total (without the load generator)':34} {total_system:8.2f} {total_lean:8.2f} "
                  f"{total_system / total_lean if total_lean else float('nan'):7.2f}")
+    if system.idle_cpu_ms_per_s and lean.idle_cpu_ms_per_s:
+        rate = system.rate
+        idle_system, idle_lean = sum(system.idle_cpu_ms_per_s.values()), sum(lean.idle_cpu_ms_per_s.values())
+        busy_system, busy_lean = total_system - idle_system / rate, total_lean - idle_lean / rate
+        lines.append(f"  idle CPU ms per second: system {idle_system:.0f}, lean {idle_lean:.0f}; at {rate:g}/s "
+                     f"that is {idle_system / rate:.2f} and {idle_lean / rate:.2f} ms of each command's total; "
+                     f"without it: system {busy_system:.2f}, lean {busy_lean:.2f}, ratio "
+                     f"{busy_system / busy_lean if busy_lean else float('nan'):.2f}")
+        lines.append("    idle by part: system " + ", ".join(f"{p} {v:g}" for p, v in system.idle_cpu_ms_per_s.items())
+                     + "; lean " + ", ".join(f"{p} {v:g}" for p, v in lean.idle_cpu_ms_per_s.items()))
     lines.append(f"  PostgreSQL statements per command: system {system.statements_per_command}, lean "
                  f"{lean.statements_per_command}")
     lines.append(f"  lag p99: system {system.lag_p99_ms} ms, lean {lean.lag_p99_ms} ms; accepted: system "
@@ -453,14 +469,24 @@ def main(argv: list[str] | None = None) -> int:
                         help="comma-separated rates: run each (lean pipeline and system) for --duration, upwards "
                              "until one is not sustained (accepted = offered, none late, lag p99 <= 100 ms, "
                              "reconciled); print each one's highest sustained rate")
+    parser.add_argument("--idle", type=float, default=0.0,
+                        help="first measure each part's CPU for this many seconds with no load (after the warm-up "
+                             "or the preparation) and print what it is of each command's figure at the rate")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="with --baseline: run N pairs (lean and system, the order alternating from pair to "
+                             "pair) and print each pair's totals and the median ratio")
     args = parser.parse_args(argv)
+    if args.repeat < 1 or (args.repeat > 1 and not args.baseline):
+        parser.error("--repeat N needs --baseline and N >= 1")
     if args.sustained:
         return _sustained([float(r) for r in args.sustained.split(",") if r], args)
+    if args.repeat > 1:
+        return _repeated(args)
     with real_servers() as (kafka, postgres):
-        lean = lean_pipeline.run(kafka, postgres, rate=args.rate, duration=args.duration) if args.baseline \
-            else None
+        lean = lean_pipeline.run(kafka, postgres, rate=args.rate, duration=args.duration, idle=args.idle) \
+            if args.baseline else None
         result = run(kafka, postgres, rate=args.rate, duration=args.duration, reads=args.reads, threads=args.threads,
-                     profile=args.profile)
+                     profile=args.profile, idle=args.idle)
     if lean is not None:
         print(lean_pipeline.report_text(lean))
     print(report_text(result))
@@ -469,6 +495,50 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps({"system": asdict(result), **({"lean": asdict(lean)} if lean else {})}, sort_keys=True))
     return 0 if result.ok and (lean is None or lean.ok) else 1
+
+
+def _repeated(args: argparse.Namespace) -> int:
+    """Pairs of runs, lean first in odd pairs and the system first in even ones: on two shared cores the machine
+    drifts from minute to minute (one pair of the same code measured 1.29 and another 1.87), so a single pair's
+    ratio says little and the median of several, each pair seeing the same minutes, says more."""
+    pairs: list[tuple[lean_pipeline.LeanResult, Result]] = []
+    with real_servers() as (kafka, postgres):
+        for n in range(args.repeat):
+            def lean_run() -> lean_pipeline.LeanResult:
+                return lean_pipeline.run(kafka, postgres, rate=args.rate, duration=args.duration, idle=args.idle)
+
+            def system_run() -> Result:
+                return run(kafka, postgres, rate=args.rate, duration=args.duration, reads=args.reads,
+                           threads=args.threads, quiet=True, idle=args.idle)
+
+            if n % 2 == 0:
+                lean = lean_run()
+                system = system_run()
+            else:
+                system = system_run()
+                lean = lean_run()
+            pairs.append((lean, system))
+            print(compare_text(lean, system), flush=True)
+    print(repeated_text(pairs))
+    return 0 if all(system.ok and lean.ok for lean, system in pairs) else 1
+
+
+def repeated_text(pairs: list[tuple[lean_pipeline.LeanResult, Result]]) -> str:
+    """One line per pair (both totals, their ratio, the system's lag p99) and the median ratio with its range."""
+    lines = [f"{len(pairs)} pairs at {pairs[0][1].rate:g} commands/s, {pairs[0][1].duration:g}s each "
+             "(CPU ms per accepted command, without the load generator):"]
+    ratios = []
+    for n, (lean, system) in enumerate(pairs, 1):
+        mine = _system_total(_per_command(system.cpu_seconds, system.commands_accepted))
+        theirs = _system_total(_per_command(lean.cpu_seconds, lean.commands_accepted))
+        ratio = mine / theirs if theirs else float("nan")
+        ratios.append(ratio)
+        first = "lean first" if n % 2 else "system first"
+        lines.append(f"  pair {n} ({first}): system {mine:.2f}, lean {theirs:.2f}, ratio {ratio:.2f}; "
+                     f"lag p99 system {system.lag_p99_ms} ms, lean {lean.lag_p99_ms} ms; accepted system "
+                     f"{system.commands_accepted}/{system.commands_attempted}")
+    lines.append(f"  median ratio {statistics.median(ratios):.2f} (range {min(ratios):.2f}-{max(ratios):.2f})")
+    return "\n".join(lines)
 
 
 def _sustained(rates: list[float], args: argparse.Namespace) -> int:
