@@ -95,17 +95,31 @@ def snapshot() -> dict[int, tuple[str, int]]:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        seen[pid] = (part, int(fields[11]) + int(fields[12]))  # utime, stime (fields 14 and 15 of stat)
+        ticks = int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+        if part in REAPED:
+            ticks += int(fields[13]) + int(fields[14])  # cutime, cstime: the children it has reaped
+        seen[pid] = (part, ticks)
     return seen
 
 
+REAPED = frozenset({"postgresql"})
+"""Parts whose processes come and go inside a window (PostgreSQL's backends: a pool's overflow connection is a
+backend that lives for one burst): their CPU is counted by the part's total, the postmaster's own ticks including
+the backends it has reaped. Counted per live process, as before, an ended backend's ticks were lost."""
+
+
 def cpu_seconds(before: dict[int, tuple[str, int]], after: dict[int, tuple[str, int]]) -> dict[str, float]:
-    """CPU seconds each part used between two snapshots (a process new in ``after`` counts from zero)."""
+    """CPU seconds each part used between two snapshots (a process new in ``after`` counts from zero). For a part
+    in ``REAPED`` it is the part's total after less its total before: a backend that ended inside the window is in
+    its postmaster's reaped ticks after, and its ticks before are taken off with the rest."""
     used: dict[str, float] = {}
     for pid, (part, ticks) in after.items():
         start = before.get(pid, (part, 0))[1]
-        used[part] = used.get(part, 0.0) + max(ticks - start, 0) / TICKS
-    return dict(sorted(used.items(), key=lambda item: -item[1]))
+        used[part] = used.get(part, 0.0) + (ticks - start if part in REAPED else max(ticks - start, 0)) / TICKS
+    for pid, (part, ticks) in before.items():
+        if part in REAPED and pid not in after:
+            used[part] = used.get(part, 0.0) - ticks / TICKS
+    return dict(sorted(((part, max(s, 0.0)) for part, s in used.items()), key=lambda item: -item[1]))
 
 
 def idle_ms_per_second(seconds: float, keep: Callable[[str], bool] = lambda part: True) -> dict[str, float]:
