@@ -2,7 +2,8 @@
 
 Each process is classified by its command line: a service's web or worker process (``partnership serve|worker``),
 the Kafka broker, PostgreSQL (the postmaster and every backend), and the benchmark's own process (the load
-generator). A process that ends inside the window counts only up to its last snapshot.
+generator). A process that ends inside the window counts only up to its last snapshot, except PostgreSQL's
+backends, which their postmaster's reaped ticks carry (``REAPED``).
 """
 
 from __future__ import annotations

@@ -81,9 +81,9 @@ class Result:
     cpu_seconds: dict[str, float] = field(default_factory=dict)
     """CPU time of each part of the system (and the load generator) while the load ran."""
     memory_idle_mb: dict[str, float] = field(default_factory=dict)
+    """Resident memory of each part once the system is up and its workload prepared, before the load."""
     idle_cpu_ms_per_s: dict[str, float] = field(default_factory=dict)
     """CPU ms per second of each part before the load (``--idle``): at R commands/s, (this / R) of each figure."""
-    """Resident memory of each part once the system is up and its workload prepared, before the load."""
     memory_peak_mb: dict[str, float] = field(default_factory=dict)
     """The highest resident memory of each part while the load ran."""
     memory_after_mb: dict[str, float] = field(default_factory=dict)
@@ -483,10 +483,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.repeat > 1:
         return _repeated(args)
     with real_servers() as (kafka, postgres):
-        lean = lean_pipeline.run(kafka, postgres, rate=args.rate, duration=args.duration, idle=args.idle) \
-            if args.baseline else None
-        result = run(kafka, postgres, rate=args.rate, duration=args.duration, reads=args.reads, threads=args.threads,
-                     profile=args.profile, idle=args.idle)
+        lean = _lean_run(args, kafka, postgres, args.rate) if args.baseline else None
+        result = _system_run(args, kafka, postgres, args.rate, quiet=False, profile=args.profile)
     if lean is not None:
         print(lean_pipeline.report_text(lean))
     print(report_text(result))
@@ -497,6 +495,18 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if result.ok and (lean is None or lean.ok) else 1
 
 
+def _lean_run(args: argparse.Namespace, kafka: str, postgres: str, rate: float) -> lean_pipeline.LeanResult:
+    """The lean pipeline at ``rate`` as the options say (duration, idle measurement)."""
+    return lean_pipeline.run(kafka, postgres, rate=rate, duration=args.duration, idle=args.idle)
+
+
+def _system_run(args: argparse.Namespace, kafka: str, postgres: str, rate: float, *, quiet: bool = True,
+                profile: Path | None = None) -> Result:
+    """The system at ``rate`` as the options say (duration, reads, client threads, idle measurement)."""
+    return run(kafka, postgres, rate=rate, duration=args.duration, reads=args.reads, threads=args.threads,
+               quiet=quiet, profile=profile, idle=args.idle)
+
+
 def _repeated(args: argparse.Namespace) -> int:
     """Pairs of runs, lean first in odd pairs and the system first in even ones: on two shared cores the machine
     drifts from minute to minute (one pair of the same code measured 1.29 and another 1.87), so a single pair's
@@ -504,19 +514,12 @@ def _repeated(args: argparse.Namespace) -> int:
     pairs: list[tuple[lean_pipeline.LeanResult, Result]] = []
     with real_servers() as (kafka, postgres):
         for n in range(args.repeat):
-            def lean_run() -> lean_pipeline.LeanResult:
-                return lean_pipeline.run(kafka, postgres, rate=args.rate, duration=args.duration, idle=args.idle)
-
-            def system_run() -> Result:
-                return run(kafka, postgres, rate=args.rate, duration=args.duration, reads=args.reads,
-                           threads=args.threads, quiet=True, idle=args.idle)
-
             if n % 2 == 0:
-                lean = lean_run()
-                system = system_run()
+                lean = _lean_run(args, kafka, postgres, args.rate)
+                system = _system_run(args, kafka, postgres, args.rate)
             else:
-                system = system_run()
-                lean = lean_run()
+                system = _system_run(args, kafka, postgres, args.rate)
+                lean = _lean_run(args, kafka, postgres, args.rate)
             pairs.append((lean, system))
             print(compare_text(lean, system), flush=True)
     print(repeated_text(pairs))
@@ -547,11 +550,10 @@ def _sustained(rates: list[float], args: argparse.Namespace) -> int:
         for name in ("lean", "system"):
             for rate in sorted(rates):
                 if name == "lean":
-                    lean = lean_pipeline.run(kafka, postgres, rate=rate, duration=args.duration)
+                    lean = _lean_run(args, kafka, postgres, rate)
                     held, text = sustains(lean), lean_pipeline.report_text(lean)
                 else:
-                    system = run(kafka, postgres, rate=rate, duration=args.duration, reads=args.reads,
-                                 threads=args.threads, quiet=True)
+                    system = _system_run(args, kafka, postgres, rate)
                     held, text = sustains(system), report_text(system)
                 print(f"{name} at {rate:g}/s: {'sustained' if held else 'NOT sustained'}\n{text}", flush=True)
                 if not held:

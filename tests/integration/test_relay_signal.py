@@ -42,6 +42,11 @@ def relay_running(settings: Settings) -> Iterator[tuple[Any, Relay]]:
         assert not thread.is_alive() and time.monotonic() - started_stopping < 6
 
 
+def on_topic(relay: Relay) -> int:
+    """How many events are on the relay's topic."""
+    return sum(relay.transport.end_offsets(relay.topic).values())
+
+
 def test_a_commit_wakes_the_relay_long_before_its_fallback_look(tmp_path: Path, postgres_url: str,
                                                                   kafka_bootstrap: str) -> None:
     settings = settings_for(data_dir=tmp_path, postgres_url=postgres_url, kafka=kafka_bootstrap)
@@ -56,11 +61,6 @@ def test_a_commit_wakes_the_relay_long_before_its_fallback_look(tmp_path: Path, 
             assert time.monotonic() - stored < 1.0
         ends = on_topic(relay)
     assert ends == 3
-
-
-def on_topic(relay: Relay) -> int:
-    """How many events are on the relay's topic."""
-    return sum(relay.transport.end_offsets(relay.topic).values())
 
 
 def test_a_relay_looks_at_its_log_once_per_commit_and_misses_none_made_while_it_publishes(

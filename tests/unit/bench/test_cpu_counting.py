@@ -13,7 +13,7 @@ def test_a_backend_that_ended_inside_the_window_is_counted_through_its_postmaste
     # (it had 50 at the start: 80 in all, which the postmaster holds as reaped once it has waited for it).
     before = {10: ("postgresql", 100), 11: ("postgresql", 200), 12: ("postgresql", 50)}
     after = {10: ("postgresql", 100 + 80), 11: ("postgresql", 260)}
-    # The code before read no reaped ticks and lost the ended backend's 30: it gave 60.
+    # The code before read no reaped ticks and counted live processes only: 60, the ended backend's 30 lost.
     assert cpu_seconds(before, after)["postgresql"] == pytest.approx((60 + 30) / TICKS)
 
 
