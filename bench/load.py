@@ -92,6 +92,8 @@ class Result:
     statements_per_command: float | None = None
     """PostgreSQL statements per accepted command while the load ran (``bench.statements``)."""
     top_statements: list[tuple[int, str]] = field(default_factory=list)
+    sessions_opened: int = 0
+    """PostgreSQL sessions started while the load ran (pools opening overflow connections)."""
 
     @property
     def ok(self) -> bool:
@@ -286,6 +288,7 @@ def run(kafka: str, postgres: str, *, rate: float, duration: float, reads: float
         started = time.monotonic()
         tick = 1.0 / rate
         next_at = started
+        window = Window(workload.stats.latencies, probe.lags)
         spying = stack.enter_context(ExitStack())
         spying.enter_context(profiled(client.pids, profile, duration))
         while (now := time.monotonic()) < started + duration:
@@ -308,7 +311,8 @@ def run(kafka: str, postgres: str, *, rate: float, duration: float, reads: float
             if not quiet and attempted % max(int(rate * 10), 1) == 0:
                 stats = workload.stats
                 print(f"  {now - started:5.0f}s: {stats.accepted_commands} accepted, {stats.not_yet_known} "
-                      f"not yet known, {sum(stats.failed.values())} errors, {stats.reads} reads", flush=True)
+                      f"not yet known, {sum(stats.failed.values())} errors, {stats.reads} reads; "
+                      f"{window.since(result.behind)}", flush=True)
         elapsed = time.monotonic() - started
         spying.close()
         result.memory_peak_mb = {part: round(mb) for part, mb in peak.peak.items()}
@@ -321,6 +325,7 @@ def run(kafka: str, postgres: str, *, rate: float, duration: float, reads: float
         if counter.result is not None:
             result.statements_per_command = round(counter.result.per_command(workload.stats.accepted_commands), 1)
             result.top_statements = counter.result.top
+            result.sessions_opened = counter.result.sessions
         unseen = probe.stop()
 
         stats = workload.stats
@@ -363,6 +368,43 @@ def run(kafka: str, postgres: str, *, rate: float, duration: float, reads: float
         return result
 
 
+class Window:
+    """The last progress line's window: command latency and lag p99, commands issued late, the machine's busy cores
+    and how long runnable tasks waited for a core (``/proc/pressure/cpu``), so that a stall shows when it happens
+    (a run's p99 alone cannot say whether the tail is spread out or one bad minute)."""
+
+    def __init__(self, latencies: list[float], lags: list[float]) -> None:
+        self.latencies, self.lags = latencies, lags
+        self._latency_at = self._lag_at = self._behind = 0
+        self._busy, self._stalled, self._at = _machine_busy(), _cpu_stalled(), time.monotonic()
+
+    def since(self, behind: int) -> str:
+        latencies, lags = self.latencies[self._latency_at:], self.lags[self._lag_at:]
+        busy, stalled, at = _machine_busy(), _cpu_stalled(), time.monotonic()
+        seconds = max(at - self._at, 1e-9)
+        text = (f"window p99 latency {percentile(latencies, 99) * 1000:.0f} ms, lag {percentile(lags, 99) * 1000:.0f}"
+                f" ms; {behind - self._behind} late; {(busy - self._busy) / seconds:.2f} cores busy, runnable tasks "
+                f"waited {(stalled - self._stalled) / seconds / 1e4:.0f}% of the time")
+        self._latency_at += len(latencies)
+        self._lag_at += len(lags)
+        self._behind, self._busy, self._stalled, self._at = behind, busy, stalled, at
+        return text
+
+
+def _machine_busy() -> float:
+    """CPU seconds the whole machine has been busy (not idle, not waiting for I/O) since it started."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(fields[:8]) - fields[3] - fields[4]) / cpu.TICKS
+
+
+def _cpu_stalled() -> float:
+    """Microseconds in which some runnable task waited for a core (0 where the kernel does not say)."""
+    try:
+        return float(Path("/proc/pressure/cpu").read_text().split("total=", 1)[1].split()[0])
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 def report_text(result: Result) -> str:
     lines = [
         f"load: {result.rate:g} commands/s offered for {result.duration:g}s, {result.reads_per_command:g} reads per "
@@ -373,7 +415,8 @@ def report_text(result: Result) -> str:
         f"refused {result.refused or 'none'}; {result.journeys_done} journeys done",
         f"  reads: {result.reads} ({result.read_errors} errors); issued late (clients all busy): {result.behind}",
         f"  command latency: p50 {result.latency_p50_ms} ms, p99 {result.latency_p99_ms} ms",
-        f"  PostgreSQL statements per accepted command (with its reads): {result.statements_per_command}",
+        f"  PostgreSQL statements per accepted command (with its reads): {result.statements_per_command}; "
+        f"sessions opened while it ran: {result.sessions_opened}",
         *(f"    {calls:6d} x {' '.join(text.split())[:110]}" for calls, text in result.top_statements[:8]),
         f"  end-to-end lag (accepted -> reporting read model): p50 {result.lag_p50_ms} ms, p99 {result.lag_p99_ms} ms, "
         f"max {result.lag_max_ms} ms",

@@ -17,6 +17,9 @@ class Statements:
     top: list[tuple[int, str]] = field(default_factory=list)
     """The most called statements: (calls, text). Transaction control (BEGIN, COMMIT, ROLLBACK, SET LOCAL) counts:
     each is a round trip to the server."""
+    sessions: int = 0
+    """Sessions (backends) the server started in the window: each is a fork and a cold catalog cache, so a pool that
+    opens and closes overflow connections under load pays for it here."""
 
     def per_command(self, commands: int) -> float:
         return self.total / max(commands, 1)
@@ -29,12 +32,14 @@ class StatementCounter:
         self.url = url
         self.result: Statements | None = None
         self._on = False
+        self._sessions = 0
 
     def __enter__(self) -> StatementCounter:
         try:
             with psycopg.connect(self.url, autocommit=True) as conn:
                 conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
                 conn.execute("SELECT pg_stat_statements_reset()")
+                self._sessions = _sessions(conn)
             self._on = True
         except psycopg.Error:
             self._on = False  # a server without the library preloaded: no count
@@ -45,6 +50,13 @@ class StatementCounter:
             return
         with psycopg.connect(self.url, autocommit=True) as conn:
             rows = conn.execute("SELECT calls, query FROM pg_stat_statements ORDER BY calls DESC").fetchall()
+            sessions = _sessions(conn) - self._sessions - 1  # less this connection's own
         mine = [(int(calls), str(query)) for calls, query in rows
                 if not any(probe in query for probe in PROBES)]
-        self.result = Statements(total=sum(calls for calls, _ in mine), top=mine[:60])
+        self.result = Statements(total=sum(calls for calls, _ in mine), top=mine[:60], sessions=sessions)
+
+
+def _sessions(conn: psycopg.Connection[tuple[object, ...]]) -> int:
+    """Sessions the server has started, all databases (``pg_stat_database.sessions``, PostgreSQL 14 and later)."""
+    row = conn.execute("SELECT coalesce(sum(sessions), 0) FROM pg_stat_database").fetchone()
+    return int(row[0]) if row else 0  # type: ignore[call-overload]
