@@ -202,7 +202,11 @@ class Edge(Generic[T]):
 class Connection(Generic[T]):
     edges: list[Edge[T]]
     page_info: PageInfo
-    total_count: int
+    count: strawberry.Private[Callable[[], int]]
+
+    @strawberry.field(description="How many items the whole list has (with the filters, not only this page's).")
+    def total_count(self) -> int:
+        return self.count()
 
     @strawberry.field(description="The nodes of this page, without their cursors.")
     def nodes(self) -> list[T]:
@@ -282,7 +286,7 @@ def paginate(rows: Sequence[R], key: Callable[[R], Sequence[Any]], node: Callabl
     first, last = _sizes(first, last)
     start, end = page_bounds(len(rows), after_at, before_at, first, last)
     return _connection([Edge(cursor=encode_cursor(key(row)), node=node(row)) for row in rows[start:end]],
-                       start, end, len(rows))
+                       has_previous=start > 0, has_next=end < len(rows), count=lambda: len(rows))
 
 
 def _sizes(first: int | None, last: int | None) -> tuple[int | None, int | None]:
@@ -290,10 +294,11 @@ def _sizes(first: int | None, last: int | None) -> tuple[int | None, int | None]
     return (None, page_size(last, "last")) if last is not None else (page_size(first), None)
 
 
-def _connection(edges: list[Edge[T]], start: int, end: int, total: int) -> Connection[T]:
+def _connection(edges: list[Edge[T]], *, has_previous: bool, has_next: bool, count: Callable[[], int]
+                ) -> Connection[T]:
     return Connection(
-        edges=edges, total_count=total,
-        page_info=PageInfo(has_next_page=end < total, has_previous_page=start > 0,
+        edges=edges, count=count,
+        page_info=PageInfo(has_next_page=has_next, has_previous_page=has_previous,
                            start_cursor=edges[0].cursor if edges else None,
                            end_cursor=edges[-1].cursor if edges else None),
     )
@@ -313,7 +318,8 @@ def paginate_listing(store: ReadStore, listing: Listing, node: Callable[[dict[st
     first, last = _sizes(first, last)
     found = window(store, listing, after=after_key, before=before_key, first=first, last=last, sealed=sealed)
     return _connection([Edge(cursor=encode_cursor([row[column] for column in listing.key]), node=node(row))
-                        for row in found.rows], found.start, found.end, found.total)
+                        for row in found.rows], has_previous=found.has_previous, has_next=found.has_next,
+                       count=found.count)
 
 
 def _listing_key(listing: Listing, cursor: str, argument: str) -> list[Any]:

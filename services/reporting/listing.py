@@ -1,10 +1,10 @@
-"""A list of read-model rows as SQL, so that a page of it is read in the database: the page's rows, and counts for
-the rest, not every row of the list brought into Python to show ten (a list grows with the history, and so did
-every page's cost)."""
+"""A list of read-model rows as SQL, so that a page of it is read in the database: the page's rows and one past
+them, not every row of the list brought into Python to show ten, nor counted to place the page (a list grows with
+the history, and so did every page's cost)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,20 +31,21 @@ class Listing:
 
 @dataclass(frozen=True)
 class Window:
-    """Where a page lies in its list: the rows ``start`` to ``end`` (exclusive) of ``total``."""
+    """A page of a list and whether rows of the list lie before and after it; ``count()`` reads how many rows the
+    whole list has, only when asked (a count reads every row of the list, and most pages are asked for without it)."""
 
     rows: list[dict[str, Any]]
-    start: int
-    end: int
-    total: int
+    has_previous: bool
+    has_next: bool
+    count: Callable[[], int]
 
 
 def page_bounds(total: int, after_at: int | None, before_at: int | None, first: int | None,
                 last: int | None) -> tuple[int, int]:
     """Relay's ApplyCursorsToEdges then EdgesToReturn, on indices: the page is the rows ``start`` to ``end``
     (exclusive) of a list of ``total``, where ``after_at`` is the index of the first row after the `after` cursor
-    and ``before_at`` of the first row at or after the `before` cursor. In memory (``paginate``) and in the
-    database (``window``) alike."""
+    and ``before_at`` of the first row at or after the `before` cursor. In memory (``paginate``); ``window`` gives
+    the same pages by key in the database."""
     start, end = 0, total
     if after_at is not None:
         start = after_at
@@ -65,38 +66,55 @@ def _key_is(key: Sequence[str], operator: str) -> str:
 def window(store: ReadStore, listing: Listing, *, after: Sequence[Any] | None, before: Sequence[Any] | None,
            first: int | None, last: int | None, sealed: bool = False) -> Window:
     """The page of ``listing`` that Relay's algorithm gives (``paginate`` over the whole list gives the same): the
-    rows after ``after`` and before ``before``, then the ``first`` of them, or the ``last``. One statement counts
-    (the list, the rows up to ``after``, the rows before ``before``) and one reads the page, in one snapshot."""
-    counts = ["COUNT(*)"]
-    params: list[Any] = []
-    if after is not None:  # the rows up to the cursor's: the index of the first row after it
-        counts.append(f"COALESCE(SUM(CASE WHEN {_key_is(listing.key, '<=')} THEN 1 ELSE 0 END), 0)")
-        params += after
-    if before is not None:  # the rows before the cursor's: the index of the first row at or after it
-        counts.append(f"COALESCE(SUM(CASE WHEN {_key_is(listing.key, '<')} THEN 1 ELSE 0 END), 0)")
-        params += before
+    rows after ``after`` and before ``before``, then the ``first`` of them, or the ``last``.
+
+    By key, not by position: one statement reads the page and one row past it (whether more of the range follow
+    it, or precede it backward), and only with a cursor one more asks whether any row of the list lies at or before
+    ``after`` (a previous page) or at or after ``before`` (a next page). So a page costs what its rows cost, however
+    long the list has grown; the list's length is counted only when ``count()`` is called, in the snapshot of the
+    caller (a GraphQL request reads all its fields from one: ``ReadStore.snapshot``)."""
+    backward = last is not None
+    size = last if backward else first
+    bounds, values = [listing.where], list(listing.params)
+    if after is not None:
+        bounds.append(_key_is(listing.key, ">"))
+        values += after
+    if before is not None:
+        bounds.append(_key_is(listing.key, "<"))
+        values += before
+    order = ", ".join(f"{column} DESC" if backward else column for column in listing.key)
+    statement = (f"SELECT * FROM {listing.source} WHERE {' AND '.join(f'({b})' for b in bounds)} ORDER BY {order}"
+                 + ("" if size is None else f" LIMIT {size + 1}"))
     with store.snapshot():
-        found = store.query(f"SELECT {', '.join(f'{c} AS n{i}' for i, c in enumerate(counts))} "
-                            f"FROM {listing.source} WHERE {listing.where}", [*params, *listing.params])[0]
-        total = int(found["n0"])
-        start, end = page_bounds(total, None if after is None else int(found["n1"]),
-                                 None if before is None else int(found[f"n{len(counts) - 1}"]), first, last)
-        rows: list[dict[str, Any]] = []
-        if end > start:
-            # By key, not by OFFSET: the page starts at its bound's index in the list, so the rows past the bound,
-            # in order (backward: before it, from the end), are the page, and the index finds them.
-            bounds, values = [listing.where], list(listing.params)
-            if after is not None:
-                bounds.append(_key_is(listing.key, ">"))
-                values += after
-            backward = last is not None
-            if backward and before is not None:
-                bounds.append(_key_is(listing.key, "<"))
-                values += before
-            order = ", ".join(f"{column} DESC" if backward else column for column in listing.key)
-            statement = (f"SELECT * FROM {listing.source} WHERE {' AND '.join(f'({b})' for b in bounds)} "
-                         f"ORDER BY {order} LIMIT {end - start}")
-            rows = (store.query_sealed if sealed else store.query)(statement, values)
-            if backward:
-                rows.reverse()
-    return Window(rows=rows, start=start, end=end, total=total)
+        rows = (store.query_sealed if sealed else store.query)(statement, values)
+        more = size is not None and len(rows) > size
+        rows = rows[:size] if size is not None else rows
+        if backward:
+            rows.reverse()
+        # Rows outside the range: at or before ``after`` precede every page of it; at or after ``before`` (and past
+        # ``after``: a ``before`` at or before ``after`` leaves the range empty) follow it.
+        probes, probed = [], []
+        if after is not None:
+            probes.append(_exists(listing, [_key_is(listing.key, "<=")]))
+            probed += [*listing.params, *after]
+        if before is not None:
+            probes.append(_exists(listing, [_key_is(listing.key, ">="),
+                                            *([_key_is(listing.key, ">")] if after is not None else [])]))
+            probed += [*listing.params, *before, *(after or ())]
+        found = (store.query(f"SELECT {', '.join(f'{p} AS p{i}' for i, p in enumerate(probes))}", probed)[0]
+                 if probes else {})
+    before_range = bool(found.get("p0")) if after is not None else False
+    after_range = bool(found.get(f"p{len(probes) - 1}")) if before is not None else False
+
+    def count() -> int:
+        with store.snapshot():
+            return int(store.query(f"SELECT COUNT(*) AS n FROM {listing.source} WHERE {listing.where}",
+                                   list(listing.params))[0]["n"])
+
+    return Window(rows=rows, has_previous=(backward and more) or before_range,
+                  has_next=(not backward and more) or after_range, count=count)
+
+
+def _exists(listing: Listing, bounds: list[str]) -> str:
+    where = " AND ".join(f"({b})" for b in [listing.where, *bounds])
+    return f"EXISTS (SELECT 1 FROM {listing.source} WHERE {where})"

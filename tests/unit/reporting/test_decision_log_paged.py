@@ -99,7 +99,7 @@ def test_the_database_keeps_what_the_rule_keeps_in_order(store: ReadStore, filte
                                                   "kind": None, "service": None, "as_of": None, **filters})
     found = window(store, listing, after=None, before=None, first=1000, last=None)
     assert [(r["subject"], r["version"]) for r in found.rows] == kept(**filters)
-    assert found.total == len(kept(**filters))
+    assert found.count() == len(kept(**filters)) and not found.has_next
 
 
 def test_pages_of_the_log_walk_it_once_in_order(store: ReadStore) -> None:
@@ -110,7 +110,7 @@ def test_pages_of_the_log_walk_it_once_in_order(store: ReadStore) -> None:
     while True:
         page = window(store, listing, after=after, before=None, first=4, last=None)
         seen += [(r["subject"], r["version"]) for r in page.rows]
-        if page.end >= page.total:
+        if not page.has_next:
             break
         last = page.rows[-1]
         after = [last["time"], last["subject"], last["version"]]
