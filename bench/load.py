@@ -92,6 +92,8 @@ class Result:
     statements_per_command: float | None = None
     """PostgreSQL statements per accepted command while the load ran (``bench.statements``)."""
     top_statements: list[tuple[int, str]] = field(default_factory=list)
+    slowest_statements: list[tuple[float, int, str]] = field(default_factory=list)
+    """The statements that took PostgreSQL the most time in all while the load ran: (ms, calls, text)."""
     sessions_opened: int = 0
     """PostgreSQL sessions started while the load ran (pools opening overflow connections)."""
 
@@ -326,6 +328,7 @@ def run(kafka: str, postgres: str, *, rate: float, duration: float, reads: float
             result.statements_per_command = round(counter.result.per_command(workload.stats.accepted_commands), 1)
             result.top_statements = counter.result.top
             result.sessions_opened = counter.result.sessions
+            result.slowest_statements = counter.result.slowest
         unseen = probe.stop()
 
         stats = workload.stats
@@ -418,6 +421,9 @@ def report_text(result: Result) -> str:
         f"  PostgreSQL statements per accepted command (with its reads): {result.statements_per_command}; "
         f"sessions opened while it ran: {result.sessions_opened}",
         *(f"    {calls:6d} x {' '.join(text.split())[:110]}" for calls, text in result.top_statements[:8]),
+        "  the most server time (ms in all, calls, mean):",
+        *(f"    {ms:8.0f} ms {calls:6d} x {ms / max(calls, 1):6.3f} {' '.join(text.split())[:90]}"
+          for ms, calls, text in result.slowest_statements[:8]),
         f"  end-to-end lag (accepted -> reporting read model): p50 {result.lag_p50_ms} ms, p99 {result.lag_p99_ms} ms, "
         f"max {result.lag_max_ms} ms",
         f"  reconciliation: {'no difference' if result.reconciled else 'DIFFERENCES'}; events {result.events}; "

@@ -17,6 +17,8 @@ class Statements:
     top: list[tuple[int, str]] = field(default_factory=list)
     """The most called statements: (calls, text). Transaction control (BEGIN, COMMIT, ROLLBACK, SET LOCAL) counts:
     each is a round trip to the server."""
+    slowest: list[tuple[float, int, str]] = field(default_factory=list)
+    """The statements that took the server the most time in all: (ms in all, calls, text)."""
     sessions: int = 0
     """Sessions (backends) the server started in the window: each is a fork and a cold catalog cache, so a pool that
     opens and closes overflow connections under load pays for it here."""
@@ -49,11 +51,15 @@ class StatementCounter:
         if not self._on:
             return
         with psycopg.connect(self.url, autocommit=True) as conn:
-            rows = conn.execute("SELECT calls, query FROM pg_stat_statements ORDER BY calls DESC").fetchall()
+            rows = conn.execute("SELECT calls, query, total_exec_time FROM pg_stat_statements ORDER BY calls DESC"
+                                ).fetchall()
             sessions = _sessions(conn) - self._sessions - 1  # less this connection's own
-        mine = [(int(calls), str(query)) for calls, query in rows
+        mine = [(int(calls), str(query), float(ms)) for calls, query, ms in rows
                 if not any(probe in query for probe in PROBES)]
-        self.result = Statements(total=sum(calls for calls, _ in mine), top=mine[:60], sessions=sessions)
+        slowest = sorted(((ms, calls, query) for calls, query, ms in mine), reverse=True)[:20]
+        self.result = Statements(total=sum(calls for calls, _, _ in mine),
+                                 top=[(calls, query) for calls, query, _ in mine[:60]], slowest=slowest,
+                                 sessions=sessions)
 
 
 def _sessions(conn: psycopg.Connection[tuple[object, ...]]) -> int:
