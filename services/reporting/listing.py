@@ -75,7 +75,8 @@ def window(store: ReadStore, listing: Listing, *, after: Sequence[Any] | None, b
     caller (a GraphQL request reads all its fields from one: ``ReadStore.snapshot``)."""
     backward = last is not None
     size = last if backward else first
-    bounds, values = [listing.where], list(listing.params)
+    bounds: list[str] = []
+    values: list[Any] = []
     if after is not None:
         bounds.append(_key_is(listing.key, ">"))
         values += after
@@ -83,38 +84,36 @@ def window(store: ReadStore, listing: Listing, *, after: Sequence[Any] | None, b
         bounds.append(_key_is(listing.key, "<"))
         values += before
     order = ", ".join(f"{column} DESC" if backward else column for column in listing.key)
-    statement = (f"SELECT * FROM {listing.source} WHERE {' AND '.join(f'({b})' for b in bounds)} ORDER BY {order}"
+    statement = (f"SELECT * FROM {listing.source} WHERE {_where(listing, bounds)} ORDER BY {order}"
                  + ("" if size is None else f" LIMIT {size + 1}"))
+    # Rows outside the range: at or before ``after`` precede every page of it; at or after ``before`` (and past
+    # ``after``: a ``before`` at or before ``after`` leaves the range empty) follow it.
+    probes: dict[str, tuple[list[str], list[Any]]] = {}
+    if after is not None:
+        probes["preceded"] = ([_key_is(listing.key, "<=")], list(after))
+    if before is not None:
+        probes["followed"] = ([_key_is(listing.key, ">="), *([_key_is(listing.key, ">")] if after is not None else [])],
+                              [*before, *(after or ())])
     with store.snapshot():
-        rows = (store.query_sealed if sealed else store.query)(statement, values)
-        more = size is not None and len(rows) > size
-        rows = rows[:size] if size is not None else rows
-        if backward:
-            rows.reverse()
-        # Rows outside the range: at or before ``after`` precede every page of it; at or after ``before`` (and past
-        # ``after``: a ``before`` at or before ``after`` leaves the range empty) follow it.
-        probes, probed = [], []
-        if after is not None:
-            probes.append(_exists(listing, [_key_is(listing.key, "<=")]))
-            probed += [*listing.params, *after]
-        if before is not None:
-            probes.append(_exists(listing, [_key_is(listing.key, ">="),
-                                            *([_key_is(listing.key, ">")] if after is not None else [])]))
-            probed += [*listing.params, *before, *(after or ())]
-        found = (store.query(f"SELECT {', '.join(f'{p} AS p{i}' for i, p in enumerate(probes))}", probed)[0]
-                 if probes else {})
-    before_range = bool(found.get("p0")) if after is not None else False
-    after_range = bool(found.get(f"p{len(probes) - 1}")) if before is not None else False
+        rows = (store.query_sealed if sealed else store.query)(statement, [*listing.params, *values])
+        found = store.query("SELECT " + ", ".join(
+            f"EXISTS (SELECT 1 FROM {listing.source} WHERE {_where(listing, probe)}) AS {name}"
+            for name, (probe, _) in probes.items()),
+            [v for _, given in probes.values() for v in [*listing.params, *given]])[0] if probes else {}
+    more = size is not None and len(rows) > size
+    rows = rows[:size] if size is not None else rows
+    if backward:
+        rows.reverse()
 
     def count() -> int:
         with store.snapshot():
-            return int(store.query(f"SELECT COUNT(*) AS n FROM {listing.source} WHERE {listing.where}",
+            return int(store.query(f"SELECT COUNT(*) AS n FROM {listing.source} WHERE {_where(listing, [])}",
                                    list(listing.params))[0]["n"])
 
-    return Window(rows=rows, has_previous=(backward and more) or before_range,
-                  has_next=(not backward and more) or after_range, count=count)
+    return Window(rows=rows, has_previous=(backward and more) or bool(found.get("preceded")),
+                  has_next=(not backward and more) or bool(found.get("followed")), count=count)
 
 
-def _exists(listing: Listing, bounds: list[str]) -> str:
-    where = " AND ".join(f"({b})" for b in [listing.where, *bounds])
-    return f"EXISTS (SELECT 1 FROM {listing.source} WHERE {where})"
+def _where(listing: Listing, bounds: Sequence[str]) -> str:
+    """The listing's condition and ``bounds`` (the listing's parameters come first, then the bounds')."""
+    return " AND ".join(f"({b})" for b in [listing.where, *bounds])
