@@ -379,25 +379,27 @@ class Window:
     def __init__(self, latencies: list[float], lags: list[float]) -> None:
         self.latencies, self.lags = latencies, lags
         self._latency_at = self._lag_at = self._behind = 0
-        self._busy, self._stalled, self._at = _machine_busy(), _cpu_stalled(), time.monotonic()
+        (self._busy, self._stolen), self._stalled, self._at = _machine_busy(), _cpu_stalled(), time.monotonic()
 
     def since(self, behind: int) -> str:
         latencies, lags = self.latencies[self._latency_at:], self.lags[self._lag_at:]
-        busy, stalled, at = _machine_busy(), _cpu_stalled(), time.monotonic()
+        (busy, stolen), stalled, at = _machine_busy(), _cpu_stalled(), time.monotonic()
         seconds = max(at - self._at, 1e-9)
         text = (f"window p99 latency {percentile(latencies, 99) * 1000:.0f} ms, lag {percentile(lags, 99) * 1000:.0f}"
-                f" ms; {behind - self._behind} late; {(busy - self._busy) / seconds:.2f} cores busy, runnable tasks "
-                f"waited {(stalled - self._stalled) / seconds / 1e4:.0f}% of the time")
+                f" ms; {behind - self._behind} late; {(busy - self._busy) / seconds:.2f} cores busy "
+                f"({(stolen - self._stolen) / seconds:.2f} taken by the host), runnable tasks waited "
+                f"{(stalled - self._stalled) / seconds / 1e4:.0f}% of the time")
         self._latency_at += len(latencies)
         self._lag_at += len(lags)
-        self._behind, self._busy, self._stalled, self._at = behind, busy, stalled, at
+        self._behind, self._busy, self._stolen, self._stalled, self._at = behind, busy, stolen, stalled, at
         return text
 
 
-def _machine_busy() -> float:
-    """CPU seconds the whole machine has been busy (not idle, not waiting for I/O) since it started."""
+def _machine_busy() -> tuple[float, float]:
+    """CPU seconds the whole machine has run something (not idle, not waiting for I/O) since it started, and
+    of those, the seconds the host gave to others while this machine's cores wanted to run (steal)."""
     fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    return (sum(fields[:8]) - fields[3] - fields[4]) / cpu.TICKS
+    return (sum(fields[:8]) - fields[3] - fields[4]) / cpu.TICKS, fields[7] / cpu.TICKS
 
 
 def _cpu_stalled() -> float:
