@@ -650,4 +650,4 @@ class PolicyRunner(_Runner):
 
     def _record_only(self, tracking: Tracking) -> None:
         with contextlib.suppress(IntegrityError):  # recorded before a restart
-            self.app.process_recorder.insert_tracking(tracking)
+            self.app.record_position(tracking)

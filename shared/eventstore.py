@@ -20,16 +20,20 @@ from eventsourcing.persistence import (
     DatetimeAsISO,
     DecimalAsStr,
     EventStore,
+    InterfaceError,
     JSONTranscoder,
     Mapper,
+    OperationalError,
     ProcessRecorder,
     StoredEvent,
     Tracking,
+    TrackingRecorder,
     Transcoding,
     UUIDAsHex,
 )
-from eventsourcing.postgres import PostgresAggregateRecorder
+from eventsourcing.postgres import PostgresAggregateRecorder, PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteAggregateRecorder
+from eventsourcing.utils import retry
 from psycopg import sql
 
 from shared import idempotency
@@ -44,6 +48,17 @@ from shared.readstore import schema_setup
 from shared.settings import Persistence, Settings
 
 A = TypeVar("A", bound=Aggregate)
+
+
+@retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)  # as the library's own insert_tracking
+def record_position(recorder: TrackingRecorder, tracking: Tracking) -> None:
+    """``insert_tracking`` as one statement on PostgreSQL: the upsert alone is its own transaction, where the library
+    wraps it in BEGIN and COMMIT (three statements, in a relay's every batch and a reader's every passed-over event)."""
+    if not isinstance(recorder, PostgresTrackingRecorder):
+        recorder.insert_tracking(tracking)
+        return
+    with recorder.datastore.get_connection() as conn, conn.cursor() as cursor:  # autocommit, its errors translated
+        recorder._insert_tracking(cursor, tracking)
 
 
 class _DateAsISO(Transcoding):
@@ -228,6 +243,11 @@ class ServiceApplication(Application[UUID]):
         assert isinstance(recorder, ProcessRecorder)
         return recorder
 
+    def record_position(self, tracking: Tracking) -> None:
+        """A position with nothing else to write (a relay's, or events a reader passes over); the library's
+        IntegrityError when it is not ahead of the recorded one, as with ``insert_tracking``."""
+        record_position(self.process_recorder, tracking)
+
     @staticmethod
     def at_version(aggregate: A, expected_version: int) -> A:
         """Optimistic concurrency: the command was written against ``expected_version``; a newer one is a 409."""
@@ -303,7 +323,7 @@ class ServiceApplication(Application[UUID]):
         if events:
             self.events.put(events, tracking=tracking)
         else:
-            self.process_recorder.insert_tracking(tracking)
+            self.record_position(tracking)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

@@ -288,6 +288,15 @@ class ReadStore:
         with self._transaction(commit=False, single=True) as tx:
             return tx.query(statement, params)
 
+    def execute(self, statement: str, params: Sequence[Any] = ()) -> int:
+        """One write statement, committed on its own (autocommit on PostgreSQL: no BEGIN and COMMIT around it);
+        the rows it changed. For a write that stands alone: several that must commit together take ``transaction()``."""
+        if not self.postgres:
+            with self._transaction(commit=True) as tx:
+                return tx.execute(statement, params)
+        with self._transaction(commit=True, single=True) as tx:
+            return tx.execute(statement, params)
+
     def query_sealed(self, statement: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         """``query`` (in the snapshot too) with sealed text left sealed: a page of a long list opens only the rows it
         shows (``open_row``), not every row it counts (opening was most of a paged GraphQL list's CPU)."""

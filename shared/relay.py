@@ -223,7 +223,7 @@ class Relay:
         if last is None:
             return 0
         self._publisher.flush()
-        self.app.process_recorder.insert_tracking(Tracking(self.tracking_name, last))
+        self.app.record_position(Tracking(self.tracking_name, last))
         self._position = last
         self.status.published += published
         self.status.position = last

@@ -331,9 +331,8 @@ class TaskingApplication(ServiceApplication):
             self.save(tasking, *([] if allocation is None else [allocation]))
 
     def _index(self, target_id: UUID, tasking_id: UUID) -> None:
-        with self.local.transaction() as tx:
-            tx.execute("INSERT INTO target_taskings (target_id, tasking_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                       (str(target_id), str(tasking_id)))
+        self.local.execute("INSERT INTO target_taskings (target_id, tasking_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                           (str(target_id), str(tasking_id)))
 
     # -- decisions ---------------------------------------------------------------------------------------------
     def _decision(self, decision: Decision | None, bodies: set[str], *, what: str, kind: DecisionKind,

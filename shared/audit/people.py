@@ -261,10 +261,9 @@ class PeopleVault:
         associated data, so a ciphertext cannot be passed off under another key)."""
         key_id = uuid.uuid4().hex
         key = AESGCM.generate_key(256)
-        with self.store.transaction() as tx:
-            tx.execute("INSERT INTO sealed_text_keys (key_id, author, aggregate_id, aggregate_version, data_key,"
-                       " created_at) VALUES (?, ?, ?, ?, ?, ?)", (key_id, author, aggregate_id, version, key.hex(),
-                                                                  _now()))
+        self.store.execute("INSERT INTO sealed_text_keys (key_id, author, aggregate_id, aggregate_version, data_key,"
+                           " created_at) VALUES (?, ?, ?, ?, ?, ?)", (key_id, author, aggregate_id, version, key.hex(),
+                                                                      _now()))
         self._keys.put(key_id, (key,))
         sealed = {}
         for field_name, text in fields.items():
@@ -278,8 +277,7 @@ class PeopleVault:
         cached = self._keys.get(key_id)
         if cached is not None:
             return cached[0]  # type: ignore[no-any-return]
-        with self.store.transaction(commit=False) as tx:
-            rows = tx.query("SELECT data_key FROM sealed_text_keys WHERE key_id = ?", (key_id,))
+        rows = self.store.query("SELECT data_key FROM sealed_text_keys WHERE key_id = ?", (key_id,))
         if not rows:
             if not self._warned:
                 self._warned = True

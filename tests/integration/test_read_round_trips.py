@@ -1,7 +1,8 @@
 """What a GraphQL read costs PostgreSQL beside its own queries: the snapshot opens with its isolation level in its
 BEGIN (no SET TRANSACTION after it) and ends with COMMIT (a ROLLBACK costs psycopg's prepared statements and a
 DEALLOCATE ALL), and the people vault's generation (a cached answer's key) is one statement,
-not a transaction of four. Counted from libpq's protocol trace of the store's one pooled connection."""
+not a transaction of four. A write that stands alone (a sealed text's key, a relay's position) is one statement too,
+not three with its BEGIN and COMMIT. Counted from libpq's protocol trace of the store's one pooled connection."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from eventsourcing.persistence import IntegrityError, Tracking
 
 from shared.audit.people import PeopleVault
+from shared.eventstore import record_position
 from shared.readstore import ReadStore
 from tests.harness import settings_for
 
@@ -93,3 +96,35 @@ def test_the_vaults_generation_is_one_statement(tmp_path: Path, postgres_url: st
         assert len(statements) == 1, statements
     finally:
         vault.store.close()
+
+
+def test_a_sealed_texts_key_is_one_statement_to_write_and_one_to_read(tmp_path: Path, postgres_url: str) -> None:
+    settings = _settings(tmp_path, postgres_url)
+    vault, again = PeopleVault(settings), PeopleVault(settings)  # the second never held the key in its cache
+    try:
+        vault.generation()
+        again.generation()  # both search paths set
+        with traced(vault.store, tmp_path) as sent:
+            sealed = vault.seal("alice", "aggregate-1", 1, {"reason": "Quorate: five of seven members present"})
+            written = sent()
+        assert [s.split(" (")[0] for s in written] == ["INSERT INTO sealed_text_keys"], written  # no BEGIN, COMMIT
+        with traced(again.store, tmp_path) as sent:
+            opened = again.open(sealed["reason"])
+            read = sent()
+        assert opened == "Quorate: five of seven members present"  # committed on its own: another pool reads it
+        assert read == ["SELECT data_key FROM sealed_text_keys WHERE key_id = $1"], read
+    finally:
+        vault.store.close()
+        again.store.close()
+
+
+def test_a_position_alone_is_one_statement_and_never_moves_back(store: ReadStore, tmp_path: Path) -> None:
+    with traced(store, tmp_path) as sent:
+        record_position(store.recorder, Tracking("relay:trips.events", 7))
+        statements = sent()
+    assert len(statements) == 1 and "BEGIN" not in statements[0], statements  # the upsert alone (prepared)
+    assert store.position("relay:trips.events") == 7
+    with pytest.raises(IntegrityError):
+        record_position(store.recorder, Tracking("relay:trips.events", 7))  # not ahead of the recorded one
+    record_position(store.recorder, Tracking("relay:trips.events", 9))
+    assert store.position("relay:trips.events") == 9
