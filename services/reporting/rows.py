@@ -378,8 +378,9 @@ class Rows:
                                     "in_force_from": change.day, "valid_from": at, "valid_to": None,
                                     "own_changes": None})
             return
+        # With no last segment there is no open one (the last is the latest of them): not read again.
         close, insert = segment_changes(in_force_segments(self._versions_of(table, entity_id)),
-                                        self._open_segments(segments, entity_id))
+                                        [] if last is None else self._open_segments(segments, entity_id))
         for segment in close:
             self._close_segment(segments, entity_id, segment["in_force_from"], at)
         for segment in insert:
