@@ -62,13 +62,21 @@ def on_the_loop(call: Callable[P, R]) -> Callable[P, Awaitable[R]]:
     return inline
 
 
+def reads_one(endpoint: Callable[P, R]) -> Callable[P, R]:
+    """Marks a read of one record by its id (an aggregate, a row by its key) as short as a command's transaction:
+    its route runs it ``on_the_loop`` (``CommandRoute``). Put it under the route's decorator."""
+    endpoint.__dict__["reads_one"] = True
+    return endpoint
+
+
 class CommandRoute(APIRoute):
-    """A router's route class that runs its command endpoints (POST, PUT, PATCH, DELETE) ``on_the_loop``; reads
-    stay in the threadpool (a list or an export may take a while)."""
+    """A router's route class that runs its command endpoints (POST, PUT, PATCH, DELETE) and its reads of one
+    record (``reads_one``) ``on_the_loop``; other reads stay in the threadpool (a list or an export may take a
+    while). A read in the threadpool went there twice, for its endpoint and for its response's validation."""
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         methods = {method.upper() for method in kwargs.get("methods") or ()}
-        if methods and methods <= WRITES:
+        if (methods and methods <= WRITES) or getattr(endpoint, "reads_one", False):
             endpoint = on_the_loop(endpoint)
         super().__init__(path, endpoint, **kwargs)
 

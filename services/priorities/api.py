@@ -49,6 +49,7 @@ from shared.web import (
     command_context,
     expected_version,
     install_problem_handlers,
+    reads_one,
 )
 
 # -- request bodies --------------------------------------------------------------------------------------------------
@@ -274,6 +275,7 @@ def add_objective(body: AddObjective, principal: Officer, application: App, requ
 
 @router.get("/objectives/{objective_id}", response_model=ObjectiveOut, summary="An objective as it stands",
             tags=["objectives"])
+@reads_one
 def get_objective(objective_id: UUID, principal: Reader, application: App) -> Any:
     objective = application.objective(objective_id)
     return ObjectiveOut(id=objective.id, version=objective.version, title=objective.title, level=objective.level,
@@ -313,6 +315,7 @@ def set_target(body: SetTarget, principal: Officer, application: App, request: R
 
 
 @router.get("/targets/{target_id}", response_model=TargetOut, summary="A target as it stands", tags=["targets"])
+@reads_one
 def get_target(target_id: UUID, principal: Reader, application: App) -> Any:
     return TargetOut.of(application.target(target_id))
 
@@ -382,6 +385,7 @@ def get_chapter(district: str, principal: Reader, application: App) -> Any:
 
 @router.get("/priorities/{priority_id}", response_model=PriorityOut, tags=["district priorities"],
             summary="A district priority as it stands")
+@reads_one
 def get_priority(priority_id: UUID, principal: Reader, application: App) -> Any:
     p = application.priority(priority_id)
     return PriorityOut(id=p.id, version=p.version, district=p.district, title=p.title, rationale=p.rationale,
@@ -450,6 +454,7 @@ def open_review(body: OpenReview, principal: Officer, application: App, request:
 
 @router.get("/reviews/{scs_review_id}", response_model=ReviewOut, tags=["SCS reviews"],
             summary="An SCS review and the priorities still awaiting it")
+@reads_one
 def get_review(scs_review_id: UUID, principal: Reader, application: App) -> Any:
     return _review_out(application.review(scs_review_id))
 
@@ -480,6 +485,7 @@ def submit_evidence(district: str, body: SubmitEvidence, grant: DistrictCoordina
 
 
 @router.get("/evidence/{evidence_id}", response_model=EvidenceOut, tags=["evidence"], summary="A piece of evidence")
+@reads_one
 def get_evidence(evidence_id: UUID, principal: Reader, application: App) -> Any:
     e = application.evidence(evidence_id)
     return EvidenceOut(id=e.id, version=e.version, district=e.district, title=e.title, status=e.status)

@@ -61,6 +61,7 @@ from shared.web import (
     correlation_id,
     expected_version,
     install_problem_handlers,
+    reads_one,
 )
 
 # -- request bodies -------------------------------------------------------------------------------------------------
@@ -287,6 +288,7 @@ def open_project(body: OpenProject, principal: Manager, application: App, reques
 
 
 @router.get("/projects/{project_id}", response_model=ProjectOut, summary="A project as it stands")
+@reads_one
 def get_project(project_id: UUID, principal: Reader, application: App) -> Any:
     return ProjectOut.of(application.project(project_id))
 
@@ -302,6 +304,7 @@ def get_programme(district: str, principal: Reader, application: App) -> Any:
 
 @router.get("/taskings/{tasking_id}", response_model=KnownTaskingOut,
             summary="A tasking as delivery knows it (from tasking.events)")
+@reads_one
 def get_tasking(tasking_id: UUID, principal: Reader, application: App) -> Any:
     known = application.tasking(tasking_id)
     return KnownTaskingOut(**vars(known))

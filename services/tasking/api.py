@@ -62,6 +62,7 @@ from shared.web import (
     command_context,
     expected_version,
     install_problem_handlers,
+    reads_one,
 )
 
 # -- bodies ------------------------------------------------------------------------------------------------------
@@ -401,6 +402,7 @@ def issue_tasking(body: IssueTasking, principal: Lead, grant: IssuingThemeGroup,
 
 
 @router.get("/taskings/{tasking_id}", response_model=TaskingOut, summary="A tasking as it stands")
+@reads_one
 def get_tasking(tasking: VisibleTasking) -> Any:
     return TaskingOut.of(tasking)
 
@@ -734,6 +736,7 @@ def hold_meeting(body: HoldMeeting, principal: Writer, application: App, request
 
 
 @router.get("/meetings/{meeting_id}", response_model=MeetingOut, summary="A meeting")
+@reads_one
 def get_meeting(meeting_id: UUID, principal: Reader, application: App) -> Any:
     meeting = application.meeting(meeting_id)
     book = application.minute_book(meeting.body)
@@ -753,6 +756,7 @@ def agree_action(meeting_id: UUID, body: AgreeAction, principal: Writer, applica
 
 
 @router.get("/actions/{action_id}", response_model=ActionOut, summary="An agreed action (overdue or not)")
+@reads_one
 def get_action(action_id: UUID, principal: Reader, application: App) -> Any:
     return ActionOut.of(application.action(action_id))
 

@@ -1,5 +1,6 @@
 """Commands run on the event loop (``shared.web.on_the_loop``, ``CommandRoute``): no threadpool hand-over for a
-command's endpoint, its aggregate-loading dependency or its response's validation; reads stay in the threadpool."""
+command's endpoint, its aggregate-loading dependency or its response's validation, nor for a read of one record
+(``reads_one``); other reads stay in the threadpool."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from services.priorities.api import router as priorities
 from services.projects.api import router as projects
 from services.tasking.api import router as tasking
 from shared.errors import NotPermitted
-from shared.web import WRITES, CommandRoute, install_problem_handlers, on_the_loop
+from shared.web import WRITES, CommandRoute, install_problem_handlers, on_the_loop, reads_one
 
 SEEN: dict[str, str] = {}
 """The thread each part of the last requests ran in."""
@@ -47,6 +48,12 @@ def _threads() -> tuple[FastAPI, dict[str, str]]:
         seen["read"] = threading.current_thread().name
         return {"item": item}
 
+    @router.get("/one/{item}")
+    @reads_one
+    def read_one(item: str) -> dict[str, str]:
+        seen["read_one"] = threading.current_thread().name
+        return {"item": item}
+
     @router.get("/loop")
     async def loop() -> dict[str, str]:
         seen["loop"] = threading.current_thread().name
@@ -64,7 +71,8 @@ def test_a_command_and_its_dependency_run_on_the_loop_and_a_read_in_the_threadpo
         assert client.get("/loop").status_code == 200
         assert client.post("/items/a").json() == {"item": "a"}
         assert client.get("/items/a").json() == {"item": "a"}
-    assert seen["command"] == seen["dependency"] == seen["loop"]
+        assert client.get("/one/a").json() == {"item": "a"}
+    assert seen["command"] == seen["dependency"] == seen["read_one"] == seen["loop"]
     assert seen["read"] != seen["loop"]
 
 
@@ -92,3 +100,17 @@ def test_no_command_of_a_service_goes_to_the_threadpool(router: APIRouter) -> No
     assert commands
     assert {route.path: _threadpooled(route.dependant) for route in commands
             if _threadpooled(route.dependant)} == {}
+
+
+ONE_RECORD = {"priorities": {"/objectives/{objective_id}", "/targets/{target_id}", "/priorities/{priority_id}",
+                             "/reviews/{scs_review_id}", "/evidence/{evidence_id}"},
+              "tasking": {"/taskings/{tasking_id}", "/meetings/{meeting_id}", "/actions/{action_id}"},
+              "projects": {"/projects/{project_id}", "/taskings/{tasking_id}"}}
+
+
+@pytest.mark.parametrize("name, router", [("priorities", priorities), ("tasking", tasking), ("projects", projects)],
+                         ids=["priorities", "tasking", "projects"])
+def test_a_services_reads_of_one_record_run_on_the_loop_and_its_lists_do_not(name: str, router: APIRouter) -> None:
+    reads = [r for r in router.routes if isinstance(r, APIRoute) and r.methods == {"GET"}]
+    on_loop = {route.path for route in reads if not _threadpooled(route.dependant)}
+    assert on_loop == ONE_RECORD[name]
