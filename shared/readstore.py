@@ -291,10 +291,7 @@ class ReadStore:
     def execute(self, statement: str, params: Sequence[Any] = ()) -> int:
         """One write statement, committed on its own (autocommit on PostgreSQL: no BEGIN and COMMIT around it);
         the rows it changed. For a write that stands alone: several that must commit together take ``transaction()``."""
-        if not self.postgres:
-            with self._transaction(commit=True) as tx:
-                return tx.execute(statement, params)
-        with self._transaction(commit=True, single=True) as tx:
+        with self._transaction(commit=True, single=True) as tx:  # on SQLite ``single`` is a transaction still
             return tx.execute(statement, params)
 
     def query_sealed(self, statement: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
