@@ -300,6 +300,14 @@ class Rows:
 
     def __init__(self, tx: Tx) -> None:
         self._tx = tx
+        # Current rows as read in this event's transaction since the last write to their table: the change feed,
+        # the handler and its checks each ask for the same row (up to three reads of it per event).
+        self._read: dict[tuple[str, str], Mapping[str, Any] | None] = {}
+
+    def _wrote(self, *tables: str) -> None:
+        """Forget what was read of ``tables``: a write to them may have changed it."""
+        if self._read:
+            self._read = {key: row for key, row in self._read.items() if key[0] not in tables}
 
     # -- the primitives (the rebuild keeps them in memory)
 
@@ -314,6 +322,7 @@ class Rows:
                 self._write(table, row, None)
         elif rows:
             columns = list(rows[0])
+            self._wrote(table)
             self._tx.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
                                  [[row[c] for c in columns] for row in rows])
 
@@ -398,16 +407,23 @@ class Rows:
         return [Version.of(row) for row in self._tx.query(f"SELECT * FROM {table} WHERE id = ?", [entity_id])]
 
     def _close_segment(self, segments: str, entity_id: str, day: str, at: str) -> None:
+        self._wrote(segments)
         self._tx.execute(f"UPDATE {segments} SET valid_to = ? WHERE id = ? AND valid_to IS NULL"
                          " AND in_force_from = ?", (at, entity_id, day))
 
     def _insert(self, table: str, row: Mapping[str, Any]) -> None:
+        self._wrote(table)
         self._tx.execute(f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
                          list(row.values()))
 
     def current(self, table: str, entity_id: str) -> Mapping[str, Any] | None:
-        found = self._tx.query(f"SELECT * FROM {table} WHERE id = ? AND valid_to IS NULL", [entity_id])
-        return found[0] if found else None
+        key = (table, entity_id)
+        if key in self._read:
+            row = self._read[key]
+        else:
+            found = self._tx.query(f"SELECT * FROM {table} WHERE id = ? AND valid_to IS NULL", [entity_id])
+            row = self._read[key] = found[0] if found else None
+        return None if row is None else dict(row)  # a copy: a caller's change of it is not what was read
 
     def in_force_before(self, table: str, entity_id: str, day: str) -> Mapping[str, Any] | None:
         """The entity as the record now shows it in force on the day before ``day`` (its open segment from the
@@ -425,11 +441,13 @@ class Rows:
         """End the validity of an entity's current row and of its segments (a new row then says what is true from
         ``at``, and refolds them)."""
         self._close_version(table, entity_id, at)
+        self._wrote(in_force_table(table))
         self._tx.execute(f"UPDATE {in_force_table(table)} SET valid_to = ? WHERE id = ? AND valid_to IS NULL",
                          (at, entity_id))
 
     def _close_version(self, table: str, entity_id: str, at: str) -> None:
         """End the validity of an entity's current row only (its next version refolds its segments)."""
+        self._wrote(table)
         self._tx.execute(f"UPDATE {table} SET valid_to = ? WHERE id = ? AND valid_to IS NULL", (at, entity_id))
 
     def carry(self, table: str, columns: Sequence[str], entity_id: str, at: str, changes: Mapping[str, Any]) -> None:
@@ -443,6 +461,7 @@ class Rows:
         values, names, _ = self._version({**changes, "valid_to": None}, changes, None)
         columns = [*columns, *(c for c in ("own_changes",) if c not in columns)]
         select = ", ".join("?" if column in values else column for column in columns)
+        self._wrote(table)
         self._tx.execute(f"INSERT INTO {table} ({', '.join(columns)}) SELECT {select} FROM {table}"
                          " WHERE id = ? AND valid_to = ? ORDER BY version DESC LIMIT 1",
                          [*(values[c] for c in columns if c in values), entity_id, at])
@@ -450,6 +469,7 @@ class Rows:
 
     def count(self, table: str, key: str) -> None:
         """Add one to a counter row ``(key, n)`` (e.g. ``event_counts``)."""
+        self._wrote(table)
         self._tx.execute(f"INSERT INTO {table} (type, n) VALUES (?, 1) ON CONFLICT (type) DO UPDATE SET"
                          f" n = {table}.n + 1", (key,))
 
