@@ -170,12 +170,13 @@ def append(tx: Tx, into: Rows, fact: Fact, envelope: Envelope, was: Before | Non
         "previous_status": was.status if was else None, "decision": decision,
     }
     columns = ["kind", *values]
-    if tx.postgres:  # positions in commit order: held to the end of the transaction (see the module doc)
-        tx.execute("SELECT pg_advisory_xact_lock(hashtext('partnership-change-feed:' || current_schema()))")
+    if tx.postgres:
+        # One statement: the lock keeps positions in commit order, held to the end of the transaction (see the
+        # module doc); the notice is delivered when (and only if) the transaction commits, once per channel.
+        tx.execute("SELECT pg_advisory_xact_lock(hashtext('partnership-change-feed:' || current_schema())),"
+                   " pg_notify(left(current_schema() || '_changes', 63), '')")
     tx.executemany(f"INSERT INTO {FEED_TABLE} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
                    [[kind.value, *values.values()] for kind in kinds])
-    if tx.postgres:  # delivered when (and only if) the transaction commits; one per transaction and channel
-        tx.execute("SELECT pg_notify(left(current_schema() || '_changes', 63), '')")
     return len(kinds)
 
 
