@@ -263,10 +263,10 @@ def check_decision(decision: Decision | None, *, what: str, kind: DecisionKind, 
                                              f"{body.name}.", "decision.body")
     if decision.delegation:
         return _delegated(decision, in_force, body, kind=kind, acting_role=acting_role, what=what)
-    meeting = resolve_meeting(decision, meetings, in_force)
+    meeting, seats = _resolved(decision, meetings, in_force)
     if meeting.minuted_quorum:
         return decision  # quorum as minuted: the minutes say it was quorate, and no attendance was recorded
-    present = members_present(meeting, meetings)
+    present = members_present(meeting, meetings, seats)
     if len(present) < body.quorum:
         raise DecisionNotValid(
             "not-quorate",
@@ -281,6 +281,17 @@ def resolve_meeting(decision: Decision, meetings: MeetingRecords, in_force: Rule
     """The meeting the decision names, recorded as held by its body on its date (503 while a copy is behind).
 
     A refusal names the bodies by their names in ``in_force`` (a person reads it), the meeting by its title too."""
+    return _resolved(decision, meetings, in_force)[0]
+
+
+Seats = dict[str, tuple[int, bool]]
+"""For each partner: the version of its membership of the body known here, and whether it was in force that day."""
+
+
+def _resolved(decision: Decision, meetings: MeetingRecords, in_force: RulesInForce | None
+              ) -> tuple[MeetingRecord, Seats | None]:
+    """The meeting, and on a copy the seats of its roll and of those present, read together (the quorum counts
+    them next: one read, not two)."""
 
     def named(body_id: str) -> str:
         body = in_force.body(body_id) if in_force is not None else None
@@ -318,19 +329,23 @@ def resolve_meeting(decision: Decision, meetings: MeetingRecords, in_force: Rule
     if meeting.entry != decision.meeting_version:
         raise _not_held(f"{called} is entry {meeting.entry} of its minute book, not "
                         f"{decision.meeting_version}.", "decision.meeting_version")
-    if not meetings.authoritative:
-        seats = meetings.memberships(meeting.body, [org for org, _ in meeting.roll], meeting.held_on)
-        behind = [org for org, version in meeting.roll if seats[org][0] < version]
-        if behind:
-            raise MeetingNotYetKnown(
-                f"The memberships of {', '.join(behind)} behind the meeting {meeting_id} are not known here yet: "
-                f"retry in {RETRY_AFTER_SECONDS} seconds.", retry_after=RETRY_AFTER_SECONDS)
-    return meeting
+    if meetings.authoritative:
+        return meeting, None
+    seats = meetings.memberships(meeting.body, sorted({*(org for org, _ in meeting.roll), *meeting.present}),
+                                 meeting.held_on)
+    behind = [org for org, version in meeting.roll if seats[org][0] < version]
+    if behind:
+        raise MeetingNotYetKnown(
+            f"The memberships of {', '.join(behind)} behind the meeting {meeting_id} are not known here yet: "
+            f"retry in {RETRY_AFTER_SECONDS} seconds.", retry_after=RETRY_AFTER_SECONDS)
+    return meeting, seats
 
 
-def members_present(meeting: MeetingRecord, meetings: MeetingRecords) -> set[str]:
-    """The partners present whose membership of the body was in force on the meeting's date (quorum counts them)."""
-    seats = meetings.memberships(meeting.body, list(meeting.present), meeting.held_on)
+def members_present(meeting: MeetingRecord, meetings: MeetingRecords, seats: Seats | None = None) -> set[str]:
+    """The partners present whose membership of the body was in force on the meeting's date (quorum counts them);
+    ``seats``, when they were read already with the meeting's roll."""
+    if seats is None:
+        seats = meetings.memberships(meeting.body, list(meeting.present), meeting.held_on)
     return {org for org in meeting.present if seats[org][1]}
 
 

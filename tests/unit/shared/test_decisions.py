@@ -4,6 +4,7 @@ quorate by the members of that day, or a scheme of delegation for that body, tha
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -182,6 +183,30 @@ def test_a_copy_that_has_not_heard_of_the_memberships_behind_the_meeting_answers
         check(at(meeting), copy)
     copy.seats = dict(tasking.seats)
     assert check(at(meeting), copy) == at(meeting)
+
+
+@dataclass
+class AskedCopy(Records):
+    """A copy that writes down each time the memberships are asked for (each is a query on a real copy)."""
+
+    asked: list[tuple[str, ...]] = field(default_factory=list)
+
+    def memberships(self, body: str, organisations: Sequence[str], day: date) -> dict[str, tuple[int, bool]]:
+        self.asked.append(tuple(organisations))
+        return super().memberships(body, organisations, day)
+
+
+def test_a_copy_reads_the_seats_of_the_roll_and_of_those_present_in_one_ask() -> None:
+    tasking = seated()
+    tasking.seat("pstg", "late-comer", date(2011, 6, 1))  # present in May, not yet a member: not counted
+    meeting = tasking.hold("pstg", MAY, (*PSTG_PRESENT, "late-comer"))
+    copy = AskedCopy(authoritative=False, meetings=dict(tasking.meetings), books=dict(tasking.books),
+                     seats=dict(tasking.seats))
+    assert check(at(meeting), copy) == at(meeting)
+    assert copy.asked == [tuple(sorted((*PSTG_PRESENT, "late-comer")))]
+    copy.seats.pop(("pstg", "worcester-college"))  # one of three gone from the copy: behind, so retry
+    with pytest.raises(MeetingNotYetKnown):
+        check(at(meeting), copy)
 
 
 def test_quorum_counts_the_members_of_the_meeting_date() -> None:
