@@ -320,6 +320,7 @@ class Settings(BaseSettings):
                 "POSTGRES_MAX_OVERFLOW": str(self.postgres_max_overflow),
                 "POSTGRES_CONN_MAX_AGE": "300",
                 "POSTGRES_PRE_PING": "y",
+                "PROCESS_RECORDER_TOPIC": "shared.recorder:OneStatementRecorder",  # a save in one statement
                 "CREATE_TABLE": "y",
             }
         self.data_dir.mkdir(parents=True, exist_ok=True)

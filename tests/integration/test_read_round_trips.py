@@ -2,7 +2,8 @@
 BEGIN (no SET TRANSACTION after it) and ends with COMMIT (a ROLLBACK costs psycopg's prepared statements and a
 DEALLOCATE ALL), and the people vault's generation (a cached answer's key) is one statement,
 not a transaction of four. A write that stands alone (a sealed text's key, a relay's position) is one statement too,
-not three with its BEGIN and COMMIT. Counted from libpq's protocol trace of the store's one pooled connection."""
+not three with its BEGIN and COMMIT, and a save of events is one statement with its tracking row. Counted from
+libpq's protocol trace of the store's one pooled connection."""
 
 from __future__ import annotations
 
@@ -11,13 +12,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import pytest
-from eventsourcing.persistence import IntegrityError, Tracking
+from eventsourcing.persistence import IntegrityError, StoredEvent, Tracking
 
+from services.priorities.application import PrioritiesApplication
 from shared.audit.people import PeopleVault
 from shared.eventstore import record_position
 from shared.readstore import ReadStore
+from shared.recorder import OneStatementRecorder
 from tests.harness import settings_for
 
 
@@ -46,8 +50,8 @@ def _statements(trace: str) -> list[str]:
 
 
 @contextmanager
-def traced(store: ReadStore, tmp_path: Path) -> Iterator[Callable[[], list[str]]]:
-    """The statements the store's connection sends in the block."""
+def traced(store: Any, tmp_path: Path) -> Iterator[Callable[[], list[str]]]:
+    """The statements the connection of a store (or of an application's recorder) sends in the block."""
     trace = tmp_path / "trace.log"
     datastore: Any = store.recorder.datastore  # type: ignore[attr-defined]
     with datastore.get_connection() as conn:
@@ -128,3 +132,31 @@ def test_a_position_alone_is_one_statement_and_never_moves_back(store: ReadStore
         record_position(store.recorder, Tracking("relay:trips.events", 7))  # not ahead of the recorded one
     record_position(store.recorder, Tracking("relay:trips.events", 9))
     assert store.position("relay:trips.events") == 9
+
+
+def test_a_save_of_events_is_one_statement_with_its_tracking_row_and_refuses_as_the_librarys_did(
+        tmp_path: Path, postgres_url: str) -> None:
+    app = PrioritiesApplication(_settings(tmp_path, postgres_url))
+    try:
+        recorder = app.recorder
+        assert isinstance(recorder, OneStatementRecorder)
+        subject, topic = uuid4(), "tests:Saved"
+        with traced(app, tmp_path) as sent:
+            ids = recorder.insert_events([StoredEvent(subject, 1, topic, b"{}"), StoredEvent(subject, 2, topic, b"{}")],
+                                         tracking=Tracking("upstream:0", 5))
+            statements = sent()
+        assert len(statements) == 1 and "BEGIN" not in statements[0], statements  # no LOCK, NOTIFY, COMMIT apart
+        assert ids is not None and len(ids) == 2 and ids[1] == ids[0] + 1
+        assert [n.id for n in recorder.select_notifications(ids[0], 10)] == ids
+        assert recorder.max_tracking_id("upstream:0") == 5
+        with pytest.raises(IntegrityError):  # the version is taken: a concurrent change, as before
+            recorder.insert_events([StoredEvent(subject, 2, topic, b"{}")])
+        with pytest.raises(IntegrityError):  # the upstream position does not move forward: applied already
+            recorder.insert_events([StoredEvent(subject, 3, topic, b"{}")], tracking=Tracking("upstream:0", 5))
+        # A refused save left nothing: neither its events nor its position.
+        assert [e.originator_version for e in recorder.select_events(subject)] == [1, 2]
+        recorder.insert_events([StoredEvent(subject, 3, topic, b"{}")], tracking=Tracking("upstream:0", 6))
+        assert recorder.max_tracking_id("upstream:0") == 6
+        assert [e.originator_version for e in recorder.select_events(subject)] == [1, 2, 3]
+    finally:
+        app.close()
