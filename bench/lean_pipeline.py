@@ -320,6 +320,8 @@ class LeanResult:
     elapsed: float = 0.0
     statements_per_command: float | None = None
     """PostgreSQL statements per accepted command (``bench.statements``; None without pg_stat_statements)."""
+    statements_sent_per_command: float | None = None
+    """Of them, those its clients sent (none of the lean pipeline's run inside a function)."""
     top_statements: list[tuple[int, str]] = field(default_factory=list)
     idle_cpu_ms_per_s: dict[str, float] = field(default_factory=dict)
     """CPU ms per second of each part with no load (``idle`` seconds after the warm-up, before the measured run)."""
@@ -414,6 +416,7 @@ def run(kafka: str, postgres: str, *, rate: float, duration: float, threads: int
             counter.__exit__(None, None, None)
             if counter.result is not None:
                 result.statements_per_command = round(counter.result.per_command(result.commands_accepted), 1)
+                result.statements_sent_per_command = round(counter.result.sent_per_command(result.commands_accepted), 1)
                 result.top_statements = counter.result.top
             result.cpu_seconds = {part: round(s, 2) for part, s in cpu.cpu_seconds(before, cpu.snapshot()).items()
                                   if _lean_part(part)}

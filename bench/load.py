@@ -90,6 +90,7 @@ class Result:
     """Resident memory of each part after the load (with the history it left)."""
     machine_cores_busy: float = 0.0
     statements_per_command: float | None = None
+    statements_sent_per_command: float | None = None
     """PostgreSQL statements per accepted command while the load ran (``bench.statements``)."""
     top_statements: list[tuple[int, str]] = field(default_factory=list)
     slowest_statements: list[tuple[float, int, str]] = field(default_factory=list)
@@ -326,6 +327,8 @@ def run(kafka: str, postgres: str, *, rate: float, duration: float, reads: float
         counter.__exit__(None, None, None)
         if counter.result is not None:
             result.statements_per_command = round(counter.result.per_command(workload.stats.accepted_commands), 1)
+            result.statements_sent_per_command = round(
+                counter.result.sent_per_command(workload.stats.accepted_commands), 1)
             result.top_statements = counter.result.top
             result.sessions_opened = counter.result.sessions
             result.slowest_statements = counter.result.slowest
@@ -420,7 +423,8 @@ def report_text(result: Result) -> str:
         f"refused {result.refused or 'none'}; {result.journeys_done} journeys done",
         f"  reads: {result.reads} ({result.read_errors} errors); issued late (clients all busy): {result.behind}",
         f"  command latency: p50 {result.latency_p50_ms} ms, p99 {result.latency_p99_ms} ms",
-        f"  PostgreSQL statements per accepted command (with its reads): {result.statements_per_command}; "
+        f"  PostgreSQL statements per accepted command (with its reads): {result.statements_sent_per_command} sent, "
+        f"{result.statements_per_command} run (with those inside functions); "
         f"sessions opened while it ran: {result.sessions_opened}",
         *(f"    {calls:6d} x {' '.join(text.split())[:110]}" for calls, text in result.top_statements[:8]),
         "  the most server time (ms in all, calls, mean):",
@@ -482,8 +486,9 @@ def compare_text(lean: lean_pipeline.LeanResult, system: Result) -> str:
                      f"{busy_system / busy_lean if busy_lean else float('nan'):.2f}")
         lines.append("    idle by part: system " + ", ".join(f"{p} {v:g}" for p, v in system.idle_cpu_ms_per_s.items())
                      + "; lean " + ", ".join(f"{p} {v:g}" for p, v in lean.idle_cpu_ms_per_s.items()))
-    lines.append(f"  PostgreSQL statements per command: system {system.statements_per_command}, lean "
-                 f"{lean.statements_per_command}")
+    lines.append(f"  PostgreSQL statements per command, sent (run, with those inside functions): system "
+                 f"{system.statements_sent_per_command} ({system.statements_per_command}), lean "
+                 f"{lean.statements_sent_per_command} ({lean.statements_per_command})")
     lines.append(f"  lag p99: system {system.lag_p99_ms} ms, lean {lean.lag_p99_ms} ms; accepted: system "
                  f"{system.commands_accepted}/{system.commands_attempted}, lean {lean.commands_accepted}/"
                  f"{lean.commands_attempted}")

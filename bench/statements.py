@@ -14,6 +14,10 @@ PROBES = ("FROM event_log WHERE subject IN", "FROM lean.read_reporting", "pg_sta
 @dataclass
 class Statements:
     total: int = 0
+    """Every statement the server ran, those inside a function too (``pg_stat_statements.track = all``)."""
+    sent: int = 0
+    """The statements clients sent (top level): each a round trip, and the client's work to send it and read its
+    answer. A function's inner statements are the server's work only."""
     top: list[tuple[int, str]] = field(default_factory=list)
     """The most called statements: (calls, text). Transaction control (BEGIN, COMMIT, ROLLBACK, SET LOCAL) counts:
     each is a round trip to the server."""
@@ -25,6 +29,9 @@ class Statements:
 
     def per_command(self, commands: int) -> float:
         return self.total / max(commands, 1)
+
+    def sent_per_command(self, commands: int) -> float:
+        return self.sent / max(commands, 1)
 
 
 class StatementCounter:
@@ -51,14 +58,15 @@ class StatementCounter:
         if not self._on:
             return
         with psycopg.connect(self.url, autocommit=True) as conn:
-            rows = conn.execute("SELECT calls, query, total_exec_time FROM pg_stat_statements ORDER BY calls DESC"
-                                ).fetchall()
+            rows = conn.execute("SELECT calls, query, total_exec_time, toplevel FROM pg_stat_statements"
+                                " ORDER BY calls DESC").fetchall()
             sessions = _sessions(conn) - self._sessions - 1  # less this connection's own
-        mine = [(int(calls), str(query), float(ms)) for calls, query, ms in rows
+        mine = [(int(calls), str(query), float(ms), bool(top)) for calls, query, ms, top in rows
                 if not any(probe in query for probe in PROBES)]
-        slowest = sorted(((ms, calls, query) for calls, query, ms in mine), reverse=True)[:20]
-        self.result = Statements(total=sum(calls for calls, _, _ in mine),
-                                 top=[(calls, query) for calls, query, _ in mine[:60]], slowest=slowest,
+        slowest = sorted(((ms, calls, query) for calls, query, ms, _ in mine), reverse=True)[:20]
+        self.result = Statements(total=sum(calls for calls, _, _, _ in mine),
+                                 sent=sum(calls for calls, _, _, top in mine if top),
+                                 top=[(calls, query) for calls, query, _, _ in mine[:60]], slowest=slowest,
                                  sessions=sessions)
 
 
