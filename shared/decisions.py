@@ -165,6 +165,10 @@ class MeetingRecords(Protocol):
 
     def meeting(self, meeting_id: UUID) -> MeetingRecord | None: ...
 
+    def book_and_meeting(self, body: str, meeting_id: UUID) -> tuple[int, MeetingRecord | None]:
+        """``minute_book_version(body)`` and then ``meeting(meeting_id)``: read in that order, or in one read."""
+        ...
+
     def membership_version(self, body: str, organisation: str) -> int:
         """The version of the partner's membership of the body this store knows (0 for none)."""
         ...
@@ -193,6 +197,16 @@ class PerPartner(ABC):
 
     def memberships(self, body: str, organisations: Sequence[str], day: date) -> dict[str, tuple[int, bool]]:
         return {org: (self.membership_version(body, org), self.member_on(body, org, day)) for org in organisations}
+
+    @abstractmethod
+    def minute_book_version(self, body: str) -> int: ...
+
+    @abstractmethod
+    def meeting(self, meeting_id: UUID) -> MeetingRecord | None: ...
+
+    def book_and_meeting(self, body: str, meeting_id: UUID) -> tuple[int, MeetingRecord | None]:
+        known = self.minute_book_version(body)  # the book first (see resolve_meeting)
+        return known, self.meeting(meeting_id)
 
 
 @dataclass(frozen=True)
@@ -306,11 +320,12 @@ def _resolved(decision: Decision, meetings: MeetingRecords, in_force: RulesInFor
         raise _not_held(f"'{decision.meeting_id[:60]}' is not a meeting id.") from None
     if decision.meeting_version is None or decision.meeting_version < 1:
         raise _not_held("Give the meeting_version that recording the meeting answered.", "decision.meeting_version")
-    # The book's version is read before the meeting: a copy's commit landing between two reads the other way round
-    # would show the meeting missing and the book past it, "never held" for a meeting that had just arrived. The
-    # authority has nothing on its way, so it is not asked (a load of the minute book saved per decision).
-    known = 0 if meetings.authoritative else meetings.minute_book_version(decision.body)
-    meeting = meetings.meeting(meeting_id)
+    # The book's version is read before the meeting (or with it, in one read): a copy's commit landing between two
+    # reads the other way round would show the meeting missing and the book past it, "never held" for a meeting
+    # that had just arrived. The authority has nothing on its way, so it is not asked (a load of the minute book
+    # saved per decision).
+    known, meeting = ((0, meetings.meeting(meeting_id)) if meetings.authoritative
+                      else meetings.book_and_meeting(decision.body, meeting_id))
     if meeting is None:
         if not meetings.authoritative and known < decision.meeting_version:
             raise MeetingNotYetKnown(
@@ -403,6 +418,9 @@ class _Settled:
 
     def meeting(self, meeting_id: UUID) -> MeetingRecord | None:
         return self.inner.meeting(meeting_id)
+
+    def book_and_meeting(self, body: str, meeting_id: UUID) -> tuple[int, MeetingRecord | None]:
+        return self.inner.book_and_meeting(body, meeting_id)
 
     def membership_version(self, body: str, organisation: str) -> int:
         return self.inner.membership_version(body, organisation)

@@ -146,12 +146,21 @@ class CopiedMeetings:
 
     def meeting(self, meeting_id: UUID) -> MeetingRecord | None:
         rows = self.store.query("SELECT * FROM copied_meetings WHERE id = ?", [str(meeting_id)])
-        if not rows:
-            return None
-        row: dict[str, Any] = rows[0]
+        return self._record(rows[0]) if rows else None
+
+    def book_and_meeting(self, body: str, meeting_id: UUID) -> tuple[int, MeetingRecord | None]:
+        """The book's version and the meeting in one statement (one snapshot: no commit lands between them)."""
+        row = self.store.query(
+            "SELECT b.version AS book_version, m.* FROM (SELECT 1 AS one) AS one"
+            " LEFT JOIN copied_minute_books b ON b.body = ? LEFT JOIN copied_meetings m ON m.id = ?",
+            [body, str(meeting_id)])[0]
+        known = int(row.pop("book_version") or 0)
+        return known, self._record(row) if row["id"] is not None else None
+
+    def _record(self, row: dict[str, Any]) -> MeetingRecord:
         present = tuple(json.loads(row["present"]))
         minuted = None if present else self.store.query(
-            "SELECT reference FROM copied_minuted_quorums WHERE id = ?", [str(meeting_id)])
+            "SELECT reference FROM copied_minuted_quorums WHERE id = ?", [row["id"]])
         return MeetingRecord(id=UUID(row["id"]), body=row["body"], held_on=date.fromisoformat(row["held_on"]),
                              title=row["title"], present=present, entry=int(row["entry"]),
                              roll=tuple((org, int(version)) for org, version in json.loads(row["roll"])),
