@@ -7,19 +7,16 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
-
-import pytest
 
 from bench.reporting_history import START, History
 from services.reporting.coordination import queries
 from services.reporting.delivery import queries as queries_delivery
 from services.reporting.graphql import schema
-from services.reporting.projections import ReportingProjection, read_model_ddl
+from services.reporting.projections import ReportingProjection
 from services.reporting.readmodel import ReportingReadModel
 from services.reporting.rows import Version, in_force_segments
 from services.reporting.strategy import queries as strategy_queries
@@ -58,8 +55,6 @@ from shared.contracts.tasking import (
 from shared.envelope import decode
 from shared.in_force import in_force_from
 from shared.partnership import load
-from shared.readstore import ReadStore
-from tests.harness import settings_for
 
 LEAD = Actor("pstg-lead", "worcestershire-cc", "theme_group_lead")
 AUDITOR = Principal(user_id="auditor-1", organisation="worcestershire-cc", grants=frozenset({Grant(Role.AUDITOR)}))
@@ -75,15 +70,6 @@ def _decision(on: date, reason: str = "the sites are in Wychavon") -> Decision:
 def _recorded(n: int) -> datetime:
     """The moment the n-th event (from 0) of a ``History`` was recorded."""
     return START + timedelta(minutes=n)
-
-
-@pytest.fixture
-def model(tmp_path: Path) -> Iterator[ReportingReadModel]:
-    store = ReadStore(settings_for(data_dir=tmp_path), "reporting")
-    try:
-        yield ReportingReadModel(store, read_model_ddl())
-    finally:
-        store.close()
 
 
 def _apply(model: ReportingReadModel, history: History) -> None:

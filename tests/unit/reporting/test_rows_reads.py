@@ -7,24 +7,19 @@ the table again, so the feed still sees what the handler changed."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
-
-import pytest
 
 from bench.reporting_history import History
 from services.reporting.change_feed import ChangeSignal, read_after
-from services.reporting.projections import ReportingProjection, read_model_ddl
+from services.reporting.projections import ReportingProjection
 from services.reporting.readmodel import ReportingReadModel
 from services.reporting.rows import Rows
 from shared.contracts import Actor, Decision
 from shared.contracts.tasking import CommissioningLevel, TaskingAccepted, TaskingIssued
 from shared.envelope import decode
-from shared.readstore import ReadStore, Tx
-from tests.harness import settings_for
+from shared.readstore import Tx
 
 LEAD = Actor("pstg-lead", "worcestershire-cc", "theme_group_lead")
 CURRENT_TASKING = "SELECT * FROM taskings WHERE id = ? AND valid_to IS NULL"
@@ -52,15 +47,6 @@ class CountedTx:
     def executemany(self, statement: str, rows: Any) -> None:
         self.statements.append(statement)
         self._tx.executemany(statement, rows)
-
-
-@pytest.fixture
-def model(tmp_path: Path) -> Iterator[ReportingReadModel]:
-    store = ReadStore(settings_for(data_dir=tmp_path), "reporting")
-    try:
-        yield ReportingReadModel(store, read_model_ddl())
-    finally:
-        store.close()
 
 
 def _tasking_history() -> tuple[History, uuid.UUID]:

@@ -7,16 +7,12 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
-
-import pytest
 
 from bench.reporting_history import START, History
 from services.reporting.graphql import schema
-from services.reporting.projections import ReportingProjection, read_model_ddl
+from services.reporting.projections import ReportingProjection
 from services.reporting.readmodel import ReportingReadModel
 from services.tasking.partnership import founding_of
 from shared.auth import Grant, Principal, Role
@@ -24,8 +20,6 @@ from shared.contracts import Actor, Decision
 from shared.contracts.tasking import PartnershipFounded, PriorityLimitChanged, QuorumChanged
 from shared.envelope import decode
 from shared.partnership import load
-from shared.readstore import ReadStore
-from tests.harness import settings_for
 
 OFFICER = Actor("officer-1", "worcestershire-cc", "partnership_officer")
 SYSTEM = Actor("system:partnership-definition", "system", "system")
@@ -39,15 +33,6 @@ LISTED = """query($from: Date!, $to: Date, $since: DateTime!, $until: DateTime) 
       steps { type inForceFrom enteredOn decision { decidedOn reference } } } } }
   changes(from: $since, to: $until) { edges { node { entity kind fields } } }
   decisionLog(body: "worcestershire-partnership") { nodes { type decision { decidedOn reason } } } }"""
-
-
-@pytest.fixture
-def model(tmp_path: Path) -> Iterator[ReportingReadModel]:
-    store = ReadStore(settings_for(data_dir=tmp_path), "reporting")
-    try:
-        yield ReportingReadModel(store, read_model_ddl())
-    finally:
-        store.close()
 
 
 def _apply(model: ReportingReadModel, history: History) -> None:

@@ -5,15 +5,12 @@ decision at a meeting of three stands when dated before the board raised the quo
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from services.reporting.graphql import schema
-from services.reporting.projections import read_model_ddl
 from services.reporting.readmodel import ReportingReadModel
 from services.tasking.partnership import founding_of
 from shared.auth import Grant, Principal, Role
@@ -22,23 +19,12 @@ from shared.contracts.tasking import PartnershipFounded, QuorumChanged
 from shared.envelope import Envelope
 from shared.meeting_copy import MeetingsCopy
 from shared.partnership import load
-from shared.readstore import ReadStore
 from tests.copies import BOARD_TABLE, TaskingFeed
-from tests.harness import settings_for
 
 AUDITOR = Principal(user_id="auditor-1", organisation="worcestershire-cc", grants=frozenset({Grant(Role.AUDITOR)}))
 OFFICER = Actor("officer-1", "worcestershire-cc", "partnership_officer")
 PSTG_THREE = ["worcestershire-cc", "wychavon-dc", "chamber-of-commerce"]
 RAISED_AT = datetime(2024, 3, 1, 12, tzinfo=UTC)
-
-
-@pytest.fixture
-def model(tmp_path: Path) -> Iterator[ReportingReadModel]:
-    store = ReadStore(settings_for(data_dir=tmp_path), "reporting")
-    try:
-        yield ReportingReadModel(store, read_model_ddl())
-    finally:
-        store.close()
 
 
 def _publish(model: ReportingReadModel, version: int, fact: Any, at: datetime) -> None:
