@@ -94,6 +94,8 @@ class TaskingApplication(ServiceApplication):
         super().__init__(settings)
         self._books: dict[UUID, MinuteBook] = {}
         self._books_lock = threading.Lock()
+        self._rules_read: tuple[int, tuple[FoundedRules, Sequence[RuleChange]]] | None = None
+        """The rules of record as last read, with the version of the partnership record they were read at."""
         self.definition: PartnershipDefinition = load(settings.partnership_file)
         # The rules of record: founded once from the definition, changed by decisions, asked as of a decision's date.
         self.partnership_differences = self._found_partnership()
@@ -119,8 +121,20 @@ class TaskingApplication(ServiceApplication):
         return found
 
     def _rules_of_record(self, names: dict[str, str]) -> tuple[FoundedRules, Sequence[RuleChange]]:
+        """Read again only when the record moved. Every decision judged here asks, and loading the record (the
+        founding with the whole definition, then each change) each time was about 7 % of the web process's CPU
+        (``bench.load --profile``). Whether it moved is one query for its events after the version last read
+        (another process may have changed the rules). The rules hold no personal data."""
+        with self._books_lock:
+            read = self._rules_read
+        if read is not None and not list(self.events.get(originator_id=PARTNERSHIP_ID, gt=read[0])):
+            return read[1]
         partnership = self.partnership()
-        return partnership.founded_rules(names), partnership.changes
+        rules = (partnership.founded_rules(names), tuple(partnership.changes))
+        with self._books_lock:
+            if self._rules_read is None or self._rules_read[0] < partnership.version:
+                self._rules_read = (partnership.version, rules)
+        return rules
 
     def _found_partnership(self) -> list[str]:
         """Found the partnership's record from the definition into an empty store (once, whichever process is

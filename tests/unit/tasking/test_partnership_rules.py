@@ -108,3 +108,28 @@ def test_a_definition_that_differs_from_the_record_is_reported_at_start_up_not_a
         assert restarted.rules.as_of(date(2012, 1, 1)).body("pstg").quorum == 3  # type: ignore[union-attr]
     finally:
         restarted.close()
+
+
+def test_the_rules_are_loaded_once_until_the_record_moves_in_any_process(app: TaskingApplication,
+                                                                           tmp_path: Path) -> None:
+    loads: list[int] = []
+    load = app.partnership
+
+    def counted() -> Partnership:
+        found = load()
+        loads.append(found.version)
+        return found
+
+    app.partnership = counted  # type: ignore[method-assign]  # a spy: every call still loads the record
+    _seat(app)
+    assert app.rules.as_of(date(2011, 6, 1)).body("pstg").quorum == 3  # type: ignore[union-attr]
+    assert app.rules.as_of(date(2011, 6, 2)).body("pstg").quorum == 3  # type: ignore[union-attr]
+    assert loads == [1]  # asked twice, loaded once
+    other = TaskingApplication(settings_for(data_dir=tmp_path))  # another process on the same store
+    try:
+        raised = _decided_at(other, BOARD, date(2011, 6, 1), BOARD_MEMBERS, "Theme groups decide with four")
+        other.change_quorum(OFFICER, body="pstg", quorum=4, decision=raised)
+    finally:
+        other.close()
+    assert app.rules.as_of(date(2011, 6, 2)).body("pstg").quorum == 4  # type: ignore[union-attr]
+    assert loads == [1, 2]
