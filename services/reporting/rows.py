@@ -304,10 +304,10 @@ class Rows:
         # the handler and its checks each ask for the same row (up to three reads of it per event).
         self._read: dict[tuple[str, str], Mapping[str, Any] | None] = {}
 
-    def _wrote(self, *tables: str) -> None:
-        """Forget what was read of ``tables``: a write to them may have changed it."""
+    def _wrote(self, table: str) -> None:
+        """Forget what was read of ``table``: a write to it may have changed it."""
         if self._read:
-            self._read = {key: row for key, row in self._read.items() if key[0] not in tables}
+            self._read = {key: row for key, row in self._read.items() if key[0] != table}
 
     # -- the primitives (the rebuild keeps them in memory)
 

@@ -93,7 +93,7 @@ class TaskingApplication(ServiceApplication):
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)
         self._books: dict[UUID, MinuteBook] = {}
-        self._books_lock = threading.Lock()
+        self._kept_lock = threading.Lock()  # the minute books and the rules of record kept in memory
         self._rules_read: tuple[int, tuple[FoundedRules, Sequence[RuleChange]]] | None = None
         """The rules of record as last read, with the version of the partnership record they were read at."""
         self.definition: PartnershipDefinition = load(settings.partnership_file)
@@ -125,13 +125,13 @@ class TaskingApplication(ServiceApplication):
         founding with the whole definition, then each change) each time was about 7 % of the web process's CPU
         (``bench.load --profile``). Whether it moved is one query for its events after the version last read
         (another process may have changed the rules). The rules hold no personal data."""
-        with self._books_lock:
+        with self._kept_lock:
             read = self._rules_read
         if read is not None and not list(self.events.get(originator_id=PARTNERSHIP_ID, gt=read[0])):
             return read[1]
         partnership = self.partnership()
         rules = (partnership.founded_rules(names), tuple(partnership.changes))
-        with self._books_lock:
+        with self._kept_lock:
             if self._rules_read is None or self._rules_read[0] < partnership.version:
                 self._rules_read = (partnership.version, rules)
         return rules
@@ -555,14 +555,14 @@ class TaskingApplication(ServiceApplication):
         holds no personal data (meeting ids, entry numbers, minute references), which is what keeps the other
         aggregates uncached (``ServiceApplication.aggregate_cache_size``)."""
         book_id = minute_book_id(body)
-        with self._books_lock:
+        with self._kept_lock:
             known = self._books.get(book_id)
         if known is None:
             book = self._find(book_id, MinuteBook)
         else:
             book = project_aggregate(deepcopy(known), self.events.get(originator_id=book_id, gt=known.version))
         if book is not None:
-            with self._books_lock:
+            with self._kept_lock:
                 current = self._books.get(book_id)
                 if current is None or current.version < book.version:
                     self._books[book_id] = deepcopy(book)  # a copy: the command changes the one returned
